@@ -1,0 +1,219 @@
+"""Settings shared by every environment.
+
+Everything comes from environment variables (12-factor). The defaults make
+`make run` work on a fresh clone: the dev-stack launcher (`config/devstack`)
+writes the addresses of the PostgreSQL and Redis it started into
+`var/stack.env`, which is read here; variables set in the real environment win.
+"""
+
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import unquote
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+STACK_ENV_FILE = env.path("SWITCHBOARD_STACK_ENV", default=str(VAR_DIR / "stack.env"))
+if Path(STACK_ENV_FILE).is_file():
+    environ.Env.read_env(str(STACK_ENV_FILE), overwrite=False)
+
+# --- core -------------------------------------------------------------------
+SECRET_KEY = env("DJANGO_SECRET_KEY", default="dev-only-insecure-key-change-me-in-production")
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "channels",
+    "rest_framework",
+    "drf_spectacular",
+    "apps.core",
+    "apps.accounts",
+    "apps.commerce",
+    "apps.conversations",
+    "apps.agents",
+    "apps.knowledge",
+    "apps.support",
+    "apps.guardrails",
+    "apps.observability",
+    "apps.evaluation",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "apps.core.middleware.ContentSecurityPolicyMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "/accounts/login/"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "apps.core.context_processors.shop",
+            ],
+        },
+    },
+]
+
+# --- database ---------------------------------------------------------------
+# No DATABASE_URL: the embedded PostgreSQL 18 + pgvector that `make run` starts,
+# reached over its Unix socket in var/postgres.
+DATABASES = {
+    "default": env.db(
+        "DATABASE_URL",
+        default=f"postgres://postgres@%2F{str(VAR_DIR / 'postgres').replace('/', '%2F')}/switchboard",
+    )
+}
+# libpq URLs percent-encode a socket directory as the host; django-environ leaves it encoded.
+DATABASES["default"]["HOST"] = unquote(DATABASES["default"].get("HOST", ""))
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- redis: cache, rate limits, channel layer, Celery broker ----------------
+REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "sb",
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+    }
+}
+RATELIMIT_USE_CACHE = "default"
+
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL], "prefix": "sb-asgi", "capacity": 1000, "expiry": 60},
+    }
+}
+
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# --- i18n, time -------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+# --- static -----------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = env.path("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(VAR_DIR / "media"))
+MEDIA_URL = "/media/"
+
+# --- auth -------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# --- email ------------------------------------------------------------------
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="support@tidewater.example")
+
+# --- API --------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Switchboard API",
+    "DESCRIPTION": "Conversations with the Switchboard support agent.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- logging and errors -----------------------------------------------------
+LOG_LEVEL = env("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
+}
+SENTRY_DSN = env("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env("SENTRY_ENVIRONMENT", default="development")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+
+# --- the shop ---------------------------------------------------------------
+# One source of truth for policy: the commerce services enforce these and the
+# knowledge base is rendered from them, so the bot and the shop never disagree.
+SHOP_NAME = env("SHOP_NAME", default="Tidewater Goods")
+SHOP_CURRENCY = env("SHOP_CURRENCY", default="USD")
+SHOP_SUPPORT_EMAIL = env("SHOP_SUPPORT_EMAIL", default="support@tidewater.example")
+SHOP_RETURN_WINDOW_DAYS = env.int("SHOP_RETURN_WINDOW_DAYS", default=30)
+SHOP_RETURN_SHIPPING_FEE = Decimal(env("SHOP_RETURN_SHIPPING_FEE", default="5.95"))
+SHOP_FREE_SHIPPING_THRESHOLD = Decimal(env("SHOP_FREE_SHIPPING_THRESHOLD", default="50.00"))
+SHOP_STANDARD_SHIPPING_FEE = Decimal(env("SHOP_STANDARD_SHIPPING_FEE", default="5.99"))
+SHOP_EXPRESS_SHIPPING_FEE = Decimal(env("SHOP_EXPRESS_SHIPPING_FEE", default="14.99"))
+SHOP_REFUND_PROCESSING_DAYS = env.int("SHOP_REFUND_PROCESSING_DAYS", default=10)
+SHOP_WARRANTY_MONTHS = env.int("SHOP_WARRANTY_MONTHS", default=24)
+
+# --- support desk -----------------------------------------------------------
+REFUND_SECOND_APPROVER_THRESHOLD = Decimal(env("REFUND_SECOND_APPROVER_THRESHOLD", default="500.00"))
+REFUND_APPROVAL_ESCALATE_AFTER_HOURS = env.int("REFUND_APPROVAL_ESCALATE_AFTER_HOURS", default=24)
+PENDING_ACTION_TTL_MINUTES = env.int("PENDING_ACTION_TTL_MINUTES", default=15)
+
+# --- demo -------------------------------------------------------------------
+# Idempotent loaders run by `manage.py demo_setup` (and so by `make run`).
+DEMO_SETUP_COMMANDS = ["sync_roles"]

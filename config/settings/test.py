@@ -1,0 +1,46 @@
+"""pytest: a throwaway PostgreSQL+pgvector and Redis started by `make test`.
+
+The test launcher (`python -m config.devstack test`) exports DATABASE_URL and
+REDIS_URL pointing at servers of the test run's own, so nothing here can touch
+the developer's data. Running pytest without it is refused.
+"""
+
+import os
+
+from django.core.exceptions import ImproperlyConfigured
+
+if os.environ.get("SWITCHBOARD_TEST_STACK") != "1":
+    raise ImproperlyConfigured(
+        "Tests need their own PostgreSQL and Redis: run `make test` (or `make test ARGS='tests/commerce -k cancel'`)."
+    )
+
+from .base import *  # noqa: F403
+from .base import CHANNEL_LAYERS, LOGGING, REDIS_URL, env
+
+# Each xdist worker gets its own Redis database index so cache and rate-limit
+# keys never leak between workers.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+_redis_db = 1 + int(_worker or 0)
+REDIS_URL = REDIS_URL.rsplit("/", 1)[0] + f"/{_redis_db}"
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "sbtest",
+    }
+}
+CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [REDIS_URL]
+CELERY_BROKER_URL = REDIS_URL
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+SECRET_KEY = "test-secret-key-not-for-production-use-0123456789"  # noqa: S105
+SENTRY_DSN = ""
+LOGGING["root"]["level"] = env("LOG_LEVEL", default="WARNING")
