@@ -1,0 +1,10 @@
+"""Celery interface of the agent runtime: load by id, call the turn service."""
+
+from celery import shared_task
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def run_turn(message_id: int) -> None:
+    from apps.agents.turns import turn_run
+
+    turn_run(message_id=message_id)
