@@ -53,7 +53,8 @@ def check_redis() -> str:
 def check_celery() -> str:
     from config.celery_app import app
 
-    replies = app.control.ping(timeout=getattr(settings, "HEALTH_CELERY_TIMEOUT", 1.0))
+    # limit=1: return as soon as one worker answers instead of waiting out the timeout.
+    replies = app.control.ping(timeout=getattr(settings, "HEALTH_CELERY_TIMEOUT", 1.0), limit=1)
     if not replies:
         raise RuntimeError("no Celery worker answered")
     return f"{len(replies)} worker(s) answered"

@@ -142,18 +142,12 @@ def cmd_run() -> int:
             env=env,
         )
         children.append(uvicorn)
-        worker_args = [
-            "-A",
-            "config",
-            "worker",
-            "-l",
-            "warning",
-            "--concurrency",
-            os.environ.get("CELERY_CONCURRENCY", "2"),
-        ]
-        children.append(subprocess.Popen([PYTHON, "-m", "celery", *worker_args], cwd=ROOT, env=env))
-        beat_args = ["-A", "config", "beat", "-l", "warning", "-s", str(VAR / "celerybeat-schedule")]
-        children.append(subprocess.Popen([PYTHON, "-m", "celery", *beat_args], cwd=ROOT, env=env))
+        celery = [PYTHON, "-m", "celery", "-A", "config", "--quiet"]
+        concurrency = os.environ.get("CELERY_CONCURRENCY", "2")
+        worker = [*celery, "worker", "-l", "warning", "--concurrency", concurrency]
+        children.append(subprocess.Popen(worker, cwd=ROOT, env=env))
+        beat = [*celery, "beat", "-l", "warning", "-s", str(VAR / "celerybeat-schedule")]
+        children.append(subprocess.Popen(beat, cwd=ROOT, env=env))
 
         base_url = f"http://{host}:{port}"
         if not _wait_http(f"{base_url}/healthz", uvicorn):

@@ -74,7 +74,9 @@ def check_database_url(url: str, variable: str = "DATABASE_URL") -> None:
         with psycopg.connect(conninfo, connect_timeout=3):
             pass
     except psycopg.Error as exc:
-        reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else exc.__class__.__name__
+        text = " ".join(str(exc).split())
+        # libpq says "connection to server at ... failed: <reason>"; the reason is what people need.
+        reason = text.rsplit("failed: ", 1)[-1] if text else exc.__class__.__name__
         raise StackError(f"{variable}: cannot reach PostgreSQL at {_describe_host(url)} ({reason})") from None
     except ValueError as exc:
         raise StackError(f"{variable}: not a valid PostgreSQL URL ({exc})") from None
