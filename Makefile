@@ -33,8 +33,9 @@ check: lint
 	DJANGO_SETTINGS_MODULE=config.settings.production DJANGO_SECRET_KEY=$$(head -c 48 /dev/urandom | base64) \
 	DJANGO_ALLOWED_HOSTS=example.com DATABASE_URL=postgres://localhost/x $(PY) manage.py check --deploy --fail-level WARNING
 
+# Each benchmark runs on a PostgreSQL and Redis of its own (var/bench) and prints its figures.
 bench: install
-	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) -m config.devstack bench $$b || exit 1; done
 
 clean-var:
 	rm -rf var/test

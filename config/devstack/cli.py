@@ -7,6 +7,9 @@ run   PostgreSQL (embedded, data kept in var/postgres) unless DATABASE_URL is
       it started and keeps the data.
 test  A throwaway PostgreSQL (var/test) and Redis of the run's own, then ruff,
       makemigrations --check and pytest. Extra arguments go to pytest.
+bench SCRIPT [ARGS]  PostgreSQL (var/bench) and Redis of its own, migrated, then
+      `python SCRIPT ARGS` with DATABASE_URL/REDIS_URL set and Django's dev
+      settings; the script calls django.setup() itself.
 """
 
 from __future__ import annotations
@@ -45,10 +48,10 @@ def _stop_all(started: list[Started]) -> None:
     started.clear()
 
 
-def _services(*, test: bool, started: list[Started]) -> dict[str, str]:
+def _services(*, test: bool, started: list[Started], base: Path | None = None) -> dict[str, str]:
     """Bring up PostgreSQL and Redis; return the environment that points at them."""
     db_var, redis_var = ("TEST_DATABASE_URL", "TEST_REDIS_URL") if test else ("DATABASE_URL", "REDIS_URL")
-    base = VAR / "test" if test else VAR
+    base = base or (VAR / "test" if test else VAR)
     env: dict[str, str] = {}
 
     if os.environ.get(db_var):
@@ -204,12 +207,39 @@ def cmd_test(pytest_args: list[str]) -> int:
         _stop_all(started)
 
 
+def cmd_bench(script_args: list[str]) -> int:
+    if not script_args:
+        raise StackError("bench needs a script: python -m config.devstack bench bench/bench_x.py")
+    started: list[Started] = []
+    try:
+        stack_env = _services(test=True, started=started, base=VAR / "bench")
+        env = {
+            **os.environ,
+            **stack_env,
+            "DJANGO_SETTINGS_MODULE": "config.settings.dev",
+            "DJANGO_DEBUG": "false",
+            "SWITCHBOARD_STACK_ENV": os.devnull,
+            "SWITCHBOARD_BENCH": "1",
+            "PYTHONPATH": str(ROOT),
+        }
+        if _run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], env) != 0:
+            raise StackError("migrating the benchmark database failed")
+        return _run([PYTHON, *script_args], env)
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        _stop_all(started)
+
+
+COMMANDS = {"run": lambda rest: cmd_run(), "test": cmd_test, "bench": cmd_bench}
+
+
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"run", "test"}:
+    if not argv or argv[0] not in COMMANDS:
         print(__doc__)
         return 2
     try:
-        return cmd_run() if argv[0] == "run" else cmd_test(argv[1:])
+        return COMMANDS[argv[0]](argv[1:])
     except StackError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
