@@ -22,6 +22,7 @@ from apps.commerce.models import (
     Payment,
     PaymentMethod,
     PaymentStatus,
+    ProductVariant,
     Refund,
     ReturnRequest,
     Shipment,
@@ -268,3 +269,38 @@ def refund_list_for_customer(
         .select_related("order", "return_request")
         .order_by("-created_at", "-id")[: _limit(limit)]
     )
+
+
+@dataclass(frozen=True)
+class ExchangeOption:
+    order_item_id: int
+    product_name: str
+    current_variant: str
+    variant_id: int
+    variant_name: str
+    in_stock: bool
+
+
+def exchange_options_for_customer(
+    *, customer: Customer | None, number: str, only_order: Order | None = None
+) -> list[ExchangeOption]:
+    """For each item of the order that is not final sale: the product's other variants and whether each is in stock."""
+    order = order_get_for_customer(customer=customer, number=number, only_order=only_order)
+    items = [i for i in order.items.select_related("variant") if not i.final_sale]
+    siblings = ProductVariant.objects.filter(product_id__in={i.variant.product_id for i in items}).order_by("id")
+    by_product: dict[int, list[ProductVariant]] = {}
+    for variant in siblings:
+        by_product.setdefault(variant.product_id, []).append(variant)
+    return [
+        ExchangeOption(
+            order_item_id=item.pk,
+            product_name=item.product_name,
+            current_variant=item.variant_name,
+            variant_id=variant.pk,
+            variant_name=variant.name,
+            in_stock=variant.stock > 0,
+        )
+        for item in items
+        for variant in by_product.get(item.variant.product_id, [])
+        if variant.pk != item.variant_id
+    ]

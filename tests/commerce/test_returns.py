@@ -8,6 +8,7 @@ from django.utils import timezone
 from apps.commerce.models import (
     AuditEvent,
     OrderStatus,
+    ProductVariant,
     ReturnItem,
     ReturnRequest,
     ReturnStatus,
@@ -195,30 +196,87 @@ def test_return_create_issues_label_and_moves_order():
     assert AuditEvent.objects.get(action="return.create").data["refundable_amount"] == "24.05"
 
 
-def test_exchange_create_and_receive_completes_exchange_and_restocks():
-    variant = make_variant(stock=0)
-    order = _delivered(items=[(variant, 1)])
+def _other_variant(variant, stock=3, name="L"):
+    return ProductVariant.objects.create(
+        product=variant.product, sku=f"{variant.sku}-{name}", name=name, price=variant.price, stock=stock
+    )
 
-    rr = return_create(order=order, items=None, reason="size", is_exchange=True, actor_label="agent")
+
+def test_exchange_reserves_replacement_then_receipt_completes_and_restocks():
+    # given a medium bought, a large in stock
+    medium = make_variant(stock=0)
+    large = _other_variant(medium, stock=3)
+    order = _delivered(items=[(medium, 1)])
+    line = ReturnLine(order.items.get().pk, 1, exchange_variant_id=large.pk)
+    # when
+    rr = return_create(order=order, items=[line], reason="size", is_exchange=True, actor_label="agent")
+    # then
     order.refresh_from_db()
+    large.refresh_from_db()
     assert order.status == OrderStatus.EXCHANGE_REQUESTED
     assert rr.return_shipping_fee == Decimal("0.00")
+    assert large.stock == 2
+    assert list(rr.items.values_list("quantity", "exchange_variant_id")) == [(1, large.pk)]
 
     return_mark_received(return_request=rr, actor_label="system")
 
     order.refresh_from_db()
     rr.refresh_from_db()
-    variant.refresh_from_db()
+    medium.refresh_from_db()
     assert order.status == OrderStatus.EXCHANGED
     assert rr.status == ReturnStatus.RECEIVED
     assert rr.received_at is not None
-    assert variant.stock == 1
+    assert medium.stock == 1
     assert list(AuditEvent.objects.filter(order=order).values_list("action", flat=True)) == [
         "return.create",
         "order.request_exchange",
         "return.mark_received",
         "order.complete_exchange",
     ]
+
+
+def test_exchange_refusals_name_the_problem():
+    medium = make_variant()
+    sold_out = _other_variant(medium, stock=0, name="S")
+    unrelated = make_variant()
+    order = _delivered(items=[(medium, 1)])
+    item_pk = order.items.get().pk
+
+    def codes(variant_id):
+        line = ReturnLine(item_pk, 1, exchange_variant_id=variant_id)
+        return return_check_eligibility(order=order, items=[line], is_exchange=True).reason_codes
+
+    assert codes(None) == ["exchange_variant_required"]
+    assert codes(unrelated.pk) == ["exchange_variant_invalid"]
+    assert codes(medium.pk) == ["exchange_variant_invalid"]
+    assert codes(sold_out.pk) == ["exchange_variant_out_of_stock"]
+    with pytest.raises(ApplicationError) as exc:
+        return_create(
+            order=order,
+            items=[ReturnLine(item_pk, 1, exchange_variant_id=sold_out.pk)],
+            reason="size",
+            is_exchange=True,
+            actor_label="agent",
+        )
+    assert exc.value.code == "return_not_eligible"
+    order.refresh_from_db()
+    assert order.status == OrderStatus.DELIVERED
+    assert ReturnRequest.objects.count() == 0
+
+
+def test_whole_order_back_by_shop_fault_refunds_original_shipping():
+    order = make_order(
+        status=OrderStatus.DELIVERED,
+        items=[(make_variant(price="30.00"), 1)],
+        shipping_fee="5.99",
+        delivered_at=timezone.now() - timedelta(days=1),
+    )
+
+    damaged = return_check_eligibility(order=order, reason="damaged")
+    changed_mind = return_check_eligibility(order=order, reason="changed_mind")
+
+    assert (damaged.refundable_amount, damaged.refunds_original_shipping) == (Decimal("35.99"), True)
+    assert (changed_mind.refundable_amount, changed_mind.refunds_original_shipping) == (Decimal("24.05"), False)
 
 
 def test_return_create_refused_when_ineligible_writes_nothing():

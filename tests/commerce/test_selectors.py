@@ -154,3 +154,25 @@ def test_returns_and_refunds_are_scoped():
     assert refund_list_for_customer(customer=bob) == []
     assert return_list_for_customer(customer=bob) == []
     assert refund_list_for_customer(customer=None) == []
+
+
+def test_exchange_options_list_sibling_variants_with_stock():
+    from apps.commerce.models import ProductVariant
+    from apps.commerce.selectors import exchange_options_for_customer
+    from tests.commerce.factories import make_variant
+
+    customer = make_customer()
+    medium = make_variant(name="Harbor Tee")
+    large = ProductVariant.objects.create(product=medium.product, sku="X-L", name="L", price=medium.price, stock=0)
+    small = ProductVariant.objects.create(product=medium.product, sku="X-S", name="S", price=medium.price, stock=2)
+    sale = make_variant(final_sale=True)
+    order = make_order(customer=customer, status=OrderStatus.DELIVERED, items=[(medium, 1), (sale, 1)])
+
+    options = exchange_options_for_customer(customer=customer, number=order.number)
+
+    assert [(o.product_name, o.current_variant, o.variant_id, o.in_stock) for o in options] == [
+        ("Harbor Tee", "M", large.pk, False),
+        ("Harbor Tee", "M", small.pk, True),
+    ]
+    with pytest.raises(NotFound):
+        exchange_options_for_customer(customer=make_customer(), number=order.number)

@@ -33,6 +33,7 @@ from apps.commerce.models import (
 from apps.core.errors import ApplicationError
 
 from ._common import audit, check_actor, ensure_transition, lock_order
+from .returns import OPEN_RETURN_STATUSES
 
 REFUNDABLE_PAYMENT_STATUSES = (PaymentStatus.CAPTURED, PaymentStatus.PARTIALLY_REFUNDED)
 
@@ -265,9 +266,7 @@ def _execute_locked(
 def _close_return_on_order(*, order: Order, actor_label: str, actor: User | None, refund: Refund) -> None:
     if order.status != OrderStatus.RETURN_REQUESTED:
         return
-    if order.return_requests.filter(
-        status__in=[ReturnStatus.REQUESTED, ReturnStatus.LABEL_ISSUED, ReturnStatus.RECEIVED], is_exchange=False
-    ).exists():
+    if order.return_requests.filter(status__in=list(OPEN_RETURN_STATUSES), is_exchange=False).exists():
         return  # another return on this order is still open
     bought = order.items.aggregate(q=Sum("quantity"))["q"] or 0
     returned = (

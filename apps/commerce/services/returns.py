@@ -45,6 +45,7 @@ class ReturnLine:
 
     order_item_id: int
     quantity: int
+    exchange_variant_id: int | None = None  # exchanges: another variant of the same product
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class ItemVerdict:
     eligible: bool
     reasons: tuple[Refusal, ...]
     refundable_amount: Decimal
+    exchange_variant_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -71,8 +73,9 @@ class ReturnEligibility:
     eligible: bool
     reasons: tuple[Refusal, ...]  # order-level refusals; item-level ones are in `items`
     items: tuple[ItemVerdict, ...]
-    refundable_amount: Decimal  # items + their share of tax, minus the return shipping fee
+    refundable_amount: Decimal  # items + their tax share (+ original shipping if all back by our fault) - fee
     return_shipping_fee: Decimal
+    refunds_original_shipping: bool
     currency: str
     window_ends_on: date | None
     window_days: int
@@ -117,7 +120,10 @@ def return_check_eligibility(
 
     The window is `SHOP_RETURN_WINDOW_DAYS` from delivery; final-sale items are
     refused; quantities may not exceed what was bought minus what was already
-    returned. The return shipping fee is charged unless the shop was at fault.
+    returned. The return shipping fee is charged unless the shop was at fault;
+    when the shop was at fault and this brings everything back, the original
+    shipping is refunded too. An exchange names, per line, an in-stock variant
+    of the same product.
     """
     now = now or timezone.now()
     order_reasons: list[Refusal] = []
@@ -148,7 +154,7 @@ def return_check_eligibility(
     if reason and reason not in ReturnReason.values:
         order_reasons.append(Refusal("invalid_reason", f"'{reason}' is not a return reason."))
 
-    order_items = {item.pk: item for item in order.items.all()}
+    order_items = {item.pk: item for item in order.items.select_related("variant")}
     returned = _returned_quantities(order)
     if items is None:
         lines = [
@@ -198,6 +204,8 @@ def return_check_eligibility(
                     f"({item.quantity} bought, {item.quantity - remaining} already returned).",
                 )
             )
+        if is_exchange:
+            reasons.extend(_exchange_refusals(item, line))
         ok = not reasons
         verdicts.append(
             ItemVerdict(
@@ -209,6 +217,7 @@ def return_check_eligibility(
                 eligible=ok,
                 reasons=tuple(reasons),
                 refundable_amount=_line_amount(order, item, line.quantity) if ok else Decimal("0.00"),
+                exchange_variant_id=line.exchange_variant_id if is_exchange else None,
             )
         )
 
@@ -217,6 +226,15 @@ def return_check_eligibility(
     fee = Decimal("0.00")
     if not is_exchange and reason not in SHOP_FAULT_REASONS and gross > 0:
         fee = min(Decimal(settings.SHOP_RETURN_SHIPPING_FEE), gross)
+    requested = {v.order_item_id: v.requested_quantity for v in verdicts if v.eligible}
+    everything_back = all(
+        returned.get(pk, 0) + requested.get(pk, 0) >= item.quantity for pk, item in order_items.items()
+    )
+    refunds_shipping = (
+        eligible and not is_exchange and reason in SHOP_FAULT_REASONS and everything_back and order.shipping_fee > 0
+    )
+    if refunds_shipping:
+        gross += order.shipping_fee
     refundable = Decimal("0.00") if is_exchange or not eligible else (gross - fee).quantize(CENT)
     return ReturnEligibility(
         order_number=order.number,
@@ -225,10 +243,28 @@ def return_check_eligibility(
         items=tuple(verdicts),
         refundable_amount=refundable,
         return_shipping_fee=fee if eligible else Decimal("0.00"),
+        refunds_original_shipping=refunds_shipping,
         currency=order.currency,
         window_ends_on=window_ends_on,
         window_days=settings.SHOP_RETURN_WINDOW_DAYS,
     )
+
+
+def _exchange_refusals(item: OrderItem, line: ReturnLine) -> list[Refusal]:
+    if line.exchange_variant_id is None:
+        return [Refusal("exchange_variant_required", f"Say which size or colour of {item.product_name} you want.")]
+    variant = ProductVariant.objects.filter(pk=line.exchange_variant_id).first()
+    if variant is None or variant.product_id != item.variant.product_id or variant.pk == item.variant_id:
+        return [
+            Refusal(
+                "exchange_variant_invalid",
+                f"An exchange is for another size or colour of {item.product_name}; "
+                "for a different product, return it and place a new order.",
+            )
+        ]
+    if variant.stock < max(line.quantity, 1):
+        return [Refusal("exchange_variant_out_of_stock", f"{item.product_name} ({variant.name}) is out of stock.")]
+    return []
 
 
 def _label_reference() -> str:
@@ -271,10 +307,27 @@ def return_create(
     return_request.save()
     ReturnItem.objects.bulk_create(
         [
-            ReturnItem(return_request=return_request, order_item_id=v.order_item_id, quantity=v.requested_quantity)
+            ReturnItem(
+                return_request=return_request,
+                order_item_id=v.order_item_id,
+                quantity=v.requested_quantity,
+                exchange_variant_id=v.exchange_variant_id,
+            )
             for v in verdict.items
         ]
     )
+    reserved: dict[str, int] = {}
+    for v in verdict.items:
+        if v.exchange_variant_id is not None:
+            # Reserve the replacement while the parcel travels back; the guard keeps stock from going negative.
+            updated = ProductVariant.objects.filter(pk=v.exchange_variant_id, stock__gte=v.requested_quantity).update(
+                stock=F("stock") - v.requested_quantity
+            )
+            if not updated:
+                raise ApplicationError(
+                    f"The replacement for {v.product_name} just sold out.", code="exchange_variant_out_of_stock"
+                )
+            reserved[str(v.exchange_variant_id)] = v.requested_quantity
     audit(
         subject=return_request,
         order=order,
@@ -287,7 +340,15 @@ def return_create(
             "is_exchange": is_exchange,
             "reason": reason,
             "label_reference": return_request.label_reference,
-            "items": [{"order_item_id": v.order_item_id, "quantity": v.requested_quantity} for v in verdict.items],
+            "items": [
+                {
+                    "order_item_id": v.order_item_id,
+                    "quantity": v.requested_quantity,
+                    "exchange_variant_id": v.exchange_variant_id,
+                }
+                for v in verdict.items
+            ],
+            "reserved_variants": reserved,
             "refundable_amount": str(verdict.refundable_amount),
             "return_shipping_fee": str(verdict.return_shipping_fee),
         },
