@@ -197,7 +197,9 @@ def test_alice_scenarios_behave_as_documented(demo_today):
     assert exc.value.code == "invalid_transition"
     assert order_cancel(order=order("TW-100001"), actor_label=f"customer:{alice.pk}").status == "cancelled"
     assert order("TW-100003").shipments.get().status == "in_transit"
-    assert order("TW-100009").status == OrderStatus.RETURNED
+    returned = order("TW-100009")
+    assert returned.status == OrderStatus.RETURNED
+    assert (returned.payments.get().status, returned.invoice.status) == (PaymentStatus.REFUNDED, InvoiceStatus.CREDITED)
 
 
 def test_other_demo_scenarios_behave_as_documented(demo_today):
@@ -215,7 +217,7 @@ def test_other_demo_scenarios_behave_as_documented(demo_today):
     assert rr.status == ReturnStatus.RECEIVED
     refund_execute(
         order=skillet,
-        amount=Decimal("70.20"),  # 65.00 + 8% tax; damaged/not-as-described returns carry no fee
+        amount=Decimal("73.45"),  # 65.00 + 13% tax; not-as-described returns carry no fee
         reason="Return received",
         idempotency_key="scenario-1",
         actor_label="system",
@@ -223,6 +225,7 @@ def test_other_demo_scenarios_behave_as_documented(demo_today):
     )
     skillet.refresh_from_db()
     assert skillet.status == OrderStatus.RETURNED
+    assert skillet.payments.get().status == PaymentStatus.REFUNDED
     # Bob's exchange completes when the parcel arrives
     exchange = order_get_for_customer(customer=bob, number="TW-100013")
     return_mark_received(return_request=exchange.return_requests.get(), actor_label="system")

@@ -517,6 +517,10 @@ class Builder:
                 )
             )
             gross += self._line_refund(order, item, quantity)
+        # As the returns service does: the shop's fault and everything back refunds the original shipping too.
+        everything_back = sorted(spec.lines) == [(i, item.quantity) for i, item in enumerate(items)]
+        if not spec.is_exchange and spec.reason in SHOP_FAULT_REASONS and everything_back:
+            gross += order.shipping_fee
         if spec.status == ReturnStatus.REFUNDED and payment is not None and spec.refunded_at is not None:
             self._refund(order, payment, request, gross - fee, f"Return {request.label_reference}", spec.refunded_at)
 
