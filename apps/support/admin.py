@@ -247,6 +247,7 @@ class RefundApprovalAdmin(admin.ModelAdmin):
         "executed_at",
         "execution_attempts",
         "failure_message",
+        "follow_up_ticket",
         "idempotency_key",
     )
     readonly_fields = fields

@@ -74,6 +74,14 @@ class RefundApproval(TimeStampedModel):
     executed_at = models.DateTimeField(null=True, blank=True)
     failure_message = models.CharField(max_length=255, blank=True)
     execution_attempts = models.PositiveIntegerField(default=0)
+    follow_up_ticket = models.ForeignKey(
+        "support.Ticket",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="opened for staff when the refund failed",
+    )
     escalated_at = models.DateTimeField(
         null=True, blank=True, db_index=True, help_text="when the leads were told it was waiting too long"
     )

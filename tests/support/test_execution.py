@@ -137,6 +137,7 @@ def test_a_refused_refund_marks_the_request_failed_and_tells_the_customer(
     assert "more than the 20.00 USD still refundable" in approval.failure_message
     assert list(Refund.objects.values_list("idempotency_key", flat=True)) == ["manual-1"]
     ticket = Ticket.objects.get()
+    assert approval.follow_up_ticket == ticket
     assert (ticket.priority, ticket.category, ticket.conversation) == (TicketPriority.HIGH, "billing", conversation)
     assert list(ticket.orders.all()) == [order]
     [message] = conversation.messages.filter(data__kind="approval_outcome")

@@ -29,6 +29,7 @@ from apps.support.models import (
     ApprovalStatus,
     Decision,
     RefundApproval,
+    Ticket,
     TicketCategory,
     TicketPriority,
 )
@@ -127,10 +128,8 @@ def _policy_check(*, order: Order, items: list[dict[str, Any]], amount: Decimal)
 
 
 def _requester(requested_by: Any) -> tuple[str, Any]:
-    if isinstance(requested_by, str):
-        if requested_by != "agent" and not requested_by.startswith(("customer:", "system")):
-            raise ApplicationError("Unknown requester.", code="invalid_requester")
-        return requested_by, None
+    if requested_by == "agent":
+        return "agent", None
     if getattr(requested_by, "is_staff", False) and requested_by.is_active:
         return actor_label_for(requested_by), requested_by
     raise PermissionDenied("Only staff or the agent may raise a refund request.", code="invalid_requester")
@@ -365,6 +364,7 @@ def refund_approval_execute(*, approval_id: int) -> RefundApproval | None:
         if failure:
             approval.status = ApprovalStatus.FAILED
             approval.failure_message = failure[:255]
+            approval.follow_up_ticket = _open_follow_up_ticket(approval)
         else:
             approval.status = ApprovalStatus.EXECUTED
             approval.executed_at = timezone.now()
@@ -382,17 +382,15 @@ def refund_approval_execute(*, approval_id: int) -> RefundApproval | None:
                 "failure": failure,
             },
         )
-        if failure:
-            _open_follow_up_ticket(approval)
         notify_customer_of_outcome(approval=approval)
         notify_staff("refund_approval_decided", approval_id=approval.pk, status=approval.status)
     return approval
 
 
-def _open_follow_up_ticket(approval: RefundApproval) -> None:
+def _open_follow_up_ticket(approval: RefundApproval) -> Ticket:
     from apps.support.services.tickets import ticket_create
 
-    approval.follow_up_ticket = ticket_create(
+    return ticket_create(
         subject=f"Approved refund failed: order {approval.order.number}",
         description=(
             f"Refund request #{approval.pk} for {approval.amount} {approval.currency} was approved but the refund "

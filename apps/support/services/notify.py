@@ -53,7 +53,7 @@ def outcome_text(approval: RefundApproval) -> str:
         decision = approval.decisions.filter(decision="reject").last()
         reason = f" Reason: {decision.reason}" if decision else ""
         return f"We reviewed your refund request of {money} for order {number} and could not approve it.{reason}"
-    ticket = getattr(approval, "follow_up_ticket", None)
+    ticket = approval.follow_up_ticket
     follow = f" (reference {ticket.reference})" if ticket is not None else ""
     return (
         f"Your refund of {money} for order {number} was approved, but we could not process it automatically. "
