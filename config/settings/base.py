@@ -234,5 +234,7 @@ CELERY_BEAT_SCHEDULE["support-refund-approvals-sweep"] = {
     "task": "apps.support.tasks.sweep_refund_approvals",
     "schedule": SUPPORT_BEAT_INTERVAL_SECONDS,
 }
+# After the demo shop exists (appended so it runs after commerce's seed).
+DEMO_SETUP_COMMANDS = [*DEMO_SETUP_COMMANDS, "seed_support_demo"]
 # Absolute links in emails to staff (the escalation mail links to the admin queue).
 SUPPORT_SITE_URL = env("SUPPORT_SITE_URL", default="http://127.0.0.1:8000")
