@@ -529,7 +529,10 @@ class EscalationAdmin(admin.ModelAdmin):
         return False
 
     def has_work_permission(self, request: HttpRequest) -> bool:
-        return request.user.is_active and request.user.has_perm("conversations.takeover_conversation")
+        return request.user.is_active and (
+            request.user.has_perm("support.change_escalation")
+            or request.user.has_perm("conversations.takeover_conversation")
+        )
 
     @admin.display(description="conversation")
     def conversation_link(self, obj: Escalation) -> str:

@@ -19,7 +19,8 @@ from apps.support.services.audit import audit_record
 from apps.support.services.notify import notify_staff
 
 SUBJECT = "escalation"
-TAKEOVER_PERMISSION = "conversations.takeover_conversation"
+# Support agents work escalations (`change_escalation`); leads may also take over any conversation.
+HANDLE_PERMISSIONS = ("support.change_escalation", "conversations.takeover_conversation")
 ASSIGN_PERMISSION = "support.assign_escalation"
 MAX_NOTE_CHARS = 2000
 
@@ -97,7 +98,12 @@ def escalation_create(*, conversation: Conversation, reason_code: str, note: str
 
 
 def _may_take_over(user: Any) -> bool:
-    return user is not None and user.is_active and user.is_staff and user.has_perm(TAKEOVER_PERMISSION)
+    return (
+        user is not None
+        and user.is_active
+        and user.is_staff
+        and any(user.has_perm(perm) for perm in HANDLE_PERMISSIONS)
+    )
 
 
 def escalation_take_over(*, escalation: Escalation, staff_user: Any) -> Escalation:
