@@ -221,7 +221,7 @@ class RefundApprovalAdmin(admin.ModelAdmin):
         "requested_by_label",
     )
     list_display_links = ("id",)
-    list_filter = (QueueStatusFilter, AmountFilter, AgeFilter)
+    list_filter = (QueueStatusFilter, AmountFilter, AgeFilter, ("escalated_at", admin.EmptyFieldListFilter))
     list_select_related = ("order", "customer", "conversation")
     ordering = ("created_at", "id")  # the queue: oldest first
     search_fields = ("order__number", "customer__email", "reason")
