@@ -41,6 +41,7 @@ def test_escalation_pauses_the_bot_and_tells_everyone(
         "type": "chat.event",
         "event": "handoff",
         "status": "waiting_human",
+        "agent": "",
         "escalation_id": escalation.pk,
         "reason_code": "customer_request",
     }
@@ -112,7 +113,8 @@ def test_take_over_hand_back_cycle(conversation, lead, pushed, monkeypatch, djan
     assert (escalation.status, escalation.taken_by) == (EscalationStatus.TAKEN, lead)
     current = _reload(conversation)
     assert (current.status, current.assigned_to) == (ConversationStatus.HUMAN, lead)
-    assert pushed.to_conversation(conversation, "handoff")[-1]["status"] == "human"
+    taken = pushed.to_conversation(conversation, "handoff")[-1]
+    assert (taken["status"], taken["agent"]) == ("human", lead.first_name)
     # when: a second lead tries to take it too
     with pytest.raises(ApplicationError) as exc:
         escalation_take_over(escalation=escalation, staff_user=make_staff("support_lead"))

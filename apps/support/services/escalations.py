@@ -26,7 +26,7 @@ MAX_NOTE_CHARS = 2000
 
 
 def _staff_name(user: Any) -> str:
-    return user.first_name or "a member of our team"
+    return user.first_name or user.get_username()
 
 
 def _lock(escalation: Escalation) -> tuple[Escalation, Conversation]:
@@ -41,11 +41,13 @@ def _set_conversation(conversation: Conversation, **fields: Any) -> None:
     conversation.save(update_fields=[*fields, "updated_at"])
 
 
-def _push(conversation: Conversation, escalation: Escalation, event: str, **extra: Any) -> None:
+def _push(conversation: Conversation, escalation: Escalation, event: str, staff: Any = None, **extra: Any) -> None:
+    # `status` and `agent` (who the customer is with) as in docs/chat-protocol.md.
     events.push_on_commit(
         conversation,
         "handoff",
         status=conversation.status,
+        agent=_staff_name(staff) if staff is not None else "",
         escalation_id=escalation.pk,
         reason_code=escalation.reason_code,
         **extra,
@@ -133,7 +135,7 @@ def escalation_take_over(*, escalation: Escalation, staff_user: Any) -> Escalati
             to_state=locked.status,
             actor=staff_user,
         )
-        _push(conversation, locked, "escalation_taken", staff_name=_staff_name(staff_user))
+        _push(conversation, locked, "escalation_taken", staff=staff_user)
     return locked
 
 
@@ -169,7 +171,7 @@ def escalation_hand_back(*, escalation: Escalation, staff_user: Any) -> Escalati
             to_state=locked.status,
             actor=staff_user,
         )
-        _push(conversation, locked, "escalation_handed_back")
+        _push(conversation, locked, "escalation_handed_back", staff=staff_user)
     return locked
 
 
@@ -203,5 +205,5 @@ def escalation_resolve(*, escalation: Escalation, staff_user: Any, resolution_co
             actor=staff_user,
             data={"resolution_code": resolution_code},
         )
-        _push(conversation, locked, "escalation_resolved", resolution_code=resolution_code)
+        _push(conversation, locked, "escalation_resolved", staff=staff_user, resolution_code=resolution_code)
     return locked
