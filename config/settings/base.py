@@ -216,7 +216,7 @@ PENDING_ACTION_TTL_MINUTES = env.int("PENDING_ACTION_TTL_MINUTES", default=15)
 
 # --- demo -------------------------------------------------------------------
 # Idempotent loaders run by `manage.py demo_setup` (and so by `make run`).
-DEMO_SETUP_COMMANDS = ["sync_roles"]
+DEMO_SETUP_COMMANDS = ["sync_roles", "seed_demo"]
 
 # --- support ----------------------------------------------------------------
 # Ticket SLA: hours from creation to the due time, per priority.
