@@ -217,3 +217,24 @@ PENDING_ACTION_TTL_MINUTES = env.int("PENDING_ACTION_TTL_MINUTES", default=15)
 # --- demo -------------------------------------------------------------------
 # Idempotent loaders run by `manage.py demo_setup` (and so by `make run`).
 DEMO_SETUP_COMMANDS = ["sync_roles", "seed_demo"]
+
+# --- support ----------------------------------------------------------------
+# Ticket SLA: hours from creation to the due time, per priority.
+SUPPORT_TICKET_SLA_HOURS = {
+    "urgent": env.int("SUPPORT_SLA_URGENT_HOURS", default=2),
+    "high": env.int("SUPPORT_SLA_HIGH_HOURS", default=8),
+    "normal": env.int("SUPPORT_SLA_NORMAL_HOURS", default=24),
+    "low": env.int("SUPPORT_SLA_LOW_HOURS", default=72),
+}
+# An approved refund whose execution task has not finished after this long is queued again
+# by the beat job (the task is idempotent; this only recovers a lost broker message).
+REFUND_APPROVAL_REQUEUE_AFTER_MINUTES = env.int("REFUND_APPROVAL_REQUEUE_AFTER_MINUTES", default=15)
+SUPPORT_BEAT_INTERVAL_SECONDS = env.int("SUPPORT_BEAT_INTERVAL_SECONDS", default=600)
+CELERY_BEAT_SCHEDULE["support-refund-approvals-sweep"] = {
+    "task": "apps.support.tasks.sweep_refund_approvals",
+    "schedule": SUPPORT_BEAT_INTERVAL_SECONDS,
+}
+# After the demo shop exists (appended so it runs after commerce's seed).
+DEMO_SETUP_COMMANDS = [*DEMO_SETUP_COMMANDS, "seed_support_demo"]
+# Absolute links in emails to staff (the escalation mail links to the admin queue).
+SUPPORT_SITE_URL = env("SUPPORT_SITE_URL", default="http://127.0.0.1:8000")
