@@ -36,7 +36,10 @@ def _r(rule_id: str, weight: float, pattern: str, *, raw: bool = False, flags: i
     return Rule(rule_id, weight, re.compile(pattern, flags), raw)
 
 
-_OVERRIDE_VERB = r"(?:ignore|ignoring|disregard|forget|override|bypass|discard|neglect|skip|abandon|drop)"
+_OVERRIDE_VERB = (
+    r"(?:ignore|ignoring|disregard|forget|override|bypass|discard|neglect|skip|abandon|drop|remove|delete|erase|clear"
+    r"|set aside|put aside|leave behind|let go of|throw away|throw out)"
+)
 _PRIOR = r"(?:previous|prior|preceding|above|earlier|former|initial|original|old|existing|foregoing|system|default)"
 _DIRECTIVE = (
     r"(?:instructions?|prompts?|rules|directions|directives|guidelines|commands|programming|guidance|constraints"
@@ -57,6 +60,11 @@ RULES: tuple[Rule, ...] = (
         0.9,
         rf"\b(?:forget|ignore|disregard)\W+(?:about\W+)?(?:all|everything)\b{_W}{{0,2}}?\W+"
         r"(?:before|above|previously|so far|until now|earlier|you (?:were|have been|was) (?:told|given|taught))",
+    ),
+    _r(
+        "override.the_above",
+        0.75,
+        r"\b(?:ignore|disregard|forget)\W+(?:all of |everything )?(?:the |all )?(?:above|preceding|foregoing)\b(?!\W+(?:message|email|mail|question|order|address|item|comment|one|reply))",
     ),
     _r("override.everything_bare", 0.6, r"\b(?:forget|disregard) (?:about )?everything\b"),
     _r(
@@ -86,6 +94,22 @@ RULES: tuple[Rule, ...] = (
         r"\b(?:now|instead),? (?:you )?(?:must|will|should|shall|have to) (?:only )?(?:say|answer|respond|reply|write|print|output|act)\b",
     ),
     _r("override.override_word", 0.35, rf"\b(?:override|overrides|overriding|overwrite)\b\W+(?:\w+\W+)?{_DIRECTIVE}\b"),
+    # Task switching: praise or a full stop, then "now your new task is...".
+    _r(
+        "task.switch",
+        0.5,
+        r"\b(?:now|next|instead)\b[^.!?\n]{0,40}\b(?:new|next|different|following|other|real) (?:task|assignment|challenge|job|mission)\b",
+    ),
+    _r(
+        "task.praise_then_now",
+        0.3,
+        r"\b(?:well done|good job|great job|excellent|that is enough|that's enough|that was (?:good|great)|very good|congratulations|perfect|okay,? stop|stop here)\b[^\n]{0,80}\bnow\b",
+    ),
+    _r(
+        "task.role_reassign",
+        0.45,
+        r"\b(?:now you are|you are now|you're now|now you're|from now on,? you (?:are|will be)|now act as|now pretend|you will now (?:act|be|pretend))\b",
+    ),
     # Other languages customers of a European shop write in.
     _r(
         "override.de",
@@ -146,7 +170,8 @@ RULES: tuple[Rule, ...] = (
     _r(
         "jailbreak.never_refuse",
         0.55,
-        r"\b(?:never|don't|do not|will not|won't|cannot|can't|must not|mustn't) (?:ever )?(?:refuse|decline|reject|say no|say (?:that )?(?:you|i) can(?:no|')t)\b",
+        r"\b(?:never|must not|mustn't|will not|won't|cannot|can't|shall not|are not allowed to) (?:ever )?(?:refuse|decline|reject|say no|say (?:that )?(?:you|i) can(?:no|')t)\b"
+        r"|\b(?:don't|do not) (?:ever )?(?:refuse|decline) (?:any|a single|to answer|to respond)\b",
     ),
     _r(
         "jailbreak.character",
@@ -183,6 +208,47 @@ RULES: tuple[Rule, ...] = (
         0.2,
         r"\b(?:hypothetical|fictional|fictitious) (?:response|scenario|world|story|ai|setting)\b",
     ),
+    _r(
+        "jailbreak.no_matter",
+        0.7,
+        r"\bno matter how (?:immoral|unethical|illegal|dangerous|harmful|offensive|inappropriate|explicit|wrong|bad|controversial)\b",
+    ),
+    _r(
+        "jailbreak.no_warnings",
+        0.5,
+        r"\bwithout (?:any |adding )?(?:warnings?|disclaimers?|censorship|censoring|moral(?:ity|s)?|ethics|apolog\w+|hesitation|questioning|judg(?:e)?ment)\b",
+    ),
+    _r(
+        "jailbreak.any_request",
+        0.4,
+        r"\b(?:answer|respond to|fulfill|comply with|reply to|obey) (?:any|every|all) (?:question|request|prompt|query|command|instruction)s?\b",
+    ),
+    _r(
+        "jailbreak.regardless",
+        0.45,
+        r"\b(?:always|will|must) (?:answer|respond|reply|comply|provide)\b[^.\n]{0,60}\b(?:no matter|regardless|even if|whatever)\b",
+    ),
+    _r(
+        "jailbreak.template",
+        0.55,
+        r"\[(?:insert )?(?:your )?(?:prompt|question|request|query)(?: here)?\]|\{(?:prompt|question|query|request)\}|insert prompt here",
+    ),
+    _r(
+        "jailbreak.persona",
+        0.6,
+        r"\b(?:machiavellian|betterdan|mongo tom|basedgpt|antigpt|alphabreak|dan \d+(?:\.\d+)?|chatgpt with dan)\b",
+    ),
+    _r(
+        "jailbreak.no_ethics",
+        0.5,
+        r"\b(?:no|any|without|lacks?) (?:ethical|moral) (?:guidelines|principles|restrictions|boundaries|compass|limits|code|standards)\b",
+    ),
+    _r(
+        "jailbreak.simulate",
+        0.6,
+        r"\b(?:immerse yourself|role of (?:another|an?) (?:ai|model|chatbot)|simulate (?:an? )?(?:ai|chatbot|model)|you will (?:now )?(?:simulate|emulate|impersonate))\b",
+    ),
+    _r("jailbreak.censor", 0.45, r"\b(?:not|never|isn't|is not) (?:be )?censor(?:ed|s)?\b|\bno censorship\b"),
     # --- system-prompt exfiltration ------------------------------------------
     _r(
         "exfil.system_prompt",

@@ -32,7 +32,7 @@ def strip_html(text: str) -> tuple[str, int]:
 
 # --- images and links ---------------------------------------------------------
 _MD_IMAGE = re.compile(r"!\[[^\]\n]*\]\([^)\n]*\)|!\[[^\]\n]*\]\[[^\]\n]*\]")
-_MD_LINK = re.compile(r"(?<!!)\[([^\]\n]+)\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"\n]*\")?\s*\)")
+_MD_LINK = re.compile(r"(?<!!)\[([^\]\n]+)\]\(\s*<?((?:[^()\s>]|\([^()\s]*\))+)>?(?:\s+\"[^\"\n]*\")?\s*\)")
 _MD_REF_DEF = re.compile(r"(?m)^\s{0,3}\[[^\]\n]+\]:\s*<?(\S+?)>?(?:\s+\"[^\"\n]*\")?\s*$")
 _URL = re.compile(r"\b(?:(?:https?|ftp|file|data|javascript|vbscript):|www\.)[^\s<>\"'`)\]]+", re.I)
 _BARE_DOMAIN = re.compile(r"(?<![@\w./-])(?:[a-z0-9-]+\.)+[a-z]{2,24}/[^\s<>\"'`)\]]*", re.I)
@@ -206,12 +206,14 @@ _CONDITION = re.compile(
     r"\b(?:once|if|when|whether|after|until|as soon as|subject to|upon approval|pending|provided that|in case)\b"
 )
 _NEGATION_WINDOW = 30  # characters before the phrase
+# Set phrases that contain a negation word without negating anything.
+_IDIOMS = re.compile(r"\b(?:no worries|no problem|not a problem|no doubt|not only|no rush|no need to worry)\b")
 
 
 def _unhedged(pattern: re.Pattern[str], sentence: str) -> bool:
     conditional = bool(_CONDITION.search(sentence))
     for match in pattern.finditer(sentence):
-        before = sentence[max(0, match.start() - _NEGATION_WINDOW) : match.start()]
+        before = _IDIOMS.sub(" ", sentence[max(0, match.start() - _NEGATION_WINDOW) : match.start()])
         if not conditional and not _NEGATION.search(before) and not _NEGATION.search(match.group(0)):
             return True
     return False

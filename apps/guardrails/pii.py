@@ -98,7 +98,7 @@ _PASSWORD_RE = re.compile(
     r"\b(?P<label>password|passwd|passphrase|passcode|pwd|pass word|pin(?: code| number)?|login code|one[- ]time code|otp"
     r"|verification code|security answer)\b"
     r"(?P<sep>\s*(?:is|was|=|:|is:|would be|should be)\s*|\s+)"
-    r"(?P<quote>[\"'`]?)(?P<value>[^\s\"'`]{3,64})(?P=quote)",
+    r"(?:(?P<quote>[\"'`])(?P<qvalue>[^\"'`\n]{1,64})(?P=quote)|(?P<value>[^\s\"'`]{3,64}))",
     re.IGNORECASE,
 )
 # Words that follow "my password is" without being a password.
@@ -191,11 +191,12 @@ def _spans_ssn(text: str, context: GuardrailContext) -> Iterator[PiiSpan]:
 
 def _spans_passwords(text: str, context: GuardrailContext) -> Iterator[PiiSpan]:
     for match in _PASSWORD_RE.finditer(text):
-        value = match.group("value").rstrip(".,;!?)")
+        quoted = bool(match.group("quote"))
+        group = "qvalue" if quoted else "value"
+        value = match.group(group) if quoted else match.group(group).rstrip(".,;!?)")
         label = match.group("label").lower()
         sep = match.group("sep").strip().lower()
-        quoted = bool(match.group("quote"))
-        if len(value) < 3 or value.lower() in _NOT_A_PASSWORD:
+        if not quoted and (len(value) < 3 or value.lower() in _NOT_A_PASSWORD):
             continue
         if label.startswith("pin") or label in (
             "otp",
@@ -214,7 +215,7 @@ def _spans_passwords(text: str, context: GuardrailContext) -> Iterator[PiiSpan]:
             if not (quoted or sep or looks_secret):
                 continue
             placeholder = "[PASSWORD]"
-        start = match.start("value")
+        start = match.start(group)
         yield PiiSpan(PASSWORD, start, start + len(value), placeholder)
 
 
