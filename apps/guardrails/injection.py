@@ -110,6 +110,18 @@ RULES: tuple[Rule, ...] = (
         0.45,
         r"\b(?:now you are|you are now|you're now|now you're|from now on,? you (?:are|will be)|now act as|now pretend|you will now (?:act|be|pretend))\b",
     ),
+    _r(
+        "task.say_exact",
+        0.35,
+        r"\b(?:say|print|output|write|respond with|reply with|answer with)\b:? (?:only |exactly |just |simply )?[\"'][^\"'\n]{2,60}[\"']",
+    ),
+    _r(
+        "task.nothing_else",
+        0.3,
+        r"\b(?:and|with) nothing else\b|\b(?:do not|don't) (?:add|include|write|say) anything else\b",
+    ),
+    _r("task.pwned", 0.6, r"\bpwn(?:ed|d)\b"),
+    _r("task.game", 0.4, r"\blet'?s play a game\b|\bsimon says\b"),
     # Other languages customers of a European shop write in.
     _r(
         "override.de",
@@ -249,6 +261,15 @@ RULES: tuple[Rule, ...] = (
         r"\b(?:immerse yourself|role of (?:another|an?) (?:ai|model|chatbot)|simulate (?:an? )?(?:ai|chatbot|model)|you will (?:now )?(?:simulate|emulate|impersonate))\b",
     ),
     _r("jailbreak.censor", 0.45, r"\b(?:not|never|isn't|is not) (?:be )?censor(?:ed|s)?\b|\bno censorship\b"),
+    _r(
+        "jailbreak.confines",
+        0.7,
+        r"\b(?:broken free|break free|freed|free) (?:of|from) (?:the )?(?:typical |usual )?(?:confines|shackles|chains|limitations)\b",
+    ),
+    _r("jailbreak.anything", 0.4, r"\b(?:can|will|could) (?:say|do|generate|write|answer) anything\b"),
+    _r("jailbreak.content_policy", 0.35, r"\bcontent polic(?:y|ies)\b|\busage polic(?:y|ies)\b"),
+    _r("jailbreak.profanity", 0.3, r"\b(?:swear(?:ing)?|curse words|cursing|profanity|profane)\b"),
+    _r("jailbreak.harm_words", 0.2, r"\b(?:illegal|unethical|immoral|harmful)\b"),
     # --- system-prompt exfiltration ------------------------------------------
     _r(
         "exfil.system_prompt",

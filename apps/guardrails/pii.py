@@ -79,13 +79,16 @@ _IBAN_RE = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})
 _EMAIL_RE = re.compile(
     r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}\b"
 )
+_EXT = r"(?:\s?(?:x|ext\.?|extension)\s?\d{1,5})?"
 _PHONE_RES = (
-    # International: +CC then groups.
-    re.compile(r"(?<![\w+])\+\d{1,3}(?:[ .-]?\(\d{1,4}\))?(?:[ .-]?\d{1,5}){2,5}(?![\w-])"),
-    # North American: (415) 555-0132, 415-555-0132, 415.555.0132, 1-415-555-0132.
-    re.compile(r"(?<![\w+-])(?:1[ .-]?)?(?:\(\d{3}\) ?|\d{3}[ .-])\d{3}[ .-]\d{4}(?![\w-])"),
-    # Trunk-prefixed national numbers: 030 1234567, 0171 2345678, (0)20 7946 0958, 07700 900123.
-    re.compile(r"(?<![\w+-])(?:\(0\)\s?|0)\d{2,4}(?:[ /.-]?\d{2,4}){1,4}(?![\w-])"),
+    # International: +CC then groups, optionally "(0)" and an extension.
+    re.compile(rf"(?<![\w+])\+\d{{1,3}}(?:[ .-]?\(\d{{1,4}}\))?(?:[ .-]?\d{{1,5}}){{2,5}}{_EXT}(?![\w-])"),
+    # North American: (415) 555-0132, (415)555-0132, 415-555-0132, 415.555.0132, 1-415-555-0132, 001-415-555-0132x12.
+    re.compile(rf"(?<![\w+-])(?:(?:\+|00)?1[ .-]?)?(?:\(\d{{3}}\) ?|\d{{3}}[ .-])\d{{3}}[ .-]\d{{4}}{_EXT}(?![\w-])"),
+    # Trunk-prefixed national numbers: 030 1234567, 0171 2345678, (0)20 7946 0958, (0121) 496 0123, 07700 900123.
+    re.compile(
+        rf"(?<![\w+-])(?:\(0\)\s?\d{{2,4}}|\(0\d{{2,4}}\)|0\d{{2,4}})(?:[ /.-]?\d{{2,4}}){{1,4}}{_EXT}(?![\w-])"
+    ),
 )
 _PHONE_CUE = re.compile(
     r"\b(?:phone|tel|telephone|mobile|cell|cellphone|call me|text me|whatsapp|reach me|contact me|fax)\b[^\n\d]{0,20}$",
