@@ -20,6 +20,7 @@ from .checks import (
     check_output,
     check_untrusted,
 )
+from .streaming import OutputStreamGuard
 from .types import Action, GuardrailContext, GuardrailVerdict, InputResult, OutputResult
 from .untrusted import UNTRUSTED_DATA_NOTICE, wrap_untrusted
 
@@ -44,6 +45,7 @@ __all__ = [
     "GuardrailVerdict",
     "InputResult",
     "OutputResult",
+    "OutputStreamGuard",
     "check_input",
     "check_output",
     "check_untrusted",
