@@ -121,11 +121,22 @@ _ORDER_CUE = re.compile(
 )
 
 
+_TOKEN = re.compile(r"[A-Za-z0-9#-]+")
+
+
+def _order_keys(value: str) -> set[str]:
+    """'TW-100042', '#tw100042' and '100042' compare equal: the letters-and-digits
+    form and the digits alone."""
+    key = re.sub(r"[^A-Z0-9]", "", value.upper())
+    digits = re.sub(r"\D", "", key)
+    return {key, digits} if digits else {key}
+
+
 def foreign_identifiers(
     text: str, context: GuardrailContext, *, shop_emails: frozenset[str], order_re: re.Pattern[str]
 ) -> dict[str, int]:
     said = context.customer_text
-    said_lower, said_upper = said.lower(), said.upper()
+    said_lower = said.lower()
     emails = {
         m.group(0).lower()
         for m in _EMAIL.finditer(text)
@@ -133,14 +144,19 @@ def foreign_identifiers(
         and m.group(0).lower() not in shop_emails
         and m.group(0).lower() not in said_lower
     }
-    numbers = {m.group(0).upper().lstrip("#") for m in order_re.finditer(text)}
-    numbers |= {m.group(1).upper() for m in _ORDER_CUE.finditer(text) if any(ch.isdigit() for ch in m.group(1))}
-    orders = {n for n in numbers if n not in context.order_numbers and n not in said_upper}
+    known: set[str] = set()
+    for number in context.order_numbers:
+        known |= _order_keys(number)
+    for token in _TOKEN.findall(said):
+        known |= _order_keys(token)
+    numbers = {m.group(0) for m in order_re.finditer(text)}
+    numbers |= {m.group(1) for m in _ORDER_CUE.finditer(text) if any(ch.isdigit() for ch in m.group(1))}
+    orders = {n for n in numbers if not (_order_keys(n) & known)}
     found: dict[str, int] = {}
     if emails:
         found["emails"] = len(emails)
     if orders:
-        found["order_numbers"] = len(orders)
+        found["order_numbers"] = len({min(_order_keys(n)) for n in orders})
     return found
 
 

@@ -232,4 +232,4 @@ GUARDRAILS_CANARIES = env.list("GUARDRAILS_CANARIES", default=[])
 # A reply sharing this many consecutive words with a system prompt leaked it.
 GUARDRAILS_PROMPT_LEAK_MIN_WORDS = env.int("GUARDRAILS_PROMPT_LEAK_MIN_WORDS", default=10)
 # What an order number looks like in replies; others' numbers are withheld.
-GUARDRAILS_ORDER_NUMBER_PATTERN = env("GUARDRAILS_ORDER_NUMBER_PATTERN", default=r"\b[A-Z]{2,5}-\d{4,10}\b")
+GUARDRAILS_ORDER_NUMBER_PATTERN = env("GUARDRAILS_ORDER_NUMBER_PATTERN", default=r"\bTW-?\d{6}\b")

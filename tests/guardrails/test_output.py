@@ -22,8 +22,8 @@ from apps.guardrails import (
 
 ANN = GuardrailContext.build(
     emails=["ann.lee@example.com"],
-    order_numbers=["TW-10042", "TW-10043"],
-    customer_text="Hi, where is order TW-10042? Also I saw TW-20001 on a receipt I found.",
+    order_numbers=["TW-100042", "TW-100043"],
+    customer_text="Hi, where is order TW-100042? Also I saw TW-200001 on a receipt I found.",
 )
 SYSTEM_PROMPT = (
     "You are the order specialist for Tidewater Goods. Only discuss the signed-in customer's orders. "
@@ -33,7 +33,7 @@ SYSTEM_PROMPT = (
 
 def test_clean_reply_passes_unchanged() -> None:
     # given
-    reply = "Your order TW-10042 shipped on Monday and should arrive by Thursday."
+    reply = "Your order TW-100042 shipped on Monday and should arrive by Thursday."
 
     # when
     result = check_output(reply, context=ANN)
@@ -116,10 +116,10 @@ def test_full_card_number_in_a_reply_is_masked() -> None:
 @pytest.mark.parametrize(
     ("reply", "detail"),
     [
-        ("Order TW-55555 was delivered to 12 Elm St.", {"order_numbers": 1}),
+        ("Order TW-555555 was delivered to 12 Elm St.", {"order_numbers": 1}),
         ("I found it under bob@other.example, shall I resend?", {"emails": 1}),
         ("Your order number: 77123 is on its way.", {"order_numbers": 1}),
-        ("Orders TW-10042 and TW-99999 (for eve@evil.test) are both late.", {"emails": 1, "order_numbers": 1}),
+        ("Orders TW-100042 and TW-999999 (for eve@evil.test) are both late.", {"emails": 1, "order_numbers": 1}),
     ],
 )
 def test_another_customers_data_blocks_the_reply(reply: str, detail: dict[str, int]) -> None:
@@ -135,9 +135,9 @@ def test_another_customers_data_blocks_the_reply(reply: str, detail: dict[str, i
 
 
 def test_own_identifiers_shop_email_and_what_the_customer_typed_are_fine() -> None:
-    # given: TW-20001 is not Ann's, but she typed it herself
+    # given: TW-200001 is not Ann's, but she typed it herself
     reply = (
-        "TW-10042 and TW-10043 are yours; I can't find TW-20001 in your account. "
+        "TW-100042 and TW-100043 are yours; I can't find TW-200001 in your account. "
         "Mail ann.lee@example.com or support@tidewater.example."
     )
 
@@ -147,6 +147,27 @@ def test_own_identifiers_shop_email_and_what_the_customer_typed_are_fine() -> No
     # then
     assert result.text == reply
     assert result.verdict(OUTPUT_OTHER_CUSTOMERS).tripped is False
+
+
+def test_order_numbers_compare_in_any_spelling_and_other_references_are_not_orders() -> None:
+    # given
+    reply = "Order 100042 (tw100042 in the old format) has invoice INV-555555 and return RET-777777."
+
+    # when
+    result = check_output(reply, context=ANN)
+
+    # then
+    assert result.verdict(OUTPUT_OTHER_CUSTOMERS).tripped is False
+    assert result.text == reply
+
+
+@override_settings(GUARDRAILS_ORDER_NUMBER_PATTERN=r"\bORD\d{5}\b")
+def test_order_number_format_comes_from_settings() -> None:
+    # when
+    result = check_output("ORD12345 is on its way.", context=ANN)
+
+    # then
+    assert result.verdict(OUTPUT_OTHER_CUSTOMERS).detail == {"order_numbers": 1}
 
 
 def test_reply_quoting_the_system_prompt_is_blocked() -> None:
@@ -188,7 +209,7 @@ def test_canary_string_blocks_the_reply() -> None:
 @pytest.mark.parametrize(
     ("reply", "kind"),
     [
-        ("I have refunded your order TW-10042.", "refund_done"),
+        ("I have refunded your order TW-100042.", "refund_done"),
         ("Good news: your refund has been processed.", "refund_done"),
         ("Your refund was approved and is on its way.", "refund_done"),
         ("No worries, your refund has been issued.", "refund_done"),
@@ -215,7 +236,7 @@ def test_promises_the_shop_did_not_make_block_the_reply(reply: str, kind: str) -
 @pytest.mark.parametrize(
     "reply",
     [
-        "I've requested a refund of $42.00 for TW-10042; it is pending review by our team.",
+        "I've requested a refund of $42.00 for TW-100042; it is pending review by our team.",
         "Your refund request has been submitted and is pending review.",
         "Once it is approved, the refund will be issued to your card within 10 days.",
         "If the request is approved, we will refund you within 10 business days.",
@@ -236,7 +257,7 @@ def test_honest_statements_about_refunds_pass(reply: str) -> None:
 
 def test_refund_done_may_be_said_once_a_refund_really_executed() -> None:
     # given
-    context = GuardrailContext.build(order_numbers=["TW-10042"], refunded_orders=["TW-10042"])
+    context = GuardrailContext.build(order_numbers=["TW-100042"], refunded_orders=["TW-100042"])
 
     # when
     result = check_output("Your refund has been processed.", context=context)

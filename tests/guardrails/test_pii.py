@@ -8,7 +8,7 @@ from apps.guardrails import INPUT_PII, Action, GuardrailContext, check_input
 from apps.guardrails.pii import iban_valid, luhn_valid
 
 ANN = GuardrailContext.build(
-    emails=["Ann.Lee@example.com"], order_numbers=["TW-10042"], phones=["+1 (415) 555-0132"], names=["Ann Lee"]
+    emails=["Ann.Lee@example.com"], order_numbers=["TW-100042"], phones=["+1 (415) 555-0132"], names=["Ann Lee"]
 )
 
 
@@ -55,7 +55,7 @@ def test_personal_data_is_masked_with_placeholders(text: str, masked: str) -> No
     "text",
     [
         "My email is ann.lee@example.com and my phone is 415-555-0132.",
-        "Where is order TW-10042? It was placed 2024-05-12 for $1,234.56.",
+        "Where is order TW-100042? It was placed 2024-05-12 for $1,234.56.",
         "Tracking 1Z999AA10123456784 says delivered.",
         "My password is not working and the reset link expired.",
         "I use a password manager, is that fine?",

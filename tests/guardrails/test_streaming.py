@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from apps.guardrails import REPLY_NO_PROMISE, REPLY_WITHHELD, GuardrailContext, OutputStreamGuard
 
-ANN = GuardrailContext.build(emails=["ann@example.com"], order_numbers=["TW-10042"])
+ANN = GuardrailContext.build(emails=["ann@example.com"], order_numbers=["TW-100042"])
 
 
 def test_clean_reply_is_released_whole_sentences_at_a_time() -> None:
@@ -13,14 +13,14 @@ def test_clean_reply_is_released_whole_sentences_at_a_time() -> None:
 
     # when
     pushed = [
-        guard.feed(d) for d in ["Your order TW-", "10042 ship", "ped. It should", " arrive Friday.", " Anything else?"]
+        guard.feed(d) for d in ["Your order TW-", "100042 ship", "ped. It should", " arrive Friday.", " Anything else?"]
     ]
     result = guard.finish()
 
     # then
     # (a sentence is complete once the whitespace after its full stop arrives)
-    assert pushed == ["", "", "Your order TW-10042 shipped.", "", " It should arrive Friday."]
-    assert result.text == "Your order TW-10042 shipped. It should arrive Friday. Anything else?"
+    assert pushed == ["", "", "Your order TW-100042 shipped.", "", " It should arrive Friday."]
+    assert result.text == "Your order TW-100042 shipped. It should arrive Friday. Anything else?"
     assert guard.released == result.text
     assert guard.halted is False
 
@@ -44,7 +44,7 @@ def test_other_customers_data_is_never_released_and_the_reply_is_replaced() -> N
 
     # when
     first = guard.feed("Sure. ")
-    second = guard.feed("Order TW-55555 belongs to bob@other.test. ")
+    second = guard.feed("Order TW-555555 belongs to bob@other.test. ")
     third = guard.feed("He lives at 1 Elm St. ")
     result = guard.finish()
 
@@ -53,7 +53,7 @@ def test_other_customers_data_is_never_released_and_the_reply_is_replaced() -> N
     assert guard.halted is True
     assert result.blocked is True
     assert result.text == REPLY_WITHHELD
-    assert "TW-55555" not in guard.released
+    assert "TW-555555" not in guard.released
 
 
 def test_promise_in_the_last_unfinished_sentence_blocks_at_finish() -> None:
