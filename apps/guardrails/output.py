@@ -122,6 +122,11 @@ _ORDER_CUE = re.compile(
 
 
 _TOKEN = re.compile(r"[A-Za-z0-9#-]+")
+# A reply that greets someone by name: the name should be the customer's.
+_GREETING = re.compile(
+    r"^\W*(?i:hi|hello|hey|dear|good (?:morning|afternoon|evening)|thanks|thank you),?\s+([A-Z][\w'-]+)\b"
+)
+_NOT_NAMES = frozenset({"there", "again", "team", "and", "so", "for", "all", "everyone", "both", "friend", "customer"})
 
 
 def _order_keys(value: str) -> set[str]:
@@ -153,6 +158,12 @@ def foreign_identifiers(
     numbers |= {m.group(1) for m in _ORDER_CUE.finditer(text) if any(ch.isdigit() for ch in m.group(1))}
     orders = {n for n in numbers if not (_order_keys(n) & known)}
     found: dict[str, int] = {}
+    greeting = _GREETING.match(text)
+    if greeting and context.names:
+        name = greeting.group(1).lower()
+        own = {part.lower() for full in context.names for part in full.split()}
+        if name not in own and name not in _NOT_NAMES and name not in said_lower:
+            found["names"] = 1
     if emails:
         found["emails"] = len(emails)
     if orders:

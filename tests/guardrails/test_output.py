@@ -149,6 +149,22 @@ def test_own_identifiers_shop_email_and_what_the_customer_typed_are_fine() -> No
     assert result.verdict(OUTPUT_OTHER_CUSTOMERS).tripped is False
 
 
+def test_greeting_someone_else_by_name_blocks_the_reply() -> None:
+    # given
+    context = GuardrailContext.build(names=["Ann Lee"], customer_text="Where is my parcel? My son Tom is waiting.")
+
+    # when
+    other = check_output("Hi Robert, your parcel is in Denver.", context=context)
+    own = check_output("Hi Ann, your parcel is in Denver.", context=context)
+    typed = check_output("Hello Tom, the parcel arrives today.", context=context)
+    generic = check_output("Hi there, your parcel is in Denver.", context=context)
+
+    # then
+    assert other.verdict(OUTPUT_OTHER_CUSTOMERS).detail == {"names": 1}
+    assert other.text == REPLY_WITHHELD
+    assert [r.verdict(OUTPUT_OTHER_CUSTOMERS).tripped for r in (own, typed, generic)] == [False, False, False]
+
+
 def test_order_numbers_compare_in_any_spelling_and_other_references_are_not_orders() -> None:
     # given
     reply = "Order 100042 (tw100042 in the old format) has invoice INV-555555 and return RET-777777."
