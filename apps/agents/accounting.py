@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import base64
 import gzip
+import importlib.util
 import logging
 from decimal import Decimal
 from functools import cache
-from importlib import resources
+from pathlib import Path
 
 import tiktoken
 from django.conf import settings
@@ -31,7 +32,12 @@ def encoding() -> tiktoken.Encoding:
     """The o200k_base encoding, loaded from the packaged file (no network)."""
     from tiktoken_ext import openai_public
 
-    raw = resources.files("bpe_openai.data").joinpath(f"{ENCODING_NAME}.tiktoken.gz").read_bytes()
+    # Locate the file without importing bpe_openai (its import loads tokenizers we do not need).
+    spec = importlib.util.find_spec("bpe_openai")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("bpe-openai is not installed: it ships the tiktoken encoding used offline")
+    path = Path(next(iter(spec.submodule_search_locations))) / "data" / f"{ENCODING_NAME}.tiktoken.gz"
+    raw = path.read_bytes()
     ranks: dict[bytes, int] = {}
     for line in gzip.decompress(raw).splitlines():
         if line:
@@ -42,14 +48,14 @@ def encoding() -> tiktoken.Encoding:
     original = openai_public.load_tiktoken_bpe
     openai_public.load_tiktoken_bpe = lambda *args, **kwargs: ranks  # type: ignore[assignment]
     try:
-        spec = openai_public.o200k_base()
+        definition = openai_public.o200k_base()
     finally:
         openai_public.load_tiktoken_bpe = original  # type: ignore[assignment]
     return tiktoken.Encoding(
-        name=spec["name"],
-        pat_str=spec["pat_str"],
-        mergeable_ranks=spec["mergeable_ranks"],
-        special_tokens=spec["special_tokens"],
+        name=definition["name"],
+        pat_str=definition["pat_str"],
+        mergeable_ranks=definition["mergeable_ranks"],
+        special_tokens=definition["special_tokens"],
     )
 
 

@@ -30,7 +30,7 @@ from pydantic_ai import Agent, RunContext
 from pydantic_ai.exceptions import UsageLimitExceeded
 from pydantic_ai.messages import AgentStreamEvent, PartDeltaEvent, PartStartEvent, TextPart, TextPartDelta
 
-from apps.agents import handoff
+from apps.agents import handoff, routing_contract
 from apps.agents.budgets import BUDGET_EXHAUSTED_REPLY, TurnBudget, budget_exceeded_before_turn
 from apps.agents.context import as_model_messages, context_load
 from apps.agents.deps import SupportDeps
@@ -39,7 +39,7 @@ from apps.agents.local import reset_current_deps, set_current_deps
 from apps.agents.pending import pending_action_resolve
 from apps.agents.registry import SpecialistSpec, specialist_for
 from apps.agents.resilience import model_chain
-from apps.agents.routing_contract import RouteDecision, router
+from apps.agents.routing_contract import RouteDecision
 from apps.conversations import events
 from apps.conversations.models import Conversation, Message, MessageRole, MessageStatus
 from apps.conversations.services import message_create
@@ -200,7 +200,7 @@ def _turn(deps: SupportDeps, message: Message) -> TurnOutcome:
 
 def _route(deps: SupportDeps, text: str, history: list[Any]) -> RouteDecision:
     with deps.trace.span(SpanKind.ROUTING, "route") as data:
-        decision = router()(text, conversation=deps.conversation, history=history)
+        decision = routing_contract.router()(text, conversation=deps.conversation, history=history)
         data.update(
             route=decision.route, confidence=decision.confidence, source=decision.source, reason=decision.reason
         )
