@@ -289,6 +289,8 @@ def _specialist_run(deps: SupportDeps, spec: SpecialistSpec, text: str, context:
         # provider adapter: answer with the local model alone, if it was not the one failing.
         capture_exception(exc, conversation=deps.conversation.pk, stage="specialist")
         deps.trace.add(SpanKind.MODEL_CALL, "chain", error=f"{type(exc).__name__}: {exc}"[:300], recovered_with="local")
+        # The customer may have seen part of the failed answer: tell the client to drop it.
+        events.push_now(deps.conversation, "delta_reset", reply_to=getattr(deps.message, "pk", None))
         try:
             return async_to_sync(_run_chain)(deps, spec, text, instructions, history, ["local"])
         except TurnBudgetExhausted:
