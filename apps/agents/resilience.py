@@ -137,8 +137,10 @@ class ResilientModel(WrapperModel):
         timeout: float,
         policy: RetryPolicy,
         breaker: CircuitBreaker | None,
+        client: Any = None,
     ) -> None:
         super().__init__(wrapped)
+        self.client = client
         self.configured_name = configured_name
         self.provider_key = provider
         self.position = position
@@ -378,8 +380,8 @@ def breaker_key(provider: str) -> str:
     return f"{provider}@{urlsplit(base).netloc}"
 
 
-def concrete_model(name: str, *, timeout: float) -> Model:
-    """A pydantic-ai model for a configured name, with the SDK's own retries off."""
+def concrete_model(name: str, *, timeout: float) -> tuple[Model, Any]:
+    """A pydantic-ai model for a configured name and its SDK client (ours to close), SDK retries off."""
     provider, _, model_name = name.partition(":")
     if provider == "openai":
         from openai import AsyncOpenAI
@@ -392,7 +394,7 @@ def concrete_model(name: str, *, timeout: float) -> Model:
             max_retries=0,
             timeout=timeout,
         )
-        return OpenAIChatModel(model_name, provider=OpenAIProvider(openai_client=client))
+        return OpenAIChatModel(model_name, provider=OpenAIProvider(openai_client=client)), client
     if provider == "anthropic":
         from anthropic import AsyncAnthropic
         from pydantic_ai.models.anthropic import AnthropicModel
@@ -404,7 +406,7 @@ def concrete_model(name: str, *, timeout: float) -> Model:
             max_retries=0,
             timeout=timeout,
         )
-        return AnthropicModel(model_name, provider=AnthropicProvider(anthropic_client=client))
+        return AnthropicModel(model_name, provider=AnthropicProvider(anthropic_client=client)), client
     raise ValueError(f"unknown provider in model name {name!r}")
 
 
@@ -433,9 +435,11 @@ def model_chain(role: str, behaviour: Any, *, names: list[str] | None = None) ->
             )
             break
         provider = name.partition(":")[0]
+        concrete, client = concrete_model(name, timeout=timeout)
         members.append(
             ResilientModel(
-                concrete_model(name, timeout=timeout),
+                concrete,
+                client=client,
                 configured_name=name,
                 provider=breaker_key(provider),
                 position=position,
@@ -447,3 +451,12 @@ def model_chain(role: str, behaviour: Any, *, names: list[str] | None = None) ->
     if len(members) == 1:
         return members[0]
     return FallbackModel(*members)
+
+
+async def chain_close(model: Model) -> None:
+    """Close the SDK clients of a chain (their connections belong to the event loop that is ending)."""
+    members = model.models if isinstance(model, FallbackModel) else [model]
+    for member in members:
+        client = getattr(member, "client", None)
+        if client is not None:
+            await client.close()
