@@ -138,9 +138,11 @@ class ResilientModel(WrapperModel):
         policy: RetryPolicy,
         breaker: CircuitBreaker | None,
         client: Any = None,
+        role: str = "",
     ) -> None:
         super().__init__(wrapped)
         self.client = client
+        self.role = role
         self.configured_name = configured_name
         self.provider_key = provider
         self.position = position
@@ -181,6 +183,7 @@ class ResilientModel(WrapperModel):
             latency_ms=(time.perf_counter() - started) * 1000,
             error=error,
             model=self.configured_name,
+            role=self.role,
             provider=self.provider_key,
             input_tokens=input_tokens,
             output_tokens=output_tokens,
@@ -431,6 +434,7 @@ def model_chain(role: str, behaviour: Any, *, names: list[str] | None = None) ->
                     timeout=timeout,
                     policy=RetryPolicy(max_retries=0, base_delay=0, max_delay=0),
                     breaker=None,
+                    role=role,
                 )
             )
             break
@@ -440,6 +444,7 @@ def model_chain(role: str, behaviour: Any, *, names: list[str] | None = None) ->
             ResilientModel(
                 concrete,
                 client=client,
+                role=role,
                 configured_name=name,
                 provider=breaker_key(provider),
                 position=position,
