@@ -34,6 +34,7 @@ from pydantic_ai.exceptions import UsageLimitExceeded
 from pydantic_ai.messages import AgentStreamEvent, PartDeltaEvent, PartStartEvent, TextPart, TextPartDelta
 
 from apps.agents import handoff, routing_contract
+from apps.agents.accounting import count_tokens
 from apps.agents.budgets import BUDGET_EXHAUSTED_REPLY, TurnBudget, budget_exceeded_before_turn
 from apps.agents.context import as_model_messages, context_load, window_start_seq
 from apps.agents.deps import SupportDeps
@@ -160,6 +161,7 @@ def _turn(deps: SupportDeps, message: Message) -> TurnOutcome:
         return TurnOutcome(text=resolution.reply, agent=resolution.action.agent or "assistant")
 
     context = context_load(conversation=conversation, message=message)
+    deps.facts["history_tokens"] = context.tokens + count_tokens(message.text) + 4
     checked = guard_input(deps, message.text)
     if checked.escalate:
         deps.trace.status = TraceStatus.BLOCKED
@@ -271,6 +273,9 @@ def _deliver(deps: SupportDeps, message: Message, outcome: TurnOutcome) -> Messa
 
 def _remember(deps: SupportDeps, reply: Message) -> None:
     """Fold messages that left the history window into the summary (for the next turns)."""
+    used = deps.facts.get("history_tokens")
+    if used is not None and used + count_tokens(reply.text) + 4 <= settings.SWITCHBOARD_HISTORY_MAX_TOKENS:
+        return  # everything still fits: nothing has left the window
     keep_from = window_start_seq(conversation=deps.conversation, upto_seq=reply.seq)
     if keep_from <= 1:
         return
