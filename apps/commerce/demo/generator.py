@@ -10,6 +10,7 @@ whatever the sizes. Nothing here reads the database; `write()` does the inserts.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import random
 import re
@@ -161,6 +162,7 @@ class Builder:
         self.variants_by_sku: dict[str, ProductVariant] = {}
         self.siblings: dict[str, list[ProductVariant]] = {}
         self._tracking: set[str] = set()
+        self.pools: dict[tuple[bool, bool, bool], list[ProductVariant]] = {}
         self.return_fee = Decimal(settings.SHOP_RETURN_SHIPPING_FEE)
 
     # -- helpers -------------------------------------------------------------
@@ -561,24 +563,31 @@ class Builder:
 # -- the generated crowd -------------------------------------------------------
 
 
+_LINE_COUNTS, _LINE_COUNT_CUM = (1, 2, 3, 4), (45, 75, 92, 100)
+_QUANTITIES, _QUANTITY_CUM = (1, 2, 3), (80, 95, 100)
+
+
 def _pick_lines(builder: Builder, *, returnable_only: bool, multi_variant: bool, high_value_ok: bool) -> list[LineSpec]:
     rng = builder.rng
-    pool = [
-        v
-        for v in builder.data.variants
-        if (not returnable_only or not v.product.final_sale)
-        and (not multi_variant or any(o is not v and o.stock > 0 for o in builder.siblings[v.product.sku]))
-        and (high_value_ok or v.price < 300)
-        and v.stock > 0
-    ]
-    count = rng.choices((1, 2, 3, 4), weights=(45, 30, 17, 8))[0]
+    key = (returnable_only, multi_variant, high_value_ok)
+    pool = builder.pools.get(key)
+    if pool is None:  # stock does not change while generating, so each pool is built once
+        pool = builder.pools[key] = [
+            v
+            for v in builder.data.variants
+            if (not returnable_only or not v.product.final_sale)
+            and (not multi_variant or any(o is not v and o.stock > 0 for o in builder.siblings[v.product.sku]))
+            and (high_value_ok or v.price < 300)
+            and v.stock > 0
+        ]
+    count = rng.choices(_LINE_COUNTS, cum_weights=_LINE_COUNT_CUM)[0]
     chosen: list[LineSpec] = []
     seen: set[str] = set()
     for variant in rng.sample(pool, k=min(count, len(pool))):
         if variant.product.sku in seen:
             continue
         seen.add(variant.product.sku)
-        chosen.append(LineSpec(variant, rng.choices((1, 2, 3), weights=(80, 15, 5))[0]))
+        chosen.append(LineSpec(variant, rng.choices(_QUANTITIES, cum_weights=_QUANTITY_CUM)[0]))
     return chosen
 
 
@@ -738,9 +747,9 @@ def generate(*, seed: int = DEFAULT_SEED, base_date: date, customers: int = 200,
         crowd.append(builder.customer(email=email, first=first, last=last, since=since))
 
     statuses = [s for s, _ in STATUS_WEIGHTS]
-    weights = [w for _, w in STATUS_WEIGHTS]
+    cum_weights = list(itertools.accumulate(w for _, w in STATUS_WEIGHTS))
     for seq in range(orders):
-        status = statuses[seq] if seq < len(statuses) else rng.choices(statuses, weights=weights)[0]
+        status = statuses[seq] if seq < len(statuses) else rng.choices(statuses, cum_weights=cum_weights)[0]
         customer, address, methods = crowd[rng.randrange(len(crowd))]
         _generated_order(builder, seq=seq, status=status, customer=customer, address=address, methods=methods)
     return builder.data

@@ -29,11 +29,19 @@ ORDER_TRANSITIONS: Mapping[str, frozenset[str]] = {
     OrderStatus.PROCESSING: frozenset({OrderStatus.SHIPPED}),
     OrderStatus.SHIPPED: frozenset({OrderStatus.DELIVERED}),
     OrderStatus.DELIVERED: frozenset({OrderStatus.RETURN_REQUESTED, OrderStatus.EXCHANGE_REQUESTED}),
-    OrderStatus.RETURN_REQUESTED: frozenset({OrderStatus.PARTIALLY_RETURNED, OrderStatus.RETURNED}),
-    OrderStatus.PARTIALLY_RETURNED: frozenset(
-        {OrderStatus.RETURN_REQUESTED, OrderStatus.EXCHANGE_REQUESTED, OrderStatus.RETURNED}
+    # A cancelled or rejected return puts the order back where it was before the return.
+    OrderStatus.RETURN_REQUESTED: frozenset(
+        {
+            OrderStatus.PARTIALLY_RETURNED,
+            OrderStatus.RETURNED,
+            OrderStatus.DELIVERED,
+            OrderStatus.EXCHANGED,
+        }
     ),
-    OrderStatus.EXCHANGE_REQUESTED: frozenset({OrderStatus.EXCHANGED}),
+    OrderStatus.PARTIALLY_RETURNED: frozenset({OrderStatus.RETURN_REQUESTED, OrderStatus.EXCHANGE_REQUESTED}),
+    OrderStatus.EXCHANGE_REQUESTED: frozenset(
+        {OrderStatus.EXCHANGED, OrderStatus.DELIVERED, OrderStatus.PARTIALLY_RETURNED}
+    ),
     OrderStatus.EXCHANGED: frozenset({OrderStatus.RETURN_REQUESTED, OrderStatus.EXCHANGE_REQUESTED}),
     OrderStatus.RETURNED: frozenset(),
     OrderStatus.CANCELLED: frozenset(),
