@@ -26,7 +26,7 @@ from apps.commerce.models import (
 )
 from apps.core.errors import ApplicationError
 
-from ._common import audit, check_actor, ensure_transition, lock_order
+from ._common import audit, check_actor, ensure_transition, lock_order, lock_row
 
 CENT = Decimal("0.01")
 # Statuses from which a (further) return or exchange may start.
@@ -375,7 +375,7 @@ def return_mark_received(
     """The warehouse has the parcel: restock it. An exchange completes here; a return awaits its refund."""
     check_actor(actor_label, actor)
     order = lock_order(return_request.order)
-    return_request = ReturnRequest.objects.select_for_update().get(pk=return_request.pk)
+    return_request = lock_row(return_request)
     ensure_transition(
         "return",
         return_request.status,
@@ -440,7 +440,7 @@ def return_cancel(
     if reject and not actor_label.startswith("staff:"):
         raise ApplicationError("Only staff can reject a return.", code="forbidden")
     order = lock_order(return_request.order)
-    return_request = ReturnRequest.objects.select_for_update().get(pk=return_request.pk)
+    return_request = lock_row(return_request)
     target = ReturnStatus.REJECTED if reject else ReturnStatus.CANCELLED
     ensure_transition(
         "return",
