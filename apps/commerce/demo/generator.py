@@ -758,9 +758,63 @@ def generate(*, seed: int = DEFAULT_SEED, base_date: date, customers: int = 200,
 # -- writing and fingerprinting ---------------------------------------------------
 
 
+class SeedConflict(Exception):
+    """The database already holds rows the demo would create (but not the demo itself)."""
+
+
+def _adopt_existing_users(data: DemoData) -> list[str]:
+    """Demo log-ins that already exist (say `admin` from createsuperuser) are kept as they are.
+
+    Their password and groups are left alone; a demo customer is linked to an
+    existing user of that name unless that user already has a shop record.
+    """
+    names = [u.username for u in data.users]
+    emails = [u.email for u in data.users]
+    taken = list(User.objects.filter(models.Q(username__in=names) | models.Q(email__in=emails)))
+    if not taken:
+        return []
+    by_name = {u.username: u for u in taken}
+    by_email = {u.email.lower(): u for u in taken}
+    replaced: dict[int, User] = {}
+    for user in data.users:
+        existing = by_name.get(user.username) or by_email.get(user.email.lower())
+        if existing is not None:
+            replaced[id(user)] = existing
+    data.users = [u for u in data.users if id(u) not in replaced]
+    data.user_groups = [(u, role) for u, role in data.user_groups if id(u) not in replaced]
+    with_customer = set(Customer.objects.filter(user__in=taken).values_list("user_id", flat=True))
+    for customer in data.customers:
+        if customer.user is not None and id(customer.user) in replaced:
+            existing = replaced[id(customer.user)]
+            customer.user = None if existing.pk in with_customer else existing
+    return sorted(u.username for u in replaced.values())
+
+
 def write(data: DemoData, *, batch_size: int = 1000) -> dict[str, int]:
-    """Insert everything in dependency order with bulk inserts (one transaction)."""
+    """Insert everything in dependency order with bulk inserts (one transaction).
+
+    Raises SeedConflict, writing nothing, when demo customers, products or orders already exist.
+    """
     with transaction.atomic():
+        clashes = {
+            "customers": list(
+                Customer.objects.filter(email__in=[c.email for c in data.customers]).values_list("email", flat=True)[:5]
+            ),
+            "products": list(
+                Product.objects.filter(sku__in=[p.sku for p in data.products]).values_list("sku", flat=True)[:5]
+            ),
+            "orders": list(
+                Order.objects.filter(number__in=[o.number for o in data.orders]).values_list("number", flat=True)[:5]
+            ),
+        }
+        clashes = {k: v for k, v in clashes.items() if v}
+        if clashes:
+            raise SeedConflict(
+                "The database already has some of the demo's rows ("
+                + "; ".join(f"{k}: {', '.join(v)}" for k, v in clashes.items())
+                + "). Seed an empty database."
+            )
+        kept = _adopt_existing_users(data)
         for name in DemoData.TABLES:
             rows = getattr(data, name)
             if rows:
@@ -776,7 +830,10 @@ def write(data: DemoData, *, batch_size: int = 1000) -> dict[str, int]:
             by_model.setdefault(type(obj), []).append(obj)
         for model, objs in by_model.items():
             model.objects.bulk_update(objs, ["created_at"], batch_size=batch_size)
-    return data.counts()
+    counts = data.counts()
+    if kept:
+        counts["existing users kept"] = len(kept)
+    return counts
 
 
 _SKIP_FIELDS = {"id", "created_at", "updated_at", "password", "last_login", "date_joined"}
