@@ -233,3 +233,50 @@ def test_other_demo_scenarios_behave_as_documented(demo_today):
     assert exchange.status == OrderStatus.EXCHANGED
     assert dana.user is None
     assert {o.number for o in dana.orders.all()} == {"TW-100021", "TW-100022"}
+
+
+def test_existing_admin_user_is_kept_and_the_rest_is_seeded():
+    admin = User.objects.create_superuser(username="admin", email="me@example.test", password="mine")
+
+    counts = seed_demo(seed=1, base_date=BASE, customers=2, orders=3)
+
+    admin.refresh_from_db()
+    assert counts is not None
+    assert counts["existing users kept"] == 1
+    assert admin.check_password("mine")
+    assert User.objects.filter(username="admin").count() == 1
+    assert User.objects.get(username="agent").check_password(DEMO_PASSWORD)
+
+
+def test_existing_demo_customer_rows_make_the_command_refuse_and_write_nothing():
+    Customer.objects.create(email="alice@example.com", first_name="A", last_name="M")
+
+    with pytest.raises(CommandError, match=r"customers: alice@example\.com"):
+        call_command("seed_demo", force=True, customers=2, orders=3, stdout=StringIO())
+
+    assert Order.objects.count() == 0
+    assert User.objects.count() == 0
+
+
+def test_timestamps_tell_a_consistent_story():
+    seed_demo(seed=5, base_date=BASE, **SMALL)
+
+    for customer in Customer.objects.prefetch_related("orders"):
+        placed = [o.placed_at for o in customer.orders.all()]
+        if placed:
+            assert customer.created_at < min(placed)
+    for order in Order.objects.prefetch_related("shipments__events", "payments"):
+        assert order.created_at == order.placed_at
+        for shipment in order.shipments.all():
+            times = [e.occurred_at for e in shipment.events.all()]
+            assert times == sorted(times)
+            assert order.placed_at <= shipment.shipped_at
+            if order.delivered_at:
+                assert shipment.shipped_at < order.delivered_at
+                assert times[-1] == order.delivered_at
+        if order.cancelled_at:
+            assert order.placed_at < order.cancelled_at
+    for rr in ReturnRequest.objects.select_related("order"):
+        assert rr.order.delivered_at < rr.created_at
+        if rr.received_at:
+            assert rr.created_at < rr.received_at
