@@ -207,7 +207,7 @@ class ApprovalDecisionInline(admin.TabularInline):
 @admin.register(RefundApproval)
 class RefundApprovalAdmin(admin.ModelAdmin):
     list_display = (
-        "id",
+        "reference",
         "created_at",
         "waiting",
         "order_link",
@@ -220,7 +220,7 @@ class RefundApprovalAdmin(admin.ModelAdmin):
         "transcript_link",
         "requested_by_label",
     )
-    list_display_links = ("id",)
+    list_display_links = ("reference",)
     list_filter = (QueueStatusFilter, AmountFilter, AgeFilter, ("escalated_at", admin.EmptyFieldListFilter))
     list_select_related = ("order", "customer", "conversation")
     ordering = ("created_at", "id")  # the queue: oldest first
@@ -269,6 +269,10 @@ class RefundApprovalAdmin(admin.ModelAdmin):
         return super().get_queryset(request).prefetch_related("decisions")
 
     # --- columns ---
+    @admin.display(description="request", ordering="id")
+    def reference(self, obj: RefundApproval) -> str:
+        return obj.reference
+
     @admin.display(description="waiting", ordering="created_at")
     def waiting(self, obj: RefundApproval) -> str:
         return timesince(obj.created_at)
@@ -313,7 +317,7 @@ class RefundApprovalAdmin(admin.ModelAdmin):
                 refund_approval_decide(approval=approval, approver=request.user, approve=True)
                 done += 1
             except ApplicationError as exc:
-                refused.append(f"#{approval.pk}: {exc.message}")
+                refused.append(f"{approval.reference}: {exc.message}")
         _report(request, done, "approved", refused)
 
     @admin.action(description="Reject selected refund requests…", permissions=["decide"])
@@ -328,7 +332,7 @@ class RefundApprovalAdmin(admin.ModelAdmin):
                     )
                     done += 1
                 except ApplicationError as exc:
-                    refused.append(f"#{approval.pk}: {exc.message}")
+                    refused.append(f"{approval.reference}: {exc.message}")
             _report(request, done, "rejected", refused)
             return None
         context = {
@@ -373,7 +377,7 @@ class RefundApprovalAdmin(admin.ModelAdmin):
         except ApplicationError as exc:
             messages.error(request, exc.message)
             return HttpResponseRedirect(change_url)
-        messages.success(request, f"Refund request #{approval.pk}: {approval.get_status_display()}.")
+        messages.success(request, f"Refund request {approval.reference}: {approval.get_status_display()}.")
         return HttpResponseRedirect(reverse("admin:support_refundapproval_changelist"))
 
     def change_view(

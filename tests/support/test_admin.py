@@ -100,7 +100,7 @@ def test_approve_action_reports_a_refusal(client, approver, order):
     response = client.post(CHANGELIST, {"action": "approve_selected", "_selected_action": [approval.pk]}, follow=True)
     # then
     assert [str(m) for m in response.context["messages"]] == [
-        f"#{approval.pk}: You cannot decide a refund request you raised."
+        f"R-{approval.pk:06d}: You cannot decide a refund request you raised."
     ]
     assert ApprovalDecision.objects.count() == 0
     assert Refund.objects.count() == 0
