@@ -7,6 +7,7 @@ never edited directly here.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -190,6 +191,19 @@ class AgeFilter(admin.SimpleListFilter):
         return queryset
 
 
+class EscalatedFilter(admin.SimpleListFilter):
+    title = "escalated to the leads"
+    parameter_name = "escalated"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() in ("yes", "no"):
+            return queryset.filter(escalated_at__isnull=self.value() == "no")
+        return queryset
+
+
 class ApprovalDecisionInline(admin.TabularInline):
     model = ApprovalDecision
     extra = 0
@@ -221,7 +235,7 @@ class RefundApprovalAdmin(admin.ModelAdmin):
         "requested_by_label",
     )
     list_display_links = ("reference",)
-    list_filter = (QueueStatusFilter, AmountFilter, AgeFilter, ("escalated_at", admin.EmptyFieldListFilter))
+    list_filter = (QueueStatusFilter, AmountFilter, AgeFilter, EscalatedFilter)
     list_select_related = ("order", "customer", "conversation")
     ordering = ("created_at", "id")  # the queue: oldest first
     search_fields = ("order__number", "customer__email", "reason")
@@ -236,7 +250,7 @@ class RefundApprovalAdmin(admin.ModelAdmin):
         "reason",
         "items_display",
         "policy_verdict",
-        "policy_check",
+        "policy_details",
         "approvals_progress",
         "transcript_link",
         "requested_by_label",
@@ -288,6 +302,10 @@ class RefundApprovalAdmin(admin.ModelAdmin):
     @admin.display(description="policy check")
     def policy_verdict(self, obj: RefundApproval) -> str:
         return policy_summary(obj.policy_check or {})
+
+    @admin.display(description="policy check details")
+    def policy_details(self, obj: RefundApproval) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(obj.policy_check, indent=2, sort_keys=True))
 
     @admin.display(description="items")
     def items_display(self, obj: RefundApproval) -> str:
