@@ -207,11 +207,15 @@ def _turn(deps: SupportDeps, message: Message) -> TurnOutcome:
 
 
 def _route(deps: SupportDeps, text: str, history: list[Any]) -> RouteDecision:
-    with deps.trace.span(SpanKind.ROUTING, "route") as data:
-        decision = routing_contract.router()(text, conversation=deps.conversation, history=history)
-        data.update(
-            route=decision.route, confidence=decision.confidence, source=decision.source, reason=decision.reason
-        )
+    token = set_current_deps(deps)  # an LLM router's model calls land in this trace
+    try:
+        with deps.trace.span(SpanKind.ROUTING, "route") as data:
+            decision = routing_contract.router()(text, conversation=deps.conversation, history=history)
+            data.update(
+                route=decision.route, confidence=decision.confidence, source=decision.source, reason=decision.reason
+            )
+    finally:
+        reset_current_deps(token)
     deps.trace.set_route(route=decision.route, confidence=decision.confidence, source=decision.source)
     deps.route = decision.route
     Conversation.objects.filter(pk=deps.conversation.pk).update(
@@ -255,6 +259,9 @@ def _deliver(deps: SupportDeps, message: Message, outcome: TurnOutcome) -> Messa
             capture_exception(exc, conversation=deps.conversation.pk, stage="escalate")
         status = TraceStatus.HANDOFF if status == TraceStatus.OK else status
         deps.trace.add(SpanKind.HANDOFF, "escalate", reason_code=outcome.escalate_reason)
+    elif deps.handoff_reason:
+        # A specialist's tool escalated (it called the support desk itself).
+        deps.trace.add(SpanKind.HANDOFF, "escalate", reason_code=deps.handoff_reason, by="tool")
     if deps.trace.status == TraceStatus.OK:
         deps.trace.status = status
     with deps.trace.span(SpanKind.REPLY, outcome.agent or "assistant") as data:

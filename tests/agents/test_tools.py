@@ -270,3 +270,32 @@ def test_turn_seconds_budget_hands_off(say: Any, providers: Any, settings: Any) 
 )
 def test_confirmation_classifier(text: str, expected: Confirmation) -> None:
     assert classify_confirmation(text) == expected
+
+
+def test_tool_that_escalates_is_recorded_as_a_handoff(say: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from apps.agents import handoff
+    from apps.agents.tools import TOOLS, read_tool
+
+    @read_tool
+    def fake_escalate(ctx: RunContext[SupportDeps], reason_code: str) -> str:
+        """Hand the conversation to a person."""
+        handoff.escalate(conversation=ctx.deps.conversation, reason_code=reason_code)
+        ctx.deps.handoff_reason = reason_code
+        return "A person will take over."
+
+    def escalating(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        if tool_returns_since_user(messages):
+            return text_response("I have asked a colleague to take over.")
+        return tool_call_response(("fake_escalate", {"reason_code": "policy_exception"}))
+
+    spec = registry.SPECIALISTS["order"]
+    spec.tools = [*spec.tools, TOOLS["fake_escalate"]]
+    spec.local_behaviour = escalating
+    message = say("I want an exception to the policy")
+    turn_run(message_id=message.pk)
+    assert _reply(message) == "I have asked a colleague to take over."
+    trace = Trace.objects.get()
+    assert trace.status == TraceStatus.HANDOFF
+    assert trace.spans.get(kind="handoff").data == {"reason_code": "policy_exception", "by": "tool"}
+    message.conversation.refresh_from_db()
+    assert message.conversation.status == ConversationStatus.WAITING_HUMAN
