@@ -257,3 +257,7 @@ SWITCHBOARD_HISTORY_MAX_TOKENS = env.int("SWITCHBOARD_HISTORY_MAX_TOKENS", defau
 # Prices per million tokens that override genai-prices, e.g. a self-hosted model:
 # SWITCHBOARD_MODEL_PRICES="openai:my-llama=0.10/0.20,anthropic:claude-x=3/15"
 SWITCHBOARD_MODEL_PRICES = env.dict("SWITCHBOARD_MODEL_PRICES", default={})
+CELERY_BEAT_SCHEDULE["agents-expire-pending-actions"] = {
+    "task": "apps.agents.tasks.expire_pending_actions",
+    "schedule": 300.0,
+}
