@@ -374,7 +374,7 @@ class ResilientModel(WrapperModel):
 
 
 # -- building chains ------------------------------------------------------------
-ROLES = ("router", "agent", "summary")
+ROLES = ("router", "agent", "summary", "judge")
 
 
 def configured_chain(role: str) -> list[str]:

@@ -38,7 +38,7 @@ from apps.agents.accounting import count_tokens
 from apps.agents.budgets import BUDGET_EXHAUSTED_REPLY, TurnBudget, budget_exceeded_before_turn
 from apps.agents.context import as_model_messages, context_load, window_start_seq
 from apps.agents.deps import SupportDeps
-from apps.agents.guard import INPUT_BLOCKED_REPLY, guard_input, guard_output
+from apps.agents.guard import INPUT_BLOCKED_REPLY, guard_input, guard_output, mask_history
 from apps.agents.local import reset_current_deps, set_current_deps
 from apps.agents.memory import summary_refresh
 from apps.agents.pending import pending_action_resolve
@@ -176,6 +176,7 @@ def _turn(deps: SupportDeps, message: Message) -> TurnOutcome:
         deps.trace.status = TraceStatus.BLOCKED
         return TurnOutcome(text=INPUT_BLOCKED_REPLY, agent="guardrails", status=TraceStatus.BLOCKED)
     deps.facts["customer_text"] = checked.text
+    context.history = mask_history(deps, context.history)
 
     decision = _route(deps, checked.text, context.history)
     if decision.route == "human":
