@@ -109,6 +109,20 @@ def guard_output(deps: SupportDeps, text: str, *, system_prompts: tuple[str, ...
     return _record(deps, "output", result, (time.perf_counter() - t0) * 1000)
 
 
+def output_stream_guard(deps: SupportDeps, *, system_prompts: tuple[str, ...] = ()) -> Any | None:
+    """A guard that releases streamed text only in whole sentences that passed the output checks.
+
+    Built here, in sync code, because the context reads the database; feeding it is
+    pure Python and safe inside the event loop.
+    """
+    checks = _checks()
+    if checks is None:
+        return None
+    from apps.guardrails.streaming import OutputStreamGuard
+
+    return OutputStreamGuard(context=_context(deps, system_prompts=system_prompts), check=checks.check_output)
+
+
 def mask_history(deps: SupportDeps, history: list[Any]) -> list[Any]:
     """Earlier customer messages pass the input checks' masking too (PII never reaches a model).
 

@@ -38,7 +38,7 @@ from apps.agents.accounting import count_tokens
 from apps.agents.budgets import BUDGET_EXHAUSTED_REPLY, TurnBudget, budget_exceeded_before_turn
 from apps.agents.context import as_model_messages, context_load, window_start_seq
 from apps.agents.deps import SupportDeps
-from apps.agents.guard import INPUT_BLOCKED_REPLY, guard_input, guard_output, mask_history
+from apps.agents.guard import INPUT_BLOCKED_REPLY, guard_input, guard_output, mask_history, output_stream_guard
 from apps.agents.local import reset_current_deps, set_current_deps
 from apps.agents.memory import summary_refresh
 from apps.agents.pending import pending_action_resolve
@@ -309,7 +309,8 @@ def _specialist_run(deps: SupportDeps, spec: SpecialistSpec, text: str, context:
     instructions = _instructions(spec, deps, context)
     history = as_model_messages(context.history)
     try:
-        return async_to_sync(_run_chain)(deps, spec, text, instructions, history, None)
+        stream_guard = output_stream_guard(deps, system_prompts=(instructions,))
+        return async_to_sync(_run_chain)(deps, spec, text, instructions, history, None, stream_guard)
     except (AllModelsFailed, TurnBudgetExhausted):
         raise
     except Exception as exc:  # noqa: BLE001 -- reported to Sentry, customer gets a plain message
@@ -320,7 +321,8 @@ def _specialist_run(deps: SupportDeps, spec: SpecialistSpec, text: str, context:
         # The customer may have seen part of the failed answer: tell the client to drop it.
         events.push_now(deps.conversation, "delta_reset", reply_to=getattr(deps.message, "pk", None))
         try:
-            return async_to_sync(_run_chain)(deps, spec, text, instructions, history, ["local"])
+            stream_guard = output_stream_guard(deps, system_prompts=(instructions,))
+            return async_to_sync(_run_chain)(deps, spec, text, instructions, history, ["local"], stream_guard)
         except TurnBudgetExhausted:
             raise
         except Exception as again:
@@ -334,6 +336,7 @@ async def _run_chain(
     instructions: str,
     history: list[Any],
     names: list[str] | None,
+    stream_guard: Any | None = None,
 ) -> str:
     model = model_chain(spec.role, spec.local_behaviour, names=names)
     agent: Agent[SupportDeps, str] = Agent(
@@ -344,7 +347,9 @@ async def _run_chain(
         name=spec.name,
     )
     budget = deps.budget or TurnBudget.from_settings()
-    deltas = DeltaPusher(deps.conversation, reply_to=deps.message.pk if deps.message is not None else None)
+    deltas = DeltaPusher(
+        deps.conversation, reply_to=deps.message.pk if deps.message is not None else None, guard=stream_guard
+    )
 
     async def stream_handler(ctx: RunContext[SupportDeps], stream: AsyncIterable[AgentStreamEvent]) -> None:
         async for event in stream:
@@ -352,7 +357,7 @@ async def _run_chain(
                 await deltas.add(event.part.content)
             elif isinstance(event, PartDeltaEvent) and isinstance(event.delta, TextPartDelta):
                 await deltas.add(event.delta.content_delta)
-        await deltas.flush()
+        await deltas.end_of_stream()
 
     token = set_current_deps(deps)
     try:
@@ -391,23 +396,38 @@ class DeltaPusher:
     once (time to first token); later ones are coalesced until
     `DELTA_MIN_CHARS` characters or `DELTA_MAX_WAIT` seconds have gathered, so a
     long answer is a few dozen events, not one per token.
+
+    With a `guard` (an `OutputStreamGuard`), model text reaches the customer only
+    in whole sentences that already passed the output checks: a reply the checks
+    withhold is never on screen, even for a moment.
     """
 
-    def __init__(self, conversation: Conversation, *, reply_to: int | None) -> None:
+    def __init__(self, conversation: Conversation, *, reply_to: int | None, guard: Any | None = None) -> None:
         self.group = events.conversation_group(conversation.public_id)
         self.conversation = conversation
         self.reply_to = reply_to
+        self.guard = guard
         self.buffer = ""
         self.sent = 0
         self.last = 0.0
 
     async def add(self, text: str) -> None:
+        if self.guard is not None:
+            text = self.guard.feed(text)
         if not text:
             return
         self.buffer += text
         now = time.monotonic()
         if self.sent == 0 or len(self.buffer) >= DELTA_MIN_CHARS or now - self.last >= DELTA_MAX_WAIT:
             await self.flush()
+
+    async def end_of_stream(self) -> None:
+        """A model response ended: its last sentence has no boundary after it, so check and release it now."""
+        if self.guard is not None and not self.guard.halted:
+            before = len(self.guard.released)
+            self.guard.finish()
+            self.buffer += self.guard.released[before:]
+        await self.flush()
 
     async def flush(self) -> None:
         if not self.buffer:

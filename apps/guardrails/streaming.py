@@ -11,9 +11,12 @@ as the message, which replaces the partial text on screen.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from .checks import check_output
 from .types import GuardrailContext, OutputResult
+
+OutputCheck = Callable[..., OutputResult]
 
 # A sentence ends at . ! ? (optionally closed by a quote or bracket) followed by
 # whitespace, or at a line break. A dot inside a URL or a number is not an end.
@@ -21,8 +24,9 @@ _BOUNDARY = re.compile(r"[.!?][\"')\]]*\s|\n")
 
 
 class OutputStreamGuard:
-    def __init__(self, *, context: GuardrailContext | None = None) -> None:
+    def __init__(self, *, context: GuardrailContext | None = None, check: OutputCheck = check_output) -> None:
         self._context = context
+        self._check = check
         self._buffer = ""
         self._released = ""
         self.halted = False
@@ -42,12 +46,12 @@ class OutputStreamGuard:
             end = match.end()
         if end == 0:
             return ""
-        return self._release(check_output(self._buffer[:end], context=self._context))
+        return self._release(self._check(self._buffer[:end], context=self._context))
 
     def finish(self) -> OutputResult:
         """Check the whole reply. Its `text` is what to store and show; when
         `blocked` (or `halted`) the partial text on screen must be replaced by it."""
-        result = check_output(self._buffer, context=self._context)
+        result = self._check(self._buffer, context=self._context)
         if not result.blocked and not self.halted:
             self._release(result)
         return result

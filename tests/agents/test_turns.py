@@ -292,3 +292,20 @@ def test_two_deliveries_at_once_answer_once(route_to: Any, pushed: list) -> None
     assert sum(1 for r in results if r is not None) == 1
     assert Message.objects.filter(in_reply_to=message, role=MessageRole.ASSISTANT).count() == 1
     assert Trace.objects.filter(message=message).count() == 1
+
+
+def test_a_withheld_reply_never_streams_to_the_customer(say: Any, pushed: list, route_to: Any, providers: Any) -> None:
+    # given: a (hijacked) model that promises a refund the shop never made
+    route_to("billing")
+    providers.push(text("Thanks for waiting. I have refunded your order in full. Anything else?"))
+    message = say("Where is my money?")
+    # when
+    reply = turn_run(message_id=message.pk)
+    # then: the promise was neither streamed nor stored
+    streamed = "".join(payload["text"] for kind, payload in pushed if kind == "delta")
+    assert "refunded" not in streamed
+    assert streamed.strip() in ("", "Thanks for waiting.")
+    assert reply is not None
+    assert "I have refunded" not in reply.text
+    output_span = Span.objects.get(kind="guardrail", name="output")
+    assert output_span.data["blocked"] is True
