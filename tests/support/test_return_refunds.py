@@ -127,7 +127,9 @@ def test_request_for_an_unsuitable_return_is_refused(order, customer, case):
     elif case == "exchange":
         from apps.commerce.models import ProductVariant
 
-        other = ProductVariant.objects.create(product=first.variant.product, sku=f"{first.sku}-L", name="L", stock=3)
+        other = ProductVariant.objects.create(
+            product=first.variant.product, sku=f"{first.sku}-L", name="L", price=first.unit_price, stock=3
+        )
         target = return_create(
             order=order,
             items=[ReturnLine(order_item_id=first.pk, quantity=1, exchange_variant_id=other.pk)],
