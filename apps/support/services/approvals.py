@@ -470,8 +470,11 @@ def refund_approval_execute(*, approval_id: int) -> RefundApproval | None:
         failure = ""
         max_attempts = settings.REFUND_APPROVAL_MAX_EXECUTION_ATTEMPTS
         if refund is None and approval.execution_attempts >= max_attempts:
-            # Attempts that died without recording their error still count (e.g. a killed worker).
-            failure = f"Gave up after {approval.execution_attempts} attempts; last error: {approval.last_error}"
+            # Only reachable when the limit was lowered below the attempts already made.
+            failure = (
+                f"Gave up after {approval.execution_attempts} attempts; "
+                f"last error: {approval.last_error or 'none recorded'}"
+            )
         elif refund is None:
             approval.execution_attempts += 1
             approval.last_attempt_at = timezone.now()
