@@ -257,9 +257,12 @@ class RefundApprovalAdmin(admin.ModelAdmin):
         "created_at",
         "decided_at",
         "escalated_at",
+        "return_display",
         "refund",
         "executed_at",
         "execution_attempts",
+        "last_attempt_at",
+        "last_error",
         "failure_message",
         "follow_up_ticket",
         "idempotency_key",
@@ -294,6 +297,14 @@ class RefundApprovalAdmin(admin.ModelAdmin):
     @admin.display(description="order", ordering="order__number")
     def order_link(self, obj: RefundApproval) -> str:
         return _admin_link("admin:commerce_order_change", obj.order_id, obj.order.number)
+
+    @admin.display(description="return")
+    def return_display(self, obj: RefundApproval) -> str:
+        returned = obj.return_request
+        if returned is None:
+            return "– (no return: refunded on approval)"
+        link = _admin_link("admin:commerce_returnrequest_change", returned.pk, returned.label_reference)
+        return format_html("{} ({}; refunded once received)", link, returned.get_status_display().lower())
 
     @admin.display(description="amount", ordering="amount")
     def amount_display(self, obj: RefundApproval) -> str:

@@ -31,14 +31,24 @@ class ApprovalStatus(models.TextChoices):
     PENDING = "pending", "Pending review"
     # Every required approval is in; the execution task is queued (or running).
     APPROVED = "approved", "Approved, refund queued"
+    # Approved for a return that has not reached the warehouse: refunded when it is received.
+    AWAITING_RETURN = "awaiting_return", "Approved, refund when the return arrives"
     EXECUTED = "executed", "Refunded"
-    # The commerce service refused the refund (e.g. nothing left to refund); a ticket follows up.
+    # The commerce service refused the refund (e.g. nothing left to refund), or execution kept
+    # failing (REFUND_APPROVAL_MAX_EXECUTION_ATTEMPTS); a ticket follows up.
     FAILED = "failed", "Refund failed"
     REJECTED = "rejected", "Rejected"
+    # The return it was approved for was withdrawn or rejected: no goods back, no money out.
+    CANCELLED = "cancelled", "Cancelled (return not completed)"
 
 
-OPEN_APPROVAL_STATUSES = (ApprovalStatus.PENDING, ApprovalStatus.APPROVED)
-FINAL_APPROVAL_STATUSES = (ApprovalStatus.EXECUTED, ApprovalStatus.FAILED, ApprovalStatus.REJECTED)
+OPEN_APPROVAL_STATUSES = (ApprovalStatus.PENDING, ApprovalStatus.APPROVED, ApprovalStatus.AWAITING_RETURN)
+FINAL_APPROVAL_STATUSES = (
+    ApprovalStatus.EXECUTED,
+    ApprovalStatus.FAILED,
+    ApprovalStatus.REJECTED,
+    ApprovalStatus.CANCELLED,
+)
 
 
 class RefundApproval(TimeStampedModel):
@@ -58,12 +68,20 @@ class RefundApproval(TimeStampedModel):
         on_delete=models.SET_NULL,
         related_name="refund_approvals",
     )
+    return_request = models.ForeignKey(
+        "commerce.ReturnRequest",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="refund_approvals",
+        help_text="the return this refund is for: refunded (and closed) once it is received",
+    )
     requested_by_label = models.CharField(max_length=120, help_text="agent, or staff:<username>")
     requested_by_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     status = models.CharField(
-        max_length=10, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING, db_index=True
+        max_length=16, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING, db_index=True
     )
     required_approvals = models.PositiveSmallIntegerField(default=1)
     idempotency_key = models.CharField(max_length=80, unique=True, default=_new_idempotency_key, editable=False)
@@ -74,6 +92,8 @@ class RefundApproval(TimeStampedModel):
     executed_at = models.DateTimeField(null=True, blank=True)
     failure_message = models.CharField(max_length=255, blank=True)
     execution_attempts = models.PositiveIntegerField(default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=255, blank=True, help_text="the last unexpected execution error")
     follow_up_ticket = models.ForeignKey(
         "support.Ticket",
         null=True,

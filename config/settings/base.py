@@ -229,6 +229,9 @@ SUPPORT_TICKET_SLA_HOURS = {
 # An approved refund whose execution task has not finished after this long is queued again
 # by the beat job (the task is idempotent; this only recovers a lost broker message).
 REFUND_APPROVAL_REQUEUE_AFTER_MINUTES = env.int("REFUND_APPROVAL_REQUEUE_AFTER_MINUTES", default=15)
+# An approved refund whose execution raised an unexpected error this many times is marked failed
+# (a billing ticket follows up and the customer is told) instead of being queued again forever.
+REFUND_APPROVAL_MAX_EXECUTION_ATTEMPTS = env.int("REFUND_APPROVAL_MAX_EXECUTION_ATTEMPTS", default=5)
 SUPPORT_BEAT_INTERVAL_SECONDS = env.int("SUPPORT_BEAT_INTERVAL_SECONDS", default=600)
 CELERY_BEAT_SCHEDULE["support-refund-approvals-sweep"] = {
     "task": "apps.support.tasks.sweep_refund_approvals",

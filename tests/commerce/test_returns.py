@@ -435,3 +435,51 @@ def test_refundable_amount_never_exceeds_what_is_left_to_refund():
 
     assert sum(v.refundable_amount for v in result.items) == Decimal("11.01")
     assert result.refundable_amount == Decimal("11.00") == order.total
+
+
+@override_settings(SHOP_RETURN_WINDOW_DAYS=30, SHOP_RETURN_SHIPPING_FEE=Decimal("5.95"))
+def test_eligibility_for_an_open_return_judges_that_return():
+    # given: a return of 1 of 2 shirts (10% tax), opened in the window
+    shirt, mug = make_variant(price="40.00"), make_variant(price="10.00")
+    order = _delivered(items=[(shirt, 2), (mug, 1)], tax="9.00")
+    shirt_item = order.items.get(variant=shirt)
+    returned = return_create(
+        order=order, items=[ReturnLine(order_item_id=shirt_item.pk, quantity=1)], reason="size", actor_label="agent"
+    )
+    order.refresh_from_db()
+    # when: judged as a new return, and as the return being refunded
+    as_new = return_check_eligibility(order=order)
+    as_open = return_check_eligibility(order=order, for_return=returned)
+    # then: a new return is refused, the open one is judged on its own items, reason and fee
+    assert as_new.reason_codes == ["return_in_progress"]
+    assert (as_open.eligible, as_open.reason_codes) == (True, [])
+    assert [(v.order_item_id, v.requested_quantity, v.returnable_quantity) for v in as_open.items] == [
+        (shirt_item.pk, 1, 2)
+    ]
+    assert (as_open.return_shipping_fee, as_open.refundable_amount) == (Decimal("5.95"), Decimal("38.05"))
+
+
+@override_settings(SHOP_RETURN_WINDOW_DAYS=30)
+def test_eligibility_for_an_open_return_uses_the_window_when_it_was_opened():
+    # given: opened on day 29, judged on day 35
+    order = _delivered(days_ago=29)
+    returned = return_create(order=order, items=None, reason="damaged", actor_label="agent")
+    later = timezone.now() + timedelta(days=6)
+    # when
+    result = return_check_eligibility(order=order, for_return=returned, now=later)
+    # then
+    assert (result.eligible, result.reason_codes) == (True, [])
+
+
+def test_eligibility_for_a_closed_or_foreign_return_is_refused():
+    # given
+    order, other = _delivered(), _delivered()
+    withdrawn = return_create(order=order, items=None, reason="size", actor_label="agent")
+    return_cancel(return_request=withdrawn, actor_label="agent")
+    foreign = return_create(order=other, items=None, reason="size", actor_label="agent")
+    # when
+    closed = return_check_eligibility(order=order, for_return=withdrawn)
+    elsewhere = return_check_eligibility(order=order, for_return=foreign)
+    # then
+    assert (closed.eligible, closed.reasons[0].code, closed.refundable_amount) == (False, "return_closed", Decimal("0"))
+    assert (elsewhere.eligible, elsewhere.reasons[0].code) == (False, "return_not_for_order")

@@ -201,3 +201,22 @@ def test_customer_without_staff_access_cannot_open_the_queue(client, order):
     assert response.status_code == 302
     assert response.url.startswith("/admin/login/")
     assert ApprovalDecision.objects.count() == 0
+
+
+def test_detail_page_shows_the_return_the_refund_waits_for(client, approver, order):
+    # given
+    from apps.commerce.services import ReturnLine, return_create
+
+    returned = return_create(
+        order=order,
+        items=[ReturnLine(order_item_id=order.items.order_by("id").first().pk, quantity=1)],
+        reason="size",
+        actor_label="agent",
+    )
+    approval = _request(order, amount="54.05")
+    client.force_login(approver)
+    # when
+    page = client.get(_change(approval)).content.decode()
+    # then
+    return_url = reverse("admin:commerce_returnrequest_change", args=[returned.pk])
+    assert f'<a href="{return_url}">{returned.label_reference}</a> (label issued; refunded once received)' in page

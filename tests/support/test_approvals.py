@@ -371,6 +371,51 @@ def test_large_refund_needs_a_second_different_approver(
     ]
 
 
+def test_first_of_two_approvals_updates_the_staff_console(
+    order, approver, settings, enqueued, pushed, django_capture_on_commit_callbacks
+):
+    # given
+    settings.REFUND_SECOND_APPROVER_THRESHOLD = Decimal("50.00")
+    approval = _request(order, amount="80.00")
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        refund_approval_decide(approval=approval, approver=approver, approve=True)
+    # then
+    assert pushed.to_staff("refund_approval_decided") == [
+        {
+            "type": "staff.event",
+            "event": "refund_approval_decided",
+            "approval_id": approval.pk,
+            "status": "pending",
+            "approvals": 1,
+            "required_approvals": 2,
+        }
+    ]
+    assert enqueued == []
+
+
+def test_first_approval_pushes_nothing_when_the_transaction_rolls_back(
+    order, approver, settings, pushed, django_capture_on_commit_callbacks
+):
+    # given
+    from django.db import transaction
+
+    settings.REFUND_SECOND_APPROVER_THRESHOLD = Decimal("50.00")
+    approval = _request(order, amount="80.00")
+
+    def approve_then_fail() -> None:
+        with transaction.atomic():
+            refund_approval_decide(approval=approval, approver=approver, approve=True)
+            raise RuntimeError("rolled back")
+
+    # when
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError):
+        approve_then_fail()
+    # then
+    assert pushed.to_staff("refund_approval_decided") == []
+    assert ApprovalDecision.objects.filter(approval=approval).count() == 0
+
+
 def test_second_approver_can_still_reject_a_large_refund(order, approver, approver2, settings, enqueued):
     # given
     settings.REFUND_SECOND_APPROVER_THRESHOLD = Decimal("50.00")

@@ -86,12 +86,13 @@ class ReturnEligibility:
         return [r.code for r in self.reasons] + [r.code for v in self.items for r in v.reasons]
 
 
-def _returned_quantities(order: Order) -> dict[int, int]:
-    rows = (
-        ReturnItem.objects.filter(return_request__order=order, return_request__status__in=list(COUNTED_RETURN_STATUSES))
-        .values("order_item_id")
-        .annotate(q=Sum("quantity"))
+def _returned_quantities(order: Order, *, excluding: ReturnRequest | None = None) -> dict[int, int]:
+    rows = ReturnItem.objects.filter(
+        return_request__order=order, return_request__status__in=list(COUNTED_RETURN_STATUSES)
     )
+    if excluding is not None:
+        rows = rows.exclude(return_request=excluding)
+    rows = rows.values("order_item_id").annotate(q=Sum("quantity"))
     return {r["order_item_id"]: r["q"] for r in rows}
 
 
@@ -116,8 +117,13 @@ def return_check_eligibility(
     reason: str = "",
     is_exchange: bool = False,
     now: datetime | None = None,
+    for_return: ReturnRequest | None = None,
 ) -> ReturnEligibility:
     """Can these items of this order go back? Read-only; `items=None` means everything still returnable.
+
+    `for_return` judges an existing open return instead (before refunding it): that return
+    does not count as "in progress" nor against the returnable quantities, the window is
+    judged when it was opened, `items=None` means its items and `reason=""` its reason.
 
     The window is `SHOP_RETURN_WINDOW_DAYS` from delivery; final-sale items are
     refused; quantities may not exceed what was bought minus what was already
@@ -128,7 +134,13 @@ def return_check_eligibility(
     """
     now = now or timezone.now()
     order_reasons: list[Refusal] = []
-    if order.status not in RETURNABLE_ORDER_STATUSES:
+    if for_return is not None:
+        order_reasons.extend(_for_return_refusals(order, for_return))
+        now = for_return.created_at
+        reason = reason or for_return.reason
+        if items is None:
+            items = [ReturnLine(order_item_id=ri.order_item_id, quantity=ri.quantity) for ri in for_return.items.all()]
+    elif order.status not in RETURNABLE_ORDER_STATUSES:
         if order.status in (OrderStatus.RETURN_REQUESTED, OrderStatus.EXCHANGE_REQUESTED):
             order_reasons.append(
                 Refusal("return_in_progress", f"Order {order.number} already has a return or exchange in progress.")
@@ -156,7 +168,7 @@ def return_check_eligibility(
         order_reasons.append(Refusal("invalid_reason", f"'{reason}' is not a return reason."))
 
     order_items = {item.pk: item for item in order.items.select_related("variant")}
-    returned = _returned_quantities(order)
+    returned = _returned_quantities(order, excluding=for_return)
     if items is None:
         lines = [
             ReturnLine(order_item_id=pk, quantity=item.quantity - returned.get(pk, 0))
@@ -259,6 +271,22 @@ def return_check_eligibility(
         window_ends_on=window_ends_on,
         window_days=settings.SHOP_RETURN_WINDOW_DAYS,
     )
+
+
+def _for_return_refusals(order: Order, return_request: ReturnRequest) -> list[Refusal]:
+    if return_request.order_id != order.pk:
+        return [Refusal("return_not_for_order", f"That return is not for order {order.number}.")]
+    if return_request.is_exchange:
+        return [Refusal("return_is_exchange", "An exchange is not refunded.")]
+    if return_request.status not in OPEN_RETURN_STATUSES:
+        return [
+            Refusal(
+                "return_closed",
+                f"Return {return_request.label_reference or return_request.pk} is "
+                f"{return_request.get_status_display().lower()}.",
+            )
+        ]
+    return []
 
 
 def _exchange_refusals(item: OrderItem, line: ReturnLine) -> list[Refusal]:

@@ -17,10 +17,19 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
-from apps.commerce.models import Order, OrderItem, Payment, PaymentStatus, Refund, RefundStatus
+from apps.commerce.models import (
+    Order,
+    OrderItem,
+    Payment,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+    ReturnRequest,
+    ReturnStatus,
+)
 from apps.conversations.models import Conversation
 from apps.core.errors import ApplicationError, NotFound, PermissionDenied
 from apps.support.models import (
@@ -42,6 +51,10 @@ SUBJECT = "refund_approval"
 DECIDE_PERMISSION = "support.decide_refundapproval"
 CENT = Decimal("0.01")
 REFUNDABLE_PAYMENT_STATUSES = (PaymentStatus.CAPTURED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)
+# A return in these states is still on its way back; one in these was withdrawn or refused.
+RETURN_IN_TRANSIT = (ReturnStatus.REQUESTED, ReturnStatus.LABEL_ISSUED)
+RETURN_ABANDONED = (ReturnStatus.CANCELLED, ReturnStatus.REJECTED)
+LINKABLE_RETURN_STATUSES = (*RETURN_IN_TRANSIT, ReturnStatus.RECEIVED)
 
 
 def _money(value: Any) -> Decimal:
@@ -111,20 +124,88 @@ def _clean_items(*, order: Order, items: Any) -> list[dict[str, Any]]:
     return cleaned
 
 
-def _policy_check(*, order: Order, items: list[dict[str, Any]], amount: Decimal) -> dict[str, Any]:
+def _policy_check(
+    *, order: Order, items: list[dict[str, Any]], amount: Decimal, return_request: ReturnRequest | None
+) -> dict[str, Any]:
     """The shop's return policy verdict, from commerce (the one place the policy lives), stored as JSON.
 
-    No items means the whole order. `amount_within_policy` tells the approvers whether the
-    requested amount is at most what the policy would refund.
+    No items means the whole order. With a return, the verdict is about that return (its
+    items, its reason's shipping fee, the window when it was opened), not a refusal because
+    a return is in progress. `amount_within_policy` tells the approvers whether the requested
+    amount is at most what the policy would refund.
     """
     from apps.commerce.services import ReturnLine, return_check_eligibility
 
     lines = [ReturnLine(order_item_id=i["order_item_id"], quantity=i["quantity"]) for i in items] or None
-    verdict = return_check_eligibility(order=order, items=lines)
+    verdict = return_check_eligibility(order=order, items=lines, for_return=return_request)
     result = json.loads(json.dumps(asdict(verdict), default=str))
     result["reason_codes"] = verdict.reason_codes
     result["amount_within_policy"] = verdict.eligible and amount <= verdict.refundable_amount
+    if return_request is not None:
+        result["return_request"] = {
+            "id": return_request.pk,
+            "label_reference": return_request.label_reference,
+            "status": return_request.status,
+            "reason": return_request.reason,
+        }
     return result
+
+
+def _return_lines(return_request: ReturnRequest) -> dict[int, int]:
+    return {ri.order_item_id: ri.quantity for ri in return_request.items.all()}
+
+
+def _covers(return_request: ReturnRequest, items: list[dict[str, Any]]) -> bool:
+    lines = _return_lines(return_request)
+    return all(lines.get(i["order_item_id"], 0) >= i["quantity"] for i in items)
+
+
+def _has_open_approval(return_request: ReturnRequest) -> RefundApproval | None:
+    return RefundApproval.objects.filter(return_request=return_request, status__in=OPEN_APPROVAL_STATUSES).first()
+
+
+def _link_return(
+    *, order: Order, items: list[dict[str, Any]], return_request: ReturnRequest | None
+) -> ReturnRequest | None:
+    """The return this refund pays for: the one named, or the order's open return covering the items.
+
+    A named return must be this order's, a return (not an exchange), not closed, cover the
+    items and not already have an open refund request. Without one, the order's open return
+    is linked only when it covers the items (no items: all of it), so a goodwill refund for
+    something else does not close someone's return.
+    """
+    if return_request is None:
+        candidates = (
+            ReturnRequest.objects.filter(order=order, is_exchange=False, status__in=LINKABLE_RETURN_STATUSES)
+            .prefetch_related("items")
+            .order_by("-created_at", "-id")
+        )
+        for candidate in candidates:
+            if _covers(candidate, items) and _has_open_approval(candidate) is None:
+                return candidate
+        return None
+    return_request = ReturnRequest.objects.prefetch_related("items").get(pk=return_request.pk)
+    if return_request.order_id != order.pk:
+        raise ApplicationError("That return belongs to another order.", code="return_not_for_order")
+    if return_request.is_exchange:
+        raise ApplicationError("An exchange is not refunded.", code="return_is_exchange")
+    if return_request.status not in LINKABLE_RETURN_STATUSES:
+        raise ApplicationError(
+            f"Return {return_request.label_reference} is {return_request.get_status_display().lower()}.",
+            code="return_closed",
+        )
+    if not _covers(return_request, items):
+        raise ApplicationError(
+            f"The items are not all part of return {return_request.label_reference}.", code="items_not_in_return"
+        )
+    existing = _has_open_approval(return_request)
+    if existing is not None:
+        raise ApplicationError(
+            f"Refund request {existing.reference} already covers return {return_request.label_reference}.",
+            code="refund_already_requested",
+            extra={"request": existing.reference},
+        )
+    return return_request
 
 
 def _requester(requested_by: Any) -> tuple[str, Any]:
@@ -144,6 +225,7 @@ def refund_approval_request(
     items: list[dict[str, Any]] | None,
     conversation: Conversation | None = None,
     requested_by: Any = "agent",
+    return_request: ReturnRequest | None = None,
 ) -> RefundApproval:
     """Record a refund request for review. Moves no money and changes no order.
 
@@ -151,6 +233,10 @@ def refund_approval_request(
     must be theirs. `items` are `{"order_item_id" | "sku", "quantity"}`. The policy
     verdict is stored for the approvers; an ineligible verdict does not block the
     request (exceptions are the approvers' call).
+
+    A refund for returned goods is linked to the return (`return_request`, or the
+    order's open return covering the items): it is paid once the return is received,
+    which closes the return. No items with a return means the return's items.
     """
     if customer is None or order.customer_id != customer.pk:
         raise NotFound("Order not found.")
@@ -179,7 +265,13 @@ def refund_approval_request(
                 extra={"refundable": str(refundable)},
             )
         cleaned = _clean_items(order=order, items=items)
-        policy = _policy_check(order=order, items=cleaned, amount=amount)
+        linked = _link_return(order=order, items=cleaned, return_request=return_request)
+        if linked is not None and not cleaned:
+            cleaned = _clean_items(
+                order=order,
+                items=[{"order_item_id": pk, "quantity": q} for pk, q in _return_lines(linked).items()],
+            )
+        policy = _policy_check(order=order, items=cleaned, amount=amount, return_request=linked)
         threshold = Decimal(settings.REFUND_SECOND_APPROVER_THRESHOLD)
         approval = RefundApproval(
             order=order,
@@ -190,6 +282,7 @@ def refund_approval_request(
             items=cleaned,
             policy_check=policy,
             conversation=conversation,
+            return_request=linked,
             requested_by_label=label,
             requested_by_user=user,
             required_approvals=2 if amount > threshold else 1,
@@ -208,6 +301,7 @@ def refund_approval_request(
                 "amount": str(amount),
                 "required_approvals": approval.required_approvals,
                 "policy_eligible": policy.get("eligible"),
+                "return_id": linked.pk if linked else None,
             },
         )
         notify_staff("refund_approval_requested", approval_id=approval.pk, amount=str(amount), order=order.number)
@@ -270,7 +364,13 @@ def refund_approval_decide(
                 data={"reason": reason},
             )
             notify_customer_of_outcome(approval=locked)
-            notify_staff("refund_approval_decided", approval_id=locked.pk, status=locked.status)
+            notify_staff(
+                "refund_approval_decided",
+                approval_id=locked.pk,
+                status=locked.status,
+                approvals=locked.decisions.filter(decision=Decision.APPROVE).count(),
+                required_approvals=locked.required_approvals,
+            )
             return locked
 
         approvals = locked.decisions.filter(decision=Decision.APPROVE).count()
@@ -283,6 +383,13 @@ def refund_approval_decide(
                 to_state=locked.status,
                 actor=approver,
                 data={"approvals": approvals, "required": locked.required_approvals, "reason": reason},
+            )
+            notify_staff(
+                "refund_approval_decided",
+                approval_id=locked.pk,
+                status=locked.status,
+                approvals=approvals,
+                required_approvals=locked.required_approvals,
             )
             return locked
 
@@ -299,7 +406,13 @@ def refund_approval_decide(
             data={"approvals": approvals, "required": locked.required_approvals, "reason": reason},
         )
         _enqueue_execution(locked.pk)
-        notify_staff("refund_approval_decided", approval_id=locked.pk, status=locked.status)
+        notify_staff(
+            "refund_approval_decided",
+            approval_id=locked.pk,
+            status=locked.status,
+            approvals=approvals,
+            required_approvals=locked.required_approvals,
+        )
     return locked
 
 
@@ -320,42 +433,67 @@ def refund_approval_execute(*, approval_id: int) -> RefundApproval | None:
     The approval row stays locked for the whole call, so concurrent runs queue up
     and find the request already executed. The commerce idempotency key covers a
     run that died after the refund was written but before the approval was marked.
+
+    A request for a return waits (`awaiting_return`) until the return is received,
+    then refunds it (closing the return and the order's return); a withdrawn or
+    rejected return cancels it. An unexpected error is recorded and retried by the
+    beat job; after `REFUND_APPROVAL_MAX_EXECUTION_ATTEMPTS` the request fails.
     """
     with transaction.atomic():
         approval = (
             RefundApproval.objects.select_for_update(of=("self",))
-            .select_related("order", "customer")
+            .select_related("order", "customer", "return_request")
             .filter(pk=approval_id)
             .first()
         )
         if approval is None:
             logger.warning("refund approval %s no longer exists; nothing to execute", approval_id)
             return None
-        if approval.status != ApprovalStatus.APPROVED:
-            # Executed, failed or rejected: a replay. Pending: never execute before approval.
+        if approval.status not in (ApprovalStatus.APPROVED, ApprovalStatus.AWAITING_RETURN):
+            # Executed, failed, rejected or cancelled: a replay. Pending: never execute before approval.
             logger.info("refund approval %s is %s; not executing", approval.pk, approval.status)
             return approval
 
-        approval.execution_attempts += 1
-        approver = _final_approver(approval)
-        failure = ""
         refund = Refund.objects.filter(idempotency_key=approval.idempotency_key).first()
-        if refund is None:
-            from apps.commerce.services import refund_execute
+        return_request = approval.return_request
+        if refund is None and return_request is not None:
+            if return_request.status in RETURN_IN_TRANSIT:
+                if approval.status == ApprovalStatus.APPROVED:
+                    _set_status(approval, ApprovalStatus.AWAITING_RETURN, action="awaiting_return")
+                return approval
+            if return_request.status in RETURN_ABANDONED:
+                _set_status(approval, ApprovalStatus.CANCELLED, action="cancelled", final=True)
+                return approval
+        if approval.status == ApprovalStatus.AWAITING_RETURN:
+            _set_status(approval, ApprovalStatus.APPROVED, action="return_received", notify=False)
 
-            try:
-                with transaction.atomic():
-                    refund = refund_execute(
-                        order=approval.order,
-                        amount=approval.amount,
-                        reason=f"Refund request {approval.reference}: {approval.reason}"[:255],
-                        idempotency_key=approval.idempotency_key,
-                        actor_label=actor_label_for(approver) if approver else "system",
-                        actor=approver,
+        failure = ""
+        max_attempts = settings.REFUND_APPROVAL_MAX_EXECUTION_ATTEMPTS
+        if refund is None and approval.execution_attempts >= max_attempts:
+            # Only reachable when the limit was lowered below the attempts already made.
+            failure = (
+                f"Gave up after {approval.execution_attempts} attempts; "
+                f"last error: {approval.last_error or 'none recorded'}"
+            )
+        elif refund is None:
+            approval.execution_attempts += 1
+            approval.last_attempt_at = timezone.now()
+            refund, failure, error = _try_refund(approval)
+            if error:
+                approval.last_error = error[:255]
+                if approval.execution_attempts < max_attempts:
+                    approval.save(update_fields=["execution_attempts", "last_attempt_at", "last_error", "updated_at"])
+                    audit_record(
+                        subject=approval,
+                        subject_type=SUBJECT,
+                        action="execution_error",
+                        from_state=approval.status,
+                        to_state=approval.status,
+                        actor_label="system",
+                        data={"attempt": approval.execution_attempts, "max_attempts": max_attempts, "error": error},
                     )
-            except ApplicationError as exc:
-                failure = exc.message
-                refund = Refund.objects.filter(idempotency_key=approval.idempotency_key).first()
+                    return approval
+                failure = f"Gave up after {approval.execution_attempts} attempts; last error: {error}"
         if refund is not None and refund.status == RefundStatus.FAILED:
             failure = refund.failure_message or "The payment processor refused the refund."
 
@@ -385,6 +523,59 @@ def refund_approval_execute(*, approval_id: int) -> RefundApproval | None:
         notify_customer_of_outcome(approval=approval)
         notify_staff("refund_approval_decided", approval_id=approval.pk, status=approval.status)
     return approval
+
+
+def _try_refund(approval: RefundApproval) -> tuple[Refund | None, str, str]:
+    """One call to commerce: (refund, refusal for the customer's record, unexpected error for staff)."""
+    from apps.commerce.services import refund_execute
+
+    approver = _final_approver(approval)
+    try:
+        # A savepoint: whatever commerce wrote before failing is undone, the approval row stays usable.
+        with transaction.atomic():
+            refund = refund_execute(
+                order=approval.order,
+                amount=approval.amount,
+                reason=f"Refund request {approval.reference}: {approval.reason}"[:255],
+                idempotency_key=approval.idempotency_key,
+                actor_label=actor_label_for(approver) if approver else "system",
+                actor=approver,
+                return_request=approval.return_request,
+            )
+    except ApplicationError as exc:
+        return Refund.objects.filter(idempotency_key=approval.idempotency_key).first(), exc.message, ""
+    except Exception as exc:
+        logger.exception("refund approval %s: unexpected error executing the refund", approval.pk)
+        return None, "", f"{type(exc).__name__}: {exc}"
+    return refund, "", ""
+
+
+def _set_status(
+    approval: RefundApproval, status: str, *, action: str, final: bool = False, notify: bool = True
+) -> None:
+    """A move that is not the refund itself: waiting for the return, the return arrived, or it never will."""
+    from_state = approval.status
+    approval.status = status
+    fields = ["status", "updated_at"]
+    if final:
+        approval.failure_message = (
+            f"Return {approval.return_request.label_reference} was "
+            f"{approval.return_request.get_status_display().lower()}; nothing refunded."
+        )[:255]
+        fields.append("failure_message")
+    approval.save(update_fields=fields)
+    audit_record(
+        subject=approval,
+        subject_type=SUBJECT,
+        action=action,
+        from_state=from_state,
+        to_state=status,
+        actor_label="system",
+        data={"return_id": approval.return_request_id, "return_status": approval.return_request.status},
+    )
+    if notify:
+        notify_customer_of_outcome(approval=approval)
+        notify_staff("refund_approval_decided", approval_id=approval.pk, status=approval.status)
 
 
 def _open_follow_up_ticket(approval: RefundApproval) -> Ticket:
@@ -435,15 +626,30 @@ def refund_approvals_escalate_overdue(*, now: datetime | None = None) -> list[in
 
 
 def refund_approvals_requeue_stuck(*, now: datetime | None = None) -> list[int]:
-    """Queue again approved requests whose execution never finished (a lost broker message)."""
+    """Queue again what the execution task should (re)run; returns the ids queued.
+
+    - approved requests not executed `REFUND_APPROVAL_REQUEUE_AFTER_MINUTES` after the decision
+      (a lost broker message) or after their last failed attempt (a wait between retries);
+    - requests waiting for a return that has since been received, withdrawn or rejected.
+    """
     now = now or timezone.now()
     cutoff = now - timedelta(minutes=settings.REFUND_APPROVAL_REQUEUE_AFTER_MINUTES)
-    ids = list(
-        RefundApproval.objects.filter(status=ApprovalStatus.APPROVED, decided_at__lt=cutoff).values_list(
-            "pk", flat=True
-        )
+    stuck = list(
+        RefundApproval.objects.filter(status=ApprovalStatus.APPROVED, decided_at__lt=cutoff)
+        .filter(Q(last_attempt_at__isnull=True) | Q(last_attempt_at__lt=cutoff))
+        .order_by("id")
+        .values_list("pk", flat=True)
     )
-    for approval_id in ids:
+    returned = list(
+        RefundApproval.objects.filter(status=ApprovalStatus.AWAITING_RETURN)
+        .exclude(return_request__status__in=RETURN_IN_TRANSIT)
+        .order_by("id")
+        .values_list("pk", flat=True)
+    )
+    for approval_id in stuck:
         logger.warning("refund approval %s approved but not executed; queueing it again", approval_id)
         _enqueue_execution(approval_id)
-    return ids
+    for approval_id in returned:
+        logger.info("refund approval %s: its return is no longer in transit; executing", approval_id)
+        _enqueue_execution(approval_id)
+    return stuck + returned

@@ -43,10 +43,30 @@ def outcome_text(approval: RefundApproval) -> str:
 
     money = f"{approval.amount} {approval.currency}"
     number = approval.order.number
+    returned = approval.return_request
+    days = settings.SHOP_REFUND_PROCESSING_DAYS
+    if approval.status == ApprovalStatus.EXECUTED and returned is not None:
+        return (
+            f"Your return ({returned.label_reference}) for order {number} has arrived and your refund of {money} "
+            f"has been issued to your original payment method. It can take up to {days} days to show on your "
+            "statement."
+        )
     if approval.status == ApprovalStatus.EXECUTED:
         return (
             f"Your refund of {money} for order {number} has been approved and issued to your original payment "
-            f"method. It can take up to {settings.SHOP_REFUND_PROCESSING_DAYS} days to show on your statement."
+            f"method. It can take up to {days} days to show on your statement."
+        )
+    if approval.status == ApprovalStatus.AWAITING_RETURN and returned is not None:
+        return (
+            f"Your refund of {money} for order {number} has been approved. We will issue it to your original "
+            f"payment method as soon as your return ({returned.label_reference}) reaches us: please send the items "
+            "back with the prepaid label. We will let you know here when the refund is issued."
+        )
+    if approval.status == ApprovalStatus.CANCELLED and returned is not None:
+        return (
+            f"Your return ({returned.label_reference}) for order {number} was "
+            f"{returned.get_status_display().lower()}, so the refund of {money} approved for it was not issued. "
+            "If you still want to return the items, reply here and we will help."
         )
     if approval.status == ApprovalStatus.REJECTED:
         decision = approval.decisions.filter(decision="reject").last()
