@@ -229,7 +229,6 @@ def parse_html(html: str, *, default_title: str = "") -> ParsedDocument:
         tag.replace_with(f"\n\n{'#' * int(tag.name[1])} {text}\n\n" if text else "\n\n")
     for tag in root.find_all("li"):
         tag.insert_before("\n- ")
-        tag.insert_after("\n")
     for tag in root.find_all("br"):
         tag.replace_with("\n")
     for tag in root.find_all(["td", "th"]):

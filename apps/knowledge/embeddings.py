@@ -27,6 +27,7 @@ from typing import Protocol
 
 import numpy as np
 from django.conf import settings
+from django.utils.module_loading import import_string
 
 from apps.core.errors import ApplicationError
 
@@ -174,13 +175,22 @@ def _backend_for(kind: str, key: tuple) -> EmbeddingBackend:
             max_retries=max_retries,
             batch_size=batch_size,
         )
-    raise EmbeddingError(
-        f"unknown KNOWLEDGE_EMBEDDING_BACKEND {kind!r}: use 'local' or 'openai'", code="not_configured"
-    )
+    try:
+        backend_class = import_string(kind)
+    except ImportError as exc:
+        raise EmbeddingError(
+            f"unknown KNOWLEDGE_EMBEDDING_BACKEND {kind!r}: use 'local', 'openai' or a dotted path to a class",
+            code="not_configured",
+        ) from exc
+    return backend_class()
 
 
 def get_backend() -> EmbeddingBackend:
-    """The configured backend; one instance (and so one loaded model) per process and configuration."""
+    """The configured backend; one instance (and so one loaded model) per process and configuration.
+
+    `KNOWLEDGE_EMBEDDING_BACKEND` is `local`, `openai`, or the dotted path of a class
+    implementing `EmbeddingBackend` (constructed without arguments).
+    """
     kind = settings.KNOWLEDGE_EMBEDDING_BACKEND
     batch = settings.KNOWLEDGE_EMBEDDING_BATCH_SIZE
     if kind == "local":

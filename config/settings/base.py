@@ -219,8 +219,8 @@ PENDING_ACTION_TTL_MINUTES = env.int("PENDING_ACTION_TTL_MINUTES", default=15)
 DEMO_SETUP_COMMANDS = ["sync_roles", "ingest_demo_kb"]
 
 # --- knowledge --------------------------------------------------------------
-# Embeddings: `local` (packaged all-MiniLM-L6-v2, offline) or `openai`
-# (text-embedding-3-small asked for 384 dimensions). Switching backends means
+# Embeddings: `local` (packaged all-MiniLM-L6-v2, offline), `openai`
+# (text-embedding-3-small asked for 384 dimensions) or a dotted class path. Switching means
 # re-embedding: `manage.py ingest` does it for changed signatures, `reindex` forces it.
 KNOWLEDGE_EMBEDDING_BACKEND = env("KNOWLEDGE_EMBEDDING_BACKEND", default="local")
 KNOWLEDGE_EMBEDDING_BATCH_SIZE = env.int("KNOWLEDGE_EMBEDDING_BATCH_SIZE", default=64)
