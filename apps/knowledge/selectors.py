@@ -51,9 +51,11 @@ class RetrievedChunk:
     """One retrieved chunk with what a citation needs.
 
     `score` is the fused reciprocal-rank score (higher is better; only comparable
-    within one search). `similarity` is the cosine similarity to the query (None
-    when the chunk came from full text only): use it to judge whether anything
-    relevant was found at all. `source` is the document's URL, else its path.
+    within one search). `similarity` is the cosine similarity between the query and
+    the chunk, also for chunks found by full text only; None when the query could
+    not be embedded or the chunk was embedded by another model. Use it to judge
+    whether anything relevant was found at all (its scale depends on the model).
+    `source` is the document's URL, else its path.
     """
 
     chunk_id: int
@@ -170,6 +172,7 @@ def knowledge_search(*, query: str, k: int = 5, filters: dict[str, Any] | None =
 
     vector_rows: list[tuple[int, float]] = []
     backend = get_backend()
+    query_vector = None
     try:
         query_vector = embed_query(query, backend=backend)
     except EmbeddingError as exc:
@@ -177,15 +180,29 @@ def knowledge_search(*, query: str, k: int = 5, filters: dict[str, Any] | None =
     else:
         vector_rows = vector_candidates(query_vector=query_vector, model=backend.name, limit=limit, filters=filters)
     text_rows = text_candidates(query=query, limit=limit, filters=filters)
-    return fuse(vector_rows=vector_rows, text_rows=text_rows, k=k, rrf_k=rrf_k)
+    return fuse(
+        vector_rows=vector_rows,
+        text_rows=text_rows,
+        k=k,
+        rrf_k=rrf_k,
+        query_vector=query_vector,
+        model=backend.name,
+    )
 
 
 def fuse(
-    *, vector_rows: list[tuple[int, float]], text_rows: list[tuple[int, float]], k: int, rrf_k: int
+    *,
+    vector_rows: list[tuple[int, float]],
+    text_rows: list[tuple[int, float]],
+    k: int,
+    rrf_k: int,
+    query_vector: Any = None,
+    model: str = "",
 ) -> list[RetrievedChunk]:
+    """Reciprocal rank fusion, then the winners loaded. With `query_vector`, chunks found by
+    full text only also get their cosine similarity (when embedded by `model`)."""
     scores: dict[int, float] = {}
     vector_rank = {chunk_id: rank for rank, (chunk_id, _) in enumerate(vector_rows, start=1)}
-    distance = dict(vector_rows)
     text_rank = {chunk_id: rank for rank, (chunk_id, _) in enumerate(text_rows, start=1)}
     for ranks in (vector_rank, text_rank):
         for chunk_id, rank in ranks.items():
@@ -201,6 +218,14 @@ def fuse(
         "document__source__name",
     )
     by_id = {chunk.pk: chunk for chunk in chunks.filter(pk__in=best)}
+    distance = dict(vector_rows)
+    text_only = [cid for cid in best if cid not in distance]
+    if query_vector is not None and text_only:
+        distance.update(
+            Chunk.objects.filter(pk__in=text_only, document__embedding_model=model)
+            .annotate(distance=CosineDistance("embedding", query_vector))
+            .values_list("id", "distance")
+        )
     results = []
     for chunk_id in best:
         chunk = by_id.get(chunk_id)
