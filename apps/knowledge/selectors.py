@@ -134,15 +134,26 @@ def vector_candidates(
 ) -> list[tuple[int, float]]:
     """(chunk id, cosine distance), nearest first."""
     qs = _filtered(filters).filter(document__embedding_model=model)
+    ef_search = str(max(settings.KNOWLEDGE_HNSW_EF_SEARCH, limit))
+    # Filtered HNSW scans keep going until enough rows pass the filter (pgvector >= 0.8).
+    iterative = "relaxed_order" if filters else "off"
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(settings.KNOWLEDGE_HNSW_EF_SEARCH, limit)])
-        if filters:
-            # Filtered HNSW scans keep going until enough rows pass the filter (pgvector >= 0.8).
-            cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+        # Transaction-local settings; restored afterwards because SET LOCAL inside a caller's
+        # transaction would otherwise outlive this query.
+        cursor.execute(
+            "SELECT current_setting('hnsw.ef_search'), current_setting('hnsw.iterative_scan'),"
+            " set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', %s, true)",
+            [ef_search, iterative],
+        )
+        previous_ef, previous_iterative, _, _ = cursor.fetchone()
         rows = list(
             qs.annotate(distance=CosineDistance("embedding", query_vector))
             .order_by("distance")
             .values_list("id", "distance")[:limit]
+        )
+        cursor.execute(
+            "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', %s, true)",
+            [previous_ef, previous_iterative],
         )
     rows.sort(key=lambda row: row[1])  # relaxed_order may return near-ties out of order
     return rows

@@ -1,8 +1,9 @@
 import pytest
+from django.db import connection
 
 from apps.core.errors import ApplicationError
 from apps.knowledge.models import Chunk, Document
-from apps.knowledge.selectors import RetrievedChunk, fuse, knowledge_search
+from apps.knowledge.selectors import RetrievedChunk, fuse, knowledge_search, vector_candidates
 
 from .conftest import ingest, md
 from .fakes import bag_of_words
@@ -159,3 +160,22 @@ def test_a_chunk_found_by_full_text_only_still_gets_its_similarity(fake_backend)
     assert result.similarity == pytest.approx(expected, abs=1e-5)
     assert (result.vector_rank, result.text_rank) == (None, 1)
     assert other_model[0].similarity is None
+
+
+def test_vector_search_leaves_the_callers_transaction_settings_alone(fake_backend):
+    # given
+    ingest("help", CORPUS)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('hnsw.ef_search'), current_setting('hnsw.iterative_scan')")
+        before = cursor.fetchone()
+
+        # when (inside the test's transaction, as inside an agent turn's)
+        rows = vector_candidates(
+            query_vector=bag_of_words("gift card"), model="test:bag-of-words", limit=3, filters={"source": "help"}
+        )
+        cursor.execute("SELECT current_setting('hnsw.ef_search'), current_setting('hnsw.iterative_scan')")
+        after = cursor.fetchone()
+
+    # then
+    assert len(rows) == 3
+    assert after == before
