@@ -26,6 +26,8 @@ Unknown keys raise ApplicationError(code="invalid_filter").
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -129,32 +131,53 @@ def _ranked_matches(
     )
 
 
+@contextmanager
+def hnsw_search_settings(*, limit: int, filtered: bool) -> Iterator[None]:
+    """Transaction-local settings for one vector query, restored afterwards (SET LOCAL inside a
+    caller's transaction would otherwise outlive the query; on error the savepoint rollback
+    restores them).
+
+    - `hnsw.ef_search`: search breadth, at least the number of rows wanted.
+    - `hnsw.iterative_scan`: with filters, the scan continues until enough rows pass them.
+    - `enable_sort = off` without filters: around 10k chunks the planner sometimes prefers
+      reading every chunk and sorting by distance (measured 6x slower than the index).
+      With filters the choice is left to it, as a selective filter makes exact search cheap.
+    """
+    values = [
+        ("hnsw.ef_search", str(max(settings.KNOWLEDGE_HNSW_EF_SEARCH, limit))),
+        ("hnsw.iterative_scan", "relaxed_order" if filtered else "off"),
+        ("enable_sort", "on" if filtered else "off"),
+    ]
+    names = [name for name, _ in values]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT " + ", ".join("current_setting(%s), set_config(%s, %s, true)" for _ in values),
+            [param for name, value in values for param in (name, name, value)],
+        )
+        previous = cursor.fetchone()[0::2]
+        yield
+        cursor.execute(
+            "SELECT " + ", ".join("set_config(%s, %s, true)" for _ in values),
+            [param for name, value in zip(names, previous, strict=True) for param in (name, value)],
+        )
+
+
+def vector_queryset(*, query_vector: Any, model: str, limit: int, filters: dict[str, Any] | None = None) -> QuerySet:
+    return (
+        _filtered(filters)
+        .filter(document__embedding_model=model)
+        .annotate(distance=CosineDistance("embedding", query_vector))
+        .order_by("distance")
+        .values_list("id", "distance")[:limit]
+    )
+
+
 def vector_candidates(
     *, query_vector: Any, model: str, limit: int, filters: dict[str, Any] | None = None
 ) -> list[tuple[int, float]]:
     """(chunk id, cosine distance), nearest first."""
-    qs = _filtered(filters).filter(document__embedding_model=model)
-    ef_search = str(max(settings.KNOWLEDGE_HNSW_EF_SEARCH, limit))
-    # Filtered HNSW scans keep going until enough rows pass the filter (pgvector >= 0.8).
-    iterative = "relaxed_order" if filters else "off"
-    with transaction.atomic(), connection.cursor() as cursor:
-        # Transaction-local settings; restored afterwards because SET LOCAL inside a caller's
-        # transaction would otherwise outlive this query.
-        cursor.execute(
-            "SELECT current_setting('hnsw.ef_search'), current_setting('hnsw.iterative_scan'),"
-            " set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', %s, true)",
-            [ef_search, iterative],
-        )
-        previous_ef, previous_iterative, _, _ = cursor.fetchone()
-        rows = list(
-            qs.annotate(distance=CosineDistance("embedding", query_vector))
-            .order_by("distance")
-            .values_list("id", "distance")[:limit]
-        )
-        cursor.execute(
-            "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', %s, true)",
-            [previous_ef, previous_iterative],
-        )
+    with hnsw_search_settings(limit=limit, filtered=bool(filters)):
+        rows = list(vector_queryset(query_vector=query_vector, model=model, limit=limit, filters=filters))
     rows.sort(key=lambda row: row[1])  # relaxed_order may return near-ties out of order
     return rows
 

@@ -165,17 +165,24 @@ def test_a_chunk_found_by_full_text_only_still_gets_its_similarity(fake_backend)
 def test_vector_search_leaves_the_callers_transaction_settings_alone(fake_backend):
     # given
     ingest("help", CORPUS)
+    read = (
+        "SELECT current_setting('hnsw.ef_search'), current_setting('hnsw.iterative_scan'),"
+        " current_setting('enable_sort')"
+    )
     with connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting('hnsw.ef_search'), current_setting('hnsw.iterative_scan')")
+        cursor.execute(read)
         before = cursor.fetchone()
 
         # when (inside the test's transaction, as inside an agent turn's)
-        rows = vector_candidates(
+        filtered = vector_candidates(
             query_vector=bag_of_words("gift card"), model="test:bag-of-words", limit=3, filters={"source": "help"}
         )
-        cursor.execute("SELECT current_setting('hnsw.ef_search'), current_setting('hnsw.iterative_scan')")
+        unfiltered = vector_candidates(query_vector=bag_of_words("gift card"), model="test:bag-of-words", limit=3)
+        cursor.execute(read)
         after = cursor.fetchone()
 
     # then
-    assert len(rows) == 3
+    assert before == ("40", "off", "on")
     assert after == before
+    assert filtered == unfiltered
+    assert len(filtered) == 3
