@@ -303,3 +303,29 @@ CELERY_BEAT_SCHEDULE["agents-expire-pending-actions"] = {
     "task": "apps.agents.tasks.expire_pending_actions",
     "schedule": 300.0,
 }
+
+
+# --- knowledge --------------------------------------------------------------
+# Embeddings: `local` (packaged all-MiniLM-L6-v2, offline), `openai`
+# (text-embedding-3-small asked for 384 dimensions) or a dotted class path. Switching means
+# re-embedding: `manage.py ingest` does it for changed signatures, `reindex` forces it.
+KNOWLEDGE_EMBEDDING_BACKEND = env("KNOWLEDGE_EMBEDDING_BACKEND", default="local")
+KNOWLEDGE_EMBEDDING_BATCH_SIZE = env.int("KNOWLEDGE_EMBEDDING_BATCH_SIZE", default=64)
+KNOWLEDGE_LOCAL_MODEL_PATH = env("KNOWLEDGE_LOCAL_MODEL_PATH", default="")  # empty: the packaged model
+KNOWLEDGE_OPENAI_MODEL = env("KNOWLEDGE_OPENAI_MODEL", default="text-embedding-3-small")
+KNOWLEDGE_OPENAI_API_KEY = env("KNOWLEDGE_OPENAI_API_KEY", default=env("OPENAI_API_KEY", default=""))
+KNOWLEDGE_OPENAI_BASE_URL = env("KNOWLEDGE_OPENAI_BASE_URL", default=env("OPENAI_BASE_URL", default=""))
+KNOWLEDGE_OPENAI_TIMEOUT = env.float("KNOWLEDGE_OPENAI_TIMEOUT", default=20.0)
+KNOWLEDGE_OPENAI_MAX_RETRIES = env.int("KNOWLEDGE_OPENAI_MAX_RETRIES", default=2)
+# Chunking: token budget per chunk (MiniLM word pieces; the model reads 256) and overlap.
+KNOWLEDGE_CHUNK_MAX_TOKENS = env.int("KNOWLEDGE_CHUNK_MAX_TOKENS", default=200)
+KNOWLEDGE_CHUNK_OVERLAP_TOKENS = env.int("KNOWLEDGE_CHUNK_OVERLAP_TOKENS", default=40)
+# Retrieval: candidates per retriever, reciprocal-rank-fusion constant, HNSW search breadth.
+KNOWLEDGE_SEARCH_CANDIDATES = env.int("KNOWLEDGE_SEARCH_CANDIDATES", default=40)
+KNOWLEDGE_RRF_K = env.int("KNOWLEDGE_RRF_K", default=60)
+KNOWLEDGE_HNSW_EF_SEARCH = env.int("KNOWLEDGE_HNSW_EF_SEARCH", default=80)
+KNOWLEDGE_TEXT_SEARCH_CONFIG = env("KNOWLEDGE_TEXT_SEARCH_CONFIG", default="english")
+# Admin uploads larger than this are refused; accepted ones are indexed by Celery after commit.
+KNOWLEDGE_UPLOAD_MAX_BYTES = env.int("KNOWLEDGE_UPLOAD_MAX_BYTES", default=2_000_000)
+KNOWLEDGE_DEMO_SOURCE = env("KNOWLEDGE_DEMO_SOURCE", default="demo-kb")
+DEMO_SETUP_COMMANDS = [*DEMO_SETUP_COMMANDS, "ingest_demo_kb"]
