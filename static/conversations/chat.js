@@ -1,6 +1,6 @@
 /* Switchboard customer chat: the /chat/ page and the widget's frame.
  * Protocol: docs/chat-protocol.md. Everything from the server is untrusted text:
- * it is only ever put on the page with textContent, never innerHTML. */
+ * it is only ever put on the page with textContent, never parsed as HTML. */
 (function () {
   "use strict";
 
