@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from apps.conversations import selectors, services, traces
+from apps.conversations import handoff, selectors, services, traces
 from apps.conversations.models import Conversation
 from apps.core.errors import ApplicationError
 
@@ -65,7 +65,7 @@ def _act(request: HttpRequest, public_id: str, action) -> HttpResponse:  # type:
 @require_POST
 @staff_only
 def takeover(request: HttpRequest, public_id: str) -> HttpResponse:
-    return _act(request, public_id, lambda c: services.conversation_takeover(conversation=c, staff=request.user))
+    return _act(request, public_id, lambda c: handoff.takeover(conversation=c, staff=request.user))
 
 
 @require_POST
@@ -86,7 +86,7 @@ def reply(request: HttpRequest, public_id: str) -> HttpResponse:
 @require_POST
 @staff_only
 def hand_back(request: HttpRequest, public_id: str) -> HttpResponse:
-    return _act(request, public_id, lambda c: services.conversation_hand_back(conversation=c, staff=request.user))
+    return _act(request, public_id, lambda c: handoff.hand_back(conversation=c, staff=request.user))
 
 
 @require_POST
@@ -95,7 +95,7 @@ def close(request: HttpRequest, public_id: str) -> HttpResponse:
     return _act(
         request,
         public_id,
-        lambda c: services.conversation_close(
+        lambda c: handoff.close(
             conversation=c, staff=request.user, resolution_code=request.POST.get("resolution_code", "")
         ),
     )
