@@ -125,12 +125,12 @@ def _check_ip(request: Request) -> None:
 
 
 class ConversationStartAPI(ChatAPIView):
-    class Input(serializers.Serializer):
+    class ConversationStartInput(serializers.Serializer):
         channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.API)
 
     @extend_schema(
         operation_id="conversation_start",
-        request=Input,
+        request=ConversationStartInput,
         parameters=_HEADERS,
         responses={201: ConversationOut, 403: ErrorOut, 429: ErrorOut},
     )
@@ -148,7 +148,7 @@ class ConversationStartAPI(ChatAPIView):
         return Response(_conversation_out(conversation), status=status.HTTP_201_CREATED)
 
     def _validated(self, request: Request) -> dict[str, Any]:
-        serializer = self.Input(data=request.data)
+        serializer = self.ConversationStartInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
@@ -181,13 +181,13 @@ class ConversationDetailAPI(ChatAPIView):
 
 
 class MessagePostAPI(ChatAPIView):
-    class Input(serializers.Serializer):
+    class MessagePostInput(serializers.Serializer):
         client_message_id = serializers.CharField(max_length=64)
         text = serializers.CharField(max_length=services.MAX_MESSAGE_CHARS, trim_whitespace=True)
 
     @extend_schema(
         operation_id="message_post",
-        request=Input,
+        request=MessagePostInput,
         parameters=_HEADERS,
         responses={201: MessageOut, 200: MessageOut, 400: ErrorOut, 404: ErrorOut, 429: ErrorOut},
         description="Idempotent on client_message_id: a resend returns the stored message (200) and is not answered "
@@ -196,7 +196,7 @@ class MessagePostAPI(ChatAPIView):
     @_ip_limit
     def post(self, request: Request, public_id: str) -> Response:
         _check_ip(request)
-        serializer = self.Input(data=request.data)
+        serializer = self.MessagePostInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         ident = self.identity(request)
         conversation = self.conversation(request, public_id, ident)
@@ -214,18 +214,18 @@ class MessagePostAPI(ChatAPIView):
 
 
 class VerifyAPI(ChatAPIView):
-    class Input(serializers.Serializer):
+    class VerifyInput(serializers.Serializer):
         order_number = serializers.CharField(max_length=40)
         email = serializers.EmailField(max_length=254)
 
     @extend_schema(
         operation_id="conversation_verify_guest",
-        request=Input,
+        request=VerifyInput,
         parameters=_HEADERS,
         responses={200: ConversationOut, 400: ErrorOut, 404: ErrorOut, 429: ErrorOut},
     )
     def post(self, request: Request, public_id: str) -> Response:
-        serializer = self.Input(data=request.data)
+        serializer = self.VerifyInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         ident = self.identity(request)
         conversation = self.conversation(request, public_id, ident)
@@ -238,14 +238,14 @@ class VerifyAPI(ChatAPIView):
 
 
 class FeedbackAPI(ChatAPIView):
-    class Input(serializers.Serializer):
+    class FeedbackInput(serializers.Serializer):
         message = serializers.IntegerField()
         rating = serializers.ChoiceField(choices=FeedbackRating.choices)
         comment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
     @extend_schema(
         operation_id="feedback_record",
-        request=Input,
+        request=FeedbackInput,
         parameters=_HEADERS,
         responses={
             200: inline_serializer(
@@ -254,7 +254,7 @@ class FeedbackAPI(ChatAPIView):
         },
     )
     def post(self, request: Request, public_id: str) -> Response:
-        serializer = self.Input(data=request.data)
+        serializer = self.FeedbackInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         conversation = self.conversation(request, public_id, self.identity(request))
         feedback = services.feedback_record(
@@ -267,18 +267,18 @@ class FeedbackAPI(ChatAPIView):
 
 
 class CsatAPI(ChatAPIView):
-    class Input(serializers.Serializer):
+    class CsatInput(serializers.Serializer):
         score = serializers.IntegerField(min_value=1, max_value=5)
         comment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
     @extend_schema(
         operation_id="conversation_rate",
-        request=Input,
+        request=CsatInput,
         parameters=_HEADERS,
         responses={200: ConversationOut, 400: ErrorOut},
     )
     def post(self, request: Request, public_id: str) -> Response:
-        serializer = self.Input(data=request.data)
+        serializer = self.CsatInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         conversation = self.conversation(request, public_id, self.identity(request))
         conversation = services.conversation_rate(conversation=conversation, **serializer.validated_data)
