@@ -112,10 +112,17 @@ CACHES = {
 }
 RATELIMIT_USE_CACHE = "default"
 
+# The layer blocks on Redis for up to 5 s per receive (BZPOPMIN); redis-py 8's default 5 s socket
+# timeout races with that and kills idle consumers, so the read timeout must be longer.
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "sb-asgi", "capacity": 1000, "expiry": 60},
+        "CONFIG": {
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+            "prefix": "sb-asgi",
+            "capacity": 1000,
+            "expiry": 60,
+        },
     }
 }
 
@@ -329,3 +336,23 @@ KNOWLEDGE_TEXT_SEARCH_CONFIG = env("KNOWLEDGE_TEXT_SEARCH_CONFIG", default="engl
 KNOWLEDGE_UPLOAD_MAX_BYTES = env.int("KNOWLEDGE_UPLOAD_MAX_BYTES", default=2_000_000)
 KNOWLEDGE_DEMO_SOURCE = env("KNOWLEDGE_DEMO_SOURCE", default="demo-kb")
 DEMO_SETUP_COMMANDS = [*DEMO_SETUP_COMMANDS, "ingest_demo_kb"]
+
+# --- conversations (chat, console, review) -----------------------------------
+# Per-shop secret for identity tokens the shop's own site signs (HMAC-SHA256 of
+# the customer id and an expiry); empty disables token sign-in.
+CHAT_IDENTITY_SECRET = env("CHAT_IDENTITY_SECRET", default="")
+CHAT_IDENTITY_MAX_TTL_SECONDS = env.int("CHAT_IDENTITY_MAX_TTL_SECONDS", default=24 * 3600)
+# A guest's bearer key to resume their own conversation (widget without cookies).
+CHAT_ACCESS_MAX_AGE_SECONDS = env.int("CHAT_ACCESS_MAX_AGE_SECONDS", default=30 * 24 * 3600)
+# The same counters (Redis) serve HTTP (django-ratelimit) and the socket.
+CHAT_RATE_PER_CUSTOMER = env("CHAT_RATE_PER_CUSTOMER", default="30/m")
+CHAT_RATE_PER_CONNECTION = env("CHAT_RATE_PER_CONNECTION", default="15/m")
+CHAT_RATE_PER_IP = env("CHAT_RATE_PER_IP", default="60/m")
+CHAT_RATE_VERIFY = env("CHAT_RATE_VERIFY", default="5/15m")
+CHAT_MAX_FRAME_BYTES = env.int("CHAT_MAX_FRAME_BYTES", default=16384)
+# Origins (besides our own) allowed to frame /chat/embed/ for the widget.
+CHAT_WIDGET_FRAME_ANCESTORS = env.list("CHAT_WIDGET_FRAME_ANCESTORS", default=[])
+CHAT_RESOLUTION_CODES = env.list(
+    "CHAT_RESOLUTION_CODES",
+    default=["resolved", "refund_issued", "order_updated", "information_given", "no_response", "duplicate", "other"],
+)
