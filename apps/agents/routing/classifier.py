@@ -14,6 +14,7 @@ the time on text like the examples. A message far from every in-scope example
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import os
 import re
@@ -34,8 +35,8 @@ logger = logging.getLogger(__name__)
 ROUTES: tuple[str, ...] = ("order", "returns", "billing", "faq", "human", "out_of_scope")
 OUT_OF_SCOPE = "out_of_scope"
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
-# Bump when training or the cached object's shape changes.
-FORMAT_VERSION = 3
+# Bump when training, `normalise` or the cached object's shape changes.
+FORMAT_VERSION = 4
 _FOLDS = 5
 _REGULARISATION_C = 8.0
 
@@ -112,8 +113,8 @@ def normalise(text: str) -> str:
     for start, end in reversed(order_number_spans(out)):
         out = out[:start] + " order number " + out[end:]
     out = _PLACEHOLDER_RE.sub(lambda m: " " + m.group(1).lower() + " ", out)
-    out = out.replace("order order number", "order number")
-    return _SPACES_RE.sub(" ", out).strip()
+    out = _SPACES_RE.sub(" ", out).strip()
+    return re.sub(r"\border order number\b", "order number", out, flags=re.IGNORECASE)
 
 
 def _softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
@@ -128,7 +129,7 @@ def expected_calibration_error(confidences: np.ndarray, correct: np.ndarray, bin
     edges = np.linspace(0.0, 1.0, bins + 1)
     total = len(confidences)
     ece = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+    for lo, hi in itertools.pairwise(edges):
         mask = (confidences > lo) & (confidences <= hi)
         if mask.any():
             ece += mask.sum() / total * abs(correct[mask].mean() - confidences[mask].mean())
@@ -302,7 +303,7 @@ def _load_or_train(directory: Path, cache_dir: Path) -> RouteClassifier:
             classifier = joblib.load(path)
             if isinstance(classifier, RouteClassifier) and classifier.report.digest == digest:
                 return classifier
-        except Exception:  # noqa: BLE001 - a corrupt cache is retrained, never fatal
+        except Exception:
             logger.warning("route classifier cache %s unreadable; retraining", path, exc_info=True)
     classifier = RouteClassifier.train(load_examples(directory), digest=digest)
     logger.info("route classifier trained: %s", classifier.report)

@@ -81,16 +81,71 @@ LLMRouter = Callable[[LLMRouteRequest], LLMRouteOutput | None]
 
 _TOKEN_RE = re.compile(r"[a-z0-9']+")
 _ACK_WORDS = frozenset(
-    "ok okay k kk thanks thank you thx ty cheers great cool perfect nice awesome got it alright right "
-    "understood noted fine good sounds lovely brilliant".split()
+    [
+        "ok",
+        "okay",
+        "k",
+        "kk",
+        "thanks",
+        "thank",
+        "you",
+        "thx",
+        "ty",
+        "cheers",
+        "great",
+        "cool",
+        "perfect",
+        "nice",
+        "awesome",
+        "got",
+        "it",
+        "alright",
+        "right",
+        "understood",
+        "noted",
+        "fine",
+        "good",
+        "sounds",
+        "lovely",
+        "brilliant",
+    ]
 )
 _SLOT_FILLER = frozenset(
-    "it's its it is my the order number no nr num email e-mail mail address here this that is was and "
-    "for of a an both all them".split()
+    [
+        "it's",
+        "its",
+        "it",
+        "is",
+        "my",
+        "the",
+        "order",
+        "number",
+        "no",
+        "nr",
+        "num",
+        "email",
+        "e-mail",
+        "mail",
+        "address",
+        "here",
+        "this",
+        "that",
+        "is",
+        "was",
+        "and",
+        "for",
+        "of",
+        "a",
+        "an",
+        "both",
+        "all",
+        "them",
+    ]
 )
-_ANAPHORA = frozenset(
-    "it its it's that this those these them they one ones other another same also too else what about "
-    "and then which".split()
+# Words and phrases that point back at what was just discussed.
+_ANAPHORA_RE = re.compile(
+    r"\b(?:it|its|it's|that|them|those|these|they|same|the other|another one|this one|that one|"
+    r"what about|how about|and the|ones?)\b"
 )
 
 
@@ -120,7 +175,7 @@ def follow_up_kind(text: str) -> str | None:
 
 def _is_short_anaphoric(text: str) -> bool:
     tokens = _tokens(text)
-    return 0 < len(tokens) <= 7 and any(t in _ANAPHORA for t in tokens)
+    return 0 < len(tokens) <= 7 and _ANAPHORA_RE.search(" ".join(tokens)) is not None
 
 
 # --- history ----------------------------------------------------------------
@@ -246,11 +301,11 @@ def route_message(
             return RouteDecision(sticky_route, 1.0, "local", f"sticky: {kind} continues the {sticky_route} topic")
 
     local = classify_text(text)
-    if sticky_route and local.route != sticky_route and _is_short_anaphoric(text):
-        if local.confidence < _SWITCH_CONFIDENCE or local.route == OUT_OF_SCOPE:
-            return RouteDecision(
-                sticky_route, round(1.0 - local.confidence / 2, 4), "local", "sticky: short follow-up on the topic"
-            )
+    unsure_of_switch = local.confidence < _SWITCH_CONFIDENCE
+    if sticky_route and local.route != sticky_route and _is_short_anaphoric(text) and unsure_of_switch:
+        return RouteDecision(
+            sticky_route, round(1.0 - local.confidence / 2, 4), "local", "sticky: short follow-up on the topic"
+        )
     if local.confidence >= threshold:
         return RouteDecision(local.route, local.confidence, "local", local.reason)
 
@@ -259,7 +314,7 @@ def route_message(
         request = LLMRouteRequest(text=text, history=_coerce_history(history), current_route=sticky_route, local=local)
         try:
             answer = router(request)
-        except Exception:  # noqa: BLE001 - a failing LLM router never fails the turn
+        except Exception:
             logger.warning("LLM router failed; keeping the local decision", exc_info=True)
             answer = None
         if answer is not None:
