@@ -101,9 +101,8 @@ def main() -> None:
     for t in ROUTES:
         print(f"{t:<{width}}" + "".join(f"{counts[(t, p)]:>9}" for p in ROUTES))
 
-    print(
-        f"latency per message ({len(latencies)} single calls): p50 {statistics.median(latencies):.2f} ms  p95 {_p(latencies, 0.95):.2f} ms"
-    )
+    p50, p95 = statistics.median(latencies), _p(latencies, 0.95)
+    print(f"latency per message ({len(latencies)} single calls): p50 {p50:.2f} ms  p95 {p95:.2f} ms")
     rss = process.memory_info().rss
     print(
         f"resident memory: {rss / 2**20:.0f} MiB (process start to model loaded: +{(rss - rss_before) / 2**20:.0f} MiB)"
