@@ -24,6 +24,7 @@ django.setup()
 import psutil  # noqa: E402
 
 from apps.agents.routing import ROUTES, get_classifier, route_message  # noqa: E402
+from apps.agents.routing.classifier import expected_calibration_error  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 LATENCY_SAMPLE = 500
@@ -91,6 +92,10 @@ def main() -> None:
         if idx:
             parts.append(f"[{lo:.2f},{min(hi, 1):.2f}) n={len(idx)} acc={sum(right[i] for i in idx) / len(idx):.2f}")
     print("confidence vs accuracy: " + "; ".join(parts))
+    import numpy as np
+
+    ece = expected_calibration_error(np.array(confidences), np.array(right))
+    print(f"ECE on this data (10 bins): {ece:.3f}")
     below = sum(c < 0.6 for c in confidences)
     print(f"below the default threshold 0.6 (would ask an LLM router when one is configured): {below / len(rows):.1%}")
 
