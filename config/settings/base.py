@@ -356,3 +356,10 @@ CHAT_RESOLUTION_CODES = env.list(
     "CHAT_RESOLUTION_CODES",
     default=["resolved", "refund_issued", "order_updated", "information_given", "no_response", "duplicate", "other"],
 )
+
+# --- agents: local model and router -------------------------------------------
+# The local classifier's calibrated confidence at or above which its route stands;
+# below it the LLM router (SWITCHBOARD_ROUTER_MODEL, when not "local") is asked.
+SWITCHBOARD_ROUTER_THRESHOLD = env.float("SWITCHBOARD_ROUTER_THRESHOLD", default=0.6)
+# torch intra-op threads for the embedding model in each process (0 = torch's default).
+SWITCHBOARD_EMBEDDING_THREADS = env.int("SWITCHBOARD_EMBEDDING_THREADS", default=1)
