@@ -295,3 +295,4 @@ def test_widget_neither_takes_nor_gives_styles_and_chats_from_its_frame(live_ser
     chat = next(f for f in page.frames if f.url.startswith(f"{live_server_url}/chat/embed/"))
     chat.wait_for_selector("#chat-conn:text('Connected')")
     assert chat.evaluate("() => document.getElementById('chat').dataset.channel") == "widget"
+    page.close()
