@@ -245,3 +245,10 @@ def test_review_shows_each_turns_trace_inline():
     exported = json.loads(client.get(f"/review/{conversation.public_id}/export.json").content)
     assert exported["traces"][0]["fields"]["route"] == "order"
     assert exported["traces"][0]["spans"][0]["name"] == "order_status"
+
+
+def test_the_review_has_a_project_wide_url_name_for_other_apps():
+    from django.urls import reverse
+
+    conversation = services.conversation_start()
+    assert reverse("review_transcript", args=[conversation.public_id]) == f"/review/{conversation.public_id}/"
