@@ -217,3 +217,8 @@ PENDING_ACTION_TTL_MINUTES = env.int("PENDING_ACTION_TTL_MINUTES", default=15)
 # --- demo -------------------------------------------------------------------
 # Idempotent loaders run by `manage.py demo_setup` (and so by `make run`).
 DEMO_SETUP_COMMANDS = ["sync_roles"]
+
+# --- agents: local model and router -------------------------------------------
+# The local classifier's calibrated confidence at or above which its route stands;
+# below it the LLM router (SWITCHBOARD_ROUTER_MODEL, when not "local") is asked.
+SWITCHBOARD_ROUTER_THRESHOLD = env.float("SWITCHBOARD_ROUTER_THRESHOLD", default=0.6)

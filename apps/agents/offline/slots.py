@@ -1,0 +1,431 @@
+"""Deterministic slot extraction from customer text.
+
+Order numbers, emails, quantities, item names (against the order's own items),
+return reasons and yes/no confirmations. Pure functions with no I/O: the local
+model and the specialists call them on untrusted text, and every extracted
+value is still checked by the selector or service that uses it (an order
+number found here is only looked up within the session's customer scope).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+ORDER_PREFIX = "TW-"
+ORDER_DIGITS = 6
+
+# "TW-100234", "tw 100234", "TW100234", "tw_100234", "TW#100234"
+_TW_RE = re.compile(r"(?<![A-Za-z0-9])tw[\s\-_#:.]*(\d{6})(?!\d)", re.IGNORECASE)
+# "#100234", "# 100234"
+_HASH_RE = re.compile(r"#\s?(\d{6})(?!\d)")
+# "order 100234", "order no. 100234", "order number: 100234", "order nr 100234", "order #100234"
+_ORDER_WORD_RE = re.compile(
+    r"\border(?:\s+(?:number|num|no\.?|nr\.?|id|ref))?\s*[:#]?\s*(\d{6})(?!\d)",
+    re.IGNORECASE,
+)
+# The whole message is just the number: "100234", "100234.", " 100234 "
+_BARE_RE = re.compile(r"^\W*(\d{6})\W*$")
+
+_EMAIL_RE = re.compile(r"(?<![\w.+-])([A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})(?![\w-])")
+
+
+def _canonical_order(digits: str) -> str:
+    return f"{ORDER_PREFIX}{digits}"
+
+
+def extract_order_numbers(text: str) -> list[str]:
+    """Every order number in `text`, canonical ("TW-100234"), in order of appearance, without duplicates.
+
+    Accepts our format and the forms customers type: "tw 100234", "TW100234",
+    "#100234", "order 100234", "order no. 100234", or the number alone as the
+    whole message. A bare six-digit number inside a sentence is not taken
+    (it may be a postcode or a phone fragment).
+    """
+    found: list[tuple[int, str]] = []
+    for pattern in (_TW_RE, _HASH_RE, _ORDER_WORD_RE, _BARE_RE):
+        found.extend((m.start(1), m.group(1)) for m in pattern.finditer(text))
+    result: list[str] = []
+    for _, digits in sorted(found):
+        number = _canonical_order(digits)
+        if number not in result:
+            result.append(number)
+    return result
+
+
+def extract_order_number(text: str) -> str | None:
+    """The first order number in `text` (canonical), or None."""
+    numbers = extract_order_numbers(text)
+    return numbers[0] if numbers else None
+
+
+def order_number_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of order-number mentions (used to mask them before routing)."""
+    spans = []
+    for pattern in (_TW_RE, _HASH_RE, _ORDER_WORD_RE, _BARE_RE):
+        for m in pattern.finditer(text):
+            spans.append((m.start(1) if pattern is _ORDER_WORD_RE else m.start(), m.end()))
+    return sorted(spans)
+
+
+def extract_emails(text: str) -> list[str]:
+    """Email addresses in `text`, lower-cased, in order, without duplicates."""
+    result: list[str] = []
+    for m in _EMAIL_RE.finditer(text):
+        email = m.group(1).rstrip(".").lower()
+        if email not in result:
+            result.append(email)
+    return result
+
+
+def extract_email(text: str) -> str | None:
+    emails = extract_emails(text)
+    return emails[0] if emails else None
+
+
+# --- quantities -------------------------------------------------------------
+
+ALL: Literal["all"] = "all"
+Quantity = int | Literal["all"]
+
+_NUMBER_WORDS = {
+    "a single": 1,
+    "single": 1,
+    "one": 1,
+    "two": 2,
+    "a couple of": 2,
+    "a pair of": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "a dozen": 12,
+    "dozen": 12,
+    "both": 2,
+}
+_ALL_WORDS = ("all of them", "all of it", "everything", "all", "the whole order", "the lot")
+# "one" is a pronoun in "this one", "the other one", "which one": not a quantity.
+_PRONOUN_ONE_RE = re.compile(r"\b(?:this|that|the other|other|which|any|every|no|each|the|same|new|right|wrong)\s+one\b")
+_MONEY_RE = re.compile(r"(?:[$€£]\s?\d[\d,.]*|\d[\d,.]*\s?(?:usd|eur|gbp|dollars?|euros?|pounds?|%))", re.IGNORECASE)
+_SIZE_RE = re.compile(r"\b(?:size|sz|eu|us|uk)\s*\d+(?:[.,]\d+)?")
+_DIGIT_QTY_RE = re.compile(r"(?<![\w.,/-])(?:x\s?(\d{1,3})|(\d{1,3})\s?(?:x|pcs|pieces|units)?)(?![\w.,/:-])")
+
+
+def extract_quantity(text: str) -> Quantity | None:
+    """The quantity the customer names: 2 for "2", "2x", "x2", "two", "both"; "all" for "all of them".
+
+    Order numbers, emails and money amounts are ignored. None when no quantity
+    is named (the caller asks instead of assuming one).
+    """
+    cleaned = text.lower()
+    for start, end in reversed(order_number_spans(cleaned)):
+        cleaned = cleaned[:start] + " " + cleaned[end:]
+    cleaned = _EMAIL_RE.sub(" ", cleaned)
+    cleaned = _MONEY_RE.sub(" ", cleaned)
+    cleaned = _PRONOUN_ONE_RE.sub(" ", cleaned)
+    cleaned = _SIZE_RE.sub(" ", cleaned)
+
+    candidates: list[tuple[int, Quantity]] = []
+    for m in _DIGIT_QTY_RE.finditer(cleaned):
+        value = int(m.group(1) or m.group(2))
+        if value > 0:
+            candidates.append((m.start(), value))
+    for phrase, value in _NUMBER_WORDS.items():
+        for m in re.finditer(rf"\b{re.escape(phrase)}\b", cleaned):
+            candidates.append((m.start(), value))
+    for phrase in _ALL_WORDS:
+        for m in re.finditer(rf"\b{re.escape(phrase)}\b", cleaned):
+            candidates.append((m.start(), ALL))
+    if not candidates:
+        return None
+    # Longest phrase at the earliest position wins ("a couple of" over "couple").
+    candidates.sort(key=lambda c: c[0])
+    return candidates[0][1]
+
+
+# --- item names -------------------------------------------------------------
+
+_STOPWORDS = frozenset(
+    "a an and the of for with in on to my your this that these those one ones set pack size color colour "
+    "i me it is are was please want would like return refund send back".split()
+)
+_WORD_RE = re.compile(r"[a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class ItemMatch:
+    candidate: str
+    score: float
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in _WORD_RE.findall(text.lower()) if w not in _STOPWORDS and (len(w) > 2 or w.isdigit())]
+
+
+def _word_similarity(a: str, b: str) -> float:
+    if a == b:
+        return 1.0
+    if a.isdigit() or b.isdigit():
+        return 0.0
+    # Plurals and typos: "mugs"/"mug", "blankit"/"blanket".
+    if len(a) >= 4 and len(b) >= 4 and (a.startswith(b) or b.startswith(a)) and abs(len(a) - len(b)) <= 2:
+        return 0.95
+    return difflib.SequenceMatcher(None, a, b).ratio()
+
+
+def match_items(text: str, candidates: Sequence[str], *, cutoff: float = 0.5) -> list[ItemMatch]:
+    """Candidates the text refers to, best first, each with a score in [0, 1].
+
+    `candidates` are the item names of the order in question (e.g.
+    "Linen Duvet Cover (King / White)"). A candidate scores by the share of its
+    distinctive words that appear in the text, tolerating typos and plurals;
+    the full name appearing verbatim scores 1.
+    """
+    text_lower = text.lower()
+    text_words = _words(text)
+    matches: list[ItemMatch] = []
+    for candidate in candidates:
+        if candidate.lower() in text_lower:
+            matches.append(ItemMatch(candidate, 1.0))
+            continue
+        words = _words(candidate)
+        if not words or not text_words:
+            continue
+        total = 0.0
+        for word in words:
+            best = max(_word_similarity(word, t) for t in text_words)
+            total += best if best >= 0.8 else 0.0
+        score = round(total / len(words), 3)
+        if score >= cutoff:
+            matches.append(ItemMatch(candidate, score))
+    matches.sort(key=lambda m: (-m.score, candidates.index(m.candidate)))
+    return matches
+
+
+def match_item(text: str, candidates: Sequence[str], *, cutoff: float = 0.5) -> str | None:
+    """The one candidate the text clearly names, or None when none or several tie (ask, don't guess)."""
+    matches = match_items(text, candidates, cutoff=cutoff)
+    if not matches:
+        return None
+    if len(matches) > 1 and matches[1].score >= matches[0].score - 0.1:
+        return None
+    return matches[0].candidate
+
+
+# --- return reasons ---------------------------------------------------------
+
+# Values of apps.commerce.models.ReturnReason (checked by a test), in priority order:
+# a broken item in the wrong size is a damaged item first.
+_REASON_PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "damaged",
+        (
+            r"damaged?",
+            r"broken",
+            r"broke",
+            r"cracked",
+            r"crack",
+            r"shattered",
+            r"smashed",
+            r"dented",
+            r"scratch(?:ed|es)?",
+            r"torn",
+            r"ripped",
+            r"stain(?:ed|s)?",
+            r"leak(?:s|ing|ed)?",
+            r"defective",
+            r"faulty",
+            r"doesn'?t work",
+            r"does not work",
+            r"not working",
+            r"stopped working",
+            r"won'?t turn on",
+            r"dead on arrival",
+            r"missing parts?",
+        ),
+    ),
+    (
+        "size",
+        (
+            r"too (?:small|big|large|tight|loose|short|long|narrow|wide)",
+            r"(?:doesn'?t|does not|didn'?t|did not|don'?t|do not) fit",
+            r"wrong size",
+            r"size is wrong",
+            r"bigger size",
+            r"smaller size",
+            r"different size",
+            r"another size",
+            r"runs? (?:small|large|big)",
+        ),
+    ),
+    (
+        "wrong_item",
+        (
+            r"wrong (?:item|product|thing|one|colou?r|model|article|order)",
+            r"not what i ordered",
+            r"(?:sent|gave|shipped) me (?:the|a) wrong",
+            r"received (?:the|a) wrong",
+            r"got (?:the|a) wrong",
+            r"different (?:item|product) than",
+            r"instead of (?:the|what)",
+            r"someone else'?s",
+        ),
+    ),
+    (
+        "not_as_described",
+        (
+            r"not as described",
+            r"not as (?:advertised|pictured|shown)",
+            r"(?:different|differs) from (?:the )?(?:picture|photo|image|website|description|listing)",
+            r"doesn'?t look like (?:the )?(?:picture|photo|image|website)",
+            r"looks? nothing like",
+            r"misleading",
+            r"poor quality",
+            r"bad quality",
+            r"low quality",
+            r"cheap(?:ly made)?",
+            r"not the same as (?:the )?(?:picture|photo|description)",
+        ),
+    ),
+    (
+        "changed_mind",
+        (
+            r"changed? my mind",
+            r"don'?t (?:need|want|like) (?:it|them|this|these)",
+            r"do not (?:need|want|like) (?:it|them|this|these)",
+            r"no longer (?:need|want)",
+            r"not needed",
+            r"found (?:it )?cheaper",
+            r"by mistake",
+            r"ordered (?:it )?(?:twice|too many)",
+            r"don'?t like",
+            r"not for me",
+            r"unwanted gift",
+        ),
+    ),
+    ("other", (r"other reason", r"something else", r"another reason")),
+)
+_REASON_RES = tuple((reason, re.compile(r"\b(?:" + "|".join(p) + r")\b", re.IGNORECASE)) for reason, p in _REASON_PATTERNS)
+RETURN_REASONS = tuple(reason for reason, _ in _REASON_PATTERNS)
+
+
+def extract_return_reason(text: str) -> str | None:
+    """The ReturnReason value the text gives (damaged, size, wrong_item, not_as_described, changed_mind, other).
+
+    None when no reason is stated: the returns specialist then asks for one.
+    """
+    normalised = text.replace("’", "'")
+    for reason, pattern in _REASON_RES:
+        if pattern.search(normalised):
+            return reason
+    return None
+
+
+# --- confirmations ----------------------------------------------------------
+
+_YES = (
+    "yes please",
+    "yes",
+    "yeah",
+    "yep",
+    "yup",
+    "ya",
+    "yes yes",
+    "sure",
+    "ok",
+    "okay",
+    "k",
+    "y",
+    "confirm",
+    "confirmed",
+    "i confirm",
+    "go ahead",
+    "go for it",
+    "do it",
+    "please do",
+    "proceed",
+    "correct",
+    "that's right",
+    "thats right",
+    "that is right",
+    "that's correct",
+    "absolutely",
+    "definitely",
+    "of course",
+    "sounds good",
+    "that's fine",
+    "fine",
+    "affirmative",
+    "👍",
+)
+_NO = (
+    "no",
+    "nope",
+    "nah",
+    "no thanks",
+    "no thank you",
+    "don't",
+    "dont",
+    "do not",
+    "cancel",
+    "cancel it",
+    "stop",
+    "wait",
+    "hold on",
+    "never mind",
+    "nevermind",
+    "not now",
+    "not yet",
+    "negative",
+    "don't do it",
+    "dont do it",
+    "👎",
+)
+_FILLER = ("please", "pls", "plz", "thanks", "thank you", "thx", "ty", "it", "that", "then", "now", "and", "so")
+_CONFIRM_TOKEN_RE = re.compile(r"[a-z']+|👍|👎")
+
+
+def _strip_phrases(words: list[str], phrases: Sequence[str]) -> tuple[list[str], bool]:
+    """Remove leading known phrases from `words`; report whether any was removed."""
+    phrase_words = sorted((p.split() for p in phrases), key=len, reverse=True)
+    removed = False
+    i = 0
+    while i < len(words):
+        for p in phrase_words:
+            if words[i : i + len(p)] == p:
+                i += len(p)
+                removed = True
+                break
+        else:
+            break
+    return words[i:], removed
+
+
+def extract_confirmation(text: str) -> bool | None:
+    """True for a plain yes, False for a no, None when it is not a clear answer.
+
+    Built for `write` tools: only an unambiguous yes confirms. "yes but to the
+    other address" is None (ask again); a message that starts with a no is False
+    (declining is always safe).
+    """
+    words = _CONFIRM_TOKEN_RE.findall(text.lower().replace("’", "'"))
+    if not words:
+        return None
+    rest, said_no = _strip_phrases(words, _NO)
+    if said_no:
+        return False
+    rest, said_yes = _strip_phrases(words, (*_YES, *_FILLER))
+    if not said_yes or rest:
+        return None
+    # Only filler ("please", "thanks") is not an answer.
+    only_filler, _ = _strip_phrases(words, _FILLER)
+    return None if not only_filler else True

@@ -1,0 +1,37 @@
+"""The router: local embedding classifier first, the LLM router below a threshold, sticky topics.
+
+See docs/local-model.md.
+"""
+
+from apps.agents.routing.classifier import ROUTES, Prediction, RouteClassifier, get_classifier
+from apps.agents.routing.router import (
+    HistoryTurn,
+    LLMRouteOutput,
+    LLMRouter,
+    LLMRouteRequest,
+    RouteDecision,
+    aroute_message,
+    build_llm_router,
+    classify_text,
+    follow_up_kind,
+    route_message,
+    set_llm_router,
+)
+
+__all__ = [
+    "ROUTES",
+    "HistoryTurn",
+    "LLMRouteOutput",
+    "LLMRouteRequest",
+    "LLMRouter",
+    "Prediction",
+    "RouteClassifier",
+    "RouteDecision",
+    "aroute_message",
+    "build_llm_router",
+    "classify_text",
+    "follow_up_kind",
+    "get_classifier",
+    "route_message",
+    "set_llm_router",
+]
