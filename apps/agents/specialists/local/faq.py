@@ -1,0 +1,119 @@
+"""The FAQ specialist, offline: extractive answers from the knowledge base, with citations.
+
+It searches, then quotes the sentences of the best excerpt that share the most
+words with the question, and cites the excerpt. When nothing relevant comes
+back it says it does not know and offers a ticket (a `create_ticket` held for
+the customer's yes). Sentences that read like instructions to an assistant
+(a prompt-injection planted in a document) are never quoted.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic_ai.messages import ModelMessage, ModelResponse
+from pydantic_ai.models.function import AgentInfo
+
+from apps.agents.specialists.local.common import Turn, call, failure_reply, handle_common, read_turn, say
+
+MAX_SENTENCES = 3
+_STOP = frozenset(
+    "a an and are as at be can do does for from have how i if in is it my of on or the to what when where which who "
+    "why will with you your me we our us this that there any about get much many long".split()
+)
+_WORD_RE = re.compile(r"[a-z0-9]+")
+_SENTENCE_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])|\n+")
+_INSTRUCTION_RE = re.compile(
+    r"\b(?:ignore|disregard|forget)\b.{0,40}\b(?:instructions?|rules?|prompt|previous|above)\b|"
+    r"\b(?:assistant|ai|bot|model|agent)s?\b.{0,40}\b(?:must|should|shall|always|now)\b|"
+    r"\b(?:system prompt|you are now|new instructions|developer mode)\b|"
+    r"\b(?:issue|grant|approve|process)\b.{0,30}\brefunds?\b.{0,40}\b(?:immediately|automatically|without)\b",
+    re.IGNORECASE,
+)
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in _WORD_RE.findall(text.lower()) if w not in _STOP and len(w) > 1}
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def _clean(text: str) -> str:
+    text = re.sub(r"^#+\s*", "", text, flags=re.MULTILINE)
+    text = re.sub(r"^\s*(?:[-*+]|\d+\.)\s+", "", text, flags=re.MULTILINE)
+    text = text.replace("**", "").replace("__", "").replace("`", "")
+    return re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", text)
+
+
+def best_sentences(question: str, text: str, *, limit: int = MAX_SENTENCES) -> list[str]:
+    """The excerpt's sentences that answer the question best, in their original order."""
+    asked = {_stem(w) for w in _words(question)}
+    sentences = [s.strip() for s in _SENTENCE_RE.split(_clean(text)) if len(s.strip()) > 20]
+    sentences = [s for s in sentences if not _INSTRUCTION_RE.search(s)]
+    scored = []
+    for index, sentence in enumerate(sentences):
+        words = {_stem(w) for w in _words(sentence)}
+        overlap = len(asked & words)
+        # Numbers and durations usually carry the answer ("30 days", "$5.95").
+        bonus = 0.5 if re.search(r"\d", sentence) else 0.0
+        scored.append((overlap + bonus if overlap else 0.0, index, sentence))
+    chosen = sorted((s for s in scored if s[0] > 0), key=lambda s: (-s[0], s[1]))[:limit]
+    if not chosen and sentences:
+        chosen = [(0.0, 0, sentences[0])]
+    return [s for _, _, s in sorted(chosen, key=lambda s: s[1])]
+
+
+def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+    t = read_turn(messages, info)
+    ticket = t.outcome("create_ticket")
+    if ticket is not None and ticket.awaiting and t.was_called("search_knowledge"):
+        return say(
+            "I'm sorry, I couldn't find an answer to that in our help center, and I'd rather not guess. "
+            "I can open a ticket so our team answers you by email: reply **yes** to open it, or **no** to leave it."
+        )
+    common = handle_common(t, topic="help-center", category="other")
+    if common is not None:
+        return common
+    outcome = t.outcome("search_knowledge")
+    if outcome is None:
+        return call(("search_knowledge", {"query": t.text[:500]}))
+    if outcome.data is None:
+        return say(failure_reply())
+    return _answer(t, outcome.data)
+
+
+def _answer(t: Turn, data: dict[str, Any]) -> ModelResponse:
+    excerpts = data.get("excerpts") or []
+    if not excerpts:
+        return call(
+            (
+                "create_ticket",
+                {
+                    "subject": f"Question from chat: {' '.join(t.text.split())[:100]}",
+                    "description": f"The help center had no answer to the customer's question:\n{t.text}",
+                    "category": "other",
+                    "priority": "low",
+                },
+            )
+        )
+    top = excerpts[0]
+    sentences = best_sentences(t.text, top["text"])
+    answer = " ".join(sentences)
+    sources = [f"[{top['id']}] {top['section']}"]
+    # A second excerpt from another document adds what the first did not say.
+    for other in excerpts[1:2]:
+        if other["title"] != top["title"] and other["similarity"] >= top["similarity"] - 0.05:
+            extra = [s for s in best_sentences(t.text, other["text"], limit=1) if s not in sentences]
+            if extra:
+                answer += f" [{top['id']}] {extra[0]} [{other['id']}]"
+                sources.append(f"[{other['id']}] {other['section']}")
+                break
+    else:
+        answer += f" [{top['id']}]"
+    return say(answer, "Source: " + "; ".join(sources), "Is there anything else I can help with?")
