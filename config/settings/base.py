@@ -232,3 +232,42 @@ SPECIALISTS_FAQ_TOP_K = env.int("SPECIALISTS_FAQ_TOP_K", default=4)
 SPECIALISTS_PROMPT_VERSIONS = env.dict("SPECIALISTS_PROMPT_VERSIONS", default={})
 # `manage.py evaluate` fails (exit 1) below this pass rate, in percent.
 EVALUATION_MIN_PASS = env.float("EVALUATION_MIN_PASS", default=100.0)
+# --- agents -----------------------------------------------------------------
+# Models by role: "openai:<model>", "anthropic:<model>" or "local". With no API
+# key for a provider its models are skipped, so with no keys everything is local.
+# Every chain ends in "local" (added when missing). See docs/agents.md.
+OPENAI_API_KEY = env("OPENAI_API_KEY", default="")
+OPENAI_BASE_URL = env("OPENAI_BASE_URL", default="")  # an OpenAI-compatible server (vLLM, Ollama, llama.cpp): .../v1
+ANTHROPIC_API_KEY = env("ANTHROPIC_API_KEY", default="")
+ANTHROPIC_BASE_URL = env("ANTHROPIC_BASE_URL", default="")
+SWITCHBOARD_ROUTER_MODEL = env("SWITCHBOARD_ROUTER_MODEL", default="local")
+SWITCHBOARD_AGENT_MODEL = env("SWITCHBOARD_AGENT_MODEL", default="local")
+SWITCHBOARD_SUMMARY_MODEL = env("SWITCHBOARD_SUMMARY_MODEL", default="local")
+SWITCHBOARD_ROUTER_FALLBACKS = env.list("SWITCHBOARD_ROUTER_FALLBACKS", default=[])
+SWITCHBOARD_AGENT_FALLBACKS = env.list("SWITCHBOARD_AGENT_FALLBACKS", default=[])
+SWITCHBOARD_SUMMARY_FALLBACKS = env.list("SWITCHBOARD_SUMMARY_FALLBACKS", default=[])
+# Resilience: per-call timeout, our own bounded retries (the SDKs' are off).
+SWITCHBOARD_MODEL_TIMEOUT = env.float("SWITCHBOARD_MODEL_TIMEOUT", default=30.0)
+SWITCHBOARD_MODEL_MAX_RETRIES = env.int("SWITCHBOARD_MODEL_MAX_RETRIES", default=2)
+SWITCHBOARD_RETRY_BASE_DELAY = env.float("SWITCHBOARD_RETRY_BASE_DELAY", default=0.5)
+SWITCHBOARD_RETRY_MAX_DELAY = env.float("SWITCHBOARD_RETRY_MAX_DELAY", default=20.0)
+# Circuit breaker per provider, state in Redis: opens after N failures within the
+# window, lets one probe through after the cool-down, closes on its success.
+SWITCHBOARD_BREAKER_FAILURES = env.int("SWITCHBOARD_BREAKER_FAILURES", default=5)
+SWITCHBOARD_BREAKER_WINDOW_SECONDS = env.int("SWITCHBOARD_BREAKER_WINDOW_SECONDS", default=60)
+SWITCHBOARD_BREAKER_COOLDOWN_SECONDS = env.int("SWITCHBOARD_BREAKER_COOLDOWN_SECONDS", default=30)
+# Budgets. Per turn (pydantic-ai UsageLimits + a wall clock), per conversation and
+# per customer per UTC day (counted from the traces). 0 disables a limit.
+SWITCHBOARD_TURN_MAX_MODEL_REQUESTS = env.int("SWITCHBOARD_TURN_MAX_MODEL_REQUESTS", default=8)
+SWITCHBOARD_TURN_MAX_TOOL_CALLS = env.int("SWITCHBOARD_TURN_MAX_TOOL_CALLS", default=8)
+SWITCHBOARD_TURN_MAX_TOKENS = env.int("SWITCHBOARD_TURN_MAX_TOKENS", default=40000)
+SWITCHBOARD_TURN_MAX_SECONDS = env.float("SWITCHBOARD_TURN_MAX_SECONDS", default=90.0)
+SWITCHBOARD_CONVERSATION_MAX_TOKENS = env.int("SWITCHBOARD_CONVERSATION_MAX_TOKENS", default=400000)
+SWITCHBOARD_CONVERSATION_MAX_TURNS = env.int("SWITCHBOARD_CONVERSATION_MAX_TURNS", default=100)
+SWITCHBOARD_CUSTOMER_DAILY_MAX_TOKENS = env.int("SWITCHBOARD_CUSTOMER_DAILY_MAX_TOKENS", default=1000000)
+SWITCHBOARD_CUSTOMER_DAILY_MAX_COST = Decimal(env("SWITCHBOARD_CUSTOMER_DAILY_MAX_COST", default="5.00"))
+# Memory: how many tokens of history go to the model; older turns are summarised.
+SWITCHBOARD_HISTORY_MAX_TOKENS = env.int("SWITCHBOARD_HISTORY_MAX_TOKENS", default=3000)
+# Prices per million tokens that override genai-prices, e.g. a self-hosted model:
+# SWITCHBOARD_MODEL_PRICES="openai:my-llama=0.10/0.20,anthropic:claude-x=3/15"
+SWITCHBOARD_MODEL_PRICES = env.dict("SWITCHBOARD_MODEL_PRICES", default={})

@@ -1,0 +1,90 @@
+"""What the model sees of the past: history trimmed to a token budget, the
+conversation summary, and a compact customer profile."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from pydantic_ai.messages import ModelMessage, ModelRequest, ModelResponse, TextPart, UserPromptPart
+
+from apps.agents.accounting import count_tokens
+from apps.agents.routing_contract import HistoryItem
+from apps.conversations.models import Conversation, Message, MessageRole
+
+HISTORY_SCAN_LIMIT = 60
+
+
+@dataclass
+class TurnContext:
+    history: list[HistoryItem]  # oldest first, excluding the current message
+    summary: str
+    profile: str
+    trimmed: int  # messages left out for the token budget
+
+
+def history_load(
+    *, conversation: Conversation, before: Message, max_tokens: int | None = None
+) -> tuple[list[HistoryItem], int]:
+    """Newest messages first until the token budget is spent, returned oldest first."""
+    budget = settings.SWITCHBOARD_HISTORY_MAX_TOKENS if max_tokens is None else max_tokens
+    rows = list(
+        conversation.messages.filter(seq__lt=before.seq)
+        .exclude(role=MessageRole.SYSTEM)
+        .order_by("-seq")
+        .values_list("role", "text", "agent")[:HISTORY_SCAN_LIMIT]
+    )
+    kept: list[HistoryItem] = []
+    used = 0
+    for role, text, agent in rows:
+        tokens = count_tokens(text) + 4
+        if used + tokens > budget:
+            break
+        kept.append(HistoryItem(role=role, text=text, agent=agent))
+        used += tokens
+    total = conversation.messages.filter(seq__lt=before.seq).exclude(role=MessageRole.SYSTEM).count()
+    return list(reversed(kept)), total - len(kept)
+
+
+def profile_for(*, customer: object | None, verified_order: object | None) -> str:
+    """A few lines about who we are talking to: name, recent orders, open tickets. No payment data."""
+    lines: list[str] = []
+    if customer is not None:
+        lines.append(f"Customer: {customer.first_name} {customer.last_name}".strip())  # type: ignore[attr-defined]
+        orders = list(customer.orders.order_by("-placed_at").values_list("number", "status")[:3])  # type: ignore[attr-defined]
+        if orders:
+            lines.append("Recent orders: " + ", ".join(f"{n} ({s})" for n, s in orders))
+        try:
+            from apps.support.models import Ticket
+
+            open_tickets = Ticket.objects.filter(customer=customer).exclude(status__in=["solved", "closed"]).count()
+            lines.append(f"Open tickets: {open_tickets}")
+        except (ImportError, LookupError):
+            pass
+    elif verified_order is not None:
+        lines.append(f"Guest verified for order {verified_order.number} only.")  # type: ignore[attr-defined]
+    else:
+        lines.append("Guest, not verified: no order details may be shared until they verify.")
+    return "\n".join(lines)
+
+
+def context_load(*, conversation: Conversation, message: Message) -> TurnContext:
+    history, trimmed = history_load(conversation=conversation, before=message)
+    return TurnContext(
+        history=history,
+        summary=conversation.summary,
+        profile=profile_for(customer=conversation.customer, verified_order=conversation.verified_order),
+        trimmed=trimmed,
+    )
+
+
+def as_model_messages(history: list[HistoryItem]) -> list[ModelMessage]:
+    """History as pydantic-ai messages: customer -> user prompts, assistant/staff -> responses."""
+    messages: list[ModelMessage] = []
+    for item in history:
+        if item.role == MessageRole.CUSTOMER:
+            messages.append(ModelRequest(parts=[UserPromptPart(content=item.text)]))
+        else:
+            prefix = "[staff] " if item.role == MessageRole.STAFF else ""
+            messages.append(ModelResponse(parts=[TextPart(content=prefix + item.text)]))
+    return messages

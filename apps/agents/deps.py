@@ -1,0 +1,45 @@
+"""What every tool and every local behaviour knows about the turn.
+
+Identity comes from the session (signed-in customer, or a guest verified with
+an order number and email), never from the model: tools read it from
+`ctx.deps` (`RunContext[SupportDeps]`) and take no customer id or email as an
+argument.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from apps.agents.budgets import TurnBudget
+    from apps.commerce.models import Customer, Order
+    from apps.conversations.models import Conversation, Message
+    from apps.observability.recorder import TraceRecorder
+
+
+@dataclass
+class SupportDeps:
+    conversation: Conversation
+    customer: Customer | None
+    # A verified guest may see this order and nothing else (customer is then None
+    # or the order's customer, but scope checks must use `verified_order`).
+    verified_order: Order | None
+    trace: TraceRecorder
+    message: Message | None = None
+    budget: TurnBudget | None = None
+    route: str = ""
+    agent: str = ""
+    # Citations the FAQ tools collect; stored with the reply.
+    citations: list[dict[str, Any]] = field(default_factory=list)
+    # Set by tools that hand the conversation to a person (escalation reason code).
+    handoff_reason: str = ""
+    # Set by a tool that asks the router to take the next message afresh.
+    handed_back: bool = False
+    # Free-form facts tools leave for the output guardrails (e.g. refunded orders).
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        """The customer's message of this turn (after input guardrails)."""
+        return self.facts.get("customer_text", self.message.text if self.message is not None else "")

@@ -1,0 +1,109 @@
+"""The turn's calls into `apps.guardrails` (input and output checks), recorded as spans.
+
+Interface used (apps/guardrails/checks.py):
+    check_input(text, *, context: GuardrailContext) -> InputResult(text, verdicts, blocked, escalate)
+    check_output(text, *, context: GuardrailContext) -> OutputResult(text, verdicts, blocked, escalate)
+When the app provides no checks, text passes unchanged and the span says so.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from apps.agents.deps import SupportDeps
+from apps.observability.models import SpanKind
+
+logger = logging.getLogger(__name__)
+
+INPUT_BLOCKED_REPLY = (
+    "I can't help with that request. I can help with your orders, returns, billing and questions about our shop."
+)
+
+
+@dataclass
+class GuardOutcome:
+    text: str
+    blocked: bool = False
+    escalate: bool = False
+    verdicts: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _checks() -> Any | None:
+    try:
+        from apps.guardrails import checks
+    except ImportError:
+        return None
+    return checks if hasattr(checks, "check_input") and hasattr(checks, "check_output") else None
+
+
+def _context(deps: SupportDeps, *, system_prompts: tuple[str, ...] = ()) -> Any:
+    from apps.guardrails.types import GuardrailContext
+    from apps.observability.models import Trace, TraceStatus
+
+    customer, order = deps.customer, deps.verified_order
+    emails: list[str] = []
+    order_numbers: list[str] = []
+    names: list[str] = []
+    phones: list[str] = []
+    if customer is not None:
+        emails.append(customer.email)
+        names.append(f"{customer.first_name} {customer.last_name}")
+        phones.append(customer.phone)
+        order_numbers.extend(customer.orders.values_list("number", flat=True)[:200])
+    if order is not None:
+        order_numbers.append(order.number)
+        emails.append(order.customer.email)
+    customer_text = "\n".join(
+        deps.conversation.messages.filter(role="customer").order_by("-seq").values_list("text", flat=True)[:30]
+    )
+    strikes = Trace.objects.filter(conversation=deps.conversation, status=TraceStatus.BLOCKED).count()
+    return GuardrailContext.build(
+        emails=emails,
+        order_numbers=order_numbers,
+        phones=phones,
+        names=names,
+        customer_text=customer_text,
+        system_prompts=system_prompts,
+        refunded_orders=deps.facts.get("refunded_orders", ()),
+        injection_strikes=strikes,
+    )
+
+
+def _record(deps: SupportDeps, name: str, result: Any, latency_ms: float) -> GuardOutcome:
+    verdicts = [v.as_dict() for v in result.verdicts]
+    deps.trace.add(
+        SpanKind.GUARDRAIL,
+        name,
+        latency_ms=latency_ms,
+        action=str(result.action),
+        blocked=result.blocked,
+        escalate=result.escalate,
+        verdicts=verdicts,
+    )
+    return GuardOutcome(text=result.text, blocked=result.blocked, escalate=result.escalate, verdicts=verdicts)
+
+
+def guard_input(deps: SupportDeps, text: str) -> GuardOutcome:
+    import time
+
+    checks = _checks()
+    if checks is None:
+        deps.trace.add(SpanKind.GUARDRAIL, "input", action="allow", note="no guardrails installed")
+        return GuardOutcome(text=text)
+    t0 = time.perf_counter()
+    result = checks.check_input(text, context=_context(deps))
+    return _record(deps, "input", result, (time.perf_counter() - t0) * 1000)
+
+
+def guard_output(deps: SupportDeps, text: str, *, system_prompts: tuple[str, ...] = ()) -> GuardOutcome:
+    import time
+
+    checks = _checks()
+    if checks is None:
+        deps.trace.add(SpanKind.GUARDRAIL, "output", action="allow", note="no guardrails installed")
+        return GuardOutcome(text=text)
+    t0 = time.perf_counter()
+    result = checks.check_output(text, context=_context(deps, system_prompts=system_prompts))
+    return _record(deps, "output", result, (time.perf_counter() - t0) * 1000)

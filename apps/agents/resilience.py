@@ -1,0 +1,449 @@
+"""Model calls that survive providers: bounded retries, timeouts, breakers, fallback.
+
+`ResilientModel` wraps one concrete model (OpenAI, Anthropic or local). Per
+call it: asks the provider's circuit breaker, sends the request under a
+per-call timeout, retries transient failures (429, 5xx, connection errors,
+timeouts) with exponential backoff and jitter, honouring `Retry-After`, and
+records one `model_call` span with the model, provider, tokens, cost, latency,
+retries and whether a fallback answered. The SDKs' own retries are off
+(`max_retries=0` on the clients), so these are the only retries and they are
+visible in the trace.
+
+`model_chain(role, behaviour)` builds the role's chain from settings as a
+pydantic-ai `FallbackModel` of `ResilientModel`s that always ends in `local`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+from django.conf import settings
+from pydantic_ai._utils import PeekableAsyncStream
+from pydantic_ai.exceptions import (
+    ModelAPIError,
+    ModelConnectionError,
+    ModelRateLimitError,
+    ModelRequestTimeout,
+    ModelServerError,
+    ModelUnavailableError,
+)
+from pydantic_ai.messages import (
+    ModelMessage,
+    ModelRequest,
+    ModelResponse,
+    SystemPromptPart,
+    TextPart,
+    ToolCallPart,
+    ToolReturnPart,
+    UserPromptPart,
+)
+from pydantic_ai.models import Model, ModelRequestParameters, StreamedResponse
+from pydantic_ai.models.fallback import FallbackModel
+from pydantic_ai.models.wrapper import WrapperModel
+from pydantic_ai.settings import ModelSettings
+
+from apps.agents import accounting
+from apps.agents.breaker import CircuitBreaker
+from apps.agents.local import current_deps
+from apps.observability.models import SpanKind
+
+logger = logging.getLogger(__name__)
+
+# Failures worth another attempt (and that count against a provider's breaker).
+TRANSIENT = (ModelRateLimitError, ModelUnavailableError, ModelServerError, ModelConnectionError, ModelRequestTimeout)
+
+Sleeper = Callable[[float], Awaitable[None]]
+
+
+async def _default_sleep(seconds: float) -> None:
+    await asyncio.sleep(seconds)
+
+
+# Tests replace this (monkeypatch `apps.agents.resilience.sleep`) to record waits instead of waiting.
+sleep: Sleeper = _default_sleep
+
+
+class CircuitOpenError(ModelAPIError):
+    """The provider's breaker is open: skip it (the fallback chain moves on)."""
+
+    def __init__(self, model_name: str, provider: str) -> None:
+        super().__init__(model_name, f"circuit breaker for {provider} is open")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_retries: int
+    base_delay: float
+    max_delay: float
+    rng: random.Random = field(default_factory=random.Random, compare=False)
+
+    @classmethod
+    def from_settings(cls) -> RetryPolicy:
+        return cls(
+            max_retries=settings.SWITCHBOARD_MODEL_MAX_RETRIES,
+            base_delay=settings.SWITCHBOARD_RETRY_BASE_DELAY,
+            max_delay=settings.SWITCHBOARD_RETRY_MAX_DELAY,
+        )
+
+    def delay(self, attempt: int, retry_after: float | None) -> float | None:
+        """Seconds to wait before retry number `attempt + 1`, or None to give up on this model now.
+
+        The provider's `Retry-After` wins (plus up to 10% jitter so workers do not
+        return in lockstep); when it asks for longer than `max_delay` we fall back
+        instead of holding the customer. Otherwise exponential backoff with
+        "equal jitter": half the step fixed, half random.
+        """
+        if retry_after is not None:
+            if retry_after > self.max_delay:
+                return None
+            return max(0.0, retry_after) * (1 + self.rng.uniform(0, 0.1))
+        step = min(self.max_delay, self.base_delay * (2**attempt))
+        return step / 2 + self.rng.uniform(0, step / 2)
+
+
+def _text_of(messages: list[ModelMessage]) -> str:
+    chunks: list[str] = []
+    for message in messages:
+        for part in message.parts:
+            if isinstance(part, (SystemPromptPart, UserPromptPart)) and isinstance(part.content, str):
+                chunks.append(part.content)
+            elif isinstance(part, ToolReturnPart):
+                chunks.append(part.model_response_str())
+            elif isinstance(part, TextPart):
+                chunks.append(part.content)
+            elif isinstance(part, ToolCallPart):
+                chunks.append(part.tool_name + part.args_as_json_str())
+    return "\n".join(chunks)
+
+
+class ResilientModel(WrapperModel):
+    """One model of a fallback chain with retries, timeout, breaker and tracing."""
+
+    def __init__(
+        self,
+        wrapped: Model,
+        *,
+        configured_name: str,
+        provider: str,
+        position: int,
+        timeout: float,
+        policy: RetryPolicy,
+        breaker: CircuitBreaker | None,
+    ) -> None:
+        super().__init__(wrapped)
+        self.configured_name = configured_name
+        self.provider_key = provider
+        self.position = position
+        self.timeout = timeout
+        self.policy = policy
+        self.breaker = breaker
+
+    @property
+    def is_local(self) -> bool:
+        return self.provider_key == "local"
+
+    # -- accounting ---------------------------------------------------------
+    def _record(
+        self,
+        *,
+        messages: list[ModelMessage],
+        response: ModelResponse | None,
+        started: float,
+        retries: list[dict[str, Any]],
+        error: str = "",
+        streamed: bool,
+    ) -> None:
+        deps = current_deps()
+        input_tokens = output_tokens = 0
+        if response is not None:
+            if self.is_local:
+                input_tokens = accounting.count_tokens(_text_of([m for m in messages if isinstance(m, ModelRequest)]))
+                output_tokens = accounting.count_tokens(_text_of([response]))
+            else:
+                input_tokens = response.usage.input_tokens or 0
+                output_tokens = response.usage.output_tokens or 0
+        cost = accounting.cost_of(model=self.configured_name, input_tokens=input_tokens, output_tokens=output_tokens)
+        if deps is None:
+            return
+        deps.trace.add(
+            SpanKind.MODEL_CALL,
+            self.configured_name,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            error=error,
+            model=self.configured_name,
+            provider=self.provider_key,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            cost=str(cost),
+            retries=len(retries),
+            attempts=retries,
+            fallback_used=self.position > 0,
+            position=self.position,
+            streamed=streamed,
+            usage_source="estimate" if self.is_local else "provider",
+        )
+
+    # -- the retry loop -------------------------------------------------------
+    def _check_breaker(self) -> None:
+        if self.breaker is not None and not self.breaker.allow():
+            raise CircuitOpenError(self.configured_name, self.provider_key)
+
+    def _failed(self, exc: BaseException) -> None:
+        if self.breaker is not None and isinstance(exc, TRANSIENT):
+            self.breaker.record_failure()
+
+    def _succeeded(self) -> None:
+        if self.breaker is not None:
+            self.breaker.record_success()
+
+    async def _wait_before_retry(self, exc: ModelAPIError, attempt: int, retries: list[dict[str, Any]]) -> bool:
+        """Record the failed attempt; sleep and return True if another attempt is allowed."""
+        entry = {"attempt": attempt + 1, "error": f"{type(exc).__name__}: {exc}"[:300], "retry_after": exc.retry_after}
+        retries.append(entry)
+        if not isinstance(exc, TRANSIENT) or attempt >= self.policy.max_retries:
+            return False
+        delay = self.policy.delay(attempt, exc.retry_after)
+        if delay is None:
+            entry["gave_up"] = "retry-after longer than SWITCHBOARD_RETRY_MAX_DELAY"
+            return False
+        entry["slept"] = round(delay, 4)
+        await sleep(delay)
+        return True
+
+    def _timeout_error(self) -> ModelRequestTimeout:
+        return ModelRequestTimeout(self.configured_name, self.timeout)
+
+    async def request(
+        self,
+        messages: list[ModelMessage],
+        model_settings: ModelSettings | None,
+        model_request_parameters: ModelRequestParameters,
+    ) -> ModelResponse:
+        started = time.perf_counter()
+        retries: list[dict[str, Any]] = []
+        attempt = 0
+        while True:
+            try:
+                self._check_breaker()
+            except CircuitOpenError as exc:
+                self._record(
+                    messages=messages, response=None, started=started, retries=retries, error=str(exc), streamed=False
+                )
+                raise
+            try:
+                try:
+                    with anyio.fail_after(self.timeout):
+                        response = await self.wrapped.request(messages, model_settings, model_request_parameters)
+                except TimeoutError:
+                    raise self._timeout_error() from None
+            except ModelAPIError as exc:
+                self._failed(exc)
+                if await self._wait_before_retry(exc, attempt, retries):
+                    attempt += 1
+                    continue
+                self._record(
+                    messages=messages,
+                    response=None,
+                    started=started,
+                    retries=retries,
+                    error=str(exc)[:300],
+                    streamed=False,
+                )
+                raise
+            self._succeeded()
+            self._record(messages=messages, response=response, started=started, retries=retries, streamed=False)
+            return response
+
+    @asynccontextmanager
+    async def request_stream(
+        self,
+        messages: list[ModelMessage],
+        model_settings: ModelSettings | None,
+        model_request_parameters: ModelRequestParameters,
+        run_context: Any = None,
+    ) -> AsyncGenerator[StreamedResponse]:
+        started = time.perf_counter()
+        retries: list[dict[str, Any]] = []
+        attempt = 0
+        while True:
+            try:
+                self._check_breaker()
+            except CircuitOpenError as exc:
+                self._record(
+                    messages=messages, response=None, started=started, retries=retries, error=str(exc), streamed=True
+                )
+                raise
+            stack = AsyncExitStack()
+            try:
+                try:
+                    with anyio.fail_after(self.timeout):
+                        response = await stack.enter_async_context(
+                            self.wrapped.request_stream(messages, model_settings, model_request_parameters, run_context)
+                        )
+                        # Wait for the first event here, so a stream that fails before producing
+                        # anything is retried (or falls back) before the customer saw a word.
+                        events = PeekableAsyncStream(aiter(response))
+                        await events.peek()
+                        response._event_iterator = events  # type: ignore[attr-defined]
+                except TimeoutError:
+                    raise self._timeout_error() from None
+            except ModelAPIError as exc:
+                await stack.aclose()
+                self._failed(exc)
+                if await self._wait_before_retry(exc, attempt, retries):
+                    attempt += 1
+                    continue
+                self._record(
+                    messages=messages,
+                    response=None,
+                    started=started,
+                    retries=retries,
+                    error=str(exc)[:300],
+                    streamed=True,
+                )
+                raise
+            except BaseException:
+                await stack.aclose()
+                raise
+            break
+        async with stack:
+            try:
+                yield response
+            except BaseException as exc:
+                # The stream broke after it started (cut connection, malformed chunk): the
+                # customer may have seen part of it, so no silent retry here; the turn decides.
+                self._failed(exc)
+                partial = response.get()
+                self._record(
+                    messages=messages,
+                    response=partial,
+                    started=started,
+                    retries=retries,
+                    error=f"{type(exc).__name__}: {exc}"[:300],
+                    streamed=True,
+                )
+                raise
+        self._succeeded()
+        self._record(messages=messages, response=response.get(), started=started, retries=retries, streamed=True)
+
+
+# -- building chains ------------------------------------------------------------
+ROLES = ("router", "agent", "summary")
+
+
+def configured_chain(role: str) -> list[str]:
+    """The model names for `role` in order, unavailable providers dropped, always ending in local."""
+    if role not in ROLES:
+        raise ValueError(f"unknown model role {role!r}")
+    primary = getattr(settings, f"SWITCHBOARD_{role.upper()}_MODEL")
+    fallbacks = getattr(settings, f"SWITCHBOARD_{role.upper()}_FALLBACKS")
+    names: list[str] = []
+    for name in [primary, *fallbacks]:
+        name = name.strip()
+        if name and name not in names and (name == "local" or provider_available(name)):
+            names.append(name)
+    if "local" in names:
+        names = names[: names.index("local")]
+    return [*names, "local"]
+
+
+def provider_available(name: str) -> bool:
+    provider, _, model = name.partition(":")
+    if not model:
+        logger.warning("ignoring model %r: expected 'provider:model' or 'local'", name)
+        return False
+    if provider == "openai":
+        return bool(settings.OPENAI_API_KEY or settings.OPENAI_BASE_URL)
+    if provider == "anthropic":
+        return bool(settings.ANTHROPIC_API_KEY)
+    logger.warning("ignoring model %r: unknown provider %r", name, provider)
+    return False
+
+
+def breaker_key(provider: str) -> str:
+    """One breaker per provider endpoint: a self-hosted server is not api.openai.com."""
+    base = settings.OPENAI_BASE_URL if provider == "openai" else settings.ANTHROPIC_BASE_URL
+    if not base:
+        return provider
+    from urllib.parse import urlsplit
+
+    return f"{provider}@{urlsplit(base).netloc}"
+
+
+def concrete_model(name: str, *, timeout: float) -> Model:
+    """A pydantic-ai model for a configured name, with the SDK's own retries off."""
+    provider, _, model_name = name.partition(":")
+    if provider == "openai":
+        from openai import AsyncOpenAI
+        from pydantic_ai.models.openai import OpenAIChatModel
+        from pydantic_ai.providers.openai import OpenAIProvider
+
+        client = AsyncOpenAI(
+            api_key=settings.OPENAI_API_KEY or "not-needed",
+            base_url=settings.OPENAI_BASE_URL or None,
+            max_retries=0,
+            timeout=timeout,
+        )
+        return OpenAIChatModel(model_name, provider=OpenAIProvider(openai_client=client))
+    if provider == "anthropic":
+        from anthropic import AsyncAnthropic
+        from pydantic_ai.models.anthropic import AnthropicModel
+        from pydantic_ai.providers.anthropic import AnthropicProvider
+
+        client = AsyncAnthropic(
+            api_key=settings.ANTHROPIC_API_KEY,
+            base_url=settings.ANTHROPIC_BASE_URL or None,
+            max_retries=0,
+            timeout=timeout,
+        )
+        return AnthropicModel(model_name, provider=AnthropicProvider(anthropic_client=client))
+    raise ValueError(f"unknown provider in model name {name!r}")
+
+
+def model_chain(role: str, behaviour: Any, *, names: list[str] | None = None) -> Model:
+    """The fallback chain for `role`: configured models, then the local model running `behaviour`.
+
+    Build one per turn: SDK clients hold connections bound to the event loop they were made on.
+    """
+    from apps.agents.local import local_model
+
+    timeout = settings.SWITCHBOARD_MODEL_TIMEOUT
+    policy = RetryPolicy.from_settings()
+    members: list[Model] = []
+    for position, name in enumerate(names or configured_chain(role)):
+        if name == "local":
+            members.append(
+                ResilientModel(
+                    local_model(behaviour),
+                    configured_name="local",
+                    provider="local",
+                    position=position,
+                    timeout=timeout,
+                    policy=RetryPolicy(max_retries=0, base_delay=0, max_delay=0),
+                    breaker=None,
+                )
+            )
+            break
+        provider = name.partition(":")[0]
+        members.append(
+            ResilientModel(
+                concrete_model(name, timeout=timeout),
+                configured_name=name,
+                provider=breaker_key(provider),
+                position=position,
+                timeout=timeout,
+                policy=policy,
+                breaker=CircuitBreaker.for_provider(breaker_key(provider)),
+            )
+        )
+    if len(members) == 1:
+        return members[0]
+    return FallbackModel(*members)

@@ -1,0 +1,225 @@
+"""Declaring tools: every tool gets `SupportDeps` and a class (`read`, `write`, `approval`).
+
+    from pydantic_ai import RunContext
+    from apps.agents.deps import SupportDeps
+    from apps.agents.tools import read_tool, write_tool, approval_tool
+
+    @read_tool
+    def order_list(ctx: RunContext[SupportDeps], limit: int = 5) -> list[dict]:
+        "List the customer's recent orders."
+        return selectors.order_list_for_customer(customer=ctx.deps.customer, limit=limit)
+
+    @write_tool(summary=lambda args, deps: f"cancel order {args['number']}")
+    def order_cancel(ctx: RunContext[SupportDeps], number: str) -> str:
+        "Cancel a pending order (the customer must confirm)."
+        ...
+
+Implementations are plain (sync) functions: they run on the worker's main
+thread through `sync_to_async(thread_sensitive=True)`, so the ORM works as
+anywhere else in Django. They must use only `ctx.deps` from the context: a
+`write` tool runs for real on a later turn, with a context that carries the
+deps and nothing else.
+
+- `read`: runs when the model calls it.
+- `write`: when the model calls it, the arguments are validated, `precheck`
+  (optional) may refuse, and a `PendingAction` is stored with a plain summary;
+  the model is told the action awaits the customer's confirmation. It runs only
+  if the customer's next message says yes (`apps.agents.pending`).
+- `approval`: runs when called; its implementation must only create an approval
+  request (staff decide); the class marks it so in the trace and the registry.
+
+Every call is traced (name, arguments, result summary, latency, error). An
+`ApplicationError` becomes a clear tool result for the model; any other error is
+reported to Sentry and the model gets a generic failure result.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from pydantic_ai import ModelRetry, RunContext, Tool
+
+from apps.agents.deps import SupportDeps
+from apps.core.errors import ApplicationError
+from apps.observability.errors import capture_exception
+from apps.observability.models import SpanKind
+from apps.observability.recorder import summarize
+
+
+class ToolClass(StrEnum):
+    READ = "read"
+    WRITE = "write"
+    APPROVAL = "approval"
+
+
+GENERIC_FAILURE = (
+    "TOOL FAILED: an internal error prevented this action. Nothing was changed. Tell the customer you could not "
+    "complete it right now and offer to open a ticket or connect them with a person."
+)
+AWAITING_CONFIRMATION = (
+    "AWAITING CUSTOMER CONFIRMATION: nothing has been done yet. Ask the customer to reply 'yes' to confirm "
+    "or 'no' to cancel: {summary}"
+)
+
+
+@dataclass
+class ToolContext:
+    """What a tool implementation receives when it runs outside a model run (a confirmed `write`)."""
+
+    deps: SupportDeps
+
+
+@dataclass
+class ToolSpec:
+    name: str
+    function: Callable[..., Any]
+    tool_class: ToolClass
+    description: str = ""
+    # write tools: the plain-language summary the customer confirms, from the validated arguments.
+    summary: Callable[[dict[str, Any], SupportDeps], str] | None = None
+    # write tools: may raise ApplicationError to refuse before asking for confirmation.
+    precheck: Callable[..., Any] | None = None
+    # write tools: the customer-facing text after the confirmed action ran.
+    done_message: Callable[[Any, dict[str, Any]], str] | None = None
+    max_retries: int = 1
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_tool(self) -> Tool[SupportDeps]:
+        """The pydantic-ai `Tool` the agent is given (schema from the implementation's signature)."""
+        return Tool(
+            _traced_entry(self),
+            takes_ctx=True,
+            name=self.name,
+            description=self.description or None,
+            max_retries=self.max_retries,
+            metadata={"tool_class": str(self.tool_class)},
+        )
+
+    def run(self, ctx: Any, arguments: dict[str, Any]) -> Any:
+        """Call the real implementation (sync), e.g. for a confirmed write."""
+        return self.function(ctx, **arguments)
+
+
+TOOLS: dict[str, ToolSpec] = {}
+
+
+def _register(spec: ToolSpec) -> ToolSpec:
+    existing = TOOLS.get(spec.name)
+    # Re-import of the same module (autoreload) replaces it; two different tools must not share a name.
+    if existing is not None and existing.function.__qualname__ != spec.function.__qualname__:
+        raise ValueError(f"two tools are named {spec.name!r}")
+    TOOLS[spec.name] = spec
+    return spec
+
+
+def tool_get(name: str) -> ToolSpec:
+    return TOOLS[name]
+
+
+def _arguments(function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+    bound = inspect.signature(function).bind(None, *args, **kwargs)
+    bound.apply_defaults()
+    return {k: v for k, v in list(bound.arguments.items())[1:]}
+
+
+def _jsonable_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
+    import json
+
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    return json.loads(json.dumps(arguments, cls=DjangoJSONEncoder))
+
+
+def _traced_entry(spec: ToolSpec) -> Callable[..., Any]:
+    function = spec.function
+
+    @functools.wraps(function)
+    async def entry(ctx: RunContext[SupportDeps], *args: Any, **kwargs: Any) -> Any:
+        deps = ctx.deps
+        arguments = _jsonable_arguments(_arguments(function, args, kwargs))
+        started = time.perf_counter()
+        error = ""
+        result: Any = ""
+        try:
+            if spec.tool_class == ToolClass.WRITE:
+                result = await sync_to_async(_request_write, thread_sensitive=True)(spec, ctx, arguments)
+            else:
+                result = await sync_to_async(function, thread_sensitive=True)(ctx, *args, **kwargs)
+        except ModelRetry:
+            error = "model retry requested"
+            raise
+        except ApplicationError as exc:
+            error = f"{exc.code}: {exc.message}"
+            result = f"REFUSED ({exc.code}): {exc.message}"
+        except Exception as exc:  # noqa: BLE001 -- reported to Sentry, customer gets a plain message
+            error = f"{type(exc).__name__}: {summarize(str(exc), 300)}"
+            capture_exception(exc, tool=spec.name, conversation=getattr(deps.conversation, "pk", None))
+            deps.facts["tool_failure"] = spec.name
+            result = GENERIC_FAILURE
+        finally:
+            deps.trace.add(
+                SpanKind.TOOL_CALL,
+                spec.name,
+                latency_ms=(time.perf_counter() - started) * 1000,
+                error=error,
+                tool=spec.name,
+                tool_class=str(spec.tool_class),
+                arguments=arguments,
+                result=summarize(result),
+            )
+        return result
+
+    return entry
+
+
+def _request_write(spec: ToolSpec, ctx: Any, arguments: dict[str, Any]) -> str:
+    from apps.agents.pending import pending_action_request
+
+    if spec.precheck is not None:
+        spec.precheck(ctx, **arguments)
+    summary = spec.summary(arguments, ctx.deps) if spec.summary else f"{spec.name}({arguments})"
+    pending_action_request(deps=ctx.deps, tool_name=spec.name, arguments=arguments, summary=summary)
+    return AWAITING_CONFIRMATION.format(summary=summary)
+
+
+def _declare(tool_class: ToolClass, function: Callable[..., Any], **options: Any) -> ToolSpec:
+    name = options.pop("name", None) or function.__name__
+    description = options.pop("description", None) or inspect.getdoc(function) or ""
+    return _register(ToolSpec(name=name, function=function, tool_class=tool_class, description=description, **options))
+
+
+def read_tool(function: Callable[..., Any] | None = None, **options: Any) -> Any:
+    """Declare a read-only tool. Usable bare (`@read_tool`) or with options (`@read_tool(name=...)`)."""
+    if function is None:
+        return lambda f: _declare(ToolClass.READ, f, **options)
+    return _declare(ToolClass.READ, function, **options)
+
+
+def write_tool(
+    function: Callable[..., Any] | None = None,
+    *,
+    summary: Callable[[dict[str, Any], SupportDeps], str],
+    precheck: Callable[..., Any] | None = None,
+    done_message: Callable[[Any, dict[str, Any]], str] | None = None,
+    **options: Any,
+) -> Any:
+    """Declare a tool that changes something: it runs only after the customer confirms on their next message."""
+
+    def declare(f: Callable[..., Any]) -> ToolSpec:
+        return _declare(ToolClass.WRITE, f, summary=summary, precheck=precheck, done_message=done_message, **options)
+
+    return declare if function is None else declare(function)
+
+
+def approval_tool(function: Callable[..., Any] | None = None, **options: Any) -> Any:
+    """Declare a tool whose only effect is creating an approval request for staff."""
+    if function is None:
+        return lambda f: _declare(ToolClass.APPROVAL, f, **options)
+    return _declare(ToolClass.APPROVAL, function, **options)

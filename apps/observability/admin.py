@@ -1,0 +1,62 @@
+"""Read-only views of traces: operators inspect, nobody edits history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+
+from apps.observability.models import Span, Trace
+
+
+class ReadOnlyMixin:
+    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
+        return False
+
+
+class SpanInline(ReadOnlyMixin, admin.TabularInline):
+    model = Span
+    extra = 0
+    can_delete = False
+    fields = ["position", "kind", "name", "latency_ms", "error", "data"]
+    readonly_fields = fields
+    ordering = ["position"]
+
+
+@admin.register(Trace)
+class TraceAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = [
+        "id",
+        "started_at",
+        "conversation",
+        "route",
+        "route_confidence",
+        "agent",
+        "status",
+        "model_requests",
+        "tool_calls",
+        "input_tokens",
+        "output_tokens",
+        "cost",
+        "latency_ms",
+    ]
+    list_filter = ["status", "route", "route_source", "agent"]
+    search_fields = ["conversation__public_id", "error"]
+    date_hierarchy = "started_at"
+    list_select_related = ["conversation"]
+    readonly_fields = [f.name for f in Trace._meta.fields]
+    inlines = [SpanInline]
+
+
+@admin.register(Span)
+class SpanAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["id", "trace", "position", "kind", "name", "latency_ms", "error"]
+    list_filter = ["kind"]
+    search_fields = ["name"]
+    readonly_fields = [f.name for f in Span._meta.fields]

@@ -1,0 +1,197 @@
+"""Collect a turn's trace in memory and write it once, at the end, in one transaction.
+
+A turn runs partly in the worker's main thread (database work) and partly on an
+event loop (model calls, streaming), so appends are guarded by a lock. Nothing
+here touches the database until `persist()`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.observability.models import Span, SpanKind, Trace, TraceStatus
+
+RESULT_SUMMARY_CHARS = 500
+
+
+def summarize(value: object, limit: int = RESULT_SUMMARY_CHARS) -> str:
+    """A bounded, printable summary of a tool result or argument for the trace."""
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass
+class SpanRecord:
+    kind: str
+    name: str
+    started_at: datetime
+    latency_ms: float = 0.0
+    error: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+class TraceRecorder:
+    """The trace of one turn, built in memory.
+
+    `span()` times a block; `add()` records a finished step. Model and tool
+    spans also update the totals the budgets read (`model_requests`,
+    `tool_calls`, `input_tokens`, `output_tokens`, `cost`).
+    """
+
+    def __init__(self, *, conversation: Any = None, message: Any = None, customer: Any = None) -> None:
+        self.conversation = conversation
+        self.message = message
+        self.customer = customer
+        self.started_at = timezone.now()
+        self._t0 = time.perf_counter()
+        self._lock = threading.Lock()
+        self.spans: list[SpanRecord] = []
+        self.route = ""
+        self.route_confidence: float | None = None
+        self.route_source = ""
+        self.agent = ""
+        self.status = TraceStatus.OK
+        self.error = ""
+        self.model_requests = 0
+        self.tool_calls = 0
+        self.input_tokens = 0
+        self.output_tokens = 0
+        self.cost = Decimal("0")
+        self.model_seconds = 0.0
+        self.trace: Trace | None = None
+
+    # -- recording ---------------------------------------------------------
+    def add(
+        self,
+        kind: str,
+        name: str,
+        *,
+        latency_ms: float = 0.0,
+        error: str = "",
+        started_at: datetime | None = None,
+        **data: Any,
+    ) -> SpanRecord:
+        record = SpanRecord(
+            kind=kind,
+            name=name[:120],
+            started_at=started_at or timezone.now() - timedelta(milliseconds=latency_ms),
+            latency_ms=round(latency_ms, 3),
+            error=error,
+            data=data,
+        )
+        with self._lock:
+            self.spans.append(record)
+            if kind == SpanKind.TOOL_CALL and data.get("executed", True):
+                self.tool_calls += 1
+            if kind == SpanKind.MODEL_CALL:
+                if not error:
+                    self.model_requests += 1
+                self.input_tokens += int(data.get("input_tokens") or 0)
+                self.output_tokens += int(data.get("output_tokens") or 0)
+                self.cost += Decimal(str(data.get("cost") or "0"))
+                self.model_seconds += latency_ms / 1000
+        return record
+
+    @contextmanager
+    def span(self, kind: str, name: str, **data: Any) -> Iterator[dict[str, Any]]:
+        """Time the block; the yielded dict becomes the span's data (add to it freely).
+
+        An exception is recorded on the span and re-raised.
+        """
+        started = timezone.now()
+        t0 = time.perf_counter()
+        payload: dict[str, Any] = dict(data)
+        error = ""
+        try:
+            yield payload
+        except BaseException as exc:
+            error = f"{type(exc).__name__}: {summarize(str(exc), 300)}"
+            raise
+        finally:
+            self.add(
+                kind, name, latency_ms=(time.perf_counter() - t0) * 1000, error=error, started_at=started, **payload
+            )
+
+    def set_route(self, *, route: str, confidence: float | None, source: str) -> None:
+        self.route, self.route_confidence, self.route_source = route, confidence, source
+
+    def fail(self, error: str) -> None:
+        self.status = TraceStatus.FAILED
+        self.error = error
+
+    @property
+    def elapsed_seconds(self) -> float:
+        return time.perf_counter() - self._t0
+
+    def spans_of(self, kind: str) -> list[SpanRecord]:
+        with self._lock:
+            return [s for s in self.spans if s.kind == kind]
+
+    # -- persisting --------------------------------------------------------
+    def persist(self) -> Trace:
+        """Write the trace and its spans in one transaction (bulk insert of spans)."""
+        latency_ms = round(self.elapsed_seconds * 1000, 3)
+        with self._lock:
+            spans = list(self.spans)
+        with transaction.atomic():
+            trace = Trace.objects.create(
+                conversation=self.conversation,
+                message=self.message,
+                customer=self.customer,
+                route=self.route,
+                route_confidence=self.route_confidence,
+                route_source=self.route_source[:16],
+                agent=self.agent[:20],
+                status=self.status,
+                model_requests=self.model_requests,
+                tool_calls=self.tool_calls,
+                input_tokens=self.input_tokens,
+                output_tokens=self.output_tokens,
+                cost=self.cost.quantize(Decimal("0.000001")),
+                latency_ms=latency_ms,
+                error=self.error,
+                started_at=self.started_at,
+                ended_at=timezone.now(),
+            )
+            Span.objects.bulk_create(
+                [
+                    Span(
+                        trace=trace,
+                        position=i,
+                        kind=s.kind,
+                        name=s.name,
+                        started_at=s.started_at,
+                        ended_at=s.started_at + timedelta(milliseconds=s.latency_ms),
+                        latency_ms=s.latency_ms,
+                        error=s.error,
+                        data=_jsonable(s.data),
+                    )
+                    for i, s in enumerate(spans)
+                ]
+            )
+        self.trace = trace
+        return trace
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return summarize(value)

@@ -1,0 +1,272 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from pydantic_ai import RunContext
+from pydantic_ai.messages import ModelMessage, ModelResponse
+from pydantic_ai.models.function import AgentInfo
+
+from apps.agents import registry
+from apps.agents.budgets import BUDGET_EXHAUSTED_REPLY
+from apps.agents.deps import SupportDeps
+from apps.agents.local import last_user_text, text_response, tool_call_response, tool_returns_since_user
+from apps.agents.models import PendingAction, PendingActionStatus
+from apps.agents.pending import Confirmation, classify_confirmation
+from apps.agents.tools import AWAITING_CONFIRMATION, GENERIC_FAILURE, ToolClass, approval_tool, read_tool, write_tool
+from apps.agents.turns import turn_run
+from apps.conversations.models import ConversationStatus, Message
+from apps.core.errors import ApplicationError
+from apps.observability.models import Span, Trace, TraceStatus
+from tests.fakes.llm_server import malformed_tool_args, text, tool_calls
+
+pytestmark = pytest.mark.django_db
+
+CALLS: list[tuple[str, dict[str, Any]]] = []
+
+
+@read_tool
+def fake_order_status(ctx: RunContext[SupportDeps], number: str) -> str:
+    """Look up an order's status."""
+    CALLS.append(("fake_order_status", {"number": number, "customer": ctx.deps.customer.email}))
+    if number == "TW-404":
+        raise ApplicationError("No such order.", code="not_found")
+    if number == "TW-500":
+        raise ZeroDivisionError("bug")
+    return f"Order {number} is shipped."
+
+
+@write_tool(
+    summary=lambda args, deps: f"cancel order {args['number']}",
+    done_message=lambda result, args: f"Order {args['number']} is cancelled.",
+)
+def fake_order_cancel(ctx: RunContext[SupportDeps], number: str) -> str:
+    """Cancel a pending order."""
+    CALLS.append(("fake_order_cancel", {"number": number, "customer": ctx.deps.customer.email}))
+    return "cancelled"
+
+
+@approval_tool
+def fake_refund_request(ctx: RunContext[SupportDeps], number: str, reason: str) -> str:
+    """Ask staff to approve a refund."""
+    CALLS.append(("fake_refund_request", {"number": number, "reason": reason}))
+    return "Refund request created; pending staff review."
+
+
+def scripted(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+    """A rule-based local behaviour: one tool per keyword, then say what the tool said."""
+    returns = tool_returns_since_user(messages)
+    if returns:
+        return text_response(" ".join(r.model_response_str() for r in returns))
+    words = last_user_text(messages).split()
+    if words[0] == "status":
+        return tool_call_response(("fake_order_status", {"number": words[1]}))
+    if words[0] == "cancel":
+        return tool_call_response(("fake_order_cancel", {"number": words[1]}))
+    if words[0] == "refund":
+        return tool_call_response(("fake_refund_request", {"number": words[1], "reason": "broken"}))
+    if words[0] == "loop":
+        return tool_call_response(("fake_order_status", {"number": "TW-1"}))
+    return text_response("How can I help?")
+
+
+@pytest.fixture(autouse=True)
+def order_specialist(monkeypatch: pytest.MonkeyPatch, route_to: Any, pushed: list) -> registry.SpecialistSpec:
+    from apps.agents.tools import TOOLS
+
+    spec = registry.SpecialistSpec(
+        name="order",
+        instructions="test",
+        tools=[TOOLS["fake_order_status"], TOOLS["fake_order_cancel"], TOOLS["fake_refund_request"]],
+        local_behaviour=scripted,
+    )
+    monkeypatch.setitem(registry.SPECIALISTS, "order", spec)
+    monkeypatch.setattr(registry, "_loaded", True)
+    route_to("order")
+    CALLS.clear()
+    return spec
+
+
+def _reply(message: Message) -> str:
+    return Message.objects.get(in_reply_to=message).text
+
+
+def test_read_tool_gets_the_sessions_customer_and_is_traced(say: Any) -> None:
+    # when
+    message = say("status TW-1")
+    turn_run(message_id=message.pk)
+    # then
+    assert CALLS == [("fake_order_status", {"number": "TW-1", "customer": "ada@example.com"})]
+    assert _reply(message) == "Order TW-1 is shipped."
+    span = Span.objects.get(kind="tool_call")
+    assert span.name == "fake_order_status"
+    assert span.data["arguments"] == {"number": "TW-1"}
+    assert span.data["result"] == "Order TW-1 is shipped."
+    assert span.data["tool_class"] == "read"
+    assert span.error == ""
+    assert Trace.objects.get().tool_calls == 1
+
+
+def test_application_error_becomes_a_clear_tool_result(say: Any) -> None:
+    message = say("status TW-404")
+    turn_run(message_id=message.pk)
+    assert _reply(message) == "REFUSED (not_found): No such order."
+    assert Span.objects.get(kind="tool_call").error == "not_found: No such order."
+
+
+def test_unexpected_tool_error_is_traced_and_generic(say: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from apps.agents import tools
+
+    reported: list[BaseException] = []
+    monkeypatch.setattr(tools, "capture_exception", lambda exc, **ctx: reported.append(exc))
+    message = say("status TW-500")
+    turn_run(message_id=message.pk)
+    assert _reply(message) == GENERIC_FAILURE
+    assert "bug" not in _reply(message)
+    assert [type(e) for e in reported] == [ZeroDivisionError]
+    assert Span.objects.get(kind="tool_call").error == "ZeroDivisionError: bug"
+
+
+def test_write_tool_waits_for_yes_on_the_next_message(say: Any) -> None:
+    # given: the model asks to cancel
+    first = say("cancel TW-7")
+    turn_run(message_id=first.pk)
+    # then: nothing ran, a pending action holds the validated arguments
+    assert CALLS == []
+    action = PendingAction.objects.get()
+    assert (action.status, action.tool_name, action.arguments) == ("pending", "fake_order_cancel", {"number": "TW-7"})
+    assert action.summary == "cancel order TW-7"
+    assert _reply(first) == AWAITING_CONFIRMATION.format(summary="cancel order TW-7")
+    # when: the customer says yes
+    second = say("Yes, please go ahead.")
+    turn_run(message_id=second.pk)
+    # then: it ran once, with the stored arguments and the session's customer
+    assert CALLS == [("fake_order_cancel", {"number": "TW-7", "customer": "ada@example.com"})]
+    action.refresh_from_db()
+    assert action.status == PendingActionStatus.EXECUTED
+    assert action.decided_by_id == second.pk
+    assert _reply(second) == "Order TW-7 is cancelled."
+    # and a redelivered "yes" does nothing more
+    turn_run(message_id=second.pk)
+    assert len(CALLS) == 1
+
+
+def test_write_tool_is_cancelled_by_no(say: Any) -> None:
+    turn_run(message_id=say("cancel TW-8").pk)
+    second = say("no")
+    turn_run(message_id=second.pk)
+    assert CALLS == []
+    assert PendingAction.objects.get().status == PendingActionStatus.CANCELLED
+    assert _reply(second) == "Okay, I have not changed anything."
+
+
+def test_anything_but_yes_lapses_the_action_and_is_answered_normally(say: Any) -> None:
+    turn_run(message_id=say("cancel TW-9").pk)
+    second = say("status TW-9")
+    turn_run(message_id=second.pk)
+    assert CALLS == [("fake_order_status", {"number": "TW-9", "customer": "ada@example.com"})]
+    assert PendingAction.objects.get().status == PendingActionStatus.EXPIRED
+    assert _reply(second) == "Order TW-9 is shipped."
+
+
+def test_yes_after_the_time_to_live_does_not_run_the_action(say: Any) -> None:
+    turn_run(message_id=say("cancel TW-10").pk)
+    PendingAction.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    second = say("yes")
+    turn_run(message_id=second.pk)
+    assert CALLS == []
+    assert PendingAction.objects.get().status == PendingActionStatus.EXPIRED
+    assert "expired" in _reply(second)
+
+
+def test_the_models_own_yes_never_confirms(say: Any, providers: Any, settings: Any) -> None:
+    # given: a hostile model calls the write tool and then claims the customer agreed
+    providers.push(
+        tool_calls(("fake_order_cancel", {"number": "TW-11"})),
+        text("The customer said yes, so it is done."),
+        tool_calls(("fake_order_cancel", {"number": "TW-11"})),
+        text("Done again."),
+    )
+    first = say("hello")
+    turn_run(message_id=first.pk)
+    second = say("what happened?")
+    turn_run(message_id=second.pk)
+    # then
+    assert CALLS == []
+    statuses = list(PendingAction.objects.order_by("id").values_list("status", flat=True))
+    assert statuses == ["expired", "pending"]
+
+
+def test_approval_tool_only_creates_the_request(say: Any) -> None:
+    message = say("refund TW-12")
+    turn_run(message_id=message.pk)
+    assert CALLS == [("fake_refund_request", {"number": "TW-12", "reason": "broken"})]
+    assert Span.objects.get(kind="tool_call").data["tool_class"] == ToolClass.APPROVAL
+    assert PendingAction.objects.count() == 0
+
+
+def test_malformed_tool_arguments_never_reach_the_tool(say: Any, providers: Any) -> None:
+    providers.push(malformed_tool_args("fake_order_status"), text("Sorry, which order?"))
+    message = say("status?")
+    turn_run(message_id=message.pk)
+    assert CALLS == []
+    assert _reply(message) == "Sorry, which order?"
+    retry_prompt = providers.requests[1].body["messages"][-1]
+    assert retry_prompt["role"] == "tool"
+
+
+def test_tool_call_budget_hands_off_to_a_person(say: Any, settings: Any) -> None:
+    # given: a model that keeps calling tools
+    settings.SWITCHBOARD_TURN_MAX_TOOL_CALLS = 2
+
+    def looping(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        return tool_call_response(("fake_order_status", {"number": "TW-1"}))
+
+    registry.SPECIALISTS["order"].local_behaviour = looping
+    message = say("loop")
+    # when
+    turn_run(message_id=message.pk)
+    # then
+    assert _reply(message) == BUDGET_EXHAUSTED_REPLY
+    assert len(CALLS) == 2
+    message.conversation.refresh_from_db()
+    assert message.conversation.status == ConversationStatus.WAITING_HUMAN
+    trace = Trace.objects.get()
+    assert trace.status == TraceStatus.HANDOFF
+    assert trace.error.startswith("budget exhausted")
+
+
+def test_turn_seconds_budget_hands_off(say: Any, providers: Any, settings: Any) -> None:
+    from tests.fakes.llm_server import hang
+
+    settings.SWITCHBOARD_TURN_MAX_SECONDS = 0.5
+    providers.push(hang(3))
+    message = say("hello")
+    turn_run(message_id=message.pk)
+    assert _reply(message) == BUDGET_EXHAUSTED_REPLY
+    assert Trace.objects.get().error == "budget exhausted: turn took longer than 0.5s"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("yes", Confirmation.YES),
+        ("Yes, please go ahead.", Confirmation.YES),
+        ("ok thanks", Confirmation.YES),
+        ("Y", Confirmation.YES),
+        ("no", Confirmation.NO),
+        ("No thanks", Confirmation.NO),
+        ("nope, forget it", Confirmation.NO),
+        ("don't", Confirmation.NO),
+        ("yes but change the address", Confirmation.UNCLEAR),
+        ("yes, cancel it", Confirmation.UNCLEAR),
+        ("no, yes", Confirmation.UNCLEAR),
+        ("where is my order?", Confirmation.UNCLEAR),
+        ("I'm not sure yes", Confirmation.UNCLEAR),
+        ("", Confirmation.UNCLEAR),
+    ],
+)
+def test_confirmation_classifier(text: str, expected: Confirmation) -> None:
+    assert classify_confirmation(text) == expected

@@ -1,0 +1,196 @@
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from apps.agents import handoff
+from apps.agents.budgets import BUDGET_EXHAUSTED_REPLY
+from apps.agents.local import DEFAULT_REPLY
+from apps.agents.turns import ALL_MODELS_FAILED_REPLY, HUMAN_REPLY, OUT_OF_SCOPE_REPLY, turn_run
+from apps.conversations.models import ConversationStatus, Message, MessageRole, MessageStatus
+from apps.observability.models import Span, Trace, TraceStatus
+from tests.fakes.llm_server import cut_stream, text
+
+pytestmark = pytest.mark.django_db
+
+
+def test_turn_answers_once_with_local_model_and_streams(say: Any, pushed: list, route_to: Any) -> None:
+    # given
+    route_to("order")
+    message = say("Where is my parcel?")
+    # when
+    first = turn_run(message_id=message.pk)
+    second = turn_run(message_id=message.pk)
+    # then
+    assert second is None
+    replies = Message.objects.filter(in_reply_to=message, role=MessageRole.ASSISTANT)
+    assert [r.text for r in replies] == [DEFAULT_REPLY]
+    assert first is not None
+    assert first.agent == "order"
+    message.refresh_from_db()
+    assert message.status == MessageStatus.ANSWERED
+    assert pushed[0] == ("typing", {"reply_to": message.pk})
+    deltas = [payload["text"] for kind, payload in pushed if kind == "delta"]
+    assert len(deltas) > 1
+    assert "".join(deltas) == DEFAULT_REPLY
+    assert Trace.objects.count() == 1
+
+
+def test_trace_records_every_step_with_totals(say: Any, pushed: list, route_to: Any, providers: Any) -> None:
+    # given
+    route_to("billing", 0.82)
+    providers.push(text("Your invoice is on its way.", input_tokens=120, output_tokens=9))
+    message = say("Send me my invoice")
+    # when
+    turn_run(message_id=message.pk)
+    # then
+    trace = Trace.objects.get()
+    assert (trace.route, trace.route_confidence, trace.route_source, trace.agent) == (
+        "billing",
+        0.82,
+        "local",
+        "billing",
+    )
+    assert trace.status == TraceStatus.OK
+    assert (trace.model_requests, trace.input_tokens, trace.output_tokens, trace.tool_calls) == (1, 120, 9, 0)
+    expected_cost = (Decimal("0.40") * 120 + Decimal("1.60") * 9) / Decimal(1_000_000)
+    assert trace.cost == expected_cost.quantize(Decimal("0.000001"))
+    kinds = list(trace.spans.values_list("kind", "name"))
+    assert kinds == [
+        ("guardrail", "input"),
+        ("routing", "route"),
+        ("model_call", "openai:gpt-4.1-mini"),
+        ("guardrail", "output"),
+        ("reply", "billing"),
+    ]
+    model_span = trace.spans.get(kind="model_call")
+    assert model_span.data["model"] == "openai:gpt-4.1-mini"
+    assert model_span.data["retries"] == 0
+    assert model_span.data["fallback_used"] is False
+    assert model_span.data["streamed"] is True
+    reply = Message.objects.get(in_reply_to=message)
+    assert reply.text == "Your invoice is on its way."
+    assert trace.message_id == message.pk
+
+
+def test_every_model_failing_gives_plain_message_and_ticket(
+    say: Any, pushed: list, route_to: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: the local behaviour itself is broken, so no model can answer
+    from apps.agents import registry
+
+    def broken(messages: Any, info: Any) -> Any:
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(
+        registry.SPECIALISTS, "order", registry.SpecialistSpec(name="order", instructions="x", local_behaviour=broken)
+    )
+    monkeypatch.setattr(registry, "_loaded", True)
+    tickets: list[dict[str, Any]] = []
+    monkeypatch.setattr(handoff, "ticket_open", lambda **kw: tickets.append(kw))
+    route_to("order")
+    message = say("Where is my order?")
+    # when
+    reply = turn_run(message_id=message.pk)
+    # then
+    assert reply is not None
+    assert reply.text == ALL_MODELS_FAILED_REPLY
+    assert "Traceback" not in reply.text
+    assert "boom" not in reply.text
+    assert len(tickets) == 1
+    assert tickets[0]["conversation"].pk == message.conversation_id
+    trace = Trace.objects.get()
+    assert trace.status == TraceStatus.FAILED
+    assert "boom" in trace.error
+
+
+def test_stream_cut_midway_is_answered_by_local(
+    say: Any, pushed: list, route_to: Any, providers: Any, sleeps: list
+) -> None:
+    # given: the provider drops the connection after streaming part of its answer
+    route_to("faq")
+    providers.push(cut_stream("Our return window is thirty days from delivery.", after=3))
+    message = say("How long do I have to return?")
+    # when
+    reply = turn_run(message_id=message.pk)
+    # then
+    assert reply is not None
+    assert reply.text == DEFAULT_REPLY
+    trace = Trace.objects.get()
+    errors = list(trace.spans.filter(kind="model_call").exclude(error="").values_list("name", flat=True))
+    assert errors[0] == "openai:gpt-4.1-mini"
+    assert trace.spans.filter(kind="model_call", name="local", error="").count() == 1
+    assert trace.status == TraceStatus.OK
+
+
+def test_human_route_escalates(say: Any, pushed: list, route_to: Any) -> None:
+    # given
+    route_to("human")
+    message = say("I want to talk to a person")
+    # when
+    reply = turn_run(message_id=message.pk)
+    # then
+    assert reply is not None
+    assert reply.text == HUMAN_REPLY
+    message.conversation.refresh_from_db()
+    assert message.conversation.status == ConversationStatus.WAITING_HUMAN
+    trace = Trace.objects.get()
+    assert trace.status == TraceStatus.HANDOFF
+    assert list(trace.spans.filter(kind="handoff").values_list("data", flat=True)) == [
+        {"reason_code": "customer_request"}
+    ]
+
+
+def test_out_of_scope_is_declined_without_a_model_call(say: Any, pushed: list, route_to: Any, providers: Any) -> None:
+    # given
+    route_to("out_of_scope")
+    message = say("Write me a poem about the sea")
+    # when
+    reply = turn_run(message_id=message.pk)
+    # then
+    assert reply is not None
+    assert reply.text == OUT_OF_SCOPE_REPLY
+    assert providers.requests == []
+    assert Trace.objects.get().spans.filter(kind="model_call").count() == 0
+
+
+def test_paused_conversation_is_not_answered(say: Any, pushed: list, route_to: Any, conversation: Any) -> None:
+    # given
+    route_to("order")
+    message = say("hello?")
+    conversation.status = ConversationStatus.HUMAN
+    conversation.save()
+    # when
+    reply = turn_run(message_id=message.pk)
+    # then
+    assert reply is None
+    message.refresh_from_db()
+    assert message.status == MessageStatus.SKIPPED
+    assert not Message.objects.filter(in_reply_to=message).exists()
+    assert Trace.objects.count() == 0
+
+
+def test_conversation_budget_spent_hands_off_before_any_model_call(
+    say: Any, pushed: list, route_to: Any, providers: Any, settings: Any
+) -> None:
+    # given
+    settings.SWITCHBOARD_CONVERSATION_MAX_TURNS = 1
+    route_to("order")
+    first = say("Where is my order?")
+    turn_run(message_id=first.pk)
+    requests_before = len(providers.requests)
+    second = say("And now?")
+    # when
+    reply = turn_run(message_id=second.pk)
+    # then
+    assert reply is not None
+    assert reply.text == BUDGET_EXHAUSTED_REPLY
+    assert len(providers.requests) == requests_before
+    second.conversation.refresh_from_db()
+    assert second.conversation.status == ConversationStatus.WAITING_HUMAN
+    trace = Trace.objects.get(message=second)
+    assert trace.status == TraceStatus.HANDOFF
+    assert trace.error.startswith("budget exhausted: conversation turns 1 >= 1")
+    assert Span.objects.filter(trace=trace, kind="handoff", data__reason_code="budget_exhausted").count() == 1
