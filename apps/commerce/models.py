@@ -336,6 +336,10 @@ class ReturnItem(models.Model):
     return_request = models.ForeignKey(ReturnRequest, on_delete=models.CASCADE, related_name="items")
     order_item = models.ForeignKey(OrderItem, on_delete=models.PROTECT, related_name="return_items")
     quantity = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    # Exchanges only: the variant (same product) reserved to ship in its place.
+    exchange_variant = models.ForeignKey(
+        ProductVariant, null=True, blank=True, on_delete=models.PROTECT, related_name="exchange_return_items"
+    )
 
     class Meta:
         ordering = ["id"]

@@ -216,7 +216,7 @@ PENDING_ACTION_TTL_MINUTES = env.int("PENDING_ACTION_TTL_MINUTES", default=15)
 
 # --- demo -------------------------------------------------------------------
 # Idempotent loaders run by `manage.py demo_setup` (and so by `make run`).
-DEMO_SETUP_COMMANDS = ["sync_roles"]
+DEMO_SETUP_COMMANDS = ["sync_roles", "seed_demo"]
 
 # --- agents: local model and router -------------------------------------------
 # The local classifier's calibrated confidence at or above which its route stands;
@@ -232,6 +232,7 @@ SPECIALISTS_FAQ_TOP_K = env.int("SPECIALISTS_FAQ_TOP_K", default=4)
 SPECIALISTS_PROMPT_VERSIONS = env.dict("SPECIALISTS_PROMPT_VERSIONS", default={})
 # `manage.py evaluate` fails (exit 1) below this pass rate, in percent.
 EVALUATION_MIN_PASS = env.float("EVALUATION_MIN_PASS", default=100.0)
+
 # --- agents -----------------------------------------------------------------
 # Models by role: "openai:<model>", "anthropic:<model>" or "local". With no API
 # key for a provider its models are skipped, so with no keys everything is local.

@@ -1,0 +1,418 @@
+"""Returns and exchanges: the eligibility check the agent explains, creating a return, receiving it."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from apps.accounts.models import User
+from apps.commerce.models import (
+    Order,
+    OrderItem,
+    OrderStatus,
+    ProductVariant,
+    ReturnItem,
+    ReturnReason,
+    ReturnRequest,
+    ReturnStatus,
+)
+from apps.core.errors import ApplicationError
+
+from ._common import audit, check_actor, ensure_transition, lock_order
+
+CENT = Decimal("0.01")
+# Statuses from which a (further) return or exchange may start.
+RETURNABLE_ORDER_STATUSES = frozenset({OrderStatus.DELIVERED, OrderStatus.PARTIALLY_RETURNED, OrderStatus.EXCHANGED})
+OPEN_RETURN_STATUSES = frozenset({ReturnStatus.REQUESTED, ReturnStatus.LABEL_ISSUED, ReturnStatus.RECEIVED})
+COUNTED_RETURN_STATUSES = frozenset(
+    {ReturnStatus.REQUESTED, ReturnStatus.LABEL_ISSUED, ReturnStatus.RECEIVED, ReturnStatus.REFUNDED}
+)
+# The shop pays return shipping when the fault is its own.
+SHOP_FAULT_REASONS = frozenset({ReturnReason.DAMAGED, ReturnReason.WRONG_ITEM, ReturnReason.NOT_AS_DESCRIBED})
+
+
+@dataclass(frozen=True)
+class ReturnLine:
+    """One line of a return request: which item of the order, and how many."""
+
+    order_item_id: int
+    quantity: int
+    exchange_variant_id: int | None = None  # exchanges: another variant of the same product
+
+
+@dataclass(frozen=True)
+class Refusal:
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ItemVerdict:
+    order_item_id: int
+    sku: str
+    product_name: str
+    requested_quantity: int
+    returnable_quantity: int  # bought minus already returned (or in an open return)
+    eligible: bool
+    reasons: tuple[Refusal, ...]
+    refundable_amount: Decimal
+    exchange_variant_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ReturnEligibility:
+    order_number: str
+    eligible: bool
+    reasons: tuple[Refusal, ...]  # order-level refusals; item-level ones are in `items`
+    items: tuple[ItemVerdict, ...]
+    refundable_amount: Decimal  # items + their tax share (+ original shipping if all back by our fault) - fee
+    return_shipping_fee: Decimal
+    refunds_original_shipping: bool
+    currency: str
+    window_ends_on: date | None
+    window_days: int
+
+    @property
+    def reason_codes(self) -> list[str]:
+        return [r.code for r in self.reasons] + [r.code for v in self.items for r in v.reasons]
+
+
+def _returned_quantities(order: Order) -> dict[int, int]:
+    rows = (
+        ReturnItem.objects.filter(return_request__order=order, return_request__status__in=list(COUNTED_RETURN_STATUSES))
+        .values("order_item_id")
+        .annotate(q=Sum("quantity"))
+    )
+    return {r["order_item_id"]: r["q"] for r in rows}
+
+
+def _line_amount(order: Order, item: OrderItem, quantity: int) -> Decimal:
+    """The price of `quantity` units plus their proportional share of the order's tax."""
+    net = item.unit_price * quantity
+    if order.subtotal and order.tax:
+        net += (order.tax * net / order.subtotal).quantize(CENT, rounding=ROUND_HALF_UP)
+    return net.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def return_window_end(order: Order) -> datetime | None:
+    if order.delivered_at is None:
+        return None
+    return order.delivered_at + timedelta(days=settings.SHOP_RETURN_WINDOW_DAYS)
+
+
+def return_check_eligibility(
+    *,
+    order: Order,
+    items: Sequence[ReturnLine] | None = None,
+    reason: str = "",
+    is_exchange: bool = False,
+    now: datetime | None = None,
+) -> ReturnEligibility:
+    """Can these items of this order go back? Read-only; `items=None` means everything still returnable.
+
+    The window is `SHOP_RETURN_WINDOW_DAYS` from delivery; final-sale items are
+    refused; quantities may not exceed what was bought minus what was already
+    returned. The return shipping fee is charged unless the shop was at fault;
+    when the shop was at fault and this brings everything back, the original
+    shipping is refunded too. An exchange names, per line, an in-stock variant
+    of the same product.
+    """
+    now = now or timezone.now()
+    order_reasons: list[Refusal] = []
+    if order.status not in RETURNABLE_ORDER_STATUSES:
+        if order.status in (OrderStatus.RETURN_REQUESTED, OrderStatus.EXCHANGE_REQUESTED):
+            order_reasons.append(
+                Refusal("return_in_progress", f"Order {order.number} already has a return or exchange in progress.")
+            )
+        elif order.status == OrderStatus.RETURNED:
+            order_reasons.append(Refusal("already_returned", f"Order {order.number} has been returned in full."))
+        else:
+            order_reasons.append(
+                Refusal(
+                    "not_delivered",
+                    f"Order {order.number} is {order.get_status_display().lower()}; "
+                    "returns start once it is delivered.",
+                )
+            )
+    window_end = return_window_end(order)
+    window_ends_on = timezone.localdate(window_end) if window_end else None
+    if window_end is not None and now > window_end:
+        order_reasons.append(
+            Refusal(
+                "window_closed",
+                f"The {settings.SHOP_RETURN_WINDOW_DAYS}-day return window closed on {window_ends_on:%B %-d, %Y}.",
+            )
+        )
+    if reason and reason not in ReturnReason.values:
+        order_reasons.append(Refusal("invalid_reason", f"'{reason}' is not a return reason."))
+
+    order_items = {item.pk: item for item in order.items.select_related("variant")}
+    returned = _returned_quantities(order)
+    if items is None:
+        lines = [
+            ReturnLine(order_item_id=pk, quantity=item.quantity - returned.get(pk, 0))
+            for pk, item in order_items.items()
+            if item.quantity - returned.get(pk, 0) > 0 and not item.final_sale
+        ]
+        if not lines and not order_reasons:
+            order_reasons.append(Refusal("nothing_returnable", f"Nothing on order {order.number} can be returned."))
+    else:
+        lines = list(items)
+        if not lines:
+            order_reasons.append(Refusal("no_items", "Name at least one item to return."))
+
+    verdicts: list[ItemVerdict] = []
+    seen: set[int] = set()
+    for line in lines:
+        item = order_items.get(line.order_item_id)
+        if item is None:
+            verdicts.append(
+                ItemVerdict(
+                    order_item_id=line.order_item_id,
+                    sku="",
+                    product_name="",
+                    requested_quantity=line.quantity,
+                    returnable_quantity=0,
+                    eligible=False,
+                    reasons=(Refusal("not_in_order", f"That item is not part of order {order.number}."),),
+                    refundable_amount=Decimal("0.00"),
+                )
+            )
+            continue
+        reasons: list[Refusal] = []
+        remaining = max(item.quantity - returned.get(item.pk, 0), 0)
+        if item.pk in seen:
+            reasons.append(Refusal("duplicate_item", f"{item.product_name} is listed twice."))
+        seen.add(item.pk)
+        if item.final_sale:
+            reasons.append(Refusal("final_sale", f"{item.product_name} was a final-sale item and cannot be returned."))
+        if line.quantity < 1:
+            reasons.append(Refusal("invalid_quantity", "The quantity to return must be at least 1."))
+        elif line.quantity > remaining:
+            reasons.append(
+                Refusal(
+                    "quantity_exceeds_returnable",
+                    f"Only {remaining} of {item.product_name} can still be returned "
+                    f"({item.quantity} bought, {item.quantity - remaining} already returned).",
+                )
+            )
+        if is_exchange:
+            reasons.extend(_exchange_refusals(item, line))
+        ok = not reasons
+        verdicts.append(
+            ItemVerdict(
+                order_item_id=item.pk,
+                sku=item.sku,
+                product_name=item.product_name,
+                requested_quantity=line.quantity,
+                returnable_quantity=remaining,
+                eligible=ok,
+                reasons=tuple(reasons),
+                refundable_amount=_line_amount(order, item, line.quantity) if ok else Decimal("0.00"),
+                exchange_variant_id=line.exchange_variant_id if is_exchange else None,
+            )
+        )
+
+    eligible = not order_reasons and bool(verdicts) and all(v.eligible for v in verdicts)
+    gross = sum((v.refundable_amount for v in verdicts), Decimal("0.00"))
+    fee = Decimal("0.00")
+    if not is_exchange and reason not in SHOP_FAULT_REASONS and gross > 0:
+        fee = min(Decimal(settings.SHOP_RETURN_SHIPPING_FEE), gross)
+    requested = {v.order_item_id: v.requested_quantity for v in verdicts if v.eligible}
+    everything_back = all(
+        returned.get(pk, 0) + requested.get(pk, 0) >= item.quantity for pk, item in order_items.items()
+    )
+    refunds_shipping = (
+        eligible and not is_exchange and reason in SHOP_FAULT_REASONS and everything_back and order.shipping_fee > 0
+    )
+    if refunds_shipping:
+        gross += order.shipping_fee
+    refundable = Decimal("0.00") if is_exchange or not eligible else (gross - fee).quantize(CENT)
+    return ReturnEligibility(
+        order_number=order.number,
+        eligible=eligible,
+        reasons=tuple(order_reasons),
+        items=tuple(verdicts),
+        refundable_amount=refundable,
+        return_shipping_fee=fee if eligible else Decimal("0.00"),
+        refunds_original_shipping=refunds_shipping,
+        currency=order.currency,
+        window_ends_on=window_ends_on,
+        window_days=settings.SHOP_RETURN_WINDOW_DAYS,
+    )
+
+
+def _exchange_refusals(item: OrderItem, line: ReturnLine) -> list[Refusal]:
+    if line.exchange_variant_id is None:
+        return [Refusal("exchange_variant_required", f"Say which size or colour of {item.product_name} you want.")]
+    variant = ProductVariant.objects.filter(pk=line.exchange_variant_id).first()
+    if variant is None or variant.product_id != item.variant.product_id or variant.pk == item.variant_id:
+        return [
+            Refusal(
+                "exchange_variant_invalid",
+                f"An exchange is for another size or colour of {item.product_name}; "
+                "for a different product, return it and place a new order.",
+            )
+        ]
+    if variant.stock < max(line.quantity, 1):
+        return [Refusal("exchange_variant_out_of_stock", f"{item.product_name} ({variant.name}) is out of stock.")]
+    return []
+
+
+def _label_reference() -> str:
+    return f"RMA-{secrets.token_hex(5).upper()}"
+
+
+@transaction.atomic
+def return_create(
+    *,
+    order: Order,
+    items: Sequence[ReturnLine] | None,
+    reason: str,
+    actor_label: str,
+    actor: User | None = None,
+    note: str = "",
+    is_exchange: bool = False,
+) -> ReturnRequest:
+    """Open a return (or exchange) and issue its prepaid label; the order moves to return/exchange requested."""
+    check_actor(actor_label, actor)
+    if reason not in ReturnReason.values:
+        raise ApplicationError(f"'{reason}' is not a return reason.", code="invalid_reason")
+    order = lock_order(order)
+    verdict = return_check_eligibility(order=order, items=items, reason=reason, is_exchange=is_exchange)
+    if not verdict.eligible:
+        first = (verdict.reasons or next(v.reasons for v in verdict.items if not v.eligible))[0]
+        raise ApplicationError(first.message, code="return_not_eligible", extra={"reasons": verdict.reason_codes})
+    target = OrderStatus.EXCHANGE_REQUESTED if is_exchange else OrderStatus.RETURN_REQUESTED
+    ensure_transition("order", order.status, target)
+    return_request = ReturnRequest(
+        order=order,
+        customer_id=order.customer_id,
+        status=ReturnStatus.LABEL_ISSUED,
+        reason=reason,
+        note=note[:2000],
+        is_exchange=is_exchange,
+        label_reference=_label_reference(),
+        return_shipping_fee=verdict.return_shipping_fee,
+    )
+    return_request.full_clean()
+    return_request.save()
+    ReturnItem.objects.bulk_create(
+        [
+            ReturnItem(
+                return_request=return_request,
+                order_item_id=v.order_item_id,
+                quantity=v.requested_quantity,
+                exchange_variant_id=v.exchange_variant_id,
+            )
+            for v in verdict.items
+        ]
+    )
+    reserved: dict[str, int] = {}
+    for v in verdict.items:
+        if v.exchange_variant_id is not None:
+            # Reserve the replacement while the parcel travels back; the guard keeps stock from going negative.
+            updated = ProductVariant.objects.filter(pk=v.exchange_variant_id, stock__gte=v.requested_quantity).update(
+                stock=F("stock") - v.requested_quantity
+            )
+            if not updated:
+                raise ApplicationError(
+                    f"The replacement for {v.product_name} just sold out.", code="exchange_variant_out_of_stock"
+                )
+            reserved[str(v.exchange_variant_id)] = v.requested_quantity
+    audit(
+        subject=return_request,
+        order=order,
+        action="return.create",
+        from_state="",
+        to_state=return_request.status,
+        actor_label=actor_label,
+        actor=actor,
+        data={
+            "is_exchange": is_exchange,
+            "reason": reason,
+            "label_reference": return_request.label_reference,
+            "items": [
+                {
+                    "order_item_id": v.order_item_id,
+                    "quantity": v.requested_quantity,
+                    "exchange_variant_id": v.exchange_variant_id,
+                }
+                for v in verdict.items
+            ],
+            "reserved_variants": reserved,
+            "refundable_amount": str(verdict.refundable_amount),
+            "return_shipping_fee": str(verdict.return_shipping_fee),
+        },
+    )
+    before = order.status
+    order.status = target
+    order.save(update_fields=["status", "updated_at"])
+    audit(
+        subject=order,
+        action="order.request_exchange" if is_exchange else "order.request_return",
+        from_state=before,
+        to_state=order.status,
+        actor_label=actor_label,
+        actor=actor,
+        data={"return_id": return_request.pk},
+    )
+    return return_request
+
+
+@transaction.atomic
+def return_mark_received(
+    *, return_request: ReturnRequest, actor_label: str, actor: User | None = None, received_at: datetime | None = None
+) -> ReturnRequest:
+    """The warehouse has the parcel: restock it. An exchange completes here; a return awaits its refund."""
+    check_actor(actor_label, actor)
+    order = lock_order(return_request.order)
+    return_request = ReturnRequest.objects.select_for_update().get(pk=return_request.pk)
+    ensure_transition(
+        "return",
+        return_request.status,
+        ReturnStatus.RECEIVED,
+        message=f"Return {return_request.pk} is {return_request.get_status_display().lower()} and cannot be received.",
+    )
+    if return_request.is_exchange:
+        ensure_transition("order", order.status, OrderStatus.EXCHANGED)
+    before = return_request.status
+    return_request.status = ReturnStatus.RECEIVED
+    return_request.received_at = received_at or timezone.now()
+    return_request.save(update_fields=["status", "received_at", "updated_at"])
+    restocked: dict[str, int] = {}
+    for ri in return_request.items.select_related("order_item"):
+        ProductVariant.objects.filter(pk=ri.order_item.variant_id).update(stock=F("stock") + ri.quantity)
+        restocked[ri.order_item.sku] = restocked.get(ri.order_item.sku, 0) + ri.quantity
+    audit(
+        subject=return_request,
+        order=order,
+        action="return.mark_received",
+        from_state=before,
+        to_state=return_request.status,
+        actor_label=actor_label,
+        actor=actor,
+        data={"restocked": restocked},
+    )
+    if return_request.is_exchange:
+        before_order = order.status
+        order.status = OrderStatus.EXCHANGED
+        order.save(update_fields=["status", "updated_at"])
+        audit(
+            subject=order,
+            action="order.complete_exchange",
+            from_state=before_order,
+            to_state=order.status,
+            actor_label=actor_label,
+            actor=actor,
+            data={"return_id": return_request.pk},
+        )
+    return return_request
