@@ -272,3 +272,24 @@ SWITCHBOARD_HISTORY_MAX_TOKENS = env.int("SWITCHBOARD_HISTORY_MAX_TOKENS", defau
 # Prices per million tokens that override genai-prices, e.g. a self-hosted model:
 # SWITCHBOARD_MODEL_PRICES="openai:my-llama=0.10/0.20,anthropic:claude-x=3/15"
 SWITCHBOARD_MODEL_PRICES = env.dict("SWITCHBOARD_MODEL_PRICES", default={})
+
+# --- support ----------------------------------------------------------------
+# Ticket SLA: hours from creation to the due time, per priority.
+SUPPORT_TICKET_SLA_HOURS = {
+    "urgent": env.int("SUPPORT_SLA_URGENT_HOURS", default=2),
+    "high": env.int("SUPPORT_SLA_HIGH_HOURS", default=8),
+    "normal": env.int("SUPPORT_SLA_NORMAL_HOURS", default=24),
+    "low": env.int("SUPPORT_SLA_LOW_HOURS", default=72),
+}
+# An approved refund whose execution task has not finished after this long is queued again
+# by the beat job (the task is idempotent; this only recovers a lost broker message).
+REFUND_APPROVAL_REQUEUE_AFTER_MINUTES = env.int("REFUND_APPROVAL_REQUEUE_AFTER_MINUTES", default=15)
+SUPPORT_BEAT_INTERVAL_SECONDS = env.int("SUPPORT_BEAT_INTERVAL_SECONDS", default=600)
+CELERY_BEAT_SCHEDULE["support-refund-approvals-sweep"] = {
+    "task": "apps.support.tasks.sweep_refund_approvals",
+    "schedule": SUPPORT_BEAT_INTERVAL_SECONDS,
+}
+# After the demo shop exists (appended so it runs after commerce's seed).
+DEMO_SETUP_COMMANDS = [*DEMO_SETUP_COMMANDS, "seed_support_demo"]
+# Absolute links in emails to staff (the escalation mail links to the admin queue).
+SUPPORT_SITE_URL = env("SUPPORT_SITE_URL", default="http://127.0.0.1:8000")

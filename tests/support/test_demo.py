@@ -1,0 +1,47 @@
+"""The support demo loader: real services on the demo shop, once."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from apps.accounts.demo import DEMO_CUSTOMERS
+from apps.commerce.models import Customer
+from apps.conversations.models import ConversationStatus
+from apps.support.models import ApprovalStatus, Escalation, RefundApproval, Ticket
+from tests.support.conftest import make_order
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_loader_runs_once(settings):
+    # given: the demo customers, each with delivered paid orders; alice has a large one
+    settings.REFUND_SECOND_APPROVER_THRESHOLD = 500
+    for _username, email, first, last in DEMO_CUSTOMERS:
+        customer = Customer.objects.create(email=email, first_name=first, last_name=last)
+        make_order(customer, prices=("25.00", "10.00"))
+        if email.startswith("alice"):
+            make_order(customer, prices=("450.00", "150.00"), delivered_days_ago=6)
+    out = StringIO()
+    # when
+    call_command("seed_support_demo", force=True, stdout=out)
+    call_command("seed_support_demo", force=True, stdout=out)
+    # then
+    assert out.getvalue().splitlines() == [
+        "support demo: 4 refund_requests, 1 tickets, 1 escalations",
+        "support demo: already seeded (or no demo customers yet); nothing to do",
+    ]
+    assert RefundApproval.objects.filter(status=ApprovalStatus.PENDING).count() == 4
+    assert sorted(RefundApproval.objects.values_list("required_approvals", flat=True)) == [1, 1, 1, 2]
+    assert Ticket.objects.count() == 1
+    escalation = Escalation.objects.get()
+    assert escalation.conversation.status == ConversationStatus.WAITING_HUMAN
+
+
+def test_demo_loader_refuses_without_debug(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError):
+        call_command("seed_support_demo")
+    assert Ticket.objects.count() == 0
