@@ -216,7 +216,7 @@ PENDING_ACTION_TTL_MINUTES = env.int("PENDING_ACTION_TTL_MINUTES", default=15)
 
 # --- demo -------------------------------------------------------------------
 # Idempotent loaders run by `manage.py demo_setup` (and so by `make run`).
-DEMO_SETUP_COMMANDS = ["sync_roles", "seed_demo"]
+DEMO_SETUP_COMMANDS = ["sync_roles", "seed_demo", "ingest_demo_kb"]
 
 # --- agents: local model and router -------------------------------------------
 # The local classifier's calibrated confidence at or above which its route stands;
@@ -293,3 +293,27 @@ CELERY_BEAT_SCHEDULE["support-refund-approvals-sweep"] = {
 DEMO_SETUP_COMMANDS = [*DEMO_SETUP_COMMANDS, "seed_support_demo"]
 # Absolute links in emails to staff (the escalation mail links to the admin queue).
 SUPPORT_SITE_URL = env("SUPPORT_SITE_URL", default="http://127.0.0.1:8000")
+
+# --- knowledge --------------------------------------------------------------
+# Embeddings: `local` (packaged all-MiniLM-L6-v2, offline), `openai`
+# (text-embedding-3-small asked for 384 dimensions) or a dotted class path. Switching means
+# re-embedding: `manage.py ingest` does it for changed signatures, `reindex` forces it.
+KNOWLEDGE_EMBEDDING_BACKEND = env("KNOWLEDGE_EMBEDDING_BACKEND", default="local")
+KNOWLEDGE_EMBEDDING_BATCH_SIZE = env.int("KNOWLEDGE_EMBEDDING_BATCH_SIZE", default=64)
+KNOWLEDGE_LOCAL_MODEL_PATH = env("KNOWLEDGE_LOCAL_MODEL_PATH", default="")  # empty: the packaged model
+KNOWLEDGE_OPENAI_MODEL = env("KNOWLEDGE_OPENAI_MODEL", default="text-embedding-3-small")
+KNOWLEDGE_OPENAI_API_KEY = env("KNOWLEDGE_OPENAI_API_KEY", default=env("OPENAI_API_KEY", default=""))
+KNOWLEDGE_OPENAI_BASE_URL = env("KNOWLEDGE_OPENAI_BASE_URL", default=env("OPENAI_BASE_URL", default=""))
+KNOWLEDGE_OPENAI_TIMEOUT = env.float("KNOWLEDGE_OPENAI_TIMEOUT", default=20.0)
+KNOWLEDGE_OPENAI_MAX_RETRIES = env.int("KNOWLEDGE_OPENAI_MAX_RETRIES", default=2)
+# Chunking: token budget per chunk (MiniLM word pieces; the model reads 256) and overlap.
+KNOWLEDGE_CHUNK_MAX_TOKENS = env.int("KNOWLEDGE_CHUNK_MAX_TOKENS", default=200)
+KNOWLEDGE_CHUNK_OVERLAP_TOKENS = env.int("KNOWLEDGE_CHUNK_OVERLAP_TOKENS", default=40)
+# Retrieval: candidates per retriever, reciprocal-rank-fusion constant, HNSW search breadth.
+KNOWLEDGE_SEARCH_CANDIDATES = env.int("KNOWLEDGE_SEARCH_CANDIDATES", default=40)
+KNOWLEDGE_RRF_K = env.int("KNOWLEDGE_RRF_K", default=60)
+KNOWLEDGE_HNSW_EF_SEARCH = env.int("KNOWLEDGE_HNSW_EF_SEARCH", default=80)
+KNOWLEDGE_TEXT_SEARCH_CONFIG = env("KNOWLEDGE_TEXT_SEARCH_CONFIG", default="english")
+# Admin uploads larger than this are refused; accepted ones are indexed by Celery after commit.
+KNOWLEDGE_UPLOAD_MAX_BYTES = env.int("KNOWLEDGE_UPLOAD_MAX_BYTES", default=2_000_000)
+KNOWLEDGE_DEMO_SOURCE = env("KNOWLEDGE_DEMO_SOURCE", default="demo-kb")

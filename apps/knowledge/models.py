@@ -1,0 +1,124 @@
+"""The knowledge base: sources, documents, their chunks with embeddings, and the embedding cache.
+
+Rows change only through `apps.knowledge.services`; retrieval reads them through
+`apps.knowledge.selectors.knowledge_search`.
+"""
+
+from __future__ import annotations
+
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
+from django.db import models
+from pgvector.django import HnswIndex, VectorField
+
+from apps.core.models import TimeStampedModel
+
+EMBEDDING_DIMENSIONS = 384
+
+
+class KnowledgeSource(TimeStampedModel):
+    """Where documents come from: a folder, admin uploads, the demo knowledge base."""
+
+    name = models.SlugField(max_length=80, unique=True)
+    description = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DocumentFormat(models.TextChoices):
+    MARKDOWN = "markdown", "Markdown"
+    HTML = "html", "HTML"
+    TEXT = "text", "Plain text"
+
+
+class DocumentStatus(models.TextChoices):
+    PENDING = "pending", "Waiting to be indexed"
+    READY = "ready", "Indexed"
+    FAILED = "failed", "Indexing failed"
+
+
+class Document(TimeStampedModel):
+    """One document, identified by its source and URI (a URL when known, else a path).
+
+    The raw content is kept so a document can be re-indexed (new chunking, another
+    embedding backend) without its file. `content_hash` is the hash of that content;
+    `indexed_hash` and `index_signature` say what its current chunks were built from,
+    so an unchanged document is skipped without loading the embedding model.
+    """
+
+    source = models.ForeignKey(KnowledgeSource, on_delete=models.PROTECT, related_name="documents")
+    uri = models.CharField(max_length=1000, help_text="Source URL for citations, or the file path.")
+    title = models.CharField(max_length=300)
+    format = models.CharField(max_length=10, choices=DocumentFormat.choices)
+    raw_content = models.TextField()
+    content_hash = models.CharField(max_length=64, db_index=True)
+    version = models.PositiveIntegerField(default=1, help_text="Goes up each time the content changes.")
+    status = models.CharField(max_length=10, choices=DocumentStatus.choices, default=DocumentStatus.PENDING)
+    is_active = models.BooleanField(default=True, help_text="Inactive documents are never retrieved.")
+    tags = ArrayField(models.CharField(max_length=50), default=list, blank=True)
+    indexed_hash = models.CharField(max_length=64, blank=True)
+    index_signature = models.CharField(max_length=200, blank=True, help_text="Embedding model and chunking used.")
+    embedding_model = models.CharField(max_length=120, blank=True)
+    indexed_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["source__name", "title", "id"]
+        constraints = [models.UniqueConstraint(fields=["source", "uri"], name="knowledge_document_unique_uri")]
+        indexes = [GinIndex(fields=["tags"], name="knowledge_document_tags_gin")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Chunk(models.Model):
+    """A heading-bounded piece of a document: what retrieval returns and the agent cites."""
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="chunks")
+    position = models.PositiveIntegerField(help_text="Order within the document, from 0.")
+    heading_path = ArrayField(models.CharField(max_length=300), default=list, blank=True)
+    text = models.TextField()
+    token_count = models.PositiveIntegerField()
+    embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS)
+    # Written by the ingestion service in the same transaction as the chunk
+    # (section headings weighted A, title and text B): no trigger to keep in sync.
+    search_vector = SearchVectorField(null=True)
+
+    class Meta:
+        ordering = ["document_id", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "position"], name="knowledge_chunk_unique_position"),
+        ]
+        indexes = [
+            HnswIndex(
+                name="knowledge_chunk_embedding_hnsw",
+                fields=["embedding"],
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_cosine_ops"],
+            ),
+            GinIndex(fields=["search_vector"], name="knowledge_chunk_search_gin"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document_id}#{self.position}"
+
+
+class EmbeddingCache(models.Model):
+    """Text hash + model -> vector, so the same text is never embedded twice."""
+
+    text_hash = models.CharField(max_length=64)
+    model = models.CharField(max_length=120)
+    embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["text_hash", "model"], name="knowledge_embedding_cache_key")]
+
+    def __str__(self) -> str:
+        return f"{self.model}:{self.text_hash[:12]}"

@@ -1,0 +1,391 @@
+"""Writing the knowledge base: register documents, index them (chunk + embed), re-index.
+
+Two steps, so unchanged documents cost a hash and one query and never load the model:
+
+1. `document_upsert` stores the raw content and its hash. A new document whose
+   content is identical to an active one is a duplicate and is not stored; an
+   existing one with the same hash and the same index signature is unchanged.
+2. `document_index` parses, chunks and embeds (outside any transaction, through
+   the embedding cache), then swaps the chunks in one transaction: readers see
+   the old chunks or the new ones, never a mix, and a failure keeps the old ones.
+
+`ingest_documents` runs both for a batch (the `ingest` and `ingest_demo_kb`
+commands); admin uploads and re-index actions enqueue `tasks.index_documents`
+after commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.postgres.search import SearchVector
+from django.db import transaction
+from django.db.models import F, Func, TextField, Value
+from django.utils import timezone
+
+from apps.core.errors import ApplicationError
+
+from .chunking import CHUNKER_VERSION, chunk_document, embedding_text, parse_document, token_counter
+from .embeddings import EmbeddingBackend, embed_texts, get_backend
+from .models import Chunk, Document, DocumentFormat, DocumentStatus, KnowledgeSource
+
+logger = logging.getLogger(__name__)
+
+SUFFIX_FORMATS = {
+    ".md": DocumentFormat.MARKDOWN,
+    ".markdown": DocumentFormat.MARKDOWN,
+    ".html": DocumentFormat.HTML,
+    ".htm": DocumentFormat.HTML,
+    ".txt": DocumentFormat.TEXT,
+    ".text": DocumentFormat.TEXT,
+}
+URL_SIDECAR_SUFFIX = ".url"
+
+
+@dataclass(frozen=True)
+class DocumentInput:
+    """One document to ingest. `uri` identifies it within its source (URL, else path)."""
+
+    uri: str
+    format: str
+    raw_content: str
+    title: str = ""
+    tags: tuple[str, ...] = ()
+
+
+@dataclass
+class IngestReport:
+    created: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    failed: int = 0
+    deleted: int = 0
+    chunks: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return self.created + self.changed + self.unchanged + self.duplicates + self.failed
+
+    def summary(self) -> str:
+        return (
+            f"{self.total} documents: {self.created} new, {self.changed} re-indexed, {self.unchanged} unchanged, "
+            f"{self.duplicates} duplicates skipped, {self.failed} failed, {self.deleted} removed; "
+            f"{self.chunks} chunks written"
+        )
+
+
+def content_hash(raw: str) -> str:
+    return hashlib.sha256(normalise_content(raw).encode("utf-8")).hexdigest()
+
+
+def normalise_content(raw: str) -> str:
+    return raw.replace("\r\n", "\n").replace("\r", "\n").strip() + "\n"
+
+
+def index_signature(backend: EmbeddingBackend) -> str:
+    """What a document's chunks depend on besides its content: a change means re-indexing."""
+    return (
+        f"{backend.name}|chunks:{settings.KNOWLEDGE_CHUNK_MAX_TOKENS}/{settings.KNOWLEDGE_CHUNK_OVERLAP_TOKENS}"
+        f"|v{CHUNKER_VERSION}"
+    )
+
+
+def current_signature() -> str:
+    # Building the backend object is cheap: the model itself loads on first embed.
+    return index_signature(get_backend())
+
+
+def source_get_or_create(*, name: str, description: str = "") -> KnowledgeSource:
+    source, _ = KnowledgeSource.objects.get_or_create(name=name, defaults={"description": description})
+    return source
+
+
+# --- files ------------------------------------------------------------------
+
+
+def format_for_path(path: Path) -> str | None:
+    return SUFFIX_FORMATS.get(path.suffix.lower())
+
+
+def collect_files(paths: Iterable[Path]) -> list[Path]:
+    """Files to ingest under the given files and folders, sorted, hidden ones skipped."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(
+                p
+                for p in sorted(path.rglob("*"))
+                if p.is_file()
+                and format_for_path(p)
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+        elif path.is_file():
+            if not format_for_path(path):
+                raise ApplicationError(f"{path}: unsupported file type (use .md, .html or .txt)", code="unsupported")
+            found.append(path)
+        else:
+            raise ApplicationError(f"{path}: no such file or folder", code="not_found")
+    return found
+
+
+def document_input_from_file(path: Path, *, url: str = "", tags: Sequence[str] = ()) -> DocumentInput:
+    """A saved file as a document. Its URI is, in order: `url`, a `<file>.url` sidecar holding
+    the page's address, the URL the document names itself (front matter, canonical link), the path."""
+    fmt = format_for_path(path)
+    if fmt is None:
+        raise ApplicationError(f"{path}: unsupported file type", code="unsupported")
+    try:
+        raw = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ApplicationError(f"{path}: not UTF-8 text", code="unsupported") from exc
+    sidecar = path.with_name(path.name + URL_SIDECAR_SUFFIX)
+    if not url and sidecar.is_file():
+        url = sidecar.read_text(encoding="utf-8").strip().splitlines()[0].strip() if sidecar.stat().st_size else ""
+    if not url:
+        url = parse_document(raw, fmt, default_title=path.stem).url
+    return DocumentInput(uri=url or str(path.resolve()), format=fmt, raw_content=raw, tags=tuple(tags))
+
+
+# --- documents --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    document: Document | None
+    outcome: str  # created | changed | stale | unchanged | duplicate
+
+
+def document_upsert(*, source: KnowledgeSource, item: DocumentInput, signature: str) -> UpsertResult:
+    """Store a document's content; say whether it needs indexing. Never embeds."""
+    raw = normalise_content(item.raw_content)
+    digest = content_hash(raw)
+    parsed = parse_document(raw, item.format, default_title=Path(item.uri).stem or item.uri)
+    title = (item.title or parsed.title)[:300]
+    tags = sorted({*item.tags, *parsed.tags})
+    with transaction.atomic():
+        document = Document.objects.select_for_update().filter(source=source, uri=item.uri).first()
+        if document is None:
+            twin = Document.objects.filter(content_hash=digest, is_active=True).first()
+            if twin is not None:
+                logger.info("skipping %s: same content as document %s (%s)", item.uri, twin.pk, twin.uri)
+                return UpsertResult(twin, "duplicate")
+            document = Document(
+                source=source, uri=item.uri, title=title, format=item.format, raw_content=raw, content_hash=digest
+            )
+            document.tags = tags
+            document.full_clean()
+            document.save()
+            return UpsertResult(document, "created")
+        if document.content_hash == digest and document.title == title and document.tags == tags:
+            if (
+                document.indexed_hash == digest
+                and document.index_signature == signature
+                and document.status == DocumentStatus.READY
+            ):
+                return UpsertResult(document, "unchanged")
+            return UpsertResult(document, "stale")
+        if document.content_hash != digest:
+            document.version += 1
+        document.title, document.format, document.raw_content = title, item.format, raw
+        document.content_hash, document.tags = digest, tags
+        document.status = DocumentStatus.PENDING
+        document.full_clean()
+        document.save()
+        return UpsertResult(document, "changed")
+
+
+def document_index(*, document_id: int, force: bool = False, backend: EmbeddingBackend | None = None) -> int | None:
+    """Chunk and embed a document and swap its chunks atomically.
+
+    Returns the number of chunks written, or None when the document was already
+    indexed from this content with this signature (and `force` is off) or
+    changed again while we worked (the newer content's own run indexes it).
+    Raises `EmbeddingError` after marking the document failed; its old chunks stay.
+    """
+    backend = backend or get_backend()
+    signature = index_signature(backend)
+    document = Document.objects.get(pk=document_id)
+    if (
+        not force
+        and document.status == DocumentStatus.READY
+        and document.indexed_hash == document.content_hash
+        and document.index_signature == signature
+    ):
+        return None
+    digest = document.content_hash
+    parsed = parse_document(document.raw_content, document.format, default_title=document.title)
+    drafts = chunk_document(
+        parsed,
+        max_tokens=settings.KNOWLEDGE_CHUNK_MAX_TOKENS,
+        overlap_tokens=settings.KNOWLEDGE_CHUNK_OVERLAP_TOKENS,
+        count=token_counter(),
+    )
+    try:
+        vectors = embed_texts(
+            [embedding_text(title=document.title, heading_path=d.heading_path, text=d.text) for d in drafts],
+            backend=backend,
+        )
+    except ApplicationError as exc:
+        Document.objects.filter(pk=document.pk, content_hash=digest).update(
+            status=DocumentStatus.FAILED, error=str(exc)[:2000], updated_at=timezone.now()
+        )
+        raise
+
+    config = settings.KNOWLEDGE_TEXT_SEARCH_CONFIG
+    with transaction.atomic():
+        document = Document.objects.select_for_update().get(pk=document_id)
+        if document.content_hash != digest:
+            return None
+        document.chunks.all().delete()
+        Chunk.objects.bulk_create(
+            [
+                Chunk(
+                    document=document,
+                    position=d.position,
+                    heading_path=list(d.heading_path),
+                    text=d.text,
+                    token_count=d.token_count,
+                    embedding=vector,
+                )
+                for d, vector in zip(drafts, vectors, strict=True)
+            ],
+            batch_size=500,
+        )
+        # Section headings weigh most: the title is shared by every chunk of the document.
+        sections = Func(
+            Func(F("heading_path"), Value(document.title), function="array_remove", output_field=TextField()),
+            Value(" "),
+            function="array_to_string",
+            output_field=TextField(),
+        )
+        document.chunks.update(
+            search_vector=SearchVector(sections, weight="A", config=config)
+            + SearchVector(Value(document.title, output_field=TextField()), weight="B", config=config)
+            + SearchVector("text", weight="B", config=config)
+        )
+        document.status = DocumentStatus.READY
+        document.indexed_hash = digest
+        document.index_signature = signature
+        document.embedding_model = backend.name
+        document.indexed_at = timezone.now()
+        document.error = ""
+        document.save()
+    logger.info("indexed document %s (%s): %s chunks", document.pk, document.uri, len(drafts))
+    return len(drafts)
+
+
+def ingest_documents(
+    *,
+    source: KnowledgeSource,
+    items: Iterable[DocumentInput],
+    force: bool = False,
+    prune: bool = False,
+    progress: Callable[[DocumentInput, str], None] | None = None,
+) -> IngestReport:
+    """Upsert then index each document. With `prune`, documents of the source not in `items` are deleted."""
+    report = IngestReport()
+    signature = current_signature()
+    seen: set[str] = set()
+    for item in items:
+        seen.add(item.uri)
+        outcome = _ingest_one(source=source, item=item, signature=signature, force=force, report=report)
+        if progress:
+            progress(item, outcome)
+    if prune:
+        with transaction.atomic():
+            stale = Document.objects.filter(source=source).exclude(uri__in=seen)
+            report.deleted = stale.count()
+            stale.delete()
+    return report
+
+
+def _ingest_one(
+    *, source: KnowledgeSource, item: DocumentInput, signature: str, force: bool, report: IngestReport
+) -> str:
+    try:
+        result = document_upsert(source=source, item=item, signature=signature)
+        if result.outcome == "duplicate":
+            report.duplicates += 1
+            return "duplicate"
+        assert result.document is not None
+        if result.outcome == "unchanged" and not force:
+            report.unchanged += 1
+            return "unchanged"
+        written = document_index(document_id=result.document.pk, force=True)
+    except ApplicationError as exc:
+        report.failed += 1
+        report.errors.append(f"{item.uri}: {exc.message}")
+        return "failed"
+    report.chunks += written or 0
+    if result.outcome == "created":
+        report.created += 1
+    else:
+        report.changed += 1
+    return result.outcome
+
+
+def ingest_paths(
+    *,
+    paths: Sequence[Path],
+    source_name: str,
+    url: str = "",
+    tags: Sequence[str] = (),
+    force: bool = False,
+    prune: bool = False,
+    progress: Callable[[DocumentInput, str], None] | None = None,
+) -> IngestReport:
+    files = collect_files(paths)
+    if url and len(files) != 1:
+        raise ApplicationError("a URL can be given for exactly one file", code="invalid")
+    source = source_get_or_create(name=source_name)
+    items = (document_input_from_file(path, url=url, tags=tags) for path in files)
+    return ingest_documents(source=source, items=items, force=force, prune=prune, progress=progress)
+
+
+def document_upload(
+    *, source: KnowledgeSource, filename: str, content: bytes, url: str = "", tags: Sequence[str] = ()
+) -> UpsertResult:
+    """An admin upload: store it now, index it in Celery after commit."""
+    path = Path(filename)
+    fmt = format_for_path(path)
+    if fmt is None:
+        raise ApplicationError(f"{filename}: unsupported file type (use .md, .html or .txt)", code="unsupported")
+    if len(content) > settings.KNOWLEDGE_UPLOAD_MAX_BYTES:
+        raise ApplicationError(f"{filename}: larger than {settings.KNOWLEDGE_UPLOAD_MAX_BYTES} bytes", code="too_large")
+    try:
+        raw = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ApplicationError(f"{filename}: not UTF-8 text", code="unsupported") from exc
+    if not url:
+        url = parse_document(raw, fmt, default_title=path.stem).url
+    item = DocumentInput(uri=url or f"upload/{path.name}", format=fmt, raw_content=raw, tags=tuple(tags))
+    result = document_upsert(source=source, item=item, signature=current_signature())
+    if result.outcome in ("created", "changed", "stale"):
+        assert result.document is not None
+        documents_enqueue_index(document_ids=[result.document.pk])
+    return result
+
+
+def documents_enqueue_index(*, document_ids: Sequence[int], force: bool = False) -> None:
+    """Index in Celery once the current transaction commits (the rows must be visible to the worker)."""
+    from .tasks import index_documents
+
+    ids = list(document_ids)
+    if ids:
+        transaction.on_commit(lambda: index_documents.delay(ids, force=force))
+
+
+def documents_reindex(*, document_ids: Sequence[int]) -> int:
+    """Re-chunk and re-embed from the stored content (new settings, another backend)."""
+    with transaction.atomic():
+        ids = list(Document.objects.filter(pk__in=document_ids).values_list("pk", flat=True))
+        Document.objects.filter(pk__in=ids).update(status=DocumentStatus.PENDING, updated_at=timezone.now())
+        documents_enqueue_index(document_ids=ids, force=True)
+    return len(ids)

@@ -1,0 +1,134 @@
+import pytest
+
+from apps.core.errors import ApplicationError
+from apps.knowledge.models import Document
+from apps.knowledge.selectors import RetrievedChunk, knowledge_search
+
+from .conftest import ingest, md
+
+pytestmark = pytest.mark.django_db
+
+CORPUS = {
+    "https://shop.example/help/returns": md(
+        "Returns",
+        ("Return window", "You can send items back within 30 days after the parcel was delivered."),
+        ("Return fee", "Change-of-mind returns cost a small label fee, taken from the refund."),
+        front="---\ntags: [returns, policy]\n---\n",
+    ),
+    "https://shop.example/help/passwords": md(
+        "Passwords",
+        ("Forgotten password", "Choose 'Forgot password?' on the sign-in page and follow the emailed link."),
+        front="---\ntags: [account]\n---\n",
+    ),
+    "https://shop.example/help/shipping": md(
+        "Shipping",
+        ("Express", "Express parcels arrive in one to two business days."),
+        ("Carriers", "We hand parcels to the carrier Kestrel Freight, reference code KX-4471."),
+        front="---\ntags: [shipping, policy]\n---\n",
+    ),
+    "https://shop.example/help/gift-cards": md(
+        "Gift cards", ("Balance", "Enter the gift card number on the Gift cards page to see what is left on it.")
+    ),
+}
+
+
+@pytest.fixture
+def corpus(local_backend):
+    ingest("help", CORPUS)
+    ingest("blog", {"https://shop.example/blog/returns-story": md("Our story", ("Returns", "Why we love returns."))})
+
+
+@pytest.mark.slow
+def test_hybrid_search_ranks_the_answering_chunk_first_with_its_citation(corpus):
+    # given / when
+    results = knowledge_search(query="how long do I have to send something back?", k=3)
+
+    # then
+    assert len(results) == 3
+    top = results[0]
+    assert isinstance(top, RetrievedChunk)
+    assert top.text == "You can send items back within 30 days after the parcel was delivered."
+    assert (top.document_title, top.source, top.source_name) == ("Returns", "https://shop.example/help/returns", "help")
+    assert top.heading_path == ("Returns", "Return window")
+    assert top.citation == "Returns > Return window"
+    assert top.vector_rank == 1
+    assert top.similarity is not None
+    assert top.similarity > 0.4
+    assert [r.score for r in results] == sorted((r.score for r in results), reverse=True)
+
+
+@pytest.mark.slow
+def test_full_text_finds_an_exact_code_that_embeddings_do_not_understand(corpus):
+    # given / when
+    results = knowledge_search(query="KX-4471", k=2)
+
+    # then
+    assert results[0].text == "We hand parcels to the carrier Kestrel Freight, reference code KX-4471."
+    assert results[0].text_rank == 1
+
+
+@pytest.mark.slow
+def test_filters_by_source_and_tags(corpus):
+    # given / when
+    by_source = knowledge_search(query="returns", k=10, filters={"source": "blog"})
+    by_tags = knowledge_search(query="returns", k=10, filters={"tags": ["policy"]})
+    by_both_tags = knowledge_search(query="parcels", k=10, filters={"tags": ["shipping", "policy"]})
+
+    # then
+    assert {r.source for r in by_source} == {"https://shop.example/blog/returns-story"}
+    assert {r.source for r in by_tags} == {"https://shop.example/help/returns", "https://shop.example/help/shipping"}
+    assert {r.source for r in by_both_tags} == {"https://shop.example/help/shipping"}
+
+
+@pytest.mark.slow
+def test_inactive_documents_are_never_retrieved(corpus):
+    # given
+    Document.objects.filter(uri="https://shop.example/help/gift-cards").update(is_active=False)
+
+    # when
+    results = knowledge_search(query="gift card balance", k=10)
+
+    # then
+    assert "https://shop.example/help/gift-cards" not in {r.source for r in results}
+
+
+def test_unknown_filters_are_refused(fake_backend):
+    # given / when / then
+    with pytest.raises(ApplicationError) as info:
+        knowledge_search(query="returns", filters={"customer_id": 7})
+    assert info.value.code == "invalid_filter"
+
+
+def test_an_empty_query_returns_nothing_without_embedding(fake_backend):
+    # given / when
+    results = knowledge_search(query="   ")
+
+    # then
+    assert results == []
+    assert fake_backend.calls == []
+
+
+def test_chunks_from_another_embedding_model_are_found_by_full_text_only(fake_backend, settings):
+    # given documents embedded with one model, then the backend switched without re-indexing
+    ingest("help", CORPUS)
+    settings.KNOWLEDGE_EMBEDDING_BACKEND = "tests.knowledge.fakes.OtherBagOfWordsBackend"
+
+    # when
+    results = knowledge_search(query="gift card balance", k=3)
+
+    # then
+    assert results[0].document_title == "Gift cards"
+    assert all(r.vector_rank is None and r.similarity is None for r in results)
+
+
+def test_when_the_query_cannot_be_embedded_full_text_still_answers(fake_backend):
+    # given
+    ingest("help", CORPUS)
+    fake_backend.fail_when = "password"
+
+    # when
+    results = knowledge_search(query="forgot my password", k=1)
+
+    # then
+    assert results[0].source == "https://shop.example/help/passwords"
+    assert results[0].vector_rank is None
