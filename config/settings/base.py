@@ -317,3 +317,19 @@ KNOWLEDGE_TEXT_SEARCH_CONFIG = env("KNOWLEDGE_TEXT_SEARCH_CONFIG", default="engl
 # Admin uploads larger than this are refused; accepted ones are indexed by Celery after commit.
 KNOWLEDGE_UPLOAD_MAX_BYTES = env.int("KNOWLEDGE_UPLOAD_MAX_BYTES", default=2_000_000)
 KNOWLEDGE_DEMO_SOURCE = env("KNOWLEDGE_DEMO_SOURCE", default="demo-kb")
+
+# --- guardrails -------------------------------------------------------------
+# Pure-Python checks run on every customer message and every reply (apps/guardrails).
+GUARDRAILS_MAX_INPUT_CHARS = env.int("GUARDRAILS_MAX_INPUT_CHARS", default=4000)
+# Injection score in [0, 1]; at or above the threshold the message never reaches a model.
+GUARDRAILS_INJECTION_THRESHOLD = env.float("GUARDRAILS_INJECTION_THRESHOLD", default=0.7)
+# After this many tripped messages in one conversation the turn escalates to a person.
+GUARDRAILS_INJECTION_ESCALATE_AFTER = env.int("GUARDRAILS_INJECTION_ESCALATE_AFTER", default=3)
+# Links in replies may only point here (a host or any of its subdomains).
+GUARDRAILS_LINK_ALLOWED_DOMAINS = env.list("GUARDRAILS_LINK_ALLOWED_DOMAINS", default=["tidewater.example"])
+# Secret strings planted in prompts; a reply containing one leaked the prompt.
+GUARDRAILS_CANARIES = env.list("GUARDRAILS_CANARIES", default=[])
+# A reply sharing this many consecutive words with a system prompt leaked it.
+GUARDRAILS_PROMPT_LEAK_MIN_WORDS = env.int("GUARDRAILS_PROMPT_LEAK_MIN_WORDS", default=10)
+# What an order number looks like in replies; others' numbers are withheld.
+GUARDRAILS_ORDER_NUMBER_PATTERN = env("GUARDRAILS_ORDER_NUMBER_PATTERN", default=r"\bTW-?\d{6}\b")

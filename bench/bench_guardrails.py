@@ -1,0 +1,165 @@
+"""Guardrails benchmark: injection detection and PII masking on public data sets
+nobody on the team wrote, plus latency per check.
+
+Reads `<shared>/datasets/guardrails/injection_dev.csv` and `pii_dev.jsonl`, with
+`<shared>` = $SWITCHBOARD_SHARED_DIR or `../shared` next to the project root, and
+skips with a message when they are absent. Needs Django settings only (no
+database): run `python bench/bench_guardrails.py` or `make bench`.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import statistics
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+
+from apps.guardrails import GuardrailContext, check_input, check_output  # noqa: E402
+from apps.guardrails.checks import INPUT_INJECTION  # noqa: E402
+from apps.guardrails.pii import CARD, EMAIL, IBAN, PHONE, SSN, find_pii  # noqa: E402
+
+COVERED_PII = (CARD, IBAN, EMAIL, PHONE, SSN)
+
+
+def shared_dir() -> Path:
+    return Path(os.environ.get("SWITCHBOARD_SHARED_DIR", ROOT.parent / "shared"))
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def bench_injection(path: Path, latencies: dict[str, list[float]]) -> list[str]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    context = GuardrailContext()
+    by_source: dict[str, Counter[str]] = defaultdict(Counter)
+    total: Counter[str] = Counter()
+    for row in rows:
+        result = check_input(row["text"], context=context)
+        for verdict in result.verdicts:
+            latencies[verdict.name].append(verdict.latency_ms)
+        output = check_output(row["text"], context=context)  # the texts stand in for replies: latency only
+        for verdict in output.verdicts:
+            latencies[verdict.name].append(verdict.latency_ms)
+        predicted = result.verdict(INPUT_INJECTION).tripped
+        actual = row["label"] == "attack"
+        key = {(True, True): "tp", (True, False): "fp", (False, True): "fn", (False, False): "tn"}[(predicted, actual)]
+        by_source[row["source"]][key] += 1
+        total[key] += 1
+    lines = [f"injection ({len(rows)} texts, {path.name})"]
+    p, r, f1 = prf(total["tp"], total["fp"], total["fn"])
+    benign = total["fp"] + total["tn"]
+    lines.append(
+        f"  all        precision {p:.3f}  recall {r:.3f}  F1 {f1:.3f}  "
+        f"false-positive rate {total['fp'] / benign if benign else 0:.3f}  "
+        f"(tp {total['tp']} fp {total['fp']} fn {total['fn']} tn {total['tn']})"
+    )
+    for source, counts in sorted(by_source.items()):
+        p, r, f1 = prf(counts["tp"], counts["fp"], counts["fn"])
+        negatives = counts["fp"] + counts["tn"]
+        fpr = counts["fp"] / negatives if negatives else 0.0
+        if counts["tp"] + counts["fn"]:
+            lines.append(
+                f"  {source:<10} precision {p:.3f}  recall {r:.3f}  F1 {f1:.3f}  false-positive rate {fpr:.3f}  "
+                f"(tp {counts['tp']} fp {counts['fp']} fn {counts['fn']} tn {counts['tn']})"
+            )
+        else:  # benign only (NotInject): the false-positive rate is the figure
+            lines.append(f"  {source:<10} benign only: false-positive rate {fpr:.3f}  ({counts['fp']} of {negatives})")
+    return lines
+
+
+def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def bench_pii(path: Path, latencies: dict[str, list[float]]) -> list[str]:
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    context = GuardrailContext()
+    gold_count: Counter[str] = Counter()
+    gold_hit: Counter[str] = Counter()
+    exact_hit: Counter[str] = Counter()
+    pred_count: Counter[str] = Counter()
+    pred_hit: Counter[str] = Counter()
+    uncovered: Counter[str] = Counter()
+    for record in records:
+        text = record["text"]
+        result = check_input(text, context=context)
+        for verdict in result.verdicts:
+            latencies[verdict.name].append(verdict.latency_ms)
+        predicted = [s for s in find_pii(text, context=context) if s.type in COVERED_PII]
+        gold = [g for g in record["spans"] if g["type"] in COVERED_PII]
+        uncovered.update(g["type"] for g in record["spans"] if g["type"] not in COVERED_PII)
+        for g in gold:
+            gold_count[g["type"]] += 1
+            span = (g["start"], g["end"])
+            if any(p.type == g["type"] and _overlaps((p.start, p.end), span) for p in predicted):
+                gold_hit[g["type"]] += 1
+            if any(p.type == g["type"] and (p.start, p.end) == span for p in predicted):
+                exact_hit[g["type"]] += 1
+        for p in predicted:
+            pred_count[p.type] += 1
+            if any(g["type"] == p.type and _overlaps((p.start, p.end), (g["start"], g["end"])) for g in gold):
+                pred_hit[p.type] += 1
+    lines = [f"pii ({len(records)} texts, {path.name}; a span counts when it overlaps a gold span of the same type)"]
+    for pii_type in COVERED_PII:
+        recall = gold_hit[pii_type] / gold_count[pii_type] if gold_count[pii_type] else 0.0
+        precision = pred_hit[pii_type] / pred_count[pii_type] if pred_count[pii_type] else 0.0
+        exact = exact_hit[pii_type] / gold_count[pii_type] if gold_count[pii_type] else 0.0
+        lines.append(
+            f"  {pii_type:<14} recall {recall:.3f}  precision {precision:.3f}  exact-boundary recall {exact:.3f}  "
+            f"(gold {gold_count[pii_type]}, predicted {pred_count[pii_type]})"
+        )
+    total_gold, total_pred = sum(gold_count.values()), sum(pred_count.values())
+    lines.append(
+        f"  {'all covered':<14} recall {sum(gold_hit.values()) / total_gold if total_gold else 0:.3f}  "
+        f"precision {sum(pred_hit.values()) / total_pred if total_pred else 0:.3f}"
+    )
+    lines.append("  not masked by design: " + ", ".join(f"{t} {n}" for t, n in uncovered.most_common()))
+    return lines
+
+
+def main() -> int:
+    base = shared_dir() / "datasets" / "guardrails"
+    injection_path, pii_path = base / "injection_dev.csv", base / "pii_dev.jsonl"
+    if not injection_path.is_file() and not pii_path.is_file():
+        print(f"skipped: no guardrail data sets under {base} (set SWITCHBOARD_SHARED_DIR)")
+        return 0
+    latencies: dict[str, list[float]] = defaultdict(list)
+    if injection_path.is_file():
+        print("\n".join(bench_injection(injection_path, latencies)))
+    else:
+        print(f"injection: skipped, {injection_path} absent")
+    if pii_path.is_file():
+        print("\n".join(bench_pii(pii_path, latencies)))
+    else:
+        print(f"pii: skipped, {pii_path} absent")
+    print("latency per check, ms")
+    for name, values in sorted(latencies.items()):
+        print(
+            f"  {name:<26} p50 {percentile(values, 50):.3f}  p95 {percentile(values, 95):.3f}  "
+            f"max {max(values):.3f}  mean {statistics.fmean(values):.3f}  (n {len(values)})"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
