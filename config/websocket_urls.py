@@ -1,3 +1,10 @@
 """WebSocket routes, one list for the whole project (apps append theirs here)."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from apps.conversations.consumers import ChatConsumer, ConsoleConsumer
+
+websocket_urlpatterns: list = [
+    path("ws/chat/", ChatConsumer.as_asgi()),
+    path("ws/console/", ConsoleConsumer.as_asgi()),
+]

@@ -126,3 +126,58 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role}#{self.seq}: {self.text[:40]}"
+
+
+class FeedbackRating(models.TextChoices):
+    UP = "up", "Helpful"
+    DOWN = "down", "Not helpful"
+
+
+class Feedback(models.Model):
+    """A customer's thumbs up or down on one answer (the last vote counts)."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="feedback")
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="feedback")
+    rating = models.CharField(max_length=4, choices=FeedbackRating.choices)
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "feedback"
+
+    def __str__(self) -> str:
+        return f"{self.rating} on {self.message_id}"
+
+
+class ReplyFlag(models.Model):
+    """An operator marks a bot reply as wrong, with a note, for the team to fix."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="flags")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="flags")
+    flagged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    note = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"flag on {self.message_id}"
+
+
+class ConversationEvent(models.Model):
+    """Audit trail of a conversation's state changes (who, what, when)."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    action = models.CharField(max_length=40)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} on {self.conversation_id}"

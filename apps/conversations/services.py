@@ -14,8 +14,19 @@ from django.db.models import Max
 from django.utils import timezone
 
 from apps.conversations import events
-from apps.conversations.models import Conversation, ConversationStatus, Message, MessageRole, MessageStatus
-from apps.core.errors import ApplicationError
+from apps.conversations.models import (
+    Channel,
+    Conversation,
+    ConversationEvent,
+    ConversationStatus,
+    Feedback,
+    FeedbackRating,
+    Message,
+    MessageRole,
+    MessageStatus,
+    ReplyFlag,
+)
+from apps.core.errors import ApplicationError, NotFound
 
 MAX_MESSAGE_CHARS = 4000
 
@@ -106,3 +117,201 @@ def conversation_touch_status(*, conversation: Conversation, status: str) -> Con
         conversation.closed_at = timezone.now()
     conversation.save(update_fields=["status", "closed_at", "updated_at"])
     return conversation
+
+
+# --- conversations: start, identity, status ----------------------------------
+def _audit(conversation: Conversation, action: str, *, actor: Any = None, **data: Any) -> None:
+    ConversationEvent.objects.create(conversation=conversation, actor=actor, action=action, data=data)
+
+
+@transaction.atomic
+def conversation_start(
+    *, customer: Any = None, verified_order: Any = None, session_key: str = "", channel: str = Channel.WEB
+) -> Conversation:
+    """A new conversation bound to the identity that starts it (never changed by the model)."""
+    if channel not in Channel.values:
+        raise ApplicationError("Unknown channel.", code="invalid_channel")
+    conversation = Conversation(
+        customer=customer, verified_order=verified_order, session_key=session_key or "", channel=channel
+    )
+    conversation.full_clean()
+    conversation.save()
+    _audit(conversation, "started", channel=channel, identity="customer" if customer else "guest")
+    return conversation
+
+
+@transaction.atomic
+def conversation_bind_verified_order(*, conversation: Conversation, order: Any) -> Conversation:
+    """A guest proved they own `order`: from now on this conversation may see that order (only)."""
+    if conversation.customer_id is not None and conversation.customer_id != order.customer_id:
+        raise ApplicationError("This order belongs to someone else.", code="verification_failed")
+    if conversation.verified_order_id == order.pk:
+        return conversation
+    conversation.verified_order = order
+    conversation.save(update_fields=["verified_order", "updated_at"])
+    _audit(conversation, "guest_verified", order=order.number)
+    return conversation
+
+
+def _set_status(conversation: Conversation, status: str, *, actor: Any, action: str, **data: Any) -> Conversation:
+    old = conversation.status
+    conversation.status = status
+    conversation.save(update_fields=["status", "assigned_to", "resolution_code", "closed_at", "updated_at"])
+    _audit(conversation, action, actor=actor, old=old, new=status, **data)
+    public_id = str(conversation.public_id)
+    events.push_on_commit(conversation, "handoff", status=status, agent=_staff_name(actor) if actor else "")
+    events.push_staff_on_commit("conversation_status", conversation=public_id, status=status)
+    return conversation
+
+
+def _staff_name(user: Any) -> str:
+    return (user.first_name or user.username) if user is not None else ""
+
+
+def _locked(conversation: Conversation) -> Conversation:
+    return Conversation.objects.select_for_update().get(pk=conversation.pk)
+
+
+@transaction.atomic
+def conversation_takeover(*, conversation: Conversation, staff: Any) -> Conversation:
+    """A staff member takes the conversation: the bot pauses until they hand it back."""
+    conversation = _locked(conversation)
+    if conversation.status == ConversationStatus.CLOSED:
+        raise ApplicationError("This conversation is closed.", code="conversation_closed")
+    if conversation.status == ConversationStatus.HUMAN and conversation.assigned_to_id not in (None, staff.pk):
+        raise ApplicationError("Someone else has taken this conversation.", code="already_taken")
+    if conversation.status == ConversationStatus.HUMAN and conversation.assigned_to_id == staff.pk:
+        return conversation
+    conversation.assigned_to = staff
+    _set_status(conversation, ConversationStatus.HUMAN, actor=staff, action="taken_over")
+    message_create(
+        conversation=conversation,
+        role=MessageRole.SYSTEM,
+        text=f"{_staff_name(staff)} from the support team has joined the chat.",
+        agent="human",
+        data={"event": "taken_over"},
+    )
+    return conversation
+
+
+def _require_holder(conversation: Conversation, staff: Any) -> None:
+    if conversation.status != ConversationStatus.HUMAN:
+        raise ApplicationError("Take the conversation over first.", code="not_taken_over")
+    if conversation.assigned_to_id != staff.pk:
+        raise ApplicationError("Someone else has taken this conversation.", code="already_taken")
+
+
+@transaction.atomic
+def message_create_staff(*, conversation: Conversation, staff: Any, text: str, client_message_id: str = "") -> Message:
+    """A staff reply, live to the customer. Only the staff member holding the conversation may write."""
+    conversation = _locked(conversation)
+    _require_holder(conversation, staff)
+    text = (text or "").strip()
+    if not text:
+        raise ApplicationError("Message is empty.", code="empty_message")
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise ApplicationError(f"Message is longer than {MAX_MESSAGE_CHARS} characters.", code="message_too_long")
+    if client_message_id:
+        existing = conversation.messages.filter(client_message_id=client_message_id).first()
+        if existing is not None:
+            return existing
+    return message_create(
+        conversation=conversation,
+        role=MessageRole.STAFF,
+        text=text,
+        agent="human",
+        author=staff,
+        client_message_id=client_message_id,
+    )
+
+
+@transaction.atomic
+def conversation_hand_back(*, conversation: Conversation, staff: Any) -> Conversation:
+    """The bot answers again from the customer's next message."""
+    conversation = _locked(conversation)
+    if conversation.status not in (ConversationStatus.HUMAN, ConversationStatus.WAITING_HUMAN):
+        raise ApplicationError("The bot already has this conversation.", code="not_taken_over")
+    if conversation.status == ConversationStatus.HUMAN:
+        _require_holder(conversation, staff)
+    conversation.assigned_to = None
+    _set_status(conversation, ConversationStatus.OPEN, actor=staff, action="handed_back")
+    message_create(
+        conversation=conversation,
+        role=MessageRole.SYSTEM,
+        text="You are chatting with the assistant again.",
+        agent="human",
+        data={"event": "handed_back"},
+    )
+    return conversation
+
+
+@transaction.atomic
+def conversation_close(*, conversation: Conversation, staff: Any, resolution_code: str) -> Conversation:
+    """Close with a resolution code; the customer is then asked for a CSAT score."""
+    from django.conf import settings
+
+    if resolution_code not in settings.CHAT_RESOLUTION_CODES:
+        raise ApplicationError("Unknown resolution code.", code="invalid_resolution_code")
+    conversation = _locked(conversation)
+    if conversation.status == ConversationStatus.CLOSED:
+        raise ApplicationError("This conversation is closed.", code="conversation_closed")
+    if conversation.status == ConversationStatus.HUMAN:
+        _require_holder(conversation, staff)
+    conversation.resolution_code = resolution_code
+    conversation.closed_at = timezone.now()
+    message_create(
+        conversation=conversation,
+        role=MessageRole.SYSTEM,
+        text="This conversation has been closed. How did we do?",
+        agent="human",
+        data={"event": "closed", "csat": True},
+    )
+    _set_status(conversation, ConversationStatus.CLOSED, actor=staff, action="closed", resolution=resolution_code)
+    events.push_on_commit(conversation, "closed", resolution_code=resolution_code, csat=True)
+    return conversation
+
+
+# --- feedback -------------------------------------------------------------------
+@transaction.atomic
+def feedback_record(*, conversation: Conversation, message_id: int, rating: str, comment: str = "") -> Feedback:
+    """Thumbs up/down on one answer of this conversation; voting again changes the vote."""
+    if rating not in FeedbackRating.values:
+        raise ApplicationError("Rating must be 'up' or 'down'.", code="invalid_rating")
+    message = conversation.messages.filter(pk=message_id, role__in=[MessageRole.ASSISTANT, MessageRole.STAFF]).first()
+    if message is None:
+        raise NotFound("No such answer in this conversation.")
+    feedback, _ = Feedback.objects.update_or_create(
+        message=message, defaults={"conversation": conversation, "rating": rating, "comment": (comment or "")[:2000]}
+    )
+    _audit(conversation, "feedback", message=message.pk, rating=rating)
+    return feedback
+
+
+@transaction.atomic
+def conversation_rate(*, conversation: Conversation, score: int, comment: str = "") -> Conversation:
+    """The CSAT answer (1-5), asked when the conversation closes; answering twice keeps the first."""
+    if conversation.status != ConversationStatus.CLOSED:
+        raise ApplicationError("You can rate the conversation once it is closed.", code="not_closed")
+    if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
+        raise ApplicationError("Score must be a whole number from 1 to 5.", code="invalid_score")
+    conversation = _locked(conversation)
+    if conversation.csat_score is not None:
+        raise ApplicationError("You already rated this conversation.", code="already_rated")
+    conversation.csat_score = score
+    conversation.csat_comment = (comment or "")[:2000]
+    conversation.save(update_fields=["csat_score", "csat_comment", "updated_at"])
+    _audit(conversation, "csat", score=score)
+    return conversation
+
+
+@transaction.atomic
+def reply_flag_create(*, message: Message, operator: Any, note: str) -> ReplyFlag:
+    """An operator marks a bot reply as wrong."""
+    note = (note or "").strip()
+    if not note:
+        raise ApplicationError("Say what is wrong with the reply.", code="note_required")
+    if message.role != MessageRole.ASSISTANT:
+        raise ApplicationError("Only the assistant's replies can be flagged.", code="not_a_reply")
+    flag = ReplyFlag.objects.create(conversation=message.conversation, message=message, flagged_by=operator, note=note)
+    _audit(message.conversation, "reply_flagged", actor=operator, message=message.pk)
+    return flag

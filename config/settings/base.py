@@ -333,3 +333,23 @@ GUARDRAILS_CANARIES = env.list("GUARDRAILS_CANARIES", default=[])
 GUARDRAILS_PROMPT_LEAK_MIN_WORDS = env.int("GUARDRAILS_PROMPT_LEAK_MIN_WORDS", default=10)
 # What an order number looks like in replies; others' numbers are withheld.
 GUARDRAILS_ORDER_NUMBER_PATTERN = env("GUARDRAILS_ORDER_NUMBER_PATTERN", default=r"\bTW-?\d{6}\b")
+
+# --- conversations (chat, console, review) -----------------------------------
+# Per-shop secret for identity tokens the shop's own site signs (HMAC-SHA256 of
+# the customer id and an expiry); empty disables token sign-in.
+CHAT_IDENTITY_SECRET = env("CHAT_IDENTITY_SECRET", default="")
+CHAT_IDENTITY_MAX_TTL_SECONDS = env.int("CHAT_IDENTITY_MAX_TTL_SECONDS", default=24 * 3600)
+# A guest's bearer key to resume their own conversation (widget without cookies).
+CHAT_ACCESS_MAX_AGE_SECONDS = env.int("CHAT_ACCESS_MAX_AGE_SECONDS", default=30 * 24 * 3600)
+# The same counters (Redis) serve HTTP (django-ratelimit) and the socket.
+CHAT_RATE_PER_CUSTOMER = env("CHAT_RATE_PER_CUSTOMER", default="30/m")
+CHAT_RATE_PER_CONNECTION = env("CHAT_RATE_PER_CONNECTION", default="15/m")
+CHAT_RATE_PER_IP = env("CHAT_RATE_PER_IP", default="60/m")
+CHAT_RATE_VERIFY = env("CHAT_RATE_VERIFY", default="5/15m")
+CHAT_MAX_FRAME_BYTES = env.int("CHAT_MAX_FRAME_BYTES", default=16384)
+# Origins (besides our own) allowed to frame /chat/embed/ for the widget.
+CHAT_WIDGET_FRAME_ANCESTORS = env.list("CHAT_WIDGET_FRAME_ANCESTORS", default=[])
+CHAT_RESOLUTION_CODES = env.list(
+    "CHAT_RESOLUTION_CODES",
+    default=["resolved", "refund_issued", "order_updated", "information_given", "no_response", "duplicate", "other"],
+)

@@ -1,0 +1,400 @@
+"""WebSocket interfaces: the customer's chat (`/ws/chat/`) and the staff console (`/ws/console/`).
+
+Thin: authenticate, validate a frame, call one service or selector in a
+thread (`database_sync_to_async`), relay group events. The protocol is in
+docs/chat-protocol.md; error codes are stable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+
+from apps.conversations import events, identity, ratelimits, selectors, services
+from apps.conversations.identity import ChatIdentity
+from apps.conversations.models import Channel, Conversation, ConversationStatus
+from apps.core.errors import ApplicationError
+
+logger = logging.getLogger(__name__)
+
+CLOSE_SESSION_ENDED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_NOT_FOUND = 4404
+CLOSE_TOO_LARGE = 1009
+
+
+def session_group(session_key: str) -> str:
+    """Sockets opened with one browser session; logging out ends them at once."""
+    return "chat.session." + hashlib.sha256(session_key.encode()).hexdigest()[:40]
+
+
+# --- database work, one call per frame --------------------------------------
+@database_sync_to_async
+def _resolve(session: Any, identity_token: str) -> ChatIdentity:
+    return identity.identity_resolve(session=session, identity_token=identity_token)
+
+
+@database_sync_to_async
+def _recheck(bound: ChatIdentity, identity_token: str) -> ChatIdentity | None:
+    return identity.identity_recheck(bound=bound, identity_token=identity_token)
+
+
+@database_sync_to_async
+def _open_conversation(ident: ChatIdentity, public_id: str | None, access: str) -> Conversation | None:
+    if public_id:
+        return selectors.conversation_get_for_identity(identity=ident, public_id=public_id, access_key=access)
+    return selectors.conversation_latest_for_identity(identity=ident)
+
+
+@database_sync_to_async
+def _start(ident: ChatIdentity, channel: str) -> Conversation:
+    return services.conversation_start(
+        customer=ident.customer,
+        verified_order=ident.verified_order,
+        session_key=ident.session_key,
+        channel=channel,
+    )
+
+
+@database_sync_to_async
+def _ready_payload(conversation: Conversation, ident: ChatIdentity) -> dict[str, Any]:
+    conversation.refresh_from_db()
+    last = conversation.messages.order_by("-seq").values_list("seq", flat=True).first() or 0
+    return {
+        "type": "ready",
+        "conversation": str(conversation.public_id),
+        "access": identity.access_key_for(conversation),
+        "status": conversation.status,
+        "identity": ident.describe(),
+        "last_seq": last,
+        "csat_pending": conversation.status == ConversationStatus.CLOSED and conversation.csat_score is None,
+        "feedback": {str(k): v for k, v in selectors.feedback_by_message(conversation=conversation).items()},
+    }
+
+
+@database_sync_to_async
+def _messages_after(conversation: Conversation, seq: int) -> list[dict[str, Any]]:
+    return [events.message_payload(m) for m in selectors.messages_after(conversation=conversation, seq=seq)]
+
+
+@database_sync_to_async
+def _messages_between(conversation: Conversation, after: int, upto: int) -> list[dict[str, Any]]:
+    msgs = selectors.messages_between(conversation=conversation, after=after, upto=upto)
+    return [events.message_payload(m) for m in msgs]
+
+
+@database_sync_to_async
+def _accept(conversation: Conversation, text: str, client_id: str) -> tuple[dict[str, Any], bool]:
+    conversation.refresh_from_db()
+    message, created = services.message_accept_customer(
+        conversation=conversation, text=text, client_message_id=client_id
+    )
+    return {"id": message.pk, "seq": message.seq}, created
+
+
+@database_sync_to_async
+def _verify(session: Any, conversation: Conversation, number: str, email: str) -> Any:
+    order = identity.guest_verify(session=session, order_number=number, email=email)
+    services.conversation_bind_verified_order(conversation=conversation, order=order)
+    return order
+
+
+@database_sync_to_async
+def _feedback(conversation: Conversation, message_id: Any, rating: str) -> None:
+    services.feedback_record(conversation=conversation, message_id=int(message_id), rating=str(rating))
+
+
+@database_sync_to_async
+def _csat(conversation: Conversation, score: Any, comment: str) -> None:
+    conversation.refresh_from_db()
+    services.conversation_rate(conversation=conversation, score=score, comment=comment)
+
+
+@database_sync_to_async
+def _limited(*, group: str, subject: str, rate: str) -> bool:
+    return ratelimits.hit(group=group, subject=subject, rate=rate)
+
+
+class ChatConsumer(AsyncJsonWebsocketConsumer):
+    """One customer's socket. The first frame must be `hello`."""
+
+    async def connect(self) -> None:
+        self.ident: ChatIdentity | None = None
+        self.identity_token = ""
+        self.conversation: Conversation | None = None
+        self.channel_kind = Channel.WEB
+        self.last_seq = 0
+        self.groups_joined: list[str] = []
+        await self.accept()
+        session = self.scope.get("session")
+        if session is not None and session.session_key:
+            await self._join(session_group(session.session_key))
+
+    async def disconnect(self, code: int) -> None:
+        for group in self.groups_joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def _join(self, group: str) -> None:
+        if group not in self.groups_joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.groups_joined.append(group)
+
+    # --- frames in -----------------------------------------------------------
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
+        raw = text_data if text_data is not None else (bytes_data or b"").decode("utf-8", "replace")
+        if len(raw.encode("utf-8")) > settings.CHAT_MAX_FRAME_BYTES:
+            await self.error("frame_too_large", f"Frames are limited to {settings.CHAT_MAX_FRAME_BYTES} bytes.")
+            await self.close(code=CLOSE_TOO_LARGE)
+            return
+        try:
+            content = json.loads(raw)
+        except ValueError:
+            await self.error("bad_json", "Frames must be JSON objects.")
+            return
+        if not isinstance(content, dict):
+            await self.error("bad_json", "Frames must be JSON objects.")
+            return
+        await self.receive_json(content)
+
+    async def receive_json(self, content: dict[str, Any], **kwargs: Any) -> None:
+        kind = content.get("type")
+        try:
+            if kind == "hello":
+                await self.on_hello(content)
+                return
+            if self.ident is None:
+                await self.error("hello_required", "Send a hello frame first.")
+                return
+            # The identity is re-checked on every frame: logging out or an expired token ends the chat.
+            current = await _recheck(self.ident, self.identity_token)
+            if current is None:
+                await self.end_session("Your session has ended. Sign in again to keep chatting.")
+                return
+            self.ident = current
+            handler = {
+                "message": self.on_message,
+                "verify": self.on_verify,
+                "feedback": self.on_feedback,
+                "csat": self.on_csat,
+                "ping": self.on_ping,
+            }.get(str(kind))
+            if handler is None:
+                await self.error("unknown_type", "Unknown frame type.")
+                return
+            await handler(content)
+        except ApplicationError as exc:
+            await self.error(exc.code, exc.message, id=content.get("id"))
+        except Exception:
+            logger.exception("chat frame failed")
+            await self.error(
+                "server_error", "Something went wrong on our side. Please try again.", id=content.get("id")
+            )
+
+    async def on_hello(self, content: dict[str, Any]) -> None:
+        if self.ident is not None:
+            await self.error("already_ready", "This connection is already set up.")
+            return
+        self.identity_token = _str(content.get("identity_token"), 300)
+        channel = _str(content.get("channel"), 10) or Channel.WEB
+        self.channel_kind = channel if channel in (Channel.WEB, Channel.WIDGET) else Channel.WEB
+        try:
+            ident = await _resolve(self.scope.get("session"), self.identity_token)
+        except ApplicationError as exc:
+            await self.error(exc.code, exc.message)
+            await self.close(code=CLOSE_SESSION_ENDED)
+            return
+        try:
+            conversation = await _open_conversation(
+                ident, _str(content.get("conversation"), 64) or None, _str(content.get("access"), 200)
+            )
+        except ApplicationError as exc:
+            await self.error(exc.code, exc.message)
+            await self.close(code=CLOSE_NOT_FOUND)
+            return
+        self.ident = ident
+        try:
+            self.last_seq = max(int(content.get("last_seq") or 0), 0)
+        except (TypeError, ValueError):
+            self.last_seq = 0
+        if conversation is None:
+            await self.send_json(
+                {"type": "ready", "conversation": None, "status": "new", "identity": ident.describe(), "last_seq": 0}
+            )
+            return
+        await self.attach(conversation)
+
+    async def attach(self, conversation: Conversation) -> None:
+        """Subscribe, say ready, then replay what the client has not seen (in order, once)."""
+        self.conversation = conversation
+        await self._join(events.conversation_group(conversation.public_id))
+        await self.send_json(await _ready_payload(conversation, self.ident))
+        for payload in await _messages_after(conversation, self.last_seq):
+            await self.send_message(payload)
+
+    async def ensure_conversation(self) -> Conversation:
+        if self.conversation is None:
+            await self.attach(await _start(self.ident, self.channel_kind))
+        return self.conversation
+
+    async def on_message(self, content: dict[str, Any]) -> None:
+        client_id = _str(content.get("id"), 65)
+        text = content.get("text")
+        if not isinstance(text, str):
+            raise ApplicationError("Message text must be a string.", code="empty_message")
+        subject = self.ident.actor_key or (
+            f"conversation:{self.conversation.public_id}" if self.conversation else f"connection:{self.channel_name}"
+        )
+        if await _limited(
+            group=ratelimits.GROUP_CONNECTION, subject=self.channel_name, rate=settings.CHAT_RATE_PER_CONNECTION
+        ) or await _limited(group=ratelimits.GROUP_CUSTOMER, subject=subject, rate=settings.CHAT_RATE_PER_CUSTOMER):
+            raise ApplicationError("You are sending messages too fast. Wait a moment.", code="rate_limited")
+        conversation = await self.ensure_conversation()
+        stored, created = await _accept(conversation, text, client_id)
+        await self.send_json({"type": "accepted", "id": client_id, "duplicate": not created, "message": stored})
+
+    async def on_verify(self, content: dict[str, Any]) -> None:
+        if self.ident.customer is not None:
+            raise ApplicationError("You are signed in already.", code="already_signed_in")
+        subject = self.ident.session_key or self.channel_name
+        if await _limited(group=ratelimits.GROUP_VERIFY, subject=subject, rate=settings.CHAT_RATE_VERIFY):
+            raise ApplicationError("Too many attempts. Try again later.", code="rate_limited")
+        conversation = await self.ensure_conversation()
+        session = self.scope.get("session")
+        order = await _verify(
+            session if session is not None and session.session_key else None,
+            conversation,
+            _str(content.get("order_number"), 40),
+            _str(content.get("email"), 254),
+        )
+        self.ident = ChatIdentity(**{**self.ident.__dict__, "verified_order": order})
+        await self.send_json({"type": "verified", "order": order.number})
+
+    async def on_feedback(self, content: dict[str, Any]) -> None:
+        if self.conversation is None:
+            raise ApplicationError("No conversation yet.", code="not_found")
+        try:
+            message_id = int(content.get("message"))
+        except (TypeError, ValueError):
+            raise ApplicationError("Which answer?", code="not_found") from None
+        await _feedback(self.conversation, message_id, _str(content.get("rating"), 8))
+        await self.send_json({"type": "feedback_saved", "message": message_id, "rating": content.get("rating")})
+
+    async def on_csat(self, content: dict[str, Any]) -> None:
+        if self.conversation is None:
+            raise ApplicationError("No conversation yet.", code="not_found")
+        await _csat(self.conversation, content.get("score"), _str(content.get("comment"), 2000))
+        await self.send_json({"type": "csat_saved", "score": content.get("score")})
+
+    async def on_ping(self, content: dict[str, Any]) -> None:
+        await self.send_json({"type": "pong"})
+
+    # --- events out ----------------------------------------------------------
+    async def error(self, code: str, message: str, **extra: Any) -> None:
+        await self.send_json({"type": "error", "code": code, "message": message, **extra})
+
+    async def end_session(self, message: str) -> None:
+        await self.send_json({"type": "session_ended", "code": "session_ended", "message": message})
+        self.ident = None
+        await self.close(code=CLOSE_SESSION_ENDED)
+
+    async def send_message(self, payload: dict[str, Any]) -> None:
+        """Stored messages go out once each and in seq order, filling any gap from the database."""
+        seq = payload["seq"]
+        if seq <= self.last_seq:
+            return
+        if seq > self.last_seq + 1 and self.conversation is not None:
+            for missed in await _messages_between(self.conversation, self.last_seq, seq - 1):
+                await self.send_json({"type": "message", "message": missed})
+                self.last_seq = missed["seq"]
+        await self.send_json({"type": "message", "message": payload})
+        self.last_seq = seq
+
+    async def chat_event(self, event: dict[str, Any]) -> None:
+        """A group event from a service or the agent turn (see apps.conversations.events)."""
+        if self.ident is None:
+            return
+        name = event.get("event")
+        if name == "message":
+            await self.send_message(event["message"])
+            return
+        body = {k: v for k, v in event.items() if k not in ("type", "event")}
+        await self.send_json({"type": name, **body})
+
+    async def session_ended(self, event: dict[str, Any]) -> None:
+        """The browser session logged out (see views.logout)."""
+        await self.end_session("You signed out. Sign in again to keep chatting.")
+
+
+def _str(value: Any, limit: int) -> str:
+    return value[:limit] if isinstance(value, str) else ""
+
+
+# --- staff console --------------------------------------------------------------
+@database_sync_to_async
+def _staff_allowed(user_id: int | None) -> bool:
+    from django.contrib.auth import get_user_model
+
+    if user_id is None:
+        return False
+    user = get_user_model().objects.filter(pk=user_id, is_active=True, is_staff=True).first()
+    return bool(user and user.has_perm("conversations.takeover_conversation"))
+
+
+@database_sync_to_async
+def _conversation_exists(public_id: str) -> bool:
+    return selectors._is_uuid(public_id) and Conversation.objects.filter(public_id=public_id).exists()
+
+
+class ConsoleConsumer(AsyncJsonWebsocketConsumer):
+    """Live queue and the watched conversation for staff who may take over chats."""
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        self.user_id = user.pk if user is not None and user.is_authenticated else None
+        self.watching: str | None = None
+        if not await _staff_allowed(self.user_id):
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        await self.channel_layer.group_add(events.STAFF_GROUP, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        await self.channel_layer.group_discard(events.STAFF_GROUP, self.channel_name)
+        if self.watching:
+            await self.channel_layer.group_discard(events.conversation_group(self.watching), self.channel_name)
+
+    async def receive_json(self, content: dict[str, Any], **kwargs: Any) -> None:
+        if not await _staff_allowed(self.user_id):
+            await self.send_json({"type": "session_ended", "code": "session_ended", "message": "Not allowed."})
+            await self.close(code=CLOSE_SESSION_ENDED)
+            return
+        if content.get("type") == "watch":
+            public_id = _str(content.get("conversation"), 64)
+            if not await _conversation_exists(public_id):
+                await self.send_json({"type": "error", "code": "not_found", "message": "No such conversation."})
+                return
+            if self.watching:
+                await self.channel_layer.group_discard(events.conversation_group(self.watching), self.channel_name)
+            self.watching = public_id
+            await self.channel_layer.group_add(events.conversation_group(public_id), self.channel_name)
+            await self.send_json({"type": "watching", "conversation": public_id})
+        elif content.get("type") == "ping":
+            await self.send_json({"type": "pong"})
+        else:
+            await self.send_json({"type": "error", "code": "unknown_type", "message": "Unknown frame type."})
+
+    async def staff_event(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "queue", **{k: v for k, v in event.items() if k != "type"}})
+
+    async def chat_event(self, event: dict[str, Any]) -> None:
+        body = {k: v for k, v in event.items() if k not in ("type", "event")}
+        await self.send_json({"type": "conversation", "conversation": self.watching, "event": event["event"], **body})
+
+    async def session_ended(self, event: dict[str, Any]) -> None:
+        return
