@@ -36,7 +36,7 @@ def _ticket_precheck(ctx: Any, subject: str, description: str, category: str = "
 
 def _ticket_summary(args: dict[str, Any], deps: SupportDeps) -> str:
     about = f" about order {args['order_number'].upper()}" if args.get("order_number") else ""
-    return f"open a support ticket{about} for our team: \"{' '.join(args['subject'].split())[:120]}\""
+    return f'open a support ticket{about} for our team: "{" ".join(args["subject"].split())[:120]}"'
 
 
 def _ticket_done(result: Any, args: dict[str, Any]) -> str:

@@ -38,7 +38,9 @@ def search_knowledge(ctx: RunContext[SupportDeps], query: str) -> str:
         }
         if all(c.get("chunk_id") != chunk.chunk_id for c in ctx.deps.citations):
             ctx.deps.citations.append(citation)
-        excerpts.append({**citation, "similarity": round(chunk.similarity or 0.0, 3), "text": chunk.text[:EXCERPT_CHARS]})
+        excerpts.append(
+            {**citation, "similarity": round(chunk.similarity or 0.0, 3), "text": chunk.text[:EXCERPT_CHARS]}
+        )
     return wrap_result(
         "search_knowledge",
         {

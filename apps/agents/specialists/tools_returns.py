@@ -10,9 +10,8 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from typing_extensions import TypedDict
-
 from pydantic_ai import RunContext
+from typing_extensions import TypedDict
 
 from apps.agents.deps import SupportDeps
 from apps.agents.specialists import serialize
@@ -242,10 +241,7 @@ def request_refund(
 def refund_status(ctx: RunContext[SupportDeps], order_number: str = "") -> str:
     """Refunds and refund requests (pending review, approved, refunded, rejected) for one order or all orders."""
     deps = ctx.deps
-    if order_number:
-        orders = [order_in_scope(deps, order_number)]
-    else:
-        orders = orders_in_scope(deps, limit=20)
+    orders = [order_in_scope(deps, order_number)] if order_number else orders_in_scope(deps, limit=20)
     refunds = selectors.refund_list_for_customer(customer=deps.customer, only_order=deps.verified_order, limit=20)
     returns = selectors.return_list_for_customer(customer=deps.customer, only_order=deps.verified_order, limit=20)
     approvals = RefundApproval.objects.filter(order__in=orders).select_related("order").order_by("-created_at")[:20]

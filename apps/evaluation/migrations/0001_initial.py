@@ -5,53 +5,67 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='EvaluationRun',
+            name="EvaluationRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('started_at', models.DateTimeField(db_index=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('model', models.CharField(help_text='the agent model the scenarios ran against, e.g. local', max_length=120)),
-                ('suite', models.CharField(blank=True, help_text='scenario filter, empty for all', max_length=200)),
-                ('scenarios', models.PositiveIntegerField(default=0)),
-                ('passed', models.PositiveIntegerField(default=0)),
-                ('pass_rate', models.FloatField(default=0.0, help_text='percent')),
-                ('duration_seconds', models.FloatField(default=0.0)),
-                ('min_pass', models.FloatField(default=100.0)),
-                ('revision', models.CharField(blank=True, help_text='git revision of the code, when known', max_length=64)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("started_at", models.DateTimeField(db_index=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "model",
+                    models.CharField(help_text="the agent model the scenarios ran against, e.g. local", max_length=120),
+                ),
+                ("suite", models.CharField(blank=True, help_text="scenario filter, empty for all", max_length=200)),
+                ("scenarios", models.PositiveIntegerField(default=0)),
+                ("passed", models.PositiveIntegerField(default=0)),
+                ("pass_rate", models.FloatField(default=0.0, help_text="percent")),
+                ("duration_seconds", models.FloatField(default=0.0)),
+                ("min_pass", models.FloatField(default=100.0)),
+                (
+                    "revision",
+                    models.CharField(blank=True, help_text="git revision of the code, when known", max_length=64),
+                ),
             ],
             options={
-                'ordering': ['-started_at', '-id'],
+                "ordering": ["-started_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='ScenarioResult',
+            name="ScenarioResult",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(db_index=True, max_length=120)),
-                ('tags', models.JSONField(blank=True, default=list)),
-                ('turns', models.PositiveSmallIntegerField(default=0)),
-                ('route_ok', models.BooleanField(default=False)),
-                ('tools_ok', models.BooleanField(default=False)),
-                ('db_ok', models.BooleanField(default=False)),
-                ('replies_ok', models.BooleanField(default=False)),
-                ('passed', models.BooleanField(db_index=True, default=False)),
-                ('duration_ms', models.FloatField(default=0.0)),
-                ('failures', models.JSONField(blank=True, default=list, help_text='what did not match, one line each')),
-                ('transcript', models.JSONField(blank=True, default=list, help_text='per turn: customer, reply, route, tools')),
-                ('error', models.TextField(blank=True)),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='results', to='evaluation.evaluationrun')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(db_index=True, max_length=120)),
+                ("tags", models.JSONField(blank=True, default=list)),
+                ("turns", models.PositiveSmallIntegerField(default=0)),
+                ("route_ok", models.BooleanField(default=False)),
+                ("tools_ok", models.BooleanField(default=False)),
+                ("db_ok", models.BooleanField(default=False)),
+                ("replies_ok", models.BooleanField(default=False)),
+                ("passed", models.BooleanField(db_index=True, default=False)),
+                ("duration_ms", models.FloatField(default=0.0)),
+                ("failures", models.JSONField(blank=True, default=list, help_text="what did not match, one line each")),
+                (
+                    "transcript",
+                    models.JSONField(blank=True, default=list, help_text="per turn: customer, reply, route, tools"),
+                ),
+                ("error", models.TextField(blank=True)),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="results",
+                        to="evaluation.evaluationrun",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['run_id', 'id'],
-                'constraints': [models.UniqueConstraint(fields=('run', 'name'), name='scenario_result_once_per_run')],
+                "ordering": ["run_id", "id"],
+                "constraints": [models.UniqueConstraint(fields=("run", "name"), name="scenario_result_once_per_run")],
             },
         ),
     ]

@@ -40,9 +40,7 @@ COUNTRIES = {
     "mexico": "MX",
     "mx": "MX",
 }
-_LEAD_RE = re.compile(
-    r"^.*?\b(?:to|is|address|at|:)\s+(?=\d|apt|unit|suite|flat)", re.IGNORECASE | re.DOTALL
-)
+_LEAD_RE = re.compile(r"^.*?\b(?:to|is|address|at|:)\s+(?=\d|apt|unit|suite|flat)", re.IGNORECASE | re.DOTALL)
 _POSTAL_RE = re.compile(r"^(?:(?P<region>[A-Za-z][A-Za-z .]{0,30}?)\s+)?(?P<postal>[A-Za-z0-9][A-Za-z0-9 -]{2,9})$")
 _LINE2_RE = re.compile(r"^(?:apt|apartment|unit|suite|ste|flat|floor|fl|#)\b", re.IGNORECASE)
 

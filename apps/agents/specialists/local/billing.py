@@ -127,7 +127,8 @@ def _which_order(t: Turn, purpose: str) -> tuple[str | None, ModelResponse | Non
 
 def _payment_line(p: dict[str, Any]) -> str:
     method = f" with {p['method']}" if p["method"] else ""
-    line = f"{p['order_number']}: {money(p['amount'], p['currency'])}{method} on {day(p['date'])}, **{p['status_label'].lower()}**"
+    amount = money(p["amount"], p["currency"])
+    line = f"{p['order_number']}: {amount}{method} on {day(p['date'])}, **{p['status_label'].lower()}**"
     if p["refunded_amount"] not in ("0", "0.00"):
         line += f" ({money(p['refunded_amount'], p['currency'])} refunded)"
     return line
@@ -158,7 +159,9 @@ def _send_invoice(t: Turn) -> ModelResponse:
         elif not rows:
             return say("I don't see any invoices on your account yet.")
         else:
-            return say(note, "Which invoice should I send? Your recent invoices:", bullet(_invoice_line(i) for i in rows[:5]))
+            return say(
+                note, "Which invoice should I send? Your recent invoices:", bullet(_invoice_line(i) for i in rows[:5])
+            )
     return call(("send_invoice_copy", {"number": number}))
 
 
@@ -292,4 +295,7 @@ def _payments(t: Turn) -> ModelResponse:
     if not payments:
         where = f" for order {number}" if number else ""
         return say(f"I don't see any payments{where}.")
-    return say("Here are your payments:" if not number else f"Payments for order {number}:", bullet(_payment_line(p) for p in payments[:8]))
+    return say(
+        "Here are your payments:" if not number else f"Payments for order {number}:",
+        bullet(_payment_line(p) for p in payments[:8]),
+    )

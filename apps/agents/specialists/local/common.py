@@ -261,7 +261,9 @@ _ANGER_RE = re.compile(
     r"fed up|sick of|angry|livid|awful service|joke of a)\b",
     re.IGNORECASE,
 )
-_THANKS_RE = re.compile(r"^\W*(?:thanks?|thank you|thx|ty|cheers|great|perfect|ok(?:ay)?|cool|got it)\b[\w\s!.,]*$", re.I)
+_THANKS_RE = re.compile(
+    r"^\W*(?:thanks?|thank you|thx|ty|cheers|great|perfect|ok(?:ay)?|cool|got it)\b[\w\s!.,]*$", re.I
+)
 
 
 def wants_human(text: str) -> bool:
@@ -334,7 +336,9 @@ def ticket_args(t: Turn, *, category: str) -> dict[str, Any]:
 def _subject(t: Turn) -> str:
     for text in [t.text, *reversed(t.earlier[-3:])]:
         cleaned = re.sub(_TICKET_RE, " ", text)
-        cleaned = re.sub(r"\b(?:please|can you|could you|i want to|i'd like to|i would like to)\b", " ", cleaned, flags=re.I)
+        cleaned = re.sub(
+            r"\b(?:please|can you|could you|i want to|i'd like to|i would like to)\b", " ", cleaned, flags=re.I
+        )
         cleaned = " ".join(cleaned.split()).strip(" .,!?:;-")
         if len(cleaned.split()) >= 3:
             return cleaned[:120]

@@ -94,7 +94,9 @@ def _pick(t: Turn, *, prefer: tuple[str, ...], purpose: str) -> tuple[str | None
     if len(candidates) == 1:
         return candidates[0]["number"], None
     shown = candidates or orders
-    return None, say(f"Which order would you like {purpose}? Your recent orders:", bullet(order_line(o) for o in shown[:5]))
+    return None, say(
+        f"Which order would you like {purpose}? Your recent orders:", bullet(order_line(o) for o in shown[:5])
+    )
 
 
 def _not_found(t: Turn, tool: str) -> ModelResponse | None:
@@ -145,13 +147,18 @@ def _describe(order: dict[str, Any]) -> str:
         f"{i['quantity']} x {i['name']}: {money(i['line_total'], cur)}" + (" (final sale)" if i["final_sale"] else "")
         for i in order["items"]
     ]
-    totals = f"Subtotal {money(order['subtotal'], cur)}, shipping {money(order['shipping_fee'], cur)}, " f"tax {money(order['tax'], cur)}: total {money(order['total'], cur)}."
+    totals = (
+        f"Subtotal {money(order['subtotal'], cur)}, shipping {money(order['shipping_fee'], cur)}, "
+        f"tax {money(order['tax'], cur)}: total {money(order['total'], cur)}."
+    )
     status = f"Order {order['number']}, placed {day(order['placed_on'])}, is **{order['status_label'].lower()}**."
     if order.get("delivered_on"):
         status += f" It was delivered on {day(order['delivered_on'])}."
     elif order.get("cancelled_on"):
         status += f" It was cancelled on {day(order['cancelled_on'])}."
-    return "\n\n".join([status, bullet(lines), totals, f"Shipping to: {order['ship_to']} ({order['shipping_method']})."])
+    return "\n\n".join(
+        [status, bullet(lines), totals, f"Shipping to: {order['ship_to']} ({order['shipping_method']})."]
+    )
 
 
 def _track(t: Turn) -> ModelResponse:

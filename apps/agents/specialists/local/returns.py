@@ -33,7 +33,8 @@ _INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
         "status",
         re.compile(
             r"\brefund(?:s)? status\b|\bstatus of (?:my|the) (?:refund|return)|\bwhere(?:'s| is) my (?:refund|money)|"
-            r"\b(?:has|did|was) my (?:refund|return)\b|\bwhen (?:will|do) i (?:get|receive|see) (?:my )?(?:money|refund)|"
+            r"\b(?:has|did|was) my (?:refund|return)\b|"
+            r"\bwhen (?:will|do) i (?:get|receive|see) (?:my )?(?:money|refund)|"
             r"\brefund yet\b|\bany news (?:on|about) (?:my )?(?:refund|return)|\bstatus of (?:my )?refund",
             re.I,
         ),
@@ -211,7 +212,7 @@ def _final_outcome(t: Turn, intent: str) -> ModelResponse | None:
                 f"I've sent a refund request for {money(d['amount'], d['currency'])} on order {d['order_number']} "
                 f"({', '.join(d['items'])}) to our team for review, reference {d['request_reference']}. "
                 "It is **pending review**: no money has moved yet. You'll hear from us here or by email once it's "
-                "decided, and after approval the refund reaches your original payment method within a few business days."
+                "decided; after approval the refund reaches your original payment method within a few business days."
             )
         return say(failure_reply())
     return None
@@ -247,8 +248,13 @@ def _item_refusals(verdict: dict[str, Any], items: list[dict[str, Any]]) -> str:
     for line in items:
         item = by_id[line["order_item_id"]]
         if item["final_sale"]:
-            problems.append(f"{item['name']} was a final-sale item, and final-sale items can't be returned or refunded.")
-        elif line["order_item_id"] in eligible and line["quantity"] > eligible[line["order_item_id"]]["returnable_quantity"]:
+            problems.append(
+                f"{item['name']} was a final-sale item, and final-sale items can't be returned or refunded."
+            )
+        elif (
+            line["order_item_id"] in eligible
+            and line["quantity"] > eligible[line["order_item_id"]]["returnable_quantity"]
+        ):
             left = eligible[line["order_item_id"]]["returnable_quantity"]
             problems.append(f"Only {left} x {item['name']} can still be returned.")
         elif line["order_item_id"] not in eligible:

@@ -90,7 +90,8 @@ class Command(BaseCommand):
             self._table(outcomes, options["verbose_failures"])
             self.stdout.write(
                 f"\n{passed}/{len(outcomes)} scenarios passed ({rate:.1f}%) on {options['model']} in {seconds:.1f}s"
-                f" ({1000 * seconds / len(outcomes):.0f} ms per scenario)" + (f"; stored as run #{run_id}" if run_id else "")
+                f" ({1000 * seconds / len(outcomes):.0f} ms per scenario)"
+                + (f"; stored as run #{run_id}" if run_id else "")
             )
         if rate < min_pass:
             raise CommandError(f"pass rate {rate:.1f}% is below the minimum {min_pass:.1f}%")
