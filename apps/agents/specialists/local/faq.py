@@ -19,10 +19,56 @@ from apps.agents.specialists.local.common import Turn, call, failure_reply, hand
 
 MAX_SENTENCES = 3
 _STOP = frozenset(
-    (
-        "a an and are as at be can do does for from have how i if in is it my of on or the to what when where "
-        "which who why will with you your me we our us this that there any about get much many long"
-    ).split()
+    {
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "can",
+        "do",
+        "does",
+        "for",
+        "from",
+        "have",
+        "how",
+        "i",
+        "if",
+        "in",
+        "is",
+        "it",
+        "my",
+        "of",
+        "on",
+        "or",
+        "the",
+        "to",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+        "me",
+        "we",
+        "our",
+        "us",
+        "this",
+        "that",
+        "there",
+        "any",
+        "about",
+        "get",
+        "much",
+        "many",
+        "long",
+    }
 )
 _WORD_RE = re.compile(r"[a-z0-9]+")
 _SENTENCE_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])|\n+")
