@@ -134,7 +134,9 @@ def _staff_step(conversation: Any, step: str) -> None:
         escalation = Escalation.objects.filter(conversation=conversation).order_by("-id").first()
         if escalation is None:
             raise AssertionError("staff hand_back: the conversation was never escalated")
-        staff = User.objects.get(username="agent")
+        staff = User.objects.filter(is_active=True, is_staff=True, is_superuser=True).order_by("pk").first()
+        if staff is None:
+            raise AssertionError("staff hand_back: no active superuser in the demo data")
         escalation = escalation_take_over(escalation=escalation, staff_user=staff)
         escalation_hand_back(escalation=escalation, staff_user=staff)
 
@@ -153,7 +155,8 @@ def _play_turn(conversation: Any, index: int, spec: TurnSpec) -> TurnRecord:
     if trace is not None:
         route, agent, status = trace.route, trace.agent, trace.status
         for span in trace.spans.filter(kind=SpanKind.TOOL_CALL).order_by("position"):
-            tools.append(span.name)
+            # A pending write decided "no", unclear or too late is traced but did not run.
+            tools.append(span.name if span.data.get("executed", True) else f"{span.name}:not_run")
             if span.error:
                 errors.append(f"{span.name}: {span.error}")
     conversation.refresh_from_db()
@@ -174,8 +177,12 @@ def _is_subsequence(expected: tuple[str, ...], actual: list[str]) -> bool:
 
 
 def _resolve(value: Any, context: dict[str, Any]) -> Any:
-    if isinstance(value, str) and value.startswith("$"):
-        return context[value[1:]]
+    """`$conversation` is the conversation's id; inside a longer string (`customer:$customer`) it is substituted."""
+    if isinstance(value, str) and "$" in value:
+        if value.startswith("$") and value[1:] in context:
+            return context[value[1:]]
+        for name, replacement in context.items():
+            value = value.replace(f"${name}", str(replacement))
     return value
 
 
@@ -191,6 +198,7 @@ def _check_db(check: DbCheck, context: dict[str, Any]) -> list[str]:
     failures = []
     for row in rows:
         for name, expected in check.fields.items():
+            expected = _resolve(expected, context)
             actual = row
             for part in name.split("__"):
                 actual = getattr(actual, part, None)

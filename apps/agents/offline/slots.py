@@ -114,7 +114,9 @@ _NUMBER_WORDS = {
 }
 _ALL_WORDS = ("all of them", "all of it", "everything", "all", "the whole order", "the lot")
 # "one" is a pronoun in "this one", "the other one", "which one": not a quantity.
-_PRONOUN_ONE_RE = re.compile(r"\b(?:this|that|the other|other|which|any|every|no|each|the|same|new|right|wrong)\s+one\b")
+_PRONOUN_ONE_RE = re.compile(
+    r"\b(?:this|that|the other|other|which|any|every|no|each|the|same|new|right|wrong)\s+one\b"
+)
 _MONEY_RE = re.compile(r"(?:[$€£]\s?\d[\d,.]*|\d[\d,.]*\s?(?:usd|eur|gbp|dollars?|euros?|pounds?|%))", re.IGNORECASE)
 _SIZE_RE = re.compile(r"\b(?:size|sz|eu|us|uk)\s*\d+(?:[.,]\d+)?")
 _DIGIT_QTY_RE = re.compile(r"(?<![\w.,/-])(?:x\s?(\d{1,3})|(\d{1,3})\s?(?:x|pcs|pieces|units)?)(?![\w.,/:-])")
@@ -155,8 +157,45 @@ def extract_quantity(text: str) -> Quantity | None:
 # --- item names -------------------------------------------------------------
 
 _STOPWORDS = frozenset(
-    "a an and the of for with in on to my your this that these those one ones set pack size color colour "
-    "i me it is are was please want would like return refund send back".split()
+    [
+        "a",
+        "an",
+        "and",
+        "the",
+        "of",
+        "for",
+        "with",
+        "in",
+        "on",
+        "to",
+        "my",
+        "your",
+        "this",
+        "that",
+        "these",
+        "those",
+        "one",
+        "ones",
+        "set",
+        "pack",
+        "size",
+        "color",
+        "colour",
+        "i",
+        "me",
+        "it",
+        "is",
+        "are",
+        "was",
+        "please",
+        "want",
+        "would",
+        "like",
+        "return",
+        "refund",
+        "send",
+        "back",
+    ]
 )
 _WORD_RE = re.compile(r"[a-z0-9]+")
 
@@ -314,7 +353,9 @@ _REASON_PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     ("other", (r"other reason", r"something else", r"another reason")),
 )
-_REASON_RES = tuple((reason, re.compile(r"\b(?:" + "|".join(p) + r")\b", re.IGNORECASE)) for reason, p in _REASON_PATTERNS)
+_REASON_RES = tuple(
+    (reason, re.compile(r"\b(?:" + "|".join(p) + r")\b", re.IGNORECASE)) for reason, p in _REASON_PATTERNS
+)
 RETURN_REASONS = tuple(reason for reason, _ in _REASON_PATTERNS)
 
 

@@ -14,6 +14,7 @@ the time on text like the examples. A message far from every in-scope example
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import os
 import re
@@ -128,7 +129,7 @@ def expected_calibration_error(confidences: np.ndarray, correct: np.ndarray, bin
     edges = np.linspace(0.0, 1.0, bins + 1)
     total = len(confidences)
     ece = 0.0
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+    for lo, hi in itertools.pairwise(edges):
         mask = (confidences > lo) & (confidences <= hi)
         if mask.any():
             ece += mask.sum() / total * abs(correct[mask].mean() - confidences[mask].mean())
@@ -302,7 +303,7 @@ def _load_or_train(directory: Path, cache_dir: Path) -> RouteClassifier:
             classifier = joblib.load(path)
             if isinstance(classifier, RouteClassifier) and classifier.report.digest == digest:
                 return classifier
-        except Exception:  # noqa: BLE001 - a corrupt cache is retrained, never fatal
+        except Exception:
             logger.warning("route classifier cache %s unreadable; retraining", path, exc_info=True)
     classifier = RouteClassifier.train(load_examples(directory), digest=digest)
     logger.info("route classifier trained: %s", classifier.report)

@@ -1,3 +1,4 @@
+# ruff: noqa: SIM102
 """Route one customer message: local classifier first, the LLM router only when unsure, sticky topics.
 
     decision = route_message("where is TW-100234?", sticky_route=conversation.current_route)
@@ -81,16 +82,92 @@ LLMRouter = Callable[[LLMRouteRequest], LLMRouteOutput | None]
 
 _TOKEN_RE = re.compile(r"[a-z0-9']+")
 _ACK_WORDS = frozenset(
-    "ok okay k kk thanks thank you thx ty cheers great cool perfect nice awesome got it alright right "
-    "understood noted fine good sounds lovely brilliant".split()
+    [
+        "ok",
+        "okay",
+        "k",
+        "kk",
+        "thanks",
+        "thank",
+        "you",
+        "thx",
+        "ty",
+        "cheers",
+        "great",
+        "cool",
+        "perfect",
+        "nice",
+        "awesome",
+        "got",
+        "it",
+        "alright",
+        "right",
+        "understood",
+        "noted",
+        "fine",
+        "good",
+        "sounds",
+        "lovely",
+        "brilliant",
+    ]
 )
 _SLOT_FILLER = frozenset(
-    "it's its it is my the order number no nr num email e-mail mail address here this that is was and "
-    "for of a an both all them".split()
+    [
+        "it's",
+        "its",
+        "it",
+        "is",
+        "my",
+        "the",
+        "order",
+        "number",
+        "no",
+        "nr",
+        "num",
+        "email",
+        "e-mail",
+        "mail",
+        "address",
+        "here",
+        "this",
+        "that",
+        "is",
+        "was",
+        "and",
+        "for",
+        "of",
+        "a",
+        "an",
+        "both",
+        "all",
+        "them",
+    ]
 )
 _ANAPHORA = frozenset(
-    "it its it's that this those these them they one ones other another same also too else what about "
-    "and then which".split()
+    [
+        "it",
+        "its",
+        "it's",
+        "that",
+        "this",
+        "those",
+        "these",
+        "them",
+        "they",
+        "one",
+        "ones",
+        "other",
+        "another",
+        "same",
+        "also",
+        "too",
+        "else",
+        "what",
+        "about",
+        "and",
+        "then",
+        "which",
+    ]
 )
 
 
@@ -259,7 +336,7 @@ def route_message(
         request = LLMRouteRequest(text=text, history=_coerce_history(history), current_route=sticky_route, local=local)
         try:
             answer = router(request)
-        except Exception:  # noqa: BLE001 - a failing LLM router never fails the turn
+        except Exception:
             logger.warning("LLM router failed; keeping the local decision", exc_info=True)
             answer = None
         if answer is not None:

@@ -36,7 +36,9 @@ def build_specs() -> list[SpecialistSpec]:
             SpecialistSpec(
                 name=name,
                 instructions="\n\n".join([BASE_INSTRUCTIONS, UNTRUSTED_NOTE, prompt.text]),
-                tools=[*tools, *tools_common.TOOLS],
+                # Every specialist may look up the help center for a general policy question it receives;
+                # only the FAQ specialist answers from nothing else.
+                tools=[*tools, *([] if name == "faq" else tools_faq.TOOLS), *tools_common.TOOLS],
                 local_behaviour=behaviour,
                 version=prompt.id,
             )

@@ -65,7 +65,7 @@ class Turn:
     @property
     def answering_us(self) -> bool:
         """The previous reply asked the customer something: this message probably answers it."""
-        return self.last_reply.rstrip().endswith("?")
+        return "?" in self.last_reply
 
     def recent_texts(self) -> list[str]:
         """The current message, then earlier ones (newest first), within the slot look-back."""
@@ -231,9 +231,9 @@ def not_found_reply(number: str | None, t: Turn) -> str:
             f"I can only see order {t.guest_order} in this chat, the one you verified. "
             "For another order, please sign in or verify that order instead."
         )
-    shown = f"order {number}" if number else "that order"
+    # The number is not repeated: it may be someone else's, and the reply must not confirm or echo it.
     return (
-        f"I couldn't find {shown} on your account. Could you check the number? "
+        "I couldn't find that order on your account. Could you check the number? "
         "It looks like TW-100234 and is in your order confirmation email."
     )
 
@@ -266,6 +266,26 @@ _THANKS_RE = re.compile(
 )
 
 
+_QUESTION_RE = re.compile(
+    r"^\W*(?:how|what|when|where|which|why|who|do|does|did|can|could|is|are|will|would|should)\b", re.IGNORECASE
+)
+_PERSONAL_RE = re.compile(
+    r"\b(?:my|mine|me)\b|\bi(?:'ve| have)? (?:ordered|bought|paid|received|got|returned|sent)\b|"
+    r"\bdo i have\b(?! to)|\bhave i\b|\bdid i\b|\bwas i\b",
+    re.IGNORECASE,
+)
+
+
+def is_general_question(t: Turn) -> bool:
+    """A question about the shop's policies, not about this customer's orders: the help center answers it."""
+    return (
+        bool(_QUESTION_RE.search(t.text))
+        and not _PERSONAL_RE.search(t.text)
+        and not extract_order_numbers(t.text)
+        and not t.answering_us
+    )
+
+
 def wants_human(text: str) -> bool:
     return bool(_HUMAN_RE.search(text))
 
@@ -284,6 +304,11 @@ def is_thanks(text: str) -> bool:
 
 def handle_common(t: Turn, *, topic: str, category: str) -> ModelResponse | None:
     """Requests every specialist answers the same way: a person, a ticket, anger, thanks, tool results of those."""
+    if t.outcomes and t.outcomes[0].tool == "search_knowledge":
+        # A general question this turn: the help-center flow owns the rest of it.
+        from apps.agents.specialists.local.faq import behaviour_steps
+
+        return behaviour_steps(t)
     esc = t.outcome("escalate_to_human")
     if esc is not None:
         if esc.data and esc.data.get("escalated"):
@@ -315,6 +340,10 @@ def handle_common(t: Turn, *, topic: str, category: str) -> ModelResponse | None
         return call(("create_ticket", ticket_args(t, category=category)))
     if is_thanks(t.text):
         return say("You're welcome! Is there anything else I can help you with?")
+    if "search_knowledge" in t.tools and is_general_question(t):
+        from apps.agents.specialists.local.faq import behaviour_steps
+
+        return behaviour_steps(t)
     return None
 
 

@@ -119,15 +119,27 @@ def best_sentences(question: str, text: str, *, limit: int = MAX_SENTENCES) -> l
 
 def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     t = read_turn(messages, info)
-    ticket = t.outcome("create_ticket")
-    if ticket is not None and ticket.awaiting and t.was_called("search_knowledge"):
-        return say(
-            "I'm sorry, I couldn't find an answer to that in our help center, and I'd rather not guess. "
-            "I can open a ticket so our team answers you by email: reply **yes** to open it, or **no** to leave it."
-        )
+    if t.outcomes and t.outcomes[0].tool in ("search_knowledge", "create_ticket"):
+        return behaviour_steps(t)
     common = handle_common(t, topic="help-center", category="other")
     if common is not None:
         return common
+    return behaviour_steps(t)
+
+
+def behaviour_steps(t: Turn) -> ModelResponse:
+    """Search, then answer from the excerpts, or say it is not known and offer a ticket."""
+    ticket = t.outcome("create_ticket")
+    if ticket is not None and t.was_called("search_knowledge"):
+        if ticket.awaiting:
+            return say(
+                "I'm sorry, I couldn't find an answer to that in our help center, and I'd rather not guess. "
+                "I can open a ticket so our team answers you by email: reply **yes** to open it, or **no** to leave it."
+            )
+        return say(
+            "I'm sorry, I couldn't find an answer to that in our help center, and I'd rather not guess. "
+            "A person from our team can help if you ask for one."
+        )
     outcome = t.outcome("search_knowledge")
     if outcome is None:
         return call(("search_knowledge", {"query": t.text[:500]}))

@@ -90,9 +90,14 @@ def _pick(t: Turn, *, prefer: tuple[str, ...], purpose: str) -> tuple[str | None
         return None, say("I don't see any orders on your account yet. Is there anything else I can help with?")
     if len(orders) == 1:
         return orders[0]["number"], None
+    for status in prefer:
+        # The most advanced matching state decides: "where is my package" means the shipped one.
+        same = [o for o in orders if o["status"] == status]
+        if len(same) == 1:
+            return same[0]["number"], None
+        if same:
+            break
     candidates = [o for o in orders if o["status"] in prefer]
-    if len(candidates) == 1:
-        return candidates[0]["number"], None
     shown = candidates or orders
     return None, say(
         f"Which order would you like {purpose}? Your recent orders:", bullet(order_line(o) for o in shown[:5])

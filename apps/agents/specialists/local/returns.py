@@ -43,6 +43,10 @@ _INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("refund", re.compile(r"\brefund|\bmoney back\b|\breimburse", re.I)),
     ("return", re.compile(r"\breturn|\bsend (?:it|them|this|these)? ?back\b|\bexchange\b|\brma\b", re.I)),
 )
+_AMOUNT_RE = re.compile(
+    r"(?:[$€£]\s?(\d+(?:[.,]\d{1,2})?))|(?:(\d+(?:[.,]\d{1,2})?)\s?(?:usd|dollars?|eur|euros?))", re.I
+)
+_EXCEPTION_RE = re.compile(r"\b(?:make an exception|an exception|special case|exception for me|bend the rules)\b", re.I)
 REASON_QUESTION = (
     "What's the reason? For example: it arrived damaged, it's the wrong item, it's not as described, "
     "the size doesn't fit, or you changed your mind."
@@ -61,6 +65,8 @@ def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     common = handle_common(t, topic="returns", category="returns")
     if common is not None:
         return common
+    if _EXCEPTION_RE.search(t.text) and "escalate_to_human" in t.tools:
+        return call(("escalate_to_human", {"reason_code": "policy_exception", "note": t.text[:500]}))
     intent = t.intent(detect) or ("policy" if t.named_order_now() else "return")
     if intent == "status":
         return _status(t)
@@ -110,18 +116,12 @@ def _why_not(order: dict[str, Any]) -> str:
 def _choose_items(t: Turn, verdict: dict[str, Any]) -> tuple[list[dict[str, Any]] | None, str]:
     """Items as {order_item_id, quantity}, or None and the question to ask."""
     items = verdict["order_items"]
-    by_name = {i["name"]: i for i in items}
     texts = t.recent_texts()[:3]
     wanted: list[dict[str, Any]] = []
     named_text = ""
     for text in texts:
-        names = [m.candidate for m in match_items(text, list(by_name))]
-        # Clear mentions only: the best match, and others scoring as well (e.g. "the mug and the towel").
-        if names:
-            matches = match_items(text, list(by_name))
-            best = matches[0].score
-            names = [m.candidate for m in matches if m.score >= max(0.6, best - 0.1)]
-            wanted = [by_name[n] for n in names]
+        wanted = named_items(text, items)
+        if wanted:
             named_text = text
             break
     if not wanted:
@@ -149,6 +149,25 @@ def _choose_items(t: Turn, verdict: dict[str, Any]) -> tuple[list[dict[str, Any]
             quantity = item["quantity"]
         chosen.append({"order_item_id": item["order_item_id"], "quantity": min(int(quantity), item["quantity"])})
     return chosen, ""
+
+
+def _amount(t: Turn) -> str | None:
+    """An amount the customer names ("$40", "40 dollars"); the tool refuses one above the policy's."""
+    match = _AMOUNT_RE.search(t.text)
+    if match is None:
+        return None
+    return (match.group(1) or match.group(2)).replace(",", ".")
+
+
+def named_items(text: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The order's items the text names ("the socks", "hoodie and mug"): every clear match, best first."""
+    names = [i["product_name"] for i in items]
+    matches = match_items(text, names, cutoff=0.2)
+    if not matches:
+        return []
+    best = matches[0].score
+    chosen = {m.candidate for m in matches if m.score >= max(0.2, best - 0.05)}
+    return [i for i in items if i["product_name"] in chosen]
 
 
 def _reason(t: Turn) -> str | None:
@@ -190,7 +209,11 @@ def _return_or_refund(t: Turn, intent: str) -> ModelResponse:
     if reason is None:
         return say(REASON_QUESTION)
     if intent == "refund":
-        return call(("request_refund", {"order_number": verdict["order_number"], "reason": reason, "items": items}))
+        args: dict[str, Any] = {"order_number": verdict["order_number"], "reason": reason, "items": items}
+        amount = _amount(t)
+        if amount:
+            args["amount"] = amount
+        return call(("request_refund", args))
     return call(("create_return", {"order_number": verdict["order_number"], "items": items, "reason": reason}))
 
 
