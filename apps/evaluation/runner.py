@@ -248,6 +248,7 @@ def _play(scenario: Scenario) -> Outcome:
             _advance_clock(conversation, spec.advance_minutes)
         if spec.staff:
             _staff_step(conversation, spec.staff)
+            conversation.refresh_from_db()
         if spec.say:
             outcome.transcript.append(_play_turn(conversation, index, spec))
     outcome.turns = len(outcome.transcript)

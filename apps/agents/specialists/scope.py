@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 def order_in_scope(deps: SupportDeps, number: str) -> Order:
     """The order `number` if the session may see it; NotFound otherwise (unknown or not theirs)."""
     if not (number or "").strip():
-        raise ApplicationError("Which order? An order number (e.g. TW-100234) is needed.", code="order_required")
+        raise ApplicationError("Which order? The order number (it starts with TW-) is needed.", code="order_required")
     return selectors.order_get_for_customer(customer=deps.customer, number=number, only_order=deps.verified_order)
 
 

@@ -55,9 +55,10 @@ def _recipient(deps: SupportDeps, invoice: Any) -> str:
 
 def _send_summary(args: dict[str, Any], deps: SupportDeps) -> str:
     invoice = _invoice(deps, args["number"])
+    _recipient(deps, invoice)
+    # The address itself is not repeated in the chat: "the one on your account" is what the customer needs.
     return (
-        f"email a copy of invoice {invoice.number} (order {invoice.order.number}) to "
-        f"{mask_email(_recipient(deps, invoice))}, the address on your account"
+        f"email a copy of invoice {invoice.number} (order {invoice.order.number}) to the email address on your account"
     )
 
 
@@ -66,7 +67,7 @@ def _send_precheck(ctx: Any, number: str) -> None:
 
 
 def _send_done(result: Any, args: dict[str, Any]) -> str:
-    return f"Sent: a copy of invoice {result['number']} is on its way to {result['to']}."
+    return f"Sent: a copy of invoice {result['number']} is on its way to the email address on your account."
 
 
 @write_tool(summary=_send_summary, precheck=_send_precheck, done_message=_send_done)

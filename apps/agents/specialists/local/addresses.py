@@ -52,7 +52,8 @@ def parse_address(text: str) -> dict[str, str] | None:
     parts = [p.strip() for p in body.split(",") if p.strip()]
     if len(parts) < 3:
         return None
-    country = COUNTRIES.get(parts[-1].lower().strip(". "))
+    tail = re.sub(r"\s+(?:instead|please|thanks|thank you|asap|now)\b.*$", "", parts[-1].lower()).strip(". ")
+    country = COUNTRIES.get(tail)
     if country is None:
         return None
     parts = parts[:-1]

@@ -221,7 +221,7 @@ def refused_reply(outcome: ToolOutcome, *, not_found: str) -> str:
     if code == "not_found":
         return not_found
     if code == "order_required":
-        return "Which order is it about? The order number looks like TW-100234 and is in your confirmation email."
+        return "Which order is it about? The order number starts with TW- and is in your confirmation email."
     return message
 
 
@@ -234,7 +234,7 @@ def not_found_reply(number: str | None, t: Turn) -> str:
     # The number is not repeated: it may be someone else's, and the reply must not confirm or echo it.
     return (
         "I couldn't find that order on your account. Could you check the number? "
-        "It looks like TW-100234 and is in your order confirmation email."
+        "It starts with TW- and is in your order confirmation email."
     )
 
 
