@@ -221,36 +221,47 @@ def _word_similarity(a: str, b: str) -> float:
     return difflib.SequenceMatcher(None, a, b).ratio()
 
 
-def match_items(text: str, candidates: Sequence[str], *, cutoff: float = 0.5) -> list[ItemMatch]:
+def _matched_share(words: list[str], text_words: list[str]) -> float:
+    if not words:
+        return 0.0
+    matched = sum(1 for word in words if max(_word_similarity(word, t) for t in text_words) >= 0.8)
+    return matched / len(words)
+
+
+def match_items(text: str, candidates: Sequence[str], *, cutoff: float = 0.2) -> list[ItemMatch]:
     """Candidates the text refers to, best first, each with a score in [0, 1].
 
-    `candidates` are the item names of the order in question (e.g.
-    "Linen Duvet Cover (King / White)"). A candidate scores by the share of its
-    distinctive words that appear in the text, tolerating typos and plurals;
-    the full name appearing verbatim scores 1.
+    `candidates` are the item names of the order in question, e.g.
+    "Linen Duvet Cover (King / White)". The product name (before the
+    parenthesis) weighs 0.8 and the variant 0.2: a candidate scores by the share
+    of their words found in the text, tolerating typos and plurals, so "the blue
+    mug" prefers "Ceramic Mug (Blue)". The full name verbatim scores 1.
     """
     text_lower = text.lower()
     text_words = _words(text)
     matches: list[ItemMatch] = []
     for candidate in candidates:
+        name, _, variant = candidate.partition("(")
+        if name.strip() and name.strip().lower() in text_lower:
+            name_share = 1.0
+        elif text_words:
+            name_share = _matched_share(_words(name), text_words)
+        else:
+            name_share = 0.0
+        if name_share == 0.0:
+            continue  # a colour or size alone does not name an item
+        variant_words = _words(variant)
+        variant_share = _matched_share(variant_words, text_words) if variant_words and text_words else 0.0
+        score = round(0.8 * name_share + 0.2 * variant_share, 3) if variant_words else round(name_share, 3)
         if candidate.lower() in text_lower:
-            matches.append(ItemMatch(candidate, 1.0))
-            continue
-        words = _words(candidate)
-        if not words or not text_words:
-            continue
-        total = 0.0
-        for word in words:
-            best = max(_word_similarity(word, t) for t in text_words)
-            total += best if best >= 0.8 else 0.0
-        score = round(total / len(words), 3)
+            score = 1.0
         if score >= cutoff:
             matches.append(ItemMatch(candidate, score))
     matches.sort(key=lambda m: (-m.score, candidates.index(m.candidate)))
     return matches
 
 
-def match_item(text: str, candidates: Sequence[str], *, cutoff: float = 0.5) -> str | None:
+def match_item(text: str, candidates: Sequence[str], *, cutoff: float = 0.2) -> str | None:
     """The one candidate the text clearly names, or None when none or several tie (ask, don't guess)."""
     matches = match_items(text, candidates, cutoff=cutoff)
     if not matches:

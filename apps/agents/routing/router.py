@@ -1,4 +1,3 @@
-# ruff: noqa: SIM102
 """Route one customer message: local classifier first, the LLM router only when unsure, sticky topics.
 
     decision = route_message("where is TW-100234?", sticky_route=conversation.current_route)
@@ -143,31 +142,10 @@ _SLOT_FILLER = frozenset(
         "them",
     ]
 )
-_ANAPHORA = frozenset(
-    [
-        "it",
-        "its",
-        "it's",
-        "that",
-        "this",
-        "those",
-        "these",
-        "them",
-        "they",
-        "one",
-        "ones",
-        "other",
-        "another",
-        "same",
-        "also",
-        "too",
-        "else",
-        "what",
-        "about",
-        "and",
-        "then",
-        "which",
-    ]
+# Words and phrases that point back at what was just discussed.
+_ANAPHORA_RE = re.compile(
+    r"\b(?:it|its|it's|that|them|those|these|they|same|the other|another one|this one|that one|"
+    r"what about|how about|and the|ones?)\b"
 )
 
 
@@ -197,7 +175,7 @@ def follow_up_kind(text: str) -> str | None:
 
 def _is_short_anaphoric(text: str) -> bool:
     tokens = _tokens(text)
-    return 0 < len(tokens) <= 7 and any(t in _ANAPHORA for t in tokens)
+    return 0 < len(tokens) <= 7 and _ANAPHORA_RE.search(" ".join(tokens)) is not None
 
 
 # --- history ----------------------------------------------------------------
@@ -323,11 +301,11 @@ def route_message(
             return RouteDecision(sticky_route, 1.0, "local", f"sticky: {kind} continues the {sticky_route} topic")
 
     local = classify_text(text)
-    if sticky_route and local.route != sticky_route and _is_short_anaphoric(text):
-        if local.confidence < _SWITCH_CONFIDENCE or local.route == OUT_OF_SCOPE:
-            return RouteDecision(
-                sticky_route, round(1.0 - local.confidence / 2, 4), "local", "sticky: short follow-up on the topic"
-            )
+    unsure_of_switch = local.confidence < _SWITCH_CONFIDENCE
+    if sticky_route and local.route != sticky_route and _is_short_anaphoric(text) and unsure_of_switch:
+        return RouteDecision(
+            sticky_route, round(1.0 - local.confidence / 2, 4), "local", "sticky: short follow-up on the topic"
+        )
     if local.confidence >= threshold:
         return RouteDecision(local.route, local.confidence, "local", local.reason)
 
