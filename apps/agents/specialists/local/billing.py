@@ -39,7 +39,8 @@ _INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "methods",
         re.compile(
-            r"\bpayment methods?\b|\bcards?\b.{0,30}\b(?:on file|saved|stored)\b|\bsaved (?:cards?|payment)\b|\bwhich card\b|"
+            r"\bpayment methods?\b|\bcards?\b.{0,30}\b(?:on file|saved|stored)\b|"
+            r"\bsaved (?:cards?|payment)\b|\bwhich card\b|"
             r"\bmy cards\b|\bwallet\b",
             re.I,
         ),
