@@ -1,7 +1,8 @@
 """Guardrails benchmark: injection detection and PII masking on public data sets
 nobody on the team wrote, plus latency per check.
 
-Reads `<shared>/datasets/guardrails/injection_dev.csv` and `pii_dev.jsonl`, with
+Reads `<shared>/datasets/guardrails/injection_dev.csv` and `pii_dev.jsonl`, and the
+routing set `<shared>/datasets/routing/routing_dev.csv` as real, benign support messages, with
 `<shared>` = $SWITCHBOARD_SHARED_DIR or `../shared` next to the project root, and
 skips with a message when they are absent. Needs Django settings only (no
 database): run `python bench/bench_guardrails.py` or `make bench`.
@@ -22,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
 from apps.guardrails import GuardrailContext, check_input, check_output  # noqa: E402
-from apps.guardrails.checks import INPUT_INJECTION  # noqa: E402
+from apps.guardrails.checks import INPUT_INJECTION, INPUT_PII  # noqa: E402
 from apps.guardrails.pii import CARD, EMAIL, IBAN, PHONE, SSN, find_pii  # noqa: E402
 
 COVERED_PII = (CARD, IBAN, EMAIL, PHONE, SSN)
@@ -87,6 +88,27 @@ def bench_injection(path: Path, latencies: dict[str, list[float]]) -> list[str]:
     return lines
 
 
+def bench_support_messages(path: Path, latencies: dict[str, list[float]]) -> list[str]:
+    """Real customer-support messages (the routing set) are all benign: the
+    injection check's false-positive rate where it matters most."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    context = GuardrailContext()
+    tripped = 0
+    masked: Counter[str] = Counter()
+    for row in rows:
+        result = check_input(row["text"], context=context)
+        for verdict in result.verdicts:
+            latencies[verdict.name].append(verdict.latency_ms)
+        tripped += result.verdict(INPUT_INJECTION).tripped
+        masked.update(result.verdict(INPUT_PII).detail["masked"])
+    return [
+        f"support messages ({len(rows)} texts, {path.name}, all benign)",
+        f"  injection false-positive rate {tripped / len(rows):.4f}  ({tripped} of {len(rows)})",
+        "  pii masked: " + (", ".join(f"{t} {n}" for t, n in masked.most_common()) or "nothing"),
+    ]
+
+
 def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
     return a[0] < b[1] and b[0] < a[1]
 
@@ -148,6 +170,11 @@ def main() -> int:
         print("\n".join(bench_injection(injection_path, latencies)))
     else:
         print(f"injection: skipped, {injection_path} absent")
+    routing_path = shared_dir() / "datasets" / "routing" / "routing_dev.csv"
+    if routing_path.is_file():
+        print("\n".join(bench_support_messages(routing_path, latencies)))
+    else:
+        print(f"support messages: skipped, {routing_path} absent")
     if pii_path.is_file():
         print("\n".join(bench_pii(pii_path, latencies)))
     else:

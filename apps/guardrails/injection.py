@@ -403,12 +403,32 @@ def score_injection(text: str, *, hidden_text: str = "") -> InjectionScore:
     return InjectionScore(score=1.0 - remaining, rules=tuple(sorted(matched)))
 
 
+_LEET = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"}
+_LEET_CHAR = re.compile(r"(?<=[a-z])[013457@$]|[013457@$](?=[a-z])")
+_SPACED = re.compile(r"\b(?:[a-z0-9][ .\-_*]){3,}[a-z0-9]\b")
+
+
+def deobfuscate(folded: str) -> str:
+    """Undo the two cheapest disguises: leetspeak inside words ("1gn0re") and
+    letters spaced out ("i g n o r e"). Digits not touching a letter stay."""
+    text = _SPACED.sub(lambda m: re.sub(r"[ .\-_*]", "", m.group(0)), folded)
+    return _LEET_CHAR.sub(lambda m: _LEET[m.group(0)], text)
+
+
 def _collect(text: str, matched: dict[str, float], *, depth: int) -> None:
     folded = fold(text)
+    variants = [folded]
+    plain = deobfuscate(folded)
+    if plain != folded:
+        variants.append(plain)
     for rule in RULES:
         if rule.id in matched:
             continue
-        if rule.pattern.search(text if rule.raw else folded):
+        if rule.raw:
+            hit = rule.pattern.search(text) is not None
+        else:
+            hit = any(rule.pattern.search(variant) for variant in variants)
+        if hit:
             matched[rule.id] = rule.weight
     if depth >= _MAX_DEPTH:
         return

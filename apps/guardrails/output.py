@@ -237,13 +237,29 @@ _NEGATION_WINDOW = 30  # characters before the phrase
 _IDIOMS = re.compile(r"\b(?:no worries|no problem|not a problem|no doubt|not only|no rush|no need to worry)\b")
 
 
-def _unhedged(pattern: re.Pattern[str], sentence: str) -> bool:
+# "Free shipping on orders over $50" states a policy; it offers nothing to this customer.
+_POLICY_SCOPE = re.compile(r"\b(?:on|for) (?:all |any )?orders? (?:over|above|of|from|worth)\b|\bevery order\b")
+
+
+def _unhedged(pattern: re.Pattern[str], sentence: str, grounding: str) -> bool:
     conditional = bool(_CONDITION.search(sentence))
     for match in pattern.finditer(sentence):
         before = _IDIOMS.sub(" ", sentence[max(0, match.start() - _NEGATION_WINDOW) : match.start()])
-        if not conditional and not _NEGATION.search(before) and not _NEGATION.search(match.group(0)):
-            return True
+        if conditional or _NEGATION.search(before) or _NEGATION.search(match.group(0)):
+            continue
+        # What a tool result or a retrieved policy says is the shop's word, not the
+        # model's: the phrase with its neighbouring words must appear there.
+        if grounding and _in_context(sentence, match, grounding):
+            continue
+        return True
     return False
+
+
+def _in_context(sentence: str, match: re.Match[str], grounding: str, words: int = 3) -> bool:
+    before = sentence[: match.start()].split()[-words:]
+    after = sentence[match.end() :].split()[:words]
+    phrase = " ".join([*before, match.group(0).strip(), *after]).strip(" .,;:!?")
+    return phrase in grounding
 
 
 def promises(text: str, context: GuardrailContext) -> dict[str, int]:
@@ -252,14 +268,19 @@ def promises(text: str, context: GuardrailContext) -> dict[str, int]:
     def add(key: str) -> None:
         found[key] = found.get(key, 0) + 1
 
+    grounding = fold(context.grounding)
     for match in _SENTENCE.finditer(fold(text)):
         sentence = match.group(0)
-        if not context.refunded_orders and _unhedged(_REFUND_DONE, sentence):
+        if not context.refunded_orders and _unhedged(_REFUND_DONE, sentence, grounding):
             add("refund_done")
-        if _unhedged(_FUTURE_MONEY, sentence):
+        if _unhedged(_FUTURE_MONEY, sentence, grounding):
             add("refund_promised")
-        if _unhedged(_GUARANTEE, sentence):
+        if _unhedged(_GUARANTEE, sentence, grounding):
             add("guarantee")
-        if _OFFER.search(sentence) and _unhedged(_COMPENSATION, sentence):
+        if (
+            _OFFER.search(sentence)
+            and not _POLICY_SCOPE.search(sentence)
+            and _unhedged(_COMPENSATION, sentence, grounding)
+        ):
             add("compensation")
     return found

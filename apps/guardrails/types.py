@@ -64,6 +64,9 @@ class GuardrailContext:
     - `system_prompts`: the prompts the model was given this turn (leak check).
     - `refunded_orders`: orders whose refund really was executed (a tool said so),
       so the reply may say the money was refunded.
+    - `grounding`: this turn's tool results and retrieved excerpts. A phrase the
+      promise check would stop ("30-day money-back guarantee") is allowed when the
+      shop's own data says it.
     - `injection_strikes`: earlier tripped messages in this conversation.
     """
 
@@ -74,6 +77,7 @@ class GuardrailContext:
     customer_text: str = ""
     system_prompts: tuple[str, ...] = ()
     refunded_orders: frozenset[str] = frozenset()
+    grounding: str = ""
     injection_strikes: int = 0
 
     @classmethod
@@ -87,6 +91,7 @@ class GuardrailContext:
         customer_text: str = "",
         system_prompts: object = (),
         refunded_orders: object = (),
+        grounding: object = "",
         injection_strikes: int = 0,
     ) -> GuardrailContext:
         """Normalising constructor: any iterables, blanks dropped, emails lower-cased,
@@ -99,6 +104,7 @@ class GuardrailContext:
             customer_text=customer_text or "",
             system_prompts=tuple(p for p in _iter(system_prompts) if p),
             refunded_orders=frozenset(n.strip().upper().lstrip("#") for n in _iter(refunded_orders) if n),
+            grounding="\n".join(_iter(grounding)),
             injection_strikes=injection_strikes,
         )
 

@@ -260,6 +260,7 @@ def test_promises_the_shop_did_not_make_block_the_reply(reply: str, kind: str) -
         "I'm not able to offer a discount, but I can open a ticket.",
         "Standard shipping is free on orders over $50.",
         "Your refund has not been processed yet; it is waiting for approval.",
+        "You'll get free shipping on orders over $50.",
     ],
 )
 def test_honest_statements_about_refunds_pass(reply: str) -> None:
@@ -281,3 +282,20 @@ def test_refund_done_may_be_said_once_a_refund_really_executed() -> None:
     # then
     assert result.verdict(OUTPUT_PROMISES).tripped is False
     assert result.text == "Your refund has been processed."
+
+
+def test_a_promise_phrase_the_shops_own_data_states_is_allowed() -> None:
+    # given: the retrieved policy says it, so the reply may repeat it
+    context = GuardrailContext.build(
+        grounding=["Returns policy: every purchase comes with a 30-day money-back guarantee."]
+    )
+
+    # when
+    quoted = check_output("Every purchase has a 30-day money-back guarantee.", context=context)
+    invented = check_output("Every purchase has a 30-day money-back guarantee.", context=ANN)
+    stretched = check_output("We guarantee delivery by Friday.", context=context)
+
+    # then
+    assert quoted.verdict(OUTPUT_PROMISES).tripped is False
+    assert invented.verdict(OUTPUT_PROMISES).detail == {"guarantee": 1}
+    assert stretched.verdict(OUTPUT_PROMISES).detail == {"guarantee": 1}
