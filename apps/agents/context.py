@@ -21,6 +21,7 @@ class TurnContext:
     summary: str
     profile: str
     trimmed: int  # messages left out for the token budget
+    tokens: int = 0  # tokens the kept history uses
 
 
 def history_load(
@@ -42,8 +43,12 @@ def history_load(
             break
         kept.append(HistoryItem(role=role, text=text, agent=agent))
         used += tokens
-    total = conversation.messages.filter(seq__lt=before.seq).exclude(role=MessageRole.SYSTEM).count()
-    return list(reversed(kept)), total - len(kept)
+    if len(rows) < HISTORY_SCAN_LIMIT:
+        trimmed = len(rows) - len(kept)
+    else:
+        total = conversation.messages.filter(seq__lt=before.seq).exclude(role=MessageRole.SYSTEM).count()
+        trimmed = total - len(kept)
+    return list(reversed(kept)), trimmed, used
 
 
 def profile_for(*, customer: object | None, verified_order: object | None) -> str:
@@ -68,10 +73,33 @@ def profile_for(*, customer: object | None, verified_order: object | None) -> st
     return "\n".join(lines)
 
 
+def window_start_seq(*, conversation: Conversation, upto_seq: int, max_tokens: int | None = None) -> int:
+    """The seq of the oldest message (up to `upto_seq`, inclusive) that still fits the history budget.
+
+    Messages before it are out of the model's context: the summary must cover them.
+    """
+    budget = settings.SWITCHBOARD_HISTORY_MAX_TOKENS if max_tokens is None else max_tokens
+    rows = (
+        conversation.messages.filter(seq__lte=upto_seq)
+        .exclude(role=MessageRole.SYSTEM)
+        .order_by("-seq")
+        .values_list("seq", "text")[:HISTORY_SCAN_LIMIT]
+    )
+    used = 0
+    start = upto_seq + 1
+    for seq, text in rows:
+        used += count_tokens(text) + 4
+        if used > budget:
+            break
+        start = seq
+    return start
+
+
 def context_load(*, conversation: Conversation, message: Message) -> TurnContext:
-    history, trimmed = history_load(conversation=conversation, before=message)
+    history, trimmed, tokens = history_load(conversation=conversation, before=message)
     return TurnContext(
         history=history,
+        tokens=tokens,
         summary=conversation.summary,
         profile=profile_for(customer=conversation.customer, verified_order=conversation.verified_order),
         trimmed=trimmed,

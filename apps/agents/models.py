@@ -55,3 +55,16 @@ class PendingAction(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.tool_name} ({self.status})"
+
+
+class ConversationMemory(models.Model):
+    """How far `Conversation.summary` reaches: messages up to this seq are folded into it."""
+
+    conversation = models.OneToOneField(
+        "conversations.Conversation", on_delete=models.CASCADE, related_name="agent_memory"
+    )
+    summary_upto_seq = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"memory of conversation {self.conversation_id} up to #{self.summary_upto_seq}"

@@ -110,6 +110,9 @@ def pending_action_resolve(*, deps: SupportDeps) -> Resolution | None:
     """Decide the conversation's pending action with this turn's customer message, if there is one."""
     from apps.agents.tools import ToolContext, tool_get
 
+    pending = PendingAction.objects.filter(conversation=deps.conversation, status=PendingActionStatus.PENDING)
+    if not pending.exclude(requested_in=deps.message).exists():
+        return None  # the common case, without opening a locking transaction
     now = timezone.now()
     with transaction.atomic():
         action = (

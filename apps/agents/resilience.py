@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
+import ssl
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import anyio
@@ -137,8 +140,12 @@ class ResilientModel(WrapperModel):
         timeout: float,
         policy: RetryPolicy,
         breaker: CircuitBreaker | None,
+        client: Any = None,
+        role: str = "",
     ) -> None:
         super().__init__(wrapped)
+        self.client = client
+        self.role = role
         self.configured_name = configured_name
         self.provider_key = provider
         self.position = position
@@ -179,6 +186,7 @@ class ResilientModel(WrapperModel):
             latency_ms=(time.perf_counter() - started) * 1000,
             error=error,
             model=self.configured_name,
+            role=self.role,
             provider=self.provider_key,
             input_tokens=input_tokens,
             output_tokens=output_tokens,
@@ -378,8 +386,28 @@ def breaker_key(provider: str) -> str:
     return f"{provider}@{urlsplit(base).netloc}"
 
 
-def concrete_model(name: str, *, timeout: float) -> Model:
-    """A pydantic-ai model for a configured name, with the SDK's own retries off."""
+@cache
+def _ssl_context() -> ssl.SSLContext:
+    """One TLS context per process: building it (loading the CA bundle) costs ~100 ms, a client then ~0.1 ms."""
+    import certifi
+
+    return ssl.create_default_context(cafile=os.environ.get("SSL_CERT_FILE") or certifi.where())
+
+
+def _http_client(timeout: float) -> Any:
+    """A fresh HTTP client per turn (its connections belong to the turn's event loop), sharing the TLS context."""
+    import httpx2
+
+    return httpx2.AsyncClient(
+        verify=_ssl_context(),
+        timeout=timeout,
+        follow_redirects=True,
+        limits=httpx2.Limits(max_connections=20, max_keepalive_connections=10),
+    )
+
+
+def concrete_model(name: str, *, timeout: float) -> tuple[Model, Any]:
+    """A pydantic-ai model for a configured name and its SDK client (ours to close), SDK retries off."""
     provider, _, model_name = name.partition(":")
     if provider == "openai":
         from openai import AsyncOpenAI
@@ -391,8 +419,9 @@ def concrete_model(name: str, *, timeout: float) -> Model:
             base_url=settings.OPENAI_BASE_URL or None,
             max_retries=0,
             timeout=timeout,
+            http_client=_http_client(timeout),
         )
-        return OpenAIChatModel(model_name, provider=OpenAIProvider(openai_client=client))
+        return OpenAIChatModel(model_name, provider=OpenAIProvider(openai_client=client)), client
     if provider == "anthropic":
         from anthropic import AsyncAnthropic
         from pydantic_ai.models.anthropic import AnthropicModel
@@ -403,8 +432,9 @@ def concrete_model(name: str, *, timeout: float) -> Model:
             base_url=settings.ANTHROPIC_BASE_URL or None,
             max_retries=0,
             timeout=timeout,
+            http_client=_http_client(timeout),
         )
-        return AnthropicModel(model_name, provider=AnthropicProvider(anthropic_client=client))
+        return AnthropicModel(model_name, provider=AnthropicProvider(anthropic_client=client)), client
     raise ValueError(f"unknown provider in model name {name!r}")
 
 
@@ -429,13 +459,17 @@ def model_chain(role: str, behaviour: Any, *, names: list[str] | None = None) ->
                     timeout=timeout,
                     policy=RetryPolicy(max_retries=0, base_delay=0, max_delay=0),
                     breaker=None,
+                    role=role,
                 )
             )
             break
         provider = name.partition(":")[0]
+        concrete, client = concrete_model(name, timeout=timeout)
         members.append(
             ResilientModel(
-                concrete_model(name, timeout=timeout),
+                concrete,
+                client=client,
+                role=role,
                 configured_name=name,
                 provider=breaker_key(provider),
                 position=position,
@@ -447,3 +481,12 @@ def model_chain(role: str, behaviour: Any, *, names: list[str] | None = None) ->
     if len(members) == 1:
         return members[0]
     return FallbackModel(*members)
+
+
+async def chain_close(model: Model) -> None:
+    """Close the SDK clients of a chain (their connections belong to the event loop that is ending)."""
+    members = model.models if isinstance(model, FallbackModel) else [model]
+    for member in members:
+        client = getattr(member, "client", None)
+        if client is not None:
+            await client.close()

@@ -50,6 +50,7 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 @pytest.fixture
 def pushed(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
     """Events sent with push_now (typing, deltas), in order."""
+    from apps.agents import turns
     from apps.conversations import events
 
     recorded: list[tuple[str, dict[str, Any]]] = []
@@ -57,7 +58,11 @@ def pushed(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
     def fake_push_now(conversation: Any, event_type: str, **payload: Any) -> None:
         recorded.append((event_type, payload))
 
+    async def fake_send_delta(conversation: Any, group: str, payload: dict[str, Any]) -> None:
+        recorded.append(("delta", payload))
+
     monkeypatch.setattr(events, "push_now", fake_push_now)
+    monkeypatch.setattr(turns, "send_delta", fake_send_delta)
     return recorded
 
 

@@ -194,3 +194,42 @@ def test_conversation_budget_spent_hands_off_before_any_model_call(
     assert trace.status == TraceStatus.HANDOFF
     assert trace.error.startswith("budget exhausted: conversation turns 1 >= 1")
     assert Span.objects.filter(trace=trace, kind="handoff", data__reason_code="budget_exhausted").count() == 1
+
+
+def test_deltas_and_typing_reach_the_conversations_channel_group(
+    say: Any, route_to: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    # given: a socket listening on the conversation's group (real channel layer on the test Redis)
+    from asgiref.sync import async_to_sync
+    from channels.layers import get_channel_layer
+
+    from apps.conversations.events import conversation_group
+
+    route_to("order")
+    message = say("Where is my parcel?")
+    layer = get_channel_layer()
+    channel = async_to_sync(layer.new_channel)()
+    async_to_sync(layer.group_add)(conversation_group(message.conversation.public_id), channel)
+    # when
+    with django_capture_on_commit_callbacks(execute=True):
+        turn_run(message_id=message.pk)
+    # then
+    received = []
+
+    async def drain() -> None:
+        import asyncio
+
+        while True:
+            try:
+                received.append(await asyncio.wait_for(layer.receive(channel), timeout=0.5))
+            except TimeoutError:
+                return
+
+    async_to_sync(drain)()
+    kinds = [event["event"] for event in received]
+    assert kinds[0] == "typing"
+    assert kinds[-1] == "message"
+    deltas = [event["text"] for event in received if event["event"] == "delta"]
+    assert "".join(deltas) == DEFAULT_REPLY
+    assert all(event["reply_to"] == message.pk for event in received if event["event"] == "delta")
+    assert received[-1]["message"]["in_reply_to"] == message.pk

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.contrib.admin.sites import site
+from django.test import RequestFactory
+
+from apps.observability.models import Span, SpanKind, Trace, TraceStatus
+from apps.observability.recorder import TraceRecorder
+
+pytestmark = pytest.mark.django_db
+
+
+def test_recorder_persists_one_trace_with_ordered_spans_and_totals(django_assert_num_queries: Any) -> None:
+    # given
+    recorder = TraceRecorder()
+    recorder.set_route(route="order", confidence=0.91, source="local")
+    recorder.add(SpanKind.GUARDRAIL, "input", action="allow")
+    recorder.add(
+        SpanKind.MODEL_CALL, "openai:gpt-4.1-mini", latency_ms=120, input_tokens=100, output_tokens=20, cost="0.0001"
+    )
+    recorder.add(
+        SpanKind.MODEL_CALL, "anthropic:x", latency_ms=5, error="ModelServerError: 500", input_tokens=0, output_tokens=0
+    )
+    with recorder.span(SpanKind.TOOL_CALL, "order_list", arguments={"limit": 3}) as data:
+        data["result"] = "3 orders"
+    recorder.add(SpanKind.TOOL_CALL, "order_cancel", executed=False)
+    # when: one transaction, two inserts
+    with django_assert_num_queries(4):  # savepoint/atomic + trace + bulk spans + release
+        trace = recorder.persist()
+    # then
+    trace = Trace.objects.get(pk=trace.pk)
+    assert (trace.route, trace.route_confidence, trace.route_source) == ("order", 0.91, "local")
+    assert (trace.model_requests, trace.tool_calls, trace.input_tokens, trace.output_tokens) == (1, 1, 100, 20)
+    assert trace.cost == Decimal("0.000100")
+    assert trace.status == TraceStatus.OK
+    assert list(trace.spans.values_list("position", "kind", "name")) == [
+        (0, "guardrail", "input"),
+        (1, "model_call", "openai:gpt-4.1-mini"),
+        (2, "model_call", "anthropic:x"),
+        (3, "tool_call", "order_list"),
+        (4, "tool_call", "order_cancel"),
+    ]
+    assert Span.objects.get(name="order_list").data == {"arguments": {"limit": 3}, "result": "3 orders"}
+    assert Span.objects.get(name="anthropic:x").error == "ModelServerError: 500"
+
+
+def test_span_records_the_error_and_reraises() -> None:
+    recorder = TraceRecorder()
+    with pytest.raises(ValueError, match="nope"), recorder.span(SpanKind.ROUTING, "route"):
+        raise ValueError("nope")
+    assert recorder.spans[0].error == "ValueError: nope"
+
+
+def test_traces_are_read_only_in_the_admin(admin_user: Any) -> None:
+    request = RequestFactory().get("/admin/observability/trace/")
+    request.user = admin_user
+    trace_admin = site._registry[Trace]
+    assert trace_admin.has_add_permission(request) is False
+    assert trace_admin.has_change_permission(request) is False
+    assert trace_admin.has_delete_permission(request) is False
+    assert trace_admin.has_view_permission(request) is True
