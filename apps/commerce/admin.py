@@ -294,7 +294,7 @@ class ReturnRequestAdmin(ReadOnlyAdmin):
     search_fields = ("order__number", "customer__email", "label_reference")
     list_select_related = ("order", "customer")
     inlines = (ReturnItemInline,)
-    actions = ("mark_received",)
+    actions = ("mark_received", "reject")
 
     @admin.action(description="Mark received at the warehouse (restocks)", permissions=["act"])
     def mark_received(self, request: HttpRequest, queryset: QuerySet[ReturnRequest]) -> None:
@@ -304,6 +304,16 @@ class ReturnRequestAdmin(ReadOnlyAdmin):
             queryset,
             "Received",
             lambda r: services.return_mark_received(return_request=r, **_actor(request)),
+        )
+
+    @admin.action(description="Reject (before it is received)", permissions=["act"])
+    def reject(self, request: HttpRequest, queryset: QuerySet[ReturnRequest]) -> None:
+        _run_each(
+            self,
+            request,
+            queryset,
+            "Rejected",
+            lambda r: services.return_cancel(return_request=r, reject=True, **_actor(request)),
         )
 
 

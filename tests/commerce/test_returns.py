@@ -15,6 +15,7 @@ from apps.commerce.models import (
 )
 from apps.commerce.services import (
     ReturnLine,
+    return_cancel,
     return_check_eligibility,
     return_create,
     return_mark_received,
@@ -356,4 +357,70 @@ def test_mark_received_twice_is_refused_and_does_not_restock_again():
     assert exc.value.code == "invalid_transition"
     variant.refresh_from_db()
     assert variant.stock == 1
+    assert AuditEvent.objects.count() == audit_count
+
+
+def test_customer_withdraws_return_order_back_to_delivered():
+    order = _delivered()
+    rr = return_create(order=order, items=None, reason="size", actor_label="agent")
+
+    return_cancel(return_request=rr, actor_label=f"customer:{order.customer_id}", note="kept it")
+
+    rr.refresh_from_db()
+    order.refresh_from_db()
+    assert rr.status == ReturnStatus.CANCELLED
+    assert order.status == OrderStatus.DELIVERED
+    assert list(AuditEvent.objects.filter(order=order).values_list("action", "from_state", "to_state"))[-2:] == [
+        ("return.cancel", "label_issued", "cancelled"),
+        ("order.withdraw_return", "return_requested", "delivered"),
+    ]
+    # the withdrawn quantity is returnable again
+    assert return_check_eligibility(order=order).eligible is True
+
+
+def test_staff_rejects_exchange_and_reservation_is_released():
+    medium = make_variant()
+    large = _other_variant(medium, stock=1)
+    order = _delivered(items=[(medium, 1)])
+    rr = return_create(
+        order=order,
+        items=[ReturnLine(order.items.get().pk, 1, exchange_variant_id=large.pk)],
+        reason="size",
+        is_exchange=True,
+        actor_label="agent",
+    )
+    large.refresh_from_db()
+    assert large.stock == 0
+
+    return_cancel(return_request=rr, actor_label="staff:lead", reject=True, note="worn")
+
+    large.refresh_from_db()
+    order.refresh_from_db()
+    rr.refresh_from_db()
+    assert large.stock == 1
+    assert (rr.status, rr.note) == (ReturnStatus.REJECTED, "worn")
+    assert order.status == OrderStatus.DELIVERED
+    assert AuditEvent.objects.get(action="return.reject").data == {
+        "note": "worn",
+        "released_variants": {str(large.pk): 1},
+    }
+
+
+def test_reject_needs_staff_and_received_return_cannot_be_withdrawn():
+    order = _delivered()
+    rr = return_create(order=order, items=None, reason="size", actor_label="agent")
+
+    with pytest.raises(ApplicationError) as not_staff:
+        return_cancel(return_request=rr, actor_label="agent", reject=True)
+    return_mark_received(return_request=rr, actor_label="system")
+    audit_count = AuditEvent.objects.count()
+    with pytest.raises(ApplicationError) as received:
+        return_cancel(return_request=rr, actor_label=f"customer:{order.customer_id}")
+
+    assert not_staff.value.code == "forbidden"
+    assert received.value.code == "invalid_transition"
+    rr.refresh_from_db()
+    order.refresh_from_db()
+    assert rr.status == ReturnStatus.RECEIVED
+    assert order.status == OrderStatus.RETURN_REQUESTED
     assert AuditEvent.objects.count() == audit_count

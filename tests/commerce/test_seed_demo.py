@@ -197,7 +197,9 @@ def test_alice_scenarios_behave_as_documented(demo_today):
     assert exc.value.code == "invalid_transition"
     assert order_cancel(order=order("TW-100001"), actor_label=f"customer:{alice.pk}").status == "cancelled"
     assert order("TW-100003").shipments.get().status == "in_transit"
-    assert order("TW-100009").status == OrderStatus.RETURNED
+    returned = order("TW-100009")
+    assert returned.status == OrderStatus.RETURNED
+    assert (returned.payments.get().status, returned.invoice.status) == (PaymentStatus.REFUNDED, InvoiceStatus.CREDITED)
 
 
 def test_other_demo_scenarios_behave_as_documented(demo_today):
@@ -215,7 +217,7 @@ def test_other_demo_scenarios_behave_as_documented(demo_today):
     assert rr.status == ReturnStatus.RECEIVED
     refund_execute(
         order=skillet,
-        amount=Decimal("70.20"),  # 65.00 + 8% tax; damaged/not-as-described returns carry no fee
+        amount=Decimal("73.45"),  # 65.00 + 13% tax; not-as-described returns carry no fee
         reason="Return received",
         idempotency_key="scenario-1",
         actor_label="system",
@@ -223,6 +225,7 @@ def test_other_demo_scenarios_behave_as_documented(demo_today):
     )
     skillet.refresh_from_db()
     assert skillet.status == OrderStatus.RETURNED
+    assert skillet.payments.get().status == PaymentStatus.REFUNDED
     # Bob's exchange completes when the parcel arrives
     exchange = order_get_for_customer(customer=bob, number="TW-100013")
     return_mark_received(return_request=exchange.return_requests.get(), actor_label="system")
@@ -230,3 +233,26 @@ def test_other_demo_scenarios_behave_as_documented(demo_today):
     assert exchange.status == OrderStatus.EXCHANGED
     assert dana.user is None
     assert {o.number for o in dana.orders.all()} == {"TW-100021", "TW-100022"}
+
+
+def test_existing_admin_user_is_kept_and_the_rest_is_seeded():
+    admin = User.objects.create_superuser(username="admin", email="me@example.test", password="mine")
+
+    counts = seed_demo(seed=1, base_date=BASE, customers=2, orders=3)
+
+    admin.refresh_from_db()
+    assert counts is not None
+    assert counts["existing users kept"] == 1
+    assert admin.check_password("mine")
+    assert User.objects.filter(username="admin").count() == 1
+    assert User.objects.get(username="agent").check_password(DEMO_PASSWORD)
+
+
+def test_existing_demo_customer_rows_make_the_command_refuse_and_write_nothing():
+    Customer.objects.create(email="alice@example.com", first_name="A", last_name="M")
+
+    with pytest.raises(CommandError, match=r"customers: alice@example\.com"):
+        call_command("seed_demo", force=True, customers=2, orders=3, stdout=StringIO())
+
+    assert Order.objects.count() == 0
+    assert User.objects.count() == 0

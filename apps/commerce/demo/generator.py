@@ -10,6 +10,7 @@ whatever the sizes. Nothing here reads the database; `write()` does the inserts.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import random
 import re
@@ -161,6 +162,7 @@ class Builder:
         self.variants_by_sku: dict[str, ProductVariant] = {}
         self.siblings: dict[str, list[ProductVariant]] = {}
         self._tracking: set[str] = set()
+        self.pools: dict[tuple[bool, bool, bool], list[ProductVariant]] = {}
         self.return_fee = Decimal(settings.SHOP_RETURN_SHIPPING_FEE)
 
     # -- helpers -------------------------------------------------------------
@@ -517,6 +519,10 @@ class Builder:
                 )
             )
             gross += self._line_refund(order, item, quantity)
+        # As the returns service does: the shop's fault and everything back refunds the original shipping too.
+        everything_back = sorted(spec.lines) == [(i, item.quantity) for i, item in enumerate(items)]
+        if not spec.is_exchange and spec.reason in SHOP_FAULT_REASONS and everything_back:
+            gross += order.shipping_fee
         if spec.status == ReturnStatus.REFUNDED and payment is not None and spec.refunded_at is not None:
             self._refund(order, payment, request, gross - fee, f"Return {request.label_reference}", spec.refunded_at)
 
@@ -557,24 +563,31 @@ class Builder:
 # -- the generated crowd -------------------------------------------------------
 
 
+_LINE_COUNTS, _LINE_COUNT_CUM = (1, 2, 3, 4), (45, 75, 92, 100)
+_QUANTITIES, _QUANTITY_CUM = (1, 2, 3), (80, 95, 100)
+
+
 def _pick_lines(builder: Builder, *, returnable_only: bool, multi_variant: bool, high_value_ok: bool) -> list[LineSpec]:
     rng = builder.rng
-    pool = [
-        v
-        for v in builder.data.variants
-        if (not returnable_only or not v.product.final_sale)
-        and (not multi_variant or any(o is not v and o.stock > 0 for o in builder.siblings[v.product.sku]))
-        and (high_value_ok or v.price < 300)
-        and v.stock > 0
-    ]
-    count = rng.choices((1, 2, 3, 4), weights=(45, 30, 17, 8))[0]
+    key = (returnable_only, multi_variant, high_value_ok)
+    pool = builder.pools.get(key)
+    if pool is None:  # stock does not change while generating, so each pool is built once
+        pool = builder.pools[key] = [
+            v
+            for v in builder.data.variants
+            if (not returnable_only or not v.product.final_sale)
+            and (not multi_variant or any(o is not v and o.stock > 0 for o in builder.siblings[v.product.sku]))
+            and (high_value_ok or v.price < 300)
+            and v.stock > 0
+        ]
+    count = rng.choices(_LINE_COUNTS, cum_weights=_LINE_COUNT_CUM)[0]
     chosen: list[LineSpec] = []
     seen: set[str] = set()
     for variant in rng.sample(pool, k=min(count, len(pool))):
         if variant.product.sku in seen:
             continue
         seen.add(variant.product.sku)
-        chosen.append(LineSpec(variant, rng.choices((1, 2, 3), weights=(80, 15, 5))[0]))
+        chosen.append(LineSpec(variant, rng.choices(_QUANTITIES, cum_weights=_QUANTITY_CUM)[0]))
     return chosen
 
 
@@ -734,9 +747,9 @@ def generate(*, seed: int = DEFAULT_SEED, base_date: date, customers: int = 200,
         crowd.append(builder.customer(email=email, first=first, last=last, since=since))
 
     statuses = [s for s, _ in STATUS_WEIGHTS]
-    weights = [w for _, w in STATUS_WEIGHTS]
+    cum_weights = list(itertools.accumulate(w for _, w in STATUS_WEIGHTS))
     for seq in range(orders):
-        status = statuses[seq] if seq < len(statuses) else rng.choices(statuses, weights=weights)[0]
+        status = statuses[seq] if seq < len(statuses) else rng.choices(statuses, cum_weights=cum_weights)[0]
         customer, address, methods = crowd[rng.randrange(len(crowd))]
         _generated_order(builder, seq=seq, status=status, customer=customer, address=address, methods=methods)
     return builder.data
@@ -745,9 +758,63 @@ def generate(*, seed: int = DEFAULT_SEED, base_date: date, customers: int = 200,
 # -- writing and fingerprinting ---------------------------------------------------
 
 
+class SeedConflict(Exception):
+    """The database already holds rows the demo would create (but not the demo itself)."""
+
+
+def _adopt_existing_users(data: DemoData) -> list[str]:
+    """Demo log-ins that already exist (say `admin` from createsuperuser) are kept as they are.
+
+    Their password and groups are left alone; a demo customer is linked to an
+    existing user of that name unless that user already has a shop record.
+    """
+    names = [u.username for u in data.users]
+    emails = [u.email for u in data.users]
+    taken = list(User.objects.filter(models.Q(username__in=names) | models.Q(email__in=emails)))
+    if not taken:
+        return []
+    by_name = {u.username: u for u in taken}
+    by_email = {u.email.lower(): u for u in taken}
+    replaced: dict[int, User] = {}
+    for user in data.users:
+        existing = by_name.get(user.username) or by_email.get(user.email.lower())
+        if existing is not None:
+            replaced[id(user)] = existing
+    data.users = [u for u in data.users if id(u) not in replaced]
+    data.user_groups = [(u, role) for u, role in data.user_groups if id(u) not in replaced]
+    with_customer = set(Customer.objects.filter(user__in=taken).values_list("user_id", flat=True))
+    for customer in data.customers:
+        if customer.user is not None and id(customer.user) in replaced:
+            existing = replaced[id(customer.user)]
+            customer.user = None if existing.pk in with_customer else existing
+    return sorted(u.username for u in replaced.values())
+
+
 def write(data: DemoData, *, batch_size: int = 1000) -> dict[str, int]:
-    """Insert everything in dependency order with bulk inserts (one transaction)."""
+    """Insert everything in dependency order with bulk inserts (one transaction).
+
+    Raises SeedConflict, writing nothing, when demo customers, products or orders already exist.
+    """
     with transaction.atomic():
+        clashes = {
+            "customers": list(
+                Customer.objects.filter(email__in=[c.email for c in data.customers]).values_list("email", flat=True)[:5]
+            ),
+            "products": list(
+                Product.objects.filter(sku__in=[p.sku for p in data.products]).values_list("sku", flat=True)[:5]
+            ),
+            "orders": list(
+                Order.objects.filter(number__in=[o.number for o in data.orders]).values_list("number", flat=True)[:5]
+            ),
+        }
+        clashes = {k: v for k, v in clashes.items() if v}
+        if clashes:
+            raise SeedConflict(
+                "The database already has some of the demo's rows ("
+                + "; ".join(f"{k}: {', '.join(v)}" for k, v in clashes.items())
+                + "). Seed an empty database."
+            )
+        kept = _adopt_existing_users(data)
         for name in DemoData.TABLES:
             rows = getattr(data, name)
             if rows:
@@ -763,7 +830,10 @@ def write(data: DemoData, *, batch_size: int = 1000) -> dict[str, int]:
             by_model.setdefault(type(obj), []).append(obj)
         for model, objs in by_model.items():
             model.objects.bulk_update(objs, ["created_at"], batch_size=batch_size)
-    return data.counts()
+    counts = data.counts()
+    if kept:
+        counts["existing users kept"] = len(kept)
+    return counts
 
 
 _SKIP_FIELDS = {"id", "created_at", "updated_at", "password", "last_login", "date_joined"}

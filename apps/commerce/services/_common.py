@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import models
 
@@ -29,11 +29,19 @@ ORDER_TRANSITIONS: Mapping[str, frozenset[str]] = {
     OrderStatus.PROCESSING: frozenset({OrderStatus.SHIPPED}),
     OrderStatus.SHIPPED: frozenset({OrderStatus.DELIVERED}),
     OrderStatus.DELIVERED: frozenset({OrderStatus.RETURN_REQUESTED, OrderStatus.EXCHANGE_REQUESTED}),
-    OrderStatus.RETURN_REQUESTED: frozenset({OrderStatus.PARTIALLY_RETURNED, OrderStatus.RETURNED}),
-    OrderStatus.PARTIALLY_RETURNED: frozenset(
-        {OrderStatus.RETURN_REQUESTED, OrderStatus.EXCHANGE_REQUESTED, OrderStatus.RETURNED}
+    # A cancelled or rejected return puts the order back where it was before the return.
+    OrderStatus.RETURN_REQUESTED: frozenset(
+        {
+            OrderStatus.PARTIALLY_RETURNED,
+            OrderStatus.RETURNED,
+            OrderStatus.DELIVERED,
+            OrderStatus.EXCHANGED,
+        }
     ),
-    OrderStatus.EXCHANGE_REQUESTED: frozenset({OrderStatus.EXCHANGED}),
+    OrderStatus.PARTIALLY_RETURNED: frozenset({OrderStatus.RETURN_REQUESTED, OrderStatus.EXCHANGE_REQUESTED}),
+    OrderStatus.EXCHANGE_REQUESTED: frozenset(
+        {OrderStatus.EXCHANGED, OrderStatus.DELIVERED, OrderStatus.PARTIALLY_RETURNED}
+    ),
     OrderStatus.EXCHANGED: frozenset({OrderStatus.RETURN_REQUESTED, OrderStatus.EXCHANGE_REQUESTED}),
     OrderStatus.RETURNED: frozenset(),
     OrderStatus.CANCELLED: frozenset(),
@@ -132,6 +140,20 @@ def audit(
     )
 
 
+M = TypeVar("M", bound=models.Model)
+
+
+def lock_row(obj: M) -> M:
+    """Lock the row, then reload the caller's own instance from it.
+
+    Reloading in place (rather than returning a copy) keeps the object the
+    caller holds in step with what the service wrote.
+    """
+    type(obj)._default_manager.select_for_update().filter(pk=obj.pk).values_list("pk", flat=True).get()
+    obj.refresh_from_db()
+    return obj
+
+
 def lock_order(order: Order) -> Order:
-    """Re-read the order under a row lock: every order write serialises on it."""
-    return Order.objects.select_for_update().get(pk=order.pk)
+    """Every write on an order, its payments, shipments and returns serialises on the order's row."""
+    return lock_row(order)

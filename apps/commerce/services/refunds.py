@@ -32,7 +32,7 @@ from apps.commerce.models import (
 )
 from apps.core.errors import ApplicationError
 
-from ._common import audit, check_actor, ensure_transition, lock_order
+from ._common import audit, check_actor, ensure_transition, lock_order, lock_row
 from .returns import OPEN_RETURN_STATUSES
 
 REFUNDABLE_PAYMENT_STATUSES = (PaymentStatus.CAPTURED, PaymentStatus.PARTIALLY_REFUNDED)
@@ -163,7 +163,7 @@ def _execute_locked(
             "The amount spans more than one payment; refund each payment separately.", code="amount_spans_payments"
         )
     if return_request is not None:
-        return_request = ReturnRequest.objects.select_for_update().get(pk=return_request.pk)
+        return_request = lock_row(return_request)
         if return_request.is_exchange:
             raise ApplicationError("An exchange is not refunded.", code="return_is_exchange")
         ensure_transition(

@@ -26,7 +26,7 @@ from apps.commerce.models import (
 )
 from apps.core.errors import ApplicationError
 
-from ._common import audit, check_actor, ensure_transition, lock_order
+from ._common import audit, check_actor, ensure_transition, lock_order, lock_row
 
 CENT = Decimal("0.01")
 # Statuses from which a (further) return or exchange may start.
@@ -375,7 +375,7 @@ def return_mark_received(
     """The warehouse has the parcel: restock it. An exchange completes here; a return awaits its refund."""
     check_actor(actor_label, actor)
     order = lock_order(return_request.order)
-    return_request = ReturnRequest.objects.select_for_update().get(pk=return_request.pk)
+    return_request = lock_row(return_request)
     ensure_transition(
         "return",
         return_request.status,
@@ -415,4 +415,74 @@ def return_mark_received(
             actor=actor,
             data={"return_id": return_request.pk},
         )
+    return return_request
+
+
+def _status_before_return(order: Order, *, excluding: ReturnRequest) -> str:
+    others = order.return_requests.exclude(pk=excluding.pk)
+    if others.filter(status=ReturnStatus.REFUNDED, is_exchange=False).exists():
+        return OrderStatus.PARTIALLY_RETURNED
+    if others.filter(status=ReturnStatus.RECEIVED, is_exchange=True).exists():
+        return OrderStatus.EXCHANGED
+    return OrderStatus.DELIVERED
+
+
+@transaction.atomic
+def return_cancel(
+    *, return_request: ReturnRequest, actor_label: str, actor: User | None = None, reject: bool = False, note: str = ""
+) -> ReturnRequest:
+    """Withdraw a return (the customer changed their mind) or, with `reject=True`, refuse it (staff).
+
+    Only before the parcel is received. The order goes back to where it was and
+    an exchange's reserved replacement goes back to stock.
+    """
+    check_actor(actor_label, actor)
+    if reject and not actor_label.startswith("staff:"):
+        raise ApplicationError("Only staff can reject a return.", code="forbidden")
+    order = lock_order(return_request.order)
+    return_request = lock_row(return_request)
+    target = ReturnStatus.REJECTED if reject else ReturnStatus.CANCELLED
+    ensure_transition(
+        "return",
+        return_request.status,
+        target,
+        message=(
+            f"Return {return_request.label_reference or return_request.pk} is "
+            f"{return_request.get_status_display().lower()} and can no longer be "
+            f"{'rejected' if reject else 'cancelled'}."
+        ),
+    )
+    order_target = _status_before_return(order, excluding=return_request)
+    ensure_transition("order", order.status, order_target)
+    before = return_request.status
+    return_request.status = target
+    if note:
+        return_request.note = (return_request.note + "\n" + note).strip()[:2000]
+    return_request.save(update_fields=["status", "note", "updated_at"])
+    released: dict[str, int] = {}
+    for ri in return_request.items.exclude(exchange_variant=None):
+        ProductVariant.objects.filter(pk=ri.exchange_variant_id).update(stock=F("stock") + ri.quantity)
+        released[str(ri.exchange_variant_id)] = ri.quantity
+    audit(
+        subject=return_request,
+        order=order,
+        action="return.reject" if reject else "return.cancel",
+        from_state=before,
+        to_state=target,
+        actor_label=actor_label,
+        actor=actor,
+        data={"note": note[:500], "released_variants": released},
+    )
+    before_order = order.status
+    order.status = order_target
+    order.save(update_fields=["status", "updated_at"])
+    audit(
+        subject=order,
+        action="order.withdraw_return",
+        from_state=before_order,
+        to_state=order_target,
+        actor_label=actor_label,
+        actor=actor,
+        data={"return_id": return_request.pk},
+    )
     return return_request

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from apps.commerce.demo import seed as seeding
+from apps.commerce.demo.generator import SeedConflict
 
 
 class Command(BaseCommand):
@@ -38,9 +39,12 @@ class Command(BaseCommand):
         if customers < 1 or orders < 0:
             raise CommandError("--customers must be at least 1 and --orders at least 0.")
         started = time.monotonic()
-        result = seeding.seed_demo(
-            seed=seed, base_date=base_date or timezone.localdate(), customers=customers, orders=orders
-        )
+        try:
+            result = seeding.seed_demo(
+                seed=seed, base_date=base_date or timezone.localdate(), customers=customers, orders=orders
+            )
+        except SeedConflict as exc:
+            raise CommandError(f"seed_demo: {exc}") from None
         elapsed = time.monotonic() - started
         if result is None:
             self.stdout.write(f"seed_demo: demo data already present, nothing to do ({elapsed:.2f}s).")
