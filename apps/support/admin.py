@@ -221,7 +221,7 @@ class RefundApprovalAdmin(admin.ModelAdmin):
         "requested_by_label",
     )
     list_display_links = ("id",)
-    list_filter = (QueueStatusFilter, AmountFilter, AgeFilter)
+    list_filter = (QueueStatusFilter, AmountFilter, AgeFilter, ("escalated_at", admin.EmptyFieldListFilter))
     list_select_related = ("order", "customer", "conversation")
     ordering = ("created_at", "id")  # the queue: oldest first
     search_fields = ("order__number", "customer__email", "reason")
@@ -529,7 +529,10 @@ class EscalationAdmin(admin.ModelAdmin):
         return False
 
     def has_work_permission(self, request: HttpRequest) -> bool:
-        return request.user.is_active and request.user.has_perm("conversations.takeover_conversation")
+        return request.user.is_active and (
+            request.user.has_perm("support.change_escalation")
+            or request.user.has_perm("conversations.takeover_conversation")
+        )
 
     @admin.display(description="conversation")
     def conversation_link(self, obj: Escalation) -> str:

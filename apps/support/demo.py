@@ -23,14 +23,31 @@ from apps.support.services import escalation_create, refund_approval_request, ti
 MARKER = "demo:support"
 
 
-def _refundable_orders(customer: Customer) -> list[Order]:
-    return list(
-        Order.objects.filter(customer=customer, status=OrderStatus.DELIVERED, payments__status=PaymentStatus.CAPTURED)
+def _candidate_orders(limit: int) -> list[Order]:
+    """Delivered, paid orders of the generated shoppers, newest numbers first.
+
+    The demo log-ins (alice, bob, carmen) and the low order numbers are left alone:
+    the evaluation scenarios play against them and must find them untouched.
+    """
+    orders = (
+        Order.objects.filter(status=OrderStatus.DELIVERED, payments__status=PaymentStatus.CAPTURED)
+        .exclude(customer__email__in=[c[1] for c in DEMO_CUSTOMERS])
         .exclude(refund_approvals__isnull=False)
+        .select_related("customer")
         .prefetch_related("items")
-        .order_by("-placed_at")
-        .distinct()[:5]
+        .order_by("-number")
+        .distinct()
     )
+    picked: list[Order] = []
+    customers: set[int] = set()
+    for order in orders[: limit * 20]:
+        if order.customer_id in customers:
+            continue
+        customers.add(order.customer_id)
+        picked.append(order)
+        if len(picked) == limit:
+            break
+    return picked
 
 
 def _chat(customer: Customer, lines: list[tuple[str, str]]) -> Conversation:
@@ -50,21 +67,20 @@ def seed_support_demo() -> dict[str, int] | None:
     """Add demo refund requests, a ticket and an escalation. None when already seeded or no demo shop."""
     if Ticket.objects.filter(created_by_label=MARKER).exists():
         return None
-    customers = list(Customer.objects.filter(email__in=[c[1] for c in DEMO_CUSTOMERS]).order_by("email"))
-    if not customers:
+    orders = _candidate_orders(limit=5)
+    if len(orders) < 5:
         return None
+    threshold = Decimal(settings.REFUND_SECOND_APPROVER_THRESHOLD)
+    # The largest order is refunded whole: above the threshold it needs two approvers.
+    big = max(orders, key=lambda o: o.total)
+    rest = [o for o in orders if o.pk != big.pk]
     with transaction.atomic():
         made = 0
-        threshold = Decimal(settings.REFUND_SECOND_APPROVER_THRESHOLD)
-        for index, customer in enumerate(customers):
-            orders = _refundable_orders(customer)
-            if not orders:
-                continue
-            order = orders[0]
+        for index, order in enumerate(rest[:3]):
             item = order.items.all()[0]
             amount = min(item.unit_price, order.total)
             conversation = _chat(
-                customer,
+                order.customer,
                 [
                     (MessageRole.CUSTOMER, f"My {item.product_name} from order {order.number} arrived broken."),
                     (
@@ -76,7 +92,7 @@ def seed_support_demo() -> dict[str, int] | None:
             )
             approval = refund_approval_request(
                 order=order,
-                customer=customer,
+                customer=order.customer,
                 amount=amount,
                 reason="Arrived damaged (customer report in chat).",
                 items=[{"order_item_id": item.pk, "quantity": 1}],
@@ -87,29 +103,26 @@ def seed_support_demo() -> dict[str, int] | None:
                 # Waiting longer than the escalation limit: the next sweep tells the leads.
                 hours = settings.REFUND_APPROVAL_ESCALATE_AFTER_HOURS + 2
                 RefundApproval.objects.filter(pk=approval.pk).update(created_at=timezone.now() - timedelta(hours=hours))
-            big = next((o for o in orders[1:] if o.total > threshold), None)
-            if big is not None:
-                refund_approval_request(
-                    order=big,
-                    customer=customer,
-                    amount=big.total,
-                    reason="Whole order returned: wrong size throughout.",
-                    items=[],
-                )
-                made += 1
-        first = customers[0]
-        ticket_orders = _refundable_orders(first)[:1]
+        refund_approval_request(
+            order=big,
+            customer=big.customer,
+            amount=big.total,
+            reason="Whole order returned: wrong size throughout."
+            + (" Needs a second approver." if big.total > threshold else ""),
+            items=[],
+        )
+        made += 1
         ticket_create(
             subject="Parcel marked delivered but not received",
             description="The tracking page says delivered yesterday; nothing arrived and the neighbours have nothing.",
             category="shipping",
             priority="high",
-            customer=first,
-            orders=ticket_orders,
+            customer=rest[3].customer,
+            orders=[rest[3]],
             created_by_label=MARKER,
         )
         waiting = _chat(
-            customers[-1],
+            rest[3].customer,
             [
                 (MessageRole.CUSTOMER, "I've asked three times now. Can I please talk to a person?"),
                 (MessageRole.ASSISTANT, "Of course. I'm passing you to a member of our team now."),

@@ -11,19 +11,22 @@ from apps.accounts.demo import DEMO_CUSTOMERS
 from apps.commerce.models import Customer
 from apps.conversations.models import ConversationStatus
 from apps.support.models import ApprovalStatus, Escalation, RefundApproval, Ticket
-from tests.support.conftest import make_order
+from tests.support.conftest import make_customer, make_order
 
 pytestmark = pytest.mark.django_db
 
 
-def test_demo_loader_runs_once(settings):
-    # given: the demo customers, each with delivered paid orders; alice has a large one
+def test_demo_loader_runs_once_and_leaves_the_demo_logins_alone(settings):
+    # given: the demo log-in customers and generated shoppers, each with a delivered paid order
     settings.REFUND_SECOND_APPROVER_THRESHOLD = 500
-    for _username, email, first, last in DEMO_CUSTOMERS:
-        customer = Customer.objects.create(email=email, first_name=first, last_name=last)
-        make_order(customer, prices=("25.00", "10.00"))
-        if email.startswith("alice"):
-            make_order(customer, prices=("450.00", "150.00"), delivered_days_ago=6)
+    logins = [
+        Customer.objects.create(email=email, first_name=first, last_name=last)
+        for _username, email, first, last in DEMO_CUSTOMERS
+    ]
+    for customer in logins:
+        make_order(customer)
+    for n in range(5):
+        make_order(make_customer(), prices=("450.00", "150.00") if n == 3 else ("25.00", "10.00"))
     out = StringIO()
     # when
     call_command("seed_support_demo", force=True, stdout=out)
@@ -35,6 +38,8 @@ def test_demo_loader_runs_once(settings):
     ]
     assert RefundApproval.objects.filter(status=ApprovalStatus.PENDING).count() == 4
     assert sorted(RefundApproval.objects.values_list("required_approvals", flat=True)) == [1, 1, 1, 2]
+    assert RefundApproval.objects.filter(customer__in=logins).count() == 0
+    assert Ticket.objects.filter(customer__in=logins).count() == 0
     assert Ticket.objects.count() == 1
     escalation = Escalation.objects.get()
     assert escalation.conversation.status == ConversationStatus.WAITING_HUMAN

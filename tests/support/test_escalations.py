@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Permission
 
 from apps.conversations.models import Conversation, ConversationStatus, MessageStatus
 from apps.conversations.services import message_accept_customer
@@ -42,6 +41,7 @@ def test_escalation_pauses_the_bot_and_tells_everyone(
         "type": "chat.event",
         "event": "handoff",
         "status": "waiting_human",
+        "agent": "",
         "escalation_id": escalation.pk,
         "reason_code": "customer_request",
     }
@@ -89,12 +89,13 @@ def test_closed_conversation_cannot_be_escalated(conversation):
     assert Escalation.objects.count() == 0
 
 
-def test_take_over_needs_the_takeover_permission(conversation, agent_user, django_capture_on_commit_callbacks, pushed):
-    # given
+def test_take_over_needs_a_support_role(conversation, django_capture_on_commit_callbacks, pushed):
+    # given: an operator reviews transcripts but does not handle chats
+    operator = make_staff("operator")
     escalation = escalation_create(conversation=conversation, reason_code="repeated_failure")
     # when
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(PermissionDenied):
-        escalation_take_over(escalation=escalation, staff_user=agent_user)
+        escalation_take_over(escalation=escalation, staff_user=operator)
     # then
     escalation.refresh_from_db()
     assert escalation.status == EscalationStatus.OPEN
@@ -112,7 +113,8 @@ def test_take_over_hand_back_cycle(conversation, lead, pushed, monkeypatch, djan
     assert (escalation.status, escalation.taken_by) == (EscalationStatus.TAKEN, lead)
     current = _reload(conversation)
     assert (current.status, current.assigned_to) == (ConversationStatus.HUMAN, lead)
-    assert pushed.to_conversation(conversation, "handoff")[-1]["status"] == "human"
+    taken = pushed.to_conversation(conversation, "handoff")[-1]
+    assert (taken["status"], taken["agent"]) == ("human", lead.first_name)
     # when: a second lead tries to take it too
     with pytest.raises(ApplicationError) as exc:
         escalation_take_over(escalation=escalation, staff_user=make_staff("support_lead"))
@@ -140,13 +142,10 @@ def test_take_over_hand_back_cycle(conversation, lead, pushed, monkeypatch, djan
     assert again.pk != escalation.pk
 
 
-def test_only_the_holder_or_a_lead_hands_back(conversation, lead):
-    # given: a staff member who may take over conversations but not reassign them
-    holder = make_staff(None)
-    other = make_staff(None)
-    takeover = Permission.objects.get(codename="takeover_conversation")
-    holder.user_permissions.add(takeover)
-    other.user_permissions.add(takeover)
+def test_support_agent_takes_over_and_only_the_holder_or_a_lead_hands_back(conversation, agent_user, lead):
+    # given: support agents handle escalations but do not reassign them
+    holder = agent_user
+    other = make_staff("support_agent")
     escalation = escalation_take_over(
         escalation=escalation_create(conversation=conversation, reason_code="tool_failure"), staff_user=holder
     )
@@ -156,6 +155,8 @@ def test_only_the_holder_or_a_lead_hands_back(conversation, lead):
     # then
     assert exc.value.code == "not_yours"
     assert _reload(conversation).status == ConversationStatus.HUMAN
+    with pytest.raises(PermissionDenied):
+        escalation_resolve(escalation=escalation, staff_user=other, resolution_code="x")
     # when: a lead (assign_escalation) may
     escalation = escalation_hand_back(escalation=escalation, staff_user=lead)
     # then

@@ -218,3 +218,40 @@ def test_concurrent_task_runs_refund_once(pushed, monkeypatch):
     assert (payment.refunded_amount, payment.status) == (Decimal("100.00"), PaymentStatus.REFUNDED)
     assert _outcomes(conversation) == 1
     assert len(pushed.to_conversation(conversation, "approval_outcome")) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_approvers_clicking_at_once_refund_once(pushed, monkeypatch):
+    # given: a pending request and two approvers (permission granted directly: groups may be flushed)
+    customer = make_customer()
+    order = make_order(customer)
+    decide = Permission.objects.get(codename="decide_refundapproval")
+    approvers = [make_staff(None), make_staff(None)]
+    for user in approvers:
+        user.user_permissions.add(decide)
+    approval = refund_approval_request(order=order, customer=customer, amount="30.00", reason="r", items=[])
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def click(user) -> None:
+        try:
+            barrier.wait()
+            refund_approval_decide(approval=approval, approver=user, approve=True)
+            outcomes.append("approved")
+        except Exception as exc:
+            outcomes.append(getattr(exc, "code", repr(exc)))
+        finally:
+            connection.close()
+
+    # when
+    threads = [threading.Thread(target=click, args=(user,)) for user in approvers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    # then
+    assert sorted(outcomes) == ["already_decided", "approved"]
+    approval.refresh_from_db()
+    assert approval.status == ApprovalStatus.EXECUTED
+    assert approval.decisions.count() == 1
+    assert Refund.objects.filter(order=order).count() == 1

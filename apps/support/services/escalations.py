@@ -19,13 +19,14 @@ from apps.support.services.audit import audit_record
 from apps.support.services.notify import notify_staff
 
 SUBJECT = "escalation"
-TAKEOVER_PERMISSION = "conversations.takeover_conversation"
+# Support agents work escalations (`change_escalation`); leads may also take over any conversation.
+HANDLE_PERMISSIONS = ("support.change_escalation", "conversations.takeover_conversation")
 ASSIGN_PERMISSION = "support.assign_escalation"
 MAX_NOTE_CHARS = 2000
 
 
 def _staff_name(user: Any) -> str:
-    return user.first_name or "a member of our team"
+    return user.first_name or user.get_username()
 
 
 def _lock(escalation: Escalation) -> tuple[Escalation, Conversation]:
@@ -40,11 +41,13 @@ def _set_conversation(conversation: Conversation, **fields: Any) -> None:
     conversation.save(update_fields=[*fields, "updated_at"])
 
 
-def _push(conversation: Conversation, escalation: Escalation, event: str, **extra: Any) -> None:
+def _push(conversation: Conversation, escalation: Escalation, event: str, staff: Any = None, **extra: Any) -> None:
+    # `status` and `agent` (who the customer is with) as in docs/chat-protocol.md.
     events.push_on_commit(
         conversation,
         "handoff",
         status=conversation.status,
+        agent=_staff_name(staff) if staff is not None else "",
         escalation_id=escalation.pk,
         reason_code=escalation.reason_code,
         **extra,
@@ -97,7 +100,12 @@ def escalation_create(*, conversation: Conversation, reason_code: str, note: str
 
 
 def _may_take_over(user: Any) -> bool:
-    return user is not None and user.is_active and user.is_staff and user.has_perm(TAKEOVER_PERMISSION)
+    return (
+        user is not None
+        and user.is_active
+        and user.is_staff
+        and any(user.has_perm(perm) for perm in HANDLE_PERMISSIONS)
+    )
 
 
 def escalation_take_over(*, escalation: Escalation, staff_user: Any) -> Escalation:
@@ -127,7 +135,7 @@ def escalation_take_over(*, escalation: Escalation, staff_user: Any) -> Escalati
             to_state=locked.status,
             actor=staff_user,
         )
-        _push(conversation, locked, "escalation_taken", staff_name=_staff_name(staff_user))
+        _push(conversation, locked, "escalation_taken", staff=staff_user)
     return locked
 
 
@@ -163,7 +171,7 @@ def escalation_hand_back(*, escalation: Escalation, staff_user: Any) -> Escalati
             to_state=locked.status,
             actor=staff_user,
         )
-        _push(conversation, locked, "escalation_handed_back")
+        _push(conversation, locked, "escalation_handed_back", staff=staff_user)
     return locked
 
 
@@ -197,5 +205,5 @@ def escalation_resolve(*, escalation: Escalation, staff_user: Any, resolution_co
             actor=staff_user,
             data={"resolution_code": resolution_code},
         )
-        _push(conversation, locked, "escalation_resolved", resolution_code=resolution_code)
+        _push(conversation, locked, "escalation_resolved", staff=staff_user, resolution_code=resolution_code)
     return locked
