@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-CHUNKER_VERSION = 1
+CHUNKER_VERSION = 2
 
 TokenCounter = Callable[[str], int]
 
@@ -250,9 +250,12 @@ def parse_text(text: str, *, default_title: str = "") -> ParsedDocument:
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     lines = [line for line in text.split("\n") if line.strip()]
     title = default_title or "Untitled"
+    blocks = tuple(b.strip() for b in re.split(r"\n[ \t]*\n", text) if b.strip())
     if lines and len(lines[0].strip()) <= 120:
         title = lines[0].strip()
-    blocks = tuple(b.strip() for b in re.split(r"\n[ \t]*\n", text) if b.strip())
+        # A title line on its own is a heading, not content (unless it is all there is).
+        if len(blocks) > 1 and blocks[0] == title:
+            blocks = blocks[1:]
     return ParsedDocument(title=title, sections=(Section((), blocks),) if blocks else ())
 
 
@@ -381,5 +384,7 @@ def _draft(position: int, heading_path: tuple[str, ...], units: Sequence[_Unit],
 def embedding_text(*, title: str, heading_path: Sequence[str], text: str) -> str:
     """What gets embedded: the chunk with its title and headings, so a short section keeps its topic."""
     path = [h for h in heading_path if h != title]
+    if title and text.startswith(title):
+        title = ""  # a one-line text document is its own title: do not say it twice
     context = " > ".join([title, *path]) if title else " > ".join(path)
     return f"{context}\n\n{text}" if context else text

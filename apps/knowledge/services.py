@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from apps.core.errors import ApplicationError
 
-from .chunking import CHUNKER_VERSION, chunk_document, embedding_text, parse_document, token_counter
+from .chunking import CHUNKER_VERSION, ChunkDraft, chunk_document, embedding_text, parse_document, token_counter
 from .embeddings import EmbeddingBackend, embed_texts, get_backend
 from .models import Chunk, Document, DocumentFormat, DocumentStatus, KnowledgeSource
 
@@ -201,6 +201,20 @@ def document_upsert(*, source: KnowledgeSource, item: DocumentInput, signature: 
         return UpsertResult(document, "changed")
 
 
+def _chunk_drafts(document: Document) -> list[ChunkDraft]:
+    parsed = parse_document(document.raw_content, document.format, default_title=document.title)
+    return chunk_document(
+        parsed,
+        max_tokens=settings.KNOWLEDGE_CHUNK_MAX_TOKENS,
+        overlap_tokens=settings.KNOWLEDGE_CHUNK_OVERLAP_TOKENS,
+        count=token_counter(),
+    )
+
+
+def _embedding_inputs(document: Document, drafts: Sequence[ChunkDraft]) -> list[str]:
+    return [embedding_text(title=document.title, heading_path=d.heading_path, text=d.text) for d in drafts]
+
+
 def document_index(*, document_id: int, force: bool = False, backend: EmbeddingBackend | None = None) -> int | None:
     """Chunk and embed a document and swap its chunks atomically.
 
@@ -220,18 +234,9 @@ def document_index(*, document_id: int, force: bool = False, backend: EmbeddingB
     ):
         return None
     digest = document.content_hash
-    parsed = parse_document(document.raw_content, document.format, default_title=document.title)
-    drafts = chunk_document(
-        parsed,
-        max_tokens=settings.KNOWLEDGE_CHUNK_MAX_TOKENS,
-        overlap_tokens=settings.KNOWLEDGE_CHUNK_OVERLAP_TOKENS,
-        count=token_counter(),
-    )
+    drafts = _chunk_drafts(document)
     try:
-        vectors = embed_texts(
-            [embedding_text(title=document.title, heading_path=d.heading_path, text=d.text) for d in drafts],
-            backend=backend,
-        )
+        vectors = embed_texts(_embedding_inputs(document, drafts), backend=backend)
     except ApplicationError as exc:
         Document.objects.filter(pk=document.pk, content_hash=digest).update(
             status=DocumentStatus.FAILED, error=str(exc)[:2000], updated_at=timezone.now()
@@ -281,6 +286,9 @@ def document_index(*, document_id: int, force: bool = False, backend: EmbeddingB
     return len(drafts)
 
 
+INDEX_BATCH_DOCUMENTS = 32
+
+
 def ingest_documents(
     *,
     source: KnowledgeSource,
@@ -289,15 +297,25 @@ def ingest_documents(
     prune: bool = False,
     progress: Callable[[DocumentInput, str], None] | None = None,
 ) -> IngestReport:
-    """Upsert then index each document. With `prune`, documents of the source not in `items` are deleted."""
+    """Upsert then index each document. With `prune`, documents of the source not in `items` are deleted.
+
+    Documents are handled in groups: the chunks of every document in a group that
+    needs indexing are embedded in one batched call (filling the cache), then each
+    document is swapped in on its own, so one failure never blocks the others.
+    """
     report = IngestReport()
     signature = current_signature()
     seen: set[str] = set()
+    group: list[DocumentInput] = []
     for item in items:
         seen.add(item.uri)
-        outcome = _ingest_one(source=source, item=item, signature=signature, force=force, report=report)
-        if progress:
-            progress(item, outcome)
+        group.append(item)
+        if len(group) == INDEX_BATCH_DOCUMENTS:
+            _ingest_group(
+                source=source, items=group, signature=signature, force=force, report=report, progress=progress
+            )
+            group = []
+    _ingest_group(source=source, items=group, signature=signature, force=force, report=report, progress=progress)
     if prune:
         with transaction.atomic():
             stale = Document.objects.filter(source=source).exclude(uri__in=seen)
@@ -306,29 +324,70 @@ def ingest_documents(
     return report
 
 
-def _ingest_one(
-    *, source: KnowledgeSource, item: DocumentInput, signature: str, force: bool, report: IngestReport
-) -> str:
-    try:
-        result = document_upsert(source=source, item=item, signature=signature)
-        if result.outcome == "duplicate":
-            report.duplicates += 1
-            return "duplicate"
+def _ingest_group(
+    *,
+    source: KnowledgeSource,
+    items: list[DocumentInput],
+    signature: str,
+    force: bool,
+    report: IngestReport,
+    progress: Callable[[DocumentInput, str], None] | None,
+) -> None:
+    todo: list[tuple[DocumentInput, UpsertResult]] = []
+    for item in items:
+        try:
+            result = document_upsert(source=source, item=item, signature=signature)
+        except ApplicationError as exc:
+            _record_failure(report, item, exc, progress)
+            continue
+        if result.outcome == "duplicate" or (result.outcome == "unchanged" and not force):
+            if result.outcome == "duplicate":
+                report.duplicates += 1
+            else:
+                report.unchanged += 1
+            if progress:
+                progress(item, result.outcome)
+            continue
+        todo.append((item, result))
+    _warm_embeddings([result.document for _, result in todo if result.document is not None])
+    for item, result in todo:
         assert result.document is not None
-        if result.outcome == "unchanged" and not force:
-            report.unchanged += 1
-            return "unchanged"
-        written = document_index(document_id=result.document.pk, force=True)
+        try:
+            written = document_index(document_id=result.document.pk, force=True)
+        except ApplicationError as exc:
+            _record_failure(report, item, exc, progress)
+            continue
+        report.chunks += written or 0
+        if result.outcome == "created":
+            report.created += 1
+        else:
+            report.changed += 1
+        if progress:
+            progress(item, result.outcome)
+
+
+def _record_failure(
+    report: IngestReport,
+    item: DocumentInput,
+    exc: ApplicationError,
+    progress: Callable[[DocumentInput, str], None] | None,
+) -> None:
+    report.failed += 1
+    report.errors.append(f"{item.uri}: {exc.message}")
+    if progress:
+        progress(item, "failed")
+
+
+def _warm_embeddings(documents: Sequence[Document]) -> None:
+    """One batched embedding call for several documents; per-document indexing then hits the cache."""
+    if len(documents) < 2:
+        return
+    texts = [text for document in documents for text in _embedding_inputs(document, _chunk_drafts(document))]
+    try:
+        embed_texts(texts)
     except ApplicationError as exc:
-        report.failed += 1
-        report.errors.append(f"{item.uri}: {exc.message}")
-        return "failed"
-    report.chunks += written or 0
-    if result.outcome == "created":
-        report.created += 1
-    else:
-        report.changed += 1
-    return result.outcome
+        # Each document retries on its own and records its own failure.
+        logger.info("batched embedding failed, indexing one by one: %s", exc)
 
 
 def ingest_paths(

@@ -51,7 +51,7 @@ def test_uploaded_documents_are_stored_then_indexed_by_celery_after_commit(
     assert set(Document.objects.values_list("status", flat=True)) == {DocumentStatus.READY}
     assert sorted(Chunk.objects.values_list("document__uri", "text")) == [
         ("upload/care.md", "Hand wash cold."),
-        ("upload/hours.txt", "Hours\n\nNine to six."),
+        ("upload/hours.txt", "Nine to six."),
     ]
 
 

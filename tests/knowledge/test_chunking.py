@@ -111,7 +111,8 @@ def test_plain_text_takes_its_first_short_line_as_title():
 
     # then
     assert parsed.title == "Store hours"
-    assert parsed.sections[0].blocks == ("Store hours", "We open at nine.", "We close at six.")
+    assert parsed.sections[0].blocks == ("We open at nine.", "We close at six.")
+    assert parse_text("We open at nine.").sections[0].blocks == ("We open at nine.",)
 
 
 def test_embedding_text_prefixes_title_and_headings_once():
@@ -119,3 +120,4 @@ def test_embedding_text_prefixes_title_and_headings_once():
     text = embedding_text(title="Returns", heading_path=("Returns", "Fees"), text="A fee.")
     assert text == "Returns > Fees\n\nA fee."
     assert embedding_text(title="", heading_path=(), text="A fee.") == "A fee."
+    assert embedding_text(title="A fee.", heading_path=(), text="A fee.") == "A fee."

@@ -1,0 +1,37 @@
+"""Shared helpers for the knowledge benchmarks (run through `python -m config.devstack bench`)."""
+
+from __future__ import annotations
+
+import os
+import statistics
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def shared_dir() -> Path:
+    return Path(os.environ.get("SWITCHBOARD_SHARED_DIR", ROOT.parent / "shared"))
+
+
+def faq_path() -> Path:
+    return shared_dir() / "datasets" / "retrieval" / "ecommerce_faq.json"
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def p50_p95(values_ms: list[float]) -> str:
+    return f"p50 {statistics.median(values_ms):7.2f} ms   p95 {percentile(values_ms, 0.95):7.2f} ms"
+
+
+def reset_knowledge(*, keep_cache: bool = True) -> None:
+    """Benchmarks own the bench database's knowledge tables."""
+    from apps.knowledge.models import Chunk, Document, EmbeddingCache, KnowledgeSource
+
+    Chunk.objects.all().delete()
+    Document.objects.all().delete()
+    KnowledgeSource.objects.all().delete()
+    if not keep_cache:
+        EmbeddingCache.objects.all().delete()

@@ -1,0 +1,228 @@
+"""Query latency at 1k, 10k and 100k chunks, and HNSW recall@10 against exact search.
+
+Corpus: BENCH_REAL_TEXTS (default 2,000) distinct shop-support sentences embedded with the local
+MiniLM model (real embeddings). Larger sizes add filler: each filler vector is
+a normalised blend of two real embeddings plus a little noise, with the two
+texts joined, so it lies where real text lies (never uniform random vectors).
+Rows are bulk-loaded with the HNSW and GIN indexes dropped, then the indexes
+are built (both timed).
+
+Queries: real questions (the public FAQ set's questions when present, else
+generated ones), embedded by the model. Reported separately:
+- embedding one query with the local model (uncached) and through the cache;
+- search with a ready vector: vector candidates (HNSW), full-text candidates,
+  and hybrid (both + fusion + loading the chunks), as `knowledge_search` runs them;
+- recall@10 of the HNSW index (ef_search from settings, and 40) against exact
+  (sequential scan) top-10, over the same queries.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import time
+
+import django
+
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+django.setup()
+
+import numpy as np  # noqa: E402
+from _knowledge import faq_path, p50_p95, reset_knowledge  # noqa: E402
+from _synthetic import questions as synthetic_questions  # noqa: E402
+from _synthetic import sentences  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+from pgvector.django import CosineDistance  # noqa: E402
+from pgvector.psycopg import register_vector  # noqa: E402
+
+from apps.knowledge.embeddings import embed_texts, get_backend  # noqa: E402
+from apps.knowledge.models import Document, KnowledgeSource  # noqa: E402
+from apps.knowledge.selectors import _filtered, fuse, text_candidates, vector_candidates  # noqa: E402
+
+SIZES = [int(s) for s in os.environ.get("BENCH_SIZES", "1000,10000,100000").split(",")]
+REAL_TEXTS = int(os.environ.get("BENCH_REAL_TEXTS", "2000"))
+QUERIES = int(os.environ.get("BENCH_QUERIES", "100"))
+CHUNKS_PER_DOC = 100
+HNSW_SQL = (
+    "CREATE INDEX knowledge_chunk_embedding_hnsw ON knowledge_chunk "
+    "USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)"
+)
+GIN_SQL = "CREATE INDEX knowledge_chunk_search_gin ON knowledge_chunk USING gin (search_vector)"
+
+
+def _queries() -> list[str]:
+    path = faq_path()
+    if path.is_file():
+        found = [p["question"] for p in json.loads(path.read_text(encoding="utf-8"))]
+        return (found + synthetic_questions(QUERIES))[:QUERIES]
+    return synthetic_questions(QUERIES)
+
+
+def _load(rows: list[tuple[int, int, str, np.ndarray]]) -> None:
+    conn = connection.connection
+    register_vector(conn)
+    with conn.cursor() as cur:
+        copy_sql = (
+            "COPY knowledge_chunk (document_id, position, heading_path, text, token_count, embedding) "
+            "FROM STDIN WITH (FORMAT BINARY)"
+        )
+        with cur.copy(copy_sql) as copy:
+            copy.set_types(["int8", "int4", "varchar[]", "text", "int4", "vector"])
+            for document_id, position, text, vector in rows:
+                copy.write_row((document_id, position, [], text, len(text.split()), vector))
+
+
+def _grow(target: int, have: int, real: list[tuple[str, np.ndarray]], rng: np.random.Generator, model: str) -> float:
+    """Add chunks up to `target` with indexes dropped; rebuild them; return seconds for the index builds."""
+    source = KnowledgeSource.objects.get(name="bench-latency")
+    with connection.cursor() as cur:
+        cur.execute("DROP INDEX IF EXISTS knowledge_chunk_embedding_hnsw")
+        cur.execute("DROP INDEX IF EXISTS knowledge_chunk_search_gin")
+    rows = []
+    for i in range(have, target):
+        if i < len(real):
+            text, vector = real[i]
+        else:
+            a, b = rng.integers(0, len(real), size=2)
+            mix = 0.6 * real[a][1] + 0.4 * real[b][1] + rng.normal(0, 0.02, size=384).astype(np.float32)
+            vector = (mix / np.linalg.norm(mix)).astype(np.float32)
+            text = f"{real[a][0]} {real[b][0]}"
+        doc_index = i // CHUNKS_PER_DOC
+        if i % CHUNKS_PER_DOC == 0:
+            Document.objects.create(
+                source=source,
+                uri=f"bench/{doc_index}",
+                title=f"Bench document {doc_index}",
+                format="text",
+                raw_content="(bench)",
+                content_hash=f"bench-{doc_index}",
+                status="ready",
+                embedding_model=model,
+            )
+        rows.append((doc_index, i % CHUNKS_PER_DOC, text, vector))
+    doc_ids = dict(Document.objects.filter(source=source).values_list("uri", "id"))
+    rows = [(doc_ids[f"bench/{d}"], p, t, v) for d, p, t, v in rows]
+    t0 = time.perf_counter()
+    with transaction.atomic():
+        _load(rows)
+    load_s = time.perf_counter() - t0
+    with connection.cursor() as cur:
+        cur.execute(
+            "UPDATE knowledge_chunk SET search_vector = to_tsvector(%s::regconfig, text) WHERE search_vector IS NULL",
+            [settings.KNOWLEDGE_TEXT_SEARCH_CONFIG],
+        )
+        cur.execute("SET maintenance_work_mem = '512MB'")
+        t0 = time.perf_counter()
+        cur.execute(HNSW_SQL)
+        hnsw_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        cur.execute(GIN_SQL)
+        gin_s = time.perf_counter() - t0
+        cur.execute("ANALYZE knowledge_chunk")
+    print(f"  loaded {target - have} rows in {load_s:.1f}s (COPY), built HNSW in {hnsw_s:.1f}s and GIN in {gin_s:.1f}s")
+    return hnsw_s
+
+
+def _top10(vector: np.ndarray, *, exact: bool, ef_search: int) -> list[int]:
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SET LOCAL hnsw.ef_search = %s", [ef_search])
+        if exact:
+            cur.execute("SET LOCAL enable_indexscan = off")
+        cur.execute(
+            "SELECT id FROM knowledge_chunk ORDER BY embedding <=> %s::vector LIMIT 10",
+            ["[" + ",".join(f"{x:.7f}" for x in vector) + "]"],
+        )
+        return [row[0] for row in cur.fetchall()]
+
+
+def _timed(fn, *args, **kwargs) -> tuple[object, float]:
+    t0 = time.perf_counter()
+    result = fn(*args, **kwargs)
+    return result, (time.perf_counter() - t0) * 1000
+
+
+def main() -> int:
+    backend = get_backend()
+    reset_knowledge(keep_cache=True)
+    KnowledgeSource.objects.create(name="bench-latency")
+    queries = _queries()
+    print(f"model {backend.name}; {len(queries)} queries; {REAL_TEXTS} real texts; sizes {SIZES}")
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} (shared: figures vary with it)")
+
+    # Embedding latency, one query at a time, cold (the model call) and through the cache.
+    backend.embed(["warm up the model"])
+    cold = [_timed(backend.embed, [f"{q} (variant {i})"])[1] for i, q in enumerate(queries)]
+    embed_texts(queries)  # fill the cache
+    cached = [_timed(embed_texts, [q])[1] for q in queries]
+    print(f"query embedding, model:  {p50_p95(cold)}")
+    print(f"query embedding, cached: {p50_p95(cached)}")
+
+    t0 = time.perf_counter()
+    texts = sentences(REAL_TEXTS)
+    vectors = embed_texts(texts)
+    print(f"embedded {len(texts)} corpus texts in {time.perf_counter() - t0:.1f}s")
+    real = list(zip(texts, vectors, strict=True))
+    query_vectors = embed_texts(queries)
+    rng = np.random.default_rng(3)
+    limit = settings.KNOWLEDGE_SEARCH_CANDIDATES
+    have = 0
+    print(
+        f"\n{'chunks':>7} | {'vector search':^29} | {'full-text search':^29} | {'hybrid (no embedding)':^29} "
+        f"| recall@10 ef={settings.KNOWLEDGE_HNSW_EF_SEARCH} / ef=40"
+    )
+    lines = []
+    for size in SIZES:
+        print(f"growing to {size} chunks")
+        _grow(size, have, real, rng, backend.name)
+        have = size
+        for q, v in zip(queries[:5], query_vectors[:5], strict=True):  # warm caches
+            vector_candidates(query_vector=v, model=backend.name, limit=limit)
+            text_candidates(query=q, limit=limit)
+        vec_ms, txt_ms, hyb_ms = [], [], []
+        for q, v in zip(queries, query_vectors, strict=True):
+            _, ms = _timed(vector_candidates, query_vector=v, model=backend.name, limit=limit)
+            vec_ms.append(ms)
+            _, ms = _timed(text_candidates, query=q, limit=limit)
+            txt_ms.append(ms)
+            t0 = time.perf_counter()
+            v_rows = vector_candidates(query_vector=v, model=backend.name, limit=limit)
+            t_rows = text_candidates(query=q, limit=limit)
+            fuse(vector_rows=v_rows, text_rows=t_rows, k=5, rrf_k=settings.KNOWLEDGE_RRF_K)
+            hyb_ms.append((time.perf_counter() - t0) * 1000)
+        recalls = []
+        for ef in (settings.KNOWLEDGE_HNSW_EF_SEARCH, 40):
+            hits = 0
+            for v in query_vectors:
+                exact = set(_top10(v, exact=True, ef_search=ef))
+                approx = set(_top10(v, exact=False, ef_search=ef))
+                hits += len(exact & approx)
+            recalls.append(hits / (10 * len(query_vectors)))
+        line = (
+            f"{size:>7} | {p50_p95(vec_ms)} | {p50_p95(txt_ms)} | {p50_p95(hyb_ms)} "
+            f"| {recalls[0]:.3f} / {recalls[1]:.3f}"
+        )
+        lines.append(line)
+        print(line, flush=True)
+    # The same queryset vector_candidates runs: it must use the HNSW index.
+    plan_qs = (
+        _filtered(None)
+        .filter(document__embedding_model=backend.name)
+        .annotate(distance=CosineDistance("embedding", query_vectors[0]))
+        .order_by("distance")
+        .values_list("id", "distance")[:limit]
+    )
+    plan = " / ".join(line.strip() for line in plan_qs.explain().splitlines()[:4])
+    plan = re.sub(r"'\[[^\]]*\]'", "'[...]'", plan)
+    print(f"\nplan of the vector query at {have} chunks: {plan}")
+    print("\nsummary (p50/p95 in ms):")
+    for line in lines:
+        print(line)
+    reset_knowledge(keep_cache=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
