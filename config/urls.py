@@ -9,4 +9,5 @@ urlpatterns = [
     path("accounts/logout/", LogoutView.as_view(), name="logout"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("apps.conversations.urls")),
+    path("api/v1/", include("apps.conversations.api_urls")),
 ]

@@ -86,7 +86,8 @@ def _row(obj: models.Model) -> list[tuple[str, Any]]:
 def _spans(trace: models.Model) -> list[models.Model]:
     for rel in trace._meta.related_objects:
         if rel.related_model._meta.model_name == "span":
-            order = [f.name for f in rel.related_model._meta.concrete_fields if f.name in ("started_at", "id")]
+            names = {f.name for f in rel.related_model._meta.concrete_fields}
+            order = [n for n in ("position", "started_at", "id") if n in names]
             return list(getattr(trace, rel.get_accessor_name()).all().order_by(*order))
     return []
 

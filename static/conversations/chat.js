@@ -1,6 +1,6 @@
 /* Switchboard customer chat: the /chat/ page and the widget's frame.
  * Protocol: docs/chat-protocol.md. Everything from the server is untrusted text:
- * it is only ever put on the page with textContent, never innerHTML. */
+ * it is only ever put on the page with textContent, never parsed as HTML. */
 (function () {
   "use strict";
 
@@ -150,11 +150,17 @@
       case "delta":
         renderDelta(ev);
         break;
+      case "delta_reset":
+        // The model failed mid-answer: drop what was streamed; the retry streams afresh.
+        if (drafts[ev.reply_to]) { drafts[ev.reply_to].querySelector(".msg-text").textContent = ""; }
+        break;
       case "approval_outcome":
-        renderNotice(ev.text || ev.message || describeOutcome(ev), "outcome");
+        // The outcome is also stored as a message (shown in the log); this is the live heads-up.
+        var outcome = ev.outcome || ev;
+        showNotice(outcome.text || describeOutcome(outcome), "outcome");
         break;
       case "handoff":
-        if (ev.status === "human") showNotice("You are chatting with " + (ev.agent || "our support team") + ".");
+        if (ev.status === "human") showNotice("You are chatting with " + (ev.agent || ev.staff_name || "our support team") + ".");
         else if (ev.status === "waiting_human") showNotice("We are connecting you with a person from our team.");
         else if (ev.status === "open") showNotice("");
         break;
@@ -235,6 +241,7 @@
       li.classList.remove("streaming");
     } else {
       li = bubble(m.role, m.text);
+      if (m.data && m.data.kind === "approval_outcome") li.classList.add("msg-outcome");
       log.appendChild(li);
     }
     li.dataset.seq = m.seq;
@@ -294,12 +301,6 @@
     showTyping(false);
     var p = li.querySelector(".msg-text");
     p.textContent = p.textContent + (ev.text || "");
-    scroll();
-  }
-
-  function renderNotice(text, kind) {
-    var li = el("li", "msg msg-notice msg-" + (kind || "system"), text);
-    log.appendChild(li);
     scroll();
   }
 

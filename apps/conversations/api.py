@@ -1,0 +1,285 @@
+"""JSON API `/api/v1/`: start a conversation, post a message, read the transcript (for integrations and tests).
+
+One class per operation: validate input, resolve the caller's identity, call a
+service or selector, serialize. Identity is the same as the socket's: the
+Django session, or `X-Chat-Identity: <shop-signed token>`; a guest reaches
+their conversation again with `X-Chat-Access: <access key>` from the start
+response. Replies arrive asynchronously: poll the transcript with `after_seq`
+or use the WebSocket.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.utils.decorators import method_decorator
+from django_ratelimit.decorators import ratelimit
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.conversations import events, identity, ratelimits, selectors, services
+from apps.conversations.identity import ChatIdentity
+from apps.conversations.models import Channel, Conversation, ConversationStatus, FeedbackRating
+from apps.core.errors import ApplicationError, NotFound, PermissionDenied
+
+IDENTITY_HEADER = "X-Chat-Identity"
+ACCESS_HEADER = "X-Chat-Access"
+
+_HEADERS = [
+    OpenApiParameter(IDENTITY_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, description="Shop-signed token"),
+    OpenApiParameter(ACCESS_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, description="Guest access key"),
+]
+
+
+class MessageOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    seq = serializers.IntegerField()
+    role = serializers.CharField()
+    text = serializers.CharField()
+    agent = serializers.CharField()
+    citations = serializers.ListField(child=serializers.JSONField())
+    client_message_id = serializers.CharField(allow_null=True)
+    in_reply_to = serializers.IntegerField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    data = serializers.JSONField()
+
+
+class ConversationOut(serializers.Serializer):
+    conversation = serializers.UUIDField()
+    access = serializers.CharField()
+    status = serializers.ChoiceField(choices=ConversationStatus.choices)
+    verified_order = serializers.CharField(allow_null=True)
+    csat_score = serializers.IntegerField(allow_null=True)
+
+
+class TranscriptOut(ConversationOut):
+    messages = MessageOut(many=True)
+    feedback = serializers.DictField(child=serializers.ChoiceField(choices=FeedbackRating.choices))
+
+
+ErrorOut = inline_serializer(
+    "Error",
+    {"error": inline_serializer("ErrorBody", {"code": serializers.CharField(), "message": serializers.CharField()})},
+)
+
+
+def error_response(exc: ApplicationError) -> Response:
+    code = (
+        status.HTTP_404_NOT_FOUND
+        if isinstance(exc, NotFound)
+        else status.HTTP_403_FORBIDDEN
+        if isinstance(exc, PermissionDenied) or exc.code == "invalid_identity"
+        else status.HTTP_429_TOO_MANY_REQUESTS
+        if exc.code == "rate_limited"
+        else status.HTTP_400_BAD_REQUEST
+    )
+    return Response({"error": {"code": exc.code, "message": exc.message}}, status=code)
+
+
+def _conversation_out(conversation: Conversation) -> dict[str, Any]:
+    return {
+        "conversation": str(conversation.public_id),
+        "access": identity.access_key_for(conversation),
+        "status": conversation.status,
+        "verified_order": conversation.verified_order.number if conversation.verified_order_id else None,
+        "csat_score": conversation.csat_score,
+    }
+
+
+class ChatAPIView(APIView):
+    """Shared plumbing: identity from the session or the shop's token, ApplicationError → JSON."""
+
+    def identity(self, request: Request) -> ChatIdentity:
+        if not request.session.session_key:
+            request.session["chat"] = True
+            request.session.save()
+        return identity.identity_resolve(
+            session=request.session, identity_token=request.headers.get(IDENTITY_HEADER, "")
+        )
+
+    def conversation(self, request: Request, public_id: Any, ident: ChatIdentity) -> Conversation:
+        return selectors.conversation_get_for_identity(
+            identity=ident, public_id=public_id, access_key=request.headers.get(ACCESS_HEADER, "")
+        )
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, ApplicationError):
+            return error_response(exc)
+        return super().handle_exception(exc)
+
+
+# Per client address on every POST, on top of the per-customer message limit the socket shares.
+_ip_limit = method_decorator(
+    ratelimit(group=ratelimits.GROUP_IP, key="ip", rate=ratelimits.rate_ip, method="POST", block=False)
+)
+
+
+def _check_ip(request: Request) -> None:
+    if getattr(request, "limited", False):
+        raise ApplicationError("Too many requests. Wait a moment.", code="rate_limited")
+
+
+class ConversationStartAPI(ChatAPIView):
+    class ConversationStartInput(serializers.Serializer):
+        channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.API)
+
+    @extend_schema(
+        operation_id="conversation_start",
+        request=ConversationStartInput,
+        parameters=_HEADERS,
+        responses={201: ConversationOut, 403: ErrorOut, 429: ErrorOut},
+    )
+    @_ip_limit
+    def post(self, request: Request) -> Response:
+        _check_ip(request)
+        data = self._validated(request)
+        ident = self.identity(request)
+        conversation = services.conversation_start(
+            customer=ident.customer,
+            verified_order=ident.verified_order,
+            session_key=ident.session_key,
+            channel=data["channel"],
+        )
+        return Response(_conversation_out(conversation), status=status.HTTP_201_CREATED)
+
+    def _validated(self, request: Request) -> dict[str, Any]:
+        serializer = self.ConversationStartInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+
+class ConversationDetailAPI(ChatAPIView):
+    @extend_schema(
+        operation_id="conversation_transcript",
+        parameters=[
+            *_HEADERS,
+            OpenApiParameter("after_seq", OpenApiTypes.INT, description="Only messages after this seq"),
+        ],
+        responses={200: TranscriptOut, 404: ErrorOut},
+    )
+    def get(self, request: Request, public_id: str) -> Response:
+        ident = self.identity(request)
+        conversation = self.conversation(request, public_id, ident)
+        try:
+            after = max(int(request.query_params.get("after_seq", 0)), 0)
+        except ValueError:
+            after = 0
+        messages = selectors.messages_after(conversation=conversation, seq=after)
+        feedback = selectors.feedback_by_message(conversation=conversation)
+        return Response(
+            {
+                **_conversation_out(conversation),
+                "messages": [events.message_payload(m) for m in messages],
+                "feedback": {str(k): v for k, v in feedback.items()},
+            }
+        )
+
+
+class MessagePostAPI(ChatAPIView):
+    class MessagePostInput(serializers.Serializer):
+        client_message_id = serializers.CharField(max_length=64)
+        text = serializers.CharField(max_length=services.MAX_MESSAGE_CHARS, trim_whitespace=True)
+
+    @extend_schema(
+        operation_id="message_post",
+        request=MessagePostInput,
+        parameters=_HEADERS,
+        responses={201: MessageOut, 200: MessageOut, 400: ErrorOut, 404: ErrorOut, 429: ErrorOut},
+        description="Idempotent on client_message_id: a resend returns the stored message (200) and is not answered "
+        "twice.",
+    )
+    @_ip_limit
+    def post(self, request: Request, public_id: str) -> Response:
+        _check_ip(request)
+        serializer = self.MessagePostInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        ident = self.identity(request)
+        conversation = self.conversation(request, public_id, ident)
+        subject = ident.actor_key or f"conversation:{conversation.public_id}"
+        if ratelimits.hit(group=ratelimits.GROUP_CUSTOMER, subject=subject, rate=settings.CHAT_RATE_PER_CUSTOMER):
+            raise ApplicationError("You are sending messages too fast. Wait a moment.", code="rate_limited")
+        message, created = services.message_accept_customer(
+            conversation=conversation,
+            text=serializer.validated_data["text"],
+            client_message_id=serializer.validated_data["client_message_id"],
+        )
+        return Response(
+            events.message_payload(message), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
+
+
+class VerifyAPI(ChatAPIView):
+    class VerifyInput(serializers.Serializer):
+        order_number = serializers.CharField(max_length=40)
+        email = serializers.EmailField(max_length=254)
+
+    @extend_schema(
+        operation_id="conversation_verify_guest",
+        request=VerifyInput,
+        parameters=_HEADERS,
+        responses={200: ConversationOut, 400: ErrorOut, 404: ErrorOut, 429: ErrorOut},
+    )
+    def post(self, request: Request, public_id: str) -> Response:
+        serializer = self.VerifyInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        ident = self.identity(request)
+        conversation = self.conversation(request, public_id, ident)
+        subject = ident.session_key or f"conversation:{conversation.public_id}"
+        if ratelimits.hit(group=ratelimits.GROUP_VERIFY, subject=subject, rate=settings.CHAT_RATE_VERIFY):
+            raise ApplicationError("Too many attempts. Try again later.", code="rate_limited")
+        order = identity.guest_verify(session=request.session, **serializer.validated_data)
+        conversation = services.conversation_bind_verified_order(conversation=conversation, order=order)
+        return Response(_conversation_out(conversation))
+
+
+class FeedbackAPI(ChatAPIView):
+    class FeedbackInput(serializers.Serializer):
+        message = serializers.IntegerField()
+        rating = serializers.ChoiceField(choices=FeedbackRating.choices)
+        comment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+    @extend_schema(
+        operation_id="feedback_record",
+        request=FeedbackInput,
+        parameters=_HEADERS,
+        responses={
+            200: inline_serializer(
+                "FeedbackOut", {"message": serializers.IntegerField(), "rating": serializers.CharField()}
+            )
+        },
+    )
+    def post(self, request: Request, public_id: str) -> Response:
+        serializer = self.FeedbackInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        conversation = self.conversation(request, public_id, self.identity(request))
+        feedback = services.feedback_record(
+            conversation=conversation,
+            message_id=serializer.validated_data["message"],
+            rating=serializer.validated_data["rating"],
+            comment=serializer.validated_data["comment"],
+        )
+        return Response({"message": feedback.message_id, "rating": feedback.rating})
+
+
+class CsatAPI(ChatAPIView):
+    class CsatInput(serializers.Serializer):
+        score = serializers.IntegerField(min_value=1, max_value=5)
+        comment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+    @extend_schema(
+        operation_id="conversation_rate",
+        request=CsatInput,
+        parameters=_HEADERS,
+        responses={200: ConversationOut, 400: ErrorOut},
+    )
+    def post(self, request: Request, public_id: str) -> Response:
+        serializer = self.CsatInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        conversation = self.conversation(request, public_id, self.identity(request))
+        conversation = services.conversation_rate(conversation=conversation, **serializer.validated_data)
+        return Response(_conversation_out(conversation))

@@ -1,0 +1,126 @@
+/* Staff live console: the queue refreshes itself and the open conversation updates live.
+ * Customer and model text is untrusted: it goes on the page with textContent only; the queue is
+ * HTML rendered (and escaped) by the server. */
+(function () {
+  "use strict";
+  var root = document.getElementById("console");
+  if (!root) return;
+  var conn = document.getElementById("console-conn");
+  var queue = document.getElementById("queue");
+  var transcript = document.getElementById("transcript");
+  var typing = document.getElementById("console-typing");
+  var watching = root.dataset.conversation || null;
+  var seen = {};
+  var drafts = {};
+  var retry = 0;
+  var refreshTimer = null;
+
+  if (transcript) {
+    transcript.querySelectorAll("[data-seq]").forEach(function (li) { seen[li.dataset.seq] = true; });
+  }
+
+  function el(tag, cls, text) {
+    var n = document.createElement(tag);
+    if (cls) n.className = cls;
+    if (text !== undefined) n.textContent = String(text);
+    return n;
+  }
+
+  function refreshQueue() {
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(function () {
+      fetch(root.dataset.queueUrl, { credentials: "same-origin", headers: { Accept: "text/html" } })
+        .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
+        .then(function (html) {
+          var doc = new DOMParser().parseFromString(html, "text/html");
+          var table = doc.getElementById("queue-table");
+          if (table) queue.replaceChildren(document.importNode(table, true));
+        })
+        .catch(function () { /* next event retries */ });
+    }, 150);
+  }
+
+  function appendMessage(m) {
+    if (!transcript || seen[m.seq]) return;
+    seen[m.seq] = true;
+    var li;
+    if (m.role === "assistant" && m.in_reply_to && drafts[m.in_reply_to]) {
+      li = drafts[m.in_reply_to];
+      delete drafts[m.in_reply_to];
+      li.querySelector(".msg-text").textContent = m.text;
+    } else {
+      li = el("li", "msg msg-" + m.role);
+      li.appendChild(el("p", "msg-by", "#" + m.seq + " · " + m.role + (m.agent ? " · " + m.agent : "")));
+      li.appendChild(el("p", "msg-text", m.text));
+      transcript.appendChild(li);
+    }
+    li.dataset.seq = m.seq;
+    typing.hidden = true;
+    li.scrollIntoView({ block: "end" });
+  }
+
+  function onConversationEvent(ev) {
+    if (ev.conversation !== watching) return;
+    if (ev.event === "message") appendMessage(ev.message);
+    else if (ev.event === "typing") typing.hidden = ev.active === false;
+    else if (ev.event === "delta" && transcript) {
+      var li = drafts[ev.reply_to];
+      if (!li) {
+        li = el("li", "msg msg-assistant streaming");
+        li.appendChild(el("p", "msg-by", "assistant (writing)"));
+        li.appendChild(el("p", "msg-text", ""));
+        drafts[ev.reply_to] = li;
+        transcript.appendChild(li);
+      }
+      var p = li.querySelector(".msg-text");
+      p.textContent = p.textContent + (ev.text || "");
+    } else if (ev.event === "handoff" || ev.event === "closed") {
+      var status = document.getElementById("conversation-status");
+      if (status && ev.status) status.textContent = ev.status;
+    }
+  }
+
+  function connect() {
+    var scheme = window.location.protocol === "https:" ? "wss://" : "ws://";
+    var ws = new WebSocket(scheme + window.location.host + "/ws/console/");
+    ws.onopen = function () {
+      retry = 0;
+      conn.textContent = "Live";
+      if (watching) ws.send(JSON.stringify({ type: "watch", conversation: watching }));
+      refreshQueue();
+    };
+    ws.onmessage = function (e) {
+      var ev;
+      try { ev = JSON.parse(e.data); } catch (err) { return; }
+      if (ev.type === "queue") refreshQueue();
+      else if (ev.type === "conversation") onConversationEvent(ev);
+      else if (ev.type === "session_ended") { conn.textContent = "Signed out"; retry = -1; }
+    };
+    ws.onclose = function (e) {
+      if (retry < 0 || e.code === 4403 || e.code === 4401) { conn.textContent = "Not connected (sign in again)"; return; }
+      retry += 1;
+      conn.textContent = "Reconnecting…";
+      setTimeout(connect, Math.min(10000, 300 * Math.pow(2, retry)));
+    };
+  }
+
+  var form = document.getElementById("reply-form");
+  if (form) {
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var data = new FormData(form);
+      data.append("client_message_id", (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : String(Date.now()));
+      fetch(form.action, { method: "POST", body: data, credentials: "same-origin", headers: { Accept: "application/json" } })
+        .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
+        .then(function (res) {
+          if (res.ok) document.getElementById("reply-text").value = "";
+          else window.alert(res.body.error ? res.body.error.message : "Could not send.");
+        });
+    });
+    document.getElementById("reply-text").addEventListener("keydown", function (e) {
+      if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); form.requestSubmit(); }
+    });
+  }
+
+  connect();
+})();

@@ -1,0 +1,181 @@
+"""Pages: chat and widget frame (CSP, escaping), staff console actions, operator review and export."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.test import Client
+
+from apps.conversations import services
+from apps.conversations.models import ConversationEvent, ConversationStatus, Message, ReplyFlag
+from tests.conversations.conftest import make_customer, make_user
+
+pytestmark = pytest.mark.django_db
+
+HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+def _staff(*perms: str):
+    user = make_user(staff=True, perms=perms)
+    client = Client()
+    client.force_login(user)
+    return user, client
+
+
+def test_chat_page_has_a_strict_csp_and_no_inline_script():
+    response = Client().get("/chat/")
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "script-src 'self'" in response["Content-Security-Policy"]
+    assert "unsafe-inline" not in response["Content-Security-Policy"]
+    assert "<script>" not in body  # only <script src=...>
+    assert response.cookies["sessionid"].value  # a guest session exists before the socket opens
+
+
+def test_embed_frame_may_be_framed_by_the_configured_shop_only(settings):
+    settings.CHAT_WIDGET_FRAME_ANCESTORS = ["https://shop.example"]
+    response = Client().get("/chat/embed/")
+    assert response.status_code == 200
+    assert "frame-ancestors 'self' https://shop.example;" in response["Content-Security-Policy"]
+    assert "X-Frame-Options" not in response
+    # the main chat page may not be framed by others
+    assert Client().get("/chat/")["X-Frame-Options"] == "DENY"
+
+
+def test_client_scripts_never_write_untrusted_text_as_html():
+    root = Path(settings.BASE_DIR) / "static" / "conversations"
+    for name in ("chat.js", "console.js", "widget.js"):
+        source = (root / name).read_text()
+        assert "innerHTML" not in source, name
+        assert "insertAdjacentHTML" not in source, name
+        assert "document.write" not in source, name
+
+
+def test_console_requires_the_takeover_permission():
+    _, no_perm = _staff()
+    assert Client().get("/console/").status_code == 302  # to the sign-in page
+    assert no_perm.get("/console/").status_code == 403
+
+
+def test_console_takeover_reply_hand_back_and_close(turns):
+    staff, client = _staff("conversations.takeover_conversation")
+    conversation = services.conversation_start(customer=make_customer())
+    services.message_accept_customer(conversation=conversation, text=HOSTILE, client_message_id="c1")
+    conversation.status = ConversationStatus.WAITING_HUMAN
+    conversation.save()
+    base = f"/console/{conversation.public_id}"
+    # the queue lists it and the transcript is escaped
+    page = client.get(f"{base}/").content.decode()
+    queue = client.get("/console/queue/").content.decode()
+    assert str(conversation.public_id) in queue
+    assert HOSTILE not in page
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+    # reply before taking over is refused and stores nothing
+    refused = client.post(f"{base}/reply/", {"text": "hello"}, headers={"Accept": "application/json"})
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "not_taken_over"
+    assert not Message.objects.filter(role="staff").exists()
+    # take over, reply, hand back, close
+    assert client.post(f"{base}/takeover/").status_code == 302
+    ok = client.post(
+        f"{base}/reply/", {"text": "On it.", "client_message_id": "s1"}, headers={"Accept": "application/json"}
+    )
+    assert ok.json() == {"ok": True}
+    client.post(f"{base}/reply/", {"text": "On it.", "client_message_id": "s1"}, headers={"Accept": "application/json"})
+    conversation.refresh_from_db()
+    assert (conversation.status, conversation.assigned_to) == (ConversationStatus.HUMAN, staff)
+    assert list(conversation.messages.filter(role="staff").values_list("text", flat=True)) == ["On it."]
+    client.post(f"{base}/hand-back/")
+    conversation.refresh_from_db()
+    assert conversation.status == ConversationStatus.OPEN
+    assert conversation.assigned_to is None
+    client.post(f"{base}/close/", {"resolution_code": "resolved"})
+    conversation.refresh_from_db()
+    assert (conversation.status, conversation.resolution_code) == (ConversationStatus.CLOSED, "resolved")
+    assert list(ConversationEvent.objects.filter(conversation=conversation).values_list("action", flat=True)) == [
+        "started",
+        "taken_over",
+        "handed_back",
+        "closed",
+    ]
+
+
+def test_second_staff_member_cannot_reply_in_a_taken_conversation(turns):
+    first, _ = _staff("conversations.takeover_conversation")
+    _, second = _staff("conversations.takeover_conversation")
+    conversation = services.conversation_start()
+    services.conversation_takeover(conversation=conversation, staff=first)
+    response = second.post(
+        f"/console/{conversation.public_id}/reply/", {"text": "me too"}, headers={"Accept": "application/json"}
+    )
+    assert response.json()["error"]["code"] == "already_taken"
+    assert not Message.objects.filter(role="staff").exists()
+
+
+def test_close_with_an_unknown_resolution_code_changes_nothing(turns):
+    _, client = _staff("conversations.takeover_conversation")
+    conversation = services.conversation_start()
+    client.post(f"/console/{conversation.public_id}/close/", {"resolution_code": "made-up"})
+    conversation.refresh_from_db()
+    assert conversation.status == ConversationStatus.OPEN
+    assert not ConversationEvent.objects.filter(action="closed").exists()
+
+
+def _reviewed_conversation():
+    customer = make_customer(email="rev@example.com")
+    conversation = services.conversation_start(customer=customer)
+    question = services.message_create(conversation=conversation, role="customer", text="Where is TW-1?")
+    answer = services.message_create(
+        conversation=conversation, role="assistant", text=HOSTILE, agent="order", in_reply_to=question
+    )
+    services.feedback_record(conversation=conversation, message_id=answer.pk, rating="down")
+    return conversation, answer
+
+
+def test_review_requires_the_review_permission():
+    _, staff_client = _staff("conversations.takeover_conversation")
+    assert staff_client.get("/review/").status_code == 403
+
+
+def test_review_list_filters_and_detail_escapes_model_text():
+    _operator, client = _staff("conversations.review_conversation")
+    conversation, _answer = _reviewed_conversation()
+    other = services.conversation_start()
+    services.message_create(conversation=other, role="customer", text="hello there")
+    listing = client.get("/review/", {"feedback": "down"}).content.decode()
+    assert str(conversation.public_id) in listing
+    assert str(other.public_id) not in listing
+    assert str(other.public_id) in client.get("/review/", {"q": "hello"}).content.decode()
+    assert str(conversation.public_id) not in client.get("/review/", {"q": "hello"}).content.decode()
+    assert str(conversation.public_id) in client.get("/review/", {"customer": "rev@"}).content.decode()
+    assert str(conversation.public_id) not in client.get("/review/", {"escalated": "yes"}).content.decode()
+    detail = client.get(f"/review/{conversation.public_id}/").content.decode()
+    assert HOSTILE not in detail
+    assert "&lt;img src=x onerror=alert(1)&gt;" in detail
+    assert "👎 not helpful" in detail
+
+
+def test_flag_a_reply_and_export_json():
+    operator, client = _staff("conversations.review_conversation")
+    conversation, answer = _reviewed_conversation()
+    # an empty note is refused and stores nothing
+    client.post(f"/review/{conversation.public_id}/flag/{answer.pk}/", {"note": " "})
+    assert ReplyFlag.objects.count() == 0
+    client.post(f"/review/{conversation.public_id}/flag/{answer.pk}/", {"note": "Wrong order status"})
+    flag = ReplyFlag.objects.get()
+    assert (flag.message, flag.flagged_by, flag.note) == (answer, operator, "Wrong order status")
+    assert str(conversation.public_id) in client.get("/review/", {"feedback": "flagged"}).content.decode()
+    export = client.get(f"/review/{conversation.public_id}/export.json")
+    data = json.loads(export.content)
+    assert export["Content-Type"] == "application/json"
+    assert data["conversation"] == str(conversation.public_id)
+    assert data["customer"] == "rev@example.com"
+    assert [(m["seq"], m["role"], m["feedback"]) for m in data["messages"]] == [
+        (1, "customer", None),
+        (2, "assistant", "down"),
+    ]
+    assert data["messages"][1]["text"] == HOSTILE  # JSON carries the raw text; the browser never renders it
+    assert data["messages"][1]["flags"][0]["note"] == "Wrong order status"
