@@ -121,7 +121,8 @@ def turn_run(*, message_id: int) -> Message | None:
     with _conversation_lock(conversation.pk):
         if not _needs_answer(message):
             return None
-        conversation.refresh_from_db()
+        # Only what can change between turns (the customer and verified order are fixed by then).
+        conversation.refresh_from_db(fields=["status", "current_route", "route_confidence", "summary"])
         if conversation.bot_paused:
             Message.objects.filter(pk=message.pk, status=MessageStatus.RECEIVED).update(status=MessageStatus.SKIPPED)
             return None

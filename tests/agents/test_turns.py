@@ -233,3 +233,62 @@ def test_deltas_and_typing_reach_the_conversations_channel_group(
     assert "".join(deltas) == DEFAULT_REPLY
     assert all(event["reply_to"] == message.pk for event in received if event["event"] == "delta")
     assert received[-1]["message"]["in_reply_to"] == message.pk
+
+
+def test_the_contract_entry_point_runs_the_turn_after_commit(
+    conversation: Any, pushed: list, route_to: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    # given
+    from apps.conversations.services import message_accept_customer
+
+    route_to("order")
+    # when: the chat stores a message; run_turn is enqueued after commit (eager in tests)
+    with django_capture_on_commit_callbacks(execute=True):
+        message, created = message_accept_customer(
+            conversation=conversation, text="Where is it?", client_message_id="c1"
+        )
+    # then
+    assert created is True
+    message.refresh_from_db()
+    assert message.status == MessageStatus.ANSWERED
+    assert Message.objects.get(in_reply_to=message).text == DEFAULT_REPLY
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_deliveries_at_once_answer_once(route_to: Any, pushed: list) -> None:
+    # given: the same task delivered twice, running concurrently in two workers
+    import threading
+
+    from django.db import connection
+
+    from apps.commerce.models import Customer
+    from apps.conversations.models import Conversation
+    from apps.conversations.services import message_create
+
+    route_to("order")
+    customer = Customer.objects.create(email="twice@example.com", first_name="T", last_name="Wice")
+    conversation = Conversation.objects.create(customer=customer)
+    message = message_create(
+        conversation=conversation, role=MessageRole.CUSTOMER, text="Where is it?", status=MessageStatus.RECEIVED
+    )
+    results: list[Any] = []
+    barrier = threading.Barrier(2)
+
+    def deliver() -> None:
+        try:
+            barrier.wait()
+            results.append(turn_run(message_id=message.pk))
+        finally:
+            connection.close()
+
+    # when
+    threads = [threading.Thread(target=deliver) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    # then
+    assert len(results) == 2
+    assert sum(1 for r in results if r is not None) == 1
+    assert Message.objects.filter(in_reply_to=message, role=MessageRole.ASSISTANT).count() == 1
+    assert Trace.objects.filter(message=message).count() == 1
