@@ -256,3 +256,27 @@ def test_existing_demo_customer_rows_make_the_command_refuse_and_write_nothing()
 
     assert Order.objects.count() == 0
     assert User.objects.count() == 0
+
+
+def test_timestamps_tell_a_consistent_story():
+    seed_demo(seed=5, base_date=BASE, **SMALL)
+
+    for customer in Customer.objects.prefetch_related("orders"):
+        placed = [o.placed_at for o in customer.orders.all()]
+        if placed:
+            assert customer.created_at < min(placed)
+    for order in Order.objects.prefetch_related("shipments__events", "payments"):
+        assert order.created_at == order.placed_at
+        for shipment in order.shipments.all():
+            times = [e.occurred_at for e in shipment.events.all()]
+            assert times == sorted(times)
+            assert order.placed_at <= shipment.shipped_at
+            if order.delivered_at:
+                assert shipment.shipped_at < order.delivered_at
+                assert times[-1] == order.delivered_at
+        if order.cancelled_at:
+            assert order.placed_at < order.cancelled_at
+    for rr in ReturnRequest.objects.select_related("order"):
+        assert rr.order.delivered_at < rr.created_at
+        if rr.received_at:
+            assert rr.created_at < rr.received_at

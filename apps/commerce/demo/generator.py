@@ -752,6 +752,16 @@ def generate(*, seed: int = DEFAULT_SEED, base_date: date, customers: int = 200,
         status = statuses[seq] if seq < len(statuses) else rng.choices(statuses, cum_weights=cum_weights)[0]
         customer, address, methods = crowd[rng.randrange(len(crowd))]
         _generated_order(builder, seq=seq, status=status, customer=customer, address=address, methods=methods)
+
+    # A customer's account is older than their first order.
+    first_order: dict[int, datetime] = {}
+    for order in builder.data.orders:
+        key = id(order.customer)
+        first_order[key] = min(first_order.get(key, order.placed_at), order.placed_at)
+    builder.data.created_at = [
+        (obj, min(stamp, first_order.get(id(obj), stamp) - timedelta(days=1)) if isinstance(obj, Customer) else stamp)
+        for obj, stamp in builder.data.created_at
+    ]
     return builder.data
 
 
