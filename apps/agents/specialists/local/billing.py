@@ -138,7 +138,8 @@ def _payment_line(p: dict[str, Any]) -> str:
 # -- intents --------------------------------------------------------------------------------------
 def _send_invoice(t: Turn) -> ModelResponse:
     note = ""
-    if re.search(r"\b[\w.+-]+@[\w-]+\.[\w.]+\b", t.text):
+    # The guardrails mask addresses before the model sees them ("[EMAIL]"); either form means "another address".
+    if re.search(r"\b[\w.+-]+@[\w-]+\.[\w.]+\b|\[EMAIL\]", t.text, re.IGNORECASE):
         note = (
             "For your security I can only send invoices to the email address on your account, not to an address "
             "given in the chat."

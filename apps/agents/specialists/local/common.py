@@ -27,7 +27,7 @@ from pydantic_ai.messages import (
 from pydantic_ai.models.function import AgentInfo
 
 from apps.agents.local import current_deps
-from apps.agents.offline.slots import extract_order_numbers
+from apps.agents.offline.slots import extract_confirmation, extract_order_numbers
 from apps.agents.specialists.results import day, money, unwrap_result
 from apps.agents.tools import AWAITING_CONFIRMATION, GENERIC_FAILURE
 
@@ -338,6 +338,9 @@ def handle_common(t: Turn, *, topic: str, category: str) -> ModelResponse | None
         return call(("escalate_to_human", {"reason_code": "negative_sentiment", "note": t.text[:500]}))
     if wants_ticket(t.text) and "create_ticket" in t.tools:
         return call(("create_ticket", ticket_args(t, category=category)))
+    if extract_confirmation(t.text) is True:
+        # A "yes" with nothing waiting for it (it expired, was refused, or was never asked).
+        return say("There's nothing waiting for your confirmation right now. What would you like me to do?")
     if is_thanks(t.text):
         return say("You're welcome! Is there anything else I can help you with?")
     if "search_knowledge" in t.tools and is_general_question(t):

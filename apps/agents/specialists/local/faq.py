@@ -92,29 +92,50 @@ def _stem(word: str) -> str:
     return word
 
 
-def _clean(text: str) -> str:
-    text = re.sub(r"^#+\s*", "", text, flags=re.MULTILINE)
-    text = re.sub(r"^\s*(?:[-*+]|\d+\.)\s+", "", text, flags=re.MULTILINE)
-    text = text.replace("**", "").replace("__", "").replace("`", "")
-    return re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", text)
+def _units(text: str) -> list[str]:
+    """Sentences of a markdown excerpt: headings dropped, wrapped lines joined, list items kept apart."""
+    paragraphs: list[list[str]] = [[]]
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            paragraphs.append([])
+            continue
+        if re.match(r"^(?:[-*+]|\d+\.)\s+", line):
+            paragraphs.append([re.sub(r"^(?:[-*+]|\d+\.)\s+", "", line)])
+            continue
+        paragraphs[-1].append(line)
+    units = []
+    for paragraph in paragraphs:
+        joined = " ".join(paragraph)
+        joined = joined.replace("**", "").replace("__", "").replace("`", "")
+        joined = re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", joined)
+        units.extend(s.strip() for s in _SENTENCE_RE.split(joined) if len(s.strip()) > 20)
+    return units
+
+
+def _score(asked: set[str], sentence: str) -> float:
+    overlap = len(asked & {_stem(w) for w in _words(sentence)})
+    # Numbers and durations usually carry the answer ("30 days", "$5.95").
+    return overlap + (0.5 if overlap and re.search(r"\d", sentence) else 0.0)
 
 
 def best_sentences(question: str, text: str, *, limit: int = MAX_SENTENCES) -> list[str]:
     """The excerpt's sentences that answer the question best, in their original order."""
     asked = {_stem(w) for w in _words(question)}
-    sentences = [s.strip() for s in _SENTENCE_RE.split(_clean(text)) if len(s.strip()) > 20]
-    sentences = [s for s in sentences if not _INSTRUCTION_RE.search(s)]
-    scored = []
-    for index, sentence in enumerate(sentences):
-        words = {_stem(w) for w in _words(sentence)}
-        overlap = len(asked & words)
-        # Numbers and durations usually carry the answer ("30 days", "$5.95").
-        bonus = 0.5 if re.search(r"\d", sentence) else 0.0
-        scored.append((overlap + bonus if overlap else 0.0, index, sentence))
+    sentences = [s for s in _units(text) if not _INSTRUCTION_RE.search(s)]
+    scored = [(_score(asked, sentence), index, sentence) for index, sentence in enumerate(sentences)]
     chosen = sorted((s for s in scored if s[0] > 0), key=lambda s: (-s[0], s[1]))[:limit]
     if not chosen and sentences:
         chosen = [(0.0, 0, sentences[0])]
     return [s for _, _, s in sorted(chosen, key=lambda s: s[1])]
+
+
+def excerpt_fit(question: str, excerpt: dict[str, Any]) -> float:
+    """How well an excerpt answers: its best sentence's overlap, its title's, and the search's similarity."""
+    asked = {_stem(w) for w in _words(question)}
+    best = max((_score(asked, s) for s in _units(excerpt["text"]) if not _INSTRUCTION_RE.search(s)), default=0.0)
+    title = len(asked & {_stem(w) for w in _words(excerpt.get("section") or excerpt["title"])})
+    return best + 1.5 * title + 2.0 * float(excerpt.get("similarity") or 0.0)
 
 
 def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
@@ -162,18 +183,16 @@ def _answer(t: Turn, data: dict[str, Any]) -> ModelResponse:
                 },
             )
         )
-    top = excerpts[0]
+    ranked = sorted(excerpts, key=lambda e: -excerpt_fit(t.text, e))
+    top = ranked[0]
     sentences = best_sentences(t.text, top["text"])
-    answer = " ".join(sentences)
+    answer = " ".join(sentences) + f" [{top['id']}]"
     sources = [f"[{top['id']}] {top['section']}"]
     # A second excerpt from another document adds what the first did not say.
-    for other in excerpts[1:2]:
-        if other["title"] != top["title"] and other["similarity"] >= top["similarity"] - 0.05:
+    for other in ranked[1:2]:
+        if other["title"] != top["title"] and excerpt_fit(t.text, other) >= 0.8 * excerpt_fit(t.text, top):
             extra = [s for s in best_sentences(t.text, other["text"], limit=1) if s not in sentences]
             if extra:
-                answer += f" [{top['id']}] {extra[0]} [{other['id']}]"
+                answer += f" {extra[0]} [{other['id']}]"
                 sources.append(f"[{other['id']}] {other['section']}")
-                break
-    else:
-        answer += f" [{top['id']}]"
     return say(answer, "Source: " + "; ".join(sources), "Is there anything else I can help with?")

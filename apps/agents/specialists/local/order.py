@@ -64,7 +64,10 @@ def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     common = handle_common(t, topic="orders", category="order")
     if common is not None:
         return common
-    intent = t.intent(detect) or ("details" if t.named_order_now() else "list")
+    intent = t.intent(detect)
+    if intent != "cancel" and parse_address(t.text):
+        intent = "address"  # "send TW-100003 to 9 Ocean Drive, Miami, FL 33139, US"
+    intent = intent or ("details" if t.named_order_now() else "list")
     if intent == "cancel":
         return _cancel(t)
     if intent == "address":
