@@ -113,17 +113,26 @@ def _units(text: str) -> list[str]:
     return units
 
 
-def _score(asked: set[str], sentence: str) -> float:
-    overlap = len(asked & {_stem(w) for w in _words(sentence)})
-    # Numbers and durations usually carry the answer ("30 days", "$5.95").
-    return overlap + (0.5 if overlap and re.search(r"\d", sentence) else 0.0)
+_QUANTITY_QUESTION_RE = re.compile(r"\b(?:how (?:long|many|much|soon|fast)|when|what does .* cost|price|fee)\b", re.I)
+
+
+def _score(asked: set[str], sentence: str, *, wants_number: bool = False) -> float:
+    words = _words(sentence)
+    overlap = len(asked & {_stem(w) for w in words})
+    if not overlap:
+        return 0.0
+    # A question about an amount or a time is answered by the sentence that has one ("30 days", "$5.95");
+    # otherwise the shorter of two equally relevant sentences is the more direct answer.
+    bonus = 0.5 if wants_number and re.search(r"\d", sentence) else 0.0
+    return overlap + bonus - 0.02 * len(words)
 
 
 def best_sentences(question: str, text: str, *, limit: int = MAX_SENTENCES) -> list[str]:
     """The excerpt's sentences that answer the question best, in their original order."""
     asked = {_stem(w) for w in _words(question)}
+    wants_number = bool(_QUANTITY_QUESTION_RE.search(question))
     sentences = [s for s in _units(text) if not _INSTRUCTION_RE.search(s)]
-    scored = [(_score(asked, sentence), index, sentence) for index, sentence in enumerate(sentences)]
+    scored = [(_score(asked, s, wants_number=wants_number), i, s) for i, s in enumerate(sentences)]
     chosen = sorted((s for s in scored if s[0] > 0), key=lambda s: (-s[0], s[1]))[:limit]
     if not chosen and sentences:
         chosen = [(0.0, 0, sentences[0])]
@@ -133,7 +142,9 @@ def best_sentences(question: str, text: str, *, limit: int = MAX_SENTENCES) -> l
 def excerpt_fit(question: str, excerpt: dict[str, Any]) -> float:
     """How well an excerpt answers: its best sentence's overlap, its title's, and the search's similarity."""
     asked = {_stem(w) for w in _words(question)}
-    best = max((_score(asked, s) for s in _units(excerpt["text"]) if not _INSTRUCTION_RE.search(s)), default=0.0)
+    wants_number = bool(_QUANTITY_QUESTION_RE.search(question))
+    units = [s for s in _units(excerpt["text"]) if not _INSTRUCTION_RE.search(s)]
+    best = max((_score(asked, s, wants_number=wants_number) for s in units), default=0.0)
     title = len(asked & {_stem(w) for w in _words(excerpt.get("section") or excerpt["title"])})
     return best + 1.5 * title + 2.0 * float(excerpt.get("similarity") or 0.0)
 
