@@ -14,6 +14,7 @@ from apps.agents.specialists.local.common import (
     call,
     confirm_question,
     failure_reply,
+    hand_back_if_foreign,
     handle_common,
     not_found_reply,
     read_turn,
@@ -78,6 +79,9 @@ def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     common = handle_common(t, topic="billing", category="billing")
     if common is not None:
         return common
+    back = hand_back_if_foreign(t, "billing", t.intent(detect))
+    if back is not None:
+        return back
     intent = t.intent(detect) or ("charges" if t.named_order_now() else "invoice")
     return {
         "send_invoice": _send_invoice,

@@ -327,8 +327,8 @@ def handle_common(t: Turn, *, topic: str, category: str) -> ModelResponse | None
     back = t.outcome("hand_back_to_router")
     if back is not None:
         return say(
-            f"That isn't something I can help with as the {topic} assistant. "
-            "Tell me what you need and I'll get it to the right place."
+            f"That's a question for another part of our team than {topic}. "
+            "Could you ask it once more, in a sentence or two? I'll make sure it reaches the right place."
         )
     if t.outcomes:
         return None
@@ -348,6 +348,26 @@ def handle_common(t: Turn, *, topic: str, category: str) -> ModelResponse | None
 
         return behaviour_steps(t)
     return None
+
+
+# What clearly belongs to another specialist, by topic: a message matching none of this specialist's own
+# intents but one of these is handed back to the router rather than answered badly.
+FOREIGN = {
+    "order": re.compile(r"\b(?:refunds?|returns?|send (?:it|them) back|invoices?|receipts?|charged|payments?)\b", re.I),
+    "returns": re.compile(r"\b(?:cancel|track(?:ing)?|invoices?|receipts?|payment methods?|cards?)\b", re.I),
+    "billing": re.compile(r"\b(?:cancel|track(?:ing)?|returns?|send (?:it|them) back|exchange)\b", re.I),
+}
+
+
+def hand_back_if_foreign(t: Turn, topic: str, own_intent: str | None) -> ModelResponse | None:
+    """Hand the conversation back when the message is plainly about another specialist's topic."""
+    pattern = FOREIGN.get(topic)
+    if own_intent or t.outcomes or pattern is None or "hand_back_to_router" not in t.tools:
+        return None
+    match = pattern.search(t.text)
+    if match is None:
+        return None
+    return call(("hand_back_to_router", {"reason": f"about {match.group(0).lower()}, not {topic}"}))
 
 
 def ticket_args(t: Turn, *, category: str) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from apps.agents.specialists.local.common import (
     call,
     confirm_question,
     failure_reply,
+    hand_back_if_foreign,
     handle_common,
     not_found_reply,
     order_line,
@@ -65,6 +66,9 @@ def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     if common is not None:
         return common
     intent = t.intent(detect)
+    back = hand_back_if_foreign(t, "order", intent)
+    if back is not None:
+        return back
     if intent != "cancel" and parse_address(t.text):
         intent = "address"  # "send TW-100003 to 9 Ocean Drive, Miami, FL 33139, US"
     intent = intent or ("details" if t.named_order_now() else "list")

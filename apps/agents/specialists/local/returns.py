@@ -20,6 +20,7 @@ from apps.agents.specialists.local.common import (
     call,
     confirm_question,
     failure_reply,
+    hand_back_if_foreign,
     handle_common,
     not_found_reply,
     order_line,
@@ -67,6 +68,9 @@ def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
         return common
     if _EXCEPTION_RE.search(t.text) and "escalate_to_human" in t.tools:
         return call(("escalate_to_human", {"reason_code": "policy_exception", "note": t.text[:500]}))
+    back = hand_back_if_foreign(t, "returns", t.intent(detect))
+    if back is not None:
+        return back
     intent = t.intent(detect) or ("policy" if t.named_order_now() else "return")
     if intent == "status":
         return _status(t)
