@@ -51,6 +51,7 @@ def run(label: str, *, server: FakeLLMServer | None) -> None:
     totals: list[float] = []
     models: list[float] = []
     overheads: list[float] = []
+    by_kind: dict[str, list[float]] = {}
     for i in range(WARMUP + TURNS):
         if i % PER_CONVERSATION == 0:
             conversation = Conversation.objects.create(customer=customer)
@@ -66,8 +67,15 @@ def run(label: str, *, server: FakeLLMServer | None) -> None:
         turn_run(message_id=message.pk)
         elapsed = (time.perf_counter() - t0) * 1000
         trace = Trace.objects.get(message=message)
-        model_ms = sum(s.latency_ms for s in trace.spans.filter(kind="model_call"))
+        spans = list(trace.spans.values_list("kind", "latency_ms"))
+        model_ms = sum(ms for kind, ms in spans if kind == "model_call")
         if i >= WARMUP:
+            kinds: dict[str, float] = {}
+            for kind, ms in spans:
+                kinds[kind] = kinds.get(kind, 0.0) + ms
+            kinds["outside spans (lock, budgets, context, persist...)"] = elapsed - sum(ms for _, ms in spans)
+            for kind, ms in kinds.items():
+                by_kind.setdefault(kind, []).append(ms)
             totals.append(elapsed)
             models.append(model_ms)
             overheads.append(elapsed - model_ms)
@@ -76,6 +84,8 @@ def run(label: str, *, server: FakeLLMServer | None) -> None:
         f"model p50 {statistics.median(models):6.2f} ms | overhead p50 {statistics.median(overheads):7.2f} ms  "
         f"p95 {_p(overheads, 0.95):7.2f} ms"
     )
+    for kind, values in by_kind.items():
+        print(f"    {kind:<52} p50 {statistics.median(values):7.2f} ms")
 
 
 def main() -> None:

@@ -161,3 +161,15 @@ class CircuitBreaker:
             redis_client().eval(_SUCCESS, 4, *self._keys)
         except redis.RedisError:
             return
+
+    def recent_failures(self) -> int:
+        try:
+            client = redis_client()
+            client.zremrangebyscore(self._key("failures"), "-inf", self.clock() - self.window_seconds)
+            return int(client.zcard(self._key("failures")))
+        except redis.RedisError:
+            return 0
+
+    def reset(self) -> None:
+        """Close the breaker by hand (an operator knows the provider is back)."""
+        redis_client().delete(*self._keys)

@@ -107,3 +107,28 @@ def guard_output(deps: SupportDeps, text: str, *, system_prompts: tuple[str, ...
     t0 = time.perf_counter()
     result = checks.check_output(text, context=_context(deps, system_prompts=system_prompts))
     return _record(deps, "output", result, (time.perf_counter() - t0) * 1000)
+
+
+def mask_history(deps: SupportDeps, history: list[Any]) -> list[Any]:
+    """Earlier customer messages pass the input checks' masking too (PII never reaches a model).
+
+    Only the text is taken: an earlier message was already judged on its own turn.
+    """
+    from dataclasses import replace
+
+    checks = _checks()
+    if checks is None or not history:
+        return history
+    context = _context(deps)
+    masked: list[Any] = []
+    changed = 0
+    for item in history:
+        if item.role == "customer":
+            text = checks.check_input(item.text, context=context).text
+            if text != item.text:
+                changed += 1
+                item = replace(item, text=text)
+        masked.append(item)
+    if changed:
+        deps.trace.add(SpanKind.GUARDRAIL, "history", action="mask", masked_messages=changed)
+    return masked

@@ -146,12 +146,42 @@ class ResilientModel(WrapperModel):
         super().__init__(wrapped)
         self.client = client
         self.role = role
+        self._holders = 0
         self.configured_name = configured_name
         self.provider_key = provider
         self.position = position
         self.timeout = timeout
         self.policy = policy
         self.breaker = breaker
+
+    # The SDK client is ours (the provider did not create it) and its connections belong to the
+    # event loop of the run using it: it is closed when the last holder lets go, whether that is
+    # `async with model` or an agent run (which holds `_run_scope`, not the model's context).
+    # A chain is therefore built per run.
+    async def __aenter__(self) -> ResilientModel:
+        await super().__aenter__()
+        self._holders += 1
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> bool | None:
+        try:
+            return await super().__aexit__(*exc_info)
+        finally:
+            await self._release()
+
+    @asynccontextmanager
+    async def _run_scope(self) -> AsyncGenerator[None]:
+        self._holders += 1
+        try:
+            async with self.wrapped._run_scope():
+                yield
+        finally:
+            await self._release()
+
+    async def _release(self) -> None:
+        self._holders -= 1
+        if self._holders == 0 and self.client is not None:
+            await self.client.close()
 
     @property
     def is_local(self) -> bool:
@@ -344,7 +374,7 @@ class ResilientModel(WrapperModel):
 
 
 # -- building chains ------------------------------------------------------------
-ROLES = ("router", "agent", "summary")
+ROLES = ("router", "agent", "summary", "judge")
 
 
 def configured_chain(role: str) -> list[str]:

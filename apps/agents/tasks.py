@@ -8,3 +8,11 @@ def run_turn(message_id: int) -> None:
     from apps.agents.turns import turn_run
 
     turn_run(message_id=message_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def expire_pending_actions() -> int:
+    """Beat job: mark write actions nobody confirmed in time as expired (resolution checks the time anyway)."""
+    from apps.agents.pending import pending_actions_expire
+
+    return pending_actions_expire()

@@ -38,7 +38,7 @@ from apps.agents.accounting import count_tokens
 from apps.agents.budgets import BUDGET_EXHAUSTED_REPLY, TurnBudget, budget_exceeded_before_turn
 from apps.agents.context import as_model_messages, context_load, window_start_seq
 from apps.agents.deps import SupportDeps
-from apps.agents.guard import INPUT_BLOCKED_REPLY, guard_input, guard_output
+from apps.agents.guard import INPUT_BLOCKED_REPLY, guard_input, guard_output, mask_history
 from apps.agents.local import reset_current_deps, set_current_deps
 from apps.agents.memory import summary_refresh
 from apps.agents.pending import pending_action_resolve
@@ -176,6 +176,7 @@ def _turn(deps: SupportDeps, message: Message) -> TurnOutcome:
         deps.trace.status = TraceStatus.BLOCKED
         return TurnOutcome(text=INPUT_BLOCKED_REPLY, agent="guardrails", status=TraceStatus.BLOCKED)
     deps.facts["customer_text"] = checked.text
+    context.history = mask_history(deps, context.history)
 
     decision = _route(deps, checked.text, context.history)
     if decision.route == "human":
@@ -207,11 +208,15 @@ def _turn(deps: SupportDeps, message: Message) -> TurnOutcome:
 
 
 def _route(deps: SupportDeps, text: str, history: list[Any]) -> RouteDecision:
-    with deps.trace.span(SpanKind.ROUTING, "route") as data:
-        decision = routing_contract.router()(text, conversation=deps.conversation, history=history)
-        data.update(
-            route=decision.route, confidence=decision.confidence, source=decision.source, reason=decision.reason
-        )
+    token = set_current_deps(deps)  # an LLM router's model calls land in this trace
+    try:
+        with deps.trace.span(SpanKind.ROUTING, "route") as data:
+            decision = routing_contract.router()(text, conversation=deps.conversation, history=history)
+            data.update(
+                route=decision.route, confidence=decision.confidence, source=decision.source, reason=decision.reason
+            )
+    finally:
+        reset_current_deps(token)
     deps.trace.set_route(route=decision.route, confidence=decision.confidence, source=decision.source)
     deps.route = decision.route
     Conversation.objects.filter(pk=deps.conversation.pk).update(
@@ -255,6 +260,9 @@ def _deliver(deps: SupportDeps, message: Message, outcome: TurnOutcome) -> Messa
             capture_exception(exc, conversation=deps.conversation.pk, stage="escalate")
         status = TraceStatus.HANDOFF if status == TraceStatus.OK else status
         deps.trace.add(SpanKind.HANDOFF, "escalate", reason_code=outcome.escalate_reason)
+    elif deps.handoff_reason:
+        # A specialist's tool escalated (it called the support desk itself).
+        deps.trace.add(SpanKind.HANDOFF, "escalate", reason_code=deps.handoff_reason, by="tool")
     if deps.trace.status == TraceStatus.OK:
         deps.trace.status = status
     with deps.trace.span(SpanKind.REPLY, outcome.agent or "assistant") as data:

@@ -244,9 +244,11 @@ ANTHROPIC_BASE_URL = env("ANTHROPIC_BASE_URL", default="")
 SWITCHBOARD_ROUTER_MODEL = env("SWITCHBOARD_ROUTER_MODEL", default="local")
 SWITCHBOARD_AGENT_MODEL = env("SWITCHBOARD_AGENT_MODEL", default="local")
 SWITCHBOARD_SUMMARY_MODEL = env("SWITCHBOARD_SUMMARY_MODEL", default="local")
+SWITCHBOARD_JUDGE_MODEL = env("SWITCHBOARD_JUDGE_MODEL", default="local")  # evaluation's grader
 SWITCHBOARD_ROUTER_FALLBACKS = env.list("SWITCHBOARD_ROUTER_FALLBACKS", default=[])
 SWITCHBOARD_AGENT_FALLBACKS = env.list("SWITCHBOARD_AGENT_FALLBACKS", default=[])
 SWITCHBOARD_SUMMARY_FALLBACKS = env.list("SWITCHBOARD_SUMMARY_FALLBACKS", default=[])
+SWITCHBOARD_JUDGE_FALLBACKS = env.list("SWITCHBOARD_JUDGE_FALLBACKS", default=[])
 # Resilience: per-call timeout, our own bounded retries (the SDKs' are off).
 SWITCHBOARD_MODEL_TIMEOUT = env.float("SWITCHBOARD_MODEL_TIMEOUT", default=30.0)
 SWITCHBOARD_MODEL_MAX_RETRIES = env.int("SWITCHBOARD_MODEL_MAX_RETRIES", default=2)
@@ -353,3 +355,7 @@ CHAT_RESOLUTION_CODES = env.list(
     "CHAT_RESOLUTION_CODES",
     default=["resolved", "refund_issued", "order_updated", "information_given", "no_response", "duplicate", "other"],
 )
+CELERY_BEAT_SCHEDULE["agents-expire-pending-actions"] = {
+    "task": "apps.agents.tasks.expire_pending_actions",
+    "schedule": 300.0,
+}

@@ -167,3 +167,23 @@ def test_history_is_oldest_first_and_excludes_the_current_message(conversation: 
     ]
     assert context.trimmed == 0
     assert context.profile.startswith("Customer: Ada Lovelace")
+
+
+def test_earlier_customer_messages_are_masked_before_reaching_the_model(
+    say: Any, pushed: list, route_to: Any, providers: Any, guardrails: dict
+) -> None:
+    from tests.fakes.llm_server import text
+
+    # given: a card number typed in an earlier message
+    route_to("billing")
+    providers.push(text("Noted."), text("Sure."))
+    first = say("My card 4111 1111 1111 1111 was charged twice")
+    turn_run(message_id=first.pk)
+    second = say("Can you check again?")
+    # when
+    turn_run(message_id=second.pk)
+    # then: the second request carries the history, masked
+    sent = str(providers.requests[1].body["messages"])
+    assert "4111" not in sent
+    assert "[card]" in sent
+    assert Trace.objects.get(message=second).spans.filter(kind="guardrail", name="history").count() == 1

@@ -254,3 +254,18 @@ def _contains(exc: BaseException | None, kind: type[BaseException]) -> bool:
     if isinstance(exc, BaseExceptionGroup):
         return any(_contains(e, kind) for e in exc.exceptions)
     return _contains(exc.__cause__ or exc.__context__, kind)
+
+
+def test_sdk_clients_are_closed_with_the_run(providers: Any) -> None:
+    # given
+    model = model_chain("agent", default_behaviour)
+    clients = [m.client for m in model.models if m.client is not None]  # type: ignore[attr-defined]
+
+    async def run() -> None:
+        await Agent(model).run("hi")
+
+    # when
+    async_to_sync(run)()
+    # then: their connections belonged to that run's event loop
+    assert len(clients) == 2
+    assert all(client.is_closed() for client in clients)

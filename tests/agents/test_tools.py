@@ -270,3 +270,70 @@ def test_turn_seconds_budget_hands_off(say: Any, providers: Any, settings: Any) 
 )
 def test_confirmation_classifier(text: str, expected: Confirmation) -> None:
     assert classify_confirmation(text) == expected
+
+
+def test_tool_that_escalates_is_recorded_as_a_handoff(say: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from apps.agents import handoff
+    from apps.agents.tools import TOOLS, read_tool
+
+    @read_tool
+    def fake_escalate(ctx: RunContext[SupportDeps], reason_code: str) -> str:
+        """Hand the conversation to a person."""
+        handoff.escalate(conversation=ctx.deps.conversation, reason_code=reason_code)
+        ctx.deps.handoff_reason = reason_code
+        return "A person will take over."
+
+    def escalating(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        if tool_returns_since_user(messages):
+            return text_response("I have asked a colleague to take over.")
+        return tool_call_response(("fake_escalate", {"reason_code": "policy_exception"}))
+
+    spec = registry.SPECIALISTS["order"]
+    spec.tools = [*spec.tools, TOOLS["fake_escalate"]]
+    spec.local_behaviour = escalating
+    message = say("I want an exception to the policy")
+    turn_run(message_id=message.pk)
+    assert _reply(message) == "I have asked a colleague to take over."
+    trace = Trace.objects.get()
+    assert trace.status == TraceStatus.HANDOFF
+    assert trace.spans.get(kind="handoff").data == {"reason_code": "policy_exception", "by": "tool"}
+    message.conversation.refresh_from_db()
+    assert message.conversation.status == ConversationStatus.WAITING_HUMAN
+
+
+def test_anthropic_stream_with_tool_call_then_text(say: Any, providers: Any, settings: Any) -> None:
+    # given: Claude first (SSE event stream with tool_use and input_json_delta)
+    settings.SWITCHBOARD_AGENT_MODEL = "anthropic:claude-sonnet-4-5"
+    settings.SWITCHBOARD_AGENT_FALLBACKS = []
+    providers.push(
+        tool_calls(("fake_order_status", {"number": "TW-77"})),
+        text("Your order TW-77 has shipped.", input_tokens=200, output_tokens=12),
+    )
+    message = say("where is TW-77?")
+    # when
+    turn_run(message_id=message.pk)
+    # then
+    assert CALLS == [("fake_order_status", {"number": "TW-77", "customer": "ada@example.com"})]
+    assert _reply(message) == "Your order TW-77 has shipped."
+    assert [r.api for r in providers.requests] == ["anthropic", "anthropic"]
+    assert providers.requests[0].body["stream"] is True
+    tool_result = providers.requests[1].body["messages"][-1]["content"][0]
+    assert tool_result["type"] == "tool_result"
+    trace = Trace.objects.get()
+    assert (trace.model_requests, trace.tool_calls, trace.input_tokens, trace.output_tokens) == (2, 1, 212, 19)
+
+
+def test_turn_token_budget_hands_off(say: Any, providers: Any, settings: Any) -> None:
+    # given: the second response takes the turn over its token budget
+    settings.SWITCHBOARD_TURN_MAX_TOKENS = 100
+    call = tool_calls(("fake_order_status", {"number": "TW-1"}))
+    call.input_tokens = 80
+    providers.push(call, text("this answer is over budget", input_tokens=90))
+    message = say("status?")
+    # when
+    turn_run(message_id=message.pk)
+    # then
+    assert _reply(message) == BUDGET_EXHAUSTED_REPLY
+    error = Trace.objects.get().error
+    assert error.startswith("budget exhausted: ")
+    assert "total_tokens_limit of 100" in error
