@@ -280,11 +280,13 @@ def route_message(
     conversation: Any = None,
     llm_router: LLMRouter | None = None,
     threshold: float | None = None,
+    use_llm: bool = True,
 ) -> RouteDecision:
     """Route `text`. `sticky_route` (or `conversation.current_route`) is the conversation's current topic.
 
     `llm_router` overrides the configured LLM router for this call (tests, evaluation);
-    `threshold` overrides `SWITCHBOARD_ROUTER_THRESHOLD`.
+    `threshold` overrides `SWITCHBOARD_ROUTER_THRESHOLD`; `use_llm=False` routes locally only
+    (benchmarks, and callers that must not spend tokens).
     """
     if sticky_route is None and conversation is not None:
         sticky_route = getattr(conversation, "current_route", None) or None
@@ -309,7 +311,7 @@ def route_message(
     if local.confidence >= threshold:
         return RouteDecision(local.route, local.confidence, "local", local.reason)
 
-    router = llm_router if llm_router is not None else _llm_router()
+    router = None if not use_llm else llm_router if llm_router is not None else _llm_router()
     if router is not None:
         request = LLMRouteRequest(text=text, history=_coerce_history(history), current_route=sticky_route, local=local)
         try:

@@ -1,0 +1,114 @@
+"""The local router on the public routing dev set: accuracy, macro-F1, confusion matrix, latency, memory.
+
+Reads $SWITCHBOARD_SHARED_DIR/datasets/routing/routing_dev.csv (default ../shared);
+skips with a message when absent. Only the LOCAL router is measured (no LLM call).
+Quality: every message through the classifier in batches (for a message with no
+current route, `route_message(text, use_llm=False)` returns exactly the
+classifier's answer). Latency: `route_message` one message at a time, as a turn
+calls it, on a fixed sample. The classifier is trained on the team's examples
+only, never on this file.
+"""
+
+import csv
+import os
+import statistics
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import django
+
+django.setup()
+
+import psutil  # noqa: E402
+
+from apps.agents.routing import ROUTES, get_classifier, route_message  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+LATENCY_SAMPLE = 500
+
+
+def _p(values: list[float], q: float) -> float:
+    return sorted(values)[int(q * (len(values) - 1))]
+
+
+def main() -> None:
+    shared = Path(os.environ.get("SWITCHBOARD_SHARED_DIR", ROOT.parent / "shared"))
+    path = shared / "datasets" / "routing" / "routing_dev.csv"
+    if not path.exists():
+        print(f"skipped: {path} not found (set SWITCHBOARD_SHARED_DIR)")
+        return
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = [(r["text"], r["route"]) for r in csv.DictReader(handle)]
+
+    process = psutil.Process()
+    rss_before = process.memory_info().rss
+    started = time.perf_counter()
+    classifier = get_classifier()
+    route_message("warm up", use_llm=False)
+    load_seconds = time.perf_counter() - started
+    report = classifier.report
+    print(f"dataset: {path} ({len(rows)} messages)")
+    print(
+        f"classifier: {report.examples} team-written examples {report.per_route}; "
+        f"cold start {load_seconds:.2f} s (training took {report.seconds:.1f} s when not cached)"
+    )
+    print(
+        f"out-of-fold on own examples: accuracy {report.oof_accuracy:.3f}, macro-F1 {report.oof_macro_f1:.3f}, "
+        f"ECE {report.ece_uncalibrated:.3f} -> {report.ece_calibrated:.3f} calibrated (T={report.temperature:.2f}), "
+        f"far-from-shop threshold {report.similarity_threshold:.2f}"
+    )
+
+    predictions = classifier.predict([text for text, _ in rows])
+    predicted = [p.route for p in predictions]
+    confidences = [p.confidence for p in predictions]
+    latencies = []
+    for text, _ in rows[:: max(1, len(rows) // LATENCY_SAMPLE)]:
+        t = time.perf_counter()
+        route_message(text, use_llm=False)
+        latencies.append((time.perf_counter() - t) * 1000)
+    truth = [route for _, route in rows]
+
+    correct = sum(p == t for p, t in zip(predicted, truth, strict=True))
+    f1s = {}
+    for route in ROUTES:
+        tp = sum(p == route and t == route for p, t in zip(predicted, truth, strict=True))
+        fp = sum(p == route and t != route for p, t in zip(predicted, truth, strict=True))
+        fn = sum(p != route and t == route for p, t in zip(predicted, truth, strict=True))
+        precision = tp / (tp + fp) if tp + fp else 0.0
+        recall = tp / (tp + fn) if tp + fn else 0.0
+        f1s[route] = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    print(f"accuracy {correct / len(rows):.4f}   macro-F1 {statistics.mean(f1s.values()):.4f}")
+    print("per-route F1: " + "  ".join(f"{r} {f:.3f}" for r, f in f1s.items()))
+
+    # Calibration on this (foreign) data: how often the router is right at each confidence.
+    right = [p == t for p, t in zip(predicted, truth, strict=True)]
+    bins = [(0.0, 0.6), (0.6, 0.8), (0.8, 0.9), (0.9, 0.97), (0.97, 1.01)]
+    parts = []
+    for lo, hi in bins:
+        idx = [i for i, c in enumerate(confidences) if lo <= c < hi]
+        if idx:
+            parts.append(f"[{lo:.2f},{min(hi, 1):.2f}) n={len(idx)} acc={sum(right[i] for i in idx) / len(idx):.2f}")
+    print("confidence vs accuracy: " + "; ".join(parts))
+    below = sum(c < 0.6 for c in confidences)
+    print(f"below the default threshold 0.6 (would ask an LLM router when one is configured): {below / len(rows):.1%}")
+
+    width = max(len(r) for r in ROUTES) + 2
+    counts = Counter(zip(truth, predicted, strict=True))
+    print("confusion matrix (rows: true route, columns: predicted)")
+    print(" " * width + "".join(f"{r[:8]:>9}" for r in ROUTES))
+    for t in ROUTES:
+        print(f"{t:<{width}}" + "".join(f"{counts[(t, p)]:>9}" for p in ROUTES))
+
+    print(
+        f"latency per message ({len(latencies)} single calls): p50 {statistics.median(latencies):.2f} ms  p95 {_p(latencies, 0.95):.2f} ms"
+    )
+    rss = process.memory_info().rss
+    print(
+        f"resident memory: {rss / 2**20:.0f} MiB (process start to model loaded: +{(rss - rss_before) / 2**20:.0f} MiB)"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
