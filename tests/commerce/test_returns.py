@@ -424,3 +424,14 @@ def test_reject_needs_staff_and_received_return_cannot_be_withdrawn():
     assert rr.status == ReturnStatus.RECEIVED
     assert order.status == OrderStatus.RETURN_REQUESTED
     assert AuditEvent.objects.count() == audit_count
+
+
+def test_refundable_amount_never_exceeds_what_is_left_to_refund():
+    # three items whose tax shares each round up: 3 x 0.335 -> 3 x 0.34 = 1.02 > 1.00 tax
+    a, b, c = make_variant(price="3.35"), make_variant(price="3.35"), make_variant(price="3.30")
+    order = _delivered(items=[(a, 1), (b, 1), (c, 1)], tax="1.00")
+
+    result = return_check_eligibility(order=order, reason="damaged")
+
+    assert sum(v.refundable_amount for v in result.items) == Decimal("11.01")
+    assert result.refundable_amount == Decimal("11.00") == order.total

@@ -18,6 +18,7 @@ from apps.commerce.models import (
     Order,
     OrderItem,
     OrderStatus,
+    PaymentStatus,
     ProductVariant,
     ReturnItem,
     ReturnReason,
@@ -236,6 +237,16 @@ def return_check_eligibility(
     if refunds_shipping:
         gross += order.shipping_fee
     refundable = Decimal("0.00") if is_exchange or not eligible else (gross - fee).quantize(CENT)
+    if refundable > 0:
+        # Per-line tax rounding must never promise more than is left to refund on the order.
+        remaining = sum(
+            (
+                p.amount - p.refunded_amount
+                for p in order.payments.filter(status__in=[PaymentStatus.CAPTURED, PaymentStatus.PARTIALLY_REFUNDED])
+            ),
+            Decimal("0.00"),
+        )
+        refundable = min(refundable, remaining)
     return ReturnEligibility(
         order_number=order.number,
         eligible=eligible,
