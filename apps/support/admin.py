@@ -7,6 +7,7 @@ never edited directly here.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -190,6 +191,19 @@ class AgeFilter(admin.SimpleListFilter):
         return queryset
 
 
+class EscalatedFilter(admin.SimpleListFilter):
+    title = "escalated to the leads"
+    parameter_name = "escalated"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() in ("yes", "no"):
+            return queryset.filter(escalated_at__isnull=self.value() == "no")
+        return queryset
+
+
 class ApprovalDecisionInline(admin.TabularInline):
     model = ApprovalDecision
     extra = 0
@@ -207,7 +221,7 @@ class ApprovalDecisionInline(admin.TabularInline):
 @admin.register(RefundApproval)
 class RefundApprovalAdmin(admin.ModelAdmin):
     list_display = (
-        "id",
+        "reference",
         "created_at",
         "waiting",
         "order_link",
@@ -220,8 +234,8 @@ class RefundApprovalAdmin(admin.ModelAdmin):
         "transcript_link",
         "requested_by_label",
     )
-    list_display_links = ("id",)
-    list_filter = (QueueStatusFilter, AmountFilter, AgeFilter, ("escalated_at", admin.EmptyFieldListFilter))
+    list_display_links = ("reference",)
+    list_filter = (QueueStatusFilter, AmountFilter, AgeFilter, EscalatedFilter)
     list_select_related = ("order", "customer", "conversation")
     ordering = ("created_at", "id")  # the queue: oldest first
     search_fields = ("order__number", "customer__email", "reason")
@@ -236,7 +250,7 @@ class RefundApprovalAdmin(admin.ModelAdmin):
         "reason",
         "items_display",
         "policy_verdict",
-        "policy_check",
+        "policy_details",
         "approvals_progress",
         "transcript_link",
         "requested_by_label",
@@ -269,6 +283,10 @@ class RefundApprovalAdmin(admin.ModelAdmin):
         return super().get_queryset(request).prefetch_related("decisions")
 
     # --- columns ---
+    @admin.display(description="request", ordering="id")
+    def reference(self, obj: RefundApproval) -> str:
+        return obj.reference
+
     @admin.display(description="waiting", ordering="created_at")
     def waiting(self, obj: RefundApproval) -> str:
         return timesince(obj.created_at)
@@ -284,6 +302,10 @@ class RefundApprovalAdmin(admin.ModelAdmin):
     @admin.display(description="policy check")
     def policy_verdict(self, obj: RefundApproval) -> str:
         return policy_summary(obj.policy_check or {})
+
+    @admin.display(description="policy check details")
+    def policy_details(self, obj: RefundApproval) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(obj.policy_check, indent=2, sort_keys=True))
 
     @admin.display(description="items")
     def items_display(self, obj: RefundApproval) -> str:
@@ -313,7 +335,7 @@ class RefundApprovalAdmin(admin.ModelAdmin):
                 refund_approval_decide(approval=approval, approver=request.user, approve=True)
                 done += 1
             except ApplicationError as exc:
-                refused.append(f"#{approval.pk}: {exc.message}")
+                refused.append(f"{approval.reference}: {exc.message}")
         _report(request, done, "approved", refused)
 
     @admin.action(description="Reject selected refund requests…", permissions=["decide"])
@@ -328,7 +350,7 @@ class RefundApprovalAdmin(admin.ModelAdmin):
                     )
                     done += 1
                 except ApplicationError as exc:
-                    refused.append(f"#{approval.pk}: {exc.message}")
+                    refused.append(f"{approval.reference}: {exc.message}")
             _report(request, done, "rejected", refused)
             return None
         context = {
@@ -373,7 +395,7 @@ class RefundApprovalAdmin(admin.ModelAdmin):
         except ApplicationError as exc:
             messages.error(request, exc.message)
             return HttpResponseRedirect(change_url)
-        messages.success(request, f"Refund request #{approval.pk}: {approval.get_status_display()}.")
+        messages.success(request, f"Refund request {approval.reference}: {approval.get_status_display()}.")
         return HttpResponseRedirect(reverse("admin:support_refundapproval_changelist"))
 
     def change_view(

@@ -103,7 +103,11 @@ class RefundApproval(TimeStampedModel):
         ]
 
     def __str__(self) -> str:
-        return f"Refund request #{self.pk}: {self.amount} {self.currency} on order {self.order_id}"
+        return f"{self.reference}: {self.amount} {self.currency}"
+
+    @property
+    def reference(self) -> str:
+        return f"R-{self.pk:06d}" if self.pk else "R-new"
 
 
 class Decision(models.TextChoices):
@@ -129,7 +133,7 @@ class ApprovalDecision(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.decision} by {self.approver_id} on request #{self.approval_id}"
+        return f"{self.decision} by {self.approver_id} on R-{self.approval_id:06d}"
 
 
 # --- tickets ------------------------------------------------------------------------------------

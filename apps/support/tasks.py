@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from smtplib import SMTPException
+
 from celery import shared_task
+from django.conf import settings
+from django.core.mail import send_mail
 
 
 @shared_task(acks_late=True, ignore_result=True)
@@ -20,3 +24,16 @@ def sweep_refund_approvals() -> None:
 
     refund_approvals_escalate_overdue()
     refund_approvals_requeue_stuck()
+
+
+@shared_task(
+    acks_late=True,
+    ignore_result=True,
+    autoretry_for=(OSError, SMTPException),
+    retry_backoff=30,
+    retry_backoff_max=1800,
+    max_retries=8,
+)
+def send_staff_email(subject: str, body: str, recipients: list[str]) -> None:
+    """Email staff (the leads' escalation notice), retried while the mail server is unreachable."""
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients, fail_silently=False)

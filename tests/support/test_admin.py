@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from apps.commerce.models import Refund
 from apps.support.models import ApprovalDecision, ApprovalStatus, RefundApproval
-from apps.support.services import refund_approval_decide, refund_approval_request
+from apps.support.services import refund_approval_decide, refund_approval_request, refund_approvals_escalate_overdue
 from tests.support.conftest import make_order
 
 pytestmark = pytest.mark.django_db
@@ -58,7 +58,13 @@ def test_queue_lists_pending_requests_oldest_first(client, approver, customer, c
 
 @pytest.mark.parametrize(
     ("query", "expected"),
-    [("status=all", ["small", "large", "old"]), ("amount=over-threshold", ["large"]), ("age=overdue", ["old"])],
+    [
+        ("status=all", ["small", "large", "old"]),
+        ("amount=over-threshold", ["large"]),
+        ("age=overdue", ["old"]),
+        ("escalated=yes", ["old"]),
+        ("escalated=no", ["small", "large"]),
+    ],
 )
 def test_queue_filters(client, approver, customer, settings, query, expected):
     # given
@@ -68,6 +74,7 @@ def test_queue_filters(client, approver, customer, settings, query, expected):
         "small": _request(make_order(customer), amount="10.00", hours_ago=2),
         "large": _request(make_order(customer), amount="90.00", hours_ago=1),
     }
+    refund_approvals_escalate_overdue()
     client.force_login(approver)
     # when
     response = client.get(f"{CHANGELIST}?{query}")
@@ -100,7 +107,7 @@ def test_approve_action_reports_a_refusal(client, approver, order):
     response = client.post(CHANGELIST, {"action": "approve_selected", "_selected_action": [approval.pk]}, follow=True)
     # then
     assert [str(m) for m in response.context["messages"]] == [
-        f"#{approval.pk}: You cannot decide a refund request you raised."
+        f"R-{approval.pk:06d}: You cannot decide a refund request you raised."
     ]
     assert ApprovalDecision.objects.count() == 0
     assert Refund.objects.count() == 0

@@ -48,7 +48,7 @@ def test_overdue_requests_are_escalated_to_the_leads_once(
     [email] = mail.outbox
     assert email.to == [lead.email]
     assert email.subject == "[Tidewater Goods] 1 refund request(s) waiting over 24 h"
-    assert f"#{overdue.pk}: 10.00 USD on order {order.number}, waiting 25 h (0/1 approvals)" in email.body
+    assert f"R-{overdue.pk:06d}: 10.00 USD on order {order.number}, waiting 25 h (0/1 approvals)" in email.body
     assert f"http://127.0.0.1:8000/admin/support/refundapproval/{overdue.pk}/change/" in email.body
     assert [e["approval_ids"] for e in pushed.to_staff("refund_approvals_escalated")] == [[overdue.pk]]
     # when: the job runs again
@@ -115,3 +115,26 @@ def test_recently_approved_request_is_left_to_its_task(order, approver, django_c
     approval.refresh_from_db()
     assert approval.status == ApprovalStatus.APPROVED
     assert Refund.objects.count() == 0
+
+
+def test_escalation_email_is_retried_when_the_mail_server_is_down(order, lead, monkeypatch):
+    # given: the first two sends fail
+    from apps.support import tasks
+
+    calls: list[str] = []
+
+    def flaky(subject, body, sender, recipients, fail_silently):
+        if len(calls) < 2:
+            calls.append("refused")
+            raise ConnectionRefusedError("mail server down")
+        calls.append("sent")
+        return 1
+
+    monkeypatch.setattr(tasks, "send_mail", flaky)
+    # eager retries re-run in-process; a worker would schedule them with backoff instead
+    monkeypatch.setitem(tasks.send_staff_email.app.conf, "task_eager_propagates", False)
+    # when
+    result = tasks.send_staff_email.apply(args=("subject", "body", [lead.email]))
+    # then
+    assert calls == ["refused", "refused", "sent"]
+    assert result.state == "SUCCESS"

@@ -348,7 +348,7 @@ def refund_approval_execute(*, approval_id: int) -> RefundApproval | None:
                     refund = refund_execute(
                         order=approval.order,
                         amount=approval.amount,
-                        reason=f"Refund request #{approval.pk}: {approval.reason}"[:255],
+                        reason=f"Refund request {approval.reference}: {approval.reason}"[:255],
                         idempotency_key=approval.idempotency_key,
                         actor_label=actor_label_for(approver) if approver else "system",
                         actor=approver,
@@ -393,8 +393,8 @@ def _open_follow_up_ticket(approval: RefundApproval) -> Ticket:
     return ticket_create(
         subject=f"Approved refund failed: order {approval.order.number}",
         description=(
-            f"Refund request #{approval.pk} for {approval.amount} {approval.currency} was approved but the refund "
-            f"failed: {approval.failure_message}"
+            f"Refund request {approval.reference} for {approval.amount} {approval.currency} was approved "
+            f"but the refund failed: {approval.failure_message}"
         ),
         category=TicketCategory.BILLING,
         priority=TicketPriority.HIGH,

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 
@@ -101,7 +100,7 @@ def notify_leads_of_overdue(*, approvals: list[RefundApproval], now: datetime) -
         hours = (now - approval.created_at).total_seconds() / 3600
         url = base + reverse("admin:support_refundapproval_change", args=[approval.pk])
         lines.append(
-            f"- #{approval.pk}: {approval.amount} {approval.currency} on order {approval.order.number}, "
+            f"- {approval.reference}: {approval.amount} {approval.currency} on order {approval.order.number}, "
             f"waiting {hours:.0f} h ({approval.decisions.count()}/{approval.required_approvals} approvals)\n  {url}"
         )
     hours_limit = settings.REFUND_APPROVAL_ESCALATE_AFTER_HOURS
@@ -111,6 +110,7 @@ def notify_leads_of_overdue(*, approvals: list[RefundApproval], now: datetime) -
         + "\n".join(lines)
         + f"\n\nThe queue: {base}{reverse('admin:support_refundapproval_changelist')}\n"
     )
-    transaction.on_commit(
-        lambda: send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients, fail_silently=False)
-    )
+    # Sent by a task with retries: a mail server hiccup must not lose the escalation notice.
+    from apps.support.tasks import send_staff_email
+
+    transaction.on_commit(lambda: send_staff_email.delay(subject, body, recipients))
