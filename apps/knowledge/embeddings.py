@@ -160,6 +160,9 @@ class OpenAIBackend:
         return _normalise(np.asarray(rows, dtype=np.float32))
 
 
+_backends_lock = threading.Lock()
+
+
 @cache
 def _backend_for(kind: str, key: tuple) -> EmbeddingBackend:
     if kind == "local":
@@ -191,6 +194,11 @@ def get_backend() -> EmbeddingBackend:
     `KNOWLEDGE_EMBEDDING_BACKEND` is `local`, `openai`, or the dotted path of a class
     implementing `EmbeddingBackend` (constructed without arguments).
     """
+    with _backends_lock:  # two threads must not build (and load) the same model twice
+        return _configured_backend()
+
+
+def _configured_backend() -> EmbeddingBackend:
     kind = settings.KNOWLEDGE_EMBEDDING_BACKEND
     batch = settings.KNOWLEDGE_EMBEDDING_BATCH_SIZE
     if kind == "local":

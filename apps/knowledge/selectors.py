@@ -8,9 +8,10 @@ chunks:
 
 - vector: cosine distance between the query's embedding and the chunks' (HNSW
   index), only among documents embedded by the configured backend's model;
-- full text: the query parsed by `websearch_to_tsquery`, relaxed so that any
-  term may match (a question rarely contains every word of its answer), ranked
-  by `ts_rank` with headings weighted above text.
+- full text: the query parsed by `websearch_to_tsquery`; chunks holding every
+  term first, then (when that leaves room) chunks holding any term (a question
+  rarely contains every word of its answer), each ranked by `ts_rank` with
+  section headings weighted above text.
 
 They are fused by reciprocal rank: score = sum over retrievers of 1 / (RRF_K + rank).
 If embedding the query fails (provider down), full text alone answers.
@@ -92,15 +93,37 @@ def _filtered(filters: dict[str, Any] | None) -> QuerySet[Chunk]:
     return qs
 
 
-def _any_term_query(query: str) -> RawSQL:
+def _tsquery(query: str, *, any_term: bool) -> RawSQL:
     config = settings.KNOWLEDGE_TEXT_SEARCH_CONFIG
-    # websearch_to_tsquery parses quotes and stems; '&' becomes '|' so any term can match
-    # and negation is dropped (customers do not write search operators).
+    # websearch_to_tsquery parses quotes and stems; negation is dropped (customers do not
+    # write search operators); for `any_term`, '&' becomes '|'. The query is a parameter.
+    if any_term:
+        return RawSQL(
+            "to_tsquery(%s::regconfig,"
+            " replace(replace(websearch_to_tsquery(%s::regconfig, %s)::text, '!', ''), ' & ', ' | '))",
+            (config, config, query),
+            output_field=SearchQueryField(),
+        )
     return RawSQL(
-        "to_tsquery(%s::regconfig, replace(replace(websearch_to_tsquery(%s::regconfig, %s)::text, ' & ', ' | '),"
-        " '!', ''))",
+        "to_tsquery(%s::regconfig, replace(websearch_to_tsquery(%s::regconfig, %s)::text, '!', ''))",
         (config, config, query),
         output_field=SearchQueryField(),
+    )
+
+
+def _ranked_matches(
+    tsquery: RawSQL, *, limit: int, filters: dict[str, Any] | None, exclude: set[int]
+) -> list[tuple[int, float]]:
+    matches = Func(
+        F("search_vector"), tsquery, arg_joiner=" @@ ", template="(%(expressions)s)", output_field=BooleanField()
+    )
+    qs = _filtered(filters).annotate(matched=matches).filter(matched=True)
+    if exclude:
+        qs = qs.exclude(id__in=exclude)
+    return list(
+        qs.annotate(rank=SearchRank(F("search_vector"), tsquery, normalization=1))
+        .order_by("-rank", "id")
+        .values_list("id", "rank")[:limit]
     )
 
 
@@ -124,19 +147,17 @@ def vector_candidates(
 
 
 def text_candidates(*, query: str, limit: int, filters: dict[str, Any] | None = None) -> list[tuple[int, float]]:
-    """(chunk id, ts_rank), best first."""
-    tsquery = _any_term_query(query)
-    matches = Func(
-        F("search_vector"), tsquery, arg_joiner=" @@ ", template="(%(expressions)s)", output_field=BooleanField()
-    )
-    return list(
-        _filtered(filters)
-        .annotate(matched=matches)
-        .filter(matched=True)
-        .annotate(rank=SearchRank(F("search_vector"), tsquery, normalization=1))
-        .order_by("-rank", "id")
-        .values_list("id", "rank")[:limit]
-    )
+    """(chunk id, ts_rank), best first: chunks with every query term, then chunks with any.
+
+    The strict pass is selective (cheap on a large knowledge base); the any-term pass
+    runs only when it leaves room, because a question rarely repeats every word of
+    its answer.
+    """
+    rows = _ranked_matches(_tsquery(query, any_term=False), limit=limit, filters=filters, exclude=set())
+    if len(rows) < limit:
+        seen = {chunk_id for chunk_id, _ in rows}
+        rows += _ranked_matches(_tsquery(query, any_term=True), limit=limit - len(rows), filters=filters, exclude=seen)
+    return rows
 
 
 def knowledge_search(*, query: str, k: int = 5, filters: dict[str, Any] | None = None) -> list[RetrievedChunk]:

@@ -9,7 +9,7 @@ from apps.core.errors import ApplicationError
 from apps.knowledge.demo import DEMO_KB_DIR, demo_documents
 from apps.knowledge.models import Chunk, Document
 
-from .conftest import md, write
+from .conftest import ingest, md, write
 
 pytestmark = pytest.mark.django_db
 
@@ -124,3 +124,21 @@ def test_ingest_demo_kb_is_idempotent_and_re_indexes_only_what_a_setting_changes
     assert Chunk.objects.count() == chunk_count
     assert Chunk.objects.filter(text__contains="within 7 business days").exists()
     assert not Chunk.objects.filter(text__contains="within 10 business days").exists()
+
+
+def test_reindex_command_rebuilds_only_the_chosen_source(fake_backend):
+    # given
+    ingest("help", {"returns.md": md("Returns", ("Window", "Thirty days."))})
+    ingest("blog", {"story.md": md("Story", ("Start", "We began in a shed."))})
+    help_ids = set(Chunk.objects.filter(document__source__name="help").values_list("id", flat=True))
+    blog_ids = set(Chunk.objects.filter(document__source__name="blog").values_list("id", flat=True))
+
+    # when
+    out = _run("reindex", "--source", "help")
+    stale_only = _run("reindex", "--stale-only")
+
+    # then
+    assert out.strip() == "1 documents checked, 0 failed; 1 chunks written"
+    assert stale_only.strip() == "2 documents checked, 0 failed; 0 chunks written"
+    assert set(Chunk.objects.filter(document__source__name="help").values_list("id", flat=True)).isdisjoint(help_ids)
+    assert set(Chunk.objects.filter(document__source__name="blog").values_list("id", flat=True)) == blog_ids

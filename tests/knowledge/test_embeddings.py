@@ -142,3 +142,39 @@ def test_local_backend_is_one_instance_and_gives_normalised_minilm_vectors(local
     assert vectors.shape == (3, 384)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert vectors[0] @ vectors[1] > vectors[0] @ vectors[2] + 0.3
+
+
+def test_local_backend_loads_its_model_once_even_when_threads_race(monkeypatch, tmp_path):
+    # given a stand-in for sentence-transformers that is slow to load and counts loads
+    import sys
+    import threading
+    import time
+    import types
+
+    from apps.knowledge.embeddings import LocalBackend
+
+    loads: list[str] = []
+
+    class SlowModel:
+        def __init__(self, path: str, device: str) -> None:
+            loads.append(device)
+            time.sleep(0.05)
+
+        def encode(self, texts: list[str], **kwargs: object) -> np.ndarray:
+            return np.stack([bag_of_words(t) for t in texts])
+
+    monkeypatch.setitem(sys.modules, "sentence_transformers", types.SimpleNamespace(SentenceTransformer=SlowModel))
+    backend = LocalBackend(model_path=tmp_path, batch_size=8)
+    results: list[np.ndarray] = []
+
+    # when
+    threads = [threading.Thread(target=lambda: results.append(backend.embed(["a parcel"]))) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # then
+    assert loads == ["cpu"]
+    assert len(results) == 8
+    assert all(r.shape == (1, 384) for r in results)

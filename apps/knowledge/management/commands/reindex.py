@@ -28,6 +28,6 @@ class Command(BaseCommand):
             except ApplicationError as exc:
                 failed += 1
                 self.stderr.write(f"failed: document {document_id}: {exc.message}")
-        self.stdout.write(f"{len(ids)} documents re-indexed, {failed} failed; {chunks} chunks written")
+        self.stdout.write(f"{len(ids)} documents checked, {failed} failed; {chunks} chunks written")
         if failed:
             raise CommandError(f"{failed} document(s) failed")
