@@ -16,6 +16,17 @@ from tests.fakes.llm_server import cut_stream, text
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def default_specialists(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests exercise the runtime, not the specialists: every route gets the default, tool-less spec."""
+    from apps.agents import registry
+
+    for route in registry.SPECIALIST_ROUTES:
+        spec = registry.SpecialistSpec(name=route, instructions=registry.BASE_INSTRUCTIONS, version="default")
+        monkeypatch.setitem(registry.SPECIALISTS, route, spec)
+    monkeypatch.setattr(registry, "_loaded", True)
+
+
 def test_turn_answers_once_with_local_model_and_streams(say: Any, pushed: list, route_to: Any) -> None:
     # given
     route_to("order")
