@@ -72,10 +72,12 @@ def test_trace_records_every_step_with_totals(say: Any, pushed: list, route_to: 
     assert kinds == [
         ("guardrail", "input"),
         ("routing", "route"),
+        ("routing", "specialist"),
         ("model_call", "openai:gpt-4.1-mini"),
         ("guardrail", "output"),
         ("reply", "billing"),
     ]
+    assert trace.spans.get(name="specialist").data == {"agent": "billing", "prompt_version": "default"}
     model_span = trace.spans.get(kind="model_call")
     assert model_span.data["model"] == "openai:gpt-4.1-mini"
     assert model_span.data["retries"] == 0
