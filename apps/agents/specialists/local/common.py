@@ -353,7 +353,9 @@ def handle_common(t: Turn, *, topic: str, category: str) -> ModelResponse | None
 # What clearly belongs to another specialist, by topic: a message matching none of this specialist's own
 # intents but one of these is handed back to the router rather than answered badly.
 FOREIGN = {
-    "order": re.compile(r"\b(?:refunds?|returns?|send (?:it|them) back|invoices?|receipts?|charged|payments?)\b", re.I),
+    "order": re.compile(
+        r"\b(?:refunds?|returns?|send (?:it|them) back|invoices?|receipts?|charged|payments?|pay|paid)\b", re.I
+    ),
     "returns": re.compile(r"\b(?:cancel|track(?:ing)?|invoices?|receipts?|payment methods?|cards?)\b", re.I),
     "billing": re.compile(r"\b(?:cancel|track(?:ing)?|returns?|send (?:it|them) back|exchange)\b", re.I),
 }
