@@ -2,14 +2,15 @@
 
 A tool result holds text that came from outside the model's instructions
 (product names, addresses, tracking descriptions, knowledge-base excerpts), so
-it is handed to the model as a delimited data block, never as prose it might
-obey. The payload is JSON with `<`, `>` and `&` escaped as unicode escapes: it
-stays valid JSON, and nothing inside it can close the block or forge a tag.
-`unwrap_result` is how the local model reads it back.
+it is handed to the model as JSON inside the guardrails' untrusted-data block
+(`apps.guardrails.untrusted.wrap_untrusted`: markup escaped, a content-derived
+id on both tags), never as prose it might obey. `unwrap_result` is how the local
+model reads it back.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from datetime import date, datetime
@@ -19,17 +20,18 @@ from typing import Any
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
-RESULT_TAG = "tool_result"
-_BLOCK_RE = re.compile(rf'<{RESULT_TAG} tool="([\w.-]+)" trust="untrusted-data">\n(.*)\n</{RESULT_TAG}>', re.DOTALL)
+from apps.guardrails.untrusted import TAG, wrap_untrusted
+
+KIND = "tool_result"
+_BLOCK_RE = re.compile(rf'<{TAG} kind="{KIND}" id="([0-9a-f]+)" tool="([\w.-]+)">\n(.*)\n</{TAG} id="\1">', re.DOTALL)
 
 CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CAD": "CA$", "AUD": "A$"}
 
 
 def wrap_result(tool: str, data: dict[str, Any]) -> str:
-    """`data` as one untrusted-data block for the model (see module docstring)."""
-    payload = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, sort_keys=False)
-    payload = payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-    return f'<{RESULT_TAG} tool="{tool}" trust="untrusted-data">\n{payload}\n</{RESULT_TAG}>'
+    """`data` as JSON in one untrusted-data block for the model (see module docstring)."""
+    payload = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False)
+    return wrap_untrusted(KIND, payload, tool=tool)
 
 
 def unwrap_result(content: object) -> tuple[str, dict[str, Any]] | None:
@@ -40,10 +42,10 @@ def unwrap_result(content: object) -> tuple[str, dict[str, Any]] | None:
     if match is None:
         return None
     try:
-        data = json.loads(match.group(2))
+        data = json.loads(html.unescape(match.group(3)))
     except ValueError:
         return None
-    return (match.group(1), data) if isinstance(data, dict) else None
+    return (match.group(2), data) if isinstance(data, dict) else None
 
 
 def money(amount: Decimal | str | float | int | None, currency: str = "USD") -> str:

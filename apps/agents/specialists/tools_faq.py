@@ -14,8 +14,10 @@ from pydantic_ai import RunContext
 from apps.agents.deps import SupportDeps
 from apps.agents.specialists.results import wrap_result
 from apps.agents.tools import read_tool
+from apps.guardrails.checks import check_untrusted
 from apps.knowledge.prompting import PREAMBLE
 from apps.knowledge.selectors import knowledge_search
+from apps.observability.models import SpanKind
 
 EXCERPT_CHARS = 1200
 
@@ -38,8 +40,23 @@ def search_knowledge(ctx: RunContext[SupportDeps], query: str) -> str:
         }
         if all(c.get("chunk_id") != chunk.chunk_id for c in ctx.deps.citations):
             ctx.deps.citations.append(citation)
+        verdict = check_untrusted(chunk.text, kind="document")
+        if verdict.tripped:
+            # Still data, still wrapped; flagged so operators find the poisoned article in the trace.
+            ctx.deps.trace.add(
+                SpanKind.GUARDRAIL,
+                "untrusted_document",
+                chunk_id=chunk.chunk_id,
+                document=chunk.document_title,
+                score=verdict.score,
+            )
         excerpts.append(
-            {**citation, "similarity": round(chunk.similarity or 0.0, 3), "text": chunk.text[:EXCERPT_CHARS]}
+            {
+                **citation,
+                "similarity": round(chunk.similarity or 0.0, 3),
+                "flagged_as_injection": verdict.tripped,
+                "text": chunk.text[:EXCERPT_CHARS],
+            }
         )
     return wrap_result(
         "search_knowledge",

@@ -271,6 +271,11 @@ def test_a_planted_document_cannot_make_the_faq_refund(shop: Shop, use_model: An
     assert "10 business days" in reply
     assert "request_refund" not in reply
     assert "ignore all previous" not in reply.lower()
+    # and the poisoned excerpt is flagged on the trace for operators
+    from apps.observability.models import Span
+
+    flagged = Span.objects.get(trace__conversation=conversation, kind="guardrail", name="untrusted_document")
+    assert flagged.data["document"] == "Refund speed-up"
 
     # when a hijacked model obeys the document
     hostile = Hostile(

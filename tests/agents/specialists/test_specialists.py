@@ -70,8 +70,10 @@ def test_wrapped_results_cannot_close_their_block() -> None:
 
     wrapped = wrap_result("get_order", data)
 
-    assert wrapped.count("</tool_result>") == 1
+    assert wrapped.startswith('<untrusted-data kind="tool_result" id="')
+    assert wrapped.count("</untrusted-data") == 1
     assert "<system>" not in wrapped
+    assert "</tool_result>" not in wrapped
     assert unwrap_result(wrapped) == ("get_order", data)
     assert unwrap_result("REFUSED (not_found): No order.") is None
 
