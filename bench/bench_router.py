@@ -24,6 +24,7 @@ django.setup()
 import psutil  # noqa: E402
 
 from apps.agents.routing import ROUTES, get_classifier, route_message  # noqa: E402
+from apps.agents.routing.classifier import expected_calibration_error  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 LATENCY_SAMPLE = 500
@@ -91,6 +92,10 @@ def main() -> None:
         if idx:
             parts.append(f"[{lo:.2f},{min(hi, 1):.2f}) n={len(idx)} acc={sum(right[i] for i in idx) / len(idx):.2f}")
     print("confidence vs accuracy: " + "; ".join(parts))
+    import numpy as np
+
+    ece = expected_calibration_error(np.array(confidences), np.array(right))
+    print(f"ECE on this data (10 bins): {ece:.3f}")
     below = sum(c < 0.6 for c in confidences)
     print(f"below the default threshold 0.6 (would ask an LLM router when one is configured): {below / len(rows):.1%}")
 
@@ -101,9 +106,8 @@ def main() -> None:
     for t in ROUTES:
         print(f"{t:<{width}}" + "".join(f"{counts[(t, p)]:>9}" for p in ROUTES))
 
-    print(
-        f"latency per message ({len(latencies)} single calls): p50 {statistics.median(latencies):.2f} ms  p95 {_p(latencies, 0.95):.2f} ms"
-    )
+    p50, p95 = statistics.median(latencies), _p(latencies, 0.95)
+    print(f"latency per message ({len(latencies)} single calls): p50 {p50:.2f} ms  p95 {p95:.2f} ms")
     rss = process.memory_info().rss
     print(
         f"resident memory: {rss / 2**20:.0f} MiB (process start to model loaded: +{(rss - rss_before) / 2**20:.0f} MiB)"

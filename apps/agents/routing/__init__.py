@@ -3,6 +3,7 @@
 See docs/local-model.md.
 """
 
+from apps.agents.routing.behaviour import local_router_behaviour
 from apps.agents.routing.classifier import ROUTES, Prediction, RouteClassifier, get_classifier
 from apps.agents.routing.router import (
     HistoryTurn,
@@ -32,6 +33,7 @@ __all__ = [
     "classify_text",
     "follow_up_kind",
     "get_classifier",
+    "local_router_behaviour",
     "route_message",
     "set_llm_router",
 ]

@@ -18,3 +18,15 @@ def local_router_behaviour(messages: list[ModelMessage], info: AgentInfo) -> Mod
     return final_output(
         info, {"route": prediction.route, "confidence": prediction.confidence, "reason": prediction.reason}
     )
+
+
+def _register() -> None:
+    """Make this the runtime's `local` model for the router role, when the runtime's registry is installed."""
+    try:
+        from apps.agents.local import register_local_behaviour
+    except ImportError:
+        return
+    register_local_behaviour("router", local_router_behaviour)
+
+
+_register()

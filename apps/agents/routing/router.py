@@ -155,9 +155,10 @@ def _tokens(text: str) -> list[str]:
 
 def follow_up_kind(text: str) -> str | None:
     """Why `text` only continues the current topic ("confirmation", "acknowledgement", "slot"), or None."""
-    if extract_confirmation(text) is not None:
-        return "confirmation"
     tokens = _tokens(text)
+    # "no, I want a person" is a new request, not an answer: only a short yes/no is a pure follow-up.
+    if len(tokens) <= 4 and extract_confirmation(text) is not None:
+        return "confirmation"
     if tokens and len(tokens) <= 5 and all(t in _ACK_WORDS for t in tokens):
         return "acknowledgement"
     stripped = text

@@ -150,6 +150,7 @@ def test_short_anaphoric_follow_up_keeps_the_route(text, sticky):
     ("text", "sticky", "route"),
     [
         ("I want to talk to a real person", "order", "human"),
+        ("no, I want to speak to a human agent", "order", "human"),
         ("what's the weather in Rome this weekend", "returns", "out_of_scope"),
         ("can you send me the invoice for that order", "order", "billing"),
         ("the chair arrived broken, I want to return it", "order", "returns"),
@@ -274,3 +275,20 @@ def test_empty_message_keeps_the_route():
 def test_route_decision_rejects_unknown_routes():
     with pytest.raises(ValueError, match="unknown route 'shipping'"):
         RouteDecision("shipping", 0.5, "local")
+
+
+def test_local_router_behaviour_answers_as_a_structured_output_model():
+    # given the router role's local behaviour in a FunctionModel agent
+    from pydantic_ai import Agent
+
+    from apps.agents.routing import local_router_behaviour
+
+    agent = Agent(FunctionModel(local_router_behaviour), output_type=LLMRouteOutput)
+
+    # when
+    output = agent.run_sync("I want my money back for the cracked bowl").output
+
+    # then the classifier's answer comes back as the structured output
+    assert output.route == "returns"
+    assert output.reason.startswith("classifier: returns p=")
+    assert 0.6 <= output.confidence <= 1.0
