@@ -35,12 +35,17 @@ from _synthetic import questions as synthetic_questions  # noqa: E402
 from _synthetic import sentences  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
-from pgvector.django import CosineDistance  # noqa: E402
 from pgvector.psycopg import register_vector  # noqa: E402
 
 from apps.knowledge.embeddings import embed_texts, get_backend  # noqa: E402
 from apps.knowledge.models import Document, KnowledgeSource  # noqa: E402
-from apps.knowledge.selectors import _filtered, fuse, text_candidates, vector_candidates  # noqa: E402
+from apps.knowledge.selectors import (  # noqa: E402
+    fuse,
+    hnsw_search_settings,
+    text_candidates,
+    vector_candidates,
+    vector_queryset,
+)
 
 SIZES = [int(s) for s in os.environ.get("BENCH_SIZES", "1000,10000,100000").split(",")]
 REAL_TEXTS = int(os.environ.get("BENCH_REAL_TEXTS", "2000"))
@@ -139,17 +144,12 @@ def _top10(vector: np.ndarray, *, exact: bool, ef_search: int) -> list[int]:
 
 
 def _plan(model: str, vector: np.ndarray, limit: int) -> str:
-    """The scan nodes of the queryset vector_candidates runs (it should use the HNSW index)."""
-    qs = (
-        _filtered(None)
-        .filter(document__embedding_model=model)
-        .annotate(distance=CosineDistance("embedding", vector))
-        .order_by("distance")
-        .values_list("id", "distance")[:limit]
-    )
+    """The scan nodes of the query vector_candidates runs, under its settings (should be the HNSW index)."""
+    with hnsw_search_settings(limit=limit, filtered=False):
+        explain = vector_queryset(query_vector=vector, model=model, limit=limit).explain()
     nodes = [
         line.strip().lstrip("-> ")
-        for line in qs.explain().splitlines()
+        for line in explain.splitlines()
         if "Scan" in line or line.strip().lstrip("-> ").startswith("Sort  ")
     ]
     return re.sub(r"\s*\(cost=[^)]*\)", "", " / ".join(nodes))

@@ -26,6 +26,8 @@ Unknown keys raise ApplicationError(code="invalid_filter").
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,9 +53,11 @@ class RetrievedChunk:
     """One retrieved chunk with what a citation needs.
 
     `score` is the fused reciprocal-rank score (higher is better; only comparable
-    within one search). `similarity` is the cosine similarity to the query (None
-    when the chunk came from full text only): use it to judge whether anything
-    relevant was found at all. `source` is the document's URL, else its path.
+    within one search). `similarity` is the cosine similarity between the query and
+    the chunk, also for chunks found by full text only; None when the query could
+    not be embedded or the chunk was embedded by another model. Use it to judge
+    whether anything relevant was found at all (its scale depends on the model).
+    `source` is the document's URL, else its path.
     """
 
     chunk_id: int
@@ -127,21 +131,53 @@ def _ranked_matches(
     )
 
 
+@contextmanager
+def hnsw_search_settings(*, limit: int, filtered: bool) -> Iterator[None]:
+    """Transaction-local settings for one vector query, restored afterwards (SET LOCAL inside a
+    caller's transaction would otherwise outlive the query; on error the savepoint rollback
+    restores them).
+
+    - `hnsw.ef_search`: search breadth, at least the number of rows wanted.
+    - `hnsw.iterative_scan`: with filters, the scan continues until enough rows pass them.
+    - `enable_sort = off` without filters: around 10k chunks the planner sometimes prefers
+      reading every chunk and sorting by distance (measured 6x slower than the index).
+      With filters the choice is left to it, as a selective filter makes exact search cheap.
+    """
+    values = [
+        ("hnsw.ef_search", str(max(settings.KNOWLEDGE_HNSW_EF_SEARCH, limit))),
+        ("hnsw.iterative_scan", "relaxed_order" if filtered else "off"),
+        ("enable_sort", "on" if filtered else "off"),
+    ]
+    names = [name for name, _ in values]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT " + ", ".join("current_setting(%s), set_config(%s, %s, true)" for _ in values),
+            [param for name, value in values for param in (name, name, value)],
+        )
+        previous = cursor.fetchone()[0::2]
+        yield
+        cursor.execute(
+            "SELECT " + ", ".join("set_config(%s, %s, true)" for _ in values),
+            [param for name, value in zip(names, previous, strict=True) for param in (name, value)],
+        )
+
+
+def vector_queryset(*, query_vector: Any, model: str, limit: int, filters: dict[str, Any] | None = None) -> QuerySet:
+    return (
+        _filtered(filters)
+        .filter(document__embedding_model=model)
+        .annotate(distance=CosineDistance("embedding", query_vector))
+        .order_by("distance")
+        .values_list("id", "distance")[:limit]
+    )
+
+
 def vector_candidates(
     *, query_vector: Any, model: str, limit: int, filters: dict[str, Any] | None = None
 ) -> list[tuple[int, float]]:
     """(chunk id, cosine distance), nearest first."""
-    qs = _filtered(filters).filter(document__embedding_model=model)
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL hnsw.ef_search = %s", [max(settings.KNOWLEDGE_HNSW_EF_SEARCH, limit)])
-        if filters:
-            # Filtered HNSW scans keep going until enough rows pass the filter (pgvector >= 0.8).
-            cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-        rows = list(
-            qs.annotate(distance=CosineDistance("embedding", query_vector))
-            .order_by("distance")
-            .values_list("id", "distance")[:limit]
-        )
+    with hnsw_search_settings(limit=limit, filtered=bool(filters)):
+        rows = list(vector_queryset(query_vector=query_vector, model=model, limit=limit, filters=filters))
     rows.sort(key=lambda row: row[1])  # relaxed_order may return near-ties out of order
     return rows
 
@@ -170,6 +206,7 @@ def knowledge_search(*, query: str, k: int = 5, filters: dict[str, Any] | None =
 
     vector_rows: list[tuple[int, float]] = []
     backend = get_backend()
+    query_vector = None
     try:
         query_vector = embed_query(query, backend=backend)
     except EmbeddingError as exc:
@@ -177,15 +214,29 @@ def knowledge_search(*, query: str, k: int = 5, filters: dict[str, Any] | None =
     else:
         vector_rows = vector_candidates(query_vector=query_vector, model=backend.name, limit=limit, filters=filters)
     text_rows = text_candidates(query=query, limit=limit, filters=filters)
-    return fuse(vector_rows=vector_rows, text_rows=text_rows, k=k, rrf_k=rrf_k)
+    return fuse(
+        vector_rows=vector_rows,
+        text_rows=text_rows,
+        k=k,
+        rrf_k=rrf_k,
+        query_vector=query_vector,
+        model=backend.name,
+    )
 
 
 def fuse(
-    *, vector_rows: list[tuple[int, float]], text_rows: list[tuple[int, float]], k: int, rrf_k: int
+    *,
+    vector_rows: list[tuple[int, float]],
+    text_rows: list[tuple[int, float]],
+    k: int,
+    rrf_k: int,
+    query_vector: Any = None,
+    model: str = "",
 ) -> list[RetrievedChunk]:
+    """Reciprocal rank fusion, then the winners loaded. With `query_vector`, chunks found by
+    full text only also get their cosine similarity (when embedded by `model`)."""
     scores: dict[int, float] = {}
     vector_rank = {chunk_id: rank for rank, (chunk_id, _) in enumerate(vector_rows, start=1)}
-    distance = dict(vector_rows)
     text_rank = {chunk_id: rank for rank, (chunk_id, _) in enumerate(text_rows, start=1)}
     for ranks in (vector_rank, text_rank):
         for chunk_id, rank in ranks.items():
@@ -201,6 +252,14 @@ def fuse(
         "document__source__name",
     )
     by_id = {chunk.pk: chunk for chunk in chunks.filter(pk__in=best)}
+    distance = dict(vector_rows)
+    text_only = [cid for cid in best if cid not in distance]
+    if query_vector is not None and text_only:
+        distance.update(
+            Chunk.objects.filter(pk__in=text_only, document__embedding_model=model)
+            .annotate(distance=CosineDistance("embedding", query_vector))
+            .values_list("id", "distance")
+        )
     results = []
     for chunk_id in best:
         chunk = by_id.get(chunk_id)

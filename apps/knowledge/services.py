@@ -24,6 +24,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchVector
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Func, TextField, Value
 from django.utils import timezone
@@ -180,7 +181,7 @@ def document_upsert(*, source: KnowledgeSource, item: DocumentInput, signature: 
                 source=source, uri=item.uri, title=title, format=item.format, raw_content=raw, content_hash=digest
             )
             document.tags = tags
-            document.full_clean()
+            _validate(document)
             document.save()
             return UpsertResult(document, "created")
         if document.content_hash == digest and document.title == title and document.tags == tags:
@@ -196,9 +197,17 @@ def document_upsert(*, source: KnowledgeSource, item: DocumentInput, signature: 
         document.title, document.format, document.raw_content = title, item.format, raw
         document.content_hash, document.tags = digest, tags
         document.status = DocumentStatus.PENDING
-        document.full_clean()
+        _validate(document)
         document.save()
         return UpsertResult(document, "changed")
+
+
+def _validate(document: Document) -> None:
+    try:
+        document.full_clean()
+    except ValidationError as exc:
+        details = "; ".join(f"{field}: {' '.join(errors)}" for field, errors in exc.message_dict.items())
+        raise ApplicationError(f"invalid document: {details}", code="invalid_document") from exc
 
 
 def _chunk_drafts(document: Document) -> list[ChunkDraft]:

@@ -166,3 +166,18 @@ def test_ingesting_a_missing_path_is_refused_before_anything_is_stored(tmp_path,
         ingest_paths(paths=[tmp_path / "returns.md", tmp_path / "missing.md"], source_name="files")
     assert Document.objects.count() == 0
     assert fake_backend.calls == []
+
+
+def test_an_invalid_document_fails_alone_and_the_others_are_ingested(fake_backend):
+    # given a URI longer than the 1000 characters a document may have
+    too_long = "https://shop.example/" + "x" * 1000
+
+    # when
+    report = ingest("files", {too_long: md("Long", ("A", "Text a.")), "returns.md": RETURNS})
+
+    # then
+    assert (report.failed, report.created) == (1, 1)
+    assert report.errors[0].endswith(
+        "invalid document: uri: Ensure this value has at most 1000 characters (it has 1021)."
+    )
+    assert list(Document.objects.values_list("uri", flat=True)) == ["returns.md"]

@@ -1,10 +1,12 @@
 import pytest
+from django.db import connection
 
 from apps.core.errors import ApplicationError
-from apps.knowledge.models import Document
-from apps.knowledge.selectors import RetrievedChunk, knowledge_search
+from apps.knowledge.models import Chunk, Document
+from apps.knowledge.selectors import RetrievedChunk, fuse, knowledge_search, vector_candidates
 
 from .conftest import ingest, md
+from .fakes import bag_of_words
 
 pytestmark = pytest.mark.django_db
 
@@ -132,3 +134,55 @@ def test_when_the_query_cannot_be_embedded_full_text_still_answers(fake_backend)
     # then
     assert results[0].source == "https://shop.example/help/passwords"
     assert results[0].vector_rank is None
+
+
+def test_a_chunk_found_by_full_text_only_still_gets_its_similarity(fake_backend):
+    # given
+    ingest("help", CORPUS)
+    chunk = Chunk.objects.get(text__contains="KX-4471")
+    query = "carrier reference code"
+
+    # when
+    [result] = fuse(
+        vector_rows=[],
+        text_rows=[(chunk.pk, 0.5)],
+        k=1,
+        rrf_k=60,
+        query_vector=bag_of_words(query),
+        model="test:bag-of-words",
+    )
+    other_model = fuse(
+        vector_rows=[], text_rows=[(chunk.pk, 0.5)], k=1, rrf_k=60, query_vector=bag_of_words(query), model="x"
+    )
+
+    # then
+    expected = float(bag_of_words(query) @ bag_of_words("Shipping > Carriers\n\n" + chunk.text))
+    assert result.similarity == pytest.approx(expected, abs=1e-5)
+    assert (result.vector_rank, result.text_rank) == (None, 1)
+    assert other_model[0].similarity is None
+
+
+def test_vector_search_leaves_the_callers_transaction_settings_alone(fake_backend):
+    # given
+    ingest("help", CORPUS)
+    read = (
+        "SELECT current_setting('hnsw.ef_search'), current_setting('hnsw.iterative_scan'),"
+        " current_setting('enable_sort')"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(read)
+        before = cursor.fetchone()
+
+        # when (inside the test's transaction, as inside an agent turn's)
+        filtered = vector_candidates(
+            query_vector=bag_of_words("gift card"), model="test:bag-of-words", limit=3, filters={"source": "help"}
+        )
+        unfiltered = vector_candidates(query_vector=bag_of_words("gift card"), model="test:bag-of-words", limit=3)
+        cursor.execute(read)
+        after = cursor.fetchone()
+
+    # then
+    assert before == ("40", "off", "on")
+    assert after == before
+    assert filtered == unfiltered
+    assert len(filtered) == 3
