@@ -112,10 +112,17 @@ CACHES = {
 }
 RATELIMIT_USE_CACHE = "default"
 
+# The layer blocks on Redis for up to 5 s per receive (BZPOPMIN); redis-py 8's default 5 s socket
+# timeout races with that and kills idle consumers, so the read timeout must be longer.
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {"hosts": [REDIS_URL], "prefix": "sb-asgi", "capacity": 1000, "expiry": 60},
+        "CONFIG": {
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+            "prefix": "sb-asgi",
+            "capacity": 1000,
+            "expiry": 60,
+        },
     }
 }
 

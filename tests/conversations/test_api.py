@@ -86,7 +86,7 @@ def test_identity_token_binds_the_conversation_to_the_customer(settings, turns):
 
 
 def test_message_rate_limit_is_shared_with_the_socket(settings, turns):
-    settings.CHAT_RATE_PER_CUSTOMER = "2/m"
+    settings.CHAT_RATE_PER_CUSTOMER = "2/h"
     client = Client()
     cid = _start(client)["conversation"]
     codes = [
@@ -103,7 +103,7 @@ def test_message_rate_limit_is_shared_with_the_socket(settings, turns):
 
 
 def test_ip_rate_limit_on_http(settings, turns):
-    settings.CHAT_RATE_PER_IP = "2/m"
+    settings.CHAT_RATE_PER_IP = "2/h"
     client = Client()
     codes = [client.post("/api/v1/conversations/", {}, content_type="application/json").status_code for _ in range(3)]
     assert codes == [201, 201, 429]

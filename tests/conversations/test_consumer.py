@@ -178,7 +178,7 @@ async def test_access_key_of_another_conversation_does_not_open_this_one(turns):
 
 async def test_rate_limit_sends_an_error_and_stores_nothing_more(turns, settings):
     # given a limit of two messages per connection
-    settings.CHAT_RATE_PER_CONNECTION = "2/m"
+    settings.CHAT_RATE_PER_CONNECTION = "2/h"
     comm = communicator()
     await comm.connect()
     await _hello(comm)
@@ -201,7 +201,7 @@ async def test_rate_limit_sends_an_error_and_stores_nothing_more(turns, settings
 
 
 async def test_per_customer_limit_spans_connections(turns, settings):
-    settings.CHAT_RATE_PER_CUSTOMER = "2/m"
+    settings.CHAT_RATE_PER_CUSTOMER = "2/h"
     user = await sync_to_async(make_user)()
     await sync_to_async(make_customer)(user=user)
     _, cookie = await sync_to_async(session_cookie_for)(user)
@@ -408,4 +408,19 @@ async def test_console_socket_refuses_non_staff_and_streams_the_queue(turns):
         "conversation": str(conversation.public_id),
         "status": "human",
     }
+    await comm.disconnect()
+
+
+async def test_an_idle_socket_survives_the_channel_layers_blocking_reads():
+    # given a connected customer who says nothing for longer than one blocking receive on Redis (5 s)
+    import asyncio
+
+    comm = communicator()
+    await comm.connect()
+    await _hello(comm)
+    await asyncio.sleep(6.5)
+    # when they come back
+    await comm.send_json_to({"type": "ping"})
+    # then the socket still answers (redis-py's default 5 s read timeout once killed idle consumers)
+    assert (await comm.receive_json_from(timeout=3)) == {"type": "pong"}
     await comm.disconnect()
