@@ -88,8 +88,14 @@ class Turn:
             numbers = extract_order_numbers(text)
             if numbers:
                 return numbers[0]
-        for number in extract_order_numbers(self.last_reply):
-            return number
+        # The previous reply names the order only if it names exactly one (a list of orders is a question).
+        in_reply = extract_order_numbers(self.last_reply)
+        if len(in_reply) == 1:
+            return in_reply[0]
+        if len(in_reply) > 1 and self.answering_us:
+            picked = pick_from_list(self.text, self.last_reply)
+            if picked:
+                return picked
         return self.guest_order or None
 
     def named_order_now(self) -> str | None:
@@ -111,6 +117,47 @@ class Turn:
 
     def was_called(self, tool: str) -> bool:
         return any(name == tool for name, _ in self.called)
+
+
+_ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3, "last": -1}
+_LIST_STOP = frozenset(
+    [
+        "the",
+        "one",
+        "and",
+        "for",
+        "you",
+        "yes",
+        "not",
+        "but",
+        "that",
+        "with",
+        "which",
+        "order",
+        "orders",
+        "item",
+        "items",
+        "please",
+        "thanks",
+        "want",
+        "like",
+        "mean",
+    ]
+)
+
+
+def pick_from_list(text: str, listing: str) -> str | None:
+    """The order a customer means by "the second one" or "the blanket one" in reply to a listed choice."""
+    lines = [line for line in listing.splitlines() if extract_order_numbers(line)]
+    lowered = text.lower()
+    for word, index in _ORDINALS.items():
+        if re.search(rf"\b{word}\b", lowered) and -len(lines) <= index < len(lines):
+            return extract_order_numbers(lines[index])[0]
+    words = [w for w in re.findall(r"[a-z]{3,}", lowered) if w not in _LIST_STOP]
+    if not words:
+        return None
+    hits = [line for line in lines if any(re.search(rf"\b{re.escape(w[:5])}", line.lower()) for w in words)]
+    return extract_order_numbers(hits[0])[0] if len(hits) == 1 else None
 
 
 def read_turn(messages: list[ModelMessage], info: AgentInfo) -> Turn:
