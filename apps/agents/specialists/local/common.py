@@ -54,6 +54,7 @@ class Turn:
     text: str  # the customer's current message
     earlier: list[str]  # earlier customer messages, oldest first
     last_reply: str  # the assistant's previous reply ("" if none)
+    replies: list[str]  # every earlier reply of the assistant, oldest first
     outcomes: list[ToolOutcome]  # tool results received since the customer's message, oldest first
     called: list[tuple[str, dict[str, Any]]]  # tool calls already made in this turn
     tools: set[str]
@@ -170,6 +171,7 @@ def read_turn(messages: list[ModelMessage], info: AgentInfo) -> Turn:
             break
     text = _user_text(messages[current_index]) if messages else ""
     earlier: list[str] = []
+    replies: list[str] = []
     last_reply = ""
     for message in messages[:current_index]:
         if isinstance(message, ModelRequest):
@@ -180,6 +182,7 @@ def read_turn(messages: list[ModelMessage], info: AgentInfo) -> Turn:
             reply = "".join(p.content for p in message.parts if isinstance(p, TextPart))
             if reply:
                 last_reply = reply
+                replies.append(reply)
     outcomes: list[ToolOutcome] = []
     called: list[tuple[str, dict[str, Any]]] = []
     for message in messages[current_index + 1 :]:
@@ -207,6 +210,7 @@ def read_turn(messages: list[ModelMessage], info: AgentInfo) -> Turn:
         text=text,
         earlier=earlier,
         last_reply=last_reply,
+        replies=replies,
         outcomes=outcomes,
         called=called,
         tools={t.name for t in info.function_tools},
@@ -256,6 +260,20 @@ def order_line(order: dict[str, Any]) -> str:
         f"{order['number']}: {order['status_label'].lower()}, placed {day(order['placed_on'])}, "
         f"{money(order['total'], order['currency'])}" + (f" ({items})" if items else "")
     )
+
+
+def ask(t: Turn, question: str) -> ModelResponse:
+    """Ask for what is missing; asked twice already without an answer that helps, hand over to a person."""
+    if (
+        len(t.replies) >= 2
+        and t.replies[-1] == question
+        and t.replies[-2] == question
+        and "escalate_to_human" in t.tools
+    ):
+        return call(
+            ("escalate_to_human", {"reason_code": "repeated_failure", "note": f"Asked three times: {question[:300]}"})
+        )
+    return say(question)
 
 
 def confirm_question(summary: str) -> str:

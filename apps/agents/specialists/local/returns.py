@@ -16,6 +16,7 @@ from pydantic_ai.models.function import AgentInfo
 from apps.agents.offline.slots import ALL, extract_quantity, extract_return_reason, match_items
 from apps.agents.specialists.local.common import (
     Turn,
+    ask,
     bullet,
     call,
     confirm_question,
@@ -205,13 +206,13 @@ def _return_or_refund(t: Turn, intent: str) -> ModelResponse:
         return say(_policy_answer(verdict))
     items, question = _choose_items(t, verdict)
     if items is None:
-        return say(question)
+        return ask(t, question)
     blocked = _item_refusals(verdict, items)
     if blocked:
         return say(blocked)
     reason = _reason(t)
     if reason is None:
-        return say(REASON_QUESTION)
+        return ask(t, REASON_QUESTION)
     if intent == "refund":
         args: dict[str, Any] = {"order_number": verdict["order_number"], "reason": reason, "items": items}
         amount = _amount(t)
