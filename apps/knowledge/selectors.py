@@ -138,14 +138,16 @@ def hnsw_search_settings(*, limit: int, filtered: bool) -> Iterator[None]:
     restores them).
 
     - `hnsw.ef_search`: search breadth, at least the number of rows wanted.
-    - `hnsw.iterative_scan`: with filters, the scan continues until enough rows pass them.
+    - `hnsw.iterative_scan = relaxed_order`: the scan continues until enough rows pass the
+      filters (there is always one: active documents of the current model) instead of
+      returning fewer rows than asked (pgvector >= 0.8; results re-sorted by the caller).
     - `enable_sort = off` without filters: around 10k chunks the planner sometimes prefers
       reading every chunk and sorting by distance (measured 6x slower than the index).
       With filters the choice is left to it, as a selective filter makes exact search cheap.
     """
     values = [
         ("hnsw.ef_search", str(max(settings.KNOWLEDGE_HNSW_EF_SEARCH, limit))),
-        ("hnsw.iterative_scan", "relaxed_order" if filtered else "off"),
+        ("hnsw.iterative_scan", "relaxed_order"),
         ("enable_sort", "on" if filtered else "off"),
     ]
     names = [name for name, _ in values]
@@ -178,7 +180,7 @@ def vector_candidates(
     """(chunk id, cosine distance), nearest first."""
     with hnsw_search_settings(limit=limit, filtered=bool(filters)):
         rows = list(vector_queryset(query_vector=query_vector, model=model, limit=limit, filters=filters))
-    rows.sort(key=lambda row: row[1])  # relaxed_order may return near-ties out of order
+    rows.sort(key=lambda row: (row[1], row[0]))  # relaxed_order may return near-ties out of order
     return rows
 
 
