@@ -229,6 +229,8 @@ DEMO_SETUP_COMMANDS = ["sync_roles", "seed_demo", "ingest_demo_kb"]
 # The local classifier's calibrated confidence at or above which its route stands;
 # below it the LLM router (SWITCHBOARD_ROUTER_MODEL, when not "local") is asked.
 SWITCHBOARD_ROUTER_THRESHOLD = env.float("SWITCHBOARD_ROUTER_THRESHOLD", default=0.6)
+# torch intra-op threads for the embedding model in each process (0 = torch's default).
+SWITCHBOARD_EMBEDDING_THREADS = env.int("SWITCHBOARD_EMBEDDING_THREADS", default=1)
 
 # --- specialists and evaluation -------------------------------------------------
 # FAQ: an excerpt counts as relevant at or above this cosine similarity to the question
