@@ -76,6 +76,8 @@ async def _conversation(url: str, origin: str, results: dict[str, list[float]]) 
             first = None
             while True:
                 event = json.loads(await asyncio.wait_for(ws.recv(), timeout=120))
+                if event["type"] == "accepted":
+                    results["accepted"].append((time.perf_counter() - t0) * 1000)
                 if event["type"] == "delta" and first is None:
                     first = time.perf_counter() - t0
                 if event["type"] == "error":
@@ -96,7 +98,7 @@ async def _until(ws, predicate) -> dict:  # type: ignore[no-untyped-def]
 
 
 async def _level(url: str, origin: str, n: int) -> tuple[dict[str, list[float]], float]:
-    results: dict[str, list[float]] = {"first": [], "final": [], "errors": []}
+    results: dict[str, list[float]] = {"accepted": [], "first": [], "final": [], "errors": []}
     t0 = time.perf_counter()
     outcomes = await asyncio.gather(*(_conversation(url, origin, results) for _ in range(n)), return_exceptions=True)
     wall = time.perf_counter() - t0
@@ -128,6 +130,8 @@ def main() -> int:
             "CHAT_RATE_PER_IP": "100000/m",
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
             "LOG_LEVEL": "WARNING",
+            # persistent connections per thread, as in production (docs/configuration.md)
+            "DATABASE_CONN_MAX_AGE": os.environ.get("DATABASE_CONN_MAX_AGE", "60"),
         }
         uvicorn = ["-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
         server = subprocess.Popen(
@@ -140,6 +144,7 @@ def main() -> int:
             [sys.executable, *celery, "--concurrency", WORKER_CONCURRENCY, "--without-gossip", "--without-mingle"],
             cwd=ROOT,
             env=env,
+            stdout=subprocess.DEVNULL,  # the start-up banner
         )
         try:
             _wait_http(f"http://127.0.0.1:{port}/healthz", server)
@@ -158,8 +163,10 @@ def main() -> int:
                 if not first:
                     print(f"{n:>4} conversations: final p50 {statistics.median(final):7.1f} ms (no deltas seen)")
                     continue
+                accepted = results["accepted"]
                 print(
-                    f"{n:>4} conversations: first token p50 {statistics.median(first):7.1f} ms "
+                    f"{n:>4} conversations: accepted p50 {statistics.median(accepted):6.1f} ms "
+                    f"p95 {_p(accepted, 0.95):6.1f} ms | first token p50 {statistics.median(first):7.1f} ms "
                     f"p95 {_p(first, 0.95):7.1f} ms | final p50 {statistics.median(final):7.1f} ms "
                     f"p95 {_p(final, 0.95):7.1f} ms | {len(final) / wall:6.1f} turns/s | {len(results['errors'])} err"
                 )

@@ -12,7 +12,7 @@ import json
 import logging
 from typing import Any
 
-from channels.db import database_sync_to_async
+from channels.db import DatabaseSyncToAsync
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
 
@@ -27,6 +27,15 @@ CLOSE_SESSION_ENDED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_TOO_LARGE = 1009
+
+
+def database_sync_to_async(func: Any) -> Any:
+    """Each frame's database work in the thread pool, not the single thread-sensitive thread.
+
+    Every call is self-contained (its own queries and transaction), so it needs no thread affinity;
+    with the default thread-sensitive mode all sockets of a process would queue behind one thread.
+    """
+    return DatabaseSyncToAsync(func, thread_sensitive=False)
 
 
 def session_group(session_key: str) -> str:

@@ -19,10 +19,10 @@
   var side = script.dataset.position === "left" ? "left" : "right";
   var token = script.dataset.identityToken || "";
 
-  var host = document.createElement("div");
-  host.setAttribute("data-switchboard-widget", "");
+  // A custom element name: the page's `div`, `button` or `iframe` rules cannot select the host.
+  var host = document.createElement("switchboard-widget");
   // The host element itself only positions; everything visible is inside the shadow root.
-  host.style.cssText = "all: initial; position: fixed; bottom: 0; " + side + ": 0; z-index: 2147483000;";
+  host.style.cssText = "all: initial; display: block; position: fixed; bottom: 0; " + side + ": 0; z-index: 2147483000;";
   var shadow = host.attachShadow({ mode: "closed" });
 
   var style = document.createElement("style");

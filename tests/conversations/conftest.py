@@ -124,3 +124,28 @@ async def drain(comm: WebsocketCommunicator, quiet: float = 0.5) -> list[dict[st
     while not await comm.receive_nothing(timeout=quiet):
         seen.append(await comm.receive_json_from(timeout=3))
     return seen
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _end_lingering_connections(django_db_setup: Any, django_db_blocker: Any) -> Any:
+    """Live-server and socket tests leave connections in server and pool threads; end them so the
+    test database can be dropped at the end of the run."""
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer() -> Any:
+    """A channel layer instance per test: one bound to a finished test's event loop (a stopped live
+    server, a closed communicator) must not be reused from another loop."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()

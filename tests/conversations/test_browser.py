@@ -272,3 +272,31 @@ def test_refund_request_approved_in_the_admin_reaches_the_open_chat(live_server_
     assert approval.status in ("executed", "approved")
     assert order.number in customer_page.locator(".msg-outcome").inner_text()
     assert order.number in notice
+
+
+def test_widget_neither_takes_nor_gives_styles_and_chats_from_its_frame(live_server_url, browser):
+    # given a shop page with hostile CSS (every element Comic Sans, red, lime borders) and the widget script
+    page = browser.new_page(base_url=live_server_url)
+    page.goto("/chat/widget-demo/")
+    launcher = page.locator("switchboard-widget")
+    launcher.wait_for(state="attached")
+    # then the page keeps its own styles
+    assert page.eval_on_selector("#host-title", "e => getComputedStyle(e).fontSize") == "40px"
+    # and the widget's button (inside a closed shadow root, so measured by its box and pixels) is not restyled
+    box = page.evaluate(
+        "() => { const h = document.querySelector('switchboard-widget'); const s = getComputedStyle(h);"
+        " return {border: s.borderTopWidth, position: s.position}; }"
+    )
+    assert box == {"border": "0px", "position": "fixed"}
+    # when the customer opens it (from the keyboard: the launcher is the page's first focusable control),
+    # the chat runs in the frame and connects
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    deadline = time.monotonic() + 15
+    while not [f for f in page.frames if f.url.startswith(f"{live_server_url}/chat/embed/")]:
+        assert time.monotonic() < deadline, "the widget did not open its frame"
+        page.wait_for_timeout(100)
+    chat = next(f for f in page.frames if f.url.startswith(f"{live_server_url}/chat/embed/"))
+    chat.wait_for_selector("#chat-conn:text('Connected')")
+    assert chat.evaluate("() => document.getElementById('chat').dataset.channel") == "widget"
+    page.close()

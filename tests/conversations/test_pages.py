@@ -10,7 +10,7 @@ from django.conf import settings
 from django.test import Client
 
 from apps.conversations import services
-from apps.conversations.models import ConversationEvent, ConversationStatus, Message, ReplyFlag
+from apps.conversations.models import Conversation, ConversationEvent, ConversationStatus, Message, ReplyFlag
 from tests.conversations.conftest import make_customer, make_user
 
 pytestmark = pytest.mark.django_db
@@ -179,3 +179,22 @@ def test_flag_a_reply_and_export_json():
     ]
     assert data["messages"][1]["text"] == HOSTILE  # JSON carries the raw text; the browser never renders it
     assert data["messages"][1]["flags"][0]["note"] == "Wrong order status"
+
+
+def test_admin_shows_conversations_read_only():
+    admin_user = make_user(staff=True)
+    admin_user.is_superuser = True
+    admin_user.save()
+    client = Client()
+    client.force_login(admin_user)
+    conversation = services.conversation_start()
+    services.message_create(conversation=conversation, role="customer", text=HOSTILE)
+    page = client.get(f"/admin/conversations/conversation/{conversation.pk}/change/")
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert HOSTILE not in body
+    assert f"/review/{conversation.public_id}/" in body
+    assert (
+        client.post(f"/admin/conversations/conversation/{conversation.pk}/delete/", {"post": "yes"}).status_code == 403
+    )
+    assert Conversation.objects.filter(pk=conversation.pk).exists()

@@ -1,0 +1,67 @@
+"""Read-only admin views of conversations: changes go through the console and the services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+
+from apps.conversations.models import Conversation, ConversationEvent, Feedback, Message, ReplyFlag
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class MessageInline(admin.TabularInline):
+    model = Message
+    fields = ("seq", "role", "agent", "text", "status", "created_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ("seq",)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Conversation)
+class ConversationAdmin(ReadOnlyAdmin):
+    list_display = ("public_id", "customer", "verified_order", "channel", "status", "current_route", "csat_score")
+    list_filter = ("status", "channel", "current_route")
+    search_fields = ("public_id", "customer__email", "verified_order__number")
+    readonly_fields = ("review_link",)
+    inlines = (MessageInline,)
+
+    @admin.display(description="transcript review")
+    def review_link(self, obj: Conversation) -> str:
+        return format_html(
+            '<a href="{}">open with traces</a>', reverse("conversations:review-detail", args=[obj.public_id])
+        )
+
+
+@admin.register(Feedback)
+class FeedbackAdmin(ReadOnlyAdmin):
+    list_display = ("message", "conversation", "rating", "created_at")
+    list_filter = ("rating",)
+
+
+@admin.register(ReplyFlag)
+class ReplyFlagAdmin(ReadOnlyAdmin):
+    list_display = ("message", "conversation", "flagged_by", "note", "created_at")
+
+
+@admin.register(ConversationEvent)
+class ConversationEventAdmin(ReadOnlyAdmin):
+    list_display = ("conversation", "action", "actor", "created_at")
+    list_filter = ("action",)
