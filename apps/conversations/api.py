@@ -94,8 +94,10 @@ def _conversation_out(conversation: Conversation) -> dict[str, Any]:
 class ChatAPIView(APIView):
     """Shared plumbing: identity from the session or the shop's token, ApplicationError → JSON."""
 
-    def identity(self, request: Request) -> ChatIdentity:
-        if not request.session.session_key:
+    def identity(self, request: Request, *, start_session: bool = False) -> ChatIdentity:
+        # Only starting a conversation opens a session (a browser keeps it; a server integration
+        # without cookies uses the access key instead and would otherwise leave a session per call).
+        if start_session and not request.session.session_key:
             request.session["chat"] = True
             request.session.save()
         return identity.identity_resolve(
@@ -138,7 +140,7 @@ class ConversationStartAPI(ChatAPIView):
     def post(self, request: Request) -> Response:
         _check_ip(request)
         data = self._validated(request)
-        ident = self.identity(request)
+        ident = self.identity(request, start_session=True)
         conversation = services.conversation_start(
             customer=ident.customer,
             verified_order=ident.verified_order,
@@ -232,7 +234,8 @@ class VerifyAPI(ChatAPIView):
         subject = ident.session_key or f"conversation:{conversation.public_id}"
         if ratelimits.hit(group=ratelimits.GROUP_VERIFY, subject=subject, rate=settings.CHAT_RATE_VERIFY):
             raise ApplicationError("Too many attempts. Try again later.", code="rate_limited")
-        order = identity.guest_verify(session=request.session, **serializer.validated_data)
+        session = request.session if request.session.session_key else None
+        order = identity.guest_verify(session=session, **serializer.validated_data)
         conversation = services.conversation_bind_verified_order(conversation=conversation, order=order)
         return Response(_conversation_out(conversation))
 

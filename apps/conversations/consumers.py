@@ -371,10 +371,16 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         await self.channel_layer.group_add(events.STAFF_GROUP, self.channel_name)
+        session = self.scope.get("session")
+        self.session_group = session_group(session.session_key) if session is not None and session.session_key else ""
+        if self.session_group:
+            await self.channel_layer.group_add(self.session_group, self.channel_name)
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
         await self.channel_layer.group_discard(events.STAFF_GROUP, self.channel_name)
+        if getattr(self, "session_group", ""):
+            await self.channel_layer.group_discard(self.session_group, self.channel_name)
         if self.watching:
             await self.channel_layer.group_discard(events.conversation_group(self.watching), self.channel_name)
 
@@ -406,4 +412,6 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json({"type": "conversation", "conversation": self.watching, "event": event["event"], **body})
 
     async def session_ended(self, event: dict[str, Any]) -> None:
-        return
+        """The staff member signed out: the live queue stops at once."""
+        await self.send_json({"type": "session_ended", "code": "session_ended", "message": "You signed out."})
+        await self.close(code=CLOSE_SESSION_ENDED)

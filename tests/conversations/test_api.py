@@ -165,3 +165,22 @@ def test_openapi_schema_lists_the_operations():
         "/api/v1/conversations/{public_id}/feedback/",
         "/api/v1/conversations/{public_id}/csat/",
     }
+
+
+def test_a_server_integration_without_cookies_leaves_no_session_per_call(turns):
+    from django.contrib.sessions.models import Session
+
+    started = _start(Client())
+    sessions_after_start = Session.objects.count()
+    headers = {"X-Chat-Access": started["access"]}
+    cid = started["conversation"]
+    for i in range(3):
+        Client().post(
+            f"/api/v1/conversations/{cid}/messages/",
+            {"client_message_id": f"s{i}", "text": "hello"},
+            content_type="application/json",
+            headers=headers,
+        )
+        Client().get(f"/api/v1/conversations/{cid}/", headers=headers)
+    assert Session.objects.count() == sessions_after_start == 1
+    assert Message.objects.count() == 3

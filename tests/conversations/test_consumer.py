@@ -424,3 +424,14 @@ async def test_an_idle_socket_survives_the_channel_layers_blocking_reads():
     # then the socket still answers (redis-py's default 5 s read timeout once killed idle consumers)
     assert (await comm.receive_json_from(timeout=3)) == {"type": "pong"}
     await comm.disconnect()
+
+
+async def test_console_socket_closes_when_the_staff_member_signs_out(turns):
+    staff = await sync_to_async(make_user)(staff=True, perms=("conversations.takeover_conversation",))
+    client, cookie = await sync_to_async(session_cookie_for)(staff)
+    comm = communicator("/ws/console/", cookie=cookie)
+    connected, _ = await comm.connect()
+    assert connected is True
+    await sync_to_async(client.post)("/accounts/logout/")
+    assert (await comm.receive_json_from(timeout=3))["type"] == "session_ended"
+    assert (await comm.receive_output(timeout=2)) == {"type": "websocket.close", "code": 4401}

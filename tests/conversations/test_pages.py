@@ -198,3 +198,57 @@ def test_admin_shows_conversations_read_only():
         client.post(f"/admin/conversations/conversation/{conversation.pk}/delete/", {"post": "yes"}).status_code == 403
     )
     assert Conversation.objects.filter(pk=conversation.pk).exists()
+
+
+def test_review_shows_each_turns_trace_inline():
+    from decimal import Decimal
+
+    from django.apps import apps
+    from django.utils import timezone
+
+    try:
+        trace_model, span_model = apps.get_model("observability", "Trace"), apps.get_model("observability", "Span")
+    except LookupError:
+        pytest.skip("needs the runtime's observability app")
+    _, client = _staff("conversations.review_conversation")
+    conversation = services.conversation_start()
+    question = services.message_create(conversation=conversation, role="customer", text="Where is TW-9?")
+    services.message_create(conversation=conversation, role="assistant", text="It shipped.", in_reply_to=question)
+    now = timezone.now()
+    trace = trace_model.objects.create(
+        conversation=conversation,
+        message=question,
+        route="order",
+        route_confidence=0.93,
+        cost=Decimal("0.004200"),
+        started_at=now,
+    )
+    span_model.objects.create(
+        trace=trace,
+        position=0,
+        kind="tool_call",
+        name="order_status",
+        started_at=now,
+        ended_at=now,
+        latency_ms=12.5,
+        data={"arguments": {"number": "<TW-9>"}},
+    )
+    detail = client.get(f"/review/{conversation.public_id}/").content.decode()
+    assert "route confidence" in detail
+    assert "0.93" in detail
+    assert "order_status" in detail
+    assert "&lt;TW-9&gt;" in detail
+    listing = client.get("/review/", {"min_cost": "0.004"}).content.decode()
+    assert str(conversation.public_id) in listing
+    assert "0.0042" in listing
+    assert str(conversation.public_id) not in client.get("/review/", {"min_cost": "0.01"}).content.decode()
+    exported = json.loads(client.get(f"/review/{conversation.public_id}/export.json").content)
+    assert exported["traces"][0]["fields"]["route"] == "order"
+    assert exported["traces"][0]["spans"][0]["name"] == "order_status"
+
+
+def test_the_review_has_a_project_wide_url_name_for_other_apps():
+    from django.urls import reverse
+
+    conversation = services.conversation_start()
+    assert reverse("review_transcript", args=[conversation.public_id]) == f"/review/{conversation.public_id}/"
