@@ -214,9 +214,10 @@ def _score(outcome: Outcome, scenario: Scenario) -> None:
         if not spec.say:
             continue
         record = next(records)
-        if spec.route is not None and record.route != spec.route:
+        if spec.route is not None and record.route not in spec.route:
             route_ok = False
-            outcome.failures.append(f"turn {index}: route {record.route or '-'}, expected {spec.route}")
+            expected = " or ".join(spec.route)
+            outcome.failures.append(f"turn {index}: route {record.route or '-'}, expected {expected}")
         if not _is_subsequence(spec.tools, record.tools):
             tools_ok = False
             outcome.failures.append(f"turn {index}: tools {record.tools}, expected {list(spec.tools)} in order")

@@ -9,7 +9,7 @@ One YAML file per scenario under `apps/evaluation/scenarios/` (see docs/speciali
     # guest: {order: TW-100021, email: dana.guest@example.com}   # ...or a verified guest
     turns:
       - say: Please cancel order TW-100001
-        route: order                       # expected route (omit: not checked)
+        route: order                       # expected route, or a list of acceptable ones (omit: not checked)
         tools: [cancel_order]              # these tool calls, in this order (others may come between)
         no_tools: [request_refund]         # none of these
         reply_contains: [TW-100001, "yes"] # case-insensitive substrings
@@ -62,7 +62,7 @@ class ScenarioError(ValueError):
 @dataclass(frozen=True)
 class TurnSpec:
     say: str = ""
-    route: str | None = None
+    route: tuple[str, ...] | None = None  # acceptable routes
     tools: tuple[str, ...] = ()
     no_tools: tuple[str, ...] = ()
     reply_contains: tuple[str, ...] = ()
@@ -136,7 +136,7 @@ def parse(data: dict[str, Any], *, default_name: str = "", path: str = "") -> Sc
         turns.append(
             TurnSpec(
                 say=str(raw.get("say") or ""),
-                route=raw.get("route"),
+                route=_strings(raw["route"], f"{where} turn {index} route") if raw.get("route") else None,
                 tools=_strings(raw.get("tools"), f"{where} turn {index} tools"),
                 no_tools=_strings(raw.get("no_tools"), f"{where} turn {index} no_tools"),
                 reply_contains=_strings(raw.get("reply_contains"), f"{where} turn {index} reply_contains"),

@@ -105,3 +105,12 @@ def test_evaluate_with_an_unknown_scenario_is_an_error() -> None:
     with pytest.raises(CommandError, match="no scenario matches"):
         call_command("evaluate", "--current-db", "--scenario", "no-such-scenario")
     assert EvaluationRun.objects.count() == 0
+
+
+def test_a_turn_may_accept_several_routes() -> None:
+    scenario = parse(
+        {"customer": "alice", "turns": [{"say": "hi", "route": ["returns", "faq"]}, {"say": "ok", "route": "order"}]},
+        default_name="s",
+    )
+
+    assert [t.route for t in scenario.turns] == [("returns", "faq"), ("order",)]
