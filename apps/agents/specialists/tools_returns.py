@@ -130,8 +130,9 @@ def _return_summary(args: dict[str, Any], deps: SupportDeps) -> str:
     verdict = _verdict(order, args["items"], args["reason"])
     names = {i.pk: serialize.item_label(i) for i in order.items.all()}
     what = ", ".join(f"{v.requested_quantity} x {names[v.order_item_id]}" for v in verdict.items)
+    # The refundable amount is already net of the fee: say so rather than suggest a second deduction.
     fee = (
-        f" minus the {money(verdict.return_shipping_fee, order.currency)} return shipping fee"
+        f" (after the {money(verdict.return_shipping_fee, order.currency)} return shipping fee)"
         if verdict.return_shipping_fee
         else ""
     )

@@ -272,7 +272,7 @@ def _charges(t: Turn) -> ModelResponse:
         return call(("explain_charges", {"order_number": number}))
     cur = d["currency"]
     lines = [f"{line['quantity']} x {line['name']}: {money(line['amount'], cur)}" for line in d["lines"]]
-    lines.append(f"Shipping ({d['shipping_method']}): {money(d['shipping_fee'], cur)}")
+    lines.append(f"Shipping, {d['shipping_method']}: {money(d['shipping_fee'], cur)}")
     lines.append(f"Tax: {money(d['tax'], cur)}")
     paid = [_payment_line(p) for p in d["payments"]]
     parts = [

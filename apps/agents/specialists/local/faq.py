@@ -113,6 +113,8 @@ def _units(text: str) -> list[str]:
     return units
 
 
+# A sentence that leans on the one before ("After that, ...", "This also ...") reads badly on its own.
+_ANAPHORIC_RE = re.compile(r"^(?:after that|before that|this|that|these|those|it|they|also|however|otherwise)\b", re.I)
 _QUANTITY_QUESTION_RE = re.compile(r"\b(?:how (?:long|many|much|soon|fast)|when|what does .* cost|price|fee)\b", re.I)
 
 
@@ -124,7 +126,8 @@ def _score(asked: set[str], sentence: str, *, wants_number: bool = False) -> flo
     # A question about an amount or a time is answered by the sentence that has one ("30 days", "$5.95");
     # otherwise the shorter of two equally relevant sentences is the more direct answer.
     bonus = 0.5 if wants_number and re.search(r"\d", sentence) else 0.0
-    return overlap + bonus - 0.02 * len(words)
+    penalty = 1.0 if _ANAPHORIC_RE.match(sentence) else 0.0
+    return overlap + bonus - penalty - 0.02 * len(words)
 
 
 def best_sentences(question: str, text: str, *, limit: int = MAX_SENTENCES) -> list[str]:
