@@ -189,6 +189,8 @@ def _turn(deps: SupportDeps, message: Message) -> TurnOutcome:
     spec = specialist_for(decision.route)
     deps.agent = spec.name
     deps.trace.agent = spec.name
+    # Which prompt produced this reply: transcripts must say it (SpecialistSpec.version, e.g. "order.v1").
+    deps.trace.add(SpanKind.ROUTING, "specialist", agent=spec.name, prompt_version=spec.version)
     try:
         text = _specialist_run(deps, spec, checked.text, context)
     except TurnBudgetExhausted as exc:

@@ -59,6 +59,7 @@ def _admin_link(viewname: str, pk: Any, label: str) -> str:
 def transcript_url(conversation: Any) -> str:
     """The operator review page (chat app) when it is installed, else the conversation in the admin."""
     for name, args in (
+        ("conversations:review-detail", [conversation.public_id]),
         ("review:transcript", [conversation.public_id]),
         ("review_transcript", [conversation.public_id]),
     ):

@@ -363,3 +363,13 @@ CHAT_RESOLUTION_CODES = env.list(
 SWITCHBOARD_ROUTER_THRESHOLD = env.float("SWITCHBOARD_ROUTER_THRESHOLD", default=0.6)
 # torch intra-op threads for the embedding model in each process (0 = torch's default).
 SWITCHBOARD_EMBEDDING_THREADS = env.int("SWITCHBOARD_EMBEDDING_THREADS", default=1)
+
+# --- specialists and evaluation -------------------------------------------------
+# FAQ: an excerpt counts as relevant at or above this cosine similarity to the question
+# (below it the FAQ specialist says it does not know and offers a ticket); excerpts fetched.
+SPECIALISTS_FAQ_MIN_SIMILARITY = env.float("SPECIALISTS_FAQ_MIN_SIMILARITY", default=0.45)
+SPECIALISTS_FAQ_TOP_K = env.int("SPECIALISTS_FAQ_TOP_K", default=4)
+# Pin a prompt version per specialist, e.g. "order=1,faq=2" (default: the newest file).
+SPECIALISTS_PROMPT_VERSIONS = env.dict("SPECIALISTS_PROMPT_VERSIONS", default={})
+# `manage.py evaluate` fails (exit 1) below this pass rate, in percent.
+EVALUATION_MIN_PASS = env.float("EVALUATION_MIN_PASS", default=100.0)

@@ -16,6 +16,17 @@ from tests.fakes.llm_server import cut_stream, text
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def default_specialists(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests exercise the runtime, not the specialists: every route gets the default, tool-less spec."""
+    from apps.agents import registry
+
+    for route in registry.SPECIALIST_ROUTES:
+        spec = registry.SpecialistSpec(name=route, instructions=registry.BASE_INSTRUCTIONS, version="default")
+        monkeypatch.setitem(registry.SPECIALISTS, route, spec)
+    monkeypatch.setattr(registry, "_loaded", True)
+
+
 def test_turn_answers_once_with_local_model_and_streams(say: Any, pushed: list, route_to: Any) -> None:
     # given
     route_to("order")
@@ -61,10 +72,12 @@ def test_trace_records_every_step_with_totals(say: Any, pushed: list, route_to: 
     assert kinds == [
         ("guardrail", "input"),
         ("routing", "route"),
+        ("routing", "specialist"),
         ("model_call", "openai:gpt-4.1-mini"),
         ("guardrail", "output"),
         ("reply", "billing"),
     ]
+    assert trace.spans.get(name="specialist").data == {"agent": "billing", "prompt_version": "default"}
     model_span = trace.spans.get(kind="model_call")
     assert model_span.data["model"] == "openai:gpt-4.1-mini"
     assert model_span.data["retries"] == 0

@@ -253,7 +253,11 @@ def test_refund_request_approved_in_the_admin_reaches_the_open_chat(live_server_
         items=None,
         conversation=conversation,
     )
-    # when an approver finds it in the admin queue and approves it
+    # when an approver finds it in the admin queue and approves it (earlier transactional tests flushed
+    # the role groups the migrations created)
+    from apps.accounts.roles import sync_roles
+
+    _off_loop(sync_roles)
     approver = support_fixtures.make_staff(REFUND_APPROVER)
     admin = _signed_in_context(browser, live_server_url, approver).new_page()
     admin.goto("/admin/support/refundapproval/")

@@ -1,0 +1,307 @@
+"""The billing specialist, offline: invoices (and a copy by email), payments, failures, saved methods, charges."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic_ai.messages import ModelMessage, ModelResponse
+from pydantic_ai.models.function import AgentInfo
+
+from apps.agents.specialists.local.common import (
+    Turn,
+    bullet,
+    call,
+    confirm_question,
+    failure_reply,
+    hand_back_if_foreign,
+    handle_common,
+    not_found_reply,
+    read_turn,
+    say,
+)
+from apps.agents.specialists.results import day, money
+
+INVOICE_RE = re.compile(r"\bINV[-\s]?(\d{4})[-\s]?(\d{6})\b", re.IGNORECASE)
+
+_INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "send_invoice",
+        re.compile(r"\b(?:send|e-?mail|resend|forward)\b.*\b(?:invoice|receipt|copy)\b|\bcopy of\b.*\binvoice\b", re.I),
+    ),
+    (
+        "failed",
+        re.compile(
+            r"\bfail|\bdeclin|\b(?:didn'?t|did not|won'?t|doesn'?t) go through\b|\brejected\b|\bpayment error\b|"
+            r"\bcouldn'?t pay\b|\bcan'?t pay\b|\bpayment (?:problem|issue)\b",
+            re.I,
+        ),
+    ),
+    (
+        "methods",
+        re.compile(
+            r"\bpayment methods?\b|\bcards?\b.{0,30}\b(?:on file|saved|stored)\b|"
+            r"\bsaved (?:cards?|payment)\b|\bwhich card\b|"
+            r"\bmy cards\b|\bwallet\b",
+            re.I,
+        ),
+    ),
+    (
+        "charges",
+        re.compile(
+            r"\bcharged?\b|\bcharges\b|\bbreakdown\b|\bfees?\b|\btax(?:es)?\b|\bshipping cost\b|\bwhy did i pay\b|"
+            r"\bovercharg|\btwice\b|\bdouble\b|\bexplain\b|\bhow much did i pay\b",
+            re.I,
+        ),
+    ),
+    ("invoice", re.compile(r"\binvoices?\b|\breceipts?\b|\bbill\b", re.I)),
+    ("payments", re.compile(r"\bpayments?\b|\bpaid\b|\bpay\b", re.I)),
+)
+
+
+def detect(text: str) -> str | None:
+    for name, pattern in _INTENTS:
+        if pattern.search(text):
+            return name
+    return None
+
+
+def invoice_number(t: Turn) -> str | None:
+    for text in t.recent_texts():
+        m = INVOICE_RE.search(text)
+        if m:
+            return f"INV-{m.group(1)}-{m.group(2)}"
+    return None
+
+
+def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+    t = read_turn(messages, info)
+    common = handle_common(t, topic="billing", category="billing")
+    if common is not None:
+        return common
+    back = hand_back_if_foreign(t, "billing", t.intent(detect))
+    if back is not None:
+        return back
+    intent = t.intent(detect) or ("charges" if t.named_order_now() else "invoice")
+    return {
+        "send_invoice": _send_invoice,
+        "failed": _failed,
+        "methods": _methods,
+        "charges": _charges,
+        "invoice": _invoice,
+        "payments": _payments,
+    }[intent](t)
+
+
+def _refusal(t: Turn, tool: str, number: str | None) -> ModelResponse | None:
+    outcome = t.outcome(tool)
+    if outcome is None:
+        return None
+    if outcome.refused:
+        code, message = outcome.refused
+        if code == "not_found":
+            if number and number.upper().startswith("INV"):
+                return say(f"I couldn't find invoice {number} on your account. Could you check the number?")
+            return say(not_found_reply(number, t))
+        return say(message)
+    if outcome.data is None and not outcome.awaiting:
+        return say(failure_reply())
+    return None
+
+
+def _which_order(t: Turn, purpose: str) -> tuple[str | None, ModelResponse | None]:
+    number = t.order_number()
+    if number:
+        return number, None
+    payments = t.result("list_payments")
+    if payments is None:
+        return None, call(("list_payments", {}))
+    orders: list[str] = []
+    for p in payments["payments"]:
+        if p["order_number"] not in orders:
+            orders.append(p["order_number"])
+    if len(orders) == 1:
+        return orders[0], None
+    if not orders:
+        return None, say("I don't see any payments on your account yet.")
+    return None, say(
+        f"Which order {purpose}? Recent payments:",
+        bullet(_payment_line(p) for p in payments["payments"][:5]),
+    )
+
+
+def _payment_line(p: dict[str, Any]) -> str:
+    method = f" with {p['method']}" if p["method"] else ""
+    amount = money(p["amount"], p["currency"])
+    line = f"{p['order_number']}: {amount}{method} on {day(p['date'])}, **{p['status_label'].lower()}**"
+    if p["refunded_amount"] not in ("0", "0.00"):
+        line += f" ({money(p['refunded_amount'], p['currency'])} refunded)"
+    return line
+
+
+# -- intents --------------------------------------------------------------------------------------
+def _send_invoice(t: Turn) -> ModelResponse:
+    note = ""
+    # The guardrails mask addresses before the model sees them ("[EMAIL]"); either form means "another address".
+    if re.search(r"\b[\w.+-]+@[\w-]+\.[\w.]+\b|\[EMAIL\]", t.text, re.IGNORECASE):
+        note = (
+            "For your security I can only send invoices to the email address on your account, not to an address "
+            "given in the chat."
+        )
+    outcome = t.outcome("send_invoice_copy")
+    if outcome is not None:
+        if outcome.awaiting:
+            return say(note, confirm_question(outcome.awaiting))
+        refused = _refusal(t, "send_invoice_copy", invoice_number(t) or t.order_number())
+        return refused or say(failure_reply())
+    number = invoice_number(t) or t.order_number()
+    if number is None:
+        invoices = t.result("list_invoices")
+        if invoices is None:
+            return call(("list_invoices", {}))
+        rows = invoices["invoices"]
+        if len(rows) == 1:
+            number = rows[0]["number"]
+        elif not rows:
+            return say("I don't see any invoices on your account yet.")
+        else:
+            return say(
+                note, "Which invoice should I send? Your recent invoices:", bullet(_invoice_line(i) for i in rows[:5])
+            )
+    return call(("send_invoice_copy", {"number": number}))
+
+
+def _invoice_line(i: dict[str, Any]) -> str:
+    return (
+        f"{i['number']} for order {i['order_number']}: {money(i['total'], i['currency'])}, issued "
+        f"{day(i['issued_on'])}, {i['status_label'].lower()}"
+    )
+
+
+def _invoice(t: Turn) -> ModelResponse:
+    number = invoice_number(t) or t.named_order_now() or (t.order_number() if t.answering_us else None)
+    if number:
+        refused = _refusal(t, "get_invoice", number)
+        if refused is not None:
+            return refused
+        inv = t.result("get_invoice")
+        if inv is None:
+            return call(("get_invoice", {"number": number}))
+        cur = inv["currency"]
+        return say(
+            f"Invoice {inv['number']} for order {inv['order_number']}, issued {day(inv['issued_on'])}, is "
+            f"**{inv['status_label'].lower()}**: subtotal {money(inv['subtotal'], cur)}, shipping "
+            f"{money(inv['shipping_fee'], cur)}, tax {money(inv['tax'], cur)}, total **{money(inv['total'], cur)}**.",
+            "Would you like a copy by email (to the address on your account)?",
+        )
+    invoices = t.result("list_invoices")
+    if invoices is None:
+        return call(("list_invoices", {}))
+    rows = invoices["invoices"]
+    if not rows:
+        return say("I don't see any invoices on your account yet.")
+    return say(
+        "Here are your recent invoices:",
+        bullet(_invoice_line(i) for i in rows[:5]),
+        "I can email a copy of any of them to the address on your account.",
+    )
+
+
+def _failed(t: Turn) -> ModelResponse:
+    number = t.order_number()
+    if number is None:
+        payments = t.result("list_payments")
+        if payments is None:
+            return call(("list_payments", {}))
+        failed = [p for p in payments["payments"] if p["status"] == "failed"]
+        if len(failed) == 1:
+            number = failed[0]["order_number"]
+        elif not failed:
+            return say(
+                "I don't see any failed payments on your account. Your recent payments:",
+                bullet(_payment_line(p) for p in payments["payments"][:5]) or "(none)",
+            )
+        else:
+            return say("Which order's payment failed?", bullet(_payment_line(p) for p in failed[:5]))
+    refused = _refusal(t, "payment_failure_help", number)
+    if refused is not None:
+        return refused
+    help_ = t.result("payment_failure_help")
+    if help_ is None:
+        return call(("payment_failure_help", {"order_number": number}))
+    if not help_["failed"]:
+        status = help_.get("latest_payment_status") or "no payment yet"
+        return say(f"The latest payment on order {help_['order_number']} didn't fail: its status is {status}.")
+    return say(
+        f"The payment for order {help_['order_number']} failed: {help_['explanation']}",
+        "What you can do:\n" + bullet(help_["next_steps"]),
+        "No money was taken for the failed attempt.",
+    )
+
+
+def _methods(t: Turn) -> ModelResponse:
+    data = t.result("list_payment_methods")
+    if data is None:
+        if t.outcome("list_payment_methods"):
+            return say(failure_reply())
+        return call(("list_payment_methods", {}))
+    if not data["signed_in"]:
+        return say("Saved payment methods belong to an account: please sign in to see them.")
+    if not data["methods"]:
+        return say("You don't have any saved payment methods on your account.")
+    lines = [
+        m["label"] + (f", expires {m['expires']}" if m["expires"] else "") + (" (default)" if m["is_default"] else "")
+        for m in data["methods"]
+    ]
+    return say(
+        "These payment methods are saved on your account:",
+        bullet(lines),
+        "You can add or remove them under Account > Payment methods; I never see full card numbers.",
+    )
+
+
+def _charges(t: Turn) -> ModelResponse:
+    number, response = _which_order(t, "should I explain")
+    if response is not None:
+        return response
+    refused = _refusal(t, "explain_charges", number)
+    if refused is not None:
+        return refused
+    d = t.result("explain_charges")
+    if d is None:
+        return call(("explain_charges", {"order_number": number}))
+    cur = d["currency"]
+    lines = [f"{line['quantity']} x {line['name']}: {money(line['amount'], cur)}" for line in d["lines"]]
+    lines.append(f"Shipping, {d['shipping_method']}: {money(d['shipping_fee'], cur)}")
+    lines.append(f"Tax: {money(d['tax'], cur)}")
+    paid = [_payment_line(p) for p in d["payments"]]
+    parts = [
+        f"Here's what order {d['order_number']} cost, **{money(d['total'], cur)}** in total:",
+        bullet(lines),
+        " ".join(d["notes"]),
+    ]
+    if paid:
+        parts.append("Payments:\n" + bullet(paid))
+    if d["refunded"] not in ("0", "0.00"):
+        parts.append(f"{money(d['refunded'], cur)} has been refunded so far.")
+    captured = [p for p in d["payments"] if p["status"] in ("captured", "partially_refunded", "refunded")]
+    if len(captured) > 1:
+        parts.append("There is more than one captured payment on this order; I can open a ticket to have it checked.")
+    return say(*parts)
+
+
+def _payments(t: Turn) -> ModelResponse:
+    number = t.order_number()
+    outcome = t.outcome("list_payments")
+    if outcome is None:
+        return call(("list_payments", {"order_number": number} if number else {}))
+    if outcome.refused:
+        return _refusal(t, "list_payments", number) or say(failure_reply())
+    payments = (outcome.data or {}).get("payments") or []
+    if not payments:
+        where = f" for order {number}" if number else ""
+        return say(f"I don't see any payments{where}.")
+    return say(
+        "Here are your payments:" if not number else f"Payments for order {number}:",
+        bullet(_payment_line(p) for p in payments[:8]),
+    )

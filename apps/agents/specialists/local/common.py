@@ -1,0 +1,470 @@
+"""What every specialist's local behaviour shares: reading the turn, and talking about tool results.
+
+The local model is a pure function of the conversation it is shown (the
+runtime's `LocalBehaviour`): the customer's message, earlier messages, the
+tool results of this turn, and the session (`current_deps()`: who the customer
+is, nothing else is read from it). It never touches the database: everything it
+knows about orders comes back through its own tool calls, exactly like an LLM.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic_ai.messages import (
+    ModelMessage,
+    ModelRequest,
+    ModelResponse,
+    RetryPromptPart,
+    TextPart,
+    ToolCallPart,
+    ToolReturnPart,
+    UserPromptPart,
+)
+from pydantic_ai.models.function import AgentInfo
+
+from apps.agents.local import current_deps
+from apps.agents.offline.slots import extract_confirmation, extract_order_numbers
+from apps.agents.specialists.results import day, money, unwrap_result
+from apps.agents.tools import AWAITING_CONFIRMATION, GENERIC_FAILURE
+
+_AWAITING_PREFIX = AWAITING_CONFIRMATION.split("{summary}")[0]
+_REFUSED_RE = re.compile(r"^REFUSED \(([\w.-]+)\): (.*)$", re.DOTALL)
+# How far back earlier customer messages count for slots (order number, item, reason).
+SLOT_LOOKBACK = 4
+
+
+@dataclass
+class ToolOutcome:
+    tool: str
+    data: dict[str, Any] | None = None  # a wrapped result
+    refused: tuple[str, str] | None = None  # (code, message)
+    awaiting: str = ""  # the summary of a write waiting for the customer's yes
+    failed: bool = False
+    other: str = ""
+
+
+@dataclass
+class Turn:
+    """One step of the local model inside a turn."""
+
+    text: str  # the customer's current message
+    earlier: list[str]  # earlier customer messages, oldest first
+    last_reply: str  # the assistant's previous reply ("" if none)
+    replies: list[str]  # every earlier reply of the assistant, oldest first
+    outcomes: list[ToolOutcome]  # tool results received since the customer's message, oldest first
+    called: list[tuple[str, dict[str, Any]]]  # tool calls already made in this turn
+    tools: set[str]
+    guest_order: str = ""  # a verified guest's order number
+    signed_in: bool = False
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    # -- what was said ------------------------------------------------------------------
+    @property
+    def answering_us(self) -> bool:
+        """The previous reply asked the customer something: this message probably answers it."""
+        return "?" in self.last_reply
+
+    def recent_texts(self) -> list[str]:
+        """The current message, then earlier ones (newest first), within the slot look-back."""
+        return [self.text, *reversed(self.earlier[-SLOT_LOOKBACK:])]
+
+    def intent(self, detect: Callable[[str], str | None]) -> str | None:
+        """The intent of this message; when it only answers our question, the intent of the message before."""
+        found = detect(self.text)
+        if found or not self.answering_us:
+            return found
+        for text in reversed(self.earlier[-2:]):
+            found = detect(text)
+            if found:
+                return found
+        return None
+
+    def order_number(self) -> str | None:
+        """The order the customer means: named now, else named recently, else the guest's verified order."""
+        for text in [self.text, *reversed(self.earlier[-SLOT_LOOKBACK:])]:
+            numbers = extract_order_numbers(text)
+            if numbers:
+                return numbers[0]
+        # The previous reply names the order only if it names exactly one (a list of orders is a question).
+        in_reply = extract_order_numbers(self.last_reply)
+        if len(in_reply) == 1:
+            return in_reply[0]
+        if len(in_reply) > 1 and self.answering_us:
+            picked = pick_from_list(self.text, self.last_reply)
+            if picked:
+                return picked
+        return self.guest_order or None
+
+    def named_order_now(self) -> str | None:
+        numbers = extract_order_numbers(self.text)
+        return numbers[0] if numbers else None
+
+    # -- tool results -------------------------------------------------------------------
+    def result(self, tool: str) -> dict[str, Any] | None:
+        for outcome in reversed(self.outcomes):
+            if outcome.tool == tool and outcome.data is not None:
+                return outcome.data
+        return None
+
+    def outcome(self, tool: str) -> ToolOutcome | None:
+        for outcome in reversed(self.outcomes):
+            if outcome.tool == tool:
+                return outcome
+        return None
+
+    def was_called(self, tool: str) -> bool:
+        return any(name == tool for name, _ in self.called)
+
+
+_ORDINALS = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3, "last": -1}
+_LIST_STOP = frozenset(
+    [
+        "the",
+        "one",
+        "and",
+        "for",
+        "you",
+        "yes",
+        "not",
+        "but",
+        "that",
+        "with",
+        "which",
+        "order",
+        "orders",
+        "item",
+        "items",
+        "please",
+        "thanks",
+        "want",
+        "like",
+        "mean",
+    ]
+)
+
+
+def pick_from_list(text: str, listing: str) -> str | None:
+    """The order a customer means by "the second one" or "the blanket one" in reply to a listed choice."""
+    lines = [line for line in listing.splitlines() if extract_order_numbers(line)]
+    lowered = text.lower()
+    for word, index in _ORDINALS.items():
+        if re.search(rf"\b{word}\b", lowered) and -len(lines) <= index < len(lines):
+            return extract_order_numbers(lines[index])[0]
+    words = [w for w in re.findall(r"[a-z]{3,}", lowered) if w not in _LIST_STOP]
+    if not words:
+        return None
+    hits = [line for line in lines if any(re.search(rf"\b{re.escape(w[:5])}", line.lower()) for w in words)]
+    return extract_order_numbers(hits[0])[0] if len(hits) == 1 else None
+
+
+def read_turn(messages: list[ModelMessage], info: AgentInfo) -> Turn:
+    # The newest request holding a user prompt is the customer's current message.
+    current_index = 0
+    for index in range(len(messages) - 1, -1, -1):
+        message = messages[index]
+        if isinstance(message, ModelRequest) and any(isinstance(p, UserPromptPart) for p in message.parts):
+            current_index = index
+            break
+    text = _user_text(messages[current_index]) if messages else ""
+    earlier: list[str] = []
+    replies: list[str] = []
+    last_reply = ""
+    for message in messages[:current_index]:
+        if isinstance(message, ModelRequest):
+            user = _user_text(message)
+            if user:
+                earlier.append(user)
+        elif isinstance(message, ModelResponse):
+            reply = "".join(p.content for p in message.parts if isinstance(p, TextPart))
+            if reply:
+                last_reply = reply
+                replies.append(reply)
+    outcomes: list[ToolOutcome] = []
+    called: list[tuple[str, dict[str, Any]]] = []
+    for message in messages[current_index + 1 :]:
+        if isinstance(message, ModelResponse):
+            for part in message.parts:
+                if isinstance(part, ToolCallPart):
+                    called.append((part.tool_name, part.args_as_dict()))
+        else:
+            for part in message.parts:
+                if isinstance(part, ToolReturnPart):
+                    outcomes.append(_outcome(part.tool_name, part.content))
+                elif isinstance(part, RetryPromptPart) and part.tool_name:
+                    outcomes.append(ToolOutcome(tool=part.tool_name, failed=True, other=str(part.content)))
+    deps = current_deps()
+    guest_order = ""
+    signed_in = False
+    facts: dict[str, Any] = {}
+    if deps is not None:
+        signed_in = deps.customer is not None
+        if deps.verified_order is not None and deps.customer is None:
+            guest_order = deps.verified_order.number
+        facts = deps.facts
+        text = deps.text or text
+    return Turn(
+        text=text,
+        earlier=earlier,
+        last_reply=last_reply,
+        replies=replies,
+        outcomes=outcomes,
+        called=called,
+        tools={t.name for t in info.function_tools},
+        guest_order=guest_order,
+        signed_in=signed_in,
+        facts=facts,
+    )
+
+
+def _user_text(message: ModelMessage) -> str:
+    if not isinstance(message, ModelRequest):
+        return ""
+    return "\n".join(p.content for p in message.parts if isinstance(p, UserPromptPart) and isinstance(p.content, str))
+
+
+def _outcome(tool: str, content: Any) -> ToolOutcome:
+    unwrapped = unwrap_result(content)
+    if unwrapped is not None:
+        return ToolOutcome(tool=tool, data=unwrapped[1])
+    text = content if isinstance(content, str) else str(content)
+    if text.startswith(_AWAITING_PREFIX):
+        return ToolOutcome(tool=tool, awaiting=text[len(_AWAITING_PREFIX) :].strip())
+    refused = _REFUSED_RE.match(text)
+    if refused:
+        return ToolOutcome(tool=tool, refused=(refused.group(1), refused.group(2).strip()))
+    if text == GENERIC_FAILURE:
+        return ToolOutcome(tool=tool, failed=True)
+    return ToolOutcome(tool=tool, other=text)
+
+
+# -- responses --------------------------------------------------------------------------------
+def say(*paragraphs: str) -> ModelResponse:
+    return ModelResponse(parts=[TextPart(content="\n\n".join(p for p in paragraphs if p))])
+
+
+def call(*calls: tuple[str, dict[str, Any]]) -> ModelResponse:
+    return ModelResponse(parts=[ToolCallPart(tool_name=name, args=args) for name, args in calls])
+
+
+def bullet(lines: Iterable[str]) -> str:
+    return "\n".join(f"- {line}" for line in lines)
+
+
+def order_line(order: dict[str, Any]) -> str:
+    items = ", ".join(order.get("items") or [])
+    return (
+        f"{order['number']}: {order['status_label'].lower()}, placed {day(order['placed_on'])}, "
+        f"{money(order['total'], order['currency'])}" + (f" ({items})" if items else "")
+    )
+
+
+def ask(t: Turn, question: str) -> ModelResponse:
+    """Ask for what is missing; asked twice already without an answer that helps, hand over to a person."""
+    if (
+        len(t.replies) >= 2
+        and t.replies[-1] == question
+        and t.replies[-2] == question
+        and "escalate_to_human" in t.tools
+    ):
+        return call(
+            ("escalate_to_human", {"reason_code": "repeated_failure", "note": f"Asked three times: {question[:300]}"})
+        )
+    return say(question)
+
+
+def confirm_question(summary: str) -> str:
+    """The wording of every confirmation request: what will happen, and how to answer."""
+    return f"Just to confirm: I will {summary}. Reply **yes** to go ahead or **no** to leave it as it is."
+
+
+def refused_reply(outcome: ToolOutcome, *, not_found: str) -> str:
+    code, message = outcome.refused or ("", "")
+    if code == "not_found":
+        return not_found
+    if code == "order_required":
+        return "Which order is it about? The order number starts with TW- and is in your confirmation email."
+    return message
+
+
+def not_found_reply(number: str | None, t: Turn) -> str:
+    if t.guest_order:
+        return (
+            f"I can only see order {t.guest_order} in this chat, the one you verified. "
+            "For another order, please sign in or verify that order instead."
+        )
+    # The number is not repeated: it may be someone else's, and the reply must not confirm or echo it.
+    return (
+        "I couldn't find that order on your account. Could you check the number? "
+        "It starts with TW- and is in your order confirmation email."
+    )
+
+
+def failure_reply() -> str:
+    return (
+        "Sorry, something went wrong on our side and I couldn't complete that. Nothing was changed. "
+        "I can open a ticket for our team, or connect you with a person: just say which."
+    )
+
+
+# -- what every specialist recognises -----------------------------------------------------------
+_HUMAN_RE = re.compile(
+    r"\b(?:human|real person|a person|someone real|live agent|an agent|representative|operator|supervisor|manager|"
+    r"speak to (?:someone|somebody)|talk to (?:someone|somebody))\b",
+    re.IGNORECASE,
+)
+_TICKET_RE = re.compile(
+    r"\b(?:open|create|file|raise|log|submit|make)\s+(?:a\s+|an\s+)?(?:support\s+)?(?:ticket|case|complaint)\b"
+    r"|\bticket\b",
+    re.IGNORECASE,
+)
+_ANGER_RE = re.compile(
+    r"\b(?:ridiculous|unacceptable|furious|outrageous|disgusting|pathetic|useless|scam|worst|terrible service|"
+    r"fed up|sick of|angry|livid|awful service|joke of a)\b",
+    re.IGNORECASE,
+)
+_THANKS_RE = re.compile(
+    r"^\W*(?:thanks?|thank you|thx|ty|cheers|great|perfect|ok(?:ay)?|cool|got it)\b[\w\s!.,]*$", re.I
+)
+
+
+_QUESTION_RE = re.compile(
+    r"^\W*(?:how|what|when|where|which|why|who|do|does|did|can|could|is|are|will|would|should)\b", re.IGNORECASE
+)
+_PERSONAL_RE = re.compile(
+    r"\b(?:my|mine|me)\b|\bi(?:'ve| have)? (?:ordered|bought|paid|received|got|returned|sent)\b|"
+    r"\bdo i have\b(?! to)|\bhave i\b|\bdid i\b|\bwas i\b",
+    re.IGNORECASE,
+)
+
+
+def is_general_question(t: Turn) -> bool:
+    """A question about the shop's policies, not about this customer's orders: the help center answers it."""
+    return (
+        bool(_QUESTION_RE.search(t.text))
+        and not _PERSONAL_RE.search(t.text)
+        and not extract_order_numbers(t.text)
+        and not t.answering_us
+    )
+
+
+def wants_human(text: str) -> bool:
+    return bool(_HUMAN_RE.search(text))
+
+
+def wants_ticket(text: str) -> bool:
+    return bool(_TICKET_RE.search(text))
+
+
+def is_angry(text: str) -> bool:
+    return bool(_ANGER_RE.search(text)) or (sum(1 for c in text if c.isupper()) > 20 and text.upper() == text)
+
+
+def is_thanks(text: str) -> bool:
+    return bool(_THANKS_RE.match(text.strip())) and len(text) < 60
+
+
+def handle_common(t: Turn, *, topic: str, category: str) -> ModelResponse | None:
+    """Requests every specialist answers the same way: a person, a ticket, anger, thanks, tool results of those."""
+    if t.outcomes and t.outcomes[0].tool == "search_knowledge":
+        # A general question this turn: the help-center flow owns the rest of it.
+        from apps.agents.specialists.local.faq import behaviour_steps
+
+        return behaviour_steps(t)
+    esc = t.outcome("escalate_to_human")
+    if esc is not None:
+        if esc.data and esc.data.get("escalated"):
+            return say(
+                "I've passed this conversation to a person from our team. They will reply here as soon as they can; "
+                "you don't need to repeat anything."
+            )
+        return say(failure_reply())
+    ticket = t.outcome("create_ticket")
+    if ticket is not None:
+        if ticket.awaiting:
+            return say(confirm_question(ticket.awaiting))
+        if ticket.refused:
+            return say(ticket.refused[1])
+        return say(failure_reply())
+    back = t.outcome("hand_back_to_router")
+    if back is not None:
+        return say(
+            f"That's a question for another part of our team than {topic}. "
+            "Could you ask it once more, in a sentence or two? I'll make sure it reaches the right place."
+        )
+    if t.outcomes:
+        return None
+    if wants_human(t.text) and "escalate_to_human" in t.tools:
+        return call(("escalate_to_human", {"reason_code": "customer_request", "note": t.text[:500]}))
+    if is_angry(t.text) and "escalate_to_human" in t.tools:
+        return call(("escalate_to_human", {"reason_code": "negative_sentiment", "note": t.text[:500]}))
+    if wants_ticket(t.text) and "create_ticket" in t.tools:
+        return call(("create_ticket", ticket_args(t, category=category)))
+    if extract_confirmation(t.text) is True:
+        # A "yes" with nothing waiting for it (it expired, was refused, or was never asked).
+        return say("There's nothing waiting for your confirmation right now. What would you like me to do?")
+    if is_thanks(t.text):
+        return say("You're welcome! Is there anything else I can help you with?")
+    if "search_knowledge" in t.tools and is_general_question(t):
+        from apps.agents.specialists.local.faq import behaviour_steps
+
+        return behaviour_steps(t)
+    return None
+
+
+# What clearly belongs to another specialist, by topic: a message matching none of this specialist's own
+# intents but one of these is handed back to the router rather than answered badly.
+FOREIGN = {
+    "order": re.compile(
+        r"\b(?:refunds?|returns?|send (?:it|them) back|invoices?|receipts?|charged|payments?|pay|paid)\b", re.I
+    ),
+    "returns": re.compile(r"\b(?:cancel|track(?:ing)?|invoices?|receipts?|payment methods?|cards?)\b", re.I),
+    "billing": re.compile(r"\b(?:cancel|track(?:ing)?|returns?|send (?:it|them) back|exchange)\b", re.I),
+}
+
+
+def hand_back_if_foreign(t: Turn, topic: str, own_intent: str | None) -> ModelResponse | None:
+    """Hand the conversation back when the message is plainly about another specialist's topic."""
+    pattern = FOREIGN.get(topic)
+    if own_intent or t.outcomes or pattern is None or "hand_back_to_router" not in t.tools:
+        return None
+    match = pattern.search(t.text)
+    if match is None:
+        return None
+    return call(("hand_back_to_router", {"reason": f"about {match.group(0).lower()}, not {topic}"}))
+
+
+def ticket_args(t: Turn, *, category: str) -> dict[str, Any]:
+    context = [x for x in [*t.earlier[-3:], t.text] if x.strip()]
+    subject = _subject(t)
+    args: dict[str, Any] = {
+        "subject": subject,
+        "description": "\n".join(f"Customer: {x}" for x in context),
+        "category": category,
+        "priority": "normal",
+    }
+    number = t.order_number()
+    if number:
+        args["order_number"] = number
+    return args
+
+
+def _subject(t: Turn) -> str:
+    for text in [t.text, *reversed(t.earlier[-3:])]:
+        cleaned = re.sub(_TICKET_RE, " ", text)
+        cleaned = re.sub(
+            r"\b(?:please|can you|could you|i want to|i'd like to|i would like to)\b", " ", cleaned, flags=re.I
+        )
+        cleaned = " ".join(cleaned.split()).strip(" .,!?:;-")
+        if len(cleaned.split()) >= 3:
+            return cleaned[:120]
+    return "Customer request from chat"
+
+
+def first(values: Iterable[Any]) -> Any:
+    for value in values:
+        return value
+    return None

@@ -1,0 +1,298 @@
+"""The order specialist, offline: list, details, tracking, cancel, change the address."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic_ai.messages import ModelMessage, ModelResponse
+from pydantic_ai.models.function import AgentInfo
+
+from apps.agents.specialists.local.addresses import parse_address
+from apps.agents.specialists.local.common import (
+    Turn,
+    bullet,
+    call,
+    confirm_question,
+    failure_reply,
+    hand_back_if_foreign,
+    handle_common,
+    not_found_reply,
+    order_line,
+    read_turn,
+    refused_reply,
+    say,
+)
+from apps.agents.specialists.results import day, money
+
+_INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("cancel", re.compile(r"\bcancel|\bdon'?t want (?:it|the order) any ?more|\bcall off\b", re.I)),
+    (
+        "address",
+        re.compile(
+            r"\baddress\b|\bship (?:it )?to\b|\bdeliver (?:it )?to\b|\bsend it to\b|\bi(?:'ve| have)? moved\b|"
+            r"\bnew (?:street|house|apartment|flat)\b",
+            re.I,
+        ),
+    ),
+    (
+        "track",
+        re.compile(
+            r"\bwhere(?:'s| is)?\b|\btrack|\bwhen will\b|\bwhen (?:does|do|is|should)\b|\barriv|\bdeliver|\beta\b|"
+            r"\bshipped\b|\bshipping status\b|\blate\b|\bdelay|\bexpected\b|\bstill (?:waiting|not)\b|"
+            r"\bhasn'?t (?:come|arrived|shipped)|\bnot (?:yet )?(?:arrived|received|come)\b|\bcarrier\b|\bparcel\b|"
+            r"\bpackage\b",
+            re.I,
+        ),
+    ),
+    (
+        "list",
+        re.compile(r"\b(?:my|recent|past|all|last) orders\b|\border history\b|\bwhat (?:did|have) i order", re.I),
+    ),
+    ("details", re.compile(r"\bdetails?\b|\bwhat(?:'s| is| was) in\b|\bitems?\b|\bstatus\b|\btotal\b", re.I)),
+)
+
+
+def detect(text: str) -> str | None:
+    for name, pattern in _INTENTS:
+        if pattern.search(text):
+            return name
+    return None
+
+
+def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+    t = read_turn(messages, info)
+    common = handle_common(t, topic="orders", category="order")
+    if common is not None:
+        return common
+    intent = t.intent(detect)
+    back = hand_back_if_foreign(t, "order", intent)
+    if back is not None:
+        return back
+    if intent != "cancel" and parse_address(t.text):
+        intent = "address"  # "send TW-100003 to 9 Ocean Drive, Miami, FL 33139, US"
+    intent = intent or ("details" if t.named_order_now() else "list")
+    if intent == "cancel":
+        return _cancel(t)
+    if intent == "address":
+        return _address(t)
+    if intent == "track":
+        return _track(t)
+    if intent == "details":
+        return _details(t)
+    return _list(t)
+
+
+# -- choosing the order ---------------------------------------------------------------------------
+def _pick(t: Turn, *, prefer: tuple[str, ...], purpose: str) -> tuple[str | None, ModelResponse | None]:
+    """The order number to act on, or a response (a list_orders call, or a question) to get it."""
+    number = t.order_number()
+    if number:
+        return number, None
+    listed = t.result("list_orders")
+    if listed is None:
+        return None, call(("list_orders", {"limit": 10}))
+    orders = listed.get("orders") or []
+    if not orders:
+        return None, say("I don't see any orders on your account yet. Is there anything else I can help with?")
+    if len(orders) == 1:
+        return orders[0]["number"], None
+    for status in prefer:
+        # The most advanced matching state decides: "where is my package" means the shipped one.
+        same = [o for o in orders if o["status"] == status]
+        if len(same) == 1:
+            return same[0]["number"], None
+        if same:
+            break
+    candidates = [o for o in orders if o["status"] in prefer]
+    shown = candidates or orders
+    return None, say(
+        f"Which order would you like {purpose}? Your recent orders:", bullet(order_line(o) for o in shown[:5])
+    )
+
+
+def _not_found(t: Turn, tool: str) -> ModelResponse | None:
+    outcome = t.outcome(tool)
+    if outcome is None:
+        return None
+    if outcome.failed:
+        return say(failure_reply())
+    if outcome.refused:
+        number = (t.called[-1][1].get("order_number") if t.called else None) or t.order_number()
+        return say(refused_reply(outcome, not_found=not_found_reply(number, t)))
+    return None
+
+
+# -- intents -------------------------------------------------------------------------------------
+def _list(t: Turn) -> ModelResponse:
+    listed = t.result("list_orders")
+    if listed is None:
+        if t.outcome("list_orders"):
+            return say(failure_reply())
+        return call(("list_orders", {"limit": 5}))
+    orders = listed.get("orders") or []
+    if not orders:
+        return say("I don't see any orders on your account yet.")
+    return say(
+        "Here are your most recent orders:",
+        bullet(order_line(o) for o in orders),
+        "Would you like the details or tracking for one of them?",
+    )
+
+
+def _details(t: Turn) -> ModelResponse:
+    number, response = _pick(t, prefer=("pending", "processing", "shipped"), purpose="the details of")
+    if response is not None:
+        return response
+    refused = _not_found(t, "get_order")
+    if refused is not None:
+        return refused
+    order = t.result("get_order")
+    if order is None:
+        return call(("get_order", {"order_number": number}))
+    return say(_describe(order))
+
+
+def _describe(order: dict[str, Any]) -> str:
+    cur = order["currency"]
+    lines = [
+        f"{i['quantity']} x {i['name']}: {money(i['line_total'], cur)}" + (" (final sale)" if i["final_sale"] else "")
+        for i in order["items"]
+    ]
+    totals = (
+        f"Subtotal {money(order['subtotal'], cur)}, shipping {money(order['shipping_fee'], cur)}, "
+        f"tax {money(order['tax'], cur)}: total {money(order['total'], cur)}."
+    )
+    status = f"Order {order['number']}, placed {day(order['placed_on'])}, is **{order['status_label'].lower()}**."
+    if order.get("delivered_on"):
+        status += f" It was delivered on {day(order['delivered_on'])}."
+    elif order.get("cancelled_on"):
+        status += f" It was cancelled on {day(order['cancelled_on'])}."
+    return "\n\n".join(
+        [status, bullet(lines), totals, f"Shipping to: {order['ship_to']} ({order['shipping_method']})."]
+    )
+
+
+def _track(t: Turn) -> ModelResponse:
+    number, response = _pick(t, prefer=("shipped", "processing", "pending"), purpose="me to track")
+    if response is not None:
+        return response
+    refused = _not_found(t, "track_shipment")
+    if refused is not None:
+        return refused
+    data = t.result("track_shipment")
+    if data is None:
+        return call(("track_shipment", {"order_number": number}))
+    return say(_tracking_text(data))
+
+
+def _tracking_text(data: dict[str, Any]) -> str:
+    number, status = data["number"], data["status"]
+    if status == "cancelled":
+        return f"Order {number} was cancelled, so it won't be shipped."
+    if data.get("delivered_on") and not any(s["status"] != "delivered" for s in data["shipments"]):
+        ship = data["shipments"][0] if data["shipments"] else None
+        via = f" by {ship['carrier']} (tracking {ship['tracking_number']})" if ship else ""
+        return f"Order {number} was delivered on {day(data['delivered_on'])}{via}."
+    if not data["shipments"]:
+        if status in ("pending", "processing"):
+            return (
+                f"Order {number} is {status} and hasn't shipped yet. Once it ships you'll get a tracking number; "
+                f"{data['shipping_method'].lower()} delivery applies from then."
+            )
+        return f"Order {number} is {data['status_label'].lower()}; I don't have shipment details for it."
+    parts = []
+    for ship in data["shipments"]:
+        text = (
+            f"Order {number} is with {ship['carrier']}, tracking number {ship['tracking_number']}: "
+            f"**{ship['status_label'].lower()}**"
+        )
+        if ship.get("shipped_on"):
+            text += f", shipped {day(ship['shipped_on'])}"
+        text += "."
+        last = ship.get("last_event")
+        if last:
+            where = f" in {last['location']}" if last.get("location") else ""
+            text += f" Latest update ({day(last['when'])}{where}): {last['description']}."
+        if ship.get("delivered_on"):
+            text += f" Delivered on {day(ship['delivered_on'])}."
+        elif ship.get("estimated_delivery"):
+            text += f" Expected delivery: **{day(ship['estimated_delivery'])}**."
+        if ship["status"] == "exception":
+            text += " The carrier reported a delivery problem; if it isn't resolved soon I can open a ticket for you."
+        parts.append(text)
+    return "\n\n".join(parts)
+
+
+def _cancel(t: Turn) -> ModelResponse:
+    outcome = t.outcome("cancel_order")
+    if outcome is not None:
+        if outcome.awaiting:
+            return say(confirm_question(outcome.awaiting))
+        if outcome.refused:
+            code, message = outcome.refused
+            number = t.called[-1][1].get("order_number") if t.called else t.order_number()
+            if code == "not_found":
+                return say(not_found_reply(number, t))
+            if code == "not_cancellable":
+                return say(
+                    message,
+                    "Once an order is being prepared or on its way it can't be cancelled, but after it arrives you "
+                    "can return it within our return window. I can help with that then.",
+                )
+            if code == "payment_captured":
+                return say(message, "I can open a ticket for our team to look at it, if you like.")
+            return say(message)
+        return say(failure_reply())
+    number, response = _pick(t, prefer=("pending",), purpose="to cancel")
+    if response is not None:
+        return response
+    return call(("cancel_order", {"order_number": number, "reason": t.text[:300]}))
+
+
+def _address(t: Turn) -> ModelResponse:
+    outcome = t.outcome("change_shipping_address")
+    if outcome is not None:
+        if outcome.awaiting:
+            return say(confirm_question(outcome.awaiting))
+        if outcome.refused:
+            code, message = outcome.refused
+            if code == "not_found":
+                return say(not_found_reply(t.order_number(), t))
+            if code == "already_shipped":
+                return say(
+                    message,
+                    "If it can't be delivered, the carrier will return it to us; I can open a ticket so our team "
+                    "can follow up with the carrier.",
+                )
+            return say(
+                message,
+                "Please send the full new address as: street, city, postal code, country "
+                "(e.g. 12 Harbor Street, Portland, OR 97201, US).",
+            )
+        return say(failure_reply())
+    number, response = _pick(t, prefer=("pending", "processing"), purpose="to change the address of")
+    if response is not None:
+        return response
+    address = None
+    for text in t.recent_texts()[:2]:
+        address = parse_address(text)
+        if address:
+            break
+    if address is None:
+        refused = _not_found(t, "get_order")
+        if refused is not None:
+            return refused
+        order = t.result("get_order")
+        if order is None:
+            return call(("get_order", {"order_number": number}))
+        if not order["can_change_address"]:
+            return say(
+                f"Order {order['number']} is {order['status_label'].lower()}, so its address can no longer be "
+                "changed: that's only possible before an order ships.",
+            )
+        return say(
+            f"Order {order['number']} currently ships to {order['ship_to']}. What's the new address? "
+            "Please write it as: street, city, postal code, country (e.g. 12 Harbor Street, Portland, OR 97201, US)."
+        )
+    return call(("change_shipping_address", {"order_number": number, **address}))

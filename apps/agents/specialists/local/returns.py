@@ -1,0 +1,351 @@
+"""The returns specialist, offline: eligibility, returns (write), refund requests (approval), refund status.
+
+A return or refund needs three things: the order, the item(s), the reason.
+Whatever is missing is asked for, one question at a time; nothing is assumed
+except the obvious (an order with a single returnable item is that item).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic_ai.messages import ModelMessage, ModelResponse
+from pydantic_ai.models.function import AgentInfo
+
+from apps.agents.offline.slots import ALL, extract_quantity, extract_return_reason, match_items
+from apps.agents.specialists.local.common import (
+    Turn,
+    ask,
+    bullet,
+    call,
+    confirm_question,
+    failure_reply,
+    hand_back_if_foreign,
+    handle_common,
+    not_found_reply,
+    order_line,
+    read_turn,
+    say,
+)
+from apps.agents.specialists.results import day, money
+
+_INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    (
+        "status",
+        re.compile(
+            r"\brefund(?:s)? status\b|\bstatus of (?:my|the) (?:refund|return)|\bwhere(?:'s| is) my (?:refund|money)|"
+            r"\b(?:has|did|was) my (?:refund|return)\b|"
+            r"\bwhen (?:will|do) i (?:get|receive|see) (?:my )?(?:money|refund)|"
+            r"\brefund yet\b|\bany news (?:on|about) (?:my )?(?:refund|return)|\bstatus of (?:my )?refund",
+            re.I,
+        ),
+    ),
+    ("policy", re.compile(r"\bcan i (?:still )?return\b|\beligible\b|\btoo late\b|\bstill (?:be )?return", re.I)),
+    ("refund", re.compile(r"\brefund|\bmoney back\b|\breimburse", re.I)),
+    ("return", re.compile(r"\breturn|\bsend (?:it|them|this|these)? ?back\b|\bexchange\b|\brma\b", re.I)),
+)
+_AMOUNT_RE = re.compile(
+    r"(?:[$€£]\s?(\d+(?:[.,]\d{1,2})?))|(?:(\d+(?:[.,]\d{1,2})?)\s?(?:usd|dollars?|eur|euros?))", re.I
+)
+_EXCEPTION_RE = re.compile(r"\b(?:make an exception|an exception|special case|exception for me|bend the rules)\b", re.I)
+REASON_QUESTION = (
+    "What's the reason? For example: it arrived damaged, it's the wrong item, it's not as described, "
+    "the size doesn't fit, or you changed your mind."
+)
+
+
+def detect(text: str) -> str | None:
+    for name, pattern in _INTENTS:
+        if pattern.search(text):
+            return name
+    return None
+
+
+def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+    t = read_turn(messages, info)
+    common = handle_common(t, topic="returns", category="returns")
+    if common is not None:
+        return common
+    if _EXCEPTION_RE.search(t.text) and "escalate_to_human" in t.tools:
+        return call(("escalate_to_human", {"reason_code": "policy_exception", "note": t.text[:500]}))
+    back = hand_back_if_foreign(t, "returns", t.intent(detect))
+    if back is not None:
+        return back
+    intent = t.intent(detect) or ("policy" if t.named_order_now() else "return")
+    if intent == "status":
+        return _status(t)
+    return _return_or_refund(t, intent)
+
+
+# -- which order -------------------------------------------------------------------------------
+def _pick(t: Turn, purpose: str) -> tuple[str | None, ModelResponse | None]:
+    number = t.order_number()
+    if number:
+        return number, None
+    listed = t.result("list_returnable_orders")
+    if listed is None:
+        return None, call(("list_returnable_orders", {}))
+    orders = listed.get("orders") or []
+    returnable = [o for o in orders if o["returnable"]]
+    if len(returnable) == 1:
+        return returnable[0]["number"], None
+    if not orders:
+        return None, say("I don't see any orders on your account, so there's nothing to return yet.")
+    if not returnable:
+        return None, say(
+            "None of your recent orders can be returned right now:",
+            bullet(f"{order_line(o)}: {_why_not(o)}" for o in orders[:5]),
+            "If one of them needs an exception, I can connect you with a person from our team.",
+        )
+    return None, say(
+        f"Which order is it{purpose}? These can still be returned:",
+        bullet(f"{order_line(o)}, returnable until {day(o['window_ends_on'])}" for o in returnable[:5]),
+    )
+
+
+def _why_not(order: dict[str, Any]) -> str:
+    codes = order.get("refusals") or []
+    if "window_closed" in codes:
+        return f"the return window closed on {day(order['window_ends_on'])}"
+    if "not_delivered" in codes:
+        return "not delivered yet"
+    if "return_in_progress" in codes:
+        return "a return is already in progress"
+    if "already_returned" in codes:
+        return "already returned"
+    return "nothing on it can be returned"
+
+
+# -- which items ------------------------------------------------------------------------------
+def _choose_items(t: Turn, verdict: dict[str, Any]) -> tuple[list[dict[str, Any]] | None, str]:
+    """Items as {order_item_id, quantity}, or None and the question to ask."""
+    items = verdict["order_items"]
+    texts = t.recent_texts()[:3]
+    wanted: list[dict[str, Any]] = []
+    named_text = ""
+    for text in texts:
+        wanted = named_items(text, items)
+        if wanted:
+            named_text = text
+            break
+    if not wanted:
+        for text in texts:
+            if re.search(r"\b(?:everything|all of (?:it|them)|the whole order|all items|both)\b", text, re.I):
+                wanted = [i for i in items if not i["final_sale"]]
+                named_text = text
+                break
+    if not wanted:
+        if len(items) == 1:
+            wanted = items
+        else:
+            listing = bullet(
+                f"{i['quantity']} x {i['name']}" + (" (final sale)" if i["final_sale"] else "") for i in items
+            )
+            return None, f"Which item(s) from order {verdict['order_number']}?\n\n{listing}"
+    chosen = []
+    for item in wanted:
+        quantity: Any = extract_quantity(named_text) if named_text else None
+        if quantity == ALL or quantity is None or len(wanted) > 1:
+            if quantity is None and item["quantity"] > 1 and len(wanted) == 1:
+                return None, (
+                    f"You bought {item['quantity']} x {item['name']}. How many of them would you like to return?"
+                )
+            quantity = item["quantity"]
+        chosen.append({"order_item_id": item["order_item_id"], "quantity": min(int(quantity), item["quantity"])})
+    return chosen, ""
+
+
+def _amount(t: Turn) -> str | None:
+    """An amount the customer names ("$40", "40 dollars"); the tool refuses one above the policy's."""
+    match = _AMOUNT_RE.search(t.text)
+    if match is None:
+        return None
+    return (match.group(1) or match.group(2)).replace(",", ".")
+
+
+def named_items(text: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The order's items the text names ("the socks", "hoodie and mug"): every clear match, best first."""
+    names = [i["product_name"] for i in items]
+    matches = match_items(text, names, cutoff=0.2)
+    if not matches:
+        return []
+    best = matches[0].score
+    chosen = {m.candidate for m in matches if m.score >= max(0.2, best - 0.05)}
+    return [i for i in items if i["product_name"] in chosen]
+
+
+def _reason(t: Turn) -> str | None:
+    for text in t.recent_texts()[:3]:
+        reason = extract_return_reason(text)
+        if reason:
+            return reason
+    return None
+
+
+# -- return / refund -------------------------------------------------------------------------------
+def _return_or_refund(t: Turn, intent: str) -> ModelResponse:
+    final = _final_outcome(t, intent)
+    if final is not None:
+        return final
+    number, response = _pick(t, " for")
+    if response is not None:
+        return response
+    check = t.outcome("check_return_eligibility")
+    if check is None:
+        return call(("check_return_eligibility", {"order_number": number}))
+    if check.refused:
+        code, message = check.refused
+        return say(not_found_reply(number, t) if code == "not_found" else message)
+    if check.data is None:
+        return say(failure_reply())
+    verdict = check.data
+    if verdict["refusals"]:
+        return say(_order_refusal(verdict, intent))
+    if intent == "policy":
+        return say(_policy_answer(verdict))
+    items, question = _choose_items(t, verdict)
+    if items is None:
+        return ask(t, question)
+    blocked = _item_refusals(verdict, items)
+    if blocked:
+        return say(blocked)
+    reason = _reason(t)
+    if reason is None:
+        return ask(t, REASON_QUESTION)
+    if intent == "refund":
+        args: dict[str, Any] = {"order_number": verdict["order_number"], "reason": reason, "items": items}
+        amount = _amount(t)
+        if amount:
+            args["amount"] = amount
+        return call(("request_refund", args))
+    return call(("create_return", {"order_number": verdict["order_number"], "items": items, "reason": reason}))
+
+
+def _final_outcome(t: Turn, intent: str) -> ModelResponse | None:
+    for tool in ("create_return", "request_refund"):
+        outcome = t.outcome(tool)
+        if outcome is None:
+            continue
+        if outcome.awaiting:
+            return say(confirm_question(outcome.awaiting))
+        if outcome.refused:
+            code, message = outcome.refused
+            if code == "not_found":
+                return say(not_found_reply(t.order_number(), t))
+            return say(message, _exception_offer(code))
+        if outcome.data and tool == "request_refund":
+            d = outcome.data
+            return say(
+                f"I've sent a refund request for {money(d['amount'], d['currency'])} on order {d['order_number']} "
+                f"({', '.join(d['items'])}) to our team for review, reference {d['request_reference']}. "
+                "It is **pending review**: no money has moved yet. You'll hear from us here or by email once it's "
+                "decided; after approval the refund reaches your original payment method within a few business days."
+            )
+        return say(failure_reply())
+    return None
+
+
+def _exception_offer(code: str) -> str:
+    if code in ("window_closed", "final_sale", "not_delivered", "already_returned", "return_in_progress"):
+        return "If you believe this needs an exception, I can connect you with a person from our team."
+    return ""
+
+
+def _order_refusal(verdict: dict[str, Any], intent: str) -> str:
+    refusal = verdict["refusals"][0]
+    message = refusal["message"]
+    code = refusal["code"]
+    if code == "window_closed":
+        return (
+            f"I'm sorry: {message} Our policy allows returns and refunds within {verdict['window_days']} days of "
+            f"delivery, so I can't start one for order {verdict['order_number']}. If there's a special reason, "
+            "I can connect you with a person from our team."
+        )
+    if code == "not_delivered":
+        return f"{message} If you no longer want it, the order team can check whether it can still be cancelled."
+    if code == "return_in_progress":
+        return f"{message} Ask me for the status of your refund or return to see where it stands."
+    return message
+
+
+def _item_refusals(verdict: dict[str, Any], items: list[dict[str, Any]]) -> str:
+    by_id = {i["order_item_id"]: i for i in verdict["order_items"]}
+    eligible = {v["order_item_id"]: v for v in verdict["items"]}
+    problems = []
+    for line in items:
+        item = by_id[line["order_item_id"]]
+        if item["final_sale"]:
+            problems.append(
+                f"{item['name']} was a final-sale item, and final-sale items can't be returned or refunded."
+            )
+        elif (
+            line["order_item_id"] in eligible
+            and line["quantity"] > eligible[line["order_item_id"]]["returnable_quantity"]
+        ):
+            left = eligible[line["order_item_id"]]["returnable_quantity"]
+            problems.append(f"Only {left} x {item['name']} can still be returned.")
+        elif line["order_item_id"] not in eligible:
+            problems.append(f"{item['name']} can no longer be returned (it is already in a return).")
+    if problems:
+        return " ".join(problems) + " Is there another item I can help with?"
+    return ""
+
+
+def _policy_answer(verdict: dict[str, Any]) -> str:
+    cur = verdict["currency"]
+    ok = [f"{v['returnable_quantity']} x {v['name']}" for v in verdict["items"] if v["eligible"]]
+    final = [i["name"] for i in verdict["order_items"] if i["final_sale"]]
+    text = (
+        f"Yes: order {verdict['order_number']} can be returned until **{day(verdict['window_ends_on'])}** "
+        f"({verdict['window_days']} days from delivery). Returnable: {', '.join(ok)}."
+    )
+    if final:
+        text += f" Not returnable (final sale): {', '.join(final)}."
+    text += (
+        f" Return shipping is free if the item arrived damaged, wrong or not as described; otherwise "
+        f"{money(verdict['return_shipping_fee'] or '5.95', cur)} is deducted from the refund. "
+        "Would you like to start a return?"
+    )
+    return text
+
+
+# -- refund status ---------------------------------------------------------------------------------
+def _status(t: Turn) -> ModelResponse:
+    outcome = t.outcome("refund_status")
+    if outcome is None:
+        number = t.order_number()
+        return call(("refund_status", {"order_number": number} if number else {}))
+    if outcome.refused:
+        code, message = outcome.refused
+        return say(not_found_reply(t.order_number(), t) if code == "not_found" else message)
+    if outcome.data is None:
+        return say(failure_reply())
+    d = outcome.data
+    lines = []
+    for r in d["requests"]:
+        lines.append(
+            f"Refund request {r['request_reference']} for {money(r['amount'], r['currency'])} on order "
+            f"{r['order_number']} (requested {day(r['requested_on'])}): **{r['status_label'].lower()}**."
+        )
+    request_orders = {r["order_number"] for r in d["requests"]}
+    for r in d["refunds"]:
+        when = f" on {day(r['processed_on'])}" if r.get("processed_on") else ""
+        lines.append(
+            f"Refund of {money(r['amount'], r['currency'])} on order {r['order_number']} to your "
+            f"{r['method'].lower()}: **{r['status_label'].lower()}**{when}."
+        )
+    for r in d["returns"]:
+        if r["order_number"] in request_orders:
+            continue
+        lines.append(
+            f"Return for order {r['order_number']} ({', '.join(r['items'])}), label {r['label_reference']}: "
+            f"**{r['status_label'].lower()}**."
+        )
+    where = f" for order {d['order_number']}" if d.get("order_number") else ""
+    if not lines:
+        return say(
+            f"I don't see any refunds, refund requests or returns{where}. "
+            "Would you like to start a return or request a refund?"
+        )
+    return say(f"Here's where things stand{where}:", bullet(lines))

@@ -1,0 +1,272 @@
+"""The returns specialist's tools: eligibility, create a return (write), request a refund (approval), status.
+
+The return policy lives in one place, `apps.commerce.services.return_check_eligibility`
+(window from delivery, final-sale items, quantities). These tools explain its
+verdict; they never decide around it.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from pydantic_ai import RunContext
+from typing_extensions import TypedDict
+
+from apps.agents.deps import SupportDeps
+from apps.agents.specialists import serialize
+from apps.agents.specialists.results import money, wrap_result
+from apps.agents.specialists.scope import actor_label, order_in_scope, orders_in_scope, owner
+from apps.agents.tools import approval_tool, read_tool, write_tool
+from apps.commerce import selectors, services
+from apps.commerce.models import Order, ReturnReason
+from apps.core.errors import ApplicationError
+from apps.support.models import RefundApproval
+from apps.support.services import refund_approval_request
+
+
+class ItemArg(TypedDict):
+    order_item_id: int
+    quantity: int
+
+
+REASONS = ", ".join(ReturnReason.values)
+
+
+def _lines(items: list[ItemArg] | list[dict[str, Any]] | None) -> list[services.ReturnLine] | None:
+    if not items:
+        return None
+    lines = []
+    for raw in items:
+        try:
+            lines.append(services.ReturnLine(order_item_id=int(raw["order_item_id"]), quantity=int(raw["quantity"])))
+        except (KeyError, TypeError, ValueError):
+            raise ApplicationError(
+                "Each item needs an order_item_id (from the order's items) and a quantity.", code="invalid_items"
+            ) from None
+    return lines
+
+
+def _verdict(order: Order, items: list[dict[str, Any]] | None, reason: str) -> services.ReturnEligibility:
+    return services.return_check_eligibility(order=order, items=_lines(items), reason=reason)
+
+
+def _verdict_data(order: Order, verdict: services.ReturnEligibility) -> dict[str, Any]:
+    all_items = {i.pk: i for i in order.items.all()}
+    return {
+        "order_number": order.number,
+        "order_status": order.status,
+        "eligible": verdict.eligible,
+        "refusals": [{"code": r.code, "message": r.message} for r in verdict.reasons],
+        "items": [
+            {
+                "order_item_id": v.order_item_id,
+                "name": serialize.item_label(all_items[v.order_item_id]) if v.order_item_id in all_items else "",
+                "requested_quantity": v.requested_quantity,
+                "returnable_quantity": v.returnable_quantity,
+                "eligible": v.eligible,
+                "refusals": [{"code": r.code, "message": r.message} for r in v.reasons],
+                "refundable_amount": str(v.refundable_amount),
+            }
+            for v in verdict.items
+        ],
+        "order_items": [serialize.order_item(i) for i in all_items.values()],
+        "refundable_amount": str(verdict.refundable_amount),
+        "return_shipping_fee": str(verdict.return_shipping_fee),
+        "currency": verdict.currency,
+        "window_days": verdict.window_days,
+        "window_ends_on": verdict.window_ends_on.isoformat() if verdict.window_ends_on else None,
+    }
+
+
+@read_tool
+def list_returnable_orders(ctx: RunContext[SupportDeps]) -> str:
+    """The customer's recent orders with whether each can still be returned and until when."""
+    rows = []
+    for order in orders_in_scope(ctx.deps, limit=10):
+        verdict = services.return_check_eligibility(order=order)
+        rows.append(
+            {
+                **serialize.order_summary(order),
+                "returnable": verdict.eligible,
+                "window_ends_on": verdict.window_ends_on.isoformat() if verdict.window_ends_on else None,
+                "refusals": [r.code for r in verdict.reasons],
+            }
+        )
+    return wrap_result("list_returnable_orders", {"orders": rows})
+
+
+@read_tool
+def check_return_eligibility(
+    ctx: RunContext[SupportDeps], order_number: str, items: list[ItemArg] | None = None, reason: str = ""
+) -> str:
+    """Can these items of the order be returned under the shop's policy, and what would be refunded?
+    `items` are {order_item_id, quantity} (omit for everything still returnable); `reason` is one of the
+    return reasons (damaged, wrong_item, not_as_described, size, changed_mind, other) or empty."""
+    order = order_in_scope(ctx.deps, order_number)
+    verdict = _verdict(order, items, reason)
+    return wrap_result("check_return_eligibility", _verdict_data(order, verdict))
+
+
+# -- create a return (write) ----------------------------------------------------------------------
+def _check_reason(reason: str) -> None:
+    if reason not in ReturnReason.values:
+        raise ApplicationError(f"A return needs a reason, one of: {REASONS}.", code="reason_required")
+
+
+def _return_precheck(ctx: Any, order_number: str, items: list[dict[str, Any]], reason: str, note: str = "") -> None:
+    _check_reason(reason)
+    if not items:
+        raise ApplicationError("Name the items to return (order_item_id and quantity).", code="items_required")
+    order = order_in_scope(ctx.deps, order_number)
+    verdict = _verdict(order, items, reason)
+    if not verdict.eligible:
+        refusal = (verdict.reasons or next(v.reasons for v in verdict.items if not v.eligible))[0]
+        raise ApplicationError(refusal.message, code=refusal.code, extra={"reasons": verdict.reason_codes})
+
+
+def _return_summary(args: dict[str, Any], deps: SupportDeps) -> str:
+    order = order_in_scope(deps, args["order_number"])
+    verdict = _verdict(order, args["items"], args["reason"])
+    names = {i.pk: serialize.item_label(i) for i in order.items.all()}
+    what = ", ".join(f"{v.requested_quantity} x {names[v.order_item_id]}" for v in verdict.items)
+    # The refundable amount is already net of the fee: say so rather than suggest a second deduction.
+    fee = (
+        f" (after the {money(verdict.return_shipping_fee, order.currency)} return shipping fee)"
+        if verdict.return_shipping_fee
+        else ""
+    )
+    return (
+        f"start a return of {what} from order {order.number} "
+        f"(reason: {ReturnReason(args['reason']).label.lower()}) with a prepaid return label; "
+        f"the refund due once it arrives is {money(verdict.refundable_amount, order.currency)}{fee}"
+    )
+
+
+def _return_done(result: Any, args: dict[str, Any]) -> str:
+    return (
+        f"Your return for order {result['order_number']} is open. Your prepaid label reference is "
+        f"{result['label_reference']}: print it, pack the item(s) and drop the parcel at the carrier. "
+        "We will let you know when it arrives."
+    )
+
+
+@write_tool(summary=_return_summary, precheck=_return_precheck, done_message=_return_done)
+def create_return(
+    ctx: RunContext[SupportDeps], order_number: str, items: list[ItemArg], reason: str, note: str = ""
+) -> dict[str, Any]:
+    """Open a return for items of a delivered order and issue a prepaid label. `items` are
+    {order_item_id, quantity}; `reason` is one of the return reasons. Needs the customer's confirmation."""
+    _check_reason(reason)
+    order = order_in_scope(ctx.deps, order_number)
+    return_request = services.return_create(
+        order=order, items=_lines(items), reason=reason, note=note, actor_label=actor_label(ctx.deps, order)
+    )
+    return {
+        "order_number": order.number,
+        "label_reference": return_request.label_reference,
+        "status": return_request.status,
+    }
+
+
+# -- request a refund (approval) ------------------------------------------------------------------
+def _amount(value: str | float | int | None) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        amount = Decimal(str(value)).quantize(Decimal("0.01"))
+    except InvalidOperation:
+        raise ApplicationError("The amount is not a number.", code="invalid_amount") from None
+    if not amount.is_finite() or amount <= 0:
+        raise ApplicationError("The amount must be greater than zero.", code="invalid_amount")
+    return amount
+
+
+@approval_tool
+def request_refund(
+    ctx: RunContext[SupportDeps],
+    order_number: str,
+    reason: str,
+    items: list[ItemArg] | None = None,
+    amount: str | None = None,
+) -> str:
+    """Ask the shop's staff to approve a refund. It creates a request for review and NOTHING else: no money
+    moves until a person approves it. `reason` is one of the return reasons; `items` are {order_item_id,
+    quantity} (omit for every returnable item); `amount` defaults to what the policy allows and may not exceed it."""
+    _check_reason(reason)
+    deps = ctx.deps
+    order = order_in_scope(deps, order_number)
+    verdict = _verdict(order, items, reason)
+    if not verdict.eligible:
+        refusal = (verdict.reasons or next(v.reasons for v in verdict.items if not v.eligible))[0]
+        raise ApplicationError(
+            f"{refusal.message} A refund cannot be requested under the policy; offer to escalate to a person "
+            "(reason policy_exception) if the customer wants an exception.",
+            code=refusal.code,
+            extra={"reasons": verdict.reason_codes},
+        )
+    allowed = verdict.refundable_amount
+    requested = _amount(amount)
+    if requested is not None and requested > allowed:
+        raise ApplicationError(
+            f"At most {money(allowed, order.currency)} can be refunded for these items under the policy.",
+            code="amount_exceeds_policy",
+            extra={"allowed": str(allowed)},
+        )
+    approval = refund_approval_request(
+        order=order,
+        customer=owner(deps, order),
+        amount=requested or allowed,
+        reason=f"{ReturnReason(reason).label} (requested in chat)",
+        items=[{"order_item_id": v.order_item_id, "quantity": v.requested_quantity} for v in verdict.items],
+        conversation=deps.conversation,
+        requested_by="agent",
+    )
+    deps.facts.setdefault("refund_requests", []).append(approval.pk)
+    return wrap_result(
+        "request_refund",
+        {
+            "request_reference": f"R-{approval.pk:06d}",
+            "order_number": order.number,
+            "amount": str(approval.amount),
+            "currency": approval.currency,
+            "status": approval.status,
+            "status_label": approval.get_status_display(),
+            "items": [i["name"] for i in approval.items],
+            "note": "Pending review by the shop's staff. No money has moved yet.",
+        },
+    )
+
+
+@read_tool
+def refund_status(ctx: RunContext[SupportDeps], order_number: str = "") -> str:
+    """Refunds and refund requests (pending review, approved, refunded, rejected) for one order or all orders."""
+    deps = ctx.deps
+    orders = [order_in_scope(deps, order_number)] if order_number else orders_in_scope(deps, limit=20)
+    refunds = selectors.refund_list_for_customer(customer=deps.customer, only_order=deps.verified_order, limit=20)
+    returns = selectors.return_list_for_customer(customer=deps.customer, only_order=deps.verified_order, limit=20)
+    approvals = RefundApproval.objects.filter(order__in=orders).select_related("order").order_by("-created_at")[:20]
+    numbers = {o.number for o in orders}
+    return wrap_result(
+        "refund_status",
+        {
+            "order_number": order_number and orders[0].number,
+            "requests": [
+                {
+                    "request_reference": f"R-{a.pk:06d}",
+                    "order_number": a.order.number,
+                    "amount": str(a.amount),
+                    "currency": a.currency,
+                    "status": a.status,
+                    "status_label": a.get_status_display(),
+                    "requested_on": a.created_at.date().isoformat(),
+                }
+                for a in approvals
+            ],
+            "refunds": [serialize.refund(r) for r in refunds if r.order.number in numbers],
+            "returns": [serialize.return_request(r) for r in returns if r.order.number in numbers],
+        },
+    )
+
+
+TOOLS = [list_returnable_orders, check_return_eligibility, create_return, request_refund, refund_status]
