@@ -46,8 +46,15 @@ _SUPPORT_WORK = {
         "approvaldecision": ("view",),
         "supportauditevent": ("view",),
     },
-    "conversations": {"conversation": ("view", "change"), "message": ("view", "add")},
+    # Support staff take over escalated chats live from the console.
+    "conversations": {
+        "conversation": ("view", "change", "takeover"),
+        "message": ("view", "add"),
+        "feedback": ("view",),
+        "replyflag": ("view",),
+    },
     "observability": {"trace": ("view",), "span": ("view",)},
+    "agents": {"pendingaction": ("view",)},
 }
 
 ROLE_PERMISSIONS: dict[str, list[dict[str, dict[str, tuple[str, ...]]]]] = {
@@ -62,13 +69,19 @@ ROLE_PERMISSIONS: dict[str, list[dict[str, dict[str, tuple[str, ...]]]]] = {
                 "ticket": ("view", "add", "change", "assign"),
                 "escalation": ("view", "add", "change", "assign"),
             },
-            "conversations": {"conversation": ("view", "change", "takeover")},
+            "conversations": {"conversation": ("view", "change", "takeover", "review")},
         },
     ],
     OPERATOR: [
         _READ_SHOP,
         {
-            "conversations": {"conversation": ("view", "review"), "message": ("view",), "feedback": ("view",)},
+            "conversations": {
+                "conversation": ("view", "review"),
+                "message": ("view",),
+                "feedback": ("view",),
+                "replyflag": ("view", "add", "change"),
+                "conversationevent": ("view",),
+            },
             "observability": {"trace": ("view",), "span": ("view",)},
             "knowledge": {m: ("view", "add", "change", "delete") for m in ("knowledgesource", "document", "chunk")},
             "evaluation": {"evaluationrun": ("view", "add"), "scenarioresult": ("view",)},
