@@ -28,6 +28,7 @@ COPY --chown=app:app . /app
 # collectstatic needs settings, not services: throwaway values only for this step.
 RUN DJANGO_SECRET_KEY=build-only DJANGO_ALLOWED_HOSTS=localhost DATABASE_URL=postgres://build@localhost/build \
     python manage.py collectstatic --noinput \
+    && python manage.py prepare_router \
     && mkdir -p /app/var && chown -R app:app /app/var /app/staticfiles
 USER app
 EXPOSE 8000

@@ -335,7 +335,7 @@ KNOWLEDGE_TEXT_SEARCH_CONFIG = env("KNOWLEDGE_TEXT_SEARCH_CONFIG", default="engl
 # Admin uploads larger than this are refused; accepted ones are indexed by Celery after commit.
 KNOWLEDGE_UPLOAD_MAX_BYTES = env.int("KNOWLEDGE_UPLOAD_MAX_BYTES", default=2_000_000)
 KNOWLEDGE_DEMO_SOURCE = env("KNOWLEDGE_DEMO_SOURCE", default="demo-kb")
-DEMO_SETUP_COMMANDS = [*DEMO_SETUP_COMMANDS, "ingest_demo_kb"]
+DEMO_SETUP_COMMANDS = [*DEMO_SETUP_COMMANDS, "ingest_demo_kb", "prepare_router"]
 
 # --- conversations (chat, console, review) -----------------------------------
 # Per-shop secret for identity tokens the shop's own site signs (HMAC-SHA256 of

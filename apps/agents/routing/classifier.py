@@ -293,11 +293,16 @@ def _cache_dir() -> Path:
         return Path(__file__).resolve().parents[3] / "var" / "routing"
 
 
+def cache_path(directory: Path = EXAMPLES_DIR, cache_dir: Path | None = None) -> Path:
+    """Where the classifier fitted on the current examples is (or will be) cached."""
+    return (cache_dir or _cache_dir()) / f"route-classifier-{examples_digest(directory)[:20]}.joblib"
+
+
 def _load_or_train(directory: Path, cache_dir: Path) -> RouteClassifier:
     import joblib
 
     digest = examples_digest(directory)
-    path = cache_dir / f"route-classifier-{digest[:20]}.joblib"
+    path = cache_path(directory, cache_dir)
     if path.exists():
         try:
             classifier = joblib.load(path)
