@@ -115,6 +115,8 @@ def cmd_run() -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, shutdown)
+    # Started in the background by a non-interactive shell, SIGINT arrives ignored: take it back.
+    signal.signal(signal.SIGINT, shutdown)
     try:
         stack_env = _services(test=False, started=started)
         _write_stack_env(stack_env)
