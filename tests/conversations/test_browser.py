@@ -267,6 +267,8 @@ def test_refund_request_approved_in_the_admin_reaches_the_open_chat(live_server_
     admin.wait_for_selector(".messagelist")
     # then the customer's open page shows the outcome without a reload
     customer_page.wait_for_selector(".msg-outcome", timeout=30_000)
+    # The notice is filled by the same event, a moment later: wait for it rather than race it.
+    customer_page.wait_for_selector(f"#chat-notice:has-text('{order.number}')", timeout=30_000)
     notice = customer_page.locator("#chat-notice").inner_text()
     approval.refresh_from_db()
     assert approval.status in ("executed", "approved")

@@ -135,7 +135,8 @@ def best_sentences(question: str, text: str, *, limit: int = MAX_SENTENCES) -> l
     asked = {_stem(w) for w in _words(question)}
     wants_number = bool(_QUANTITY_QUESTION_RE.search(question))
     sentences = [s for s in _units(text) if not _INSTRUCTION_RE.search(s)]
-    scored = [(_score(asked, s, wants_number=wants_number), i, s) for i, s in enumerate(sentences)]
+    # Earlier sentences of a passage state its point; later ones qualify it.
+    scored = [(_score(asked, s, wants_number=wants_number) - 0.05 * i, i, s) for i, s in enumerate(sentences)]
     chosen = sorted((s for s in scored if s[0] > 0), key=lambda s: (-s[0], s[1]))[:limit]
     if not chosen and sentences:
         chosen = [(0.0, 0, sentences[0])]
@@ -149,7 +150,9 @@ def excerpt_fit(question: str, excerpt: dict[str, Any]) -> float:
     units = [s for s in _units(excerpt["text"]) if not _INSTRUCTION_RE.search(s)]
     best = max((_score(asked, s, wants_number=wants_number) for s in units), default=0.0)
     title = len(asked & {_stem(w) for w in _words(excerpt.get("section") or excerpt["title"])})
-    return best + 1.5 * title + 2.0 * float(excerpt.get("similarity") or 0.0)
+    # A document's opening section (its section is the title itself) says what the topic is.
+    opening = 0.5 if excerpt.get("section") == excerpt["title"] else 0.0
+    return best + 1.5 * title + opening + 2.0 * float(excerpt.get("similarity") or 0.0)
 
 
 def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
