@@ -174,6 +174,18 @@ def follow_up_kind(text: str) -> str | None:
     return None
 
 
+# Below this, an out_of_scope verdict on a reply to the bot's own question is more likely an
+# answer the examples never saw ("I changed my mind", a bare street address) than a new topic;
+# genuinely unrelated requests ("play some jazz") score 0.99+.
+_ANSWER_OUT_OF_SCOPE_CEILING = 0.97
+_SPECIALIST_ROUTES = frozenset({"order", "returns", "billing", "faq"})
+
+
+def _bot_just_asked(history: Sequence[Any] | None) -> bool:
+    turns = _coerce_history(history)
+    return bool(turns) and turns[-1].role in {"assistant", "staff"} and turns[-1].text.rstrip().endswith("?")
+
+
 def _is_short_anaphoric(text: str) -> bool:
     tokens = _tokens(text)
     return 0 < len(tokens) <= 7 and _ANAPHORA_RE.search(" ".join(tokens)) is not None
@@ -304,6 +316,15 @@ def route_message(
             return RouteDecision(sticky_route, 1.0, "local", f"sticky: {kind} continues the {sticky_route} topic")
 
     local = classify_text(text)
+    if (
+        sticky_route in _SPECIALIST_ROUTES
+        and local.route == OUT_OF_SCOPE
+        and local.confidence < _ANSWER_OUT_OF_SCOPE_CEILING
+        and _bot_just_asked(history)
+    ):
+        return RouteDecision(
+            sticky_route, round(1.0 - local.confidence / 2, 4), "local", "sticky: answers the question the bot asked"
+        )
     unsure_of_switch = local.confidence < _SWITCH_CONFIDENCE
     if sticky_route and local.route != sticky_route and _is_short_anaphoric(text) and unsure_of_switch:
         return RouteDecision(

@@ -147,6 +147,42 @@ def test_short_anaphoric_follow_up_keeps_the_route(text, sticky):
 
 
 @pytest.mark.parametrize(
+    ("text", "sticky", "question"),
+    [
+        ("I changed my mind", "returns", "Which item would you like to return?"),
+        ("12 Harbour Street, Bristol BS1 4AA, GB", "order", "What is the new delivery address?"),
+        ("Can you make an exception for me?", "returns", "Is there anything else I can help with?"),
+    ],
+)
+def test_an_answer_to_the_bots_question_keeps_the_topic(text, sticky, question):
+    # given the bot just asked the customer something
+    history = [("customer", "hello"), ("assistant", question)]
+
+    # when the answer reads like nothing the shop handles
+    decision = route_message(text, sticky_route=sticky, history=history, llm_router=None)
+
+    # then it stays with the specialist that asked
+    assert decision.route == sticky
+    assert decision.reason == "sticky: answers the question the bot asked"
+
+
+def test_a_clearly_unrelated_request_after_a_question_is_still_out_of_scope():
+    history = [("assistant", "Which item would you like to return?")]
+
+    decision = route_message("play some jazz music for me", sticky_route="returns", history=history, llm_router=None)
+
+    assert decision.route == "out_of_scope"
+
+
+def test_without_a_question_from_the_bot_the_answer_rule_does_not_apply():
+    history = [("assistant", "Your return is booked.")]
+
+    decision = route_message("I changed my mind", sticky_route="returns", history=history, llm_router=None)
+
+    assert decision.reason != "sticky: answers the question the bot asked"
+
+
+@pytest.mark.parametrize(
     ("text", "sticky", "route"),
     [
         ("I want to talk to a real person", "order", "human"),
