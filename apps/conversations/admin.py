@@ -10,17 +10,11 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from apps.conversations.models import Conversation, ConversationEvent, Feedback, Message, ReplyFlag
+from apps.core.admin import ReadOnlyAdminMixin
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Visible, not editable: these rows are written by services."""
 
 
 class MessageInline(admin.TabularInline):

@@ -7,18 +7,12 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from apps.core.admin import ReadOnlyAdminMixin
 from apps.evaluation.models import EvaluationRun, ScenarioResult
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Visible, not editable: these rows are written by services."""
 
 
 class ScenarioResultInline(admin.TabularInline):

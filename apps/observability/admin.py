@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
 
+from apps.core.admin import ReadOnlyAdminMixin
 from apps.observability.models import Span, Trace
 
 
-class ReadOnlyMixin:
-    def has_add_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: Any, obj: Any = None) -> bool:
-        return False
+class ReadOnlyMixin(ReadOnlyAdminMixin):
+    """Visible, not editable: these rows are written by services."""
 
 
 class SpanInline(ReadOnlyMixin, admin.TabularInline):
