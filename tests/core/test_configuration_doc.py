@@ -22,5 +22,13 @@ def test_every_setting_variable_is_documented():
     assert missing == []
 
 
+def test_the_readme_names_every_setting_variable_too():
+    readme = (ROOT / "README.md").read_text()
+
+    missing = sorted(name for name in _variables_read_by_settings() if f"`{name}`" not in readme)
+
+    assert missing == []
+
+
 def test_the_settings_read_variables_at_all():
     assert {"DATABASE_URL", "REDIS_URL", "DJANGO_SECRET_KEY"} <= _variables_read_by_settings()
