@@ -55,14 +55,43 @@ _NEGATION = re.compile(r"\b(?:no|not|don'?t|do not|never|cancel|stop|wait)\b")
 
 _FILLER = {"thanks", "thank you", "thx", "please", "pls", "ty"}
 
+# A customer often confirms by restating the action: "yes, cancel it" to "shall I cancel
+# TW-100001?". The restatement counts only for the verb of the action actually pending, so
+# "yes, cancel it" never confirms an address change.
+_ACTION_VERBS = {
+    "cancel": "cancel",
+    "change": "change|update",
+    "create": "create|open|start|book|file|make",
+    "send": "send|email|resend",
+}
 
-def classify_confirmation(text: str) -> Confirmation:
+
+def _restatement(tool_name: str) -> re.Pattern[str] | None:
+    verbs = _ACTION_VERBS.get(tool_name.split("_", 1)[0])
+    if verbs is None:
+        return None
+    obj = r"(?: (?:it|that|this|them|(?:the|my) [a-z']+(?: [a-z']+)?))?"
+    return re.compile(rf"^(?:please )?(?:{verbs}){obj}(?: (?:now|please|then))?$")
+
+
+def _is_yes(clause: str) -> bool:
+    return bool(_YES.match(clause)) and not _NEGATION.search(clause)
+
+
+def _yes_then_restated(clause: str, restated: re.Pattern[str]) -> bool:
+    """One clause like "yes cancel it": a yes followed by the pending action's own verb."""
+    words = clause.split(" ")
+    return any(_is_yes(" ".join(words[:i])) and restated.match(" ".join(words[i:])) for i in range(1, len(words)))
+
+
+def classify_confirmation(text: str, *, tool_name: str = "") -> Confirmation:
     """Deterministic: a clear yes, a clear no, or unclear.
 
     The message is split into short clauses ("Yes, please go ahead." -> "yes",
     "please go ahead"); fillers ("thanks") are dropped; every clause must agree.
-    A "yes" next to anything else ("yes but change the address", "yes, cancel
-    it") is unclear: an unclear answer never runs an action.
+    A "yes" next to anything else ("yes but change the address") is unclear: an
+    unclear answer never runs an action. The one exception is a yes that restates
+    the pending action's own verb (`tool_name` "cancel_order": "yes, cancel it").
     """
     cleaned = text.lower().replace("’", "'")
     clauses = [re.sub(r"[^a-z' ]+", " ", c) for c in re.split(r"[.,!?;:\n]+|\s+-\s+", cleaned)]
@@ -71,7 +100,13 @@ def classify_confirmation(text: str) -> Confirmation:
     clauses = [c for c in clauses if c and c not in _FILLER]
     if not clauses or len(clauses) > 4:
         return Confirmation.UNCLEAR
-    if all(_YES.match(c) for c in clauses) and not any(_NEGATION.search(c) for c in clauses):
+    if all(_is_yes(c) for c in clauses):
+        return Confirmation.YES
+    restated = _restatement(tool_name) if tool_name else None
+    if restated is not None and (
+        (_is_yes(clauses[0]) and all(_is_yes(c) or restated.match(c) for c in clauses[1:]))
+        or (len(clauses) == 1 and _yes_then_restated(clauses[0], restated))
+    ):
         return Confirmation.YES
     if all(_NO.match(c) for c in clauses):
         return Confirmation.NO
@@ -123,7 +158,7 @@ def pending_action_resolve(*, deps: SupportDeps) -> Resolution | None:
         )
         if action is None:
             return None
-        decision = classify_confirmation(deps.text)
+        decision = classify_confirmation(deps.text, tool_name=action.tool_name)
         action.decided_by = deps.message
         action.decided_at = now
         if action.expires_at <= now:

@@ -272,6 +272,31 @@ def test_confirmation_classifier(text: str, expected: Confirmation) -> None:
     assert classify_confirmation(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "tool_name", "expected"),
+    [
+        ("yes, cancel it", "cancel_order", Confirmation.YES),
+        ("Yes cancel my order please", "cancel_order", Confirmation.YES),
+        ("ok - cancel the order", "cancel_order", Confirmation.YES),
+        ("yes, update it", "change_shipping_address", Confirmation.YES),
+        ("yes please send it", "send_invoice_copy", Confirmation.YES),
+        ("yes, start the return", "create_return", Confirmation.YES),
+        # the verb of another action is not a restatement
+        ("yes, cancel it", "change_shipping_address", Confirmation.UNCLEAR),
+        ("yes, cancel it", "send_invoice_copy", Confirmation.UNCLEAR),
+        # a yes that adds anything else stays unclear
+        ("yes, cancel it and refund me", "cancel_order", Confirmation.UNCLEAR),
+        ("yes but cancel the other one", "cancel_order", Confirmation.UNCLEAR),
+        ("cancel it", "cancel_order", Confirmation.NO),
+        ("no, don't cancel it", "cancel_order", Confirmation.NO),
+    ],
+)
+def test_a_yes_restating_the_pending_actions_verb_confirms_it(
+    text: str, tool_name: str, expected: Confirmation
+) -> None:
+    assert classify_confirmation(text, tool_name=tool_name) == expected
+
+
 def test_tool_that_escalates_is_recorded_as_a_handoff(say: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from apps.agents import handoff
     from apps.agents.tools import TOOLS, read_tool
