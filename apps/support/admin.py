@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
+from apps.core.admin import ReadOnlyAdminMixin
 from apps.core.errors import ApplicationError
 from apps.support.models import (
     ApprovalDecision,
@@ -205,22 +206,17 @@ class EscalatedFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ApprovalDecisionInline(admin.TabularInline):
+class ApprovalDecisionInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = ApprovalDecision
     extra = 0
     can_delete = False
     fields = ("created_at", "approver", "decision", "reason")
     readonly_fields = fields
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
 
 @admin.register(RefundApproval)
-class RefundApprovalAdmin(admin.ModelAdmin):
+class RefundApprovalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    # Rows change only through the support services (admin actions call them).
     list_display = (
         "reference",
         "created_at",
@@ -269,16 +265,6 @@ class RefundApprovalAdmin(admin.ModelAdmin):
         "idempotency_key",
     )
     readonly_fields = fields
-
-    # Requests are raised by the agent or staff through the service, never typed in here.
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_decide_permission(self, request: HttpRequest) -> bool:
         return request.user.is_active and request.user.has_perm(DECIDE_PERMISSION)
@@ -442,7 +428,8 @@ def _apply(request: HttpRequest, queryset: QuerySet, call: Any, verb: str) -> No
 
 
 @admin.register(Ticket)
-class TicketAdmin(admin.ModelAdmin):
+class TicketAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    # Rows change only through the support services (admin actions call them).
     list_display = (
         "reference",
         "subject",
@@ -477,16 +464,6 @@ class TicketAdmin(admin.ModelAdmin):
         "closed_at",
     )
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    # Read-only form: every change is an action that goes through a service.
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_work_permission(self, request: HttpRequest) -> bool:
         return request.user.is_active and request.user.has_perm("support.change_ticket")
@@ -533,7 +510,8 @@ class TicketAdmin(admin.ModelAdmin):
 
 
 @admin.register(Escalation)
-class EscalationAdmin(admin.ModelAdmin):
+class EscalationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    # Rows change only through the support services (admin actions call them).
     list_display = ("id", "created_at", "reason_code", "status", "taken_by", "conversation_link", "note")
     list_filter = ("status", "reason_code")
     list_select_related = ("conversation", "taken_by")
@@ -552,15 +530,6 @@ class EscalationAdmin(admin.ModelAdmin):
         "resolution_code",
     )
     readonly_fields = fields
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_work_permission(self, request: HttpRequest) -> bool:
         return request.user.is_active and (
@@ -615,7 +584,8 @@ class ResolutionForm(forms.Form):
 
 
 @admin.register(SupportAuditEvent)
-class SupportAuditEventAdmin(admin.ModelAdmin):
+class SupportAuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    # Rows change only through the support services (admin actions call them).
     list_display = ("created_at", "subject_type", "subject_id", "action", "from_state", "to_state", "actor_label")
     list_filter = ("subject_type", "action")
     search_fields = ("actor_label", "=subject_id")
@@ -631,12 +601,3 @@ class SupportAuditEventAdmin(admin.ModelAdmin):
         "actor_label",
         "data",
     )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
