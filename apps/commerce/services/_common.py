@@ -140,6 +140,36 @@ def audit(
     )
 
 
+def change_state(
+    subject: models.Model,
+    to: str,
+    *,
+    action: str,
+    actor_label: str,
+    actor: User | None = None,
+    order: Order | None = None,
+    data: dict[str, Any] | None = None,
+    also: tuple[str, ...] = (),
+) -> AuditEvent:
+    """Move `subject.status` to `to`, save it (with the fields in `also`) and audit the move.
+
+    The caller has validated the transition (`ensure_transition`, with its own message).
+    """
+    before = subject.status
+    subject.status = to
+    subject.save(update_fields=["status", *also, "updated_at"])
+    return audit(
+        subject=subject,
+        action=action,
+        actor_label=actor_label,
+        actor=actor,
+        order=order,
+        from_state=before,
+        to_state=to,
+        data=data,
+    )
+
+
 M = TypeVar("M", bound=models.Model)
 
 

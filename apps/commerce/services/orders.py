@@ -25,7 +25,7 @@ from apps.commerce.models import (
 )
 from apps.core.errors import ApplicationError
 
-from ._common import audit, check_actor, ensure_transition, lock_order
+from ._common import audit, change_state, check_actor, ensure_transition, lock_order
 
 
 def _set_invoice_status(*, order: Order, to: str, action: str, actor_label: str, actor: User | None) -> None:
@@ -33,18 +33,7 @@ def _set_invoice_status(*, order: Order, to: str, action: str, actor_label: str,
     if invoice is None or invoice.status == to:
         return
     ensure_transition("invoice", invoice.status, to)
-    before = invoice.status
-    invoice.status = to
-    invoice.save(update_fields=["status", "updated_at"])
-    audit(
-        subject=invoice,
-        order=order,
-        action=action,
-        from_state=before,
-        to_state=to,
-        actor_label=actor_label,
-        actor=actor,
-    )
+    change_state(invoice, to, order=order, action=action, actor_label=actor_label, actor=actor)
 
 
 @transaction.atomic
@@ -81,17 +70,7 @@ def order_mark_processing(*, order: Order, actor_label: str, actor: User | None 
     _set_invoice_status(
         order=order, to=InvoiceStatus.PAID, action="invoice.mark_paid", actor_label=actor_label, actor=actor
     )
-    before = order.status
-    order.status = OrderStatus.PROCESSING
-    order.save(update_fields=["status", "updated_at"])
-    audit(
-        subject=order,
-        action="order.mark_processing",
-        from_state=before,
-        to_state=order.status,
-        actor_label=actor_label,
-        actor=actor,
-    )
+    change_state(order, OrderStatus.PROCESSING, action="order.mark_processing", actor_label=actor_label, actor=actor)
     return order
 
 
@@ -157,14 +136,10 @@ def order_ship(
         actor=actor,
         data={"carrier": carrier, "tracking_number": tracking_number},
     )
-    before = order.status
-    order.status = OrderStatus.SHIPPED
-    order.save(update_fields=["status", "updated_at"])
-    audit(
-        subject=order,
+    change_state(
+        order,
+        OrderStatus.SHIPPED,
         action="order.ship",
-        from_state=before,
-        to_state=order.status,
         actor_label=actor_label,
         actor=actor,
         data={"shipment_id": shipment.pk, "tracking_number": tracking_number},

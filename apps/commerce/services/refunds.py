@@ -32,7 +32,7 @@ from apps.commerce.models import (
 )
 from apps.core.errors import ApplicationError
 
-from ._common import audit, check_actor, ensure_transition, lock_order, lock_row
+from ._common import audit, change_state, check_actor, ensure_transition, lock_order, lock_row
 from .returns import OPEN_RETURN_STATUSES
 
 REFUNDABLE_PAYMENT_STATUSES = (PaymentStatus.CAPTURED, PaymentStatus.PARTIALLY_REFUNDED)
@@ -246,15 +246,11 @@ def _execute_locked(
             )
 
     if return_request is not None:
-        before = return_request.status
-        return_request.status = ReturnStatus.REFUNDED
-        return_request.save(update_fields=["status", "updated_at"])
-        audit(
-            subject=return_request,
+        change_state(
+            return_request,
+            ReturnStatus.REFUNDED,
             order=order,
             action="return.refund",
-            from_state=before,
-            to_state=return_request.status,
             actor_label=actor_label,
             actor=actor,
             data={"refund_id": refund.pk},
@@ -277,14 +273,10 @@ def _close_return_on_order(*, order: Order, actor_label: str, actor: User | None
     )
     target = OrderStatus.RETURNED if returned >= bought else OrderStatus.PARTIALLY_RETURNED
     ensure_transition("order", order.status, target)
-    before = order.status
-    order.status = target
-    order.save(update_fields=["status", "updated_at"])
-    audit(
-        subject=order,
+    change_state(
+        order,
+        target,
         action="order.complete_return",
-        from_state=before,
-        to_state=target,
         actor_label=actor_label,
         actor=actor,
         data={"refund_id": refund.pk, "returned_quantity": returned, "bought_quantity": bought},

@@ -27,7 +27,7 @@ from apps.commerce.models import (
 )
 from apps.core.errors import ApplicationError
 
-from ._common import audit, check_actor, ensure_transition, lock_order, lock_row
+from ._common import audit, change_state, check_actor, ensure_transition, lock_order, lock_row
 
 CENT = Decimal("0.01")
 # Statuses from which a (further) return or exchange may start.
@@ -392,14 +392,10 @@ def return_create(
             "return_shipping_fee": str(verdict.return_shipping_fee),
         },
     )
-    before = order.status
-    order.status = target
-    order.save(update_fields=["status", "updated_at"])
-    audit(
-        subject=order,
+    change_state(
+        order,
+        target,
         action="order.request_exchange" if is_exchange else "order.request_return",
-        from_state=before,
-        to_state=order.status,
         actor_label=actor_label,
         actor=actor,
         data={"return_id": return_request.pk},
@@ -442,14 +438,10 @@ def return_mark_received(
         data={"restocked": restocked},
     )
     if return_request.is_exchange:
-        before_order = order.status
-        order.status = OrderStatus.EXCHANGED
-        order.save(update_fields=["status", "updated_at"])
-        audit(
-            subject=order,
+        change_state(
+            order,
+            OrderStatus.EXCHANGED,
             action="order.complete_exchange",
-            from_state=before_order,
-            to_state=order.status,
             actor_label=actor_label,
             actor=actor,
             data={"return_id": return_request.pk},
@@ -512,14 +504,10 @@ def return_cancel(
         actor=actor,
         data={"note": note[:500], "released_variants": released},
     )
-    before_order = order.status
-    order.status = order_target
-    order.save(update_fields=["status", "updated_at"])
-    audit(
-        subject=order,
+    change_state(
+        order,
+        order_target,
         action="order.withdraw_return",
-        from_state=before_order,
-        to_state=order_target,
         actor_label=actor_label,
         actor=actor,
         data={"return_id": return_request.pk},
