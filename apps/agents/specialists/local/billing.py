@@ -16,6 +16,7 @@ from apps.agents.specialists.local.common import (
     failure_reply,
     hand_back_if_foreign,
     handle_common,
+    intent_detector,
     not_found_reply,
     read_turn,
     say,
@@ -59,11 +60,7 @@ _INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
-def detect(text: str) -> str | None:
-    for name, pattern in _INTENTS:
-        if pattern.search(text):
-            return name
-    return None
+detect = intent_detector(_INTENTS)
 
 
 def invoice_number(t: Turn) -> str | None:

@@ -468,3 +468,13 @@ def first(values: Iterable[Any]) -> Any:
     for value in values:
         return value
     return None
+
+
+def intent_detector(intents: Iterable[tuple[str, re.Pattern[str]]]) -> Callable[[str], str | None]:
+    """The first intent whose pattern matches the text (patterns are listed most specific first)."""
+    ordered = tuple(intents)
+
+    def detect(text: str) -> str | None:
+        return next((name for name, pattern in ordered if pattern.search(text)), None)
+
+    return detect

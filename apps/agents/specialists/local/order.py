@@ -17,6 +17,7 @@ from apps.agents.specialists.local.common import (
     failure_reply,
     hand_back_if_foreign,
     handle_common,
+    intent_detector,
     not_found_reply,
     order_line,
     read_turn,
@@ -53,11 +54,7 @@ _INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
 )
 
 
-def detect(text: str) -> str | None:
-    for name, pattern in _INTENTS:
-        if pattern.search(text):
-            return name
-    return None
+detect = intent_detector(_INTENTS)
 
 
 def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:

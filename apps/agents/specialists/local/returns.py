@@ -23,6 +23,7 @@ from apps.agents.specialists.local.common import (
     failure_reply,
     hand_back_if_foreign,
     handle_common,
+    intent_detector,
     not_found_reply,
     order_line,
     read_turn,
@@ -55,11 +56,7 @@ REASON_QUESTION = (
 )
 
 
-def detect(text: str) -> str | None:
-    for name, pattern in _INTENTS:
-        if pattern.search(text):
-            return name
-    return None
+detect = intent_detector(_INTENTS)
 
 
 def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
