@@ -130,8 +130,8 @@ def _worst(verdicts: list[GuardrailVerdict] | tuple[GuardrailVerdict, ...]) -> A
 
 
 @dataclass(frozen=True, slots=True)
-class InputResult:
-    """`text` is what may be sent to a model or written to a log (never the raw input)."""
+class CheckResult:
+    """The checked text and every verdict; the worst verdict decides the action."""
 
     text: str
     verdicts: tuple[GuardrailVerdict, ...]
@@ -153,24 +153,11 @@ class InputResult:
 
 
 @dataclass(frozen=True, slots=True)
-class OutputResult:
+class InputResult(CheckResult):
+    """`text` is what may be sent to a model or written to a log (never the raw input)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutputResult(CheckResult):
     """`text` is what may be shown to the customer: the reply, cleaned, or a safe
     replacement when the reply was blocked (`blocked` tells which)."""
-
-    text: str
-    verdicts: tuple[GuardrailVerdict, ...]
-
-    @property
-    def action(self) -> Action:
-        return _worst(self.verdicts)
-
-    @property
-    def blocked(self) -> bool:
-        return self.action.severity >= Action.BLOCK.severity
-
-    @property
-    def escalate(self) -> bool:
-        return self.action is Action.ESCALATE
-
-    def verdict(self, name: str) -> GuardrailVerdict:
-        return next(v for v in self.verdicts if v.name == name)
