@@ -101,20 +101,8 @@ class DocumentAdmin(admin.ModelAdmin):
         "error",
         "raw_content",
     )
-    readonly_fields = (
-        "source",
-        "uri",
-        "format",
-        "status",
-        "version",
-        "content_hash",
-        "indexed_hash",
-        "index_signature",
-        "embedding_model",
-        "indexed_at",
-        "error",
-        "raw_content",
-    )
+    # Only the curation fields are edited here; content changes go through ingestion.
+    readonly_fields = tuple(f for f in fields if f not in {"title", "is_active", "tags"})
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # Documents are added by upload (stored, then indexed by Celery), not by the bare form.
