@@ -187,11 +187,7 @@ def pending_action_resolve(*, deps: SupportDeps) -> Resolution | None:
         action.status = PendingActionStatus.CONFIRMED
         action.save(update_fields=["status", "decided_by", "decided_at", "updated_at"])
 
-    # Run outside the deciding transaction: the tool's own services manage theirs. The specialists'
-    # tools register when their package is imported: a fresh worker may not have done so yet.
-    from apps.agents.registry import _autodiscover
-
-    _autodiscover()
+    # Run outside the deciding transaction: the tool's own services manage theirs.
     spec = tool_get(action.tool_name)
     with deps.trace.span(
         SpanKind.TOOL_CALL, spec.name, tool=spec.name, tool_class="write", arguments=action.arguments

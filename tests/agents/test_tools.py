@@ -83,7 +83,6 @@ def order_specialist(monkeypatch: pytest.MonkeyPatch, route_to: Any, pushed: lis
         local_behaviour=scripted,
     )
     monkeypatch.setitem(registry.SPECIALISTS, "order", spec)
-    monkeypatch.setattr(registry, "_loaded", True)
     route_to("order")
     CALLS.clear()
     return spec

@@ -1,4 +1,4 @@
-"""The FAQ specialist's one tool: search the knowledge base, and keep what it cites.
+"""The help center tool every specialist has: search the knowledge base, and keep what it cites.
 
 Answers come only from what this returns. An excerpt counts as relevant only
 when its cosine similarity to the question reaches

@@ -8,8 +8,7 @@ from typing import Any
 from pydantic_ai.messages import ModelMessage, ModelResponse
 from pydantic_ai.models.function import AgentInfo
 
-from apps.agents.specialists.local.addresses import parse_address
-from apps.agents.specialists.local.common import (
+from apps.agents.specialists.local_common import (
     Turn,
     bullet,
     call,
@@ -24,6 +23,7 @@ from apps.agents.specialists.local.common import (
     refused_reply,
     say,
 )
+from apps.agents.specialists.order.addresses import parse_address
 from apps.agents.specialists.results import day, money
 
 _INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -57,13 +57,19 @@ _INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
 detect = intent_detector(_INTENTS)
 
 
+# What clearly belongs to another specialist: handed back to the router when none of ours matches.
+FOREIGN = re.compile(
+    r"\b(?:refunds?|returns?|send (?:it|them) back|invoices?|receipts?|charged|payments?|pay|paid)\b", re.I
+)
+
+
 def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     t = read_turn(messages, info)
     common = handle_common(t, topic="orders", category="order")
     if common is not None:
         return common
     intent = t.intent(detect)
-    back = hand_back_if_foreign(t, "order", intent)
+    back = hand_back_if_foreign(t, "order", intent, FOREIGN)
     if back is not None:
         return back
     if intent != "cancel" and parse_address(t.text):

@@ -14,7 +14,7 @@ from pydantic_ai.messages import ModelMessage, ModelResponse
 from pydantic_ai.models.function import AgentInfo
 
 from apps.agents.offline.slots import ALL, extract_quantity, extract_return_reason, match_items
-from apps.agents.specialists.local.common import (
+from apps.agents.specialists.local_common import (
     Turn,
     ask,
     bullet,
@@ -59,6 +59,10 @@ REASON_QUESTION = (
 detect = intent_detector(_INTENTS)
 
 
+# What clearly belongs to another specialist: handed back to the router when none of ours matches.
+FOREIGN = re.compile(r"\b(?:cancel|track(?:ing)?|invoices?|receipts?|payment methods?|cards?)\b", re.I)
+
+
 def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     t = read_turn(messages, info)
     common = handle_common(t, topic="returns", category="returns")
@@ -66,7 +70,7 @@ def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
         return common
     if _EXCEPTION_RE.search(t.text) and "escalate_to_human" in t.tools:
         return call(("escalate_to_human", {"reason_code": "policy_exception", "note": t.text[:500]}))
-    back = hand_back_if_foreign(t, "returns", t.intent(detect))
+    back = hand_back_if_foreign(t, "returns", t.intent(detect), FOREIGN)
     if back is not None:
         return back
     intent = t.intent(detect) or ("policy" if t.named_order_now() else "return")

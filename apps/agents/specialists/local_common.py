@@ -371,7 +371,7 @@ def handle_common(t: Turn, *, topic: str, category: str) -> ModelResponse | None
     """Requests every specialist answers the same way: a person, a ticket, anger, thanks, tool results of those."""
     if t.outcomes and t.outcomes[0].tool == "search_knowledge":
         # A general question this turn: the help-center flow owns the rest of it.
-        from apps.agents.specialists.local.faq import behaviour_steps
+        from apps.agents.specialists.faq.local import behaviour_steps
 
         return behaviour_steps(t)
     esc = t.outcome("escalate_to_human")
@@ -409,27 +409,21 @@ def handle_common(t: Turn, *, topic: str, category: str) -> ModelResponse | None
     if is_thanks(t.text):
         return say("You're welcome! Is there anything else I can help you with?")
     if "search_knowledge" in t.tools and is_general_question(t):
-        from apps.agents.specialists.local.faq import behaviour_steps
+        from apps.agents.specialists.faq.local import behaviour_steps
 
         return behaviour_steps(t)
     return None
 
 
-# What clearly belongs to another specialist, by topic: a message matching none of this specialist's own
-# intents but one of these is handed back to the router rather than answered badly.
-FOREIGN = {
-    "order": re.compile(
-        r"\b(?:refunds?|returns?|send (?:it|them) back|invoices?|receipts?|charged|payments?|pay|paid)\b", re.I
-    ),
-    "returns": re.compile(r"\b(?:cancel|track(?:ing)?|invoices?|receipts?|payment methods?|cards?)\b", re.I),
-    "billing": re.compile(r"\b(?:cancel|track(?:ing)?|returns?|send (?:it|them) back|exchange)\b", re.I),
-}
+def hand_back_if_foreign(t: Turn, topic: str, own_intent: str | None, foreign: re.Pattern[str]) -> ModelResponse | None:
+    """Hand the conversation back when the message is plainly about another specialist's topic.
 
-
-def hand_back_if_foreign(t: Turn, topic: str, own_intent: str | None) -> ModelResponse | None:
-    """Hand the conversation back when the message is plainly about another specialist's topic."""
-    pattern = FOREIGN.get(topic)
-    if own_intent or t.outcomes or pattern is None or "hand_back_to_router" not in t.tools:
+    `foreign` (each specialist's own `FOREIGN`) matches what clearly belongs to another specialist: a
+    message matching none of this specialist's own intents but this is handed back to the router
+    rather than answered badly.
+    """
+    pattern = foreign
+    if own_intent or t.outcomes or "hand_back_to_router" not in t.tools:
         return None
     match = pattern.search(t.text)
     if match is None:
