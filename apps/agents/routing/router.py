@@ -23,7 +23,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from apps.agents.offline.slots import extract_confirmation, extract_emails, extract_order_numbers, extract_quantity
+from apps.agents.confirmation import extract_confirmation
+from apps.agents.offline.slots import extract_emails, extract_order_numbers, extract_quantity
 from apps.agents.routes import OUT_OF_SCOPE, ROUTES, SPECIALIST_ROUTES, HistoryTurn, RouteDecision, RouteName
 from apps.agents.routing.classifier import Prediction, get_classifier
 

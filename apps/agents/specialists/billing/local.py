@@ -22,6 +22,7 @@ from apps.agents.specialists.local_common import (
     say,
 )
 from apps.agents.specialists.results import day, money
+from apps.agents.tool_results import ErrorCode
 
 INVOICE_RE = re.compile(r"\bINV[-\s]?(\d{4})[-\s]?(\d{6})\b", re.IGNORECASE)
 
@@ -100,7 +101,7 @@ def _refusal(t: Turn, tool: str, number: str | None) -> ModelResponse | None:
         return None
     if outcome.refused:
         code, message = outcome.refused
-        if code == "not_found":
+        if code == ErrorCode.NOT_FOUND:
             if number and number.upper().startswith("INV"):
                 return say(f"I couldn't find invoice {number} on your account. Could you check the number?")
             return say(not_found_reply(number, t))

@@ -25,6 +25,7 @@ from apps.agents.specialists.local_common import (
 )
 from apps.agents.specialists.order.addresses import parse_address
 from apps.agents.specialists.results import day, money
+from apps.agents.tool_results import ErrorCode
 
 _INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("cancel", re.compile(r"\bcancel|\bdon'?t want (?:it|the order) any ?more|\bcall off\b", re.I)),
@@ -235,15 +236,15 @@ def _cancel(t: Turn) -> ModelResponse:
         if outcome.refused:
             code, message = outcome.refused
             number = t.called[-1][1].get("order_number") if t.called else t.order_number()
-            if code == "not_found":
+            if code == ErrorCode.NOT_FOUND:
                 return say(not_found_reply(number, t))
-            if code == "not_cancellable":
+            if code == ErrorCode.NOT_CANCELLABLE:
                 return say(
                     message,
                     "Once an order is being prepared or on its way it can't be cancelled, but after it arrives you "
                     "can return it within our return window. I can help with that then.",
                 )
-            if code == "payment_captured":
+            if code == ErrorCode.PAYMENT_CAPTURED:
                 return say(message, "I can open a ticket for our team to look at it, if you like.")
             return say(message)
         return say(failure_reply())
@@ -260,9 +261,9 @@ def _address(t: Turn) -> ModelResponse:
             return say(confirm_question(outcome.awaiting))
         if outcome.refused:
             code, message = outcome.refused
-            if code == "not_found":
+            if code == ErrorCode.NOT_FOUND:
                 return say(not_found_reply(t.order_number(), t))
-            if code == "already_shipped":
+            if code == ErrorCode.ALREADY_SHIPPED:
                 return say(
                     message,
                     "If it can't be delivered, the carrier will return it to us; I can open a ticket so our team "
