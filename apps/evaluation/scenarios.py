@@ -1,6 +1,14 @@
 """Scenario files: a conversation to play and what must be true afterwards.
 
-One YAML file per scenario under `apps/evaluation/scenarios/` (see docs/specialists.md):
+One YAML file per scenario, in one of three folders (the suite's portions, see
+docs/specialists.md and apps/evaluation/README.md):
+
+- `scenarios/` (`tuned`): must all pass on the local model (`make test` fails otherwise);
+- `scenarios_backlog/` (`backlog`): customer-first scenarios of the tuned set that do not
+  pass yet; reported apart, not required; a scenario moves to `scenarios/` once it passes;
+- `scenarios_heldout/` (`heldout`): kept apart so nobody tunes against it; reported, never required.
+
+A file looks like this:
 
     name: order_cancel_confirmed          # unique; defaults to the file name
     description: Alice cancels her pending order and confirms.
@@ -26,17 +34,27 @@ One YAML file per scenario under `apps/evaluation/scenarios/` (see docs/speciali
 
 `$conversation` and `$customer` in `where` stand for the scenario's
 conversation and customer. Models are named by the aliases in `MODELS`.
+
+Quote a `say` text that contains ` #`: unquoted, YAML reads the rest of the line as a
+comment and the message is silently cut, so the loader refuses it.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-SCENARIOS_DIR = Path(__file__).resolve().parent / "scenarios"
+_HERE = Path(__file__).resolve().parent
+SCENARIOS_DIR = _HERE / "scenarios"
+BACKLOG_DIR = _HERE / "scenarios_backlog"
+HELDOUT_DIR = _HERE / "scenarios_heldout"
+# The suite's portions, in report order: name -> folder.
+PORTIONS: dict[str, Path] = {"tuned": SCENARIOS_DIR, "backlog": BACKLOG_DIR, "heldout": HELDOUT_DIR}
 STAFF_STEPS = ("hand_back",)
 MODELS = {
     "order": "commerce.Order",
@@ -90,6 +108,7 @@ class Scenario:
     db: tuple[DbCheck, ...]
     unchanged: tuple[str, ...]
     path: str = ""
+    portion: str = "tuned"
 
     @property
     def messages(self) -> int:
@@ -110,7 +129,7 @@ def _strings(value: Any, where: str) -> tuple[str, ...]:
     raise ScenarioError(f"{where}: expected a string or a list of strings")
 
 
-def parse(data: dict[str, Any], *, default_name: str = "", path: str = "") -> Scenario:
+def parse(data: dict[str, Any], *, default_name: str = "", path: str = "", portion: str = "tuned") -> Scenario:
     where = path or default_name or "scenario"
     if not isinstance(data, dict):
         raise ScenarioError(f"{where}: not a mapping")
@@ -176,20 +195,101 @@ def parse(data: dict[str, Any], *, default_name: str = "", path: str = "") -> Sc
         db=tuple(checks),
         unchanged=tuple(dict.fromkeys((*ALWAYS_UNCHANGED, *unchanged))),
         path=path,
+        portion=portion,
     )
 
 
-def load_scenarios(directory: Path = SCENARIOS_DIR, *, only: str = "") -> list[Scenario]:
-    """Every scenario, sorted by name; `only` keeps names (or tags) containing it, comma-separated."""
-    scenarios = []
-    for path in sorted(directory.glob("*.y*ml")):
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        scenarios.append(parse(data, default_name=path.stem, path=str(path.name)))
+_COMMENT_AFTER = re.compile(r"[ \t]+#")
+
+
+def _cut_say_texts(root: yaml.Node, lines: list[str]) -> list[str]:
+    """Turns whose unquoted `say` text is followed by ` #` on its line: YAML took the rest for a comment."""
+    problems: list[str] = []
+    if not isinstance(root, yaml.MappingNode):
+        return problems
+    turns = next((value for key, value in root.value if getattr(key, "value", None) == "turns"), None)
+    if not isinstance(turns, yaml.SequenceNode):
+        return problems
+    for index, turn in enumerate(turns.value, start=1):
+        if not isinstance(turn, yaml.MappingNode):
+            continue
+        for key, value in turn.value:
+            if getattr(key, "value", None) != "say" or not isinstance(value, yaml.ScalarNode) or value.style:
+                continue
+            end = value.end_mark
+            rest = lines[end.line][end.column :] if end.line < len(lines) else ""
+            if _COMMENT_AFTER.match(rest):
+                problems.append(
+                    f"line {end.line + 1}: turn {index}: the say text is cut at ' #' (YAML reads the rest as a "
+                    f"comment); quote the whole text"
+                )
+    return problems
+
+
+def read_scenario_file(path: Path, *, portion: str = "tuned") -> Scenario:
+    """One scenario file, parsed and checked; every problem is a `ScenarioError` naming the file (and line)."""
+    label = path.name
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{label}: cannot be read ({exc})") from exc
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        where = f"{label}:{mark.line + 1}:{mark.column + 1}" if mark is not None else label
+        problem = getattr(exc, "problem", None) or str(exc)
+        context = getattr(exc, "context", None)
+        detail = f"{problem} ({context})" if context else problem
+        raise ScenarioError(f"{where}: not valid YAML: {detail}") from None
+    if root is not None:
+        problems = _cut_say_texts(root, text.splitlines())
+        if problems:
+            raise ScenarioError(f"{label}: " + "; ".join(problems))
+    return parse(data, default_name=path.stem, path=label, portion=portion)
+
+
+def _filter(scenarios: list[Scenario], only: str) -> list[Scenario]:
+    if not only:
+        return scenarios
+    wanted = [w.strip() for w in only.split(",") if w.strip()]
+    return [s for s in scenarios if any(w == s.name or w in s.name or w in s.tags for w in wanted)]
+
+
+def _check_unique(scenarios: list[Scenario]) -> None:
     names = [s.name for s in scenarios]
     duplicates = {n for n in names if names.count(n) > 1}
     if duplicates:
         raise ScenarioError(f"duplicate scenario names: {sorted(duplicates)}")
-    if only:
-        wanted = [w.strip() for w in only.split(",") if w.strip()]
-        scenarios = [s for s in scenarios if any(w == s.name or w in s.name or w in s.tags for w in wanted)]
-    return sorted(scenarios, key=lambda s: s.name)
+
+
+def _read_folder(directory: Path, portion: str) -> list[Scenario]:
+    return [read_scenario_file(path, portion=portion) for path in sorted(directory.glob("*.y*ml"))]
+
+
+def load_scenarios(directory: Path = SCENARIOS_DIR, *, only: str = "", portion: str = "tuned") -> list[Scenario]:
+    """Every scenario of one folder (default: the tuned portion), sorted by name; `only` keeps names (or tags)
+    containing it, comma-separated."""
+    scenarios = _read_folder(directory, portion)
+    _check_unique(scenarios)
+    return sorted(_filter(scenarios, only), key=lambda s: s.name)
+
+
+def load_suite(portions: Iterable[str] = tuple(PORTIONS), *, only: str = "") -> list[Scenario]:
+    """The scenarios of the named portions, grouped by portion (in `PORTIONS` order) and sorted by name.
+
+    Names are unique across all three folders whichever portions are asked for, so a scenario
+    moved between folders is never played twice under one name.
+    """
+    wanted = list(portions)
+    unknown = [p for p in wanted if p not in PORTIONS]
+    if unknown:
+        raise ScenarioError(f"unknown portion(s) {unknown} (use {', '.join(PORTIONS)})")
+    every = {portion: _read_folder(folder, portion) for portion, folder in PORTIONS.items()}
+    _check_unique([s for scenarios in every.values() for s in scenarios])
+    chosen: list[Scenario] = []
+    for portion in PORTIONS:
+        if portion in wanted:
+            chosen.extend(sorted(_filter(every[portion], only), key=lambda s: s.name))
+    return chosen
