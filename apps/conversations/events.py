@@ -37,12 +37,28 @@ def message_payload(message: Message) -> dict[str, Any]:
         "seq": message.seq,
         "role": message.role,
         "text": message.text,
+        "html": message.html,
         "agent": message.agent,
         "citations": message.citations,
         "client_message_id": message.client_message_id or None,
         "in_reply_to": message.in_reply_to_id,
         "created_at": message.created_at.isoformat(),
         "data": message.data,
+        "attachments": [attachment_payload(a) for a in message.attachments.all()] if message.pk else [],
+    }
+
+
+def attachment_payload(attachment: Any) -> dict[str, Any]:
+    from apps.conversations.attachments import attachment_url
+
+    return {
+        "id": str(attachment.public_id),
+        "content_type": attachment.content_type,
+        "name": attachment.original_name,
+        "size": attachment.size,
+        "width": attachment.width,
+        "height": attachment.height,
+        "url": attachment_url(attachment),
     }
 
 
@@ -59,7 +75,11 @@ def push_on_commit(conversation: Conversation, event_type: str, **payload: Any) 
 
 def push_message_on_commit(message: Message) -> None:
     """A stored message (customer, assistant, staff or system) for every open socket."""
-    push_on_commit(message.conversation, "message", message=message_payload(message))
+    group = conversation_group(message.conversation.public_id)
+    # The payload is built at commit, so whatever the same transaction attached to the message goes with it.
+    transaction.on_commit(
+        lambda: _send(group, {"type": "chat.event", "event": "message", "message": message_payload(message)})
+    )
 
 
 def push_staff_on_commit(event_type: str, **payload: Any) -> None:

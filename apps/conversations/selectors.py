@@ -59,11 +59,15 @@ def _is_uuid(value: Any) -> bool:
 
 def messages_after(*, conversation: Conversation, seq: int, limit: int = 500) -> list[Message]:
     """Stored messages a client has not seen, in order."""
-    return list(conversation.messages.filter(seq__gt=max(int(seq), 0)).order_by("seq")[:limit])
+    return list(
+        conversation.messages.filter(seq__gt=max(int(seq), 0)).prefetch_related("attachments").order_by("seq")[:limit]
+    )
 
 
 def messages_between(*, conversation: Conversation, after: int, upto: int) -> list[Message]:
-    return list(conversation.messages.filter(seq__gt=after, seq__lte=upto).order_by("seq"))
+    return list(
+        conversation.messages.filter(seq__gt=after, seq__lte=upto).prefetch_related("attachments").order_by("seq")
+    )
 
 
 def feedback_by_message(*, conversation: Conversation) -> dict[int, str]:
