@@ -15,7 +15,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-from apps.conversations.models import Conversation, Message
+from apps.conversations.models import Conversation, Message, MessageRole
 
 
 def conversation_group(public_id: object) -> str:
@@ -44,8 +44,15 @@ def message_payload(message: Message) -> dict[str, Any]:
         "in_reply_to": message.in_reply_to_id,
         "created_at": message.created_at.isoformat(),
         "data": message.data,
-        "attachments": [attachment_payload(a) for a in message.attachments.all()] if message.pk else [],
+        "attachments": _attachments(message),
     }
+
+
+def _attachments(message: Message) -> list[dict[str, Any]]:
+    # Only customers attach photos: other messages need no query (and are pushed from async code too).
+    if message.role != MessageRole.CUSTOMER or message.pk is None:
+        return []
+    return [attachment_payload(a) for a in message.attachments.all()]
 
 
 def attachment_payload(attachment: Any) -> dict[str, Any]:

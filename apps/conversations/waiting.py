@@ -21,6 +21,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
+from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.conversations.models import Conversation, ConversationEvent, ConversationStatus, Message, MessageRole
@@ -99,38 +101,30 @@ def next_opening(now: dt.datetime | None = None) -> dt.datetime | None:
     return None
 
 
-def _waiting_since(conversation: Conversation) -> dt.datetime:
+def _waiting_since_expression() -> Any:
+    """When each conversation began to wait: its live escalation's start, else its last status change."""
     try:
         from apps.support.models import ACTIVE_ESCALATION_STATUSES, Escalation
     except ImportError:  # the support desk is not installed
-        return conversation.updated_at
+        return F("updated_at")
     started = (
-        Escalation.objects.filter(conversation=conversation, status__in=ACTIVE_ESCALATION_STATUSES)
+        Escalation.objects.filter(conversation=OuterRef("pk"), status__in=ACTIVE_ESCALATION_STATUSES)
         .order_by("-created_at")
-        .values_list("created_at", flat=True)
-        .first()
+        .values("created_at")[:1]
     )
-    return started or conversation.updated_at
+    return Coalesce(Subquery(started), F("updated_at"))
 
 
 def queue_position(conversation: Conversation) -> int:
-    """1 for the conversation that has waited longest for a person."""
-    since = _waiting_since(conversation)
-    waiting = Conversation.objects.filter(status=ConversationStatus.WAITING_HUMAN).exclude(pk=conversation.pk)
-    try:
-        from apps.support.models import ACTIVE_ESCALATION_STATUSES, Escalation
-
-        ahead = (
-            Escalation.objects.filter(
-                conversation__in=waiting, status__in=ACTIVE_ESCALATION_STATUSES, created_at__lt=since
-            )
-            .values("conversation")
-            .distinct()
-            .count()
-        )
-    except ImportError:
-        ahead = waiting.filter(updated_at__lt=since).count()
-    return ahead + 1
+    """1 for the conversation that has waited longest for a person (ties by id)."""
+    waiting = Conversation.objects.filter(status=ConversationStatus.WAITING_HUMAN).annotate(
+        since=_waiting_since_expression()
+    )
+    mine = waiting.filter(pk=conversation.pk).values_list("since", flat=True).first()
+    if mine is None:
+        mine = conversation.updated_at
+    ahead = waiting.exclude(pk=conversation.pk).filter(Q(since__lt=mine) | Q(since=mine, pk__lt=conversation.pk))
+    return ahead.count() + 1
 
 
 def _hours_text() -> str:

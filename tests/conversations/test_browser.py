@@ -172,7 +172,8 @@ def test_guest_verifies_asks_about_an_order_and_sees_the_answer_stream(live_serv
     frames = _record_frames(page)
     page.goto("/chat/")
     page.wait_for_selector("#chat-conn:text('Connected')")
-    # when they verify the order and ask about it
+    # when they open the verification form, verify the order and ask about it
+    page.click("#chat-verify summary")
     page.fill("#verify-number", "TW-42001")
     page.fill("#verify-email", "Guest.Buyer@example.com")
     page.click("#verify-form button")
