@@ -113,3 +113,28 @@ def attachments_for_conversation(*, conversation: Any) -> list[Attachment]:
     if conversation is None:
         return []
     return list(Attachment.objects.filter(conversation=conversation).select_related("message").order_by("created_at"))
+
+
+def attachments_html(conversation: Any) -> str:
+    """Thumbnails of a conversation's photos for staff pages (the admin's approvals and tickets)."""
+    from django.utils.html import format_html, format_html_join
+
+    photos = attachments_for_conversation(conversation=conversation)
+    if not photos:
+        return "–"
+    return format_html(
+        '<div class="chat-photos">{}</div>',
+        format_html_join(
+            "",
+            '<a href="{0}" target="_blank" rel="noopener"><img src="{0}" alt="Photo from the customer: {1}" '
+            'width="120" height="{2}" loading="lazy"></a>',
+            (
+                (
+                    reverse("conversations:attachment", args=[a.public_id]),
+                    a.original_name or "photo",
+                    max(1, round(120 * a.height / max(a.width, 1))),
+                )
+                for a in photos
+            ),
+        ),
+    )

@@ -156,7 +156,7 @@ def _escalation_subquery() -> QuerySet | None:
 
 def transcript(*, conversation: Conversation) -> list[dict[str, Any]]:
     """Every message with its feedback, flags and (for bot replies) the trace of the turn."""
-    messages = list(conversation.messages.select_related("author").order_by("seq"))
+    messages = list(conversation.messages.select_related("author").prefetch_related("attachments").order_by("seq"))
     feedback = feedback_by_message(conversation=conversation)
     flags: dict[int, list[ReplyFlag]] = {}
     for flag in ReplyFlag.objects.filter(conversation=conversation).select_related("flagged_by"):
