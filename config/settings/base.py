@@ -140,6 +140,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# A starting worker loads the embedding model and route classifier before its first task (apps.core.warmup).
+SWITCHBOARD_WARM_MODELS = env.bool("SWITCHBOARD_WARM_MODELS", default=True)
 
 # --- i18n, time -------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

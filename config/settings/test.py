@@ -50,3 +50,5 @@ LOGGING["root"]["level"] = env("LOG_LEVEL", default="WARNING")
 # and uploaded photos under the test run's own folder.
 CHAT_BUSINESS_HOURS = ""
 MEDIA_ROOT = VAR_DIR / "test" / "media"
+# The embedded test worker answers with stand-ins or loads what a test needs itself.
+SWITCHBOARD_WARM_MODELS = False
