@@ -25,6 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+CELERY = [sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "info", "--pool", "threads"]
 QUESTIONS = ["Do you ship to Norway?", "How long do I have to return an item?"]
 
 
@@ -89,8 +90,7 @@ def _run(warm: bool) -> tuple[float, list[float]]:
     )
     started = time.perf_counter()
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "info", "--pool", "threads"]
-        + ["--concurrency", "2", "--without-gossip", "--without-mingle"],
+        [*CELERY, "--concurrency", "2", "--without-gossip", "--without-mingle"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -56,7 +56,7 @@ def warm_models() -> dict[str, float]:
         except ImportError as exc:
             logger.info("warm-up: %s skipped (%s)", name, exc)
             continue
-        except Exception:  # noqa: BLE001 -- warming is an optimisation; the model loads on first use instead
+        except Exception:  # warming is an optimisation; the model loads on first use instead
             logger.warning("warm-up: %s failed; it will load on first use", name, exc_info=True)
             continue
         took[name] = time.perf_counter() - started
