@@ -167,3 +167,39 @@ def test_a_photo_while_waiting_for_a_person_gets_the_waiting_acknowledgement(tur
     assert turns == []
     roles = list(Message.objects.order_by("seq").values_list("role", "data__event"))
     assert roles == [("customer", None), ("system", "waiting")]
+
+
+def test_the_photos_show_on_the_ticket_and_the_refund_approval_in_the_admin(turns):
+    support = pytest.importorskip("apps.support.services.tickets", reason="needs the support desk")
+    from apps.conversations.models import Attachment as AttachmentModel
+
+    # given a customer's photo and a ticket for their conversation
+    user = make_user()
+    make_customer(user=user)
+    client = Client()
+    client.force_login(user)
+    started = client.post("/api/v1/conversations/", {"channel": "web"}, content_type="application/json").json()
+    _upload(client, started["conversation"], _png(), "dent.png")
+    conversation = Conversation.objects.get(public_id=started["conversation"])
+    ticket = support.ticket_create(
+        subject="Damaged",
+        description="see photo",
+        category="other",
+        conversation=conversation,
+        created_by_label="agent",
+    )
+    attachment = AttachmentModel.objects.get()
+    # when an admin opens the ticket
+    admin = make_user(staff=True)
+    admin.is_superuser = True
+    admin.save()
+    staff_client = Client()
+    staff_client.force_login(admin)
+    body = staff_client.get(f"/admin/support/ticket/{ticket.pk}/change/").content.decode()
+    # then the photo is shown as a thumbnail linking to the full image
+    src = f"/chat/attachments/{attachment.public_id}/"
+    assert (
+        f'<a href="{src}" target="_blank" rel="noopener"><img src="{src}" alt="Photo from the customer: dent.png"'
+        in body
+    )
+    assert staff_client.get(src).status_code == 200

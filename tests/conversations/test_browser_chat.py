@@ -58,6 +58,15 @@ def _customer(username: str) -> Any:
     return user, customer
 
 
+@pytest.fixture(scope="session")
+def warmed() -> dict[str, float]:
+    """The models a real turn needs, loaded before the turn's own time budget starts (as a worker does at
+    start, apps.core.warmup): the first turn of a cold process may otherwise run out of its budget."""
+    from apps.core.warmup import warm_models
+
+    return warm_models()
+
+
 @pytest.fixture
 def scripted(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """The worker answers every message with `reply["text"]` (typing, deltas, stored reply)."""
@@ -157,13 +166,14 @@ def test_greeting_markdown_reply_blocked_link_timestamps_and_icon_thumbs(
 
 
 def test_a_guest_asking_about_my_order_is_told_how_to_verify_and_a_failed_verify_notice_clears(
+    warmed,
     live_server_url,  # noqa: F811
     celery_worker,  # noqa: F811
     browser,  # noqa: F811
 ):
     # given a shop order and a guest on the chat page
     customer = make_customer(email="guest.buyer@example.com")
-    make_order(customer=customer, number="TW-42011")
+    make_order(customer=customer, number="TW-420011")
     page = _context(browser, live_server_url).new_page()
     page.goto("/chat/")
     page.wait_for_selector("#chat-conn:text('Connected')")
@@ -179,7 +189,7 @@ def test_a_guest_asking_about_my_order_is_told_how_to_verify_and_a_failed_verify
     assert "don't see any orders" not in reply.inner_text()
     # when a verification fails, the notice is red
     page.click("#chat-verify summary")
-    page.fill("#verify-number", "TW-42011")
+    page.fill("#verify-number", "TW-420011")
     page.fill("#verify-email", "someone.else@example.com")
     page.click("#verify-form button")
     notice = page.locator("#chat-notice")
@@ -190,23 +200,24 @@ def test_a_guest_asking_about_my_order_is_told_how_to_verify_and_a_failed_verify
     # and after the right details it is replaced by a confirmation that is not red
     page.fill("#verify-email", "Guest.Buyer@example.com")
     page.click("#verify-form button")
-    page.wait_for_selector("#chat-who:text('Order TW-42011 verified')")
+    page.wait_for_selector("#chat-who:text('Order TW-420011 verified')")
     assert notice.inner_text() != failed_text
-    assert notice.inner_text() == "Order TW-42011 is verified: ask me anything about it."
+    assert notice.inner_text() == "Order TW-420011 is verified: ask me anything about it."
     assert _style(notice, "color")["color"] != RED
     assert not page.locator("#chat-verify").is_visible()
     page.close()
 
 
 def test_order_cards_and_quick_replies_confirm_a_cancellation(
+    warmed,
     live_server_url,  # noqa: F811
     celery_worker,  # noqa: F811
     browser,  # noqa: F811
 ):
     # given a signed-in customer with two pending orders
     user, customer = _customer("quinn")
-    first = make_order(customer=customer, number="TW-43001")
-    second = make_order(customer=customer, number="TW-43002")
+    first = make_order(customer=customer, number="TW-430001")
+    second = make_order(customer=customer, number="TW-430002")
     page = _context(browser, live_server_url, user).new_page()
     page.goto("/chat/")
     page.wait_for_selector("#chat-conn:text('Connected')")
@@ -218,14 +229,14 @@ def test_order_cards_and_quick_replies_confirm_a_cancellation(
     cards = page.locator(".order-card")
     cards.first.wait_for(state="visible", timeout=10_000)
     numbers = page.locator(".order-card-number").all_inner_texts()
-    assert sorted(numbers) == ["TW-43001", "TW-43002"]
+    assert sorted(numbers) == ["TW-430001", "TW-430002"]
     assert page.locator(".order-card-status").all_inner_texts() == ["Pending", "Pending"]
     assert all(t.startswith("Ordered ") for t in page.locator(".order-card-date").all_inner_texts())
     _shot(page, "chat-order-cards.png")
     # when they tap the second order's card
-    page.locator(".order-card", has_text="TW-43002").click()
+    page.locator(".order-card", has_text="TW-430002").click()
     # then their choice is sent as a message, the cards go, and the bot asks to confirm with yes/no buttons
-    page.wait_for_selector(".msg-customer .msg-text:text('Order TW-43002')")
+    page.wait_for_selector(".msg-customer .msg-text:text('Order TW-430002')")
     assert page.locator(".order-card").count() == 0
     yes = page.locator(".quick-reply.quick-confirm")
     yes.wait_for(state="visible", timeout=FIRST_ANSWER_MS)
@@ -246,7 +257,7 @@ def test_order_cards_and_quick_replies_confirm_a_cancellation(
     )
     assert Order.objects.get(pk=second.pk).status == OrderStatus.CANCELLED
     assert Order.objects.get(pk=first.pk).status == OrderStatus.PENDING
-    assert "TW-43002" in page.locator(".msg-assistant[data-seq]").last.inner_text()
+    assert "TW-430002" in page.locator(".msg-assistant[data-seq]").last.inner_text()
     _shot(page, "chat-cancelled.png")
     page.close()
 

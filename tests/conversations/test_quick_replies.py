@@ -81,3 +81,28 @@ def test_a_reply_naming_one_order_or_a_guest_conversation_gets_no_cards():
     assert reply_data(conversation=conversation, text="TW-70011 is shipped.", awaiting_confirmation=False) == {}
     guest = services.conversation_start(session_key="s")
     assert reply_data(conversation=guest, text="TW-70011 or TW-70012?", awaiting_confirmation=False) == {}
+
+
+def test_the_runtime_offers_cards_then_yes_no_buttons_for_a_cancellation():
+    from apps.agents.models import PendingAction
+    from apps.agents.turns import turn_run
+
+    # given a signed-in customer with two pending orders asking to cancel "my order"
+    customer = make_customer()
+    make_order(customer=customer, number="TW-710001")
+    make_order(customer=customer, number="TW-710002")
+    conversation = services.conversation_start(customer=customer)
+
+    def say(text: str, client_id: str):
+        message, _ = services.message_accept_customer(conversation=conversation, text=text, client_message_id=client_id)
+        return turn_run(message_id=message.pk)
+
+    # when the assistant answers
+    first = say("I want to cancel my order", "c1")
+    # then it offers both orders as cards
+    assert [c["number"] for c in first.data.get("order_cards", [])] == ["TW-710002", "TW-710001"], first.text
+    # when the customer picks one, the reply waits for their yes with yes/no buttons
+    second = say("Order TW-710002", "c2")
+    assert PendingAction.objects.filter(conversation=conversation, status="pending").count() == 1, second.text
+    assert [q["text"] for q in second.data.get("quick_replies", [])] == ["Yes", "No"], second.text
+    assert "order_cards" not in second.data
