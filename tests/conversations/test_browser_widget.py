@@ -72,7 +72,9 @@ def _shot(page: Any, name: str) -> bytes:
 def test_widget_on_a_hostile_page_at_desktop_size_is_styled_sized_and_chats(live_server_url, browser):  # noqa: F811
     # given the demo shop page (hostile CSS, CSP style-src 'self') at desktop size
     page, refused = _page(browser, live_server_url, width=1280, height=800)
-    page.goto("/chat/widget-demo/")
+    response = page.goto("/chat/widget-demo/")
+    assert "style-src 'self';" in response.headers["content-security-policy"]
+    assert "unsafe-inline" not in response.headers["content-security-policy"]
     launcher = page.locator("switchboard-widget .sb-launcher")
     launcher.wait_for(state="visible")
     # then the page keeps its own styles
