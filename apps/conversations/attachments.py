@@ -69,28 +69,35 @@ def attachment_create(
     content_type, width, height = _sniff(data)
     name = _clean_name(filename)
     caption = (text or "").strip() or f"Sent a photo{': ' + name if name else ''}"
-    with transaction.atomic():
-        message, created = services.message_accept_customer(
-            conversation=conversation, text=caption, client_message_id=client_message_id
-        )
-        if not created:
-            return message, False
-        attachment = Attachment(
-            conversation=conversation,
-            message=message,
-            content_type=content_type,
-            original_name=name,
-            size=len(data),
-            width=width,
-            height=height,
-        )
-        attachment.file.save("upload", ContentFile(data), save=False)
-        attachment.save()
-        ConversationEvent.objects.create(
-            conversation=conversation,
-            action="attachment_added",
-            data={"attachment": str(attachment.public_id), "message": message.pk, "size": len(data)},
-        )
+    attachment: Attachment | None = None
+    try:
+        with transaction.atomic():
+            message, created = services.message_accept_customer(
+                conversation=conversation, text=caption, client_message_id=client_message_id
+            )
+            if not created:
+                return message, False
+            attachment = Attachment(
+                conversation=conversation,
+                message=message,
+                content_type=content_type,
+                original_name=name,
+                size=len(data),
+                width=width,
+                height=height,
+            )
+            attachment.file.save("upload", ContentFile(data), save=False)
+            attachment.save()
+            ConversationEvent.objects.create(
+                conversation=conversation,
+                action="attachment_added",
+                data={"attachment": str(attachment.public_id), "message": message.pk, "size": len(data)},
+            )
+    except Exception:
+        # The rows were rolled back: do not leave their file behind.
+        if attachment is not None and attachment.file.name:
+            attachment.file.storage.delete(attachment.file.name)
+        raise
     return message, True
 
 

@@ -9,10 +9,11 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from apps.conversations import events
+from apps.conversations import events, ratelimits
 from apps.conversations.api import _HEADERS, ChatAPIView, ErrorOut, MessageOut, _check_ip, _ip_limit
 from apps.conversations.attachments import attachment_create
 from apps.conversations.services import MAX_MESSAGE_CHARS
+from apps.core.errors import ApplicationError
 
 
 class AttachmentPostAPI(ChatAPIView):
@@ -38,6 +39,10 @@ class AttachmentPostAPI(ChatAPIView):
         conversation = self.conversation(request, public_id, ident)
         serializer = self.AttachmentPostInput(data=request.data)
         serializer.is_valid(raise_exception=True)
+        # A photo counts as a message against the customer's limit (shared with the socket and the API).
+        subject = ident.actor_key or f"conversation:{conversation.public_id}"
+        if ratelimits.hit(group=ratelimits.GROUP_CUSTOMER, subject=subject, rate=settings.CHAT_RATE_PER_CUSTOMER):
+            raise ApplicationError("You are sending messages too fast. Wait a moment.", code="rate_limited")
         upload = serializer.validated_data["file"]
         message, created = attachment_create(
             conversation=conversation,

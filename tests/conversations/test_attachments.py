@@ -203,3 +203,34 @@ def test_the_photos_show_on_the_ticket_and_the_refund_approval_in_the_admin(turn
         in body
     )
     assert staff_client.get(src).status_code == 200
+
+
+def test_a_failure_after_the_file_was_written_leaves_no_row_and_no_file(turns, media_root, monkeypatch):
+    from apps.conversations import attachments
+
+    # given a guest's conversation, and the audit write failing after the file was stored
+    _, started = _guest_conversation()
+    conversation = Conversation.objects.get(public_id=started["conversation"])
+
+    def broken(**kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(attachments.ConversationEvent.objects, "create", broken)
+    # when the photo is stored
+    with pytest.raises(RuntimeError):
+        attachments.attachment_create(conversation=conversation, data=_png(), filename="a.png", client_message_id="x1")
+    # then nothing of it is left: no attachment, no message, no file
+    assert Attachment.objects.count() == 0
+    assert Message.objects.count() == 0
+    assert [p for p in Path(media_root).rglob("*") if p.is_file()] == []
+    assert turns == []
+
+
+def test_photos_count_against_the_customers_message_limit(turns, settings):
+    settings.CHAT_RATE_PER_CUSTOMER = "1/m"
+    client, started = _guest_conversation()
+    assert _upload(client, started["conversation"], _png(), "a.png", client_id="p-1").status_code == 201
+    second = _upload(client, started["conversation"], _png(), "b.png", client_id="p-2")
+    assert second.status_code == 429
+    assert second.json()["error"]["code"] == "rate_limited"
+    assert Attachment.objects.count() == 1
