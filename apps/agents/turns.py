@@ -276,11 +276,24 @@ def _deliver(deps: SupportDeps, message: Message, outcome: TurnOutcome) -> Messa
             agent=outcome.agent[:20],
             citations=outcome.citations,
             in_reply_to=message,
-            data={"route": deps.route, "status": str(deps.trace.status)},
+            data={"route": deps.route, "status": str(deps.trace.status), **_reply_extras(deps, outcome.text)},
         )
         data.update(message=reply.pk, chars=len(outcome.text), citations=len(outcome.citations))
     Message.objects.filter(pk=message.pk).update(status=MessageStatus.ANSWERED)
     return reply
+
+
+def _reply_extras(deps: SupportDeps, text: str) -> dict[str, Any]:
+    """Quick replies and order cards for the chat (docs/chat-protocol.md, `message.data`)."""
+    from django.utils import timezone
+
+    from apps.agents.models import PendingAction, PendingActionStatus
+    from apps.conversations.quick_replies import reply_data
+
+    awaiting = PendingAction.objects.filter(
+        conversation=deps.conversation, status=PendingActionStatus.PENDING, expires_at__gt=timezone.now()
+    ).exists()
+    return reply_data(conversation=deps.conversation, text=text, awaiting_confirmation=awaiting)
 
 
 def _remember(deps: SupportDeps, reply: Message) -> None:

@@ -41,12 +41,14 @@ class MessageOut(serializers.Serializer):
     seq = serializers.IntegerField()
     role = serializers.CharField()
     text = serializers.CharField()
+    html = serializers.CharField(help_text="the text as sanitised HTML (docs/chat-protocol.md); empty for customers")
     agent = serializers.CharField()
     citations = serializers.ListField(child=serializers.JSONField())
     client_message_id = serializers.CharField(allow_null=True)
     in_reply_to = serializers.IntegerField(allow_null=True)
     created_at = serializers.DateTimeField()
     data = serializers.JSONField()
+    attachments = serializers.ListField(child=serializers.JSONField())
 
 
 class ConversationOut(serializers.Serializer):

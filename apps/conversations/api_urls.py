@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from apps.conversations import api
+from apps.conversations import api, attachments_api
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -11,4 +11,9 @@ urlpatterns = [
     path("conversations/<str:public_id>/verify/", api.VerifyAPI.as_view(), name="api-verify"),
     path("conversations/<str:public_id>/feedback/", api.FeedbackAPI.as_view(), name="api-feedback"),
     path("conversations/<str:public_id>/csat/", api.CsatAPI.as_view(), name="api-csat"),
+    path(
+        "conversations/<str:public_id>/attachments/",
+        attachments_api.AttachmentPostAPI.as_view(),
+        name="api-attachment-post",
+    ),
 ]

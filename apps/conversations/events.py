@@ -15,7 +15,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
-from apps.conversations.models import Conversation, Message
+from apps.conversations.models import Conversation, Message, MessageRole
 
 
 def conversation_group(public_id: object) -> str:
@@ -37,12 +37,35 @@ def message_payload(message: Message) -> dict[str, Any]:
         "seq": message.seq,
         "role": message.role,
         "text": message.text,
+        "html": message.html,
         "agent": message.agent,
         "citations": message.citations,
         "client_message_id": message.client_message_id or None,
         "in_reply_to": message.in_reply_to_id,
         "created_at": message.created_at.isoformat(),
         "data": message.data,
+        "attachments": _attachments(message),
+    }
+
+
+def _attachments(message: Message) -> list[dict[str, Any]]:
+    # Only customers attach photos: other messages need no query (and are pushed from async code too).
+    if message.role != MessageRole.CUSTOMER or message.pk is None:
+        return []
+    return [attachment_payload(a) for a in message.attachments.all()]
+
+
+def attachment_payload(attachment: Any) -> dict[str, Any]:
+    from apps.conversations.attachments import attachment_url
+
+    return {
+        "id": str(attachment.public_id),
+        "content_type": attachment.content_type,
+        "name": attachment.original_name,
+        "size": attachment.size,
+        "width": attachment.width,
+        "height": attachment.height,
+        "url": attachment_url(attachment),
     }
 
 
@@ -59,7 +82,11 @@ def push_on_commit(conversation: Conversation, event_type: str, **payload: Any) 
 
 def push_message_on_commit(message: Message) -> None:
     """A stored message (customer, assistant, staff or system) for every open socket."""
-    push_on_commit(message.conversation, "message", message=message_payload(message))
+    group = conversation_group(message.conversation.public_id)
+    # The payload is built at commit, so whatever the same transaction attached to the message goes with it.
+    transaction.on_commit(
+        lambda: _send(group, {"type": "chat.event", "event": "message", "message": message_payload(message)})
+    )
 
 
 def push_staff_on_commit(event_type: str, **payload: Any) -> None:

@@ -101,6 +101,9 @@ class Message(models.Model):
     role = models.CharField(max_length=10, choices=MessageRole.choices)
     client_message_id = models.CharField(max_length=64, blank=True)
     text = models.TextField()
+    # The text as sanitised HTML (a Markdown subset, apps.conversations.rendering), rendered once when stored;
+    # empty for customer messages, which are always shown as plain text.
+    html = models.TextField(blank=True)
     status = models.CharField(max_length=10, choices=MessageStatus.choices, blank=True)
     agent = models.CharField(max_length=20, blank=True, help_text="which specialist (or 'human') wrote it")
     citations = models.JSONField(default=list, blank=True)
@@ -181,3 +184,36 @@ class ConversationEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} on {self.conversation_id}"
+
+
+def _attachment_path(instance: Attachment, filename: str) -> str:
+    # Never the customer's file name on disk: a random name with the sniffed type's extension.
+    return f"chat/{instance.conversation.public_id}/{instance.public_id}.{instance.extension}"
+
+
+class Attachment(models.Model):
+    """A photo a customer sent in the chat (a damaged item, a wrong label). Served only to staff and the
+    conversation's owner (apps.conversations.views.attachment_download)."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="attachments")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=_attachment_path, max_length=200)
+    content_type = models.CharField(max_length=40, help_text="sniffed from the bytes, not the file name")
+    original_name = models.CharField(max_length=120, blank=True)
+    size = models.PositiveIntegerField()
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"attachment {self.public_id} on {self.conversation_id}"
+
+    @property
+    def extension(self) -> str:
+        return {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "image/gif": "gif"}.get(
+            self.content_type, "bin"
+        )

@@ -59,11 +59,15 @@ def _is_uuid(value: Any) -> bool:
 
 def messages_after(*, conversation: Conversation, seq: int, limit: int = 500) -> list[Message]:
     """Stored messages a client has not seen, in order."""
-    return list(conversation.messages.filter(seq__gt=max(int(seq), 0)).order_by("seq")[:limit])
+    return list(
+        conversation.messages.filter(seq__gt=max(int(seq), 0)).prefetch_related("attachments").order_by("seq")[:limit]
+    )
 
 
 def messages_between(*, conversation: Conversation, after: int, upto: int) -> list[Message]:
-    return list(conversation.messages.filter(seq__gt=after, seq__lte=upto).order_by("seq"))
+    return list(
+        conversation.messages.filter(seq__gt=after, seq__lte=upto).prefetch_related("attachments").order_by("seq")
+    )
 
 
 def feedback_by_message(*, conversation: Conversation) -> dict[int, str]:
@@ -152,7 +156,7 @@ def _escalation_subquery() -> QuerySet | None:
 
 def transcript(*, conversation: Conversation) -> list[dict[str, Any]]:
     """Every message with its feedback, flags and (for bot replies) the trace of the turn."""
-    messages = list(conversation.messages.select_related("author").order_by("seq"))
+    messages = list(conversation.messages.select_related("author").prefetch_related("attachments").order_by("seq"))
     feedback = feedback_by_message(conversation=conversation)
     flags: dict[int, list[ReplyFlag]] = {}
     for flag in ReplyFlag.objects.filter(conversation=conversation).select_related("flagged_by"):

@@ -26,6 +26,7 @@ from apps.conversations.models import (
     MessageStatus,
     ReplyFlag,
 )
+from apps.conversations.rendering import render_markdown
 from apps.core.errors import ApplicationError, NotFound
 
 MAX_MESSAGE_CHARS = 4000
@@ -58,6 +59,7 @@ def message_create(
         seq=_next_seq(conversation),
         role=role,
         text=text,
+        html="" if role == MessageRole.CUSTOMER else render_markdown(text),
         agent=agent,
         citations=citations or [],
         data=data or {},
@@ -105,6 +107,10 @@ def message_accept_customer(*, conversation: Conversation, text: str, client_mes
                 transaction.on_commit(lambda: run_turn.delay(message.pk))
             else:
                 events.push_staff_on_commit("customer_message", conversation=str(conversation.public_id))
+                if conversation.status == ConversationStatus.WAITING_HUMAN:
+                    from apps.conversations.waiting import waiting_acknowledge
+
+                    waiting_acknowledge(conversation=conversation, message=message)
     except IntegrityError:
         # Two sockets raced on the same client id: the first one won.
         return conversation.messages.get(client_message_id=client_message_id), False

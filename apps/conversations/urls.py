@@ -8,6 +8,7 @@ urlpatterns = [
     path("chat/", views.chat_page, name="chat"),
     path("chat/embed/", views.chat_embed, name="chat-embed"),
     path("chat/widget-demo/", views.widget_demo, name="widget-demo"),
+    path("chat/attachments/<uuid:public_id>/", views.attachment_download, name="attachment"),
     path("console/", console_views.console, name="console"),
     path("console/queue/", console_views.console_queue, name="console-queue"),
     path("console/<uuid:public_id>/", console_views.console, name="console-detail"),

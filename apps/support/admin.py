@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
+from apps.conversations.attachments import attachments_html
 from apps.core.admin import ReadOnlyAdminMixin
 from apps.core.errors import ApplicationError
 from apps.support.models import (
@@ -229,6 +230,7 @@ class RefundApprovalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "status",
         "escalated",
         "transcript_link",
+        "customer_photos",
         "requested_by_label",
     )
     list_display_links = ("reference",)
@@ -323,6 +325,10 @@ class RefundApprovalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if obj.conversation is None:
             return "–"
         return format_html('<a href="{}">transcript</a>', transcript_url(obj.conversation))
+
+    @admin.display(description="photos from the customer")
+    def customer_photos(self, obj: RefundApproval) -> str:
+        return attachments_html(obj.conversation)
 
     # --- actions ---
     @admin.action(description="Approve selected refund requests", permissions=["decide"])
@@ -456,6 +462,7 @@ class TicketAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "customer",
         "orders",
         "conversation_link",
+        "customer_photos",
         "assignee",
         "sla_due_at",
         "created_by_label",
@@ -479,6 +486,10 @@ class TicketAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if obj.conversation is None:
             return "–"
         return format_html('<a href="{}">transcript</a>', transcript_url(obj.conversation))
+
+    @admin.display(description="photos from the customer")
+    def customer_photos(self, obj: Ticket) -> str:
+        return attachments_html(obj.conversation)
 
     @admin.action(description="Assign to me", permissions=["work"])
     def assign_to_me(self, request: HttpRequest, queryset: QuerySet) -> None:

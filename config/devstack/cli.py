@@ -148,8 +148,9 @@ def cmd_run() -> int:
         )
         children.append(uvicorn)
         celery = [PYTHON, "-m", "celery", "-A", "config", "--quiet"]
-        concurrency = os.environ.get("CELERY_CONCURRENCY", "2")
-        worker = [*celery, "worker", "-l", "warning", "--concurrency", concurrency]
+        concurrency = os.environ.get("CELERY_CONCURRENCY", "4")
+        # Threads: one copy of the models per worker process, loaded at start (apps.core.warmup).
+        worker = [*celery, "worker", "-l", "warning", "--pool", "threads", "--concurrency", concurrency]
         children.append(subprocess.Popen(worker, cwd=ROOT, env=env))
         beat = [*celery, "beat", "-l", "warning", "-s", str(VAR / "celerybeat-schedule")]
         children.append(subprocess.Popen(beat, cwd=ROOT, env=env))

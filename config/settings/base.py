@@ -66,6 +66,8 @@ WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "/accounts/login/"
+# Customers sign in from the chat page; staff pages send `next` themselves.
+LOGIN_REDIRECT_URL = "/chat/"
 
 TEMPLATES = [
     {
@@ -138,6 +140,8 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE: dict = {}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# A starting worker loads the embedding model and route classifier before its first task (apps.core.warmup).
+SWITCHBOARD_WARM_MODELS = env.bool("SWITCHBOARD_WARM_MODELS", default=True)
 
 # --- i18n, time -------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -356,6 +360,17 @@ CHAT_RESOLUTION_CODES = env.list(
     "CHAT_RESOLUTION_CODES",
     default=["resolved", "refund_issued", "order_updated", "information_given", "no_response", "duplicate", "other"],
 )
+# Photos customers attach (type sniffed from the bytes; stored under MEDIA_ROOT/chat/).
+CHAT_ATTACHMENT_MAX_BYTES = env.int("CHAT_ATTACHMENT_MAX_BYTES", default=5 * 1024 * 1024)
+CHAT_ATTACHMENT_MAX_PIXELS = env.int("CHAT_ATTACHMENT_MAX_PIXELS", default=40_000_000)
+CHAT_ATTACHMENT_TYPES = env.list("CHAT_ATTACHMENT_TYPES", default=["image/jpeg", "image/png", "image/webp"])
+CHAT_ATTACHMENT_LINK_MAX_AGE_SECONDS = env.int("CHAT_ATTACHMENT_LINK_MAX_AGE_SECONDS", default=24 * 3600)
+# When people answer the chat, e.g. "mon-fri 09:00-17:30, sat 10:00-14:00" (in CHAT_BUSINESS_TIMEZONE).
+# Outside these hours a customer waiting for a person is told so and asked for an email address.
+CHAT_BUSINESS_HOURS = env("CHAT_BUSINESS_HOURS", default="mon-fri 09:00-17:00")
+CHAT_BUSINESS_TIMEZONE = env("CHAT_BUSINESS_TIMEZONE", default="Europe/London")
+# Expected wait told to a waiting customer: this many minutes per conversation ahead of them (and theirs).
+CHAT_WAIT_MINUTES_PER_CONVERSATION = env.int("CHAT_WAIT_MINUTES_PER_CONVERSATION", default=4)
 
 # --- agents: local model and router -------------------------------------------
 # The local classifier's calibrated confidence at or above which its route stands;

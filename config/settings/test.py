@@ -15,7 +15,7 @@ if os.environ.get("SWITCHBOARD_TEST_STACK") != "1":
     )
 
 from .base import *  # noqa: F403
-from .base import CHANNEL_LAYERS, LOGGING, REDIS_URL, env
+from .base import CHANNEL_LAYERS, LOGGING, REDIS_URL, VAR_DIR, env
 
 # Each xdist worker gets its own Redis database index so cache and rate-limit
 # keys never leak between workers.
@@ -46,3 +46,9 @@ STORAGES = {
 SECRET_KEY = "test-secret-key-not-for-production-use-0123456789"  # noqa: S105
 SENTRY_DSN = ""
 LOGGING["root"]["level"] = env("LOG_LEVEL", default="WARNING")
+# Chat: always within business hours unless a test says otherwise (no test may depend on the clock),
+# and uploaded photos under the test run's own folder.
+CHAT_BUSINESS_HOURS = ""
+MEDIA_ROOT = VAR_DIR / "test" / "media"
+# The embedded test worker answers with stand-ins or loads what a test needs itself.
+SWITCHBOARD_WARM_MODELS = False

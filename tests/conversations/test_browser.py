@@ -172,7 +172,8 @@ def test_guest_verifies_asks_about_an_order_and_sees_the_answer_stream(live_serv
     frames = _record_frames(page)
     page.goto("/chat/")
     page.wait_for_selector("#chat-conn:text('Connected')")
-    # when they verify the order and ask about it
+    # when they open the verification form, verify the order and ask about it
+    page.click("#chat-verify summary")
     page.fill("#verify-number", "TW-42001")
     page.fill("#verify-email", "Guest.Buyer@example.com")
     page.click("#verify-form button")
@@ -193,7 +194,7 @@ def test_guest_verifies_asks_about_an_order_and_sees_the_answer_stream(live_serv
     # and the history is shown again after a reload
     page.reload()
     page.wait_for_selector(f".msg-assistant[data-seq='{final_frame['message']['seq']}']")
-    assert page.locator(".msg-customer").all_inner_texts() == ["Where is my order TW-42001?"]
+    assert page.locator(".msg-customer .msg-text").all_inner_texts() == ["Where is my order TW-42001?"]
     page.close()
 
 
@@ -223,7 +224,10 @@ def test_staff_takes_over_and_the_customer_sees_the_reply_live(live_server_url, 
     staff_line = customer_page.wait_for_selector(".msg-staff .msg-text", timeout=15_000)
     assert staff_line.inner_text() == "Hi, Dana here. <b>I'll</b> sort it out."
     assert customer_page.locator(".msg-staff b").count() == 0
-    assert "Dana from the support team has joined the chat." in customer_page.locator(".msg-system").all_inner_texts()
+    assert (
+        "Dana from the support team has joined the chat."
+        in customer_page.locator(".msg-system .msg-text").all_inner_texts()
+    )
     # and the console shows the reply live too
     console.wait_for_selector(".msg-staff .msg-text:text('Hi, Dana here.')")
 

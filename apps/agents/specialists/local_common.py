@@ -306,6 +306,18 @@ def not_found_reply(number: str | None, t: Turn) -> str:
     )
 
 
+VERIFY_FIRST_REPLY = (
+    "To look up an order here, please verify it first: enter the order number (it starts with TW- and is in "
+    "your confirmation email) and the email address you ordered with in the form above the chat, or sign in "
+    "to your account."
+)
+
+
+def no_orders_reply(t: Turn, reply: str) -> str:
+    """`reply` for a signed-in customer or verified guest; a guest who has not verified is told how to."""
+    return reply if t.signed_in or t.guest_order else VERIFY_FIRST_REPLY
+
+
 def failure_reply() -> str:
     return (
         "Sorry, something went wrong on our side and I couldn't complete that. Nothing was changed. "

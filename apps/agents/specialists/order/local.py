@@ -17,6 +17,7 @@ from apps.agents.specialists.local_common import (
     hand_back_if_foreign,
     handle_common,
     intent_detector,
+    no_orders_reply,
     not_found_reply,
     order_line,
     read_turn,
@@ -98,7 +99,9 @@ def _pick(t: Turn, *, prefer: tuple[str, ...], purpose: str) -> tuple[str | None
         return None, call(("list_orders", {"limit": 10}))
     orders = listed.get("orders") or []
     if not orders:
-        return None, say("I don't see any orders on your account yet. Is there anything else I can help with?")
+        return None, say(
+            no_orders_reply(t, "I don't see any orders on your account yet. Is there anything else I can help with?")
+        )
     if len(orders) == 1:
         return orders[0]["number"], None
     for status in prefer:
@@ -136,7 +139,7 @@ def _list(t: Turn) -> ModelResponse:
         return call(("list_orders", {"limit": 5}))
     orders = listed.get("orders") or []
     if not orders:
-        return say("I don't see any orders on your account yet.")
+        return say(no_orders_reply(t, "I don't see any orders on your account yet."))
     return say(
         "Here are your most recent orders:",
         bullet(order_line(o) for o in orders),

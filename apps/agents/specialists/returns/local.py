@@ -24,6 +24,7 @@ from apps.agents.specialists.local_common import (
     hand_back_if_foreign,
     handle_common,
     intent_detector,
+    no_orders_reply,
     not_found_reply,
     order_line,
     read_turn,
@@ -93,7 +94,9 @@ def _pick(t: Turn, purpose: str) -> tuple[str | None, ModelResponse | None]:
     if len(returnable) == 1:
         return returnable[0]["number"], None
     if not orders:
-        return None, say("I don't see any orders on your account, so there's nothing to return yet.")
+        return None, say(
+            no_orders_reply(t, "I don't see any orders on your account, so there's nothing to return yet.")
+        )
     if not returnable:
         return None, say(
             "None of your recent orders can be returned right now:",

@@ -1,0 +1,64 @@
+"""Load the models a turn needs when a worker starts, not when the first customer writes.
+
+Without this, the first message after `make run` (or a deploy) waited ~11 s while the worker imported
+sentence-transformers, loaded the embedding model and the route classifier. `warm_models()` runs once per
+worker process, from a Celery bootstep (config/celery_app.py) before the worker consumes; each step is
+optional (an app that is not installed is skipped) and a failure is logged, never fatal: the model then
+loads on first use as before.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+
+logger = logging.getLogger(__name__)
+
+
+def _import_runtime() -> None:
+    importlib.import_module("apps.agents.turns")  # pydantic-ai and the provider SDKs
+
+
+def _route_classifier() -> None:
+    from apps.agents.routing.classifier import get_classifier
+
+    get_classifier().report  # noqa: B018 -- loading (or training) is the point
+
+
+def _agent_embedder() -> None:
+    from apps.agents.offline.embedder import embed
+
+    embed(["warm up"])
+
+
+def _knowledge_embedder() -> None:
+    from apps.knowledge.embeddings import embed_query
+
+    embed_query("warm up")
+
+
+WARMERS = (
+    ("agent runtime", _import_runtime),
+    ("route classifier", _route_classifier),
+    ("agent embedder", _agent_embedder),
+    ("knowledge embedder", _knowledge_embedder),
+)
+
+
+def warm_models() -> dict[str, float]:
+    """Seconds each warmer took (absent when it was skipped or failed)."""
+    took: dict[str, float] = {}
+    for name, warm in WARMERS:
+        started = time.perf_counter()
+        try:
+            warm()
+        except ImportError as exc:
+            logger.info("warm-up: %s skipped (%s)", name, exc)
+            continue
+        except Exception:  # warming is an optimisation; the model loads on first use instead
+            logger.warning("warm-up: %s failed; it will load on first use", name, exc_info=True)
+            continue
+        took[name] = time.perf_counter() - started
+    logger.info("warm-up done: %s", ", ".join(f"{k} {v:.1f}s" for k, v in took.items()))
+    return took

@@ -1,0 +1,131 @@
+"""The first customer message after the worker starts: with and without model warm-up (apps.core.warmup).
+
+For each mode a real uvicorn server and a real Celery worker (threads, as `make run` starts it) run as
+child processes against the bench PostgreSQL and Redis, with the default local model and local router.
+As soon as the worker says it is ready, a guest opens `/ws/chat/` and asks a shop question; we time
+from sending it to the final answer, then a second question for the steady state. "Ready" is the time
+from starting the worker to its `ready` line: warm-up moves the model loading there.
+
+Run: `.venv/bin/python -m config.devstack bench bench/bench_first_message.py` (or `make bench`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+CELERY = [sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "info", "--pool", "threads"]
+QUESTIONS = ["Do you ship to Norway?", "How long do I have to return an item?"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_http(url: str, proc: subprocess.Popen, timeout: float = 90) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"the server exited ({proc.returncode})")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as resp:  # noqa: S310 - loopback only
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("the ASGI server did not come up")
+
+
+def _watch_ready(proc: subprocess.Popen, ready: threading.Event) -> None:
+    for line in proc.stderr:  # type: ignore[union-attr]
+        if " ready." in line:
+            ready.set()
+
+
+async def _ask(url: str, origin: str) -> list[float]:
+    import websockets
+
+    took = []
+    async with websockets.connect(url, origin=origin, max_size=2**20, open_timeout=60) as ws:
+        await ws.send(json.dumps({"type": "hello", "last_seq": 0, "channel": "web"}))
+        while json.loads(await ws.recv())["type"] != "ready":
+            pass
+        for question in QUESTIONS:
+            t0 = time.perf_counter()
+            await ws.send(json.dumps({"type": "message", "id": uuid.uuid4().hex, "text": question}))
+            while True:
+                event = json.loads(await asyncio.wait_for(ws.recv(), timeout=300))
+                if event["type"] == "message" and event["message"]["role"] in ("assistant", "system"):
+                    took.append(time.perf_counter() - t0)
+                    break
+    return took
+
+
+def _run(warm: bool) -> tuple[float, list[float]]:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "SWITCHBOARD_WARM_MODELS": "1" if warm else "0",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "LOG_LEVEL": "WARNING",
+    }
+    uvicorn = ["-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
+    server = subprocess.Popen(
+        [sys.executable, *uvicorn, "--no-access-log", "--log-level", "warning"], cwd=ROOT, env=env
+    )
+    started = time.perf_counter()
+    worker = subprocess.Popen(
+        [*CELERY, "--concurrency", "2", "--without-gossip", "--without-mingle"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    ready = threading.Event()
+    threading.Thread(target=_watch_ready, args=(worker, ready), daemon=True).start()
+    try:
+        _wait_http(f"http://127.0.0.1:{port}/healthz", server)
+        if not ready.wait(timeout=300):
+            raise SystemExit("the worker did not get ready")
+        ready_after = time.perf_counter() - started
+        took = asyncio.run(_ask(f"ws://127.0.0.1:{port}/ws/chat/", f"http://127.0.0.1:{port}"))
+        return ready_after, took
+    finally:
+        for proc in (worker, server):
+            proc.terminate()
+        for proc in (worker, server):
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def main() -> int:
+    print("first message after the worker starts (local model and router, Celery threads x2)")
+    for warm in (False, True):
+        ready_after, took = _run(warm)
+        print(
+            f"warm-up {'on ' if warm else 'off'}: worker ready after {ready_after:5.1f} s | "
+            f"first answer {took[0]:5.2f} s | second answer {took[1]:5.2f} s"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
