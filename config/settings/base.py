@@ -22,37 +22,9 @@ if Path(STACK_ENV_FILE).is_file():
     environ.Env.read_env(str(STACK_ENV_FILE), overwrite=False)
 
 
-def _install_secret_key(path: Path) -> str:
-    """This install's own random development key, made once in var/ (never a published default).
-
-    The dev-stack launcher writes it before anything else starts; a `manage.py` run on a fresh clone
-    makes it here. Production settings require DJANGO_SECRET_KEY instead.
-    """
-    try:
-        return path.read_text().strip() or _write_secret_key(path)
-    except FileNotFoundError:
-        return _write_secret_key(path)
-
-
-def _write_secret_key(path: Path) -> str:
-    import os
-    import secrets
-
-    key = secrets.token_urlsafe(50)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()  # another process made it first: use theirs
-    except OSError:
-        return key  # read-only tree: a key for this process only (sessions end on restart)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key + "\n")
-    return key
-
-
 # --- core -------------------------------------------------------------------
-SECRET_KEY = env("DJANGO_SECRET_KEY", default="") or _install_secret_key(VAR_DIR / "secret_key")
+# No published default: production requires it, `make run` / dev settings make one per install in var/.
+SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])

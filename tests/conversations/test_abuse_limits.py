@@ -16,7 +16,7 @@ from tests.conversations.conftest import communicator, drain, make_customer, mak
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
-REFUSED = {"type": "error", "code": "rate_limited", "message": "Too many attempts. Try again later."}
+REFUSED = {"type": "error", "code": "rate_limited", "message": "Too many attempts. Try again later.", "id": None}
 
 
 @pytest.fixture
@@ -150,8 +150,8 @@ async def test_new_sockets_per_minute_are_bounded_per_address(settings):
     assert await fourth.receive_output(timeout=2) == {"type": "websocket.close", "code": 4429}
     other = communicator(client_ip="203.0.113.21")
     assert (await other.connect())[0]
-    await other.send_json_to({"type": "ping"})
-    assert await other.receive_json_from(timeout=3) == {"type": "pong"}
+    await other.send_json_to({"type": "hello", "last_seq": 0})
+    assert (await other.receive_json_from(timeout=3))["type"] == "ready"
     for comm in [*opened, other]:
         await comm.disconnect()
 
@@ -171,11 +171,11 @@ async def test_open_sockets_are_bounded_per_address_and_freed_on_close(settings)
     await first.disconnect()
     fourth = communicator(client_ip="203.0.113.30")
     await fourth.connect()
-    await fourth.send_json_to({"type": "ping"})
+    await fourth.send_json_to({"type": "hello", "last_seq": 0})
     # then the third was refused, the fourth got the freed slot
     assert refused["code"] == "rate_limited"
     assert closed == {"type": "websocket.close", "code": 4429}
-    assert await fourth.receive_json_from(timeout=3) == {"type": "pong"}
+    assert (await fourth.receive_json_from(timeout=3))["type"] == "ready"
     assert await sync_to_async(ratelimits.sockets_open)(ip="203.0.113.30") == 2
     await second.disconnect()
     await fourth.disconnect()
