@@ -13,6 +13,7 @@ import logging
 import time
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from channels.db import DatabaseSyncToAsync
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -132,11 +133,12 @@ def _csat(conversation: Conversation, score: Any, comment: str) -> None:
     services.conversation_rate(conversation=conversation, score=score, comment=comment)
 
 
-_check_message = database_sync_to_async(ratelimits.check_message)
-_check_verify = database_sync_to_async(ratelimits.check_verify)
-_socket_open = database_sync_to_async(ratelimits.socket_open)
-_socket_seen = database_sync_to_async(ratelimits.socket_seen)
-_socket_close = database_sync_to_async(ratelimits.socket_close)
+# Redis only (no database): a plain worker thread each.
+_check_message = sync_to_async(ratelimits.check_message, thread_sensitive=False)
+_check_verify = sync_to_async(ratelimits.check_verify, thread_sensitive=False)
+_socket_open = sync_to_async(ratelimits.socket_open, thread_sensitive=False)
+_socket_seen = sync_to_async(ratelimits.socket_seen, thread_sensitive=False)
+_socket_close = sync_to_async(ratelimits.socket_close, thread_sensitive=False)
 
 
 def frame_problem(content: Any) -> str:
