@@ -208,7 +208,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         except (ValueError, RecursionError):  # RecursionError: nested deeper than the decoder goes
             await self.error("bad_json", "Frames must be JSON objects.")
             return
-        problem = "bad_json" if not isinstance(content, dict) else frame_problem(content)
+        if not isinstance(content, dict):
+            await self.error("bad_json", "Frames must be JSON objects.")
+            return
+        problem = frame_problem(content)
         if problem == "bad_json":
             await self.error("bad_json", "Frames must be flat JSON objects.")
             return

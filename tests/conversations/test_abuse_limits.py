@@ -12,9 +12,29 @@ from django.test import Client
 
 from apps.conversations import ratelimits
 from apps.conversations.models import Conversation, Message
-from tests.conversations.conftest import communicator, drain, make_customer, make_order
+from tests.conversations.conftest import communicator, make_customer, make_order
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+
+@pytest.fixture(autouse=True)
+def _one_window(monkeypatch):
+    """Every rate window stays the same for the whole test: no window boundary can fall inside it."""
+    import types
+
+    from django_ratelimit import core
+
+    frozen = int(core.time.time())
+    monkeypatch.setattr(core, "time", types.SimpleNamespace(time=lambda: frozen))
+
+
+async def _until(comm, *types: str) -> list[dict]:
+    """Frames up to and including the first of `types` (no quiet-period guessing)."""
+    seen = []
+    while not seen or seen[-1]["type"] not in types:
+        seen.append(await comm.receive_json_from(timeout=10))
+    return seen
+
 
 REFUSED = {"type": "error", "code": "rate_limited", "message": "Too many attempts. Try again later.", "id": None}
 
@@ -44,9 +64,10 @@ async def _guess_on_a_new_socket(number: str, email: str, *, client_ip: str = "2
     await comm.send_json_to({"type": "hello", "last_seq": 0})
     await comm.receive_json_from(timeout=3)
     await comm.send_json_to({"type": "verify", "order_number": number, "email": email})
-    events = await drain(comm)
-    await comm.disconnect()
-    return next(e for e in events if e["type"] in ("verified", "error"))
+    try:
+        return (await _until(comm, "verified", "error"))[-1]
+    finally:
+        await comm.disconnect()
 
 
 def _verified_conversations() -> int:
@@ -148,6 +169,7 @@ async def test_new_sockets_are_bounded_per_address(settings):
         "message": "Too many connections from your network. Try again in a minute.",
     }
     assert await fourth.receive_output(timeout=2) == {"type": "websocket.close", "code": 4429}
+    await fourth.disconnect()
     other = communicator(client_ip="203.0.113.21")
     assert (await other.connect())[0]
     await other.send_json_to({"type": "hello", "last_seq": 0})
@@ -167,6 +189,7 @@ async def test_open_sockets_are_bounded_per_address_and_freed_on_close(settings)
     await third.connect()
     refused = await third.receive_json_from(timeout=3)
     closed = await third.receive_output(timeout=2)
+    await third.disconnect()
     # and one of the first two closes, then another opens
     await first.disconnect()
     fourth = communicator(client_ip="203.0.113.30")
@@ -192,7 +215,7 @@ async def test_messages_are_bounded_per_address_across_sockets_and_the_api(setti
         await comm.send_json_to({"type": "hello", "last_seq": 0})
         await comm.receive_json_from(timeout=3)
         await comm.send_json_to({"type": "message", "id": f"s{i}", "text": "hello"})
-        sent.append([e["type"] for e in await drain(comm)])
+        sent.append([e["type"] for e in await _until(comm, "accepted", "error")])
         await comm.disconnect()
     client = Client(REMOTE_ADDR="203.0.113.40")
     started = await sync_to_async(client.post)("/api/v1/conversations/", {}, content_type="application/json")
@@ -222,11 +245,11 @@ async def test_new_conversations_are_bounded_per_address_across_sockets_and_the_
         await comm.send_json_to({"type": "hello", "last_seq": 0})
         await comm.receive_json_from(timeout=3)
         await comm.send_json_to({"type": "message", "id": f"c{i}", "text": "hello"})
-        events.append(await drain(comm))
+        events.append([e for e in await _until(comm, "accepted", "error") if e["type"] in ("accepted", "error")])
         await comm.disconnect()
     # then the API's and the first socket's conversations exist, the second socket's message is refused
     assert by_api.status_code == 201
-    assert any(e["type"] == "accepted" for e in events[0])
+    assert [e["type"] for e in events[0]] == ["accepted"]
     assert events[1] == [
         {
             "type": "error",
@@ -245,7 +268,7 @@ async def test_a_conversation_remembers_the_address_that_started_it(turns):
     await comm.send_json_to({"type": "hello", "last_seq": 0})
     await comm.receive_json_from(timeout=3)
     await comm.send_json_to({"type": "message", "id": "m", "text": "hello"})
-    await drain(comm)
+    await _until(comm, "accepted")
     await comm.disconnect()
     assert await sync_to_async(lambda: list(Conversation.objects.values_list("client_ip", flat=True)))() == [
         "203.0.113.60"
@@ -265,3 +288,32 @@ async def test_forwarded_for_is_ignored_from_an_untrusted_peer(settings, turns):
         await comm.disconnect()
     # then the claim is not believed: the peer's own limit holds
     assert codes == ["open", "open", "rate_limited"]
+
+
+async def test_the_issue_12_attack_with_the_default_limits(victim_order, turns):
+    # given the default limits, and the attack from issue 12: one address, a known email, sequential order
+    # numbers, 5 guesses on each of 40 cookieless sockets; the right number is guess 150 of 200
+    outcomes: list[str] = []
+    refused_sockets = 0
+    for s in range(40):
+        comm = communicator(client_ip="203.0.113.99")
+        await comm.connect()
+        await comm.send_json_to({"type": "hello", "last_seq": 0})
+        first = await comm.receive_json_from(timeout=3)
+        if first["type"] == "error":
+            refused_sockets += 1
+            await comm.disconnect()
+            continue
+        for g in range(5):
+            number = f"TW-{49868 + s * 5 + g}"  # s=29, g=4 is TW-50017
+            await comm.send_json_to({"type": "verify", "order_number": number, "email": "victim@example.com"})
+            event = (await _until(comm, "verified", "error"))[-1]
+            outcomes.append(event.get("code", event["type"]))
+        await comm.disconnect()
+    # then 10 guesses were checked (the per-address limit), the rest refused, sockets past 30 a minute refused,
+    # and the victim's order was never verified
+    assert outcomes.count("verification_failed") == 10
+    assert outcomes.count("rate_limited") == 140
+    assert "verified" not in outcomes
+    assert refused_sockets == 10
+    assert await sync_to_async(_verified_conversations)() == 0

@@ -9,7 +9,7 @@ from asgiref.sync import sync_to_async
 from django.test import Client
 
 from apps.conversations.models import Message
-from tests.conversations.conftest import communicator, drain
+from tests.conversations.conftest import communicator, receive_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -50,11 +50,11 @@ async def test_nul_bytes_and_lone_surrogates_are_refused_and_good_messages_aroun
     comm = await _ready_socket()
     # when: good, bad, good
     await comm.send_json_to({"type": "message", "id": "good-1", "text": "first"})
-    first = await drain(comm)
+    first = await receive_until(comm, "accepted", wait=10)
     await comm.send_to(text_data=json.dumps({"type": "message", "id": "bad", "text": bad}))
-    refused = await comm.receive_json_from(timeout=3)
+    refused = (await receive_until(comm, "error", wait=10))[-1]
     await comm.send_json_to({"type": "message", "id": "good-2", "text": "second"})
-    second = await drain(comm)
+    second = await receive_until(comm, "accepted", wait=10)
     # then the bad one is refused cleanly, both good ones are stored and answered
     assert refused == {
         "type": "error",
