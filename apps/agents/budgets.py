@@ -2,22 +2,23 @@
 
 The per-turn part is enforced while the turn runs: model requests, tool calls
 and tokens by pydantic-ai `UsageLimits`, wall-clock seconds by a deadline
-around the run. The per-conversation and per-customer-day parts are checked
+around the run. The per-conversation, per-customer-day and guest-day parts
+(per browser session, per starting address, all guests together) are checked
 before a turn starts, from the stored traces (no second counter to drift).
-Exhausted means: hand off to a person and say so (`budget_exhausted`).
-A limit of 0 is off.
+Exhausted means: no model call; hand off to a person and say so
+(`budget_exhausted`). A limit of 0 is off. See docs/security.md.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from datetime import time as dtime
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, Sum
+from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from pydantic_ai.usage import UsageLimits
@@ -25,7 +26,7 @@ from pydantic_ai.usage import UsageLimits
 from apps.observability.models import Trace
 
 BUDGET_EXHAUSTED_REPLY = (
-    "I have reached the limit of what I can do automatically in this conversation, so I am handing you over to a "
+    "I have reached the limit of what I can do automatically for now, so I am handing you over to a "
     "person from our team. They will pick it up from here; you do not need to repeat anything."
 )
 
@@ -64,30 +65,72 @@ class TurnBudget:
         return max(0.0, self.max_seconds - (time.monotonic() - self.started))
 
 
-def budget_exceeded_before_turn(*, conversation: object, customer: object | None) -> str:
-    """'' when the turn may run, else which budget is spent (for the trace)."""
-    totals = Trace.objects.filter(conversation=conversation).aggregate(
-        turns=Count("id"), tokens=Coalesce(Sum("input_tokens"), 0) + Coalesce(Sum("output_tokens"), 0)
-    )
-    max_turns = _limit(settings.SWITCHBOARD_CONVERSATION_MAX_TURNS)
-    if max_turns is not None and totals["turns"] >= max_turns:
-        return f"conversation turns {totals['turns']} >= {max_turns}"
-    max_tokens = _limit(settings.SWITCHBOARD_CONVERSATION_MAX_TOKENS)
-    if max_tokens is not None and totals["tokens"] >= max_tokens:
-        return f"conversation tokens {totals['tokens']} >= {max_tokens}"
-    if customer is None:
-        return ""
-    from datetime import UTC
+def _day_start() -> datetime:
+    return datetime.combine(timezone.now().astimezone(UTC).date(), dtime.min, tzinfo=UTC)
 
-    day_start = datetime.combine(timezone.now().astimezone(UTC).date(), dtime.min, tzinfo=UTC)
-    daily = Trace.objects.filter(customer=customer, started_at__gte=day_start).aggregate(
+
+def _usage(traces: QuerySet) -> dict:
+    return traces.aggregate(
+        turns=Count("id"),
         tokens=Coalesce(Sum("input_tokens"), 0) + Coalesce(Sum("output_tokens"), 0),
         cost=Coalesce(Sum("cost"), Decimal("0")),
     )
-    max_daily_tokens = _limit(settings.SWITCHBOARD_CUSTOMER_DAILY_MAX_TOKENS)
-    if max_daily_tokens is not None and daily["tokens"] >= max_daily_tokens:
-        return f"customer tokens today {daily['tokens']} >= {max_daily_tokens}"
-    max_cost = settings.SWITCHBOARD_CUSTOMER_DAILY_MAX_COST
-    if max_cost and max_cost > 0 and daily["cost"] >= max_cost:
-        return f"customer cost today {daily['cost']} >= {max_cost}"
-    return ""
+
+
+def _over(label: str, used: int | Decimal, limit: int | Decimal | None) -> str:
+    return f"{label} {used} >= {limit}" if limit is not None and limit > 0 and used >= limit else ""
+
+
+def budget_exceeded_before_turn(*, conversation: object, customer: object | None) -> str:
+    """'' when the turn may run, else which budget is spent (for the trace).
+
+    A customer has a daily budget of their own. A guest (no customer) has no account to count against,
+    so their spend is counted by what they cannot shed by starting again: the browser session's
+    conversations today (the per-conversation limits), the address that started the conversation
+    (per-address daily limits) and all guests together (the total daily limits).
+    """
+    totals = _usage(Trace.objects.filter(conversation=conversation))
+    spent = _over("conversation turns", totals["turns"], _limit(settings.SWITCHBOARD_CONVERSATION_MAX_TURNS)) or _over(
+        "conversation tokens", totals["tokens"], _limit(settings.SWITCHBOARD_CONVERSATION_MAX_TOKENS)
+    )
+    if spent:
+        return spent
+    day_start = _day_start()
+    if customer is not None:
+        daily = _usage(Trace.objects.filter(customer=customer, started_at__gte=day_start))
+        return _over(
+            "customer tokens today", daily["tokens"], _limit(settings.SWITCHBOARD_CUSTOMER_DAILY_MAX_TOKENS)
+        ) or _over("customer cost today", daily["cost"], settings.SWITCHBOARD_CUSTOMER_DAILY_MAX_COST)
+    guests_today = Trace.objects.filter(customer__isnull=True, started_at__gte=day_start)
+    session_key = getattr(conversation, "session_key", "")
+    if session_key:
+        session = _usage(guests_today.filter(conversation__session_key=session_key))
+        spent = _over(
+            "session turns today", session["turns"], _limit(settings.SWITCHBOARD_CONVERSATION_MAX_TURNS)
+        ) or _over("session tokens today", session["tokens"], _limit(settings.SWITCHBOARD_CONVERSATION_MAX_TOKENS))
+        if spent:
+            return spent
+    client_ip = getattr(conversation, "client_ip", None)
+    if client_ip:
+        by_ip = _usage(guests_today.filter(conversation__client_ip=client_ip))
+        spent = (
+            _over(
+                "guest turns today from this address",
+                by_ip["turns"],
+                _limit(settings.SWITCHBOARD_GUEST_DAILY_MAX_TURNS_PER_IP),
+            )
+            or _over(
+                "guest tokens today from this address",
+                by_ip["tokens"],
+                _limit(settings.SWITCHBOARD_GUEST_DAILY_MAX_TOKENS_PER_IP),
+            )
+            or _over(
+                "guest cost today from this address", by_ip["cost"], settings.SWITCHBOARD_GUEST_DAILY_MAX_COST_PER_IP
+            )
+        )
+        if spent:
+            return spent
+    everyone = _usage(guests_today)
+    return _over(
+        "guest tokens today", everyone["tokens"], _limit(settings.SWITCHBOARD_GUEST_DAILY_MAX_TOKENS)
+    ) or _over("guest cost today", everyone["cost"], settings.SWITCHBOARD_GUEST_DAILY_MAX_COST)

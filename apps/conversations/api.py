@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
-from django.utils.decorators import method_decorator
-from django_ratelimit.decorators import ratelimit
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -93,8 +92,20 @@ def _conversation_out(conversation: Conversation) -> dict[str, Any]:
     }
 
 
+class BoundedJSONParser(JSONParser):
+    """JSON bodies, with a nesting too deep for the decoder answered as a 400 like any other malformed body."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> Any:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError("JSON parse error - the body is nested too deeply.") from None
+
+
 class ChatAPIView(APIView):
     """Shared plumbing: identity from the session or the shop's token, ApplicationError → JSON."""
+
+    parser_classes = [BoundedJSONParser]
 
     def identity(self, request: Request, *, start_session: bool = False) -> ChatIdentity:
         # Only starting a conversation opens a session (a browser keeps it; a server integration
@@ -117,17 +128,6 @@ class ChatAPIView(APIView):
         return super().handle_exception(exc)
 
 
-# Per client address on every POST, on top of the per-customer message limit the socket shares.
-_ip_limit = method_decorator(
-    ratelimit(group=ratelimits.GROUP_IP, key="ip", rate=ratelimits.rate_ip, method="POST", block=False)
-)
-
-
-def _check_ip(request: Request) -> None:
-    if getattr(request, "limited", False):
-        raise ApplicationError("Too many requests. Wait a moment.", code="rate_limited")
-
-
 class ConversationStartAPI(ChatAPIView):
     class ConversationStartInput(serializers.Serializer):
         channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.API)
@@ -138,16 +138,16 @@ class ConversationStartAPI(ChatAPIView):
         parameters=_HEADERS,
         responses={201: ConversationOut, 403: ErrorOut, 429: ErrorOut},
     )
-    @_ip_limit
     def post(self, request: Request) -> Response:
-        _check_ip(request)
         data = self._validated(request)
+        ratelimits.check_conversation_start(ip=ratelimits.client_ip_from_request(request))
         ident = self.identity(request, start_session=True)
         conversation = services.conversation_start(
             customer=ident.customer,
             verified_order=ident.verified_order,
             session_key=ident.session_key,
             channel=data["channel"],
+            client_ip=ratelimits.client_ip_from_request(request),
         )
         return Response(_conversation_out(conversation), status=status.HTTP_201_CREATED)
 
@@ -197,16 +197,15 @@ class MessagePostAPI(ChatAPIView):
         description="Idempotent on client_message_id: a resend returns the stored message (200) and is not answered "
         "twice.",
     )
-    @_ip_limit
     def post(self, request: Request, public_id: str) -> Response:
-        _check_ip(request)
         serializer = self.MessagePostInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         ident = self.identity(request)
         conversation = self.conversation(request, public_id, ident)
-        subject = ident.actor_key or f"conversation:{conversation.public_id}"
-        if ratelimits.hit(group=ratelimits.GROUP_CUSTOMER, subject=subject, rate=settings.CHAT_RATE_PER_CUSTOMER):
-            raise ApplicationError("You are sending messages too fast. Wait a moment.", code="rate_limited")
+        ratelimits.check_message(
+            ip=ratelimits.client_ip_from_request(request),
+            actor=ident.actor_key or f"conversation:{conversation.public_id}",
+        )
         message, created = services.message_accept_customer(
             conversation=conversation,
             text=serializer.validated_data["text"],
@@ -233,9 +232,14 @@ class VerifyAPI(ChatAPIView):
         serializer.is_valid(raise_exception=True)
         ident = self.identity(request)
         conversation = self.conversation(request, public_id, ident)
-        subject = ident.session_key or f"conversation:{conversation.public_id}"
-        if ratelimits.hit(group=ratelimits.GROUP_VERIFY, subject=subject, rate=settings.CHAT_RATE_VERIFY):
-            raise ApplicationError("Too many attempts. Try again later.", code="rate_limited")
+        # Counted per session (else conversation), per address, per order number and per email: a client
+        # without cookies that opens new conversations still meets the same address/order/email counters.
+        ratelimits.check_verify(
+            ip=ratelimits.client_ip_from_request(request),
+            actor=ident.session_key or f"conversation:{conversation.public_id}",
+            order_number=serializer.validated_data["order_number"],
+            email=serializer.validated_data["email"],
+        )
         session = request.session if request.session.session_key else None
         order = identity.guest_verify(session=session, **serializer.validated_data)
         conversation = services.conversation_bind_verified_order(conversation=conversation, order=order)

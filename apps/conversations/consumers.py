@@ -10,8 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from channels.db import DatabaseSyncToAsync
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -27,6 +29,10 @@ CLOSE_SESSION_ENDED = 4401
 CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 CLOSE_TOO_LARGE = 1009
+CLOSE_TOO_MANY = 4429
+# Frames are flat objects; anything nested deeper is refused before a handler sees it.
+MAX_FRAME_DEPTH = 16
+SOCKET_SEEN_EVERY_SECONDS = 60.0
 
 
 def database_sync_to_async(func: Any) -> Any:
@@ -62,12 +68,14 @@ def _open_conversation(ident: ChatIdentity, public_id: str | None, access: str) 
 
 
 @database_sync_to_async
-def _start(ident: ChatIdentity, channel: str) -> Conversation:
+def _start(ident: ChatIdentity, channel: str, client_ip: str) -> Conversation:
+    ratelimits.check_conversation_start(ip=client_ip)
     return services.conversation_start(
         customer=ident.customer,
         verified_order=ident.verified_order,
         session_key=ident.session_key,
         channel=channel,
+        client_ip=client_ip,
     )
 
 
@@ -125,9 +133,28 @@ def _csat(conversation: Conversation, score: Any, comment: str) -> None:
     services.conversation_rate(conversation=conversation, score=score, comment=comment)
 
 
-@database_sync_to_async
-def _limited(*, group: str, subject: str, rate: str) -> bool:
-    return ratelimits.hit(group=group, subject=subject, rate=rate)
+# Redis only (no database): a plain worker thread each.
+_check_message = sync_to_async(ratelimits.check_message, thread_sensitive=False)
+_check_verify = sync_to_async(ratelimits.check_verify, thread_sensitive=False)
+_socket_open = sync_to_async(ratelimits.socket_open, thread_sensitive=False)
+_socket_seen = sync_to_async(ratelimits.socket_seen, thread_sensitive=False)
+_socket_close = sync_to_async(ratelimits.socket_close, thread_sensitive=False)
+
+
+def frame_problem(content: Any) -> str:
+    """'' for a well-formed frame, else an error code: too deep, or text PostgreSQL cannot store."""
+    stack: list[tuple[Any, int]] = [(content, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_FRAME_DEPTH:
+            return "bad_json"
+        if isinstance(value, dict):
+            stack.extend((item, depth + 1) for pair in value.items() for item in pair)
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+        elif isinstance(value, str) and ("\x00" in value or any("\ud800" <= ch <= "\udfff" for ch in value)):
+            return "invalid_text"
+    return ""
 
 
 class ChatConsumer(AsyncJsonWebsocketConsumer):
@@ -140,7 +167,16 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.channel_kind = Channel.WEB
         self.last_seq = 0
         self.groups_joined: list[str] = []
+        self.client_ip = ratelimits.client_ip_from_scope(self.scope)
+        self.slot_taken = False
+        self.slot_seen_at = time.monotonic()
         await self.accept()
+        # Sockets per address: refused with a reason the page can show, before any identity work.
+        if not await _socket_open(ip=self.client_ip, socket_name=self.channel_name):
+            await self.error("rate_limited", "Too many connections from your network. Try again in a minute.")
+            await self.close(code=CLOSE_TOO_MANY)
+            return
+        self.slot_taken = True
         session = self.scope.get("session")
         if session is not None and session.session_key:
             await self._join(session_group(session.session_key))
@@ -148,6 +184,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         for group in self.groups_joined:
             await self.channel_layer.group_discard(group, self.channel_name)
+        if getattr(self, "slot_taken", False):
+            self.slot_taken = False
+            await _socket_close(ip=self.client_ip, socket_name=self.channel_name)
 
     async def _join(self, group: str) -> None:
         if group not in self.groups_joined:
@@ -157,17 +196,31 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     # --- frames in -----------------------------------------------------------
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
         raw = text_data if text_data is not None else (bytes_data or b"").decode("utf-8", "replace")
-        if len(raw.encode("utf-8")) > settings.CHAT_MAX_FRAME_BYTES:
+        if len(raw.encode("utf-8", "surrogatepass")) > settings.CHAT_MAX_FRAME_BYTES:
             await self.error("frame_too_large", f"Frames are limited to {settings.CHAT_MAX_FRAME_BYTES} bytes.")
             await self.close(code=CLOSE_TOO_LARGE)
             return
+        if self.slot_taken and time.monotonic() - self.slot_seen_at > SOCKET_SEEN_EVERY_SECONDS:
+            self.slot_seen_at = time.monotonic()
+            await _socket_seen(ip=self.client_ip, socket_name=self.channel_name)
         try:
             content = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the decoder goes
             await self.error("bad_json", "Frames must be JSON objects.")
             return
         if not isinstance(content, dict):
             await self.error("bad_json", "Frames must be JSON objects.")
+            return
+        problem = frame_problem(content)
+        if problem == "bad_json":
+            await self.error("bad_json", "Frames must be flat JSON objects.")
+            return
+        if problem:
+            await self.error(
+                problem,
+                "Messages cannot contain NUL characters or unpaired surrogates.",
+                id=_str(content.get("id"), 65) or None,
+            )
             return
         await self.receive_json(content)
 
@@ -248,7 +301,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
 
     async def ensure_conversation(self) -> Conversation:
         if self.conversation is None:
-            await self.attach(await _start(self.ident, self.channel_kind))
+            await self.attach(await _start(self.ident, self.channel_kind, self.client_ip))
         return self.conversation
 
     async def on_message(self, content: dict[str, Any]) -> None:
@@ -259,10 +312,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         subject = self.ident.actor_key or (
             f"conversation:{self.conversation.public_id}" if self.conversation else f"connection:{self.channel_name}"
         )
-        if await _limited(
-            group=ratelimits.GROUP_CONNECTION, subject=self.channel_name, rate=settings.CHAT_RATE_PER_CONNECTION
-        ) or await _limited(group=ratelimits.GROUP_CUSTOMER, subject=subject, rate=settings.CHAT_RATE_PER_CUSTOMER):
-            raise ApplicationError("You are sending messages too fast. Wait a moment.", code="rate_limited")
+        await _check_message(ip=self.client_ip, actor=subject, connection=self.channel_name)
         conversation = await self.ensure_conversation()
         stored, created = await _accept(conversation, text, client_id)
         await self.send_json({"type": "accepted", "id": client_id, "duplicate": not created, "message": stored})
@@ -270,16 +320,16 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
     async def on_verify(self, content: dict[str, Any]) -> None:
         if self.ident.customer is not None:
             raise ApplicationError("You are signed in already.", code="already_signed_in")
-        subject = self.ident.session_key or self.channel_name
-        if await _limited(group=ratelimits.GROUP_VERIFY, subject=subject, rate=settings.CHAT_RATE_VERIFY):
-            raise ApplicationError("Too many attempts. Try again later.", code="rate_limited")
+        number, email = _str(content.get("order_number"), 40), _str(content.get("email"), 254)
+        # Per session (else socket), per address, per order number and per email: new sockets without
+        # cookies still meet the address, order and email counters.
+        await _check_verify(
+            ip=self.client_ip, actor=self.ident.session_key or self.channel_name, order_number=number, email=email
+        )
         conversation = await self.ensure_conversation()
         session = self.scope.get("session")
         order = await _verify(
-            session if session is not None and session.session_key else None,
-            conversation,
-            _str(content.get("order_number"), 40),
-            _str(content.get("email"), 254),
+            session if session is not None and session.session_key else None, conversation, number, email
         )
         self.ident = ChatIdentity(**{**self.ident.__dict__, "verified_order": order})
         await self.send_json({"type": "verified", "order": order.number})

@@ -45,6 +45,8 @@ class Conversation(TimeStampedModel):
         "commerce.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     session_key = models.CharField(max_length=64, blank=True, db_index=True)
+    # The address that started it (docs/security.md): guests' daily budgets are counted per address.
+    client_ip = models.GenericIPAddressField(null=True, blank=True, db_index=True)
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.WEB)
     status = models.CharField(
         max_length=16, choices=ConversationStatus.choices, default=ConversationStatus.OPEN, db_index=True

@@ -1,23 +1,53 @@
-"""Message rate limits shared by the HTTP API and the chat socket.
+"""Abuse limits shared by the HTTP API and the chat socket (docs/security.md).
 
-Both go through django-ratelimit's counters in the Redis cache with the same
-group, key and rate, so a customer who spreads messages over tabs, sockets and
-the API still meets one limit. The socket has no request object: it passes a
-minimal stand-in that carries only what django-ratelimit reads (the method).
+Every counter lives in Redis, so a client that spreads its traffic over tabs,
+sockets, processes and the API still meets one limit:
+
+- message and event rates go through django-ratelimit's counters in the Redis
+  cache (fixed windows, one group per limit). The socket has no request
+  object: it passes a minimal stand-in that carries only what django-ratelimit
+  reads (the method);
+- open sockets per client address are a sorted set of socket names scored by
+  the time they were last seen, so a process that dies without closing its
+  sockets stops counting them after `SOCKET_SLOT_TTL_SECONDS`.
+
+The client address is the TCP peer (`REMOTE_ADDR`, the ASGI scope's `client`);
+`X-Forwarded-For` is believed only when that peer is one of
+`CHAT_TRUSTED_PROXIES`, and then only up to the first address that is not a
+trusted proxy (the right-most hop a client cannot forge).
 """
 
 from __future__ import annotations
 
+import ipaddress
+import time
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 
+import redis
 from django.conf import settings
 from django.http import HttpRequest
 from django_ratelimit.core import get_usage
+
+from apps.core.errors import ApplicationError
 
 GROUP_CUSTOMER = "chat.messages.customer"
 GROUP_CONNECTION = "chat.messages.connection"
 GROUP_IP = "chat.messages.ip"
 GROUP_VERIFY = "chat.verify"
+GROUP_VERIFY_IP = "chat.verify.ip"
+GROUP_VERIFY_ORDER = "chat.verify.order"
+GROUP_VERIFY_EMAIL = "chat.verify.email"
+GROUP_SOCKETS_IP = "chat.sockets.ip"
+GROUP_CONVERSATIONS_IP = "chat.conversations.ip"
+
+SOCKET_SLOT_TTL_SECONDS = 3600
+_SOCKETS_PREFIX = "switchboard:chat:sockets:"
+
+TOO_FAST = "You are sending messages too fast. Wait a moment."
+TOO_MANY_ATTEMPTS = "Too many attempts. Try again later."
+TOO_MANY_CONVERSATIONS = "Too many new conversations from your network. Try again later."
 
 
 @dataclass
@@ -25,20 +55,8 @@ class _SocketRequest:
     method: str = "POST"
 
 
-def rate_customer(group: str, request: object) -> str:
-    return settings.CHAT_RATE_PER_CUSTOMER
-
-
-def rate_connection(group: str, request: object) -> str:
-    return settings.CHAT_RATE_PER_CONNECTION
-
-
 def rate_ip(group: str, request: object) -> str:
     return settings.CHAT_RATE_PER_IP
-
-
-def rate_verify(group: str, request: object) -> str:
-    return settings.CHAT_RATE_VERIFY
 
 
 def hit(*, group: str, subject: str, rate: str, increment: bool = True) -> bool:
@@ -49,10 +67,150 @@ def hit(*, group: str, subject: str, rate: str, increment: bool = True) -> bool:
     return bool(usage and usage["should_limit"])
 
 
-def http_actor(request: HttpRequest) -> str:
-    """The same subject the socket uses: the customer, else the session (set by the API views)."""
-    return getattr(request, "chat_actor", "") or f"ip:{request.META.get('REMOTE_ADDR', '')}"
+# --- the client's address ------------------------------------------------------
+@cache
+def _networks(entries: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(entry.strip(), strict=False) for entry in entries if entry.strip())
 
 
-def http_actor_key(group: str, request: HttpRequest) -> str:
-    return http_actor(request)
+def _trusted(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in _networks(tuple(settings.CHAT_TRUSTED_PROXIES)))
+
+
+def client_ip(*, peer: str, forwarded_for: str = "") -> str:
+    """The client's address: the peer, or the right-most untrusted hop when the peer is a trusted proxy."""
+    peer = (peer or "").strip()
+    if not forwarded_for or not _trusted(peer):
+        return peer
+    hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            return peer  # a malformed chain is not believed at all
+        if not _trusted(hop):
+            return hop
+    return hops[0] if hops else peer
+
+
+def client_ip_from_request(request: HttpRequest) -> str:
+    return client_ip(
+        peer=request.META.get("REMOTE_ADDR", ""), forwarded_for=request.META.get("HTTP_X_FORWARDED_FOR", "")
+    )
+
+
+def client_ip_from_scope(scope: dict) -> str:
+    peer = (scope.get("client") or ("", 0))[0] or ""
+    forwarded = ",".join(
+        value.decode("latin1") for name, value in scope.get("headers", []) if name == b"x-forwarded-for"
+    )
+    return client_ip(peer=str(peer), forwarded_for=forwarded)
+
+
+def forwarded_proto_from_scope(scope: dict) -> str:
+    """X-Forwarded-Proto, believed only from a trusted proxy ('' otherwise)."""
+    peer = (scope.get("client") or ("", 0))[0] or ""
+    if not _trusted(str(peer)):
+        return ""
+    for name, value in scope.get("headers", []):
+        if name == b"x-forwarded-proto":
+            return value.decode("latin1").split(",")[0].strip().lower()
+    return ""
+
+
+# --- limits one call each -------------------------------------------------------
+def check_message(*, ip: str, actor: str, connection: str = "") -> None:
+    """A customer message (socket or API): per socket, per customer/session/conversation and per address."""
+    limited = (
+        (connection and hit(group=GROUP_CONNECTION, subject=connection, rate=settings.CHAT_RATE_PER_CONNECTION))
+        or hit(group=GROUP_CUSTOMER, subject=actor, rate=settings.CHAT_RATE_PER_CUSTOMER)
+        or (ip and hit(group=GROUP_IP, subject=ip, rate=settings.CHAT_RATE_PER_IP))
+    )
+    if limited:
+        raise ApplicationError(TOO_FAST, code="rate_limited")
+
+
+def check_conversation_start(*, ip: str) -> None:
+    """A new conversation from one address (socket or API)."""
+    if ip and hit(group=GROUP_CONVERSATIONS_IP, subject=ip, rate=settings.CHAT_RATE_CONVERSATIONS_PER_IP):
+        raise ApplicationError(TOO_MANY_CONVERSATIONS, code="rate_limited")
+
+
+def verify_subjects(*, ip: str, actor: str, order_number: str, email: str) -> Iterable[tuple[str, str, str]]:
+    yield GROUP_VERIFY, actor, settings.CHAT_RATE_VERIFY
+    if ip:
+        yield GROUP_VERIFY_IP, ip, settings.CHAT_RATE_VERIFY_PER_IP
+    number = (order_number or "").strip().upper()
+    if number:
+        yield GROUP_VERIFY_ORDER, number, settings.CHAT_RATE_VERIFY_PER_ORDER
+    address = (email or "").strip().lower()
+    if address:
+        yield GROUP_VERIFY_EMAIL, address, settings.CHAT_RATE_VERIFY_PER_EMAIL
+
+
+def check_verify(*, ip: str, actor: str, order_number: str, email: str) -> None:
+    """One guest verification attempt, counted per session/socket, per address, per order number and per email.
+
+    Every attempt counts (also the ones that will succeed): counting only failures would need a check before
+    and an increment after, which parallel sockets race through. Every counter is incremented, so an attacker
+    who is refused on one of them still spends the others.
+    """
+    over = [
+        hit(group=group, subject=subject, rate=rate)
+        for group, subject, rate in verify_subjects(ip=ip, actor=actor, order_number=order_number, email=email)
+    ]
+    if any(over):
+        raise ApplicationError(TOO_MANY_ATTEMPTS, code="rate_limited")
+
+
+# --- open sockets per address ------------------------------------------------------
+@cache
+def _client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=2)
+
+
+def _sockets_key(ip: str) -> str:
+    return _SOCKETS_PREFIX + ip
+
+
+def socket_open(*, ip: str, socket_name: str, now: float | None = None) -> bool:
+    """Take a slot for a new socket from `ip`; False (and no slot taken) when it is over a limit."""
+    if not ip:
+        return True
+    if hit(group=GROUP_SOCKETS_IP, subject=ip, rate=settings.CHAT_RATE_SOCKETS_PER_IP):
+        return False
+    limit = settings.CHAT_MAX_SOCKETS_PER_IP
+    if not limit or limit <= 0:
+        return True
+    now = time.time() if now is None else now
+    key = _sockets_key(ip)
+    client = _client(settings.REDIS_URL)
+    with client.pipeline() as pipe:  # MULTI/EXEC: the trim, the count and the add see one state
+        pipe.zremrangebyscore(key, "-inf", now - SOCKET_SLOT_TTL_SECONDS)
+        pipe.zadd(key, {socket_name: now})
+        pipe.zcard(key)
+        pipe.expire(key, SOCKET_SLOT_TTL_SECONDS)
+        _, _, count, _ = pipe.execute()
+    if count > limit:
+        client.zrem(key, socket_name)
+        return False
+    return True
+
+
+def socket_seen(*, ip: str, socket_name: str, now: float | None = None) -> None:
+    """The socket is alive (a frame arrived): keep its slot from expiring."""
+    if ip and settings.CHAT_MAX_SOCKETS_PER_IP > 0:
+        _client(settings.REDIS_URL).zadd(_sockets_key(ip), {socket_name: time.time() if now is None else now}, xx=True)
+
+
+def socket_close(*, ip: str, socket_name: str) -> None:
+    if ip:
+        _client(settings.REDIS_URL).zrem(_sockets_key(ip), socket_name)
+
+
+def sockets_open(*, ip: str) -> int:
+    return int(_client(settings.REDIS_URL).zcard(_sockets_key(ip)))

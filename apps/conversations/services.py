@@ -7,6 +7,7 @@ commit) enqueues the bot's turn unless a human has the conversation.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -132,18 +133,35 @@ def _audit(conversation: Conversation, action: str, *, actor: Any = None, **data
 
 @transaction.atomic
 def conversation_start(
-    *, customer: Any = None, verified_order: Any = None, session_key: str = "", channel: str = Channel.WEB
+    *,
+    customer: Any = None,
+    verified_order: Any = None,
+    session_key: str = "",
+    channel: str = Channel.WEB,
+    client_ip: str = "",
 ) -> Conversation:
     """A new conversation bound to the identity that starts it (never changed by the model)."""
     if channel not in Channel.values:
         raise ApplicationError("Unknown channel.", code="invalid_channel")
     conversation = Conversation(
-        customer=customer, verified_order=verified_order, session_key=session_key or "", channel=channel
+        customer=customer,
+        verified_order=verified_order,
+        session_key=session_key or "",
+        channel=channel,
+        client_ip=_ip_or_none(client_ip),
     )
     conversation.full_clean()
     conversation.save()
     _audit(conversation, "started", channel=channel, identity="customer" if customer else "guest")
     return conversation
+
+
+def _ip_or_none(value: str) -> str | None:
+    """The starting address when it is one (a Unix-socket peer or a test scope has none)."""
+    try:
+        return str(ipaddress.ip_address((value or "").strip()))
+    except ValueError:
+        return None
 
 
 @transaction.atomic

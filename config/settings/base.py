@@ -6,6 +6,7 @@ writes the addresses of the PostgreSQL and Redis it started into
 `var/stack.env`, which is read here; variables set in the real environment win.
 """
 
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import unquote
@@ -20,8 +21,10 @@ STACK_ENV_FILE = env.path("SWITCHBOARD_STACK_ENV", default=str(VAR_DIR / "stack.
 if Path(STACK_ENV_FILE).is_file():
     environ.Env.read_env(str(STACK_ENV_FILE), overwrite=False)
 
+
 # --- core -------------------------------------------------------------------
-SECRET_KEY = env("DJANGO_SECRET_KEY", default="dev-only-insecure-key-change-me-in-production")
+# No published default: production requires it, `make run` / dev settings make one per install in var/.
+SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -37,6 +40,7 @@ INSTALLED_APPS = [
     "channels",
     "rest_framework",
     "drf_spectacular",
+    "axes",
     "apps.core",
     "apps.accounts",
     "apps.commerce",
@@ -59,6 +63,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "apps.core.middleware.ContentSecurityPolicyMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -169,6 +175,17 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# Login throttling (django-axes) on every log-in form (the site's and the admin's): after
+# LOGIN_FAILURE_LIMIT wrong passwords for one username from one address, that pair is locked out
+# for LOGIN_LOCKOUT_MINUTES (docs/security.md). A right password resets the count.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "apps.conversations.ratelimits.client_ip_from_request"
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
 
 # --- email ------------------------------------------------------------------
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
@@ -305,6 +322,12 @@ SWITCHBOARD_CONVERSATION_MAX_TOKENS = env.int("SWITCHBOARD_CONVERSATION_MAX_TOKE
 SWITCHBOARD_CONVERSATION_MAX_TURNS = env.int("SWITCHBOARD_CONVERSATION_MAX_TURNS", default=100)
 SWITCHBOARD_CUSTOMER_DAILY_MAX_TOKENS = env.int("SWITCHBOARD_CUSTOMER_DAILY_MAX_TOKENS", default=1000000)
 SWITCHBOARD_CUSTOMER_DAILY_MAX_COST = Decimal(env("SWITCHBOARD_CUSTOMER_DAILY_MAX_COST", default="5.00"))
+# Guests and anonymous visitors (no customer) per UTC day: per client address and all of them together.
+SWITCHBOARD_GUEST_DAILY_MAX_TURNS_PER_IP = env.int("SWITCHBOARD_GUEST_DAILY_MAX_TURNS_PER_IP", default=200)
+SWITCHBOARD_GUEST_DAILY_MAX_TOKENS_PER_IP = env.int("SWITCHBOARD_GUEST_DAILY_MAX_TOKENS_PER_IP", default=200000)
+SWITCHBOARD_GUEST_DAILY_MAX_COST_PER_IP = Decimal(env("SWITCHBOARD_GUEST_DAILY_MAX_COST_PER_IP", default="1.00"))
+SWITCHBOARD_GUEST_DAILY_MAX_TOKENS = env.int("SWITCHBOARD_GUEST_DAILY_MAX_TOKENS", default=5000000)
+SWITCHBOARD_GUEST_DAILY_MAX_COST = Decimal(env("SWITCHBOARD_GUEST_DAILY_MAX_COST", default="25.00"))
 # Memory: how many tokens of history go to the model; older turns are summarised.
 SWITCHBOARD_HISTORY_MAX_TOKENS = env.int("SWITCHBOARD_HISTORY_MAX_TOKENS", default=3000)
 # Prices per million tokens that override genai-prices, e.g. a self-hosted model:
@@ -348,12 +371,23 @@ CHAT_IDENTITY_SECRET = env("CHAT_IDENTITY_SECRET", default="")
 CHAT_IDENTITY_MAX_TTL_SECONDS = env.int("CHAT_IDENTITY_MAX_TTL_SECONDS", default=24 * 3600)
 # A guest's bearer key to resume their own conversation (widget without cookies).
 CHAT_ACCESS_MAX_AGE_SECONDS = env.int("CHAT_ACCESS_MAX_AGE_SECONDS", default=30 * 24 * 3600)
-# The same counters (Redis) serve HTTP (django-ratelimit) and the socket.
+# Abuse limits (docs/security.md). The same counters (Redis) serve HTTP and the socket.
 CHAT_RATE_PER_CUSTOMER = env("CHAT_RATE_PER_CUSTOMER", default="30/m")
 CHAT_RATE_PER_CONNECTION = env("CHAT_RATE_PER_CONNECTION", default="15/m")
 CHAT_RATE_PER_IP = env("CHAT_RATE_PER_IP", default="60/m")
+CHAT_RATE_CONVERSATIONS_PER_IP = env("CHAT_RATE_CONVERSATIONS_PER_IP", default="20/h")
+CHAT_RATE_SOCKETS_PER_IP = env("CHAT_RATE_SOCKETS_PER_IP", default="30/m")
+CHAT_MAX_SOCKETS_PER_IP = env.int("CHAT_MAX_SOCKETS_PER_IP", default=20)
+# Guest order verification: every attempt counts against each of these.
 CHAT_RATE_VERIFY = env("CHAT_RATE_VERIFY", default="5/15m")
+CHAT_RATE_VERIFY_PER_IP = env("CHAT_RATE_VERIFY_PER_IP", default="10/h")
+CHAT_RATE_VERIFY_PER_ORDER = env("CHAT_RATE_VERIFY_PER_ORDER", default="10/h")
+CHAT_RATE_VERIFY_PER_EMAIL = env("CHAT_RATE_VERIFY_PER_EMAIL", default="10/h")
 CHAT_MAX_FRAME_BYTES = env.int("CHAT_MAX_FRAME_BYTES", default=16384)
+# Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For / X-Forwarded-Proto are believed.
+CHAT_TRUSTED_PROXIES = env.list("CHAT_TRUSTED_PROXIES", default=[])
+# WebSocket origins allowed besides the site's own (scheme://host[:port], exact).
+CHAT_ALLOWED_ORIGINS = env.list("CHAT_ALLOWED_ORIGINS", default=[])
 # Origins (besides our own) allowed to frame /chat/embed/ for the widget.
 CHAT_WIDGET_FRAME_ANCESTORS = env.list("CHAT_WIDGET_FRAME_ANCESTORS", default=[])
 CHAT_RESOLUTION_CODES = env.list(

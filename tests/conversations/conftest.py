@@ -67,13 +67,28 @@ def session_cookie_for(user: User | None) -> tuple[Client, str]:
     return client, f"sessionid={client.cookies['sessionid'].value}"
 
 
-def communicator(path: str = "/ws/chat/", *, cookie: str = "", origin: bytes = b"http://localhost"):
+def communicator(
+    path: str = "/ws/chat/",
+    *,
+    cookie: str = "",
+    origin: bytes | None = b"http://localhost",
+    host: bytes = b"localhost",
+    client_ip: str = "127.0.0.1",
+    extra_headers: list[tuple[bytes, bytes]] | None = None,
+):
+    """A socket as a browser on `client_ip` opens it (the ASGI server puts the peer in the scope)."""
     from config.asgi import application
 
-    headers = [(b"origin", origin), (b"host", b"localhost")]
+    headers = [(b"host", host)]
+    if origin is not None:
+        headers.append((b"origin", origin))
     if cookie:
         headers.append((b"cookie", cookie.encode()))
-    return WebsocketCommunicator(application, path, headers=headers)
+    headers.extend(extra_headers or [])
+    comm = WebsocketCommunicator(application, path, headers=headers)
+    # The application has not run yet: the scope it was given is this dict.
+    comm.scope["client"] = (client_ip, 50000)
+    return comm
 
 
 async def receive_until(comm: WebsocketCommunicator, event_type: str, wait: float = 3) -> list[dict[str, Any]]:

@@ -102,11 +102,16 @@ def test_message_rate_limit_is_shared_with_the_socket(settings, turns):
     assert len(turns) == 2
 
 
-def test_ip_rate_limit_on_http(settings, turns):
-    settings.CHAT_RATE_PER_IP = "2/h"
-    client = Client()
-    codes = [client.post("/api/v1/conversations/", {}, content_type="application/json").status_code for _ in range(3)]
-    assert codes == [201, 201, 429]
+def test_new_conversations_are_limited_per_address_on_http(settings, turns):
+    # given a limit of two new conversations per address
+    settings.CHAT_RATE_CONVERSATIONS_PER_IP = "2/h"
+    # when one address starts three, each from a new client without cookies
+    responses = [Client().post("/api/v1/conversations/", {}, content_type="application/json") for _ in range(3)]
+    # then the third is refused and not created
+    assert [r.status_code for r in responses] == [201, 201, 429]
+    assert responses[2].json() == {
+        "error": {"code": "rate_limited", "message": "Too many new conversations from your network. Try again later."}
+    }
     assert Conversation.objects.count() == 2
 
 
