@@ -10,10 +10,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from apps.conversations import events, ratelimits
-from apps.conversations.api import _HEADERS, ChatAPIView, ErrorOut, MessageOut, _check_ip, _ip_limit
+from apps.conversations.api import _HEADERS, ChatAPIView, ErrorOut, MessageOut
 from apps.conversations.attachments import attachment_create
 from apps.conversations.services import MAX_MESSAGE_CHARS
-from apps.core.errors import ApplicationError
 
 
 class AttachmentPostAPI(ChatAPIView):
@@ -32,17 +31,16 @@ class AttachmentPostAPI(ChatAPIView):
         description="A photo (JPEG, PNG or WebP; the type is read from the bytes) with an optional caption, stored "
         "as a customer message with `attachments`. Idempotent on client_message_id.",
     )
-    @_ip_limit
     def post(self, request: Request, public_id: str) -> Response:
-        _check_ip(request)
         ident = self.identity(request)
         conversation = self.conversation(request, public_id, ident)
         serializer = self.AttachmentPostInput(data=request.data)
         serializer.is_valid(raise_exception=True)
-        # A photo counts as a message against the customer's limit (shared with the socket and the API).
-        subject = ident.actor_key or f"conversation:{conversation.public_id}"
-        if ratelimits.hit(group=ratelimits.GROUP_CUSTOMER, subject=subject, rate=settings.CHAT_RATE_PER_CUSTOMER):
-            raise ApplicationError("You are sending messages too fast. Wait a moment.", code="rate_limited")
+        # A photo counts as a message: the same per-address and per-customer limits as the socket and the API.
+        ratelimits.check_message(
+            ip=ratelimits.client_ip_from_request(request),
+            actor=ident.actor_key or f"conversation:{conversation.public_id}",
+        )
         upload = serializer.validated_data["file"]
         message, created = attachment_create(
             conversation=conversation,

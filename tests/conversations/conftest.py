@@ -67,6 +67,16 @@ def session_cookie_for(user: User | None) -> tuple[Client, str]:
     return client, f"sessionid={client.cookies['sessionid'].value}"
 
 
+# Channels' default 1 s wait fails a correct consumer on a loaded machine; a wait only costs time
+# when something is wrong, so every wait gets this floor (receive_nothing keeps its own, shorter, window).
+WAIT_FLOOR_SECONDS = 20
+
+
+class PatientCommunicator(WebsocketCommunicator):
+    async def receive_output(self, timeout: float = 1) -> dict[str, Any]:
+        return await super().receive_output(max(timeout, WAIT_FLOOR_SECONDS))
+
+
 def communicator(
     path: str = "/ws/chat/",
     *,
@@ -85,7 +95,7 @@ def communicator(
     if cookie:
         headers.append((b"cookie", cookie.encode()))
     headers.extend(extra_headers or [])
-    comm = WebsocketCommunicator(application, path, headers=headers)
+    comm = PatientCommunicator(application, path, headers=headers)
     # The application has not run yet: the scope it was given is this dict.
     comm.scope["client"] = (client_ip, 50000)
     return comm
