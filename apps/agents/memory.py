@@ -29,7 +29,7 @@ from apps.agents.local import (
     text_response,
 )
 from apps.agents.models import ConversationMemory
-from apps.agents.resilience import chain_close, model_chain
+from apps.agents.providers import chain_close, model_chain
 from apps.conversations.models import Message, MessageRole
 from apps.conversations.services import conversation_summary_set
 

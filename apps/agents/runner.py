@@ -31,7 +31,7 @@ from apps.agents.context import as_model_messages
 from apps.agents.deps import SupportDeps
 from apps.agents.guard import output_stream_guard
 from apps.agents.local import reset_current_deps, set_current_deps
-from apps.agents.resilience import chain_close, model_chain
+from apps.agents.providers import chain_close, model_chain
 from apps.agents.specialists.base import SpecialistSpec
 from apps.agents.streaming import DeltaPusher
 from apps.conversations import events

@@ -25,7 +25,7 @@ from typing import Any
 from django.db.models import Sum
 
 from apps.commerce.models import Order, OrderItem, Payment, PaymentStatus
-from apps.commerce.services.returns import ReturnLine
+from apps.commerce.services.return_policy import ReturnLine
 from apps.core.errors import ApplicationError
 
 CENT = Decimal("0.01")

@@ -252,7 +252,7 @@ def build_llm_router(model: Any) -> LLMRouter:
 
 def _configured_llm_router() -> LLMRouter | None:
     """The router role's remote models from settings (the runtime's fallback chain), or None when only local."""
-    from apps.agents.resilience import configured_chain, model_chain
+    from apps.agents.providers import configured_chain, model_chain
 
     remote = [name for name in configured_chain("router") if name != "local"]
     if not remote:

@@ -15,12 +15,12 @@ from apps.agents.specialists.local_common import (
     confirm_question,
     failure_reply,
     hand_back_if_foreign,
-    handle_common,
     intent_detector,
     not_found_reply,
     read_turn,
     say,
 )
+from apps.agents.specialists.local_rules import handle_common
 from apps.agents.specialists.results import day, money
 from apps.agents.tool_results import ErrorCode
 

@@ -15,7 +15,6 @@ from apps.agents.specialists.local_common import (
     confirm_question,
     failure_reply,
     hand_back_if_foreign,
-    handle_common,
     intent_detector,
     not_found_reply,
     order_line,
@@ -23,6 +22,7 @@ from apps.agents.specialists.local_common import (
     refused_reply,
     say,
 )
+from apps.agents.specialists.local_rules import handle_common
 from apps.agents.specialists.order.addresses import parse_address
 from apps.agents.specialists.results import day, money
 from apps.agents.tool_results import ErrorCode
