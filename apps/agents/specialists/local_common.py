@@ -171,6 +171,19 @@ def pick_from_list(text: str, listing: str) -> str | None:
     return extract_order_numbers(hits[0])[0] if len(hits) == 1 else None
 
 
+def number_or_listing(
+    t: Turn, tool: str, args: dict[str, Any]
+) -> tuple[str | None, dict[str, Any] | None, ModelResponse | None]:
+    """The order the customer means; else `tool`'s listing to choose from; else the call that lists them."""
+    number = t.order_number()
+    if number:
+        return number, None, None
+    listed = t.result(tool)
+    if listed is None:
+        return None, None, call((tool, args))
+    return None, listed, None
+
+
 def read_turn(messages: list[ModelMessage], info: AgentInfo) -> Turn:
     # The newest request holding a user prompt is the customer's current message.
     current_index = 0

@@ -7,6 +7,9 @@ way whichever specialist has the conversation.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+
 from pydantic_ai.messages import ModelResponse
 
 from apps.agents.confirmation import extract_confirmation
@@ -16,6 +19,7 @@ from apps.agents.specialists.local_common import (
     call,
     confirm_question,
     failure_reply,
+    hand_back_if_foreign,
     is_angry,
     is_general_question,
     is_thanks,
@@ -68,3 +72,25 @@ def handle_common(t: Turn, *, topic: str, category: str) -> ModelResponse | None
     if "search_knowledge" in t.tools and is_general_question(t):
         return behaviour_steps(t)
     return None
+
+
+def shared_first(
+    t: Turn,
+    *,
+    topic: str,
+    route: str,
+    category: str,
+    intent: str | None,
+    foreign: re.Pattern[str],
+    before_hand_back: Callable[[Turn], ModelResponse | None] | None = None,
+) -> ModelResponse | None:
+    """What a specialist's behaviour does before its own intents: the shared rules, then the hand-back of a
+    message that plainly belongs to another specialist (`before_hand_back` may answer in between)."""
+    common = handle_common(t, topic=topic, category=category)
+    if common is not None:
+        return common
+    if before_hand_back is not None:
+        early = before_hand_back(t)
+        if early is not None:
+            return early
+    return hand_back_if_foreign(t, route, intent, foreign)
