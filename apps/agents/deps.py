@@ -36,6 +36,9 @@ class SupportDeps:
     handoff_reason: str = ""
     # Set by a tool that asks the router to take the next message afresh.
     handed_back: bool = False
+    # The model's view of who the customer is and what was said before (set when the context is loaded).
+    profile: str = ""
+    summary: str = ""
     # Free-form facts tools leave for the output guardrails (e.g. refunded orders).
     facts: dict[str, Any] = field(default_factory=dict)
 

@@ -3,17 +3,20 @@
 Interface used (apps/guardrails/checks.py):
     check_input(text, *, context: GuardrailContext) -> InputResult(text, verdicts, blocked, escalate)
     check_output(text, *, context: GuardrailContext) -> OutputResult(text, verdicts, blocked, escalate)
-When the app provides no checks, text passes unchanged and the span says so.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from apps.agents.deps import SupportDeps
-from apps.observability.models import SpanKind
+from apps.guardrails import checks
+from apps.guardrails.streaming import OutputStreamGuard
+from apps.guardrails.types import GuardrailContext
+from apps.observability.models import SpanKind, Trace, TraceStatus
 
 logger = logging.getLogger(__name__)
 
@@ -30,18 +33,7 @@ class GuardOutcome:
     verdicts: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _checks() -> Any | None:
-    try:
-        from apps.guardrails import checks
-    except ImportError:
-        return None
-    return checks if hasattr(checks, "check_input") and hasattr(checks, "check_output") else None
-
-
-def _context(deps: SupportDeps, *, system_prompts: tuple[str, ...] = ()) -> Any:
-    from apps.guardrails.types import GuardrailContext
-    from apps.observability.models import Trace, TraceStatus
-
+def _context(deps: SupportDeps, *, system_prompts: tuple[str, ...] = ()) -> GuardrailContext:
     customer, order = deps.customer, deps.verified_order
     emails: list[str] = []
     order_numbers: list[str] = []
@@ -86,40 +78,23 @@ def _record(deps: SupportDeps, name: str, result: Any, latency_ms: float) -> Gua
 
 
 def guard_input(deps: SupportDeps, text: str) -> GuardOutcome:
-    import time
-
-    checks = _checks()
-    if checks is None:
-        deps.trace.add(SpanKind.GUARDRAIL, "input", action="allow", note="no guardrails installed")
-        return GuardOutcome(text=text)
     t0 = time.perf_counter()
     result = checks.check_input(text, context=_context(deps))
     return _record(deps, "input", result, (time.perf_counter() - t0) * 1000)
 
 
 def guard_output(deps: SupportDeps, text: str, *, system_prompts: tuple[str, ...] = ()) -> GuardOutcome:
-    import time
-
-    checks = _checks()
-    if checks is None:
-        deps.trace.add(SpanKind.GUARDRAIL, "output", action="allow", note="no guardrails installed")
-        return GuardOutcome(text=text)
     t0 = time.perf_counter()
     result = checks.check_output(text, context=_context(deps, system_prompts=system_prompts))
     return _record(deps, "output", result, (time.perf_counter() - t0) * 1000)
 
 
-def output_stream_guard(deps: SupportDeps, *, system_prompts: tuple[str, ...] = ()) -> Any | None:
+def output_stream_guard(deps: SupportDeps, *, system_prompts: tuple[str, ...] = ()) -> OutputStreamGuard:
     """A guard that releases streamed text only in whole sentences that passed the output checks.
 
     Built here, in sync code, because the context reads the database; feeding it is
     pure Python and safe inside the event loop.
     """
-    checks = _checks()
-    if checks is None:
-        return None
-    from apps.guardrails.streaming import OutputStreamGuard
-
     return OutputStreamGuard(context=_context(deps, system_prompts=system_prompts), check=checks.check_output)
 
 
@@ -128,10 +103,7 @@ def mask_history(deps: SupportDeps, history: list[Any]) -> list[Any]:
 
     Only the text is taken: an earlier message was already judged on its own turn.
     """
-    from dataclasses import replace
-
-    checks = _checks()
-    if checks is None or not history:
+    if not history:
         return history
     context = _context(deps)
     masked: list[Any] = []

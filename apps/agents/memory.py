@@ -29,8 +29,9 @@ from apps.agents.local import (
     text_response,
 )
 from apps.agents.models import ConversationMemory
-from apps.agents.resilience import chain_close, model_chain
-from apps.conversations.models import Conversation, Message, MessageRole
+from apps.agents.providers import chain_close, model_chain
+from apps.conversations.models import Message, MessageRole
+from apps.conversations.services import conversation_summary_set
 
 SUMMARY_MAX_TOKENS = 400
 SUMMARY_INSTRUCTIONS = (
@@ -104,7 +105,6 @@ def summary_refresh(*, deps: SupportDeps, keep_from_seq: int) -> str | None:
 
     summary = async_to_sync(run)()
     with transaction.atomic():
-        Conversation.objects.filter(pk=conversation.pk).update(summary=summary)
+        conversation_summary_set(conversation=conversation, summary=summary)
         ConversationMemory.objects.filter(pk=memory.pk).update(summary_upto_seq=new[-1].seq)
-    conversation.summary = summary
     return summary

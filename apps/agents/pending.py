@@ -15,40 +15,19 @@ Exactly one decision per action: the row is locked while deciding.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from apps.agents.confirmation import Confirmation, classify_confirmation
 from apps.agents.deps import SupportDeps
 from apps.agents.models import PendingAction, PendingActionStatus
+from apps.agents.pending_requests import pending_action_request
+from apps.agents.tools import ToolContext, tool_get
 from apps.core.errors import ApplicationError
 from apps.observability.errors import capture_exception
 from apps.observability.models import SpanKind
 from apps.observability.recorder import summarize
-
-
-def pending_action_request(
-    *, deps: SupportDeps, tool_name: str, arguments: dict[str, Any], summary: str
-) -> PendingAction:
-    """Hold a write for confirmation; an older pending action in the conversation is superseded (cancelled)."""
-    now = timezone.now()
-    with transaction.atomic():
-        PendingAction.objects.select_for_update().filter(
-            conversation=deps.conversation, status=PendingActionStatus.PENDING
-        ).update(status=PendingActionStatus.CANCELLED, decided_at=now, result="superseded by a newer request")
-        return PendingAction.objects.create(
-            conversation=deps.conversation,
-            requested_in=deps.message,
-            agent=deps.agent,
-            tool_name=tool_name,
-            arguments=arguments,
-            summary=summary,
-            expires_at=now + timedelta(minutes=settings.PENDING_ACTION_TTL_MINUTES),
-        )
 
 
 @dataclass
@@ -61,8 +40,6 @@ class Resolution:
 
 def pending_action_resolve(*, deps: SupportDeps) -> Resolution | None:
     """Decide the conversation's pending action with this turn's customer message, if there is one."""
-    from apps.agents.tools import ToolContext, tool_get
-
     pending = PendingAction.objects.filter(conversation=deps.conversation, status=PendingActionStatus.PENDING)
     if not pending.exclude(requested_in=deps.message).exists():
         return None  # the common case, without opening a locking transaction
@@ -159,3 +136,6 @@ def pending_actions_expire() -> int:
     return PendingAction.objects.filter(status=PendingActionStatus.PENDING, expires_at__lte=timezone.now()).update(
         status=PendingActionStatus.EXPIRED, decided_at=timezone.now()
     )
+
+
+__all__ = ["Resolution", "pending_action_request", "pending_action_resolve", "pending_actions_expire"]

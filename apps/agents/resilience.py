@@ -3,28 +3,25 @@
 `ResilientModel` wraps one concrete model (OpenAI, Anthropic or local). Per
 call it: asks the provider's circuit breaker, sends the request under a
 per-call timeout, retries transient failures (429, 5xx, connection errors,
-timeouts) with exponential backoff and jitter, honouring `Retry-After`, and
+timeouts) with exponential backoff and jitter, honouring `Retry-After` (one
+tenacity loop, `ResilientModel._attempts`, for requests and streams), and
 records one `model_call` span with the model, provider, tokens, cost, latency,
 retries and whether a fallback answered. The SDKs' own retries are off
 (`max_retries=0` on the clients), so these are the only retries and they are
 visible in the trace.
 
-`model_chain(role, behaviour)` builds the role's chain from settings as a
-pydantic-ai `FallbackModel` of `ResilientModel`s that always ends in `local`.
+`apps.agents.providers.model_chain(role, behaviour)` builds a role's chain of them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import random
-import ssl
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 import anyio
@@ -49,9 +46,9 @@ from pydantic_ai.messages import (
     UserPromptPart,
 )
 from pydantic_ai.models import Model, ModelRequestParameters, StreamedResponse
-from pydantic_ai.models.fallback import FallbackModel
 from pydantic_ai.models.wrapper import WrapperModel
 from pydantic_ai.settings import ModelSettings
+from tenacity import AsyncRetrying, RetryCallState
 
 from apps.agents import accounting
 from apps.agents.breaker import CircuitBreaker
@@ -242,19 +239,44 @@ class ResilientModel(WrapperModel):
         if self.breaker is not None:
             self.breaker.record_success()
 
-    async def _wait_before_retry(self, exc: ModelAPIError, attempt: int, retries: list[dict[str, Any]]) -> bool:
-        """Record the failed attempt; sleep and return True if another attempt is allowed."""
-        entry = {"attempt": attempt + 1, "error": f"{type(exc).__name__}: {exc}"[:300], "retry_after": exc.retry_after}
-        retries.append(entry)
-        if not isinstance(exc, TRANSIENT) or attempt >= self.policy.max_retries:
-            return False
-        delay = self.policy.delay(attempt, exc.retry_after)
-        if delay is None:
-            entry["gave_up"] = "retry-after longer than SWITCHBOARD_RETRY_MAX_DELAY"
-            return False
-        entry["slept"] = round(delay, 4)
-        await sleep(delay)
-        return True
+    def _attempts(self, retries: list[dict[str, Any]]) -> AsyncRetrying:
+        """The one retry loop of both request paths (tenacity): an attempt per iteration, each recorded.
+
+        After a failed attempt `_should_retry` records it in `retries` (the span's `attempts`),
+        counts it against the breaker, and allows another only for a transient failure within
+        `max_retries` whose wait (`RetryPolicy.delay`) is allowed; the wait goes through the
+        module's `sleep` (tests record it). Anything else is re-raised as it was.
+        """
+        delays: list[float] = []
+
+        def should_retry(state: RetryCallState) -> bool:
+            exc = state.outcome.exception() if state.outcome is not None else None
+            if not isinstance(exc, ModelAPIError) or isinstance(exc, CircuitOpenError):
+                return False
+            self._failed(exc)
+            attempt = state.attempt_number - 1
+            entry = {
+                "attempt": attempt + 1,
+                "error": f"{type(exc).__name__}: {exc}"[:300],
+                "retry_after": exc.retry_after,
+            }
+            retries.append(entry)
+            if not isinstance(exc, TRANSIENT) or attempt >= self.policy.max_retries:
+                return False
+            delay = self.policy.delay(attempt, exc.retry_after)
+            if delay is None:
+                entry["gave_up"] = "retry-after longer than SWITCHBOARD_RETRY_MAX_DELAY"
+                return False
+            entry["slept"] = round(delay, 4)
+            delays.append(delay)
+            return True
+
+        return AsyncRetrying(
+            retry=should_retry,
+            wait=lambda state: delays[-1],
+            sleep=lambda seconds: sleep(seconds),
+            reraise=True,
+        )
 
     def _timeout_error(self) -> ModelRequestTimeout:
         return ModelRequestTimeout(self.configured_name, self.timeout)
@@ -267,38 +289,45 @@ class ResilientModel(WrapperModel):
     ) -> ModelResponse:
         started = time.perf_counter()
         retries: list[dict[str, Any]] = []
-        attempt = 0
-        while True:
-            try:
-                self._check_breaker()
-            except CircuitOpenError as exc:
-                self._record(
-                    messages=messages, response=None, started=started, retries=retries, error=str(exc), streamed=False
+        try:
+            async for attempt in self._attempts(retries):
+                with attempt:
+                    self._check_breaker()
+                    try:
+                        with anyio.fail_after(self.timeout):
+                            response = await self.wrapped.request(messages, model_settings, model_request_parameters)
+                    except TimeoutError:
+                        raise self._timeout_error() from None
+        except ModelAPIError as exc:
+            self._record(
+                messages=messages, response=None, started=started, retries=retries, error=str(exc)[:300], streamed=False
+            )
+            raise
+        self._succeeded()
+        self._record(messages=messages, response=response, started=started, retries=retries, streamed=False)
+        return response
+
+    async def _open_stream(
+        self,
+        stack: AsyncExitStack,
+        messages: list[ModelMessage],
+        model_settings: ModelSettings | None,
+        model_request_parameters: ModelRequestParameters,
+        run_context: Any,
+    ) -> StreamedResponse:
+        try:
+            with anyio.fail_after(self.timeout):
+                response = await stack.enter_async_context(
+                    self.wrapped.request_stream(messages, model_settings, model_request_parameters, run_context)
                 )
-                raise
-            try:
-                try:
-                    with anyio.fail_after(self.timeout):
-                        response = await self.wrapped.request(messages, model_settings, model_request_parameters)
-                except TimeoutError:
-                    raise self._timeout_error() from None
-            except ModelAPIError as exc:
-                self._failed(exc)
-                if await self._wait_before_retry(exc, attempt, retries):
-                    attempt += 1
-                    continue
-                self._record(
-                    messages=messages,
-                    response=None,
-                    started=started,
-                    retries=retries,
-                    error=str(exc)[:300],
-                    streamed=False,
-                )
-                raise
-            self._succeeded()
-            self._record(messages=messages, response=response, started=started, retries=retries, streamed=False)
-            return response
+                # Wait for the first event here, so a stream that fails before producing
+                # anything is retried (or falls back) before the customer saw a word.
+                events = PeekableAsyncStream(aiter(response))
+                await events.peek()
+                response._event_iterator = events  # type: ignore[attr-defined]
+                return response
+        except TimeoutError:
+            raise self._timeout_error() from None
 
     @asynccontextmanager
     async def request_stream(
@@ -310,48 +339,24 @@ class ResilientModel(WrapperModel):
     ) -> AsyncGenerator[StreamedResponse]:
         started = time.perf_counter()
         retries: list[dict[str, Any]] = []
-        attempt = 0
-        while True:
-            try:
-                self._check_breaker()
-            except CircuitOpenError as exc:
-                self._record(
-                    messages=messages, response=None, started=started, retries=retries, error=str(exc), streamed=True
-                )
-                raise
-            stack = AsyncExitStack()
-            try:
-                try:
-                    with anyio.fail_after(self.timeout):
-                        response = await stack.enter_async_context(
-                            self.wrapped.request_stream(messages, model_settings, model_request_parameters, run_context)
+        stack = AsyncExitStack()
+        try:
+            async for attempt in self._attempts(retries):
+                with attempt:
+                    self._check_breaker()
+                    stack = AsyncExitStack()
+                    try:
+                        response = await self._open_stream(
+                            stack, messages, model_settings, model_request_parameters, run_context
                         )
-                        # Wait for the first event here, so a stream that fails before producing
-                        # anything is retried (or falls back) before the customer saw a word.
-                        events = PeekableAsyncStream(aiter(response))
-                        await events.peek()
-                        response._event_iterator = events  # type: ignore[attr-defined]
-                except TimeoutError:
-                    raise self._timeout_error() from None
-            except ModelAPIError as exc:
-                await stack.aclose()
-                self._failed(exc)
-                if await self._wait_before_retry(exc, attempt, retries):
-                    attempt += 1
-                    continue
-                self._record(
-                    messages=messages,
-                    response=None,
-                    started=started,
-                    retries=retries,
-                    error=str(exc)[:300],
-                    streamed=True,
-                )
-                raise
-            except BaseException:
-                await stack.aclose()
-                raise
-            break
+                    except BaseException:
+                        await stack.aclose()
+                        raise
+        except ModelAPIError as exc:
+            self._record(
+                messages=messages, response=None, started=started, retries=retries, error=str(exc)[:300], streamed=True
+            )
+            raise
         async with stack:
             try:
                 yield response
@@ -371,152 +376,3 @@ class ResilientModel(WrapperModel):
                 raise
         self._succeeded()
         self._record(messages=messages, response=response.get(), started=started, retries=retries, streamed=True)
-
-
-# -- building chains ------------------------------------------------------------
-ROLES = ("router", "agent", "summary", "judge")
-
-
-def configured_chain(role: str) -> list[str]:
-    """The model names for `role` in order, unavailable providers dropped, always ending in local."""
-    if role not in ROLES:
-        raise ValueError(f"unknown model role {role!r}")
-    primary = getattr(settings, f"SWITCHBOARD_{role.upper()}_MODEL")
-    fallbacks = getattr(settings, f"SWITCHBOARD_{role.upper()}_FALLBACKS")
-    names: list[str] = []
-    for name in [primary, *fallbacks]:
-        name = name.strip()
-        if name and name not in names and (name == "local" or provider_available(name)):
-            names.append(name)
-    if "local" in names:
-        names = names[: names.index("local")]
-    return [*names, "local"]
-
-
-def provider_available(name: str) -> bool:
-    provider, _, model = name.partition(":")
-    if not model:
-        logger.warning("ignoring model %r: expected 'provider:model' or 'local'", name)
-        return False
-    if provider == "openai":
-        return bool(settings.OPENAI_API_KEY or settings.OPENAI_BASE_URL)
-    if provider == "anthropic":
-        return bool(settings.ANTHROPIC_API_KEY)
-    logger.warning("ignoring model %r: unknown provider %r", name, provider)
-    return False
-
-
-def breaker_key(provider: str) -> str:
-    """One breaker per provider endpoint: a self-hosted server is not api.openai.com."""
-    base = settings.OPENAI_BASE_URL if provider == "openai" else settings.ANTHROPIC_BASE_URL
-    if not base:
-        return provider
-    from urllib.parse import urlsplit
-
-    return f"{provider}@{urlsplit(base).netloc}"
-
-
-@cache
-def _ssl_context() -> ssl.SSLContext:
-    """One TLS context per process: building it (loading the CA bundle) costs ~100 ms, a client then ~0.1 ms."""
-    import certifi
-
-    return ssl.create_default_context(cafile=os.environ.get("SSL_CERT_FILE") or certifi.where())
-
-
-def _http_client(timeout: float) -> Any:
-    """A fresh HTTP client per turn (its connections belong to the turn's event loop), sharing the TLS context."""
-    import httpx2
-
-    return httpx2.AsyncClient(
-        verify=_ssl_context(),
-        timeout=timeout,
-        follow_redirects=True,
-        limits=httpx2.Limits(max_connections=20, max_keepalive_connections=10),
-    )
-
-
-def concrete_model(name: str, *, timeout: float) -> tuple[Model, Any]:
-    """A pydantic-ai model for a configured name and its SDK client (ours to close), SDK retries off."""
-    provider, _, model_name = name.partition(":")
-    if provider == "openai":
-        from openai import AsyncOpenAI
-        from pydantic_ai.models.openai import OpenAIChatModel
-        from pydantic_ai.providers.openai import OpenAIProvider
-
-        client = AsyncOpenAI(
-            api_key=settings.OPENAI_API_KEY or "not-needed",
-            base_url=settings.OPENAI_BASE_URL or None,
-            max_retries=0,
-            timeout=timeout,
-            http_client=_http_client(timeout),
-        )
-        return OpenAIChatModel(model_name, provider=OpenAIProvider(openai_client=client)), client
-    if provider == "anthropic":
-        from anthropic import AsyncAnthropic
-        from pydantic_ai.models.anthropic import AnthropicModel
-        from pydantic_ai.providers.anthropic import AnthropicProvider
-
-        client = AsyncAnthropic(
-            api_key=settings.ANTHROPIC_API_KEY,
-            base_url=settings.ANTHROPIC_BASE_URL or None,
-            max_retries=0,
-            timeout=timeout,
-            http_client=_http_client(timeout),
-        )
-        return AnthropicModel(model_name, provider=AnthropicProvider(anthropic_client=client)), client
-    raise ValueError(f"unknown provider in model name {name!r}")
-
-
-def model_chain(role: str, behaviour: Any, *, names: list[str] | None = None) -> Model:
-    """The fallback chain for `role`: configured models, then the local model running `behaviour`.
-
-    Build one per turn: SDK clients hold connections bound to the event loop they were made on.
-    """
-    from apps.agents.local import local_model
-
-    timeout = settings.SWITCHBOARD_MODEL_TIMEOUT
-    policy = RetryPolicy.from_settings()
-    members: list[Model] = []
-    for position, name in enumerate(names or configured_chain(role)):
-        if name == "local":
-            members.append(
-                ResilientModel(
-                    local_model(behaviour),
-                    configured_name="local",
-                    provider="local",
-                    position=position,
-                    timeout=timeout,
-                    policy=RetryPolicy(max_retries=0, base_delay=0, max_delay=0),
-                    breaker=None,
-                    role=role,
-                )
-            )
-            break
-        provider = name.partition(":")[0]
-        concrete, client = concrete_model(name, timeout=timeout)
-        members.append(
-            ResilientModel(
-                concrete,
-                client=client,
-                role=role,
-                configured_name=name,
-                provider=breaker_key(provider),
-                position=position,
-                timeout=timeout,
-                policy=policy,
-                breaker=CircuitBreaker.for_provider(breaker_key(provider)),
-            )
-        )
-    if len(members) == 1:
-        return members[0]
-    return FallbackModel(*members)
-
-
-async def chain_close(model: Model) -> None:
-    """Close the SDK clients of a chain (their connections belong to the event loop that is ending)."""
-    members = model.models if isinstance(model, FallbackModel) else [model]
-    for member in members:
-        client = getattr(member, "client", None)
-        if client is not None:
-            await client.close()

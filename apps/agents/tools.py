@@ -2,6 +2,7 @@
 
     from pydantic_ai import RunContext
     from apps.agents.deps import SupportDeps
+from apps.agents.pending_requests import pending_action_request
     from apps.agents.tools import read_tool, write_tool, approval_tool
 
     @read_tool
@@ -47,6 +48,7 @@ from asgiref.sync import sync_to_async
 from pydantic_ai import ModelRetry, RunContext, Tool, ToolReturn
 
 from apps.agents.deps import SupportDeps
+from apps.agents.pending_requests import pending_action_request
 from apps.agents.tool_results import AWAITING_CONFIRMATION, GENERIC_FAILURE, ToolResult
 from apps.core.errors import ApplicationError
 from apps.observability.errors import capture_exception
@@ -176,8 +178,6 @@ def _traced_entry(spec: ToolSpec) -> Callable[..., Any]:
 
 
 def _request_write(spec: ToolSpec, ctx: Any, arguments: dict[str, Any]) -> str:
-    from apps.agents.pending import pending_action_request
-
     if spec.precheck is not None:
         spec.precheck(ctx, **arguments)
     summary = spec.summary(arguments, ctx.deps) if spec.summary else f"{spec.name}({arguments})"

@@ -9,9 +9,10 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from apps.conversations import handoff, selectors, services, traces
+from apps.conversations import selectors, services, traces
 from apps.conversations.models import Conversation
 from apps.core.errors import ApplicationError
+from apps.support.services import chat_close, chat_hand_back, chat_take_over
 
 TAKEOVER = "conversations.takeover_conversation"
 
@@ -65,7 +66,7 @@ def _act(request: HttpRequest, public_id: str, action) -> HttpResponse:  # type:
 @require_POST
 @staff_only
 def takeover(request: HttpRequest, public_id: str) -> HttpResponse:
-    return _act(request, public_id, lambda c: handoff.takeover(conversation=c, staff=request.user))
+    return _act(request, public_id, lambda c: chat_take_over(conversation=c, staff=request.user))
 
 
 @require_POST
@@ -86,7 +87,7 @@ def reply(request: HttpRequest, public_id: str) -> HttpResponse:
 @require_POST
 @staff_only
 def hand_back(request: HttpRequest, public_id: str) -> HttpResponse:
-    return _act(request, public_id, lambda c: handoff.hand_back(conversation=c, staff=request.user))
+    return _act(request, public_id, lambda c: chat_hand_back(conversation=c, staff=request.user))
 
 
 @require_POST
@@ -95,7 +96,7 @@ def close(request: HttpRequest, public_id: str) -> HttpResponse:
     return _act(
         request,
         public_id,
-        lambda c: handoff.close(
+        lambda c: chat_close(
             conversation=c, staff=request.user, resolution_code=request.POST.get("resolution_code", "")
         ),
     )

@@ -118,12 +118,45 @@ def message_accept_customer(*, conversation: Conversation, text: str, client_mes
     return message, True
 
 
-def conversation_touch_status(*, conversation: Conversation, status: str) -> Conversation:
+# The one writer of a conversation's state. Staff actions below and the support desk's escalations
+# (apps.support.services.escalations) change status, holder and resolution only through
+# `conversation_state_set`; the agent runtime records its topic and summary through the other two.
+_KEEP: Any = object()
+
+
+def conversation_state_set(
+    *, conversation: Conversation, status: str, assigned_to: Any = _KEEP, resolution_code: str | None = None
+) -> Conversation:
+    """Set the status (and the staff member holding it, and the resolution when closing); saved at once.
+
+    Closing stamps `closed_at`. Callers lock the row and validate the transition (and audit it) first.
+    """
+    if status not in ConversationStatus.values:
+        raise ApplicationError("Unknown conversation status.", code="invalid_status")
+    fields = ["status", "updated_at"]
     conversation.status = status
+    if assigned_to is not _KEEP:
+        conversation.assigned_to = assigned_to
+        fields.append("assigned_to")
     if status == ConversationStatus.CLOSED:
         conversation.closed_at = timezone.now()
-    conversation.save(update_fields=["status", "closed_at", "updated_at"])
+        fields.append("closed_at")
+        if resolution_code is not None:
+            conversation.resolution_code = resolution_code
+            fields.append("resolution_code")
+    conversation.save(update_fields=fields)
     return conversation
+
+
+def conversation_route_set(*, conversation: Conversation, route: str, confidence: float | None) -> None:
+    """The conversation's current topic (sticky routing); `route=""` hands it back to the router."""
+    Conversation.objects.filter(pk=conversation.pk).update(current_route=route, route_confidence=confidence)
+
+
+def conversation_summary_set(*, conversation: Conversation, summary: str) -> None:
+    """The folded summary of messages that left the model's history window."""
+    Conversation.objects.filter(pk=conversation.pk).update(summary=summary)
+    conversation.summary = summary
 
 
 # --- conversations: start, identity, status ----------------------------------

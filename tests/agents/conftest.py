@@ -50,7 +50,7 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 @pytest.fixture
 def pushed(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
     """Events sent with push_now (typing, deltas), in order."""
-    from apps.agents import turns
+    from apps.agents import streaming
     from apps.conversations import events
 
     recorded: list[tuple[str, dict[str, Any]]] = []
@@ -62,7 +62,7 @@ def pushed(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
         recorded.append(("delta", payload))
 
     monkeypatch.setattr(events, "push_now", fake_push_now)
-    monkeypatch.setattr(turns, "send_delta", fake_send_delta)
+    monkeypatch.setattr(streaming, "send_delta", fake_send_delta)
     return recorded
 
 

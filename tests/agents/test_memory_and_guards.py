@@ -120,6 +120,10 @@ def guardrails(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     import apps.guardrails
 
     monkeypatch.setattr(apps.guardrails, "checks", checks, raising=False)
+    from apps.agents import guard
+
+    monkeypatch.setattr(guard, "checks", checks)
+    monkeypatch.setattr(guard, "GuardrailContext", _Context)
     return seen
 
 

@@ -9,7 +9,8 @@ from pydantic_ai import Agent
 
 from apps.agents.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker, redis_client
 from apps.agents.local import DEFAULT_REPLY, default_behaviour, reset_current_deps, set_current_deps
-from apps.agents.resilience import RetryPolicy, configured_chain, model_chain
+from apps.agents.providers import configured_chain, model_chain
+from apps.agents.resilience import RetryPolicy
 from apps.observability.recorder import TraceRecorder
 from tests.conftest import NetworkAccessError
 from tests.fakes.llm_server import error, hang, text

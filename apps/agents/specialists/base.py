@@ -45,6 +45,8 @@ class SpecialistSpec:
     dynamic_instructions: Callable[[Any], str] | None = None
     # The support-desk ticket category of a ticket opened for a turn of this specialist.
     ticket_category: str = "other"
+    # What belongs on this route, for the LLM router's instructions ("invoices, payments, ...").
+    route_description: str = ""
 
 
 def specialist_spec(
@@ -53,6 +55,7 @@ def specialist_spec(
     tools: list[ToolSpec],
     local_behaviour: LocalBehaviour,
     ticket_category: str = "other",
+    route_description: str,
 ) -> SpecialistSpec:
     """A specialist from its package: base instructions + its prompt, its tools plus the shared ones.
 
@@ -67,4 +70,5 @@ def specialist_spec(
         local_behaviour=local_behaviour,
         version=prompt.id,
         ticket_category=ticket_category,
+        route_description=route_description,
     )

@@ -26,7 +26,6 @@ from pydantic_ai.messages import (
 )
 from pydantic_ai.models.function import AgentInfo
 
-from apps.agents.confirmation import extract_confirmation
 from apps.agents.local import current_deps
 from apps.agents.offline.slots import extract_order_numbers
 from apps.agents.specialists.results import day, money
@@ -170,6 +169,19 @@ def pick_from_list(text: str, listing: str) -> str | None:
         return None
     hits = [line for line in lines if any(re.search(rf"\b{re.escape(w[:5])}", line.lower()) for w in words)]
     return extract_order_numbers(hits[0])[0] if len(hits) == 1 else None
+
+
+def number_or_listing(
+    t: Turn, tool: str, args: dict[str, Any]
+) -> tuple[str | None, dict[str, Any] | None, ModelResponse | None]:
+    """The order the customer means; else `tool`'s listing to choose from; else the call that lists them."""
+    number = t.order_number()
+    if number:
+        return number, None, None
+    listed = t.result(tool)
+    if listed is None:
+        return None, None, call((tool, args))
+    return None, listed, None
 
 
 def read_turn(messages: list[ModelMessage], info: AgentInfo) -> Turn:
@@ -380,54 +392,6 @@ def is_angry(text: str) -> bool:
 
 def is_thanks(text: str) -> bool:
     return bool(_THANKS_RE.match(text.strip())) and len(text) < 60
-
-
-def handle_common(t: Turn, *, topic: str, category: str) -> ModelResponse | None:
-    """Requests every specialist answers the same way: a person, a ticket, anger, thanks, tool results of those."""
-    if t.outcomes and t.outcomes[0].tool == "search_knowledge":
-        # A general question this turn: the help-center flow owns the rest of it.
-        from apps.agents.specialists.faq.local import behaviour_steps
-
-        return behaviour_steps(t)
-    esc = t.outcome("escalate_to_human")
-    if esc is not None:
-        if esc.data and esc.data.get("escalated"):
-            return say(
-                "I've passed this conversation to a person from our team. They will reply here as soon as they can; "
-                "you don't need to repeat anything."
-            )
-        return say(failure_reply())
-    ticket = t.outcome("create_ticket")
-    if ticket is not None:
-        if ticket.awaiting:
-            return say(confirm_question(ticket.awaiting))
-        if ticket.refused:
-            return say(ticket.refused[1])
-        return say(failure_reply())
-    back = t.outcome("hand_back_to_router")
-    if back is not None:
-        return say(
-            f"That's a question for another part of our team than {topic}. "
-            "Could you ask it once more, in a sentence or two? I'll make sure it reaches the right place."
-        )
-    if t.outcomes:
-        return None
-    if wants_human(t.text) and "escalate_to_human" in t.tools:
-        return call(("escalate_to_human", {"reason_code": "customer_request", "note": t.text[:500]}))
-    if is_angry(t.text) and "escalate_to_human" in t.tools:
-        return call(("escalate_to_human", {"reason_code": "negative_sentiment", "note": t.text[:500]}))
-    if wants_ticket(t.text) and "create_ticket" in t.tools:
-        return call(("create_ticket", ticket_args(t, category=category)))
-    if extract_confirmation(t.text) is True:
-        # A "yes" with nothing waiting for it (it expired, was refused, or was never asked).
-        return say("There's nothing waiting for your confirmation right now. What would you like me to do?")
-    if is_thanks(t.text):
-        return say("You're welcome! Is there anything else I can help you with?")
-    if "search_knowledge" in t.tools and is_general_question(t):
-        from apps.agents.specialists.faq.local import behaviour_steps
-
-        return behaviour_steps(t)
-    return None
 
 
 def hand_back_if_foreign(t: Turn, topic: str, own_intent: str | None, foreign: re.Pattern[str]) -> ModelResponse | None:

@@ -53,7 +53,7 @@ from apps.commerce.models import (
     ShippingMethod,
     TrackingEvent,
 )
-from apps.commerce.services.returns import SHOP_FAULT_REASONS
+from apps.commerce.services.return_policy import SHOP_FAULT_REASONS
 
 from . import catalog
 

@@ -18,17 +18,15 @@ from .orders import (
     order_ship,
 )
 from .refunds import refund_execute
-from .returns import (
+from .return_policy import (
     ItemVerdict,
     Refusal,
     ReturnEligibility,
     ReturnLine,
-    return_cancel,
     return_check_eligibility,
-    return_create,
-    return_mark_received,
     return_window_end,
 )
+from .returns import return_cancel, return_create, return_mark_received
 
 __all__ = [
     "INVOICE_TRANSITIONS",

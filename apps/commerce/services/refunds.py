@@ -33,7 +33,7 @@ from apps.commerce.models import (
 from apps.core.errors import ApplicationError
 
 from ._common import audit, change_state, check_actor, ensure_transition, lock_order, lock_row
-from .returns import OPEN_RETURN_STATUSES
+from .return_policy import OPEN_RETURN_STATUSES
 
 REFUNDABLE_PAYMENT_STATUSES = (PaymentStatus.CAPTURED, PaymentStatus.PARTIALLY_REFUNDED)
 

@@ -9,6 +9,7 @@ from apps.support.services.approvals import (
     refund_approvals_requeue_stuck,
 )
 from apps.support.services.audit import audit_record
+from apps.support.services.chat import chat_close, chat_hand_back, chat_take_over
 from apps.support.services.escalations import (
     escalation_create,
     escalation_hand_back,
@@ -19,6 +20,9 @@ from apps.support.services.tickets import ticket_assign, ticket_create, ticket_s
 
 __all__ = [
     "audit_record",
+    "chat_close",
+    "chat_hand_back",
+    "chat_take_over",
     "escalation_create",
     "escalation_hand_back",
     "escalation_resolve",

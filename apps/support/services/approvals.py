@@ -12,7 +12,7 @@ import json
 import logging
 from dataclasses import asdict
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -22,14 +22,12 @@ from django.utils import timezone
 
 from apps.commerce.models import (
     Order,
-    OrderItem,
-    Payment,
-    PaymentStatus,
     Refund,
     RefundStatus,
     ReturnRequest,
     ReturnStatus,
 )
+from apps.commerce.refund_rules import amount_parse, order_item_lines, order_refundable_balance
 from apps.conversations.models import Conversation
 from apps.core.errors import ApplicationError, NotFound, PermissionDenied
 from apps.support.models import (
@@ -49,79 +47,19 @@ logger = logging.getLogger(__name__)
 
 SUBJECT = "refund_approval"
 DECIDE_PERMISSION = "support.decide_refundapproval"
-CENT = Decimal("0.01")
-REFUNDABLE_PAYMENT_STATUSES = (PaymentStatus.CAPTURED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)
 # A return in these states is still on its way back; one in these was withdrawn or refused.
 RETURN_IN_TRANSIT = (ReturnStatus.REQUESTED, ReturnStatus.LABEL_ISSUED)
 RETURN_ABANDONED = (ReturnStatus.CANCELLED, ReturnStatus.REJECTED)
 LINKABLE_RETURN_STATUSES = (*RETURN_IN_TRANSIT, ReturnStatus.RECEIVED)
 
 
-def _money(value: Any) -> Decimal:
-    try:
-        amount = Decimal(str(value))
-    except (InvalidOperation, TypeError, ValueError) as exc:
-        raise ApplicationError("The amount is not a number.", code="invalid_amount") from exc
-    if not amount.is_finite():
-        raise ApplicationError("The amount is not a number.", code="invalid_amount")
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
 def refund_approval_refundable_amount(*, order: Order) -> Decimal:
     """What is left to refund: captured payments minus refunds, minus requests still open for this order."""
-    paid = Payment.objects.filter(order=order, status__in=REFUNDABLE_PAYMENT_STATUSES).aggregate(
-        left=Sum("amount") - Sum("refunded_amount")
-    )["left"] or Decimal("0.00")
+    paid = order_refundable_balance(order=order)
     reserved = RefundApproval.objects.filter(order=order, status__in=OPEN_APPROVAL_STATUSES).aggregate(s=Sum("amount"))[
         "s"
     ] or Decimal("0.00")
     return max(paid - reserved, Decimal("0.00"))
-
-
-def _clean_items(*, order: Order, items: Any) -> list[dict[str, Any]]:
-    if items is None:
-        return []
-    if not isinstance(items, list | tuple):
-        raise ApplicationError("Items must be a list.", code="invalid_items")
-    order_items = {oi.pk: oi for oi in OrderItem.objects.filter(order=order)}
-    by_sku = {oi.sku: oi for oi in order_items.values()}
-    cleaned: list[dict[str, Any]] = []
-    seen: set[int] = set()
-    for raw in items:
-        if not isinstance(raw, dict):
-            raise ApplicationError("Each item needs an order item id (or SKU) and a quantity.", code="invalid_items")
-        order_item: OrderItem | None = None
-        if raw.get("order_item_id") is not None:
-            try:
-                order_item = order_items.get(int(raw["order_item_id"]))
-            except (TypeError, ValueError):
-                order_item = None
-        elif raw.get("sku"):
-            order_item = by_sku.get(str(raw["sku"]))
-        if order_item is None:
-            raise ApplicationError("An item is not part of this order.", code="item_not_in_order")
-        try:
-            quantity = int(raw.get("quantity", order_item.quantity))
-        except (TypeError, ValueError):
-            quantity = 0
-        if not 1 <= quantity <= order_item.quantity:
-            raise ApplicationError(
-                f"Quantity for {order_item.sku} must be between 1 and {order_item.quantity}.", code="invalid_quantity"
-            )
-        if order_item.pk in seen:
-            raise ApplicationError("An item is listed twice.", code="duplicate_item")
-        seen.add(order_item.pk)
-        cleaned.append(
-            {
-                "order_item_id": order_item.pk,
-                "sku": order_item.sku,
-                "name": str(order_item),
-                "quantity": quantity,
-                "unit_price": str(order_item.unit_price),
-                "final_sale": order_item.final_sale,
-            }
-        )
-    return cleaned
 
 
 def _policy_check(
@@ -246,9 +184,7 @@ def refund_approval_request(
         and conversation.verified_order_id != order.pk
     ):
         raise ApplicationError("The conversation belongs to someone else.", code="conversation_mismatch")
-    amount = _money(amount)
-    if amount <= 0:
-        raise ApplicationError("The amount must be greater than zero.", code="invalid_amount")
+    amount = amount_parse(amount)
     reason = (reason or "").strip()
     if not reason:
         raise ApplicationError("A reason is required.", code="reason_required")
@@ -264,10 +200,10 @@ def refund_approval_request(
                 code="amount_exceeds_refundable",
                 extra={"refundable": str(refundable)},
             )
-        cleaned = _clean_items(order=order, items=items)
+        cleaned = order_item_lines(order=order, items=items)
         linked = _link_return(order=order, items=cleaned, return_request=return_request)
         if linked is not None and not cleaned:
-            cleaned = _clean_items(
+            cleaned = order_item_lines(
                 order=order,
                 items=[{"order_item_id": pk, "quantity": q} for pk, q in _return_lines(linked).items()],
             )

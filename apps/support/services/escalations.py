@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from apps.conversations import events
 from apps.conversations.models import Conversation, ConversationStatus
+from apps.conversations.services import conversation_state_set
 from apps.core.errors import ApplicationError, PermissionDenied
 from apps.support.models import ACTIVE_ESCALATION_STATUSES, Escalation, EscalationReason, EscalationStatus
 from apps.support.services.audit import audit_record
@@ -33,12 +34,6 @@ def _lock(escalation: Escalation) -> tuple[Escalation, Conversation]:
     locked = Escalation.objects.select_for_update().get(pk=escalation.pk)
     conversation = Conversation.objects.select_for_update().get(pk=locked.conversation_id)
     return locked, conversation
-
-
-def _set_conversation(conversation: Conversation, **fields: Any) -> None:
-    for name, value in fields.items():
-        setattr(conversation, name, value)
-    conversation.save(update_fields=[*fields, "updated_at"])
 
 
 def _push(conversation: Conversation, escalation: Escalation, event: str, staff: Any = None, **extra: Any) -> None:
@@ -82,7 +77,7 @@ def escalation_create(*, conversation: Conversation, reason_code: str, note: str
             escalation.save()
             from_status = locked.status
             if locked.status == ConversationStatus.OPEN:
-                _set_conversation(locked, status=ConversationStatus.WAITING_HUMAN)
+                conversation_state_set(conversation=locked, status=ConversationStatus.WAITING_HUMAN)
             audit_record(
                 subject=escalation,
                 subject_type=SUBJECT,
@@ -126,7 +121,7 @@ def escalation_take_over(*, escalation: Escalation, staff_user: Any) -> Escalati
         locked.taken_by = staff_user
         locked.taken_at = timezone.now()
         locked.save(update_fields=["status", "taken_by", "taken_at", "updated_at"])
-        _set_conversation(conversation, status=ConversationStatus.HUMAN, assigned_to=staff_user)
+        conversation_state_set(conversation=conversation, status=ConversationStatus.HUMAN, assigned_to=staff_user)
         audit_record(
             subject=locked,
             subject_type=SUBJECT,
@@ -162,7 +157,7 @@ def escalation_hand_back(*, escalation: Escalation, staff_user: Any) -> Escalati
         locked.status = EscalationStatus.HANDED_BACK
         locked.handed_back_at = timezone.now()
         locked.save(update_fields=["status", "handed_back_at", "updated_at"])
-        _set_conversation(conversation, status=ConversationStatus.OPEN, assigned_to=None)
+        conversation_state_set(conversation=conversation, status=ConversationStatus.OPEN, assigned_to=None)
         audit_record(
             subject=locked,
             subject_type=SUBJECT,
@@ -193,8 +188,8 @@ def escalation_resolve(*, escalation: Escalation, staff_user: Any, resolution_co
         locked.resolved_at = now
         locked.resolution_code = resolution_code
         locked.save(update_fields=["status", "resolved_at", "resolution_code", "updated_at"])
-        _set_conversation(
-            conversation, status=ConversationStatus.CLOSED, closed_at=now, resolution_code=resolution_code
+        conversation_state_set(
+            conversation=conversation, status=ConversationStatus.CLOSED, resolution_code=resolution_code
         )
         audit_record(
             subject=locked,

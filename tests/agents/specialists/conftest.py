@@ -123,7 +123,7 @@ def use_model(monkeypatch: pytest.MonkeyPatch, settings: Any) -> Callable[[str, 
 @pytest.fixture
 def chat(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
     """Play one customer message through the real turn (synchronously); returns (reply text, tool spans)."""
-    from apps.agents import turns
+    from apps.agents import streaming
     from apps.agents.turns import turn_run
     from apps.conversations import events
     from apps.conversations.services import message_accept_customer
@@ -133,7 +133,7 @@ def chat(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Any]:
         return None
 
     monkeypatch.setattr(events, "push_now", lambda *args, **kwargs: None)
-    monkeypatch.setattr(turns, "send_delta", no_delta)
+    monkeypatch.setattr(streaming, "send_delta", no_delta)
     counter = iter(range(1, 1000))
 
     def _chat(conversation: Any, text: str) -> tuple[str, list[Any]]:

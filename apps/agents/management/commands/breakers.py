@@ -11,7 +11,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from apps.agents.breaker import CircuitBreaker
-from apps.agents.resilience import ROLES, breaker_key, configured_chain
+from apps.agents.providers import ROLES, breaker_key, configured_chain
 
 
 class Command(BaseCommand):

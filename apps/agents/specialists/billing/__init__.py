@@ -3,4 +3,10 @@
 from apps.agents.specialists.base import specialist_spec
 from apps.agents.specialists.billing import local, tools
 
-SPEC = specialist_spec("billing", tools=tools.TOOLS, local_behaviour=local.behaviour, ticket_category="billing")
+SPEC = specialist_spec(
+    "billing",
+    tools=tools.TOOLS,
+    local_behaviour=local.behaviour,
+    route_description="invoices, receipts, payments and payment problems, payment methods, charges, cancellation fees",
+    ticket_category="billing",
+)

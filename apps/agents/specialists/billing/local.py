@@ -14,13 +14,13 @@ from apps.agents.specialists.local_common import (
     call,
     confirm_question,
     failure_reply,
-    hand_back_if_foreign,
-    handle_common,
     intent_detector,
     not_found_reply,
+    number_or_listing,
     read_turn,
     say,
 )
+from apps.agents.specialists.local_rules import shared_first
 from apps.agents.specialists.results import day, money
 from apps.agents.tool_results import ErrorCode
 
@@ -78,12 +78,11 @@ FOREIGN = re.compile(r"\b(?:cancel|track(?:ing)?|returns?|send (?:it|them) back|
 
 def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     t = read_turn(messages, info)
-    common = handle_common(t, topic="billing", category="billing")
-    if common is not None:
-        return common
-    back = hand_back_if_foreign(t, "billing", t.intent(detect), FOREIGN)
-    if back is not None:
-        return back
+    first = shared_first(
+        t, topic="billing", route="billing", category="billing", intent=t.intent(detect), foreign=FOREIGN
+    )
+    if first is not None:
+        return first
     intent = t.intent(detect) or ("charges" if t.named_order_now() else "invoice")
     return {
         "send_invoice": _send_invoice,
@@ -111,13 +110,19 @@ def _refusal(t: Turn, tool: str, number: str | None) -> ModelResponse | None:
     return None
 
 
+def _read(t: Turn, tool: str, args: dict[str, Any], number: str | None) -> dict[str, Any] | ModelResponse:
+    """`tool`'s data, or the response that stands for it (its refusal, or the call itself)."""
+    refused = _refusal(t, tool, number)
+    if refused is not None:
+        return refused
+    data = t.result(tool)
+    return data if data is not None else call((tool, args))
+
+
 def _which_order(t: Turn, purpose: str) -> tuple[str | None, ModelResponse | None]:
-    number = t.order_number()
-    if number:
-        return number, None
-    payments = t.result("list_payments")
+    number, payments, response = number_or_listing(t, "list_payments", {})
     if payments is None:
-        return None, call(("list_payments", {}))
+        return number, response
     orders: list[str] = []
     for p in payments["payments"]:
         if p["order_number"] not in orders:
@@ -183,12 +188,9 @@ def _invoice_line(i: dict[str, Any]) -> str:
 def _invoice(t: Turn) -> ModelResponse:
     number = invoice_number(t) or t.named_order_now() or (t.order_number() if t.answering_us else None)
     if number:
-        refused = _refusal(t, "get_invoice", number)
-        if refused is not None:
-            return refused
-        inv = t.result("get_invoice")
-        if inv is None:
-            return call(("get_invoice", {"number": number}))
+        inv = _read(t, "get_invoice", {"number": number}, number)
+        if isinstance(inv, ModelResponse):
+            return inv
         cur = inv["currency"]
         return say(
             f"Invoice {inv['number']} for order {inv['order_number']}, issued {day(inv['issued_on'])}, is "
@@ -225,12 +227,9 @@ def _failed(t: Turn) -> ModelResponse:
             )
         else:
             return say("Which order's payment failed?", bullet(_payment_line(p) for p in failed[:5]))
-    refused = _refusal(t, "payment_failure_help", number)
-    if refused is not None:
-        return refused
-    help_ = t.result("payment_failure_help")
-    if help_ is None:
-        return call(("payment_failure_help", {"order_number": number}))
+    help_ = _read(t, "payment_failure_help", {"order_number": number}, number)
+    if isinstance(help_, ModelResponse):
+        return help_
     if not help_["failed"]:
         status = help_.get("latest_payment_status") or "no payment yet"
         return say(f"The latest payment on order {help_['order_number']} didn't fail: its status is {status}.")
@@ -266,12 +265,9 @@ def _charges(t: Turn) -> ModelResponse:
     number, response = _which_order(t, "should I explain")
     if response is not None:
         return response
-    refused = _refusal(t, "explain_charges", number)
-    if refused is not None:
-        return refused
-    d = t.result("explain_charges")
-    if d is None:
-        return call(("explain_charges", {"order_number": number}))
+    d = _read(t, "explain_charges", {"order_number": number}, number)
+    if isinstance(d, ModelResponse):
+        return d
     cur = d["currency"]
     lines = [f"{line['quantity']} x {line['name']}: {money(line['amount'], cur)}" for line in d["lines"]]
     lines.append(f"Shipping, {d['shipping_method']}: {money(d['shipping_fee'], cur)}")

@@ -4,4 +4,11 @@ specialist has), so it has no tools of its own; its local behaviour, prompts and
 from apps.agents.specialists.base import specialist_spec
 from apps.agents.specialists.faq import local
 
-SPEC = specialist_spec("faq", tools=[], local_behaviour=local.behaviour)
+SPEC = specialist_spec(
+    "faq",
+    tools=[],
+    local_behaviour=local.behaviour,
+    route_description=(
+        "general how-to and policy questions (account, password, sign-up, delivery options, newsletter, reviews)"
+    ),
+)

@@ -3,4 +3,12 @@
 from apps.agents.specialists.base import specialist_spec
 from apps.agents.specialists.order import local, tools
 
-SPEC = specialist_spec("order", tools=tools.TOOLS, local_behaviour=local.behaviour, ticket_category="order")
+SPEC = specialist_spec(
+    "order",
+    tools=tools.TOOLS,
+    local_behaviour=local.behaviour,
+    route_description=(
+        "order status, tracking, delivery time, cancelling or changing an order, placing an order, shipping address"
+    ),
+    ticket_category="order",
+)

@@ -14,16 +14,16 @@ from apps.agents.specialists.local_common import (
     call,
     confirm_question,
     failure_reply,
-    hand_back_if_foreign,
-    handle_common,
     intent_detector,
     no_orders_reply,
     not_found_reply,
+    number_or_listing,
     order_line,
     read_turn,
     refused_reply,
     say,
 )
+from apps.agents.specialists.local_rules import shared_first
 from apps.agents.specialists.order.addresses import parse_address
 from apps.agents.specialists.results import day, money
 from apps.agents.tool_results import ErrorCode
@@ -67,13 +67,10 @@ FOREIGN = re.compile(
 
 def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     t = read_turn(messages, info)
-    common = handle_common(t, topic="orders", category="order")
-    if common is not None:
-        return common
     intent = t.intent(detect)
-    back = hand_back_if_foreign(t, "order", intent, FOREIGN)
-    if back is not None:
-        return back
+    first = shared_first(t, topic="orders", route="order", category="order", intent=intent, foreign=FOREIGN)
+    if first is not None:
+        return first
     if intent != "cancel" and parse_address(t.text):
         intent = "address"  # "send TW-100003 to 9 Ocean Drive, Miami, FL 33139, US"
     intent = intent or ("details" if t.named_order_now() else "list")
@@ -91,12 +88,9 @@ def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
 # -- choosing the order ---------------------------------------------------------------------------
 def _pick(t: Turn, *, prefer: tuple[str, ...], purpose: str) -> tuple[str | None, ModelResponse | None]:
     """The order number to act on, or a response (a list_orders call, or a question) to get it."""
-    number = t.order_number()
-    if number:
-        return number, None
-    listed = t.result("list_orders")
+    number, listed, response = number_or_listing(t, "list_orders", {"limit": 10})
     if listed is None:
-        return None, call(("list_orders", {"limit": 10}))
+        return number, response
     orders = listed.get("orders") or []
     if not orders:
         return None, say(
@@ -147,17 +141,21 @@ def _list(t: Turn) -> ModelResponse:
     )
 
 
-def _details(t: Turn) -> ModelResponse:
-    number, response = _pick(t, prefer=("pending", "processing", "shipped"), purpose="the details of")
+def _read_order(t: Turn, tool: str, *, prefer: tuple[str, ...], purpose: str) -> dict[str, Any] | ModelResponse:
+    """`tool`'s data about the order meant, or the response that gets there (pick, refusal, the call)."""
+    number, response = _pick(t, prefer=prefer, purpose=purpose)
     if response is not None:
         return response
-    refused = _not_found(t, "get_order")
+    refused = _not_found(t, tool)
     if refused is not None:
         return refused
-    order = t.result("get_order")
-    if order is None:
-        return call(("get_order", {"order_number": number}))
-    return say(_describe(order))
+    data = t.result(tool)
+    return data if data is not None else call((tool, {"order_number": number}))
+
+
+def _details(t: Turn) -> ModelResponse:
+    order = _read_order(t, "get_order", prefer=("pending", "processing", "shipped"), purpose="the details of")
+    return order if isinstance(order, ModelResponse) else say(_describe(order))
 
 
 def _describe(order: dict[str, Any]) -> str:
@@ -181,16 +179,8 @@ def _describe(order: dict[str, Any]) -> str:
 
 
 def _track(t: Turn) -> ModelResponse:
-    number, response = _pick(t, prefer=("shipped", "processing", "pending"), purpose="me to track")
-    if response is not None:
-        return response
-    refused = _not_found(t, "track_shipment")
-    if refused is not None:
-        return refused
-    data = t.result("track_shipment")
-    if data is None:
-        return call(("track_shipment", {"order_number": number}))
-    return say(_tracking_text(data))
+    data = _read_order(t, "track_shipment", prefer=("shipped", "processing", "pending"), purpose="me to track")
+    return data if isinstance(data, ModelResponse) else say(_tracking_text(data))
 
 
 def _tracking_text(data: dict[str, Any]) -> str:

@@ -3,4 +3,10 @@
 from apps.agents.specialists.base import specialist_spec
 from apps.agents.specialists.returns import local, tools
 
-SPEC = specialist_spec("returns", tools=tools.TOOLS, local_behaviour=local.behaviour, ticket_category="returns")
+SPEC = specialist_spec(
+    "returns",
+    tools=tools.TOOLS,
+    local_behaviour=local.behaviour,
+    route_description="returning or exchanging items, refunds, refund status, refund and return policy",
+    ticket_category="returns",
+)

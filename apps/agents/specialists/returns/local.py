@@ -21,15 +21,15 @@ from apps.agents.specialists.local_common import (
     call,
     confirm_question,
     failure_reply,
-    hand_back_if_foreign,
-    handle_common,
     intent_detector,
     no_orders_reply,
     not_found_reply,
+    number_or_listing,
     order_line,
     read_turn,
     say,
 )
+from apps.agents.specialists.local_rules import shared_first
 from apps.agents.specialists.results import day, money
 from apps.agents.tool_results import ErrorCode
 
@@ -65,16 +65,26 @@ detect = intent_detector(_INTENTS)
 FOREIGN = re.compile(r"\b(?:cancel|track(?:ing)?|invoices?|receipts?|payment methods?|cards?)\b", re.I)
 
 
-def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
-    t = read_turn(messages, info)
-    common = handle_common(t, topic="returns", category="returns")
-    if common is not None:
-        return common
+def _exception_asked(t: Turn) -> ModelResponse | None:
+    """ "Make an exception": that is for a person (`policy_exception`), never worked around here."""
     if _EXCEPTION_RE.search(t.text) and "escalate_to_human" in t.tools:
         return call(("escalate_to_human", {"reason_code": "policy_exception", "note": t.text[:500]}))
-    back = hand_back_if_foreign(t, "returns", t.intent(detect), FOREIGN)
-    if back is not None:
-        return back
+    return None
+
+
+def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+    t = read_turn(messages, info)
+    first = shared_first(
+        t,
+        topic="returns",
+        route="returns",
+        category="returns",
+        intent=t.intent(detect),
+        foreign=FOREIGN,
+        before_hand_back=_exception_asked,
+    )
+    if first is not None:
+        return first
     intent = t.intent(detect) or ("policy" if t.named_order_now() else "return")
     if intent == "status":
         return _status(t)
@@ -83,12 +93,9 @@ def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
 
 # -- which order -------------------------------------------------------------------------------
 def _pick(t: Turn, purpose: str) -> tuple[str | None, ModelResponse | None]:
-    number = t.order_number()
-    if number:
-        return number, None
-    listed = t.result("list_returnable_orders")
+    number, listed, response = number_or_listing(t, "list_returnable_orders", {})
     if listed is None:
-        return None, call(("list_returnable_orders", {}))
+        return number, response
     orders = listed.get("orders") or []
     returnable = [o for o in orders if o["returnable"]]
     if len(returnable) == 1:

@@ -7,7 +7,6 @@ verdict; they never decide around it.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pydantic_ai import RunContext
@@ -20,6 +19,7 @@ from apps.agents.specialists.scope import actor_label, order_in_scope, orders_in
 from apps.agents.tools import approval_tool, read_tool, write_tool
 from apps.commerce import selectors, services
 from apps.commerce.models import Order, ReturnReason
+from apps.commerce.refund_rules import amount_parse, return_lines_parse
 from apps.core.errors import ApplicationError
 from apps.support.models import RefundApproval
 from apps.support.services import refund_approval_request
@@ -33,22 +33,8 @@ class ItemArg(TypedDict):
 REASONS = ", ".join(ReturnReason.values)
 
 
-def _lines(items: list[ItemArg] | list[dict[str, Any]] | None) -> list[services.ReturnLine] | None:
-    if not items:
-        return None
-    lines = []
-    for raw in items:
-        try:
-            lines.append(services.ReturnLine(order_item_id=int(raw["order_item_id"]), quantity=int(raw["quantity"])))
-        except (KeyError, TypeError, ValueError):
-            raise ApplicationError(
-                "Each item needs an order_item_id (from the order's items) and a quantity.", code="invalid_items"
-            ) from None
-    return lines
-
-
 def _verdict(order: Order, items: list[dict[str, Any]] | None, reason: str) -> services.ReturnEligibility:
-    return services.return_check_eligibility(order=order, items=_lines(items), reason=reason)
+    return services.return_check_eligibility(order=order, items=return_lines_parse(items), reason=reason)
 
 
 def _verdict_data(order: Order, verdict: services.ReturnEligibility) -> dict[str, Any]:
@@ -165,7 +151,7 @@ def create_return(
     _check_reason(reason)
     order = order_in_scope(ctx.deps, order_number)
     return_request = services.return_create(
-        order=order, items=_lines(items), reason=reason, note=note, actor_label=actor_label(ctx.deps, order)
+        order=order, items=return_lines_parse(items), reason=reason, note=note, actor_label=actor_label(ctx.deps, order)
     )
     return {
         "order_number": order.number,
@@ -175,18 +161,6 @@ def create_return(
 
 
 # -- request a refund (approval) ------------------------------------------------------------------
-def _amount(value: str | float | int | None) -> Decimal | None:
-    if value in (None, ""):
-        return None
-    try:
-        amount = Decimal(str(value)).quantize(Decimal("0.01"))
-    except InvalidOperation:
-        raise ApplicationError("The amount is not a number.", code="invalid_amount") from None
-    if not amount.is_finite() or amount <= 0:
-        raise ApplicationError("The amount must be greater than zero.", code="invalid_amount")
-    return amount
-
-
 @approval_tool
 def request_refund(
     ctx: RunContext[SupportDeps],
@@ -211,7 +185,7 @@ def request_refund(
             extra={"reasons": verdict.reason_codes},
         )
     allowed = verdict.refundable_amount
-    requested = _amount(amount)
+    requested = amount_parse(amount) if amount not in (None, "") else None
     if requested is not None and requested > allowed:
         raise ApplicationError(
             f"At most {money(allowed, order.currency)} can be refunded for these items under the policy.",

@@ -1,0 +1,204 @@
+"""The help-center flow of the offline model (every specialist's, and all of the FAQ's): extractive answers.
+
+It searches, then quotes the sentences of the best excerpt that share the most
+words with the question, and cites the excerpt. When nothing relevant comes
+back it says it does not know and offers a ticket (a `create_ticket` held for
+the customer's yes). Sentences that read like instructions to an assistant
+(a prompt-injection planted in a document) are never quoted.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic_ai.messages import ModelResponse
+
+from apps.agents.specialists.local_common import Turn, call, failure_reply, say
+
+MAX_SENTENCES = 3
+_STOP = frozenset(
+    {
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "can",
+        "do",
+        "does",
+        "for",
+        "from",
+        "have",
+        "how",
+        "i",
+        "if",
+        "in",
+        "is",
+        "it",
+        "my",
+        "of",
+        "on",
+        "or",
+        "the",
+        "to",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+        "me",
+        "we",
+        "our",
+        "us",
+        "this",
+        "that",
+        "there",
+        "any",
+        "about",
+        "get",
+        "much",
+        "many",
+        "long",
+    }
+)
+_WORD_RE = re.compile(r"[a-z0-9]+")
+_SENTENCE_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])|\n+")
+_INSTRUCTION_RE = re.compile(
+    r"\b(?:ignore|disregard|forget)\b.{0,40}\b(?:instructions?|rules?|prompt|previous|above)\b|"
+    r"\b(?:assistant|ai|bot|model|agent)s?\b.{0,40}\b(?:must|should|shall|always|now)\b|"
+    r"\b(?:system prompt|you are now|new instructions|developer mode)\b|"
+    r"\b(?:issue|grant|approve|process)\b.{0,30}\brefunds?\b.{0,40}\b(?:immediately|automatically|without)\b",
+    re.IGNORECASE,
+)
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in _WORD_RE.findall(text.lower()) if w not in _STOP and len(w) > 1}
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def _units(text: str) -> list[str]:
+    """Sentences of a markdown excerpt: headings dropped, wrapped lines joined, list items kept apart."""
+    paragraphs: list[list[str]] = [[]]
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            paragraphs.append([])
+            continue
+        if re.match(r"^(?:[-*+]|\d+\.)\s+", line):
+            paragraphs.append([re.sub(r"^(?:[-*+]|\d+\.)\s+", "", line)])
+            continue
+        paragraphs[-1].append(line)
+    units = []
+    for paragraph in paragraphs:
+        joined = " ".join(paragraph)
+        joined = joined.replace("**", "").replace("__", "").replace("`", "")
+        joined = re.sub(r"\[([^\]]+)\]\([^)]+\)", r"\1", joined)
+        units.extend(s.strip() for s in _SENTENCE_RE.split(joined) if len(s.strip()) > 20)
+    return units
+
+
+# A sentence that leans on the one before ("After that, ...", "This also ...") reads badly on its own.
+_ANAPHORIC_RE = re.compile(r"^(?:after that|before that|this|that|these|those|it|they|also|however|otherwise)\b", re.I)
+_QUANTITY_QUESTION_RE = re.compile(r"\b(?:how (?:long|many|much|soon|fast)|when|what does .* cost|price|fee)\b", re.I)
+
+
+def _score(asked: set[str], sentence: str, *, wants_number: bool = False) -> float:
+    words = _words(sentence)
+    overlap = len(asked & {_stem(w) for w in words})
+    if not overlap:
+        return 0.0
+    # A question about an amount or a time is answered by the sentence that has one ("30 days", "$5.95");
+    # otherwise the shorter of two equally relevant sentences is the more direct answer.
+    bonus = 0.5 if wants_number and re.search(r"\d", sentence) else 0.0
+    penalty = 1.0 if _ANAPHORIC_RE.match(sentence) else 0.0
+    return overlap + bonus - penalty - 0.02 * len(words)
+
+
+def best_sentences(question: str, text: str, *, limit: int = MAX_SENTENCES) -> list[str]:
+    """The excerpt's sentences that answer the question best, in their original order."""
+    asked = {_stem(w) for w in _words(question)}
+    wants_number = bool(_QUANTITY_QUESTION_RE.search(question))
+    sentences = [s for s in _units(text) if not _INSTRUCTION_RE.search(s)]
+    # Earlier sentences of a passage state its point; later ones qualify it.
+    scored = [(_score(asked, s, wants_number=wants_number) - 0.05 * i, i, s) for i, s in enumerate(sentences)]
+    chosen = sorted((s for s in scored if s[0] > 0), key=lambda s: (-s[0], s[1]))[:limit]
+    if not chosen and sentences:
+        chosen = [(0.0, 0, sentences[0])]
+    return [s for _, _, s in sorted(chosen, key=lambda s: s[1])]
+
+
+def excerpt_fit(question: str, excerpt: dict[str, Any]) -> float:
+    """How well an excerpt answers: its best sentence's overlap, its title's, and the search's similarity."""
+    asked = {_stem(w) for w in _words(question)}
+    wants_number = bool(_QUANTITY_QUESTION_RE.search(question))
+    units = [s for s in _units(excerpt["text"]) if not _INSTRUCTION_RE.search(s)]
+    best = max((_score(asked, s, wants_number=wants_number) for s in units), default=0.0)
+    title = len(asked & {_stem(w) for w in _words(excerpt.get("section") or excerpt["title"])})
+    # A document's opening section (its section is the title itself) says what the topic is.
+    opening = 0.5 if excerpt.get("section") == excerpt["title"] else 0.0
+    return best + 1.5 * title + opening + 2.0 * float(excerpt.get("similarity") or 0.0)
+
+
+def behaviour_steps(t: Turn) -> ModelResponse:
+    """Search, then answer from the excerpts, or say it is not known and offer a ticket."""
+    ticket = t.outcome("create_ticket")
+    if ticket is not None and t.was_called("search_knowledge"):
+        if ticket.awaiting:
+            return say(
+                "I'm sorry, I couldn't find an answer to that in our help center, and I'd rather not guess. "
+                "I can open a ticket so our team answers you by email: reply **yes** to open it, or **no** to leave it."
+            )
+        return say(
+            "I'm sorry, I couldn't find an answer to that in our help center, and I'd rather not guess. "
+            "A person from our team can help if you ask for one."
+        )
+    outcome = t.outcome("search_knowledge")
+    if outcome is None:
+        return call(("search_knowledge", {"query": t.text[:500]}))
+    if outcome.data is None:
+        return say(failure_reply())
+    return _answer(t, outcome.data)
+
+
+def _answer(t: Turn, data: dict[str, Any]) -> ModelResponse:
+    excerpts = data.get("excerpts") or []
+    if not excerpts:
+        return call(
+            (
+                "create_ticket",
+                {
+                    "subject": f"Question from chat: {' '.join(t.text.split())[:100]}",
+                    "description": f"The help center had no answer to the customer's question:\n{t.text}",
+                    "category": "other",
+                    "priority": "low",
+                },
+            )
+        )
+    ranked = sorted(excerpts, key=lambda e: -excerpt_fit(t.text, e))
+    top = ranked[0]
+    sentences = best_sentences(t.text, top["text"])
+    answer = " ".join(sentences) + f" [{top['id']}]"
+    sources = [f"[{top['id']}] {top['section']}"]
+    # A second excerpt from another document adds what the first did not say.
+    for other in ranked[1:2]:
+        if other["title"] != top["title"] and excerpt_fit(t.text, other) >= 0.8 * excerpt_fit(t.text, top):
+            extra = [s for s in best_sentences(t.text, other["text"], limit=1) if s not in sentences]
+            if extra:
+                answer += f" {extra[0]} [{other['id']}]"
+                sources.append(f"[{other['id']}] {other['section']}")
+    return say(answer, "Source: " + "; ".join(sources), "Is there anything else I can help with?")

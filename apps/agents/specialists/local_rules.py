@@ -1,0 +1,96 @@
+"""The rules every specialist's offline behaviour applies first (`handle_common`).
+
+A person, a ticket, anger, thanks, a yes with nothing waiting, a general
+question for the help center, and the results of those tools: answered the same
+way whichever specialist has the conversation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from pydantic_ai.messages import ModelResponse
+
+from apps.agents.confirmation import extract_confirmation
+from apps.agents.specialists.help_center_local import behaviour_steps
+from apps.agents.specialists.local_common import (
+    Turn,
+    call,
+    confirm_question,
+    failure_reply,
+    hand_back_if_foreign,
+    is_angry,
+    is_general_question,
+    is_thanks,
+    say,
+    ticket_args,
+    wants_human,
+    wants_ticket,
+)
+
+
+def handle_common(t: Turn, *, topic: str, category: str) -> ModelResponse | None:
+    """Requests every specialist answers the same way: a person, a ticket, anger, thanks, tool results of those."""
+    if t.outcomes and t.outcomes[0].tool == "search_knowledge":
+        # A general question this turn: the help-center flow owns the rest of it.
+        return behaviour_steps(t)
+    esc = t.outcome("escalate_to_human")
+    if esc is not None:
+        if esc.data and esc.data.get("escalated"):
+            return say(
+                "I've passed this conversation to a person from our team. They will reply here as soon as they can; "
+                "you don't need to repeat anything."
+            )
+        return say(failure_reply())
+    ticket = t.outcome("create_ticket")
+    if ticket is not None:
+        if ticket.awaiting:
+            return say(confirm_question(ticket.awaiting))
+        if ticket.refused:
+            return say(ticket.refused[1])
+        return say(failure_reply())
+    back = t.outcome("hand_back_to_router")
+    if back is not None:
+        return say(
+            f"That's a question for another part of our team than {topic}. "
+            "Could you ask it once more, in a sentence or two? I'll make sure it reaches the right place."
+        )
+    if t.outcomes:
+        return None
+    if wants_human(t.text) and "escalate_to_human" in t.tools:
+        return call(("escalate_to_human", {"reason_code": "customer_request", "note": t.text[:500]}))
+    if is_angry(t.text) and "escalate_to_human" in t.tools:
+        return call(("escalate_to_human", {"reason_code": "negative_sentiment", "note": t.text[:500]}))
+    if wants_ticket(t.text) and "create_ticket" in t.tools:
+        return call(("create_ticket", ticket_args(t, category=category)))
+    if extract_confirmation(t.text) is True:
+        # A "yes" with nothing waiting for it (it expired, was refused, or was never asked).
+        return say("There's nothing waiting for your confirmation right now. What would you like me to do?")
+    if is_thanks(t.text):
+        return say("You're welcome! Is there anything else I can help you with?")
+    if "search_knowledge" in t.tools and is_general_question(t):
+        return behaviour_steps(t)
+    return None
+
+
+def shared_first(
+    t: Turn,
+    *,
+    topic: str,
+    route: str,
+    category: str,
+    intent: str | None,
+    foreign: re.Pattern[str],
+    before_hand_back: Callable[[Turn], ModelResponse | None] | None = None,
+) -> ModelResponse | None:
+    """What a specialist's behaviour does before its own intents: the shared rules, then the hand-back of a
+    message that plainly belongs to another specialist (`before_hand_back` may answer in between)."""
+    common = handle_common(t, topic=topic, category=category)
+    if common is not None:
+        return common
+    if before_hand_back is not None:
+        early = before_hand_back(t)
+        if early is not None:
+            return early
+    return hand_back_if_foreign(t, route, intent, foreign)

@@ -1,0 +1,76 @@
+"""Text deltas to the conversation's sockets while the model streams (`DeltaPusher`).
+
+Sent straight from the event loop through the channel layer, in the envelope of
+`apps.conversations.events.push_now`; see docs/agents.md, "Events pushed".
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from channels.layers import get_channel_layer
+
+from apps.conversations import events
+from apps.conversations.models import Conversation
+
+
+class DeltaPusher:
+    """Streams text deltas to the conversation's sockets without holding up the model.
+
+    Sent straight from the event loop through the channel layer (no thread hop
+    per delta), in the envelope of `events.push_now`. The first delta goes out at
+    once (time to first token); later ones are coalesced until
+    `DELTA_MIN_CHARS` characters or `DELTA_MAX_WAIT` seconds have gathered, so a
+    long answer is a few dozen events, not one per token.
+
+    With a `guard` (an `OutputStreamGuard`), model text reaches the customer only
+    in whole sentences that already passed the output checks: a reply the checks
+    withhold is never on screen, even for a moment.
+    """
+
+    def __init__(self, conversation: Conversation, *, reply_to: int | None, guard: Any | None = None) -> None:
+        self.group = events.conversation_group(conversation.public_id)
+        self.conversation = conversation
+        self.reply_to = reply_to
+        self.guard = guard
+        self.buffer = ""
+        self.sent = 0
+        self.last = 0.0
+
+    async def add(self, text: str) -> None:
+        if self.guard is not None:
+            text = self.guard.feed(text)
+        if not text:
+            return
+        self.buffer += text
+        now = time.monotonic()
+        if self.sent == 0 or len(self.buffer) >= DELTA_MIN_CHARS or now - self.last >= DELTA_MAX_WAIT:
+            await self.flush()
+
+    async def end_of_stream(self) -> None:
+        """A model response ended: its last sentence has no boundary after it, so check and release it now."""
+        if self.guard is not None and not self.guard.halted:
+            before = len(self.guard.released)
+            self.guard.finish()
+            self.buffer += self.guard.released[before:]
+        await self.flush()
+
+    async def flush(self) -> None:
+        if not self.buffer:
+            return
+        text, self.buffer = self.buffer, ""
+        self.sent += 1
+        self.last = time.monotonic()
+        await send_delta(self.conversation, self.group, {"reply_to": self.reply_to, "text": text})
+
+
+DELTA_MIN_CHARS = 24
+DELTA_MAX_WAIT = 0.05
+
+
+async def send_delta(conversation: Conversation, group: str, payload: dict[str, Any]) -> None:
+    """One "delta" event, as `events.push_now(conversation, "delta", **payload)` would send it."""
+    layer = get_channel_layer()
+    if layer is not None:
+        await layer.group_send(group, {"type": "chat.event", "event": "delta", **payload})
