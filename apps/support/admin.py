@@ -601,3 +601,6 @@ class SupportAuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "actor_label",
         "data",
     )
+
+
+from apps.support import admin_console  # noqa: E402, F401  (registers the console's models)

@@ -25,6 +25,7 @@ from apps.commerce.models import (
     ProductVariant,
 )
 from apps.conversations.models import Conversation
+from tests.conversations.conftest import turns  # noqa: F401  (the console tests record enqueued turns)
 
 _seq = itertools.count(1)
 
