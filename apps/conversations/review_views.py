@@ -90,7 +90,6 @@ def review_detail(request: HttpRequest, public_id: str) -> HttpResponse:
         {
             "conversation": conversation,
             "transcript": selectors.transcript(conversation=conversation),
-            "trace_installed": traces.trace_model() is not None,
         },
     )
 

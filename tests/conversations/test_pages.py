@@ -182,3 +182,58 @@ def test_the_review_has_a_project_wide_url_name_for_other_apps():
 
     conversation = services.conversation_start()
     assert reverse("review_transcript", args=[conversation.public_id]) == f"/review/{conversation.public_id}/"
+
+
+def test_a_turns_trace_reads_as_a_timeline_with_ms_tokens_and_json_behind_a_toggle():
+    # given a traced turn: a guardrail, a model call and a tool call, each with its timing
+    import datetime as dt
+    from decimal import Decimal
+
+    from apps.observability.models import Span, Trace
+
+    _, client = _staff("conversations.review_conversation")
+    conversation = services.conversation_start()
+    question = services.message_create(conversation=conversation, role="customer", text="Where is TW-1?")
+    services.message_create(conversation=conversation, role="assistant", text="Shipped.", in_reply_to=question)
+    start = dt.datetime(2026, 3, 1, 12, 0, 0, tzinfo=dt.UTC)
+    trace = Trace.objects.create(
+        conversation=conversation,
+        message=question,
+        route="order",
+        route_confidence=0.9,
+        input_tokens=812,
+        output_tokens=64,
+        cost=Decimal("0.001234"),
+        latency_ms=1520.0,
+        started_at=start,
+        model_requests=1,
+        tool_calls=1,
+    )
+    steps = [
+        ("guardrail", "input", 0, 4.25, {"action": "allow", "blocked": False, "verdicts": []}),
+        ("model_call", "openai:gpt", 10, 1200.5, {"input_tokens": 812, "output_tokens": 64, "cost": "0.001234"}),
+        ("tool_call", "order_status", 1215, 33.0, {"arguments": {"number": "TW-1"}, "result": "x" * 3000}),
+    ]
+    for i, (kind, name, at, ms, data) in enumerate(steps):
+        began = start + dt.timedelta(milliseconds=at)
+        Span.objects.create(
+            trace=trace,
+            position=i,
+            kind=kind,
+            name=name,
+            started_at=began,
+            ended_at=began + dt.timedelta(milliseconds=ms),
+            latency_ms=ms,
+            data=data,
+        )
+    # when an operator opens the transcript
+    page = client.get(f"/review/{conversation.public_id}/").content.decode()
+    # then each step is a timeline row with its offset and duration in ms, tokens in the model row
+    assert '<span class="step-at" title="start, ms from the turn\'s start">+1215.0 ms</span>' in page
+    assert '<span class="step-ms">1200.5 ms</span>' in page
+    assert "812 in / 64 out tokens · cost 0.001234" in page
+    assert "1520.0</span> ms" in page
+    # and the raw data sits in a closed toggle, the long tool result summarised in the row
+    assert '<details class="step-json"><summary>JSON</summary>' in page
+    assert '<details class="step-json" open' not in page
+    assert page.count("x" * 3000) == 1  # only inside the JSON toggle

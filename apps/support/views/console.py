@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from apps.conversations import handoff, traces
+from apps.conversations import handoff
 from apps.conversations import selectors as conversation_selectors
 from apps.conversations import services as conversation_services
 from apps.conversations.models import Conversation
@@ -63,7 +63,6 @@ def console(request: HttpRequest, public_id: str | None = None) -> HttpResponse:
             staff=selectors.console_staff() if request.user.has_perm(console_services.ASSIGN_OTHERS_PERMISSION) else [],
             may_add_notes=request.user.has_perm("support.add_internalnote"),
             resolution_codes=settings.CHAT_RESOLUTION_CODES,
-            trace_installed=traces.trace_model() is not None,
         )
     return render(request, "support/console.html", context)
 
