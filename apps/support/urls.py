@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.support.views import console
+from apps.support.views import console, dashboard
 
 app_name = "support"
 
@@ -14,4 +14,6 @@ urlpatterns = [
     path("console/<uuid:public_id>/close/", console.close, name="console-close"),
     path("console/<uuid:public_id>/notes/", console.note, name="console-note"),
     path("console/<uuid:public_id>/assign/", console.assign, name="console-assign"),
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("dashboard/export.csv", dashboard.dashboard_csv, name="dashboard-csv"),
 ]

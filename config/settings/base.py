@@ -248,6 +248,12 @@ CELERY_BEAT_SCHEDULE["support-refund-approvals-sweep"] = {
 DEMO_SETUP_COMMANDS = [*DEMO_SETUP_COMMANDS, "seed_support_demo"]
 # Absolute links in emails to staff (the escalation mail links to the admin queue).
 SUPPORT_SITE_URL = env("SUPPORT_SITE_URL", default="http://127.0.0.1:8000")
+# The outcome dashboard: closing codes that mean "resolved", and how long a customer must be quiet after
+# the bot's last reply before the conversation counts as resolved without asking for more.
+SUPPORT_DASHBOARD_RESOLVED_CODES = env.list(
+    "SUPPORT_DASHBOARD_RESOLVED_CODES", default=["resolved", "refund_issued", "order_updated", "information_given"]
+)
+SUPPORT_DASHBOARD_IDLE_MINUTES = env.int("SUPPORT_DASHBOARD_IDLE_MINUTES", default=30)
 
 # --- guardrails -------------------------------------------------------------
 # Pure-Python checks run on every customer message and every reply (apps/guardrails).
