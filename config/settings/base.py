@@ -254,6 +254,8 @@ SUPPORT_DASHBOARD_RESOLVED_CODES = env.list(
     "SUPPORT_DASHBOARD_RESOLVED_CODES", default=["resolved", "refund_issued", "order_updated", "information_given"]
 )
 SUPPORT_DASHBOARD_IDLE_MINUTES = env.int("SUPPORT_DASHBOARD_IDLE_MINUTES", default=30)
+# PostgreSQL work_mem for the dashboard's statements only (a year of conversations aggregates in memory).
+SUPPORT_DASHBOARD_WORK_MEM = env("SUPPORT_DASHBOARD_WORK_MEM", default="64MB")
 
 # --- guardrails -------------------------------------------------------------
 # Pure-Python checks run on every customer message and every reply (apps/guardrails).

@@ -23,7 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 
 from apps.conversations.models import Conversation, ConversationEvent, Feedback, Message
 from apps.observability.models import Trace
@@ -149,7 +149,8 @@ msg AS (
            bool_or(m.role = 'staff') AS staff,
            min(m.created_at) FILTER (WHERE m.role = 'customer') AS first_customer,
            min(m.created_at) FILTER (WHERE m.role IN ('assistant', 'staff')) AS first_reply,
-           (array_agg(m.role ORDER BY m.seq DESC) FILTER (WHERE m.role <> 'system'))[1] AS last_role
+           max(m.seq) FILTER (WHERE m.role <> 'system') AS last_seq,
+           max(m.seq) FILTER (WHERE m.role = 'assistant') AS last_bot_seq
     FROM {message} m JOIN scope s ON s.id = m.conversation_id
     GROUP BY m.conversation_id
 ),
@@ -176,7 +177,8 @@ flags AS (
            (esc.id IS NOT NULL OR s.status IN ('waiting_human', 'human')) AS escalated,
            (s.resolution_code = ANY(%(resolved_codes)s) OR COALESCE(fb.up, 0) > 0
             OR COALESCE(s.csat_score, 0) >= 4) AS confirmed,
-           msg.last_role, s.last_message_at, COALESCE(fb.up, 0) AS up, COALESCE(fb.down, 0) AS down,
+           COALESCE(msg.last_bot_seq = msg.last_seq, false) AS bot_last, s.last_message_at,
+           COALESCE(fb.up, 0) AS up, COALESCE(fb.down, 0) AS down,
            COALESCE(cost.cost, 0) AS cost,
            EXTRACT(EPOCH FROM (msg.first_reply - msg.first_customer)) * 1000 AS first_response_ms
     FROM scope s
@@ -186,7 +188,7 @@ flags AS (
 SELECT {group_columns},
        count(*), count(*) FILTER (WHERE bot), count(*) FILTER (WHERE staff), count(*) FILTER (WHERE escalated),
        count(*) FILTER (WHERE confirmed),
-       count(*) FILTER (WHERE NOT confirmed AND NOT escalated AND last_role = 'assistant'
+       count(*) FILTER (WHERE NOT confirmed AND NOT escalated AND bot_last
                         AND last_message_at < %(idle_before)s),
        count(csat_score), avg(csat_score), sum(up), sum(down), sum(cost),
        percentile_cont(0.5) WITHIN GROUP (ORDER BY first_response_ms) FILTER (WHERE first_response_ms >= 0),
@@ -239,7 +241,9 @@ def _run(sql: str, params: dict[str, Any], timings: dict[str, float], name: str)
     import time
 
     started = time.perf_counter()
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        # The year's hash aggregates fit in memory instead of spilling to disk (this statement only).
+        cursor.execute("SET LOCAL work_mem = %s", [settings.SUPPORT_DASHBOARD_WORK_MEM])
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     timings[name] = round((time.perf_counter() - started) * 1000, 1)
