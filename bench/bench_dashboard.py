@@ -1,9 +1,10 @@
 """Outcome dashboard on a year of conversations: seed volume, then the query times of each view.
 
 Seeds BENCH_DASHBOARD_PER_DAY conversations a day for 365 days (default 300: about 110k conversations,
-380k messages, 165k traces, feedback, escalations and refund requests) with set-based SQL, then times
-`apps.support.dashboard.outcomes` (four statements) for the whole year, the last 30 days and one route,
-and the page and CSV export through the test client. Prints p50 / max of BENCH_DASHBOARD_RUNS runs.
+365k messages, 180k traces, feedback, escalations and refund requests) with set-based SQL, then times
+`apps.support.dashboard.outcomes` (four statements) once with every conversation computed live, the beat
+job's refresh of the facts view, and then (reading the view) the whole year, the last 30 days and one
+route, and the page and CSV export through the test client. Prints p50 / max of BENCH_DASHBOARD_RUNS runs.
 
 Run: `.venv/bin/python -m config.devstack bench bench/bench_dashboard.py` (or `make bench`).
 """
@@ -150,7 +151,14 @@ def main() -> None:
         f"seeded in {time.perf_counter() - t:.1f} s: "
         + ", ".join(f"{k.split('_', 1)[1]} {v}" for k, v in counts.items())
     )
+    from apps.support.dashboard import outcomes_refresh
+
     today = timezone.localdate()
+    year = DashboardFilters(today - dt.timedelta(days=364), today)
+    p50, worst, result = _time(lambda: outcomes(filters=year), runs=1)
+    print(f"outcomes year, all live (never refreshed)  {p50:7.1f} ms  ({result.total.conversations} conversations)")
+    p50, worst, _ = _time(outcomes_refresh, runs=2)
+    print(f"refresh of the facts view (beat job)        p50 {p50:7.1f} ms  max {worst:7.1f} ms")
     cases = {
         "year (365 days)": DashboardFilters(today - dt.timedelta(days=364), today),
         "last 30 days": DashboardFilters(today - dt.timedelta(days=29), today),

@@ -310,7 +310,7 @@ class RefundApprovalAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="policy check")
     def policy_verdict(self, obj: RefundApproval) -> str:
         full = policy_summary(obj.policy_check or {})
-        short = full if len(full) <= 60 else full[:59] + "…"
+        short = full if len(full) <= 90 else full[:89] + "…"
         return format_html('<span title="{}">{}</span>', full, short) if short != full else full
 
     @admin.display(description="policy check details")

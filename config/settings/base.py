@@ -256,6 +256,13 @@ SUPPORT_DASHBOARD_RESOLVED_CODES = env.list(
 SUPPORT_DASHBOARD_IDLE_MINUTES = env.int("SUPPORT_DASHBOARD_IDLE_MINUTES", default=30)
 # PostgreSQL work_mem for the dashboard's statements only (a year of conversations aggregates in memory).
 SUPPORT_DASHBOARD_WORK_MEM = env("SUPPORT_DASHBOARD_WORK_MEM", default="64MB")
+# How often the beat job refreshes the dashboard's per-conversation facts (conversations started since the
+# last refresh are always counted live; older ones show changes after the next refresh).
+SUPPORT_DASHBOARD_REFRESH_SECONDS = env.int("SUPPORT_DASHBOARD_REFRESH_SECONDS", default=300)
+CELERY_BEAT_SCHEDULE["support-refresh-outcomes"] = {
+    "task": "apps.support.tasks.refresh_outcomes",
+    "schedule": SUPPORT_DASHBOARD_REFRESH_SECONDS,
+}
 
 # --- guardrails -------------------------------------------------------------
 # Pure-Python checks run on every customer message and every reply (apps/guardrails).

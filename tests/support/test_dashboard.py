@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from apps.accounts.roles import OPERATOR, SUPPORT_AGENT
 from apps.conversations.models import Conversation, Feedback, Message
@@ -160,3 +161,20 @@ def test_csv_export_has_the_total_each_day_and_each_route(seeded):
     ]
     assert rows[0]["resolution_rate"] == "0.5000"
     assert rows[0]["cost_per_resolution"] == "0.0015"
+
+
+def test_after_a_refresh_the_view_and_the_live_part_add_up_to_the_same_figures(seeded):
+    # given the figures computed live
+    from apps.support.dashboard import outcomes_refresh
+
+    before = outcomes(filters=RANGE, now=NOW)
+    # when the beat job refreshes the facts and a new conversation starts afterwards
+    outcomes_refresh()
+    late = _conversation(D2 + dt.timedelta(hours=2), "faq", [("customer", 0), ("assistant", 3)])
+    Conversation.objects.filter(pk=late.pk).update(created_at=timezone.now())
+    today = timezone.localdate()
+    after = outcomes(filters=DashboardFilters(RANGE.date_from, today), now=timezone.now() + dt.timedelta(days=1))
+    # then the old conversations come from the view with the same figures and the new one is counted live
+    assert outcomes(filters=RANGE, now=NOW).total == before.total
+    assert after.total.conversations == before.total.conversations + 1
+    assert dict(after.by_route)["faq"].conversations == 1

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 WIDTH, HEIGHT = 720, 220
-LEFT, RIGHT, TOP, BOTTOM = 52, 12, 12, 28
+LEFT, RIGHT, TOP, BOTTOM = 52, 28, 12, 28
 MAX_X_LABELS = 8
 
 
@@ -19,7 +19,7 @@ def _nice_max(value: float) -> float:
     if value <= 0:
         return 1.0
     exponent = math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
+    for step in (1, 2, 4, 8, 10):
         top = step * 10**exponent
         if top >= value:
             return float(top)
@@ -27,6 +27,7 @@ def _nice_max(value: float) -> float:
 
 
 def _ticks(top: float, fmt: Callable[[float], str]) -> list[dict[str, Any]]:
+    # Four steps of a 1-2-4-8 top are round numbers (counts under 4 get a top of 4: whole-number ticks).
     plot_h = HEIGHT - TOP - BOTTOM
     return [{"y": round(TOP + plot_h * (1 - i / 4), 1), "label": fmt(top * i / 4)} for i in range(5)]
 
@@ -43,11 +44,17 @@ def _x_labels(labels: Sequence[str], xs: Sequence[float]) -> list[dict[str, Any]
 
 
 def bar_chart(
-    points: Sequence[tuple[str, float]], *, fmt: Callable[[float], str] = lambda v: f"{v:g}", title: str
+    points: Sequence[tuple[str, float]],
+    *,
+    fmt: Callable[[float], str] = lambda v: f"{v:g}",
+    title: str,
+    integer: bool = False,
 ) -> dict[str, Any]:
     """Vertical bars, one per label (a day or a route)."""
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     top = _nice_max(max((v for _, v in points), default=0))
+    if integer:
+        top = max(top, 4.0)
     slot = plot_w / max(len(points), 1)
     gap = min(slot * 0.2, 6)
     bars, centres = [], []

@@ -129,20 +129,16 @@ def _tables() -> dict[str, str]:
     }
 
 
-# The conversations in range, each with its day (shop time zone) and route; every statement starts here.
-_SCOPE = """
-scope AS (
-    SELECT c.id, c.status, c.resolution_code, c.csat_score, c.last_message_at,
-           (c.created_at AT TIME ZONE %(tz)s)::date AS day, COALESCE(NULLIF(c.current_route, ''), 'none') AS route
-    FROM {conversation} c
-    WHERE c.created_at >= %(start)s AND c.created_at < %(end)s {route_filter}
-)"""
+MATVIEW = "support_conversation_outcome"
 
-_GROUPS = "GROUP BY GROUPING SETS ((), (day), (route))"
-_GROUP_COLUMNS = "GROUPING(day) AS g_day, GROUPING(route) AS g_route, day, route"
-
-_CONVERSATIONS = """
-WITH {scope},
+# One row of facts per conversation. The materialized view holds them for every conversation as of its
+# last refresh (beat job); conversations started since are computed live with the same statement.
+_FACTS = """
+WITH scope AS (
+    SELECT c.id, c.created_at, c.status, c.resolution_code, c.csat_score, c.last_message_at,
+           COALESCE(NULLIF(c.current_route, ''), 'none') AS route
+    FROM {conversation} c WHERE {where}
+),
 msg AS (
     SELECT m.conversation_id AS id,
            bool_or(m.role = 'assistant') AS bot,
@@ -153,6 +149,13 @@ msg AS (
            max(m.seq) FILTER (WHERE m.role = 'assistant') AS last_bot_seq
     FROM {message} m JOIN scope s ON s.id = m.conversation_id
     GROUP BY m.conversation_id
+),
+replies AS (
+    SELECT r.conversation_id AS id,
+           array_agg((EXTRACT(EPOCH FROM (r.created_at - q.created_at)) * 1000)::float8) AS full_reply_ms
+    FROM {message} r JOIN scope s ON s.id = r.conversation_id JOIN {message} q ON q.id = r.in_reply_to_id
+    WHERE r.role = 'assistant'
+    GROUP BY r.conversation_id
 ),
 fb AS (
     SELECT f.conversation_id AS id, count(*) FILTER (WHERE f.rating = 'up') AS up,
@@ -166,30 +169,53 @@ cost AS (
     GROUP BY t.conversation_id
 ),
 esc AS (
-    SELECT DISTINCT e.conversation_id AS id FROM {escalation} e JOIN scope s ON s.id = e.conversation_id
+    SELECT e.conversation_id AS id FROM {escalation} e JOIN scope s ON s.id = e.conversation_id
     UNION
-    SELECT DISTINCT ev.conversation_id FROM {event} ev JOIN scope s ON s.id = ev.conversation_id
+    SELECT ev.conversation_id FROM {event} ev JOIN scope s ON s.id = ev.conversation_id
     WHERE ev.action = 'taken_over'
+)
+SELECT s.id, s.created_at, s.route, s.resolution_code, s.csat_score, s.last_message_at,
+       COALESCE(msg.bot, false) AS bot, COALESCE(msg.staff, false) AS staff,
+       (esc.id IS NOT NULL OR s.status IN ('waiting_human', 'human')) AS escalated,
+       COALESCE(msg.last_bot_seq = msg.last_seq, false) AS bot_last,
+       COALESCE(fb.up, 0)::int AS up, COALESCE(fb.down, 0)::int AS down, COALESCE(cost.cost, 0) AS cost,
+       (EXTRACT(EPOCH FROM (msg.first_reply - msg.first_customer)) * 1000)::float8 AS first_response_ms,
+       replies.full_reply_ms
+FROM scope s
+LEFT JOIN msg ON msg.id = s.id LEFT JOIN replies ON replies.id = s.id LEFT JOIN fb ON fb.id = s.id
+LEFT JOIN cost ON cost.id = s.id LEFT JOIN esc ON esc.id = s.id
+"""
+
+_COLUMNS = (
+    "id, created_at, route, resolution_code, csat_score, last_message_at, bot, staff, escalated, bot_last, "
+    "up, down, cost, first_response_ms, full_reply_ms"
+)
+
+# The range's facts: from the view up to its refresh, live after it (all live before the first refresh).
+_RANGE = """
+fresh AS (SELECT COALESCE((SELECT max(refreshed_at) FROM {matview}), '-infinity'::timestamptz) AS at),
+facts AS (
+    SELECT {columns} FROM {matview} f
+    WHERE f.created_at >= %(start)s AND f.created_at < LEAST(%(end)s, (SELECT at FROM fresh)) {route_f}
+    UNION ALL
+    SELECT {columns} FROM ({live}) live
 ),
 flags AS (
-    SELECT s.day, s.route, s.csat_score,
-           COALESCE(msg.bot, false) AS bot, COALESCE(msg.staff, false) AS staff,
-           (esc.id IS NOT NULL OR s.status IN ('waiting_human', 'human')) AS escalated,
-           (s.resolution_code = ANY(%(resolved_codes)s) OR COALESCE(fb.up, 0) > 0
-            OR COALESCE(s.csat_score, 0) >= 4) AS confirmed,
-           COALESCE(msg.last_bot_seq = msg.last_seq, false) AS bot_last, s.last_message_at,
-           COALESCE(fb.up, 0) AS up, COALESCE(fb.down, 0) AS down,
-           COALESCE(cost.cost, 0) AS cost,
-           EXTRACT(EPOCH FROM (msg.first_reply - msg.first_customer)) * 1000 AS first_response_ms
-    FROM scope s
-    LEFT JOIN msg ON msg.id = s.id LEFT JOIN fb ON fb.id = s.id
-    LEFT JOIN cost ON cost.id = s.id LEFT JOIN esc ON esc.id = s.id
-)
+    SELECT (created_at AT TIME ZONE %(tz)s)::date AS day, route, csat_score, bot, staff, escalated, up, down, cost,
+           (resolution_code = ANY(%(resolved_codes)s) OR up > 0 OR COALESCE(csat_score, 0) >= 4) AS confirmed,
+           bot_last, last_message_at, first_response_ms, full_reply_ms
+    FROM facts
+)"""
+
+_GROUPS = "GROUP BY GROUPING SETS ((), (day), (route))"
+_GROUP_COLUMNS = "GROUPING(day) AS g_day, GROUPING(route) AS g_route, day, route"
+
+_CONVERSATIONS = """
+WITH {range}
 SELECT {group_columns},
        count(*), count(*) FILTER (WHERE bot), count(*) FILTER (WHERE staff), count(*) FILTER (WHERE escalated),
        count(*) FILTER (WHERE confirmed),
-       count(*) FILTER (WHERE NOT confirmed AND NOT escalated AND bot_last
-                        AND last_message_at < %(idle_before)s),
+       count(*) FILTER (WHERE NOT confirmed AND NOT escalated AND bot_last AND last_message_at < %(idle_before)s),
        count(csat_score), avg(csat_score), sum(up), sum(down), sum(cost),
        percentile_cont(0.5) WITHIN GROUP (ORDER BY first_response_ms) FILTER (WHERE first_response_ms >= 0),
        percentile_cont(0.95) WITHIN GROUP (ORDER BY first_response_ms) FILTER (WHERE first_response_ms >= 0)
@@ -197,13 +223,10 @@ FROM flags {groups}
 """
 
 _FULL_REPLY = """
-WITH {scope}
+WITH {range}
 SELECT {group_columns},
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM (r.created_at - q.created_at)) * 1000),
-       percentile_cont(0.95) WITHIN GROUP (ORDER BY EXTRACT(EPOCH FROM (r.created_at - q.created_at)) * 1000)
-FROM scope s
-JOIN {message} r ON r.conversation_id = s.id AND r.role = 'assistant'
-JOIN {message} q ON q.id = r.in_reply_to_id
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY ms), percentile_cont(0.95) WITHIN GROUP (ORDER BY ms)
+FROM flags CROSS JOIN LATERAL unnest(full_reply_ms) AS ms
 {groups}
 """
 
@@ -215,26 +238,41 @@ FROM (
     SELECT a.status, (a.created_at AT TIME ZONE %(tz)s)::date AS day,
            COALESCE(NULLIF(c.current_route, ''), 'none') AS route
     FROM {approval} a LEFT JOIN {conversation} c ON c.id = a.conversation_id
-    WHERE a.created_at >= %(start)s AND a.created_at < %(end)s {route_filter}
+    WHERE a.created_at >= %(start)s AND a.created_at < %(end)s {route_c}
 ) a
 {groups}
 """
 
 _REASONS = """
-WITH {scope}
 SELECT e.reason_code, count(DISTINCT e.conversation_id)
-FROM {escalation} e JOIN scope s ON s.id = e.conversation_id
+FROM {escalation} e JOIN {conversation} c ON c.id = e.conversation_id
+WHERE c.created_at >= %(start)s AND c.created_at < %(end)s {route_c}
 GROUP BY e.reason_code ORDER BY 2 DESC, 1
 """
 
 
-def _sql(template: str, *, route: str, route_column: str = "c.current_route") -> str:
+def facts_sql(where: str) -> str:
+    """The per-conversation facts statement for the conversations `where` selects (alias `c`)."""
+    return _FACTS.format(where=where, **_tables())
+
+
+def _sql(template: str, *, route: str) -> str:
     names = _tables()
-    route_filter = f"AND {route_column} = %(route)s" if route else ""
-    scope = _SCOPE.format(route_filter=route_filter, **names)
-    return template.format(
-        scope=scope.strip(), groups=_GROUPS, group_columns=_GROUP_COLUMNS, route_filter=route_filter, **names
+    route_c = "AND COALESCE(NULLIF(c.current_route, ''), 'none') = %(route)s" if route else ""
+    # Only constant SQL is put together here; every value is a bound parameter.
+    live = facts_sql(
+        f"c.created_at >= GREATEST(%(start)s, (SELECT at FROM fresh)) AND c.created_at < %(end)s {route_c}"  # noqa: S608
     )
+    range_ = _RANGE.format(
+        matview=MATVIEW, columns=_COLUMNS, live=live, route_f="AND f.route = %(route)s" if route else ""
+    )
+    return template.format(range=range_.strip(), groups=_GROUPS, group_columns=_GROUP_COLUMNS, route_c=route_c, **names)
+
+
+def outcomes_refresh() -> None:
+    """Recompute the facts of every conversation (the beat job; concurrent: readers are never blocked)."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"REFRESH MATERIALIZED VIEW CONCURRENTLY {MATVIEW}")
 
 
 def _run(sql: str, params: dict[str, Any], timings: dict[str, float], name: str) -> list[tuple[Any, ...]]:

@@ -69,6 +69,7 @@ def _charts(result: Outcomes) -> list[dict[str, Any]]:
         charts.bar_chart(
             [(lbl, r.conversations if r else 0) for lbl, r in zip(labels, rows, strict=True)],
             title="Conversations per day",
+            integer=True,
         ),
         charts.line_chart(
             labels,
