@@ -2,7 +2,8 @@
 
 A turn reads as a timeline: its route, then every step (guardrail verdicts, model calls with
 tokens and cost, tool calls with arguments and result, the reply) at its offset from the turn's
-start and with its duration, to the millisecond. A step's raw data stays behind a toggle.
+start and with its duration, to the millisecond. A step's raw data stays behind a toggle and is
+fetched when opened (`step_data`), so a long conversation's page carries its timelines, not its JSON.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def filter_min_cost(qs: QuerySet[Conversation], min_cost: float) -> QuerySet[Con
 
 @dataclass(frozen=True)
 class Step:
+    span_id: int
     kind: str
     kind_label: str
     name: str
@@ -49,7 +51,7 @@ class Step:
     duration_ms: float
     summary: str
     error: str
-    data_json: str
+    has_data: bool
     bar_x: int
     bar_width: int
     failed: bool = False
@@ -93,8 +95,8 @@ def _summary(span: Span) -> str:
             parts.append(f"recovered with {d['recovered_with']}")
         return " · ".join(parts)
     if span.kind == SpanKind.TOOL_CALL:
-        arguments = _short(d.get("arguments", {}), 80)
-        result = _short(d.get("result", ""), 120)
+        arguments = _short(d.get("arguments", {}), 60)
+        result = _short(d.get("result", ""), 60)
         return f"{arguments} → {result}" if result else arguments
     if span.kind == SpanKind.GUARDRAIL:
         flagged = [
@@ -125,6 +127,7 @@ def timeline(trace: Trace, spans: list[Span]) -> Timeline:
         x = int(BAR_WIDTH * offset / total)
         steps.append(
             Step(
+                span_id=span.pk,
                 kind=span.kind,
                 kind_label=labels.get(span.kind, span.kind),
                 name=span.name,
@@ -132,7 +135,7 @@ def timeline(trace: Trace, spans: list[Span]) -> Timeline:
                 duration_ms=round(span.latency_ms, 1),
                 summary=_summary(span),
                 error=span.error,
-                data_json=json.dumps(span.data, ensure_ascii=False, default=str, sort_keys=True) if span.data else "",
+                has_data=bool(span.data),
                 bar_x=min(x, BAR_WIDTH - 3),
                 bar_width=max(3, min(BAR_WIDTH - x, int(BAR_WIDTH * span.latency_ms / total))),
                 failed=bool(span.error) or bool((span.data or {}).get("blocked")),
@@ -171,6 +174,12 @@ def traces_for(*, conversation: Conversation, messages: list[Message]) -> dict[i
         if t is not None and m.role == "assistant":
             out[m.pk] = timeline(t, spans.get(t.pk, []))
     return out
+
+
+def step_data(*, conversation: Conversation, span_id: int) -> dict[str, Any] | None:
+    """One step's raw data, if that step belongs to a turn of this conversation."""
+    span = Span.objects.filter(pk=span_id, trace__conversation=conversation).only("data").first()
+    return None if span is None else span.data
 
 
 _TRACE_FIELDS = (

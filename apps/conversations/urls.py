@@ -12,4 +12,5 @@ urlpatterns = [
     path("review/<uuid:public_id>/", review_views.review_detail, name="review-detail"),
     path("review/<uuid:public_id>/flag/<int:message_id>/", review_views.review_flag, name="review-flag"),
     path("review/<uuid:public_id>/export.json", review_views.review_export, name="review-export"),
+    path("review/<uuid:public_id>/steps/<int:span_id>.json", review_views.review_step, name="review-step"),
 ]

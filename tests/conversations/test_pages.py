@@ -229,11 +229,16 @@ def test_a_turns_trace_reads_as_a_timeline_with_ms_tokens_and_json_behind_a_togg
     # when an operator opens the transcript
     page = client.get(f"/review/{conversation.public_id}/").content.decode()
     # then each step is a timeline row with its offset and duration in ms, tokens in the model row
-    assert '<span class="step-at" title="start, ms from the turn\'s start">+1215.0 ms</span>' in page
-    assert '<span class="step-ms">1200.5 ms</span>' in page
+    assert "<i>+1215.0 ms</i><em>Tool call</em><b>order_status</b><i>33.0 ms</i>" in page
+    assert "<i>+10.0 ms</i><em>Model call</em><b>openai:gpt</b><i>1200.5 ms</i>" in page
     assert "812 in / 64 out tokens · cost 0.001234" in page
     assert "1520.0</span> ms" in page
-    # and the raw data sits in a closed toggle, the long tool result summarised in the row
-    assert '<details class="step-json"><summary>JSON</summary>' in page
-    assert '<details class="step-json" open' not in page
-    assert page.count("x" * 3000) == 1  # only inside the JSON toggle
+    # and the raw data is not on the page: its closed toggle fetches it, for this conversation's steps only
+    tool = Span.objects.get(name="order_status")
+    url = f"/review/{conversation.public_id}/steps/{tool.pk}.json"
+    assert f'data-steps="/review/{conversation.public_id}/steps/"' in page
+    assert f'<details data-step="{tool.pk}"><summary>JSON</summary><pre></pre></details>' in page
+    assert "x" * 200 not in page
+    assert client.get(url).json() == {"arguments": {"number": "TW-1"}, "result": "x" * 3000}
+    other = services.conversation_start()
+    assert client.get(f"/review/{other.public_id}/steps/{tool.pk}.json").status_code == 404

@@ -239,16 +239,18 @@ def test_a_turn_trace_reads_as_a_timeline_and_its_json_opens_on_request(live_ser
     # then each step is a visible row with its offset and duration, the model row with its tokens
     rows = page.locator(".timeline .step")
     assert rows.count() == 4
-    assert rows.nth(2).locator(".step-at").inner_text() == "+1215.0 ms"
-    assert rows.nth(1).locator(".step-ms").inner_text() == "1200.5 ms"
-    assert rows.nth(1).locator(".step-summary").inner_text() == "812 in / 64 out tokens · cost 0.001234"
-    bar = rows.nth(1).locator(".step-bar").bounding_box()
+    assert rows.nth(2).locator("> i").first.inner_text() == "+1215.0 ms"
+    assert rows.nth(1).locator("> i").nth(1).inner_text() == "1200.5 ms"
+    assert rows.nth(1).locator("> span").inner_text() == "812 in / 64 out tokens · cost 0.001234"
+    bar = rows.nth(1).locator("svg rect").bounding_box()
     assert bar["width"] > 100  # the longest step's bar is drawn
     # and the raw JSON is hidden until its toggle is opened
-    pre = rows.nth(2).locator(".step-json pre")
+    pre = rows.nth(2).locator("details pre")
     assert pre.is_visible() is False
-    rows.nth(2).locator(".step-json summary").click()
+    rows.nth(2).locator("details summary").click()
+    rows.nth(2).locator("details pre", has_text="shipped shipped").wait_for()  # fetched when opened
     assert pre.is_visible() is True
+    assert '"number": "TW-1"' in pre.inner_text()
     _shot(page, "review-timeline")
 
 
