@@ -12,5 +12,6 @@ urlpatterns = [
     # The transcript review under a project-wide name other apps link to (the support desk's admin).
     path("review/<uuid:public_id>/", review_detail, name="review_transcript"),
     path("", include("apps.conversations.urls")),
+    path("", include("apps.support.urls")),
     path("api/v1/", include("apps.conversations.api_urls")),
 ]

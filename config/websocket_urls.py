@@ -2,7 +2,8 @@
 
 from django.urls import path
 
-from apps.conversations.consumers import ChatConsumer, ConsoleConsumer
+from apps.conversations.consumers import ChatConsumer
+from apps.support.consumers import ConsoleConsumer
 
 websocket_urlpatterns: list = [
     path("ws/chat/", ChatConsumer.as_asgi()),

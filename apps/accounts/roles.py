@@ -45,8 +45,12 @@ _SUPPORT_WORK = {
         "refundapproval": ("view",),
         "approvaldecision": ("view",),
         "supportauditevent": ("view",),
+        # The console: notes for colleagues, saved replies to insert (leads maintain them).
+        "internalnote": ("view", "add"),
+        "savedreply": ("view",),
     },
-    # Support staff take over escalated chats live from the console.
+    # Support agents (and approvers, leads) work escalations in the live console: take over, reply,
+    # assign to themselves. Assigning to someone else is `support.assign_escalation` (leads).
     "conversations": {
         "conversation": ("view", "change", "takeover"),
         "message": ("view", "add"),
@@ -68,6 +72,7 @@ ROLE_PERMISSIONS: dict[str, list[dict[str, dict[str, tuple[str, ...]]]]] = {
                 "refundapproval": ("view", "decide"),
                 "ticket": ("view", "add", "change", "assign"),
                 "escalation": ("view", "add", "change", "assign"),
+                "savedreply": ("view", "add", "change", "delete"),
             },
             "conversations": {"conversation": ("view", "change", "takeover", "review")},
         },
@@ -85,7 +90,12 @@ ROLE_PERMISSIONS: dict[str, list[dict[str, dict[str, tuple[str, ...]]]]] = {
             "observability": {"trace": ("view",), "span": ("view",)},
             "knowledge": {m: ("view", "add", "change", "delete") for m in ("knowledgesource", "document", "chunk")},
             "evaluation": {"evaluationrun": ("view", "add"), "scenarioresult": ("view",)},
-            "support": {"ticket": ("view",), "escalation": ("view",), "refundapproval": ("view",)},
+            "support": {
+                "ticket": ("view",),
+                "escalation": ("view",),
+                "refundapproval": ("view",),
+                "internalnote": ("view",),
+            },
         },
     ],
 }

@@ -9,7 +9,7 @@ from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
 from django.core.serializers.json import DjangoJSONEncoder
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -90,7 +90,6 @@ def review_detail(request: HttpRequest, public_id: str) -> HttpResponse:
         {
             "conversation": conversation,
             "transcript": selectors.transcript(conversation=conversation),
-            "trace_installed": traces.trace_model() is not None,
         },
     )
 
@@ -107,6 +106,16 @@ def review_flag(request: HttpRequest, public_id: str, message_id: int) -> HttpRe
     else:
         flash.success(request, "Reply flagged.")
     return redirect("conversations:review-detail", public_id=conversation.public_id)
+
+
+@require_GET
+@operators_only
+def review_step(request: HttpRequest, public_id: str, span_id: int) -> HttpResponse:
+    """A trace step's raw data, fetched when its JSON toggle opens."""
+    data = traces.step_data(conversation=_get(public_id), span_id=span_id)
+    if data is None:
+        raise Http404("No such step.")
+    return JsonResponse(data, encoder=DjangoJSONEncoder, safe=False, json_dumps_params={"ensure_ascii": False})
 
 
 @require_GET

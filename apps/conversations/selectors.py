@@ -74,17 +74,6 @@ def feedback_by_message(*, conversation: Conversation) -> dict[int, str]:
     return dict(Feedback.objects.filter(conversation=conversation).values_list("message_id", "rating"))
 
 
-# --- staff console ----------------------------------------------------------
-def console_queue() -> QuerySet[Conversation]:
-    """Escalated and human-held conversations, oldest wait first."""
-    return (
-        Conversation.objects.filter(status__in=[ConversationStatus.WAITING_HUMAN, ConversationStatus.HUMAN])
-        .select_related("customer", "assigned_to", "verified_order")
-        .annotate(message_count=Count("messages"))
-        .order_by("updated_at", "id")
-    )
-
-
 # --- operator review ---------------------------------------------------------
 @dataclass
 class ReviewFilters:

@@ -372,3 +372,27 @@ def reply_flag_create(*, message: Message, operator: Any, note: str) -> ReplyFla
     flag = ReplyFlag.objects.create(conversation=message.conversation, message=message, flagged_by=operator, note=note)
     _audit(message.conversation, "reply_flagged", actor=operator, message=message.pk)
     return flag
+
+
+# --- assignment ------------------------------------------------------------------
+@transaction.atomic
+def conversation_assign(*, conversation: Conversation, assignee: Any, actor: Any) -> Conversation:
+    """Set who works a conversation (None: unassigned). Who may assign whom is the support desk's rule
+    (`apps.support.services.console.console_assign`); this only writes, audits and pings the console."""
+    conversation = _locked(conversation)
+    if conversation.status == ConversationStatus.CLOSED:
+        raise ApplicationError("This conversation is closed.", code="conversation_closed")
+    if assignee is None and conversation.status == ConversationStatus.HUMAN:
+        raise ApplicationError("Hand it back to the bot or assign it to someone.", code="holder_required")
+    old = conversation.assigned_to_id
+    if old == (assignee.pk if assignee is not None else None):
+        return conversation
+    conversation.assigned_to = assignee
+    conversation.save(update_fields=["assigned_to", "updated_at"])
+    _audit(conversation, "assigned", actor=actor, old=old, new=assignee.pk if assignee is not None else None)
+    events.push_staff_on_commit(
+        "conversation_assigned",
+        conversation=str(conversation.public_id),
+        assigned_to=assignee.get_username() if assignee is not None else "",
+    )
+    return conversation

@@ -1,66 +1,37 @@
-"""Read the runtime's per-turn traces (apps.observability) for the console and the review.
+"""Read the runtime's per-turn traces (apps.observability) for the review and the console.
 
-The observability models belong to the runtime; this module only reads them
-and adapts to their shape (which relation points at the conversation or the
-message, which field holds the cost), so the review keeps working while that
-app evolves. With no Trace model installed every function returns "nothing".
+A turn reads as a timeline: its route, then every step (guardrail verdicts, model calls with
+tokens and cost, tool calls with arguments and result, the reply) at its offset from the turn's
+start and with its duration, to the millisecond. A step's raw data stays behind a toggle and is
+fetched when opened (`step_data`), so a long conversation's page carries its timelines, not its JSON.
 """
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.apps import apps
 from django.db import models
 from django.db.models import OuterRef, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from apps.conversations.models import Conversation, Message
+from apps.observability.models import Span, SpanKind, Trace
 
-_SKIP = {"id", "trace"}
-
-
-def trace_model() -> type[models.Model] | None:
-    try:
-        return apps.get_model("observability", "Trace")
-    except LookupError:
-        return None
-
-
-def _fk_to(model: type[models.Model], target: type[models.Model]) -> str | None:
-    for field in model._meta.get_fields():
-        if isinstance(field, models.ForeignKey | models.OneToOneField) and field.related_model is target:
-            return field.name
-    return None
-
-
-def _cost_field(model: type[models.Model]) -> str | None:
-    for field in model._meta.concrete_fields:
-        if "cost" in field.name and isinstance(field, models.DecimalField | models.FloatField):
-            return field.name
-    return None
-
-
-def _conversation_filter(model: type[models.Model]) -> str | None:
-    if name := _fk_to(model, Conversation):
-        return name
-    if name := _fk_to(model, Message):
-        return f"{name}__conversation"
-    return None
+BAR_WIDTH = 1000  # the timeline's SVG viewBox width; bars are placed in these units
+SUMMARY_CHARS = 160
 
 
 def annotate_cost(qs: QuerySet[Conversation]) -> QuerySet[Conversation]:
     """`cost` on each conversation: the sum of its turns' traced cost (0 when untraced)."""
-    trace = trace_model()
     zero = Value(Decimal("0"), output_field=models.DecimalField(max_digits=12, decimal_places=6))
-    if trace is None or (cost := _cost_field(trace)) is None or (path := _conversation_filter(trace)) is None:
-        return qs.annotate(cost=zero)
     total = (
-        trace.objects.filter(**{path: OuterRef("pk")})
+        Trace.objects.filter(conversation=OuterRef("pk"))
         .order_by()
-        .values(path)
-        .annotate(total=Sum(cost))
+        .values("conversation")
+        .annotate(total=Sum("cost"))
         .values("total")[:1]
     )
     return qs.annotate(cost=Coalesce(Subquery(total, output_field=models.DecimalField()), zero))
@@ -70,73 +41,176 @@ def filter_min_cost(qs: QuerySet[Conversation], min_cost: float) -> QuerySet[Con
     return qs.filter(cost__gte=Decimal(str(min_cost)))
 
 
-def _row(obj: models.Model) -> list[tuple[str, Any]]:
-    """A span or trace as (field, value) pairs for display, relations left out."""
-    out = []
-    for field in obj._meta.concrete_fields:
-        if field.name in _SKIP or field.is_relation:
-            continue
-        value = getattr(obj, field.attname)
-        if value in (None, "", [], {}):
-            continue
-        out.append((field.name, value))
-    return out
+@dataclass(frozen=True)
+class Step:
+    span_id: int
+    kind: str
+    kind_label: str
+    name: str
+    offset_ms: float
+    duration_ms: float
+    summary: str
+    error: str
+    has_data: bool
+    bar_x: int
+    bar_width: int
+    failed: bool = False
 
 
-def _spans(trace: models.Model) -> list[models.Model]:
-    for rel in trace._meta.related_objects:
-        if rel.related_model._meta.model_name == "span":
-            names = {f.name for f in rel.related_model._meta.concrete_fields}
-            order = [n for n in ("position", "started_at", "id") if n in names]
-            return list(getattr(trace, rel.get_accessor_name()).all().order_by(*order))
-    return []
+@dataclass(frozen=True)
+class Timeline:
+    id: int
+    route: str
+    route_confidence: float | None
+    route_source: str
+    agent: str
+    status: str
+    status_label: str
+    latency_ms: float
+    input_tokens: int
+    output_tokens: int
+    cost: Decimal
+    model_requests: int
+    tool_calls: int
+    error: str
+    steps: list[Step] = field(default_factory=list)
 
 
-def trace_view(trace: models.Model) -> dict[str, Any]:
-    return {
-        "id": trace.pk,
-        "fields": _row(trace),
-        "spans": [{"kind": _kind(s), "fields": _row(s)} for s in _spans(trace)],
-    }
+def _short(value: Any, limit: int = SUMMARY_CHARS) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _kind(span: models.Model) -> str:
-    for name in ("kind", "type", "name"):
-        if value := getattr(span, name, ""):
-            return str(value)
-    return "span"
+def _summary(span: Span) -> str:
+    d = span.data or {}
+    if span.kind == SpanKind.MODEL_CALL:
+        parts = [f"{d.get('input_tokens', 0)} in / {d.get('output_tokens', 0)} out tokens"]
+        if d.get("cost") not in (None, "", "0"):
+            parts.append(f"cost {d['cost']}")
+        if d.get("retries"):
+            parts.append(f"{d['retries']} retries")
+        if d.get("fallback_used"):
+            parts.append("fallback")
+        if d.get("recovered_with"):
+            parts.append(f"recovered with {d['recovered_with']}")
+        return " · ".join(parts)
+    if span.kind == SpanKind.TOOL_CALL:
+        arguments = _short(d.get("arguments", {}), 60)
+        result = _short(d.get("result", ""), 60)
+        return f"{arguments} → {result}" if result else arguments
+    if span.kind == SpanKind.GUARDRAIL:
+        flagged = [
+            str(v.get("check") or v.get("name") or "?") + (f" {v.get('action')}" if v.get("action") else "")
+            for v in d.get("verdicts", [])
+            if isinstance(v, dict) and str(v.get("action", "allow")) not in ("allow", "")
+        ]
+        verdict = str(d.get("action", ""))
+        if d.get("blocked"):
+            verdict = "blocked"
+        return verdict + (f" ({', '.join(flagged)})" if flagged else "")
+    if span.kind == SpanKind.ROUTING:
+        bits = [f"{k} {d[k]}" for k in ("route", "confidence", "source", "agent", "prompt_version") if d.get(k)]
+        return " · ".join(str(b) for b in bits)
+    if span.kind == SpanKind.HANDOFF:
+        return str(d.get("reason_code", ""))
+    return _short({k: v for k, v in d.items() if k not in ("text",)}, 120) if d else ""
 
 
-def traces_for(*, conversation: Conversation, messages: list[Message]) -> dict[int, dict[str, Any]]:
-    """Map each bot reply (by message pk) to the trace of the turn that wrote it."""
-    trace = trace_model()
-    if trace is None:
-        return {}
-    message_fk = _fk_to(trace, Message)
-    path = _conversation_filter(trace)
-    if message_fk is None or path is None:
-        return {}
-    by_message = {getattr(t, f"{message_fk}_id"): t for t in trace.objects.filter(**{path: conversation})}
-    out: dict[int, dict[str, Any]] = {}
+def timeline(trace: Trace, spans: list[Span]) -> Timeline:
+    start = min([trace.started_at, *(s.started_at for s in spans)])
+    ends = [s.started_at.timestamp() * 1000 + s.latency_ms - start.timestamp() * 1000 for s in spans]
+    total = max([trace.latency_ms, *ends, 1.0])
+    labels = dict(SpanKind.choices)
+    steps = []
+    for span in spans:
+        offset = (span.started_at - start).total_seconds() * 1000
+        x = int(BAR_WIDTH * offset / total)
+        steps.append(
+            Step(
+                span_id=span.pk,
+                kind=span.kind,
+                kind_label=labels.get(span.kind, span.kind),
+                name=span.name,
+                offset_ms=round(offset, 1),
+                duration_ms=round(span.latency_ms, 1),
+                summary=_summary(span),
+                error=span.error,
+                has_data=bool(span.data),
+                bar_x=min(x, BAR_WIDTH - 3),
+                bar_width=max(3, min(BAR_WIDTH - x, int(BAR_WIDTH * span.latency_ms / total))),
+                failed=bool(span.error) or bool((span.data or {}).get("blocked")),
+            )
+        )
+    return Timeline(
+        id=trace.pk,
+        route=trace.route,
+        route_confidence=trace.route_confidence,
+        route_source=trace.route_source,
+        agent=trace.agent,
+        status=trace.status,
+        status_label=trace.get_status_display(),
+        latency_ms=round(trace.latency_ms, 1),
+        input_tokens=trace.input_tokens,
+        output_tokens=trace.output_tokens,
+        cost=trace.cost,
+        model_requests=trace.model_requests,
+        tool_calls=trace.tool_calls,
+        error=trace.error,
+        steps=steps,
+    )
+
+
+def traces_for(*, conversation: Conversation, messages: list[Message]) -> dict[int, Timeline]:
+    """Map each bot reply (by message pk) to the timeline of the turn that wrote it (two queries)."""
+    traces = list(Trace.objects.filter(conversation=conversation).order_by("started_at", "id"))
+    spans: dict[int, list[Span]] = {}
+    for span in Span.objects.filter(trace__in=[t.pk for t in traces]).order_by("trace_id", "position"):
+        spans.setdefault(span.trace_id, []).append(span)
+    by_message = {t.message_id: t for t in traces if t.message_id}
+    out: dict[int, Timeline] = {}
     for m in messages:
         # A turn's trace hangs off the customer message it answers or off the reply itself.
         t = by_message.get(m.pk) or (by_message.get(m.in_reply_to_id) if m.in_reply_to_id else None)
         if t is not None and m.role == "assistant":
-            out[m.pk] = trace_view(t)
+            out[m.pk] = timeline(t, spans.get(t.pk, []))
     return out
 
 
+def step_data(*, conversation: Conversation, span_id: int) -> dict[str, Any] | None:
+    """One step's raw data, if that step belongs to a turn of this conversation."""
+    span = Span.objects.filter(pk=span_id, trace__conversation=conversation).only("data").first()
+    return None if span is None else span.data
+
+
+_TRACE_FIELDS = (
+    "route",
+    "route_confidence",
+    "route_source",
+    "agent",
+    "status",
+    "model_requests",
+    "tool_calls",
+    "input_tokens",
+    "output_tokens",
+    "cost",
+    "latency_ms",
+    "error",
+    "started_at",
+    "ended_at",
+)
+_SPAN_FIELDS = ("position", "kind", "name", "started_at", "ended_at", "latency_ms", "error", "data")
+
+
 def trace_export(*, conversation: Conversation) -> list[dict[str, Any]]:
-    trace = trace_model()
-    if trace is None or (path := _conversation_filter(trace)) is None:
-        return []
-    return [
-        {
-            "fields": {k: _jsonable(v) for k, v in _row(t)},
-            "spans": [{k: _jsonable(v) for k, v in _row(s)} for s in _spans(t)],
-        }
-        for t in trace.objects.filter(**{path: conversation}).order_by("pk")
-    ]
+    out = []
+    for t in Trace.objects.filter(conversation=conversation).prefetch_related("spans").order_by("pk"):
+        out.append(
+            {
+                "fields": {k: _jsonable(getattr(t, k)) for k in _TRACE_FIELDS} | {"message": t.message_id},
+                "spans": [{k: _jsonable(getattr(s, k)) for k in _SPAN_FIELDS} for s in t.spans.all()],
+            }
+        )
+    return out
 
 
 def _jsonable(value: Any) -> Any:

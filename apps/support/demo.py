@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.demo import DEMO_CUSTOMERS
-from apps.commerce.models import Customer, Order, OrderStatus, PaymentStatus
+from apps.commerce.models import Customer, Order, OrderItem, OrderStatus, PaymentStatus
 from apps.conversations.models import Conversation, MessageRole
 from apps.conversations.services import message_create
 from apps.support.models import RefundApproval, Ticket
@@ -23,8 +23,22 @@ from apps.support.services import escalation_create, refund_approval_request, ti
 MARKER = "demo:support"
 
 
-def _candidate_orders(limit: int) -> list[Order]:
-    """Delivered, paid orders of the generated shoppers, newest numbers first.
+def _first_eligible_item(order: Order) -> tuple[OrderItem, Decimal] | None:
+    """An item the return policy would refund today (in the window, not final sale) and that refund."""
+    from apps.commerce.services import ReturnLine, return_check_eligibility
+
+    for item in order.items.all():
+        if item.final_sale:
+            continue
+        verdict = return_check_eligibility(order=order, items=[ReturnLine(order_item_id=item.pk, quantity=1)])
+        if verdict.eligible and verdict.refundable_amount > 0:
+            return item, verdict.refundable_amount
+    return None
+
+
+def _candidate_orders(limit: int) -> tuple[list[Order], Order | None]:
+    """Delivered, paid orders of the generated shoppers (newest numbers first), one customer each, and
+    one more whose refund the policy allows, so the queue's first request is a normal approval.
 
     The demo log-ins (alice, bob, carmen) and the low order numbers are left alone:
     the evaluation scenarios play against them and must find them untouched.
@@ -39,15 +53,25 @@ def _candidate_orders(limit: int) -> list[Order]:
         .distinct()
     )
     picked: list[Order] = []
+    eligible: Order | None = None
+    spare: Order | None = None
     customers: set[int] = set()
-    for order in orders[: limit * 20]:
+    for order in orders[: limit * 40]:
         if order.customer_id in customers:
             continue
+        if eligible is None and _first_eligible_item(order) is not None:
+            eligible = order
+        elif len(picked) < limit - 1:
+            picked.append(order)
+        elif spare is None:
+            spare = order
+        else:
+            continue
         customers.add(order.customer_id)
-        picked.append(order)
-        if len(picked) == limit:
+        if len(picked) == limit - 1 and eligible is not None:
             break
-    return picked
+    last = eligible or spare
+    return ([*picked, last] if last is not None else picked), eligible
 
 
 def _chat(customer: Customer, lines: list[tuple[str, str]]) -> Conversation:
@@ -67,18 +91,21 @@ def seed_support_demo() -> dict[str, int] | None:
     """Add demo refund requests, a ticket and an escalation. None when already seeded or no demo shop."""
     if Ticket.objects.filter(created_by_label=MARKER).exists():
         return None
-    orders = _candidate_orders(limit=5)
+    orders, eligible = _candidate_orders(limit=5)
     if len(orders) < 5:
         return None
     threshold = Decimal(settings.REFUND_SECOND_APPROVER_THRESHOLD)
     # The largest order is refunded whole: above the threshold it needs two approvers.
-    big = max(orders, key=lambda o: o.total)
-    rest = [o for o in orders if o.pk != big.pk]
+    big = max((o for o in orders if o is not eligible), key=lambda o: o.total)
+    rest = sorted((o for o in orders if o.pk != big.pk), key=lambda o: o is not eligible)
+    # The oldest request (first in the queue) is one the policy allows: a newcomer's first approval is a
+    # normal one; the others show what "NOT eligible" looks like.
     with transaction.atomic():
         made = 0
         for index, order in enumerate(rest[:3]):
-            item = order.items.all()[0]
-            amount = min(item.unit_price, order.total)
+            allowed = _first_eligible_item(order) if order is eligible else None
+            # The eligible one asks for what the policy refunds; the others for the item's price.
+            item, amount = allowed or (order.items.all()[0], min(order.items.all()[0].unit_price, order.total))
             conversation = _chat(
                 order.customer,
                 [

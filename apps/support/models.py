@@ -294,3 +294,39 @@ class SupportAuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject_type}#{self.subject_id} {self.action} {self.from_state}->{self.to_state}"
+
+
+# --- staff console: internal notes and saved replies -------------------------------------------
+
+
+class InternalNote(TimeStampedModel):
+    """A note staff leave on a conversation for each other. Never a `Message`: the customer's socket,
+    transcript API and the model's context only ever read messages, so a note cannot reach them."""
+
+    conversation = models.ForeignKey(
+        "conversations.Conversation", on_delete=models.CASCADE, related_name="internal_notes"
+    )
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["conversation", "created_at"], name="internal_note_conversation")]
+
+    def __str__(self) -> str:
+        return f"Note #{self.pk} on {self.conversation_id}"
+
+
+class SavedReply(TimeStampedModel):
+    """A canned answer staff insert into the console's reply box (and edit before sending)."""
+
+    title = models.CharField(max_length=80, unique=True)
+    text = models.TextField()
+    is_active = models.BooleanField(default=True, db_index=True)
+
+    class Meta:
+        ordering = ["title"]
+        verbose_name_plural = "saved replies"
+
+    def __str__(self) -> str:
+        return self.title

@@ -37,3 +37,11 @@ def sweep_refund_approvals() -> None:
 def send_staff_email(subject: str, body: str, recipients: list[str]) -> None:
     """Email staff (the leads' escalation notice), retried while the mail server is unreachable."""
     send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, recipients, fail_silently=False)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def refresh_outcomes() -> None:
+    """Beat job: recompute the outcome dashboard's per-conversation facts (idempotent; readers never wait)."""
+    from apps.support.dashboard import outcomes_refresh
+
+    outcomes_refresh()

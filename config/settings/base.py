@@ -269,6 +269,21 @@ CELERY_BEAT_SCHEDULE["support-refund-approvals-sweep"] = {
 DEMO_SETUP_COMMANDS = [*DEMO_SETUP_COMMANDS, "seed_support_demo"]
 # Absolute links in emails to staff (the escalation mail links to the admin queue).
 SUPPORT_SITE_URL = env("SUPPORT_SITE_URL", default="http://127.0.0.1:8000")
+# The outcome dashboard: closing codes that mean "resolved", and how long a customer must be quiet after
+# the bot's last reply before the conversation counts as resolved without asking for more.
+SUPPORT_DASHBOARD_RESOLVED_CODES = env.list(
+    "SUPPORT_DASHBOARD_RESOLVED_CODES", default=["resolved", "refund_issued", "order_updated", "information_given"]
+)
+SUPPORT_DASHBOARD_IDLE_MINUTES = env.int("SUPPORT_DASHBOARD_IDLE_MINUTES", default=30)
+# PostgreSQL work_mem for the dashboard's statements only (a year of conversations aggregates in memory).
+SUPPORT_DASHBOARD_WORK_MEM = env("SUPPORT_DASHBOARD_WORK_MEM", default="64MB")
+# How often the beat job refreshes the dashboard's per-conversation facts (conversations started since the
+# last refresh are always counted live; older ones show changes after the next refresh).
+SUPPORT_DASHBOARD_REFRESH_SECONDS = env.int("SUPPORT_DASHBOARD_REFRESH_SECONDS", default=300)
+CELERY_BEAT_SCHEDULE["support-refresh-outcomes"] = {
+    "task": "apps.support.tasks.refresh_outcomes",
+    "schedule": SUPPORT_DASHBOARD_REFRESH_SECONDS,
+}
 
 # --- guardrails -------------------------------------------------------------
 # Pure-Python checks run on every customer message and every reply (apps/guardrails).

@@ -73,7 +73,7 @@ WAIT_FLOOR_SECONDS = 20
 
 
 class PatientCommunicator(WebsocketCommunicator):
-    async def receive_output(self, timeout: float = 1) -> dict[str, Any]:
+    async def receive_output(self, timeout: float = 1) -> dict[str, Any]:  # noqa: ASYNC109 - the parent signature
         return await super().receive_output(max(timeout, WAIT_FLOOR_SECONDS))
 
 

@@ -1,4 +1,4 @@
-"""Pages: chat and widget frame (CSP, escaping), staff console actions, operator review and export."""
+"""Pages: chat and widget frame (CSP, escaping), operator review and export (the console: tests/support)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.conf import settings
 from django.test import Client
 
 from apps.conversations import services
-from apps.conversations.models import Conversation, ConversationEvent, ConversationStatus, Message, ReplyFlag
+from apps.conversations.models import Conversation, ReplyFlag
 from tests.conversations.conftest import make_customer, make_user
 
 pytestmark = pytest.mark.django_db
@@ -47,81 +47,11 @@ def test_embed_frame_may_be_framed_by_the_configured_shop_only(settings):
 
 def test_client_scripts_never_write_untrusted_text_as_html():
     root = Path(settings.BASE_DIR) / "static" / "conversations"
-    for name in ("chat.js", "console.js", "widget.js"):
+    for name in ("chat.js", "widget.js"):
         source = (root / name).read_text()
         assert "innerHTML" not in source, name
         assert "insertAdjacentHTML" not in source, name
         assert "document.write" not in source, name
-
-
-def test_console_requires_the_takeover_permission():
-    _, no_perm = _staff()
-    assert Client().get("/console/").status_code == 302  # to the sign-in page
-    assert no_perm.get("/console/").status_code == 403
-
-
-def test_console_takeover_reply_hand_back_and_close(turns):
-    staff, client = _staff("conversations.takeover_conversation")
-    conversation = services.conversation_start(customer=make_customer())
-    services.message_accept_customer(conversation=conversation, text=HOSTILE, client_message_id="c1")
-    conversation.status = ConversationStatus.WAITING_HUMAN
-    conversation.save()
-    base = f"/console/{conversation.public_id}"
-    # the queue lists it and the transcript is escaped
-    page = client.get(f"{base}/").content.decode()
-    queue = client.get("/console/queue/").content.decode()
-    assert str(conversation.public_id) in queue
-    assert HOSTILE not in page
-    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
-    # reply before taking over is refused and stores nothing
-    refused = client.post(f"{base}/reply/", {"text": "hello"}, headers={"Accept": "application/json"})
-    assert refused.status_code == 400
-    assert refused.json()["error"]["code"] == "not_taken_over"
-    assert not Message.objects.filter(role="staff").exists()
-    # take over, reply, hand back, close
-    assert client.post(f"{base}/takeover/").status_code == 302
-    ok = client.post(
-        f"{base}/reply/", {"text": "On it.", "client_message_id": "s1"}, headers={"Accept": "application/json"}
-    )
-    assert ok.json() == {"ok": True}
-    client.post(f"{base}/reply/", {"text": "On it.", "client_message_id": "s1"}, headers={"Accept": "application/json"})
-    conversation.refresh_from_db()
-    assert (conversation.status, conversation.assigned_to) == (ConversationStatus.HUMAN, staff)
-    assert list(conversation.messages.filter(role="staff").values_list("text", flat=True)) == ["On it."]
-    client.post(f"{base}/hand-back/")
-    conversation.refresh_from_db()
-    assert conversation.status == ConversationStatus.OPEN
-    assert conversation.assigned_to is None
-    client.post(f"{base}/close/", {"resolution_code": "resolved"})
-    conversation.refresh_from_db()
-    assert (conversation.status, conversation.resolution_code) == (ConversationStatus.CLOSED, "resolved")
-    assert list(ConversationEvent.objects.filter(conversation=conversation).values_list("action", flat=True)) == [
-        "started",
-        "taken_over",
-        "handed_back",
-        "closed",
-    ]
-
-
-def test_second_staff_member_cannot_reply_in_a_taken_conversation(turns):
-    first, _ = _staff("conversations.takeover_conversation")
-    _, second = _staff("conversations.takeover_conversation")
-    conversation = services.conversation_start()
-    services.conversation_takeover(conversation=conversation, staff=first)
-    response = second.post(
-        f"/console/{conversation.public_id}/reply/", {"text": "me too"}, headers={"Accept": "application/json"}
-    )
-    assert response.json()["error"]["code"] == "already_taken"
-    assert not Message.objects.filter(role="staff").exists()
-
-
-def test_close_with_an_unknown_resolution_code_changes_nothing(turns):
-    _, client = _staff("conversations.takeover_conversation")
-    conversation = services.conversation_start()
-    client.post(f"/console/{conversation.public_id}/close/", {"resolution_code": "made-up"})
-    conversation.refresh_from_db()
-    assert conversation.status == ConversationStatus.OPEN
-    assert not ConversationEvent.objects.filter(action="closed").exists()
 
 
 def _reviewed_conversation():
@@ -252,3 +182,63 @@ def test_the_review_has_a_project_wide_url_name_for_other_apps():
 
     conversation = services.conversation_start()
     assert reverse("review_transcript", args=[conversation.public_id]) == f"/review/{conversation.public_id}/"
+
+
+def test_a_turns_trace_reads_as_a_timeline_with_ms_tokens_and_json_behind_a_toggle():
+    # given a traced turn: a guardrail, a model call and a tool call, each with its timing
+    import datetime as dt
+    from decimal import Decimal
+
+    from apps.observability.models import Span, Trace
+
+    _, client = _staff("conversations.review_conversation")
+    conversation = services.conversation_start()
+    question = services.message_create(conversation=conversation, role="customer", text="Where is TW-1?")
+    services.message_create(conversation=conversation, role="assistant", text="Shipped.", in_reply_to=question)
+    start = dt.datetime(2026, 3, 1, 12, 0, 0, tzinfo=dt.UTC)
+    trace = Trace.objects.create(
+        conversation=conversation,
+        message=question,
+        route="order",
+        route_confidence=0.9,
+        input_tokens=812,
+        output_tokens=64,
+        cost=Decimal("0.001234"),
+        latency_ms=1520.0,
+        started_at=start,
+        model_requests=1,
+        tool_calls=1,
+    )
+    steps = [
+        ("guardrail", "input", 0, 4.25, {"action": "allow", "blocked": False, "verdicts": []}),
+        ("model_call", "openai:gpt", 10, 1200.5, {"input_tokens": 812, "output_tokens": 64, "cost": "0.001234"}),
+        ("tool_call", "order_status", 1215, 33.0, {"arguments": {"number": "TW-1"}, "result": "x" * 3000}),
+    ]
+    for i, (kind, name, at, ms, data) in enumerate(steps):
+        began = start + dt.timedelta(milliseconds=at)
+        Span.objects.create(
+            trace=trace,
+            position=i,
+            kind=kind,
+            name=name,
+            started_at=began,
+            ended_at=began + dt.timedelta(milliseconds=ms),
+            latency_ms=ms,
+            data=data,
+        )
+    # when an operator opens the transcript
+    page = client.get(f"/review/{conversation.public_id}/").content.decode()
+    # then each step is a timeline row with its offset and duration in ms, tokens in the model row
+    assert "<i>+1215.0 ms</i><em>Tool call</em><b>order_status</b><i>33.0 ms</i>" in page
+    assert "<i>+10.0 ms</i><em>Model call</em><b>openai:gpt</b><i>1200.5 ms</i>" in page
+    assert "812 in / 64 out tokens · cost 0.001234" in page
+    assert "1520.0</span> ms" in page
+    # and the raw data is not on the page: its closed toggle fetches it, for this conversation's steps only
+    tool = Span.objects.get(name="order_status")
+    url = f"/review/{conversation.public_id}/steps/{tool.pk}.json"
+    assert f'data-steps="/review/{conversation.public_id}/steps/"' in page
+    assert f'<details data-step="{tool.pk}"><summary>JSON</summary><pre></pre></details>' in page
+    assert "x" * 200 not in page
+    assert client.get(url).json() == {"arguments": {"number": "TW-1"}, "result": "x" * 3000}
+    other = services.conversation_start()
+    assert client.get(f"/review/{other.public_id}/steps/{tool.pk}.json").status_code == 404

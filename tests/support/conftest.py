@@ -25,6 +25,8 @@ from apps.commerce.models import (
     ProductVariant,
 )
 from apps.conversations.models import Conversation
+from tests.conversations.conftest import turns  # noqa: F401  (the console tests record enqueued turns)
+from tests.conversations.test_browser import browser, live_server_url  # noqa: F401  (the desk's browser tests)
 
 _seq = itertools.count(1)
 

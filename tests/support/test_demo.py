@@ -50,3 +50,19 @@ def test_demo_loader_refuses_without_debug(settings):
     with pytest.raises(CommandError):
         call_command("seed_support_demo")
     assert Ticket.objects.count() == 0
+
+
+def test_the_first_request_in_the_demo_queue_is_one_the_policy_allows(settings):
+    # given generated shoppers whose orders are all past the return window but one
+    settings.REFUND_SECOND_APPROVER_THRESHOLD = 500
+    for n in range(6):
+        make_order(make_customer(), delivered_days_ago=5 if n == 2 else 200)
+    # when the demo loader runs
+    call_command("seed_support_demo", force=True, stdout=StringIO())
+    # then the oldest pending request (the queue's first) is eligible, and the others show refusals
+    from apps.support.admin import policy_summary
+    from apps.support.selectors import refund_approval_queue
+
+    verdicts = [policy_summary(a.policy_check) for a in refund_approval_queue()]
+    assert verdicts[0].startswith("eligible (policy refund "), verdicts
+    assert [v.startswith("NOT eligible") for v in verdicts[1:]] == [True, True, True]

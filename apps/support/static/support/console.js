@@ -33,8 +33,14 @@
         .then(function (r) { return r.ok ? r.text() : Promise.reject(r.status); })
         .then(function (html) {
           var doc = new DOMParser().parseFromString(html, "text/html");
-          var table = doc.getElementById("queue-table");
-          if (table) queue.replaceChildren(document.importNode(table, true));
+          var parts = ["queue-scopes", "queue-table"].map(function (id) { return doc.getElementById(id); });
+          if (parts[1]) {
+            queue.replaceChildren.apply(queue, parts.filter(Boolean).map(function (n) { return document.importNode(n, true); }));
+            if (watching) {
+              var row = queue.querySelector('tr[data-conversation="' + watching + '"]');
+              if (row) row.classList.add("current");
+            }
+          }
         })
         .catch(function () { /* next event retries */ });
     }, 150);
@@ -119,6 +125,22 @@
     });
     document.getElementById("reply-text").addEventListener("keydown", function (e) {
       if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); form.requestSubmit(); }
+    });
+  }
+
+  // A saved reply goes into the box at the cursor, for the person to edit before sending.
+  var saved = document.getElementById("saved-reply");
+  if (saved) {
+    saved.addEventListener("change", function () {
+      var option = saved.options[saved.selectedIndex];
+      var box = document.getElementById("reply-text");
+      if (!option || !option.dataset.text || !box) return;
+      var start = box.selectionStart || 0, end = box.selectionEnd || 0, value = box.value;
+      box.value = value.slice(0, start) + option.dataset.text + value.slice(end);
+      box.focus();
+      var at = start + option.dataset.text.length;
+      box.setSelectionRange(at, at);
+      saved.selectedIndex = 0;
     });
   }
 

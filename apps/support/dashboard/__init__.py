@@ -1,0 +1,5 @@
+"""The outcome dashboard: the numbers a support lead runs on, from the stored conversations."""
+
+from apps.support.dashboard.metrics import DashboardFilters, Outcomes, outcomes, outcomes_refresh
+
+__all__ = ["DashboardFilters", "Outcomes", "outcomes", "outcomes_refresh"]
