@@ -18,6 +18,7 @@ class GuardrailSettings:
     max_input_chars: int
     injection_threshold: float
     injection_escalate_after: int
+    injection_learned: bool
     link_allowed_domains: tuple[str, ...]
     canaries: tuple[str, ...]
     prompt_leak_min_words: int
@@ -30,6 +31,7 @@ def current() -> GuardrailSettings:
         settings.GUARDRAILS_MAX_INPUT_CHARS,
         settings.GUARDRAILS_INJECTION_THRESHOLD,
         settings.GUARDRAILS_INJECTION_ESCALATE_AFTER,
+        settings.GUARDRAILS_INJECTION_DETECTOR == "learned",
         tuple(d.strip().lower().lstrip(".") for d in settings.GUARDRAILS_LINK_ALLOWED_DOMAINS if d.strip()),
         tuple(c for c in settings.GUARDRAILS_CANARIES if c),
         settings.GUARDRAILS_PROMPT_LEAK_MIN_WORDS,
@@ -43,6 +45,7 @@ def _build(
     max_input_chars: int,
     injection_threshold: float,
     injection_escalate_after: int,
+    injection_learned: bool,
     link_allowed_domains: tuple[str, ...],
     canaries: tuple[str, ...],
     prompt_leak_min_words: int,
@@ -53,6 +56,7 @@ def _build(
         max_input_chars=max_input_chars,
         injection_threshold=injection_threshold,
         injection_escalate_after=injection_escalate_after,
+        injection_learned=injection_learned,
         link_allowed_domains=link_allowed_domains,
         canaries=canaries,
         prompt_leak_min_words=prompt_leak_min_words,

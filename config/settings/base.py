@@ -254,6 +254,8 @@ SUPPORT_SITE_URL = env("SUPPORT_SITE_URL", default="http://127.0.0.1:8000")
 GUARDRAILS_MAX_INPUT_CHARS = env.int("GUARDRAILS_MAX_INPUT_CHARS", default=4000)
 # Injection score in [0, 1]; at or above the threshold the message never reaches a model.
 GUARDRAILS_INJECTION_THRESHOLD = env.float("GUARDRAILS_INJECTION_THRESHOLD", default=0.7)
+# "learned": rules plus the embedding classifier (apps/guardrails/detector); "rules": patterns only.
+GUARDRAILS_INJECTION_DETECTOR = env("GUARDRAILS_INJECTION_DETECTOR", default="learned")
 # After this many tripped messages in one conversation the turn escalates to a person.
 GUARDRAILS_INJECTION_ESCALATE_AFTER = env.int("GUARDRAILS_INJECTION_ESCALATE_AFTER", default=3)
 # Links in replies may only point here (a host or any of its subdomains).
