@@ -24,7 +24,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
 from apps.guardrails import GuardrailContext, check_input, check_output  # noqa: E402
 from apps.guardrails.checks import INPUT_INJECTION, INPUT_PII  # noqa: E402
+from apps.guardrails.injection import score_injection  # noqa: E402
 from apps.guardrails.pii import CARD, EMAIL, IBAN, PHONE, SSN, find_pii  # noqa: E402
+from apps.guardrails.text import clean  # noqa: E402
 
 COVERED_PII = (CARD, IBAN, EMAIL, PHONE, SSN)
 
@@ -54,6 +56,7 @@ def bench_injection(path: Path, latencies: dict[str, list[float]]) -> list[str]:
     context = GuardrailContext()
     by_source: dict[str, Counter[str]] = defaultdict(Counter)
     total: Counter[str] = Counter()
+    rules_hits: Counter[str] = Counter()  # attacks (or benign texts) the rule scorer alone trips on, by source
     for row in rows:
         result = check_input(row["text"], context=context)
         for verdict in result.verdicts:
@@ -63,6 +66,7 @@ def bench_injection(path: Path, latencies: dict[str, list[float]]) -> list[str]:
             latencies[verdict.name].append(verdict.latency_ms)
         predicted = result.verdict(INPUT_INJECTION).tripped
         actual = row["label"] == "attack"
+        rules_hits[row["source"]] += _rules_trip(row["text"])
         key = {(True, True): "tp", (True, False): "fp", (False, True): "fn", (False, False): "tn"}[(predicted, actual)]
         by_source[row["source"]][key] += 1
         total[key] += 1
@@ -85,6 +89,55 @@ def bench_injection(path: Path, latencies: dict[str, list[float]]) -> list[str]:
             )
         else:  # benign only (NotInject): the false-positive rate is the figure
             lines.append(f"  {source:<10} benign only: false-positive rate {fpr:.3f}  ({counts['fp']} of {negatives})")
+    lines.append("  rules alone (for comparison; texts the pattern scorer trips on):")
+    for source, counts in sorted(by_source.items()):
+        n = sum(counts.values())
+        lines.append(f"    {source:<10} tripped {rules_hits[source]} of {n}")
+    return lines
+
+
+def _rules_trip(text: str) -> bool:
+    from django.conf import settings
+
+    cleaned = clean(text)
+    return (
+        score_injection(cleaned.text, hidden_text=cleaned.hidden_text).score >= settings.GUARDRAILS_INJECTION_THRESHOLD
+    )
+
+
+def bench_held_out() -> list[str]:
+    """The team's own held-out 25% (apps/guardrails/detector/data, never used to fit or calibrate),
+    through check_input: the detector as it runs, rules included. Needs no shared data."""
+    from apps.guardrails.detector.examples import ATTACK, all_examples, split
+    from apps.guardrails.detector.training import CUSTOMER_FAMILIES
+
+    _, held_out = split(all_examples())
+    tripped: Counter[str] = Counter()
+    count: Counter[str] = Counter()
+    for example in held_out:
+        group = (
+            "attack"
+            if example.label == ATTACK
+            else "customer"
+            if example.family.startswith("routing:") or example.family in CUSTOMER_FAMILIES
+            else "look-alike"
+        )
+        count[group] += 1
+        count[f"{group}:{example.family}"] += 1
+        hit = check_input(example.text).verdict(INPUT_INJECTION).tripped
+        tripped[group] += hit
+        tripped[f"{group}:{example.family}"] += hit
+    lines = [f"injection, team held-out split ({len(held_out)} texts; rules + learned, as check_input runs)"]
+    lines.append(
+        f"  attacks recall {tripped['attack'] / count['attack']:.3f}  ({tripped['attack']} of {count['attack']})"
+    )
+    for group in ("customer", "look-alike"):
+        lines.append(
+            f"  {group} benign false-positive rate {tripped[group] / count[group]:.4f}  "
+            f"({tripped[group]} of {count[group]})"
+        )
+    families = sorted(k for k in count if k.startswith("attack:"))
+    lines.append("  recall by attack family: " + ", ".join(f"{k[7:]} {tripped[k] / count[k]:.2f}" for k in families))
     return lines
 
 
@@ -163,9 +216,11 @@ def main() -> int:
     base = shared_dir() / "datasets" / "guardrails"
     injection_path, pii_path = base / "injection_dev.csv", base / "pii_dev.jsonl"
     if not injection_path.is_file() and not pii_path.is_file():
+        print("\n".join(bench_held_out()))
         print(f"skipped: no guardrail data sets under {base} (set SWITCHBOARD_SHARED_DIR)")
         return 0
     latencies: dict[str, list[float]] = defaultdict(list)
+    print("\n".join(bench_held_out()))
     if injection_path.is_file():
         print("\n".join(bench_injection(injection_path, latencies)))
     else:
