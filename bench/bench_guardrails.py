@@ -24,11 +24,13 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
 from apps.guardrails import GuardrailContext, check_input, check_output  # noqa: E402
 from apps.guardrails.checks import INPUT_INJECTION, INPUT_PII  # noqa: E402
+from apps.guardrails.entities import PERSON, STREET_ADDRESS, find_names_addresses  # noqa: E402
 from apps.guardrails.injection import score_injection  # noqa: E402
 from apps.guardrails.pii import CARD, EMAIL, IBAN, PHONE, SSN, find_pii  # noqa: E402
 from apps.guardrails.text import clean  # noqa: E402
 
 COVERED_PII = (CARD, IBAN, EMAIL, PHONE, SSN)
+OPERATOR_PII = (PERSON, STREET_ADDRESS)  # masked only in what operators read (redact_for_operators)
 
 
 def shared_dir() -> Path:
@@ -177,12 +179,10 @@ def bench_pii(path: Path, latencies: dict[str, list[float]]) -> list[str]:
     uncovered: Counter[str] = Counter()
     for record in records:
         text = record["text"]
-        result = check_input(text, context=context)
-        for verdict in result.verdicts:
-            latencies[verdict.name].append(verdict.latency_ms)
         predicted = [s for s in find_pii(text, context=context) if s.type in COVERED_PII]
-        gold = [g for g in record["spans"] if g["type"] in COVERED_PII]
-        uncovered.update(g["type"] for g in record["spans"] if g["type"] not in COVERED_PII)
+        predicted += find_names_addresses(text, context=context)
+        gold = [g for g in record["spans"] if g["type"] in COVERED_PII + OPERATOR_PII]
+        uncovered.update(g["type"] for g in record["spans"] if g["type"] not in COVERED_PII + OPERATOR_PII)
         for g in gold:
             gold_count[g["type"]] += 1
             span = (g["start"], g["end"])
@@ -195,7 +195,9 @@ def bench_pii(path: Path, latencies: dict[str, list[float]]) -> list[str]:
             if any(g["type"] == p.type and _overlaps((p.start, p.end), (g["start"], g["end"])) for g in gold):
                 pred_hit[p.type] += 1
     lines = [f"pii ({len(records)} texts, {path.name}; a span counts when it overlaps a gold span of the same type)"]
-    for pii_type in COVERED_PII:
+    for pii_type in COVERED_PII + OPERATOR_PII:
+        if pii_type == PERSON:
+            lines.append("  operator views only (redact_for_operators; the model still sees these):")
         recall = gold_hit[pii_type] / gold_count[pii_type] if gold_count[pii_type] else 0.0
         precision = pred_hit[pii_type] / pred_count[pii_type] if pred_count[pii_type] else 0.0
         exact = exact_hit[pii_type] / gold_count[pii_type] if gold_count[pii_type] else 0.0

@@ -10,15 +10,18 @@ loaded once per process. The embedder is the router's (one model per process).
 
 A message is read in several views and scored by the most suspicious one: the
 text as written, its de-obfuscated form (leetspeak, spaced letters), payloads
-decoded from base64 or hex, and, for long texts, overlapping windows of words,
-so an instruction buried in the middle of a document is not averaged away.
+decoded from base64 or hex, and, for long texts, overlapping windows of words
+and each sentence, so an instruction buried in the middle of a document is not
+averaged away.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +34,8 @@ WEIGHTS_PATH = Path(__file__).resolve().parent / "weights.json"
 WINDOW_WORDS = 40
 WINDOW_STRIDE = 20
 LONG_TEXT_WORDS = 60  # longer texts are also read in windows
-MAX_VIEWS = 24
+MAX_VIEWS = 40
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
 HASH_FEATURES = 2**14
@@ -111,6 +115,8 @@ def views(text: str) -> list[str]:
     if len(words) > LONG_TEXT_WORDS:
         for start in range(0, len(words) - WINDOW_STRIDE, WINDOW_STRIDE):
             out.append(" ".join(words[start : start + WINDOW_WORDS]))
+        # Sentences on their own too: one injected sentence inside a long document.
+        out.extend(s for s in _SENTENCE.split(text) if len(s.split()) >= 4)
     seen: set[str] = set()
     unique = [v for v in out if v and not (v in seen or seen.add(v))]
     return unique[:MAX_VIEWS]
@@ -147,7 +153,9 @@ class LearnedScore:
         return self.probability >= self.threshold
 
 
+@lru_cache(maxsize=4096)
 def learned_score(text: str, *, hidden_text: str = "") -> LearnedScore:
+    """Cached per process: earlier customer messages are re-checked on every turn (history masking)."""
     weights = get_weights()
     vs = views(text) + views(hidden_text)
     probability = float(score_views([vs], weights)[0]) if vs else 0.0
