@@ -250,7 +250,7 @@ DEMO_SETUP_COMMANDS = [*DEMO_SETUP_COMMANDS, "seed_support_demo"]
 SUPPORT_SITE_URL = env("SUPPORT_SITE_URL", default="http://127.0.0.1:8000")
 
 # --- guardrails -------------------------------------------------------------
-# Pure-Python checks run on every customer message and every reply (apps/guardrails).
+# Checks run on every customer message and every reply (apps/guardrails); no database, no LLM call.
 GUARDRAILS_MAX_INPUT_CHARS = env.int("GUARDRAILS_MAX_INPUT_CHARS", default=4000)
 # Injection score in [0, 1]; at or above the threshold the message never reaches a model.
 GUARDRAILS_INJECTION_THRESHOLD = env.float("GUARDRAILS_INJECTION_THRESHOLD", default=0.7)
