@@ -36,12 +36,12 @@ _STREET_WORDS = (
     r"|square|sq|highway|hwy|parkway|pkwy|row|mews|grove|gardens|hill|park|walk|circle|cir|trail|alley"
 )
 _CAP = r"(?:[A-Z][\w'’.-]*|de|la|del|of|the|du|des|di)"
-_UNIT = r"(?:(?:flat|apt|apartment|unit|suite|ste|floor)\.?\s*\w{1,5},?\s+)?"
+_UNIT = r"(?:(?i:flat|apt|apartment|unit|suite|ste|floor)\.?\s*\w{1,5},?\s+)?"
 _ADDRESS_RES = (
     # 221B Baker Street, 1600 Pennsylvania Avenue NW, Flat 3, 18 Queen's Road
+    # Case matters for the name words ("2 items on the way" is not an address); street words in any case.
     re.compile(
-        rf"\b{_UNIT}\d{{1,5}}[A-Za-z]?,?\s+(?:{_CAP}\s+){{0,4}}(?:{_STREET_WORDS})\b\.?(?:\s+(?:NW|NE|SW|SE|N|S|E|W)\b)?",
-        re.IGNORECASE,
+        rf"\b{_UNIT}\d{{1,5}}[A-Za-z]?,?\s+(?:{_CAP}\s+){{0,4}}(?i:{_STREET_WORDS})\b(?:\s+(?:NW|NE|SW|SE|N|S|E|W)\b)?"
     ),
     # Hauptstraße 12, Lindenweg 3a, Kalverstraat 92 (street word fused to the name)
     re.compile(
