@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import conf, output
-from .detection import detect_injection
+from .detection import UNTRUSTED_LEARNED_FLOOR, detect_injection
 from .pii import mask_pii
 from .text import clean
 from .types import Action, GuardrailContext, GuardrailVerdict, InputResult, OutputResult
@@ -190,7 +190,9 @@ def check_untrusted(text: str, *, kind: str) -> GuardrailVerdict:
     cleaned = clean(text)
 
     def run() -> tuple[None, GuardrailVerdict]:
-        result = detect_injection(cleaned.text, hidden_text=cleaned.hidden_text, cfg=cfg)
+        result = detect_injection(
+            cleaned.text, hidden_text=cleaned.hidden_text, cfg=cfg, learned_floor=UNTRUSTED_LEARNED_FLOOR
+        )
         detail = {"kind": kind, **result.detail}
         return None, GuardrailVerdict(UNTRUSTED_INJECTION, result.tripped, Action.ALLOW, result.score, detail)
 

@@ -36,7 +36,14 @@ def on_rule_scale(probability: float, *, learned_threshold: float, threshold: fl
     return probability / learned_threshold * threshold if learned_threshold > 0 else threshold
 
 
-def detect_injection(text: str, *, hidden_text: str, cfg: GuardrailSettings) -> InjectionDecision:
+# Documents and tool results read like instructions far more often than customer messages do
+# (privacy policies, help articles): there the learned detector alone needs near-certainty.
+UNTRUSTED_LEARNED_FLOOR = 0.99
+
+
+def detect_injection(
+    text: str, *, hidden_text: str, cfg: GuardrailSettings, learned_floor: float = 0.0
+) -> InjectionDecision:
     rules = score_injection(text, hidden_text=hidden_text)
     detail: dict[str, Any] = {"rules": list(rules.rules), "threshold": cfg.injection_threshold}
     score = rules.score
@@ -49,10 +56,11 @@ def detect_injection(text: str, *, hidden_text: str, cfg: GuardrailSettings) -> 
             logger.exception("learned injection detector failed; rules only")
             detail["learned"] = None
         else:
+            learned_threshold = max(learned.threshold, learned_floor)
             mapped = on_rule_scale(
-                learned.probability, learned_threshold=learned.threshold, threshold=cfg.injection_threshold
+                learned.probability, learned_threshold=learned_threshold, threshold=cfg.injection_threshold
             )
             detail["learned"] = round(learned.probability, 4)
-            detail["learned_threshold"] = round(learned.threshold, 4)
+            detail["learned_threshold"] = round(learned_threshold, 4)
             score = max(score, mapped)
     return InjectionDecision(tripped=score >= cfg.injection_threshold, score=score, detail=detail)

@@ -46,3 +46,8 @@ STORAGES = {
 SECRET_KEY = "test-secret-key-not-for-production-use-0123456789"  # noqa: S105
 SENTRY_DSN = ""
 LOGGING["root"]["level"] = env("LOG_LEVEL", default="WARNING")
+
+# The learned injection detector loads MiniLM and scikit-learn on first use (seconds on a shared
+# host) inside whichever test calls check_input first; tests/guardrails/test_detector.py switches
+# it on. Everything else runs the rules only, as deterministic as before.
+GUARDRAILS_INJECTION_DETECTOR = "rules"
