@@ -23,10 +23,10 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
 from apps.guardrails import GuardrailContext, check_input, check_output  # noqa: E402
-from apps.guardrails.checks import INPUT_INJECTION, INPUT_PII  # noqa: E402
+from apps.guardrails.checks import INPUT_INJECTION  # noqa: E402
 from apps.guardrails.entities import PERSON, STREET_ADDRESS, find_names_addresses  # noqa: E402
 from apps.guardrails.injection import score_injection  # noqa: E402
-from apps.guardrails.pii import CARD, EMAIL, IBAN, PHONE, SSN, find_pii  # noqa: E402
+from apps.guardrails.pii import CARD, EMAIL, IBAN, PHONE, SSN, find_pii, mask_pii  # noqa: E402
 from apps.guardrails.text import clean  # noqa: E402
 
 COVERED_PII = (CARD, IBAN, EMAIL, PHONE, SSN)
@@ -52,21 +52,39 @@ def prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
     return precision, recall, f1
 
 
+def _injection_decisions(texts: list[str]) -> list[bool]:
+    """What `input.injection` decides for each text: the rules, or the learned probability at its
+    calibrated threshold (the same rule as apps/guardrails/detection.py), with the learned
+    detector batched (64 texts per embedding call) so the whole set runs in minutes."""
+    from django.conf import settings
+
+    cleaned = [clean(t).text for t in texts]
+    rules = [_rules_trip(t) for t in texts]
+    if settings.GUARDRAILS_INJECTION_DETECTOR != "learned":
+        return rules
+    from apps.guardrails.detector import get_weights, scores
+
+    threshold = get_weights().threshold
+    return [hit or p >= threshold for hit, p in zip(rules, scores(cleaned), strict=True)]
+
+
+LATENCY_SAMPLE = 300  # texts run through check_input/check_output one by one, for the latency figures
+
+
 def bench_injection(path: Path, latencies: dict[str, list[float]]) -> list[str]:
     with path.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     context = GuardrailContext()
+    for row in rows[:: max(1, len(rows) // LATENCY_SAMPLE)]:
+        for verdict in check_input(row["text"], context=context).verdicts:
+            latencies[verdict.name].append(verdict.latency_ms)
+        for verdict in check_output(row["text"], context=context).verdicts:  # texts stand in for replies
+            latencies[verdict.name].append(verdict.latency_ms)
+    decisions = _injection_decisions([row["text"] for row in rows])
     by_source: dict[str, Counter[str]] = defaultdict(Counter)
     total: Counter[str] = Counter()
-    rules_hits: Counter[str] = Counter()  # attacks (or benign texts) the rule scorer alone trips on, by source
-    for row in rows:
-        result = check_input(row["text"], context=context)
-        for verdict in result.verdicts:
-            latencies[verdict.name].append(verdict.latency_ms)
-        output = check_output(row["text"], context=context)  # the texts stand in for replies: latency only
-        for verdict in output.verdicts:
-            latencies[verdict.name].append(verdict.latency_ms)
-        predicted = result.verdict(INPUT_INJECTION).tripped
+    rules_hits: Counter[str] = Counter()  # texts the rule scorer alone trips on, by source
+    for row, predicted in zip(rows, decisions, strict=True):
         actual = row["label"] == "attack"
         rules_hits[row["source"]] += _rules_trip(row["text"])
         key = {(True, True): "tp", (True, False): "fp", (False, True): "fn", (False, False): "tn"}[(predicted, actual)]
@@ -149,14 +167,12 @@ def bench_support_messages(path: Path, latencies: dict[str, list[float]]) -> lis
     with path.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     context = GuardrailContext()
-    tripped = 0
+    texts = [row["text"] for row in rows]
+    tripped = sum(_injection_decisions(texts))
     masked: Counter[str] = Counter()
-    for row in rows:
-        result = check_input(row["text"], context=context)
-        for verdict in result.verdicts:
-            latencies[verdict.name].append(verdict.latency_ms)
-        tripped += result.verdict(INPUT_INJECTION).tripped
-        masked.update(result.verdict(INPUT_PII).detail["masked"])
+    for text in texts:
+        _, spans = mask_pii(clean(text).text, context=context)
+        masked.update(span.type for span in spans)
     return [
         f"support messages ({len(rows)} texts, {path.name}, all benign)",
         f"  injection false-positive rate {tripped / len(rows):.4f}  ({tripped} of {len(rows)})",
