@@ -23,10 +23,14 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
 from apps.guardrails import GuardrailContext, check_input, check_output  # noqa: E402
-from apps.guardrails.checks import INPUT_INJECTION, INPUT_PII  # noqa: E402
-from apps.guardrails.pii import CARD, EMAIL, IBAN, PHONE, SSN, find_pii  # noqa: E402
+from apps.guardrails.checks import INPUT_INJECTION  # noqa: E402
+from apps.guardrails.entities import PERSON, STREET_ADDRESS, find_names_addresses  # noqa: E402
+from apps.guardrails.injection import score_injection  # noqa: E402
+from apps.guardrails.pii import CARD, EMAIL, IBAN, PHONE, SSN, find_pii, mask_pii  # noqa: E402
+from apps.guardrails.text import clean  # noqa: E402
 
 COVERED_PII = (CARD, IBAN, EMAIL, PHONE, SSN)
+OPERATOR_PII = (PERSON, STREET_ADDRESS)  # masked only in what operators read (redact_for_operators)
 
 
 def shared_dir() -> Path:
@@ -48,21 +52,41 @@ def prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
     return precision, recall, f1
 
 
+def _injection_decisions(texts: list[str]) -> list[bool]:
+    """What `input.injection` decides for each text: the rules, or the learned probability at its
+    calibrated threshold (the same rule as apps/guardrails/detection.py), with the learned
+    detector batched (64 texts per embedding call) so the whole set runs in minutes."""
+    from django.conf import settings
+
+    cleaned = [clean(t).text for t in texts]
+    rules = [_rules_trip(t) for t in texts]
+    if settings.GUARDRAILS_INJECTION_DETECTOR != "learned":
+        return rules
+    from apps.guardrails.detector import get_weights, scores
+
+    threshold = get_weights().threshold
+    return [hit or p >= threshold for hit, p in zip(rules, scores(cleaned), strict=True)]
+
+
+LATENCY_SAMPLE = 300  # texts run through check_input/check_output one by one, for the latency figures
+
+
 def bench_injection(path: Path, latencies: dict[str, list[float]]) -> list[str]:
     with path.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     context = GuardrailContext()
+    for row in rows[:: max(1, len(rows) // LATENCY_SAMPLE)]:
+        for verdict in check_input(row["text"], context=context).verdicts:
+            latencies[verdict.name].append(verdict.latency_ms)
+        for verdict in check_output(row["text"], context=context).verdicts:  # texts stand in for replies
+            latencies[verdict.name].append(verdict.latency_ms)
+    decisions = _injection_decisions([row["text"] for row in rows])
     by_source: dict[str, Counter[str]] = defaultdict(Counter)
     total: Counter[str] = Counter()
-    for row in rows:
-        result = check_input(row["text"], context=context)
-        for verdict in result.verdicts:
-            latencies[verdict.name].append(verdict.latency_ms)
-        output = check_output(row["text"], context=context)  # the texts stand in for replies: latency only
-        for verdict in output.verdicts:
-            latencies[verdict.name].append(verdict.latency_ms)
-        predicted = result.verdict(INPUT_INJECTION).tripped
+    rules_hits: Counter[str] = Counter()  # texts the rule scorer alone trips on, by source
+    for row, predicted in zip(rows, decisions, strict=True):
         actual = row["label"] == "attack"
+        rules_hits[row["source"]] += _rules_trip(row["text"])
         key = {(True, True): "tp", (True, False): "fp", (False, True): "fn", (False, False): "tn"}[(predicted, actual)]
         by_source[row["source"]][key] += 1
         total[key] += 1
@@ -85,6 +109,55 @@ def bench_injection(path: Path, latencies: dict[str, list[float]]) -> list[str]:
             )
         else:  # benign only (NotInject): the false-positive rate is the figure
             lines.append(f"  {source:<10} benign only: false-positive rate {fpr:.3f}  ({counts['fp']} of {negatives})")
+    lines.append("  rules alone (for comparison; texts the pattern scorer trips on):")
+    for source, counts in sorted(by_source.items()):
+        n = sum(counts.values())
+        lines.append(f"    {source:<10} tripped {rules_hits[source]} of {n}")
+    return lines
+
+
+def _rules_trip(text: str) -> bool:
+    from django.conf import settings
+
+    cleaned = clean(text)
+    return (
+        score_injection(cleaned.text, hidden_text=cleaned.hidden_text).score >= settings.GUARDRAILS_INJECTION_THRESHOLD
+    )
+
+
+def bench_held_out() -> list[str]:
+    """The team's own held-out 25% (apps/guardrails/detector/data, never used to fit or calibrate),
+    through check_input: the detector as it runs, rules included. Needs no shared data."""
+    from apps.guardrails.detector.examples import ATTACK, all_examples, split
+    from apps.guardrails.detector.training import CUSTOMER_FAMILIES
+
+    _, held_out = split(all_examples())
+    tripped: Counter[str] = Counter()
+    count: Counter[str] = Counter()
+    for example in held_out:
+        group = (
+            "attack"
+            if example.label == ATTACK
+            else "customer"
+            if example.family.startswith("routing:") or example.family in CUSTOMER_FAMILIES
+            else "look-alike"
+        )
+        count[group] += 1
+        count[f"{group}:{example.family}"] += 1
+        hit = check_input(example.text).verdict(INPUT_INJECTION).tripped
+        tripped[group] += hit
+        tripped[f"{group}:{example.family}"] += hit
+    lines = [f"injection, team held-out split ({len(held_out)} texts; rules + learned, as check_input runs)"]
+    lines.append(
+        f"  attacks recall {tripped['attack'] / count['attack']:.3f}  ({tripped['attack']} of {count['attack']})"
+    )
+    for group in ("customer", "look-alike"):
+        lines.append(
+            f"  {group} benign false-positive rate {tripped[group] / count[group]:.4f}  "
+            f"({tripped[group]} of {count[group]})"
+        )
+    families = sorted(k for k in count if k.startswith("attack:"))
+    lines.append("  recall by attack family: " + ", ".join(f"{k[7:]} {tripped[k] / count[k]:.2f}" for k in families))
     return lines
 
 
@@ -94,14 +167,12 @@ def bench_support_messages(path: Path, latencies: dict[str, list[float]]) -> lis
     with path.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     context = GuardrailContext()
-    tripped = 0
+    texts = [row["text"] for row in rows]
+    tripped = sum(_injection_decisions(texts))
     masked: Counter[str] = Counter()
-    for row in rows:
-        result = check_input(row["text"], context=context)
-        for verdict in result.verdicts:
-            latencies[verdict.name].append(verdict.latency_ms)
-        tripped += result.verdict(INPUT_INJECTION).tripped
-        masked.update(result.verdict(INPUT_PII).detail["masked"])
+    for text in texts:
+        _, spans = mask_pii(clean(text).text, context=context)
+        masked.update(span.type for span in spans)
     return [
         f"support messages ({len(rows)} texts, {path.name}, all benign)",
         f"  injection false-positive rate {tripped / len(rows):.4f}  ({tripped} of {len(rows)})",
@@ -124,12 +195,10 @@ def bench_pii(path: Path, latencies: dict[str, list[float]]) -> list[str]:
     uncovered: Counter[str] = Counter()
     for record in records:
         text = record["text"]
-        result = check_input(text, context=context)
-        for verdict in result.verdicts:
-            latencies[verdict.name].append(verdict.latency_ms)
         predicted = [s for s in find_pii(text, context=context) if s.type in COVERED_PII]
-        gold = [g for g in record["spans"] if g["type"] in COVERED_PII]
-        uncovered.update(g["type"] for g in record["spans"] if g["type"] not in COVERED_PII)
+        predicted += find_names_addresses(text, context=context)
+        gold = [g for g in record["spans"] if g["type"] in COVERED_PII + OPERATOR_PII]
+        uncovered.update(g["type"] for g in record["spans"] if g["type"] not in COVERED_PII + OPERATOR_PII)
         for g in gold:
             gold_count[g["type"]] += 1
             span = (g["start"], g["end"])
@@ -142,7 +211,9 @@ def bench_pii(path: Path, latencies: dict[str, list[float]]) -> list[str]:
             if any(g["type"] == p.type and _overlaps((p.start, p.end), (g["start"], g["end"])) for g in gold):
                 pred_hit[p.type] += 1
     lines = [f"pii ({len(records)} texts, {path.name}; a span counts when it overlaps a gold span of the same type)"]
-    for pii_type in COVERED_PII:
+    for pii_type in COVERED_PII + OPERATOR_PII:
+        if pii_type == PERSON:
+            lines.append("  operator views only (redact_for_operators; the model still sees these):")
         recall = gold_hit[pii_type] / gold_count[pii_type] if gold_count[pii_type] else 0.0
         precision = pred_hit[pii_type] / pred_count[pii_type] if pred_count[pii_type] else 0.0
         exact = exact_hit[pii_type] / gold_count[pii_type] if gold_count[pii_type] else 0.0
@@ -163,9 +234,11 @@ def main() -> int:
     base = shared_dir() / "datasets" / "guardrails"
     injection_path, pii_path = base / "injection_dev.csv", base / "pii_dev.jsonl"
     if not injection_path.is_file() and not pii_path.is_file():
+        print("\n".join(bench_held_out()))
         print(f"skipped: no guardrail data sets under {base} (set SWITCHBOARD_SHARED_DIR)")
         return 0
     latencies: dict[str, list[float]] = defaultdict(list)
+    print("\n".join(bench_held_out()))
     if injection_path.is_file():
         print("\n".join(bench_injection(injection_path, latencies)))
     else:

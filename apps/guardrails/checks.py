@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import conf, output
-from .injection import score_injection
+from .detection import UNTRUSTED_LEARNED_FLOOR, detect_injection
 from .pii import mask_pii
 from .text import clean
 from .types import Action, GuardrailContext, GuardrailVerdict, InputResult, OutputResult
@@ -89,14 +89,12 @@ def check_input(text: str, *, context: GuardrailContext | None = None) -> InputR
     verdicts.append(verdict)
 
     def injection() -> tuple[None, GuardrailVerdict]:
-        result = score_injection(current, hidden_text=hidden_text)
-        tripped = result.score >= cfg.injection_threshold
+        result = detect_injection(current, hidden_text=hidden_text, cfg=cfg)
         action = Action.ALLOW
-        if tripped:
+        if result.tripped:
             strikes = context.injection_strikes + 1
             action = Action.ESCALATE if strikes >= cfg.injection_escalate_after else Action.BLOCK
-        detail = {"rules": list(result.rules), "threshold": cfg.injection_threshold}
-        return None, GuardrailVerdict(INPUT_INJECTION, tripped, action, result.score, detail)
+        return None, GuardrailVerdict(INPUT_INJECTION, result.tripped, action, result.score, result.detail)
 
     _, verdict = _timed(injection)
     verdicts.append(verdict)
@@ -192,9 +190,10 @@ def check_untrusted(text: str, *, kind: str) -> GuardrailVerdict:
     cleaned = clean(text)
 
     def run() -> tuple[None, GuardrailVerdict]:
-        result = score_injection(cleaned.text, hidden_text=cleaned.hidden_text)
-        tripped = result.score >= cfg.injection_threshold
-        detail = {"kind": kind, "rules": list(result.rules)}
-        return None, GuardrailVerdict(UNTRUSTED_INJECTION, tripped, Action.ALLOW, result.score, detail)
+        result = detect_injection(
+            cleaned.text, hidden_text=cleaned.hidden_text, cfg=cfg, learned_floor=UNTRUSTED_LEARNED_FLOOR
+        )
+        detail = {"kind": kind, **result.detail}
+        return None, GuardrailVerdict(UNTRUSTED_INJECTION, result.tripped, Action.ALLOW, result.score, detail)
 
     return _timed(run)[1]

@@ -432,12 +432,12 @@ def _collect(text: str, matched: dict[str, float], *, depth: int) -> None:
             matched[rule.id] = rule.weight
     if depth >= _MAX_DEPTH:
         return
-    for decoded in _decoded_payloads(text):
+    for decoded in decoded_payloads(text):
         matched.setdefault("encoded.payload", _ENCODED_WEIGHT)
         _collect(decoded, matched, depth=depth + 1)
 
 
-def _decoded_payloads(text: str) -> list[str]:
+def decoded_payloads(text: str) -> list[str]:
     """Base64 and hex runs that decode to readable text. Random tokens (tracking
     numbers, hashes) decode to binary and are ignored."""
     found: list[str] = []

@@ -13,6 +13,10 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import phonenumbers
+from stdnum import iban, luhn
+from stdnum.us import ssn as us_ssn
+
 from .types import GuardrailContext
 
 CARD = "CREDIT_CARD"
@@ -37,15 +41,7 @@ def _digits(value: str) -> str:
 
 
 def luhn_valid(number: str) -> bool:
-    digits = [int(d) for d in number]
-    checksum = 0
-    for i, digit in enumerate(reversed(digits)):
-        if i % 2 == 1:
-            digit *= 2
-            if digit > 9:
-                digit -= 9
-        checksum += digit
-    return checksum % 10 == 0
+    return luhn.is_valid(number)
 
 
 def _card_brand_plausible(number: str) -> bool:
@@ -79,22 +75,58 @@ _IBAN_RE = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})
 _EMAIL_RE = re.compile(
     r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}\b"
 )
-_EXT = r"(?:\s?(?:x|ext\.?|extension)\s?\d{1,5})?"
-_PHONE_RES = (
-    # International: +CC then groups, optionally "(0)" and an extension.
-    re.compile(rf"(?<![\w+])\+\d{{1,3}}(?:[ .-]?\(\d{{1,4}}\))?(?:[ .-]?\d{{1,5}}){{2,5}}{_EXT}(?![\w-])"),
-    # North American: (415) 555-0132, (415)555-0132, 415-555-0132, 415.555.0132, 1-415-555-0132, 001-415-555-0132x12.
-    re.compile(rf"(?<![\w+-])(?:(?:\+|00)?1[ .-]?)?(?:\(\d{{3}}\) ?|\d{{3}}[ .-])\d{{3}}[ .-]\d{{4}}{_EXT}(?![\w-])"),
-    # Trunk-prefixed national numbers: 030 1234567, 0171 2345678, (0)20 7946 0958, (0121) 496 0123, 07700 900123.
-    re.compile(
-        rf"(?<![\w+-])(?:\(0\)\s?\d{{2,4}}|\(0\d{{2,4}}\)|0\d{{2,4}})(?:[ /.-]?\d{{2,4}}){{1,4}}{_EXT}(?![\w-])"
-    ),
-)
 _PHONE_CUE = re.compile(
-    r"\b(?:phone|tel|telephone|mobile|cell|cellphone|call me|text me|whatsapp|reach me|contact me|fax)\b[^\n\d]{0,20}$",
+    r"\b(?:phone|tel|telephone|mobile|cell|cellphone|call me|text me|whatsapp|reach me|contact me|fax|number)\b[^\n\d]{0,20}$",
     re.IGNORECASE,
 )
-_PHONE_CUE_NUMBER = re.compile(r"(?<![\w-])\d(?:[ ./-]?\d){6,14}(?![\w-])")
+# "Fone: ...", "Handy - ...": any short label right before the number counts as a cue...
+_LABEL_CUE = re.compile(r"\b[^\W\d_]{2,20}\.?\s*[:=-]\s*$")
+# ...unless the label says the number is something else.
+_NOT_PHONE_LABEL = re.compile(
+    r"\b(?:order|tracking|track|invoice|ref|reference|postcode|post code|zip|postal|iban|account|acct|card|sort code"
+    r"|parcel|shipment|item|sku|ticket|case|code|pin|voucher|amount|total|price|id|customer|vat)\b[^\n\d]{0,20}$",
+    re.IGNORECASE,
+)
+# A number followed by a street word is a house number, not a phone ("1600 Pennsylvania Avenue").
+_STREET_AFTER = re.compile(
+    r"^\s*,?\s*(?:[A-Z][\w'.-]*\s+){0,3}(?:street|st|road|rd|avenue|ave|lane|ln|drive|dr|way|close|court|ct|place|pl"
+    r"|boulevard|blvd|terrace|crescent|square|sq|highway|hwy|straße|strasse|str|weg|gasse|allee|platz|rue|avenue|via"
+    r"|calle|rua|laan|straat)\b",
+    re.IGNORECASE,
+)
+_NUMBER_RUN = re.compile(r"(?<![\w+-])\+?\(?\d[\d ()./-]{5,22}\d(?![\w-])")
+
+
+def _phone_regions() -> tuple[str, ...]:
+    from . import conf
+
+    cfg = conf.current()
+    return (cfg.phone_region, *[r for r in cfg.phone_extra_regions if r != cfg.phone_region])
+
+
+def _phone_candidates(text: str) -> Iterator[tuple[int, int]]:
+    """Spans phonenumbers accepts as valid in the shop's region or one of the extra regions (an
+    international "+" number in any), then runs of 7-15 digits that are possible numbers after
+    a phone word or an unrecognised label ("Fone: 8747 6301")."""
+    regions = _phone_regions()
+    for region in regions:
+        for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
+            yield match.start, match.end
+    for match in _NUMBER_RUN.finditer(text):
+        before = text[max(0, match.start() - 40) : match.start()]
+        if _NOT_PHONE_LABEL.search(before) or not (_PHONE_CUE.search(before) or _LABEL_CUE.search(before)):
+            continue
+        raw = match.group(0).strip(" .-/")
+        for region in regions:
+            try:
+                parsed = phonenumbers.parse(raw, region)
+            except phonenumbers.NumberParseException:
+                continue
+            if phonenumbers.is_possible_number(parsed):
+                yield match.start(), match.start() + len(raw)
+                break
+
+
 _SSN_RE = re.compile(r"(?<![\w-])(?!000|666|9\d\d)\d{3}([- ])(?!00)\d{2}\1(?!0000)\d{4}(?![\w-])")
 _SSN_CUE_RE = re.compile(r"\b(?:ssn|social security(?: number| no\.?)?)\b\D{0,15}(\d{9})\b", re.IGNORECASE)
 _PASSWORD_RE = re.compile(
@@ -133,12 +165,8 @@ def _spans_cvv(text: str, context: GuardrailContext) -> Iterator[PiiSpan]:
 
 
 def iban_valid(value: str) -> bool:
-    compact = value.replace(" ", "").upper()
-    if not 15 <= len(compact) <= 34:
-        return False
-    rearranged = compact[4:] + compact[:4]
-    numeric = "".join(str(int(ch, 36)) for ch in rearranged)
-    return int(numeric) % 97 == 1
+    """Country length and format and the mod-97 check digits (python-stdnum)."""
+    return iban.is_valid(value)
 
 
 def _spans_iban(text: str, context: GuardrailContext) -> Iterator[PiiSpan]:
@@ -171,25 +199,29 @@ def _own_phone(digits: str, context: GuardrailContext) -> bool:
 
 def _spans_phones(text: str, context: GuardrailContext) -> Iterator[PiiSpan]:
     seen: set[tuple[int, int]] = set()
-    candidates = [m for pattern in _PHONE_RES for m in pattern.finditer(text)]
-    for match in _PHONE_CUE_NUMBER.finditer(text):
-        if _PHONE_CUE.search(text[max(0, match.start() - 40) : match.start()]):
-            candidates.append(match)
-    for match in candidates:
-        digits = _digits(match.group(0))
-        if not 7 <= len(digits) <= 15 or (match.start(), match.end()) in seen:
+    for start, end in _phone_candidates(text):
+        digits = _digits(text[start:end])
+        if not 7 <= len(digits) <= 15 or (start, end) in seen:
             continue
-        seen.add((match.start(), match.end()))
-        if _own_phone(digits, context):
+        seen.add((start, end))
+        # Part of a longer token (TW-100234, 1Z999AA10123456784) or a house number: not a phone.
+        if (start > 0 and (text[start - 1].isalnum() or text[start - 1] == "-")) or (
+            end < len(text) and text[end].isalnum()
+        ):
             continue
-        yield PiiSpan(PHONE, match.start(), match.end(), f"[PHONE ending {digits[-2:]}]")
+        if _STREET_AFTER.match(text[end : end + 40]) or _own_phone(digits, context):
+            continue
+        yield PiiSpan(PHONE, start, end, f"[PHONE ending {digits[-2:]}]")
 
 
 def _spans_ssn(text: str, context: GuardrailContext) -> Iterator[PiiSpan]:
+    # python-stdnum checks area, group and serial (no 000, 666, 9xx; no 00 group; no 0000 serial).
     for match in _SSN_RE.finditer(text):
-        yield PiiSpan(SSN, match.start(), match.end(), "[SSN]")
+        if us_ssn.is_valid(match.group(0)):
+            yield PiiSpan(SSN, match.start(), match.end(), "[SSN]")
     for match in _SSN_CUE_RE.finditer(text):
-        yield PiiSpan(SSN, match.start(1), match.end(1), "[SSN]")
+        if us_ssn.is_valid(match.group(1)):
+            yield PiiSpan(SSN, match.start(1), match.end(1), "[SSN]")
 
 
 def _spans_passwords(text: str, context: GuardrailContext) -> Iterator[PiiSpan]:

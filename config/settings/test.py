@@ -52,3 +52,8 @@ CHAT_BUSINESS_HOURS = ""
 MEDIA_ROOT = VAR_DIR / "test" / "media"
 # The embedded test worker answers with stand-ins or loads what a test needs itself.
 SWITCHBOARD_WARM_MODELS = False
+
+# The learned injection detector loads MiniLM and scikit-learn on first use (seconds on a shared
+# host) inside whichever test calls check_input first; tests/guardrails/test_detector.py switches
+# it on. Everything else runs the rules only, as deterministic as before.
+GUARDRAILS_INJECTION_DETECTOR = "rules"

@@ -1,0 +1,190 @@
+"""Fitting and calibrating the learned detector (`manage.py train_injection_detector`).
+
+1. Split the examples (`examples.split`): 25% of every family is held out.
+2. On the development 75%, stratified 5-fold out-of-fold scores (each text scored
+   by its most suspicious view, as at run time) pick the regularisation C with the
+   best recall at the false-positive budget, then the threshold: the lowest that
+   keeps out-of-fold false positives within CUSTOMER_FP_BUDGET (0.5%) on customer
+   messages (the routing examples and the team's customer look-alikes: "ignore my
+   last message", "password reset", angry customers) and within LOOKALIKE_FP_BUDGET
+   on general-assistant requests, role-play prompts and documents.
+3. Fit on all of the development set and report the held-out figures, which
+   were never used for any choice above.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import examples as ex
+from .model import EMBEDDING_DIMENSIONS, Weights, features, probabilities, views
+
+C_GRID = (4.0, 16.0)
+FOLDS = 5
+# Benign families that are customer messages (with the routing examples): false positives
+# there block a real customer, so their budget is tight. The rest (general-assistant
+# requests, role-play prompts, documents) are deliberately hard look-alikes.
+CUSTOMER_FAMILIES = frozenset(
+    {"angry", "retract", "urgency", "system_questions", "risky_words", "orders", "orders_more", "other_languages"}
+)
+CUSTOMER_FP_BUDGET = 0.005
+LOOKALIKE_FP_BUDGET = 0.05
+SEED = 12
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    weights: Weights
+    report: dict
+
+
+def _view_matrix(texts: Sequence[str]):
+    """Features of every view of every text, and each text's view count."""
+    view_lists = [views(t) or [" "] for t in texts]
+    flat = [v for vs in view_lists for v in vs]
+    return features(flat), [len(vs) for vs in view_lists]
+
+
+def _max_per_text(probs: np.ndarray, counts: list[int]) -> np.ndarray:
+    out = np.zeros(len(counts), dtype=np.float64)
+    i = 0
+    for n, c in enumerate(counts):
+        out[n] = probs[i : i + c].max()
+        i += c
+    return out
+
+
+def _threshold_for(scores: np.ndarray, budget: float) -> float:
+    """Lowest threshold whose false-positive rate on these benign scores is within budget."""
+    if len(scores) == 0:
+        return 0.5
+    allowed = int(np.floor(budget * len(scores)))
+    ordered = np.sort(scores)[::-1]
+    # Trip strictly above the (allowed+1)-th highest benign score.
+    return float(np.nextafter(ordered[allowed], 1.0)) if allowed < len(ordered) else 0.0
+
+
+def _fit(x: np.ndarray, y: np.ndarray, c: float):
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=c, class_weight="balanced", max_iter=2000)
+    model.fit(x, y)
+    return model
+
+
+def _weights_of(model, *, threshold: float, digest: str, meta: dict) -> Weights:
+    return Weights(
+        coef=model.coef_[0].astype(np.float32),
+        intercept=float(model.intercept_[0]),
+        threshold=threshold,
+        digest=digest,
+        meta=meta,
+    )
+
+
+def _is_customer(family: str) -> bool:
+    return family.startswith("routing:") or family in CUSTOMER_FAMILIES
+
+
+def evaluate(scores: np.ndarray, labels: np.ndarray, families: list[str], threshold: float) -> dict:
+    tripped = scores >= threshold
+    attacks = labels == ex.ATTACK
+    routing = np.array([_is_customer(f) for f in families])
+    team_benign = ~attacks & ~routing
+    by_family: dict[str, dict[str, float]] = {}
+    for family in sorted(set(families)):
+        mask = np.array([f == family for f in families])
+        key = "recall" if attacks[mask].all() else "false_positive_rate"
+        by_family[family] = {"n": int(mask.sum()), key: round(float(tripped[mask].mean()), 3)}
+    return {
+        "attacks": int(attacks.sum()),
+        "recall": round(float(tripped[attacks].mean()), 3) if attacks.any() else 0.0,
+        "lookalike_benign": int(team_benign.sum()),
+        "lookalike_fp": round(float(tripped[team_benign].mean()), 4) if team_benign.any() else 0.0,
+        "customer_benign": int(routing.sum()),
+        "customer_fp": round(float(tripped[routing].mean()), 4) if routing.any() else 0.0,
+        "by_family": by_family,
+    }
+
+
+def train() -> TrainingResult:
+    import sklearn
+    from sklearn.model_selection import StratifiedKFold
+
+    from apps.agents.offline.embedder import MODEL_ID
+
+    started = time.perf_counter()
+    development, held_out = ex.split(ex.all_examples())
+    dev_texts = [e.text for e in development]
+    y = np.array([e.label for e in development])
+    families = [e.family for e in development]
+    customer = np.array([_is_customer(f) for f in families])
+
+    vectors, counts = _view_matrix(dev_texts)
+    # Fitting uses each example as written (its first view); views are for scoring.
+    offsets = np.cumsum([0, *counts[:-1]])
+    first = vectors[offsets]
+    view_owner = np.repeat(np.arange(len(counts)), counts)
+
+    folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=SEED)
+    strata = [f"{e.label}:{e.family.split(':')[0]}" for e in development]
+    best: tuple[float, float, float, np.ndarray] | None = None  # recall, c, threshold, oof
+    grid_report: dict[str, float] = {}
+    for c in C_GRID:
+        oof = np.zeros(len(development))
+        for train_idx, test_idx in folds.split(first, strata):
+            model = _fit(first[train_idx], y[train_idx], c)
+            in_test = np.isin(view_owner, test_idx)
+            probs = model.predict_proba(vectors[in_test])[:, 1]
+            oof[test_idx] = _max_per_text(probs, [counts[i] for i in test_idx])
+        threshold = max(
+            _threshold_for(oof[(y == ex.BENIGN) & customer], CUSTOMER_FP_BUDGET),
+            _threshold_for(oof[(y == ex.BENIGN) & ~customer], LOOKALIKE_FP_BUDGET),
+        )
+        recall = float((oof[y == ex.ATTACK] >= threshold).mean())
+        grid_report[str(c)] = round(recall, 3)
+        if best is None or recall > best[0]:
+            best = (recall, c, threshold, oof)
+    assert best is not None
+    _, c, threshold, oof = best
+
+    model = _fit(first, y, c)
+    meta = {
+        "model": MODEL_ID,
+        "sklearn": sklearn.__version__,
+        "C": c,
+        "customer_fp_budget": CUSTOMER_FP_BUDGET,
+        "lookalike_fp_budget": LOOKALIKE_FP_BUDGET,
+        "split_seed": ex.SPLIT_SEED,
+        "development": len(development),
+        "held_out": len(held_out),
+        "oof_recall_by_C": grid_report,
+        "oof": evaluate(oof, y, families, threshold),
+    }
+    weights = _weights_of(model, threshold=threshold, digest=ex.data_digest(), meta=meta)
+
+    ho_texts = [e.text for e in held_out]
+    ho_vectors, ho_counts = _view_matrix(ho_texts)
+    ho_scores = _max_per_text(probabilities(ho_vectors, weights), ho_counts)
+    meta["held_out_learned"] = evaluate(
+        ho_scores, np.array([e.label for e in held_out]), [e.family for e in held_out], threshold
+    )
+    meta["seconds"] = round(time.perf_counter() - started, 1)
+    return TrainingResult(weights=weights, report=meta)
+
+
+def to_json(weights: Weights) -> dict:
+    words = weights.coef[EMBEDDING_DIMENSIONS:]
+    return {
+        "format": 2,
+        "digest": weights.digest,
+        "intercept": round(weights.intercept, 6),
+        "threshold": round(weights.threshold, 6),
+        "embedding_coef": [round(float(v), 6) for v in weights.coef[:EMBEDDING_DIMENSIONS]],
+        "word_coef": {str(i): round(float(words[i]), 6) for i in np.flatnonzero(words)},
+        "meta": weights.meta,
+    }

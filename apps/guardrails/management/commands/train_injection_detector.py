@@ -1,0 +1,24 @@
+"""Retrain the learned injection detector from apps/guardrails/detector/data and write its weights."""
+
+from __future__ import annotations
+
+import json
+
+from django.core.management.base import BaseCommand
+
+
+class Command(BaseCommand):
+    help = "Fit and calibrate the learned injection detector; writes apps/guardrails/detector/weights.json."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--dry-run", action="store_true", help="Report the figures without writing weights.")
+
+    def handle(self, *args, dry_run: bool = False, **options) -> None:
+        from apps.guardrails.detector.model import WEIGHTS_PATH
+        from apps.guardrails.detector.training import to_json, train
+
+        result = train()
+        self.stdout.write(json.dumps(result.report, indent=2))
+        if not dry_run:
+            WEIGHTS_PATH.write_text(json.dumps(to_json(result.weights), indent=1) + "\n", encoding="utf-8")
+            self.stdout.write(f"wrote {WEIGHTS_PATH}")
