@@ -12,7 +12,7 @@ RETURNS = md("Returns", ("Window", "Return within thirty days of delivery."), ("
 SHIPPING = md("Shipping", ("Standard", "Three to five business days."))
 
 
-def test_ingesting_a_folder_creates_documents_with_chunks_vectors_and_search_vectors(tmp_path, fake_backend):
+def test_ingesting_a_folder_creates_documents_with_chunks_vectors_and_bm25_postings(tmp_path, fake_backend):
     # given
     write(tmp_path / "kb" / "returns.md", RETURNS)
     write(tmp_path / "kb" / "sub" / "shipping.md", SHIPPING)
@@ -33,9 +33,9 @@ def test_ingesting_a_folder_creates_documents_with_chunks_vectors_and_search_vec
         (0, ["Returns", "Window"], "Return within thirty days of delivery."),
         (1, ["Returns", "Fees"], "A small fee applies."),
     ]
-    assert all(c.search_vector for c in chunks)
+    assert all(c.lexical_length > 0 and c.postings.exists() for c in chunks)
     assert len(chunks[0].embedding) == 384
-    assert Chunk.objects.filter(search_vector__isnull=True).count() == 0
+    assert Chunk.objects.filter(postings__isnull=True).count() == 0
 
 
 def test_an_unchanged_document_is_skipped_without_calling_the_backend(fake_backend):
