@@ -17,13 +17,12 @@ documents: each title, heading and FAQ question is a query whose answer is its
 own document; the weight that ranks those answers best wins (w = 0 and w = 1,
 the two halves alone, are among the choices, so on that data fusion never loses
 to either). The same queries with their own document left out are questions
-the knowledge base cannot answer: the threshold is the fused score that best
-separates the two (balanced accuracy).
+the knowledge base cannot answer: the threshold is the fused score that only
+`KNOWLEDGE_FALSE_ANSWER_RATE` of them reach.
 """
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -113,27 +112,26 @@ def choose_weight(queries: Sequence[FitQuery]) -> tuple[float, dict[float, float
     return min(contenders, key=lambda w: (abs(w - 0.5), w)), mrr
 
 
-def choose_threshold(positives: Sequence[float], negatives: Sequence[float]) -> tuple[float, float, float]:
-    """(threshold, share of positives at or above it, share of negatives below it) maximising balanced accuracy.
+def choose_threshold(
+    positives: Sequence[float], negatives: Sequence[float], *, false_answer_rate: float
+) -> tuple[float, float, float]:
+    """(threshold, share of positives at or above it, share of negatives below it).
 
-    Candidate thresholds are the midpoints between neighbouring observed scores; a tie
-    goes to the lower threshold (answering beats refusing when both are as accurate).
+    The threshold is the lowest score that at most `false_answer_rate` of the negatives
+    (questions whose answer was left out) reach: a bound on false answers, chosen without
+    trusting the positives, which generated queries make easier than real questions.
     """
-    if not positives or not negatives:
+    if not negatives:
         return 0.0, 1.0, 0.0
-    values = sorted({*positives, *negatives})
-    cuts = [values[0]] + [(a + b) / 2 for a, b in itertools.pairwise(values)] + [values[-1] + 1e-9]
-    best = (-1.0, 0.0, 1.0, 0.0)
-    for cut in cuts:
-        tpr = sum(p >= cut for p in positives) / len(positives)
-        tnr = sum(n < cut for n in negatives) / len(negatives)
-        score = (tpr + tnr) / 2
-        if score > best[0] + 1e-12:
-            best = (score, cut, tpr, tnr)
-    return best[1], best[2], best[3]
+    ordered = sorted(negatives, reverse=True)
+    allowed = int(false_answer_rate * len(ordered))  # how many negatives may reach it
+    threshold = ordered[allowed] + 1e-9 if allowed < len(ordered) else 0.0
+    answered = sum(p >= threshold for p in positives) / len(positives) if positives else 0.0
+    refused = sum(n < threshold for n in negatives) / len(negatives)
+    return threshold, answered, refused
 
 
-def fit(queries: Sequence[FitQuery]) -> FitResult:
+def fit(queries: Sequence[FitQuery], *, false_answer_rate: float) -> FitResult:
     """Weight by MRR, then the threshold: a query's top score with its answer present (when the answer
     ranks first) against its best score with its own document left out."""
     weight, mrr = choose_weight(queries)
@@ -146,7 +144,7 @@ def fit(queries: Sequence[FitQuery]) -> FitResult:
         others = [c for c in ordered if c.document_id != query.document_id]
         if others:
             negatives.append(others[0].fused(weight))
-    threshold, answered, refused = choose_threshold(positives, negatives)
+    threshold, answered, refused = choose_threshold(positives, negatives, false_answer_rate=false_answer_rate)
     return FitResult(
         vector_weight=weight,
         answer_threshold=threshold,
