@@ -151,9 +151,12 @@ def evaluate(path: Path) -> None:
     if pos_scores and neg_scores:
         qs = [0.1, 0.25, 0.5, 0.75, 0.9]
         pos_sorted, neg_sorted = sorted(pos_scores), sorted(neg_scores)
-        print("fused top score quantiles 10/25/50/75/90%: answer present (right top) "
-              + " ".join(f"{pos_sorted[int(q * (len(pos_sorted) - 1))]:.3f}" for q in qs)
-              + "; answer left out " + " ".join(f"{neg_sorted[int(q * (len(neg_sorted) - 1))]:.3f}" for q in qs))
+        print(
+            "fused top score quantiles 10/25/50/75/90%: answer present (right top) "
+            + " ".join(f"{pos_sorted[int(q * (len(pos_sorted) - 1))]:.3f}" for q in qs)
+            + "; answer left out "
+            + " ".join(f"{neg_sorted[int(q * (len(neg_sorted) - 1))]:.3f}" for q in qs)
+        )
     print(f"answer left out: false answers {false_answers / n:.3f} ({false_answers} of {n})")
     reset_knowledge()
 

@@ -13,4 +13,5 @@ urlpatterns = [
     path("review/<uuid:public_id>/", review_detail, name="review_transcript"),
     path("", include("apps.conversations.urls")),
     path("api/v1/", include("apps.conversations.api_urls")),
+    path("api/v1/knowledge/", include("apps.knowledge.api_urls")),
 ]
