@@ -17,12 +17,14 @@ documents: each title, heading and FAQ question is a query whose answer is its
 own document; the weight that ranks those answers best wins (w = 0 and w = 1,
 the two halves alone, are among the choices, so on that data fusion never loses
 to either). The same queries with their own document left out are questions
-the knowledge base cannot answer: the threshold is the fused score that only
-`KNOWLEDGE_FALSE_ANSWER_RATE` of them reach.
+the knowledge base cannot answer: the threshold is the fused score that best
+separates the two (balanced accuracy), never one that more than
+`KNOWLEDGE_FALSE_ANSWER_RATE` of the left-out questions reach.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -92,6 +94,16 @@ class FitResult:
     answered_rate: float
     refused_rate: float
     queries: int
+    present_quantiles: tuple[float, ...] = ()
+    left_out_quantiles: tuple[float, ...] = ()
+
+
+QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
+
+
+def quantiles(values: Sequence[float]) -> tuple[float, ...]:
+    ordered = sorted(values)
+    return tuple(round(ordered[int(q * (len(ordered) - 1))], 4) for q in QUANTILES) if ordered else ()
 
 
 def _reciprocal_rank(query: FitQuery, vector_weight: float) -> float:
@@ -117,18 +129,28 @@ def choose_threshold(
 ) -> tuple[float, float, float]:
     """(threshold, share of positives at or above it, share of negatives below it).
 
-    The threshold is the lowest score that at most `false_answer_rate` of the negatives
-    (questions whose answer was left out) reach: a bound on false answers, chosen without
-    trusting the positives, which generated queries make easier than real questions.
+    The cut between observed scores with the best balanced accuracy (answering the
+    positives, refusing the negatives), but never lower than the score that more than
+    `false_answer_rate` of the negatives (questions whose answer was left out) reach:
+    a bound on false answers that holds however few or skewed the positives are.
+    Ties go to the lower threshold (answering beats refusing when both are as accurate).
     """
     if not negatives:
         return 0.0, 1.0, 0.0
     ordered = sorted(negatives, reverse=True)
     allowed = int(false_answer_rate * len(ordered))  # how many negatives may reach it
-    threshold = ordered[allowed] + 1e-9 if allowed < len(ordered) else 0.0
-    answered = sum(p >= threshold for p in positives) / len(positives) if positives else 0.0
-    refused = sum(n < threshold for n in negatives) / len(negatives)
-    return threshold, answered, refused
+    floor = ordered[allowed] + 1e-9 if allowed < len(ordered) else 0.0
+    values = sorted({*positives, *negatives})
+    cuts = [(a + b) / 2 for a, b in itertools.pairwise(values)] + [values[0], values[-1] + 1e-9]
+    best_cut, best_score = floor, -1.0
+    for cut in sorted(c for c in cuts if c >= floor) or [floor]:
+        tpr = sum(p >= cut for p in positives) / len(positives) if positives else 0.0
+        tnr = sum(n < cut for n in negatives) / len(negatives)
+        if (tpr + tnr) / 2 > best_score + 1e-12:
+            best_cut, best_score = cut, (tpr + tnr) / 2
+    answered = sum(p >= best_cut for p in positives) / len(positives) if positives else 0.0
+    refused = sum(n < best_cut for n in negatives) / len(negatives)
+    return best_cut, answered, refused
 
 
 def fit(queries: Sequence[FitQuery], *, false_answer_rate: float) -> FitResult:
@@ -152,4 +174,6 @@ def fit(queries: Sequence[FitQuery], *, false_answer_rate: float) -> FitResult:
         answered_rate=answered,
         refused_rate=refused,
         queries=len(queries),
+        present_quantiles=quantiles(positives),
+        left_out_quantiles=quantiles(negatives),
     )
