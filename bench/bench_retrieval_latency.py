@@ -5,8 +5,8 @@ MiniLM model (real embeddings). Larger sizes add filler: each filler vector is
 a normalised blend of two real embeddings plus a little noise, with the two
 texts joined, so it lies where real text lies (never uniform random vectors).
 Rows are bulk-loaded with the HNSW index dropped (then built, timed); their BM25
-postings are written by the production code (`lexical.postings_write`, batches of
-2,000 chunks, title and body fields), then VACUUM ANALYZE.
+postings (title x2 + body, as `lexical.postings_write` writes them) are computed
+set-based in SQL, then VACUUM ANALYZE.
 
 Queries: real questions (the public FAQ set's questions when present, else
 generated ones), embedded by the model. Reported separately:
@@ -39,11 +39,12 @@ from _synthetic import questions as synthetic_questions  # noqa: E402
 from _synthetic import sentences  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
+from django.db.models import F  # noqa: E402
 from pgvector.psycopg import register_vector  # noqa: E402
 
 from apps.knowledge.embeddings import embed_texts, get_backend  # noqa: E402
-from apps.knowledge.lexical import ChunkFields, postings_write, profile_get  # noqa: E402
-from apps.knowledge.models import Chunk, Document, KnowledgeSource  # noqa: E402
+from apps.knowledge.lexical import BODY_WEIGHT, TITLE_WEIGHT, bm25_sql, lexical_query, profile_get  # noqa: E402
+from apps.knowledge.models import Document, KnowledgeSource, RetrievalProfile  # noqa: E402
 from apps.knowledge.selectors import (  # noqa: E402
     answer_threshold,
     hnsw_search_settings,
@@ -65,7 +66,6 @@ HNSW_SQL = (
     f"USING hnsw (embedding vector_cosine_ops) WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})"
 )
 EF_VALUES = [int(v) for v in os.environ.get("BENCH_EF_VALUES", "40,80,120").split(",")]
-POSTINGS_BATCH = 2000
 
 
 def _queries() -> list[str]:
@@ -124,14 +124,7 @@ def _grow(target: int, have: int, real: list[tuple[str, np.ndarray]], rng: np.ra
         _load(rows)
     load_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    new = Chunk.objects.filter(lexical_length=0).select_related("document").order_by("id")
-    fields = [
-        ChunkFields(chunk_id=c.pk, title=c.document.title, headings=(), body=c.text)
-        for c in new.only("id", "text", "document__title")
-    ]
-    for start in range(0, len(fields), POSTINGS_BATCH):
-        with transaction.atomic():
-            postings_write(fields[start : start + POSTINGS_BATCH])
+    _bulk_postings()
     postings_s = time.perf_counter() - t0
     with connection.cursor() as cur:
         cur.execute("SET maintenance_work_mem = '512MB'")
@@ -146,6 +139,60 @@ def _grow(target: int, have: int, real: list[tuple[str, np.ndarray]], rng: np.ra
         f"HNSW (m {HNSW_M}, ef_construction {HNSW_EF_CONSTRUCTION}) in {hnsw_s:.1f}s"
     )
     return hnsw_s
+
+
+def _bulk_postings() -> None:
+    """What `lexical.postings_write` writes (title x2 + body x1), set-based in SQL for the new chunks:
+    the per-document path costs a few ms per chunk on a busy machine, too slow to load 100k."""
+    config = settings.KNOWLEDGE_TEXT_SEARCH_CONFIG
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(
+            "CREATE TEMP TABLE bench_tf ON COMMIT DROP AS"
+            " SELECT c.id AS chunk_id, l.lexeme, sum(v.w * cardinality(l.positions))::float8 AS freq"
+            " FROM knowledge_chunk c JOIN knowledge_document d ON d.id = c.document_id"
+            " CROSS JOIN LATERAL (VALUES (%s::float8, d.title), (%s::float8, c.text)) AS v(w, body)"
+            " CROSS JOIN LATERAL unnest(to_tsvector(%s::regconfig, v.body)) AS l"
+            " WHERE c.lexical_length = 0 GROUP BY 1, 2",
+            [TITLE_WEIGHT, BODY_WEIGHT, config],
+        )
+        cur.execute(
+            "CREATE TEMP TABLE bench_len ON COMMIT DROP AS SELECT chunk_id, sum(freq) AS len FROM bench_tf GROUP BY 1"
+        )
+        cur.execute(
+            "INSERT INTO knowledge_term (lexeme, chunk_frequency) SELECT lexeme, count(*) FROM bench_tf GROUP BY 1"
+            " ORDER BY 1 ON CONFLICT (lexeme) DO UPDATE SET chunk_frequency = knowledge_term.chunk_frequency"
+            " + EXCLUDED.chunk_frequency"
+        )
+        cur.execute(
+            "INSERT INTO knowledge_posting (term_id, chunk_id, frequency, length)"
+            " SELECT t.id, f.chunk_id, f.freq, n.len FROM bench_tf f JOIN knowledge_term t ON t.lexeme = f.lexeme"
+            " JOIN bench_len n ON n.chunk_id = f.chunk_id"
+        )
+        cur.execute("UPDATE knowledge_chunk c SET lexical_length = n.len FROM bench_len n WHERE c.id = n.chunk_id")
+        cur.execute("SELECT count(*), coalesce(sum(len), 0) FROM bench_len")
+        count, total = cur.fetchone()
+        profile = profile_get()
+        RetrievalProfile.objects.filter(pk=profile.pk).update(
+            chunk_count=F("chunk_count") + count, total_length=F("total_length") + float(total)
+        )
+
+
+def _server_ms(sql: str, params: object) -> float:
+    """PostgreSQL's own execution time for a statement (no client, no round trip)."""
+    with connection.cursor() as cur:
+        cur.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)
+        return float(cur.fetchone()[0][0]["Execution Time"])
+
+
+def _server_times(q: str, v: np.ndarray, model: str, limit: int) -> tuple[float, float]:
+    with hnsw_search_settings(limit=limit, filtered=False):
+        sql, params = vector_queryset(query_vector=v, model=model, limit=limit).query.sql_with_params()
+        vector_ms = _server_ms(sql, params)
+    lexical = lexical_query(q)
+    if not lexical.terms:
+        return vector_ms, 0.0
+    sql, named = bm25_sql(lexical=lexical, limit=limit)
+    return vector_ms, _server_ms(sql, named)
 
 
 def _sizes() -> str:
@@ -243,6 +290,11 @@ def main() -> int:
             cands = hybrid_candidates(query=q, limit=limit, query_vector=v, model=backend.name)
             load_results(cands, k=5, vector_weight=profile_get().vector_weight, threshold=threshold)
             hyb_ms.append((time.perf_counter() - t0) * 1000)
+        server = [_server_times(q, v, backend.name, limit) for q, v in zip(queries, query_vectors, strict=True)]
+        print(
+            f"  inside PostgreSQL (EXPLAIN ANALYZE): vector {p50_p95([a for a, _ in server])}, "
+            f"BM25 {p50_p95([b for _, b in server])}, sum {p50_p95([a + b for a, b in server])}"
+        )
         recalls = []
         exact = [set(_top10(v, exact=True, ef_search=40)) for v in query_vectors]
         for ef in EF_VALUES:

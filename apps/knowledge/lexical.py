@@ -270,20 +270,14 @@ def _nominating(terms: Sequence[QueryTerm]) -> list[bool]:
     return flags
 
 
-def bm25_candidates(
+def bm25_sql(
     *,
     lexical: LexicalQuery,
     limit: int,
     chunk_filter: tuple[str, Sequence[Any]] | None = None,
     chunk_ids: Sequence[int] | None = None,
-) -> list[tuple[int, float]]:
-    """(chunk id, BM25 score), best first, among active documents' chunks.
-
-    `chunk_filter` is (SQL selecting chunk ids, params) from the caller's filters;
-    `chunk_ids` scores exactly those chunks (every term nominates).
-    """
-    if not lexical.terms or lexical.avg_length <= 0:
-        return []
+) -> tuple[str, dict[str, Any]]:
+    """The scoring statement and its parameters (see `bm25_candidates`)."""
     params: dict[str, Any] = {
         "ids": [t.term_id for t in lexical.terms],
         "idfs": [t.idf for t in lexical.terms],
@@ -301,6 +295,24 @@ def bm25_candidates(
         extra = " AND c.id IN (" + connection.ops.compose_sql(filter_sql, filter_params).replace("%", "%%") + ")"
     if chunk_ids is not None:
         params["only"] = list(chunk_ids)
+    return _scored_sql(only=chunk_ids is not None, extra_filter=extra), params
+
+
+def bm25_candidates(
+    *,
+    lexical: LexicalQuery,
+    limit: int,
+    chunk_filter: tuple[str, Sequence[Any]] | None = None,
+    chunk_ids: Sequence[int] | None = None,
+) -> list[tuple[int, float]]:
+    """(chunk id, BM25 score), best first, among active documents' chunks.
+
+    `chunk_filter` is (SQL selecting chunk ids, params) from the caller's filters;
+    `chunk_ids` scores exactly those chunks (every term nominates).
+    """
+    if not lexical.terms or lexical.avg_length <= 0:
+        return []
+    sql, params = bm25_sql(lexical=lexical, limit=limit, chunk_filter=chunk_filter, chunk_ids=chunk_ids)
     with connection.cursor() as cursor:
-        cursor.execute(_scored_sql(only=chunk_ids is not None, extra_filter=extra), params)
+        cursor.execute(sql, params)
         return [(chunk_id, float(score)) for chunk_id, score in cursor.fetchall()]
