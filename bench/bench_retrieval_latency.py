@@ -43,7 +43,7 @@ from django.db.models import F  # noqa: E402
 from pgvector.psycopg import register_vector  # noqa: E402
 
 from apps.knowledge.embeddings import embed_texts, get_backend  # noqa: E402
-from apps.knowledge.lexical import BODY_WEIGHT, TITLE_WEIGHT, bm25_sql, lexical_query, profile_get  # noqa: E402
+from apps.knowledge.lexical import BODY_WEIGHT, K1, TITLE_WEIGHT, B, bm25_sql, lexical_query, profile_get  # noqa: E402
 from apps.knowledge.models import Document, KnowledgeSource, RetrievalProfile  # noqa: E402
 from apps.knowledge.selectors import (  # noqa: E402
     answer_threshold,
@@ -163,17 +163,21 @@ def _bulk_postings() -> None:
             " ORDER BY 1 ON CONFLICT (lexeme) DO UPDATE SET chunk_frequency = knowledge_term.chunk_frequency"
             " + EXCLUDED.chunk_frequency"
         )
+        profile = profile_get()
+        cur.execute("SELECT count(*), coalesce(sum(len), 0) FROM bench_len")
+        new_count, new_total = cur.fetchone()
+        avg = (profile.total_length + float(new_total)) / (profile.chunk_count + new_count)
         cur.execute(
-            "INSERT INTO knowledge_posting (term_id, chunk_id, frequency, length)"
-            " SELECT t.id, f.chunk_id, f.freq, n.len FROM bench_tf f JOIN knowledge_term t ON t.lexeme = f.lexeme"
-            " JOIN bench_len n ON n.chunk_id = f.chunk_id"
+            "INSERT INTO knowledge_posting (term_id, chunk_id, frequency, length, impact)"
+            " SELECT t.id, f.chunk_id, f.freq, n.len,"
+            " f.freq * %s / (f.freq + %s * (1 - %s + %s * n.len / %s))"
+            " FROM bench_tf f JOIN knowledge_term t ON t.lexeme = f.lexeme"
+            " JOIN bench_len n ON n.chunk_id = f.chunk_id",
+            [K1 + 1, K1, B, B, avg],
         )
         cur.execute("UPDATE knowledge_chunk c SET lexical_length = n.len FROM bench_len n WHERE c.id = n.chunk_id")
-        cur.execute("SELECT count(*), coalesce(sum(len), 0) FROM bench_len")
-        count, total = cur.fetchone()
-        profile = profile_get()
         RetrievalProfile.objects.filter(pk=profile.pk).update(
-            chunk_count=F("chunk_count") + count, total_length=F("total_length") + float(total)
+            chunk_count=F("chunk_count") + new_count, total_length=F("total_length") + float(new_total)
         )
 
 
@@ -305,12 +309,12 @@ def main() -> int:
                 hits += len(truth & {cid for cid, _ in found})
             recalls.append(hits / (10 * len(query_vectors)))
         settings.KNOWLEDGE_HNSW_EF_SEARCH = configured_ef
-        budget = settings.KNOWLEDGE_BM25_MAX_POSTINGS
+        budget = settings.KNOWLEDGE_BM25_POSTINGS_PER_TERM
         bm25_hits = bm25_total = 0
         for q in queries:
-            settings.KNOWLEDGE_BM25_MAX_POSTINGS = 10**9
+            settings.KNOWLEDGE_BM25_POSTINGS_PER_TERM = 10**9
             truth = {cid for cid, _ in text_candidates(query=q, limit=10)}
-            settings.KNOWLEDGE_BM25_MAX_POSTINGS = budget
+            settings.KNOWLEDGE_BM25_POSTINGS_PER_TERM = budget
             found = {cid for cid, _ in text_candidates(query=q, limit=10)}
             bm25_hits += len(truth & found)
             bm25_total += len(truth)
@@ -324,7 +328,7 @@ def main() -> int:
         print(line, flush=True)
     print(
         f"\nsummary (p50/p95 in ms; ef_search {configured_ef}, candidates {limit}, BM25 budget "
-        f"{settings.KNOWLEDGE_BM25_MAX_POSTINGS} postings):"
+        f"{settings.KNOWLEDGE_BM25_POSTINGS_PER_TERM} postings per term):"
     )
     for line in lines:
         print(line)

@@ -19,10 +19,16 @@ Lucene's IDF, which is never negative):
     idf(t) = ln(1 + (N - df(t) + 0.5) / (df(t) + 0.5))
 
 computed at query time from the postings of the query's terms, so no stored
-weight ever goes stale when the corpus grows. Past `KNOWLEDGE_BM25_MAX_POSTINGS`
-the commonest query terms stop nominating candidates (they still add their
-score to the chunks the rarer terms found): exact below that budget, a bounded
-cost above it (see docs/knowledge.md, Measured).
+weight ever goes stale when the corpus grows. The cost is bounded by impact
+ordering: each posting also stores its term's saturation part under the average
+length when it was written (`impact`), and an unfiltered search lets each query
+term nominate only its `KNOWLEDGE_BM25_POSTINGS_PER_TERM` best postings (an
+index-only scan of (term, impact desc)); the best `POOL_FACTOR * limit` nominees
+by partial sum are then scored exactly over every query term. Exact whenever no
+query term occurs in more chunks than that (every shop help centre); above it, a
+chunk that is in no term's top list can be missed (recall against exact BM25 is
+printed by the latency bench). Filtered searches, and scoring given chunks, read
+every posting of the query's terms (exact).
 """
 
 from __future__ import annotations
@@ -47,6 +53,8 @@ TITLE_WEIGHT = 2.0
 HEADING_WEIGHT = 2.0
 QUESTION_WEIGHT = 3.0
 BODY_WEIGHT = 1.0
+# Unfiltered searches score exactly the best POOL_FACTOR * limit nominees.
+POOL_FACTOR = 3
 
 
 @dataclass(frozen=True)
@@ -148,6 +156,9 @@ def postings_write(fields: Sequence[ChunkFields]) -> None:
         for lexeme in terms:
             df[lexeme] += 1
     lexemes = sorted(df)
+    profile = profile_get()
+    count = profile.chunk_count + len(fields)
+    avg = (profile.total_length + sum(lengths.values())) / count if count else 0.0
     term_ids: dict[str, int] = {}
     with connection.cursor() as cursor:
         if lexemes:
@@ -160,14 +171,20 @@ def postings_write(fields: Sequence[ChunkFields]) -> None:
             )
             term_ids = dict(cursor.fetchall())
         rows = [
-            (term_ids[lexeme], chunk_id, frequency, lengths[chunk_id])
+            (
+                term_ids[lexeme],
+                chunk_id,
+                frequency,
+                lengths[chunk_id],
+                bm25_term_score(frequency=frequency, length=lengths[chunk_id], avg_length=avg, term_idf=1.0),
+            )
             for chunk_id, terms in frequencies.items()
             for lexeme, frequency in terms.items()
         ]
         if rows:
             cursor.execute(
-                "INSERT INTO knowledge_posting (term_id, chunk_id, frequency, length)"
-                " SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::float8[], %s::float8[])",
+                "INSERT INTO knowledge_posting (term_id, chunk_id, frequency, length, impact)"
+                " SELECT * FROM unnest(%s::bigint[], %s::bigint[], %s::float8[], %s::float8[], %s::float8[])",
                 [list(column) for column in zip(*rows, strict=True)],
             )
         cursor.execute(
@@ -175,7 +192,6 @@ def postings_write(fields: Sequence[ChunkFields]) -> None:
             " FROM unnest(%s::bigint[], %s::float8[]) AS l(id, length) WHERE knowledge_chunk.id = l.id",
             [list(lengths), list(lengths.values())],
         )
-    profile = profile_get()
     RetrievalProfile.objects.filter(pk=profile.pk).update(
         chunk_count=F("chunk_count") + len(fields), total_length=F("total_length") + sum(lengths.values())
     )
@@ -215,6 +231,12 @@ def statistics_rebuild() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*), coalesce(sum(lexical_length), 0) FROM knowledge_chunk")
         count, total = cursor.fetchone()
+        if count:
+            # Re-order postings under today's average length (their scores never depended on it).
+            cursor.execute(
+                "UPDATE knowledge_posting SET impact = frequency * %s / (frequency + %s * (1 - %s + %s * length / %s))",
+                [K1 + 1, K1, B, B, float(total) / count],
+            )
     profile = profile_get()
     RetrievalProfile.objects.filter(pk=profile.pk).update(chunk_count=count, total_length=float(total))
 
@@ -239,35 +261,36 @@ def lexical_query(query: str, *, profile: RetrievalProfile | None = None) -> Lex
     return LexicalQuery(terms=terms, chunk_count=n, avg_length=avg)
 
 
-def _scored_sql(*, only: bool, extra_filter: str) -> str:
-    contribution = "q.idf * p.frequency * %(k1p)s / (p.frequency + %(k1)s * (1 - %(b)s + %(b)s * p.length / %(avg)s))"
+_CONTRIBUTION = "q.idf * p.frequency * %(k1p)s / (p.frequency + %(k1)s * (1 - %(b)s + %(b)s * p.length / %(avg)s))"
+_QUERY_TERMS = "WITH q(term_id, idf) AS (SELECT * FROM unnest(%(ids)s::bigint[], %(idfs)s::float8[]))"
+_ACTIVE = " JOIN knowledge_chunk c ON c.id = {alias}.chunk_id JOIN knowledge_document d ON d.id = c.document_id"
+
+# Unfiltered: each query term nominates its `per_term` best postings (impact order, index-only);
+# the best `pool` nominees by their partial sums are then scored exactly over every query term.
+_IMPACT_SQL = (  # constant fragments only
+    _QUERY_TERMS + ","  # noqa: S608
+    " nom AS (SELECT p.chunk_id, SUM(" + _CONTRIBUTION + ") AS partial FROM q CROSS JOIN LATERAL"
+    " (SELECT chunk_id, frequency, length FROM knowledge_posting WHERE term_id = q.term_id"
+    " ORDER BY impact DESC LIMIT %(per_term)s) p GROUP BY p.chunk_id),"
+    " pool AS (SELECT nom.chunk_id FROM nom" + _ACTIVE.format(alias="nom") + " WHERE d.is_active"
+    " ORDER BY nom.partial DESC, nom.chunk_id LIMIT %(pool)s)"
+    " SELECT p.chunk_id, SUM(" + _CONTRIBUTION + ") AS score FROM pool"
+    " JOIN knowledge_posting p ON p.chunk_id = pool.chunk_id JOIN q ON q.term_id = p.term_id"
+    " GROUP BY p.chunk_id ORDER BY score DESC, p.chunk_id LIMIT %(limit)s"
+)
+
+
+def _exact_sql(*, only: bool, extra_filter: str) -> str:
+    """Every posting of every query term (for filtered searches and for scoring given chunks)."""
     only_sql = " AND p.chunk_id = ANY(%(only)s)" if only else ""
     # Only constant fragments and the ORM's own composed filter (quoted by psycopg) are formatted in.
     return (
-        "WITH q(term_id, idf, nominates) AS (SELECT * FROM unnest(%(ids)s::bigint[], %(idfs)s::float8[],"  # noqa: S608
-        " %(nominates)s::bool[])),"
-        f" cand AS (SELECT p.chunk_id, SUM({contribution}) AS score FROM knowledge_posting p"
-        f" JOIN q ON q.term_id = p.term_id AND q.nominates{only_sql} GROUP BY p.chunk_id),"
-        f" rest AS (SELECT p.chunk_id, SUM({contribution}) AS score FROM knowledge_posting p"
-        " JOIN q ON q.term_id = p.term_id AND NOT q.nominates"
-        " WHERE p.chunk_id IN (SELECT chunk_id FROM cand) GROUP BY p.chunk_id)"
-        " SELECT cand.chunk_id, cand.score + coalesce(rest.score, 0) AS score"
-        " FROM cand LEFT JOIN rest ON rest.chunk_id = cand.chunk_id"
-        " JOIN knowledge_chunk c ON c.id = cand.chunk_id JOIN knowledge_document d ON d.id = c.document_id"
-        f" WHERE d.is_active{extra_filter}"
-        " ORDER BY score DESC, cand.chunk_id LIMIT %(limit)s"
+        _QUERY_TERMS + ","  # noqa: S608
+        f" s AS (SELECT p.chunk_id, SUM({_CONTRIBUTION}) AS score FROM knowledge_posting p"
+        f" JOIN q ON q.term_id = p.term_id{only_sql} GROUP BY p.chunk_id)"
+        " SELECT s.chunk_id, s.score FROM s" + _ACTIVE.format(alias="s") + f" WHERE d.is_active{extra_filter}"
+        " ORDER BY s.score DESC, s.chunk_id LIMIT %(limit)s"
     )
-
-
-def _nominating(terms: Sequence[QueryTerm]) -> list[bool]:
-    """Rarest terms nominate candidates until their postings would exceed the budget (the rarest always does)."""
-    budget = settings.KNOWLEDGE_BM25_MAX_POSTINGS
-    used = 0
-    flags = []
-    for i, term in enumerate(terms):  # sorted rarest first
-        used += term.chunk_frequency
-        flags.append(i == 0 or used <= budget)
-    return flags
 
 
 def bm25_sql(
@@ -281,13 +304,16 @@ def bm25_sql(
     params: dict[str, Any] = {
         "ids": [t.term_id for t in lexical.terms],
         "idfs": [t.idf for t in lexical.terms],
-        "nominates": [True] * len(lexical.terms) if chunk_ids is not None else _nominating(lexical.terms),
         "k1": K1,
         "k1p": K1 + 1,
         "b": B,
         "avg": lexical.avg_length,
         "limit": limit,
     }
+    if chunk_filter is None and chunk_ids is None:
+        params["per_term"] = settings.KNOWLEDGE_BM25_POSTINGS_PER_TERM
+        params["pool"] = POOL_FACTOR * limit
+        return _IMPACT_SQL, params
     extra = ""
     if chunk_filter is not None:
         filter_sql, filter_params = chunk_filter
@@ -295,7 +321,7 @@ def bm25_sql(
         extra = " AND c.id IN (" + connection.ops.compose_sql(filter_sql, filter_params).replace("%", "%%") + ")"
     if chunk_ids is not None:
         params["only"] = list(chunk_ids)
-    return _scored_sql(only=chunk_ids is not None, extra_filter=extra), params
+    return _exact_sql(only=chunk_ids is not None, extra_filter=extra), params
 
 
 def bm25_candidates(

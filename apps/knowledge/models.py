@@ -125,11 +125,21 @@ class Posting(models.Model):
     chunk = models.ForeignKey(Chunk, on_delete=models.CASCADE, related_name="postings")
     frequency = models.FloatField()
     length = models.FloatField()
+    # The term's BM25 saturation part under the average length when written: orders a term's
+    # postings best first (scores themselves are computed from frequency and length at query time).
+    impact = models.FloatField(default=0.0)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["term", "chunk"], include=["frequency", "length"], name="knowledge_posting_term_chunk"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["term", "-impact"],
+                include=["chunk", "frequency", "length"],
+                name="knowledge_posting_impact",
             )
         ]
 

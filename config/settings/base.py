@@ -327,12 +327,12 @@ KNOWLEDGE_OPENAI_MAX_RETRIES = env.int("KNOWLEDGE_OPENAI_MAX_RETRIES", default=2
 # Chunking: token budget per chunk (MiniLM word pieces; the model reads 256) and overlap.
 KNOWLEDGE_CHUNK_MAX_TOKENS = env.int("KNOWLEDGE_CHUNK_MAX_TOKENS", default=200)
 KNOWLEDGE_CHUNK_OVERLAP_TOKENS = env.int("KNOWLEDGE_CHUNK_OVERLAP_TOKENS", default=40)
-# Retrieval: candidates per retriever, HNSW search breadth, BM25's candidate budget (postings
-# of the rarest query terms), queries generated to fit fusion, and an optional fixed answer
+# Retrieval: candidates per retriever, HNSW search breadth, BM25's candidate budget (best
+# postings per query term), queries generated to fit fusion, and an optional fixed answer
 # threshold (empty: the one fitted to the knowledge base).
 KNOWLEDGE_SEARCH_CANDIDATES = env.int("KNOWLEDGE_SEARCH_CANDIDATES", default=40)
 KNOWLEDGE_HNSW_EF_SEARCH = env.int("KNOWLEDGE_HNSW_EF_SEARCH", default=80)
-KNOWLEDGE_BM25_MAX_POSTINGS = env.int("KNOWLEDGE_BM25_MAX_POSTINGS", default=20000)
+KNOWLEDGE_BM25_POSTINGS_PER_TERM = env.int("KNOWLEDGE_BM25_POSTINGS_PER_TERM", default=1000)
 KNOWLEDGE_FIT_MAX_QUERIES = env.int("KNOWLEDGE_FIT_MAX_QUERIES", default=300)
 KNOWLEDGE_ANSWER_THRESHOLD = env.float("KNOWLEDGE_ANSWER_THRESHOLD", default=None)
 KNOWLEDGE_FALSE_ANSWER_RATE = env.float("KNOWLEDGE_FALSE_ANSWER_RATE", default=0.3)

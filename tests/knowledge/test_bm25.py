@@ -119,16 +119,29 @@ def test_rebuilding_statistics_repairs_drift(fake_backend):
     assert (profile_get().chunk_count, profile_get().total_length) == (3, 13.0)
 
 
-def test_only_the_rarest_terms_nominate_past_the_postings_budget(fake_backend, settings):
-    # given a budget of one posting: only "parcel" (df 1) nominates, "refund" (df 2) only adds its score
+def test_past_the_per_term_budget_only_each_terms_best_postings_nominate(fake_backend, settings):
+    # given one nominee per term: "parcel" nominates a, "refund" its best posting, b (f 3 in length 4
+    # beats a's f 1 in length 5); c holds neither
     chunk = _ingest_text(HAND)
-    settings.KNOWLEDGE_BM25_MAX_POSTINGS = 1
+    settings.KNOWLEDGE_BM25_POSTINGS_PER_TERM = 1
 
     # when
     rows = dict(text_candidates(query="parcels refund", limit=10))
 
-    # then b (refund only) is not nominated; a keeps its full score
-    settings.KNOWLEDGE_BM25_MAX_POSTINGS = 20000
+    # then both are still found, and each nominee's score is exact over every query term
+    settings.KNOWLEDGE_BM25_POSTINGS_PER_TERM = 1000
     full = dict(text_candidates(query="parcels refund", limit=10))
-    assert set(rows) == {chunk["a"]}
-    assert rows[chunk["a"]] == pytest.approx(full[chunk["a"]], rel=1e-12)
+    assert rows == pytest.approx(full, rel=1e-12)
+    assert set(rows) == {chunk["a"], chunk["b"]}
+
+
+def test_past_the_per_term_budget_a_chunk_in_no_terms_top_list_is_missed(fake_backend, settings):
+    # given "refund" in a (f 1), b (f 3) and d (f 1, longer); one nominee per term
+    chunk = _ingest_text({**HAND, "d": "Misc\n\nrefund policy details here"})
+    settings.KNOWLEDGE_BM25_POSTINGS_PER_TERM = 1
+
+    # when
+    rows = dict(text_candidates(query="refund", limit=10))
+
+    # then only the best posting (b) nominates: the bounded-cost approximation
+    assert set(rows) == {chunk["b"]}
