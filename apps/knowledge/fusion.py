@@ -132,7 +132,8 @@ def choose_threshold(
     The cut between observed scores with the best balanced accuracy (answering the
     positives, refusing the negatives), but never lower than the score that more than
     `false_answer_rate` of the negatives (questions whose answer was left out) reach:
-    a bound on false answers that holds however few or skewed the positives are.
+    a bound on false answers that holds however few or skewed the positives are. When no
+    cut beats chance, the bound itself is the threshold.
     Ties go to the lower threshold (answering beats refusing when both are as accurate).
     """
     if not negatives:
@@ -148,6 +149,10 @@ def choose_threshold(
         tnr = sum(n < cut for n in negatives) / len(negatives)
         if (tpr + tnr) / 2 > best_score + 1e-12:
             best_cut, best_score = cut, (tpr + tnr) / 2
+    if best_score <= 0.5 + 1e-9:
+        # No cut does better than chance: the positives carry no signal (answers too hard to
+        # find for generated queries), so the false-answer bound alone decides.
+        best_cut = floor
     answered = sum(p >= best_cut for p in positives) / len(positives) if positives else 0.0
     refused = sum(n < best_cut for n in negatives) / len(negatives)
     return best_cut, answered, refused

@@ -93,6 +93,20 @@ def test_the_threshold_never_lets_more_false_answers_through_than_allowed():
     assert (answered, refused) == (0.5, 1.0)
 
 
+def test_when_no_cut_beats_chance_the_false_answer_bound_is_the_threshold():
+    # given generated answers that score below every left-out question
+    negatives = [0.3, 0.4, 0.5, 0.6]
+    positives = [0.1, 0.2]
+
+    # when
+    threshold, answered, refused = choose_threshold(positives, negatives, false_answer_rate=0.25)
+
+    # then one of four left-out questions (0.6) may get an answer
+    assert threshold == pytest.approx(0.5)
+    assert threshold > 0.5
+    assert (answered, refused) == (0.0, 0.75)
+
+
 def test_fit_reports_both_halves_and_the_choice():
     # given
     queries = [FitQuery(text="q", document_id=1, candidates=(_c(1, 0.8, 0.4), _c(2, 0.3, 0.1)))]
