@@ -28,10 +28,23 @@ def p50_p95(values_ms: list[float]) -> str:
 
 def reset_knowledge(*, keep_cache: bool = True) -> None:
     """Benchmarks own the bench database's knowledge tables."""
-    from apps.knowledge.models import Chunk, Document, EmbeddingCache, KnowledgeSource
+    from apps.knowledge.models import (
+        Chunk,
+        Document,
+        EmbeddingCache,
+        KnowledgeSource,
+        Posting,
+        RetrievalProfile,
+        Term,
+        UnansweredQuestion,
+    )
 
+    Posting.objects.all().delete()
+    Term.objects.all().delete()
     Chunk.objects.all().delete()
     Document.objects.all().delete()
     KnowledgeSource.objects.all().delete()
+    RetrievalProfile.objects.all().delete()
+    UnansweredQuestion.objects.all().delete()
     if not keep_cache:
         EmbeddingCache.objects.all().delete()

@@ -4,16 +4,20 @@ Corpus: BENCH_REAL_TEXTS (default 2,000) distinct shop-support sentences embedde
 MiniLM model (real embeddings). Larger sizes add filler: each filler vector is
 a normalised blend of two real embeddings plus a little noise, with the two
 texts joined, so it lies where real text lies (never uniform random vectors).
-Rows are bulk-loaded with the HNSW and GIN indexes dropped, then the indexes
-are built (both timed).
+Rows are bulk-loaded with the HNSW index dropped (then built, timed); their BM25
+postings (title x2 + body, as `lexical.postings_write` writes them) are computed
+set-based in SQL, then VACUUM ANALYZE.
 
 Queries: real questions (the public FAQ set's questions when present, else
 generated ones), embedded by the model. Reported separately:
 - embedding one query with the local model (uncached) and through the cache;
-- search with a ready vector: vector candidates (HNSW), full-text candidates,
-  and hybrid (both + fusion + loading the chunks), as `knowledge_search` runs them;
+- search with a ready vector: vector candidates (HNSW), BM25 candidates, and
+  hybrid (both, completed with each other's scores, fused, the chunks loaded: what
+  `knowledge_search` runs after embedding);
 - recall@10 of the HNSW index (ef_search from settings, and 40) against exact
-  (sequential scan) top-10, over the same queries.
+  (sequential scan) top-10, over the same queries; recall@10 of BM25 under the
+  postings budget against unbudgeted (exact) BM25;
+- table and index sizes, so the cost at 1M chunks can be extrapolated.
 """
 
 from __future__ import annotations
@@ -35,13 +39,17 @@ from _synthetic import questions as synthetic_questions  # noqa: E402
 from _synthetic import sentences  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
+from django.db.models import F  # noqa: E402
 from pgvector.psycopg import register_vector  # noqa: E402
 
 from apps.knowledge.embeddings import embed_texts, get_backend  # noqa: E402
-from apps.knowledge.models import Document, KnowledgeSource  # noqa: E402
+from apps.knowledge.lexical import BODY_WEIGHT, K1, TITLE_WEIGHT, B, bm25_sql, lexical_query, profile_get  # noqa: E402
+from apps.knowledge.models import Document, KnowledgeSource, RetrievalProfile  # noqa: E402
 from apps.knowledge.selectors import (  # noqa: E402
-    fuse,
+    answer_threshold,
     hnsw_search_settings,
+    hybrid_candidates,
+    load_results,
     text_candidates,
     vector_candidates,
     vector_queryset,
@@ -51,11 +59,13 @@ SIZES = [int(s) for s in os.environ.get("BENCH_SIZES", "1000,10000,100000").spli
 REAL_TEXTS = int(os.environ.get("BENCH_REAL_TEXTS", "2000"))
 QUERIES = int(os.environ.get("BENCH_QUERIES", "100"))
 CHUNKS_PER_DOC = 100
+HNSW_M = int(os.environ.get("BENCH_HNSW_M", "16"))
+HNSW_EF_CONSTRUCTION = int(os.environ.get("BENCH_HNSW_EF_CONSTRUCTION", "64"))
 HNSW_SQL = (
     "CREATE INDEX knowledge_chunk_embedding_hnsw ON knowledge_chunk "
-    "USING hnsw (embedding vector_cosine_ops) WITH (m = 16, ef_construction = 64)"
+    f"USING hnsw (embedding vector_cosine_ops) WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})"
 )
-GIN_SQL = "CREATE INDEX knowledge_chunk_search_gin ON knowledge_chunk USING gin (search_vector)"
+EF_VALUES = [int(v) for v in os.environ.get("BENCH_EF_VALUES", "40,80,120").split(",")]
 
 
 def _queries() -> list[str]:
@@ -71,13 +81,13 @@ def _load(rows: list[tuple[int, int, str, np.ndarray]]) -> None:
     register_vector(conn)
     with conn.cursor() as cur:
         copy_sql = (
-            "COPY knowledge_chunk (document_id, position, heading_path, text, token_count, embedding) "
+            "COPY knowledge_chunk (document_id, position, heading_path, text, token_count, embedding, lexical_length) "
             "FROM STDIN WITH (FORMAT BINARY)"
         )
         with cur.copy(copy_sql) as copy:
-            copy.set_types(["int8", "int4", "varchar[]", "text", "int4", "vector"])
+            copy.set_types(["int8", "int4", "varchar[]", "text", "int4", "vector", "float8"])
             for document_id, position, text, vector in rows:
-                copy.write_row((document_id, position, [], text, len(text.split()), vector))
+                copy.write_row((document_id, position, [], text, len(text.split()), vector, 0.0))
 
 
 def _grow(target: int, have: int, real: list[tuple[str, np.ndarray]], rng: np.random.Generator, model: str) -> float:
@@ -85,7 +95,6 @@ def _grow(target: int, have: int, real: list[tuple[str, np.ndarray]], rng: np.ra
     source = KnowledgeSource.objects.get(name="bench-latency")
     with connection.cursor() as cur:
         cur.execute("DROP INDEX IF EXISTS knowledge_chunk_embedding_hnsw")
-        cur.execute("DROP INDEX IF EXISTS knowledge_chunk_search_gin")
     rows = []
     for i in range(have, target):
         if i < len(real):
@@ -114,21 +123,95 @@ def _grow(target: int, have: int, real: list[tuple[str, np.ndarray]], rng: np.ra
     with transaction.atomic():
         _load(rows)
     load_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    _bulk_postings()
+    postings_s = time.perf_counter() - t0
     with connection.cursor() as cur:
-        cur.execute(
-            "UPDATE knowledge_chunk SET search_vector = to_tsvector(%s::regconfig, text) WHERE search_vector IS NULL",
-            [settings.KNOWLEDGE_TEXT_SEARCH_CONFIG],
-        )
         cur.execute("SET maintenance_work_mem = '512MB'")
         t0 = time.perf_counter()
         cur.execute(HNSW_SQL)
         hnsw_s = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        cur.execute(GIN_SQL)
-        gin_s = time.perf_counter() - t0
-        cur.execute("ANALYZE knowledge_chunk")
-    print(f"  loaded {target - have} rows in {load_s:.1f}s (COPY), built HNSW in {hnsw_s:.1f}s and GIN in {gin_s:.1f}s")
+        cur.execute("VACUUM ANALYZE knowledge_chunk")
+        cur.execute("VACUUM ANALYZE knowledge_posting")
+        cur.execute("VACUUM ANALYZE knowledge_term")
+    print(
+        f"  loaded {target - have} rows in {load_s:.1f}s (COPY), BM25 postings in {postings_s:.1f}s, "
+        f"HNSW (m {HNSW_M}, ef_construction {HNSW_EF_CONSTRUCTION}) in {hnsw_s:.1f}s"
+    )
     return hnsw_s
+
+
+def _bulk_postings() -> None:
+    """What `lexical.postings_write` writes (title x2 + body x1), set-based in SQL for the new chunks:
+    the per-document path costs a few ms per chunk on a busy machine, too slow to load 100k."""
+    config = settings.KNOWLEDGE_TEXT_SEARCH_CONFIG
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(
+            "CREATE TEMP TABLE bench_tf ON COMMIT DROP AS"
+            " SELECT c.id AS chunk_id, l.lexeme, sum(v.w * cardinality(l.positions))::float8 AS freq"
+            " FROM knowledge_chunk c JOIN knowledge_document d ON d.id = c.document_id"
+            " CROSS JOIN LATERAL (VALUES (%s::float8, d.title), (%s::float8, c.text)) AS v(w, body)"
+            " CROSS JOIN LATERAL unnest(to_tsvector(%s::regconfig, v.body)) AS l"
+            " WHERE c.lexical_length = 0 GROUP BY 1, 2",
+            [TITLE_WEIGHT, BODY_WEIGHT, config],
+        )
+        cur.execute(
+            "CREATE TEMP TABLE bench_len ON COMMIT DROP AS SELECT chunk_id, sum(freq) AS len FROM bench_tf GROUP BY 1"
+        )
+        cur.execute(
+            "INSERT INTO knowledge_term (lexeme, chunk_frequency) SELECT lexeme, count(*) FROM bench_tf GROUP BY 1"
+            " ORDER BY 1 ON CONFLICT (lexeme) DO UPDATE SET chunk_frequency = knowledge_term.chunk_frequency"
+            " + EXCLUDED.chunk_frequency"
+        )
+        profile = profile_get()
+        cur.execute("SELECT count(*), coalesce(sum(len), 0) FROM bench_len")
+        new_count, new_total = cur.fetchone()
+        avg = (profile.total_length + float(new_total)) / (profile.chunk_count + new_count)
+        cur.execute(
+            "INSERT INTO knowledge_posting (term_id, chunk_id, frequency, length, impact)"
+            " SELECT t.id, f.chunk_id, f.freq, n.len,"
+            " f.freq * %s / (f.freq + %s * (1 - %s + %s * n.len / %s))"
+            " FROM bench_tf f JOIN knowledge_term t ON t.lexeme = f.lexeme"
+            " JOIN bench_len n ON n.chunk_id = f.chunk_id",
+            [K1 + 1, K1, B, B, avg],
+        )
+        cur.execute("UPDATE knowledge_chunk c SET lexical_length = n.len FROM bench_len n WHERE c.id = n.chunk_id")
+        RetrievalProfile.objects.filter(pk=profile.pk).update(
+            chunk_count=F("chunk_count") + new_count, total_length=F("total_length") + float(new_total)
+        )
+
+
+def _server_ms(sql: str, params: object) -> float:
+    """PostgreSQL's own execution time for a statement (no client, no round trip)."""
+    with connection.cursor() as cur:
+        cur.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)
+        return float(cur.fetchone()[0][0]["Execution Time"])
+
+
+def _server_times(q: str, v: np.ndarray, model: str, limit: int) -> tuple[float, float]:
+    with hnsw_search_settings(limit=limit, filtered=False):
+        sql, params = vector_queryset(query_vector=v, model=model, limit=limit).query.sql_with_params()
+        vector_ms = _server_ms(sql, params)
+    lexical = lexical_query(q)
+    if not lexical.terms:
+        return vector_ms, 0.0
+    sql, named = bm25_sql(lexical=lexical, limit=limit)
+    return vector_ms, _server_ms(sql, named)
+
+
+def _sizes() -> str:
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT pg_total_relation_size('knowledge_chunk'), pg_relation_size('knowledge_chunk_embedding_hnsw'),"
+            " pg_total_relation_size('knowledge_posting'), (SELECT count(*) FROM knowledge_posting),"
+            " (SELECT count(*) FROM knowledge_term)"
+        )
+        chunk_b, hnsw_b, posting_b, postings, terms = cur.fetchone()
+    mb = 1024 * 1024
+    return (
+        f"chunks table {chunk_b / mb:.0f} MB (HNSW {hnsw_b / mb:.0f} MB), postings {posting_b / mb:.0f} MB "
+        f"({postings} rows, {terms} terms)"
+    )
 
 
 def _top10(vector: np.ndarray, *, exact: bool, ef_search: int) -> list[int]:
@@ -185,16 +268,19 @@ def main() -> int:
     query_vectors = embed_texts(queries)
     rng = np.random.default_rng(3)
     limit = settings.KNOWLEDGE_SEARCH_CANDIDATES
+    configured_ef = settings.KNOWLEDGE_HNSW_EF_SEARCH
     have = 0
     print(
-        f"\n{'chunks':>7} | {'vector search':^29} | {'full-text search':^29} | {'hybrid (no embedding)':^29} "
-        f"| recall@10 ef={settings.KNOWLEDGE_HNSW_EF_SEARCH} / ef=40"
+        f"\n{'chunks':>7} | {'vector search':^29} | {'BM25 search':^29} | {'hybrid (no embedding)':^29} "
+        f"| HNSW recall@10 at ef_search {', '.join(map(str, EF_VALUES))} | BM25 recall@10 (budget)"
     )
     lines = []
     for size in SIZES:
         print(f"growing to {size} chunks")
         _grow(size, have, real, rng, backend.name)
         have = size
+        profile = profile_get()
+        threshold = answer_threshold(profile)
         for q, v in zip(queries[:5], query_vectors[:5], strict=True):  # warm caches
             vector_candidates(query_vector=v, model=backend.name, limit=limit)
             text_candidates(query=q, limit=limit)
@@ -205,26 +291,45 @@ def main() -> int:
             _, ms = _timed(text_candidates, query=q, limit=limit)
             txt_ms.append(ms)
             t0 = time.perf_counter()
-            v_rows = vector_candidates(query_vector=v, model=backend.name, limit=limit)
-            t_rows = text_candidates(query=q, limit=limit)
-            fuse(vector_rows=v_rows, text_rows=t_rows, k=5, rrf_k=settings.KNOWLEDGE_RRF_K)
+            cands = hybrid_candidates(query=q, limit=limit, query_vector=v, model=backend.name)
+            load_results(cands, k=5, vector_weight=profile_get().vector_weight, threshold=threshold)
             hyb_ms.append((time.perf_counter() - t0) * 1000)
+        server = [_server_times(q, v, backend.name, limit) for q, v in zip(queries, query_vectors, strict=True)]
+        print(
+            f"  inside PostgreSQL (EXPLAIN ANALYZE): vector {p50_p95([a for a, _ in server])}, "
+            f"BM25 {p50_p95([b for _, b in server])}, sum {p50_p95([a + b for a, b in server])}"
+        )
         recalls = []
-        for ef in (settings.KNOWLEDGE_HNSW_EF_SEARCH, 40):
+        exact = [set(_top10(v, exact=True, ef_search=40)) for v in query_vectors]
+        for ef in EF_VALUES:
+            settings.KNOWLEDGE_HNSW_EF_SEARCH = ef
             hits = 0
-            for v in query_vectors:
-                exact = set(_top10(v, exact=True, ef_search=ef))
-                approx = set(_top10(v, exact=False, ef_search=ef))
-                hits += len(exact & approx)
+            for v, truth in zip(query_vectors, exact, strict=True):
+                found = vector_candidates(query_vector=v, model=backend.name, limit=limit)[:10]
+                hits += len(truth & {cid for cid, _ in found})
             recalls.append(hits / (10 * len(query_vectors)))
+        settings.KNOWLEDGE_HNSW_EF_SEARCH = configured_ef
+        budget = settings.KNOWLEDGE_BM25_POSTINGS_PER_TERM
+        bm25_hits = bm25_total = 0
+        for q in queries:
+            settings.KNOWLEDGE_BM25_POSTINGS_PER_TERM = 10**9
+            truth = {cid for cid, _ in text_candidates(query=q, limit=10)}
+            settings.KNOWLEDGE_BM25_POSTINGS_PER_TERM = budget
+            found = {cid for cid, _ in text_candidates(query=q, limit=10)}
+            bm25_hits += len(truth & found)
+            bm25_total += len(truth)
         line = (
             f"{size:>7} | {p50_p95(vec_ms)} | {p50_p95(txt_ms)} | {p50_p95(hyb_ms)} "
-            f"| {recalls[0]:.3f} / {recalls[1]:.3f}"
+            f"| {' / '.join(f'{r:.3f}' for r in recalls)} | {bm25_hits / max(bm25_total, 1):.3f}"
         )
         print(f"  vector query plan: {_plan(backend.name, query_vectors[0], limit)}")
+        print(f"  sizes: {_sizes()}; load average {os.getloadavg()[0]:.1f}")
         lines.append(line)
         print(line, flush=True)
-    print("\nsummary (p50/p95 in ms):")
+    print(
+        f"\nsummary (p50/p95 in ms; ef_search {configured_ef}, candidates {limit}, BM25 budget "
+        f"{settings.KNOWLEDGE_BM25_POSTINGS_PER_TERM} postings per term):"
+    )
     for line in lines:
         print(line)
     reset_knowledge(keep_cache=True)

@@ -1,14 +1,27 @@
-"""Retrieval quality on a public e-commerce FAQ set nobody on the team wrote.
+"""Retrieval quality on FAQ sets nobody on the team wrote: vector, BM25 and fused, plus no-answer behaviour.
 
-Each answer is ingested as its own plain-text document (the production
-ingestion path: chunking, local MiniLM embeddings, tsvector); each question is
-a query whose right answer is its own answer's document. Reported side by side,
-in the same run: vector only, full text only, hybrid (reciprocal rank fusion,
-what `knowledge_search` does), and a BM25 baseline (rank-bm25, Okapi, over the
-same answers, lower-cased word tokens).
+    python -m config.devstack bench bench/bench_retrieval_quality.py [FAQ.json ...]
 
-hit@k: the right document is among the first k. MRR: mean of 1/rank (0 when
-not in the first 20). Nothing is tuned to this file.
+Each file is a JSON list of {"question": ..., "answer": ...}. With no argument the
+shared e-commerce set (datasets/retrieval/ecommerce_faq.json) is used, skipped
+with a message when absent. For each set, each distinct answer is ingested as its
+own plain-text document through the production path (`ingest_documents`: chunking,
+local MiniLM embeddings, BM25 postings, then the fit of the fusion weight and the
+answer threshold from the documents themselves: the questions are never seen by
+the fit). Each question is then a query whose right answer is its own answer's
+document.
+
+Reported per set, from the same candidates (`hybrid_candidates`, what
+`knowledge_search` runs): vector only (cosine order), BM25 only, fused with the
+fitted weight; and rank-bm25 (Okapi over lower-cased word tokens) as an outside
+reference. hit@k: the right document is among the first k; MRR: mean 1/rank
+(0 beyond rank 20). "best weight in hindsight" is the grid weight that would have
+been best on the questions themselves: how far the fit is from an oracle.
+
+No answer: every question is asked again with its own answer's document left
+out (the knowledge base then has no answer for it); a "false answer" is a top
+chunk that still reaches the answer threshold. With the document present,
+"answered right" is a top hit that is the right one and reaches the threshold.
 """
 
 from __future__ import annotations
@@ -18,6 +31,7 @@ import os
 import re
 import sys
 import time
+from pathlib import Path
 
 import django
 
@@ -29,9 +43,11 @@ from _knowledge import faq_path, reset_knowledge  # noqa: E402
 from django.conf import settings  # noqa: E402
 from rank_bm25 import BM25Okapi  # noqa: E402
 
-from apps.knowledge.embeddings import embed_query, get_backend  # noqa: E402
-from apps.knowledge.models import Chunk, Document  # noqa: E402
-from apps.knowledge.selectors import fuse, text_candidates, vector_candidates  # noqa: E402
+from apps.knowledge.embeddings import embed_texts, get_backend  # noqa: E402
+from apps.knowledge.fusion import WEIGHT_GRID  # noqa: E402
+from apps.knowledge.lexical import profile_get  # noqa: E402
+from apps.knowledge.models import Document  # noqa: E402
+from apps.knowledge.selectors import answer_threshold, hybrid_candidates  # noqa: E402
 from apps.knowledge.services import DocumentInput, content_hash, ingest_documents, source_get_or_create  # noqa: E402
 
 DEPTH = 20
@@ -41,76 +57,119 @@ def _tokens(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", text.lower())
 
 
-def _doc_ranking(chunk_ids: list[int], chunk_doc: dict[int, int]) -> list[int]:
-    seen: list[int] = []
-    for chunk_id in chunk_ids:
-        doc = chunk_doc[chunk_id]
-        if doc not in seen:
-            seen.append(doc)
-    return seen
+def _documents(chunk_order: list[int], chunk_doc: dict[int, int]) -> list[int]:
+    return list(dict.fromkeys(chunk_doc[c] for c in chunk_order))[:DEPTH]
 
 
 def _metrics(rankings: list[list[int]], gold: list[int]) -> tuple[float, float, float]:
     hit1 = hit5 = rr = 0.0
     for ranking, answer in zip(rankings, gold, strict=True):
-        top = ranking[:DEPTH]
-        if answer in top:
-            rank = top.index(answer) + 1
-            hit1 += rank == 1
-            hit5 += rank <= 5
-            rr += 1 / rank
+        if answer in ranking:
+            position = ranking.index(answer) + 1
+            hit1 += position == 1
+            hit5 += position <= 5
+            rr += 1 / position
     n = len(gold)
     return hit1 / n, hit5 / n, rr / n
 
 
-def main() -> int:
-    path = faq_path()
-    if not path.is_file():
-        print(f"skipped: {path} not found (set SWITCHBOARD_SHARED_DIR to the folder holding datasets/)")
-        return 0
-    pairs = json.loads(path.read_text(encoding="utf-8"))
+def evaluate(path: Path) -> None:
+    pairs = [p for p in json.loads(path.read_text(encoding="utf-8")) if p.get("question") and p.get("answer")]
     reset_knowledge()
     source = source_get_or_create(name="bench-faq")
     items = [DocumentInput(uri=f"faq/{i}", format="text", raw_content=p["answer"]) for i, p in enumerate(pairs)]
     t0 = time.perf_counter()
     report = ingest_documents(source=source, items=items)
-    print(f"ingested {len(pairs)} answers in {time.perf_counter() - t0:.1f}s: {report.summary()}")
+    print(f"\n== {path.name}: ingested and fitted in {time.perf_counter() - t0:.1f}s: {report.summary()}")
+    profile = profile_get()
+    weight, threshold = profile.vector_weight, answer_threshold(profile)
+    fit = profile.fit_report
+    print(
+        f"fit on {fit.get('queries', 0)} generated queries: vector weight {weight:.2f}, answer threshold "
+        f"{threshold:.3f} (fit set: {fit.get('answered_rate', 0):.2f} answered, {fit.get('refused_rate', 0):.2f} "
+        f"of left-out refused); MRR on fit set at w=0/chosen/1: {fit['mrr_by_weight']['0.00']:.3f} / "
+        f"{fit['mrr_by_weight'][f'{weight:.2f}']:.3f} / {fit['mrr_by_weight']['1.00']:.3f}"
+    )
 
     # Identical answers are stored once: a question's gold document is the one holding its answer's text.
     doc_by_hash = dict(Document.objects.filter(source=source).values_list("content_hash", "id"))
     gold = [doc_by_hash[content_hash(p["answer"])] for p in pairs]
-    chunk_doc = dict(Chunk.objects.filter(document__source=source).values_list("id", "document_id"))
-
     backend = get_backend()
+    vectors = embed_texts([p["question"] for p in pairs], backend=backend)
     limit = settings.KNOWLEDGE_SEARCH_CANDIDATES
-    filters = {"source": "bench-faq"}
-    rankings: dict[str, list[list[int]]] = {"vector only": [], "full text only": [], "hybrid (RRF)": []}
-    for pair in pairs:
-        vector = embed_query(pair["question"], backend=backend)
-        v_rows = vector_candidates(query_vector=vector, model=backend.name, limit=limit, filters=filters)
-        t_rows = text_candidates(query=pair["question"], limit=limit, filters=filters)
-        fused = fuse(vector_rows=v_rows, text_rows=t_rows, k=DEPTH, rrf_k=settings.KNOWLEDGE_RRF_K)
-        rankings["vector only"].append(_doc_ranking([c for c, _ in v_rows], chunk_doc))
-        rankings["full text only"].append(_doc_ranking([c for c, _ in t_rows], chunk_doc))
-        rankings["hybrid (RRF)"].append(_doc_ranking([r.chunk_id for r in fused], chunk_doc))
+    rankings: dict[str, list[list[int]]] = {"vector only": [], "BM25 only": [], "fused": []}
+    by_weight: dict[float, list[list[int]]] = {w: [] for w in WEIGHT_GRID}
+    answered_right = answered_wrong = refused = false_answers = 0
+    pos_scores: list[float] = []
+    neg_scores: list[float] = []
+    for pair, vector, answer in zip(pairs, vectors, gold, strict=True):
+        cands = hybrid_candidates(query=pair["question"], limit=limit, query_vector=vector, model=backend.name)
+        chunk_doc = {c.chunk_id: c.document_id for c in cands.scored}
+        rankings["vector only"].append(_documents(sorted(cands.vector_rank, key=cands.vector_rank.get), chunk_doc))
+        rankings["BM25 only"].append(_documents(sorted(cands.text_rank, key=cands.text_rank.get), chunk_doc))
+        fused = cands.ranked(weight)
+        rankings["fused"].append(_documents([c.chunk_id for c in fused], chunk_doc))
+        for w in WEIGHT_GRID:
+            by_weight[w].append(_documents([c.chunk_id for c in cands.ranked(w)], chunk_doc))
+        if fused:
+            top = fused[0]
+            ok = top.fused(weight) >= threshold or top.chunk_id in cands.pinned
+            if not ok:
+                refused += 1
+            elif top.document_id == answer:
+                answered_right += 1
+            else:
+                answered_wrong += 1
+        if fused and fused[0].document_id == answer:
+            pos_scores.append(fused[0].fused(weight))
+        others = [c for c in fused if c.document_id != answer]
+        if others:
+            neg_scores.append(others[0].fused(weight))
+        if others and (others[0].fused(weight) >= threshold or others[0].chunk_id in cands.pinned):
+            false_answers += 1
 
-    # BM25 over the same stored documents.
     docs = list(Document.objects.filter(source=source).order_by("id").values_list("id", "raw_content"))
     bm25 = BM25Okapi([_tokens(text) for _, text in docs])
-    rankings["BM25 baseline"] = []
+    rankings["rank-bm25 (ref)"] = []
     for pair in pairs:
         scores = bm25.get_scores(_tokens(pair["question"]))
         order = sorted(range(len(docs)), key=lambda i: -scores[i])
-        rankings["BM25 baseline"].append([docs[i][0] for i in order[:DEPTH]])
+        rankings["rank-bm25 (ref)"].append([docs[i][0] for i in order[:DEPTH]])
 
-    print(f"\n{path.name}: {len(pairs)} questions, {len(doc_by_hash)} distinct answer documents, model {backend.name}")
-    print(f"{'method':<16} {'hit@1':>6} {'hit@5':>6} {'MRR':>6}")
+    n = len(pairs)
+    print(f"{n} questions, {len(doc_by_hash)} distinct answer documents, model {backend.name}")
+    print(f"{'method':<18} {'hit@1':>6} {'hit@5':>6} {'MRR':>6}")
     for name, ranking in rankings.items():
         hit1, hit5, mrr = _metrics(ranking, gold)
-        print(f"{name:<16} {hit1:6.3f} {hit5:6.3f} {mrr:6.3f}")
+        print(f"{name:<18} {hit1:6.3f} {hit5:6.3f} {mrr:6.3f}")
+    oracle = max(WEIGHT_GRID, key=lambda w: _metrics(by_weight[w], gold)[2])
+    print(f"best weight in hindsight: {oracle:.2f} (MRR {_metrics(by_weight[oracle], gold)[2]:.3f})")
+    print(
+        f"answer present: answered right {answered_right / n:.3f}, answered wrong {answered_wrong / n:.3f}, "
+        f"said it does not know {refused / n:.3f}"
+    )
+    if pos_scores and neg_scores:
+        qs = [0.1, 0.25, 0.5, 0.75, 0.9]
+        pos_sorted, neg_sorted = sorted(pos_scores), sorted(neg_scores)
+        print(
+            "fused top score quantiles 10/25/50/75/90%: answer present (right top) "
+            + " ".join(f"{pos_sorted[int(q * (len(pos_sorted) - 1))]:.3f}" for q in qs)
+            + "; answer left out "
+            + " ".join(f"{neg_sorted[int(q * (len(neg_sorted) - 1))]:.3f}" for q in qs)
+        )
+    print(f"answer left out: false answers {false_answers / n:.3f} ({false_answers} of {n})")
     reset_knowledge()
+
+
+def main(argv: list[str]) -> int:
+    paths = [Path(a) for a in argv] or [faq_path()]
+    for path in paths:
+        if not path.is_file():
+            print(f"skipped: {path} not found (set SWITCHBOARD_SHARED_DIR to the folder holding datasets/)")
+            continue
+        evaluate(path)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

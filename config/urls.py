@@ -14,4 +14,5 @@ urlpatterns = [
     path("", include("apps.conversations.urls")),
     path("", include("apps.support.urls")),
     path("api/v1/", include("apps.conversations.api_urls")),
+    path("api/v1/knowledge/", include("apps.knowledge.api_urls")),
 ]

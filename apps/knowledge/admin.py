@@ -18,7 +18,7 @@ from django.urls import URLPattern, path, reverse
 from apps.core.errors import ApplicationError
 
 from .models import Chunk, Document, KnowledgeSource
-from .services import SUFFIX_FORMATS, document_upload, documents_reindex, source_get_or_create
+from .services import SUFFIX_FORMATS, document_upload, documents_delete, documents_reindex, source_get_or_create
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -114,6 +114,12 @@ class DocumentAdmin(admin.ModelAdmin):
     @admin.display(description="chunks", ordering="_chunks")
     def chunk_count(self, obj: Document) -> int:
         return obj._chunks  # type: ignore[attr-defined]
+
+    def delete_model(self, request: HttpRequest, obj: Document) -> None:
+        documents_delete(document_ids=[obj.pk])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
+        documents_delete(document_ids=list(queryset.values_list("pk", flat=True)))
 
     @admin.action(description="Re-index selected documents (re-chunk and re-embed in the background)")
     def reindex_selected(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:

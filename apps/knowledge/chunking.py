@@ -10,6 +10,11 @@ Pure functions, no database: easy to test and to benchmark.
   read as markdown. The title is `<title>` (else the first `h1`), the URL the
   canonical link or `og:url` when present.
 - Plain text: one section; the title is the first line when it is short.
+- FAQ-shaped content (any format): a paragraph that is a single question line
+  ("Q: ...?", "**...?**", or a line ending in "?") followed by its answer becomes a
+  section of its own whose last heading is the question, so each question+answer
+  pair is one chunk and the question is indexed as an FAQ question (a heading that
+  ends in "?" weighs most in BM25, see `lexical.py`). "A:" before an answer is dropped.
 
 Chunks never cross a heading. Inside a section, paragraphs are packed up to the
 token budget; a paragraph over budget is split by lines, then sentences, then
@@ -32,7 +37,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-CHUNKER_VERSION = 2
+CHUNKER_VERSION = 3
 
 TokenCounter = Callable[[str], int]
 
@@ -261,12 +266,63 @@ def parse_text(text: str, *, default_title: str = "") -> ParsedDocument:
 
 def parse_document(raw: str, fmt: str, *, default_title: str = "") -> ParsedDocument:
     if fmt == "markdown":
-        return parse_markdown(raw, default_title=default_title)
-    if fmt == "html":
-        return parse_html(raw, default_title=default_title)
-    if fmt == "text":
-        return parse_text(raw, default_title=default_title)
-    raise ValueError(f"unknown document format {fmt!r}")
+        parsed = parse_markdown(raw, default_title=default_title)
+    elif fmt == "html":
+        parsed = parse_html(raw, default_title=default_title)
+    elif fmt == "text":
+        parsed = parse_text(raw, default_title=default_title)
+    else:
+        raise ValueError(f"unknown document format {fmt!r}")
+    return split_faq_pairs(parsed)
+
+
+_QUESTION_LINE = re.compile(r"^(?:\*\*|__)?(?:Q(?:uestion)?\s*[:.)]\s*)?(?P<q>[^\n]{3,200}?\?)(?:\*\*|__)?$", re.I)
+_ANSWER_PREFIX = re.compile(r"^(?:\*\*|__)?A(?:nswer)?\s*[:.)](?:\*\*|__)?\s*", re.I)
+
+
+def _question(line: str) -> str | None:
+    match = _QUESTION_LINE.match(line.strip())
+    return match.group("q").strip().strip("*_ ") if match else None
+
+
+def _faq_pieces(block: str) -> tuple[str | None, str]:
+    """(question, answer) of a block whose first line is a question, else (None, block)."""
+    first, _, rest = block.partition("\n")
+    question = _question(first)
+    if question is None:
+        return None, block
+    return question, _ANSWER_PREFIX.sub("", rest.strip())
+
+
+def split_faq_pairs(parsed: ParsedDocument) -> ParsedDocument:
+    """Each question paragraph and the answer after it become a section headed by the question."""
+    sections: list[Section] = []
+    changed = False
+    for section in parsed.sections:
+        current_path, current_blocks = section.heading_path, []
+        pieces: list[Section] = []
+        for block in section.blocks:
+            question, answer = _faq_pieces(block)
+            if question is not None and question not in section.heading_path:
+                if current_blocks or current_path != section.heading_path:
+                    pieces.append(Section(current_path, tuple(current_blocks)))
+                current_path, current_blocks = (*section.heading_path, question), []
+                if answer:
+                    current_blocks.append(_ANSWER_PREFIX.sub("", answer))
+                continue
+            if current_path != section.heading_path and not current_blocks:
+                block = _ANSWER_PREFIX.sub("", block)
+            current_blocks.append(block)
+        pieces.append(Section(current_path, tuple(current_blocks)))
+        # A question with no answer after it is just a line of text: keep the section as it was.
+        if len(pieces) > 1 and all(p.blocks for p in pieces[1:]):
+            sections.extend(p for p in pieces if p.blocks)
+            changed = True
+        else:
+            sections.append(section)
+    if not changed:
+        return parsed
+    return ParsedDocument(title=parsed.title, sections=tuple(sections), url=parsed.url, tags=parsed.tags)
 
 
 # --- chunking ---------------------------------------------------------------

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
-from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from pgvector.django import HnswIndex, VectorField
 
@@ -85,9 +84,9 @@ class Chunk(models.Model):
     text = models.TextField()
     token_count = models.PositiveIntegerField()
     embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS)
-    # Written by the ingestion service in the same transaction as the chunk
-    # (section headings weighted A, title and text B): no trigger to keep in sync.
-    search_vector = SearchVectorField(null=True)
+    # BM25 length of the chunk's field-weighted pseudo-document (see apps.knowledge.lexical);
+    # written with its postings in the same transaction.
+    lexical_length = models.FloatField(default=0.0)
 
     class Meta:
         ordering = ["document_id", "position"]
@@ -102,11 +101,87 @@ class Chunk(models.Model):
                 ef_construction=64,
                 opclasses=["vector_cosine_ops"],
             ),
-            GinIndex(fields=["search_vector"], name="knowledge_chunk_search_gin"),
         ]
 
     def __str__(self) -> str:
         return f"{self.document_id}#{self.position}"
+
+
+class Term(models.Model):
+    """A lexeme of the knowledge base (PostgreSQL text search, stemmed) and in how many chunks it occurs."""
+
+    lexeme = models.CharField(max_length=255, unique=True)
+    chunk_frequency = models.IntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.lexeme
+
+
+class Posting(models.Model):
+    """One term in one chunk: its field-weighted frequency and the chunk's BM25 length (denormalised so
+    scoring reads this table's covering index only)."""
+
+    term = models.ForeignKey(Term, on_delete=models.CASCADE, related_name="+")
+    chunk = models.ForeignKey(Chunk, on_delete=models.CASCADE, related_name="postings")
+    frequency = models.FloatField()
+    length = models.FloatField()
+    # The term's BM25 saturation part under the average length when written: orders a term's
+    # postings best first (scores themselves are computed from frequency and length at query time).
+    impact = models.FloatField(default=0.0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["term", "chunk"], include=["frequency", "length"], name="knowledge_posting_term_chunk"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["term", "-impact"],
+                include=["chunk", "frequency", "length"],
+                name="knowledge_posting_impact",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.term_id}@{self.chunk_id}"
+
+
+class RetrievalProfile(models.Model):
+    """The knowledge base's own statistics and fitted retrieval parameters (one row).
+
+    `chunk_count` and `total_length` are BM25's N and the sum of lengths, updated by every
+    chunk swap and deletion. `vector_weight` (fusion) and `answer_threshold` (the fused score
+    below which nothing counts as an answer) are fitted from the knowledge base's own
+    documents by `services.retrieval_profile_fit`.
+    """
+
+    chunk_count = models.IntegerField(default=0)
+    total_length = models.FloatField(default=0.0)
+    vector_weight = models.FloatField(default=0.5)
+    answer_threshold = models.FloatField(default=0.0)
+    fitted_at = models.DateTimeField(null=True, blank=True)
+    fitted_chunk_count = models.IntegerField(default=0, help_text="chunk_count when last fitted")
+    fit_report = models.JSONField(default=dict, blank=True)
+
+    def __str__(self) -> str:
+        return f"w_vector={self.vector_weight:.2f} threshold={self.answer_threshold:.3f}"
+
+
+class UnansweredQuestion(models.Model):
+    """A question the FAQ specialist found no answer for (the gaps report groups them)."""
+
+    question = models.CharField(max_length=500)
+    best_score = models.FloatField(null=True, blank=True)
+    embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True, blank=True)
+    embedding_model = models.CharField(max_length=120, blank=True)
+    asked_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-asked_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.question[:80]
 
 
 class EmbeddingCache(models.Model):

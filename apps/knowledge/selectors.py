@@ -1,20 +1,22 @@
-"""Reading the knowledge base: hybrid retrieval.
+"""Reading the knowledge base: hybrid retrieval, and the unanswered-questions report.
 
     knowledge_search(*, query: str, k: int = 5, filters: dict | None = None) -> list[RetrievedChunk]
 
 This is the FAQ specialist's tool: its signature and `RetrievedChunk` are a
-contract. Two retrievers each return their best `KNOWLEDGE_SEARCH_CANDIDATES`
+contract. Two retrievers each nominate their best `KNOWLEDGE_SEARCH_CANDIDATES`
 chunks:
 
 - vector: cosine distance between the query's embedding and the chunks' (HNSW
-  index), only among documents embedded by the configured backend's model;
-- full text: the query parsed by `websearch_to_tsquery`; chunks holding every
-  term first, then (when that leaves room) chunks holding any term (a question
-  rarely contains every word of its answer), each ranked by `ts_rank` with
-  section headings weighted above text.
+  index, iterative scan), only among documents embedded by the configured model;
+- lexical: BM25 over field-weighted postings (`apps.knowledge.lexical`).
 
-They are fused by reciprocal rank: score = sum over retrievers of 1 / (RRF_K + rank).
-If embedding the query fails (provider down), full text alone answers.
+Every candidate then gets both scores and they are fused on an absolute scale
+(`apps.knowledge.fusion`) with the knowledge base's fitted weight; chunks that
+hold an identifier the query names ("TW-1001") or a quoted phrase come first.
+A chunk is `answerable` when its fused score reaches the fitted threshold
+(`RetrievalProfile.answer_threshold`, or `KNOWLEDGE_ANSWER_THRESHOLD`): below it
+the FAQ specialist says it does not know. If embedding the query fails
+(provider down), BM25 alone answers.
 
 `filters` (all optional, combined with AND):
     {"source": "demo-kb" or ["demo-kb", "uploads"],   # KnowledgeSource.name
@@ -26,22 +28,24 @@ Unknown keys raise ApplicationError(code="invalid_filter").
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+import numpy as np
 from django.conf import settings
-from django.contrib.postgres.search import SearchQueryField, SearchRank
 from django.db import connection, transaction
-from django.db.models import BooleanField, F, Func, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db.models import Case, FloatField, QuerySet, When
 from pgvector.django import CosineDistance
 
 from apps.core.errors import ApplicationError
 
 from .embeddings import EmbeddingError, embed_query, get_backend
-from .models import Chunk
+from .fusion import Scored, exact_terms, rank
+from .lexical import LexicalQuery, bm25_candidates, lexical_query, profile_get
+from .models import Chunk, RetrievalProfile, UnansweredQuestion
 
 logger = logging.getLogger(__name__)
 
@@ -52,11 +56,13 @@ FILTER_KEYS = frozenset({"source", "tags", "document_ids"})
 class RetrievedChunk:
     """One retrieved chunk with what a citation needs.
 
-    `score` is the fused reciprocal-rank score (higher is better; only comparable
-    within one search). `similarity` is the cosine similarity between the query and
-    the chunk, also for chunks found by full text only; None when the query could
-    not be embedded or the chunk was embedded by another model. Use it to judge
-    whether anything relevant was found at all (its scale depends on the model).
+    `score` is the fused score (w * similarity + (1 - w) * normalised BM25, on an
+    absolute scale: comparable across searches of one knowledge base).
+    `similarity` is the cosine similarity between the query and the chunk, also for
+    chunks found by BM25 only; None when the query could not be embedded or the chunk
+    was embedded by another model. `lexical_score` is BM25 over the query's maximum.
+    `answerable` says the score reached the knowledge base's calibrated threshold
+    (or the chunk holds an exact term the query names): below it, say you do not know.
     `source` is the document's URL, else its path.
     """
 
@@ -71,6 +77,8 @@ class RetrievedChunk:
     similarity: float | None = None
     vector_rank: int | None = None
     text_rank: int | None = None
+    lexical_score: float | None = None
+    answerable: bool = True
 
     @property
     def citation(self) -> str:
@@ -95,40 +103,6 @@ def _filtered(filters: dict[str, Any] | None) -> QuerySet[Chunk]:
     if document_ids:
         qs = qs.filter(document_id__in=list(document_ids))
     return qs
-
-
-def _tsquery(query: str, *, any_term: bool) -> RawSQL:
-    config = settings.KNOWLEDGE_TEXT_SEARCH_CONFIG
-    # websearch_to_tsquery parses quotes and stems; negation is dropped (customers do not
-    # write search operators); for `any_term`, '&' becomes '|'. The query is a parameter.
-    if any_term:
-        return RawSQL(
-            "to_tsquery(%s::regconfig,"
-            " replace(replace(websearch_to_tsquery(%s::regconfig, %s)::text, '!', ''), ' & ', ' | '))",
-            (config, config, query),
-            output_field=SearchQueryField(),
-        )
-    return RawSQL(
-        "to_tsquery(%s::regconfig, replace(websearch_to_tsquery(%s::regconfig, %s)::text, '!', ''))",
-        (config, config, query),
-        output_field=SearchQueryField(),
-    )
-
-
-def _ranked_matches(
-    tsquery: RawSQL, *, limit: int, filters: dict[str, Any] | None, exclude: set[int]
-) -> list[tuple[int, float]]:
-    matches = Func(
-        F("search_vector"), tsquery, arg_joiner=" @@ ", template="(%(expressions)s)", output_field=BooleanField()
-    )
-    qs = _filtered(filters).annotate(matched=matches).filter(matched=True)
-    if exclude:
-        qs = qs.exclude(id__in=exclude)
-    return list(
-        qs.annotate(rank=SearchRank(F("search_vector"), tsquery, normalization=1))
-        .order_by("-rank", "id")
-        .values_list("id", "rank")[:limit]
-    )
 
 
 @contextmanager
@@ -184,66 +158,133 @@ def vector_candidates(
     return rows
 
 
-def text_candidates(*, query: str, limit: int, filters: dict[str, Any] | None = None) -> list[tuple[int, float]]:
-    """(chunk id, ts_rank), best first: chunks with every query term, then chunks with any.
+def _filter_sql(filters: dict[str, Any] | None) -> tuple[str, Sequence[Any]] | None:
+    if not filters:
+        return None
+    sql, params = _filtered(filters).values("id").query.sql_with_params()
+    return sql, params
 
-    The strict pass is selective (cheap on a large knowledge base); the any-term pass
-    runs only when it leaves room, because a question rarely repeats every word of
-    its answer.
-    """
-    rows = _ranked_matches(_tsquery(query, any_term=False), limit=limit, filters=filters, exclude=set())
-    if len(rows) < limit:
-        seen = {chunk_id for chunk_id, _ in rows}
-        rows += _ranked_matches(_tsquery(query, any_term=True), limit=limit - len(rows), filters=filters, exclude=seen)
-    return rows
+
+def text_candidates(*, query: str, limit: int, filters: dict[str, Any] | None = None) -> list[tuple[int, float]]:
+    """(chunk id, BM25 score), best first (the lexical half alone)."""
+    _filtered(filters)  # validates the filter keys
+    return bm25_candidates(lexical=lexical_query(query), limit=limit, chunk_filter=_filter_sql(filters))
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Both retrievers' candidates for one query, each with both scores."""
+
+    scored: tuple[Scored, ...]
+    vector_rank: dict[int, int]
+    text_rank: dict[int, int]
+    pinned: frozenset[int]
+    lexical: LexicalQuery
+
+    def ranked(self, vector_weight: float) -> list[Scored]:
+        return rank(self.scored, vector_weight=vector_weight, pinned=self.pinned)
+
+
+def _pinned(query: str, chunk_ids: Sequence[int]) -> frozenset[int]:
+    """Chunks among `chunk_ids` holding every lexeme of at least one exact term of the query."""
+    pinned: set[int] = set()
+    ids = list(chunk_ids)
+    if not ids:
+        return frozenset()
+    config = settings.KNOWLEDGE_TEXT_SEARCH_CONFIG
+    with connection.cursor() as cursor:
+        for term in exact_terms(query):
+            cursor.execute(
+                "SELECT p.chunk_id FROM knowledge_posting p JOIN knowledge_term t ON t.id = p.term_id"
+                " WHERE t.lexeme = ANY(tsvector_to_array(to_tsvector(%s::regconfig, %s))) AND p.chunk_id = ANY(%s)"
+                " GROUP BY p.chunk_id"
+                " HAVING count(*) = cardinality(tsvector_to_array(to_tsvector(%s::regconfig, %s)))",
+                [config, term, ids, config, term],
+            )
+            pinned.update(row[0] for row in cursor.fetchall())
+    return frozenset(pinned)
+
+
+def hybrid_candidates(
+    *, query: str, limit: int, filters: dict[str, Any] | None = None, query_vector: Any = None, model: str = ""
+) -> Candidates:
+    """Vector and BM25 candidates (each `limit`), completed so every one carries both scores."""
+    vector_rows = (
+        vector_candidates(query_vector=query_vector, model=model, limit=limit, filters=filters)
+        if query_vector is not None
+        else []
+    )
+    lexical = lexical_query(query)
+    text_rows = bm25_candidates(lexical=lexical, limit=limit, chunk_filter=_filter_sql(filters))
+    vector_rank = {chunk_id: r for r, (chunk_id, _) in enumerate(vector_rows, start=1)}
+    text_rank = {chunk_id: r for r, (chunk_id, _) in enumerate(text_rows, start=1)}
+    bm25 = dict(text_rows)
+    vector_only = [cid for cid in vector_rank if cid not in bm25]
+    if vector_only and lexical.terms:
+        bm25.update(bm25_candidates(lexical=lexical, limit=len(vector_only), chunk_ids=vector_only))
+    union = list(dict.fromkeys([*vector_rank, *text_rank]))
+    info = Chunk.objects.filter(pk__in=union)
+    if query_vector is not None:
+        # One query gives every candidate's document and its similarity (None for another model's vectors).
+        info = info.annotate(
+            distance=Case(
+                When(document__embedding_model=model, then=CosineDistance("embedding", query_vector)),
+                default=None,
+                output_field=FloatField(),
+            )
+        )
+        rows = {cid: (doc, dist) for cid, doc, dist in info.values_list("id", "document_id", "distance")}
+    else:
+        rows = {cid: (doc, None) for cid, doc in info.values_list("id", "document_id")}
+    max_score = lexical.max_score
+    scored = tuple(
+        Scored(
+            chunk_id=cid,
+            document_id=rows[cid][0],
+            similarity=(1.0 - float(rows[cid][1])) if rows[cid][1] is not None else None,
+            lexical=(bm25.get(cid, 0.0) / max_score) if max_score > 0 else 0.0,
+        )
+        for cid in union
+        if cid in rows  # a chunk replaced by a re-index between the queries is dropped
+    )
+    return Candidates(
+        scored=scored,
+        vector_rank=vector_rank,
+        text_rank=text_rank,
+        pinned=_pinned(query, union) if exact_terms(query) else frozenset(),
+        lexical=lexical,
+    )
+
+
+def answer_threshold(profile: RetrievalProfile) -> float:
+    override = settings.KNOWLEDGE_ANSWER_THRESHOLD
+    return float(override) if override is not None else profile.answer_threshold
 
 
 def knowledge_search(*, query: str, k: int = 5, filters: dict[str, Any] | None = None) -> list[RetrievedChunk]:
-    """The `k` best chunks for `query`, best first (hybrid: vector + full text, reciprocal rank fusion)."""
+    """The `k` best chunks for `query`, best first (vector + BM25, fused with the fitted weight)."""
     query = " ".join(query.split())
     if not query or k <= 0:
         return []
+    _filtered(filters)  # refuse unknown filter keys before embedding anything
     limit = max(settings.KNOWLEDGE_SEARCH_CANDIDATES, k)
-    rrf_k = settings.KNOWLEDGE_RRF_K
-
-    vector_rows: list[tuple[int, float]] = []
     backend = get_backend()
     query_vector = None
     try:
         query_vector = embed_query(query, backend=backend)
     except EmbeddingError as exc:
-        logger.warning("query embedding failed, full-text search only: %s", exc)
-    else:
-        vector_rows = vector_candidates(query_vector=query_vector, model=backend.name, limit=limit, filters=filters)
-    text_rows = text_candidates(query=query, limit=limit, filters=filters)
-    return fuse(
-        vector_rows=vector_rows,
-        text_rows=text_rows,
-        k=k,
-        rrf_k=rrf_k,
-        query_vector=query_vector,
-        model=backend.name,
+        logger.warning("query embedding failed, BM25 only: %s", exc)
+    candidates = hybrid_candidates(
+        query=query, limit=limit, filters=filters, query_vector=query_vector, model=backend.name
     )
+    profile = profile_get()
+    # Without a vector the lexical half is all there is: give it the whole weight.
+    weight = profile.vector_weight if query_vector is not None else 0.0
+    return load_results(candidates, k=k, vector_weight=weight, threshold=answer_threshold(profile))
 
 
-def fuse(
-    *,
-    vector_rows: list[tuple[int, float]],
-    text_rows: list[tuple[int, float]],
-    k: int,
-    rrf_k: int,
-    query_vector: Any = None,
-    model: str = "",
-) -> list[RetrievedChunk]:
-    """Reciprocal rank fusion, then the winners loaded. With `query_vector`, chunks found by
-    full text only also get their cosine similarity (when embedded by `model`)."""
-    scores: dict[int, float] = {}
-    vector_rank = {chunk_id: rank for rank, (chunk_id, _) in enumerate(vector_rows, start=1)}
-    text_rank = {chunk_id: rank for rank, (chunk_id, _) in enumerate(text_rows, start=1)}
-    for ranks in (vector_rank, text_rank):
-        for chunk_id, rank in ranks.items():
-            scores[chunk_id] = scores.get(chunk_id, 0.0) + 1.0 / (rrf_k + rank)
-    best = sorted(scores, key=lambda cid: (-scores[cid], vector_rank.get(cid, 10**9), cid))[:k]
+def load_results(candidates: Candidates, *, k: int, vector_weight: float, threshold: float) -> list[RetrievedChunk]:
+    best = candidates.ranked(vector_weight)[:k]
     chunks = Chunk.objects.select_related("document__source").only(
         "id",
         "text",
@@ -253,36 +294,105 @@ def fuse(
         "document__uri",
         "document__source__name",
     )
-    by_id = {chunk.pk: chunk for chunk in chunks.filter(pk__in=best)}
-    distance = dict(vector_rows)
-    text_only = [cid for cid in best if cid not in distance]
-    if query_vector is not None and text_only:
-        distance.update(
-            Chunk.objects.filter(pk__in=text_only, document__embedding_model=model)
-            .annotate(distance=CosineDistance("embedding", query_vector))
-            .values_list("id", "distance")
-        )
+    by_id = {chunk.pk: chunk for chunk in chunks.filter(pk__in=[c.chunk_id for c in best])}
     results = []
-    for chunk_id in best:
-        chunk = by_id.get(chunk_id)
-        if chunk is None:  # replaced by a re-index between the two queries
+    for cand in best:
+        chunk = by_id.get(cand.chunk_id)
+        if chunk is None:  # replaced by a re-index between the queries
             continue
+        score = cand.fused(vector_weight)
         results.append(
             RetrievedChunk(
                 chunk_id=chunk.pk,
                 text=chunk.text,
-                score=scores[chunk_id],
+                score=score,
                 document_id=chunk.document.pk,
                 document_title=chunk.document.title,
                 source=chunk.document.uri,
                 source_name=chunk.document.source.name,
                 heading_path=tuple(chunk.heading_path),
-                similarity=(1.0 - float(distance[chunk_id])) if chunk_id in distance else None,
-                vector_rank=vector_rank.get(chunk_id),
-                text_rank=text_rank.get(chunk_id),
+                similarity=cand.similarity,
+                vector_rank=candidates.vector_rank.get(cand.chunk_id),
+                text_rank=candidates.text_rank.get(cand.chunk_id),
+                lexical_score=cand.lexical,
+                answerable=score >= threshold or cand.chunk_id in candidates.pinned,
             )
         )
     return results
 
 
-__all__ = ["FILTER_KEYS", "RetrievedChunk", "fuse", "knowledge_search", "text_candidates", "vector_candidates"]
+@dataclass(frozen=True)
+class QuestionGroup:
+    """Similar unanswered questions: the one most like the others first, how many, and when last asked."""
+
+    question: str
+    count: int
+    examples: tuple[str, ...]
+    last_asked: datetime
+    best_score: float | None
+
+
+GROUP_SIMILARITY = 0.75
+
+
+def unanswered_questions_report(
+    *, since: datetime | None = None, similarity: float = GROUP_SIMILARITY, limit: int = 50
+) -> list[QuestionGroup]:
+    """Questions the FAQ specialist could not answer, grouped by meaning (cosine >= `similarity` to a
+    group's first question, greedy, newest first), largest groups first. Questions without a
+    comparable vector are grouped by their exact (case-folded) text."""
+    rows = UnansweredQuestion.objects.order_by("-asked_at", "-id")
+    if since is not None:
+        rows = rows.filter(asked_at__gte=since)
+    model = get_backend().name
+    groups: list[dict[str, Any]] = []
+    seeds: list[np.ndarray] = []
+    seed_groups: list[int] = []
+    by_text: dict[str, int] = {}
+    for row in rows.only("question", "best_score", "embedding", "embedding_model", "asked_at")[:5000]:
+        index: int | None = None
+        vector = np.asarray(row.embedding, dtype=np.float32) if row.embedding is not None else None
+        if vector is not None and row.embedding_model == model and seeds:
+            sims = np.stack(seeds) @ vector
+            best = int(np.argmax(sims))
+            if sims[best] >= similarity:
+                index = seed_groups[best]
+        key = row.question.casefold()
+        if index is None:
+            index = by_text.get(key)
+        if index is None:
+            index = len(groups)
+            groups.append({"members": [], "last": row.asked_at, "best": None})
+            if vector is not None and row.embedding_model == model:
+                seeds.append(vector)
+                seed_groups.append(index)
+        by_text.setdefault(key, index)
+        group = groups[index]
+        group["members"].append(row.question)
+        if row.best_score is not None:
+            group["best"] = max(group["best"] or row.best_score, row.best_score)
+    result = [
+        QuestionGroup(
+            question=g["members"][0],
+            count=len(g["members"]),
+            examples=tuple(dict.fromkeys(g["members"]))[:5],
+            last_asked=g["last"],
+            best_score=g["best"],
+        )
+        for g in groups
+    ]
+    result.sort(key=lambda g: (-g.count, -g.last_asked.timestamp()))
+    return result[:limit]
+
+
+__all__ = [
+    "FILTER_KEYS",
+    "Candidates",
+    "RetrievedChunk",
+    "hybrid_candidates",
+    "knowledge_search",
+    "load_results",
+    "text_candidates",
+    "unanswered_questions_report",
+    "vector_candidates",
+]

@@ -23,17 +23,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.postgres.search import SearchVector
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F, Func, TextField, Value
 from django.utils import timezone
 
 from apps.core.errors import ApplicationError
 
 from .chunking import CHUNKER_VERSION, ChunkDraft, chunk_document, embedding_text, parse_document, token_counter
 from .embeddings import EmbeddingBackend, embed_texts, get_backend
-from .models import Chunk, Document, DocumentFormat, DocumentStatus, KnowledgeSource
+from .lexical import LEXICAL_VERSION, ChunkFields, postings_remove, postings_write
+from .models import Chunk, Document, DocumentFormat, DocumentStatus, KnowledgeSource, UnansweredQuestion
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +93,7 @@ def index_signature(backend: EmbeddingBackend) -> str:
     """What a document's chunks depend on besides its content: a change means re-indexing."""
     return (
         f"{backend.name}|chunks:{settings.KNOWLEDGE_CHUNK_MAX_TOKENS}/{settings.KNOWLEDGE_CHUNK_OVERLAP_TOKENS}"
-        f"|v{CHUNKER_VERSION}"
+        f"|v{CHUNKER_VERSION}|bm25:{LEXICAL_VERSION}/{settings.KNOWLEDGE_TEXT_SEARCH_CONFIG}"
     )
 
 
@@ -252,13 +251,13 @@ def document_index(*, document_id: int, force: bool = False, backend: EmbeddingB
         )
         raise
 
-    config = settings.KNOWLEDGE_TEXT_SEARCH_CONFIG
     with transaction.atomic():
         document = Document.objects.select_for_update().get(pk=document_id)
         if document.content_hash != digest:
             return None
+        postings_remove(list(document.chunks.values_list("pk", flat=True)))
         document.chunks.all().delete()
-        Chunk.objects.bulk_create(
+        created = Chunk.objects.bulk_create(
             [
                 Chunk(
                     document=document,
@@ -272,17 +271,13 @@ def document_index(*, document_id: int, force: bool = False, backend: EmbeddingB
             ],
             batch_size=500,
         )
-        # Section headings weigh most: the title is shared by every chunk of the document.
-        sections = Func(
-            Func(F("heading_path"), Value(document.title), function="array_remove", output_field=TextField()),
-            Value(" "),
-            function="array_to_string",
-            output_field=TextField(),
-        )
-        document.chunks.update(
-            search_vector=SearchVector(sections, weight="A", config=config)
-            + SearchVector(Value(document.title, output_field=TextField()), weight="B", config=config)
-            + SearchVector("text", weight="B", config=config)
+        postings_write(
+            [
+                ChunkFields(
+                    chunk_id=chunk.pk, title=document.title, headings=tuple(chunk.heading_path), body=chunk.text
+                )
+                for chunk in created
+            ]
         )
         document.status = DocumentStatus.READY
         document.indexed_hash = digest
@@ -326,10 +321,12 @@ def ingest_documents(
             group = []
     _ingest_group(source=source, items=group, signature=signature, force=force, report=report, progress=progress)
     if prune:
-        with transaction.atomic():
-            stale = Document.objects.filter(source=source).exclude(uri__in=seen)
-            report.deleted = stale.count()
-            stale.delete()
+        stale = Document.objects.filter(source=source).exclude(uri__in=seen)
+        report.deleted = documents_delete(document_ids=list(stale.values_list("pk", flat=True)))
+    if report.created or report.changed or report.deleted:
+        from .fitting import retrieval_profile_fit
+
+        retrieval_profile_fit()
     return report
 
 
@@ -457,3 +454,135 @@ def documents_reindex(*, document_ids: Sequence[int]) -> int:
         Document.objects.filter(pk__in=ids).update(status=DocumentStatus.PENDING, updated_at=timezone.now())
         documents_enqueue_index(document_ids=ids, force=True)
     return len(ids)
+
+
+def documents_delete(*, document_ids: Sequence[int]) -> int:
+    """Delete documents with their chunks, taking the chunks out of the BM25 statistics first."""
+    with transaction.atomic():
+        documents = Document.objects.select_for_update().filter(pk__in=list(document_ids))
+        ids = list(documents.values_list("pk", flat=True))
+        postings_remove(list(Chunk.objects.filter(document_id__in=ids).values_list("pk", flat=True)))
+        Document.objects.filter(pk__in=ids).delete()
+    return len(ids)
+
+
+UNANSWERED_MAX_CHARS = 500
+
+
+def unanswered_question_record(*, question: str, best_score: float | None) -> UnansweredQuestion | None:
+    """Keep a question the knowledge base could not answer, for the gaps report.
+
+    The question is what the FAQ specialist searched for (already through the input
+    guardrail). Its embedding comes from the cache (the search just embedded it), so
+    grouping similar questions later costs no model call.
+    """
+    text = " ".join(question.split())[:UNANSWERED_MAX_CHARS]
+    if not text:
+        return None
+    backend = get_backend()
+    try:
+        vector = embed_texts([text], backend=backend)[0]
+    except ApplicationError:
+        vector = None
+    row = UnansweredQuestion(
+        question=text,
+        best_score=best_score,
+        embedding=vector,
+        embedding_model=backend.name if vector is not None else "",
+        asked_at=timezone.now(),
+    )
+    row.save()
+    return row
+
+
+# --- operations (JSON API) ---------------------------------------------------
+
+API_FORMATS = frozenset(DocumentFormat.values)
+
+
+@dataclass
+class SyncReport:
+    created: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    deleted: int = 0
+    document_ids: list[int] = field(default_factory=list)
+
+
+def _api_item(*, uri: str, format: str, content: str, title: str, tags: Sequence[str]) -> DocumentInput:
+    if format not in API_FORMATS:
+        raise ApplicationError(f"unknown format {format!r} (use {', '.join(sorted(API_FORMATS))})", code="unsupported")
+    if len(content.encode("utf-8")) > settings.KNOWLEDGE_UPLOAD_MAX_BYTES:
+        raise ApplicationError(f"{uri}: larger than {settings.KNOWLEDGE_UPLOAD_MAX_BYTES} bytes", code="too_large")
+    if not content.strip():
+        raise ApplicationError(f"{uri}: empty content", code="invalid_document")
+    return DocumentInput(uri=uri, format=format, raw_content=content, title=title, tags=tuple(tags))
+
+
+def document_put(
+    *, source_name: str, uri: str, format: str, content: str, title: str = "", tags: Sequence[str] = ()
+) -> UpsertResult:
+    """Add or replace one document (by source and URI); it is indexed in Celery after commit."""
+    item = _api_item(uri=uri, format=format, content=content, title=title, tags=tags)
+    with transaction.atomic():
+        source = source_get_or_create(name=source_name)
+        result = document_upsert(source=source, item=item, signature=current_signature())
+        if result.outcome in ("created", "changed", "stale") and result.document is not None:
+            documents_enqueue_index(document_ids=[result.document.pk])
+    return result
+
+
+def document_update(
+    *, document: Document, content: str, format: str = "", title: str = "", tags: Sequence[str] | None = None
+) -> UpsertResult:
+    """Replace an existing document's content (and optionally title, format, tags)."""
+    return document_put(
+        source_name=document.source.name,
+        uri=document.uri,
+        format=format or document.format,
+        content=content,
+        title=title,
+        tags=document.tags if tags is None else tags,
+    )
+
+
+def documents_sync(*, source_name: str, items: Sequence[dict], prune: bool) -> SyncReport:
+    """Make a source hold exactly the uploaded documents (with `prune`): new and changed ones are stored
+    and indexed in Celery after commit, unchanged ones skipped, the source's others deleted."""
+    inputs = [
+        _api_item(
+            uri=item["uri"],
+            format=item["format"],
+            content=item["content"],
+            title=item.get("title", ""),
+            tags=item.get("tags", ()),
+        )
+        for item in items
+    ]
+    uris = [item.uri for item in inputs]
+    if len(set(uris)) != len(uris):
+        raise ApplicationError("the same URI is given twice", code="invalid")
+    report = SyncReport()
+    signature = current_signature()
+    with transaction.atomic():
+        source = source_get_or_create(name=source_name)
+        for item in inputs:
+            result = document_upsert(source=source, item=item, signature=signature)
+            if result.outcome == "duplicate":
+                report.duplicates += 1
+                continue
+            assert result.document is not None
+            report.document_ids.append(result.document.pk)
+            if result.outcome == "unchanged":
+                report.unchanged += 1
+                continue
+            if result.outcome == "created":
+                report.created += 1
+            else:
+                report.changed += 1
+            documents_enqueue_index(document_ids=[result.document.pk])
+        if prune:
+            stale = Document.objects.filter(source=source).exclude(uri__in=uris)
+            report.deleted = documents_delete(document_ids=list(stale.values_list("pk", flat=True)))
+    return report

@@ -17,6 +17,8 @@ logger = logging.getLogger(__name__)
 
 @shared_task(acks_late=True, ignore_result=True)
 def index_documents(document_ids: list[int], force: bool = False) -> None:
+    from .fitting import retrieval_profile_fit, retrieval_profile_needs_fit
+    from .lexical import profile_get
     from .models import Document
     from .services import document_index
 
@@ -28,3 +30,6 @@ def index_documents(document_ids: list[int], force: bool = False) -> None:
         except ApplicationError as exc:
             # Recorded on the document (status failed, error); the others still get indexed.
             logger.warning("indexing document %s failed: %s", document_id, exc)
+    # Re-fit when the corpus changed by a tenth since the last fit (cheap to check, idempotent).
+    if retrieval_profile_needs_fit(profile_get()):
+        retrieval_profile_fit()

@@ -378,10 +378,15 @@ KNOWLEDGE_OPENAI_MAX_RETRIES = env.int("KNOWLEDGE_OPENAI_MAX_RETRIES", default=2
 # Chunking: token budget per chunk (MiniLM word pieces; the model reads 256) and overlap.
 KNOWLEDGE_CHUNK_MAX_TOKENS = env.int("KNOWLEDGE_CHUNK_MAX_TOKENS", default=200)
 KNOWLEDGE_CHUNK_OVERLAP_TOKENS = env.int("KNOWLEDGE_CHUNK_OVERLAP_TOKENS", default=40)
-# Retrieval: candidates per retriever, reciprocal-rank-fusion constant, HNSW search breadth.
+# Retrieval: candidates per retriever, HNSW search breadth, BM25's candidate budget (best
+# postings per query term), queries generated to fit fusion, and an optional fixed answer
+# threshold (empty: the one fitted to the knowledge base).
 KNOWLEDGE_SEARCH_CANDIDATES = env.int("KNOWLEDGE_SEARCH_CANDIDATES", default=40)
-KNOWLEDGE_RRF_K = env.int("KNOWLEDGE_RRF_K", default=60)
 KNOWLEDGE_HNSW_EF_SEARCH = env.int("KNOWLEDGE_HNSW_EF_SEARCH", default=80)
+KNOWLEDGE_BM25_POSTINGS_PER_TERM = env.int("KNOWLEDGE_BM25_POSTINGS_PER_TERM", default=1000)
+KNOWLEDGE_FIT_MAX_QUERIES = env.int("KNOWLEDGE_FIT_MAX_QUERIES", default=300)
+KNOWLEDGE_ANSWER_THRESHOLD = env.float("KNOWLEDGE_ANSWER_THRESHOLD", default=None)
+KNOWLEDGE_FALSE_ANSWER_RATE = env.float("KNOWLEDGE_FALSE_ANSWER_RATE", default=0.3)
 KNOWLEDGE_TEXT_SEARCH_CONFIG = env("KNOWLEDGE_TEXT_SEARCH_CONFIG", default="english")
 # Admin uploads larger than this are refused; accepted ones are indexed by Celery after commit.
 KNOWLEDGE_UPLOAD_MAX_BYTES = env.int("KNOWLEDGE_UPLOAD_MAX_BYTES", default=2_000_000)

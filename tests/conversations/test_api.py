@@ -170,6 +170,10 @@ def test_openapi_schema_lists_the_operations():
         "/api/v1/conversations/{public_id}/feedback/",
         "/api/v1/conversations/{public_id}/csat/",
         "/api/v1/conversations/{public_id}/attachments/",
+        "/api/v1/knowledge/documents/",
+        "/api/v1/knowledge/documents/{id}/",
+        "/api/v1/knowledge/sync/",
+        "/api/v1/knowledge/gaps/",
     }
 
 

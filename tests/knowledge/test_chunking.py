@@ -4,6 +4,7 @@ from apps.knowledge.chunking import (
     chunk_document,
     embedding_text,
     estimate_tokens,
+    parse_document,
     parse_html,
     parse_markdown,
     parse_text,
@@ -121,3 +122,30 @@ def test_embedding_text_prefixes_title_and_headings_once():
     assert text == "Returns > Fees\n\nA fee."
     assert embedding_text(title="", heading_path=(), text="A fee.") == "A fee."
     assert embedding_text(title="A fee.", heading_path=(), text="A fee.") == "A fee."
+
+
+def test_faq_shaped_content_becomes_one_section_per_question_and_answer():
+    # given questions as bold lines, Q:/A: lines and plain question lines
+    raw = (
+        "# Shipping FAQ\n\nWe ship from Portland.\n\n**How long does delivery take?**\n\nThree to five days.\n\n"
+        "Q: Can I ship abroad?\nA: Yes, to thirty countries.\n\nIs express faster?\n\nYes, one to two days.\n"
+    )
+
+    # when
+    parsed = parse_document(raw, "markdown")
+
+    # then
+    assert [(s.heading_path, s.blocks) for s in parsed.sections] == [
+        (("Shipping FAQ",), ("We ship from Portland.",)),
+        (("Shipping FAQ", "How long does delivery take?"), ("Three to five days.",)),
+        (("Shipping FAQ", "Can I ship abroad?"), ("Yes, to thirty countries.",)),
+        (("Shipping FAQ", "Is express faster?"), ("Yes, one to two days.",)),
+    ]
+
+
+def test_a_question_without_an_answer_after_it_stays_text():
+    # given / when
+    parsed = parse_document("# Help\n\nIntro.\n\nQuestions?\n", "markdown")
+
+    # then
+    assert [(s.heading_path, s.blocks) for s in parsed.sections] == [(("Help",), ("Intro.", "Questions?"))]

@@ -58,7 +58,7 @@ def test_search_command_prints_ranked_chunks_with_their_source(tmp_path, fake_ba
 
     # then
     lines = out.splitlines()
-    assert re.fullmatch(r"1\. score=0\.\d{4} similarity=0\.\d{3} vector#=1 text#=1 chunk=\d+", lines[0])
+    assert re.fullmatch(r"1\. score=0\.\d{4} similarity=0\.\d{3} bm25=0\.\d{3} vector#=1 bm25#=1 chunk=\d+", lines[0])
     assert lines[1:] == [
         "   Returns > Window",
         "   https://shop.example/returns",

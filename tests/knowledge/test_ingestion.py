@@ -12,7 +12,7 @@ RETURNS = md("Returns", ("Window", "Return within thirty days of delivery."), ("
 SHIPPING = md("Shipping", ("Standard", "Three to five business days."))
 
 
-def test_ingesting_a_folder_creates_documents_with_chunks_vectors_and_search_vectors(tmp_path, fake_backend):
+def test_ingesting_a_folder_creates_documents_with_chunks_vectors_and_bm25_postings(tmp_path, fake_backend):
     # given
     write(tmp_path / "kb" / "returns.md", RETURNS)
     write(tmp_path / "kb" / "sub" / "shipping.md", SHIPPING)
@@ -33,9 +33,9 @@ def test_ingesting_a_folder_creates_documents_with_chunks_vectors_and_search_vec
         (0, ["Returns", "Window"], "Return within thirty days of delivery."),
         (1, ["Returns", "Fees"], "A small fee applies."),
     ]
-    assert all(c.search_vector for c in chunks)
+    assert all(c.lexical_length > 0 and c.postings.exists() for c in chunks)
     assert len(chunks[0].embedding) == 384
-    assert Chunk.objects.filter(search_vector__isnull=True).count() == 0
+    assert Chunk.objects.filter(postings__isnull=True).count() == 0
 
 
 def test_an_unchanged_document_is_skipped_without_calling_the_backend(fake_backend):
@@ -60,6 +60,7 @@ def test_a_changed_document_gets_a_new_version_and_its_chunks_replaced(fake_back
     old_ids = set(Chunk.objects.filter(document__uri="returns.md").values_list("id", flat=True))
     shipping_ids = set(Chunk.objects.filter(document__uri="shipping.md").values_list("id", flat=True))
     changed = RETURNS.replace("thirty", "forty-five")
+    fake_backend.reset()
 
     # when
     report = ingest("files", {"returns.md": changed, "shipping.md": SHIPPING})
@@ -72,8 +73,9 @@ def test_a_changed_document_gets_a_new_version_and_its_chunks_replaced(fake_back
     assert {c.id for c in new_chunks}.isdisjoint(old_ids)
     assert new_chunks[0].text == "Return within forty-five days of delivery."
     assert set(Chunk.objects.filter(document__uri="shipping.md").values_list("id", flat=True)) == shipping_ids
-    # Only the changed chunk's text was new to the embedding cache.
-    assert fake_backend.embedded[-1:] == ["Returns > Window\n\nReturn within forty-five days of delivery."]
+    # Indexing embedded only the changed chunk's text (later calls are the re-fit's masked chunks).
+    assert fake_backend.calls[0] == ["Returns > Window\n\nReturn within forty-five days of delivery."]
+    assert "Shipping > Standard\n\nThree to five business days." not in fake_backend.embedded
 
 
 def test_a_failed_re_embedding_keeps_the_old_chunks_and_marks_the_document_failed(fake_backend):

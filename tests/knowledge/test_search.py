@@ -3,7 +3,7 @@ from django.db import connection
 
 from apps.core.errors import ApplicationError
 from apps.knowledge.models import Chunk, Document
-from apps.knowledge.selectors import RetrievedChunk, fuse, knowledge_search, vector_candidates
+from apps.knowledge.selectors import RetrievedChunk, hybrid_candidates, knowledge_search, vector_candidates
 
 from .conftest import ingest, md
 from .fakes import bag_of_words
@@ -136,30 +136,22 @@ def test_when_the_query_cannot_be_embedded_full_text_still_answers(fake_backend)
     assert results[0].vector_rank is None
 
 
-def test_a_chunk_found_by_full_text_only_still_gets_its_similarity(fake_backend):
-    # given
+def test_a_chunk_found_by_bm25_only_still_gets_its_similarity(fake_backend):
+    # given a query vector nearest to another chunk, and words only the KX chunk holds
     ingest("help", CORPUS)
     chunk = Chunk.objects.get(text__contains="KX-4471")
-    query = "carrier reference code"
+    vector = bag_of_words("gift card balance")
 
     # when
-    [result] = fuse(
-        vector_rows=[],
-        text_rows=[(chunk.pk, 0.5)],
-        k=1,
-        rrf_k=60,
-        query_vector=bag_of_words(query),
-        model="test:bag-of-words",
-    )
-    other_model = fuse(
-        vector_rows=[], text_rows=[(chunk.pk, 0.5)], k=1, rrf_k=60, query_vector=bag_of_words(query), model="x"
-    )
+    candidates = hybrid_candidates(query="KX-4471 reference", limit=1, query_vector=vector, model="test:bag-of-words")
+    other_model = hybrid_candidates(query="KX-4471 reference", limit=1, query_vector=vector, model="x")
 
     # then
-    expected = float(bag_of_words(query) @ bag_of_words("Shipping > Carriers\n\n" + chunk.text))
-    assert result.similarity == pytest.approx(expected, abs=1e-5)
-    assert (result.vector_rank, result.text_rank) == (None, 1)
-    assert other_model[0].similarity is None
+    found = {c.chunk_id: c for c in candidates.scored}
+    expected = float(vector @ bag_of_words("Shipping > Carriers\n\n" + chunk.text))
+    assert found[chunk.pk].similarity == pytest.approx(expected, abs=1e-5)
+    assert (candidates.vector_rank.get(chunk.pk), candidates.text_rank[chunk.pk]) == (None, 1)
+    assert [c.similarity for c in other_model.scored] == [None]
 
 
 def test_vector_search_leaves_the_callers_transaction_settings_alone(fake_backend):

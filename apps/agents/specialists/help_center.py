@@ -1,9 +1,10 @@
 """The help center tool every specialist has: search the knowledge base, and keep what it cites.
 
 Answers come only from what this returns. An excerpt counts as relevant only
-when its cosine similarity to the question reaches
-`SPECIALISTS_FAQ_MIN_SIMILARITY`; below it the specialist says it does not know
-and offers a ticket instead of stretching a loosely related page into an answer.
+when the knowledge base marks it `answerable` (its fused score reaches the
+threshold calibrated for this knowledge base, docs/knowledge.md); otherwise the
+specialist says it does not know and offers a ticket instead of stretching a
+loosely related page into an answer, and the question goes to the gaps report.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from apps.agents.tools import read_tool
 from apps.guardrails.checks import check_untrusted
 from apps.knowledge.prompting import PREAMBLE
 from apps.knowledge.selectors import knowledge_search
+from apps.knowledge.services import unanswered_question_record
 from apps.observability.models import SpanKind
 
 EXCERPT_CHARS = 1200
@@ -27,9 +29,10 @@ EXCERPT_CHARS = 1200
 def search_knowledge(ctx: RunContext[SupportDeps], query: str) -> dict[str, Any]:
     """Search the shop's help center (policies, shipping, returns, payments, products, account) for the question.
     Answer only from the excerpts returned, citing them by id like [1]."""
-    threshold = settings.SPECIALISTS_FAQ_MIN_SIMILARITY
     chunks = knowledge_search(query=query, k=settings.SPECIALISTS_FAQ_TOP_K)
-    relevant = [c for c in chunks if c.similarity is not None and c.similarity >= threshold]
+    relevant = [c for c in chunks if c.answerable]
+    if not relevant:
+        unanswered_question_record(question=query, best_score=chunks[0].score if chunks else None)
     excerpts = []
     for number, chunk in enumerate(relevant, start=1):
         citation = {

@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from apps.core.errors import ApplicationError
+from apps.knowledge.fitting import retrieval_profile_fit
 from apps.knowledge.models import Document
 from apps.knowledge.services import document_index
 
@@ -28,6 +29,8 @@ class Command(BaseCommand):
             except ApplicationError as exc:
                 failed += 1
                 self.stderr.write(f"failed: document {document_id}: {exc.message}")
+        if chunks:
+            retrieval_profile_fit()
         self.stdout.write(f"{len(ids)} documents checked, {failed} failed; {chunks} chunks written")
         if failed:
             raise CommandError(f"{failed} document(s) failed")

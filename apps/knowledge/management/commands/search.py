@@ -7,7 +7,7 @@ from apps.knowledge.selectors import knowledge_search
 
 
 class Command(BaseCommand):
-    help = "Search the knowledge base (hybrid retrieval) and print the ranked chunks."
+    help = "Search the knowledge base (vector + BM25, fused) and print the ranked chunks."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("query")
@@ -27,8 +27,9 @@ class Command(BaseCommand):
         for rank, chunk in enumerate(results, start=1):
             similarity = "-" if chunk.similarity is None else f"{chunk.similarity:.3f}"
             self.stdout.write(
-                f"{rank}. score={chunk.score:.4f} similarity={similarity} "
-                f"vector#={chunk.vector_rank or '-'} text#={chunk.text_rank or '-'} chunk={chunk.chunk_id}"
+                f"{rank}. score={chunk.score:.4f} similarity={similarity} bm25={chunk.lexical_score or 0:.3f} "
+                f"vector#={chunk.vector_rank or '-'} bm25#={chunk.text_rank or '-'} chunk={chunk.chunk_id}"
+                f"{'' if chunk.answerable else ' (below the answer threshold)'}"
             )
             self.stdout.write(f"   {chunk.citation}")
             self.stdout.write(f"   {chunk.source}")
