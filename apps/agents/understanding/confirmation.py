@@ -41,7 +41,9 @@ def read_confirmation(text: str) -> ConfirmationReading:
     prediction = get_intent_classifier(CLASSIFIER).predict_one(text)
     if prediction.intent is None:
         return ConfirmationReading(
-            Confirmation.UNCLEAR, prediction.confidence, f"below threshold ({prediction.best} p={prediction.confidence})"
+            Confirmation.UNCLEAR,
+            prediction.confidence,
+            f"below threshold ({prediction.best} p={prediction.confidence})",
         )
     value = Confirmation(prediction.intent)
     if value is Confirmation.YES and _CONDITION_RE.search(text):

@@ -51,6 +51,8 @@ ACTION_STATES: dict[str, frozenset[str]] = {
 }
 
 _FUZZY_CUTOFF = 85.0
+# How much better one order must match than the others to be the one meant (a colour, or a second name word).
+_CLEAR_MARGIN = 0.75
 _WORD_RE = re.compile(r"[a-z0-9][a-z0-9'\-]*")
 
 
@@ -182,6 +184,11 @@ def _match_item(text: str, words: list[str], item: ItemFacts) -> _ItemMatch:
         if any(_similar(word, w) for w in content):
             match.score += weight
             match.cues.append(f"item: {word}")
+            continue
+        compound = next((w for w in content if len(word) >= 4 and len(w) > len(word) and word in w), None)
+        if compound:  # "raincoat" names the rain jacket, "backpack" the day pack
+            match.score += weight * 0.8
+            match.cues.append(f"item: {compound}~{word}")
             continue
         for synonym in NOUN_SYNONYMS.get(word, ()):
             if (" " in synonym and _phrase_in(synonym, lowered)) or (
@@ -386,7 +393,7 @@ def resolve_order(
         candidates = [o for o, score in scored if score > 0]
         top = [o for o, score in scored if score == best]
         # A clearly better match (the colour or the exact name) wins over a looser one.
-        if len(top) < len(candidates) and best >= min(score for o, score in scored if score > 0) + 1.0:
+        if len(top) < len(candidates) and best >= min(score for o, score in scored if score > 0) + _CLEAR_MARGIN:
             candidates = top
         cues.append("item")
     elif _names_a_product(words):
