@@ -1,0 +1,44 @@
+import pytest
+
+from apps.agents.understanding.confirmation import Confirmation, classify_confirmation, read_confirmation
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["ok yes", "sure go ahead", "yes", "Yes please", "yep, do it", "👍", "ya", "yes, cancel it", "go ahead 👍"],
+)
+def test_plain_and_sentence_form_yes_confirm(text):
+    assert classify_confirmation(text) is Confirmation.YES
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["no, wait, keep it", "actually don't", "no", "nope", "👎", "never mind", "no thanks, leave it", "dont do that"],
+)
+def test_plain_and_sentence_form_no_decline(text):
+    assert classify_confirmation(text) is Confirmation.NO
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["what would that cost?", "which order is that?", "maybe", "", "   ", "can i talk to a person"],
+)
+def test_questions_and_hesitation_are_unclear(text):
+    assert classify_confirmation(text) is Confirmation.UNCLEAR
+
+
+@pytest.mark.parametrize("text", ["yes but only the hoodie", "ok, except the socks", "sure, but send it to my office"])
+def test_a_yes_with_a_condition_is_never_a_yes(text):
+    # when
+    reading = read_confirmation(text)
+    # then
+    assert reading.value is Confirmation.UNCLEAR
+
+
+def test_reading_says_why():
+    reading = read_confirmation("ok yes")
+    assert reading.value is Confirmation.YES
+    assert reading.reason.startswith("classifier: yes p=")
+    assert 0.9 <= reading.confidence <= 1.0
