@@ -19,7 +19,7 @@ candidates, to ask one short question), or `none` (nothing of theirs fits).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -532,3 +532,64 @@ def order_facts_for_customer(*, customer: Any, limit: int = 20) -> list[OrderFac
         )
         for o in orders
     ]
+
+
+_ITEM_LINE_RE = re.compile(r"^\s*(?:(\d+)\s*x\s+)?(.+?)(?:\s+\(([^()]*)\))?\s*$")
+
+
+def _day(value: Any) -> datetime | None:
+    if not value:
+        return None
+    if isinstance(value, datetime):
+        return value
+    from datetime import UTC, date
+
+    parsed = date.fromisoformat(str(value)[:10])
+    return datetime(parsed.year, parsed.month, parsed.day, 12, tzinfo=UTC)
+
+
+def _item_from_data(raw: Any) -> ItemFacts:
+    if isinstance(raw, str):  # "2 x Harbor Hoodie (M / Navy)"
+        m = _ITEM_LINE_RE.match(raw)
+        quantity, product, variant = (m.group(1), m.group(2), m.group(3)) if m else (None, raw, None)
+        return ItemFacts(product=product, variant=variant or "", category="", quantity=int(quantity or 1))
+    name = str(raw.get("product_name") or raw.get("name") or "")
+    variant = str(raw.get("variant_name") or "")
+    if not variant and not raw.get("product_name"):
+        m = _ITEM_LINE_RE.match(name)
+        if m and m.group(3):
+            name, variant = m.group(2), m.group(3)
+    return ItemFacts(
+        product=name,
+        variant=variant,
+        category=str(raw.get("category") or ""),
+        quantity=int(raw.get("quantity") or 1),
+        unit_price=Decimal(str(raw.get("unit_price") or "0")),
+        sku=str(raw.get("sku") or ""),
+        final_sale=bool(raw.get("final_sale", False)),
+    )
+
+
+def facts_from_data(orders: Iterable[Mapping[str, Any]]) -> list[OrderFacts]:
+    """`OrderFacts` from the orders a tool returned (`number`, `status`, `placed_on`, `items`, `total`, ...).
+
+    The local model knows the customer's orders only from its own tool calls; this reads them back. Items may be
+    the summary's strings ("2 x Harbor Hoodie (M / Navy)") or the detail's objects.
+    """
+    facts = []
+    for order in orders:
+        placed = _day(order.get("placed_at") or order.get("placed_on"))
+        if not order.get("number") or placed is None:
+            continue
+        facts.append(
+            OrderFacts(
+                number=str(order["number"]),
+                status=str(order.get("status") or ""),
+                placed_at=placed,
+                items=tuple(_item_from_data(i) for i in order.get("items") or ()),
+                total=Decimal(str(order.get("total") or "0")),
+                delivered_at=_day(order.get("delivered_at") or order.get("delivered_on")),
+                shipped_at=_day(order.get("shipped_at") or order.get("shipped_on")),
+            )
+        )
+    return facts

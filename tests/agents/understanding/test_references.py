@@ -8,6 +8,7 @@ from apps.agents.understanding.references import (
     OrderFacts,
     ResolutionKind,
     date_window,
+    facts_from_data,
     order_facts_for_customer,
     resolve_order,
 )
@@ -260,3 +261,30 @@ def test_order_facts_for_customer_reads_only_the_customers_own_orders():
 def test_order_facts_for_no_customer_is_empty():
     make_order()
     assert order_facts_for_customer(customer=None) == []
+
+
+def test_facts_from_data_reads_a_tool_result_back():
+    # given orders as the list tool returns them
+    data = [
+        {
+            "number": "TW-300001",
+            "status": "delivered",
+            "placed_on": "2026-06-01",
+            "total": "94.00",
+            "items": ["1 x Harbor Hoodie (M / Navy)", "2 x Merino Crew Socks (3-pack) (S/M)"],
+        },
+        {"number": "TW-300002", "status": "pending", "placed_on": "2026-06-09", "items": [{"name": "Stoneware Mug"}]},
+        {"status": "pending"},  # not an order: skipped
+    ]
+    # when
+    facts = facts_from_data(data)
+    # then
+    assert [f.number for f in facts] == ["TW-300001", "TW-300002"]
+    assert facts[0].placed_at == datetime(2026, 6, 1, 12, tzinfo=UTC)
+    assert facts[0].total == Decimal("94.00")
+    assert [(i.product, i.variant, i.quantity) for i in facts[0].items] == [
+        ("Harbor Hoodie", "M / Navy", 1),
+        ("Merino Crew Socks (3-pack)", "S/M", 2),
+    ]
+    assert resolve_order("the navy hoodie", facts, now=NOW).numbers == ["TW-300001"]
+    assert resolve_order("cancel the mug", facts, action="cancel", now=NOW).numbers == ["TW-300002"]
