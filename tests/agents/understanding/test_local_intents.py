@@ -1,0 +1,48 @@
+import pytest
+
+from apps.agents.understanding.intents import EXAMPLES_DIR, load_intent_examples
+from apps.agents.understanding.local_intents import LOCAL_NAMES, is_policy_question, learned_detector
+
+
+@pytest.mark.parametrize("specialist", ["order", "returns", "billing", "faq"])
+def test_every_learned_intent_has_a_local_name(specialist):
+    intents = {e.intent for e in load_intent_examples(EXAMPLES_DIR / f"{specialist}.yaml").examples}
+    assert set(LOCAL_NAMES[specialist]) == intents
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("specialist", "text", "name"),
+    [
+        ("returns", "what's the status on my skillet refund, you got it a week ago", "status"),
+        ("returns", "I want to return the jacket from my last order", "return"),
+        ("returns", "can I get a refund?", "refund"),
+        ("order", "wheres my backpack?? its been forever", "track"),
+        ("billing", "can you email me the invoice for TW-100004?", "send_invoice"),
+    ],
+)
+def test_learned_detector_answers_in_the_local_behaviours_names(specialist, text, name):
+    assert learned_detector(specialist)(text) == name
+
+
+@pytest.mark.slow
+def test_learned_detector_is_none_for_an_empty_message():
+    assert learned_detector("order")("  ") is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("specialist", "text", "policy"),
+    [
+        ("returns", "what is your return policy?", True),
+        ("returns", "is there a warranty?", True),
+        ("returns", "i bought a jacket last month, whats your policy on returns", True),
+        ("billing", "my card expires this month, will my order still go through?", True),
+        ("order", "how long does shipping take", True),
+        ("returns", "I want to return the jacket from my last order", False),
+        ("returns", "what is the return policy for TW-100004", False),  # about one order: the tools answer
+        ("order", "where is my order", False),
+    ],
+)
+def test_is_policy_question(specialist, text, policy):
+    assert is_policy_question(specialist, text) is policy
