@@ -593,3 +593,47 @@ def facts_from_data(orders: Iterable[Mapping[str, Any]]) -> list[OrderFacts]:
             )
         )
     return facts
+
+
+def resolve_in_context(
+    texts: Sequence[str],
+    orders: Sequence[OrderFacts],
+    *,
+    action: str | None = None,
+    now: datetime | None = None,
+    listed: Sequence[str] = (),
+) -> Resolution:
+    """`resolve_order` over a conversation: the current message first (`texts[0]`), then earlier ones, newest first.
+
+    "the jacket" two messages ago and "from my last order" now are one reference: each earlier message narrows
+    what the later ones left open, and never widens it. A message naming an order number decides alone.
+    """
+    if not texts:
+        return resolve_order("", orders, action=action, now=now, listed=listed)
+    resolution = resolve_order(texts[0], orders, action=action, now=now, listed=listed)
+    for text in texts[1:]:
+        if resolution.kind is not ResolutionKind.AMBIGUOUS:
+            break
+        narrower = resolve_order(text, resolution.orders, action=action, now=now)
+        if narrower.kind is ResolutionKind.UNIQUE or (
+            narrower.kind is ResolutionKind.AMBIGUOUS and len(narrower.orders) < len(resolution.orders)
+        ):
+            resolution = Resolution(
+                kind=narrower.kind,
+                orders=narrower.orders,
+                items=narrower.items or resolution.items,
+                cues=resolution.cues + narrower.cues,
+                not_theirs=resolution.not_theirs,
+            )
+    if resolution.kind is ResolutionKind.UNIQUE and not resolution.items:
+        for text in texts:
+            items = named_items(text, resolution.orders[0])
+            if items:
+                return Resolution(
+                    kind=resolution.kind,
+                    orders=resolution.orders,
+                    items=items,
+                    cues=resolution.cues,
+                    not_theirs=resolution.not_theirs,
+                )
+    return resolution

@@ -10,6 +10,7 @@ from apps.agents.understanding.references import (
     date_window,
     facts_from_data,
     order_facts_for_customer,
+    resolve_in_context,
     resolve_order,
 )
 from apps.commerce.models import OrderStatus
@@ -288,3 +289,21 @@ def test_facts_from_data_reads_a_tool_result_back():
     ]
     assert resolve_order("the navy hoodie", facts, now=NOW).numbers == ["TW-300001"]
     assert resolve_order("cancel the mug", facts, action="cancel", now=NOW).numbers == ["TW-300002"]
+
+
+def test_resolve_in_context_combines_the_cues_of_earlier_messages():
+    # given "the jacket" earlier and "the one i got two weeks ago" now
+    texts = ["the one i got two weeks ago", "I want to return the jacket"]
+    # when
+    resolution = resolve_in_context(texts, ORDERS, now=NOW)
+    # then
+    assert resolution.numbers == ["TW-200006"]
+    assert [i.product for i in resolution.items] == ["Sample Sale Denim Jacket"]
+
+
+def test_resolve_in_context_never_widens_and_a_number_decides_alone():
+    # an order number now decides, whatever was said before
+    assert resolve_in_context(["TW-200003", "the jacket"], ORDERS, now=NOW).numbers == ["TW-200003"]
+    # an earlier message that fits none of the candidates leaves them as they were
+    resolution = resolve_in_context(["the shoes", "hello"], ORDERS, now=NOW)
+    assert resolution.numbers == ["TW-200003", "TW-200005"]
