@@ -10,6 +10,7 @@ message says "i bought": `is_policy_question` tells them apart.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from apps.agents.offline.slots import extract_order_numbers
@@ -66,17 +67,53 @@ def learned_intent(specialist: str, text: str) -> IntentPrediction | None:
     return detect_intent(specialist, text)
 
 
-def learned_detector(specialist: str) -> Callable[[str], str | None]:
-    """`detect(text)`: the local name of the learned intent, or None when the classifier is unsure."""
+# The router's classifier this sure that a message belongs to another specialist: it is not ours to answer.
+FOREIGN_CONFIDENCE = 0.8
+
+
+def foreign_route(specialist: str, text: str) -> str | None:
+    """Another specialist's route when the router's classifier is sure the message is theirs, else None."""
+    from apps.agents.routing.classifier import get_classifier
+
+    prediction = get_classifier().predict([text])[0]
+    theirs = prediction.route in SPECIALISTS and prediction.route not in (specialist, "faq")
+    return prediction.route if theirs and prediction.confidence >= FOREIGN_CONFIDENCE else None
+
+
+def learned_detector(specialist: str, *, hand_back: bool = True) -> Callable[[str], str | None]:
+    """`detect(text)`: the local name of the learned intent, or None when the classifier is unsure.
+
+    With `hand_back`, a message the router is sure belongs to another specialist has no intent here, so the
+    behaviour's hand-back rule can return it to the router instead of answering it badly.
+    """
     names = LOCAL_NAMES[specialist]
 
     def detect(text: str) -> str | None:
         prediction = learned_intent(specialist, text)
         if prediction is None or prediction.intent is None:
             return None
+        if hand_back and foreign_route(specialist, text):
+            return None
         return names[prediction.intent]
 
     return detect
+
+
+_OFFER_RE = re.compile(
+    r"(?:would you like(?: me)?|do you want(?: me)?|shall i|should i|want me|can i|may i)\s+(?:to\s+)?([^?.!]{3,90})\?",
+    re.IGNORECASE,
+)
+
+
+def offered_intent(specialist: str, reply: str) -> str | None:
+    """The local intent of the last thing the assistant offered ("Would you like to start a return?" -> return).
+
+    A customer's plain "yes" to our own offer is a request for it, even when no write is pending yet.
+    """
+    offers = _OFFER_RE.findall(reply or "")
+    if not offers:
+        return None
+    return learned_detector(specialist, hand_back=False)(f"I want to {offers[-1].strip()}")
 
 
 def is_policy_question(specialist: str, text: str) -> bool:

@@ -1,7 +1,7 @@
 import pytest
 
 from apps.agents.understanding.intents import EXAMPLES_DIR, load_intent_examples
-from apps.agents.understanding.local_intents import LOCAL_NAMES, is_policy_question, learned_detector
+from apps.agents.understanding.local_intents import LOCAL_NAMES, is_policy_question, learned_detector, offered_intent
 
 
 @pytest.mark.parametrize("specialist", ["order", "returns", "billing", "faq"])
@@ -46,3 +46,24 @@ def test_learned_detector_is_none_for_an_empty_message():
 )
 def test_is_policy_question(specialist, text, policy):
     assert is_policy_question(specialist, text) is policy
+
+
+@pytest.mark.slow
+def test_a_message_for_another_specialist_has_no_intent_here():
+    # given the returns specialist reading an invoice request
+    assert learned_detector("returns")("can you email me the invoice for TW-100004?") is None
+    assert learned_detector("returns", hand_back=False)("can you email me the invoice for TW-100004?") is not None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("specialist", "reply", "name"),
+    [
+        ("returns", "Yes: order TW-100004 can be returned until 30 June. Would you like to start a return?", "return"),
+        ("order", "It hasn't shipped yet. Do you want me to cancel it?", "cancel"),
+        ("returns", "Here's where things stand.", None),
+        ("returns", "", None),
+    ],
+)
+def test_offered_intent_reads_the_assistants_own_offer(specialist, reply, name):
+    assert offered_intent(specialist, reply) == name
