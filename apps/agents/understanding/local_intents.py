@@ -122,3 +122,46 @@ def is_policy_question(specialist: str, text: str) -> bool:
         return False
     prediction = learned_intent(specialist, text)
     return prediction is not None and (specialist, prediction.intent or "") in POLICY_INTENTS
+
+
+# An answer to our own question this short is a slot ("the yellow rain jacket", "TW-100007", "my last one"),
+# and keeps the topic of the message before unless it is itself a confident new request ("cancel it").
+_ANSWER_WORDS = 6
+_NEW_REQUEST_CONFIDENCE = 0.9
+
+
+def turn_intent(specialist: str, text: str, *, earlier: list[str], last_reply: str) -> str | None:
+    """The local intent of the customer's message in its conversation.
+
+    When the message answers the assistant's question, a short answer keeps the intent of the customer's message
+    before it, and a plain yes to the assistant's own offer is a request for what was offered.
+    """
+    answering_us = "?" in (last_reply or "")
+    prediction = learned_intent(specialist, text)
+    names = LOCAL_NAMES.get(specialist, {})
+    found = names.get(prediction.intent or "") if prediction is not None else None
+    if found and hand_back_wanted(specialist, text):
+        found = None
+    if not answering_us:
+        return found
+    from apps.agents.understanding.confirmation import Confirmation, classify_confirmation
+
+    if classify_confirmation(text) is Confirmation.YES:
+        return offered_intent(specialist, last_reply) or _earlier_intent(specialist, earlier)
+    short = len(text.split()) <= _ANSWER_WORDS
+    if found and not (short and prediction is not None and prediction.confidence < _NEW_REQUEST_CONFIDENCE):
+        return found
+    return _earlier_intent(specialist, earlier) or found
+
+
+def hand_back_wanted(specialist: str, text: str) -> bool:
+    return foreign_route(specialist, text) is not None
+
+
+def _earlier_intent(specialist: str, earlier: list[str]) -> str | None:
+    detect = learned_detector(specialist)
+    for text in reversed(earlier[-2:]):
+        found = detect(text)
+        if found:
+            return found
+    return None

@@ -1,7 +1,13 @@
 import pytest
 
 from apps.agents.understanding.intents import EXAMPLES_DIR, load_intent_examples
-from apps.agents.understanding.local_intents import LOCAL_NAMES, is_policy_question, learned_detector, offered_intent
+from apps.agents.understanding.local_intents import (
+    LOCAL_NAMES,
+    is_policy_question,
+    learned_detector,
+    offered_intent,
+    turn_intent,
+)
 
 
 @pytest.mark.parametrize("specialist", ["order", "returns", "billing", "faq"])
@@ -67,3 +73,23 @@ def test_a_message_for_another_specialist_has_no_intent_here():
 )
 def test_offered_intent_reads_the_assistants_own_offer(specialist, reply, name):
     assert offered_intent(specialist, reply) == name
+
+
+@pytest.mark.slow
+def test_turn_intent_keeps_the_topic_of_a_short_answer_to_our_question():
+    # given the customer asked for a return and we asked which order
+    earlier = ["I want to return my jacket"]
+    asked = "Which order is it for? These can still be returned: ..."
+    # then a short answer keeps the return, a confident new request does not
+    assert turn_intent("returns", "the yellow rain jacket", earlier=earlier, last_reply=asked) == "return"
+    assert turn_intent("returns", "TW-100004", earlier=earlier, last_reply=asked) == "return"
+    assert turn_intent("returns", "where is my refund?", earlier=earlier, last_reply=asked) == "status"
+
+
+@pytest.mark.slow
+def test_turn_intent_reads_a_yes_to_our_offer_as_the_request_offered():
+    earlier = ["can I still return TW-100004?"]
+    offer = "Yes: order TW-100004 can be returned until 30 June. Would you like to start a return?"
+    assert turn_intent("returns", "ok yes", earlier=earlier, last_reply=offer) == "return"
+    # with nothing asked, the message is read alone
+    assert turn_intent("returns", "where is my refund", earlier=earlier, last_reply="Done.") == "status"
