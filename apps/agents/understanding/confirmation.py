@@ -11,6 +11,7 @@ taken as a yes: it is unclear, and the assistant asks again.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -54,3 +55,17 @@ def read_confirmation(text: str) -> ConfirmationReading:
 def classify_confirmation(text: str) -> Confirmation:
     """yes / no / unclear for an answer to a yes/no question the assistant asked."""
     return read_confirmation(text).value
+
+
+_WORD_RE = re.compile(r"[a-z']+")
+
+
+def confirm_pending(text: str, *, own_verbs: Sequence[str] = (), other_verbs: Sequence[str] = ()) -> Confirmation:
+    """The answer to a pending write: a yes that names another action's verb ("yes, change the address" to
+    "shall I cancel TW-100001?") is unclear, never a yes for this one."""
+    value = classify_confirmation(text)
+    if value is Confirmation.YES:
+        words = set(_WORD_RE.findall(text.lower()))
+        if words & (set(other_verbs) - set(own_verbs)):
+            return Confirmation.UNCLEAR
+    return value

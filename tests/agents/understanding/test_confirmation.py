@@ -1,6 +1,11 @@
 import pytest
 
-from apps.agents.understanding.confirmation import Confirmation, classify_confirmation, read_confirmation
+from apps.agents.understanding.confirmation import (
+    Confirmation,
+    classify_confirmation,
+    confirm_pending,
+    read_confirmation,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -42,3 +47,12 @@ def test_reading_says_why():
     assert reading.value is Confirmation.YES
     assert reading.reason.startswith("classifier: yes p=")
     assert 0.9 <= reading.confidence <= 1.0
+
+
+def test_a_yes_naming_another_actions_verb_does_not_confirm_this_one():
+    # given a pending cancellation
+    own, other = ("cancel",), ("cancel", "change", "update", "send", "email")
+    # then
+    assert confirm_pending("yes, cancel it", own_verbs=own, other_verbs=other) is Confirmation.YES
+    assert confirm_pending("yes, change the address", own_verbs=own, other_verbs=other) is Confirmation.UNCLEAR
+    assert confirm_pending("no, wait, keep it", own_verbs=own, other_verbs=other) is Confirmation.NO
