@@ -58,14 +58,23 @@ def classify_confirmation(text: str) -> Confirmation:
 
 
 _WORD_RE = re.compile(r"[a-z']+")
+_YES_WORDS = frozenset({"yes", "yeah", "yep", "yup", "ya", "sure", "ok", "okay", "y"})
+_NO_WORDS = frozenset({"no", "nope", "nah", "don't", "dont", "n"})
+# Verbs of a request of its own: a yes that adds one ("yes, cancel it and refund me") asks for more than the yes.
+_REQUEST_VERBS = frozenset({"refund", "return", "exchange", "track", "send", "email", "change", "update", "cancel"})
 
 
 def confirm_pending(text: str, *, own_verbs: Sequence[str] = (), other_verbs: Sequence[str] = ()) -> Confirmation:
-    """The answer to a pending write: a yes that names another action's verb ("yes, change the address" to
-    "shall I cancel TW-100001?") is unclear, never a yes for this one."""
+    """The answer to a pending write (`own_verbs`: the verbs of that action a yes may restate).
+
+    Safer than the plain reading: yes and no in one answer ("no, yes") is unclear; a yes that names another
+    action's verb ("yes, change the address" to "shall I cancel TW-100001?") or adds a request of its own is
+    unclear, never a yes for this one.
+    """
+    words = set(_WORD_RE.findall(text.lower().replace("’", "'")))
+    if words & _YES_WORDS and words & _NO_WORDS:
+        return Confirmation.UNCLEAR
     value = classify_confirmation(text)
-    if value is Confirmation.YES:
-        words = set(_WORD_RE.findall(text.lower()))
-        if words & (set(other_verbs) - set(own_verbs)):
-            return Confirmation.UNCLEAR
+    if value is Confirmation.YES and words & ((set(other_verbs) | _REQUEST_VERBS) - set(own_verbs)):
+        return Confirmation.UNCLEAR
     return value

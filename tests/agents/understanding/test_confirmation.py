@@ -56,3 +56,17 @@ def test_a_yes_naming_another_actions_verb_does_not_confirm_this_one():
     assert confirm_pending("yes, cancel it", own_verbs=own, other_verbs=other) is Confirmation.YES
     assert confirm_pending("yes, change the address", own_verbs=own, other_verbs=other) is Confirmation.UNCLEAR
     assert confirm_pending("no, wait, keep it", own_verbs=own, other_verbs=other) is Confirmation.NO
+
+
+@pytest.mark.parametrize(
+    ("text", "own", "expected"),
+    [
+        ("no, yes", ("cancel",), Confirmation.UNCLEAR),
+        ("yes, cancel it and refund me", ("cancel",), Confirmation.UNCLEAR),
+        ("sure go ahead", ("cancel",), Confirmation.YES),
+        ("yes please send it", ("send", "email"), Confirmation.YES),
+        ("actually don't", ("cancel",), Confirmation.NO),
+    ],
+)
+def test_confirm_pending_is_unclear_for_mixed_answers_and_added_requests(text, own, expected):
+    assert confirm_pending(text, own_verbs=own) is expected
