@@ -9,7 +9,7 @@ from django.conf import settings
 from pydantic_ai.messages import ModelMessage, ModelRequest, ModelResponse, TextPart, UserPromptPart
 
 from apps.agents.accounting import count_tokens
-from apps.agents.routing_contract import HistoryItem
+from apps.agents.routes import HistoryTurn
 from apps.conversations.models import Conversation, Message, MessageRole
 
 HISTORY_SCAN_LIMIT = 60
@@ -17,7 +17,7 @@ HISTORY_SCAN_LIMIT = 60
 
 @dataclass
 class TurnContext:
-    history: list[HistoryItem]  # oldest first, excluding the current message
+    history: list[HistoryTurn]  # oldest first, excluding the current message
     summary: str
     profile: str
     trimmed: int  # messages left out for the token budget
@@ -26,7 +26,7 @@ class TurnContext:
 
 def history_load(
     *, conversation: Conversation, before: Message, max_tokens: int | None = None
-) -> tuple[list[HistoryItem], int]:
+) -> tuple[list[HistoryTurn], int]:
     """Newest messages first until the token budget is spent, returned oldest first."""
     budget = settings.SWITCHBOARD_HISTORY_MAX_TOKENS if max_tokens is None else max_tokens
     rows = list(
@@ -35,13 +35,13 @@ def history_load(
         .order_by("-seq")
         .values_list("role", "text", "agent")[:HISTORY_SCAN_LIMIT]
     )
-    kept: list[HistoryItem] = []
+    kept: list[HistoryTurn] = []
     used = 0
     for role, text, agent in rows:
         tokens = count_tokens(text) + 4
         if used + tokens > budget:
             break
-        kept.append(HistoryItem(role=role, text=text, agent=agent))
+        kept.append(HistoryTurn(role=role, text=text, agent=agent))
         used += tokens
     if len(rows) < HISTORY_SCAN_LIMIT:
         trimmed = len(rows) - len(kept)
@@ -106,7 +106,7 @@ def context_load(*, conversation: Conversation, message: Message) -> TurnContext
     )
 
 
-def as_model_messages(history: list[HistoryItem]) -> list[ModelMessage]:
+def as_model_messages(history: list[HistoryTurn]) -> list[ModelMessage]:
     """History as pydantic-ai messages: customer -> user prompts, assistant/staff -> responses."""
     messages: list[ModelMessage] = []
     for item in history:

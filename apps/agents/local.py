@@ -104,6 +104,13 @@ def tool_call_response(*calls: tuple[str, dict[str, object]]) -> ModelResponse:
     return ModelResponse(parts=[ToolCallPart(tool_name=name, args=args) for name, args in calls])
 
 
+def final_output(info: AgentInfo, data: dict[str, object]) -> ModelResponse:
+    """The structured output of an agent with an `output_type` (calls its output tool), else the data as JSON text."""
+    if info.output_tools:
+        return ModelResponse(parts=[ToolCallPart(tool_name=info.output_tools[0].name, args=data)])
+    return text_response(json.dumps(data))
+
+
 # -- the default --------------------------------------------------------------
 DEFAULT_REPLY = (
     "I want to make sure I help with the right thing. Could you tell me a little more about what you need "

@@ -2,8 +2,8 @@
 
 A `write` tool called by the model stores a `PendingAction` (the validated
 arguments and a plain summary). At the start of the customer's NEXT turn,
-`pending_action_resolve` reads their text with a deterministic yes/no
-classifier (never the model's word):
+`pending_action_resolve` reads their text with the one deterministic yes/no
+classifier (`apps.agents.confirmation`, never the model's word):
 
 - yes: the action runs now, with the stored arguments and this turn's deps;
 - no: it is cancelled and nothing happens;
@@ -14,103 +14,21 @@ Exactly one decision per action: the row is locked while deciding.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import timedelta
-from enum import StrEnum
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from apps.agents.confirmation import Confirmation, classify_confirmation
 from apps.agents.deps import SupportDeps
 from apps.agents.models import PendingAction, PendingActionStatus
 from apps.core.errors import ApplicationError
 from apps.observability.errors import capture_exception
 from apps.observability.models import SpanKind
 from apps.observability.recorder import summarize
-
-
-class Confirmation(StrEnum):
-    YES = "yes"
-    NO = "no"
-    UNCLEAR = "unclear"
-
-
-_YES_PHRASES = (
-    r"y|yes|yeah|yea|yep|yup|sure|ok|okay|k|confirm|confirmed|i confirm|correct|right|please do|do it|"
-    r"go ahead|go for it|proceed|absolutely|definitely|of course|please|that'?s right|sounds good|affirmative|"
-    r"approved?|i do|let'?s do it|that'?s fine|fine|alright|all right"
-)
-_NO_PHRASES = (
-    r"n|no|nope|nah|no thanks|no thank you|cancel|cancel it|don'?t|don'?t do it|do not|stop|never ?mind|wait|"
-    r"hold on|not now|abort|negative|forget it|leave it|i changed my mind"
-)
-# One or more phrases in a row: "yes please do it", "no don't".
-_YES = re.compile(rf"^(?:{_YES_PHRASES})(?: (?:{_YES_PHRASES}))*$")
-_NO = re.compile(rf"^(?:{_NO_PHRASES})(?: (?:{_NO_PHRASES}))*$")
-_NEGATION = re.compile(r"\b(?:no|not|don'?t|do not|never|cancel|stop|wait)\b")
-
-
-_FILLER = {"thanks", "thank you", "thx", "please", "pls", "ty"}
-
-# A customer often confirms by restating the action: "yes, cancel it" to "shall I cancel
-# TW-100001?". The restatement counts only for the verb of the action actually pending, so
-# "yes, cancel it" never confirms an address change.
-_ACTION_VERBS = {
-    "cancel": "cancel",
-    "change": "change|update",
-    "create": "create|open|start|book|file|make",
-    "send": "send|email|resend",
-}
-
-
-def _restatement(tool_name: str) -> re.Pattern[str] | None:
-    verbs = _ACTION_VERBS.get(tool_name.split("_", 1)[0])
-    if verbs is None:
-        return None
-    obj = r"(?: (?:it|that|this|them|(?:the|my) [a-z']+(?: [a-z']+)?))?"
-    return re.compile(rf"^(?:please )?(?:{verbs}){obj}(?: (?:now|please|then))?$")
-
-
-def _is_yes(clause: str) -> bool:
-    return bool(_YES.match(clause)) and not _NEGATION.search(clause)
-
-
-def _yes_then_restated(clause: str, restated: re.Pattern[str]) -> bool:
-    """One clause like "yes cancel it": a yes followed by the pending action's own verb."""
-    words = clause.split(" ")
-    return any(_is_yes(" ".join(words[:i])) and restated.match(" ".join(words[i:])) for i in range(1, len(words)))
-
-
-def classify_confirmation(text: str, *, tool_name: str = "") -> Confirmation:
-    """Deterministic: a clear yes, a clear no, or unclear.
-
-    The message is split into short clauses ("Yes, please go ahead." -> "yes",
-    "please go ahead"); fillers ("thanks") are dropped; every clause must agree.
-    A "yes" next to anything else ("yes but change the address") is unclear: an
-    unclear answer never runs an action. The one exception is a yes that restates
-    the pending action's own verb (`tool_name` "cancel_order": "yes, cancel it").
-    """
-    cleaned = text.lower().replace("’", "'")
-    clauses = [re.sub(r"[^a-z' ]+", " ", c) for c in re.split(r"[.,!?;:\n]+|\s+-\s+", cleaned)]
-    clauses = [re.sub(r"\s+", " ", c).strip() for c in clauses]
-    clauses = [re.sub(r"(?: (?:thanks|thank you|thx|ty))+$", "", c) for c in clauses]
-    clauses = [c for c in clauses if c and c not in _FILLER]
-    if not clauses or len(clauses) > 4:
-        return Confirmation.UNCLEAR
-    if all(_is_yes(c) for c in clauses):
-        return Confirmation.YES
-    restated = _restatement(tool_name) if tool_name else None
-    if restated is not None and (
-        (_is_yes(clauses[0]) and all(_is_yes(c) or restated.match(c) for c in clauses[1:]))
-        or (len(clauses) == 1 and _yes_then_restated(clauses[0], restated))
-    ):
-        return Confirmation.YES
-    if all(_NO.match(c) for c in clauses):
-        return Confirmation.NO
-    return Confirmation.UNCLEAR
 
 
 def pending_action_request(
@@ -187,11 +105,7 @@ def pending_action_resolve(*, deps: SupportDeps) -> Resolution | None:
         action.status = PendingActionStatus.CONFIRMED
         action.save(update_fields=["status", "decided_by", "decided_at", "updated_at"])
 
-    # Run outside the deciding transaction: the tool's own services manage theirs. The specialists'
-    # tools register when their package is imported: a fresh worker may not have done so yet.
-    from apps.agents.registry import _autodiscover
-
-    _autodiscover()
+    # Run outside the deciding transaction: the tool's own services manage theirs.
     spec = tool_get(action.tool_name)
     with deps.trace.span(
         SpanKind.TOOL_CALL, spec.name, tool=spec.name, tool_class="write", arguments=action.arguments

@@ -44,9 +44,10 @@ from enum import StrEnum
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from pydantic_ai import ModelRetry, RunContext, Tool
+from pydantic_ai import ModelRetry, RunContext, Tool, ToolReturn
 
 from apps.agents.deps import SupportDeps
+from apps.agents.tool_results import AWAITING_CONFIRMATION, GENERIC_FAILURE, ToolResult
 from apps.core.errors import ApplicationError
 from apps.observability.errors import capture_exception
 from apps.observability.models import SpanKind
@@ -57,16 +58,6 @@ class ToolClass(StrEnum):
     READ = "read"
     WRITE = "write"
     APPROVAL = "approval"
-
-
-GENERIC_FAILURE = (
-    "TOOL FAILED: an internal error prevented this action. Nothing was changed. Tell the customer you could not "
-    "complete it right now and offer to open a ticket or connect them with a person."
-)
-AWAITING_CONFIRMATION = (
-    "AWAITING CUSTOMER CONFIRMATION: nothing has been done yet. Ask the customer to reply 'yes' to confirm "
-    "or 'no' to cancel: {summary}"
-)
 
 
 @dataclass
@@ -88,6 +79,8 @@ class ToolSpec:
     precheck: Callable[..., Any] | None = None
     # write tools: the customer-facing text after the confirmed action ran.
     done_message: Callable[[Any, dict[str, Any]], str] | None = None
+    # write tools: the verbs a customer may restate in a yes ("yes, cancel it" confirms cancel_order).
+    confirm_verbs: tuple[str, ...] = ()
     max_retries: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -141,28 +134,30 @@ def _traced_entry(spec: ToolSpec) -> Callable[..., Any]:
     function = spec.function
 
     @functools.wraps(function)
-    async def entry(ctx: RunContext[SupportDeps], *args: Any, **kwargs: Any) -> Any:
+    async def entry(ctx: RunContext[SupportDeps], *args: Any, **kwargs: Any) -> ToolReturn:
         deps = ctx.deps
         arguments = _jsonable_arguments(_arguments(function, args, kwargs))
         started = time.perf_counter()
         error = ""
-        result: Any = ""
+        result: ToolResult | None = None
         try:
             if spec.tool_class == ToolClass.WRITE:
-                result = await sync_to_async(_request_write, thread_sensitive=True)(spec, ctx, arguments)
+                summary = await sync_to_async(_request_write, thread_sensitive=True)(spec, ctx, arguments)
+                result = ToolResult.awaiting(spec.name, summary)
             else:
-                result = await sync_to_async(function, thread_sensitive=True)(ctx, *args, **kwargs)
+                value = await sync_to_async(function, thread_sensitive=True)(ctx, *args, **kwargs)
+                result = ToolResult.ok(spec.name, value)
         except ModelRetry:
             error = "model retry requested"
             raise
         except ApplicationError as exc:
             error = f"{exc.code}: {exc.message}"
-            result = f"REFUSED ({exc.code}): {exc.message}"
+            result = ToolResult.refused(spec.name, exc.code, exc.message, exc.extra or None)
         except Exception as exc:  # noqa: BLE001 -- reported to Sentry, customer gets a plain message
             error = f"{type(exc).__name__}: {summarize(str(exc), 300)}"
             capture_exception(exc, tool=spec.name, conversation=getattr(deps.conversation, "pk", None))
             deps.facts["tool_failure"] = spec.name
-            result = GENERIC_FAILURE
+            result = ToolResult.failed(spec.name)
         finally:
             deps.trace.add(
                 SpanKind.TOOL_CALL,
@@ -172,9 +167,10 @@ def _traced_entry(spec: ToolSpec) -> Callable[..., Any]:
                 tool=spec.name,
                 tool_class=str(spec.tool_class),
                 arguments=arguments,
-                result=summarize(result),
+                result=summarize(result.for_model() if result is not None else ""),
             )
-        return result
+        # The model gets the one serialisation; the local model reads the typed result from the metadata.
+        return ToolReturn(return_value=result.for_model(), metadata=result)
 
     return entry
 
@@ -186,7 +182,7 @@ def _request_write(spec: ToolSpec, ctx: Any, arguments: dict[str, Any]) -> str:
         spec.precheck(ctx, **arguments)
     summary = spec.summary(arguments, ctx.deps) if spec.summary else f"{spec.name}({arguments})"
     pending_action_request(deps=ctx.deps, tool_name=spec.name, arguments=arguments, summary=summary)
-    return AWAITING_CONFIRMATION.format(summary=summary)
+    return summary
 
 
 def _declare(tool_class: ToolClass, function: Callable[..., Any], **options: Any) -> ToolSpec:
@@ -208,12 +204,24 @@ def write_tool(
     summary: Callable[[dict[str, Any], SupportDeps], str],
     precheck: Callable[..., Any] | None = None,
     done_message: Callable[[Any, dict[str, Any]], str] | None = None,
+    confirm_verbs: tuple[str, ...] = (),
     **options: Any,
 ) -> Any:
-    """Declare a tool that changes something: it runs only after the customer confirms on their next message."""
+    """Declare a tool that changes something: it runs only after the customer confirms on their next message.
+
+    `confirm_verbs`: the verbs of this action a customer may restate in their yes ("yes, cancel it").
+    """
 
     def declare(f: Callable[..., Any]) -> ToolSpec:
-        return _declare(ToolClass.WRITE, f, summary=summary, precheck=precheck, done_message=done_message, **options)
+        return _declare(
+            ToolClass.WRITE,
+            f,
+            summary=summary,
+            precheck=precheck,
+            done_message=done_message,
+            confirm_verbs=confirm_verbs,
+            **options,
+        )
 
     return declare if function is None else declare(function)
 
@@ -223,3 +231,17 @@ def approval_tool(function: Callable[..., Any] | None = None, **options: Any) ->
     if function is None:
         return lambda f: _declare(ToolClass.APPROVAL, f, **options)
     return _declare(ToolClass.APPROVAL, function, **options)
+
+
+__all__ = [
+    "AWAITING_CONFIRMATION",
+    "GENERIC_FAILURE",
+    "TOOLS",
+    "ToolClass",
+    "ToolContext",
+    "ToolSpec",
+    "approval_tool",
+    "read_tool",
+    "tool_get",
+    "write_tool",
+]

@@ -33,7 +33,7 @@ from pydantic_ai import Agent, RunContext
 from pydantic_ai.exceptions import UsageLimitExceeded
 from pydantic_ai.messages import AgentStreamEvent, PartDeltaEvent, PartStartEvent, TextPart, TextPartDelta
 
-from apps.agents import handoff, routing_contract
+from apps.agents import handoff
 from apps.agents.accounting import count_tokens
 from apps.agents.budgets import BUDGET_EXHAUSTED_REPLY, TurnBudget, budget_exceeded_before_turn
 from apps.agents.context import as_model_messages, context_load, window_start_seq
@@ -44,7 +44,8 @@ from apps.agents.memory import summary_refresh
 from apps.agents.pending import pending_action_resolve
 from apps.agents.registry import SpecialistSpec, specialist_for
 from apps.agents.resilience import chain_close, model_chain
-from apps.agents.routing_contract import RouteDecision
+from apps.agents.routes import HUMAN, OUT_OF_SCOPE, RouteDecision
+from apps.agents.routing import route_message
 from apps.conversations import events
 from apps.conversations.models import Conversation, Message, MessageRole, MessageStatus
 from apps.conversations.services import message_create
@@ -179,11 +180,11 @@ def _turn(deps: SupportDeps, message: Message) -> TurnOutcome:
     context.history = mask_history(deps, context.history)
 
     decision = _route(deps, checked.text, context.history)
-    if decision.route == "human":
+    if decision.route == HUMAN:
         return TurnOutcome(
             text=HUMAN_REPLY, agent="router", status=TraceStatus.HANDOFF, escalate_reason="customer_request"
         )
-    if decision.route == "out_of_scope":
+    if decision.route == OUT_OF_SCOPE:
         return TurnOutcome(text=OUT_OF_SCOPE_REPLY, agent="router")
 
     spec = specialist_for(decision.route)
@@ -213,7 +214,7 @@ def _route(deps: SupportDeps, text: str, history: list[Any]) -> RouteDecision:
     token = set_current_deps(deps)  # an LLM router's model calls land in this trace
     try:
         with deps.trace.span(SpanKind.ROUTING, "route") as data:
-            decision = routing_contract.router()(text, conversation=deps.conversation, history=history)
+            decision = route_message(text, conversation=deps.conversation, history=history)
             data.update(
                 route=decision.route, confidence=decision.confidence, source=decision.source, reason=decision.reason
             )

@@ -97,13 +97,13 @@ def say(conversation: Any) -> Any:
 @pytest.fixture
 def route_to(monkeypatch: pytest.MonkeyPatch) -> Any:
     """Make the router return a fixed route."""
-    from apps.agents import routing_contract
-    from apps.agents.routing_contract import RouteDecision
+    from apps.agents import turns
+    from apps.agents.routes import RouteDecision
 
     def _route_to(route: str, confidence: float = 0.9) -> None:
         def fixed(text: str, *, conversation: Any, history: Any) -> RouteDecision:
             return RouteDecision(route, confidence, "local", "test router")
 
-        monkeypatch.setattr(routing_contract, "router", lambda: fixed)
+        monkeypatch.setattr(turns, "route_message", fixed)
 
     return _route_to

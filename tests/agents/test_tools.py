@@ -11,10 +11,10 @@ from pydantic_ai.models.function import AgentInfo
 
 from apps.agents import registry
 from apps.agents.budgets import BUDGET_EXHAUSTED_REPLY
+from apps.agents.confirmation import Confirmation, classify_confirmation
 from apps.agents.deps import SupportDeps
 from apps.agents.local import last_user_text, text_response, tool_call_response, tool_returns_since_user
 from apps.agents.models import PendingAction, PendingActionStatus
-from apps.agents.pending import Confirmation, classify_confirmation
 from apps.agents.tools import AWAITING_CONFIRMATION, GENERIC_FAILURE, ToolClass, approval_tool, read_tool, write_tool
 from apps.agents.turns import turn_run
 from apps.conversations.models import ConversationStatus, Message
@@ -83,7 +83,6 @@ def order_specialist(monkeypatch: pytest.MonkeyPatch, route_to: Any, pushed: lis
         local_behaviour=scripted,
     )
     monkeypatch.setitem(registry.SPECIALISTS, "order", spec)
-    monkeypatch.setattr(registry, "_loaded", True)
     route_to("order")
     CALLS.clear()
     return spec

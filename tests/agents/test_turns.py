@@ -19,11 +19,11 @@ pytestmark = pytest.mark.django_db
 def default_specialists(monkeypatch: pytest.MonkeyPatch) -> None:
     """These tests exercise the runtime, not the specialists: every route gets the default, tool-less spec."""
     from apps.agents import registry
+    from apps.agents.specialists.base import BASE_INSTRUCTIONS
 
     for route in registry.SPECIALIST_ROUTES:
-        spec = registry.SpecialistSpec(name=route, instructions=registry.BASE_INSTRUCTIONS, version="default")
+        spec = registry.SpecialistSpec(name=route, instructions=BASE_INSTRUCTIONS, version="default")
         monkeypatch.setitem(registry.SPECIALISTS, route, spec)
-    monkeypatch.setattr(registry, "_loaded", True)
 
 
 def test_turn_answers_once_with_local_model_and_streams(say: Any, pushed: list, route_to: Any) -> None:
@@ -99,7 +99,6 @@ def test_every_model_failing_gives_plain_message_and_ticket(
     monkeypatch.setitem(
         registry.SPECIALISTS, "order", registry.SpecialistSpec(name="order", instructions="x", local_behaviour=broken)
     )
-    monkeypatch.setattr(registry, "_loaded", True)
     route_to("order")
     message = say("Where is my order?")
     # when

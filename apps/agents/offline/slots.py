@@ -1,7 +1,7 @@
 """Deterministic slot extraction from customer text.
 
 Order numbers, emails, quantities, item names (against the order's own items),
-return reasons and yes/no confirmations. Pure functions with no I/O: the local
+and return reasons (yes/no answers: `apps.agents.confirmation`). Pure functions with no I/O: the local
 model and the specialists call them on untrusted text, and every extracted
 value is still checked by the selector or service that uses it (an order
 number found here is only looked up within the session's customer scope).
@@ -380,104 +380,3 @@ def extract_return_reason(text: str) -> str | None:
         if pattern.search(normalised):
             return reason
     return None
-
-
-# --- confirmations ----------------------------------------------------------
-
-_YES = (
-    "yes please",
-    "yes",
-    "yeah",
-    "yep",
-    "yup",
-    "ya",
-    "yes yes",
-    "sure",
-    "ok",
-    "okay",
-    "k",
-    "y",
-    "confirm",
-    "confirmed",
-    "i confirm",
-    "go ahead",
-    "go for it",
-    "do it",
-    "please do",
-    "proceed",
-    "correct",
-    "that's right",
-    "thats right",
-    "that is right",
-    "that's correct",
-    "absolutely",
-    "definitely",
-    "of course",
-    "sounds good",
-    "that's fine",
-    "fine",
-    "affirmative",
-    "👍",
-)
-_NO = (
-    "no",
-    "nope",
-    "nah",
-    "no thanks",
-    "no thank you",
-    "don't",
-    "dont",
-    "do not",
-    "cancel",
-    "cancel it",
-    "stop",
-    "wait",
-    "hold on",
-    "never mind",
-    "nevermind",
-    "not now",
-    "not yet",
-    "negative",
-    "don't do it",
-    "dont do it",
-    "👎",
-)
-_FILLER = ("please", "pls", "plz", "thanks", "thank you", "thx", "ty", "it", "that", "then", "now", "and", "so")
-_CONFIRM_TOKEN_RE = re.compile(r"[a-z']+|👍|👎")
-
-
-def _strip_phrases(words: list[str], phrases: Sequence[str]) -> tuple[list[str], bool]:
-    """Remove leading known phrases from `words`; report whether any was removed."""
-    phrase_words = sorted((p.split() for p in phrases), key=len, reverse=True)
-    removed = False
-    i = 0
-    while i < len(words):
-        for p in phrase_words:
-            if words[i : i + len(p)] == p:
-                i += len(p)
-                removed = True
-                break
-        else:
-            break
-    return words[i:], removed
-
-
-def extract_confirmation(text: str) -> bool | None:
-    """True for a plain yes, False for a no, None when it is not a clear answer.
-
-    Built for `write` tools: only an unambiguous yes confirms. "yes but to the
-    other address" is None (ask again); a message that starts with a no is False
-    (declining is always safe).
-    """
-    words = _CONFIRM_TOKEN_RE.findall(text.lower().replace("’", "'"))
-    if not words:
-        return None
-    rest, said_no = _strip_phrases(words, _NO)
-    if said_no:
-        return False
-    rest, said_yes = _strip_phrases(words, (*_YES, *_FILLER))
-    if not said_yes or rest:
-        return None
-    # Only filler ("please", "thanks") is not an answer.
-    only_filler, _ = _strip_phrases(words, _FILLER)
-    return None if not only_filler else True

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pydantic_ai.messages import ModelMessage, ModelResponse
 from pydantic_ai.models.function import AgentInfo
 
-from apps.agents.offline.rules import final_output, last_user_text
+from apps.agents.local import final_output, last_user_text, register_local_behaviour
 from apps.agents.routing.router import classify_text
 
 
@@ -20,13 +20,4 @@ def local_router_behaviour(messages: list[ModelMessage], info: AgentInfo) -> Mod
     )
 
 
-def _register() -> None:
-    """Make this the runtime's `local` model for the router role, when the runtime's registry is installed."""
-    try:
-        from apps.agents.local import register_local_behaviour
-    except ImportError:
-        return
-    register_local_behaviour("router", local_router_behaviour)
-
-
-_register()
+register_local_behaviour("router", local_router_behaviour)

@@ -29,12 +29,13 @@ import yaml
 
 from apps.agents.offline import embedder
 from apps.agents.offline.slots import order_number_spans
+from apps.agents.routes import OUT_OF_SCOPE, ROUTES, SPECIALIST_ROUTES
 
 logger = logging.getLogger(__name__)
 
-ROUTES: tuple[str, ...] = ("order", "returns", "billing", "faq", "human", "out_of_scope")
-OUT_OF_SCOPE = "out_of_scope"
+# Examples of the routes that are not specialists; each specialist keeps its own in its package.
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
+SPECIALISTS_DIR = Path(__file__).resolve().parent.parent / "specialists"
 # Bump when training, `normalise` or the cached object's shape changes.
 FORMAT_VERSION = 4
 _FOLDS = 5
@@ -73,27 +74,41 @@ class TrainingReport:
     extra: dict[str, float] = field(default_factory=dict)
 
 
-def load_examples(directory: Path = EXAMPLES_DIR) -> list[Example]:
-    """Every example in `directory/*.yaml` (`route:` plus `intents: {name: [messages]}`)."""
+def example_files(directory: Path | None = None) -> list[Path]:
+    """`directory/*.yaml`; by default the non-specialist routes' files plus each specialist's `examples.yaml`."""
+    if directory is not None:
+        return sorted(directory.glob("*.yaml"))
+    own = [SPECIALISTS_DIR / route / "examples.yaml" for route in SPECIALIST_ROUTES]
+    # Ordered by route name, as one directory of `<route>.yaml` files would be (training is order-sensitive).
+    return sorted([*EXAMPLES_DIR.glob("*.yaml"), *(p for p in own if p.exists())], key=lambda p: _label(p))
+
+
+def _label(path: Path) -> str:
+    """A file's name as if all lived in one directory: `order.yaml` for `specialists/order/examples.yaml`."""
+    return f"{path.parent.name}.yaml" if path.name == "examples.yaml" else path.name
+
+
+def load_examples(directory: Path | None = None) -> list[Example]:
+    """Every example file's messages (`route:` plus `intents: {name: [messages]}`); see `example_files`."""
     examples: list[Example] = []
-    for path in sorted(directory.glob("*.yaml")):
+    for path in example_files(directory):
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         route = data["route"]
         if route not in ROUTES:
-            raise ValueError(f"{path.name}: unknown route {route!r}")
+            raise ValueError(f"{_label(path)}: unknown route {route!r}")
         for intent, messages in data["intents"].items():
             for message in messages:
                 examples.append(Example(text=str(message), route=route, intent=intent))
     return examples
 
 
-def examples_digest(directory: Path = EXAMPLES_DIR) -> str:
+def examples_digest(directory: Path | None = None) -> str:
     import sklearn
 
     digest = hashlib.sha256()
     digest.update(f"{FORMAT_VERSION}|{embedder.MODEL_ID}|{sklearn.__version__}|{_REGULARISATION_C}".encode())
-    for path in sorted(directory.glob("*.yaml")):
-        digest.update(path.name.encode())
+    for path in example_files(directory):
+        digest.update(_label(path).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
@@ -293,12 +308,12 @@ def _cache_dir() -> Path:
         return Path(__file__).resolve().parents[3] / "var" / "routing"
 
 
-def cache_path(directory: Path = EXAMPLES_DIR, cache_dir: Path | None = None) -> Path:
+def cache_path(directory: Path | None = None, cache_dir: Path | None = None) -> Path:
     """Where the classifier fitted on the current examples is (or will be) cached."""
     return (cache_dir or _cache_dir()) / f"route-classifier-{examples_digest(directory)[:20]}.joblib"
 
 
-def _load_or_train(directory: Path, cache_dir: Path) -> RouteClassifier:
+def _load_or_train(directory: Path | None, cache_dir: Path) -> RouteClassifier:
     import joblib
 
     digest = examples_digest(directory)
@@ -329,5 +344,5 @@ def get_classifier() -> RouteClassifier:
     if _classifier is None:
         with _lock:
             if _classifier is None:
-                _classifier = _load_or_train(EXAMPLES_DIR, _cache_dir())
+                _classifier = _load_or_train(None, _cache_dir())
     return _classifier

@@ -19,51 +19,29 @@ import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
-from apps.agents.offline.slots import extract_confirmation, extract_emails, extract_order_numbers, extract_quantity
-from apps.agents.routing.classifier import OUT_OF_SCOPE, ROUTES, Prediction, get_classifier
+from apps.agents.confirmation import extract_confirmation
+from apps.agents.offline.slots import extract_emails, extract_order_numbers, extract_quantity
+from apps.agents.routes import OUT_OF_SCOPE, ROUTES, SPECIALIST_ROUTES, HistoryTurn, RouteDecision, RouteName
+from apps.agents.routing.classifier import Prediction, get_classifier
 
 logger = logging.getLogger(__name__)
 
-Route = Literal["order", "returns", "billing", "faq", "human", "out_of_scope"]
 DEFAULT_THRESHOLD = 0.6
 # A short anaphoric message leaves the current topic only when the classifier is this sure.
 _SWITCH_CONFIDENCE = 0.9
 _MAX_HISTORY_TURNS = 6
 
 
-@dataclass(frozen=True)
-class RouteDecision:
-    """Where a message goes. `source` is "local" (classifier or sticky rule) or "llm"."""
-
-    route: str
-    confidence: float
-    source: str
-    reason: str = ""
-
-    def __post_init__(self) -> None:
-        if self.route not in ROUTES:
-            raise ValueError(f"unknown route {self.route!r}")
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"route": self.route, "confidence": self.confidence, "source": self.source, "reason": self.reason}
-
-
 class LLMRouteOutput(BaseModel):
     """The LLM router's structured answer."""
 
-    route: Route = Field(description="The one route this customer message belongs to.")
+    route: RouteName = Field(description="The one route this customer message belongs to.")
     confidence: float = Field(ge=0.0, le=1.0, description="How sure you are, 0 to 1.")
     reason: str = Field(max_length=300, description="One short sentence: why this route.")
-
-
-@dataclass(frozen=True)
-class HistoryTurn:
-    role: str  # customer | assistant | staff | system
-    text: str
 
 
 @dataclass(frozen=True)
@@ -178,7 +156,6 @@ def follow_up_kind(text: str) -> str | None:
 # answer the examples never saw ("I changed my mind", a bare street address) than a new topic;
 # genuinely unrelated requests ("play some jazz") score 0.99+.
 _ANSWER_OUT_OF_SCOPE_CEILING = 0.97
-_SPECIALIST_ROUTES = frozenset({"order", "returns", "billing", "faq"})
 
 
 def _bot_just_asked(history: Sequence[Any] | None) -> bool:
@@ -195,7 +172,7 @@ def _is_short_anaphoric(text: str) -> bool:
 
 
 def _coerce_history(history: Sequence[Any] | None) -> tuple[HistoryTurn, ...]:
-    """Accept HistoryTurn, the runtime's HistoryItem, mappings {role, text|content} or (role, text) pairs."""
+    """Accept HistoryTurn, mappings {role, text|content} or (role, text) pairs."""
     turns: list[HistoryTurn] = []
     for item in history or ():
         if isinstance(item, HistoryTurn):
@@ -317,7 +294,7 @@ def route_message(
 
     local = classify_text(text)
     if (
-        sticky_route in _SPECIALIST_ROUTES
+        sticky_route in SPECIALIST_ROUTES
         and local.route == OUT_OF_SCOPE
         and local.confidence < _ANSWER_OUT_OF_SCOPE_CEILING
         and _bot_just_asked(history)

@@ -1,4 +1,4 @@
-"""Specialist prompts, versioned in the repository: `apps/agents/prompts/<name>.v<N>.md`.
+"""Specialist prompts, versioned in the repository: `apps/agents/specialists/<name>/prompts/<name>.v<N>.md`.
 
 A prompt file is never edited in a way that changes behaviour: a new version
 is a new file (`order.v2.md`), selected by `SPECIALISTS_PROMPT_VERSIONS`
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+SPECIALISTS_DIR = Path(__file__).resolve().parent
 _FILE_RE = re.compile(r"^(?P<name>[a-z_]+)\.v(?P<version>\d+)\.md$")
 
 
@@ -31,7 +31,13 @@ class Prompt:
         return f"{self.name}.v{self.version}"
 
 
-def available(name: str, directory: Path = PROMPTS_DIR) -> list[int]:
+def prompts_dir(name: str) -> Path:
+    """The specialist `name`'s prompt folder, inside its package."""
+    return SPECIALISTS_DIR / name / "prompts"
+
+
+def available(name: str, directory: Path | None = None) -> list[int]:
+    directory = directory if directory is not None else prompts_dir(name)
     versions = []
     for path in directory.glob(f"{name}.v*.md"):
         match = _FILE_RE.match(path.name)
@@ -48,9 +54,9 @@ def load_prompt(name: str, version: int | None = None) -> Prompt:
         version = int(pinned) if pinned else None
     versions = available(name)
     if not versions:
-        raise FileNotFoundError(f"no prompt file {name}.v*.md in {PROMPTS_DIR}")
+        raise FileNotFoundError(f"no prompt file {name}.v*.md in {prompts_dir(name)}")
     version = version if version is not None else versions[-1]
     if version not in versions:
         raise FileNotFoundError(f"no prompt {name}.v{version}.md (have: {', '.join(map(str, versions))})")
-    text = (PROMPTS_DIR / f"{name}.v{version}.md").read_text(encoding="utf-8").strip()
+    text = (prompts_dir(name) / f"{name}.v{version}.md").read_text(encoding="utf-8").strip()
     return Prompt(name=name, version=version, text=text)

@@ -1,51 +1,19 @@
-"""Tool results as untrusted data, and the formatting every reply shares.
+"""The formatting every reply shares (money, dates, masked emails), and the tool-result wrapping.
 
-A tool result holds text that came from outside the model's instructions
-(product names, addresses, tracking descriptions, knowledge-base excerpts), so
-it is handed to the model as JSON inside the guardrails' untrusted-data block
-(`apps.guardrails.untrusted.wrap_untrusted`: markup escaped, a content-derived
-id on both tags), never as prose it might obey. `unwrap_result` is how the local
-model reads it back.
+`wrap_result` / `unwrap_result` live with the typed tool results
+(`apps.agents.tool_results`) and are re-exported here for the specialists.
 """
 
 from __future__ import annotations
 
-import html
-import json
-import re
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
-from apps.guardrails.untrusted import TAG, wrap_untrusted
-
-KIND = "tool_result"
-_BLOCK_RE = re.compile(rf'<{TAG} kind="{KIND}" id="([0-9a-f]+)" tool="([\w.-]+)">\n(.*)\n</{TAG} id="\1">', re.DOTALL)
+from apps.agents.tool_results import unwrap_result, wrap_result
 
 CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "CAD": "CA$", "AUD": "A$"}
-
-
-def wrap_result(tool: str, data: dict[str, Any]) -> str:
-    """`data` as JSON in one untrusted-data block for the model (see module docstring)."""
-    payload = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False)
-    return wrap_untrusted(KIND, payload, tool=tool)
-
-
-def unwrap_result(content: object) -> tuple[str, dict[str, Any]] | None:
-    """(tool name, data) from a wrapped result, or None for anything else (refusals, runtime notices)."""
-    if not isinstance(content, str):
-        return None
-    match = _BLOCK_RE.fullmatch(content.strip())
-    if match is None:
-        return None
-    try:
-        data = json.loads(html.unescape(match.group(3)))
-    except ValueError:
-        return None
-    return (match.group(2), data) if isinstance(data, dict) else None
 
 
 def money(amount: Decimal | str | float | int | None, currency: str = "USD") -> str:
@@ -78,3 +46,6 @@ def mask_email(email: str) -> str:
         return "***"
     shown = local[0] + "***" + local[-1] if len(local) > 2 else local[:1] + "***"
     return f"{shown}@{domain}"
+
+
+__all__ = ["CURRENCY_SYMBOLS", "day", "mask_email", "money", "unwrap_result", "wrap_result"]

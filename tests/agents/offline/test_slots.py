@@ -1,10 +1,10 @@
 import pytest
 
+from apps.agents.confirmation import extract_confirmation
 from apps.agents.offline.slots import (
     ALL,
     RETURN_REASONS,
     ItemMatch,
-    extract_confirmation,
     extract_email,
     extract_emails,
     extract_order_number,

@@ -99,8 +99,8 @@ class Hostile:
 @pytest.fixture
 def use_model(monkeypatch: pytest.MonkeyPatch, settings: Any) -> Callable[[str, Any], Any]:
     """Run specialist `route` on `behaviour` as its (local) model, with the router fixed on that route."""
-    from apps.agents import registry, routing_contract
-    from apps.agents.routing_contract import RouteDecision
+    from apps.agents import registry, turns
+    from apps.agents.routes import RouteDecision
 
     settings.SWITCHBOARD_AGENT_MODEL = "local"
     settings.SWITCHBOARD_AGENT_FALLBACKS = []
@@ -114,7 +114,7 @@ def use_model(monkeypatch: pytest.MonkeyPatch, settings: Any) -> Callable[[str, 
         def fixed(text: str, *, conversation: Any, history: Any) -> RouteDecision:
             return RouteDecision(route, 0.99, "local", "test router")
 
-        monkeypatch.setattr(routing_contract, "router", lambda: fixed)
+        monkeypatch.setattr(turns, "route_message", fixed)
         return spec
 
     return _use

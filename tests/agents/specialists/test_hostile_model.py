@@ -261,7 +261,7 @@ def test_a_planted_document_cannot_make_the_faq_refund(shop: Shop, use_model: An
 
     # when the real (local) FAQ specialist answers a question that retrieves it
     from apps.agents.registry import specialist_for
-    from apps.agents.specialists.local.faq import behaviour as faq_behaviour
+    from apps.agents.specialists.faq.local import behaviour as faq_behaviour
 
     use_model("faq", faq_behaviour)
     reply, spans = chat(conversation, "How long do refunds take to be processed?")

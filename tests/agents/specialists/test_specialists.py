@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from apps.agents.registry import SPECIALIST_ROUTES, specialist_for
-from apps.agents.specialists.local.addresses import parse_address
+from apps.agents.specialists.order.addresses import parse_address
 from apps.agents.specialists.prompts import load_prompt
 from apps.agents.specialists.results import money, unwrap_result, wrap_result
 from tests.agents.specialists.conftest import Shop
@@ -120,7 +120,7 @@ def test_addresses_are_taken_only_when_complete(text: str, expected: dict[str, s
 
 @pytest.mark.django_db
 def test_the_trace_records_the_prompt_version(shop: Shop, use_model: Any, chat: Any) -> None:
-    from apps.agents.specialists.local.order import behaviour
+    from apps.agents.specialists.order.local import behaviour
     from apps.conversations.models import Conversation
     from apps.observability.models import Span
 

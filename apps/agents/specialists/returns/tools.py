@@ -15,7 +15,7 @@ from typing_extensions import TypedDict
 
 from apps.agents.deps import SupportDeps
 from apps.agents.specialists import serialize
-from apps.agents.specialists.results import money, wrap_result
+from apps.agents.specialists.results import money
 from apps.agents.specialists.scope import actor_label, order_in_scope, orders_in_scope, owner
 from apps.agents.tools import approval_tool, read_tool, write_tool
 from apps.commerce import selectors, services
@@ -80,7 +80,7 @@ def _verdict_data(order: Order, verdict: services.ReturnEligibility) -> dict[str
 
 
 @read_tool
-def list_returnable_orders(ctx: RunContext[SupportDeps]) -> str:
+def list_returnable_orders(ctx: RunContext[SupportDeps]) -> dict[str, Any]:
     """The customer's recent orders with whether each can still be returned and until when."""
     rows = []
     for order in orders_in_scope(ctx.deps, limit=10):
@@ -93,19 +93,19 @@ def list_returnable_orders(ctx: RunContext[SupportDeps]) -> str:
                 "refusals": [r.code for r in verdict.reasons],
             }
         )
-    return wrap_result("list_returnable_orders", {"orders": rows})
+    return {"orders": rows}
 
 
 @read_tool
 def check_return_eligibility(
     ctx: RunContext[SupportDeps], order_number: str, items: list[ItemArg] | None = None, reason: str = ""
-) -> str:
+) -> dict[str, Any]:
     """Can these items of the order be returned under the shop's policy, and what would be refunded?
     `items` are {order_item_id, quantity} (omit for everything still returnable); `reason` is one of the
     return reasons (damaged, wrong_item, not_as_described, size, changed_mind, other) or empty."""
     order = order_in_scope(ctx.deps, order_number)
     verdict = _verdict(order, items, reason)
-    return wrap_result("check_return_eligibility", _verdict_data(order, verdict))
+    return _verdict_data(order, verdict)
 
 
 # -- create a return (write) ----------------------------------------------------------------------
@@ -151,7 +151,12 @@ def _return_done(result: Any, args: dict[str, Any]) -> str:
     )
 
 
-@write_tool(summary=_return_summary, precheck=_return_precheck, done_message=_return_done)
+@write_tool(
+    summary=_return_summary,
+    precheck=_return_precheck,
+    done_message=_return_done,
+    confirm_verbs=("create", "open", "start", "book", "file", "make"),
+)
 def create_return(
     ctx: RunContext[SupportDeps], order_number: str, items: list[ItemArg], reason: str, note: str = ""
 ) -> dict[str, Any]:
@@ -189,7 +194,7 @@ def request_refund(
     reason: str,
     items: list[ItemArg] | None = None,
     amount: str | None = None,
-) -> str:
+) -> dict[str, Any]:
     """Ask the shop's staff to approve a refund. It creates a request for review and NOTHING else: no money
     moves until a person approves it. `reason` is one of the return reasons; `items` are {order_item_id,
     quantity} (omit for every returnable item); `amount` defaults to what the policy allows and may not exceed it."""
@@ -223,23 +228,20 @@ def request_refund(
         requested_by="agent",
     )
     deps.facts.setdefault("refund_requests", []).append(approval.pk)
-    return wrap_result(
-        "request_refund",
-        {
-            "request_reference": f"R-{approval.pk:06d}",
-            "order_number": order.number,
-            "amount": str(approval.amount),
-            "currency": approval.currency,
-            "status": approval.status,
-            "status_label": approval.get_status_display(),
-            "items": [i["name"] for i in approval.items],
-            "note": "Pending review by the shop's staff. No money has moved yet.",
-        },
-    )
+    return {
+        "request_reference": f"R-{approval.pk:06d}",
+        "order_number": order.number,
+        "amount": str(approval.amount),
+        "currency": approval.currency,
+        "status": approval.status,
+        "status_label": approval.get_status_display(),
+        "items": [i["name"] for i in approval.items],
+        "note": "Pending review by the shop's staff. No money has moved yet.",
+    }
 
 
 @read_tool
-def refund_status(ctx: RunContext[SupportDeps], order_number: str = "") -> str:
+def refund_status(ctx: RunContext[SupportDeps], order_number: str = "") -> dict[str, Any]:
     """Refunds and refund requests (pending review, approved, refunded, rejected) for one order or all orders."""
     deps = ctx.deps
     orders = [order_in_scope(deps, order_number)] if order_number else orders_in_scope(deps, limit=20)
@@ -247,26 +249,23 @@ def refund_status(ctx: RunContext[SupportDeps], order_number: str = "") -> str:
     returns = selectors.return_list_for_customer(customer=deps.customer, only_order=deps.verified_order, limit=20)
     approvals = RefundApproval.objects.filter(order__in=orders).select_related("order").order_by("-created_at")[:20]
     numbers = {o.number for o in orders}
-    return wrap_result(
-        "refund_status",
-        {
-            "order_number": order_number and orders[0].number,
-            "requests": [
-                {
-                    "request_reference": f"R-{a.pk:06d}",
-                    "order_number": a.order.number,
-                    "amount": str(a.amount),
-                    "currency": a.currency,
-                    "status": a.status,
-                    "status_label": a.get_status_display(),
-                    "requested_on": a.created_at.date().isoformat(),
-                }
-                for a in approvals
-            ],
-            "refunds": [serialize.refund(r) for r in refunds if r.order.number in numbers],
-            "returns": [serialize.return_request(r) for r in returns if r.order.number in numbers],
-        },
-    )
+    return {
+        "order_number": order_number and orders[0].number,
+        "requests": [
+            {
+                "request_reference": f"R-{a.pk:06d}",
+                "order_number": a.order.number,
+                "amount": str(a.amount),
+                "currency": a.currency,
+                "status": a.status,
+                "status_label": a.get_status_display(),
+                "requested_on": a.created_at.date().isoformat(),
+            }
+            for a in approvals
+        ],
+        "refunds": [serialize.refund(r) for r in refunds if r.order.number in numbers],
+        "returns": [serialize.return_request(r) for r in returns if r.order.number in numbers],
+    }
 
 
 TOOLS = [list_returnable_orders, check_return_eligibility, create_return, request_refund, refund_status]

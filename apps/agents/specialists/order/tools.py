@@ -8,7 +8,7 @@ from pydantic_ai import RunContext
 
 from apps.agents.deps import SupportDeps
 from apps.agents.specialists import serialize
-from apps.agents.specialists.results import day, money, wrap_result
+from apps.agents.specialists.results import day, money
 from apps.agents.specialists.scope import actor_label, order_in_scope, orders_in_scope
 from apps.agents.tools import read_tool, write_tool
 from apps.commerce import services
@@ -19,37 +19,34 @@ MAX_ORDERS = 10
 
 
 @read_tool
-def list_orders(ctx: RunContext[SupportDeps], limit: int = 5) -> str:
+def list_orders(ctx: RunContext[SupportDeps], limit: int = 5) -> dict[str, Any]:
     """List the customer's most recent orders (newest first): number, status, date, total, items."""
     orders = orders_in_scope(ctx.deps, limit=max(1, min(limit, MAX_ORDERS)))
-    return wrap_result("list_orders", {"orders": [serialize.order_summary(o) for o in orders]})
+    return {"orders": [serialize.order_summary(o) for o in orders]}
 
 
 @read_tool
-def get_order(ctx: RunContext[SupportDeps], order_number: str) -> str:
+def get_order(ctx: RunContext[SupportDeps], order_number: str) -> dict[str, Any]:
     """Details of one of the customer's orders: items, amounts, shipping address, status, shipments."""
     order = order_in_scope(ctx.deps, order_number)
-    return wrap_result("get_order", serialize.order_detail(order))
+    return serialize.order_detail(order)
 
 
 @read_tool
-def track_shipment(ctx: RunContext[SupportDeps], order_number: str) -> str:
+def track_shipment(ctx: RunContext[SupportDeps], order_number: str) -> dict[str, Any]:
     """Where an order is: carrier, tracking number, status, latest scan and expected delivery date."""
     order = order_in_scope(ctx.deps, order_number)
     shipments = [serialize.shipment(s) for s in order.shipments.all()]
     expected = max((s["estimated_delivery"] for s in shipments if s["estimated_delivery"]), default=None)
-    return wrap_result(
-        "track_shipment",
-        {
-            "number": order.number,
-            "status": order.status,
-            "status_label": order.get_status_display(),
-            "shipping_method": order.get_shipping_method_display(),
-            "delivered_on": order.delivered_at.date().isoformat() if order.delivered_at else None,
-            "expected_delivery": expected,
-            "shipments": shipments,
-        },
-    )
+    return {
+        "number": order.number,
+        "status": order.status,
+        "status_label": order.get_status_display(),
+        "shipping_method": order.get_shipping_method_display(),
+        "delivered_on": order.delivered_at.date().isoformat() if order.delivered_at else None,
+        "expected_delivery": expected,
+        "shipments": shipments,
+    }
 
 
 # -- cancel (write) -------------------------------------------------------------------------------
@@ -83,7 +80,7 @@ def _cancel_done(result: Any, args: dict[str, Any]) -> str:
     )
 
 
-@write_tool(summary=_cancel_summary, precheck=_cancel_precheck, done_message=_cancel_done)
+@write_tool(summary=_cancel_summary, precheck=_cancel_precheck, done_message=_cancel_done, confirm_verbs=("cancel",))
 def cancel_order(ctx: RunContext[SupportDeps], order_number: str, reason: str = "") -> dict[str, Any]:
     """Cancel a pending (not yet processed) order. Needs the customer's confirmation; nothing happens until then."""
     order = order_in_scope(ctx.deps, order_number)
@@ -140,7 +137,9 @@ def _address_done(result: Any, args: dict[str, Any]) -> str:
     return f"Done: order {result['number']} will now ship to {result['ship_to']}."
 
 
-@write_tool(summary=_address_summary, precheck=_address_precheck, done_message=_address_done)
+@write_tool(
+    summary=_address_summary, precheck=_address_precheck, done_message=_address_done, confirm_verbs=("change", "update")
+)
 def change_shipping_address(
     ctx: RunContext[SupportDeps],
     order_number: str,

@@ -8,8 +8,7 @@ from typing import Any
 from pydantic_ai.messages import ModelMessage, ModelResponse
 from pydantic_ai.models.function import AgentInfo
 
-from apps.agents.specialists.local.addresses import parse_address
-from apps.agents.specialists.local.common import (
+from apps.agents.specialists.local_common import (
     Turn,
     bullet,
     call,
@@ -24,7 +23,9 @@ from apps.agents.specialists.local.common import (
     refused_reply,
     say,
 )
+from apps.agents.specialists.order.addresses import parse_address
 from apps.agents.specialists.results import day, money
+from apps.agents.tool_results import ErrorCode
 
 _INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("cancel", re.compile(r"\bcancel|\bdon'?t want (?:it|the order) any ?more|\bcall off\b", re.I)),
@@ -57,13 +58,19 @@ _INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
 detect = intent_detector(_INTENTS)
 
 
+# What clearly belongs to another specialist: handed back to the router when none of ours matches.
+FOREIGN = re.compile(
+    r"\b(?:refunds?|returns?|send (?:it|them) back|invoices?|receipts?|charged|payments?|pay|paid)\b", re.I
+)
+
+
 def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     t = read_turn(messages, info)
     common = handle_common(t, topic="orders", category="order")
     if common is not None:
         return common
     intent = t.intent(detect)
-    back = hand_back_if_foreign(t, "order", intent)
+    back = hand_back_if_foreign(t, "order", intent, FOREIGN)
     if back is not None:
         return back
     if intent != "cancel" and parse_address(t.text):
@@ -229,15 +236,15 @@ def _cancel(t: Turn) -> ModelResponse:
         if outcome.refused:
             code, message = outcome.refused
             number = t.called[-1][1].get("order_number") if t.called else t.order_number()
-            if code == "not_found":
+            if code == ErrorCode.NOT_FOUND:
                 return say(not_found_reply(number, t))
-            if code == "not_cancellable":
+            if code == ErrorCode.NOT_CANCELLABLE:
                 return say(
                     message,
                     "Once an order is being prepared or on its way it can't be cancelled, but after it arrives you "
                     "can return it within our return window. I can help with that then.",
                 )
-            if code == "payment_captured":
+            if code == ErrorCode.PAYMENT_CAPTURED:
                 return say(message, "I can open a ticket for our team to look at it, if you like.")
             return say(message)
         return say(failure_reply())
@@ -254,9 +261,9 @@ def _address(t: Turn) -> ModelResponse:
             return say(confirm_question(outcome.awaiting))
         if outcome.refused:
             code, message = outcome.refused
-            if code == "not_found":
+            if code == ErrorCode.NOT_FOUND:
                 return say(not_found_reply(t.order_number(), t))
-            if code == "already_shipped":
+            if code == ErrorCode.ALREADY_SHIPPED:
                 return say(
                     message,
                     "If it can't be delivered, the carrier will return it to us; I can open a ticket so our team "

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic_ai.messages import ModelMessage, ModelResponse
 from pydantic_ai.models.function import AgentInfo
 
-from apps.agents.specialists.local.common import Turn, call, failure_reply, handle_common, read_turn, say
+from apps.agents.specialists.local_common import Turn, call, failure_reply, handle_common, read_turn, say
 
 MAX_SENTENCES = 3
 _STOP = frozenset(

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic_ai.messages import ModelMessage, ModelResponse
 from pydantic_ai.models.function import AgentInfo
 
-from apps.agents.specialists.local.common import (
+from apps.agents.specialists.local_common import (
     Turn,
     bullet,
     call,
@@ -22,6 +22,7 @@ from apps.agents.specialists.local.common import (
     say,
 )
 from apps.agents.specialists.results import day, money
+from apps.agents.tool_results import ErrorCode
 
 INVOICE_RE = re.compile(r"\bINV[-\s]?(\d{4})[-\s]?(\d{6})\b", re.IGNORECASE)
 
@@ -71,12 +72,16 @@ def invoice_number(t: Turn) -> str | None:
     return None
 
 
+# What clearly belongs to another specialist: handed back to the router when none of ours matches.
+FOREIGN = re.compile(r"\b(?:cancel|track(?:ing)?|returns?|send (?:it|them) back|exchange)\b", re.I)
+
+
 def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     t = read_turn(messages, info)
     common = handle_common(t, topic="billing", category="billing")
     if common is not None:
         return common
-    back = hand_back_if_foreign(t, "billing", t.intent(detect))
+    back = hand_back_if_foreign(t, "billing", t.intent(detect), FOREIGN)
     if back is not None:
         return back
     intent = t.intent(detect) or ("charges" if t.named_order_now() else "invoice")
@@ -96,7 +101,7 @@ def _refusal(t: Turn, tool: str, number: str | None) -> ModelResponse | None:
         return None
     if outcome.refused:
         code, message = outcome.refused
-        if code == "not_found":
+        if code == ErrorCode.NOT_FOUND:
             if number and number.upper().startswith("INV"):
                 return say(f"I couldn't find invoice {number} on your account. Could you check the number?")
             return say(not_found_reply(number, t))

@@ -13,7 +13,6 @@ from typing import Any
 from pydantic_ai import RunContext
 
 from apps.agents.deps import SupportDeps
-from apps.agents.specialists.results import wrap_result
 from apps.agents.specialists.scope import order_in_scope
 from apps.agents.tools import read_tool, write_tool
 from apps.core.errors import ApplicationError
@@ -46,7 +45,12 @@ def _ticket_done(result: Any, args: dict[str, Any]) -> str:
     )
 
 
-@write_tool(summary=_ticket_summary, precheck=_ticket_precheck, done_message=_ticket_done)
+@write_tool(
+    summary=_ticket_summary,
+    precheck=_ticket_precheck,
+    done_message=_ticket_done,
+    confirm_verbs=("create", "open", "start", "book", "file", "make"),
+)
 def create_ticket(
     ctx: RunContext[SupportDeps],
     subject: str,
@@ -75,7 +79,7 @@ def create_ticket(
 
 
 @read_tool
-def escalate_to_human(ctx: RunContext[SupportDeps], reason_code: str, note: str = "") -> str:
+def escalate_to_human(ctx: RunContext[SupportDeps], reason_code: str, note: str = "") -> dict[str, Any]:
     """Hand the conversation to a person from the team; the assistant stops answering until they hand it back.
     reason_code: customer_request, low_confidence, repeated_failure, policy_exception, tool_failure,
     budget_exhausted or negative_sentiment. `note` tells the team what the customer needs."""
@@ -84,18 +88,15 @@ def escalate_to_human(ctx: RunContext[SupportDeps], reason_code: str, note: str 
     deps = ctx.deps
     escalation = escalation_create(conversation=deps.conversation, reason_code=reason_code, note=note[:2000])
     deps.handoff_reason = reason_code
-    return wrap_result(
-        "escalate_to_human",
-        {"escalated": True, "reason_code": escalation.reason_code, "status": escalation.status},
-    )
+    return {"escalated": True, "reason_code": escalation.reason_code, "status": escalation.status}
 
 
 @read_tool
-def hand_back_to_router(ctx: RunContext[SupportDeps], reason: str = "") -> str:
+def hand_back_to_router(ctx: RunContext[SupportDeps], reason: str = "") -> dict[str, Any]:
     """The customer's request is not for this specialist: hand the conversation back so the next message is
     routed afresh. Tell the customer briefly what you can and cannot help with here."""
     ctx.deps.handed_back = True
-    return wrap_result("hand_back_to_router", {"handed_back": True, "reason": reason[:200]})
+    return {"handed_back": True, "reason": reason[:200]}
 
 
 TOOLS = [create_ticket, escalate_to_human, hand_back_to_router]

@@ -14,7 +14,7 @@ from pydantic_ai.messages import ModelMessage, ModelResponse
 from pydantic_ai.models.function import AgentInfo
 
 from apps.agents.offline.slots import ALL, extract_quantity, extract_return_reason, match_items
-from apps.agents.specialists.local.common import (
+from apps.agents.specialists.local_common import (
     Turn,
     ask,
     bullet,
@@ -30,6 +30,7 @@ from apps.agents.specialists.local.common import (
     say,
 )
 from apps.agents.specialists.results import day, money
+from apps.agents.tool_results import ErrorCode
 
 _INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
@@ -59,6 +60,10 @@ REASON_QUESTION = (
 detect = intent_detector(_INTENTS)
 
 
+# What clearly belongs to another specialist: handed back to the router when none of ours matches.
+FOREIGN = re.compile(r"\b(?:cancel|track(?:ing)?|invoices?|receipts?|payment methods?|cards?)\b", re.I)
+
+
 def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     t = read_turn(messages, info)
     common = handle_common(t, topic="returns", category="returns")
@@ -66,7 +71,7 @@ def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
         return common
     if _EXCEPTION_RE.search(t.text) and "escalate_to_human" in t.tools:
         return call(("escalate_to_human", {"reason_code": "policy_exception", "note": t.text[:500]}))
-    back = hand_back_if_foreign(t, "returns", t.intent(detect))
+    back = hand_back_if_foreign(t, "returns", t.intent(detect), FOREIGN)
     if back is not None:
         return back
     intent = t.intent(detect) or ("policy" if t.named_order_now() else "return")
@@ -103,13 +108,13 @@ def _pick(t: Turn, purpose: str) -> tuple[str | None, ModelResponse | None]:
 
 def _why_not(order: dict[str, Any]) -> str:
     codes = order.get("refusals") or []
-    if "window_closed" in codes:
+    if ErrorCode.WINDOW_CLOSED in codes:
         return f"the return window closed on {day(order['window_ends_on'])}"
-    if "not_delivered" in codes:
+    if ErrorCode.NOT_DELIVERED in codes:
         return "not delivered yet"
-    if "return_in_progress" in codes:
+    if ErrorCode.RETURN_IN_PROGRESS in codes:
         return "a return is already in progress"
-    if "already_returned" in codes:
+    if ErrorCode.ALREADY_RETURNED in codes:
         return "already returned"
     return "nothing on it can be returned"
 
@@ -193,7 +198,7 @@ def _return_or_refund(t: Turn, intent: str) -> ModelResponse:
         return call(("check_return_eligibility", {"order_number": number}))
     if check.refused:
         code, message = check.refused
-        return say(not_found_reply(number, t) if code == "not_found" else message)
+        return say(not_found_reply(number, t) if code == ErrorCode.NOT_FOUND else message)
     if check.data is None:
         return say(failure_reply())
     verdict = check.data
@@ -228,7 +233,7 @@ def _final_outcome(t: Turn, intent: str) -> ModelResponse | None:
             return say(confirm_question(outcome.awaiting))
         if outcome.refused:
             code, message = outcome.refused
-            if code == "not_found":
+            if code == ErrorCode.NOT_FOUND:
                 return say(not_found_reply(t.order_number(), t))
             return say(message, _exception_offer(code))
         if outcome.data and tool == "request_refund":
@@ -244,7 +249,13 @@ def _final_outcome(t: Turn, intent: str) -> ModelResponse | None:
 
 
 def _exception_offer(code: str) -> str:
-    if code in ("window_closed", "final_sale", "not_delivered", "already_returned", "return_in_progress"):
+    if code in (
+        ErrorCode.WINDOW_CLOSED,
+        ErrorCode.FINAL_SALE,
+        ErrorCode.NOT_DELIVERED,
+        ErrorCode.ALREADY_RETURNED,
+        ErrorCode.RETURN_IN_PROGRESS,
+    ):
         return "If you believe this needs an exception, I can connect you with a person from our team."
     return ""
 
@@ -253,15 +264,15 @@ def _order_refusal(verdict: dict[str, Any], intent: str) -> str:
     refusal = verdict["refusals"][0]
     message = refusal["message"]
     code = refusal["code"]
-    if code == "window_closed":
+    if code == ErrorCode.WINDOW_CLOSED:
         return (
             f"I'm sorry: {message} Our policy allows returns and refunds within {verdict['window_days']} days of "
             f"delivery, so I can't start one for order {verdict['order_number']}. If there's a special reason, "
             "I can connect you with a person from our team."
         )
-    if code == "not_delivered":
+    if code == ErrorCode.NOT_DELIVERED:
         return f"{message} If you no longer want it, the order team can check whether it can still be cancelled."
-    if code == "return_in_progress":
+    if code == ErrorCode.RETURN_IN_PROGRESS:
         return f"{message} Ask me for the status of your refund or return to see where it stands."
     return message
 
@@ -315,7 +326,7 @@ def _status(t: Turn) -> ModelResponse:
         return call(("refund_status", {"order_number": number} if number else {}))
     if outcome.refused:
         code, message = outcome.refused
-        return say(not_found_reply(t.order_number(), t) if code == "not_found" else message)
+        return say(not_found_reply(t.order_number(), t) if code == ErrorCode.NOT_FOUND else message)
     if outcome.data is None:
         return say(failure_reply())
     d = outcome.data

@@ -16,7 +16,7 @@ from pydantic_ai import RunContext
 
 from apps.agents.deps import SupportDeps
 from apps.agents.specialists import serialize
-from apps.agents.specialists.results import mask_email, money, wrap_result
+from apps.agents.specialists.results import mask_email, money
 from apps.agents.specialists.scope import actor_label, order_in_scope, owner
 from apps.agents.tools import read_tool, write_tool
 from apps.commerce import selectors, services
@@ -25,13 +25,13 @@ from apps.core.errors import ApplicationError
 
 
 @read_tool
-def list_invoices(ctx: RunContext[SupportDeps], limit: int = 10) -> str:
+def list_invoices(ctx: RunContext[SupportDeps], limit: int = 10) -> dict[str, Any]:
     """The customer's invoices, newest first: number, order, status, date, total."""
     deps = ctx.deps
     invoices = selectors.invoice_list_for_customer(
         customer=deps.customer, only_order=deps.verified_order, limit=max(1, min(limit, 20))
     )
-    return wrap_result("list_invoices", {"invoices": [serialize.invoice(i) for i in invoices]})
+    return {"invoices": [serialize.invoice(i) for i in invoices]}
 
 
 def _invoice(deps: SupportDeps, number: str) -> Any:
@@ -41,9 +41,9 @@ def _invoice(deps: SupportDeps, number: str) -> Any:
 
 
 @read_tool
-def get_invoice(ctx: RunContext[SupportDeps], number: str) -> str:
+def get_invoice(ctx: RunContext[SupportDeps], number: str) -> dict[str, Any]:
     """One invoice by its number (INV-...) or its order's number (TW-...), with the amounts."""
-    return wrap_result("get_invoice", serialize.invoice(_invoice(ctx.deps, number)))
+    return serialize.invoice(_invoice(ctx.deps, number))
 
 
 def _recipient(deps: SupportDeps, invoice: Any) -> str:
@@ -70,7 +70,9 @@ def _send_done(result: Any, args: dict[str, Any]) -> str:
     return f"Sent: a copy of invoice {result['number']} is on its way to the email address on your account."
 
 
-@write_tool(summary=_send_summary, precheck=_send_precheck, done_message=_send_done)
+@write_tool(
+    summary=_send_summary, precheck=_send_precheck, done_message=_send_done, confirm_verbs=("send", "email", "resend")
+)
 def send_invoice_copy(ctx: RunContext[SupportDeps], number: str) -> dict[str, Any]:
     """Email a copy of an invoice to the email address on the customer's account (never another address).
     Needs the customer's confirmation."""
@@ -82,7 +84,7 @@ def send_invoice_copy(ctx: RunContext[SupportDeps], number: str) -> dict[str, An
 
 
 @read_tool
-def list_payments(ctx: RunContext[SupportDeps], order_number: str = "") -> str:
+def list_payments(ctx: RunContext[SupportDeps], order_number: str = "") -> dict[str, Any]:
     """Payments and their status (captured, failed, refunded...), for one order or the recent ones."""
     deps = ctx.deps
     if order_number:
@@ -90,11 +92,11 @@ def list_payments(ctx: RunContext[SupportDeps], order_number: str = "") -> str:
     payments = selectors.payment_list_for_customer(
         customer=deps.customer, only_order=deps.verified_order, order_number=order_number
     )
-    return wrap_result("list_payments", {"payments": [serialize.payment(p) for p in payments]})
+    return {"payments": [serialize.payment(p) for p in payments]}
 
 
 @read_tool
-def payment_failure_help(ctx: RunContext[SupportDeps], order_number: str) -> str:
+def payment_failure_help(ctx: RunContext[SupportDeps], order_number: str) -> dict[str, Any]:
     """Why the order's latest payment failed, and what the customer can do about it."""
     deps = ctx.deps
     order = order_in_scope(deps, order_number)
@@ -113,27 +115,24 @@ def payment_failure_help(ctx: RunContext[SupportDeps], order_number: str) -> str
     else:
         latest = order.payments.order_by("-created_at", "-id").first()
         data["latest_payment_status"] = latest.status if latest else None
-    return wrap_result("payment_failure_help", data)
+    return data
 
 
 @read_tool
-def list_payment_methods(ctx: RunContext[SupportDeps]) -> str:
+def list_payment_methods(ctx: RunContext[SupportDeps]) -> dict[str, Any]:
     """The payment methods saved on the account, masked (brand and last four digits only)."""
     deps = ctx.deps
     methods = selectors.payment_methods_for_customer(customer=deps.customer)
-    return wrap_result(
-        "list_payment_methods",
-        {
-            "signed_in": deps.customer is not None,
-            "methods": [
-                {"label": m.label, "kind": m.kind, "expires": m.expires, "is_default": m.is_default} for m in methods
-            ],
-        },
-    )
+    return {
+        "signed_in": deps.customer is not None,
+        "methods": [
+            {"label": m.label, "kind": m.kind, "expires": m.expires, "is_default": m.is_default} for m in methods
+        ],
+    }
 
 
 @read_tool
-def explain_charges(ctx: RunContext[SupportDeps], order_number: str) -> str:
+def explain_charges(ctx: RunContext[SupportDeps], order_number: str) -> dict[str, Any]:
     """What the customer was charged for an order, line by line: items, shipping, tax, payments and refunds."""
     deps = ctx.deps
     order = order_in_scope(deps, order_number)
@@ -153,25 +152,22 @@ def explain_charges(ctx: RunContext[SupportDeps], order_number: str) -> str:
     for p in payments:
         p.order = order
     refunded = sum((p.refunded_amount for p in payments), Decimal("0.00"))
-    return wrap_result(
-        "explain_charges",
-        {
-            "order_number": order.number,
-            "currency": order.currency,
-            "lines": [
-                {"name": serialize.item_label(i), "quantity": i.quantity, "amount": str(i.line_total)}
-                for i in order.items.all()
-            ],
-            "subtotal": str(order.subtotal),
-            "shipping_fee": str(order.shipping_fee),
-            "shipping_method": order.get_shipping_method_display(),
-            "tax": str(order.tax),
-            "total": str(order.total),
-            "payments": [serialize.payment(p) for p in payments],
-            "refunded": str(refunded),
-            "notes": notes,
-        },
-    )
+    return {
+        "order_number": order.number,
+        "currency": order.currency,
+        "lines": [
+            {"name": serialize.item_label(i), "quantity": i.quantity, "amount": str(i.line_total)}
+            for i in order.items.all()
+        ],
+        "subtotal": str(order.subtotal),
+        "shipping_fee": str(order.shipping_fee),
+        "shipping_method": order.get_shipping_method_display(),
+        "tax": str(order.tax),
+        "total": str(order.total),
+        "payments": [serialize.payment(p) for p in payments],
+        "refunded": str(refunded),
+        "notes": notes,
+    }
 
 
 TOOLS = [

@@ -26,25 +26,36 @@ from pydantic_ai.messages import (
 )
 from pydantic_ai.models.function import AgentInfo
 
+from apps.agents.confirmation import extract_confirmation
 from apps.agents.local import current_deps
-from apps.agents.offline.slots import extract_confirmation, extract_order_numbers
-from apps.agents.specialists.results import day, money, unwrap_result
-from apps.agents.tools import AWAITING_CONFIRMATION, GENERIC_FAILURE
+from apps.agents.offline.slots import extract_order_numbers
+from apps.agents.specialists.results import day, money
+from apps.agents.tool_results import ErrorCode, ToolResult, ToolStatus
 
-_AWAITING_PREFIX = AWAITING_CONFIRMATION.split("{summary}")[0]
-_REFUSED_RE = re.compile(r"^REFUSED \(([\w.-]+)\): (.*)$", re.DOTALL)
 # How far back earlier customer messages count for slots (order number, item, reason).
 SLOT_LOOKBACK = 4
 
 
 @dataclass
 class ToolOutcome:
+    """One tool call's result as a local behaviour reads it (from the typed `ToolResult`)."""
+
     tool: str
-    data: dict[str, Any] | None = None  # a wrapped result
-    refused: tuple[str, str] | None = None  # (code, message)
+    data: dict[str, Any] | None = None  # an ok result's data
+    refused: tuple[ErrorCode, str] | None = None  # (code, message)
     awaiting: str = ""  # the summary of a write waiting for the customer's yes
     failed: bool = False
-    other: str = ""
+    other: str = ""  # a plain-text ok result, or the retry prompt of an invalid call
+
+    @classmethod
+    def of(cls, result: ToolResult) -> ToolOutcome:
+        if result.status == ToolStatus.OK:
+            return cls(tool=result.tool, data=result.data, other=result.text)
+        if result.status == ToolStatus.REFUSED:
+            return cls(tool=result.tool, refused=(result.code or ErrorCode.OTHER, result.message))
+        if result.status == ToolStatus.AWAITING_CONFIRMATION:
+            return cls(tool=result.tool, awaiting=result.summary)
+        return cls(tool=result.tool, failed=True)
 
 
 @dataclass
@@ -193,7 +204,7 @@ def read_turn(messages: list[ModelMessage], info: AgentInfo) -> Turn:
         else:
             for part in message.parts:
                 if isinstance(part, ToolReturnPart):
-                    outcomes.append(_outcome(part.tool_name, part.content))
+                    outcomes.append(_outcome(part))
                 elif isinstance(part, RetryPromptPart) and part.tool_name:
                     outcomes.append(ToolOutcome(tool=part.tool_name, failed=True, other=str(part.content)))
     deps = current_deps()
@@ -226,19 +237,11 @@ def _user_text(message: ModelMessage) -> str:
     return "\n".join(p.content for p in message.parts if isinstance(p, UserPromptPart) and isinstance(p.content, str))
 
 
-def _outcome(tool: str, content: Any) -> ToolOutcome:
-    unwrapped = unwrap_result(content)
-    if unwrapped is not None:
-        return ToolOutcome(tool=tool, data=unwrapped[1])
-    text = content if isinstance(content, str) else str(content)
-    if text.startswith(_AWAITING_PREFIX):
-        return ToolOutcome(tool=tool, awaiting=text[len(_AWAITING_PREFIX) :].strip())
-    refused = _REFUSED_RE.match(text)
-    if refused:
-        return ToolOutcome(tool=tool, refused=(refused.group(1), refused.group(2).strip()))
-    if text == GENERIC_FAILURE:
-        return ToolOutcome(tool=tool, failed=True)
-    return ToolOutcome(tool=tool, other=text)
+def _outcome(part: ToolReturnPart) -> ToolOutcome:
+    if isinstance(part.metadata, ToolResult):
+        return ToolOutcome.of(part.metadata)
+    # Not one of our tools' results (pydantic-ai's own notices): nothing a behaviour acts on.
+    return ToolOutcome(tool=part.tool_name, other=part.model_response_str())
 
 
 # -- responses --------------------------------------------------------------------------------
@@ -283,9 +286,9 @@ def confirm_question(summary: str) -> str:
 
 def refused_reply(outcome: ToolOutcome, *, not_found: str) -> str:
     code, message = outcome.refused or ("", "")
-    if code == "not_found":
+    if code == ErrorCode.NOT_FOUND:
         return not_found
-    if code == "order_required":
+    if code == ErrorCode.ORDER_REQUIRED:
         return "Which order is it about? The order number starts with TW- and is in your confirmation email."
     return message
 
@@ -371,7 +374,7 @@ def handle_common(t: Turn, *, topic: str, category: str) -> ModelResponse | None
     """Requests every specialist answers the same way: a person, a ticket, anger, thanks, tool results of those."""
     if t.outcomes and t.outcomes[0].tool == "search_knowledge":
         # A general question this turn: the help-center flow owns the rest of it.
-        from apps.agents.specialists.local.faq import behaviour_steps
+        from apps.agents.specialists.faq.local import behaviour_steps
 
         return behaviour_steps(t)
     esc = t.outcome("escalate_to_human")
@@ -409,27 +412,21 @@ def handle_common(t: Turn, *, topic: str, category: str) -> ModelResponse | None
     if is_thanks(t.text):
         return say("You're welcome! Is there anything else I can help you with?")
     if "search_knowledge" in t.tools and is_general_question(t):
-        from apps.agents.specialists.local.faq import behaviour_steps
+        from apps.agents.specialists.faq.local import behaviour_steps
 
         return behaviour_steps(t)
     return None
 
 
-# What clearly belongs to another specialist, by topic: a message matching none of this specialist's own
-# intents but one of these is handed back to the router rather than answered badly.
-FOREIGN = {
-    "order": re.compile(
-        r"\b(?:refunds?|returns?|send (?:it|them) back|invoices?|receipts?|charged|payments?|pay|paid)\b", re.I
-    ),
-    "returns": re.compile(r"\b(?:cancel|track(?:ing)?|invoices?|receipts?|payment methods?|cards?)\b", re.I),
-    "billing": re.compile(r"\b(?:cancel|track(?:ing)?|returns?|send (?:it|them) back|exchange)\b", re.I),
-}
+def hand_back_if_foreign(t: Turn, topic: str, own_intent: str | None, foreign: re.Pattern[str]) -> ModelResponse | None:
+    """Hand the conversation back when the message is plainly about another specialist's topic.
 
-
-def hand_back_if_foreign(t: Turn, topic: str, own_intent: str | None) -> ModelResponse | None:
-    """Hand the conversation back when the message is plainly about another specialist's topic."""
-    pattern = FOREIGN.get(topic)
-    if own_intent or t.outcomes or pattern is None or "hand_back_to_router" not in t.tools:
+    `foreign` (each specialist's own `FOREIGN`) matches what clearly belongs to another specialist: a
+    message matching none of this specialist's own intents but this is handed back to the router
+    rather than answered badly.
+    """
+    pattern = foreign
+    if own_intent or t.outcomes or "hand_back_to_router" not in t.tools:
         return None
     match = pattern.search(t.text)
     if match is None:

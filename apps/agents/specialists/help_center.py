@@ -1,4 +1,4 @@
-"""The FAQ specialist's one tool: search the knowledge base, and keep what it cites.
+"""The help center tool every specialist has: search the knowledge base, and keep what it cites.
 
 Answers come only from what this returns. An excerpt counts as relevant only
 when its cosine similarity to the question reaches
@@ -8,11 +8,12 @@ and offers a ticket instead of stretching a loosely related page into an answer.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from pydantic_ai import RunContext
 
 from apps.agents.deps import SupportDeps
-from apps.agents.specialists.results import wrap_result
 from apps.agents.tools import read_tool
 from apps.guardrails.checks import check_untrusted
 from apps.knowledge.prompting import PREAMBLE
@@ -23,7 +24,7 @@ EXCERPT_CHARS = 1200
 
 
 @read_tool
-def search_knowledge(ctx: RunContext[SupportDeps], query: str) -> str:
+def search_knowledge(ctx: RunContext[SupportDeps], query: str) -> dict[str, Any]:
     """Search the shop's help center (policies, shipping, returns, payments, products, account) for the question.
     Answer only from the excerpts returned, citing them by id like [1]."""
     threshold = settings.SPECIALISTS_FAQ_MIN_SIMILARITY
@@ -58,16 +59,13 @@ def search_knowledge(ctx: RunContext[SupportDeps], query: str) -> str:
                 "text": chunk.text[:EXCERPT_CHARS],
             }
         )
-    return wrap_result(
-        "search_knowledge",
-        {
-            "query": query,
-            "relevant": bool(excerpts),
-            "rule": PREAMBLE.format(shop=settings.SHOP_NAME),
-            "excerpts": excerpts,
-            "best_similarity": round(max((c.similarity or 0.0 for c in chunks), default=0.0), 3),
-        },
-    )
+    return {
+        "query": query,
+        "relevant": bool(excerpts),
+        "rule": PREAMBLE.format(shop=settings.SHOP_NAME),
+        "excerpts": excerpts,
+        "best_similarity": round(max((c.similarity or 0.0 for c in chunks), default=0.0), 3),
+    }
 
 
 TOOLS = [search_knowledge]

@@ -1,0 +1,110 @@
+"""The one yes/no classifier: the pending write actions, the router and the local model read answers with it.
+
+Deterministic (never the model's word). `classify_confirmation` decides whether a
+held `write` runs: the message is split into short clauses ("Yes, please go
+ahead." -> "yes", "please go ahead"), fillers ("thanks") are dropped, and every
+clause must agree. A "yes" next to anything else ("yes but change the address")
+is unclear, and an unclear answer never runs an action. The one exception is a
+yes that restates the pending action's own verb, as the write tool declares it
+(`write_tool(confirm_verbs=...)`): "yes, cancel it" confirms `cancel_order` but
+not `change_shipping_address`.
+
+`extract_confirmation` is the same reading as a polarity for the router's
+"is this just an answer?" check and the local model: True for a yes, False for a
+no or any message that starts with one (declining is always safe), else None.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from enum import StrEnum
+
+from apps.agents.tools import TOOLS
+
+
+class Confirmation(StrEnum):
+    YES = "yes"
+    NO = "no"
+    UNCLEAR = "unclear"
+
+
+_YES_PHRASES = (
+    r"y|yes|yeah|yea|yep|yup|ya|sure|ok|okay|k|confirm|confirmed|i confirm|correct|right|please do|do it|"
+    r"go ahead|go for it|proceed|absolutely|definitely|of course|please|that'?s right|that is right|that'?s correct|"
+    r"sounds good|affirmative|approved?|i do|let'?s do it|that'?s fine|fine|alright|all right"
+)
+_NO_PHRASES = (
+    r"n|no|nope|nah|no thanks|no thank you|cancel|cancel it|don'?t|don'?t do it|do not|stop|never ?mind|wait|"
+    r"hold on|not now|not yet|abort|negative|forget it|leave it"
+)
+# One or more phrases in a row: "yes please do it", "no don't".
+_YES = re.compile(rf"^(?:{_YES_PHRASES})(?: (?:{_YES_PHRASES}))*$")
+_NO = re.compile(rf"^(?:{_NO_PHRASES})(?: (?:{_NO_PHRASES}))*$")
+_NEGATION = re.compile(r"\b(?:no|not|don'?t|do not|never|cancel|stop|wait)\b")
+_FILLER = {"thanks", "thank you", "thx", "please", "pls", "ty"}
+_EMOJI = {"👍": " yes ", "👎": " no "}
+_MAX_CLAUSES = 4
+
+
+def _clauses(text: str) -> list[str]:
+    cleaned = text.lower().replace("’", "'")
+    for emoji, word in _EMOJI.items():
+        cleaned = cleaned.replace(emoji, word)
+    clauses = [re.sub(r"[^a-z' ]+", " ", c) for c in re.split(r"[.,!?;:\n]+|\s+-\s+", cleaned)]
+    clauses = [re.sub(r"\s+", " ", c).strip() for c in clauses]
+    clauses = [re.sub(r"(?: (?:thanks|thank you|thx|ty))+$", "", c) for c in clauses]
+    return [c for c in clauses if c and c not in _FILLER]
+
+
+def _restatement(verbs: Sequence[str]) -> re.Pattern[str] | None:
+    if not verbs:
+        return None
+    alternatives = "|".join(re.escape(v) for v in verbs)
+    obj = r"(?: (?:it|that|this|them|(?:the|my) [a-z']+(?: [a-z']+)?))?"
+    return re.compile(rf"^(?:please )?(?:{alternatives}){obj}(?: (?:now|please|then))?$")
+
+
+def _is_yes(clause: str) -> bool:
+    return bool(_YES.match(clause)) and not _NEGATION.search(clause)
+
+
+def _yes_then_restated(clause: str, restated: re.Pattern[str]) -> bool:
+    """One clause like "yes cancel it": a yes followed by the pending action's own verb."""
+    words = clause.split(" ")
+    return any(_is_yes(" ".join(words[:i])) and restated.match(" ".join(words[i:])) for i in range(1, len(words)))
+
+
+def classify_confirmation(text: str, *, tool_name: str = "", verbs: Sequence[str] | None = None) -> Confirmation:
+    """A clear yes, a clear no, or unclear (see the module docstring).
+
+    `verbs`: the pending action's own verbs; by default those the write tool `tool_name` declares.
+    """
+    clauses = _clauses(text)
+    if not clauses or len(clauses) > _MAX_CLAUSES:
+        return Confirmation.UNCLEAR
+    if all(_is_yes(c) for c in clauses):
+        return Confirmation.YES
+    if verbs is None and tool_name:
+        spec = TOOLS.get(tool_name)
+        verbs = spec.confirm_verbs if spec is not None else ()
+    restated = _restatement(verbs or ())
+    if restated is not None and (
+        (_is_yes(clauses[0]) and all(_is_yes(c) or restated.match(c) for c in clauses[1:]))
+        or (len(clauses) == 1 and _yes_then_restated(clauses[0], restated))
+    ):
+        return Confirmation.YES
+    if all(_NO.match(c) for c in clauses):
+        return Confirmation.NO
+    return Confirmation.UNCLEAR
+
+
+def extract_confirmation(text: str) -> bool | None:
+    """True for a plain yes, False for a no (or a message that starts with one), None otherwise."""
+    decision = classify_confirmation(text)
+    if decision == Confirmation.YES:
+        return True
+    clauses = _clauses(text)
+    if decision == Confirmation.NO or (clauses and _NO.match(clauses[0])):
+        return False
+    return None

@@ -1,0 +1,6 @@
+"""The returns specialist: its tools (`tools`), local behaviour (`local`), prompts and routing examples."""
+
+from apps.agents.specialists.base import specialist_spec
+from apps.agents.specialists.returns import local, tools
+
+SPEC = specialist_spec("returns", tools=tools.TOOLS, local_behaviour=local.behaviour, ticket_category="returns")
