@@ -46,6 +46,7 @@ from apps.agents.registry import SpecialistSpec, specialist_for
 from apps.agents.resilience import chain_close, model_chain
 from apps.agents.routes import HUMAN, OUT_OF_SCOPE, RouteDecision
 from apps.agents.routing import route_message
+from apps.agents.understanding.turn_plan import TurnPlan, plan_for_turn
 from apps.conversations import events
 from apps.conversations.models import Conversation, Message, MessageRole, MessageStatus
 from apps.conversations.services import message_create
@@ -184,6 +185,9 @@ def _turn(deps: SupportDeps, message: Message) -> TurnOutcome:
         return TurnOutcome(
             text=HUMAN_REPLY, agent="router", status=TraceStatus.HANDOFF, escalate_reason="customer_request"
         )
+    planned = plan_for_turn(checked.text)
+    if planned is not None:
+        return _planned_turn(deps, planned, context)
     if decision.route == OUT_OF_SCOPE:
         return TurnOutcome(text=OUT_OF_SCOPE_REPLY, agent="router")
 
@@ -205,6 +209,37 @@ def _turn(deps: SupportDeps, message: Message) -> TurnOutcome:
     if output.escalate:
         outcome.escalate_reason = "policy_exception"
         outcome.status = TraceStatus.HANDOFF
+    elif deps.handoff_reason:
+        outcome.status = TraceStatus.HANDOFF
+    return outcome
+
+
+def _planned_turn(deps: SupportDeps, planned: TurnPlan, context: Any) -> TurnOutcome:
+    """Plan-and-execute: each step's specialist answers its part of the message, then one reply is composed."""
+    deps.trace.add(SpanKind.ROUTING, "plan", steps=planned.plan.describe(), deferred=len(planned.deferred))
+    parts, specs = [], []
+    for index, step in enumerate(planned.run, start=1):
+        spec = specialist_for(step.route)
+        specs.append(spec)
+        deps.agent = spec.name
+        deps.trace.agent = specs[0].name
+        deps.trace.add(SpanKind.ROUTING, "specialist", agent=spec.name, prompt_version=spec.version, step=index)
+        deps.facts["customer_text"] = step.text  # the local model reads this step's part of the message
+        try:
+            parts.append(_specialist_run(deps, spec, step.text, context))
+        except TurnBudgetExhausted as exc:
+            return _budget_handoff(deps, str(exc))
+        finally:
+            deps.facts["customer_text"] = planned.plan.text
+        if deps.handoff_reason:
+            break  # a person takes over: the rest of the plan is theirs
+    parts.append(planned.deferred_note())
+    text = "\n\n".join(p.strip() for p in parts if p and p.strip())
+    prompts = tuple(s.instructions.replace("{shop}", settings.SHOP_NAME) for s in specs)
+    output = guard_output(deps, text, system_prompts=prompts)
+    outcome = TurnOutcome(text=output.text, agent=specs[0].name, citations=list(deps.citations))
+    if output.escalate:
+        outcome.escalate_reason, outcome.status = "policy_exception", TraceStatus.HANDOFF
     elif deps.handoff_reason:
         outcome.status = TraceStatus.HANDOFF
     return outcome

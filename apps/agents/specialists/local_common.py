@@ -10,7 +10,7 @@ knows about orders comes back through its own tool calls, exactly like an LLM.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,7 @@ from apps.agents.local import current_deps
 from apps.agents.offline.slots import extract_order_numbers
 from apps.agents.specialists.results import day, money
 from apps.agents.tool_results import ErrorCode, ToolResult, ToolStatus
+from apps.agents.understanding.local_intents import is_policy_question, offered_intent
 
 # How far back earlier customer messages count for slots (order number, item, reason).
 SLOT_LOOKBACK = 4
@@ -83,16 +84,12 @@ class Turn:
         """The current message, then earlier ones (newest first), within the slot look-back."""
         return [self.text, *reversed(self.earlier[-SLOT_LOOKBACK:])]
 
-    def intent(self, detect: Callable[[str], str | None]) -> str | None:
-        """The intent of this message; when it only answers our question, the intent of the message before."""
-        found = detect(self.text)
-        if found or not self.answering_us:
-            return found
-        for text in reversed(self.earlier[-2:]):
-            found = detect(text)
-            if found:
-                return found
-        return None
+    def intent(self, specialist: str) -> str | None:
+        """The learned intent of this message in the specialist's local names (understanding.turn_intent): a
+        short answer to our question keeps the topic of the message before, a yes to our own offer requests it."""
+        from apps.agents.understanding.local_intents import turn_intent
+
+        return turn_intent(specialist, self.text, earlier=self.earlier, last_reply=self.last_reply)
 
     def order_number(self) -> str | None:
         """The order the customer means: named now, else named recently, else the guest's verified order."""
@@ -406,16 +403,32 @@ def handle_common(t: Turn, *, topic: str, category: str) -> ModelResponse | None
         return call(("escalate_to_human", {"reason_code": "negative_sentiment", "note": t.text[:500]}))
     if wants_ticket(t.text) and "create_ticket" in t.tools:
         return call(("create_ticket", ticket_args(t, category=category)))
-    if extract_confirmation(t.text) is True:
-        # A "yes" with nothing waiting for it (it expired, was refused, or was never asked).
+    specialist = _SPECIALIST_OF_TOPIC.get(topic, topic)
+    if extract_confirmation(t.text) is True and not (t.answering_us and offered_intent(specialist, t.last_reply)):
+        # A "yes" with nothing waiting for it (it expired, was refused, or was never asked), and not a yes to an
+        # offer of ours ("Would you like to start a return?"): that one is a request, the specialist runs it.
         return say("There's nothing waiting for your confirmation right now. What would you like me to do?")
     if is_thanks(t.text):
         return say("You're welcome! Is there anything else I can help you with?")
-    if "search_knowledge" in t.tools and is_general_question(t):
+    if "search_knowledge" in t.tools and (is_general_question(t) or _policy_question(t, specialist)):
         from apps.agents.specialists.faq.local import behaviour_steps
 
         return behaviour_steps(t)
     return None
+
+
+# handle_common's `topic` (as the replies name it) -> the specialist whose intent classifier reads the message
+_SPECIALIST_OF_TOPIC = {"orders": "order", "returns": "returns", "billing": "billing", "faq": "faq"}
+
+
+def _policy_question(t: Turn, specialist: str) -> bool:
+    """A question about the shop, not one of this customer's orders, even "i bought a kettle, is there a warranty?".
+
+    A short answer to our own question ("the jacket") is never one: it keeps the topic it answers.
+    """
+    if t.answering_us and len(t.text.split()) <= 6:
+        return False
+    return is_policy_question(specialist, t.text)
 
 
 def hand_back_if_foreign(t: Turn, topic: str, own_intent: str | None, foreign: re.Pattern[str]) -> ModelResponse | None:
@@ -465,13 +478,3 @@ def first(values: Iterable[Any]) -> Any:
     for value in values:
         return value
     return None
-
-
-def intent_detector(intents: Iterable[tuple[str, re.Pattern[str]]]) -> Callable[[str], str | None]:
-    """The first intent whose pattern matches the text (patterns are listed most specific first)."""
-    ordered = tuple(intents)
-
-    def detect(text: str) -> str | None:
-        return next((name for name, pattern in ordered if pattern.search(text)), None)
-
-    return detect

@@ -276,7 +276,7 @@ class IntentClassifier:
         if not texts:
             return []
         prepared = [prepare(t) for t in texts]
-        vectors = embedder.embed([p or " " for p in prepared])
+        vectors = _embed_cached([p or " " for p in prepared])
         predictions = []
         for text, probs in zip(prepared, self.probabilities(vectors, prepared), strict=True):
             best = int(probs.argmax())
@@ -294,6 +294,24 @@ class IntentClassifier:
 
     def predict_one(self, text: str) -> IntentPrediction:
         return self.predict([text])[0]
+
+
+# A turn reads the same message several times (its intent, a hand-back check, the previous message's intent):
+# the embedding of a recent text is kept, keyed by the prepared text.
+_VECTOR_CACHE_SIZE = 512
+_vectors: dict[str, np.ndarray] = {}
+_vectors_lock = threading.Lock()
+
+
+def _embed_cached(prepared: list[str]) -> np.ndarray:
+    missing = [t for t in dict.fromkeys(prepared) if t not in _vectors]
+    if missing:
+        fresh = embedder.embed(missing)
+        with _vectors_lock:
+            if len(_vectors) + len(missing) > _VECTOR_CACHE_SIZE:
+                _vectors.clear()
+            _vectors.update(zip(missing, fresh, strict=True))
+    return np.stack([_vectors[t] if t in _vectors else embedder.embed([t])[0] for t in prepared])
 
 
 # --- the process-wide instances ------------------------------------------------

@@ -10,6 +10,7 @@ message says "i bought": `is_policy_question` tells them apart.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 
@@ -67,17 +68,24 @@ def learned_intent(specialist: str, text: str) -> IntentPrediction | None:
     return detect_intent(specialist, text)
 
 
-# The router's classifier this sure that a message belongs to another specialist: it is not ours to answer.
-FOREIGN_CONFIDENCE = 0.8
+# The router's classifier this sure that a message belongs to another specialist (and the behaviour's own
+# FOREIGN words agree): it is not ours to answer.
+FOREIGN_CONFIDENCE = 0.5
+
+
+@functools.lru_cache(maxsize=256)
+def _route_of(text: str) -> tuple[str, float]:
+    from apps.agents.routing.classifier import get_classifier
+
+    prediction = get_classifier().predict([text])[0]
+    return prediction.route, prediction.confidence
 
 
 def foreign_route(specialist: str, text: str) -> str | None:
     """Another specialist's route when the router's classifier is sure the message is theirs, else None."""
-    from apps.agents.routing.classifier import get_classifier
-
-    prediction = get_classifier().predict([text])[0]
-    theirs = prediction.route in SPECIALISTS and prediction.route not in (specialist, "faq")
-    return prediction.route if theirs and prediction.confidence >= FOREIGN_CONFIDENCE else None
+    route, confidence = _route_of(text)
+    theirs = route in SPECIALISTS and route not in (specialist, "faq")
+    return route if theirs and confidence >= FOREIGN_CONFIDENCE else None
 
 
 def learned_detector(specialist: str, *, hand_back: bool = True) -> Callable[[str], str | None]:
@@ -127,6 +135,41 @@ def is_policy_question(specialist: str, text: str) -> bool:
 # An answer to our own question this short is a slot ("the yellow rain jacket", "TW-100007", "my last one"),
 # and keeps the topic of the message before unless it is itself a confident new request ("cancel it").
 _ANSWER_WORDS = 6
+# Words that make a short message a request of its own rather than a slot ("TW-100007", "the blanket one").
+_REQUEST_WORDS = frozenset(
+    [
+        "cancel",
+        "return",
+        "refund",
+        "refunded",
+        "track",
+        "tracking",
+        "where",
+        "when",
+        "status",
+        "send",
+        "email",
+        "invoice",
+        "receipt",
+        "change",
+        "update",
+        "exchange",
+        "deliver",
+        "delivery",
+        "shipped",
+        "ship",
+        "arrive",
+        "pay",
+        "paid",
+        "charge",
+        "charged",
+        "warranty",
+        "policy",
+        "how",
+        "why",
+        "what",
+    ]
+)
 _NEW_REQUEST_CONFIDENCE = 0.9
 
 
@@ -149,7 +192,9 @@ def turn_intent(specialist: str, text: str, *, earlier: list[str], last_reply: s
     if classify_confirmation(text) is Confirmation.YES:
         return offered_intent(specialist, last_reply) or _earlier_intent(specialist, earlier)
     short = len(text.split()) <= _ANSWER_WORDS
-    if found and not (short and prediction is not None and prediction.confidence < _NEW_REQUEST_CONFIDENCE):
+    slot_only = short and not (_REQUEST_WORDS & set(re.findall(r"[a-z']+", text.lower())))
+    unsure = prediction is None or prediction.confidence < _NEW_REQUEST_CONFIDENCE
+    if found and not slot_only and not (short and unsure):
         return found
     return _earlier_intent(specialist, earlier) or found
 

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic_ai.messages import ModelMessage, ModelResponse
 from pydantic_ai.models.function import AgentInfo
 
+from apps.agents.specialists.faq.local import behaviour_steps
 from apps.agents.specialists.local_common import (
     Turn,
     bullet,
@@ -16,52 +17,15 @@ from apps.agents.specialists.local_common import (
     failure_reply,
     hand_back_if_foreign,
     handle_common,
-    intent_detector,
     not_found_reply,
     read_turn,
     say,
 )
 from apps.agents.specialists.results import day, money
 from apps.agents.tool_results import ErrorCode
+from apps.agents.understanding.local_intents import GENERAL
 
 INVOICE_RE = re.compile(r"\bINV[-\s]?(\d{4})[-\s]?(\d{6})\b", re.IGNORECASE)
-
-_INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    (
-        "send_invoice",
-        re.compile(r"\b(?:send|e-?mail|resend|forward)\b.*\b(?:invoice|receipt|copy)\b|\bcopy of\b.*\binvoice\b", re.I),
-    ),
-    (
-        "failed",
-        re.compile(
-            r"\bfail|\bdeclin|\b(?:didn'?t|did not|won'?t|doesn'?t) go through\b|\brejected\b|\bpayment error\b|"
-            r"\bcouldn'?t pay\b|\bcan'?t pay\b|\bpayment (?:problem|issue)\b",
-            re.I,
-        ),
-    ),
-    (
-        "methods",
-        re.compile(
-            r"\bpayment methods?\b|\bcards?\b.{0,30}\b(?:on file|saved|stored)\b|"
-            r"\bsaved (?:cards?|payment)\b|\bwhich card\b|"
-            r"\bmy cards\b|\bwallet\b",
-            re.I,
-        ),
-    ),
-    (
-        "charges",
-        re.compile(
-            r"\bcharged?\b|\bcharges\b|\bbreakdown\b|\bfees?\b|\btax(?:es)?\b|\bshipping cost\b|\bwhy did i pay\b|"
-            r"\bovercharg|\btwice\b|\bdouble\b|\bexplain\b|\bhow much did i pay\b",
-            re.I,
-        ),
-    ),
-    ("invoice", re.compile(r"\binvoices?\b|\breceipts?\b|\bbill\b", re.I)),
-    ("payments", re.compile(r"\bpayments?\b|\bpaid\b|\bpay\b", re.I)),
-)
-
-
-detect = intent_detector(_INTENTS)
 
 
 def invoice_number(t: Turn) -> str | None:
@@ -81,10 +45,14 @@ def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     common = handle_common(t, topic="billing", category="billing")
     if common is not None:
         return common
-    back = hand_back_if_foreign(t, "billing", t.intent(detect), FOREIGN)
+    intent = t.intent("billing")
+    if intent == GENERAL and "search_knowledge" in t.tools:
+        return behaviour_steps(t)  # "my card expires this month, will my order still go through?"
+    intent = None if intent == GENERAL else intent
+    back = hand_back_if_foreign(t, "billing", intent, FOREIGN)
     if back is not None:
         return back
-    intent = t.intent(detect) or ("charges" if t.named_order_now() else "invoice")
+    intent = intent or ("charges" if t.named_order_now() else "invoice")
     return {
         "send_invoice": _send_invoice,
         "failed": _failed,

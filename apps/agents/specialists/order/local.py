@@ -8,6 +8,7 @@ from typing import Any
 from pydantic_ai.messages import ModelMessage, ModelResponse
 from pydantic_ai.models.function import AgentInfo
 
+from apps.agents.specialists.faq.local import behaviour_steps
 from apps.agents.specialists.local_common import (
     Turn,
     bullet,
@@ -16,7 +17,6 @@ from apps.agents.specialists.local_common import (
     failure_reply,
     hand_back_if_foreign,
     handle_common,
-    intent_detector,
     not_found_reply,
     order_line,
     read_turn,
@@ -26,37 +26,8 @@ from apps.agents.specialists.local_common import (
 from apps.agents.specialists.order.addresses import parse_address
 from apps.agents.specialists.results import day, money
 from apps.agents.tool_results import ErrorCode
-
-_INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("cancel", re.compile(r"\bcancel|\bdon'?t want (?:it|the order) any ?more|\bcall off\b", re.I)),
-    (
-        "address",
-        re.compile(
-            r"\baddress\b|\bship (?:it )?to\b|\bdeliver (?:it )?to\b|\bsend it to\b|\bi(?:'ve| have)? moved\b|"
-            r"\bnew (?:street|house|apartment|flat)\b",
-            re.I,
-        ),
-    ),
-    (
-        "track",
-        re.compile(
-            r"\bwhere(?:'s| is)?\b|\btrack|\bwhen will\b|\bwhen (?:does|do|is|should)\b|\barriv|\bdeliver|\beta\b|"
-            r"\bshipped\b|\bshipping status\b|\blate\b|\bdelay|\bexpected\b|\bstill (?:waiting|not)\b|"
-            r"\bhasn'?t (?:come|arrived|shipped)|\bnot (?:yet )?(?:arrived|received|come)\b|\bcarrier\b|\bparcel\b|"
-            r"\bpackage\b",
-            re.I,
-        ),
-    ),
-    (
-        "list",
-        re.compile(r"\b(?:my|recent|past|all|last) orders\b|\border history\b|\bwhat (?:did|have) i order", re.I),
-    ),
-    ("details", re.compile(r"\bdetails?\b|\bwhat(?:'s| is| was) in\b|\bitems?\b|\bstatus\b|\btotal\b", re.I)),
-)
-
-
-detect = intent_detector(_INTENTS)
-
+from apps.agents.understanding.local_intents import GENERAL
+from apps.agents.understanding.references import ResolutionKind, facts_from_data, resolve_in_context
 
 # What clearly belongs to another specialist: handed back to the router when none of ours matches.
 FOREIGN = re.compile(
@@ -69,7 +40,10 @@ def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     common = handle_common(t, topic="orders", category="order")
     if common is not None:
         return common
-    intent = t.intent(detect)
+    intent = t.intent("order")
+    if intent == GENERAL and "search_knowledge" in t.tools:
+        return behaviour_steps(t)  # "how long does shipping take?": the help center answers it
+    intent = None if intent == GENERAL else intent
     back = hand_back_if_foreign(t, "order", intent, FOREIGN)
     if back is not None:
         return back
@@ -88,8 +62,14 @@ def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
 
 
 # -- choosing the order ---------------------------------------------------------------------------
-def _pick(t: Turn, *, prefer: tuple[str, ...], purpose: str) -> tuple[str | None, ModelResponse | None]:
-    """The order number to act on, or a response (a list_orders call, or a question) to get it."""
+def _pick(
+    t: Turn, *, prefer: tuple[str, ...], purpose: str, action: str | None = None
+) -> tuple[str | None, ModelResponse | None]:
+    """The order number to act on, or a response (a list_orders call, or a question) to get it.
+
+    Without a number, the order is found by what the customer says about it (understanding.resolve_in_context:
+    items, dates, states, amounts, and the action itself), then by the state the request prefers.
+    """
     number = t.order_number()
     if number:
         return number, None
@@ -101,6 +81,17 @@ def _pick(t: Turn, *, prefer: tuple[str, ...], purpose: str) -> tuple[str | None
         return None, say("I don't see any orders on your account yet. Is there anything else I can help with?")
     if len(orders) == 1:
         return orders[0]["number"], None
+    found = resolve_in_context(t.recent_texts()[:3], facts_from_data(orders), action=action)
+    if found.kind is ResolutionKind.UNIQUE and found.order is not None:
+        return found.order.number, None
+    if found.kind is ResolutionKind.NONE and found.cues:
+        return None, say(
+            "I couldn't find that in your recent orders. Which order do you mean?",
+            bullet(order_line(o) for o in orders[:5]),
+        )
+    if found.kind is ResolutionKind.AMBIGUOUS and len(found.orders) < len(orders):
+        narrowed = set(found.numbers)
+        orders = [o for o in orders if o["number"] in narrowed]
     for status in prefer:
         # The most advanced matching state decides: "where is my package" means the shipped one.
         same = [o for o in orders if o["status"] == status]
@@ -178,7 +169,7 @@ def _describe(order: dict[str, Any]) -> str:
 
 
 def _track(t: Turn) -> ModelResponse:
-    number, response = _pick(t, prefer=("shipped", "processing", "pending"), purpose="me to track")
+    number, response = _pick(t, prefer=("shipped", "processing", "pending"), purpose="me to track", action="track")
     if response is not None:
         return response
     refused = _not_found(t, "track_shipment")
@@ -248,7 +239,7 @@ def _cancel(t: Turn) -> ModelResponse:
                 return say(message, "I can open a ticket for our team to look at it, if you like.")
             return say(message)
         return say(failure_reply())
-    number, response = _pick(t, prefer=("pending",), purpose="to cancel")
+    number, response = _pick(t, prefer=("pending",), purpose="to cancel", action="cancel")
     if response is not None:
         return response
     return call(("cancel_order", {"order_number": number, "reason": t.text[:300]}))
@@ -275,7 +266,9 @@ def _address(t: Turn) -> ModelResponse:
                 "(e.g. 12 Harbor Street, Portland, OR 97201, US).",
             )
         return say(failure_reply())
-    number, response = _pick(t, prefer=("pending", "processing"), purpose="to change the address of")
+    number, response = _pick(
+        t, prefer=("pending", "processing"), purpose="to change the address of", action="change_address"
+    )
     if response is not None:
         return response
     address = None

@@ -14,6 +14,7 @@ from pydantic_ai.messages import ModelMessage, ModelResponse
 from pydantic_ai.models.function import AgentInfo
 
 from apps.agents.offline.slots import ALL, extract_quantity, extract_return_reason, match_items
+from apps.agents.specialists.faq.local import behaviour_steps
 from apps.agents.specialists.local_common import (
     Turn,
     ask,
@@ -23,7 +24,6 @@ from apps.agents.specialists.local_common import (
     failure_reply,
     hand_back_if_foreign,
     handle_common,
-    intent_detector,
     not_found_reply,
     order_line,
     read_turn,
@@ -31,22 +31,9 @@ from apps.agents.specialists.local_common import (
 )
 from apps.agents.specialists.results import day, money
 from apps.agents.tool_results import ErrorCode
+from apps.agents.understanding.local_intents import GENERAL
+from apps.agents.understanding.references import ResolutionKind, facts_from_data, resolve_in_context
 
-_INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    (
-        "status",
-        re.compile(
-            r"\brefund(?:s)? status\b|\bstatus of (?:my|the) (?:refund|return)|\bwhere(?:'s| is) my (?:refund|money)|"
-            r"\b(?:has|did|was) my (?:refund|return)\b|"
-            r"\bwhen (?:will|do) i (?:get|receive|see) (?:my )?(?:money|refund)|"
-            r"\brefund yet\b|\bany news (?:on|about) (?:my )?(?:refund|return)|\bstatus of (?:my )?refund",
-            re.I,
-        ),
-    ),
-    ("policy", re.compile(r"\bcan i (?:still )?return\b|\beligible\b|\btoo late\b|\bstill (?:be )?return", re.I)),
-    ("refund", re.compile(r"\brefund|\bmoney back\b|\breimburse", re.I)),
-    ("return", re.compile(r"\breturn|\bsend (?:it|them|this|these)? ?back\b|\bexchange\b|\brma\b", re.I)),
-)
 _AMOUNT_RE = re.compile(
     r"(?:[$€£]\s?(\d+(?:[.,]\d{1,2})?))|(?:(\d+(?:[.,]\d{1,2})?)\s?(?:usd|dollars?|eur|euros?))", re.I
 )
@@ -55,9 +42,6 @@ REASON_QUESTION = (
     "What's the reason? For example: it arrived damaged, it's the wrong item, it's not as described, "
     "the size doesn't fit, or you changed your mind."
 )
-
-
-detect = intent_detector(_INTENTS)
 
 
 # What clearly belongs to another specialist: handed back to the router when none of ours matches.
@@ -71,17 +55,22 @@ def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
         return common
     if _EXCEPTION_RE.search(t.text) and "escalate_to_human" in t.tools:
         return call(("escalate_to_human", {"reason_code": "policy_exception", "note": t.text[:500]}))
-    back = hand_back_if_foreign(t, "returns", t.intent(detect), FOREIGN)
+    intent = t.intent("returns")
+    if intent == GENERAL and "search_knowledge" in t.tools:
+        return behaviour_steps(t)  # "is there a warranty?", "what is your return policy?": the help center
+    intent = None if intent == GENERAL else intent
+    back = hand_back_if_foreign(t, "returns", intent, FOREIGN)
     if back is not None:
         return back
-    intent = t.intent(detect) or ("policy" if t.named_order_now() else "return")
+    intent = intent or ("policy" if t.named_order_now() else "return")
     if intent == "status":
         return _status(t)
     return _return_or_refund(t, intent)
 
 
 # -- which order -------------------------------------------------------------------------------
-def _pick(t: Turn, purpose: str) -> tuple[str | None, ModelResponse | None]:
+def _pick(t: Turn, purpose: str, action: str = "return") -> tuple[str | None, ModelResponse | None]:
+    """The order to act on, found by number or by what the customer says about it; else a question."""
     number = t.order_number()
     if number:
         return number, None
@@ -89,6 +78,17 @@ def _pick(t: Turn, purpose: str) -> tuple[str | None, ModelResponse | None]:
     if listed is None:
         return None, call(("list_returnable_orders", {}))
     orders = listed.get("orders") or []
+    found = resolve_in_context(t.recent_texts()[:3], facts_from_data(orders), action=action)
+    if found.kind is ResolutionKind.UNIQUE and found.order is not None:
+        return found.order.number, None
+    if found.kind is ResolutionKind.NONE and found.cues and orders:
+        return None, say(
+            "I couldn't find that item in your recent orders. Which order is it? Your recent orders:",
+            bullet(order_line(o) for o in orders[:5]),
+        )
+    if found.kind is ResolutionKind.AMBIGUOUS and len(found.orders) < len(orders):
+        narrowed = set(found.numbers)
+        orders = [o for o in orders if o["number"] in narrowed]
     returnable = [o for o in orders if o["returnable"]]
     if len(returnable) == 1:
         return returnable[0]["number"], None
@@ -190,7 +190,7 @@ def _return_or_refund(t: Turn, intent: str) -> ModelResponse:
     final = _final_outcome(t, intent)
     if final is not None:
         return final
-    number, response = _pick(t, " for")
+    number, response = _pick(t, " for", "refund" if intent == "refund" else "return")
     if response is not None:
         return response
     check = t.outcome("check_return_eligibility")
