@@ -45,7 +45,7 @@ _CLAUSE_STARTERS = (
 )
 _CONJUNCTION_RE = re.compile(
     rf"(?:,\s*|\s+)(?:and also|and then|and|also|plus|then|as well as)\s+(?=(?:{_CLAUSE_STARTERS})\b)"
-    rf"|,\s+(?=(?:can|could|would|will|please|also)\b)",
+    rf"|,\s+(?=(?:(?:can|could|would|will) you|please|also)\b)",
     re.IGNORECASE,
 )
 _NO_REQUEST_RE = re.compile(
