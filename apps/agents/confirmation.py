@@ -96,7 +96,13 @@ def classify_confirmation(text: str, *, tool_name: str = "", verbs: Sequence[str
         return Confirmation.YES
     if all(_NO.match(c) for c in clauses):
         return Confirmation.NO
-    return Confirmation.UNCLEAR
+    # Sentence forms the phrase lists do not cover ("sure go ahead", "no, wait, keep it", "actually don't"): the
+    # learned reader decides (apps.agents.understanding.confirmation); a yes with a condition, or one naming
+    # another action's verb, stays unclear.
+    from apps.agents.understanding.confirmation import confirm_pending
+
+    others = tuple(v for spec in TOOLS.values() for v in spec.confirm_verbs)
+    return Confirmation(confirm_pending(text, own_verbs=tuple(verbs or ()), other_verbs=others).value)
 
 
 def extract_confirmation(text: str) -> bool | None:

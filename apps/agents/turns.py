@@ -39,6 +39,7 @@ from apps.agents.registry import specialist_for
 from apps.agents.routes import HUMAN, OUT_OF_SCOPE, RouteDecision
 from apps.agents.routing import route_message
 from apps.agents.runner import TurnBudgetExhausted, specialist_run, static_instructions
+from apps.agents.understanding.turn_plan import TurnPlan, plan_for_turn
 from apps.conversations import events
 from apps.conversations.models import Message, MessageRole, MessageStatus
 from apps.conversations.services import conversation_route_set, message_create
@@ -169,6 +170,9 @@ def _turn(deps: SupportDeps, message: Message) -> TurnOutcome:
         return TurnOutcome(
             text=HUMAN_REPLY, agent="router", status=TraceStatus.HANDOFF, escalate_reason="customer_request"
         )
+    planned = plan_for_turn(checked.text)
+    if planned is not None:
+        return _planned_turn(deps, planned, context)
     if decision.route == OUT_OF_SCOPE:
         return TurnOutcome(text=OUT_OF_SCOPE_REPLY, agent="router")
 
@@ -190,6 +194,37 @@ def _turn(deps: SupportDeps, message: Message) -> TurnOutcome:
     if output.escalate:
         outcome.escalate_reason = "policy_exception"
         outcome.status = TraceStatus.HANDOFF
+    elif deps.handoff_reason:
+        outcome.status = TraceStatus.HANDOFF
+    return outcome
+
+
+def _planned_turn(deps: SupportDeps, planned: TurnPlan, context: Any) -> TurnOutcome:
+    """Plan-and-execute: each step's specialist answers its part of the message, then one reply is composed."""
+    deps.trace.add(SpanKind.ROUTING, "plan", steps=planned.plan.describe(), deferred=len(planned.deferred))
+    parts, specs = [], []
+    for index, step in enumerate(planned.run, start=1):
+        spec = specialist_for(step.route)
+        specs.append(spec)
+        deps.agent = spec.name
+        deps.trace.agent = specs[0].name
+        deps.trace.add(SpanKind.ROUTING, "specialist", agent=spec.name, prompt_version=spec.version, step=index)
+        deps.facts["customer_text"] = step.text  # the local model reads this step's part of the message
+        try:
+            parts.append(specialist_run(deps, spec, step.text, context))
+        except TurnBudgetExhausted as exc:
+            return _budget_handoff(deps, str(exc))
+        finally:
+            deps.facts["customer_text"] = planned.plan.text
+        if deps.handoff_reason:
+            break  # a person takes over: the rest of the plan is theirs
+    parts.append(planned.deferred_note())
+    text = "\n\n".join(p.strip() for p in parts if p and p.strip())
+    prompts = tuple(static_instructions(s) for s in specs)
+    output = guard_output(deps, text, system_prompts=prompts)
+    outcome = TurnOutcome(text=output.text, agent=specs[0].name, citations=list(deps.citations))
+    if output.escalate:
+        outcome.escalate_reason, outcome.status = "policy_exception", TraceStatus.HANDOFF
     elif deps.handoff_reason:
         outcome.status = TraceStatus.HANDOFF
     return outcome

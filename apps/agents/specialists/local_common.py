@@ -10,7 +10,7 @@ knows about orders comes back through its own tool calls, exactly like an LLM.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,16 +82,12 @@ class Turn:
         """The current message, then earlier ones (newest first), within the slot look-back."""
         return [self.text, *reversed(self.earlier[-SLOT_LOOKBACK:])]
 
-    def intent(self, detect: Callable[[str], str | None]) -> str | None:
-        """The intent of this message; when it only answers our question, the intent of the message before."""
-        found = detect(self.text)
-        if found or not self.answering_us:
-            return found
-        for text in reversed(self.earlier[-2:]):
-            found = detect(text)
-            if found:
-                return found
-        return None
+    def intent(self, specialist: str) -> str | None:
+        """The learned intent of this message in the specialist's local names (understanding.turn_intent): a
+        short answer to our question keeps the topic of the message before, a yes to our own offer requests it."""
+        from apps.agents.understanding.local_intents import turn_intent
+
+        return turn_intent(specialist, self.text, earlier=self.earlier, last_reply=self.last_reply)
 
     def order_number(self) -> str | None:
         """The order the customer means: named now, else named recently, else the guest's verified order."""
@@ -441,13 +437,3 @@ def first(values: Iterable[Any]) -> Any:
     for value in values:
         return value
     return None
-
-
-def intent_detector(intents: Iterable[tuple[str, re.Pattern[str]]]) -> Callable[[str], str | None]:
-    """The first intent whose pattern matches the text (patterns are listed most specific first)."""
-    ordered = tuple(intents)
-
-    def detect(text: str) -> str | None:
-        return next((name for name, pattern in ordered if pattern.search(text)), None)
-
-    return detect

@@ -28,6 +28,7 @@ from apps.agents.specialists.local_common import (
     wants_human,
     wants_ticket,
 )
+from apps.agents.understanding.local_intents import is_policy_question, offered_intent
 
 
 def handle_common(t: Turn, *, topic: str, category: str) -> ModelResponse | None:
@@ -64,14 +65,30 @@ def handle_common(t: Turn, *, topic: str, category: str) -> ModelResponse | None
         return call(("escalate_to_human", {"reason_code": "negative_sentiment", "note": t.text[:500]}))
     if wants_ticket(t.text) and "create_ticket" in t.tools:
         return call(("create_ticket", ticket_args(t, category=category)))
-    if extract_confirmation(t.text) is True:
-        # A "yes" with nothing waiting for it (it expired, was refused, or was never asked).
+    specialist = _SPECIALIST_OF_TOPIC.get(topic, topic)
+    if extract_confirmation(t.text) is True and not (t.answering_us and offered_intent(specialist, t.last_reply)):
+        # A "yes" with nothing waiting for it (it expired, was refused, or was never asked), and not a yes to an
+        # offer of ours ("Would you like to start a return?"): that one is a request, the specialist runs it.
         return say("There's nothing waiting for your confirmation right now. What would you like me to do?")
     if is_thanks(t.text):
         return say("You're welcome! Is there anything else I can help you with?")
-    if "search_knowledge" in t.tools and is_general_question(t):
+    if "search_knowledge" in t.tools and (is_general_question(t) or _policy_question(t, specialist)):
         return behaviour_steps(t)
     return None
+
+
+# handle_common's `topic` (as the replies name it) -> the specialist whose intent classifier reads the message
+_SPECIALIST_OF_TOPIC = {"orders": "order", "returns": "returns", "billing": "billing", "faq": "faq"}
+
+
+def _policy_question(t: Turn, specialist: str) -> bool:
+    """A question about the shop, not one of this customer's orders, even "i bought a kettle, is there a warranty?".
+
+    A short answer to our own question ("the jacket") is never one: it keeps the topic it answers.
+    """
+    if t.answering_us and len(t.text.split()) <= 6:
+        return False
+    return is_policy_question(specialist, t.text)
 
 
 def shared_first(

@@ -8,60 +8,24 @@ from typing import Any
 from pydantic_ai.messages import ModelMessage, ModelResponse
 from pydantic_ai.models.function import AgentInfo
 
+from apps.agents.specialists.faq.local import behaviour_steps
 from apps.agents.specialists.local_common import (
     Turn,
     bullet,
     call,
     confirm_question,
     failure_reply,
-    intent_detector,
+    hand_back_if_foreign,
     not_found_reply,
-    number_or_listing,
     read_turn,
     say,
 )
-from apps.agents.specialists.local_rules import shared_first
+from apps.agents.specialists.local_rules import handle_common
 from apps.agents.specialists.results import day, money
 from apps.agents.tool_results import ErrorCode
+from apps.agents.understanding.local_intents import GENERAL
 
 INVOICE_RE = re.compile(r"\bINV[-\s]?(\d{4})[-\s]?(\d{6})\b", re.IGNORECASE)
-
-_INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    (
-        "send_invoice",
-        re.compile(r"\b(?:send|e-?mail|resend|forward)\b.*\b(?:invoice|receipt|copy)\b|\bcopy of\b.*\binvoice\b", re.I),
-    ),
-    (
-        "failed",
-        re.compile(
-            r"\bfail|\bdeclin|\b(?:didn'?t|did not|won'?t|doesn'?t) go through\b|\brejected\b|\bpayment error\b|"
-            r"\bcouldn'?t pay\b|\bcan'?t pay\b|\bpayment (?:problem|issue)\b",
-            re.I,
-        ),
-    ),
-    (
-        "methods",
-        re.compile(
-            r"\bpayment methods?\b|\bcards?\b.{0,30}\b(?:on file|saved|stored)\b|"
-            r"\bsaved (?:cards?|payment)\b|\bwhich card\b|"
-            r"\bmy cards\b|\bwallet\b",
-            re.I,
-        ),
-    ),
-    (
-        "charges",
-        re.compile(
-            r"\bcharged?\b|\bcharges\b|\bbreakdown\b|\bfees?\b|\btax(?:es)?\b|\bshipping cost\b|\bwhy did i pay\b|"
-            r"\bovercharg|\btwice\b|\bdouble\b|\bexplain\b|\bhow much did i pay\b",
-            re.I,
-        ),
-    ),
-    ("invoice", re.compile(r"\binvoices?\b|\breceipts?\b|\bbill\b", re.I)),
-    ("payments", re.compile(r"\bpayments?\b|\bpaid\b|\bpay\b", re.I)),
-)
-
-
-detect = intent_detector(_INTENTS)
 
 
 def invoice_number(t: Turn) -> str | None:
@@ -78,12 +42,17 @@ FOREIGN = re.compile(r"\b(?:cancel|track(?:ing)?|returns?|send (?:it|them) back|
 
 def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     t = read_turn(messages, info)
-    first = shared_first(
-        t, topic="billing", route="billing", category="billing", intent=t.intent(detect), foreign=FOREIGN
-    )
-    if first is not None:
-        return first
-    intent = t.intent(detect) or ("charges" if t.named_order_now() else "invoice")
+    common = handle_common(t, topic="billing", category="billing")
+    if common is not None:
+        return common
+    intent = t.intent("billing")
+    if intent == GENERAL and "search_knowledge" in t.tools:
+        return behaviour_steps(t)  # "my card expires this month, will my order still go through?"
+    intent = None if intent == GENERAL else intent
+    back = hand_back_if_foreign(t, "billing", intent, FOREIGN)
+    if back is not None:
+        return back
+    intent = intent or ("charges" if t.named_order_now() else "invoice")
     return {
         "send_invoice": _send_invoice,
         "failed": _failed,
@@ -110,19 +79,13 @@ def _refusal(t: Turn, tool: str, number: str | None) -> ModelResponse | None:
     return None
 
 
-def _read(t: Turn, tool: str, args: dict[str, Any], number: str | None) -> dict[str, Any] | ModelResponse:
-    """`tool`'s data, or the response that stands for it (its refusal, or the call itself)."""
-    refused = _refusal(t, tool, number)
-    if refused is not None:
-        return refused
-    data = t.result(tool)
-    return data if data is not None else call((tool, args))
-
-
 def _which_order(t: Turn, purpose: str) -> tuple[str | None, ModelResponse | None]:
-    number, payments, response = number_or_listing(t, "list_payments", {})
+    number = t.order_number()
+    if number:
+        return number, None
+    payments = t.result("list_payments")
     if payments is None:
-        return number, response
+        return None, call(("list_payments", {}))
     orders: list[str] = []
     for p in payments["payments"]:
         if p["order_number"] not in orders:
@@ -188,9 +151,12 @@ def _invoice_line(i: dict[str, Any]) -> str:
 def _invoice(t: Turn) -> ModelResponse:
     number = invoice_number(t) or t.named_order_now() or (t.order_number() if t.answering_us else None)
     if number:
-        inv = _read(t, "get_invoice", {"number": number}, number)
-        if isinstance(inv, ModelResponse):
-            return inv
+        refused = _refusal(t, "get_invoice", number)
+        if refused is not None:
+            return refused
+        inv = t.result("get_invoice")
+        if inv is None:
+            return call(("get_invoice", {"number": number}))
         cur = inv["currency"]
         return say(
             f"Invoice {inv['number']} for order {inv['order_number']}, issued {day(inv['issued_on'])}, is "
@@ -227,9 +193,12 @@ def _failed(t: Turn) -> ModelResponse:
             )
         else:
             return say("Which order's payment failed?", bullet(_payment_line(p) for p in failed[:5]))
-    help_ = _read(t, "payment_failure_help", {"order_number": number}, number)
-    if isinstance(help_, ModelResponse):
-        return help_
+    refused = _refusal(t, "payment_failure_help", number)
+    if refused is not None:
+        return refused
+    help_ = t.result("payment_failure_help")
+    if help_ is None:
+        return call(("payment_failure_help", {"order_number": number}))
     if not help_["failed"]:
         status = help_.get("latest_payment_status") or "no payment yet"
         return say(f"The latest payment on order {help_['order_number']} didn't fail: its status is {status}.")
@@ -265,9 +234,12 @@ def _charges(t: Turn) -> ModelResponse:
     number, response = _which_order(t, "should I explain")
     if response is not None:
         return response
-    d = _read(t, "explain_charges", {"order_number": number}, number)
-    if isinstance(d, ModelResponse):
-        return d
+    refused = _refusal(t, "explain_charges", number)
+    if refused is not None:
+        return refused
+    d = t.result("explain_charges")
+    if d is None:
+        return call(("explain_charges", {"order_number": number}))
     cur = d["currency"]
     lines = [f"{line['quantity']} x {line['name']}: {money(line['amount'], cur)}" for line in d["lines"]]
     lines.append(f"Shipping, {d['shipping_method']}: {money(d['shipping_fee'], cur)}")

@@ -8,56 +8,27 @@ from typing import Any
 from pydantic_ai.messages import ModelMessage, ModelResponse
 from pydantic_ai.models.function import AgentInfo
 
+from apps.agents.specialists.faq.local import behaviour_steps
 from apps.agents.specialists.local_common import (
     Turn,
     bullet,
     call,
     confirm_question,
     failure_reply,
-    intent_detector,
+    hand_back_if_foreign,
     no_orders_reply,
     not_found_reply,
-    number_or_listing,
     order_line,
     read_turn,
     refused_reply,
     say,
 )
-from apps.agents.specialists.local_rules import shared_first
+from apps.agents.specialists.local_rules import handle_common
 from apps.agents.specialists.order.addresses import parse_address
 from apps.agents.specialists.results import day, money
 from apps.agents.tool_results import ErrorCode
-
-_INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("cancel", re.compile(r"\bcancel|\bdon'?t want (?:it|the order) any ?more|\bcall off\b", re.I)),
-    (
-        "address",
-        re.compile(
-            r"\baddress\b|\bship (?:it )?to\b|\bdeliver (?:it )?to\b|\bsend it to\b|\bi(?:'ve| have)? moved\b|"
-            r"\bnew (?:street|house|apartment|flat)\b",
-            re.I,
-        ),
-    ),
-    (
-        "track",
-        re.compile(
-            r"\bwhere(?:'s| is)?\b|\btrack|\bwhen will\b|\bwhen (?:does|do|is|should)\b|\barriv|\bdeliver|\beta\b|"
-            r"\bshipped\b|\bshipping status\b|\blate\b|\bdelay|\bexpected\b|\bstill (?:waiting|not)\b|"
-            r"\bhasn'?t (?:come|arrived|shipped)|\bnot (?:yet )?(?:arrived|received|come)\b|\bcarrier\b|\bparcel\b|"
-            r"\bpackage\b",
-            re.I,
-        ),
-    ),
-    (
-        "list",
-        re.compile(r"\b(?:my|recent|past|all|last) orders\b|\border history\b|\bwhat (?:did|have) i order", re.I),
-    ),
-    ("details", re.compile(r"\bdetails?\b|\bwhat(?:'s| is| was) in\b|\bitems?\b|\bstatus\b|\btotal\b", re.I)),
-)
-
-
-detect = intent_detector(_INTENTS)
-
+from apps.agents.understanding.local_intents import GENERAL
+from apps.agents.understanding.references import ResolutionKind, facts_from_data, resolve_in_context
 
 # What clearly belongs to another specialist: handed back to the router when none of ours matches.
 FOREIGN = re.compile(
@@ -67,10 +38,16 @@ FOREIGN = re.compile(
 
 def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     t = read_turn(messages, info)
-    intent = t.intent(detect)
-    first = shared_first(t, topic="orders", route="order", category="order", intent=intent, foreign=FOREIGN)
-    if first is not None:
-        return first
+    common = handle_common(t, topic="orders", category="order")
+    if common is not None:
+        return common
+    intent = t.intent("order")
+    if intent == GENERAL and "search_knowledge" in t.tools:
+        return behaviour_steps(t)  # "how long does shipping take?": the help center answers it
+    intent = None if intent == GENERAL else intent
+    back = hand_back_if_foreign(t, "order", intent, FOREIGN)
+    if back is not None:
+        return back
     if intent != "cancel" and parse_address(t.text):
         intent = "address"  # "send TW-100003 to 9 Ocean Drive, Miami, FL 33139, US"
     intent = intent or ("details" if t.named_order_now() else "list")
@@ -86,11 +63,20 @@ def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
 
 
 # -- choosing the order ---------------------------------------------------------------------------
-def _pick(t: Turn, *, prefer: tuple[str, ...], purpose: str) -> tuple[str | None, ModelResponse | None]:
-    """The order number to act on, or a response (a list_orders call, or a question) to get it."""
-    number, listed, response = number_or_listing(t, "list_orders", {"limit": 10})
+def _pick(
+    t: Turn, *, prefer: tuple[str, ...], purpose: str, action: str | None = None
+) -> tuple[str | None, ModelResponse | None]:
+    """The order number to act on, or a response (a list_orders call, or a question) to get it.
+
+    Without a number, the order is found by what the customer says about it (understanding.resolve_in_context:
+    items, dates, states, amounts, and the action itself), then by the state the request prefers.
+    """
+    number = t.order_number()
+    if number:
+        return number, None
+    listed = t.result("list_orders")
     if listed is None:
-        return number, response
+        return None, call(("list_orders", {"limit": 10}))
     orders = listed.get("orders") or []
     if not orders:
         return None, say(
@@ -98,6 +84,17 @@ def _pick(t: Turn, *, prefer: tuple[str, ...], purpose: str) -> tuple[str | None
         )
     if len(orders) == 1:
         return orders[0]["number"], None
+    found = resolve_in_context(t.recent_texts()[:3], facts_from_data(orders), action=action)
+    if found.kind is ResolutionKind.UNIQUE and found.order is not None:
+        return found.order.number, None
+    if found.kind is ResolutionKind.NONE and found.cues:
+        return None, say(
+            "I couldn't find that in your recent orders. Which order do you mean?",
+            bullet(order_line(o) for o in orders[:5]),
+        )
+    if found.kind is ResolutionKind.AMBIGUOUS and len(found.orders) < len(orders):
+        narrowed = set(found.numbers)
+        orders = [o for o in orders if o["number"] in narrowed]
     for status in prefer:
         # The most advanced matching state decides: "where is my package" means the shipped one.
         same = [o for o in orders if o["status"] == status]
@@ -141,21 +138,17 @@ def _list(t: Turn) -> ModelResponse:
     )
 
 
-def _read_order(t: Turn, tool: str, *, prefer: tuple[str, ...], purpose: str) -> dict[str, Any] | ModelResponse:
-    """`tool`'s data about the order meant, or the response that gets there (pick, refusal, the call)."""
-    number, response = _pick(t, prefer=prefer, purpose=purpose)
+def _details(t: Turn) -> ModelResponse:
+    number, response = _pick(t, prefer=("pending", "processing", "shipped"), purpose="the details of")
     if response is not None:
         return response
-    refused = _not_found(t, tool)
+    refused = _not_found(t, "get_order")
     if refused is not None:
         return refused
-    data = t.result(tool)
-    return data if data is not None else call((tool, {"order_number": number}))
-
-
-def _details(t: Turn) -> ModelResponse:
-    order = _read_order(t, "get_order", prefer=("pending", "processing", "shipped"), purpose="the details of")
-    return order if isinstance(order, ModelResponse) else say(_describe(order))
+    order = t.result("get_order")
+    if order is None:
+        return call(("get_order", {"order_number": number}))
+    return say(_describe(order))
 
 
 def _describe(order: dict[str, Any]) -> str:
@@ -179,8 +172,16 @@ def _describe(order: dict[str, Any]) -> str:
 
 
 def _track(t: Turn) -> ModelResponse:
-    data = _read_order(t, "track_shipment", prefer=("shipped", "processing", "pending"), purpose="me to track")
-    return data if isinstance(data, ModelResponse) else say(_tracking_text(data))
+    number, response = _pick(t, prefer=("shipped", "processing", "pending"), purpose="me to track", action="track")
+    if response is not None:
+        return response
+    refused = _not_found(t, "track_shipment")
+    if refused is not None:
+        return refused
+    data = t.result("track_shipment")
+    if data is None:
+        return call(("track_shipment", {"order_number": number}))
+    return say(_tracking_text(data))
 
 
 def _tracking_text(data: dict[str, Any]) -> str:
@@ -241,7 +242,7 @@ def _cancel(t: Turn) -> ModelResponse:
                 return say(message, "I can open a ticket for our team to look at it, if you like.")
             return say(message)
         return say(failure_reply())
-    number, response = _pick(t, prefer=("pending",), purpose="to cancel")
+    number, response = _pick(t, prefer=("pending",), purpose="to cancel", action="cancel")
     if response is not None:
         return response
     return call(("cancel_order", {"order_number": number, "reason": t.text[:300]}))
@@ -268,7 +269,9 @@ def _address(t: Turn) -> ModelResponse:
                 "(e.g. 12 Harbor Street, Portland, OR 97201, US).",
             )
         return say(failure_reply())
-    number, response = _pick(t, prefer=("pending", "processing"), purpose="to change the address of")
+    number, response = _pick(
+        t, prefer=("pending", "processing"), purpose="to change the address of", action="change_address"
+    )
     if response is not None:
         return response
     address = None

@@ -14,6 +14,7 @@ from pydantic_ai.messages import ModelMessage, ModelResponse
 from pydantic_ai.models.function import AgentInfo
 
 from apps.agents.offline.slots import ALL, extract_quantity, extract_return_reason, match_items
+from apps.agents.specialists.faq.local import behaviour_steps
 from apps.agents.specialists.local_common import (
     Turn,
     ask,
@@ -21,33 +22,19 @@ from apps.agents.specialists.local_common import (
     call,
     confirm_question,
     failure_reply,
-    intent_detector,
+    hand_back_if_foreign,
     no_orders_reply,
     not_found_reply,
-    number_or_listing,
     order_line,
     read_turn,
     say,
 )
-from apps.agents.specialists.local_rules import shared_first
+from apps.agents.specialists.local_rules import handle_common
 from apps.agents.specialists.results import day, money
 from apps.agents.tool_results import ErrorCode
+from apps.agents.understanding.local_intents import GENERAL
+from apps.agents.understanding.references import ResolutionKind, facts_from_data, resolve_in_context
 
-_INTENTS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    (
-        "status",
-        re.compile(
-            r"\brefund(?:s)? status\b|\bstatus of (?:my|the) (?:refund|return)|\bwhere(?:'s| is) my (?:refund|money)|"
-            r"\b(?:has|did|was) my (?:refund|return)\b|"
-            r"\bwhen (?:will|do) i (?:get|receive|see) (?:my )?(?:money|refund)|"
-            r"\brefund yet\b|\bany news (?:on|about) (?:my )?(?:refund|return)|\bstatus of (?:my )?refund",
-            re.I,
-        ),
-    ),
-    ("policy", re.compile(r"\bcan i (?:still )?return\b|\beligible\b|\btoo late\b|\bstill (?:be )?return", re.I)),
-    ("refund", re.compile(r"\brefund|\bmoney back\b|\breimburse", re.I)),
-    ("return", re.compile(r"\breturn|\bsend (?:it|them|this|these)? ?back\b|\bexchange\b|\brma\b", re.I)),
-)
 _AMOUNT_RE = re.compile(
     r"(?:[$€£]\s?(\d+(?:[.,]\d{1,2})?))|(?:(\d+(?:[.,]\d{1,2})?)\s?(?:usd|dollars?|eur|euros?))", re.I
 )
@@ -58,45 +45,51 @@ REASON_QUESTION = (
 )
 
 
-detect = intent_detector(_INTENTS)
-
-
 # What clearly belongs to another specialist: handed back to the router when none of ours matches.
 FOREIGN = re.compile(r"\b(?:cancel|track(?:ing)?|invoices?|receipts?|payment methods?|cards?)\b", re.I)
 
 
-def _exception_asked(t: Turn) -> ModelResponse | None:
-    """ "Make an exception": that is for a person (`policy_exception`), never worked around here."""
-    if _EXCEPTION_RE.search(t.text) and "escalate_to_human" in t.tools:
-        return call(("escalate_to_human", {"reason_code": "policy_exception", "note": t.text[:500]}))
-    return None
-
-
 def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     t = read_turn(messages, info)
-    first = shared_first(
-        t,
-        topic="returns",
-        route="returns",
-        category="returns",
-        intent=t.intent(detect),
-        foreign=FOREIGN,
-        before_hand_back=_exception_asked,
-    )
-    if first is not None:
-        return first
-    intent = t.intent(detect) or ("policy" if t.named_order_now() else "return")
+    common = handle_common(t, topic="returns", category="returns")
+    if common is not None:
+        return common
+    if _EXCEPTION_RE.search(t.text) and "escalate_to_human" in t.tools:
+        return call(("escalate_to_human", {"reason_code": "policy_exception", "note": t.text[:500]}))
+    intent = t.intent("returns")
+    if intent == GENERAL and "search_knowledge" in t.tools:
+        return behaviour_steps(t)  # "is there a warranty?", "what is your return policy?": the help center
+    intent = None if intent == GENERAL else intent
+    back = hand_back_if_foreign(t, "returns", intent, FOREIGN)
+    if back is not None:
+        return back
+    intent = intent or ("policy" if t.named_order_now() else "return")
     if intent == "status":
         return _status(t)
     return _return_or_refund(t, intent)
 
 
 # -- which order -------------------------------------------------------------------------------
-def _pick(t: Turn, purpose: str) -> tuple[str | None, ModelResponse | None]:
-    number, listed, response = number_or_listing(t, "list_returnable_orders", {})
+def _pick(t: Turn, purpose: str, action: str = "return") -> tuple[str | None, ModelResponse | None]:
+    """The order to act on, found by number or by what the customer says about it; else a question."""
+    number = t.order_number()
+    if number:
+        return number, None
+    listed = t.result("list_returnable_orders")
     if listed is None:
-        return number, response
+        return None, call(("list_returnable_orders", {}))
     orders = listed.get("orders") or []
+    found = resolve_in_context(t.recent_texts()[:3], facts_from_data(orders), action=action)
+    if found.kind is ResolutionKind.UNIQUE and found.order is not None:
+        return found.order.number, None
+    if found.kind is ResolutionKind.NONE and found.cues and orders:
+        return None, say(
+            "I couldn't find that item in your recent orders. Which order is it? Your recent orders:",
+            bullet(order_line(o) for o in orders[:5]),
+        )
+    if found.kind is ResolutionKind.AMBIGUOUS and len(found.orders) < len(orders):
+        narrowed = set(found.numbers)
+        orders = [o for o in orders if o["number"] in narrowed]
     returnable = [o for o in orders if o["returnable"]]
     if len(returnable) == 1:
         return returnable[0]["number"], None
@@ -200,7 +193,7 @@ def _return_or_refund(t: Turn, intent: str) -> ModelResponse:
     final = _final_outcome(t, intent)
     if final is not None:
         return final
-    number, response = _pick(t, " for")
+    number, response = _pick(t, " for", "refund" if intent == "refund" else "return")
     if response is not None:
         return response
     check = t.outcome("check_return_eligibility")

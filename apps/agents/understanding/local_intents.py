@@ -1,0 +1,212 @@
+"""The learned intents in the names the specialists' local behaviours use, and the shop-policy questions.
+
+Each local behaviour reads a message's intent with a `detect(text) -> name | None`
+function; `learned_detector(specialist)` is that function backed by the
+specialist's calibrated classifier instead of a keyword list. Policy intents
+(how long delivery takes, the return policy, the warranty, card expiry) are
+questions about the shop, answered from the knowledge base even when the
+message says "i bought": `is_policy_question` tells them apart.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+
+from apps.agents.offline.slots import extract_order_numbers
+from apps.agents.understanding.intents import SPECIALISTS, IntentPrediction, detect_intent
+
+GENERAL = "general"  # the local name of every policy intent: the help-center flow answers it
+
+# learned intent -> the local behaviour's intent name
+LOCAL_NAMES: dict[str, dict[str, str]] = {
+    "order": {
+        "track": "track",
+        "cancel": "cancel",
+        "change_address": "address",
+        "list_orders": "list",
+        "order_details": "details",
+        "delivery_time": GENERAL,
+    },
+    "returns": {
+        "start_return": "return",
+        "damaged_item": "return",
+        "eligibility": "policy",
+        "refund_request": "refund",
+        "refund_status": "status",
+        "return_status": "status",
+        "return_policy": GENERAL,
+        "warranty": GENERAL,
+    },
+    "billing": {
+        "send_invoice": "send_invoice",
+        "list_invoices": "invoice",
+        "payment_failed": "failed",
+        "payment_methods": "methods",
+        "charges_explained": "charges",
+        "payment_policy": GENERAL,
+    },
+    "faq": {
+        "account": GENERAL,
+        "shop_info": GENERAL,
+        "product_question": GENERAL,
+        "privacy_security": GENERAL,
+    },
+}
+POLICY_INTENTS: frozenset[tuple[str, str]] = frozenset(
+    (specialist, intent)
+    for specialist, names in LOCAL_NAMES.items()
+    for intent, local in names.items()
+    if local == GENERAL
+)
+
+
+def learned_intent(specialist: str, text: str) -> IntentPrediction | None:
+    if specialist not in SPECIALISTS or not text.strip():
+        return None
+    return detect_intent(specialist, text)
+
+
+# The router's classifier this sure that a message belongs to another specialist (and the behaviour's own
+# FOREIGN words agree): it is not ours to answer.
+FOREIGN_CONFIDENCE = 0.5
+
+
+@functools.lru_cache(maxsize=256)
+def _route_of(text: str) -> tuple[str, float]:
+    from apps.agents.routing.classifier import get_classifier
+
+    prediction = get_classifier().predict([text])[0]
+    return prediction.route, prediction.confidence
+
+
+def foreign_route(specialist: str, text: str) -> str | None:
+    """Another specialist's route when the router's classifier is sure the message is theirs, else None."""
+    route, confidence = _route_of(text)
+    theirs = route in SPECIALISTS and route not in (specialist, "faq")
+    return route if theirs and confidence >= FOREIGN_CONFIDENCE else None
+
+
+def learned_detector(specialist: str, *, hand_back: bool = True) -> Callable[[str], str | None]:
+    """`detect(text)`: the local name of the learned intent, or None when the classifier is unsure.
+
+    With `hand_back`, a message the router is sure belongs to another specialist has no intent here, so the
+    behaviour's hand-back rule can return it to the router instead of answering it badly.
+    """
+    names = LOCAL_NAMES[specialist]
+
+    def detect(text: str) -> str | None:
+        prediction = learned_intent(specialist, text)
+        if prediction is None or prediction.intent is None:
+            return None
+        if hand_back and foreign_route(specialist, text):
+            return None
+        return names[prediction.intent]
+
+    return detect
+
+
+_OFFER_RE = re.compile(
+    r"(?:would you like(?: me)?|do you want(?: me)?|shall i|should i|want me|can i|may i)\s+(?:to\s+)?([^?.!]{3,90})\?",
+    re.IGNORECASE,
+)
+
+
+def offered_intent(specialist: str, reply: str) -> str | None:
+    """The local intent of the last thing the assistant offered ("Would you like to start a return?" -> return).
+
+    A customer's plain "yes" to our own offer is a request for it, even when no write is pending yet.
+    """
+    offers = _OFFER_RE.findall(reply or "")
+    if not offers:
+        return None
+    return learned_detector(specialist, hand_back=False)(f"I want to {offers[-1].strip()}")
+
+
+def is_policy_question(specialist: str, text: str) -> bool:
+    """A confident policy intent about no order in particular ("is there a warranty?", "i bought X, return policy?")."""
+    if extract_order_numbers(text):
+        return False
+    prediction = learned_intent(specialist, text)
+    return prediction is not None and (specialist, prediction.intent or "") in POLICY_INTENTS
+
+
+# An answer to our own question this short is a slot ("the yellow rain jacket", "TW-100007", "my last one"),
+# and keeps the topic of the message before unless it is itself a confident new request ("cancel it").
+_ANSWER_WORDS = 6
+# Words that make a short message a request of its own rather than a slot ("TW-100007", "the blanket one").
+_REQUEST_WORDS = frozenset(
+    [
+        "cancel",
+        "return",
+        "refund",
+        "refunded",
+        "track",
+        "tracking",
+        "where",
+        "when",
+        "status",
+        "send",
+        "email",
+        "invoice",
+        "receipt",
+        "change",
+        "update",
+        "exchange",
+        "deliver",
+        "delivery",
+        "shipped",
+        "ship",
+        "arrive",
+        "pay",
+        "paid",
+        "charge",
+        "charged",
+        "warranty",
+        "policy",
+        "how",
+        "why",
+        "what",
+    ]
+)
+_NEW_REQUEST_CONFIDENCE = 0.9
+
+
+def turn_intent(specialist: str, text: str, *, earlier: list[str], last_reply: str) -> str | None:
+    """The local intent of the customer's message in its conversation.
+
+    When the message answers the assistant's question, a short answer keeps the intent of the customer's message
+    before it, and a plain yes to the assistant's own offer is a request for what was offered.
+    """
+    answering_us = "?" in (last_reply or "")
+    prediction = learned_intent(specialist, text)
+    names = LOCAL_NAMES.get(specialist, {})
+    found = names.get(prediction.intent or "") if prediction is not None else None
+    if found and hand_back_wanted(specialist, text):
+        found = None
+    if not answering_us:
+        return found
+    from apps.agents.understanding.confirmation import Confirmation, classify_confirmation
+
+    if classify_confirmation(text) is Confirmation.YES:
+        return offered_intent(specialist, last_reply) or _earlier_intent(specialist, earlier)
+    short = len(text.split()) <= _ANSWER_WORDS
+    slot_only = short and not (_REQUEST_WORDS & set(re.findall(r"[a-z']+", text.lower())))
+    unsure = prediction is None or prediction.confidence < _NEW_REQUEST_CONFIDENCE
+    if found and not slot_only and not (short and unsure):
+        return found
+    return _earlier_intent(specialist, earlier) or found
+
+
+def hand_back_wanted(specialist: str, text: str) -> bool:
+    return foreign_route(specialist, text) is not None
+
+
+def _earlier_intent(specialist: str, earlier: list[str]) -> str | None:
+    detect = learned_detector(specialist)
+    for text in reversed(earlier[-2:]):
+        found = detect(text)
+        if found:
+            return found
+    return None

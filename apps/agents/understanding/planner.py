@@ -1,0 +1,192 @@
+"""Split a message that asks several things into steps, each with its route, intent and order references.
+
+"Where is TW-100003, and can you email me the invoice for TW-100004?" is two
+steps: (order, track, TW-100003) then (billing, send_invoice, TW-100004). The
+plan is the first half of plan-and-execute: the turn runs each step's
+specialist and composes one answer.
+
+A message is cut at sentence ends and at a conjunction that starts a new
+request ("..., and can you", "... and also", "... then cancel"); a noun list
+("the hoodie and the socks") is never cut. A piece that carries no request of
+its own ("hi", "thanks!", "it's urgent") joins its neighbour, and neighbouring
+pieces asking the same thing of the same order are one step. The route comes
+from the router's classifier and the intent from the specialist's.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from apps.agents.offline.slots import extract_order_numbers
+from apps.agents.understanding.intents import SPECIALISTS, get_intent_classifier
+
+# Intents that change something (a write, held for the customer's yes, or a request sent to review).
+WRITE_INTENTS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("order", "cancel"),
+        ("order", "change_address"),
+        ("returns", "start_return"),
+        ("returns", "refund_request"),
+        ("billing", "send_invoice"),
+    }
+)
+MAX_STEPS = 4
+# A piece whose best route is this unsure carries no request of its own.
+_MIN_ROUTE_CONFIDENCE = 0.5
+
+_SENTENCE_RE = re.compile(r"(?<=[.!?;])\s+|\n+")
+_CLAUSE_STARTERS = (
+    r"can|could|would|will|please|pls|plz|i|i'd|i'm|i'll|id|im|also|what|where|when|how|why|is|are|do|does|did|"
+    r"send|email|e-mail|cancel|change|return|refund|tell|show|give|check|track|update|let|resend|forward|list|"
+    r"remove|explain|start|help"
+)
+_CONJUNCTION_RE = re.compile(
+    rf"(?:,\s*|\s+)(?:and also|and then|and|also|plus|then|as well as)\s+(?=(?:{_CLAUSE_STARTERS})\b)"
+    rf"|,\s+(?=(?:(?:can|could|would|will) you|please|also)\b)",
+    re.IGNORECASE,
+)
+_NO_REQUEST_RE = re.compile(
+    r"^\W*(?:hi|hello|hey|good (?:morning|afternoon|evening)|thanks?(?: you)?(?: so much)?|thx|ty|cheers|please|pls|"
+    r"ok|okay|great|urgent|asap|it'?s urgent|that'?s all|regards|best)\W*(?:there|team|guys|all)?\W*$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Step:
+    text: str
+    route: str
+    route_confidence: float
+    intent: str | None  # None: the specialist's classifier is unsure (or the route has none)
+    intent_confidence: float
+    order_numbers: tuple[str, ...] = ()
+
+    @property
+    def is_write(self) -> bool:
+        return (self.route, self.intent or "") in WRITE_INTENTS
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "route": self.route,
+            "route_confidence": self.route_confidence,
+            "intent": self.intent,
+            "intent_confidence": self.intent_confidence,
+            "orders": list(self.order_numbers),
+            "write": self.is_write,
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    text: str
+    steps: tuple[Step, ...] = field(default_factory=tuple)
+
+    @property
+    def is_multi(self) -> bool:
+        return len(self.steps) > 1
+
+    @property
+    def writes(self) -> tuple[Step, ...]:
+        return tuple(s for s in self.steps if s.is_write)
+
+    def describe(self) -> list[dict[str, Any]]:
+        """The plan as the trace records it."""
+        return [s.describe() for s in self.steps]
+
+
+def split_pieces(text: str) -> list[str]:
+    """The message cut at sentence ends and at conjunctions that start a new request (nothing is dropped)."""
+    pieces: list[str] = []
+    for sentence in _SENTENCE_RE.split(text.strip()):
+        start = 0
+        for m in _CONJUNCTION_RE.finditer(sentence):
+            pieces.append(sentence[start : m.start()])
+            start = m.end()
+        pieces.append(sentence[start:])
+    return [p.strip(" ,") for p in pieces if p and p.strip(" ,")]
+
+
+RouteFn = Callable[[Sequence[str]], list[tuple[str, float]]]
+
+
+def _route_pieces(pieces: Sequence[str]) -> list[tuple[str, float]]:
+    from apps.agents.routing.classifier import get_classifier
+
+    return [(p.route, p.confidence) for p in get_classifier().predict(list(pieces))]
+
+
+def plan_message(text: str, *, route: RouteFn | None = None) -> Plan:
+    """The steps of one customer message (one step when it asks one thing)."""
+    pieces = split_pieces(text)
+    if not pieces:
+        return Plan(text=text)
+    routed = (route or _route_pieces)(pieces)
+    drafts: list[dict[str, Any]] = []
+    for piece, (piece_route, confidence) in zip(pieces, routed, strict=True):
+        numbers = tuple(extract_order_numbers(piece))
+        carries_request = not _NO_REQUEST_RE.match(piece) and (confidence >= _MIN_ROUTE_CONFIDENCE or numbers)
+        if drafts and not carries_request:
+            drafts[-1]["text"] += " " + piece
+            continue
+        drafts.append(
+            {
+                "text": piece,
+                "route": piece_route,
+                "confidence": confidence,
+                "numbers": numbers,
+                "request": bool(carries_request),
+            }
+        )
+    # A leading piece with no request ("Hi there") joins the first real one.
+    if len(drafts) > 1 and not drafts[0]["request"]:
+        first = drafts.pop(0)
+        drafts[0]["text"] = first["text"] + " " + drafts[0]["text"]
+
+    steps: list[Step] = []
+    for draft in drafts:
+        intent, intent_confidence = _intent(draft["route"], draft["text"])
+        step = Step(
+            text=draft["text"],
+            route=draft["route"],
+            route_confidence=round(float(draft["confidence"]), 4),
+            intent=intent,
+            intent_confidence=intent_confidence,
+            order_numbers=draft["numbers"],
+        )
+        previous = steps[-1] if steps else None
+        if previous and _same_request(previous, step):
+            steps[-1] = Step(
+                text=f"{previous.text} {step.text}",
+                route=previous.route,
+                route_confidence=max(previous.route_confidence, step.route_confidence),
+                intent=previous.intent or step.intent,
+                intent_confidence=max(previous.intent_confidence, step.intent_confidence),
+                order_numbers=previous.order_numbers or step.order_numbers,
+            )
+        else:
+            steps.append(step)
+    if len(steps) > MAX_STEPS:
+        # More than a handful of requests is not a plan to run in one turn: keep it whole.
+        whole_route, whole_conf = (route or _route_pieces)([text])[0]
+        intent, intent_confidence = _intent(whole_route, text)
+        steps = [
+            Step(text, whole_route, round(whole_conf, 4), intent, intent_confidence, tuple(extract_order_numbers(text)))
+        ]
+    return Plan(text=text, steps=tuple(steps))
+
+
+def _intent(route: str, text: str) -> tuple[str | None, float]:
+    if route not in SPECIALISTS:
+        return None, 0.0
+    prediction = get_intent_classifier(route).predict_one(text)
+    return prediction.intent, prediction.confidence
+
+
+def _same_request(a: Step, b: Step) -> bool:
+    if a.route != b.route or (a.intent and b.intent and a.intent != b.intent):
+        return False
+    return not (a.order_numbers and b.order_numbers and a.order_numbers != b.order_numbers)

@@ -1,0 +1,72 @@
+import pytest
+
+from apps.agents.understanding.confirmation import (
+    Confirmation,
+    classify_confirmation,
+    confirm_pending,
+    read_confirmation,
+)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["ok yes", "sure go ahead", "yes", "Yes please", "yep, do it", "👍", "ya", "yes, cancel it", "go ahead 👍"],
+)
+def test_plain_and_sentence_form_yes_confirm(text):
+    assert classify_confirmation(text) is Confirmation.YES
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["no, wait, keep it", "actually don't", "no", "nope", "👎", "never mind", "no thanks, leave it", "dont do that"],
+)
+def test_plain_and_sentence_form_no_decline(text):
+    assert classify_confirmation(text) is Confirmation.NO
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["what would that cost?", "which order is that?", "maybe", "", "   ", "can i talk to a person"],
+)
+def test_questions_and_hesitation_are_unclear(text):
+    assert classify_confirmation(text) is Confirmation.UNCLEAR
+
+
+@pytest.mark.parametrize("text", ["yes but only the hoodie", "ok, except the socks", "sure, but send it to my office"])
+def test_a_yes_with_a_condition_is_never_a_yes(text):
+    # when
+    reading = read_confirmation(text)
+    # then
+    assert reading.value is Confirmation.UNCLEAR
+
+
+def test_reading_says_why():
+    reading = read_confirmation("ok yes")
+    assert reading.value is Confirmation.YES
+    assert reading.reason.startswith("classifier: yes p=")
+    assert 0.9 <= reading.confidence <= 1.0
+
+
+def test_a_yes_naming_another_actions_verb_does_not_confirm_this_one():
+    # given a pending cancellation
+    own, other = ("cancel",), ("cancel", "change", "update", "send", "email")
+    # then
+    assert confirm_pending("yes, cancel it", own_verbs=own, other_verbs=other) is Confirmation.YES
+    assert confirm_pending("yes, change the address", own_verbs=own, other_verbs=other) is Confirmation.UNCLEAR
+    assert confirm_pending("no, wait, keep it", own_verbs=own, other_verbs=other) is Confirmation.NO
+
+
+@pytest.mark.parametrize(
+    ("text", "own", "expected"),
+    [
+        ("no, yes", ("cancel",), Confirmation.UNCLEAR),
+        ("yes, cancel it and refund me", ("cancel",), Confirmation.UNCLEAR),
+        ("sure go ahead", ("cancel",), Confirmation.YES),
+        ("yes please send it", ("send", "email"), Confirmation.YES),
+        ("actually don't", ("cancel",), Confirmation.NO),
+    ],
+)
+def test_confirm_pending_is_unclear_for_mixed_answers_and_added_requests(text, own, expected):
+    assert confirm_pending(text, own_verbs=own) is expected

@@ -1,0 +1,95 @@
+import pytest
+
+from apps.agents.understanding.intents import EXAMPLES_DIR, load_intent_examples
+from apps.agents.understanding.local_intents import (
+    LOCAL_NAMES,
+    is_policy_question,
+    learned_detector,
+    offered_intent,
+    turn_intent,
+)
+
+
+@pytest.mark.parametrize("specialist", ["order", "returns", "billing", "faq"])
+def test_every_learned_intent_has_a_local_name(specialist):
+    intents = {e.intent for e in load_intent_examples(EXAMPLES_DIR / f"{specialist}.yaml").examples}
+    assert set(LOCAL_NAMES[specialist]) == intents
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("specialist", "text", "name"),
+    [
+        ("returns", "what's the status on my skillet refund, you got it a week ago", "status"),
+        ("returns", "I want to return the jacket from my last order", "return"),
+        ("returns", "can I get a refund?", "refund"),
+        ("order", "wheres my backpack?? its been forever", "track"),
+        ("billing", "can you email me the invoice for TW-100004?", "send_invoice"),
+    ],
+)
+def test_learned_detector_answers_in_the_local_behaviours_names(specialist, text, name):
+    assert learned_detector(specialist)(text) == name
+
+
+@pytest.mark.slow
+def test_learned_detector_is_none_for_an_empty_message():
+    assert learned_detector("order")("  ") is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("specialist", "text", "policy"),
+    [
+        ("returns", "what is your return policy?", True),
+        ("returns", "is there a warranty?", True),
+        ("returns", "i bought a jacket last month, whats your policy on returns", True),
+        ("billing", "my card expires this month, will my order still go through?", True),
+        ("order", "how long does shipping take", True),
+        ("returns", "I want to return the jacket from my last order", False),
+        ("returns", "what is the return policy for TW-100004", False),  # about one order: the tools answer
+        ("order", "where is my order", False),
+    ],
+)
+def test_is_policy_question(specialist, text, policy):
+    assert is_policy_question(specialist, text) is policy
+
+
+@pytest.mark.slow
+def test_a_message_for_another_specialist_has_no_intent_here():
+    # given the returns specialist reading an invoice request
+    assert learned_detector("returns")("can you email me the invoice for TW-100004?") is None
+    assert learned_detector("returns", hand_back=False)("can you email me the invoice for TW-100004?") is not None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("specialist", "reply", "name"),
+    [
+        ("returns", "Yes: order TW-100004 can be returned until 30 June. Would you like to start a return?", "return"),
+        ("order", "It hasn't shipped yet. Do you want me to cancel it?", "cancel"),
+        ("returns", "Here's where things stand.", None),
+        ("returns", "", None),
+    ],
+)
+def test_offered_intent_reads_the_assistants_own_offer(specialist, reply, name):
+    assert offered_intent(specialist, reply) == name
+
+
+@pytest.mark.slow
+def test_turn_intent_keeps_the_topic_of_a_short_answer_to_our_question():
+    # given the customer asked for a return and we asked which order
+    earlier = ["I want to return my jacket"]
+    asked = "Which order is it for? These can still be returned: ..."
+    # then a short answer keeps the return, a confident new request does not
+    assert turn_intent("returns", "the yellow rain jacket", earlier=earlier, last_reply=asked) == "return"
+    assert turn_intent("returns", "TW-100004", earlier=earlier, last_reply=asked) == "return"
+    assert turn_intent("returns", "where is my refund?", earlier=earlier, last_reply=asked) == "status"
+
+
+@pytest.mark.slow
+def test_turn_intent_reads_a_yes_to_our_offer_as_the_request_offered():
+    earlier = ["can I still return TW-100004?"]
+    offer = "Yes: order TW-100004 can be returned until 30 June. Would you like to start a return?"
+    assert turn_intent("returns", "ok yes", earlier=earlier, last_reply=offer) == "return"
+    # with nothing asked, the message is read alone
+    assert turn_intent("returns", "where is my refund", earlier=earlier, last_reply="Done.") == "status"

@@ -1,0 +1,64 @@
+import pytest
+
+from apps.agents.understanding.planner import plan_message, split_pieces
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize(
+    ("text", "pieces"),
+    [
+        (
+            "Where is TW-100003, and can you email me the invoice for TW-100004?",
+            ["Where is TW-100003", "can you email me the invoice for TW-100004?"],
+        ),
+        ("I want to return the hoodie and the socks", ["I want to return the hoodie and the socks"]),
+        ("cancel TW-100001 and refund TW-100004", ["cancel TW-100001", "refund TW-100004"]),
+        ("Hi! Where is my order? Thanks", ["Hi!", "Where is my order?", "Thanks"]),
+        ("", []),
+    ],
+)
+def test_split_pieces_cuts_at_new_requests_not_at_noun_lists(text, pieces):
+    assert split_pieces(text) == pieces
+
+
+def test_two_requests_are_two_steps_each_with_route_intent_and_order():
+    # when
+    plan = plan_message("Where is TW-100003, and can you email me the invoice for TW-100004?")
+    # then
+    assert plan.is_multi
+    assert [(s.route, s.intent, s.order_numbers) for s in plan.steps] == [
+        ("order", "track", ("TW-100003",)),
+        ("billing", "send_invoice", ("TW-100004",)),
+    ]
+    assert [s.is_write for s in plan.steps] == [False, True]
+    assert [s["orders"] for s in plan.describe()] == [["TW-100003"], ["TW-100004"]]
+
+
+def test_two_writes_in_one_message_are_both_planned_as_writes():
+    plan = plan_message("please cancel TW-100001 and change the address on TW-100002 to 9 Ocean Drive, Miami")
+    assert [(s.route, s.intent, s.order_numbers) for s in plan.writes] == [
+        ("order", "cancel", ("TW-100001",)),
+        ("order", "change_address", ("TW-100002",)),
+    ]
+
+
+def test_greetings_and_thanks_join_the_request():
+    # when
+    plan = plan_message("Hi there! Where is my order? Thanks so much")
+    # then
+    assert [(s.route, s.intent) for s in plan.steps] == [("order", "track")]
+    assert plan.steps[0].text == "Hi there! Where is my order? Thanks so much"
+    assert not plan.is_multi
+
+
+def test_one_request_about_two_items_is_one_step():
+    plan = plan_message("I want to return the hoodie and the socks from TW-100004")
+    assert [(s.route, s.intent, s.order_numbers) for s in plan.steps] == [("returns", "start_return", ("TW-100004",))]
+
+
+def test_a_route_function_can_be_injected():
+    # given a router that finds no request anywhere
+    plan = plan_message("foo. bar.", route=lambda pieces: [("out_of_scope", 0.2) for _ in pieces])
+    # then the whole message is one step
+    assert [(s.route, s.intent, s.text) for s in plan.steps] == [("out_of_scope", None, "foo. bar.")]

@@ -1,0 +1,309 @@
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from apps.agents.understanding.references import (
+    ItemFacts,
+    OrderFacts,
+    ResolutionKind,
+    date_window,
+    facts_from_data,
+    order_facts_for_customer,
+    resolve_in_context,
+    resolve_order,
+)
+from apps.commerce.models import OrderStatus
+from tests.commerce.factories import make_customer, make_order, make_variant
+
+NOW = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
+MIDNIGHT = datetime(2026, 6, 10, tzinfo=UTC)
+
+
+def ago(days: int, hour: int = 12) -> datetime:
+    return MIDNIGHT - timedelta(days=days) + timedelta(hours=hour)
+
+
+def item(product: str, variant: str, category: str, price: str) -> ItemFacts:
+    return ItemFacts(product=product, variant=variant, category=category, unit_price=Decimal(price))
+
+
+# A customer with one order in each situation (shaped like the demo shop's alice).
+ORDERS = [
+    OrderFacts(
+        "TW-200001",
+        "pending",
+        ago(1, 21),
+        (item("Harbor Crew T-Shirt", "M / Navy", "apparel", "24"), item("Stoneware Mug", "Sea Glass", "home", "18")),
+        Decimal("66"),
+    ),
+    OrderFacts(
+        "TW-200002",
+        "processing",
+        ago(2, 10),
+        (item("Tidewater Rain Jacket", "M / Yellow", "apparel", "129"),),
+        Decimal("129"),
+    ),
+    OrderFacts(
+        "TW-200003",
+        "shipped",
+        ago(4, 9),
+        (item("Trail Runners", "US 8", "footwear", "135"),),
+        Decimal("135"),
+        shipped_at=ago(3, 15),
+    ),
+    OrderFacts(
+        "TW-200004",
+        "delivered",
+        ago(9, 11),
+        (
+            item("Harbor Hoodie", "M / Navy", "apparel", "68"),
+            item("Merino Crew Socks (3-pack)", "S/M", "apparel", "26"),
+        ),
+        Decimal("94"),
+        delivered_at=ago(5, 14),
+    ),
+    OrderFacts(
+        "TW-200005",
+        "delivered",
+        ago(66, 10),
+        (item("Deck Shoes", "US 9", "footwear", "95"),),
+        Decimal("95"),
+        delivered_at=ago(60, 15),
+    ),
+    OrderFacts(
+        "TW-200006",
+        "delivered",
+        ago(14, 8),
+        (
+            item("Sample Sale Denim Jacket", "M / Indigo", "apparel", "45"),
+            item("Canvas Tote Bag", "Natural", "accessories", "28"),
+        ),
+        Decimal("73"),
+        delivered_at=ago(10, 16),
+    ),
+    OrderFacts(
+        "TW-200007", "pending", ago(1, 18), (item("Wool Throw Blanket", "Grey Check", "home", "120"),), Decimal("120")
+    ),
+    OrderFacts(
+        "TW-200008",
+        "cancelled",
+        ago(20, 10),
+        (item("Ceramic Table Lamp", "Speckled White", "home", "145"),),
+        Decimal("145"),
+    ),
+    OrderFacts(
+        "TW-200009",
+        "returned",
+        ago(50, 10),
+        (item("French Press", "8 cup", "kitchen", "39"),),
+        Decimal("39"),
+        delivered_at=ago(45, 13),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "action", "number", "items"),
+    [
+        # the README's demo: the only delivered order holding a jacket, not the newest order
+        ("I want to return the jacket from my last order", "return", "TW-200006", ["Sample Sale Denim Jacket"]),
+        ("the yellow rain jacket", None, "TW-200002", ["Tidewater Rain Jacket"]),
+        ("my trail runners", None, "TW-200003", ["Trail Runners"]),
+        ("wheres my trial runers??", "track", "TW-200003", ["Trail Runners"]),  # typos
+        ("the hoodie i got last week", None, "TW-200004", ["Harbor Hoodie"]),
+        ("return the socks", "return", "TW-200004", ["Merino Crew Socks (3-pack)"]),
+        ("the sweatshirt", None, "TW-200004", ["Harbor Hoodie"]),  # synonym
+        ("my raincoat", None, "TW-200002", ["Tidewater Rain Jacket"]),  # synonym
+        ("cancel the blanket", "cancel", "TW-200007", ["Wool Throw Blanket"]),
+        ("the $68 one", None, "TW-200004", []),  # amount of an item
+        ("the one for 129 dollars", None, "TW-200002", []),  # amount of an order
+        ("my last order", None, "TW-200001", []),
+        ("my first order", None, "TW-200005", []),
+        ("the coffee press refund", "refund_status", "TW-200009", ["French Press"]),
+        ("the one on its way", None, "TW-200003", []),
+        ("TW-200004", None, "TW-200004", []),
+    ],
+)
+def test_resolve_order_finds_the_one_order_the_cues_fit(text, action, number, items):
+    # when
+    resolution = resolve_order(text, ORDERS, action=action, now=NOW)
+    # then
+    assert resolution.kind is ResolutionKind.UNIQUE
+    assert resolution.numbers == [number]
+    assert [i.product for i in resolution.items] == items
+
+
+@pytest.mark.parametrize(
+    ("text", "action", "numbers"),
+    [
+        # newest first, so the question lists them as the customer remembers them
+        ("cancel my order", "cancel", ["TW-200001", "TW-200007", "TW-200002"]),
+        ("cancel the one that hasnt shipped", "cancel", ["TW-200001", "TW-200007", "TW-200002"]),
+        ("the shoes", None, ["TW-200003", "TW-200005"]),
+        ("the navy one", None, ["TW-200001", "TW-200004"]),
+        ("what did i order yesterday", None, ["TW-200001", "TW-200007"]),
+        ("where is my order", "track", ["TW-200001", "TW-200007", "TW-200002", "TW-200003"]),
+    ],
+)
+def test_resolve_order_lists_the_candidates_when_several_fit(text, action, numbers):
+    # when
+    resolution = resolve_order(text, ORDERS, action=action, now=NOW)
+    # then
+    assert resolution.kind is ResolutionKind.AMBIGUOUS
+    assert resolution.numbers == numbers
+    assert resolution.order is None
+
+
+def test_resolve_order_takes_the_only_order_that_fits_the_action():
+    # given one order that can still be cancelled among others
+    orders = [o for o in ORDERS if o.number not in {"TW-200001", "TW-200002"}]
+    # when
+    resolution = resolve_order("please cancel my order", orders, action="cancel", now=NOW)
+    # then
+    assert resolution.kind is ResolutionKind.UNIQUE
+    assert resolution.numbers == ["TW-200007"]
+    assert resolution.cues == ("action: cancel",)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["my espreso machine leaks water", "the earbuds order", "return my headphones"],
+)
+def test_resolve_order_answers_none_for_a_product_they_never_bought(text):
+    # when
+    resolution = resolve_order(text, ORDERS, now=NOW)
+    # then
+    assert resolution.kind is ResolutionKind.NONE
+    assert resolution.orders == ()
+
+
+def test_resolve_order_never_reaches_an_order_that_is_not_theirs():
+    # when another customer's number is named
+    resolution = resolve_order("where is TW-100021", ORDERS, now=NOW)
+    # then
+    assert resolution.kind is ResolutionKind.NONE
+    assert resolution.not_theirs == ("TW-100021",)
+    assert resolution.orders == ()
+
+
+def test_resolve_order_reads_an_ordinal_over_the_listed_choice():
+    # given the assistant listed two orders
+    listed = ["TW-200004", "TW-200006"]
+    # when / then
+    assert resolve_order("the second one", ORDERS, listed=listed, now=NOW).numbers == ["TW-200006"]
+    assert resolve_order("1", ORDERS, listed=listed, now=NOW).numbers == ["TW-200004"]
+    assert resolve_order("the last one", ORDERS, listed=listed, now=NOW).numbers == ["TW-200006"]
+    assert resolve_order("the fourth one", ORDERS, listed=listed, now=NOW).kind is ResolutionKind.AMBIGUOUS
+
+
+def test_resolve_order_with_no_orders_is_none():
+    assert resolve_order("where is my order", [], now=NOW).kind is ResolutionKind.NONE
+
+
+def test_an_everyday_word_is_not_taken_for_a_product_never_bought():
+    # "card" is a product noun (gift card) and an everyday word
+    resolution = resolve_order("my card expires soon", ORDERS, now=NOW)
+    assert resolution.kind is ResolutionKind.AMBIGUOUS
+
+
+@pytest.mark.parametrize(
+    ("text", "newest", "oldest", "label"),
+    [
+        ("yesterday", 1, 1, "yesterday"),
+        ("i ordered it today", 0, 0, "today"),
+        ("came 3 days ago", 2, 4, "3 days ago"),
+        ("last week", 3, 14, "last week"),
+        ("two weeks ago", 10, 19, "2 weeks ago"),
+        ("last month", 20, 62, "last month"),
+    ],
+)
+def test_date_window_reads_relative_dates_in_calendar_days(text, newest, oldest, label):
+    # when
+    lo, hi, said = date_window(text, NOW)
+    # then: day n runs from midnight n days ago to the midnight after, with six hours of slack
+    assert said == label
+    assert lo == MIDNIGHT - timedelta(days=oldest, hours=6)
+    assert hi == MIDNIGHT - timedelta(days=newest - 1) + timedelta(hours=6)
+
+
+def test_date_window_is_none_without_a_date():
+    assert date_window("where is my hoodie", NOW) is None
+
+
+@pytest.mark.django_db
+def test_order_facts_for_customer_reads_only_the_customers_own_orders():
+    # given two customers with an order each
+    alice, other = make_customer(), make_customer()
+    jacket = make_variant(price="129.00", name="Tidewater Rain Jacket")
+    mine = make_order(customer=alice, status=OrderStatus.DELIVERED, items=[(jacket, 2)])
+    make_order(customer=other, status=OrderStatus.PENDING)
+    # when
+    facts = order_facts_for_customer(customer=alice)
+    # then
+    assert [f.number for f in facts] == [mine.number]
+    assert facts[0].status == "delivered"
+    assert facts[0].total == Decimal("258.00")
+    assert facts[0].items == (
+        ItemFacts(
+            product="Tidewater Rain Jacket",
+            variant="M",
+            category="test",
+            quantity=2,
+            unit_price=Decimal("129.00"),
+            sku=jacket.sku,
+            final_sale=False,
+        ),
+    )
+    assert resolve_order("my rain jacket", facts).numbers == [mine.number]
+
+
+@pytest.mark.django_db
+def test_order_facts_for_no_customer_is_empty():
+    make_order()
+    assert order_facts_for_customer(customer=None) == []
+
+
+def test_facts_from_data_reads_a_tool_result_back():
+    # given orders as the list tool returns them
+    data = [
+        {
+            "number": "TW-300001",
+            "status": "delivered",
+            "placed_on": "2026-06-01",
+            "total": "94.00",
+            "items": ["1 x Harbor Hoodie (M / Navy)", "2 x Merino Crew Socks (3-pack) (S/M)"],
+        },
+        {"number": "TW-300002", "status": "pending", "placed_on": "2026-06-09", "items": [{"name": "Stoneware Mug"}]},
+        {"status": "pending"},  # not an order: skipped
+    ]
+    # when
+    facts = facts_from_data(data)
+    # then
+    assert [f.number for f in facts] == ["TW-300001", "TW-300002"]
+    assert facts[0].placed_at == datetime(2026, 6, 1, 12, tzinfo=UTC)
+    assert facts[0].total == Decimal("94.00")
+    assert [(i.product, i.variant, i.quantity) for i in facts[0].items] == [
+        ("Harbor Hoodie", "M / Navy", 1),
+        ("Merino Crew Socks (3-pack)", "S/M", 2),
+    ]
+    assert resolve_order("the navy hoodie", facts, now=NOW).numbers == ["TW-300001"]
+    assert resolve_order("cancel the mug", facts, action="cancel", now=NOW).numbers == ["TW-300002"]
+
+
+def test_resolve_in_context_combines_the_cues_of_earlier_messages():
+    # given "the jacket" earlier and "the one i got two weeks ago" now
+    texts = ["the one i got two weeks ago", "I want to return the jacket"]
+    # when
+    resolution = resolve_in_context(texts, ORDERS, now=NOW)
+    # then
+    assert resolution.numbers == ["TW-200006"]
+    assert [i.product for i in resolution.items] == ["Sample Sale Denim Jacket"]
+
+
+def test_resolve_in_context_never_widens_and_a_number_decides_alone():
+    # an order number now decides, whatever was said before
+    assert resolve_in_context(["TW-200003", "the jacket"], ORDERS, now=NOW).numbers == ["TW-200003"]
+    # an earlier message that fits none of the candidates leaves them as they were
+    resolution = resolve_in_context(["the shoes", "hello"], ORDERS, now=NOW)
+    assert resolution.numbers == ["TW-200003", "TW-200005"]
