@@ -22,6 +22,8 @@ GENERAL = "general"  # the local name of every policy intent: the help-center fl
 # learned intent -> the local behaviour's intent name
 LOCAL_NAMES: dict[str, dict[str, str]] = {
     "order": {
+        # Items cannot be changed on a placed order: the order and its state answer it (cancel while pending).
+        "modify_items": "details",
         "track": "track",
         "cancel": "cancel",
         "change_address": "address",
@@ -42,6 +44,7 @@ LOCAL_NAMES: dict[str, dict[str, str]] = {
     "billing": {
         "send_invoice": "send_invoice",
         "list_invoices": "invoice",
+        "list_payments": "payments",
         "payment_failed": "failed",
         "payment_methods": "methods",
         "charges_explained": "charges",
