@@ -170,13 +170,14 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         self.client_ip = ratelimits.client_ip_from_scope(self.scope)
         self.slot_taken = False
         self.slot_seen_at = time.monotonic()
+        # Sockets per address: the slot is taken before the handshake completes, so sockets opened one after
+        # the other count in that order; a refused one is still accepted, to carry a reason the page can show.
+        self.slot_taken = await _socket_open(ip=self.client_ip, socket_name=self.channel_name)
         await self.accept()
-        # Sockets per address: refused with a reason the page can show, before any identity work.
-        if not await _socket_open(ip=self.client_ip, socket_name=self.channel_name):
+        if not self.slot_taken:
             await self.error("rate_limited", "Too many connections from your network. Try again in a minute.")
             await self.close(code=CLOSE_TOO_MANY)
             return
-        self.slot_taken = True
         session = self.scope.get("session")
         if session is not None and session.session_key:
             await self._join(session_group(session.session_key))
