@@ -1,11 +1,12 @@
 """The local router on the public routing dev set: accuracy, macro-F1, confusion matrix, latency, memory.
 
-Reads $SWITCHBOARD_SHARED_DIR/datasets/routing/routing_dev.csv (default ../shared);
-skips with a message when absent. Only the LOCAL router is measured (no LLM call).
+Reads $SWITCHBOARD_SHARED_DIR/datasets/routing/routing_dev.csv (default ../shared), in this
+benchmark only: it is never trained or tuned on. Skips with a message when absent.
+Only the LOCAL router is measured (no LLM call).
 Quality: every message through the classifier in batches (for a message with no
 current route, `route_message(text, use_llm=False)` returns exactly the
-classifier's answer). Latency: `route_message` one message at a time, as a turn
-calls it, on a fixed sample. The classifier is trained on the team's examples
+classifier's answer, settled by `settle_prediction`). Latency: `route_message` one message at a time,
+as a turn calls it, on a fixed sample. The classifier is trained on the team's examples
 only, never on this file.
 """
 
@@ -23,8 +24,10 @@ django.setup()
 
 import psutil  # noqa: E402
 
+from apps.agents.routes import OUT_OF_SCOPE  # noqa: E402
 from apps.agents.routing import ROUTES, get_classifier, route_message  # noqa: E402
 from apps.agents.routing.classifier import expected_calibration_error  # noqa: E402
+from apps.agents.routing.router import settle_prediction  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 LATENCY_SAMPLE = 500
@@ -61,7 +64,7 @@ def main() -> None:
         f"far-from-shop threshold {report.similarity_threshold:.2f}"
     )
 
-    predictions = classifier.predict([text for text, _ in rows])
+    predictions = [settle_prediction(p) for p in classifier.predict([text for text, _ in rows])]
     predicted = [p.route for p in predictions]
     confidences = [p.confidence for p in predictions]
     latencies = []
@@ -82,6 +85,18 @@ def main() -> None:
         f1s[route] = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     print(f"accuracy {correct / len(rows):.4f}   macro-F1 {statistics.mean(f1s.values()):.4f}")
     print("per-route F1: " + "  ".join(f"{r} {f:.3f}" for r, f in f1s.items()))
+    # Out of scope is a refusal: its precision is the share of refusals that were not real support questions.
+    said_oos = [t for p, t in zip(predicted, truth, strict=True) if p == OUT_OF_SCOPE]
+    true_oos = [p for p, t in zip(predicted, truth, strict=True) if t == OUT_OF_SCOPE]
+    oos_precision = sum(t == OUT_OF_SCOPE for t in said_oos) / len(said_oos) if said_oos else 1.0
+    oos_recall = sum(p == OUT_OF_SCOPE for p in true_oos) / len(true_oos) if true_oos else 1.0
+    support = [(p, t) for p, t in zip(predicted, truth, strict=True) if t != OUT_OF_SCOPE]
+    support_accuracy = sum(p == t for p, t in support) / len(support) if support else 1.0
+    refused = sum(p == OUT_OF_SCOPE for p, _ in support)
+    print(
+        f"out_of_scope precision {oos_precision:.4f}  recall {oos_recall:.4f}   "
+        f"real support questions: accuracy {support_accuracy:.4f}, refused as out of scope {refused}/{len(support)}"
+    )
 
     # Calibration on this (foreign) data: how often the router is right at each confidence.
     right = [p == t for p, t in zip(predicted, truth, strict=True)]

@@ -19,7 +19,7 @@ import functools
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -268,9 +268,39 @@ def _llm_router() -> LLMRouter | None:
 # --- the router -------------------------------------------------------------
 
 
+# Refusing a real customer costs more than a specialist's honest "I can't help with that", so the local verdict
+# refuses only when out_of_scope is clearly the answer. The classifier's far-from-shop test (cosine similarity to
+# the nearest in-scope example) yields when the classifier itself puts at least this probability on one
+# specialist (a support question worded as no example was: "help me get into my account")...
+_FAR_OVERRIDE_PROBABILITY = 0.4
+# ...and the out_of_scope class needs at least this probability; below it the likeliest specialist answers.
+_OUT_OF_SCOPE_MIN_PROBABILITY = 0.6
+
+
+def settle_prediction(prediction: Prediction) -> Prediction:
+    """The local verdict the router acts on: an out_of_scope verdict stands only when it is clear."""
+    if prediction.route != OUT_OF_SCOPE:
+        return prediction
+    in_scope = {r: p for r, p in prediction.probabilities.items() if r != OUT_OF_SCOPE}
+    if not in_scope:
+        return prediction
+    best = max(in_scope, key=in_scope.__getitem__)
+    far = prediction.reason.startswith("unlike")  # the classifier's far-from-shop verdict
+    if far and in_scope[best] < _FAR_OVERRIDE_PROBABILITY:
+        return prediction
+    if not far and prediction.probabilities.get(OUT_OF_SCOPE, 0.0) >= _OUT_OF_SCOPE_MIN_PROBABILITY:
+        return prediction
+    return replace(
+        prediction,
+        route=best,
+        confidence=in_scope[best],
+        reason=f"classifier: {best} p={in_scope[best]:.2f} (out_of_scope unclear; similarity {prediction.similarity:.2f})",
+    )
+
+
 def classify_text(text: str) -> Prediction:
-    """The local classifier's raw prediction for one message."""
-    return get_classifier().predict([text])[0]
+    """The local classifier's prediction for one message, as the router acts on it (`settle_prediction`)."""
+    return settle_prediction(get_classifier().predict([text])[0])
 
 
 def route_message(

@@ -1,0 +1,299 @@
+"""The cues a customer gives instead of an order number, read from one message.
+
+Product names, synonyms and typos ("my espreso machine"), categories ("the shoes"),
+colours and sizes ("the yellow one", "the medium hoodie"), relative dates ("last week",
+"3 days ago"), recency ("my last order"), states ("the one that hasn't shipped"),
+amounts ("the $68 one") and ordinals over a listed choice ("the second one").
+`references.resolve_order` combines them against the customer's own orders.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from rapidfuzz import fuzz
+
+from apps.agents.understanding.order_facts import ItemFacts, OrderFacts
+from apps.agents.understanding.vocabulary import (
+    CATEGORY_WORDS,
+    EVERYDAY_NOUNS,
+    NOUN_SYNONYMS,
+    SIZE_WORDS,
+    STOPWORDS,
+)
+
+_FUZZY_CUTOFF = 85.0
+_WORD_RE = re.compile(r"[a-z0-9][a-z0-9'\-]*")
+
+
+def text_words(text: str) -> list[str]:
+    return _WORD_RE.findall(text.lower())
+
+
+def _singular(word: str) -> str:
+    if len(word) > 4 and word.endswith("es") and word[-3] in "sxz":
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def _similar(a: str, b: str) -> bool:
+    a, b = _singular(a), _singular(b)
+    if a == b:
+        return True
+    if min(len(a), len(b)) < 5:  # short words: exact only ("cap" is not "cup")
+        return False
+    return fuzz.ratio(a, b) >= _FUZZY_CUTOFF
+
+
+def _phrase_in(phrase: str, text: str) -> bool:
+    return re.search(rf"(?<![a-z]){re.escape(phrase)}(?![a-z])", text) is not None
+
+
+@dataclass
+class _ItemMatch:
+    score: float = 0.0
+    cues: list[str] = field(default_factory=list)
+
+
+_BED_SIZES = frozenset({"queen", "king", "double", "single", "twin", "small", "large", "one size"})
+
+
+def _variant_parts(variant: str) -> tuple[set[str], set[str]]:
+    """(sizes, colours) named in a variant such as "M / Navy", "US 8", "Queen / White", "L/XL"."""
+    sizes: set[str] = set()
+    colours: set[str] = set()
+    for part in re.split(r"\s*/\s*", variant):
+        part = part.strip()
+        if not part:
+            continue
+        if re.fullmatch(r"(?:XXS|XS|S|M|L|XL|XXL)", part, re.I) or re.search(r"\d", part) or part.lower() in _BED_SIZES:
+            sizes.add(part.lower())
+        else:
+            colours.update(w for w in text_words(part))
+    return sizes, colours
+
+
+def _sizes_in(text: str) -> set[str]:
+    lowered = text.lower()
+    found: set[str] = set()
+    for phrase, token in sorted(SIZE_WORDS.items(), key=lambda kv: -len(kv[0])):
+        if _phrase_in(phrase, lowered):
+            found.add(token.lower())
+            lowered = lowered.replace(phrase, " ")
+    for m in re.finditer(r"\bsize\s+(us\s*)?([a-z]{1,3}|\d{1,2}(?:\.5)?)\b", lowered):
+        found.add(("us " if m.group(1) else "") + m.group(2))
+        found.add(m.group(2))
+    for m in re.finditer(r"\bus\s*(\d{1,2}(?:\.5)?)\b", lowered):
+        found.add(f"us {m.group(1)}")
+    return found
+
+
+def match_item(text: str, words: list[str], item: ItemFacts) -> _ItemMatch:
+    """How strongly the text names this item (0: not at all)."""
+    match = _ItemMatch()
+    lowered = text.lower()
+    content = [w for w in words if w not in STOPWORDS and not w.isdigit()]
+    name_words = [w for w in text_words(item.product) if w not in STOPWORDS and not re.fullmatch(r"\d+\w{0,2}", w)]
+    head = name_words[-1] if name_words else ""
+    for word in name_words:
+        weight = 2.0 if word == head else 1.0
+        if any(_similar(word, w) for w in content):
+            match.score += weight
+            match.cues.append(f"item: {word}")
+            continue
+        compound = next((w for w in content if len(word) >= 4 and len(w) > len(word) and word in w), None)
+        if compound:  # "raincoat" names the rain jacket, "backpack" the day pack
+            match.score += weight * 0.8
+            match.cues.append(f"item: {compound}~{word}")
+            continue
+        for synonym in NOUN_SYNONYMS.get(word, ()):
+            if (" " in synonym and _phrase_in(synonym, lowered)) or (
+                " " not in synonym and any(_similar(synonym, w) for w in content)
+            ):
+                match.score += weight * 0.8
+                match.cues.append(f"item: {synonym}~{word}")
+                break
+    if match.score == 0:
+        for phrase in CATEGORY_WORDS.get(item.category, ()):
+            if _phrase_in(phrase, lowered):
+                match.score += 1.0
+                match.cues.append(f"category: {phrase}")
+                break
+    sizes, colours = _variant_parts(item.variant)
+    named_colours = [c for c in colours if c in content]
+    if named_colours:
+        match.score += 1.0
+        match.cues.append(f"colour: {named_colours[0]}")
+    named_sizes = sizes & _sizes_in(text)
+    if named_sizes:
+        match.score += 0.5
+        match.cues.append(f"size: {sorted(named_sizes)[0]}")
+    return match
+
+
+_NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "a couple of": 2}
+_NUM = r"(\d{1,3}|a|an|one|two|three|four|five|six|a couple of)"
+
+
+def _count(token: str) -> int:
+    return int(token) if token.isdigit() else _NUMBER_WORDS[token]
+
+
+def date_window(text: str, now: datetime) -> tuple[datetime, datetime, str] | None:
+    """The span of time a relative date in the text names, in calendar days, widened by a few hours for time zones.
+
+    Vague counts are read loosely: "3 days ago" is 2 to 4 days ago, "last week" 3 to 14 days ago.
+    """
+    lowered = text.lower()
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    slack = timedelta(hours=6)
+
+    def days(newest: int, oldest: int, label: str) -> tuple[datetime, datetime, str]:
+        # Day 0 is today; day n runs from midnight n days ago to midnight n-1 days ago.
+        return midnight - timedelta(days=oldest) - slack, midnight - timedelta(days=newest - 1) + slack, label
+
+    if re.search(r"\bday before yesterday\b", lowered):
+        return days(2, 2, "the day before yesterday")
+    if re.search(r"\byesterday\b|\blast night\b", lowered):
+        return days(1, 1, "yesterday")
+    if re.search(r"\btoday\b|\bthis morning\b", lowered):
+        return days(0, 0, "today")
+    m = re.search(rf"\b{_NUM} days? ago\b", lowered)
+    if m:
+        n = _count(m.group(1))
+        return days(max(1, n - 1), n + 1, f"{n} days ago")
+    if re.search(r"\b(?:a )?(?:few|couple(?: of)?) days ago\b", lowered):
+        return days(1, 5, "a few days ago")
+    m = re.search(rf"\b{_NUM} weeks? ago\b", lowered)
+    if m:
+        n = _count(m.group(1))
+        return days(7 * n - 4, 7 * n + 5, f"{n} weeks ago")
+    if re.search(r"\blast week\b", lowered):
+        return days(3, 14, "last week")
+    if re.search(r"\bthis week\b", lowered):
+        return days(0, 7, "this week")
+    m = re.search(rf"\b{_NUM} months? ago\b", lowered)
+    if m:
+        n = _count(m.group(1))
+        return days(30 * n - 12, 30 * n + 15, f"{n} months ago")
+    if re.search(r"\blast month\b", lowered):
+        return days(20, 62, "last month")
+    if re.search(r"\bthis month\b", lowered):
+        return days(0, 31, "this month")
+    return None
+
+
+STATE_CUES: tuple[tuple[re.Pattern[str], frozenset[str], str], ...] = (
+    (
+        re.compile(
+            r"\b(?:has ?n[o']?t|have ?n[o']?t|not(?: yet)?|never|isn'?t|wasn'?t) (?:been )?(?:yet )?"
+            r"(?:shipped|sent|dispatched|gone out|left)\b|\bnot (?:shipped|sent) yet\b|"
+            r"\bstill (?:pending|processing)\b|\b(?:pending|processing) one\b|\bunshipped\b",
+            re.I,
+        ),
+        frozenset({"pending", "processing"}),
+        "not shipped yet",
+    ),
+    (
+        re.compile(
+            r"\b(?:on (?:its|the) way|in transit|out for delivery|(?:that|which|one) (?:has |was )?shipped)\b", re.I
+        ),
+        frozenset({"shipped"}),
+        "on its way",
+    ),
+    (
+        re.compile(
+            r"\b(?:that|which|one) (?:was |got |has been )?(?:delivered|arrived|came)\b|\bthe delivered\b", re.I
+        ),
+        frozenset({"delivered", "partially_returned"}),
+        "delivered",
+    ),
+    (re.compile(r"\bcancel+ed (?:one|order)\b|\bthe cancel+ed\b", re.I), frozenset({"cancelled"}), "cancelled"),
+    (
+        re.compile(r"\b(?:the )?(?:one|order) i (?:sent back|returned)\b|\breturned (?:one|order)\b", re.I),
+        frozenset({"returned", "partially_returned", "return_requested"}),
+        "returned",
+    ),
+)
+
+_AMOUNT_RE = re.compile(
+    r"(?:[$€£]\s?(\d+(?:[.,]\d{1,2})?))|(?:\b(\d+(?:[.,]\d{1,2})?)\s?(?:usd|dollars?|bucks|eur|euros?|pounds?)\b)",
+    re.I,
+)
+_ORDINALS = {
+    "first": 0,
+    "1st": 0,
+    "second": 1,
+    "2nd": 1,
+    "third": 2,
+    "3rd": 2,
+    "fourth": 3,
+    "4th": 3,
+    "fifth": 4,
+    "5th": 4,
+}
+_ORDINAL_RE = re.compile(
+    r"\b(first|1st|second|2nd|third|3rd|fourth|4th|fifth|5th|last)(?: one| order| item)?\b|"
+    r"\b(?:number|no\.?|#)\s?([1-5])\b|^\s*([1-5])\s*[.)]?\s*$",
+    re.I,
+)
+LATEST_RE = re.compile(
+    r"\b(?:my|the) (?:last|latest|newest|most recent|recent)(?: \w+)? (?:order|purchase|one|delivery|parcel)\b|"
+    r"\b(?:last|latest|most recent) (?:order|purchase)\b|\bi (?:just|recently) (?:ordered|bought|placed)\b",
+    re.I,
+)
+OLDEST_RE = re.compile(r"\b(?:my|the) (?:first|oldest|earliest) (?:order|purchase)\b", re.I)
+
+
+def amounts_in(text: str) -> list[Decimal]:
+    found = []
+    for m in _AMOUNT_RE.finditer(text):
+        raw = (m.group(1) or m.group(2)).replace(",", ".")
+        try:
+            found.append(Decimal(raw))
+        except InvalidOperation:
+            continue
+    return found
+
+
+def amount_fits(order: OrderFacts, amount: Decimal) -> bool:
+    values = [order.total, *(i.unit_price for i in order.items), *(i.unit_price * i.quantity for i in order.items)]
+    tolerance = Decimal("0.01") if amount != amount.to_integral_value() else Decimal("0.99")
+    return any(abs(v - amount) <= tolerance for v in values)
+
+
+def _product_nouns() -> frozenset[str]:
+    vocabulary = set(NOUN_SYNONYMS)
+    for synonyms in NOUN_SYNONYMS.values():
+        vocabulary.update(s for s in synonyms if " " not in s)
+    return frozenset(vocabulary - EVERYDAY_NOUNS)
+
+
+_PRODUCT_NOUNS = _product_nouns()
+
+
+def names_a_product(words: list[str]) -> bool:
+    """Whether the words name a kind of product the shop sells (a noun of its vocabulary, not an everyday word)."""
+    content = [w for w in words if w not in STOPWORDS and w not in EVERYDAY_NOUNS]
+    return any(w in _PRODUCT_NOUNS or any(_similar(w, noun) for noun in _PRODUCT_NOUNS) for w in content)
+
+
+def ordinal_pick(text: str, listed: list[OrderFacts]) -> OrderFacts | None:
+    if not listed:
+        return None
+    m = _ORDINAL_RE.search(text)
+    if m is None:
+        return None
+    if m.group(1):
+        word = m.group(1).lower()
+        index = -1 if word == "last" else _ORDINALS[word]
+    else:
+        index = int(m.group(2) or m.group(3)) - 1
+    if -len(listed) <= index < len(listed):
+        return listed[index]
+    return None
