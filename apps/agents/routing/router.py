@@ -294,7 +294,7 @@ def settle_prediction(prediction: Prediction) -> Prediction:
         prediction,
         route=best,
         confidence=in_scope[best],
-        reason=f"classifier: {best} p={in_scope[best]:.2f} (out_of_scope unclear; similarity {prediction.similarity:.2f})",
+        reason=f"classifier: {best} p={in_scope[best]:.2f} (out_of_scope unclear, sim {prediction.similarity:.2f})",
     )
 
 
