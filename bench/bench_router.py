@@ -24,9 +24,9 @@ django.setup()
 
 import psutil  # noqa: E402
 
+from apps.agents.offline.learned_classifier import expected_calibration_error  # noqa: E402
 from apps.agents.routes import OUT_OF_SCOPE  # noqa: E402
 from apps.agents.routing import ROUTES, get_classifier, route_message  # noqa: E402
-from apps.agents.routing.classifier import expected_calibration_error  # noqa: E402
 from apps.agents.routing.router import settle_prediction  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
