@@ -333,16 +333,17 @@ def route_message(
         if kind:
             return RouteDecision(sticky_route, 1.0, "local", f"sticky: {kind} continues the {sticky_route} topic")
 
-    local = classify_text(text)
+    raw = get_classifier().predict([text])[0]
     if (
         sticky_route in SPECIALIST_ROUTES
-        and local.route == OUT_OF_SCOPE
-        and local.confidence < _ANSWER_OUT_OF_SCOPE_CEILING
+        and raw.route == OUT_OF_SCOPE
+        and raw.confidence < _ANSWER_OUT_OF_SCOPE_CEILING
         and _bot_just_asked(history)
     ):
         return RouteDecision(
-            sticky_route, round(1.0 - local.confidence / 2, 4), "local", "sticky: answers the question the bot asked"
+            sticky_route, round(1.0 - raw.confidence / 2, 4), "local", "sticky: answers the question the bot asked"
         )
+    local = settle_prediction(raw)
     unsure_of_switch = local.confidence < _SWITCH_CONFIDENCE
     if sticky_route and local.route != sticky_route and _is_short_anaphoric(text) and unsure_of_switch:
         return RouteDecision(

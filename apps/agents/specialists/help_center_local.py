@@ -154,6 +154,24 @@ def excerpt_fit(question: str, excerpt: dict[str, Any]) -> float:
     return best + 1.5 * title + opening + 2.0 * float(excerpt.get("similarity") or 0.0)
 
 
+_CLAUSE_RE = re.compile(r"(?<=[,;.!?])\s+")
+# Clauses that only tell what the customer bought, or greet: the shop's policy is the same whatever was bought,
+# and the product's name pulls the search towards pages about the product instead of the policy.
+_NARRATIVE_RE = re.compile(
+    r"^(?:(?:hi|hello|hey)(?: there)?[,.!]?$|(?:so |well )?i(?:'ve| have)? (?:just |recently )?"
+    r"(?:bought|ordered|purchased|got)\b[^?]*$)",
+    re.IGNORECASE,
+)
+
+
+def search_query(text: str) -> str:
+    """What to look up: the message without clauses that only tell what was bought ("i bought trail runners from
+    you, is there a warranty on them?" looks up "is there a warranty on them?")."""
+    clauses = [c.strip() for c in _CLAUSE_RE.split(text.strip()) if c.strip()]
+    kept = [c for c in clauses if not _NARRATIVE_RE.match(c)]
+    return " ".join(kept) if kept else text
+
+
 def behaviour_steps(t: Turn) -> ModelResponse:
     """Search, then answer from the excerpts, or say it is not known and offer a ticket."""
     ticket = t.outcome("create_ticket")
@@ -169,7 +187,7 @@ def behaviour_steps(t: Turn) -> ModelResponse:
         )
     outcome = t.outcome("search_knowledge")
     if outcome is None:
-        return call(("search_knowledge", {"query": t.text[:500]}))
+        return call(("search_knowledge", {"query": search_query(t.text)[:500]}))
     if outcome.data is None:
         return say(failure_reply())
     return _answer(t, outcome.data)

@@ -87,7 +87,9 @@ class Turn:
         short answer to our question keeps the topic of the message before, a yes to our own offer requests it."""
         from apps.agents.understanding.local_intents import turn_intent
 
-        return turn_intent(specialist, self.text, earlier=self.earlier, last_reply=self.last_reply)
+        return turn_intent(
+            specialist, self.text, earlier=self.earlier, last_reply=self.last_reply, replies=self.replies
+        )
 
     def order_number(self) -> str | None:
         """The order the customer means: named now, else named recently, else the guest's verified order."""

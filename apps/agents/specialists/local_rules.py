@@ -28,7 +28,7 @@ from apps.agents.specialists.local_common import (
     wants_human,
     wants_ticket,
 )
-from apps.agents.understanding.local_intents import is_policy_question, offered_intent
+from apps.agents.understanding.local_intents import POLICY_INTENTS, is_policy_question, learned_intent, offered_intent
 
 
 def handle_common(t: Turn, *, topic: str, category: str) -> ModelResponse | None:
@@ -66,13 +66,16 @@ def handle_common(t: Turn, *, topic: str, category: str) -> ModelResponse | None
     if wants_ticket(t.text) and "create_ticket" in t.tools:
         return call(("create_ticket", ticket_args(t, category=category)))
     specialist = _SPECIALIST_OF_TOPIC.get(topic, topic)
-    if extract_confirmation(t.text) is True and not (t.answering_us and offered_intent(specialist, t.last_reply)):
-        # A "yes" with nothing waiting for it (it expired, was refused, or was never asked), and not a yes to an
-        # offer of ours ("Would you like to start a return?"): that one is a request, the specialist runs it.
+    if extract_confirmation(t.text) is True:
+        if t.answering_us and offered_intent(specialist, t.last_reply):
+            # A yes ("ok yes") to an offer of ours ("Would you like to start a return?") is a request for what
+            # was offered: the specialist runs it (never "you're welcome").
+            return None
+        # A "yes" with nothing waiting for it (it expired, was refused, or was never asked).
         return say("There's nothing waiting for your confirmation right now. What would you like me to do?")
     if is_thanks(t.text):
         return say("You're welcome! Is there anything else I can help you with?")
-    if "search_knowledge" in t.tools and (is_general_question(t) or _policy_question(t, specialist)):
+    if "search_knowledge" in t.tools and (_policy_question(t, specialist) or _general_question(t, specialist)):
         return behaviour_steps(t)
     return None
 
@@ -89,6 +92,18 @@ def _policy_question(t: Turn, specialist: str) -> bool:
     if t.answering_us and len(t.text.split()) <= 6:
         return False
     return is_policy_question(specialist, t.text)
+
+
+def _general_question(t: Turn, specialist: str) -> bool:
+    """A question worded about no order of the customer's ("can I ...?", "how do ...?") that the specialist's
+    classifier does not read as one of its own requests: "can I get a refund?" from a customer is a request for
+    one, and their orders answer it, not the help center."""
+    if not is_general_question(t):
+        return False
+    prediction = learned_intent(specialist, t.text)
+    if prediction is None or prediction.intent is None:
+        return True
+    return (specialist, prediction.intent) in POLICY_INTENTS
 
 
 def shared_first(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from apps.agents.offline.slots import extract_order_numbers
 from apps.agents.understanding.intents import SPECIALISTS, IntentPrediction, detect_intent
@@ -176,7 +176,9 @@ _REQUEST_WORDS = frozenset(
 _NEW_REQUEST_CONFIDENCE = 0.9
 
 
-def turn_intent(specialist: str, text: str, *, earlier: list[str], last_reply: str) -> str | None:
+def turn_intent(
+    specialist: str, text: str, *, earlier: list[str], last_reply: str, replies: Sequence[str] = ()
+) -> str | None:
     """The local intent of the customer's message in its conversation.
 
     When the message answers the assistant's question, a short answer keeps the intent of the customer's message
@@ -193,22 +195,37 @@ def turn_intent(specialist: str, text: str, *, earlier: list[str], last_reply: s
     from apps.agents.understanding.confirmation import Confirmation, classify_confirmation
 
     if classify_confirmation(text) is Confirmation.YES:
-        return offered_intent(specialist, last_reply) or _earlier_intent(specialist, earlier)
+        return offered_intent(specialist, last_reply) or _earlier_intent(specialist, earlier, replies)
     short = len(text.split()) <= _ANSWER_WORDS
     slot_only = short and not (_REQUEST_WORDS & set(re.findall(r"[a-z']+", text.lower())))
     unsure = prediction is None or prediction.confidence < _NEW_REQUEST_CONFIDENCE
     if found and not slot_only and not (short and unsure):
         return found
-    return _earlier_intent(specialist, earlier) or found
+    return _earlier_intent(specialist, earlier, replies) or found
 
 
 def hand_back_wanted(specialist: str, text: str) -> bool:
     return foreign_route(specialist, text) is not None
 
 
-def _earlier_intent(specialist: str, earlier: list[str]) -> str | None:
+def _earlier_intent(specialist: str, earlier: list[str], replies: Sequence[str] = ()) -> str | None:
+    """The topic the conversation is on: the intent of the customer's latest messages that had one.
+
+    A yes to the assistant's own offer stands for what was offered ("Would you like to start a return?" / "ok
+    yes" is a return); any other yes or no, or a bare slot, says nothing about the topic and is skipped. The
+    customer's message `earlier[-k]` answered the assistant's reply `replies[-k - 1]` (one reply per message).
+    """
+    from apps.agents.understanding.confirmation import Confirmation, classify_confirmation
+
     detect = learned_detector(specialist)
-    for text in reversed(earlier[-2:]):
+    recent = list(enumerate(reversed(earlier)))[:3]
+    for k, text in recent:
+        if classify_confirmation(text) is not Confirmation.UNCLEAR:
+            answered = replies[-k - 2] if len(replies) >= k + 2 else ""
+            offered = offered_intent(specialist, answered) if answered else None
+            if offered:
+                return offered
+            continue
         found = detect(text)
         if found:
             return found

@@ -33,7 +33,7 @@ from apps.agents.specialists.local_rules import handle_common
 from apps.agents.specialists.results import day, money
 from apps.agents.tool_results import ErrorCode
 from apps.agents.understanding.local_intents import GENERAL
-from apps.agents.understanding.references import ResolutionKind, facts_from_data, resolve_in_context
+from apps.agents.understanding.references import ResolutionKind, facts_from_data, resolve_in_context, resolve_order
 
 _AMOUNT_RE = re.compile(
     r"(?:[$€£]\s?(\d+(?:[.,]\d{1,2})?))|(?:(\d+(?:[.,]\d{1,2})?)\s?(?:usd|dollars?|eur|euros?))", re.I
@@ -332,7 +332,7 @@ def _status(t: Turn) -> ModelResponse:
         return say(not_found_reply(t.order_number(), t) if code == ErrorCode.NOT_FOUND else message)
     if outcome.data is None:
         return say(failure_reply())
-    d = outcome.data
+    d = _named_order_only(t, outcome.data)
     lines = []
     for r in d["requests"]:
         lines.append(
@@ -360,3 +360,33 @@ def _status(t: Turn) -> ModelResponse:
             "Would you like to start a return or request a refund?"
         )
     return say(f"Here's where things stand{where}:", bullet(lines))
+
+
+def _named_order_only(t: Turn, data: dict[str, Any]) -> dict[str, Any]:
+    """The status of the one order the customer names by what it holds ("my skillet refund"), when it is clear.
+
+    Only orders that appear in the status are candidates; those without a return list no items, so only a
+    return's items can be named. Anything unclear keeps the whole status.
+    """
+    if data.get("order_number"):
+        return data
+    numbers = {r["order_number"] for key in ("requests", "refunds", "returns") for r in data[key]}
+    if len(numbers) < 2:
+        return data
+    items: dict[str, list[Any]] = {}
+    opened: dict[str, str] = {}
+    for r in data["returns"]:
+        items.setdefault(r["order_number"], []).extend(r.get("items") or [])
+        opened.setdefault(r["order_number"], r.get("opened_on") or "")
+    facts = facts_from_data(
+        {"number": n, "placed_on": opened.get(n) or "2000-01-01", "items": items.get(n, [])} for n in sorted(numbers)
+    )
+    found = resolve_order(t.text, facts, action="refund_status")
+    if found.kind is not ResolutionKind.UNIQUE or found.order is None or not found.items:
+        return data
+    number = found.order.number
+    return {
+        **data,
+        "order_number": number,
+        **{key: [r for r in data[key] if r["order_number"] == number] for key in ("requests", "refunds", "returns")},
+    }
