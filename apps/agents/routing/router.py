@@ -32,8 +32,9 @@ from apps.agents.routing.classifier import Prediction, get_classifier
 logger = logging.getLogger(__name__)
 
 DEFAULT_THRESHOLD = 0.6
-# A short anaphoric message leaves the current topic only when the classifier is this sure.
-_SWITCH_CONFIDENCE = 0.9
+# A short anaphoric message ("and what did I pay for it?") leaves the current topic only when the classifier is
+# this sure: the specialist that has the topic knows what "it" is, and hands back what it cannot answer.
+_SWITCH_CONFIDENCE = 0.95
 _MAX_HISTORY_TURNS = 6
 
 

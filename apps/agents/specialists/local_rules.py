@@ -94,12 +94,17 @@ def _policy_question(t: Turn, specialist: str) -> bool:
     return is_policy_question(specialist, t.text)
 
 
+_HOW_TO_RE = re.compile(r"^\W*(?:how|what|when|where|which|why|who)\b", re.IGNORECASE)
+
+
 def _general_question(t: Turn, specialist: str) -> bool:
     """A question worded about no order of the customer's ("can I ...?", "how do ...?") that the specialist's
     classifier does not read as one of its own requests: "can I get a refund?" from a customer is a request for
     one, and their orders answer it, not the help center."""
     if not is_general_question(t):
         return False
+    if _HOW_TO_RE.match(t.text):
+        return True  # "how do i send the return back?", "where do i drop it off?": instructions, not an action
     prediction = learned_intent(specialist, t.text)
     if prediction is None or prediction.intent is None:
         return True

@@ -2,7 +2,8 @@
 
 - `intents`: one calibrated classifier per specialist over the router's embeddings (`detect_intent`).
 - `confirmation`: the learned yes / no / unclear reader (`classify_confirmation`).
-- `references`: which of the customer's own orders and items a message names (`resolve_order`).
+- `references`: which of the customer's own orders and items a message names (`resolve_order`), from the
+  cues one message gives (`cues`) against the customer's own orders (`order_facts`).
 - `planner`: a message asking several things as steps, each with route, intent and orders (`plan_message`).
 
 Examples are in `examples/`, one file per specialist; `heldout/` is never trained or tuned on.
