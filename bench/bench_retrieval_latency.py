@@ -266,7 +266,7 @@ def _plan(model: str, vector: np.ndarray, limit: int) -> str:
     return re.sub(r"\s*\(cost=[^)]*\)", "", " / ".join(nodes))
 
 
-def _load() -> str:
+def _loadavg() -> str:
     return " / ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
@@ -321,7 +321,7 @@ def main() -> int:
             have = size
         profile = profile_get()
         threshold = answer_threshold(profile)
-        print(f"  load average before timing: {_load()}")
+        print(f"  load average before timing: {_loadavg()}")
         for label in ("first pass", "warm"):
             vec_ms, txt_ms, hyb_ms, hyb_cpu = [], [], [], []
             for q, v in zip(queries, query_vectors, strict=True):
@@ -336,7 +336,7 @@ def main() -> int:
                 hyb_cpu.append((time.process_time() - c0) * 1000)
             print(
                 f"  {label}: vector {p50_p95(vec_ms)} | BM25 {p50_p95(txt_ms)} | hybrid {p50_p95(hyb_ms)} "
-                f"(client CPU {p50_p95(hyb_cpu)}); load {_load()}",
+                f"(client CPU {p50_p95(hyb_cpu)}); load {_loadavg()}",
                 flush=True,
             )
         server = [_server_ms_hybrid(q, v, backend.name, limit) for q, v in zip(queries, query_vectors, strict=True)]
@@ -361,7 +361,7 @@ def main() -> int:
             f"| {' / '.join(f'{r:.3f}' for r in recalls)} | {bm25_hits / max(bm25_total, 1):.3f}"
         )
         print(f"  vector query plan: {_plan(backend.name, query_vectors[0], limit)}")
-        print(f"  sizes: {_sizes()}; load average {_load()}")
+        print(f"  sizes: {_sizes()}; load average {_loadavg()}")
         lines.append(line)
         print(line, flush=True)
     print(

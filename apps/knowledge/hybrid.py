@@ -154,7 +154,7 @@ def _execute_with_hnsw_settings(
 
 
 def vector_literal(vector: Sequence[float]) -> str:
-    return "[" + ",".join(f"{float(x):.7g}" for x in vector) + "]"
+    return "[" + ",".join(str(float(x)) for x in vector) + "]"
 
 
 def search_params(*, query: str, limit: int, model: str = "", query_vector: Any = None) -> dict[str, Any]:

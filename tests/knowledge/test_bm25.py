@@ -164,6 +164,6 @@ def test_the_one_statement_lexical_path_ranks_and_scores_as_the_reference_bm25(f
     reference = bm25_candidates(lexical=lexical_query("parcels refund slow"), limit=10)
 
     # then the same chunks in the same order with the same scores
-    assert len(fast) == 6
+    assert len(fast) == 5  # every chunk but c
     assert [chunk_id for chunk_id, _ in fast] == [chunk_id for chunk_id, _ in reference]
     assert [score for _, score in fast] == pytest.approx([score for _, score in reference], rel=1e-12)
