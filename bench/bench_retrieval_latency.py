@@ -133,15 +133,17 @@ def _grow(target: int, have: int, real: list[tuple[str, np.ndarray]], rng: np.ra
             text = f"{real[a][0]} {real[b][0]}"
         doc_index = i // CHUNKS_PER_DOC
         if i % CHUNKS_PER_DOC == 0:
-            Document.objects.create(
+            Document.objects.get_or_create(  # a kept corpus may hold it from an interrupted run
                 source=source,
                 uri=f"bench/{doc_index}",
-                title=f"Bench document {doc_index}",
-                format="text",
-                raw_content="(bench)",
-                content_hash=f"bench-{doc_index}",
-                status="ready",
-                embedding_model=model,
+                defaults={
+                    "title": f"Bench document {doc_index}",
+                    "format": "text",
+                    "raw_content": "(bench)",
+                    "content_hash": f"bench-{doc_index}",
+                    "status": "ready",
+                    "embedding_model": model,
+                },
             )
         rows.append((doc_index, i % CHUNKS_PER_DOC, text, vector))
     doc_ids = dict(Document.objects.filter(source=source).values_list("uri", "id"))
@@ -291,7 +293,8 @@ def main() -> int:
 
     # Embedding latency, one query at a time, cold (the model call) and through the cache.
     backend.embed(["warm up the model"])
-    cold = [_timed(backend.embed, [f"{q} (variant {i})"])[1] for i, q in enumerate(queries)]
+    sample = queries[: int(os.environ.get("BENCH_EMBED_QUERIES", len(queries)))]
+    cold = [_timed(backend.embed, [f"{q} (variant {i})"])[1] for i, q in enumerate(sample)]
     embed_texts(queries)  # fill the cache
     cached = [_timed(embed_texts, [q])[1] for q in queries]
     print(f"query embedding, model:  {p50_p95(cold)}")
