@@ -148,7 +148,7 @@ def transcript(*, conversation: Conversation, mask: Callable[[Any], Any] | None 
     """Every message with its feedback, flags and (for bot replies) the trace of the turn; `mask` is applied
     to trace data before it is summarised (operator views, `operator_view`)."""
     messages = list(conversation.messages.select_related("author").prefetch_related("attachments").order_by("seq"))
-    return _transcript_rows(conversation=conversation, messages=messages)
+    return _transcript_rows(conversation=conversation, messages=messages, mask=mask)
 
 
 def transcript_row(*, conversation: Conversation, message_id: int) -> dict[str, Any] | None:
@@ -160,7 +160,9 @@ def transcript_row(*, conversation: Conversation, message_id: int) -> dict[str, 
     return rows[0] if rows else None
 
 
-def _transcript_rows(*, conversation: Conversation, messages: list[Message]) -> list[dict[str, Any]]:
+def _transcript_rows(
+    *, conversation: Conversation, messages: list[Message], mask: Callable[[Any], Any] | None = None
+) -> list[dict[str, Any]]:
     ids = [m.pk for m in messages]
     feedback = dict(
         Feedback.objects.filter(conversation=conversation, message_id__in=ids).values_list("message_id", "rating")
