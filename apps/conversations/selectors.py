@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -143,14 +144,15 @@ def _escalation_subquery() -> QuerySet | None:
     return escalation.objects.filter(conversation=OuterRef("pk"))
 
 
-def transcript(*, conversation: Conversation) -> list[dict[str, Any]]:
-    """Every message with its feedback, flags and (for bot replies) the trace of the turn."""
+def transcript(*, conversation: Conversation, mask: Callable[[Any], Any] | None = None) -> list[dict[str, Any]]:
+    """Every message with its feedback, flags and (for bot replies) the trace of the turn; `mask` is applied
+    to trace data before it is summarised (operator views, `operator_view`)."""
     messages = list(conversation.messages.select_related("author").prefetch_related("attachments").order_by("seq"))
     feedback = feedback_by_message(conversation=conversation)
     flags: dict[int, list[ReplyFlag]] = {}
     for flag in ReplyFlag.objects.filter(conversation=conversation).select_related("flagged_by"):
         flags.setdefault(flag.message_id, []).append(flag)
-    trace_by_message = traces.traces_for(conversation=conversation, messages=messages)
+    trace_by_message = traces.traces_for(conversation=conversation, messages=messages, mask=mask)
     return [
         {
             "message": m,
