@@ -388,8 +388,65 @@ def is_angry(text: str) -> bool:
     return bool(_ANGER_RE.search(text)) or (sum(1 for c in text if c.isupper()) > 20 and text.upper() == text)
 
 
+# What may follow a thanks in a closing message ("thanks, that's all", "ok great thank you so much"): anything
+# else ("ok and wheres the day pack") is a new request that only starts politely.
+_CLOSING_WORDS = frozenset(
+    [
+        "thanks",
+        "thank",
+        "you",
+        "thx",
+        "ty",
+        "cheers",
+        "great",
+        "perfect",
+        "ok",
+        "okay",
+        "cool",
+        "got",
+        "it",
+        "that's",
+        "thats",
+        "all",
+        "so",
+        "much",
+        "very",
+        "lot",
+        "a",
+        "for",
+        "the",
+        "help",
+        "helping",
+        "your",
+        "bye",
+        "goodbye",
+        "have",
+        "nice",
+        "day",
+        "good",
+        "lovely",
+        "brilliant",
+        "awesome",
+        "amazing",
+        "fine",
+        "sounds",
+        "will",
+        "do",
+        "noted",
+        "appreciate",
+        "appreciated",
+        "i",
+        "understood",
+        "super",
+    ]
+)
+
+
 def is_thanks(text: str) -> bool:
-    return bool(_THANKS_RE.match(text.strip())) and len(text) < 60
+    """A message that only thanks or closes the conversation."""
+    if not (_THANKS_RE.match(text.strip()) and len(text) < 60):
+        return False
+    return all(w in _CLOSING_WORDS for w in re.findall(r"[a-z']+", text.lower().replace("’", "'")))
 
 
 def hand_back_if_foreign(t: Turn, topic: str, own_intent: str | None, foreign: re.Pattern[str]) -> ModelResponse | None:

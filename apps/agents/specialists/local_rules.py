@@ -28,7 +28,13 @@ from apps.agents.specialists.local_common import (
     wants_human,
     wants_ticket,
 )
-from apps.agents.understanding.local_intents import POLICY_INTENTS, is_policy_question, learned_intent, offered_intent
+from apps.agents.understanding.local_intents import (
+    POLICY_INTENTS,
+    is_policy_question,
+    learned_intent,
+    names_own_item,
+    offered_intent,
+)
 
 
 def handle_common(t: Turn, *, topic: str, category: str) -> ModelResponse | None:
@@ -101,8 +107,8 @@ def _general_question(t: Turn, specialist: str) -> bool:
     """A question worded about no order of the customer's ("can I ...?", "how do ...?") that the specialist's
     classifier does not read as one of its own requests: "can I get a refund?" from a customer is a request for
     one, and their orders answer it, not the help center."""
-    if not is_general_question(t):
-        return False
+    if not is_general_question(t) or names_own_item(t.text):
+        return False  # "why hasn't the mug shipped?" asks about their mug, not the shop
     if _HOW_TO_RE.match(t.text):
         return True  # "how do i send the return back?", "where do i drop it off?": instructions, not an action
     prediction = learned_intent(specialist, t.text)

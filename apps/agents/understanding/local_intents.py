@@ -127,12 +127,34 @@ def offered_intent(specialist: str, reply: str) -> str | None:
     return learned_detector(specialist, hand_back=False)(f"I want to {offers[-1].strip()}")
 
 
+# Policy intents that are about the customer's own order when they name it: "when is the wool blanket going to
+# ship?" asks where their blanket is, not how long delivery takes in general. (A warranty or return-policy
+# question stays a policy question whatever it names: the policy is the same for every item.)
+_OWN_ITEM_INTENTS: dict[tuple[str, str], str] = {("order", "delivery_time"): "track"}
+_OWN_RE = re.compile(r"\b(?:the|my|our|this|that)\s+((?:[a-z0-9'-]+\s+){0,2}[a-z0-9'-]+)", re.IGNORECASE)
+
+
+def names_own_item(text: str) -> bool:
+    """The message names a product with "the"/"my" ("the wool blanket", "my earbuds"): one the customer has."""
+    from apps.agents.understanding.cues import names_a_product, text_words
+
+    return any(names_a_product(text_words(m.group(1))) for m in _OWN_RE.finditer(text))
+
+
+def _personal_intent(specialist: str, intent: str | None, text: str) -> str | None:
+    """The local name of a policy intent asked about the customer's own item, or None."""
+    own = _OWN_ITEM_INTENTS.get((specialist, intent or ""))
+    return own if own and names_own_item(text) else None
+
+
 def is_policy_question(specialist: str, text: str) -> bool:
     """A confident policy intent about no order in particular ("is there a warranty?", "i bought X, return policy?")."""
     if extract_order_numbers(text):
         return False
     prediction = learned_intent(specialist, text)
-    return prediction is not None and (specialist, prediction.intent or "") in POLICY_INTENTS
+    if prediction is None or (specialist, prediction.intent or "") not in POLICY_INTENTS:
+        return False
+    return _personal_intent(specialist, prediction.intent, text) is None
 
 
 # An answer to our own question this short is a slot ("the yellow rain jacket", "TW-100007", "my last one"),
@@ -188,6 +210,8 @@ def turn_intent(
     prediction = learned_intent(specialist, text)
     names = LOCAL_NAMES.get(specialist, {})
     found = names.get(prediction.intent or "") if prediction is not None else None
+    if prediction is not None and found == GENERAL:
+        found = _personal_intent(specialist, prediction.intent, text) or found
     if found and hand_back_wanted(specialist, text):
         found = None
     if not answering_us:

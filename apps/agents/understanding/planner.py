@@ -114,9 +114,11 @@ RouteFn = Callable[[Sequence[str]], list[tuple[str, float]]]
 
 
 def _route_pieces(pieces: Sequence[str]) -> list[tuple[str, float]]:
+    """Each piece's route as the router would decide it alone (`settle_prediction`: refuse only what is clear)."""
     from apps.agents.routing.classifier import get_classifier
+    from apps.agents.routing.router import settle_prediction
 
-    return [(p.route, p.confidence) for p in get_classifier().predict(list(pieces))]
+    return [(s.route, s.confidence) for s in map(settle_prediction, get_classifier().predict(list(pieces)))]
 
 
 def plan_message(text: str, *, route: RouteFn | None = None) -> Plan:
