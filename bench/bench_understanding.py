@@ -21,6 +21,7 @@ import django
 django.setup()
 
 from apps.agents.routing import get_classifier  # noqa: E402
+from apps.agents.routing.router import settle_prediction  # noqa: E402
 from apps.agents.understanding.intents import EXAMPLES_DIR, HELDOUT_DIR, load_intent_examples, train_file  # noqa: E402
 
 
@@ -62,10 +63,10 @@ QUOTED = (
 
 
 def _router() -> None:
-    """The production router on the boundary set's held-out fifth (its other four fifths are in its training)."""
+    """The production router (settled as route_message settles it) on the boundary set's held-out fifth."""
     router = get_classifier()
     examples = load_intent_examples(HELDOUT_DIR / "routing.yaml").examples
-    predictions = router.predict([e.text for e in examples])
+    predictions = [settle_prediction(p) for p in router.predict([e.text for e in examples])]
     right = sum(p.route == e.intent for p, e in zip(predictions, examples, strict=True))
     support = [(p, e) for p, e in zip(predictions, examples, strict=True) if e.intent != "out_of_scope"]
     refused = sum(p.route == "out_of_scope" for p, _ in support)
@@ -78,7 +79,7 @@ def _router() -> None:
     confusion = Counter((e.intent, p.route) for p, e in zip(predictions, examples, strict=True) if p.route != e.intent)
     for (want, got), n in confusion.most_common():
         print(f"    {want} -> {got}: {n}")
-    quoted = router.predict([text for text, _ in QUOTED])
+    quoted = [settle_prediction(p) for p in router.predict([text for text, _ in QUOTED])]
     for (text, want), p in zip(QUOTED, quoted, strict=True):
         print(f"    quoted: {'ok  ' if p.route == want else 'MISS'} {p.route:<12} {p.confidence:.2f} {text!r}")
 
