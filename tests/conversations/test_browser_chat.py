@@ -436,6 +436,9 @@ def test_a_photo_can_be_the_first_thing_a_customer_sends(live_server_url, browse
     assert box["width"] == 40
     assert box["height"] >= 32
     assert _style(attach, "cursor")["cursor"] == "pointer"
+    from tests.support.test_browser import CONTRAST_JS
+
+    assert attach.evaluate(CONTRAST_JS) >= 3.0  # a control's icon against its background (WCAG 1.4.11)
     assert Conversation.objects.count() == 0
     # when they pick a photo before writing anything
     page.set_input_files("#attach-input", str(_photo(tmp_path / "dent.jpg")))
