@@ -297,6 +297,8 @@ def _deliver(deps: SupportDeps, message: Message, outcome: TurnOutcome) -> Messa
             data={"route": deps.route, "status": str(deps.trace.status), **_reply_extras(deps, outcome.text)},
         )
         data.update(message=reply.pk, chars=len(outcome.text), citations=len(outcome.citations))
+        if "stream" in deps.facts:
+            data["stream"] = deps.facts["stream"]
     Message.objects.filter(pk=message.pk).update(status=MessageStatus.ANSWERED)
     return reply
 

@@ -31,6 +31,11 @@ def _send(group: str, event: dict[str, Any]) -> None:
         async_to_sync(layer.group_send)(group, event)
 
 
+def send_to_group(group: str, event: dict[str, Any]) -> None:
+    """One event to a channel-layer group, from sync code."""
+    _send(group, event)
+
+
 def message_payload(message: Message) -> dict[str, Any]:
     return {
         "id": message.pk,
