@@ -138,8 +138,8 @@ def _server_pids() -> tuple[int, int]:
 
 
 # --- the socket client --------------------------------------------------------------------------------
-async def _recv(ws, timeout: float = 300) -> dict:  # type: ignore[no-untyped-def]
-    return json.loads(await asyncio.wait_for(ws.recv(), timeout=timeout))
+async def _recv(ws) -> dict:  # type: ignore[no-untyped-def]
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout=300))
 
 
 async def _conversation(url: str, origin: str, res: dict[str, list], floor: int = 0) -> None:
@@ -265,8 +265,10 @@ def _print_cpu(label: str, before: dict[str, float], after: dict[str, float], co
         ms = (after[kind] - before[kind]) * 1000 / max(count, 1)
         total += ms
         parts.append(f"{kind} {ms:6.2f}")
-    print(f"    {label} CPU per {'turn' if 'turn' in label else 'round trip'} (ms): {' | '.join(parts)} | "
-          f"total {total:6.2f}")
+    print(
+        f"    {label} CPU per {'turn' if 'turn' in label else 'round trip'} (ms): {' | '.join(parts)} | "
+        f"total {total:6.2f}"
+    )
     return total
 
 
@@ -344,24 +346,32 @@ def main() -> int:
             res, wall = asyncio.run(_level(url, origin, n))
             after = procs.snapshot()
             final = res["final"]
-            print(f"  {n:>4} conversations, {len(final)} turns in {wall:5.1f} s: {len(final) / wall:6.1f} turns/s, "
-                  f"{len(res['errors'])} errors | load {_load()}")
+            print(
+                f"  {n:>4} conversations, {len(final)} turns in {wall:5.1f} s: {len(final) / wall:6.1f} turns/s, "
+                f"{len(res['errors'])} errors | load {_load()}"
+            )
             if res["errors"]:
                 print(f"       errors: {sorted(set(map(str, res['errors'])))[:5]}")
             if not final:
                 continue
-            print(f"    final answer p50 {statistics.median(final):7.1f} ms  p95 {_p(final, 0.95):7.1f} ms | "
-                  f"accepted p50 {statistics.median(res['accepted']):6.1f} ms")
+            print(
+                f"    final answer p50 {statistics.median(final):7.1f} ms  p95 {_p(final, 0.95):7.1f} ms | "
+                f"accepted p50 {statistics.median(res['accepted']):6.1f} ms"
+            )
             lag = _first_text_to_delta(res["delta_at"])
             if lag:
-                print(f"    model's first text -> first delta on the socket: p50 {statistics.median(lag):6.1f} ms  "
-                      f"p95 {_p(lag, 0.95):6.1f} ms ({len(lag)} turns)")
+                print(
+                    f"    model's first text -> first delta on the socket: p50 {statistics.median(lag):6.1f} ms  "
+                    f"p95 {_p(lag, 0.95):6.1f} ms ({len(lag)} turns)"
+                )
             else:
                 print("    model's first text -> first delta: no stamped deltas seen")
             total = _print_cpu("server turn", before, after, len(final))
             if floor_cpu:
-                print(f"    full turn / empty round trip: CPU {total / floor_cpu:5.1f}x"
-                      + (f", p50 latency {statistics.median(final) / floor_ms:5.1f}x" if floor_ms else ""))
+                print(
+                    f"    full turn / empty round trip: CPU {total / floor_cpu:5.1f}x"
+                    + (f", p50 latency {statistics.median(final) / floor_ms:5.1f}x" if floor_ms else "")
+                )
         for i, w in enumerate(workers):
             rss, pss = _memory(w.pid)
             print(f"  worker {i} RSS {rss:7.1f} MiB" + (f", PSS {pss:7.1f} MiB" if pss is not None else ""))

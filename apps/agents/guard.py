@@ -34,6 +34,16 @@ class GuardOutcome:
 
 
 def _context(deps: SupportDeps, *, system_prompts: tuple[str, ...] = ()) -> GuardrailContext:
+    """The turn's guardrail context: what the database knows is read once per turn (`deps.guard_base`);
+    the system prompts and the refunds a tool made this turn are added per check."""
+    base = deps.guard_base
+    if base is None:
+        base = deps.guard_base = _base_context(deps)
+    extra = GuardrailContext.build(system_prompts=system_prompts, refunded_orders=deps.facts.get("refunded_orders", ()))
+    return replace(base, system_prompts=extra.system_prompts, refunded_orders=extra.refunded_orders)
+
+
+def _base_context(deps: SupportDeps) -> GuardrailContext:
     customer, order = deps.customer, deps.verified_order
     emails: list[str] = []
     order_numbers: list[str] = []
@@ -57,8 +67,6 @@ def _context(deps: SupportDeps, *, system_prompts: tuple[str, ...] = ()) -> Guar
         phones=phones,
         names=names,
         customer_text=customer_text,
-        system_prompts=system_prompts,
-        refunded_orders=deps.facts.get("refunded_orders", ()),
         injection_strikes=strikes,
     )
 

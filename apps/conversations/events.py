@@ -16,6 +16,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 from apps.conversations.models import Conversation, Message, MessageRole
+from apps.core.aio import use_process_loop
 
 
 def conversation_group(public_id: object) -> str:
@@ -28,6 +29,7 @@ STAFF_GROUP = "staff.console"
 def _send(group: str, event: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is not None:
+        use_process_loop()  # no new thread, loop and Redis connection per event (apps.core.aio)
         async_to_sync(layer.group_send)(group, event)
 
 
