@@ -26,6 +26,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
 
 from apps.agents import handoff
 from apps.agents.accounting import count_tokens
@@ -89,11 +90,30 @@ def _conversation_lock(conversation_id: int) -> Iterator[None]:
 _LOCK_NAMESPACE = 0x5B01  # "switchboard turns": keeps our keys apart from other advisory locks
 
 
+def _fresh_state(message: Message) -> dict[str, Any] | None:
+    """After the lock, in one statement: the message's status, whether it has a reply, and what of the
+    conversation can change between turns (the customer and verified order are fixed by then)."""
+    replied = Message.objects.filter(in_reply_to=OuterRef("pk"), role=MessageRole.ASSISTANT)
+    return (
+        Message.objects.filter(pk=message.pk)
+        .annotate(replied=Exists(replied))
+        .values("status", "replied", *(f"conversation__{f}" for f in _FRESH_CONVERSATION_FIELDS))
+        .first()
+    )
+
+
+_FRESH_CONVERSATION_FIELDS = ("status", "current_route", "route_confidence", "summary")
+
+
 def _needs_answer(message: Message) -> bool:
-    message.refresh_from_db(fields=["status"])
-    if message.status != MessageStatus.RECEIVED:
+    """Still unanswered (a redelivered message finds its reply); refreshes the message and its conversation."""
+    state = _fresh_state(message)
+    if state is None:
         return False
-    return not Message.objects.filter(in_reply_to=message, role=MessageRole.ASSISTANT).exists()
+    message.status = state["status"]
+    for name in _FRESH_CONVERSATION_FIELDS:
+        setattr(message.conversation, name, state[f"conversation__{name}"])
+    return state["status"] == MessageStatus.RECEIVED and not state["replied"]
 
 
 # -- the turn ---------------------------------------------------------------------
@@ -111,8 +131,6 @@ def turn_run(*, message_id: int) -> Message | None:
     with _conversation_lock(conversation.pk):
         if not _needs_answer(message):
             return None
-        # Only what can change between turns (the customer and verified order are fixed by then).
-        conversation.refresh_from_db(fields=["status", "current_route", "route_confidence", "summary"])
         if conversation.bot_paused:
             Message.objects.filter(pk=message.pk, status=MessageStatus.RECEIVED).update(status=MessageStatus.SKIPPED)
             return None
@@ -131,13 +149,26 @@ def turn_run(*, message_id: int) -> Message | None:
             capture_exception(exc, conversation=conversation.pk, message=message.pk)
             recorder.fail(f"{type(exc).__name__}: {exc}"[:2000])
             outcome = _all_failed(deps, reason=f"{type(exc).__name__}")
-        reply = _deliver(deps, message, outcome)
-        _remember(deps, reply)
-        try:
-            recorder.persist()
-        except Exception as exc:  # noqa: BLE001 -- the reply is out; a lost trace must not undo it
-            capture_exception(exc, conversation=conversation.pk, message=message.pk, stage="trace")
+        # One write transaction: the route, the reply, the answered mark and the trace (the trace in a
+        # savepoint: a lost trace must not undo the reply). A summary refresh runs a model, so when one
+        # is due the trace waits for it, outside.
+        summary_due = _summary_due(deps, outcome.text)
+        with transaction.atomic():
+            reply = _deliver(deps, message, outcome)
+            if not summary_due:
+                _persist_trace(recorder, conversation=conversation.pk, message=message.pk)
+        if summary_due:
+            _remember(deps, reply)
+            _persist_trace(recorder, conversation=conversation.pk, message=message.pk)
         return reply
+
+
+def _persist_trace(recorder: TraceRecorder, **where: Any) -> None:
+    try:
+        with transaction.atomic():  # a savepoint inside the turn's transaction: a failed trace rolls back alone
+            recorder.persist()
+    except Exception as exc:  # noqa: BLE001 -- the reply is out; a lost trace must not undo it
+        capture_exception(exc, stage="trace", **where)
 
 
 def _turn(deps: SupportDeps, message: Message) -> TurnOutcome:
@@ -189,7 +220,7 @@ def _turn(deps: SupportDeps, message: Message) -> TurnOutcome:
     except TurnBudgetExhausted as exc:
         return _budget_handoff(deps, str(exc))
     if deps.handed_back:
-        conversation_route_set(conversation=conversation, route="", confidence=None)
+        deps.route_write = ("", None)
 
     system_prompts = (static_instructions(spec),)
     output = guard_output(deps, text, system_prompts=system_prompts)
@@ -245,7 +276,7 @@ def _route(deps: SupportDeps, text: str, history: list[Any]) -> RouteDecision:
         reset_current_deps(token)
     deps.trace.set_route(route=decision.route, confidence=decision.confidence, source=decision.source)
     deps.route = decision.route
-    conversation_route_set(conversation=deps.conversation, route=decision.route, confidence=decision.confidence)
+    deps.route_write = (decision.route, decision.confidence)  # written with the reply (`_deliver`)
     return decision
 
 
@@ -273,9 +304,13 @@ def _all_failed(deps: SupportDeps, *, reason: str) -> TurnOutcome:
     return TurnOutcome(text=ALL_MODELS_FAILED_REPLY, agent="assistant", status=TraceStatus.FAILED)
 
 
-@transaction.atomic
 def _deliver(deps: SupportDeps, message: Message, outcome: TurnOutcome) -> Message:
-    """Store the reply, mark the customer's message answered, and hand off if the turn asked to."""
+    """Store the reply, mark the customer's message answered, and hand off if the turn asked to.
+
+    Runs inside the turn's write transaction, with the route the router chose (sticky routing)."""
+    if deps.route_write is not None:
+        route, confidence = deps.route_write
+        conversation_route_set(conversation=deps.conversation, route=route, confidence=confidence)
     status = outcome.status
     if outcome.escalate_reason:
         try:
@@ -319,10 +354,15 @@ def _reply_extras(deps: SupportDeps, text: str) -> dict[str, Any]:
     return reply_data(conversation=deps.conversation, text=text, awaiting_confirmation=awaiting)
 
 
+def _summary_due(deps: SupportDeps, reply_text: str) -> bool:
+    """Whether messages leave the history window with this reply (then `_remember` folds them)."""
+    used = deps.facts.get("history_tokens")
+    return used is None or used + count_tokens(reply_text) + 4 > settings.SWITCHBOARD_HISTORY_MAX_TOKENS
+
+
 def _remember(deps: SupportDeps, reply: Message) -> None:
     """Fold messages that left the history window into the summary (for the next turns)."""
-    used = deps.facts.get("history_tokens")
-    if used is not None and used + count_tokens(reply.text) + 4 <= settings.SWITCHBOARD_HISTORY_MAX_TOKENS:
+    if not _summary_due(deps, reply.text):
         return  # everything still fits: nothing has left the window
     keep_from = window_start_seq(conversation=deps.conversation, upto_seq=reply.seq)
     if keep_from <= 1:

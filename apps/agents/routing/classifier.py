@@ -265,7 +265,8 @@ class RouteClassifier:
     def predict(self, texts: list[str]) -> list[Prediction]:
         if not texts:
             return []
-        vectors = embedder.embed([normalise(t) for t in texts])
+        # Routing texts of concurrent turns share one encode (embedder.embed_coalesced).
+        vectors = embedder.embed_coalesced([normalise(t) for t in texts])
         return self.predict_vectors(vectors)
 
     def predict_vectors(self, vectors: np.ndarray) -> list[Prediction]:
