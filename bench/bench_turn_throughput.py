@@ -151,7 +151,9 @@ async def _conversation(url: str, origin: str, res: dict[str, list], floor: int 
             pass
         for i in range(TURNS_PER_CONVERSATION):
             t0 = time.perf_counter()
-            await ws.send(json.dumps({"type": "message", "id": uuid.uuid4().hex, "text": QUESTIONS[i % 3]}))
+            # every text distinct, as in real traffic: no embedding or retrieval cache answers for free
+            text = f"{QUESTIONS[i % len(QUESTIONS)]} Thanks! (ref {uuid.uuid4().hex[:6]})"
+            await ws.send(json.dumps({"type": "message", "id": uuid.uuid4().hex, "text": text}))
             first_delta_wall = None
             while True:
                 event = await _recv(ws)

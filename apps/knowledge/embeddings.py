@@ -80,6 +80,7 @@ class LocalBackend:
         self.batch_size = batch_size
         self.name = f"local:{model_path.name if model_path.name != 'model' else 'all-MiniLM-L6-v2'}"
         self._model = None
+        self._shared = False  # the router's copy (apps.agents.offline.embedder), and its recent texts
         self._lock = threading.Lock()
 
     def _load(self):
@@ -91,6 +92,7 @@ class LocalBackend:
                 from apps.agents.offline.embedder import get_embedder
 
                 self._model = get_embedder()
+                self._shared = True
                 return self._model
             from sentence_transformers import SentenceTransformer
 
@@ -103,6 +105,11 @@ class LocalBackend:
             return np.zeros((0, self.dimensions), dtype=np.float32)
         with self._lock:
             model = self._load()
+        if self._shared:
+            from apps.agents.offline.embedder import embed
+
+            return embed(list(texts), batch_size=self.batch_size)
+        with self._lock:
             vectors = model.encode(
                 list(texts),
                 batch_size=self.batch_size,

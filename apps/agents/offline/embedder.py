@@ -8,6 +8,7 @@ under a lock so concurrent threads never load it twice.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -57,13 +58,38 @@ def get_embedder() -> SentenceTransformer:
 
 
 def embed(texts: list[str], *, batch_size: int = 64) -> np.ndarray:
-    """Unit-normalised float32 embeddings, shape (len(texts), 384)."""
+    """Unit-normalised float32 embeddings, shape (len(texts), 384).
+
+    The last `RECENT_TEXTS` texts are remembered: one turn embeds its customer text for routing
+    and again for the help-center search (and the detector); the model runs once for it.
+    """
     if not texts:
         return np.zeros((0, DIMENSIONS), dtype=np.float32)
-    vectors = get_embedder().encode(
-        texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
-    )
-    return np.asarray(vectors, dtype=np.float32)
+    found: dict[str, np.ndarray] = {}
+    with _recent_lock:
+        for text in texts:
+            vector = _recent.get(text)
+            if vector is not None:
+                _recent.move_to_end(text)
+                found[text] = vector
+    missing = list(dict.fromkeys(t for t in texts if t not in found))
+    if missing:
+        encoded = get_embedder().encode(
+            missing, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
+        vectors = np.asarray(encoded, dtype=np.float32)
+        with _recent_lock:
+            for text, vector in zip(missing, vectors, strict=True):
+                vector.setflags(write=False)
+                found[text] = _recent[text] = vector
+            while len(_recent) > RECENT_TEXTS:
+                _recent.popitem(last=False)
+    return np.stack([found[t] for t in texts])
+
+
+RECENT_TEXTS = 2048
+_recent: OrderedDict[str, np.ndarray] = OrderedDict()
+_recent_lock = threading.Lock()
 
 
 class _Coalescer:

@@ -81,3 +81,23 @@ def test_an_encode_error_reaches_every_caller_of_the_batch_and_the_next_caller_e
     assert raised == "model gone"
     assert again.tolist() == [[1.0]]
     assert calls == [["x"], ["y"]]
+
+
+def test_a_text_embedded_again_soon_is_not_encoded_again(monkeypatch):
+    # given a counting stand-in model and an empty memory of recent texts
+    encoded: list[list[str]] = []
+
+    class Model:
+        def encode(self, texts: list[str], **kwargs: object) -> np.ndarray:
+            encoded.append(list(texts))
+            return np.array([[float(len(t)), 1.0] for t in texts], dtype=np.float32)
+
+    monkeypatch.setattr(embedder, "_model", Model())
+    monkeypatch.setattr(embedder, "_recent", embedder.OrderedDict())
+    # when one turn embeds its text for routing, then for the search with a new one beside it
+    routing = embedder.embed(["do you ship to norway?"])
+    search = embedder.embed(["do you ship to norway?", "returns"])
+    # then the model ran once per distinct text, and both callers got the same vector
+    assert encoded == [["do you ship to norway?"], ["returns"]]
+    assert routing.tolist() == [[22.0, 1.0]]
+    assert search.tolist() == [[22.0, 1.0], [7.0, 1.0]]
