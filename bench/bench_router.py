@@ -23,8 +23,8 @@ django.setup()
 
 import psutil  # noqa: E402
 
+from apps.agents.offline.learned_classifier import expected_calibration_error  # noqa: E402
 from apps.agents.routing import ROUTES, get_classifier, route_message  # noqa: E402
-from apps.agents.routing.classifier import expected_calibration_error  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 LATENCY_SAMPLE = 500

@@ -1,7 +1,15 @@
 """The shop's rules for refund amounts and item lines, as every caller applies them.
 
-The support desk's approval service (`apps.support.services.approvals`) and the
-agent's returns tools read an amount and a list of item lines the same way:
+The return policy (`apps.commerce.services.return_policy`), the support desk's
+approval service (`apps.support.services.approvals`) and the agent's returns
+tools price a refund and read an amount and a list of item lines the same way:
+
+- `line_amount`: what `quantity` units of an order line refund (price plus their
+  share of the order's tax);
+- `return_shipping_fee`: what the customer pays for sending items back: nothing
+  for an exchange or when the shop was at fault (`SHOP_FAULT_REASONS`: damaged,
+  wrong item, not as described, whether the customer sends the item back or keeps
+  it), else `SHOP_RETURN_SHIPPING_FEE`, never more than the refund;
 
 - `amount_parse`: money as a positive `Decimal` to the cent (half up), or a
   refusal `invalid_amount`;
@@ -19,18 +27,45 @@ Pure reads: nothing here writes.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Sum
 
-from apps.commerce.models import Order, OrderItem, Payment, PaymentStatus
-from apps.commerce.services.return_policy import ReturnLine
+from apps.commerce.models import Order, OrderItem, Payment, PaymentStatus, ReturnReason
 from apps.core.errors import ApplicationError
 
 CENT = Decimal("0.01")
+# The shop pays return shipping when the fault is its own.
+SHOP_FAULT_REASONS = frozenset({ReturnReason.DAMAGED, ReturnReason.WRONG_ITEM, ReturnReason.NOT_AS_DESCRIBED})
 # Payments that took money (a fully refunded one adds nothing: its amount is all refunded).
 REFUNDABLE_PAYMENT_STATUSES = (PaymentStatus.CAPTURED, PaymentStatus.PARTIALLY_REFUNDED, PaymentStatus.REFUNDED)
+
+
+@dataclass(frozen=True)
+class ReturnLine:
+    """One line of a return request: which item of the order, and how many."""
+
+    order_item_id: int
+    quantity: int
+    exchange_variant_id: int | None = None  # exchanges: another variant of the same product
+
+
+def line_amount(order: Order, item: OrderItem, quantity: int) -> Decimal:
+    """The price of `quantity` units plus their proportional share of the order's tax."""
+    net = item.unit_price * quantity
+    if order.subtotal and order.tax:
+        net += (order.tax * net / order.subtotal).quantize(CENT, rounding=ROUND_HALF_UP)
+    return net.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def return_shipping_fee(*, reason: str, is_exchange: bool, gross: Decimal) -> Decimal:
+    """The return shipping fee deducted from a refund of `gross` for `reason`."""
+    if is_exchange or reason in SHOP_FAULT_REASONS or gross <= 0:
+        return Decimal("0.00")
+    return min(Decimal(settings.SHOP_RETURN_SHIPPING_FEE), gross)
 
 
 def amount_parse(value: Any) -> Decimal:

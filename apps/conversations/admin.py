@@ -1,4 +1,6 @@
-"""Read-only admin views of conversations: changes go through the console and the services."""
+"""Read-only admin views of conversations: changes go through the console and the services.
+
+Customer-written text is shown masked (names, addresses, phones...: `operator_view`), as in the review."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from apps.conversations.models import Conversation, ConversationEvent, Feedback, Message, ReplyFlag
+from apps.conversations.operator_view import operator_text
 from apps.core.admin import ReadOnlyAdminMixin
 
 
@@ -19,11 +22,15 @@ class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 class MessageInline(admin.TabularInline):
     model = Message
-    fields = ("seq", "role", "agent", "text", "status", "created_at")
+    fields = ("seq", "role", "agent", "masked_text", "status", "created_at")
     readonly_fields = fields
     extra = 0
     can_delete = False
     ordering = ("seq",)
+
+    @admin.display(description="text")
+    def masked_text(self, obj: Message) -> str:
+        return operator_text(obj.text)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -34,8 +41,17 @@ class ConversationAdmin(ReadOnlyAdmin):
     list_display = ("public_id", "customer", "verified_order", "channel", "status", "current_route", "csat_score")
     list_filter = ("status", "channel", "current_route")
     search_fields = ("public_id", "customer__email", "verified_order__number")
-    readonly_fields = ("review_link",)
+    exclude = ("csat_comment", "summary")  # shown masked below
+    readonly_fields = ("review_link", "masked_csat_comment", "masked_summary")
     inlines = (MessageInline,)
+
+    @admin.display(description="CSAT comment")
+    def masked_csat_comment(self, obj: Conversation) -> str:
+        return operator_text(obj.csat_comment)
+
+    @admin.display(description="summary")
+    def masked_summary(self, obj: Conversation) -> str:
+        return operator_text(obj.summary)
 
     @admin.display(description="transcript review")
     def review_link(self, obj: Conversation) -> str:

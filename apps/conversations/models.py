@@ -130,7 +130,8 @@ class Message(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.role}#{self.seq}: {self.text[:40]}"
+        # No text: the admin shows this in lists and inlines, where customer text is shown masked only.
+        return f"{self.role}#{self.seq}"
 
 
 class FeedbackRating(models.TextChoices):

@@ -1,4 +1,7 @@
-"""Operator transcript review `/review/`: filter, read with traces inline, flag a reply, export JSON."""
+"""Operator transcript review `/review/`: filter, read with traces inline, flag a reply, export JSON.
+
+Everything customer-written is shown masked (`operator_view`): names, addresses, phones and the rest.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +18,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from apps.conversations import events, selectors, services, traces
 from apps.conversations.models import Conversation, ConversationStatus, Route
+from apps.conversations.operator_view import (
+    operator_conversation_fields,
+    operator_data,
+    operator_message,
+    operator_rows,
+)
 from apps.conversations.selectors import ReviewFilters
 from apps.core.errors import ApplicationError
 
@@ -89,7 +98,8 @@ def review_detail(request: HttpRequest, public_id: str) -> HttpResponse:
         "conversations/review_detail.html",
         {
             "conversation": conversation,
-            "transcript": selectors.transcript(conversation=conversation),
+            "transcript": operator_rows(selectors.transcript(conversation=conversation, mask=operator_data)),
+            "masked": operator_conversation_fields(conversation),
         },
     )
 
@@ -115,7 +125,9 @@ def review_step(request: HttpRequest, public_id: str, span_id: int) -> HttpRespo
     data = traces.step_data(conversation=_get(public_id), span_id=span_id)
     if data is None:
         raise Http404("No such step.")
-    return JsonResponse(data, encoder=DjangoJSONEncoder, safe=False, json_dumps_params={"ensure_ascii": False})
+    return JsonResponse(
+        operator_data(data), encoder=DjangoJSONEncoder, safe=False, json_dumps_params={"ensure_ascii": False}
+    )
 
 
 @require_GET
@@ -123,6 +135,7 @@ def review_step(request: HttpRequest, public_id: str, span_id: int) -> HttpRespo
 def review_export(request: HttpRequest, public_id: str) -> HttpResponse:
     conversation = _get(public_id)
     rows = selectors.transcript(conversation=conversation)
+    masked = operator_conversation_fields(conversation)
     payload = {
         "conversation": str(conversation.public_id),
         "channel": conversation.channel,
@@ -133,10 +146,11 @@ def review_export(request: HttpRequest, public_id: str) -> HttpResponse:
         "verified_order": conversation.verified_order.number if conversation.verified_order_id else None,
         "created_at": conversation.created_at,
         "closed_at": conversation.closed_at,
-        "csat": {"score": conversation.csat_score, "comment": conversation.csat_comment},
+        "csat": {"score": conversation.csat_score, "comment": masked["csat_comment"]},
+        "summary": masked["summary"],
         "messages": [
             {
-                **events.message_payload(row["message"]),
+                **events.message_payload(operator_message(row["message"])),
                 "feedback": row["feedback"] or None,
                 "flags": [
                     {"note": f.note, "by": str(f.flagged_by or ""), "at": f.created_at.isoformat()}
@@ -145,7 +159,7 @@ def review_export(request: HttpRequest, public_id: str) -> HttpResponse:
             }
             for row in rows
         ],
-        "traces": traces.trace_export(conversation=conversation),
+        "traces": operator_data(traces.trace_export(conversation=conversation)),
     }
     response = HttpResponse(
         json.dumps(payload, cls=DjangoJSONEncoder, indent=2, ensure_ascii=False), content_type="application/json"

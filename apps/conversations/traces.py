@@ -9,6 +9,7 @@ fetched when opened (`step_data`), so a long conversation's page carries its tim
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -81,8 +82,8 @@ def _short(value: Any, limit: int = SUMMARY_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _summary(span: Span) -> str:
-    d = span.data or {}
+def _summary(span: Span, data: Any) -> str:
+    d = data or {}
     if span.kind == SpanKind.MODEL_CALL:
         parts = [f"{d.get('input_tokens', 0)} in / {d.get('output_tokens', 0)} out tokens"]
         if d.get("cost") not in (None, "", "0"):
@@ -116,7 +117,8 @@ def _summary(span: Span) -> str:
     return _short({k: v for k, v in d.items() if k not in ("text",)}, 120) if d else ""
 
 
-def timeline(trace: Trace, spans: list[Span]) -> Timeline:
+def timeline(trace: Trace, spans: list[Span], *, mask: Callable[[Any], Any] | None = None) -> Timeline:
+    """`mask` (operator views: personal data masked) is applied to each step's data before it is summarised."""
     start = min([trace.started_at, *(s.started_at for s in spans)])
     ends = [s.started_at.timestamp() * 1000 + s.latency_ms - start.timestamp() * 1000 for s in spans]
     total = max([trace.latency_ms, *ends, 1.0])
@@ -133,7 +135,7 @@ def timeline(trace: Trace, spans: list[Span]) -> Timeline:
                 name=span.name,
                 offset_ms=round(offset, 1),
                 duration_ms=round(span.latency_ms, 1),
-                summary=_summary(span),
+                summary=_summary(span, mask(span.data) if mask else span.data),
                 error=span.error,
                 has_data=bool(span.data),
                 bar_x=min(x, BAR_WIDTH - 3),
@@ -160,7 +162,9 @@ def timeline(trace: Trace, spans: list[Span]) -> Timeline:
     )
 
 
-def traces_for(*, conversation: Conversation, messages: list[Message]) -> dict[int, Timeline]:
+def traces_for(
+    *, conversation: Conversation, messages: list[Message], mask: Callable[[Any], Any] | None = None
+) -> dict[int, Timeline]:
     """Map each bot reply (by message pk) to the timeline of the turn that wrote it (two queries)."""
     traces = list(Trace.objects.filter(conversation=conversation).order_by("started_at", "id"))
     spans: dict[int, list[Span]] = {}
@@ -172,7 +176,7 @@ def traces_for(*, conversation: Conversation, messages: list[Message]) -> dict[i
         # A turn's trace hangs off the customer message it answers or off the reply itself.
         t = by_message.get(m.pk) or (by_message.get(m.in_reply_to_id) if m.in_reply_to_id else None)
         if t is not None and m.role == "assistant":
-            out[m.pk] = timeline(t, spans.get(t.pk, []))
+            out[m.pk] = timeline(t, spans.get(t.pk, []), mask=mask)
     return out
 
 

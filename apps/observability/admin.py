@@ -1,10 +1,15 @@
-"""Read-only views of traces: operators inspect, nobody edits history."""
+"""Read-only views of traces: operators inspect, nobody edits history.
+
+A step's data is shown with customer data masked (names, addresses, phones...), as in the review."""
 
 from __future__ import annotations
+
+import json
 
 from django.contrib import admin
 
 from apps.core.admin import ReadOnlyAdminMixin
+from apps.guardrails.operators import operator_data
 from apps.observability.models import Span, Trace
 
 
@@ -16,9 +21,13 @@ class SpanInline(ReadOnlyMixin, admin.TabularInline):
     model = Span
     extra = 0
     can_delete = False
-    fields = ["position", "kind", "name", "latency_ms", "error", "data"]
+    fields = ["position", "kind", "name", "latency_ms", "error", "masked_data"]
     readonly_fields = fields
     ordering = ["position"]
+
+    @admin.display(description="data")
+    def masked_data(self, obj: Span) -> str:
+        return _masked(obj)
 
 
 @admin.register(Trace)
@@ -51,4 +60,13 @@ class SpanAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_display = ["id", "trace", "position", "kind", "name", "latency_ms", "error"]
     list_filter = ["kind"]
     search_fields = ["name"]
-    readonly_fields = [f.name for f in Span._meta.fields]
+    exclude = ["data"]  # shown masked below
+    readonly_fields = [*(f.name for f in Span._meta.fields if f.name != "data"), "masked_data"]
+
+    @admin.display(description="data")
+    def masked_data(self, obj: Span) -> str:
+        return _masked(obj)
+
+
+def _masked(span: Span) -> str:
+    return json.dumps(operator_data(span.data), ensure_ascii=False, indent=1, default=str)

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.demo import DEMO_CUSTOMERS
-from apps.commerce.models import Customer, Order, OrderItem, OrderStatus, PaymentStatus
+from apps.commerce.models import Customer, Order, OrderItem, OrderStatus, PaymentStatus, ReturnReason
 from apps.conversations.models import Conversation, MessageRole
 from apps.conversations.services import message_create
 from apps.support.models import RefundApproval, Ticket
@@ -24,13 +24,16 @@ MARKER = "demo:support"
 
 
 def _first_eligible_item(order: Order) -> tuple[OrderItem, Decimal] | None:
-    """An item the return policy would refund today (in the window, not final sale) and that refund."""
+    """An item the return policy would refund today (in the window, not final sale) if it arrived damaged,
+    and that refund."""
     from apps.commerce.services import ReturnLine, return_check_eligibility
 
     for item in order.items.all():
         if item.final_sale:
             continue
-        verdict = return_check_eligibility(order=order, items=[ReturnLine(order_item_id=item.pk, quantity=1)])
+        verdict = return_check_eligibility(
+            order=order, items=[ReturnLine(order_item_id=item.pk, quantity=1)], reason=ReturnReason.DAMAGED
+        )
         if verdict.eligible and verdict.refundable_amount > 0:
             return item, verdict.refundable_amount
     return None
@@ -124,6 +127,7 @@ def seed_support_demo() -> dict[str, int] | None:
                 reason="Arrived damaged (customer report in chat).",
                 items=[{"order_item_id": item.pk, "quantity": 1}],
                 conversation=conversation,
+                return_reason=ReturnReason.DAMAGED,
             )
             made += 1
             if index == 0:

@@ -262,7 +262,7 @@ REFUND_APPROVAL_REQUEUE_AFTER_MINUTES = env.int("REFUND_APPROVAL_REQUEUE_AFTER_M
 REFUND_APPROVAL_MAX_EXECUTION_ATTEMPTS = env.int("REFUND_APPROVAL_MAX_EXECUTION_ATTEMPTS", default=5)
 SUPPORT_BEAT_INTERVAL_SECONDS = env.int("SUPPORT_BEAT_INTERVAL_SECONDS", default=600)
 CELERY_BEAT_SCHEDULE["support-refund-approvals-sweep"] = {
-    "task": "apps.support.tasks.sweep_refund_approvals",
+    "task": "apps.support.beat.sweep_refund_approvals",
     "schedule": SUPPORT_BEAT_INTERVAL_SECONDS,
 }
 # After the demo shop exists (appended so it runs after commerce's seed).
@@ -281,7 +281,7 @@ SUPPORT_DASHBOARD_WORK_MEM = env("SUPPORT_DASHBOARD_WORK_MEM", default="64MB")
 # last refresh are always counted live; older ones show changes after the next refresh).
 SUPPORT_DASHBOARD_REFRESH_SECONDS = env.int("SUPPORT_DASHBOARD_REFRESH_SECONDS", default=300)
 CELERY_BEAT_SCHEDULE["support-refresh-outcomes"] = {
-    "task": "apps.support.tasks.refresh_outcomes",
+    "task": "apps.support.beat.refresh_outcomes",
     "schedule": SUPPORT_DASHBOARD_REFRESH_SECONDS,
 }
 

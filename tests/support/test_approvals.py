@@ -181,6 +181,48 @@ def test_request_needs_a_reason(order):
     assert RefundApproval.objects.count() == 0
 
 
+@pytest.mark.parametrize(
+    ("return_reason", "refundable", "fee", "within", "summary"),
+    [
+        ("damaged", "30.24", "0.00", True, "eligible (policy refund 30.24)"),
+        ("size", "24.29", "5.95", False, "eligible, but the amount is above the policy's 24.29"),
+    ],
+)
+def test_the_policy_check_prices_the_request_with_its_return_reason(
+    customer, settings, return_reason, refundable, fee, within, summary
+):
+    # given a delivered 28.00 kettle with 2.24 tax (and a mug, so it is not the whole order)
+    from apps.commerce.models import OrderStatus
+    from apps.support.admin import policy_summary
+    from tests.commerce.factories import make_order as make_taxed_order
+    from tests.commerce.factories import make_variant
+
+    settings.SHOP_RETURN_SHIPPING_FEE = Decimal("5.95")
+    kettle, mug = make_variant(price="28.00"), make_variant(price="12.00")
+    order = make_taxed_order(customer=customer, status=OrderStatus.DELIVERED, items=[(kettle, 1), (mug, 1)], tax="3.20")
+    kettle_line = order.items.get(variant=kettle)
+    # when the customer keeps the kettle and 30.24 (its price and tax) is asked for
+    approval = _request(
+        order,
+        amount="30.24",
+        items=[{"order_item_id": kettle_line.pk, "quantity": 1}],
+        return_reason=return_reason,
+    )
+    # then the verdict is the returns tools': no return fee when the shop was at fault
+    check = approval.policy_check
+    assert (check["eligible"], check["refundable_amount"], check["return_shipping_fee"]) == (True, refundable, fee)
+    assert check["amount_within_policy"] is within
+    assert policy_summary(check) == summary
+
+
+def test_request_refuses_an_unknown_return_reason(order):
+    with pytest.raises(ApplicationError) as exc:
+        _request(order, return_reason="broke_it_myself")
+    assert exc.value.code == "invalid_reason"
+    assert RefundApproval.objects.count() == 0
+    assert SupportAuditEvent.objects.count() == 0
+
+
 # --- deciding: refusals -----------------------------------------------------------------------------
 
 

@@ -89,7 +89,7 @@ def test_a_crash_inside_the_task_rolls_back_and_the_rerun_refunds_once(
     def die(**kwargs):
         raise SystemExit("worker killed")
 
-    monkeypatch.setattr("apps.support.services.approvals.notify_customer_of_outcome", die)
+    monkeypatch.setattr("apps.support.services.approvals.execution.notify_customer_of_outcome", die)
     with pytest.raises(SystemExit):
         execute_refund_approval(approval.pk)
     monkeypatch.undo()

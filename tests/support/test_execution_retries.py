@@ -10,9 +10,10 @@ import pytest
 from django.utils import timezone
 
 from apps.commerce.models import Payment, Refund
+from apps.support.beat import sweep_refund_approvals
 from apps.support.models import ApprovalStatus, RefundApproval, SupportAuditEvent, Ticket, TicketPriority
 from apps.support.services import refund_approval_decide, refund_approval_request
-from apps.support.tasks import execute_refund_approval, sweep_refund_approvals
+from apps.support.tasks import execute_refund_approval
 
 pytestmark = pytest.mark.django_db
 

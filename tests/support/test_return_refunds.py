@@ -12,13 +12,14 @@ from django.utils import timezone
 from apps.commerce.models import OrderStatus, Payment, Refund, ReturnStatus
 from apps.commerce.services import ReturnLine, return_cancel, return_create, return_mark_received
 from apps.core.errors import ApplicationError
+from apps.support.beat import sweep_refund_approvals
 from apps.support.models import ApprovalStatus, RefundApproval, SupportAuditEvent
 from apps.support.services import (
     refund_approval_decide,
     refund_approval_refundable_amount,
     refund_approval_request,
 )
-from apps.support.tasks import execute_refund_approval, sweep_refund_approvals
+from apps.support.tasks import execute_refund_approval
 from tests.support.conftest import make_order
 
 pytestmark = pytest.mark.django_db

@@ -9,9 +9,9 @@ from django.core import mail
 from django.utils import timezone
 
 from apps.commerce.models import Refund
+from apps.support.beat import sweep_refund_approvals
 from apps.support.models import ApprovalStatus, RefundApproval, SupportAuditEvent
 from apps.support.services import refund_approval_decide, refund_approval_request
-from apps.support.tasks import sweep_refund_approvals
 from tests.support.conftest import make_order
 
 pytestmark = pytest.mark.django_db

@@ -9,26 +9,25 @@ Confidence is calibrated: a temperature fitted on out-of-fold predictions
 the time on text like the examples. A message far from every in-scope example
 (cosine similarity below a threshold chosen on the same folds) is answered
 `out_of_scope`, on top of the `out_of_scope` class itself.
+
+Features, fitting, calibration and the disk cache are the shared
+`apps.agents.offline.learned_classifier`; this module adds the routes' examples
+and the similarity threshold.
 """
 
 from __future__ import annotations
 
-import hashlib
-import itertools
 import logging
-import os
-import re
-import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import yaml
 
 from apps.agents.offline import embedder
-from apps.agents.offline.slots import order_number_spans
+from apps.agents.offline import learned_classifier as learned
 from apps.agents.routes import OUT_OF_SCOPE, ROUTES, SPECIALIST_ROUTES
 
 logger = logging.getLogger(__name__)
@@ -37,9 +36,9 @@ logger = logging.getLogger(__name__)
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 SPECIALISTS_DIR = Path(__file__).resolve().parent.parent / "specialists"
 # Bump when training, `normalise` or the cached object's shape changes.
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 _FOLDS = 5
-_REGULARISATION_C = 8.0
+_REGRESSION = learned.Regression(c=8.0, max_iter=2000)
 
 
 @dataclass(frozen=True)
@@ -59,19 +58,11 @@ class Prediction:
 
 
 @dataclass
-class TrainingReport:
-    examples: int
+class RouteReport(learned.TrainingReport):
     per_route: dict[str, int]
-    oof_accuracy: float
     oof_macro_f1: float
-    ece_uncalibrated: float
-    ece_calibrated: float
-    temperature: float
     similarity_threshold: float
     far_precision: float
-    seconds: float
-    digest: str = ""
-    extra: dict[str, float] = field(default_factory=dict)
 
 
 def example_files(directory: Path | None = None) -> list[Path]:
@@ -103,122 +94,52 @@ def load_examples(directory: Path | None = None) -> list[Example]:
 
 
 def examples_digest(directory: Path | None = None) -> str:
-    import sklearn
-
-    digest = hashlib.sha256()
-    digest.update(f"{FORMAT_VERSION}|{embedder.MODEL_ID}|{sklearn.__version__}|{_REGULARISATION_C}".encode())
-    for path in example_files(directory):
-        digest.update(_label(path).encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()
+    files = example_files(directory)
+    return learned.training_digest(
+        FORMAT_VERSION, _REGRESSION, (part for p in files for part in (_label(p).encode(), p.read_bytes()))
+    )
 
 
-_PLACEHOLDER_RE = re.compile(r"\{\{\s*([^{}]+?)\s*\}\}")
-_SPACES_RE = re.compile(r"\s+")
-
-
-def normalise(text: str) -> str:
-    """Text as the classifier sees it: order numbers masked, template placeholders read as words.
-
-    "where is TW-100234" and "where is order {{Order Number}}" both become
-    "where is order number"-like text, so the classifier learns the request and
-    not the digits.
-    """
-    out = text
-    for start, end in reversed(order_number_spans(out)):
-        out = out[:start] + " order number " + out[end:]
-    out = _PLACEHOLDER_RE.sub(lambda m: " " + m.group(1).lower() + " ", out)
-    out = _SPACES_RE.sub(" ", out).strip()
-    return re.sub(r"\border order number\b", "order number", out, flags=re.IGNORECASE)
-
-
-def _softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
-    z = logits / temperature
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
-
-
-def expected_calibration_error(confidences: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
-    """ECE over equal-width confidence bins."""
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    total = len(confidences)
-    ece = 0.0
-    for lo, hi in itertools.pairwise(edges):
-        mask = (confidences > lo) & (confidences <= hi)
-        if mask.any():
-            ece += mask.sum() / total * abs(correct[mask].mean() - confidences[mask].mean())
-    return float(ece)
-
-
-def _fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
-    from scipy.optimize import minimize_scalar
-
-    def nll(log_t: float) -> float:
-        probs = _softmax(logits, float(np.exp(log_t)))
-        return float(-np.log(probs[np.arange(len(labels)), labels] + 1e-12).mean())
-
-    result = minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded")
-    return float(np.exp(result.x))
-
-
-class RouteClassifier:
+class RouteClassifier(learned.LearnedClassifier):
     """A fitted classifier. Build with `RouteClassifier.train(...)`; predict with `predict([...])`."""
 
     def __init__(
         self,
         *,
-        model: object,
+        fit: learned.CalibratedFit,
         classes: list[str],
-        temperature: float,
         in_scope_vectors: np.ndarray,
         similarity_threshold: float,
         far_confidence: float,
-        report: TrainingReport,
+        report: RouteReport,
     ) -> None:
-        self.model = model
-        self.classes = classes
-        self.temperature = temperature
+        super().__init__(fit=fit, classes=classes)
         self.in_scope_vectors = in_scope_vectors
         self.similarity_threshold = similarity_threshold
         self.far_confidence = far_confidence
         self.report = report
 
     # -- training ------------------------------------------------------------
-    @staticmethod
-    def _new_model() -> object:
-        from sklearn.linear_model import LogisticRegression
-
-        return LogisticRegression(C=_REGULARISATION_C, max_iter=2000, class_weight="balanced")
-
     @classmethod
     def train(cls, examples: list[Example], *, digest: str = "") -> RouteClassifier:
         from sklearn.metrics import f1_score
-        from sklearn.model_selection import StratifiedKFold
 
         started = time.perf_counter()
         classes = [r for r in ROUTES if any(e.route == r for e in examples)]
         labels = np.array([classes.index(e.route) for e in examples])
-        vectors = embedder.embed([normalise(e.text) for e in examples])
+        texts = [learned.normalise(e.text) for e in examples]
+        vectors = embedder.embed(texts)
         oos_index = classes.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in classes else -1
+        fit = learned.fit_calibrated(vectors, texts, labels, classes=len(classes), folds=_FOLDS, regression=_REGRESSION)
 
-        # Out-of-fold logits and nearest-in-scope similarities, for calibration and the threshold.
-        oof_logits = np.zeros((len(examples), len(classes)))
+        # Nearest-in-scope similarities on the same folds, for the threshold.
         oof_similarity = np.zeros(len(examples))
-        folds = StratifiedKFold(n_splits=_FOLDS, shuffle=True, random_state=7)
-        for train_idx, test_idx in folds.split(vectors, labels):
-            model = cls._new_model()
-            model.fit(vectors[train_idx], labels[train_idx])
-            oof_logits[test_idx] = model.decision_function(vectors[test_idx])
+        for train_idx, test_idx in fit.splits:
             in_scope = vectors[train_idx][labels[train_idx] != oos_index]
             oof_similarity[test_idx] = (vectors[test_idx] @ in_scope.T).max(axis=1)
 
-        temperature = _fit_temperature(oof_logits, labels)
-        raw = _softmax(oof_logits)
-        calibrated = _softmax(oof_logits, temperature)
-        predicted = calibrated.argmax(axis=1)
-        ece_before = expected_calibration_error(raw.max(axis=1), predicted == labels)
-        ece_after = expected_calibration_error(calibrated.max(axis=1), predicted == labels)
+        folds = fit.out_of_fold(labels)
+        predicted = folds.predicted
 
         # Similarity threshold: the largest one that costs no in-scope accuracy on the folds
         # beyond half a percent, so it only catches text unlike anything a shop is asked.
@@ -236,25 +157,22 @@ class RouteClassifier:
                 far_precision = float((labels[far] == oos_index).mean())
             predicted = np.where(far, oos_index, predicted)
 
-        model = cls._new_model()
-        model.fit(vectors, labels)
-        report = TrainingReport(
+        report = RouteReport(
             examples=len(examples),
             per_route={c: int((labels == i).sum()) for i, c in enumerate(classes)},
             oof_accuracy=round(float((predicted == labels).mean()), 4),
             oof_macro_f1=round(float(f1_score(labels, predicted, average="macro")), 4),
-            ece_uncalibrated=round(ece_before, 4),
-            ece_calibrated=round(ece_after, 4),
-            temperature=round(temperature, 4),
+            ece_uncalibrated=round(folds.ece_uncalibrated, 4),
+            ece_calibrated=round(folds.ece_calibrated, 4),
+            temperature=round(fit.temperature, 4),
             similarity_threshold=round(threshold, 2),
             far_precision=round(far_precision, 4),
             seconds=round(time.perf_counter() - started, 2),
             digest=digest,
         )
         return cls(
-            model=model,
+            fit=fit,
             classes=classes,
-            temperature=temperature,
             in_scope_vectors=vectors[labels != oos_index],
             similarity_threshold=threshold,
             far_confidence=far_precision,
@@ -266,11 +184,11 @@ class RouteClassifier:
         if not texts:
             return []
         # Routing texts of concurrent turns share one encode (embedder.embed_coalesced).
-        vectors = embedder.embed_coalesced([normalise(t) for t in texts])
+        vectors = embedder.embed_coalesced([learned.normalise(t) for t in texts])
         return self.predict_vectors(vectors)
 
     def predict_vectors(self, vectors: np.ndarray) -> list[Prediction]:
-        probabilities = _softmax(self.model.decision_function(vectors), self.temperature)
+        probabilities = self.probabilities(vectors)
         similarities = (vectors @ self.in_scope_vectors.T).max(axis=1)
         predictions = []
         for probs, similarity in zip(probabilities, similarities, strict=True):
@@ -301,12 +219,7 @@ _classifier: RouteClassifier | None = None
 
 
 def _cache_dir() -> Path:
-    try:
-        from django.conf import settings
-
-        return Path(settings.VAR_DIR) / "routing"
-    except Exception:  # noqa: BLE001 - usable without Django (bench, notebooks)
-        return Path(__file__).resolve().parents[3] / "var" / "routing"
+    return learned.var_dir("routing")
 
 
 def cache_path(directory: Path | None = None, cache_dir: Path | None = None) -> Path:
@@ -315,28 +228,14 @@ def cache_path(directory: Path | None = None, cache_dir: Path | None = None) -> 
 
 
 def _load_or_train(directory: Path | None, cache_dir: Path) -> RouteClassifier:
-    import joblib
-
     digest = examples_digest(directory)
-    path = cache_path(directory, cache_dir)
-    if path.exists():
-        try:
-            classifier = joblib.load(path)
-            if isinstance(classifier, RouteClassifier) and classifier.report.digest == digest:
-                return classifier
-        except Exception:
-            logger.warning("route classifier cache %s unreadable; retraining", path, exc_info=True)
-    classifier = RouteClassifier.train(load_examples(directory), digest=digest)
-    logger.info("route classifier trained: %s", classifier.report)
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".tmp")
-        os.close(fd)
-        joblib.dump(classifier, tmp)
-        os.replace(tmp, path)
-    except OSError:
-        logger.warning("could not cache the route classifier in %s", cache_dir, exc_info=True)
-    return classifier
+    return learned.load_or_train_cached(
+        cache_path(directory, cache_dir),
+        digest=digest,
+        kind=RouteClassifier,
+        train=lambda: RouteClassifier.train(load_examples(directory), digest=digest),
+        what="route classifier",
+    )
 
 
 def get_classifier() -> RouteClassifier:

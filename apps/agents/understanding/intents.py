@@ -13,26 +13,36 @@ threshold is the lowest confidence at which the out-of-fold predictions that
 are kept are right at least `min_precision` of the time.
 
 Fitted classifiers are cached on disk (keyed by the example file, the embedding
-model and scikit-learn's version) and once per process in memory.
+model and scikit-learn's version) and once per process in memory. Features,
+fitting, calibration and the disk cache are the router's too
+(`apps.agents.offline.learned_classifier`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
 import re
-import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import yaml
 
 from apps.agents.offline import embedder
-from apps.agents.routing.classifier import _fit_temperature, _softmax, expected_calibration_error, normalise
+from apps.agents.offline.learned_classifier import (
+    CalibratedFit,
+    LearnedClassifier,
+    Regression,
+    TrainingReport,
+    fit_calibrated,
+    load_or_train_cached,
+    normalise,
+    precision_threshold,
+    training_digest,
+    var_dir,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -40,9 +50,9 @@ EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 HELDOUT_DIR = Path(__file__).resolve().parent / "heldout"
 SPECIALISTS: tuple[str, ...] = ("order", "returns", "billing", "faq")
 # Bump when training, `prepare` or the cached object's shape changes.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 _FOLDS = 5
-_REGULARISATION_C = 8.0
+_REGRESSION = Regression(c=8.0, max_iter=3000, solver="newton-cg")
 DEFAULT_MIN_PRECISION = 0.9
 DEFAULT_LEXICAL_WEIGHT = 0.5
 
@@ -97,20 +107,12 @@ class IntentPrediction:
 
 
 @dataclass
-class IntentReport:
+class IntentReport(TrainingReport):
     name: str
-    examples: int
     per_intent: dict[str, int]
-    oof_accuracy: float
     oof_accuracy_kept: float  # accuracy of the out-of-fold predictions above the threshold
     oof_coverage: float  # share of out-of-fold predictions above the threshold
-    ece_uncalibrated: float
-    ece_calibrated: float
-    temperature: float
     threshold: float
-    seconds: float
-    digest: str = ""
-    extra: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -137,60 +139,16 @@ def load_intent_examples(path: Path) -> IntentFile:
     )
 
 
-def _choose_threshold(confidences: np.ndarray, correct: np.ndarray, min_precision: float) -> float:
-    """The lowest confidence at which the predictions kept are right at least `min_precision` of the time."""
-    order = np.argsort(-confidences)
-    kept_correct = np.cumsum(correct[order])
-    precision = kept_correct / np.arange(1, len(order) + 1)
-    ok = np.nonzero(precision >= min_precision)[0]
-    if len(ok) == 0:
-        return float(confidences.max())
-    return float(confidences[order][ok[-1]])
-
-
-class IntentClassifier:
+class IntentClassifier(LearnedClassifier):
     """A fitted intent classifier. Build with `IntentClassifier.train(...)`; ask with `predict` / `predict_one`."""
 
     def __init__(
-        self,
-        *,
-        name: str,
-        model: object,
-        lexical: object | None,
-        lexical_weight: float,
-        classes: list[str],
-        temperature: float,
-        threshold: float,
-        report: IntentReport,
+        self, *, name: str, fit: CalibratedFit, classes: list[str], threshold: float, report: IntentReport
     ) -> None:
+        super().__init__(fit=fit, classes=classes)
         self.name = name
-        self.model = model
-        self.lexical = lexical
-        self.lexical_weight = lexical_weight
-        self.classes = classes
-        self.temperature = temperature
         self.threshold = threshold
         self.report = report
-
-    @staticmethod
-    def _new_model() -> object:
-        from sklearn.linear_model import LogisticRegression
-
-        return LogisticRegression(C=_REGULARISATION_C, max_iter=3000, class_weight="balanced", solver="newton-cg")
-
-    @staticmethod
-    def _new_lexical() -> object:
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
-        return TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True, lowercase=True)
-
-    @staticmethod
-    def _features(vectors: np.ndarray, lexical: object | None, texts: list[str], weight: float) -> object:
-        if lexical is None or weight <= 0:
-            return vectors
-        from scipy.sparse import csr_matrix, hstack
-
-        return hstack([csr_matrix(vectors), lexical.transform(texts) * weight]).tocsr()
 
     @classmethod
     def train(
@@ -202,8 +160,6 @@ class IntentClassifier:
         lexical_weight: float = DEFAULT_LEXICAL_WEIGHT,
         digest: str = "",
     ) -> IntentClassifier:
-        from sklearn.model_selection import StratifiedKFold
-
         started = time.perf_counter()
         classes = sorted({e.intent for e in examples})
         if len(classes) < 2:
@@ -211,36 +167,21 @@ class IntentClassifier:
         labels = np.array([classes.index(e.intent) for e in examples])
         texts = [prepare(e.text) for e in examples]
         vectors = embedder.embed(texts)
-
         smallest = int(np.bincount(labels).min())
-        folds = StratifiedKFold(n_splits=max(2, min(_FOLDS, smallest)), shuffle=True, random_state=7)
-        oof_logits = np.zeros((len(examples), len(classes)))
-        for train_idx, test_idx in folds.split(vectors, labels):
-            lexical = cls._new_lexical() if lexical_weight > 0 else None
-            if lexical is not None:
-                lexical.fit([texts[i] for i in train_idx])
-            model = cls._new_model()
-            train_texts, test_texts = [texts[i] for i in train_idx], [texts[i] for i in test_idx]
-            model.fit(cls._features(vectors[train_idx], lexical, train_texts, lexical_weight), labels[train_idx])
-            fold_logits = model.decision_function(cls._features(vectors[test_idx], lexical, test_texts, lexical_weight))
-            oof_logits[test_idx] = fold_logits if fold_logits.ndim == 2 else fold_logits[:, None]
-        if len(classes) == 2:  # binary decision_function is one column: make it two logits
-            oof_logits = np.column_stack([-oof_logits[:, 0] / 2, oof_logits[:, 0] / 2])
+        fit = fit_calibrated(
+            vectors,
+            texts,
+            labels,
+            classes=len(classes),
+            folds=max(2, min(_FOLDS, smallest)),
+            regression=_REGRESSION,
+            lexical_weight=lexical_weight,
+        )
 
-        temperature = _fit_temperature(oof_logits, labels)
-        raw = _softmax(oof_logits)
-        calibrated = _softmax(oof_logits, temperature)
-        predicted = calibrated.argmax(axis=1)
-        correct = predicted == labels
-        confidences = calibrated.max(axis=1)
-        threshold = _choose_threshold(confidences, correct, min_precision)
-        kept = confidences >= threshold
-
-        lexical = cls._new_lexical() if lexical_weight > 0 else None
-        if lexical is not None:
-            lexical.fit(texts)
-        model = cls._new_model()
-        model.fit(cls._features(vectors, lexical, texts, lexical_weight), labels)
+        folds = fit.out_of_fold(labels)
+        correct = folds.correct
+        threshold = precision_threshold(folds.confidences, correct, min_precision)
+        kept = folds.confidences >= threshold
         report = IntentReport(
             name=name,
             examples=len(examples),
@@ -248,29 +189,14 @@ class IntentClassifier:
             oof_accuracy=round(float(correct.mean()), 4),
             oof_accuracy_kept=round(float(correct[kept].mean()) if kept.any() else 0.0, 4),
             oof_coverage=round(float(kept.mean()), 4),
-            ece_uncalibrated=round(expected_calibration_error(raw.max(axis=1), correct), 4),
-            ece_calibrated=round(expected_calibration_error(confidences, correct), 4),
-            temperature=round(temperature, 4),
+            ece_uncalibrated=round(folds.ece_uncalibrated, 4),
+            ece_calibrated=round(folds.ece_calibrated, 4),
+            temperature=round(fit.temperature, 4),
             threshold=round(threshold, 4),
             seconds=round(time.perf_counter() - started, 2),
             digest=digest,
         )
-        return cls(
-            name=name,
-            model=model,
-            lexical=lexical,
-            lexical_weight=lexical_weight,
-            classes=classes,
-            temperature=temperature,
-            threshold=threshold,
-            report=report,
-        )
-
-    def probabilities(self, vectors: np.ndarray, texts: list[str]) -> np.ndarray:
-        logits = self.model.decision_function(self._features(vectors, self.lexical, texts, self.lexical_weight))
-        if logits.ndim == 1:
-            logits = np.column_stack([-logits / 2, logits / 2])
-        return _softmax(logits, self.temperature)
+        return cls(name=name, fit=fit, classes=classes, threshold=threshold, report=report)
 
     def predict(self, texts: list[str]) -> list[IntentPrediction]:
         if not texts:
@@ -321,21 +247,11 @@ _classifiers: dict[str, IntentClassifier] = {}
 
 
 def _cache_dir() -> Path:
-    try:
-        from django.conf import settings
-
-        return Path(settings.VAR_DIR) / "understanding"
-    except Exception:  # noqa: BLE001 - usable without Django (bench, notebooks)
-        return Path(__file__).resolve().parents[3] / "var" / "understanding"
+    return var_dir("understanding")
 
 
 def file_digest(path: Path) -> str:
-    import sklearn
-
-    digest = hashlib.sha256()
-    digest.update(f"{FORMAT_VERSION}|{embedder.MODEL_ID}|{sklearn.__version__}|{_REGULARISATION_C}".encode())
-    digest.update(path.read_bytes())
-    return digest.hexdigest()
+    return training_digest(FORMAT_VERSION, _REGRESSION, [path.read_bytes()])
 
 
 def train_file(path: Path, *, digest: str = "") -> IntentClassifier:
@@ -352,28 +268,14 @@ def train_file(path: Path, *, digest: str = "") -> IntentClassifier:
 
 def load_or_train(path: Path, *, cache_dir: Path) -> IntentClassifier:
     """The classifier for one example file: from the disk cache when it matches, else trained and cached."""
-    import joblib
-
     digest = file_digest(path)
-    cached = cache_dir / f"intents-{path.stem}-{digest[:20]}.joblib"
-    if cached.exists():
-        try:
-            classifier = joblib.load(cached)
-            if isinstance(classifier, IntentClassifier) and classifier.report.digest == digest:
-                return classifier
-        except Exception:
-            logger.warning("intent classifier cache %s unreadable; retraining", cached, exc_info=True)
-    classifier = train_file(path, digest=digest)
-    logger.info("intent classifier trained: %s", classifier.report)
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".tmp")
-        os.close(fd)
-        joblib.dump(classifier, tmp)
-        os.replace(tmp, cached)
-    except OSError:
-        logger.warning("could not cache the intent classifier in %s", cache_dir, exc_info=True)
-    return classifier
+    return load_or_train_cached(
+        cache_dir / f"intents-{path.stem}-{digest[:20]}.joblib",
+        digest=digest,
+        kind=IntentClassifier,
+        train=lambda: train_file(path, digest=digest),
+        what="intent classifier",
+    )
 
 
 def get_intent_classifier(name: str) -> IntentClassifier:

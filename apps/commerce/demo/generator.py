@@ -53,7 +53,7 @@ from apps.commerce.models import (
     ShippingMethod,
     TrackingEvent,
 )
-from apps.commerce.services.return_policy import SHOP_FAULT_REASONS
+from apps.commerce.refund_rules import SHOP_FAULT_REASONS, line_amount
 
 from . import catalog
 
@@ -483,12 +483,6 @@ class Builder:
                 )
             )
 
-    def _line_refund(self, order: Order, item: OrderItem, quantity: int) -> Decimal:
-        net = item.unit_price * quantity
-        if order.subtotal and order.tax:
-            net += money(order.tax * net / order.subtotal)
-        return money(net)
-
     def _return(self, order: Order, items: list[OrderItem], payment: Payment | None, spec: ReturnSpec) -> None:
         fee = Decimal("0.00") if spec.is_exchange or spec.reason in SHOP_FAULT_REASONS else self.return_fee
         request = ReturnRequest(
@@ -518,7 +512,7 @@ class Builder:
                     return_request=request, order_item=item, quantity=quantity, exchange_variant=exchange_variant
                 )
             )
-            gross += self._line_refund(order, item, quantity)
+            gross += line_amount(order, item, quantity)
         # As the returns service does: the shop's fault and everything back refunds the original shipping too.
         everything_back = sorted(spec.lines) == [(i, item.quantity) for i, item in enumerate(items)]
         if not spec.is_exchange and spec.reason in SHOP_FAULT_REASONS and everything_back:

@@ -1,7 +1,8 @@
 """The shop's return policy: which items of an order can go back, within which window, for how much.
 
 `return_check_eligibility` is the one verdict the agent explains, the approvers
-see and `return_create` enforces.
+see and `return_create` enforces. Lines and the return shipping fee are priced by
+`apps.commerce.refund_rules`.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import Sum
@@ -26,25 +27,14 @@ from apps.commerce.models import (
     ReturnRequest,
     ReturnStatus,
 )
+from apps.commerce.refund_rules import CENT, SHOP_FAULT_REASONS, ReturnLine, line_amount, return_shipping_fee
 
-CENT = Decimal("0.01")
 # Statuses from which a (further) return or exchange may start.
 RETURNABLE_ORDER_STATUSES = frozenset({OrderStatus.DELIVERED, OrderStatus.PARTIALLY_RETURNED, OrderStatus.EXCHANGED})
 OPEN_RETURN_STATUSES = frozenset({ReturnStatus.REQUESTED, ReturnStatus.LABEL_ISSUED, ReturnStatus.RECEIVED})
 COUNTED_RETURN_STATUSES = frozenset(
     {ReturnStatus.REQUESTED, ReturnStatus.LABEL_ISSUED, ReturnStatus.RECEIVED, ReturnStatus.REFUNDED}
 )
-# The shop pays return shipping when the fault is its own.
-SHOP_FAULT_REASONS = frozenset({ReturnReason.DAMAGED, ReturnReason.WRONG_ITEM, ReturnReason.NOT_AS_DESCRIBED})
-
-
-@dataclass(frozen=True)
-class ReturnLine:
-    """One line of a return request: which item of the order, and how many."""
-
-    order_item_id: int
-    quantity: int
-    exchange_variant_id: int | None = None  # exchanges: another variant of the same product
 
 
 @dataclass(frozen=True)
@@ -92,14 +82,6 @@ def _returned_quantities(order: Order, *, excluding: ReturnRequest | None = None
         rows = rows.exclude(return_request=excluding)
     rows = rows.values("order_item_id").annotate(q=Sum("quantity"))
     return {r["order_item_id"]: r["q"] for r in rows}
-
-
-def _line_amount(order: Order, item: OrderItem, quantity: int) -> Decimal:
-    """The price of `quantity` units plus their proportional share of the order's tax."""
-    net = item.unit_price * quantity
-    if order.subtotal and order.tax:
-        net += (order.tax * net / order.subtotal).quantize(CENT, rounding=ROUND_HALF_UP)
-    return net.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def return_window_end(order: Order) -> datetime | None:
@@ -227,16 +209,14 @@ def return_check_eligibility(
                 returnable_quantity=remaining,
                 eligible=ok,
                 reasons=tuple(reasons),
-                refundable_amount=_line_amount(order, item, line.quantity) if ok else Decimal("0.00"),
+                refundable_amount=line_amount(order, item, line.quantity) if ok else Decimal("0.00"),
                 exchange_variant_id=line.exchange_variant_id if is_exchange else None,
             )
         )
 
     eligible = not order_reasons and bool(verdicts) and all(v.eligible for v in verdicts)
     gross = sum((v.refundable_amount for v in verdicts), Decimal("0.00"))
-    fee = Decimal("0.00")
-    if not is_exchange and reason not in SHOP_FAULT_REASONS and gross > 0:
-        fee = min(Decimal(settings.SHOP_RETURN_SHIPPING_FEE), gross)
+    fee = return_shipping_fee(reason=reason, is_exchange=is_exchange, gross=gross)
     requested = {v.order_item_id: v.requested_quantity for v in verdicts if v.eligible}
     everything_back = all(
         returned.get(pk, 0) + requested.get(pk, 0) >= item.quantity for pk, item in order_items.items()

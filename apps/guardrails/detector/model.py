@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..injection import decoded_payloads, deobfuscate
+from ..obfuscation import decoded_payloads, deobfuscate
 from ..text import fold
 
 EMBEDDING_DIMENSIONS = 384

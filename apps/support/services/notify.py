@@ -1,16 +1,14 @@
-"""Telling people: the customer's chat, the staff console, the leads' inbox. Always after commit."""
+"""Telling people: the customer's chat and the staff console. Always after commit.
+
+(The leads' overdue email is the sweep's: `apps.support.services.approvals.sweeps`.)
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.db import transaction
-from django.urls import reverse
 
-from apps.accounts.roles import SUPPORT_LEAD
 from apps.conversations import events
 from apps.conversations.models import Conversation, ConversationStatus, MessageRole
 
@@ -103,34 +101,3 @@ def notify_customer_of_outcome(*, approval: RefundApproval) -> None:
         data={"kind": "approval_outcome", **outcome},
     )
     events.push_on_commit(conversation, "approval_outcome", outcome={**outcome, "text": text})
-
-
-def _lead_emails() -> list[str]:
-    users = get_user_model().objects.filter(groups__name=SUPPORT_LEAD, is_active=True).exclude(email="")
-    return sorted(set(users.values_list("email", flat=True)))
-
-
-def notify_leads_of_overdue(*, approvals: list[RefundApproval], now: datetime) -> None:
-    recipients = _lead_emails()
-    if not recipients:
-        return
-    base = settings.SUPPORT_SITE_URL.rstrip("/")
-    lines = []
-    for approval in approvals:
-        hours = (now - approval.created_at).total_seconds() / 3600
-        url = base + reverse("admin:support_refundapproval_change", args=[approval.pk])
-        lines.append(
-            f"- {approval.reference}: {approval.amount} {approval.currency} on order {approval.order.number}, "
-            f"waiting {hours:.0f} h ({approval.decisions.count()}/{approval.required_approvals} approvals)\n  {url}"
-        )
-    hours_limit = settings.REFUND_APPROVAL_ESCALATE_AFTER_HOURS
-    subject = f"[{settings.SHOP_NAME}] {len(approvals)} refund request(s) waiting over {hours_limit} h"
-    body = (
-        "These refund requests have not been decided in time and are escalated to you:\n\n"
-        + "\n".join(lines)
-        + f"\n\nThe queue: {base}{reverse('admin:support_refundapproval_changelist')}\n"
-    )
-    # Sent by a task with retries: a mail server hiccup must not lose the escalation notice.
-    from apps.support.tasks import send_staff_email
-
-    transaction.on_commit(lambda: send_staff_email.delay(subject, body, recipients))

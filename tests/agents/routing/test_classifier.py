@@ -5,13 +5,12 @@ import numpy as np
 import pytest
 import yaml
 
+from apps.agents.offline.learned_classifier import expected_calibration_error, normalise
 from apps.agents.routing import classifier as classifier_module
 from apps.agents.routing.classifier import (
     RouteClassifier,
-    expected_calibration_error,
     get_classifier,
     load_examples,
-    normalise,
 )
 
 pytestmark = pytest.mark.slow

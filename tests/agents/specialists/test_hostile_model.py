@@ -203,6 +203,12 @@ def test_an_allowed_refund_request_creates_a_request_and_nothing_else(shop: Shop
     assert approval.conversation_id == conversation.pk
     assert approval.requested_by_label == "agent"
     assert approval.policy_check["eligible"] is True
+    # and the approvers see the same policy the tool applied: a damaged item pays no return fee
+    assert (approval.policy_check["refundable_amount"], approval.policy_check["return_shipping_fee"]) == (
+        "73.44",
+        "0.00",
+    )
+    assert approval.policy_check["amount_within_policy"] is True
     assert [i["quantity"] for i in approval.items] == [1]
     assert [s.name for s in spans] == ["request_refund"]
     assert ApprovalDecision.objects.count() == 0

@@ -3,13 +3,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from apps.agents.offline.learned_classifier import precision_threshold
 from apps.agents.understanding import intents as intents_module
 from apps.agents.understanding.intents import (
     EXAMPLES_DIR,
     HELDOUT_DIR,
     IntentClassifier,
     IntentExample,
-    _choose_threshold,
     detect_intent,
     load_intent_examples,
     load_or_train,
@@ -46,14 +46,14 @@ def test_every_example_file_has_a_held_out_fifth_that_never_appears_in_training(
         assert 0.15 <= share <= 0.25, path.name
 
 
-def test_choose_threshold_keeps_the_most_predictions_at_the_precision_asked():
+def test_precision_threshold_keeps_the_most_predictions_at_the_precision_asked():
     # given confidences (best first: right, right, wrong, right, wrong)
     confidences = np.array([0.99, 0.95, 0.9, 0.8, 0.5])
     correct = np.array([True, True, False, True, False])
     # then
-    assert _choose_threshold(confidences, correct, 0.75) == 0.8  # 3 of 4 kept are right
-    assert _choose_threshold(confidences, correct, 1.0) == 0.95
-    assert _choose_threshold(confidences, np.array([False] * 5), 0.9) == 0.99  # nothing is good enough
+    assert precision_threshold(confidences, correct, 0.75) == 0.8  # 3 of 4 kept are right
+    assert precision_threshold(confidences, correct, 1.0) == 0.95
+    assert precision_threshold(confidences, np.array([False] * 5), 0.9) == 0.99  # nothing is good enough
 
 
 def test_a_classifier_needs_two_intents():

@@ -200,6 +200,7 @@ def request_refund(
         items=[{"order_item_id": v.order_item_id, "quantity": v.requested_quantity} for v in verdict.items],
         conversation=deps.conversation,
         requested_by="agent",
+        return_reason=reason,
     )
     deps.facts.setdefault("refund_requests", []).append(approval.pk)
     return {
