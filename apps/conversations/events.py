@@ -16,6 +16,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 from apps.conversations.models import Conversation, Message, MessageRole
+from apps.conversations.rendering import source_labels
 from apps.core.aio import use_process_loop
 
 
@@ -47,6 +48,7 @@ def message_payload(message: Message) -> dict[str, Any]:
         "html": message.html,
         "agent": message.agent,
         "citations": message.citations,
+        "sources": source_labels(message.text, message.citations),
         "client_message_id": message.client_message_id or None,
         "in_reply_to": message.in_reply_to_id,
         "created_at": message.created_at.isoformat(),
