@@ -42,6 +42,7 @@ CUSTOMER_FAMILIES = frozenset(
         "customer_lookalike_de",
         "customer_requests_more",
         "customer_requests_more_de",
+        "customer_short_more",
     }
 )
 CUSTOMER_FP_BUDGET = 0.005
