@@ -62,6 +62,8 @@ _YES_WORDS = frozenset({"yes", "yeah", "yep", "yup", "ya", "sure", "ok", "okay",
 _NO_WORDS = frozenset({"no", "nope", "nah", "don't", "dont", "n"})
 # Verbs of a request of its own: a yes that adds one ("yes, cancel it and refund me") asks for more than the yes.
 _REQUEST_VERBS = frozenset({"refund", "return", "exchange", "track", "send", "email", "change", "update", "cancel"})
+_PERSON_WORDS = frozenset({"human", "person", "agent", "someone", "somebody", "manager", "representative", "staff"})
+_LEADING_NO_RE = re.compile(r"^\W*(?:no|nope|nah|no thanks|no thank you)\b(?!\s+(?:problem|worries)\b)", re.IGNORECASE)
 
 
 def confirm_pending(text: str, *, own_verbs: Sequence[str] = (), other_verbs: Sequence[str] = ()) -> Confirmation:
@@ -74,6 +76,10 @@ def confirm_pending(text: str, *, own_verbs: Sequence[str] = (), other_verbs: Se
     words = set(_WORD_RE.findall(text.lower().replace("’", "'")))
     if words & _YES_WORDS and words & _NO_WORDS:
         return Confirmation.UNCLEAR
+    if _LEADING_NO_RE.match(text) and not words & (_REQUEST_VERBS | _PERSON_WORDS):
+        # "nah dont bother, i'll just download it myself", "no, wait, keep it": an answer that opens with a no and
+        # asks for nothing else declines (declining is always safe); "no, I want a person" is a request instead.
+        return Confirmation.NO
     value = classify_confirmation(text)
     if value is Confirmation.YES and words & ((set(other_verbs) | _REQUEST_VERBS) - set(own_verbs)):
         return Confirmation.UNCLEAR

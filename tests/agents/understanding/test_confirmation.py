@@ -70,3 +70,16 @@ def test_a_yes_naming_another_actions_verb_does_not_confirm_this_one():
 )
 def test_confirm_pending_is_unclear_for_mixed_answers_and_added_requests(text, own, expected):
     assert confirm_pending(text, own_verbs=own) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("nah dont bother, i'll just download it myself", Confirmation.NO),
+        ("no, actually i'll keep it", Confirmation.NO),
+        ("no, I want to talk to a person", Confirmation.UNCLEAR),
+        ("no, change the address instead", Confirmation.UNCLEAR),
+    ],
+)
+def test_an_answer_opening_with_no_declines_unless_it_asks_for_something_else(text, expected):
+    assert confirm_pending(text, own_verbs=("send",)) is expected
