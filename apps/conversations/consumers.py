@@ -245,6 +245,7 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 "verify": self.on_verify,
                 "feedback": self.on_feedback,
                 "csat": self.on_csat,
+                "start": self.on_start,
                 "ping": self.on_ping,
             }.get(str(kind))
             if handler is None:
@@ -317,6 +318,13 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         conversation = await self.ensure_conversation()
         stored, created = await _accept(conversation, text, client_id)
         await self.send_json({"type": "accepted", "id": client_id, "duplicate": not created, "message": stored})
+
+    async def on_start(self, content: dict[str, Any]) -> None:
+        """Start the conversation before any message (to attach a photo first); `ready` answers either way."""
+        if self.conversation is not None:
+            await self.send_json(await _ready_payload(self.conversation, self.ident))
+            return
+        await self.ensure_conversation()
 
     async def on_verify(self, content: dict[str, Any]) -> None:
         if self.ident.customer is not None:

@@ -148,9 +148,27 @@ def transcript(*, conversation: Conversation, mask: Callable[[Any], Any] | None 
     """Every message with its feedback, flags and (for bot replies) the trace of the turn; `mask` is applied
     to trace data before it is summarised (operator views, `operator_view`)."""
     messages = list(conversation.messages.select_related("author").prefetch_related("attachments").order_by("seq"))
-    feedback = feedback_by_message(conversation=conversation)
+    return _transcript_rows(conversation=conversation, messages=messages, mask=mask)
+
+
+def transcript_row(*, conversation: Conversation, message_id: int) -> dict[str, Any] | None:
+    """One message of `conversation` as `transcript` shows it (a message arriving live in the console)."""
+    messages = list(
+        conversation.messages.filter(pk=message_id).select_related("author").prefetch_related("attachments")
+    )
+    rows = _transcript_rows(conversation=conversation, messages=messages)
+    return rows[0] if rows else None
+
+
+def _transcript_rows(
+    *, conversation: Conversation, messages: list[Message], mask: Callable[[Any], Any] | None = None
+) -> list[dict[str, Any]]:
+    ids = [m.pk for m in messages]
+    feedback = dict(
+        Feedback.objects.filter(conversation=conversation, message_id__in=ids).values_list("message_id", "rating")
+    )
     flags: dict[int, list[ReplyFlag]] = {}
-    for flag in ReplyFlag.objects.filter(conversation=conversation).select_related("flagged_by"):
+    for flag in ReplyFlag.objects.filter(conversation=conversation, message_id__in=ids).select_related("flagged_by"):
         flags.setdefault(flag.message_id, []).append(flag)
     trace_by_message = traces.traces_for(conversation=conversation, messages=messages, mask=mask)
     return [

@@ -1,7 +1,9 @@
 """WebSocket interface of the staff console (`/ws/console/`): the live queue and the watched conversation.
 
 Thin: check the staff member may work the console (on connect and on every frame), relay the
-`staff.console` group (queue changes) and the watched conversation's group (messages, deltas).
+`staff.console` group (queue changes) and the watched conversation's group (messages, deltas). A stored
+message goes out with its transcript entry rendered by the same partial as the page
+(`support/_console_message.html`): formatted replies and photos look the same live as after a reload.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from typing import Any
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from apps.conversations import events
+from apps.conversations import selectors as conversation_selectors
 from apps.conversations.consumers import (
     CLOSE_FORBIDDEN,
     CLOSE_SESSION_ENDED,
@@ -44,6 +47,24 @@ def _conversation_exists(public_id: str) -> bool:
     except ValueError:
         return False
     return Conversation.objects.filter(public_id=public_id).exists()
+
+
+@database_sync_to_async
+def _message_entry(user_id: int, public_id: str, message_id: Any) -> str:
+    """The transcript entry of one stored message, as the console page renders it ('' if it is gone)."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.context_processors import PermWrapper
+    from django.template.loader import render_to_string
+
+    conversation = Conversation.objects.filter(public_id=public_id).first()
+    user = get_user_model().objects.filter(pk=user_id).first()
+    if conversation is None or user is None or not isinstance(message_id, int):
+        return ""
+    row = conversation_selectors.transcript_row(conversation=conversation, message_id=message_id)
+    if row is None:
+        return ""
+    context = {"m": row["message"], "row": row, "conversation": conversation, "perms": PermWrapper(user)}
+    return render_to_string("support/_console_message.html", context)
 
 
 class ConsoleConsumer(AsyncJsonWebsocketConsumer):
@@ -95,6 +116,8 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
 
     async def chat_event(self, event: dict[str, Any]) -> None:
         body = {k: v for k, v in event.items() if k not in ("type", "event")}
+        if event["event"] == "message" and self.watching:
+            body["entry"] = await _message_entry(self.user_id, self.watching, event["message"].get("id"))
         await self.send_json({"type": "conversation", "conversation": self.watching, "event": event["event"], **body})
 
     async def session_ended(self, event: dict[str, Any]) -> None:

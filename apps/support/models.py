@@ -10,6 +10,7 @@ import uuid
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -330,3 +331,43 @@ class SavedReply(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.title
+
+
+class OutcomeDay(models.Model):
+    """The outcome dashboard's figures of one day and route, summed from the per-conversation facts view
+    (`support_conversation_outcome`) by the beat job; `apps.support.dashboard.rollup` writes it.
+
+    `key` names the settings the row was computed with (time zone, resolved codes): rows of another key
+    are ignored, so changing them never mixes old and new definitions. The latencies are kept as arrays
+    so the percentiles of any range stay exact; `left_times` holds, for the conversations that may yet
+    count as "left satisfied", when each went quiet (only the most recent days need them)."""
+
+    key = models.CharField(max_length=32)
+    facts_at = models.DateTimeField()  # conversations created before this are counted here
+    day = models.DateField()
+    route = models.CharField(max_length=30)
+    conversations = models.IntegerField()
+    bot_involved = models.IntegerField()
+    staff_involved = models.IntegerField()
+    escalated = models.IntegerField()
+    confirmed = models.IntegerField()
+    left_candidates = models.IntegerField()
+    left_last_at = models.DateTimeField(null=True)
+    left_times = ArrayField(models.DateTimeField(), default=list)
+    csat_count = models.IntegerField()
+    csat_sum = models.IntegerField()
+    thumbs_up = models.IntegerField()
+    thumbs_down = models.IntegerField()
+    cost = models.DecimalField(max_digits=16, decimal_places=6)
+    first_response_ms = ArrayField(models.FloatField(), default=list)
+    full_reply_ms = ArrayField(models.FloatField(), default=list)
+    # Exact percentiles (first response p50, p95, full reply p50, p95) of this route's day and of the whole
+    # day, so a day's row of the dashboard needs no sort.
+    own_p = ArrayField(models.FloatField(null=True), size=4)
+    day_p = ArrayField(models.FloatField(null=True), size=4)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key", "day", "route"], name="outcome_day_key_day_route")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.route}: {self.conversations}"

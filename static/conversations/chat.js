@@ -36,6 +36,7 @@
   var drafts = {}; // customer message id -> the bubble the streamed reply is written into
   var rendered = {}; // seq -> true
   var feedback = {};
+  var photoQueue = []; // photos chosen before the conversation existed: {id, file, li}, sent once it is ready
   var typingTimer = null;
   var identityToken = "";
   var hash = new URLSearchParams(window.location.hash.slice(1));
@@ -163,7 +164,7 @@
       if (socket !== ws) return; // replaced on purpose (a new conversation)
       ready = false;
       if (ended || e.code === 4401 || e.code === 4403 || e.code === 4404) {
-        if (e.code === 4404) { state = { conversation: null, access: null, outbox: [] }; save(); }
+        if (e.code === 4404) { state = { conversation: null, access: null, outbox: [] }; save(); log.textContent = ""; rendered = {}; }
         setConn("Disconnected");
         if (e.code === 4404 && !ended) { setTimeout(connect, 200); }
         return;
@@ -192,7 +193,7 @@
     var closed = status === "closed";
     compose.hidden = closed || ended;
     closedBox.hidden = !closed;
-    attach.hidden = closed || !state.conversation;
+    attach.hidden = closed || ended;
     updateGreeting();
   }
 
@@ -206,7 +207,9 @@
         ready = true;
         setConn("Connected");
         if (ev.conversation) {
-          if (state.conversation !== ev.conversation) { log.textContent = ""; rendered = {}; }
+          // Another conversation than the one on screen: start from its replay. (From none to a new one the
+          // log holds only what this page is sending into it: keep it.)
+          if (state.conversation && state.conversation !== ev.conversation) { log.textContent = ""; rendered = {}; }
           state.conversation = ev.conversation;
           state.access = ev.access;
           save();
@@ -216,6 +219,7 @@
         csatForm.hidden = !ev.csat_pending;
         setStatus(ev.status);
         flushOutbox();
+        flushPhotos();
         break;
       case "message":
         renderMessage(ev.message);
@@ -270,6 +274,7 @@
       case "error":
         if (ev.id) {
           state.outbox = state.outbox.filter(function (m) { return m.id !== ev.id; });
+          photoQueue = photoQueue.filter(function (p) { return p.id !== ev.id; });
           save();
           var failed = log.querySelector('[data-client-id="' + cssId(ev.id) + '"]');
           if (failed) { failed.classList.remove("pending"); failed.classList.add("failed"); }
@@ -541,10 +546,12 @@
     input.focus();
   });
 
+  // A photo needs a conversation to belong to: before the first message, the socket starts one and the
+  // photo waits (on screen, as pending) until `ready` names it.
   attachInput.addEventListener("change", function () {
     var file = attachInput.files && attachInput.files[0];
     attachInput.value = "";
-    if (!file || !state.conversation) return;
+    if (!file || status === "closed") return;
     var max = Number(root.dataset.attachmentMaxBytes || 0);
     if (max && file.size > max) {
       showNotice("That photo is larger than " + Math.floor(max / 1048576) + " MB.", "error");
@@ -555,10 +562,30 @@
     li.classList.add("pending");
     li.dataset.clientId = id;
     log.appendChild(li);
+    updateGreeting();
     scroll();
+    var photo = { id: id, file: file, li: li };
+    if (state.conversation) {
+      uploadPhoto(photo);
+    } else {
+      photoQueue.push(photo);
+      send({ type: "start", id: id }); // if the socket is not ready yet, `ready` flushes the queue
+    }
+  });
+
+  function flushPhotos() {
+    if (!photoQueue.length) return;
+    if (!state.conversation) { send({ type: "start", id: photoQueue[0].id }); return; }
+    var queued = photoQueue;
+    photoQueue = [];
+    queued.forEach(uploadPhoto);
+  }
+
+  function uploadPhoto(photo) {
+    var li = photo.li;
     var body = new FormData();
-    body.append("file", file);
-    body.append("client_message_id", id);
+    body.append("file", photo.file);
+    body.append("client_message_id", photo.id);
     var headers = { "X-CSRFToken": root.dataset.csrf || "" };
     if (state.access) headers["X-Chat-Access"] = state.access;
     if (identityToken) headers["X-Chat-Identity"] = identityToken;
@@ -581,7 +608,7 @@
       li.classList.add("failed");
       showNotice("The photo could not be sent. Check your connection and try again.", "error");
     });
-  });
+  }
 
   connect();
 })();

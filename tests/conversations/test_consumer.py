@@ -399,3 +399,47 @@ async def test_an_idle_socket_survives_the_channel_layers_blocking_reads():
     # then the socket still answers (redis-py's default 5 s read timeout once killed idle consumers)
     assert (await comm.receive_json_from(timeout=3)) == {"type": "pong"}
     await comm.disconnect()
+
+
+async def test_start_opens_a_conversation_before_any_message_and_a_photo_can_follow(turns):
+    # given a guest with a session and no conversation yet
+    _, cookie = await sync_to_async(session_cookie_for)(None)
+    comm = communicator(cookie=cookie)
+    await comm.connect()
+    assert (await _hello(comm))["conversation"] is None
+    # when the page starts the conversation (a photo was chosen before anything was said)
+    await comm.send_json_to({"type": "start", "id": "photo-1"})
+    ready = await comm.receive_json_from(timeout=3)
+    # then it is ready with a new, empty, open conversation the guest may post to
+    assert (ready["type"], ready["status"], ready["last_seq"]) == ("ready", "open", 0)
+    conversation = await sync_to_async(Conversation.objects.get)()
+    assert str(conversation.public_id) == ready["conversation"]
+    assert await sync_to_async(conversation.messages.count)() == 0
+    # and a second start does not open another one
+    await comm.send_json_to({"type": "start"})
+    again = await comm.receive_json_from(timeout=3)
+    assert (again["type"], again["conversation"]) == ("ready", ready["conversation"])
+    assert await sync_to_async(Conversation.objects.count)() == 1
+    assert turns == []
+    await comm.disconnect()
+
+
+async def test_start_counts_as_a_new_conversation_and_is_refused_over_the_limit(turns, settings):
+    # given an address that may start one conversation an hour
+    settings.CHAT_RATE_CONVERSATIONS_PER_IP = "1/h"
+    first = communicator(client_ip="198.51.100.7")
+    await first.connect()
+    await _hello(first)
+    await first.send_json_to({"type": "start"})
+    assert (await first.receive_json_from(timeout=3))["type"] == "ready"
+    await first.disconnect()
+    second = communicator(client_ip="198.51.100.7")
+    await second.connect()
+    await _hello(second)
+    # when a second socket from it asks to start another
+    await second.send_json_to({"type": "start", "id": "photo-2"})
+    event = await second.receive_json_from(timeout=3)
+    # then it is refused with the client id, and no second conversation exists
+    assert (event["type"], event["code"], event["id"]) == ("error", "rate_limited", "photo-2")
+    assert await sync_to_async(Conversation.objects.count)() == 1
+    await second.disconnect()

@@ -178,3 +178,36 @@ def test_after_a_refresh_the_view_and_the_live_part_add_up_to_the_same_figures(s
     assert outcomes(filters=RANGE, now=NOW).total == before.total
     assert after.total.conversations == before.total.conversations + 1
     assert dict(after.by_route)["faq"].conversations == 1
+
+
+def test_the_daily_rollup_gives_exactly_the_figures_computed_live(seeded):
+    # given the figures computed live: all routes, one route, and early (b's customer spoke 10 minutes ago)
+    from apps.support.dashboard import outcomes_refresh
+    from apps.support.models import OutcomeDay
+
+    cases = [
+        (RANGE, NOW),
+        (DashboardFilters(RANGE.date_from, RANGE.date_to, route="returns"), NOW),
+        (RANGE, D1 + dt.timedelta(minutes=10)),
+    ]
+    live = [outcomes(filters=f, now=now) for f, now in cases]
+    # when the beat job builds the rollup (one row per day and route)
+    rows = outcomes_refresh()
+    # then every figure read from it is the same: totals, each day, each route, percentiles included
+    assert rows == OutcomeDay.objects.count() == 3
+    for (f, now), before in zip(cases, live, strict=True):
+        after = outcomes(filters=f, now=now)
+        assert (after.total, after.by_day, after.by_route) == (before.total, before.by_day, before.by_route)
+    assert [r.total.left_satisfied for r in live] == [1, 1, 0]
+
+
+def test_a_rollup_built_under_other_settings_is_not_read(seeded, settings):
+    # given a rollup built while "no_response" did not count as resolved
+    from apps.support.dashboard import outcomes_refresh
+
+    outcomes_refresh()
+    # when the setting changes (c was closed as no_response)
+    settings.SUPPORT_DASHBOARD_RESOLVED_CODES = ["no_response"]
+    total = outcomes(filters=RANGE, now=NOW).total
+    # then the figures follow the new definition at once (computed live until the next refresh)
+    assert (total.conversations, total.confirmed) == (4, 2)

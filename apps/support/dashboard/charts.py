@@ -10,6 +10,8 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from django.utils.html import format_html_join
+
 WIDTH, HEIGHT = 720, 220
 LEFT, RIGHT, TOP, BOTTOM = 52, 28, 12, 28
 MAX_X_LABELS = 8
@@ -81,6 +83,12 @@ def bar_chart(
         "right": WIDTH - RIGHT,
         "bottom": HEIGHT - BOTTOM,
         "bars": bars,
+        # A year is 365 bars per chart: joined here (escaped) rather than looped over in the template.
+        "marks": format_html_join(
+            "",
+            '<rect x="{}" y="{}" width="{}" height="{}" class="mark"><title>{}: {}</title></rect>',
+            ((b["x"], b["y"], b["width"], b["height"], b["label"], b["value"]) for b in bars),
+        ),
         "ticks": _ticks(top, fmt),
         "x_labels": _x_labels([p[0] for p in points], centres),
         "empty": not points,

@@ -10,8 +10,9 @@ Definitions (docs/support-desk.md, "Outcome dashboard"):
 - full reply: each customer message to the bot's stored reply;
 - cost: the turns' traced model cost.
 
-Each figure is one SQL statement with GROUPING SETS (total, day, route), so a year is three scans of
-the conversations in range joined through foreign-key indexes, not one query per day.
+Reads the daily rollup (`rollup.py`: one row per day and route, about 1,800 for a year) plus the
+conversations created since it was built, computed live; the counts and the two latencies are one SQL
+statement each with GROUPING SETS (total, day, route). Percentiles stay exact: the rollup keeps the values.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from django.db import connection, transaction
 
 from apps.conversations.models import Conversation, ConversationEvent, Feedback, Message
 from apps.observability.models import Trace
-from apps.support.models import ApprovalStatus, Escalation, RefundApproval
+from apps.support.dashboard import rollup
+from apps.support.models import ApprovalStatus, Escalation, OutcomeDay, RefundApproval
 
 APPROVED_STATUSES = (ApprovalStatus.APPROVED, ApprovalStatus.AWAITING_RETURN, ApprovalStatus.EXECUTED)
 
@@ -129,10 +131,9 @@ def _tables() -> dict[str, str]:
     }
 
 
-MATVIEW = "support_conversation_outcome"
-
-# One row of facts per conversation. The materialized view holds them for every conversation as of its
-# last refresh (beat job); conversations started since are computed live with the same statement.
+# One row of facts per conversation: the materialized view `support_conversation_outcome` holds them for every
+# conversation as of its last refresh (migration 0007 freezes this statement; change both together), and the
+# daily rollup (`rollup.py`) sums the view. Conversations started after the rollup's facts are computed live.
 _FACTS = """
 WITH scope AS (
     SELECT c.id, c.created_at, c.status, c.resolution_code, c.csat_score, c.last_message_at,
@@ -186,51 +187,88 @@ LEFT JOIN msg ON msg.id = s.id LEFT JOIN replies ON replies.id = s.id LEFT JOIN 
 LEFT JOIN cost ON cost.id = s.id LEFT JOIN esc ON esc.id = s.id
 """
 
-_COLUMNS = (
-    "id, created_at, route, resolution_code, csat_score, last_message_at, bot, staff, escalated, bot_last, "
-    "up, down, cost, first_response_ms, full_reply_ms"
-)
-
-# The range's facts: from the view up to its refresh, live after it (all live before the first refresh).
+# The range: the rollup's rows of its days, plus the conversations created since its facts, computed live
+# and shaped like rollup rows (one conversation each).
 _RANGE = """
-fresh AS (SELECT COALESCE((SELECT max(refreshed_at) FROM {matview}), '-infinity'::timestamptz) AS at),
-facts AS (
-    SELECT {columns} FROM {matview} f
-    WHERE f.created_at >= %(start)s AND f.created_at < LEAST(%(end)s, (SELECT at FROM fresh)) {route_f}
-    UNION ALL
-    SELECT {columns} FROM ({live}) live
+cover AS (SELECT COALESCE(max(facts_at), '-infinity'::timestamptz) AS at FROM {rollup} WHERE key = %(key)s),
+live AS (
+    SELECT f.*, (f.created_at AT TIME ZONE %(tz)s)::date AS day, {confirmed} AS confirmed,
+           {left_candidate} AS candidate
+    FROM ({live}) f
 ),
-flags AS (
-    SELECT (created_at AT TIME ZONE %(tz)s)::date AS day, route, csat_score, bot, staff, escalated, up, down, cost,
-           (resolution_code = ANY(%(resolved_codes)s) OR up > 0 OR COALESCE(csat_score, 0) >= 4) AS confirmed,
-           bot_last, last_message_at, first_response_ms, full_reply_ms
-    FROM facts
+days AS (
+    SELECT * FROM {rollup} d
+    WHERE d.key = %(key)s AND d.day >= %(date_from)s AND d.day <= %(date_to)s {route_d}
 )"""
 
 _GROUPS = "GROUP BY GROUPING SETS ((), (day), (route))"
 _GROUP_COLUMNS = "GROUPING(day) AS g_day, GROUPING(route) AS g_route, day, route"
 
 _CONVERSATIONS = """
-WITH {range}
+WITH {range},
+parts AS (
+    SELECT day, route, conversations, bot_involved AS bot, staff_involved AS staff, escalated, confirmed,
+           CASE WHEN left_last_at IS NULL OR left_last_at < %(idle_before)s THEN left_candidates
+                ELSE (SELECT count(*) FROM unnest(left_times) AS t WHERE t < %(idle_before)s) END AS left_satisfied,
+           csat_count, csat_sum, thumbs_up AS up, thumbs_down AS down, cost
+    FROM days
+    UNION ALL
+    SELECT day, route, 1, bot::int, staff::int, escalated::int, confirmed::int,
+           (candidate AND last_message_at < %(idle_before)s)::int, (csat_score IS NOT NULL)::int,
+           COALESCE(csat_score, 0), up, down, cost
+    FROM live
+)
 SELECT {group_columns},
-       count(*), count(*) FILTER (WHERE bot), count(*) FILTER (WHERE staff), count(*) FILTER (WHERE escalated),
-       count(*) FILTER (WHERE confirmed),
-       count(*) FILTER (WHERE NOT confirmed AND NOT escalated AND bot_last AND last_message_at < %(idle_before)s),
-       count(csat_score), avg(csat_score), sum(up), sum(down), sum(cost),
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY first_response_ms) FILTER (WHERE first_response_ms >= 0),
-       percentile_cont(0.95) WITHIN GROUP (ORDER BY first_response_ms) FILTER (WHERE first_response_ms >= 0)
-FROM flags {groups}
+       sum(conversations), sum(bot), sum(staff), sum(escalated), sum(confirmed), sum(left_satisfied),
+       sum(csat_count), sum(csat_sum)::float8 / NULLIF(sum(csat_count), 0), sum(up), sum(down), sum(cost)
+FROM parts {groups}
 """
 
-_FULL_REPLY = """
-WITH {range}
-SELECT {group_columns},
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY ms), percentile_cont(0.95) WITHIN GROUP (ORDER BY ms)
-FROM flags CROSS JOIN LATERAL unnest(full_reply_ms) AS ms
-{groups}
+# Both latencies, exact. A day's percentiles come from its rollup rows, computed when they were built (days
+# with live conversations are grouped here); the total and each route are computed over just their values
+# (a lateral subquery per group: no sort of the whole range by route).
+_LATENCY = """
+WITH {range},
+vals AS (
+    SELECT day, route, first_response_ms AS f, full_reply_ms AS r FROM days
+    UNION ALL
+    SELECT day, route, CASE WHEN first_response_ms >= 0 THEN ARRAY[first_response_ms] END, full_reply_ms FROM live
+),
+live_days AS (SELECT DISTINCT day FROM live),
+groups AS (
+    SELECT 1 AS g_day, 1 AS g_route, NULL::date AS route_day, NULL::text AS route
+    UNION ALL
+    SELECT DISTINCT 1, 0, NULL::date, route FROM vals
+),
+day_f AS (
+    SELECT x.day, percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY v) AS p
+    FROM vals x CROSS JOIN LATERAL unnest(x.f) v WHERE x.day IN (SELECT day FROM live_days) GROUP BY x.day
+),
+day_r AS (
+    SELECT x.day, percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY v) AS p
+    FROM vals x CROSS JOIN LATERAL unnest(x.r) v WHERE x.day IN (SELECT day FROM live_days) GROUP BY x.day
+)
+SELECT g.g_day, g.g_route, g.route_day, g.route, f.p[1], f.p[2], r.p[1], r.p[2]
+FROM groups g
+CROSS JOIN LATERAL (
+    SELECT percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY v) AS p FROM vals x CROSS JOIN LATERAL unnest(x.f) v
+    WHERE g.g_route = 1 OR x.route = g.route
+) f
+CROSS JOIN LATERAL (
+    SELECT percentile_cont(ARRAY[0.5, 0.95]) WITHIN GROUP (ORDER BY v) AS p FROM vals x CROSS JOIN LATERAL unnest(x.r) v
+    WHERE g.g_route = 1 OR x.route = g.route
+) r
+UNION ALL
+SELECT 0, 1, l.day, NULL::text, f.p[1], f.p[2], r.p[1], r.p[2]
+FROM live_days l LEFT JOIN day_f f ON f.day = l.day LEFT JOIN day_r r ON r.day = l.day
+UNION ALL
+(
+    SELECT DISTINCT ON (day) 0, 1, day, NULL::text, {day_p}[1], {day_p}[2], {day_p}[3], {day_p}[4]
+    FROM days WHERE day NOT IN (SELECT day FROM live_days)
+    ORDER BY day
+)
 """
 
-# Refund requests raised in range (by their own creation day), routed by the conversation they came from.
 _REFUNDS = """
 SELECT GROUPING(day) AS g_day, GROUPING(route) AS g_route, day, route,
        count(*), count(*) FILTER (WHERE a.status = ANY(%(approved)s))
@@ -261,18 +299,24 @@ def _sql(template: str, *, route: str) -> str:
     route_c = "AND COALESCE(NULLIF(c.current_route, ''), 'none') = %(route)s" if route else ""
     # Only constant SQL is put together here; every value is a bound parameter.
     live = facts_sql(
-        f"c.created_at >= GREATEST(%(start)s, (SELECT at FROM fresh)) AND c.created_at < %(end)s {route_c}"  # noqa: S608
+        f"c.created_at >= GREATEST(%(start)s, (SELECT at FROM cover)) AND c.created_at < %(end)s {route_c}"  # noqa: S608
     )
     range_ = _RANGE.format(
-        matview=MATVIEW, columns=_COLUMNS, live=live, route_f="AND f.route = %(route)s" if route else ""
+        rollup=OutcomeDay._meta.db_table,
+        live=live,
+        confirmed=rollup.CONFIRMED,
+        left_candidate=rollup.LEFT_CANDIDATE,
+        route_d="AND d.route = %(route)s" if route else "",
     )
-    return template.format(range=range_.strip(), groups=_GROUPS, group_columns=_GROUP_COLUMNS, route_c=route_c, **names)
-
-
-def outcomes_refresh() -> None:
-    """Recompute the facts of every conversation (the beat job; concurrent: readers are never blocked)."""
-    with connection.cursor() as cursor:
-        cursor.execute(f"REFRESH MATERIALIZED VIEW CONCURRENTLY {MATVIEW}")
+    return template.format(
+        range=range_.strip(),
+        groups=_GROUPS,
+        group_columns=_GROUP_COLUMNS,
+        route_c=route_c,
+        # With one route, a day's rollup row is the day; without, each row of the day carries the whole day's.
+        day_p="own_p" if route else "day_p",
+        **names,
+    )
 
 
 def _run(sql: str, params: dict[str, Any], timings: dict[str, float], name: str) -> list[tuple[Any, ...]]:
@@ -301,8 +345,11 @@ def outcomes(*, filters: DashboardFilters, now: dt.datetime | None = None) -> Ou
     now = now or timezone.now()
     params = {
         "tz": settings.TIME_ZONE,
+        "key": rollup.settings_key(),
         "start": start,
         "end": end,
+        "date_from": filters.date_from,
+        "date_to": filters.date_to,
         "route": filters.route,
         "resolved_codes": list(settings.SUPPORT_DASHBOARD_RESOLVED_CODES),
         "idle_before": now - dt.timedelta(minutes=settings.SUPPORT_DASHBOARD_IDLE_MINUTES),
@@ -312,16 +359,15 @@ def outcomes(*, filters: DashboardFilters, now: dt.datetime | None = None) -> Ou
     groups: dict[Any, Row] = {}
     for g_day, g_route, day, route, *v in _run(_sql(_CONVERSATIONS, route=filters.route), params, timings, "outcomes"):
         row = _group(groups, g_day, g_route, day, route)
-        (row.conversations, row.bot_involved, row.staff_involved, row.escalated, row.confirmed) = v[:5]
+        # An empty range still has its total row, of NULL sums.
+        v[:7] = [int(x or 0) for x in v[:7]]
+        row.conversations, row.bot_involved, row.staff_involved, row.escalated, row.confirmed = v[:5]
         row.left_satisfied, row.csat_count = v[5], v[6]
         row.csat_avg = float(v[7]) if v[7] is not None else None
         row.thumbs_up, row.thumbs_down, row.cost = int(v[8] or 0), int(v[9] or 0), Decimal(v[10] or 0)
-        row.first_response_p50_ms, row.first_response_p95_ms = v[11], v[12]
-    for g_day, g_route, day, route, p50, p95 in _run(
-        _sql(_FULL_REPLY, route=filters.route), params, timings, "full_reply"
-    ):
+    for g_day, g_route, day, route, *p in _run(_sql(_LATENCY, route=filters.route), params, timings, "latency"):
         row = _group(groups, g_day, g_route, day, route)
-        row.full_reply_p50_ms, row.full_reply_p95_ms = p50, p95
+        row.first_response_p50_ms, row.first_response_p95_ms, row.full_reply_p50_ms, row.full_reply_p95_ms = p
     for g_day, g_route, day, route, requested, approved in _run(
         _sql(_REFUNDS, route=filters.route), params, timings, "refunds"
     ):
@@ -334,7 +380,7 @@ def outcomes(*, filters: DashboardFilters, now: dt.datetime | None = None) -> Ou
         by_day=sorted((k[1], r) for k, r in groups.items() if isinstance(k, tuple) and k[0] == "day"),
         by_route=sorted(
             ((k[1], r) for k, r in groups.items() if isinstance(k, tuple) and k[0] == "route"),
-            key=lambda item: -item[1].conversations,
+            key=lambda item: (-item[1].conversations, item[0]),
         ),
         escalation_reasons=reasons,
         query_ms=timings,

@@ -1,6 +1,7 @@
 /* Staff live console: the queue refreshes itself and the open conversation updates live.
- * Customer and model text is untrusted: it goes on the page with textContent only; the queue is
- * HTML rendered (and escaped) by the server. */
+ * Customer and model text is untrusted: streamed text goes on the page with textContent only; the queue
+ * and each stored message's transcript entry are HTML rendered (escaped, replies sanitised) by the server
+ * with the same templates as the page itself, so a live message looks as it does after a reload. */
 (function () {
   "use strict";
   var root = document.getElementById("console");
@@ -46,28 +47,35 @@
     }, 150);
   }
 
-  function appendMessage(m) {
+  // The server's rendering of a transcript entry (support/_console_message.html), parsed inert.
+  function entryNode(html) {
+    if (!html) return null;
+    var node = new DOMParser().parseFromString("<ol>" + html + "</ol>", "text/html").querySelector("li.msg");
+    return node ? document.importNode(node, true) : null;
+  }
+
+  function appendMessage(m, entry) {
     if (!transcript || seen[m.seq]) return;
     seen[m.seq] = true;
-    var li;
-    if (m.role === "assistant" && m.in_reply_to && drafts[m.in_reply_to]) {
-      li = drafts[m.in_reply_to];
-      delete drafts[m.in_reply_to];
-      li.querySelector(".msg-text").textContent = m.text;
-    } else {
+    var draft = m.role === "assistant" && m.in_reply_to ? drafts[m.in_reply_to] : null;
+    if (draft) delete drafts[m.in_reply_to];
+    var li = entryNode(entry);
+    if (!li) {
+      // No rendering came with the event: the plain text, as it was stored.
       li = el("li", "msg msg-" + m.role);
       li.appendChild(el("p", "msg-by", "#" + m.seq + " · " + m.role + (m.agent ? " · " + m.agent : "")));
       li.appendChild(el("p", "msg-text", m.text));
-      transcript.appendChild(li);
+      li.dataset.seq = m.seq;
     }
-    li.dataset.seq = m.seq;
+    if (draft) transcript.replaceChild(li, draft);
+    else transcript.appendChild(li);
     typing.hidden = true;
     li.scrollIntoView({ block: "end" });
   }
 
   function onConversationEvent(ev) {
     if (ev.conversation !== watching) return;
-    if (ev.event === "message") appendMessage(ev.message);
+    if (ev.event === "message") appendMessage(ev.message, ev.entry);
     else if (ev.event === "typing") typing.hidden = ev.active === false;
     else if (ev.event === "delta" && transcript) {
       var li = drafts[ev.reply_to];
