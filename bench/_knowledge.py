@@ -10,7 +10,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def shared_dir() -> Path:
-    return Path(os.environ.get("SWITCHBOARD_SHARED_DIR", ROOT.parent / "shared"))
+    if os.environ.get("SWITCHBOARD_SHARED_DIR"):
+        return Path(os.environ["SWITCHBOARD_SHARED_DIR"])
+    # ../shared beside the checkout (a worktree in a folder of its own: two levels up).
+    candidates = [ROOT.parent / "shared", ROOT.parent.parent / "shared"]
+    return next((path for path in candidates if path.is_dir()), candidates[0])
 
 
 def faq_path() -> Path:

@@ -43,28 +43,55 @@ from django.db.models import F  # noqa: E402
 from pgvector.psycopg import register_vector  # noqa: E402
 
 from apps.knowledge.embeddings import embed_texts, get_backend  # noqa: E402
-from apps.knowledge.lexical import BODY_WEIGHT, K1, TITLE_WEIGHT, B, bm25_sql, lexical_query, profile_get  # noqa: E402
-from apps.knowledge.models import Document, KnowledgeSource, RetrievalProfile  # noqa: E402
+from apps.knowledge.hybrid import (  # noqa: E402
+    HYBRID_SQL,
+    VECTOR_SQL,
+    hnsw_settings_sql,
+    search_params,
+    vector_literal,
+    vector_rows,
+)
+from apps.knowledge.lexical import (  # noqa: E402
+    BODY_WEIGHT,
+    K1,
+    TITLE_WEIGHT,
+    B,
+    bm25_candidates,
+    lexical_query,
+    profile_get,
+)
+from apps.knowledge.models import Chunk, Document, KnowledgeSource, RetrievalProfile  # noqa: E402
 from apps.knowledge.selectors import (  # noqa: E402
     answer_threshold,
-    hnsw_search_settings,
     hybrid_candidates,
     load_results,
     text_candidates,
     vector_candidates,
-    vector_queryset,
 )
 
 SIZES = [int(s) for s in os.environ.get("BENCH_SIZES", "1000,10000,100000").split(",")]
 REAL_TEXTS = int(os.environ.get("BENCH_REAL_TEXTS", "2000"))
 QUERIES = int(os.environ.get("BENCH_QUERIES", "100"))
 CHUNKS_PER_DOC = 100
-HNSW_M = int(os.environ.get("BENCH_HNSW_M", "16"))
-HNSW_EF_CONSTRUCTION = int(os.environ.get("BENCH_HNSW_EF_CONSTRUCTION", "64"))
-HNSW_SQL = (
-    "CREATE INDEX knowledge_chunk_embedding_hnsw ON knowledge_chunk "
-    f"USING hnsw (embedding vector_cosine_ops) WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})"
-)
+
+
+def _hnsw_sql() -> tuple[str, int, int]:
+    """The product's HNSW index (from the model, so the bench measures what migrations build), with
+    BENCH_HNSW_M / BENCH_HNSW_EF_CONSTRUCTION overriding its build parameters for experiments."""
+    index = next(i for i in Chunk._meta.indexes if i.name == "knowledge_chunk_embedding_hnsw")
+    m = int(os.environ.get("BENCH_HNSW_M", index.m))
+    ef_construction = int(os.environ.get("BENCH_HNSW_EF_CONSTRUCTION", index.ef_construction))
+    with connection.schema_editor(collect_sql=True) as editor:
+        sql = str(index.create_sql(Chunk, editor))
+    sql = re.sub(r"m = \d+", f"m = {m}", sql)
+    sql = re.sub(r"ef_construction = \d+", f"ef_construction = {ef_construction}", sql)
+    return sql, m, ef_construction
+
+
+# BENCH_KEEP=1 keeps the corpus after the run and reuses it in the next (same BENCH_REAL_TEXTS);
+# BENCH_REBUILD_HNSW=1 rebuilds the vector index of a kept corpus (new m / ef_construction).
+KEEP = os.environ.get("BENCH_KEEP") == "1"
+REBUILD_HNSW = os.environ.get("BENCH_REBUILD_HNSW") == "1"
 EF_VALUES = [int(v) for v in os.environ.get("BENCH_EF_VALUES", "40,80,120").split(",")]
 
 
@@ -106,15 +133,17 @@ def _grow(target: int, have: int, real: list[tuple[str, np.ndarray]], rng: np.ra
             text = f"{real[a][0]} {real[b][0]}"
         doc_index = i // CHUNKS_PER_DOC
         if i % CHUNKS_PER_DOC == 0:
-            Document.objects.create(
+            Document.objects.get_or_create(  # a kept corpus may hold it from an interrupted run
                 source=source,
                 uri=f"bench/{doc_index}",
-                title=f"Bench document {doc_index}",
-                format="text",
-                raw_content="(bench)",
-                content_hash=f"bench-{doc_index}",
-                status="ready",
-                embedding_model=model,
+                defaults={
+                    "title": f"Bench document {doc_index}",
+                    "format": "text",
+                    "raw_content": "(bench)",
+                    "content_hash": f"bench-{doc_index}",
+                    "status": "ready",
+                    "embedding_model": model,
+                },
             )
         rows.append((doc_index, i % CHUNKS_PER_DOC, text, vector))
     doc_ids = dict(Document.objects.filter(source=source).values_list("uri", "id"))
@@ -126,17 +155,18 @@ def _grow(target: int, have: int, real: list[tuple[str, np.ndarray]], rng: np.ra
     t0 = time.perf_counter()
     _bulk_postings()
     postings_s = time.perf_counter() - t0
+    hnsw_sql, m, ef_construction = _hnsw_sql()
     with connection.cursor() as cur:
-        cur.execute("SET maintenance_work_mem = '512MB'")
+        cur.execute("SET maintenance_work_mem = '1GB'")
         t0 = time.perf_counter()
-        cur.execute(HNSW_SQL)
+        cur.execute(hnsw_sql)
         hnsw_s = time.perf_counter() - t0
         cur.execute("VACUUM ANALYZE knowledge_chunk")
         cur.execute("VACUUM ANALYZE knowledge_posting")
         cur.execute("VACUUM ANALYZE knowledge_term")
     print(
         f"  loaded {target - have} rows in {load_s:.1f}s (COPY), BM25 postings in {postings_s:.1f}s, "
-        f"HNSW (m {HNSW_M}, ef_construction {HNSW_EF_CONSTRUCTION}) in {hnsw_s:.1f}s"
+        f"HNSW (m {m}, ef_construction {ef_construction}) in {hnsw_s:.1f}s"
     )
     return hnsw_s
 
@@ -188,15 +218,12 @@ def _server_ms(sql: str, params: object) -> float:
         return float(cur.fetchone()[0][0]["Execution Time"])
 
 
-def _server_times(q: str, v: np.ndarray, model: str, limit: int) -> tuple[float, float]:
-    with hnsw_search_settings(limit=limit, filtered=False):
-        sql, params = vector_queryset(query_vector=v, model=model, limit=limit).query.sql_with_params()
-        vector_ms = _server_ms(sql, params)
-    lexical = lexical_query(q)
-    if not lexical.terms:
-        return vector_ms, 0.0
-    sql, named = bm25_sql(lexical=lexical, limit=limit)
-    return vector_ms, _server_ms(sql, named)
+def _server_ms_hybrid(q: str, v: np.ndarray, model: str, limit: int) -> float:
+    """Execution time of the one hybrid statement inside PostgreSQL, under its HNSW settings."""
+    settings_sql, settings_params = hnsw_settings_sql(limit=limit)
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(settings_sql, settings_params)
+        return _server_ms(HYBRID_SQL, search_params(query=q, limit=limit, model=model, query_vector=v))
 
 
 def _sizes() -> str:
@@ -227,15 +254,22 @@ def _top10(vector: np.ndarray, *, exact: bool, ef_search: int) -> list[int]:
 
 
 def _plan(model: str, vector: np.ndarray, limit: int) -> str:
-    """The scan nodes of the query vector_candidates runs, under its settings (should be the HNSW index)."""
-    with hnsw_search_settings(limit=limit, filtered=False):
-        explain = vector_queryset(query_vector=vector, model=model, limit=limit).explain()
+    """The scan nodes of the vector part of the hybrid statement (should be the HNSW index)."""
+    settings_sql, settings_params = hnsw_settings_sql(limit=limit)
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(settings_sql, settings_params)
+        cur.execute("EXPLAIN " + VECTOR_SQL, {"vector": vector_literal(vector), "model": model, "limit": limit})
+        explain = "\n".join(row[0] for row in cur.fetchall())
     nodes = [
         line.strip().lstrip("-> ")
         for line in explain.splitlines()
         if "Scan" in line or line.strip().lstrip("-> ").startswith("Sort  ")
     ]
     return re.sub(r"\s*\(cost=[^)]*\)", "", " / ".join(nodes))
+
+
+def _loadavg() -> str:
+    return " / ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def _timed(fn, *args, **kwargs) -> tuple[object, float]:
@@ -246,15 +280,21 @@ def _timed(fn, *args, **kwargs) -> tuple[object, float]:
 
 def main() -> int:
     backend = get_backend()
-    reset_knowledge(keep_cache=True)
-    KnowledgeSource.objects.create(name="bench-latency")
+    have = 0
+    if KEEP and KnowledgeSource.objects.filter(name="bench-latency").exists():
+        have = Chunk.objects.filter(document__source__name="bench-latency").count()
+        print(f"BENCH_KEEP: reusing the {have} chunks left by the last run")
+    else:
+        reset_knowledge(keep_cache=True)
+        KnowledgeSource.objects.create(name="bench-latency")
     queries = _queries()
     print(f"model {backend.name}; {len(queries)} queries; {REAL_TEXTS} real texts; sizes {SIZES}")
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} (shared: figures vary with it)")
 
     # Embedding latency, one query at a time, cold (the model call) and through the cache.
     backend.embed(["warm up the model"])
-    cold = [_timed(backend.embed, [f"{q} (variant {i})"])[1] for i, q in enumerate(queries)]
+    sample = queries[: int(os.environ.get("BENCH_EMBED_QUERIES", len(queries)))]
+    cold = [_timed(backend.embed, [f"{q} (variant {i})"])[1] for i, q in enumerate(sample)]
     embed_texts(queries)  # fill the cache
     cached = [_timed(embed_texts, [q])[1] for q in queries]
     print(f"query embedding, model:  {p50_p95(cold)}")
@@ -269,52 +309,53 @@ def main() -> int:
     rng = np.random.default_rng(3)
     limit = settings.KNOWLEDGE_SEARCH_CANDIDATES
     configured_ef = settings.KNOWLEDGE_HNSW_EF_SEARCH
-    have = 0
     print(
         f"\n{'chunks':>7} | {'vector search':^29} | {'BM25 search':^29} | {'hybrid (no embedding)':^29} "
         f"| HNSW recall@10 at ef_search {', '.join(map(str, EF_VALUES))} | BM25 recall@10 (budget)"
     )
     lines = []
     for size in SIZES:
-        print(f"growing to {size} chunks")
-        _grow(size, have, real, rng, backend.name)
-        have = size
+        if size < have:
+            print(f"skipping {size}: the kept corpus already holds {have} chunks")
+            continue
+        if size > have or REBUILD_HNSW:
+            print(f"growing to {size} chunks")
+            _grow(size, have, real, rng, backend.name)
+            have = size
         profile = profile_get()
         threshold = answer_threshold(profile)
-        for q, v in zip(queries[:5], query_vectors[:5], strict=True):  # warm caches
-            vector_candidates(query_vector=v, model=backend.name, limit=limit)
-            text_candidates(query=q, limit=limit)
-        vec_ms, txt_ms, hyb_ms = [], [], []
-        for q, v in zip(queries, query_vectors, strict=True):
-            _, ms = _timed(vector_candidates, query_vector=v, model=backend.name, limit=limit)
-            vec_ms.append(ms)
-            _, ms = _timed(text_candidates, query=q, limit=limit)
-            txt_ms.append(ms)
-            t0 = time.perf_counter()
-            cands = hybrid_candidates(query=q, limit=limit, query_vector=v, model=backend.name)
-            load_results(cands, k=5, vector_weight=profile_get().vector_weight, threshold=threshold)
-            hyb_ms.append((time.perf_counter() - t0) * 1000)
-        server = [_server_times(q, v, backend.name, limit) for q, v in zip(queries, query_vectors, strict=True)]
-        print(
-            f"  inside PostgreSQL (EXPLAIN ANALYZE): vector {p50_p95([a for a, _ in server])}, "
-            f"BM25 {p50_p95([b for _, b in server])}, sum {p50_p95([a + b for a, b in server])}"
-        )
+        print(f"  load average before timing: {_loadavg()}")
+        for label in ("first pass", "warm"):
+            vec_ms, txt_ms, hyb_ms, hyb_cpu = [], [], [], []
+            for q, v in zip(queries, query_vectors, strict=True):
+                _, ms = _timed(vector_candidates, query_vector=v, model=backend.name, limit=limit)
+                vec_ms.append(ms)
+                _, ms = _timed(text_candidates, query=q, limit=limit)
+                txt_ms.append(ms)
+                t0, c0 = time.perf_counter(), time.process_time()
+                cands = hybrid_candidates(query=q, limit=limit, query_vector=v, model=backend.name)
+                load_results(cands, k=5, vector_weight=profile_get().vector_weight, threshold=threshold)
+                hyb_ms.append((time.perf_counter() - t0) * 1000)
+                hyb_cpu.append((time.process_time() - c0) * 1000)
+            print(
+                f"  {label}: vector {p50_p95(vec_ms)} | BM25 {p50_p95(txt_ms)} | hybrid {p50_p95(hyb_ms)} "
+                f"(client CPU {p50_p95(hyb_cpu)}); load {_loadavg()}",
+                flush=True,
+            )
+        server = [_server_ms_hybrid(q, v, backend.name, limit) for q, v in zip(queries, query_vectors, strict=True)]
+        print(f"  inside PostgreSQL (EXPLAIN ANALYZE of the hybrid statement): {p50_p95(server)}")
         recalls = []
         exact = [set(_top10(v, exact=True, ef_search=40)) for v in query_vectors]
         for ef in EF_VALUES:
-            settings.KNOWLEDGE_HNSW_EF_SEARCH = ef
             hits = 0
             for v, truth in zip(query_vectors, exact, strict=True):
-                found = vector_candidates(query_vector=v, model=backend.name, limit=limit)[:10]
+                found = sorted(vector_rows(query_vector=v, model=backend.name, limit=limit, ef_search=ef))
+                found = sorted(found, key=lambda row: (row[1], row[0]))[:10]
                 hits += len(truth & {cid for cid, _ in found})
             recalls.append(hits / (10 * len(query_vectors)))
-        settings.KNOWLEDGE_HNSW_EF_SEARCH = configured_ef
-        budget = settings.KNOWLEDGE_BM25_POSTINGS_PER_TERM
         bm25_hits = bm25_total = 0
         for q in queries:
-            settings.KNOWLEDGE_BM25_POSTINGS_PER_TERM = 10**9
-            truth = {cid for cid, _ in text_candidates(query=q, limit=10)}
-            settings.KNOWLEDGE_BM25_POSTINGS_PER_TERM = budget
+            truth = {cid for cid, _ in bm25_candidates(lexical=lexical_query(q), limit=10)}
             found = {cid for cid, _ in text_candidates(query=q, limit=10)}
             bm25_hits += len(truth & found)
             bm25_total += len(truth)
@@ -323,16 +364,17 @@ def main() -> int:
             f"| {' / '.join(f'{r:.3f}' for r in recalls)} | {bm25_hits / max(bm25_total, 1):.3f}"
         )
         print(f"  vector query plan: {_plan(backend.name, query_vectors[0], limit)}")
-        print(f"  sizes: {_sizes()}; load average {os.getloadavg()[0]:.1f}")
+        print(f"  sizes: {_sizes()}; load average {_loadavg()}")
         lines.append(line)
         print(line, flush=True)
     print(
-        f"\nsummary (p50/p95 in ms; ef_search {configured_ef}, candidates {limit}, BM25 budget "
+        f"\nsummary (warm pass; p50/p95 in ms; ef_search {configured_ef}, candidates {limit}, BM25 budget "
         f"{settings.KNOWLEDGE_BM25_POSTINGS_PER_TERM} postings per term):"
     )
     for line in lines:
         print(line)
-    reset_knowledge(keep_cache=True)
+    if not KEEP:
+        reset_knowledge(keep_cache=True)
     return 0
 
 

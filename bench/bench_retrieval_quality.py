@@ -2,9 +2,10 @@
 
     python -m config.devstack bench bench/bench_retrieval_quality.py [FAQ.json ...]
 
-Each file is a JSON list of {"question": ..., "answer": ...}. With no argument the
-shared e-commerce set (datasets/retrieval/ecommerce_faq.json) is used, skipped
-with a message when absent. For each set, each distinct answer is ingested as its
+Each file is a JSON list of {"question": ..., "answer": ...} or a CSV file with
+question and answer columns. The shared e-commerce set
+(datasets/retrieval/ecommerce_faq.json) is always measured first (skipped with a
+message when absent), then every file named on the command line. For each set, each distinct answer is ingested as its
 own plain-text document through the production path (`ingest_documents`: chunking,
 local MiniLM embeddings, BM25 postings, then the fit of the fusion weight and the
 answer threshold from the documents themselves: the questions are never seen by
@@ -26,6 +27,7 @@ chunk that still reaches the answer threshold. With the document present,
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -74,7 +76,7 @@ def _metrics(rankings: list[list[int]], gold: list[int]) -> tuple[float, float, 
 
 
 def evaluate(path: Path) -> None:
-    pairs = [p for p in json.loads(path.read_text(encoding="utf-8")) if p.get("question") and p.get("answer")]
+    pairs = [p for p in load_pairs(path) if p.get("question") and p.get("answer")]
     reset_knowledge()
     source = source_get_or_create(name="bench-faq")
     items = [DocumentInput(uri=f"faq/{i}", format="text", raw_content=p["answer"]) for i, p in enumerate(pairs)]
@@ -161,8 +163,19 @@ def evaluate(path: Path) -> None:
     reset_knowledge()
 
 
+def load_pairs(path: Path) -> list[dict[str, str]]:
+    """A JSON list of {"question", "answer"} objects, or a CSV file with question and answer columns
+    (header names matched case-insensitively)."""
+    if path.suffix.lower() == ".csv":
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        return [{k.strip().lower(): (v or "").strip() for k, v in row.items() if k} for row in rows]
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 def main(argv: list[str]) -> int:
-    paths = [Path(a) for a in argv] or [faq_path()]
+    # The shared e-commerce set always, then every file named on the command line.
+    paths = list(dict.fromkeys([faq_path(), *(Path(a) for a in argv)]))
     for path in paths:
         if not path.is_file():
             print(f"skipped: {path} not found (set SWITCHBOARD_SHARED_DIR to the folder holding datasets/)")

@@ -25,7 +25,7 @@ from django.utils import timezone
 from .chunking import embedding_text
 from .embeddings import EmbeddingError, embed_texts, get_backend
 from .fusion import FitQuery, FitResult, Scored, fit
-from .lexical import ChunkFields, LexicalQuery, bm25_term_score, chunk_term_frequencies, profile_get
+from .lexical import ChunkFields, LexicalQuery, bm25_term_score, chunk_term_frequencies, lexical_query, profile_get
 from .models import Chunk, RetrievalProfile
 
 logger = logging.getLogger(__name__)
@@ -128,7 +128,9 @@ def fit_candidates(pseudo_queries: list[PseudoQuery]) -> list[FitQuery]:
         query_vector = vectors[i] if vectors is not None else None
         candidates = hybrid_candidates(query=pseudo.text, limit=limit, query_vector=query_vector, model=backend.name)
         others = [c for c in candidates.scored if c.document_id != pseudo.document_id]
-        own = _masked_scored(pseudo, candidates.lexical, query_vector, masked[i] if masked is not None else None)
+        own = _masked_scored(
+            pseudo, lexical_query(pseudo.text), query_vector, masked[i] if masked is not None else None
+        )
         queries.append(FitQuery(text=pseudo.text, document_id=pseudo.document_id, candidates=(own, *others)))
     return queries
 

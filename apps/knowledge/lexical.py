@@ -265,23 +265,9 @@ _CONTRIBUTION = "q.idf * p.frequency * %(k1p)s / (p.frequency + %(k1)s * (1 - %(
 _QUERY_TERMS = "WITH q(term_id, idf) AS (SELECT * FROM unnest(%(ids)s::bigint[], %(idfs)s::float8[]))"
 _ACTIVE = " JOIN knowledge_chunk c ON c.id = {alias}.chunk_id JOIN knowledge_document d ON d.id = c.document_id"
 
-# Unfiltered: each query term nominates its `per_term` best postings (impact order, index-only);
-# the best `pool` nominees by their partial sums are then scored exactly over every query term.
-_IMPACT_SQL = (  # constant fragments only
-    _QUERY_TERMS + ","  # noqa: S608
-    " nom AS (SELECT p.chunk_id, SUM(" + _CONTRIBUTION + ") AS partial FROM q CROSS JOIN LATERAL"
-    " (SELECT chunk_id, frequency, length FROM knowledge_posting WHERE term_id = q.term_id"
-    " ORDER BY impact DESC LIMIT %(per_term)s) p GROUP BY p.chunk_id),"
-    " pool AS (SELECT nom.chunk_id FROM nom" + _ACTIVE.format(alias="nom") + " WHERE d.is_active"
-    " ORDER BY nom.partial DESC, nom.chunk_id LIMIT %(pool)s)"
-    " SELECT p.chunk_id, SUM(" + _CONTRIBUTION + ") AS score FROM pool"
-    " JOIN knowledge_posting p ON p.chunk_id = pool.chunk_id JOIN q ON q.term_id = p.term_id"
-    " GROUP BY p.chunk_id ORDER BY score DESC, p.chunk_id LIMIT %(limit)s"
-)
-
 
 def _exact_sql(*, only: bool, extra_filter: str) -> str:
-    """Every posting of every query term (for filtered searches and for scoring given chunks)."""
+    """Every posting of every query term (the reference: filtered searches, scoring given chunks)."""
     only_sql = " AND p.chunk_id = ANY(%(only)s)" if only else ""
     # Only constant fragments and the ORM's own composed filter (quoted by psycopg) are formatted in.
     return (
@@ -310,10 +296,6 @@ def bm25_sql(
         "avg": lexical.avg_length,
         "limit": limit,
     }
-    if chunk_filter is None and chunk_ids is None:
-        params["per_term"] = settings.KNOWLEDGE_BM25_POSTINGS_PER_TERM
-        params["pool"] = POOL_FACTOR * limit
-        return _IMPACT_SQL, params
     extra = ""
     if chunk_filter is not None:
         filter_sql, filter_params = chunk_filter
@@ -331,10 +313,13 @@ def bm25_candidates(
     chunk_filter: tuple[str, Sequence[Any]] | None = None,
     chunk_ids: Sequence[int] | None = None,
 ) -> list[tuple[int, float]]:
-    """(chunk id, BM25 score), best first, among active documents' chunks.
+    """(chunk id, BM25 score), best first, among active documents' chunks: exact BM25 over every
+    posting of the query's terms (the reference; unfiltered searches use the impact-bounded
+    statement in `apps.knowledge.hybrid`, which returns the same ranking while no query term
+    has more than `KNOWLEDGE_BM25_POSTINGS_PER_TERM` postings).
 
     `chunk_filter` is (SQL selecting chunk ids, params) from the caller's filters;
-    `chunk_ids` scores exactly those chunks (every term nominates).
+    `chunk_ids` scores exactly those chunks.
     """
     if not lexical.terms or lexical.avg_length <= 0:
         return []

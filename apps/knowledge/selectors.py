@@ -44,7 +44,8 @@ from apps.core.errors import ApplicationError
 
 from .embeddings import EmbeddingError, embed_query, get_backend
 from .fusion import Scored, exact_terms, rank
-from .lexical import LexicalQuery, bm25_candidates, lexical_query, profile_get
+from .hybrid import search_rows, vector_rows
+from .lexical import bm25_candidates, lexical_query, profile_get
 from .models import Chunk, RetrievalProfile, UnansweredQuestion
 
 logger = logging.getLogger(__name__)
@@ -152,7 +153,11 @@ def vector_candidates(
     *, query_vector: Any, model: str, limit: int, filters: dict[str, Any] | None = None
 ) -> list[tuple[int, float]]:
     """(chunk id, cosine distance), nearest first."""
-    with hnsw_search_settings(limit=limit, filtered=bool(filters)):
+    if not filters:
+        rows = vector_rows(query_vector=query_vector, model=model, limit=limit)
+        rows.sort(key=lambda row: (row[1], row[0]))  # relaxed_order may return near-ties out of order
+        return rows
+    with hnsw_search_settings(limit=limit, filtered=True):
         rows = list(vector_queryset(query_vector=query_vector, model=model, limit=limit, filters=filters))
     rows.sort(key=lambda row: (row[1], row[0]))  # relaxed_order may return near-ties out of order
     return rows
@@ -166,9 +171,16 @@ def _filter_sql(filters: dict[str, Any] | None) -> tuple[str, Sequence[Any]] | N
 
 
 def text_candidates(*, query: str, limit: int, filters: dict[str, Any] | None = None) -> list[tuple[int, float]]:
-    """(chunk id, BM25 score), best first (the lexical half alone)."""
+    """(chunk id, BM25 score), best first (the lexical half alone).
+
+    Unfiltered: the impact-bounded path of `hybrid.search_rows` (one statement); filtered: every
+    posting of the query's terms (`lexical.bm25_candidates`, the reference)."""
     _filtered(filters)  # validates the filter keys
-    return bm25_candidates(lexical=lexical_query(query), limit=limit, chunk_filter=_filter_sql(filters))
+    if filters:
+        return bm25_candidates(lexical=lexical_query(query), limit=limit, chunk_filter=_filter_sql(filters))
+    found = search_rows(query=query, limit=limit)
+    ranked = sorted((row for row in found.rows if row.text_rank is not None), key=lambda row: row.text_rank)
+    return [(row.chunk_id, row.bm25) for row in ranked]
 
 
 @dataclass(frozen=True)
@@ -179,7 +191,8 @@ class Candidates:
     vector_rank: dict[int, int]
     text_rank: dict[int, int]
     pinned: frozenset[int]
-    lexical: LexicalQuery
+    # (k1 + 1) * sum of the query terms' IDF: BM25 divided by it lies in [0, 1).
+    max_bm25: float
 
     def ranked(self, vector_weight: float) -> list[Scored]:
         return rank(self.scored, vector_weight=vector_weight, pinned=self.pinned)
@@ -208,7 +221,38 @@ def _pinned(query: str, chunk_ids: Sequence[int]) -> frozenset[int]:
 def hybrid_candidates(
     *, query: str, limit: int, filters: dict[str, Any] | None = None, query_vector: Any = None, model: str = ""
 ) -> Candidates:
-    """Vector and BM25 candidates (each `limit`), completed so every one carries both scores."""
+    """Vector and BM25 candidates (each `limit`), completed so every one carries both scores.
+
+    Unfiltered (the FAQ specialist's search): one round trip (`hybrid.search_rows`).
+    Filtered: the vector query under the filter, then BM25 over every posting of the query's terms."""
+    if filters:
+        return _filtered_candidates(query=query, limit=limit, filters=filters, query_vector=query_vector, model=model)
+    found = search_rows(query=query, limit=limit, model=model, query_vector=query_vector)
+    max_bm25 = found.max_bm25
+    scored = tuple(
+        Scored(
+            chunk_id=row.chunk_id,
+            document_id=row.document_id,
+            similarity=(1.0 - row.distance) if row.distance is not None else None,
+            lexical=(row.bm25 / max_bm25) if max_bm25 > 0 else 0.0,
+        )
+        for row in found.rows
+    )
+    union = [row.chunk_id for row in found.rows]
+    return Candidates(
+        scored=scored,
+        vector_rank={row.chunk_id: row.vector_rank for row in found.rows if row.vector_rank is not None},
+        text_rank={
+            row.chunk_id: row.text_rank for row in found.rows if row.text_rank is not None and row.text_rank <= limit
+        },
+        pinned=_pinned(query, union) if exact_terms(query) else frozenset(),
+        max_bm25=max_bm25,
+    )
+
+
+def _filtered_candidates(
+    *, query: str, limit: int, filters: dict[str, Any], query_vector: Any, model: str
+) -> Candidates:
     vector_rows = (
         vector_candidates(query_vector=query_vector, model=model, limit=limit, filters=filters)
         if query_vector is not None
@@ -252,7 +296,7 @@ def hybrid_candidates(
         vector_rank=vector_rank,
         text_rank=text_rank,
         pinned=_pinned(query, union) if exact_terms(query) else frozenset(),
-        lexical=lexical,
+        max_bm25=max_score,
     )
 
 

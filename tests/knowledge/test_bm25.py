@@ -4,6 +4,7 @@ import pytest
 
 from apps.knowledge.lexical import (
     ChunkFields,
+    bm25_candidates,
     chunk_term_frequencies,
     lexical_query,
     profile_get,
@@ -145,3 +146,24 @@ def test_past_the_per_term_budget_a_chunk_in_no_terms_top_list_is_missed(fake_ba
 
     # then only the best posting (b) nominates: the bounded-cost approximation
     assert set(rows) == {chunk["b"]}
+
+
+def test_the_one_statement_lexical_path_ranks_and_scores_as_the_reference_bm25(fake_backend):
+    # given a small corpus (no query term past the per-term budget)
+    _ingest_text(
+        {
+            **HAND,
+            "d": "Misc\n\nrefund policy details here",
+            "e": "Parcel delays\n\nparcel delivery is slow, refund on request",
+            "f": "Slow\n\nslow slow slow",
+        }
+    )
+
+    # when
+    fast = text_candidates(query="parcels refund slow", limit=10)
+    reference = bm25_candidates(lexical=lexical_query("parcels refund slow"), limit=10)
+
+    # then the same chunks in the same order with the same scores
+    assert len(fast) == 5  # every chunk but c
+    assert [chunk_id for chunk_id, _ in fast] == [chunk_id for chunk_id, _ in reference]
+    assert [score for _, score in fast] == pytest.approx([score for _, score in reference], rel=1e-12)

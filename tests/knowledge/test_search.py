@@ -2,6 +2,7 @@ import pytest
 from django.db import connection
 
 from apps.core.errors import ApplicationError
+from apps.knowledge.lexical import bm25_candidates, lexical_query
 from apps.knowledge.models import Chunk, Document
 from apps.knowledge.selectors import RetrievedChunk, hybrid_candidates, knowledge_search, vector_candidates
 
@@ -178,3 +179,44 @@ def test_vector_search_leaves_the_callers_transaction_settings_alone(fake_backen
     assert after == before
     assert len(filtered) == len(unfiltered) == 3
     assert filtered[0] == unfiltered[0]  # the rest tie at distance 1.0 with this toy backend
+
+
+def test_an_unfiltered_hybrid_search_is_one_round_trip_with_exact_bm25_for_every_candidate(
+    fake_backend, django_assert_num_queries
+):
+    # given (the pgvector version is read once per process)
+    ingest("help", CORPUS)
+    vector = bag_of_words("gift card balance")
+    hybrid_candidates(query="warm up", limit=3, query_vector=vector, model="test:bag-of-words")
+
+    # when
+    with django_assert_num_queries(1):
+        candidates = hybrid_candidates(
+            query="gift card parcels", limit=3, query_vector=vector, model="test:bag-of-words"
+        )
+
+    # then both halves' candidates carry the reference BM25 (over every posting) and a similarity
+    ids = [c.chunk_id for c in candidates.scored]
+    reference = dict(bm25_candidates(lexical=lexical_query("gift card parcels"), limit=len(ids), chunk_ids=ids))
+    assert set(candidates.vector_rank) | set(candidates.text_rank) == set(ids)
+    assert {c.chunk_id: c.lexical * candidates.max_bm25 for c in candidates.scored} == pytest.approx(
+        {chunk_id: reference.get(chunk_id, 0.0) for chunk_id in ids}, rel=1e-9
+    )
+    assert all(c.similarity is not None for c in candidates.scored)
+
+
+def test_the_one_statement_search_skips_inactive_documents_in_both_halves(fake_backend):
+    # given
+    ingest("help", CORPUS)
+    Document.objects.filter(uri="https://shop.example/help/gift-cards").update(is_active=False)
+    gift = Chunk.objects.filter(document__uri="https://shop.example/help/gift-cards")
+    gift_chunks = set(gift.values_list("pk", flat=True))
+
+    # when
+    candidates = hybrid_candidates(
+        query="gift card balance", limit=10, query_vector=bag_of_words("gift card balance"), model="test:bag-of-words"
+    )
+
+    # then
+    assert candidates.scored
+    assert gift_chunks.isdisjoint(c.chunk_id for c in candidates.scored)

@@ -1,0 +1,37 @@
+"""The gaps report's input: questions the FAQ specialist could not answer."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from apps.core.errors import ApplicationError
+from apps.knowledge.embeddings import embed_texts, get_backend
+from apps.knowledge.models import UnansweredQuestion
+
+UNANSWERED_MAX_CHARS = 500
+
+
+def unanswered_question_record(*, question: str, best_score: float | None) -> UnansweredQuestion | None:
+    """Keep a question the knowledge base could not answer, for the gaps report.
+
+    The question is what the FAQ specialist searched for (already through the input
+    guardrail). Its embedding comes from the cache (the search just embedded it), so
+    grouping similar questions later costs no model call.
+    """
+    text = " ".join(question.split())[:UNANSWERED_MAX_CHARS]
+    if not text:
+        return None
+    backend = get_backend()
+    try:
+        vector = embed_texts([text], backend=backend)[0]
+    except ApplicationError:
+        vector = None
+    row = UnansweredQuestion(
+        question=text,
+        best_score=best_score,
+        embedding=vector,
+        embedding_model=backend.name if vector is not None else "",
+        asked_at=timezone.now(),
+    )
+    row.save()
+    return row
