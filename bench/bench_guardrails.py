@@ -7,17 +7,16 @@ routing set `<shared>/datasets/routing/routing_dev.csv` as real, benign support 
 skips with a message when they are absent. Needs Django settings only (no
 database): run `python bench/bench_guardrails.py` or `make bench`.
 
-The learned detector reads every text in several views (windows of long texts), about 30k
+The learned detector reads every text in several views (windows of long texts), about 20k
 MiniLM embeddings for the shared sets: they are computed in batches and kept in
-`var/cache/bench_guardrails_embeddings.npz` (keyed by the view's hash; the embedder is fixed,
-only the detector's weights change between runs), so a re-run after retraining takes seconds.
-Delete that file to time the embeddings again. Progress goes to stderr.
+`var/cache/injection_detector_embeddings.npz` (`apps/guardrails/detector/cache.py`; the
+embedder is fixed, only the detector's weights change between runs), so a re-run after
+retraining takes a minute. The latency sample embeds live. Progress goes to stderr.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import os
 import statistics
@@ -32,6 +31,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
 from apps.guardrails import GuardrailContext, check_input, check_output  # noqa: E402
 from apps.guardrails.checks import INPUT_INJECTION  # noqa: E402
+from apps.guardrails.detector.cache import CACHE_PATH, EmbeddingCache, installed  # noqa: E402
 from apps.guardrails.entities import PERSON, STREET_ADDRESS, find_names_addresses  # noqa: E402
 from apps.guardrails.injection import score_injection  # noqa: E402
 from apps.guardrails.pii import CARD, EMAIL, IBAN, PHONE, SSN, find_pii, mask_pii  # noqa: E402
@@ -41,59 +41,8 @@ COVERED_PII = (CARD, IBAN, EMAIL, PHONE, SSN)
 OPERATOR_PII = (PERSON, STREET_ADDRESS)  # masked only in what operators read (redact_for_operators)
 
 
-CACHE_PATH = ROOT / "var" / "cache" / "bench_guardrails_embeddings.npz"
-
-
 def progress(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-class EmbeddingCache:
-    """MiniLM vectors by sha256 of the text, loaded from and saved to CACHE_PATH; misses are embedded in one
-    batched call. Installed in place of the detector's `embed` for the benchmark's run only."""
-
-    def __init__(self, path: Path = CACHE_PATH) -> None:
-        import numpy as np
-
-        self.path = path
-        self.vectors: dict[str, np.ndarray] = {}
-        self.dirty = False
-        self.bypass = False  # latency samples embed live, one text at a time, as a worker does
-        if path.is_file():
-            with np.load(path) as data:
-                self.vectors = dict(zip(data["keys"].tolist(), data["vectors"], strict=True))
-
-    def __call__(self, texts: list[str]):
-        import numpy as np
-
-        from apps.agents.offline.embedder import embed
-
-        if self.bypass:
-            return embed(texts)
-        keys = [hashlib.sha256(t.encode("utf-8", "surrogatepass")).hexdigest() for t in texts]
-        missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in self.vectors}.items())
-        if missing:
-            if len(missing) > 256:
-                progress(f"embedding {len(missing)} texts (batched)")
-            started = time.process_time()
-            vectors = embed([t for _, t in missing], batch_size=64)
-            if len(missing) > 256:
-                progress(f"  done, {time.process_time() - started:.0f} s CPU")
-            self.vectors.update(zip((k for k, _ in missing), vectors, strict=True))
-            self.dirty = True
-        if not texts:
-            return np.zeros((0, 384), dtype=np.float32)
-        return np.stack([self.vectors[k] for k in keys])
-
-    def save(self) -> None:
-        import numpy as np
-
-        if not self.dirty:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        keys = sorted(self.vectors)
-        np.savez(self.path, keys=np.array(keys), vectors=np.stack([self.vectors[k] for k in keys]))
-        self.dirty = False
 
 
 _CACHE: EmbeddingCache | None = None
@@ -134,7 +83,7 @@ def _injection_decisions(texts: list[str]) -> list[bool]:
     return [hit or p >= threshold for hit, p in zip(rules, scores(cleaned), strict=True)]
 
 
-LATENCY_SAMPLE = 100  # texts run through check_input/check_output one by one, for the latency figures
+LATENCY_SAMPLE = 60  # texts run through check_input/check_output one by one, for the latency figures
 
 
 def bench_injection(path: Path, latencies: dict[str, list[float]]) -> list[str]:
@@ -311,20 +260,13 @@ def main() -> int:
     latencies: dict[str, list[float]] = defaultdict(list)
     from django.conf import settings
 
-    if settings.GUARDRAILS_INJECTION_DETECTOR == "learned":
-        import apps.guardrails.detector.model as detector_model
-
-        global _CACHE
-        cache = _CACHE = EmbeddingCache()
-        detector_model.embed = cache
-        progress(f"embedding cache {CACHE_PATH} ({len(cache.vectors)} vectors)")
-    else:
-        cache = None
-    try:
+    if settings.GUARDRAILS_INJECTION_DETECTOR != "learned":
         _run(injection_path, pii_path, latencies)
-    finally:
-        if cache is not None:
-            cache.save()
+        return 0
+    global _CACHE
+    with installed() as _CACHE:
+        progress(f"embedding cache {CACHE_PATH} ({len(_CACHE.vectors)} vectors)")
+        _run(injection_path, pii_path, latencies)
     return 0
 
 

@@ -9,6 +9,7 @@ click it. The chat page, the widget and the transcripts all show this stored HTM
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -93,3 +94,25 @@ def render_markdown(text: str) -> str:
             None if tag == "a" and attr == "href" and not link_allowed(value, domains) else value
         ),
     ).strip()
+
+
+_CITED = re.compile(r"\[(\d{1,3})\]")
+
+
+def source_labels(text: str, citations: list[Any]) -> list[str]:
+    """The sources a reply shows under it: the excerpts its text cites by number (`[2]`), else all of them,
+    each once, as "[2] Title > Section". One label per excerpt, not per chunk of the same article."""
+    cited = set(_CITED.findall(text or ""))
+    labels: list[str] = []
+    for c in citations or []:
+        if isinstance(c, dict):
+            number = str(c.get("id", ""))
+            if cited and number not in cited:
+                continue
+            name = str(c.get("section") or c.get("title") or c.get("source") or c.get("document") or "source")
+            label = f"[{number}] {name}" if number and cited else name
+        else:
+            label = str(c)
+        if label not in labels:
+            labels.append(label)
+    return labels

@@ -426,12 +426,10 @@
     var isLatest = !log.querySelector('.msg-customer[data-seq]') || Number(m.seq) >= lastCustomerSeq();
     if (isLatest) choices(m).forEach(function (n) { li.appendChild(n); });
     var meta = el("div", "msg-meta");
-    if (m.citations && m.citations.length) {
+    if (m.sources && m.sources.length) {
+      // Labelled by the server (apps/conversations/rendering.py source_labels): cited excerpts, each once.
       var cites = el("ul", "msg-cites");
-      m.citations.forEach(function (c) {
-        var title = typeof c === "string" ? c : (c.title || c.source || c.document || "source");
-        cites.appendChild(el("li", "", title));
-      });
+      m.sources.forEach(function (label) { cites.appendChild(el("li", "", label)); });
       meta.appendChild(el("p", "msg-cites-label", "Sources"));
       meta.appendChild(cites);
     }

@@ -324,7 +324,18 @@ def _photo(path: Path) -> Path:
     return path
 
 
-def test_waiting_for_a_person_is_acknowledged_and_a_photo_reaches_the_console(
+def _support_agent(username: str) -> Any:
+    from django.contrib.auth.models import Group
+
+    from apps.accounts.roles import SUPPORT_AGENT, sync_roles
+
+    _off_loop(sync_roles)
+    agent = make_user(username=username, staff=True)
+    agent.groups.add(Group.objects.get(name=SUPPORT_AGENT))
+    return agent
+
+
+def test_waiting_for_a_person_is_acknowledged_and_a_photo_and_a_formatted_reply_reach_the_console_live(
     live_server_url,  # noqa: F811
     browser,  # noqa: F811
     settings,
@@ -339,6 +350,11 @@ def test_waiting_for_a_person_is_acknowledged_and_a_photo_reaches_the_console(
         services.message_create, conversation=conversation, role=MessageRole.CUSTOMER, text="my mug arrived broken"
     )
     _off_loop(escalations.escalation_create, conversation=conversation, reason_code="customer_request")
+    # and a support agent with the conversation open in the console (this page is never reloaded below)
+    console = _context(browser, live_server_url, _support_agent("dana")).new_page()
+    console.goto(f"/console/{conversation.public_id}/")
+    console.wait_for_selector("#console-conn:text('Live')")
+    console.evaluate("() => { window.notReloaded = true; }")
     page = _context(browser, live_server_url, user).new_page()
     page.goto("/chat/")
     page.wait_for_selector("#chat-conn:text('Connected')")
@@ -361,32 +377,99 @@ def test_waiting_for_a_person_is_acknowledged_and_a_photo_reaches_the_console(
     assert photo.evaluate("i => [i.naturalWidth, i.naturalHeight]") == [320, 240]
     page.wait_for_function("() => document.querySelectorAll('.msg-waiting').length >= 2")
     _shot(page, "chat-waiting-photo.png")
-    # when a support agent opens the conversation in the console
-    from django.contrib.auth.models import Group
-
-    from apps.accounts.roles import SUPPORT_AGENT, sync_roles
-
-    _off_loop(sync_roles)
-    agent = make_user(username="dana", staff=True)
-    agent.groups.add(Group.objects.get(name=SUPPORT_AGENT))
-    console = _context(browser, live_server_url, agent).new_page()
-    console.goto(f"/console/{conversation.public_id}/")
-    # then the photo is there, loaded, next to the customer's words
+    # and the agent's open console shows the photo as it arrives: loaded, next to the customer's words
     staff_photo = console.locator(".transcript .msg-photo img")
-    staff_photo.wait_for(state="visible")
+    staff_photo.wait_for(state="visible", timeout=15_000)
     console.wait_for_function(
         "() => { const i = document.querySelector('.transcript .msg-photo img');"
         " return i && i.complete && i.naturalWidth; }"
     )
     assert staff_photo.evaluate("i => i.naturalWidth") == 320
     assert staff_photo.get_attribute("alt") == "Photo from the customer: broken mug.jpg"
-    _shot(console, "console-photo.png")
-    # and a stranger cannot open it
+    # when a reply with Markdown is stored (the bot's or a colleague's)
+    _off_loop(
+        services.message_create,
+        conversation=conversation,
+        role=MessageRole.ASSISTANT,
+        text="Sorry about the mug. It is **in transit** back to us:\n\n- refund *once it arrives*",
+    )
+    # then the console shows it formatted as it arrives: bold, italics and a list, no Markdown marks
+    strong = console.locator(".transcript .msg-rich strong")
+    strong.wait_for(state="visible", timeout=15_000)
+    assert strong.inner_text() == "in transit"
+    assert int(_style(strong, "fontWeight")["fontWeight"]) >= 600
+    assert _style(console.locator(".transcript .msg-rich em"), "fontStyle")["fontStyle"] == "italic"
+    assert console.locator(".transcript .msg-rich li").count() == 1
+    assert "**" not in console.locator("#transcript").inner_text()
+    assert console.evaluate("() => window.notReloaded") is True
+    _shot(console, "console-live-photo-and-reply.png")
+    # and both entries are exactly what a reload of the console shows
+    live = console.evaluate("() => Array.from(document.querySelectorAll('#transcript li.msg')).map(li => li.outerHTML)")
+    console.reload()
+    console.wait_for_selector("#console-conn:text('Live')")
+    reloaded = console.evaluate(
+        "() => Array.from(document.querySelectorAll('#transcript li.msg')).map(li => li.outerHTML)"
+    )
+    assert len(live) == len(reloaded) >= 6
+    assert live == reloaded
+    # and a stranger cannot open the photo
     src = staff_photo.get_attribute("src")
     stranger = _context(browser, live_server_url).new_page()
     assert stranger.goto(src).status == 404
     page.close()
     console.close()
+
+
+def test_a_photo_can_be_the_first_thing_a_customer_sends(live_server_url, browser, turns, settings, tmp_path):  # noqa: F811
+    settings.MEDIA_ROOT = tmp_path / "media"
+    # given a signed-in customer with no conversation yet, on the chat page
+    user, _ = _customer("uma")
+    page = _context(browser, live_server_url, user).new_page()
+    page.goto("/chat/")
+    page.wait_for_selector("#chat-conn:text('Connected')")
+    assert page.locator("#chat-greeting").is_visible()
+    # then the attach button is there from the start, a visible 40 px button beside the text box
+    attach = page.locator("#attach")
+    assert attach.is_visible()
+    box = attach.bounding_box()
+    assert box is not None
+    assert box["width"] == 40
+    assert box["height"] >= 32
+    assert _style(attach, "cursor")["cursor"] == "pointer"
+    from tests.support.test_browser import CONTRAST_JS
+
+    assert attach.evaluate(CONTRAST_JS) >= 3.0  # a control's icon against its background (WCAG 1.4.11)
+    assert Conversation.objects.count() == 0
+    # when they pick a photo before writing anything
+    page.set_input_files("#attach-input", str(_photo(tmp_path / "dent.jpg")))
+    # then the photo shows in the chat, decoded, and the greeting makes way
+    page.wait_for_function(
+        "() => { const i = document.querySelector('.msg-customer[data-seq] .msg-photo img');"
+        " return i && i.complete && i.naturalWidth; }",
+        timeout=15_000,
+    )
+    assert page.locator(".msg-customer .msg-photo img").evaluate("i => i.naturalWidth") == 320
+    assert not page.locator("#chat-greeting").is_visible()
+    assert page.locator(".msg.failed").count() == 0
+    # when they then write
+    page.fill("#compose-text", "It arrived like this")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".msg-customer[data-seq] .msg-text:text('It arrived like this')")
+    # then photo and words are in one new conversation, in that order, and each was answered once
+    [conversation] = Conversation.objects.all()
+    messages = list(conversation.messages.order_by("seq"))
+    assert [m.text for m in messages] == ["Sent a photo: dent.jpg", "It arrived like this"]
+    assert [m.attachments.count() for m in messages] == [1, 0]
+    assert len(turns) == 2
+    # and a reload shows both again (nothing was only on the page)
+    page.reload()
+    page.wait_for_selector(".msg-customer[data-seq] .msg-text:text('It arrived like this')")
+    page.wait_for_function(
+        "() => { const i = document.querySelector('.msg-customer .msg-photo img'); return i && i.naturalWidth; }"
+    )
+    assert page.locator(".msg-customer[data-seq]").count() == 2
+    _shot(page, "chat-photo-first.png")
+    page.close()
 
 
 def test_outside_business_hours_the_customer_is_asked_for_an_email_that_becomes_a_ticket(

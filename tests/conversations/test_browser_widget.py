@@ -55,7 +55,7 @@ def _pixel(png: bytes, x: float, y: float) -> tuple[int, int, int]:
 
 
 def _chat_frame(page: Any, base_url: str) -> Any:
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 60  # a condition polled, not a sleep: only a broken widget waits this long
     while True:
         frames = [f for f in page.frames if f.url.startswith(f"{base_url}/chat/embed/")]
         if frames:

@@ -88,3 +88,39 @@ def test_nul_and_surrogates_in_api_messages_are_a_400(turns):
         body = '{"client_message_id": "m", "text": "' + text + '"}'
         assert client.post(url, body, content_type="application/json").status_code == 400
     assert Message.objects.count() == 0
+
+
+@pytest.mark.asyncio
+async def test_good_messages_around_a_deeply_nested_frame_are_both_answered(turns, caplog):
+    comm = await _ready_socket()
+    # when: good, an 8000-deep frame, good
+    await comm.send_json_to({"type": "message", "id": "good-1", "text": "first"})
+    first = await receive_until(comm, "accepted", wait=10)
+    await comm.send_to(text_data=NESTED)
+    refused = (await receive_until(comm, "error", wait=10))[-1]
+    await comm.send_json_to({"type": "message", "id": "good-2", "text": "second"})
+    second = await receive_until(comm, "accepted", wait=10)
+    # then the deep frame is refused and both good messages are stored and answered
+    assert refused == {"type": "error", "code": "bad_json", "message": "Frames must be JSON objects."}
+    assert [e["id"] for e in first + second if e["type"] == "accepted"] == ["good-1", "good-2"]
+    texts = await sync_to_async(lambda: list(Message.objects.order_by("seq").values_list("text", flat=True)))()
+    assert texts == ["first", "second"]
+    assert len(turns) == 2
+    assert "Traceback" not in caplog.text
+    await comm.disconnect()
+
+
+def test_good_api_messages_around_malformed_bodies_are_stored_and_answered(turns):
+    # given a started API conversation
+    client = Client(raise_request_exception=False)
+    started = client.post("/api/v1/conversations/", {}, content_type="application/json").json()
+    url = f"/api/v1/conversations/{started['conversation']}/messages/"
+    # when: good, a 100k-deep body, a NUL, good
+    good_1 = client.post(url, {"client_message_id": "g1", "text": "first"}, content_type="application/json")
+    deep = client.post(url, "[" * 100_000 + "]" * 100_000, content_type="application/json")
+    nul = client.post(url, '{"client_message_id": "b", "text": "nul \\u0000"}', content_type="application/json")
+    good_2 = client.post(url, {"client_message_id": "g2", "text": "second"}, content_type="application/json")
+    # then the bad ones are 400s and both good ones are stored and answered
+    assert [good_1.status_code, deep.status_code, nul.status_code, good_2.status_code] == [201, 400, 400, 201]
+    assert list(Message.objects.order_by("seq").values_list("text", flat=True)) == ["first", "second"]
+    assert len(turns) == 2

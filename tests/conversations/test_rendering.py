@@ -6,7 +6,7 @@ import pytest
 
 from apps.conversations import services
 from apps.conversations.models import MessageRole
-from apps.conversations.rendering import link_allowed, render_markdown
+from apps.conversations.rendering import link_allowed, render_markdown, source_labels
 from tests.conversations.conftest import make_customer
 
 pytestmark = pytest.mark.django_db
@@ -80,3 +80,23 @@ def test_stored_replies_carry_their_html_and_customer_text_stays_plain():
     assert reply.html == "<p>It is <strong>shipped</strong>.</p>"
     reply.refresh_from_db()
     assert reply.html == "<p>It is <strong>shipped</strong>.</p>"
+
+
+def test_sources_are_the_excerpts_the_reply_cites_each_once_with_its_number():
+    # given four excerpts of two articles, the reply citing two of them
+    citations = [
+        {"id": 1, "title": "Return policy", "section": "Return policy > Window"},
+        {"id": 2, "title": "Return policy", "section": "Return policy > Refunds"},
+        {"id": 3, "title": "Refunds", "section": "Refunds > Refund method"},
+        {"id": 4, "title": "Return policy", "section": "Return policy > Window"},
+    ]
+    text = "It goes back to your card [2], within 5 days. [3]"
+    # then only those two are listed, numbered as in the text
+    assert source_labels(text, citations) == ["[2] Return policy > Refunds", "[3] Refunds > Refund method"]
+    # and a reply that cites none lists each article section once, unnumbered
+    assert source_labels("See our policy.", citations) == [
+        "Return policy > Window",
+        "Return policy > Refunds",
+        "Refunds > Refund method",
+    ]
+    assert source_labels("Hi", []) == []

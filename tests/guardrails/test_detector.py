@@ -8,7 +8,7 @@ from django.test import override_settings
 from apps.guardrails import INPUT_INJECTION, Action, check_input, check_untrusted
 from apps.guardrails.detection import on_rule_scale
 from apps.guardrails.detector import examples as ex
-from apps.guardrails.detector.model import get_weights, views
+from apps.guardrails.detector.model import HASHED, RULE_IDS, get_weights, views
 
 
 @pytest.fixture(autouse=True)
@@ -39,7 +39,7 @@ def test_shipped_weights_were_trained_on_the_current_data_files() -> None:
 
     # then: retrain with `manage.py train_injection_detector` after editing the data files
     assert weights.digest == ex.data_digest()
-    assert weights.coef.shape == (384 + 2**14,)
+    assert weights.coef.shape == (384 + HASHED + len(RULE_IDS),)
     assert 0.5 < weights.threshold < 1.0
 
 
@@ -59,6 +59,19 @@ def test_split_holds_out_a_quarter_of_every_family_and_is_stable() -> None:
     assert sum(e.family == "override" for e in held_out) == round(len(override) * ex.HELD_OUT_FRACTION)
 
 
+def test_adding_a_family_moves_no_other_familys_examples_across_the_split() -> None:
+    # given the team's examples, and the same with one more family
+    examples = ex.team_examples()
+    extra = [ex.Example(text=f"new example {i}", label=ex.BENIGN, family="aaa_new") for i in range(8)]
+
+    # when
+    _, held_out = ex.split(examples)
+    _, held_out_with_extra = ex.split(extra + examples)
+
+    # then
+    assert {e.text for e in held_out_with_extra if e.family != "aaa_new"} == {e.text for e in held_out}
+
+
 def test_data_files_parse_into_labelled_families() -> None:
     # when
     examples = ex.team_examples()
@@ -68,8 +81,10 @@ def test_data_files_parse_into_labelled_families() -> None:
     benign = {e.family for e in examples if e.label == ex.BENIGN}
     assert {"override", "authority", "roleplay", "encoding", "multilingual", "indirect", "prompt_leak"} <= attacks
     assert {"angry", "retract", "urgency", "risky_words", "other_languages"} <= benign
-    assert sum(e.label == ex.ATTACK for e in examples) >= 400
-    assert sum(e.label == ex.BENIGN for e in examples) >= 400
+    assert {"jailbreak_template", "fiction_framing", "task_hijack", "multilingual_more", "indirect_more"} <= attacks
+    assert {"customer_lookalike", "roleplay_benign", "task_prompts", "general_questions_de"} <= benign
+    assert sum(e.label == ex.ATTACK for e in examples) >= 650
+    assert sum(e.label == ex.BENIGN for e in examples) >= 650
 
 
 @pytest.mark.parametrize("text", UNSEEN_ATTACKS)

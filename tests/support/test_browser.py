@@ -257,28 +257,38 @@ def test_a_turn_trace_reads_as_a_timeline_and_its_json_opens_on_request(live_ser
     _shot(page, "review-timeline")
 
 
+def _dashboard_conversation(when: dt.datetime | None, route: str, status: str) -> None:
+    conversation = services.conversation_start(customer=None)
+    q = Message.objects.create(conversation=conversation, seq=1, role="customer", text="hi")
+    Message.objects.create(conversation=conversation, seq=2, role="assistant", text="hello", in_reply_to=q)
+    if when is not None:
+        Conversation.objects.filter(pk=conversation.pk).update(created_at=when)
+    Conversation.objects.filter(pk=conversation.pk).update(current_route=route, status=status)
+    Trace.objects.create(
+        conversation=conversation,
+        message=q,
+        route="order",
+        cost=Decimal("0.0010"),
+        latency_ms=900.0,
+        started_at=when or timezone.now(),
+    )
+
+
 def test_the_dashboard_draws_its_charts_from_seeded_conversations(live_server_url, browser):
-    # given three days of conversations, one of them escalated
+    from apps.support.dashboard import outcomes_refresh
+
+    # given three days of conversations, one of them escalated, summed into the daily rollup by the beat job
     today = timezone.localdate()
-    for days_ago, count in ((2, 3), (1, 5), (0, 2)):
+    for days_ago, count in ((2, 3), (1, 5), (0, 1)):
         for n in range(count):
-            conversation = services.conversation_start(customer=None)
-            q = Message.objects.create(conversation=conversation, seq=1, role="customer", text="hi")
-            Message.objects.create(conversation=conversation, seq=2, role="assistant", text="hello", in_reply_to=q)
-            when = timezone.now() - dt.timedelta(days=days_ago, hours=1)
-            Conversation.objects.filter(pk=conversation.pk).update(
-                created_at=when,
-                current_route="order" if n % 2 else "faq",
-                status=ConversationStatus.HUMAN if (days_ago, n) == (1, 0) else ConversationStatus.OPEN,
+            _dashboard_conversation(
+                timezone.now() - dt.timedelta(days=days_ago, hours=1),
+                "order" if n % 2 else "faq",
+                ConversationStatus.HUMAN if (days_ago, n) == (1, 0) else ConversationStatus.OPEN,
             )
-            Trace.objects.create(
-                conversation=conversation,
-                message=q,
-                route="order",
-                cost=Decimal("0.0010"),
-                latency_ms=900.0,
-                started_at=when,
-            )
+    assert outcomes_refresh() == 5  # (day, route) rows
+    # and one conversation started since, counted live
+    _dashboard_conversation(None, "order", ConversationStatus.OPEN)
     page = _page(browser, live_server_url, make_staff(OPERATOR))
     # when an operator opens the last seven days
     since = (today - dt.timedelta(days=6)).isoformat()
@@ -298,7 +308,9 @@ def test_the_dashboard_draws_its_charts_from_seeded_conversations(live_server_ur
     assert heights[5] > heights[4] > heights[6] > 0  # 5, 3 and 2 conversations
     assert heights[:4] == [0, 0, 0, 0]
     routes = page.locator("figure[data-chart='conversations-by-route'] .axis-label").all_text_contents()
-    assert sorted(routes) == ["faq", "order"]
+    assert routes == ["faq", "order"]  # 6 (from the rollup) and 4 (3 from the rollup, 1 live)
+    route_values = page.locator("figure[data-chart='conversations-by-route'] .value-label").all_text_contents()
+    assert route_values == ["6", "4"]
     _shot(page, "dashboard")
     # and the CSV link carries the filters
     href = page.locator("#csv-export").get_attribute("href")

@@ -20,6 +20,14 @@ def pretty(value: Any) -> str:
 
 
 @register.filter
+def sources(message: Any) -> list[str]:
+    """The labels of the sources a reply shows (`rendering.source_labels`, as the chat page shows them)."""
+    from apps.conversations.rendering import source_labels
+
+    return source_labels(message.text, message.citations)
+
+
+@register.filter
 def is_structured(value: Any) -> bool:
     return isinstance(value, dict | list)
 

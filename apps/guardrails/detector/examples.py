@@ -1,13 +1,17 @@
 """The detector's training data: the team's own attack and benign examples, and a seeded split.
 
-`data/attacks.txt` and `data/benign.txt` hold one example per line (`\\n` is a
+`data/attacks*.txt` and `data/benign*.txt` hold one example per line (`\\n` is a
 newline inside one), grouped under `## family` headers. The routing examples
-(`apps/agents/routing/examples/*.yaml`, real-looking support messages the team
-wrote for the router) are benign too and keep false positives on customer text
-near zero. None of this is copied from a public data set.
+(every route's examples, `apps.agents.routing.classifier.load_examples`) and the
+understanding layer's intent examples (`apps/agents/understanding/examples`, not
+its held-out folder) are real-looking support messages the team wrote, benign too,
+and keep false positives on customer text near zero. None of this is copied from a
+public data set.
 
-The split is stratified by family and seeded: 25% of every family is held out
-and never used for fitting or calibration, so the held-out figures are honest.
+The split is stratified by family and seeded per family: 25% of every family is
+held out and never used for fitting or calibration, so the held-out figures are
+honest, and adding a family (or routing examples) never moves another family's
+examples across the split.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
-ROUTING_EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "agents" / "routing" / "examples"
+UNDERSTANDING_EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "agents" / "understanding" / "examples"
 SPLIT_SEED = 12
 HELD_OUT_FRACTION = 0.25
 ATTACK, BENIGN = 1, 0
@@ -48,36 +52,53 @@ def parse(text: str, *, label: int) -> list[Example]:
     return examples
 
 
+def data_files(directory: Path = DATA_DIR) -> list[tuple[Path, int]]:
+    """Every data file with its label: `attacks*.txt` are attacks, `benign*.txt` benign."""
+    return [(p, ATTACK) for p in sorted(directory.glob("attacks*.txt"))] + [
+        (p, BENIGN) for p in sorted(directory.glob("benign*.txt"))
+    ]
+
+
 def team_examples(directory: Path = DATA_DIR) -> list[Example]:
-    attacks = parse((directory / "attacks.txt").read_text(encoding="utf-8"), label=ATTACK)
-    benign = parse((directory / "benign.txt").read_text(encoding="utf-8"), label=BENIGN)
-    return attacks + benign
+    return [e for path, label in data_files(directory) for e in parse(path.read_text(encoding="utf-8"), label=label)]
 
 
-def routing_examples(directory: Path = ROUTING_EXAMPLES_DIR) -> list[Example]:
-    """The router's examples as benign customer text; empty when that folder is absent."""
+def routing_examples() -> list[Example]:
+    """Every route's examples (the router's and each specialist's) as benign customer text."""
+    from apps.agents.routing.classifier import load_examples
+
+    return [Example(text=e.text, label=BENIGN, family=f"routing:{e.route}") for e in load_examples()]
+
+
+def understanding_examples(directory: Path = UNDERSTANDING_EXAMPLES_DIR) -> list[Example]:
+    """The intent classifiers' training examples (never their held-out folder) as benign customer text."""
     import yaml
 
     examples: list[Example] = []
     for path in sorted(directory.glob("*.yaml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        route = str(data.get("route", path.stem))
         for messages in (data.get("intents") or {}).values():
             for message in messages or ():
-                examples.append(Example(text=str(message), label=BENIGN, family=f"routing:{route}"))
+                examples.append(Example(text=str(message), label=BENIGN, family=f"routing:understanding_{path.stem}"))
     return examples
 
 
 def all_examples() -> list[Example]:
-    return team_examples() + routing_examples()
+    seen: set[str] = set()
+    unique: list[Example] = []
+    for example in team_examples() + routing_examples() + understanding_examples():
+        if example.text not in seen:  # the same message in two files would sit on both sides of the split
+            seen.add(example.text)
+            unique.append(example)
+    return unique
 
 
 def data_digest(directory: Path = DATA_DIR) -> str:
     """Hash of the team's data files: the shipped weights record it, a test compares."""
     digest = hashlib.sha256()
-    for name in ("attacks.txt", "benign.txt"):
-        digest.update(name.encode())
-        digest.update((directory / name).read_bytes())
+    for path, _label in data_files(directory):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
     return digest.hexdigest()
 
 
@@ -86,12 +107,11 @@ def split(examples: list[Example], *, seed: int = SPLIT_SEED) -> tuple[list[Exam
     by_family: dict[tuple[int, str], list[Example]] = {}
     for example in examples:
         by_family.setdefault((example.label, example.family), []).append(example)
-    rng = random.Random(seed)
     development: list[Example] = []
     held_out: list[Example] = []
     for key in sorted(by_family):
         group = sorted(by_family[key], key=lambda e: e.text)
-        rng.shuffle(group)
+        random.Random(f"{seed}:{key[0]}:{key[1]}").shuffle(group)
         cut = round(len(group) * HELD_OUT_FRACTION)
         held_out.extend(group[:cut])
         development.extend(group[cut:])

@@ -1,12 +1,15 @@
-"""The learned injection detector: logistic regression over MiniLM sentence embeddings
-and hashed word unigrams and bigrams.
+"""The learned injection detector: logistic regression over MiniLM sentence embeddings,
+hashed word unigrams and bigrams, hashed character n-grams and the rule scorer's hits.
 
 The embedding carries the meaning (an override worded in a way no rule lists);
-the hashed words carry cues the English-only embedder reads poorly (other
-languages, "DAN", template tokens). The weights (`weights.json`, written by
-`manage.py train_injection_detector`) are 384 embedding coefficients, the
-non-zero hashed-word coefficients, an intercept and the calibrated threshold,
-loaded once per process. The embedder is the router's (one model per process).
+the hashed words and character n-grams carry cues the English-only embedder reads
+poorly (other languages, inflections, "DAN", template tokens); the rule features
+let the model weigh the pattern scorer's weak evidence ("act as", "system prompt")
+together with the rest instead of beside it. The weights (`weights.json`, written
+by `manage.py train_injection_detector`) are 384 embedding coefficients, the
+non-zero hashed coefficients, one coefficient per rule id, an intercept and the
+calibrated threshold, loaded once per process. The embedder is the router's (one
+model per process).
 
 A message is read in several views and scored by the most suspicious one: the
 text as written, its de-obfuscated form (leetspeak, spaced letters), payloads
@@ -26,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..injection import RULES, score_injection
 from ..obfuscation import decoded_payloads, deobfuscate
 from ..text import fold
 
@@ -38,27 +42,52 @@ MAX_VIEWS = 40
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
-HASH_FEATURES = 2**14
+HASH_FEATURES = 2**14  # word unigrams and bigrams
+CHAR_FEATURES = 2**15  # character 3-5-grams inside word boundaries
+# One indicator per rule id, then the encodings' pseudo-rules, then the noisy-OR score itself.
+RULE_IDS: tuple[str, ...] = (*(rule.id for rule in RULES), "encoded.payload", "encoded.hidden_tags", "score")
+HASHED = HASH_FEATURES + CHAR_FEATURES
 
 
 def hashed_words(texts: list[str]):
-    """Sparse (len(texts), HASH_FEATURES) matrix of folded word unigrams and bigrams, L2-normalised."""
+    """Sparse (len(texts), HASH_FEATURES + CHAR_FEATURES) matrix: folded word unigrams and bigrams, and
+    character 3-5-grams, each block L2-normalised."""
+    import scipy.sparse as sparse
     from sklearn.feature_extraction.text import HashingVectorizer
 
-    vectorizer = HashingVectorizer(n_features=HASH_FEATURES, ngram_range=(1, 2), alternate_sign=False, norm="l2")
-    return vectorizer.transform([fold(t) for t in texts])
+    folded = [fold(t) for t in texts]
+    words = HashingVectorizer(n_features=HASH_FEATURES, ngram_range=(1, 2), alternate_sign=False, norm="l2")
+    chars = HashingVectorizer(
+        n_features=CHAR_FEATURES, analyzer="char_wb", ngram_range=(3, 5), alternate_sign=False, norm="l2"
+    )
+    return sparse.hstack([words.transform(folded), chars.transform(folded)]).tocsr()
+
+
+def rule_features(texts: list[str]) -> np.ndarray:
+    """(len(texts), len(RULE_IDS)): which rules each text trips, and the rule score."""
+    index = {rule_id: i for i, rule_id in enumerate(RULE_IDS)}
+    out = np.zeros((len(texts), len(RULE_IDS)), dtype=np.float32)
+    for row, text in enumerate(texts):
+        scored = score_injection(text)
+        for rule_id in scored.rules:
+            if rule_id in index:
+                out[row, index[rule_id]] = 1.0
+        out[row, index["score"]] = scored.score
+    return out
 
 
 def features(texts: list[str]):
-    """The model's input: embeddings and hashed words side by side (sparse, CSR)."""
+    """The model's input: embeddings, hashed words and characters, rule hits side by side (sparse, CSR)."""
     import scipy.sparse as sparse
 
-    return sparse.hstack([sparse.csr_matrix(embed(texts)), hashed_words(texts)]).tocsr()
+    return sparse.hstack(
+        [sparse.csr_matrix(embed(texts)), hashed_words(texts), sparse.csr_matrix(rule_features(texts))]
+    ).tocsr()
 
 
 @dataclass(frozen=True, slots=True)
 class Weights:
-    coef: np.ndarray  # shape (384 + HASH_FEATURES,)
+    coef: np.ndarray  # shape (384 + HASHED + len(RULE_IDS),)
     intercept: float
     threshold: float  # probability at which the learned detector alone trips
     digest: str  # data_digest() of the examples it was trained on
@@ -67,10 +96,15 @@ class Weights:
 
 def load_weights(path: Path = WEIGHTS_PATH) -> Weights:
     data = json.loads(path.read_text(encoding="utf-8"))
-    coef = np.zeros(len(data["embedding_coef"]) + HASH_FEATURES, dtype=np.float32)
-    coef[: len(data["embedding_coef"])] = data["embedding_coef"]
+    coef = np.zeros(EMBEDDING_DIMENSIONS + HASHED + len(RULE_IDS), dtype=np.float32)
+    coef[:EMBEDDING_DIMENSIONS] = data["embedding_coef"]
     for index, value in data["word_coef"].items():
-        coef[len(data["embedding_coef"]) + int(index)] = value
+        coef[EMBEDDING_DIMENSIONS + int(index)] = value
+    # By id: a rule added since training weighs 0, a rule removed is ignored.
+    rule_index = {rule_id: i for i, rule_id in enumerate(RULE_IDS)}
+    for rule_id, value in data.get("rule_coef", {}).items():
+        if rule_id in rule_index:
+            coef[EMBEDDING_DIMENSIONS + HASHED + rule_index[rule_id]] = value
     return Weights(
         coef=coef,
         intercept=float(data["intercept"]),

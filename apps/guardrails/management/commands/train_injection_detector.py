@@ -14,10 +14,13 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="Report the figures without writing weights.")
 
     def handle(self, *args, dry_run: bool = False, **options) -> None:
+        from apps.guardrails.detector.cache import installed
         from apps.guardrails.detector.model import WEIGHTS_PATH
         from apps.guardrails.detector.training import to_json, train
 
-        result = train()
+        # Embeddings of the examples' views are kept in var/cache between runs (the embedder never changes).
+        with installed():
+            result = train()
         self.stdout.write(json.dumps(result.report, indent=2))
         if not dry_run:
             WEIGHTS_PATH.write_text(json.dumps(to_json(result.weights), indent=1) + "\n", encoding="utf-8")
