@@ -41,6 +41,10 @@ class SupportDeps:
     summary: str = ""
     # Free-form facts tools leave for the output guardrails (e.g. refunded orders).
     facts: dict[str, Any] = field(default_factory=dict)
+    # The route to store with the reply (route, confidence), set by the router or a hand-back.
+    route_write: tuple[str, float | None] | None = None
+    # The guardrail context's database-derived part, read once per turn (apps.agents.guard).
+    guard_base: Any = None
 
     @property
     def text(self) -> str:

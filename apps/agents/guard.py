@@ -34,6 +34,16 @@ class GuardOutcome:
 
 
 def _context(deps: SupportDeps, *, system_prompts: tuple[str, ...] = ()) -> GuardrailContext:
+    """The turn's guardrail context: what the database knows is read once per turn (`deps.guard_base`);
+    the system prompts and the refunds a tool made this turn are added per check."""
+    if deps.guard_base is None:
+        deps.guard_base = _base_context(deps)
+    return GuardrailContext.build(
+        **deps.guard_base, system_prompts=system_prompts, refunded_orders=deps.facts.get("refunded_orders", ())
+    )
+
+
+def _base_context(deps: SupportDeps) -> dict[str, Any]:
     customer, order = deps.customer, deps.verified_order
     emails: list[str] = []
     order_numbers: list[str] = []
@@ -51,16 +61,14 @@ def _context(deps: SupportDeps, *, system_prompts: tuple[str, ...] = ()) -> Guar
         deps.conversation.messages.filter(role="customer").order_by("-seq").values_list("text", flat=True)[:30]
     )
     strikes = Trace.objects.filter(conversation=deps.conversation, status=TraceStatus.BLOCKED).count()
-    return GuardrailContext.build(
-        emails=emails,
-        order_numbers=order_numbers,
-        phones=phones,
-        names=names,
-        customer_text=customer_text,
-        system_prompts=system_prompts,
-        refunded_orders=deps.facts.get("refunded_orders", ()),
-        injection_strikes=strikes,
-    )
+    return {
+        "emails": emails,
+        "order_numbers": order_numbers,
+        "phones": phones,
+        "names": names,
+        "customer_text": customer_text,
+        "injection_strikes": strikes,
+    }
 
 
 def _record(deps: SupportDeps, name: str, result: Any, latency_ms: float) -> GuardOutcome:

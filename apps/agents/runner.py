@@ -181,6 +181,8 @@ async def _run_chain(
         raise TurnBudgetExhausted(str(exc)) from exc
     finally:
         reset_current_deps(token)
+        if deltas.first_text_at is not None and "stream" not in deps.facts:
+            deps.facts["stream"] = deltas.stamps()
     return str(result.output)
 
 

@@ -37,8 +37,20 @@ class DeltaPusher:
         self.buffer = ""
         self.sent = 0
         self.last = 0.0
+        # Wall-clock stamps for the trace (bench/bench_turn_throughput.py: model's first text -> socket).
+        self.first_text_at: float | None = None
+        self.first_sent_at: float | None = None
+
+    def stamps(self) -> dict[str, float]:
+        return {
+            k: round(v, 6)
+            for k, v in (("first_text_at", self.first_text_at), ("first_sent_at", self.first_sent_at))
+            if v is not None
+        }
 
     async def add(self, text: str) -> None:
+        if self.first_text_at is None and text:
+            self.first_text_at = time.time()
         if self.guard is not None:
             text = self.guard.feed(text)
         if not text:
@@ -63,6 +75,8 @@ class DeltaPusher:
         self.sent += 1
         self.last = time.monotonic()
         await send_delta(self.conversation, self.group, {"reply_to": self.reply_to, "text": text})
+        if self.first_sent_at is None:
+            self.first_sent_at = time.time()
 
 
 DELTA_MIN_CHARS = 24

@@ -16,3 +16,11 @@ def expire_pending_actions() -> int:
     from apps.agents.pending import pending_actions_expire
 
     return pending_actions_expire()
+
+
+@shared_task(ignore_result=True)
+def echo_event(group: str, token: str) -> None:
+    """The empty round trip (bench/bench_turn_throughput.py's floor): one "echo" event to a group's sockets."""
+    from apps.conversations.events import send_to_group
+
+    send_to_group(group, {"type": "chat.event", "event": "echo", "token": token})

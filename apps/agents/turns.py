@@ -11,8 +11,9 @@ trace. Whatever fails, the customer gets a plain message (never a traceback),
 the error goes to Sentry, and when no model could answer a ticket is opened.
 
 Database work runs on the calling (worker) thread; the model run is async
-(`async_to_sync`), and tools hop back to this thread through
-`sync_to_async(thread_sensitive=True)`, so the ORM behaves as everywhere else.
+(`async_to_sync`, on the process's long-lived loop: `apps.core.aio`), and tools
+hop back to this thread through `sync_to_async(thread_sensitive=True)`, so the
+ORM behaves as everywhere else.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
 
 from apps.agents import handoff
 from apps.agents.accounting import count_tokens
@@ -43,6 +45,7 @@ from apps.agents.understanding.turn_plan import TurnPlan, plan_for_turn
 from apps.conversations import events
 from apps.conversations.models import Message, MessageRole, MessageStatus
 from apps.conversations.services import conversation_route_set, message_create
+from apps.core.aio import use_process_loop
 from apps.observability.errors import capture_exception
 from apps.observability.models import SpanKind, TraceStatus
 from apps.observability.recorder import TraceRecorder
@@ -87,11 +90,30 @@ def _conversation_lock(conversation_id: int) -> Iterator[None]:
 _LOCK_NAMESPACE = 0x5B01  # "switchboard turns": keeps our keys apart from other advisory locks
 
 
+def _fresh_state(message: Message) -> dict[str, Any] | None:
+    """After the lock, in one statement: the message's status, whether it has a reply, and what of the
+    conversation can change between turns (the customer and verified order are fixed by then)."""
+    replied = Message.objects.filter(in_reply_to=OuterRef("pk"), role=MessageRole.ASSISTANT)
+    return (
+        Message.objects.filter(pk=message.pk)
+        .annotate(replied=Exists(replied))
+        .values("status", "replied", *(f"conversation__{f}" for f in _FRESH_CONVERSATION_FIELDS))
+        .first()
+    )
+
+
+_FRESH_CONVERSATION_FIELDS = ("status", "current_route", "route_confidence", "summary")
+
+
 def _needs_answer(message: Message) -> bool:
-    message.refresh_from_db(fields=["status"])
-    if message.status != MessageStatus.RECEIVED:
+    """Still unanswered (a redelivered message finds its reply); refreshes the message and its conversation."""
+    state = _fresh_state(message)
+    if state is None:
         return False
-    return not Message.objects.filter(in_reply_to=message, role=MessageRole.ASSISTANT).exists()
+    message.status = state["status"]
+    for name in _FRESH_CONVERSATION_FIELDS:
+        setattr(message.conversation, name, state[f"conversation__{name}"])
+    return state["status"] == MessageStatus.RECEIVED and not state["replied"]
 
 
 # -- the turn ---------------------------------------------------------------------
@@ -104,12 +126,11 @@ def turn_run(*, message_id: int) -> Message | None:
     )
     if message is None:
         return None
+    use_process_loop()
     conversation = message.conversation
     with _conversation_lock(conversation.pk):
         if not _needs_answer(message):
             return None
-        # Only what can change between turns (the customer and verified order are fixed by then).
-        conversation.refresh_from_db(fields=["status", "current_route", "route_confidence", "summary"])
         if conversation.bot_paused:
             Message.objects.filter(pk=message.pk, status=MessageStatus.RECEIVED).update(status=MessageStatus.SKIPPED)
             return None
@@ -128,13 +149,26 @@ def turn_run(*, message_id: int) -> Message | None:
             capture_exception(exc, conversation=conversation.pk, message=message.pk)
             recorder.fail(f"{type(exc).__name__}: {exc}"[:2000])
             outcome = _all_failed(deps, reason=f"{type(exc).__name__}")
-        reply = _deliver(deps, message, outcome)
-        _remember(deps, reply)
-        try:
-            recorder.persist()
-        except Exception as exc:  # noqa: BLE001 -- the reply is out; a lost trace must not undo it
-            capture_exception(exc, conversation=conversation.pk, message=message.pk, stage="trace")
+        # One write transaction: the route, the reply, the answered mark and the trace (the trace in a
+        # savepoint: a lost trace must not undo the reply). A summary refresh runs a model, so when one
+        # is due the trace waits for it, outside.
+        summary_due = _summary_due(deps, outcome.text)
+        with transaction.atomic():
+            reply = _deliver(deps, message, outcome)
+            if not summary_due:
+                _persist_trace(recorder, conversation=conversation.pk, message=message.pk)
+        if summary_due:
+            _remember(deps, reply)
+            _persist_trace(recorder, conversation=conversation.pk, message=message.pk)
         return reply
+
+
+def _persist_trace(recorder: TraceRecorder, **where: Any) -> None:
+    try:
+        with transaction.atomic():  # a savepoint inside the turn's transaction: a failed trace rolls back alone
+            recorder.persist()
+    except Exception as exc:  # noqa: BLE001 -- the reply is out; a lost trace must not undo it
+        capture_exception(exc, stage="trace", **where)
 
 
 def _turn(deps: SupportDeps, message: Message) -> TurnOutcome:
@@ -186,7 +220,7 @@ def _turn(deps: SupportDeps, message: Message) -> TurnOutcome:
     except TurnBudgetExhausted as exc:
         return _budget_handoff(deps, str(exc))
     if deps.handed_back:
-        conversation_route_set(conversation=conversation, route="", confidence=None)
+        deps.route_write = ("", None)
 
     system_prompts = (static_instructions(spec),)
     output = guard_output(deps, text, system_prompts=system_prompts)
@@ -242,7 +276,7 @@ def _route(deps: SupportDeps, text: str, history: list[Any]) -> RouteDecision:
         reset_current_deps(token)
     deps.trace.set_route(route=decision.route, confidence=decision.confidence, source=decision.source)
     deps.route = decision.route
-    conversation_route_set(conversation=deps.conversation, route=decision.route, confidence=decision.confidence)
+    deps.route_write = (decision.route, decision.confidence)  # written with the reply (`_deliver`)
     return decision
 
 
@@ -270,9 +304,13 @@ def _all_failed(deps: SupportDeps, *, reason: str) -> TurnOutcome:
     return TurnOutcome(text=ALL_MODELS_FAILED_REPLY, agent="assistant", status=TraceStatus.FAILED)
 
 
-@transaction.atomic
 def _deliver(deps: SupportDeps, message: Message, outcome: TurnOutcome) -> Message:
-    """Store the reply, mark the customer's message answered, and hand off if the turn asked to."""
+    """Store the reply, mark the customer's message answered, and hand off if the turn asked to.
+
+    Runs inside the turn's write transaction, with the route the router chose (sticky routing)."""
+    if deps.route_write is not None:
+        route, confidence = deps.route_write
+        conversation_route_set(conversation=deps.conversation, route=route, confidence=confidence)
     status = outcome.status
     if outcome.escalate_reason:
         try:
@@ -297,6 +335,8 @@ def _deliver(deps: SupportDeps, message: Message, outcome: TurnOutcome) -> Messa
             data={"route": deps.route, "status": str(deps.trace.status), **_reply_extras(deps, outcome.text)},
         )
         data.update(message=reply.pk, chars=len(outcome.text), citations=len(outcome.citations))
+        if "stream" in deps.facts:
+            data["stream"] = deps.facts["stream"]
     Message.objects.filter(pk=message.pk).update(status=MessageStatus.ANSWERED)
     return reply
 
@@ -314,10 +354,15 @@ def _reply_extras(deps: SupportDeps, text: str) -> dict[str, Any]:
     return reply_data(conversation=deps.conversation, text=text, awaiting_confirmation=awaiting)
 
 
+def _summary_due(deps: SupportDeps, reply_text: str) -> bool:
+    """Whether messages leave the history window with this reply (then `_remember` folds them)."""
+    used = deps.facts.get("history_tokens")
+    return used is None or used + count_tokens(reply_text) + 4 > settings.SWITCHBOARD_HISTORY_MAX_TOKENS
+
+
 def _remember(deps: SupportDeps, reply: Message) -> None:
     """Fold messages that left the history window into the summary (for the next turns)."""
-    used = deps.facts.get("history_tokens")
-    if used is not None and used + count_tokens(reply.text) + 4 <= settings.SWITCHBOARD_HISTORY_MAX_TOKENS:
+    if not _summary_due(deps, reply.text):
         return  # everything still fits: nothing has left the window
     keep_from = window_start_seq(conversation=deps.conversation, upto_seq=reply.seq)
     if keep_from <= 1:

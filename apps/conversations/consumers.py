@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from channels.consumer import get_handler_name
 from channels.db import DatabaseSyncToAsync
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
@@ -160,6 +161,18 @@ def frame_problem(content: Any) -> str:
 class ChatConsumer(AsyncJsonWebsocketConsumer):
     """One customer's socket. The first frame must be `hello`."""
 
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Channels' dispatch without its `close_old_connections` per event.
+
+        That call hops to the one thread-sensitive thread for every frame and every relayed
+        event (each text delta); here all database work runs in `database_sync_to_async`
+        calls, which close old connections themselves, before and after.
+        """
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
     async def connect(self) -> None:
         self.ident: ChatIdentity | None = None
         self.identity_token = ""
@@ -235,11 +248,13 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 await self.error("hello_required", "Send a hello frame first.")
                 return
             # The identity is re-checked on every frame: logging out or an expired token ends the chat.
-            current = await _recheck(self.ident, self.identity_token)
-            if current is None:
-                await self.end_session("Your session has ended. Sign in again to keep chatting.")
-                return
-            self.ident = current
+            if self.ident.session_key or self.identity_token:
+                current = await _recheck(self.ident, self.identity_token)
+                if current is None:
+                    await self.end_session("Your session has ended. Sign in again to keep chatting.")
+                    return
+                self.ident = current
+            # else a guest without cookie or token: nothing it rests on can change, so nothing to re-read
             handler = {
                 "message": self.on_message,
                 "verify": self.on_verify,

@@ -17,6 +17,7 @@ from django.db import transaction
 
 from apps.conversations.models import Conversation, Message, MessageRole
 from apps.conversations.rendering import source_labels
+from apps.core.aio import use_process_loop
 
 
 def conversation_group(public_id: object) -> str:
@@ -29,7 +30,13 @@ STAFF_GROUP = "staff.console"
 def _send(group: str, event: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is not None:
+        use_process_loop()  # no new thread, loop and Redis connection per event (apps.core.aio)
         async_to_sync(layer.group_send)(group, event)
+
+
+def send_to_group(group: str, event: dict[str, Any]) -> None:
+    """One event to a channel-layer group, from sync code."""
+    _send(group, event)
 
 
 def message_payload(message: Message) -> dict[str, Any]:

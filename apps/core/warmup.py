@@ -32,6 +32,12 @@ def _agent_embedder() -> None:
     embed(["warm up"])
 
 
+def _token_counter() -> None:
+    from apps.agents.accounting import count_tokens
+
+    count_tokens("warm up")  # builds the o200k encoding (seconds of CPU) before the first turn
+
+
 def _knowledge_embedder() -> None:
     from apps.knowledge.embeddings import embed_query
 
@@ -43,6 +49,7 @@ WARMERS = (
     ("route classifier", _route_classifier),
     ("agent embedder", _agent_embedder),
     ("knowledge embedder", _knowledge_embedder),
+    ("token counter", _token_counter),
 )
 
 

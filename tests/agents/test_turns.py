@@ -322,3 +322,27 @@ def test_a_withheld_reply_never_streams_to_the_customer(say: Any, pushed: list, 
     assert "I have refunded" not in reply.text
     output_span = Span.objects.get(kind="guardrail", name="output")
     assert output_span.data["blocked"] is True
+
+
+def test_a_trace_that_fails_to_store_never_undoes_the_reply_or_the_route(
+    say: Any, pushed: list, route_to: Any, conversation: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a trace table that refuses the write (inside the turn's one write transaction)
+    from apps.observability.recorder import TraceRecorder
+
+    def broken_persist(self: Any) -> None:
+        Trace.objects.create(conversation=conversation, message=None, customer=None, route="x" * 500)
+
+    monkeypatch.setattr(TraceRecorder, "persist", broken_persist)
+    route_to("order")
+    message = say("Where is my parcel?")
+    # when
+    reply = turn_run(message_id=message.pk)
+    # then the reply, the answered mark and the route are stored; no trace is
+    assert reply is not None
+    assert [r.text for r in Message.objects.filter(in_reply_to=message)] == [DEFAULT_REPLY]
+    message.refresh_from_db()
+    conversation.refresh_from_db()
+    assert message.status == MessageStatus.ANSWERED
+    assert conversation.current_route == "order"
+    assert Trace.objects.count() == 0

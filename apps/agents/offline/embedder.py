@@ -8,6 +8,7 @@ under a lock so concurrent threads never load it twice.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -57,10 +58,92 @@ def get_embedder() -> SentenceTransformer:
 
 
 def embed(texts: list[str], *, batch_size: int = 64) -> np.ndarray:
-    """Unit-normalised float32 embeddings, shape (len(texts), 384)."""
+    """Unit-normalised float32 embeddings, shape (len(texts), 384).
+
+    The last `RECENT_TEXTS` texts are remembered: one turn embeds its customer text for routing
+    and again for the help-center search (and the detector); the model runs once for it.
+    """
     if not texts:
         return np.zeros((0, DIMENSIONS), dtype=np.float32)
-    vectors = get_embedder().encode(
-        texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
-    )
-    return np.asarray(vectors, dtype=np.float32)
+    found: dict[str, np.ndarray] = {}
+    with _recent_lock:
+        for text in texts:
+            vector = _recent.get(text)
+            if vector is not None:
+                _recent.move_to_end(text)
+                found[text] = vector
+    missing = list(dict.fromkeys(t for t in texts if t not in found))
+    if missing:
+        encoded = get_embedder().encode(
+            missing, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
+        vectors = np.asarray(encoded, dtype=np.float32)
+        with _recent_lock:
+            for text, vector in zip(missing, vectors, strict=True):
+                vector.setflags(write=False)
+                found[text] = _recent[text] = vector
+            while len(_recent) > RECENT_TEXTS:
+                _recent.popitem(last=False)
+    return np.stack([found[t] for t in texts])
+
+
+RECENT_TEXTS = 2048
+_recent: OrderedDict[str, np.ndarray] = OrderedDict()
+_recent_lock = threading.Lock()
+
+
+class _Coalescer:
+    """Texts from concurrent turns of one process embedded in one batch, with no added wait.
+
+    The first caller while the model is idle embeds its texts at once. Callers arriving while an
+    encode runs queue theirs; when it ends, one of them takes the whole queue as the next batch.
+    A batch of 8 costs about 4-5 ms a text against 11 ms for one text alone (issue 14).
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._busy = False
+        self._queue: list[tuple[list[str], dict[str, object]]] = []
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        slot: dict[str, object] = {}
+        with self._cond:
+            self._queue.append((texts, slot))
+            while self._busy and "vectors" not in slot and "error" not in slot:
+                self._cond.wait()
+            if "vectors" in slot or "error" in slot:
+                return self._result(slot)
+            self._busy = True
+            batch, self._queue = self._queue, []
+        try:
+            flat = [t for texts_of, _ in batch for t in texts_of]
+            vectors = embed(flat)
+            start = 0
+            results = []
+            for texts_of, their_slot in batch:
+                results.append((their_slot, vectors[start : start + len(texts_of)]))
+                start += len(texts_of)
+        except BaseException as exc:  # noqa: BLE001 - every waiter of this batch gets the error
+            results = [(their_slot, exc) for _, their_slot in batch]
+        with self._cond:
+            for their_slot, value in results:
+                their_slot["error" if isinstance(value, BaseException) else "vectors"] = value
+            self._busy = False
+            self._cond.notify_all()
+        return self._result(slot)
+
+    @staticmethod
+    def _result(slot: dict[str, object]) -> np.ndarray:
+        if "error" in slot:
+            raise slot["error"]  # type: ignore[misc]
+        return slot["vectors"]  # type: ignore[return-value]
+
+
+_coalescer = _Coalescer()
+
+
+def embed_coalesced(texts: list[str]) -> np.ndarray:
+    """`embed(texts)`, batched with whatever other threads of this process are embedding at the same time."""
+    if not texts:
+        return np.zeros((0, DIMENSIONS), dtype=np.float32)
+    return _coalescer.embed(list(texts))

@@ -183,7 +183,8 @@ class RouteClassifier(learned.LearnedClassifier):
     def predict(self, texts: list[str]) -> list[Prediction]:
         if not texts:
             return []
-        vectors = embedder.embed([learned.normalise(t) for t in texts])
+        # Routing texts of concurrent turns share one encode (embedder.embed_coalesced).
+        vectors = embedder.embed_coalesced([learned.normalise(t) for t in texts])
         return self.predict_vectors(vectors)
 
     def predict_vectors(self, vectors: np.ndarray) -> list[Prediction]:

@@ -99,14 +99,16 @@
     var ws = new WebSocket(scheme + window.location.host + "/ws/console/");
     ws.onopen = function () {
       retry = 0;
-      conn.textContent = "Live";
+      // With a conversation open, "Live" waits for the server to confirm it sends that conversation's events.
       if (watching) ws.send(JSON.stringify({ type: "watch", conversation: watching }));
+      else conn.textContent = "Live";
       refreshQueue();
     };
     ws.onmessage = function (e) {
       var ev;
       try { ev = JSON.parse(e.data); } catch (err) { return; }
       if (ev.type === "queue") refreshQueue();
+      else if (ev.type === "watching") conn.textContent = "Live";
       else if (ev.type === "conversation") onConversationEvent(ev);
       else if (ev.type === "session_ended") { conn.textContent = "Signed out"; retry = -1; }
     };
