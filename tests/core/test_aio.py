@@ -6,7 +6,7 @@ import asyncio
 import gc
 import threading
 
-from asgiref.sync import SyncToAsync, async_to_sync, sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
 
 from apps.core.aio import thread_loop, use_thread_loop
 
@@ -67,11 +67,15 @@ def test_two_threads_get_loops_of_their_own_and_a_finished_threads_loop_stops():
 
 def test_an_unmarked_thread_keeps_asgirefs_loop_per_call():
     # given a plain thread that is not marked
-    def work() -> tuple[object, object]:
-        return async_to_sync(_where)()[0], getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+    async def running() -> object:
+        return asyncio.get_running_loop()
 
-    # when it runs an awaitable
-    used, marked = _in_fresh_thread(work)
-    # then a loop of its own ran it and nothing was marked
-    assert used.is_closed()
-    assert marked is None
+    def work() -> tuple[object, object]:
+        return async_to_sync(running)(), async_to_sync(running)()
+
+    # when it runs two awaitables
+    first, second = _in_fresh_thread(work)
+    # then each ran on a loop of its own, closed after the call
+    assert first is not second
+    assert first.is_closed()
+    assert second.is_closed()
