@@ -57,3 +57,8 @@ SWITCHBOARD_WARM_MODELS = False
 # host) inside whichever test calls check_input first; tests/guardrails/test_detector.py switches
 # it on. Everything else runs the rules only, as deterministic as before.
 GUARDRAILS_INJECTION_DETECTOR = "rules"
+
+# The local model is the chain's last member; its first turn in a test process loads MiniLM and
+# fits the intent classifiers, which on a busy 2-core host takes longer than production's 30 s
+# per-call timeout and made answers depend on the machine's load. Tests of timeouts set their own.
+SWITCHBOARD_MODEL_TIMEOUT = 600.0
