@@ -29,6 +29,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
+import django  # noqa: E402
+
+django.setup()  # the held-out split reads the routing examples through the agents app
+
 from apps.guardrails import GuardrailContext, check_input, check_output  # noqa: E402
 from apps.guardrails.checks import INPUT_INJECTION  # noqa: E402
 from apps.guardrails.detector.cache import CACHE_PATH, EmbeddingCache, installed  # noqa: E402

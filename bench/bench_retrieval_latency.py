@@ -27,6 +27,7 @@ import os
 import re
 import sys
 import time
+from pathlib import Path
 
 import django
 
@@ -268,6 +269,20 @@ def _plan(model: str, vector: np.ndarray, limit: int) -> str:
     return re.sub(r"\s*\(cost=[^)]*\)", "", " / ".join(nodes))
 
 
+def _backend_cpu_ms() -> float | None:
+    """CPU time used so far by this connection's PostgreSQL backend (user + system, from /proc; None
+    when the server is not on this host). Per-query CPU is what an idle machine's latency would be
+    bounded by, and it moves far less with the load average than wall time does."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        pid = cur.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
 def _loadavg() -> str:
     return " / ".join(f"{x:.1f}" for x in os.getloadavg())
 
@@ -327,20 +342,34 @@ def main() -> int:
         print(f"  load average before timing: {_loadavg()}")
         for label in ("first pass", "warm"):
             vec_ms, txt_ms, hyb_ms, hyb_cpu = [], [], [], []
+            server_cpu = {"vector": 0.0, "BM25": 0.0, "hybrid": 0.0}
             for q, v in zip(queries, query_vectors, strict=True):
+                c0 = _backend_cpu_ms()
                 _, ms = _timed(vector_candidates, query_vector=v, model=backend.name, limit=limit)
                 vec_ms.append(ms)
+                c1 = _backend_cpu_ms()
                 _, ms = _timed(text_candidates, query=q, limit=limit)
                 txt_ms.append(ms)
-                t0, c0 = time.perf_counter(), time.process_time()
+                c2 = _backend_cpu_ms()
+                t0, p0 = time.perf_counter(), time.process_time()
                 cands = hybrid_candidates(query=q, limit=limit, query_vector=v, model=backend.name)
                 load_results(cands, k=5, vector_weight=profile_get().vector_weight, threshold=threshold)
                 hyb_ms.append((time.perf_counter() - t0) * 1000)
-                hyb_cpu.append((time.process_time() - c0) * 1000)
+                hyb_cpu.append((time.process_time() - p0) * 1000)
+                c3 = _backend_cpu_ms()
+                if None not in (c0, c1, c2, c3):
+                    server_cpu["vector"] += c1 - c0
+                    server_cpu["BM25"] += c2 - c1
+                    server_cpu["hybrid"] += c3 - c2
             print(
                 f"  {label}: vector {p50_p95(vec_ms)} | BM25 {p50_p95(txt_ms)} | hybrid {p50_p95(hyb_ms)} "
                 f"(client CPU {p50_p95(hyb_cpu)}); load {_loadavg()}",
                 flush=True,
+            )
+            n = len(queries)
+            print(
+                "    PostgreSQL backend CPU per search (mean, /proc): "
+                + ", ".join(f"{name} {total / n:.2f} ms" for name, total in server_cpu.items())
             )
         server = [_server_ms_hybrid(q, v, backend.name, limit) for q, v in zip(queries, query_vectors, strict=True)]
         print(f"  inside PostgreSQL (EXPLAIN ANALYZE of the hybrid statement): {p50_p95(server)}")

@@ -19,8 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from enum import StrEnum
-
-from apps.agents.tools import TOOLS
+from typing import Any
 
 
 class Confirmation(StrEnum):
@@ -85,8 +84,9 @@ def classify_confirmation(text: str, *, tool_name: str = "", verbs: Sequence[str
         return Confirmation.UNCLEAR
     if all(_is_yes(c) for c in clauses):
         return Confirmation.YES
+    write_tools = _write_tools()
     if verbs is None and tool_name:
-        spec = TOOLS.get(tool_name)
+        spec = write_tools.get(tool_name)
         verbs = spec.confirm_verbs if spec is not None else ()
     restated = _restatement(verbs or ())
     if restated is not None and (
@@ -101,7 +101,7 @@ def classify_confirmation(text: str, *, tool_name: str = "", verbs: Sequence[str
     # another action's verb, stays unclear.
     from apps.agents.understanding.confirmation import confirm_pending
 
-    others = tuple(v for spec in TOOLS.values() for v in spec.confirm_verbs)
+    others = tuple(v for spec in write_tools.values() for v in spec.confirm_verbs)
     return Confirmation(confirm_pending(text, own_verbs=tuple(verbs or ()), other_verbs=others).value)
 
 
@@ -114,3 +114,11 @@ def extract_confirmation(text: str) -> bool | None:
     if decision == Confirmation.NO or (clauses and _NO.match(clauses[0])):
         return False
     return None
+
+
+def _write_tools() -> dict[str, Any]:
+    """The specialists' write tools (their `confirm_verbs`), read when a message is classified: the
+    specialist packages use this module, so the registry that loads them is not imported at load time."""
+    from apps.agents.registry import write_tools
+
+    return write_tools()

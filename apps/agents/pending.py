@@ -23,7 +23,8 @@ from apps.agents.confirmation import Confirmation, classify_confirmation
 from apps.agents.deps import SupportDeps
 from apps.agents.models import PendingAction, PendingActionStatus
 from apps.agents.pending_requests import pending_action_request
-from apps.agents.tools import ToolContext, tool_get
+from apps.agents.registry import tool_get
+from apps.agents.tools import ToolContext
 from apps.core.errors import ApplicationError
 from apps.observability.errors import capture_exception
 from apps.observability.models import SpanKind
@@ -83,7 +84,7 @@ def pending_action_resolve(*, deps: SupportDeps) -> Resolution | None:
         action.save(update_fields=["status", "decided_by", "decided_at", "updated_at"])
 
     # Run outside the deciding transaction: the tool's own services manage theirs.
-    spec = tool_get(action.tool_name)
+    spec = tool_get(action.tool_name, specialist=action.agent)
     with deps.trace.span(
         SpanKind.TOOL_CALL, spec.name, tool=spec.name, tool_class="write", arguments=action.arguments
     ) as data:

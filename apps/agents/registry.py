@@ -13,6 +13,7 @@ import importlib
 
 from apps.agents.routes import SPECIALIST_ROUTES
 from apps.agents.specialists.base import SpecialistSpec
+from apps.agents.tools import ToolClass, ToolSpec
 
 
 def _load(route: str) -> SpecialistSpec:
@@ -22,11 +23,34 @@ def _load(route: str) -> SpecialistSpec:
     return spec
 
 
-SPECIALISTS: dict[str, SpecialistSpec] = {route: _load(route) for route in SPECIALIST_ROUTES}
+# As the packages declare them, and the one in service per route (the same unless a test swaps one in).
+_DECLARED: dict[str, SpecialistSpec] = {route: _load(route) for route in SPECIALIST_ROUTES}
+SPECIALISTS: dict[str, SpecialistSpec] = dict(_DECLARED)
 
 
 def specialist_for(route: str) -> SpecialistSpec:
     return SPECIALISTS[route]
 
 
-__all__ = ["SPECIALISTS", "SPECIALIST_ROUTES", "SpecialistSpec", "specialist_for"]
+def tool_get(name: str, *, specialist: str = "") -> ToolSpec:
+    """A specialist's tool by name: `specialist`'s own first (a held write remembers who asked), else any one's."""
+    own = SPECIALISTS.get(specialist)
+    found = own.tool(name) if own is not None else None
+    for spec in SPECIALISTS.values():
+        found = found or spec.tool(name)
+    if found is None:
+        raise KeyError(f"no specialist has a tool named {name!r}")
+    return found
+
+
+def write_tools() -> dict[str, ToolSpec]:
+    """Every write tool a specialist package declares or a specialist in service has, by name."""
+    tools: dict[str, ToolSpec] = {}
+    for spec in [*SPECIALISTS.values(), *_DECLARED.values()]:
+        for tool in spec.tools:
+            if tool.tool_class == ToolClass.WRITE:
+                tools.setdefault(tool.name, tool)
+    return tools
+
+
+__all__ = ["SPECIALISTS", "SPECIALIST_ROUTES", "SpecialistSpec", "specialist_for", "tool_get", "write_tools"]

@@ -1,7 +1,8 @@
 """Running a specialist: its pydantic-ai `Agent`, built once per process, on this turn's model chain.
 
 The agent of a `SpecialistSpec` is defined once (`specialist_agent`): its static
-instructions (the spec's, with the shop's name), its tools' schemas, and
+instructions (the spec's, with the shop's name), its toolset (built from the tools
+its package declares), and
 `@agent.instructions` for what changes per turn (the customer's profile, the
 conversation's summary, the spec's own dynamic part), read from the turn's
 `SupportDeps`. The model is chosen per run (`agent.run(model=...)`): a chain of
@@ -64,7 +65,7 @@ def _build_agent(spec: SpecialistSpec) -> Agent[SupportDeps, str]:
         deps_type=SupportDeps,
         output_type=str,
         instructions=static_instructions(spec),
-        tools=[tool.as_tool() for tool in spec.tools],
+        toolsets=[spec.toolset()],
         name=spec.name,
     )
 

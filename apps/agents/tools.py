@@ -2,7 +2,6 @@
 
     from pydantic_ai import RunContext
     from apps.agents.deps import SupportDeps
-from apps.agents.pending_requests import pending_action_request
     from apps.agents.tools import read_tool, write_tool, approval_tool
 
     @read_tool
@@ -14,6 +13,10 @@ from apps.agents.pending_requests import pending_action_request
     def order_cancel(ctx: RunContext[SupportDeps], number: str) -> str:
         "Cancel a pending order (the customer must confirm)."
         ...
+
+A decorator returns the tool's `ToolSpec`; there is no global registry. Each
+specialist package lists its tools (`specialists/<route>/tools.py: TOOLS`) and the
+runtime gives its agent one pydantic-ai toolset built from them (`specialist_toolset`).
 
 Implementations are plain (sync) functions: they run on the worker's main
 thread through `sync_to_async(thread_sensitive=True)`, so the ORM works as
@@ -39,13 +42,13 @@ from __future__ import annotations
 import functools
 import inspect
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from pydantic_ai import ModelRetry, RunContext, Tool, ToolReturn
+from pydantic_ai import FunctionToolset, ModelRetry, RunContext, Tool, ToolReturn
 
 from apps.agents.deps import SupportDeps
 from apps.agents.pending_requests import pending_action_request
@@ -102,20 +105,9 @@ class ToolSpec:
         return self.function(ctx, **arguments)
 
 
-TOOLS: dict[str, ToolSpec] = {}
-
-
-def _register(spec: ToolSpec) -> ToolSpec:
-    existing = TOOLS.get(spec.name)
-    # Re-import of the same module (autoreload) replaces it; two different tools must not share a name.
-    if existing is not None and existing.function.__qualname__ != spec.function.__qualname__:
-        raise ValueError(f"two tools are named {spec.name!r}")
-    TOOLS[spec.name] = spec
-    return spec
-
-
-def tool_get(name: str) -> ToolSpec:
-    return TOOLS[name]
+def specialist_toolset(name: str, specs: Sequence[ToolSpec]) -> FunctionToolset[SupportDeps]:
+    """A specialist's pydantic-ai toolset: one traced `Tool` per spec (two tools with one name are an error)."""
+    return FunctionToolset([spec.as_tool() for spec in specs], id=name)
 
 
 def _arguments(function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -188,7 +180,7 @@ def _request_write(spec: ToolSpec, ctx: Any, arguments: dict[str, Any]) -> str:
 def _declare(tool_class: ToolClass, function: Callable[..., Any], **options: Any) -> ToolSpec:
     name = options.pop("name", None) or function.__name__
     description = options.pop("description", None) or inspect.getdoc(function) or ""
-    return _register(ToolSpec(name=name, function=function, tool_class=tool_class, description=description, **options))
+    return ToolSpec(name=name, function=function, tool_class=tool_class, description=description, **options)
 
 
 def read_tool(function: Callable[..., Any] | None = None, **options: Any) -> Any:
@@ -236,12 +228,11 @@ def approval_tool(function: Callable[..., Any] | None = None, **options: Any) ->
 __all__ = [
     "AWAITING_CONFIRMATION",
     "GENERIC_FAILURE",
-    "TOOLS",
     "ToolClass",
     "ToolContext",
     "ToolSpec",
     "approval_tool",
     "read_tool",
-    "tool_get",
+    "specialist_toolset",
     "write_tool",
 ]

@@ -13,7 +13,6 @@ import io
 from typing import Any
 
 from django.conf import settings
-from django.core import signing
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.urls import reverse
@@ -25,7 +24,6 @@ from apps.core.errors import ApplicationError
 
 # Pillow format -> the content type we store and serve.
 IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "GIF": "image/gif"}
-URL_SALT = "conversations.attachment"
 MAX_NAME_CHARS = 120
 
 
@@ -99,20 +97,6 @@ def attachment_create(
             attachment.file.storage.delete(attachment.file.name)
         raise
     return message, True
-
-
-def attachment_url(attachment: Attachment) -> str:
-    """A link to the photo that works for a limited time (CHAT_ATTACHMENT_LINK_MAX_AGE_SECONDS)."""
-    token = signing.dumps(str(attachment.public_id), salt=URL_SALT, compress=False)
-    return reverse("conversations:attachment", args=[attachment.public_id]) + "?t=" + token
-
-
-def attachment_link_valid(attachment: Attachment, token: str) -> bool:
-    try:
-        value = signing.loads(token or "", salt=URL_SALT, max_age=settings.CHAT_ATTACHMENT_LINK_MAX_AGE_SECONDS)
-    except signing.BadSignature:
-        return False
-    return value == str(attachment.public_id)
 
 
 def attachments_for_conversation(*, conversation: Any) -> list[Attachment]:

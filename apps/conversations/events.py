@@ -15,6 +15,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from apps.conversations.attachment_links import attachment_url
 from apps.conversations.models import Conversation, Message, MessageRole
 from apps.conversations.rendering import source_labels
 from apps.core.aio import use_thread_loop
@@ -65,8 +66,6 @@ def _attachments(message: Message) -> list[dict[str, Any]]:
 
 
 def attachment_payload(attachment: Any) -> dict[str, Any]:
-    from apps.conversations.attachments import attachment_url
-
     return {
         "id": str(attachment.public_id),
         "content_type": attachment.content_type,

@@ -8,6 +8,7 @@ commit) enqueues the bot's turn unless a human has the conversation.
 from __future__ import annotations
 
 import ipaddress
+from datetime import datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -28,6 +29,7 @@ from apps.conversations.models import (
     ReplyFlag,
 )
 from apps.conversations.rendering import render_markdown
+from apps.conversations.waiting import waiting_reply
 from apps.core.errors import ApplicationError, NotFound
 
 MAX_MESSAGE_CHARS = 4000
@@ -74,6 +76,13 @@ def message_create(
     return message
 
 
+@transaction.atomic
+def waiting_acknowledge(*, conversation: Conversation, message: Message, now: datetime | None = None) -> Message:
+    """The system's answer to a customer message while the conversation waits for a person (`waiting_reply`)."""
+    text, data = waiting_reply(conversation=conversation, message=message, now=now)
+    return message_create(conversation=conversation, role=MessageRole.SYSTEM, text=text, agent="queue", data=data)
+
+
 def message_accept_customer(*, conversation: Conversation, text: str, client_message_id: str) -> tuple[Message, bool]:
     """Store a customer's message once; return (message, created).
 
@@ -109,8 +118,6 @@ def message_accept_customer(*, conversation: Conversation, text: str, client_mes
             else:
                 events.push_staff_on_commit("customer_message", conversation=str(conversation.public_id))
                 if conversation.status == ConversationStatus.WAITING_HUMAN:
-                    from apps.conversations.waiting import waiting_acknowledge
-
                     waiting_acknowledge(conversation=conversation, message=message)
     except IntegrityError:
         # Two sockets raced on the same client id: the first one won.

@@ -12,7 +12,7 @@ from django.shortcuts import render
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import require_GET
 
-from apps.conversations.attachments import attachment_link_valid
+from apps.conversations.attachment_links import attachment_link_valid
 from apps.conversations.consumers import session_group
 from apps.conversations.identity import can_access, identity_resolve
 from apps.conversations.models import Attachment

@@ -1,11 +1,12 @@
 """While a customer waits for a person: acknowledge each message at once, and outside business hours take an
 email address for the follow-up (a support ticket the staff see).
 
-`waiting_acknowledge` is called by `services.message_accept_customer` for every customer message the bot
-does not answer because the conversation waits for staff. It stores a system message (`data.event ==
-"waiting"`) saying where the customer is in the queue and how long the wait should be, or, outside
-`CHAT_BUSINESS_HOURS`, that the team is away, when it is back, and that an email address lets us follow up.
-A message that carries an email address out of hours opens one ticket (once per conversation).
+`services.waiting_acknowledge` (called by `services.message_accept_customer` for every customer message
+the bot does not answer because the conversation waits for staff) stores, from `waiting_reply`, a system
+message (`data.event == "waiting"`) saying where the customer is in the queue and how long the wait
+should be, or, outside `CHAT_BUSINESS_HOURS`, that the team is away, when it is back, and that an email
+address lets us follow up. A message that carries an email address out of hours opens one ticket (once
+per conversation).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -181,11 +181,14 @@ def _open_followup_ticket(conversation: Conversation, message: Message, email: s
     return ticket.reference
 
 
-@transaction.atomic
-def waiting_acknowledge(*, conversation: Conversation, message: Message, now: dt.datetime | None = None) -> Message:
-    """The system's answer to a customer message while the conversation waits for a person."""
-    from apps.conversations.services import message_create
+def waiting_reply(
+    *, conversation: Conversation, message: Message, now: dt.datetime | None = None
+) -> tuple[str, dict[str, Any]]:
+    """The system's answer to a customer message while the conversation waits for a person: its text and data.
 
+    Out of hours, an email address in `message` opens the follow-up ticket (once per conversation) first;
+    `services.waiting_acknowledge` stores the answer.
+    """
     now = now or timezone.now()
     if is_open(now):
         position = queue_position(conversation)
@@ -195,10 +198,7 @@ def waiting_acknowledge(*, conversation: Conversation, message: Message, now: dt
             f"Thanks, we have your message. {ahead}; the expected wait is about {minutes} minutes. "
             "A person from our team will reply here."
         )
-        data = {"event": "waiting", "open": True, "position": position, "wait_minutes": minutes}
-        return message_create(
-            conversation=conversation, role=MessageRole.SYSTEM, text=text, agent="queue", data=data, in_reply_to=None
-        )
+        return text, {"event": "waiting", "open": True, "position": position, "wait_minutes": minutes}
 
     opening = next_opening(now)
     data: dict[str, Any] = {"event": "waiting", "open": False, "opens_at": opening.isoformat() if opening else None}
@@ -229,4 +229,4 @@ def waiting_acknowledge(*, conversation: Conversation, message: Message, now: dt
             f"{_opening_text(opening, now)} Leave your email address here and we will reply by email."
         )
         data.update(asks_for_email=True)
-    return message_create(conversation=conversation, role=MessageRole.SYSTEM, text=text, agent="queue", data=data)
+    return text, data

@@ -71,17 +71,24 @@ _LEXICAL = (  # constant fragments only
     " ORDER BY impact DESC LIMIT %(per_term)s) p GROUP BY p.chunk_id),"
     " pool AS (SELECT chunk_id FROM nom ORDER BY partial DESC, chunk_id LIMIT %(pool)s),"
     " cand AS (SELECT chunk_id FROM pool UNION SELECT chunk_id FROM vec),"
-    " lex AS (SELECT cand.chunk_id, SUM(" + _CONTRIBUTION + ") AS score FROM cand CROSS JOIN q"
-    " JOIN knowledge_posting p ON p.term_id = q.term_id AND p.chunk_id = cand.chunk_id GROUP BY cand.chunk_id),"
-    " info AS (SELECT cand.chunk_id, c.document_id, lex.score, vec.rank AS vector_rank,"
-    " CASE WHEN d.embedding_model = %(model)s THEN coalesce(vec.distance, " + DISTANCE + ") END AS distance"
-    " FROM cand JOIN knowledge_chunk c ON c.id = cand.chunk_id JOIN knowledge_document d ON d.id = c.document_id"
+    # One probe of the (term, chunk) index per term and candidate (OFFSET 0 keeps the planner from
+    # turning it into a scan of every posting of the query's terms).
+    " lex AS (SELECT cand.chunk_id, SUM(" + _CONTRIBUTION + ") AS score FROM cand CROSS JOIN q CROSS JOIN LATERAL"
+    " (SELECT frequency, length FROM knowledge_posting WHERE term_id = q.term_id AND chunk_id = cand.chunk_id"
+    " OFFSET 0) p GROUP BY cand.chunk_id),"
+    # Documents through the (id) INCLUDE (document_id) index: no chunk row is read here.
+    " info AS (SELECT cand.chunk_id, c.document_id, d.embedding_model = %(model)s AS comparable, lex.score,"
+    " vec.rank AS vector_rank, vec.distance FROM cand"
+    " JOIN knowledge_chunk c ON c.id = cand.chunk_id JOIN knowledge_document d ON d.id = c.document_id"
     " LEFT JOIN lex ON lex.chunk_id = cand.chunk_id LEFT JOIN vec ON vec.chunk_id = cand.chunk_id"
     " WHERE d.is_active),"
     " ranked AS (SELECT info.*, CASE WHEN info.score > 0 THEN"
     " row_number() OVER (ORDER BY info.score DESC NULLS LAST, info.chunk_id) END AS text_rank FROM info)"
-    " SELECT chunk_id, document_id, distance, coalesce(score, 0), vector_rank, text_rank,"
-    " (SELECT coalesce(sum(idf), 0) FROM q) FROM ranked WHERE vector_rank IS NOT NULL OR text_rank <= %(limit)s"
+    # Distances of BM25-only candidates are computed for the rows returned only.
+    " SELECT r.chunk_id, r.document_id, CASE WHEN r.comparable THEN coalesce(r.distance,"
+    " (SELECT " + DISTANCE + " FROM knowledge_chunk c WHERE c.id = r.chunk_id)) END,"
+    " coalesce(r.score, 0), r.vector_rank, r.text_rank, (SELECT coalesce(sum(idf), 0) FROM q)"
+    " FROM ranked r WHERE r.vector_rank IS NOT NULL OR r.text_rank <= %(limit)s"
 )
 
 HYBRID_SQL = "WITH" + _TERMS + _VECTOR + _LEXICAL

@@ -19,12 +19,14 @@ Lucene's IDF, which is never negative):
     idf(t) = ln(1 + (N - df(t) + 0.5) / (df(t) + 0.5))
 
 computed at query time from the postings of the query's terms, so no stored
-weight ever goes stale when the corpus grows. The cost is bounded by impact
-ordering: each posting also stores its term's saturation part under the average
-length when it was written (`impact`), and an unfiltered search lets each query
-term nominate only its `KNOWLEDGE_BM25_POSTINGS_PER_TERM` best postings (an
-index-only scan of (term, impact desc)); the best `POOL_FACTOR * limit` nominees
-by partial sum are then scored exactly over every query term. Exact whenever no
+weight ever goes stale when the corpus grows. This module's `bm25_candidates` reads
+every posting of the query's terms (the reference, and filtered searches). The
+unfiltered search (`apps.knowledge.hybrid`) bounds the cost by impact ordering:
+each posting also stores its term's saturation part under the average length when
+it was written (`impact`), each query term nominates only its
+`KNOWLEDGE_BM25_POSTINGS_PER_TERM` best postings (an index-only scan of (term,
+impact desc)), and the best `POOL_FACTOR * limit` nominees by partial sum are then
+scored exactly over every query term. Exact whenever no
 query term occurs in more chunks than that (every shop help centre); above it, a
 chunk that is in no term's top list can be missed (recall against exact BM25 is
 printed by the latency bench). Filtered searches, and scoring given chunks, read

@@ -20,7 +20,7 @@ def index_documents(document_ids: list[int], force: bool = False) -> None:
     from .fitting import retrieval_profile_fit, retrieval_profile_needs_fit
     from .lexical import profile_get
     from .models import Document
-    from .services import document_index
+    from .services.documents import document_index
 
     for document_id in document_ids:
         try:

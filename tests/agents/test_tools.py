@@ -74,12 +74,10 @@ def scripted(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
 
 @pytest.fixture(autouse=True)
 def order_specialist(monkeypatch: pytest.MonkeyPatch, route_to: Any, pushed: list) -> registry.SpecialistSpec:
-    from apps.agents.tools import TOOLS
-
     spec = registry.SpecialistSpec(
         name="order",
         instructions="test",
-        tools=[TOOLS["fake_order_status"], TOOLS["fake_order_cancel"], TOOLS["fake_refund_request"]],
+        tools=[fake_order_status, fake_order_cancel, fake_refund_request],
         local_behaviour=scripted,
     )
     monkeypatch.setitem(registry.SPECIALISTS, "order", spec)
@@ -298,7 +296,6 @@ def test_a_yes_restating_the_pending_actions_verb_confirms_it(
 
 def test_tool_that_escalates_is_recorded_as_a_handoff(say: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from apps.agents import handoff
-    from apps.agents.tools import TOOLS, read_tool
 
     @read_tool
     def fake_escalate(ctx: RunContext[SupportDeps], reason_code: str) -> str:
@@ -313,7 +310,7 @@ def test_tool_that_escalates_is_recorded_as_a_handoff(say: Any, monkeypatch: pyt
         return tool_call_response(("fake_escalate", {"reason_code": "policy_exception"}))
 
     spec = registry.SPECIALISTS["order"]
-    spec.tools = [*spec.tools, TOOLS["fake_escalate"]]
+    spec.tools = [*spec.tools, fake_escalate]
     spec.local_behaviour = escalating
     message = say("I want an exception to the policy")
     turn_run(message_id=message.pk)

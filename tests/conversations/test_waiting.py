@@ -60,7 +60,7 @@ def test_in_hours_each_message_gets_the_queue_position_and_expected_wait(hours, 
     [conversation] = _waiting(1)
     message = services.message_create(conversation=conversation, role=MessageRole.CUSTOMER, text="hello?")
     # when the system acknowledges the customer's message during business hours
-    ack = waiting.waiting_acknowledge(conversation=conversation, message=message, now=TUESDAY_NOON)
+    ack = services.waiting_acknowledge(conversation=conversation, message=message, now=TUESDAY_NOON)
     # then it says where they are and how long it should take
     assert ack.role == MessageRole.SYSTEM
     assert ack.text == (
@@ -91,7 +91,7 @@ def test_a_customer_message_while_waiting_is_acknowledged_and_not_sent_to_the_bo
 def test_out_of_hours_the_customer_is_told_and_asked_for_an_email(hours, turns):
     [conversation] = _waiting(1)
     message = services.message_create(conversation=conversation, role=MessageRole.CUSTOMER, text="hello?")
-    ack = waiting.waiting_acknowledge(conversation=conversation, message=message, now=TUESDAY_NIGHT)
+    ack = services.waiting_acknowledge(conversation=conversation, message=message, now=TUESDAY_NIGHT)
     assert ack.text == (
         "Thanks, we have your message. Our team is away right now (we answer mon–fri 09:00–17:00; sat 10:00–14:00). "
         "We are back tomorrow at 09:00 (Europe/London time). Leave your email address here and we will reply by email."
@@ -107,12 +107,12 @@ def test_out_of_hours_an_email_address_opens_one_ticket_for_the_follow_up(hours,
     # given a waiting conversation out of hours
     [conversation] = _waiting(1)
     first = services.message_create(conversation=conversation, role=MessageRole.CUSTOMER, text="my parcel is lost")
-    waiting.waiting_acknowledge(conversation=conversation, message=first, now=TUESDAY_NIGHT)
+    services.waiting_acknowledge(conversation=conversation, message=first, now=TUESDAY_NIGHT)
     # when the customer leaves an email address
     second = services.message_create(
         conversation=conversation, role=MessageRole.CUSTOMER, text="sure, it's Ada.L@example.com thanks"
     )
-    ack = waiting.waiting_acknowledge(conversation=conversation, message=second, now=TUESDAY_NIGHT)
+    ack = services.waiting_acknowledge(conversation=conversation, message=second, now=TUESDAY_NIGHT)
     # then a ticket the staff see holds the address and the customer's words, and the customer is told
     ticket = Ticket.objects.get()
     assert ticket.conversation_id == conversation.pk
@@ -125,7 +125,7 @@ def test_out_of_hours_an_email_address_opens_one_ticket_for_the_follow_up(hours,
     )
     # and a later message does not open a second ticket
     third = services.message_create(conversation=conversation, role=MessageRole.CUSTOMER, text="also: a@b.example")
-    later = waiting.waiting_acknowledge(conversation=conversation, message=third, now=TUESDAY_NIGHT)
+    later = services.waiting_acknowledge(conversation=conversation, message=third, now=TUESDAY_NIGHT)
     assert Ticket.objects.count() == 1
     assert later.data["followup_email"] == "ada.l@example.com"
     assert Message.objects.filter(conversation=conversation, data__event="waiting").count() == 3

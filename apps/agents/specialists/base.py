@@ -14,10 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic_ai import FunctionToolset
+
+from apps.agents.deps import SupportDeps
 from apps.agents.local import LocalBehaviour, default_behaviour
 from apps.agents.specialists import help_center, shared_tools
 from apps.agents.specialists.prompts import load_prompt
-from apps.agents.tools import ToolSpec
+from apps.agents.tools import ToolSpec, specialist_toolset
 from apps.guardrails.untrusted import UNTRUSTED_DATA_NOTICE
 
 BASE_INSTRUCTIONS = (
@@ -47,6 +50,13 @@ class SpecialistSpec:
     ticket_category: str = "other"
     # What belongs on this route, for the LLM router's instructions ("invoices, payments, ...").
     route_description: str = ""
+
+    def toolset(self) -> FunctionToolset[SupportDeps]:
+        """The pydantic-ai toolset its agent is given: its tools, each traced and classed."""
+        return specialist_toolset(self.name, self.tools)
+
+    def tool(self, name: str) -> ToolSpec | None:
+        return next((tool for tool in self.tools if tool.name == name), None)
 
 
 def specialist_spec(

@@ -261,6 +261,14 @@ def call(*calls: tuple[str, dict[str, Any]]) -> ModelResponse:
     return ModelResponse(parts=[ToolCallPart(tool_name=name, args=args) for name, args in calls])
 
 
+def result_or_call(
+    t: Turn, tool: str, args: dict[str, Any], refusal: ModelResponse | None
+) -> dict[str, Any] | ModelResponse:
+    """What `tool` returned this turn, or the reply instead: `refusal` (why it has no answer), else the call."""
+    data = t.result(tool) if refusal is None else None
+    return refusal or (call((tool, args)) if data is None else data)
+
+
 def bullet(lines: Iterable[str]) -> str:
     return "\n".join(f"- {line}" for line in lines)
 

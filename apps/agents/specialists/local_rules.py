@@ -28,7 +28,34 @@ from apps.agents.specialists.local_common import (
     wants_human,
     wants_ticket,
 )
-from apps.agents.understanding.local_intents import is_policy_question, offered_intent
+from apps.agents.understanding.local_intents import GENERAL, is_policy_question, offered_intent
+
+
+def open_turn(
+    t: Turn,
+    *,
+    route: str,
+    topic: str,
+    foreign: re.Pattern[str],
+    first: Callable[[Turn], ModelResponse | None] | None = None,
+) -> tuple[ModelResponse | None, str | None]:
+    """How a specialist's offline behaviour starts: `(reply, None)` when a shared rule answers, else `(None, intent)`.
+
+    `handle_common` first (`topic` as the replies name it, `route` as the ticket category), then the
+    specialist's own `first` rule, a general question for the help center, and a message plainly about
+    another specialist's topic (`foreign`) handed back to the router. `intent` is the specialist's
+    learned intent, None when unsure.
+    """
+    common = handle_common(t, topic=topic, category=route)
+    if common is None and first is not None:
+        common = first(t)
+    if common is not None:
+        return common, None
+    intent = t.intent(route)
+    if intent == GENERAL and "search_knowledge" in t.tools:
+        return behaviour_steps(t), None  # "how long does shipping take?": the help center answers it
+    intent = None if intent == GENERAL else intent
+    return hand_back_if_foreign(t, route, intent, foreign), intent
 
 
 def handle_common(t: Turn, *, topic: str, category: str) -> ModelResponse | None:
@@ -89,25 +116,3 @@ def _policy_question(t: Turn, specialist: str) -> bool:
     if t.answering_us and len(t.text.split()) <= 6:
         return False
     return is_policy_question(specialist, t.text)
-
-
-def shared_first(
-    t: Turn,
-    *,
-    topic: str,
-    route: str,
-    category: str,
-    intent: str | None,
-    foreign: re.Pattern[str],
-    before_hand_back: Callable[[Turn], ModelResponse | None] | None = None,
-) -> ModelResponse | None:
-    """What a specialist's behaviour does before its own intents: the shared rules, then the hand-back of a
-    message that plainly belongs to another specialist (`before_hand_back` may answer in between)."""
-    common = handle_common(t, topic=topic, category=category)
-    if common is not None:
-        return common
-    if before_hand_back is not None:
-        early = before_hand_back(t)
-        if early is not None:
-            return early
-    return hand_back_if_foreign(t, route, intent, foreign)

@@ -23,7 +23,7 @@ from apps.commerce.models import (
     ShippingMethod,
 )
 
-from .generator import Builder, LineSpec, ReturnSpec, variant_sku
+from .builder import Builder, LineSpec, ReturnSpec, variant_sku
 
 GUEST_EMAIL = "dana.guest@example.com"
 

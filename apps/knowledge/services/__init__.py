@@ -5,6 +5,7 @@
   transaction, then swap chunks and postings in one), re-index, delete;
 - `ingestion`: files and folders to documents, `ingest_documents` / `ingest_paths` (batches:
   upsert, one batched embedding call, index each, refit the retrieval profile), admin uploads;
+- `indexing_queue`: `documents_enqueue_index` / `documents_reindex` (queue the Celery indexer after commit);
 - `sync`: the JSON API's put, update and sync;
 - `gaps`: `unanswered_question_record` (the gaps report's input).
 """
@@ -17,13 +18,12 @@ from apps.knowledge.services.documents import (
     document_index,
     document_upsert,
     documents_delete,
-    documents_enqueue_index,
-    documents_reindex,
     index_signature,
     normalise_content,
     source_get_or_create,
 )
 from apps.knowledge.services.gaps import UNANSWERED_MAX_CHARS, unanswered_question_record
+from apps.knowledge.services.indexing_queue import documents_enqueue_index, documents_reindex
 from apps.knowledge.services.ingestion import (
     INDEX_BATCH_DOCUMENTS,
     SUFFIX_FORMATS,

@@ -11,7 +11,7 @@ Two steps, so unchanged documents cost a hash and one query and never load the m
 
 `ingest_documents` runs both for a batch (the `ingest` and `ingest_demo_kb`
 commands); admin uploads and re-index actions enqueue `tasks.index_documents`
-after commit.
+after commit (`indexing_queue`, apart so that the task and this module never import each other).
 """
 
 from __future__ import annotations
@@ -212,24 +212,6 @@ def document_index(*, document_id: int, force: bool = False, backend: EmbeddingB
         document.save()
     logger.info("indexed document %s (%s): %s chunks", document.pk, document.uri, len(drafts))
     return len(drafts)
-
-
-def documents_enqueue_index(*, document_ids: Sequence[int], force: bool = False) -> None:
-    """Index in Celery once the current transaction commits (the rows must be visible to the worker)."""
-    from apps.knowledge.tasks import index_documents
-
-    ids = list(document_ids)
-    if ids:
-        transaction.on_commit(lambda: index_documents.delay(ids, force=force))
-
-
-def documents_reindex(*, document_ids: Sequence[int]) -> int:
-    """Re-chunk and re-embed from the stored content (new settings, another backend)."""
-    with transaction.atomic():
-        ids = list(Document.objects.filter(pk__in=document_ids).values_list("pk", flat=True))
-        Document.objects.filter(pk__in=ids).update(status=DocumentStatus.PENDING, updated_at=timezone.now())
-        documents_enqueue_index(document_ids=ids, force=True)
-    return len(ids)
 
 
 def documents_delete(*, document_ids: Sequence[int]) -> int:

@@ -21,10 +21,10 @@ from apps.knowledge.services.documents import (
     document_index,
     document_upsert,
     documents_delete,
-    documents_enqueue_index,
     embedding_inputs,
     source_get_or_create,
 )
+from apps.knowledge.services.indexing_queue import documents_enqueue_index
 
 logger = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from apps.knowledge.services.documents import (
     current_signature,
     document_upsert,
     documents_delete,
-    documents_enqueue_index,
     source_get_or_create,
 )
+from apps.knowledge.services.indexing_queue import documents_enqueue_index
 
 API_FORMATS = frozenset(DocumentFormat.values)
 

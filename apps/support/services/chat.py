@@ -30,6 +30,13 @@ def _active_escalation(conversation: Conversation) -> Escalation | None:
     )
 
 
+def _say(conversation: Conversation, text: str, event: str, **data: Any) -> None:
+    """The system line the customer sees when the support desk takes, hands back or closes their chat."""
+    services.message_create(
+        conversation=conversation, role=MessageRole.SYSTEM, text=text, agent="human", data={"event": event, **data}
+    )
+
+
 @transaction.atomic
 def chat_take_over(*, conversation: Conversation, staff: Any) -> None:
     escalation = _active_escalation(conversation)
@@ -39,13 +46,7 @@ def chat_take_over(*, conversation: Conversation, staff: Any) -> None:
     already = escalation.taken_by_id == staff.pk
     escalation_take_over(escalation=escalation, staff_user=staff)
     if not already:
-        services.message_create(
-            conversation=conversation,
-            role=MessageRole.SYSTEM,
-            text=f"{services._staff_name(staff)} from the support team has joined the chat.",
-            agent="human",
-            data={"event": "taken_over"},
-        )
+        _say(conversation, f"{services._staff_name(staff)} from the support team has joined the chat.", "taken_over")
 
 
 @transaction.atomic
@@ -55,13 +56,7 @@ def chat_hand_back(*, conversation: Conversation, staff: Any) -> None:
         services.conversation_hand_back(conversation=conversation, staff=staff)
         return
     escalation_hand_back(escalation=escalation, staff_user=staff)
-    services.message_create(
-        conversation=conversation,
-        role=MessageRole.SYSTEM,
-        text="You are chatting with the assistant again.",
-        agent="human",
-        data={"event": "handed_back"},
-    )
+    _say(conversation, "You are chatting with the assistant again.", "handed_back")
 
 
 @transaction.atomic
@@ -74,11 +69,5 @@ def chat_close(*, conversation: Conversation, staff: Any, resolution_code: str) 
         raise ApplicationError("Unknown resolution code.", code="invalid_resolution_code")
     escalation_resolve(escalation=escalation, staff_user=staff, resolution_code=resolution_code)
     conversation.refresh_from_db()
-    services.message_create(
-        conversation=conversation,
-        role=MessageRole.SYSTEM,
-        text="This conversation has been closed. How did we do?",
-        agent="human",
-        data={"event": "closed", "csat": True},
-    )
+    _say(conversation, "This conversation has been closed. How did we do?", "closed", csat=True)
     events.push_on_commit(conversation, "closed", resolution_code=resolution_code, csat=True)

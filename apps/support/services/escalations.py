@@ -142,15 +142,20 @@ def _check_holder(escalation: Escalation, staff_user: Any) -> None:
         raise PermissionDenied("Another staff member has this conversation.", code="not_yours")
 
 
+def _check_active_holder(escalation: Escalation, staff_user: Any) -> None:
+    """Hand-back and resolve: by its holder (or an assigner), and only while it is still active."""
+    _check_holder(escalation, staff_user)
+    if escalation.status not in ACTIVE_ESCALATION_STATUSES:
+        raise ApplicationError(
+            f"This escalation is {escalation.get_status_display().lower()}.", code="escalation_not_active"
+        )
+
+
 def escalation_hand_back(*, escalation: Escalation, staff_user: Any) -> Escalation:
     """Give the conversation back to the bot (status open, unassigned)."""
     with transaction.atomic():
         locked, conversation = _lock(escalation)
-        _check_holder(locked, staff_user)
-        if locked.status not in ACTIVE_ESCALATION_STATUSES:
-            raise ApplicationError(
-                f"This escalation is {locked.get_status_display().lower()}.", code="escalation_not_active"
-            )
+        _check_active_holder(locked, staff_user)
         if conversation.status == ConversationStatus.CLOSED:
             raise ApplicationError("This conversation is closed.", code="conversation_closed")
         from_state = locked.status
@@ -177,11 +182,7 @@ def escalation_resolve(*, escalation: Escalation, staff_user: Any, resolution_co
         raise ApplicationError("A resolution code (up to 40 characters) is required.", code="resolution_required")
     with transaction.atomic():
         locked, conversation = _lock(escalation)
-        _check_holder(locked, staff_user)
-        if locked.status not in ACTIVE_ESCALATION_STATUSES:
-            raise ApplicationError(
-                f"This escalation is {locked.get_status_display().lower()}.", code="escalation_not_active"
-            )
+        _check_active_holder(locked, staff_user)
         now = timezone.now()
         from_state = locked.status
         locked.status = EscalationStatus.RESOLVED

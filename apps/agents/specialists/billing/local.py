@@ -8,22 +8,20 @@ from typing import Any
 from pydantic_ai.messages import ModelMessage, ModelResponse
 from pydantic_ai.models.function import AgentInfo
 
-from apps.agents.specialists.faq.local import behaviour_steps
 from apps.agents.specialists.local_common import (
     Turn,
     bullet,
     call,
     confirm_question,
     failure_reply,
-    hand_back_if_foreign,
     not_found_reply,
     read_turn,
+    result_or_call,
     say,
 )
-from apps.agents.specialists.local_rules import handle_common
+from apps.agents.specialists.local_rules import open_turn
 from apps.agents.specialists.results import day, money
 from apps.agents.tool_results import ErrorCode
-from apps.agents.understanding.local_intents import GENERAL
 
 INVOICE_RE = re.compile(r"\bINV[-\s]?(\d{4})[-\s]?(\d{6})\b", re.IGNORECASE)
 
@@ -42,16 +40,10 @@ FOREIGN = re.compile(r"\b(?:cancel|track(?:ing)?|returns?|send (?:it|them) back|
 
 def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     t = read_turn(messages, info)
-    common = handle_common(t, topic="billing", category="billing")
-    if common is not None:
-        return common
-    intent = t.intent("billing")
-    if intent == GENERAL and "search_knowledge" in t.tools:
-        return behaviour_steps(t)  # "my card expires this month, will my order still go through?"
-    intent = None if intent == GENERAL else intent
-    back = hand_back_if_foreign(t, "billing", intent, FOREIGN)
-    if back is not None:
-        return back
+    # A general question ("my card expires this month, will my order still go through?") goes to the help center.
+    opened, intent = open_turn(t, route="billing", topic="billing", foreign=FOREIGN)
+    if opened is not None:
+        return opened
     intent = intent or ("charges" if t.named_order_now() else "invoice")
     return {
         "send_invoice": _send_invoice,
@@ -151,12 +143,9 @@ def _invoice_line(i: dict[str, Any]) -> str:
 def _invoice(t: Turn) -> ModelResponse:
     number = invoice_number(t) or t.named_order_now() or (t.order_number() if t.answering_us else None)
     if number:
-        refused = _refusal(t, "get_invoice", number)
-        if refused is not None:
-            return refused
-        inv = t.result("get_invoice")
-        if inv is None:
-            return call(("get_invoice", {"number": number}))
+        inv = result_or_call(t, "get_invoice", {"number": number}, _refusal(t, "get_invoice", number))
+        if isinstance(inv, ModelResponse):
+            return inv
         cur = inv["currency"]
         return say(
             f"Invoice {inv['number']} for order {inv['order_number']}, issued {day(inv['issued_on'])}, is "
@@ -193,12 +182,10 @@ def _failed(t: Turn) -> ModelResponse:
             )
         else:
             return say("Which order's payment failed?", bullet(_payment_line(p) for p in failed[:5]))
-    refused = _refusal(t, "payment_failure_help", number)
-    if refused is not None:
-        return refused
-    help_ = t.result("payment_failure_help")
-    if help_ is None:
-        return call(("payment_failure_help", {"order_number": number}))
+    refusal = _refusal(t, "payment_failure_help", number)
+    help_ = result_or_call(t, "payment_failure_help", {"order_number": number}, refusal)
+    if isinstance(help_, ModelResponse):
+        return help_
     if not help_["failed"]:
         status = help_.get("latest_payment_status") or "no payment yet"
         return say(f"The latest payment on order {help_['order_number']} didn't fail: its status is {status}.")
@@ -234,12 +221,9 @@ def _charges(t: Turn) -> ModelResponse:
     number, response = _which_order(t, "should I explain")
     if response is not None:
         return response
-    refused = _refusal(t, "explain_charges", number)
-    if refused is not None:
-        return refused
-    d = t.result("explain_charges")
-    if d is None:
-        return call(("explain_charges", {"order_number": number}))
+    d = result_or_call(t, "explain_charges", {"order_number": number}, _refusal(t, "explain_charges", number))
+    if isinstance(d, ModelResponse):
+        return d
     cur = d["currency"]
     lines = [f"{line['quantity']} x {line['name']}: {money(line['amount'], cur)}" for line in d["lines"]]
     lines.append(f"Shipping, {d['shipping_method']}: {money(d['shipping_fee'], cur)}")

@@ -8,26 +8,24 @@ from typing import Any
 from pydantic_ai.messages import ModelMessage, ModelResponse
 from pydantic_ai.models.function import AgentInfo
 
-from apps.agents.specialists.faq.local import behaviour_steps
 from apps.agents.specialists.local_common import (
     Turn,
     bullet,
     call,
     confirm_question,
     failure_reply,
-    hand_back_if_foreign,
     no_orders_reply,
     not_found_reply,
     order_line,
     read_turn,
     refused_reply,
+    result_or_call,
     say,
 )
-from apps.agents.specialists.local_rules import handle_common
+from apps.agents.specialists.local_rules import open_turn
 from apps.agents.specialists.order.addresses import parse_address
 from apps.agents.specialists.results import day, money
 from apps.agents.tool_results import ErrorCode
-from apps.agents.understanding.local_intents import GENERAL
 from apps.agents.understanding.references import ResolutionKind, facts_from_data, resolve_in_context
 
 # What clearly belongs to another specialist: handed back to the router when none of ours matches.
@@ -38,16 +36,9 @@ FOREIGN = re.compile(
 
 def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     t = read_turn(messages, info)
-    common = handle_common(t, topic="orders", category="order")
-    if common is not None:
-        return common
-    intent = t.intent("order")
-    if intent == GENERAL and "search_knowledge" in t.tools:
-        return behaviour_steps(t)  # "how long does shipping take?": the help center answers it
-    intent = None if intent == GENERAL else intent
-    back = hand_back_if_foreign(t, "order", intent, FOREIGN)
-    if back is not None:
-        return back
+    opened, intent = open_turn(t, route="order", topic="orders", foreign=FOREIGN)
+    if opened is not None:
+        return opened
     if intent != "cancel" and parse_address(t.text):
         intent = "address"  # "send TW-100003 to 9 Ocean Drive, Miami, FL 33139, US"
     intent = intent or ("details" if t.named_order_now() else "list")
@@ -121,6 +112,11 @@ def _not_found(t: Turn, tool: str) -> ModelResponse | None:
     return None
 
 
+def _order_data(t: Turn, tool: str, number: str) -> dict[str, Any] | ModelResponse:
+    """What `tool` said about order `number`, or the reply to give instead: the call, or why it has no answer."""
+    return result_or_call(t, tool, {"order_number": number}, _not_found(t, tool))
+
+
 # -- intents -------------------------------------------------------------------------------------
 def _list(t: Turn) -> ModelResponse:
     listed = t.result("list_orders")
@@ -140,15 +136,8 @@ def _list(t: Turn) -> ModelResponse:
 
 def _details(t: Turn) -> ModelResponse:
     number, response = _pick(t, prefer=("pending", "processing", "shipped"), purpose="the details of")
-    if response is not None:
-        return response
-    refused = _not_found(t, "get_order")
-    if refused is not None:
-        return refused
-    order = t.result("get_order")
-    if order is None:
-        return call(("get_order", {"order_number": number}))
-    return say(_describe(order))
+    order = response or _order_data(t, "get_order", str(number))
+    return order if isinstance(order, ModelResponse) else say(_describe(order))
 
 
 def _describe(order: dict[str, Any]) -> str:
@@ -173,15 +162,8 @@ def _describe(order: dict[str, Any]) -> str:
 
 def _track(t: Turn) -> ModelResponse:
     number, response = _pick(t, prefer=("shipped", "processing", "pending"), purpose="me to track", action="track")
-    if response is not None:
-        return response
-    refused = _not_found(t, "track_shipment")
-    if refused is not None:
-        return refused
-    data = t.result("track_shipment")
-    if data is None:
-        return call(("track_shipment", {"order_number": number}))
-    return say(_tracking_text(data))
+    data = response or _order_data(t, "track_shipment", str(number))
+    return data if isinstance(data, ModelResponse) else say(_tracking_text(data))
 
 
 def _tracking_text(data: dict[str, Any]) -> str:
@@ -280,12 +262,9 @@ def _address(t: Turn) -> ModelResponse:
         if address:
             break
     if address is None:
-        refused = _not_found(t, "get_order")
-        if refused is not None:
-            return refused
-        order = t.result("get_order")
-        if order is None:
-            return call(("get_order", {"order_number": number}))
+        order = _order_data(t, "get_order", str(number))
+        if isinstance(order, ModelResponse):
+            return order
         if not order["can_change_address"]:
             return say(
                 f"Order {order['number']} is {order['status_label'].lower()}, so its address can no longer be "

@@ -14,7 +14,6 @@ from pydantic_ai.messages import ModelMessage, ModelResponse
 from pydantic_ai.models.function import AgentInfo
 
 from apps.agents.offline.slots import ALL, extract_quantity, extract_return_reason, match_items
-from apps.agents.specialists.faq.local import behaviour_steps
 from apps.agents.specialists.local_common import (
     Turn,
     ask,
@@ -22,17 +21,15 @@ from apps.agents.specialists.local_common import (
     call,
     confirm_question,
     failure_reply,
-    hand_back_if_foreign,
     no_orders_reply,
     not_found_reply,
     order_line,
     read_turn,
     say,
 )
-from apps.agents.specialists.local_rules import handle_common
+from apps.agents.specialists.local_rules import open_turn
 from apps.agents.specialists.results import day, money
 from apps.agents.tool_results import ErrorCode
-from apps.agents.understanding.local_intents import GENERAL
 from apps.agents.understanding.references import ResolutionKind, facts_from_data, resolve_in_context
 
 _AMOUNT_RE = re.compile(
@@ -51,22 +48,21 @@ FOREIGN = re.compile(r"\b(?:cancel|track(?:ing)?|invoices?|receipts?|payment met
 
 def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     t = read_turn(messages, info)
-    common = handle_common(t, topic="returns", category="returns")
-    if common is not None:
-        return common
-    if _EXCEPTION_RE.search(t.text) and "escalate_to_human" in t.tools:
-        return call(("escalate_to_human", {"reason_code": "policy_exception", "note": t.text[:500]}))
-    intent = t.intent("returns")
-    if intent == GENERAL and "search_knowledge" in t.tools:
-        return behaviour_steps(t)  # "is there a warranty?", "what is your return policy?": the help center
-    intent = None if intent == GENERAL else intent
-    back = hand_back_if_foreign(t, "returns", intent, FOREIGN)
-    if back is not None:
-        return back
+    # A general question ("is there a warranty?", "what is your return policy?") goes to the help center.
+    opened, intent = open_turn(t, route="returns", topic="returns", foreign=FOREIGN, first=_exception_request)
+    if opened is not None:
+        return opened
     intent = intent or ("policy" if t.named_order_now() else "return")
     if intent == "status":
         return _status(t)
     return _return_or_refund(t, intent)
+
+
+def _exception_request(t: Turn) -> ModelResponse | None:
+    """ "Can you make an exception?": a person decides that, not the policy."""
+    if _EXCEPTION_RE.search(t.text) and "escalate_to_human" in t.tools:
+        return call(("escalate_to_human", {"reason_code": "policy_exception", "note": t.text[:500]}))
+    return None
 
 
 # -- which order -------------------------------------------------------------------------------
