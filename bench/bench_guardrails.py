@@ -29,6 +29,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
+import django  # noqa: E402
+
+django.setup()  # the held-out split reads the routing examples through the agents app
+
 from apps.guardrails import GuardrailContext, check_input, check_output  # noqa: E402
 from apps.guardrails.checks import INPUT_INJECTION  # noqa: E402
 from apps.guardrails.detector.cache import CACHE_PATH, EmbeddingCache, installed  # noqa: E402
@@ -254,7 +258,8 @@ def main() -> int:
     base = shared_dir() / "datasets" / "guardrails"
     injection_path, pii_path = base / "injection_dev.csv", base / "pii_dev.jsonl"
     if not injection_path.is_file() and not pii_path.is_file():
-        print("\n".join(bench_held_out()))
+        with installed():
+            print("\n".join(bench_held_out()))
         print(f"skipped: no guardrail data sets under {base} (set SWITCHBOARD_SHARED_DIR)")
         return 0
     latencies: dict[str, list[float]] = defaultdict(list)

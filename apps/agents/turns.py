@@ -11,7 +11,7 @@ trace. Whatever fails, the customer gets a plain message (never a traceback),
 the error goes to Sentry, and when no model could answer a ticket is opened.
 
 Database work runs on the calling (worker) thread; the model run is async
-(`async_to_sync`, on the process's long-lived loop: `apps.core.aio`), and tools
+(`async_to_sync`, on the thread's long-lived loop: `apps.core.aio`), and tools
 hop back to this thread through `sync_to_async(thread_sensitive=True)`, so the
 ORM behaves as everywhere else.
 """
@@ -45,7 +45,7 @@ from apps.agents.understanding.turn_plan import TurnPlan, plan_for_turn
 from apps.conversations import events
 from apps.conversations.models import Message, MessageRole, MessageStatus
 from apps.conversations.services import conversation_route_set, message_create
-from apps.core.aio import use_process_loop
+from apps.core.aio import use_thread_loop
 from apps.observability.errors import capture_exception
 from apps.observability.models import SpanKind, TraceStatus
 from apps.observability.recorder import TraceRecorder
@@ -126,7 +126,7 @@ def turn_run(*, message_id: int) -> Message | None:
     )
     if message is None:
         return None
-    use_process_loop()
+    use_thread_loop()
     conversation = message.conversation
     with _conversation_lock(conversation.pk):
         if not _needs_answer(message):

@@ -18,7 +18,7 @@ from django.db import transaction
 from apps.conversations.attachment_links import attachment_url
 from apps.conversations.models import Conversation, Message, MessageRole
 from apps.conversations.rendering import source_labels
-from apps.core.aio import use_process_loop
+from apps.core.aio import use_thread_loop
 
 
 def conversation_group(public_id: object) -> str:
@@ -31,7 +31,7 @@ STAFF_GROUP = "staff.console"
 def _send(group: str, event: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is not None:
-        use_process_loop()  # no new thread, loop and Redis connection per event (apps.core.aio)
+        use_thread_loop()  # no new thread, loop and Redis connection per event (apps.core.aio)
         async_to_sync(layer.group_send)(group, event)
 
 

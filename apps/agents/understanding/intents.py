@@ -43,12 +43,14 @@ from apps.agents.offline.learned_classifier import (
     training_digest,
     var_dir,
 )
+from apps.agents.routes import SPECIALIST_ROUTES
 
 logger = logging.getLogger(__name__)
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 HELDOUT_DIR = Path(__file__).resolve().parent / "heldout"
-SPECIALISTS: tuple[str, ...] = ("order", "returns", "billing", "faq")
+# The specialist routes that have an intent file (a new specialist reads intents once it adds one).
+SPECIALISTS: tuple[str, ...] = tuple(r for r in SPECIALIST_ROUTES if (EXAMPLES_DIR / f"{r}.yaml").exists())
 # Bump when training, `prepare` or the cached object's shape changes.
 FORMAT_VERSION = 3
 _FOLDS = 5
