@@ -258,7 +258,8 @@ def main() -> int:
     base = shared_dir() / "datasets" / "guardrails"
     injection_path, pii_path = base / "injection_dev.csv", base / "pii_dev.jsonl"
     if not injection_path.is_file() and not pii_path.is_file():
-        print("\n".join(bench_held_out()))
+        with installed():
+            print("\n".join(bench_held_out()))
         print(f"skipped: no guardrail data sets under {base} (set SWITCHBOARD_SHARED_DIR)")
         return 0
     latencies: dict[str, list[float]] = defaultdict(list)

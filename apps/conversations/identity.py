@@ -25,6 +25,7 @@ from django.core import signing
 from django.utils.crypto import constant_time_compare
 
 from apps.commerce.models import Customer, Order
+from apps.commerce.selectors import customer_for_user, order_find_for_guest
 from apps.conversations.models import Conversation
 from apps.core.errors import ApplicationError, NotFound
 
@@ -107,24 +108,12 @@ def identity_token_verify(token: str, *, now: float | None = None) -> Customer:
     return customer
 
 
-# --- commerce look-ups (the commerce app's helpers when present) -------------
+# --- commerce look-ups ------------------------------------------------------------
 def _customer_for_user(user: Any) -> Customer | None:
-    try:
-        from apps.commerce.selectors import customer_for_user  # type: ignore[attr-defined]
-    except ImportError:
-        return Customer.objects.filter(user=user).first()
     return customer_for_user(user=user)
 
 
 def _order_for_guest(*, number: str, email: str) -> Order | None:
-    try:
-        from apps.commerce.selectors import order_find_for_guest  # type: ignore[attr-defined]
-    except ImportError:
-        order = Order.objects.select_related("customer").filter(number__iexact=number).first()
-        if order is None:
-            constant_time_compare(email, "x" * len(email))  # same work either way
-            return None
-        return order if constant_time_compare(order.customer.email.lower(), email) else None
     try:
         return order_find_for_guest(number=number, email=email)
     except NotFound:

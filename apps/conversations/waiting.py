@@ -103,10 +103,8 @@ def next_opening(now: dt.datetime | None = None) -> dt.datetime | None:
 
 def _waiting_since_expression() -> Any:
     """When each conversation began to wait: its live escalation's start, else its last status change."""
-    try:
-        from apps.support.models import ACTIVE_ESCALATION_STATUSES, Escalation
-    except ImportError:  # the support desk is not installed
-        return F("updated_at")
+    from apps.support.models import ACTIVE_ESCALATION_STATUSES, Escalation
+
     started = (
         Escalation.objects.filter(conversation=OuterRef("pk"), status__in=ACTIVE_ESCALATION_STATUSES)
         .order_by("-created_at")
@@ -157,11 +155,9 @@ def _followup_taken(conversation: Conversation) -> str:
 
 
 def _open_followup_ticket(conversation: Conversation, message: Message, email: str) -> str:
-    """A ticket for the team to email the customer back; returns its reference ('' without the desk)."""
-    try:
-        from apps.support.services.tickets import ticket_create
-    except ImportError:  # the support desk is not installed: the event below still records the address
-        return ""
+    """A ticket for the team to email the customer back; returns its reference."""
+    from apps.support.services.tickets import ticket_create
+
     recent = list(
         conversation.messages.filter(role=MessageRole.CUSTOMER).order_by("-seq").values_list("text", flat=True)[:5]
     )

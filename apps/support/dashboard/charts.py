@@ -45,6 +45,19 @@ def _x_labels(labels: Sequence[str], xs: Sequence[float]) -> list[dict[str, Any]
     ]
 
 
+def _plot_frame(kind: str, title: str) -> dict[str, Any]:
+    """What a bar and a line chart share: the kind, the title and the plot area inside the axes."""
+    return {
+        "kind": kind,
+        "title": title,
+        "width": WIDTH,
+        "height": HEIGHT,
+        "left": LEFT,
+        "right": WIDTH - RIGHT,
+        "bottom": HEIGHT - BOTTOM,
+    }
+
+
 def bar_chart(
     points: Sequence[tuple[str, float]],
     *,
@@ -75,13 +88,7 @@ def bar_chart(
         )
         centres.append(x + (slot - gap) / 2)
     return {
-        "kind": "bar",
-        "title": title,
-        "width": WIDTH,
-        "height": HEIGHT,
-        "left": LEFT,
-        "right": WIDTH - RIGHT,
-        "bottom": HEIGHT - BOTTOM,
+        **_plot_frame("bar", title),
         "bars": bars,
         # A year is 365 bars per chart: joined here (escaped) rather than looped over in the template.
         "marks": format_html_join(
@@ -125,13 +132,7 @@ def line_chart(
             segments.append(" ".join(current))
         lines.append({"name": name, "segments": segments, "dots": dots if len(labels) <= 62 else [], "series": index})
     return {
-        "kind": "line",
-        "title": title,
-        "width": WIDTH,
-        "height": HEIGHT,
-        "left": LEFT,
-        "right": WIDTH - RIGHT,
-        "bottom": HEIGHT - BOTTOM,
+        **_plot_frame("line", title),
         "lines": lines,
         "ticks": _ticks(top, fmt),
         "x_labels": _x_labels(labels, xs),
