@@ -60,5 +60,7 @@ GUARDRAILS_INJECTION_DETECTOR = "rules"
 
 # The local model is the chain's last member; its first turn in a test process loads MiniLM and
 # fits the intent classifiers, which on a busy 2-core host takes longer than production's 30 s
-# per-call timeout and made answers depend on the machine's load. Tests of timeouts set their own.
+# per-call timeout (and the 90 s turn budget) and made answers depend on the machine's load. Tests of
+# timeouts and budgets set their own.
 SWITCHBOARD_MODEL_TIMEOUT = 600.0
+SWITCHBOARD_TURN_MAX_SECONDS = 600.0
