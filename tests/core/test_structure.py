@@ -1,5 +1,6 @@
 """The structure rules of AGENTS.md that a reader cannot keep in their head.
 
+- No module in `apps/` over 450 lines (migrations and demo data aside).
 - No import cycle inside an app. Every import counts, also one inside a function (a lazy import hides a
   cycle from Python, not from a reader), except those under `if TYPE_CHECKING:`. An import names the most
   specific module it can: `from apps.x.services import audit` is `apps.x.services.audit` when that module
@@ -14,6 +15,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ROOT / "apps"
+MAX_LINES = 450
+
+
+def _is_exempt(path: Path) -> bool:
+    parts = path.relative_to(APPS).parts
+    return "migrations" in parts or "demo" in parts or path.stem == "demo"
 
 
 def _modules() -> dict[str, Path]:
@@ -95,6 +102,17 @@ def import_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
         if node not in index:
             visit(node)
     return sorted(cycles)
+
+
+def test_no_module_in_apps_is_over_450_lines():
+    # when
+    too_long = {
+        str(path.relative_to(ROOT)): n
+        for path in APPS.rglob("*.py")
+        if not _is_exempt(path) and (n := len(path.read_text().splitlines())) > MAX_LINES
+    }
+    # then
+    assert too_long == {}
 
 
 def test_no_import_cycle_inside_an_app():

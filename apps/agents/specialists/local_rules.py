@@ -20,14 +20,10 @@ from apps.agents.specialists.local_common import (
     confirm_question,
     failure_reply,
     hand_back_if_foreign,
-    is_angry,
-    is_general_question,
-    is_thanks,
     say,
     ticket_args,
-    wants_human,
-    wants_ticket,
 )
+from apps.agents.specialists.local_phrases import is_angry, is_general_question, is_thanks, wants_human, wants_ticket
 from apps.agents.understanding.local_intents import (
     GENERAL,
     POLICY_INTENTS,
