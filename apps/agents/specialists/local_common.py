@@ -31,6 +31,7 @@ from apps.agents.offline.slots import extract_order_numbers
 from apps.agents.specialists.local_phrases import TICKET_RE
 from apps.agents.specialists.results import day, money
 from apps.agents.tool_results import ErrorCode, ToolResult, ToolStatus
+from apps.agents.understanding.cues import names_a_product, text_words
 
 # How far back earlier customer messages count for slots (order number, item, reason).
 SLOT_LOOKBACK = 4
@@ -107,6 +108,15 @@ class Turn:
             if picked:
                 return picked
         return self.guest_order or None
+
+    def order_to_act_on(self) -> str | None:
+        """The order a request acts on without asking: named now, else the conversation's order unless this
+        message names a product ("the jacket from my last order" after a reply about the trail runners' order is
+        about a jacket, to be found in the customer's orders)."""
+        named = self.named_order_now()
+        if named:
+            return named
+        return None if names_a_product(text_words(self.text)) else self.order_number()
 
     def named_order_now(self) -> str | None:
         numbers = extract_order_numbers(self.text)

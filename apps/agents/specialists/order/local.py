@@ -62,7 +62,7 @@ def _pick(
     Without a number, the order is found by what the customer says about it (understanding.resolve_in_context:
     items, dates, states, amounts, and the action itself), then by the state the request prefers.
     """
-    number = t.order_number()
+    number = t.order_to_act_on()
     if number:
         return number, None
     listed = t.result("list_orders")

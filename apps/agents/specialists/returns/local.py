@@ -30,7 +30,6 @@ from apps.agents.specialists.local_common import (
 from apps.agents.specialists.local_rules import open_turn
 from apps.agents.specialists.results import day, money
 from apps.agents.tool_results import ErrorCode
-from apps.agents.understanding.cues import names_a_product, text_words
 from apps.agents.understanding.references import ResolutionKind, facts_from_data, resolve_in_context, resolve_order
 
 _AMOUNT_RE = re.compile(
@@ -69,13 +68,8 @@ def _exception_request(t: Turn) -> ModelResponse | None:
 # -- which order -------------------------------------------------------------------------------
 def _pick(t: Turn, purpose: str, action: str = "return") -> tuple[str | None, ModelResponse | None]:
     """The order to act on, found by number or by what the customer says about it; else a question."""
-    number = t.named_order_now()
+    number = t.order_to_act_on()
     if number:
-        return number, None
-    # An order from the conversation so far is the one meant unless this message names a product: "the jacket
-    # from my last order" after a reply about the trail runners' order is about a jacket, found in their orders.
-    number = t.order_number()
-    if number and not names_a_product(text_words(t.text)):
         return number, None
     listed = t.result("list_returnable_orders")
     if listed is None:
