@@ -10,6 +10,7 @@ amounts ("the $68 one") and ordinals over a listed choice ("the second one").
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -144,6 +145,23 @@ def _count(token: str) -> int:
     return int(token) if token.isdigit() else _NUMBER_WORDS[token]
 
 
+# Relative dates, first match wins (a counted "3 days ago" before the vague "a few days ago"): the pattern, the
+# window as (newest, oldest) days ago from the count it captured (0 when none), and the label.
+_RELATIVE_DATES: tuple[tuple[str, Callable[[int], tuple[int, int]], str], ...] = (
+    (r"\bday before yesterday\b", lambda n: (2, 2), "the day before yesterday"),
+    (r"\byesterday\b|\blast night\b", lambda n: (1, 1), "yesterday"),
+    (r"\btoday\b|\bthis morning\b", lambda n: (0, 0), "today"),
+    (rf"\b{_NUM} days? ago\b", lambda n: (max(1, n - 1), n + 1), "{n} days ago"),
+    (r"\b(?:a )?(?:few|couple(?: of)?) days ago\b", lambda n: (1, 5), "a few days ago"),
+    (rf"\b{_NUM} weeks? ago\b", lambda n: (7 * n - 4, 7 * n + 5), "{n} weeks ago"),
+    (r"\blast week\b", lambda n: (3, 14), "last week"),
+    (r"\bthis week\b", lambda n: (0, 7), "this week"),
+    (rf"\b{_NUM} months? ago\b", lambda n: (30 * n - 12, 30 * n + 15), "{n} months ago"),
+    (r"\blast month\b", lambda n: (20, 62), "last month"),
+    (r"\bthis month\b", lambda n: (0, 31), "this month"),
+)
+
+
 def date_window(text: str, now: datetime) -> tuple[datetime, datetime, str] | None:
     """The span of time a relative date in the text names, in calendar days, widened by a few hours for time zones.
 
@@ -152,39 +170,17 @@ def date_window(text: str, now: datetime) -> tuple[datetime, datetime, str] | No
     lowered = text.lower()
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     slack = timedelta(hours=6)
-
-    def days(newest: int, oldest: int, label: str) -> tuple[datetime, datetime, str]:
-        # Day 0 is today; day n runs from midnight n days ago to midnight n-1 days ago.
-        return midnight - timedelta(days=oldest) - slack, midnight - timedelta(days=newest - 1) + slack, label
-
-    if re.search(r"\bday before yesterday\b", lowered):
-        return days(2, 2, "the day before yesterday")
-    if re.search(r"\byesterday\b|\blast night\b", lowered):
-        return days(1, 1, "yesterday")
-    if re.search(r"\btoday\b|\bthis morning\b", lowered):
-        return days(0, 0, "today")
-    m = re.search(rf"\b{_NUM} days? ago\b", lowered)
-    if m:
-        n = _count(m.group(1))
-        return days(max(1, n - 1), n + 1, f"{n} days ago")
-    if re.search(r"\b(?:a )?(?:few|couple(?: of)?) days ago\b", lowered):
-        return days(1, 5, "a few days ago")
-    m = re.search(rf"\b{_NUM} weeks? ago\b", lowered)
-    if m:
-        n = _count(m.group(1))
-        return days(7 * n - 4, 7 * n + 5, f"{n} weeks ago")
-    if re.search(r"\blast week\b", lowered):
-        return days(3, 14, "last week")
-    if re.search(r"\bthis week\b", lowered):
-        return days(0, 7, "this week")
-    m = re.search(rf"\b{_NUM} months? ago\b", lowered)
-    if m:
-        n = _count(m.group(1))
-        return days(30 * n - 12, 30 * n + 15, f"{n} months ago")
-    if re.search(r"\blast month\b", lowered):
-        return days(20, 62, "last month")
-    if re.search(r"\bthis month\b", lowered):
-        return days(0, 31, "this month")
+    for pattern, window, label in _RELATIVE_DATES:
+        m = re.search(pattern, lowered)
+        if m:
+            n = _count(m.group(1)) if m.groups() else 0
+            newest, oldest = window(n)
+            # Day 0 is today; day n runs from midnight n days ago to midnight n-1 days ago.
+            return (
+                midnight - timedelta(days=oldest) - slack,
+                midnight - timedelta(days=newest - 1) + slack,
+                label.format(n=n),
+            )
     return None
 
 
