@@ -96,6 +96,8 @@ class ErrorCode(StrEnum):
     INVALID_CATEGORY = "invalid_category"
     INVALID_PRIORITY = "invalid_priority"
     CONVERSATION_CLOSED = "conversation_closed"
+    # help center
+    NOT_AN_EXCERPT = "not_an_excerpt"
     # a code no entry above names (kept verbatim in `ToolResult.raw_code` and for the model)
     OTHER = "other"
 

@@ -41,6 +41,7 @@ from apps.agents.registry import specialist_for
 from apps.agents.routes import HUMAN, OUT_OF_SCOPE, RouteDecision
 from apps.agents.routing import route_message
 from apps.agents.runner import TurnBudgetExhausted, specialist_run, static_instructions
+from apps.agents.specialists.help_center import cited_sources
 from apps.agents.understanding.turn_plan import TurnPlan, plan_for_turn
 from apps.conversations import events
 from apps.conversations.models import Message, MessageRole, MessageStatus
@@ -223,8 +224,9 @@ def _turn(deps: SupportDeps, message: Message) -> TurnOutcome:
         deps.route_write = ("", None)
 
     system_prompts = (static_instructions(spec),)
+    text, citations = cited_sources(text, list(deps.citations))
     output = guard_output(deps, text, system_prompts=system_prompts)
-    outcome = TurnOutcome(text=output.text, agent=spec.name, citations=list(deps.citations))
+    outcome = TurnOutcome(text=output.text, agent=spec.name, citations=citations)
     if output.escalate:
         outcome.escalate_reason = "policy_exception"
         outcome.status = TraceStatus.HANDOFF
@@ -255,8 +257,9 @@ def _planned_turn(deps: SupportDeps, planned: TurnPlan, context: Any) -> TurnOut
     parts.append(planned.deferred_note())
     text = "\n\n".join(p.strip() for p in parts if p and p.strip())
     prompts = tuple(static_instructions(s) for s in specs)
+    text, citations = cited_sources(text, list(deps.citations))
     output = guard_output(deps, text, system_prompts=prompts)
-    outcome = TurnOutcome(text=output.text, agent=specs[0].name, citations=list(deps.citations))
+    outcome = TurnOutcome(text=output.text, agent=specs[0].name, citations=citations)
     if output.escalate:
         outcome.escalate_reason, outcome.status = "policy_exception", TraceStatus.HANDOFF
     elif deps.handoff_reason:

@@ -26,6 +26,7 @@ from django.db.models import F
 from django.test.utils import override_settings
 from django.utils import timezone
 
+from apps.conversations.rendering import source_labels
 from apps.evaluation.models import EvaluationRun, ScenarioResult
 from apps.evaluation.scenarios import MODELS, DbCheck, Scenario, TurnSpec
 
@@ -44,6 +45,7 @@ class TurnRecord:
     tools: list[str]
     tool_errors: list[str]
     status: str = ""
+    sources: list[str] = field(default_factory=list)  # the help-center sources listed under the reply
 
 
 @dataclass
@@ -168,6 +170,7 @@ def _play_turn(conversation: Any, index: int, spec: TurnSpec) -> TurnRecord:
         tools=tools,
         tool_errors=errors,
         status=status,
+        sources=source_labels(reply.text, reply.citations) if reply is not None else [],
     )
 
 
@@ -207,6 +210,12 @@ def _check_db(check: DbCheck, context: dict[str, Any]) -> list[str]:
     return failures
 
 
+def _comparable(text: str) -> str:
+    """Text as reply checks compare it: case, and a hyphen or a space between words ("final-sale" is
+    "final sale"), make no difference."""
+    return text.lower().replace("-", " ")
+
+
 def _score(outcome: Outcome, scenario: Scenario) -> None:
     route_ok = tools_ok = replies_ok = True
     records = iter(outcome.transcript)
@@ -225,15 +234,23 @@ def _score(outcome: Outcome, scenario: Scenario) -> None:
         if forbidden:
             tools_ok = False
             outcome.failures.append(f"turn {index}: forbidden tools called: {forbidden}")
-        reply = (record.reply or "").lower()
+        reply = _comparable(record.reply or "")
         for needle in spec.reply_contains:
-            if needle.lower() not in reply:
+            if _comparable(needle) not in reply:
                 replies_ok = False
                 outcome.failures.append(f"turn {index}: reply lacks {needle!r}")
         for needle in spec.reply_not_contains:
-            if needle.lower() in reply:
+            if _comparable(needle) in reply:
                 replies_ok = False
                 outcome.failures.append(f"turn {index}: reply contains {needle!r}")
+        if spec.cites is not None:
+            listed = _comparable(" | ".join(record.sources))
+            missing = [c for c in spec.cites if _comparable(c) not in listed]
+            if missing or (not spec.cites and record.sources):
+                replies_ok = False
+                outcome.failures.append(
+                    f"turn {index}: sources {record.sources}, expected {list(spec.cites) or 'none'}"
+                )
     outcome.route_ok, outcome.tools_ok, outcome.replies_ok = route_ok, tools_ok, replies_ok
 
 

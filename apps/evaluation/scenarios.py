@@ -20,8 +20,9 @@ A file looks like this:
         route: order                       # expected route, or a list of acceptable ones (omit: not checked)
         tools: [cancel_order]              # these tool calls, in this order (others may come between)
         no_tools: [request_refund]         # none of these
-        reply_contains: [TW-100001, "yes"] # case-insensitive substrings
+        reply_contains: [TW-100001, "yes"] # substrings; case and "-" vs " " are ignored
         reply_not_contains: [cancelled]
+        cites: [Return policy]             # help-center sources listed under the reply ([]: none may be)
       - advance_minutes: 20                # optional, before the message: the clock moves on
         say: "yes"
         tools: [cancel_order]
@@ -87,6 +88,7 @@ class TurnSpec:
     reply_not_contains: tuple[str, ...] = ()
     advance_minutes: int = 0
     staff: str = ""
+    cites: tuple[str, ...] | None = None  # substrings of the sources listed under the reply; () = no sources
 
 
 @dataclass(frozen=True)
@@ -115,7 +117,17 @@ class Scenario:
         return sum(1 for t in self.turns if t.say)
 
 
-_TURN_KEYS = {"say", "route", "tools", "no_tools", "reply_contains", "reply_not_contains", "advance_minutes", "staff"}
+_TURN_KEYS = {
+    "say",
+    "route",
+    "tools",
+    "no_tools",
+    "reply_contains",
+    "reply_not_contains",
+    "cites",
+    "advance_minutes",
+    "staff",
+}
 _TOP_KEYS = {"name", "description", "tags", "customer", "guest", "turns", "expect"}
 
 
@@ -162,6 +174,7 @@ def parse(data: dict[str, Any], *, default_name: str = "", path: str = "", porti
                 reply_not_contains=_strings(raw.get("reply_not_contains"), f"{where} turn {index} reply_not_contains"),
                 advance_minutes=int(raw.get("advance_minutes") or 0),
                 staff=staff,
+                cites=_strings(raw.get("cites"), f"{where} turn {index} cites") if "cites" in raw else None,
             )
         )
     if not turns:

@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
+from apps.evaluation import runner
 from apps.evaluation import scenarios as scenario_files
 from apps.evaluation.models import EvaluationRun, ScenarioResult
+from apps.evaluation.runner import Outcome, TurnRecord
 from apps.evaluation.scenarios import ScenarioError, load_scenarios, load_suite, parse, read_scenario_file
 
 VALID = {"customer": "alice", "turns": [{"say": "hi", "route": "faq"}]}
@@ -128,6 +130,44 @@ def test_a_turn_may_accept_several_routes() -> None:
     )
 
     assert [t.route for t in scenario.turns] == [("returns", "faq"), ("order",)]
+
+
+def test_a_turn_may_name_the_sources_listed_under_the_reply_or_none() -> None:
+    scenario = parse(
+        {
+            "customer": "alice",
+            "turns": [
+                {"say": "return policy?", "cites": ["Return policy"]},
+                {"say": "loyalty?", "cites": []},
+                {"say": "x"},
+            ],
+        },
+        default_name="s",
+    )
+
+    assert [t.cites for t in scenario.turns] == [("Return policy",), (), None]
+
+
+def _scored(reply: str, sources: list[str], **turn: Any) -> Outcome:
+    scenario = parse({"customer": "alice", "turns": [{"say": "q", **turn}]}, default_name="s")
+    outcome = Outcome(scenario=scenario)
+    outcome.transcript.append(
+        TurnRecord(customer="q", reply=reply, route="faq", agent="faq", tools=[], tool_errors=[], sources=sources)
+    )
+    runner._score(outcome, scenario)
+    return outcome
+
+
+def test_replies_are_checked_ignoring_case_and_hyphens_and_sources_by_what_is_listed() -> None:
+    # given a reply and the sources listed under it
+    reply, sources = "Final-sale items cannot be returned.", ["Final-sale items > Final sale means"]
+
+    # then
+    assert _scored(reply, sources, reply_contains=["final sale items"], cites=["final-sale"]).replies_ok
+    assert not _scored(reply, sources, cites=["Return policy"]).replies_ok
+    assert not _scored(reply, sources, cites=[]).replies_ok
+    assert _scored(reply, [], cites=[]).replies_ok
+    assert not _scored(reply, sources, reply_not_contains=["FINAL SALE"]).replies_ok
 
 
 def _write(folder: Path, name: str, text: str) -> Path:

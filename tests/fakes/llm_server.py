@@ -9,6 +9,12 @@ It speaks the wire formats the real SDKs use, so `openai.AsyncOpenAI` and
   (`message_start`, `content_block_*` with `text_delta` / `input_json_delta`,
   `message_delta`, `message_stop`).
 
+Usage is the scripted reply's `input_tokens` / `output_tokens`, unless the server
+is built with `count_tokens=` (a `str -> int` tokenizer): then it reports what
+was really sent and answered, counted on the request's JSON (messages, system
+prompt, tool definitions) and on the reply's text and tool calls, which is how
+`bench/bench_plan_tokens.py` measures tokens per turn.
+
 Each request takes the next scripted reply from a FIFO queue (`push(...)`);
 an empty queue answers with `default` (a short text). Replies:
 `text(...)`, `tool_calls(...)`, `error(status, retry_after=...)`,
@@ -30,7 +36,8 @@ import socket
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -155,7 +162,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = {"_raw": raw.decode(errors="replace")}
         fake = self.server.fake
         fake._record(RecordedRequest(self.path, {k.lower(): v for k, v in self.headers.items()}, body, time.time()))
-        reply = fake._next()
+        reply = fake._measured(fake._next(), body)
         anthropic = self.path.rstrip("/").endswith("/messages")
         if not (anthropic or self.path.rstrip("/").endswith("/chat/completions")):
             self._json(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
@@ -420,8 +427,9 @@ class _Server(ThreadingHTTPServer):
 
 
 class FakeLLMServer:
-    def __init__(self, *, default: Reply | None = None) -> None:
+    def __init__(self, *, default: Reply | None = None, count_tokens: Callable[[str], int] | None = None) -> None:
         self.default = default or text("This is the fake model's default answer.")
+        self.count_tokens = count_tokens
         self.requests: list[RecordedRequest] = []
         self._queue: deque[Reply] = deque()
         self._lock = threading.Lock()
@@ -474,6 +482,21 @@ class FakeLLMServer:
     def _next(self) -> Reply:
         with self._lock:
             return self._queue.popleft() if self._queue else self.default
+
+    def _measured(self, reply: Reply, body: dict[str, Any]) -> Reply:
+        """The reply with the usage counted on what was sent and answered (only with `count_tokens`)."""
+        if self.count_tokens is None or reply.kind not in ("text", "tool_calls"):
+            return reply
+        sent = {key: body[key] for key in ("system", "messages", "tools") if key in body}
+        answered = reply.text + "".join(
+            call.name + (call.arguments if isinstance(call.arguments, str) else json.dumps(call.arguments))
+            for call in reply.calls
+        )
+        return replace(
+            reply,
+            input_tokens=self.count_tokens(json.dumps(sent, ensure_ascii=False)),
+            output_tokens=max(1, self.count_tokens(answered)),
+        )
 
     def _record(self, request: RecordedRequest) -> None:
         with self._lock:

@@ -4,7 +4,13 @@ from django.db import connection
 from apps.core.errors import ApplicationError
 from apps.knowledge.lexical import bm25_candidates, lexical_query
 from apps.knowledge.models import Chunk, Document
-from apps.knowledge.selectors import RetrievedChunk, hybrid_candidates, knowledge_search, vector_candidates
+from apps.knowledge.selectors import (
+    RetrievedChunk,
+    hybrid_candidates,
+    knowledge_search,
+    page_sections,
+    vector_candidates,
+)
 
 from .conftest import ingest, md
 from .fakes import bag_of_words
@@ -220,3 +226,44 @@ def test_the_one_statement_search_skips_inactive_documents_in_both_halves(fake_b
     # then
     assert candidates.scored
     assert gift_chunks.isdisjoint(c.chunk_id for c in candidates.scored)
+
+
+def test_page_sections_are_every_section_of_the_chunks_page_in_order(fake_backend):
+    # given a help page of two sections and another page
+    ingest("help", CORPUS)
+    fee = Chunk.objects.get(document__uri="https://shop.example/help/returns", text__contains="label fee")
+
+    # when
+    sections = page_sections(chunk_id=fee.pk)
+
+    # then: the whole page, in page order, and nothing from another page
+    assert [s.citation for s in sections] == [
+        s.citation for s in map(_as_retrieved, Chunk.objects.filter(document=fee.document).order_by("position"))
+    ]
+    assert {s.document_title for s in sections} == {"Returns"}
+    assert any("30 days" in s.text for s in sections)
+    assert any("label fee" in s.text for s in sections)
+
+
+def test_page_sections_of_an_inactive_page_or_unknown_chunk_are_empty(fake_backend):
+    # given
+    ingest("help", CORPUS)
+    chunk = Chunk.objects.filter(document__uri="https://shop.example/help/returns").first()
+    Document.objects.filter(pk=chunk.document_id).update(is_active=False)
+
+    # then
+    assert page_sections(chunk_id=chunk.pk) == []
+    assert page_sections(chunk_id=10**9) == []
+
+
+def _as_retrieved(chunk: Chunk) -> RetrievedChunk:
+    return RetrievedChunk(
+        chunk_id=chunk.pk,
+        text=chunk.text,
+        score=0.0,
+        document_id=chunk.document_id,
+        document_title=chunk.document.title,
+        source="",
+        source_name="",
+        heading_path=tuple(chunk.heading_path),
+    )

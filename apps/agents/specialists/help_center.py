@@ -9,16 +9,19 @@ loosely related page into an answer, and the question goes to the gaps report.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.conf import settings
 from pydantic_ai import RunContext
 
 from apps.agents.deps import SupportDeps
+from apps.agents.tool_results import ErrorCode
 from apps.agents.tools import read_tool
+from apps.core.errors import ApplicationError
 from apps.guardrails.checks import check_untrusted
 from apps.knowledge.prompting import PREAMBLE
-from apps.knowledge.selectors import knowledge_search
+from apps.knowledge.selectors import RetrievedChunk, knowledge_search, page_sections
 from apps.knowledge.services import unanswered_question_record
 from apps.observability.models import SpanKind
 
@@ -26,49 +29,94 @@ EXCERPT_CHARS = 1200
 
 
 @read_tool
-def search_knowledge(ctx: RunContext[SupportDeps], query: str) -> dict[str, Any]:
+def search_knowledge(ctx: RunContext[SupportDeps], query: str, page_of: int = 0) -> dict[str, Any]:
     """Search the shop's help center (policies, shipping, returns, payments, products, account) for the question.
-    Answer only from the excerpts returned, citing them by id like [1]."""
+    Answer only from the excerpts returned, citing them by id like [1]. To read the whole help page an excerpt
+    comes from (a question about a policy as a whole), call again with `page_of` set to that excerpt's chunk_id."""
+    if page_of:
+        return _whole_page(ctx, query, page_of)
     chunks = knowledge_search(query=query, k=settings.SPECIALISTS_FAQ_TOP_K)
     relevant = [c for c in chunks if c.answerable]
     if not relevant:
         unanswered_question_record(question=query, best_score=chunks[0].score if chunks else None)
-    excerpts = []
-    for number, chunk in enumerate(relevant, start=1):
-        citation = {
-            "id": number,
-            "title": chunk.document_title,
-            "section": chunk.citation,
-            "source": chunk.source,
-            "chunk_id": chunk.chunk_id,
-        }
-        if all(c.get("chunk_id") != chunk.chunk_id for c in ctx.deps.citations):
-            ctx.deps.citations.append(citation)
-        verdict = check_untrusted(chunk.text, kind="document")
-        if verdict.tripped:
-            # Still data, still wrapped; flagged so operators find the poisoned article in the trace.
-            ctx.deps.trace.add(
-                SpanKind.GUARDRAIL,
-                "untrusted_document",
-                chunk_id=chunk.chunk_id,
-                document=chunk.document_title,
-                score=verdict.score,
-            )
-        excerpts.append(
-            {
-                **citation,
-                "similarity": round(chunk.similarity or 0.0, 3),
-                "flagged_as_injection": verdict.tripped,
-                "text": chunk.text[:EXCERPT_CHARS],
-            }
+    return {
+        "query": query,
+        "relevant": bool(relevant),
+        "rule": PREAMBLE.format(shop=settings.SHOP_NAME),
+        "excerpts": [_excerpt(ctx, chunk, number) for number, chunk in enumerate(relevant, start=1)],
+        "best_similarity": round(max((c.similarity or 0.0 for c in chunks), default=0.0), 3),
+    }
+
+
+def _whole_page(ctx: RunContext[SupportDeps], query: str, chunk_id: int) -> dict[str, Any]:
+    """Every section of the page of an excerpt a search of this turn returned (never of any other page)."""
+    if all(c.get("chunk_id") != chunk_id for c in ctx.deps.citations):
+        raise ApplicationError(
+            "page_of must be the chunk_id of an excerpt a search returned in this turn.", code=ErrorCode.NOT_AN_EXCERPT
         )
+    numbers = {c["chunk_id"]: c["id"] for c in ctx.deps.citations if "chunk_id" in c}
+    next_number = max((int(c.get("id") or 0) for c in ctx.deps.citations), default=0) + 1
+    excerpts = []
+    for chunk in page_sections(chunk_id=chunk_id):
+        number = numbers.get(chunk.chunk_id)
+        if number is None:
+            number, next_number = next_number, next_number + 1
+        excerpts.append(_excerpt(ctx, chunk, number))
     return {
         "query": query,
         "relevant": bool(excerpts),
         "rule": PREAMBLE.format(shop=settings.SHOP_NAME),
+        "page": excerpts[0]["title"] if excerpts else "",
         "excerpts": excerpts,
-        "best_similarity": round(max((c.similarity or 0.0 for c in chunks), default=0.0), 3),
     }
+
+
+def _excerpt(ctx: RunContext[SupportDeps], chunk: RetrievedChunk, number: int) -> dict[str, Any]:
+    citation = {
+        "id": number,
+        "title": chunk.document_title,
+        "section": chunk.citation,
+        "source": chunk.source,
+        "chunk_id": chunk.chunk_id,
+    }
+    if all(c.get("chunk_id") != chunk.chunk_id for c in ctx.deps.citations):
+        ctx.deps.citations.append(citation)
+    verdict = check_untrusted(chunk.text, kind="document")
+    if verdict.tripped:
+        # Still data, still wrapped; flagged so operators find the poisoned article in the trace.
+        ctx.deps.trace.add(
+            SpanKind.GUARDRAIL,
+            "untrusted_document",
+            chunk_id=chunk.chunk_id,
+            document=chunk.document_title,
+            score=verdict.score,
+        )
+    return {
+        **citation,
+        "similarity": round(chunk.similarity or 0.0, 3),
+        "flagged_as_injection": verdict.tripped,
+        "text": chunk.text[:EXCERPT_CHARS],
+    }
+
+
+# "[2]": a reply citing the help-center excerpt numbered 2.
+_MARKER_RE = re.compile(r"[ \t]?\[(\d{1,3})\]")
+
+
+def cited_sources(text: str, citations: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
+    """The reply as the customer reads it, and the sources listed under it.
+
+    A reply cites excerpts by number ("... within 30 days [2]"): the sources shown under it are the ones it
+    cites, and the numbers leave the text (they mean nothing to a customer, who sees the list). A reply citing
+    nothing keeps its text and every excerpt its searches returned.
+    """
+    known = {int(c["id"]) for c in citations if isinstance(c, dict) and str(c.get("id", "")).isdigit()}
+    cited = {int(n) for n in _MARKER_RE.findall(text)} & known
+    if not cited:
+        return text, citations
+    stripped = _MARKER_RE.sub(lambda m: "" if int(m.group(1)) in cited else m.group(0), text)
+    kept = [c for c in citations if isinstance(c, dict) and str(c.get("id", "")).isdigit() and int(c["id"]) in cited]
+    return stripped, kept
 
 
 TOOLS = [search_knowledge]

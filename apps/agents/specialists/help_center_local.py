@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic_ai.messages import ModelResponse
 
-from apps.agents.specialists.local_common import Turn, call, failure_reply, say
+from apps.agents.specialists.local_common import Turn, bullet, call, failure_reply, say
 
 MAX_SENTENCES = 3
 _STOP = frozenset(
@@ -185,12 +185,58 @@ def behaviour_steps(t: Turn) -> ModelResponse:
             "I'm sorry, I couldn't find an answer to that in our help center, and I'd rather not guess. "
             "A person from our team can help if you ask for one."
         )
-    outcome = t.outcome("search_knowledge")
-    if outcome is None:
+    searches = [o for o in t.outcomes if o.tool == "search_knowledge"]
+    if not searches:
         return call(("search_knowledge", {"query": search_query(t.text)[:500]}))
-    if outcome.data is None:
+    if any(o.data is None for o in searches):
         return say(failure_reply())
-    return _answer(t, outcome.data)
+    if len(searches) == 1:
+        page = whole_page_asked(t.text, searches[0].data.get("excerpts") or [])
+        if page is not None:
+            # "what is your return policy?": the page's every section answers it, not only the best-ranked few.
+            return call(("search_knowledge", {"query": search_query(t.text)[:500], "page_of": page["chunk_id"]}))
+    if searches[-1].data.get("page"):
+        return _page_answer(t, searches[-1].data)
+    return _answer(t, searches[0].data)
+
+
+# Words that ask for a topic as a whole ("your return policy", "the warranty terms"), not one fact of it.
+_WHOLE_TOPIC = frozenset({"policy", "policies", "rule", "rules", "term", "terms", "condition", "conditions"})
+PAGE_SECTIONS = 5
+
+
+def whole_page_asked(question: str, excerpts: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The excerpt whose page the question asks about as a whole, or None.
+
+    A question is about a page as a whole when it names nothing but the page's topic: every word it asks about
+    (besides "policy", "terms"...) is in the title of the page of the excerpt that fits it best ("what is your
+    return policy?" and the page "Return policy"; "is there a warranty?" and "Warranty").
+    """
+    asked = {_stem(w) for w in _words(question)}
+    if not excerpts or not asked:
+        return None
+    top = max(excerpts, key=lambda e: excerpt_fit(question, e))
+    title = {_stem(w) for w in _words(top["title"])}
+    topic = asked - {_stem(w) for w in _WHOLE_TOPIC}
+    return top if topic and topic <= title else None
+
+
+def _page_answer(t: Turn, data: dict[str, Any]) -> ModelResponse:
+    """The page in brief: its opening's most relevant sentence, then one line per section under its heading."""
+    sections = data.get("excerpts") or []
+    if not sections:
+        return _answer(t, data)
+    opening = sections[0]
+    lead = best_sentences(t.text, opening["text"], limit=1)
+    lines = []
+    for section in sections[1:PAGE_SECTIONS]:
+        best = best_sentences(t.text, section["text"], limit=1)
+        heading = str(section.get("section") or "").split(" > ")[-1].strip()
+        if best and best[0] not in lead and heading and heading != opening["title"]:
+            lines.append(f"{heading}: {best[0]}")
+    if not lead:
+        return _answer(t, data)
+    return say(" ".join(lead) + f" [{opening['id']}]", bullet(lines), "Is there anything else I can help with?")
 
 
 def _answer(t: Turn, data: dict[str, Any]) -> ModelResponse:
@@ -210,13 +256,12 @@ def _answer(t: Turn, data: dict[str, Any]) -> ModelResponse:
     ranked = sorted(excerpts, key=lambda e: -excerpt_fit(t.text, e))
     top = ranked[0]
     sentences = best_sentences(t.text, top["text"])
+    # The numbers say which excerpts the answer quotes: the customer sees those listed as its sources.
     answer = " ".join(sentences) + f" [{top['id']}]"
-    sources = [f"[{top['id']}] {top['section']}"]
     # A second excerpt from another document adds what the first did not say.
     for other in ranked[1:2]:
         if other["title"] != top["title"] and excerpt_fit(t.text, other) >= 0.8 * excerpt_fit(t.text, top):
             extra = [s for s in best_sentences(t.text, other["text"], limit=1) if s not in sentences]
             if extra:
                 answer += f" {extra[0]} [{other['id']}]"
-                sources.append(f"[{other['id']}] {other['section']}")
-    return say(answer, "Source: " + "; ".join(sources), "Is there anything else I can help with?")
+    return say(answer, "Is there anything else I can help with?")

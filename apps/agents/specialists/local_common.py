@@ -84,6 +84,14 @@ class Turn:
         """The current message, then earlier ones (newest first), within the slot look-back."""
         return [self.text, *reversed(self.earlier[-SLOT_LOOKBACK:])]
 
+    def request_texts(self, specialist: str) -> list[str]:
+        """The messages of the request being served, newest first: the earlier ones count while the customer answers
+        our questions; after a reply that asked nothing (a refusal, a result), a message that says what it wants
+        starts afresh ("can I get a refund?" after the final-sale answer about the jacket is not about the jacket)."""
+        if self.earlier and not self.answering_us and self.intent(specialist) is not None:
+            return [self.text]
+        return self.recent_texts()[:3]
+
     def intent(self, specialist: str) -> str | None:
         """The learned intent of this message in the specialist's local names (understanding.turn_intent): a
         short answer to our question keeps the topic of the message before, a yes to our own offer requests it."""

@@ -22,6 +22,7 @@ from typing import Any
 
 from apps.agents.offline.slots import extract_order_numbers
 from apps.agents.understanding.intents import SPECIALISTS, get_intent_classifier
+from apps.agents.understanding.local_intents import POLICY_INTENTS
 
 # Intents that change something (a write, held for the customer's yes, or a request sent to review).
 WRITE_INTENTS: frozenset[tuple[str, str]] = frozenset(
@@ -191,4 +192,14 @@ def _intent(route: str, text: str) -> tuple[str | None, float]:
 def _same_request(a: Step, b: Step) -> bool:
     if a.route != b.route or (a.intent and b.intent and a.intent != b.intent):
         return False
+    if _asks_policy(a) != _asks_policy(b):
+        # A question about the shop's policy and a request about an order ("what's your return policy, and can i
+        # return the tote from TW-100006?") are two requests, unless the other piece asks nothing of its own.
+        other = b if _asks_policy(a) else a
+        if other.intent or other.order_numbers:
+            return False
     return not (a.order_numbers and b.order_numbers and a.order_numbers != b.order_numbers)
+
+
+def _asks_policy(step: Step) -> bool:
+    return (step.route, step.intent or "") in POLICY_INTENTS

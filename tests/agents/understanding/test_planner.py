@@ -62,3 +62,17 @@ def test_a_route_function_can_be_injected():
     plan = plan_message("foo. bar.", route=lambda pieces: [("out_of_scope", 0.2) for _ in pieces])
     # then the whole message is one step
     assert [(s.route, s.intent, s.text) for s in plan.steps] == [("out_of_scope", None, "foo. bar.")]
+
+
+def test_a_policy_question_and_a_request_about_an_order_are_two_steps():
+    # when: both pieces are for returns, one about the shop's policy, one naming an order
+    plan = plan_message("what is your return policy, and can i return the tote from TW-100006?")
+    # then
+    assert [s.route for s in plan.steps] == ["returns", "returns"]
+    assert plan.steps[0].intent == "return_policy"
+    assert plan.steps[1].order_numbers == ("TW-100006",)
+
+
+def test_a_policy_question_with_a_piece_asking_nothing_of_its_own_stays_one_step():
+    plan = plan_message("Hi! What is your return policy? Thanks")
+    assert [(s.route, s.intent) for s in plan.steps] == [("returns", "return_policy")]

@@ -8,12 +8,13 @@ except the obvious (an order with a single returnable item is that item).
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any
 
 from pydantic_ai.messages import ModelMessage, ModelResponse
 from pydantic_ai.models.function import AgentInfo
 
-from apps.agents.offline.slots import ALL, extract_quantity, extract_return_reason, match_items
+from apps.agents.offline.slots import ALL, extract_quantity, match_items
 from apps.agents.specialists.local_common import (
     Turn,
     ask,
@@ -29,8 +30,10 @@ from apps.agents.specialists.local_common import (
 )
 from apps.agents.specialists.local_rules import open_turn
 from apps.agents.specialists.results import day, money
+from apps.agents.specialists.returns.status import status_reply
 from apps.agents.tool_results import ErrorCode
-from apps.agents.understanding.references import ResolutionKind, facts_from_data, resolve_in_context, resolve_order
+from apps.agents.understanding.reasons import return_reason
+from apps.agents.understanding.references import ResolutionKind, facts_from_data, resolve_in_context
 
 _AMOUNT_RE = re.compile(
     r"(?:[$€£]\s?(\d+(?:[.,]\d{1,2})?))|(?:(\d+(?:[.,]\d{1,2})?)\s?(?:usd|dollars?|eur|euros?))", re.I
@@ -54,7 +57,7 @@ def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
         return opened
     intent = intent or ("policy" if t.named_order_now() else "return")
     if intent == "status":
-        return _status(t)
+        return status_reply(t)
     return _return_or_refund(t, intent)
 
 
@@ -75,7 +78,7 @@ def _pick(t: Turn, purpose: str, action: str = "return") -> tuple[str | None, Mo
     if listed is None:
         return None, call(("list_returnable_orders", {}))
     orders = listed.get("orders") or []
-    found = resolve_in_context(t.recent_texts()[:3], facts_from_data(orders), action=action)
+    found = resolve_in_context(t.request_texts("returns"), facts_from_data(orders), action=action)
     if found.kind is ResolutionKind.UNIQUE and found.order is not None:
         return found.order.number, None
     if found.kind is ResolutionKind.NONE and found.cues and orders:
@@ -122,7 +125,7 @@ def _why_not(order: dict[str, Any]) -> str:
 def _choose_items(t: Turn, verdict: dict[str, Any]) -> tuple[list[dict[str, Any]] | None, str]:
     """Items as {order_item_id, quantity}, or None and the question to ask."""
     items = verdict["order_items"]
-    texts = t.recent_texts()[:3]
+    texts = t.request_texts("returns")
     wanted: list[dict[str, Any]] = []
     named_text = ""
     for text in texts:
@@ -177,8 +180,8 @@ def named_items(text: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _reason(t: Turn) -> str | None:
-    for text in t.recent_texts()[:3]:
-        reason = extract_return_reason(text)
+    for text in t.request_texts("returns"):
+        reason = return_reason(text)
         if reason:
             return reason
     return None
@@ -202,9 +205,10 @@ def _return_or_refund(t: Turn, intent: str) -> ModelResponse:
         return say(failure_reply())
     verdict = check.data
     if verdict["refusals"]:
-        return say(_order_refusal(verdict, intent))
-    if intent == "policy":
-        return say(_policy_answer(verdict))
+        return say(_order_refusal(verdict, intent, _reason(t)))
+    if intent == "policy" and _reason(t) is None:
+        # "can i return the tote?" is a question; "can i return the tote? changed my mind" asks for the return.
+        return say(_policy_answer(verdict, _named(t, verdict)))
     items, question = _choose_items(t, verdict)
     if items is None:
         return ask(t, question)
@@ -213,7 +217,7 @@ def _return_or_refund(t: Turn, intent: str) -> ModelResponse:
         return say(blocked)
     reason = _reason(t)
     if reason is None:
-        return ask(t, REASON_QUESTION)
+        return ask(t, _reason_question(verdict, items, refund=intent == "refund"))
     if intent == "refund":
         args: dict[str, Any] = {"order_number": verdict["order_number"], "reason": reason, "items": items}
         amount = _amount(t)
@@ -259,10 +263,19 @@ def _exception_offer(code: str) -> str:
     return ""
 
 
-def _order_refusal(verdict: dict[str, Any], intent: str) -> str:
+def _order_refusal(verdict: dict[str, Any], intent: str, reason: str | None = None) -> str:
     refusal = verdict["refusals"][0]
     message = refusal["message"]
     code = refusal["code"]
+    if code == ErrorCode.WINDOW_CLOSED and reason == "damaged" and verdict.get("warranty_ends_on"):
+        # A defect after the window is not a return, but the warranty may still cover it.
+        return (
+            f"{message} so order {verdict['order_number']} can't be returned any more. A defect is still covered "
+            f"by our {verdict['warranty_months']}-month warranty against manufacturing defects, which for this order "
+            f"runs until **{day(verdict['warranty_ends_on'])}**: if the claim is accepted, the item is repaired, "
+            "replaced or refunded, and you don't pay for shipping. I can connect you with a person from our team "
+            "to start the warranty claim; have a photo of the problem ready."
+        )
     if code == ErrorCode.WINDOW_CLOSED:
         return (
             f"I'm sorry: {message} Our policy allows returns and refunds within {verdict['window_days']} days of "
@@ -295,94 +308,75 @@ def _item_refusals(verdict: dict[str, Any], items: list[dict[str, Any]]) -> str:
         elif line["order_item_id"] not in eligible:
             problems.append(f"{item['name']} can no longer be returned (it is already in a return).")
     if problems:
-        return " ".join(problems) + " Is there another item I can help with?"
+        return " ".join(problems) + " If there's another item you'd like to return, tell me which one."
     return ""
 
 
-def _policy_answer(verdict: dict[str, Any]) -> str:
+def _named(t: Turn, verdict: dict[str, Any]) -> list[dict[str, Any]]:
+    """The order's items the request names ("can i return the tote from TW-100006?"), none when it names none."""
+    for text in t.request_texts("returns"):
+        found = named_items(text, verdict["order_items"])
+        if found:
+            return found
+    return []
+
+
+def _policy_answer(verdict: dict[str, Any], named: list[dict[str, Any]] | None = None) -> str:
+    """Can this order (or the items named) go back: until when, what it refunds, and the fee."""
     cur = verdict["currency"]
-    ok = [f"{v['returnable_quantity']} x {v['name']}" for v in verdict["items"] if v["eligible"]]
-    final = [i["name"] for i in verdict["order_items"] if i["final_sale"]]
+    fee = money(verdict["return_shipping_fee"] or "0", cur)
+    wanted = {i["order_item_id"] for i in named or []}
+    eligible = [v for v in verdict["items"] if v["eligible"] and (not wanted or v["order_item_id"] in wanted)]
+    final = [
+        i["name"] for i in verdict["order_items"] if i["final_sale"] and (not wanted or i["order_item_id"] in wanted)
+    ]
+    if not eligible:
+        names = ", ".join(final) or "that item"
+        return f"{names} can't be returned: final-sale items can't be returned or refunded."
+    returnable = ", ".join(
+        f"{v['returnable_quantity']} x {v['name']} ({money(v['refundable_amount'], cur)})" for v in eligible
+    )
     text = (
         f"Yes: order {verdict['order_number']} can be returned until **{day(verdict['window_ends_on'])}** "
-        f"({verdict['window_days']} days from delivery). Returnable: {', '.join(ok)}."
+        f"({verdict['window_days']} days from delivery). Returnable: {returnable}."
     )
     if final:
         text += f" Not returnable (final sale): {', '.join(final)}."
-    text += (
-        f" Return shipping is free if the item arrived damaged, wrong or not as described; otherwise "
-        f"{money(verdict['return_shipping_fee'] or '5.95', cur)} is deducted from the refund. "
-        "Would you like to start a return?"
+    if len(eligible) == 1 and Decimal(verdict["return_shipping_fee"] or "0") > 0:
+        back = Decimal(eligible[0]["refundable_amount"]) - Decimal(verdict["return_shipping_fee"])
+        text += (
+            f" If you changed your mind or the size doesn't fit, the {fee} return shipping fee is deducted, so "
+            f"{money(max(back, Decimal('0')), cur)} comes back; if it arrived damaged, wrong or not as described, "
+            "there's no fee."
+        )
+    else:
+        text += (
+            f" Return shipping is free if the item arrived damaged, wrong or not as described; otherwise {fee} is "
+            "deducted from the refund."
+        )
+    return text + " Would you like to start a return?"
+
+
+def _reason_question(verdict: dict[str, Any], items: list[dict[str, Any]], *, refund: bool = False) -> str:
+    """The reason question, naming the items and order; for a return, also what the reason changes (the fee)."""
+    by_id = {i["order_item_id"]: i for i in verdict["order_items"]}
+    what = ", ".join(f"{i['quantity']} x {by_id[i['order_item_id']]['name']}" for i in items)
+    question = (
+        f"To return {what} from order {verdict['order_number']}: {REASON_QUESTION[0].lower()}{REASON_QUESTION[1:]}"
     )
-    return text
-
-
-# -- refund status ---------------------------------------------------------------------------------
-def _status(t: Turn) -> ModelResponse:
-    outcome = t.outcome("refund_status")
-    if outcome is None:
-        number = t.order_number()
-        return call(("refund_status", {"order_number": number} if number else {}))
-    if outcome.refused:
-        code, message = outcome.refused
-        return say(not_found_reply(t.order_number(), t) if code == ErrorCode.NOT_FOUND else message)
-    if outcome.data is None:
-        return say(failure_reply())
-    d = _named_order_only(t, outcome.data)
-    lines = []
-    for r in d["requests"]:
-        lines.append(
-            f"Refund request {r['request_reference']} for {money(r['amount'], r['currency'])} on order "
-            f"{r['order_number']} (requested {day(r['requested_on'])}): **{r['status_label'].lower()}**."
-        )
-    request_orders = {r["order_number"] for r in d["requests"]}
-    for r in d["refunds"]:
-        when = f" on {day(r['processed_on'])}" if r.get("processed_on") else ""
-        lines.append(
-            f"Refund of {money(r['amount'], r['currency'])} on order {r['order_number']} to your "
-            f"{r['method'].lower()}: **{r['status_label'].lower()}**{when}."
-        )
-    for r in d["returns"]:
-        if r["order_number"] in request_orders:
-            continue
-        lines.append(
-            f"Return for order {r['order_number']} ({', '.join(r['items'])}), label {r['label_reference']}: "
-            f"**{r['status_label'].lower()}**."
-        )
-    where = f" for order {d['order_number']}" if d.get("order_number") else ""
-    if not lines:
-        return say(
-            f"I don't see any refunds, refund requests or returns{where}. "
-            "Would you like to start a return or request a refund?"
-        )
-    return say(f"Here's where things stand{where}:", bullet(lines))
-
-
-def _named_order_only(t: Turn, data: dict[str, Any]) -> dict[str, Any]:
-    """The status of the one order the customer names by what it holds ("my skillet refund"), when it is clear.
-
-    Only orders that appear in the status are candidates; those without a return list no items, so only a
-    return's items can be named. Anything unclear keeps the whole status.
-    """
-    if data.get("order_number"):
-        return data
-    numbers = {r["order_number"] for key in ("requests", "refunds", "returns") for r in data[key]}
-    if len(numbers) < 2:
-        return data
-    items: dict[str, list[Any]] = {}
-    opened: dict[str, str] = {}
-    for r in data["returns"]:
-        items.setdefault(r["order_number"], []).extend(r.get("items") or [])
-        opened.setdefault(r["order_number"], r.get("opened_on") or "")
-    facts = facts_from_data(
-        {"number": n, "placed_on": opened.get(n) or "2000-01-01", "items": items.get(n, [])} for n in sorted(numbers)
+    verdicts = {v["order_item_id"]: v for v in verdict["items"]}
+    whole = [verdicts.get(i["order_item_id"]) for i in items]
+    fee = Decimal(verdict.get("return_shipping_fee") or "0")
+    if (
+        refund
+        or fee <= 0
+        or any(v is None or v["returnable_quantity"] != i["quantity"] for v, i in zip(whole, items, strict=True))
+    ):
+        return question
+    back = sum((Decimal(v["refundable_amount"]) for v in whole if v), Decimal("0")) - fee
+    cur = verdict["currency"]
+    return (
+        f"{question} If it arrived damaged, wrong or not as described there's no return fee; if the size doesn't fit "
+        f"or you changed your mind, the {money(fee, cur)} return shipping fee is deducted and "
+        f"{money(max(back, Decimal('0')), cur)} comes back."
     )
-    found = resolve_order(t.text, facts, action="refund_status")
-    if found.kind is not ResolutionKind.UNIQUE or found.order is None or not found.items:
-        return data
-    number = found.order.number
-    return {
-        **data,
-        "order_number": number,
-        **{key: [r for r in data[key] if r["order_number"] == number] for key in ("requests", "refunds", "returns")},
-    }

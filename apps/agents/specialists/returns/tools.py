@@ -7,8 +7,11 @@ verdict; they never decide around it.
 
 from __future__ import annotations
 
+import calendar
 from typing import Any
 
+from django.conf import settings
+from django.utils import timezone
 from pydantic_ai import RunContext
 from typing_extensions import TypedDict
 
@@ -18,7 +21,7 @@ from apps.agents.specialists.results import money
 from apps.agents.specialists.scope import actor_label, order_in_scope, orders_in_scope, owner
 from apps.agents.tools import approval_tool, read_tool, write_tool
 from apps.commerce import selectors, services
-from apps.commerce.models import Order, ReturnReason
+from apps.commerce.models import Order, ReturnReason, ReturnRequest, ReturnStatus
 from apps.commerce.refund_rules import amount_parse, return_lines_parse
 from apps.core.errors import ApplicationError
 from apps.support.models import RefundApproval
@@ -62,7 +65,21 @@ def _verdict_data(order: Order, verdict: services.ReturnEligibility) -> dict[str
         "currency": verdict.currency,
         "window_days": verdict.window_days,
         "window_ends_on": verdict.window_ends_on.isoformat() if verdict.window_ends_on else None,
+        # A defect after the return window is the warranty's (months from delivery), not a return.
+        "warranty_months": settings.SHOP_WARRANTY_MONTHS,
+        "warranty_ends_on": _warranty_end(order),
     }
+
+
+def _warranty_end(order: Order) -> str | None:
+    if order.delivered_at is None:
+        return None
+    delivered = timezone.localdate(order.delivered_at)
+    years, month = divmod(delivered.month - 1 + settings.SHOP_WARRANTY_MONTHS, 12)
+    year = delivered.year + years
+    return delivered.replace(
+        year=year, month=month + 1, day=min(delivered.day, calendar.monthrange(year, month + 1)[1])
+    ).isoformat()
 
 
 @read_tool
@@ -239,8 +256,23 @@ def refund_status(ctx: RunContext[SupportDeps], order_number: str = "") -> dict[
             for a in approvals
         ],
         "refunds": [serialize.refund(r) for r in refunds if r.order.number in numbers],
-        "returns": [serialize.return_request(r) for r in returns if r.order.number in numbers],
+        "returns": [_return_status(r) for r in returns if r.order.number in numbers],
     }
+
+
+# A return still on its way to a refund: what it will refund is still due to the customer.
+_AWAITING_REFUND = (ReturnStatus.REQUESTED, ReturnStatus.LABEL_ISSUED, ReturnStatus.RECEIVED)
+
+
+def _return_status(rr: ReturnRequest) -> dict[str, Any]:
+    """A return as the status shows it, with the refund still due on it (the policy's amount for its items)."""
+    data = serialize.return_request(rr)
+    if rr.status in _AWAITING_REFUND and not rr.is_exchange:
+        verdict = services.return_check_eligibility(order=rr.order, for_return=rr)
+        data["refund_due"] = str(verdict.refundable_amount)
+        data["currency"] = verdict.currency
+        data["received_on"] = rr.received_at.date().isoformat() if rr.received_at else None
+    return data
 
 
 TOOLS = [list_returnable_orders, check_return_eligibility, create_return, request_refund, refund_status]

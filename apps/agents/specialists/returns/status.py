@@ -1,0 +1,97 @@
+"""The returns specialist's refund and return status, offline: what stands, what is still due, what comes next."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic_ai.messages import ModelResponse
+
+from apps.agents.specialists.local_common import Turn, bullet, call, failure_reply, not_found_reply, say
+from apps.agents.specialists.results import day, money
+from apps.agents.tool_results import ErrorCode
+from apps.agents.understanding.references import ResolutionKind, facts_from_data, resolve_order
+
+
+# -- refund status ---------------------------------------------------------------------------------
+def status_reply(t: Turn) -> ModelResponse:
+    outcome = t.outcome("refund_status")
+    if outcome is None:
+        number = t.order_number()
+        return call(("refund_status", {"order_number": number} if number else {}))
+    if outcome.refused:
+        code, message = outcome.refused
+        return say(not_found_reply(t.order_number(), t) if code == ErrorCode.NOT_FOUND else message)
+    if outcome.data is None:
+        return say(failure_reply())
+    d = _named_order_only(t, outcome.data)
+    lines = []
+    for r in d["requests"]:
+        lines.append(
+            f"Refund request {r['request_reference']} for {money(r['amount'], r['currency'])} on order "
+            f"{r['order_number']} (requested {day(r['requested_on'])}): **{r['status_label'].lower()}**."
+        )
+    request_orders = {r["order_number"] for r in d["requests"]}
+    for r in d["refunds"]:
+        when = f" on {day(r['processed_on'])}" if r.get("processed_on") else ""
+        lines.append(
+            f"Refund of {money(r['amount'], r['currency'])} on order {r['order_number']} to your "
+            f"{r['method'].lower()}: **{r['status_label'].lower()}**{when}."
+        )
+    for r in d["returns"]:
+        if r["order_number"] in request_orders:
+            continue
+        lines.append(
+            f"Return for order {r['order_number']} ({', '.join(r['items'])}), label {r['label_reference']}: "
+            f"**{r['status_label'].lower()}**{_received(r)}.{_still_due(r)}"
+        )
+    where = f" for order {d['order_number']}" if d.get("order_number") else ""
+    if not lines:
+        return say(
+            f"I don't see any refunds, refund requests or returns{where}. "
+            "Would you like to start a return or request a refund?"
+        )
+    return say(f"Here's where things stand{where}:", bullet(lines))
+
+
+def _received(r: dict[str, Any]) -> str:
+    return f" on {day(r['received_on'])}" if r.get("received_on") else ""
+
+
+def _still_due(r: dict[str, Any]) -> str:
+    """What the return will still refund, and what happens next."""
+    if not r.get("refund_due"):
+        return ""
+    due = money(r["refund_due"], r["currency"])
+    if r.get("received_on"):
+        return f" The refund of {due} still due is waiting for a staff member's approval; no money has moved yet."
+    return f" Once the parcel arrives and is checked, {due} will be refunded to your original payment method."
+
+
+def _named_order_only(t: Turn, data: dict[str, Any]) -> dict[str, Any]:
+    """The status of the one order the customer names by what it holds ("my skillet refund"), when it is clear.
+
+    Only orders that appear in the status are candidates; those without a return list no items, so only a
+    return's items can be named. Anything unclear keeps the whole status.
+    """
+    if data.get("order_number"):
+        return data
+    numbers = {r["order_number"] for key in ("requests", "refunds", "returns") for r in data[key]}
+    if len(numbers) < 2:
+        return data
+    items: dict[str, list[Any]] = {}
+    opened: dict[str, str] = {}
+    for r in data["returns"]:
+        items.setdefault(r["order_number"], []).extend(r.get("items") or [])
+        opened.setdefault(r["order_number"], r.get("opened_on") or "")
+    facts = facts_from_data(
+        {"number": n, "placed_on": opened.get(n) or "2000-01-01", "items": items.get(n, [])} for n in sorted(numbers)
+    )
+    found = resolve_order(t.text, facts, action="refund_status")
+    if found.kind is not ResolutionKind.UNIQUE or found.order is None or not found.items:
+        return data
+    number = found.order.number
+    return {
+        **data,
+        "order_number": number,
+        **{key: [r for r in data[key] if r["order_number"] == number] for key in ("requests", "refunds", "returns")},
+    }

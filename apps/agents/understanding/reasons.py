@@ -1,0 +1,36 @@
+"""Why the customer sends an item back (the `ReturnReason` of a return), from what they say.
+
+The phrase patterns of the offline slots come first ("wrong size", "changed my mind"); a message they miss
+("there's a hole in the seam", "dont really need it", "one of them is a totally different colour") is read by
+a learned classifier trained on `examples/return_reason.yaml`, whose `none` intent is a message that gives no
+reason ("i want to return the hoodie"). Below its calibrated threshold there is no reason: the specialist asks.
+"""
+
+from __future__ import annotations
+
+import re
+
+from apps.agents.offline.slots import extract_return_reason
+from apps.agents.understanding.intents import get_intent_classifier
+
+NO_REASON = "none"
+
+
+# A reason usually comes in a clause of its own: "the hoodie has a hole in the seam, can i just get refunded".
+_CLAUSE_RE = re.compile(r"[,;.!?]+\s*|\s+(?:but|because|since|as|so)\s+", re.IGNORECASE)
+
+
+def return_reason(text: str) -> str | None:
+    """The ReturnReason value the text gives, or None when it gives none (or the classifier is unsure).
+
+    The whole message is read first, then each of its clauses: the first confident reason wins.
+    """
+    found = extract_return_reason(text)
+    if found or not text.strip():
+        return found
+    clauses = [c.strip() for c in _CLAUSE_RE.split(text) if len(c.strip().split()) >= 2]
+    pieces = list(dict.fromkeys([text.strip(), *clauses]))
+    for prediction in get_intent_classifier("return_reason").predict(pieces):
+        if prediction.intent is not None and prediction.intent != NO_REASON:
+            return prediction.intent
+    return None
