@@ -365,38 +365,6 @@ def load_results(candidates: Candidates, *, k: int, vector_weight: float, thresh
     return results
 
 
-def page_sections(*, chunk_id: int) -> list[RetrievedChunk]:
-    """Every section of the active page that holds `chunk_id`, in page order: the whole help page an excerpt is from.
-
-    A question about a policy as a whole ("what is your return policy?") is answered from all of its page's
-    sections, not only the few that rank highest. Empty for an unknown chunk or an inactive page.
-    """
-    chunk = Chunk.objects.filter(pk=chunk_id, document__is_active=True).only("document_id").first()
-    if chunk is None:
-        return []
-    rows = (
-        Chunk.objects.filter(document_id=chunk.document_id)
-        .select_related("document__source")
-        .only(
-            "id", "text", "heading_path", "document__id", "document__title", "document__uri", "document__source__name"
-        )
-        .order_by("position")
-    )
-    return [
-        RetrievedChunk(
-            chunk_id=row.pk,
-            text=row.text,
-            score=0.0,
-            document_id=row.document.pk,
-            document_title=row.document.title,
-            source=row.document.uri,
-            source_name=row.document.source.name,
-            heading_path=tuple(row.heading_path),
-        )
-        for row in rows
-    ]
-
-
 @dataclass(frozen=True)
 class QuestionGroup:
     """Similar unanswered questions: the one most like the others first, how many, and when last asked."""
@@ -468,7 +436,6 @@ __all__ = [
     "hybrid_candidates",
     "knowledge_search",
     "load_results",
-    "page_sections",
     "text_candidates",
     "unanswered_questions_report",
     "vector_candidates",

@@ -4,11 +4,11 @@ from django.db import connection
 from apps.core.errors import ApplicationError
 from apps.knowledge.lexical import bm25_candidates, lexical_query
 from apps.knowledge.models import Chunk, Document
+from apps.knowledge.pages import page_sections
 from apps.knowledge.selectors import (
     RetrievedChunk,
     hybrid_candidates,
     knowledge_search,
-    page_sections,
     vector_candidates,
 )
 

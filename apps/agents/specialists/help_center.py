@@ -20,8 +20,9 @@ from apps.agents.tool_results import ErrorCode
 from apps.agents.tools import read_tool
 from apps.core.errors import ApplicationError
 from apps.guardrails.checks import check_untrusted
+from apps.knowledge.pages import page_sections
 from apps.knowledge.prompting import PREAMBLE
-from apps.knowledge.selectors import RetrievedChunk, knowledge_search, page_sections
+from apps.knowledge.selectors import RetrievedChunk, knowledge_search
 from apps.knowledge.services import unanswered_question_record
 from apps.observability.models import SpanKind
 
