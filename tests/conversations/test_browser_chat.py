@@ -1,4 +1,4 @@
-"""The customer chat as a person sees it (Debian's Chromium through Playwright, live server, real worker).
+"""The customer chat as a person sees it (Debian's Chromium through Playwright, live server, real workers).
 
 Replies either come from the real agent runtime (local model: quick replies, order cards, the guest told
 to verify) or, where the test is about how the page shows a reply, from a scripted turn that stores a
@@ -24,8 +24,8 @@ from tests.conversations.test_browser import (  # noqa: F401 -- fixtures
     FIRST_ANSWER_MS,
     _off_loop,
     browser,
-    celery_worker,
     live_server_url,
+    workers,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -101,7 +101,7 @@ def _style(locator: Any, *props: str) -> dict[str, str]:
 def test_greeting_markdown_reply_blocked_link_timestamps_and_icon_thumbs(
     live_server_url,  # noqa: F811
     scripted,
-    celery_worker,  # noqa: F811
+    workers,  # noqa: F811
     browser,  # noqa: F811
     settings,
 ):
@@ -168,7 +168,7 @@ def test_greeting_markdown_reply_blocked_link_timestamps_and_icon_thumbs(
 def test_a_guest_asking_about_my_order_is_told_how_to_verify_and_a_failed_verify_notice_clears(
     warmed,
     live_server_url,  # noqa: F811
-    celery_worker,  # noqa: F811
+    workers,  # noqa: F811
     browser,  # noqa: F811
 ):
     # given a shop order and a guest on the chat page
@@ -211,7 +211,7 @@ def test_a_guest_asking_about_my_order_is_told_how_to_verify_and_a_failed_verify
 def test_order_cards_and_quick_replies_confirm_a_cancellation(
     warmed,
     live_server_url,  # noqa: F811
-    celery_worker,  # noqa: F811
+    workers,  # noqa: F811
     browser,  # noqa: F811
 ):
     # given a signed-in customer with two pending orders
