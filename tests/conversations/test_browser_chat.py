@@ -506,3 +506,41 @@ def test_outside_business_hours_the_customer_is_asked_for_an_email_that_becomes_
     assert "tam.followup@example.com" in ticket.description
     _shot(page, "chat-out-of-hours.png")
     page.close()
+
+
+def test_a_busy_turn_queue_is_shown_and_the_page_sends_the_message_again_until_it_is_taken(
+    live_server_url,  # noqa: F811
+    scripted,
+    browser,  # noqa: F811
+    settings,
+):
+    from apps.agents.turn_queue import BUSY_MESSAGE, turn_enqueue
+    from tests.workers import turn_worker_thread
+
+    # given: a turn queue of one, taken, and no worker serving it yet
+    settings.SWITCHBOARD_TURN_QUEUE_MAX_LENGTH = 1
+    settings.SWITCHBOARD_TURN_BUSY_RETRY_SECONDS = 1
+    scripted["text"] = "Your parcel is on its way."
+    elsewhere = _off_loop(services.conversation_start)
+    waiting = _off_loop(services.message_create, conversation=elsewhere, role=MessageRole.CUSTOMER, text="Hi")
+    turn_enqueue(message_id=waiting.pk)
+    page = _context(browser, live_server_url).new_page()
+    page.goto("/chat/")
+    page.wait_for_selector("#chat-conn:text('Connected')")
+    # when the customer writes
+    page.fill("#compose-text", "Where is my parcel?")
+    page.keyboard.press("Enter")
+    # then they are told the chat is busy, their message waits on screen (nothing stored yet)
+    page.wait_for_selector(f"#chat-notice:text('{BUSY_MESSAGE}')", timeout=15_000)
+    pending = page.locator(".msg-customer.pending").count()
+    stored_while_busy = Message.objects.filter(text="Where is my parcel?").count()
+    # and once a worker drains the queue the page's next attempt goes through and is answered
+    with turn_worker_thread(threads=1):
+        page.wait_for_selector(".msg-assistant:not(.streaming)[data-seq]", timeout=30_000)
+    assert (pending, stored_while_busy) == (1, 0)
+    assert page.locator(".msg-assistant .msg-text").all_inner_texts() == ["Your parcel is on its way."]
+    assert page.locator(".msg-customer .msg-text").all_inner_texts() == ["Where is my parcel?"]
+    assert page.locator(".msg-customer.pending, .msg-customer.failed").count() == 0
+    assert not page.locator("#chat-notice").is_visible()
+    assert Message.objects.filter(text="Where is my parcel?").count() == 1
+    page.close()
