@@ -54,16 +54,8 @@ def _run_turn(message_id: int) -> None:
 
 
 def _entries(response: Any) -> list[tuple[bytes, dict[bytes, bytes] | None]]:
-    """XREADGROUP's reply as (id, fields) pairs, from either protocol's shape."""
-    if not response:
-        return []
-    streams = response.items() if isinstance(response, dict) else response
-    out: list[tuple[bytes, dict[bytes, bytes] | None]] = []
-    for _name, entries in streams:
-        if entries and isinstance(entries[0], list) and entries and not isinstance(entries[0][0], bytes):
-            entries = entries[0]  # RESP3 wraps the entries once more
-        out.extend((entry_id, fields) for entry_id, fields in entries)
-    return out
+    """XREADGROUP's reply ([[stream, [(id, fields), ...]], ...], RESP2 as our clients speak) as (id, fields)."""
+    return [(entry_id, fields) for _stream, entries in response or [] for entry_id, fields in entries]
 
 
 class TurnWorker:
@@ -107,22 +99,27 @@ class TurnWorker:
             await self._forget_departed_consumers()
             while not self._stop.is_set():
                 now = time.monotonic()
-                if now >= next_beat:
-                    await self._heartbeat()
-                    next_beat = now + beat_every
-                free = self.threads - len(self.inflight)
-                if free <= 0:
-                    await asyncio.wait(list(self.inflight.values()), timeout=1, return_when=asyncio.FIRST_COMPLETED)
-                    continue
-                got = 0
-                if now >= next_claim:
-                    got += await self._reclaim(free)
-                    next_claim = now + min(beat_every, 5.0)
+                try:
+                    if now >= next_beat:
+                        await self._heartbeat()
+                        next_beat = now + beat_every
                     free = self.threads - len(self.inflight)
-                if free > 0:
-                    got += await self._read(free)
-                if self.burst and not got and not self.inflight and not await self._pending_elsewhere():
-                    break
+                    if free <= 0:
+                        await asyncio.wait(list(self.inflight.values()), timeout=1, return_when=asyncio.FIRST_COMPLETED)
+                        continue
+                    got = 0
+                    if now >= next_claim:
+                        got += await self._reclaim(free)
+                        next_claim = now + min(beat_every, 5.0)
+                        free = self.threads - len(self.inflight)
+                    if free > 0:
+                        got += await self._read(free)
+                    if self.burst and not got and not self.inflight and not await self._pending_elsewhere():
+                        break
+                except (aioredis.ConnectionError, aioredis.TimeoutError) as exc:
+                    # Redis restarting or out of reach: running turns go on; reading resumes when it is back.
+                    logger.warning("turn worker %s: Redis unavailable (%s); retrying", self.consumer, exc)
+                    await asyncio.sleep(1)
         finally:
             await self._finish()
         return self.done
@@ -192,7 +189,11 @@ class TurnWorker:
     async def _heartbeat(self) -> None:
         """Reset the idle time of the entries this worker is running, so nobody reclaims a slow turn."""
         if self.inflight:
-            await self._redis.xclaim(self.stream, GROUP, self.consumer, 0, list(self.inflight), justid=True)
+            try:
+                await self._redis.xclaim(self.stream, GROUP, self.consumer, 0, list(self.inflight), justid=True)
+            except aioredis.ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise  # else the stream is gone (a flushed Redis): nothing left to keep
 
     async def _forget_departed_consumers(self) -> None:
         """Consumers of stopped processes with nothing pending, idle for an hour, leave the group's list."""
@@ -220,7 +221,11 @@ class TurnWorker:
             capture_exception(exc, stage="turn_worker", entry=entry_id.decode())
             logger.exception("turn worker %s: entry %s failed; it will be retried", self.consumer, entry_id)
             return
-        await self._ack(entry_id)
+        try:
+            await self._ack(entry_id)
+        except (aioredis.ConnectionError, aioredis.TimeoutError):
+            logger.warning("turn worker %s: could not acknowledge %s; it will be redelivered", self.consumer, entry_id)
+            return  # the turn is answered: its redelivery finds it so and does nothing
         self.done += 1
 
     async def _ack(self, entry_id: bytes) -> None:

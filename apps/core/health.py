@@ -60,10 +60,29 @@ def check_celery() -> str:
     return f"{len(replies)} worker(s) answered"
 
 
+TURN_WORKER_SEEN_SECONDS = 10
+
+
+def check_turn_workers() -> str:
+    """A turn worker read the turn stream lately (a live one asks at least once a second)."""
+    from apps.agents.turn_queue import GROUP, stream_key
+
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+    try:
+        consumers = client.xinfo_consumers(stream_key(), GROUP)
+    except redis.ResponseError as exc:  # no stream or no group: no worker has ever started
+        raise RuntimeError("no turn worker has started") from exc
+    live = [c for c in consumers if c.get("idle", 0) < TURN_WORKER_SEEN_SECONDS * 1000]
+    if not live:
+        raise RuntimeError(f"no turn worker read the stream in the last {TURN_WORKER_SEEN_SECONDS} s")
+    return f"{len(live)} turn worker(s) reading"
+
+
 READINESS_CHECKS: dict[str, Callable[[], str]] = {
     "postgres": check_postgres,
     "pgvector": check_pgvector,
     "redis": check_redis,
+    "turn_workers": check_turn_workers,
     "celery": check_celery,
 }
 
@@ -72,7 +91,7 @@ def readiness() -> tuple[bool, dict[str, dict]]:
     results: dict[str, ComponentStatus] = {}
     for name, check in READINESS_CHECKS.items():
         # Without Redis the broker is down too: skip the slow Celery ping.
-        if name == "celery" and not results["redis"].ok:
+        if name in ("celery", "turn_workers") and not results["redis"].ok:
             results[name] = ComponentStatus(ok=False, detail="skipped: Redis (the broker) is down", latency_ms=0.0)
             continue
         results[name] = _timed(check)
