@@ -2,9 +2,9 @@
 
 For each mode a real uvicorn server and a real turn worker (`manage.py turn_worker`, as `make run` starts it)
 run as child processes against the bench PostgreSQL and Redis, with the default local model and local router.
-As soon as the worker reads the turn stream (`/readyz` reports it), a guest opens `/ws/chat/` and asks a shop
+As soon as the worker is alive after its warm-up (`/readyz` reports it), a guest opens `/ws/chat/` and asks a shop
 question; we time from sending it to the final answer, then a second question for the steady state. "Ready"
-is the time from starting the worker to its first read: warm-up moves the model loading there.
+is the time from starting the worker to that: warm-up moves the model loading there.
 
 Run: `.venv/bin/python -m config.devstack bench bench/bench_first_message.py` (or `make bench`).
 """
@@ -52,7 +52,7 @@ def _wait_http(url: str, proc: subprocess.Popen, timeout: float = 90) -> None:
 
 
 def _watch_ready(base_url: str, proc: subprocess.Popen, ready: threading.Event) -> None:
-    """Set once `/readyz` says a turn worker reads the stream (it does after its warm-up)."""
+    """Set once `/readyz` counts a live turn worker (it starts saying so after its warm-up)."""
     import urllib.error
     import urllib.request
 

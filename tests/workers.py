@@ -24,11 +24,16 @@ def turn_worker_thread(**options: Any) -> Iterator[TurnWorker]:
     loop = asyncio.new_event_loop()
     started = threading.Event()
 
+    failed: list[BaseException] = []
+
     async def main() -> None:
         task = asyncio.ensure_future(worker.run())
         await asyncio.sleep(0)
         started.set()
-        await task
+        try:
+            await task
+        except BaseException as exc:
+            failed.append(exc)
 
     thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
     thread.start()
@@ -39,6 +44,8 @@ def turn_worker_thread(**options: Any) -> Iterator[TurnWorker]:
         loop.call_soon_threadsafe(worker.stop)
         thread.join(timeout=120)
         loop.close()
+    if failed:
+        raise failed[0]
 
 
 def turn_worker_burst(**options: Any) -> int:

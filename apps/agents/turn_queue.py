@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 
 import redis
 from django.conf import settings
@@ -28,6 +29,19 @@ _clients_lock = threading.Lock()
 
 def stream_key() -> str:
     return settings.SWITCHBOARD_TURN_STREAM
+
+
+def workers_key() -> str:
+    """A sorted set: each live turn worker and when it last said so (it does every `ALIVE_EVERY_SECONDS`)."""
+    return f"{settings.SWITCHBOARD_TURN_STREAM}:workers"
+
+
+ALIVE_EVERY_SECONDS = 2.0
+
+
+def live_workers(*, within_seconds: float, client: redis.Redis | None = None) -> int:
+    """How many turn workers said they were alive in the last `within_seconds`."""
+    return int((client or queue_client()).zcount(workers_key(), time.time() - within_seconds, "+inf"))
 
 
 def queue_client() -> redis.Redis:

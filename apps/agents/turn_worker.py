@@ -23,6 +23,7 @@ lock): start as many processes, on as many machines, as there are cores for them
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import secrets
@@ -36,7 +37,7 @@ import redis.asyncio as aioredis
 from django.conf import settings
 from django.db import close_old_connections
 
-from apps.agents.turn_queue import GROUP, stream_key
+from apps.agents.turn_queue import ALIVE_EVERY_SECONDS, GROUP, stream_key, workers_key
 from apps.observability.errors import capture_exception
 
 logger = logging.getLogger(__name__)
@@ -93,13 +94,16 @@ class TurnWorker:
         self._redis = aioredis.Redis.from_url(settings.REDIS_URL, socket_timeout=30)
         self._pool = ThreadPoolExecutor(self.threads, thread_name_prefix="turn")
         beat_every = self.claim_idle_ms / 3000
-        next_claim = next_beat = 0.0
+        next_claim = next_beat = next_alive = 0.0
         try:
             await self._ensure_group()
             await self._forget_departed_consumers()
             while not self._stop.is_set():
                 now = time.monotonic()
                 try:
+                    if now >= next_alive:
+                        await self._alive()
+                        next_alive = now + ALIVE_EVERY_SECONDS
                     if now >= next_beat:
                         await self._heartbeat()
                         next_beat = now + beat_every
@@ -132,6 +136,8 @@ class TurnWorker:
         if self._pool is not None:
             self._pool.shutdown(wait=not self.inflight, cancel_futures=True)
         if self._redis is not None:
+            with contextlib.suppress(aioredis.RedisError):
+                await self._redis.zrem(workers_key(), self.consumer)
             await self._redis.aclose()
 
     # -- reading ---------------------------------------------------------------------------------------
@@ -185,6 +191,14 @@ class TurnWorker:
         """Burst mode: entries other consumers hold (a dead one's wait for the claim timeout)."""
         summary = await self._redis.xpending(self.stream, GROUP)
         return bool(summary and summary.get("pending"))
+
+    async def _alive(self) -> None:
+        """Say this worker is alive (`/readyz` counts recent ones); forget those silent for an hour."""
+        now = time.time()
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(workers_key(), {self.consumer: now})
+            pipe.zremrangebyscore(workers_key(), "-inf", now - 3600)
+            await pipe.execute()
 
     async def _heartbeat(self) -> None:
         """Reset the idle time of the entries this worker is running, so nobody reclaims a slow turn."""

@@ -64,18 +64,14 @@ TURN_WORKER_SEEN_SECONDS = 10
 
 
 def check_turn_workers() -> str:
-    """A turn worker read the turn stream lately (a live one asks at least once a second)."""
-    from apps.agents.turn_queue import GROUP, stream_key
+    """A turn worker said it was alive lately (a live one does every 2 s: apps.agents.turn_worker)."""
+    from apps.agents.turn_queue import live_workers
 
     client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
-    try:
-        consumers = client.xinfo_consumers(stream_key(), GROUP)
-    except redis.ResponseError as exc:  # no stream or no group: no worker has ever started
-        raise RuntimeError("no turn worker has started") from exc
-    live = [c for c in consumers if c.get("idle", 0) < TURN_WORKER_SEEN_SECONDS * 1000]
+    live = live_workers(within_seconds=TURN_WORKER_SEEN_SECONDS, client=client)
     if not live:
-        raise RuntimeError(f"no turn worker read the stream in the last {TURN_WORKER_SEEN_SECONDS} s")
-    return f"{len(live)} turn worker(s) reading"
+        raise RuntimeError(f"no turn worker alive in the last {TURN_WORKER_SEEN_SECONDS} s")
+    return f"{live} turn worker(s) alive"
 
 
 READINESS_CHECKS: dict[str, Callable[[], str]] = {
