@@ -333,6 +333,12 @@ VECTOR_SQL = (  # constant fragments only
 )
 
 
+def vector_statement(*, document_filter: str | None = None) -> str:
+    """The vector half alone (see `statement` for `document_filter`)."""
+    vector_filter = _VECTOR_FILTERED.format(docs=document_filter) if document_filter else _VECTOR_UNFILTERED
+    return VECTOR_SQL.replace("{vector_filter}", vector_filter)
+
+
 def vector_rows(
     *,
     query_vector: Any,
@@ -345,10 +351,7 @@ def vector_rows(
     filter, if any), in one round trip (the scan settings and the scan in one message). Order as the scan
     returned it."""
     params = {"vector": vector_literal(query_vector), "model": model, "limit": limit}
-    vector_filter = (
-        _VECTOR_FILTERED.format(docs=compose(*document_filter)) if document_filter is not None else _VECTOR_UNFILTERED
-    )
-    sql = VECTOR_SQL.replace("{vector_filter}", vector_filter)
+    sql = vector_statement(document_filter=compose(*document_filter) if document_filter is not None else None)
     with connection.cursor() as cursor:
         fetched = _execute_with_hnsw_settings(
             cursor, sql, params, limit=limit, ef_search=ef_search, filtered=document_filter is not None
