@@ -18,8 +18,9 @@ own document; the weight that ranks those answers best wins (w = 0 and w = 1,
 the two halves alone, are among the choices, so on that data fusion never loses
 to either). The same queries with their own document left out are questions
 the knowledge base cannot answer: the threshold is the fused score that best
-separates the two (balanced accuracy), never one that more than
-`KNOWLEDGE_FALSE_ANSWER_RATE` of the left-out questions reach.
+separates those from the queries' scores with their answer present as stored
+(balanced accuracy), never one that more than `KNOWLEDGE_FALSE_ANSWER_RATE` of
+the left-out questions reach.
 """
 
 from __future__ import annotations
@@ -79,11 +80,17 @@ def rank(candidates: Sequence[Scored], *, vector_weight: float, pinned: frozense
 
 @dataclass(frozen=True)
 class FitQuery:
-    """A generated query, its answer document, and every candidate both retrievers returned for it."""
+    """A generated query, its answer document, and every candidate both retrievers returned for it.
+
+    `candidates` holds the answer document only as its chunk with the query hidden from it (what the
+    weight is fitted on: copied words would favour BM25); `present` holds the answer document's chunks
+    as stored, as the search found them (what the threshold's answered side is scored on, against the
+    same whole chunks as the left-out side)."""
 
     text: str
     document_id: int
     candidates: tuple[Scored, ...]
+    present: tuple[Scored, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -159,18 +166,23 @@ def choose_threshold(
 
 
 def fit(queries: Sequence[FitQuery], *, false_answer_rate: float) -> FitResult:
-    """Weight by MRR, then the threshold: a query's top score with its answer present (when the answer
-    ranks first) against its best score with its own document left out."""
+    """Weight by MRR (answers hidden from their own words), then the threshold: a query's top score with
+    its answer present as stored (when the answer ranks first) against its best score with its own
+    document left out. Both sides score the same query against whole stored chunks; scoring the
+    answered side against the masked chunk instead (a chunk stripped of its best sentence, harder than
+    any real answer while the left-out side is not) set the threshold far above real answers' scores
+    on knowledge bases of bare answers (docs/knowledge.md, Measured)."""
     weight, mrr = choose_weight(queries)
     positives: list[float] = []
     negatives: list[float] = []
     for query in queries:
         ordered = rank(query.candidates, vector_weight=weight)
-        if ordered and ordered[0].document_id == query.document_id:
-            positives.append(ordered[0].fused(weight))
         others = [c for c in ordered if c.document_id != query.document_id]
         if others:
             negatives.append(others[0].fused(weight))
+        answered = rank((*query.present, *others), vector_weight=weight) if query.present else ordered
+        if answered and answered[0].document_id == query.document_id:
+            positives.append(answered[0].fused(weight))
     threshold, answered, refused = choose_threshold(positives, negatives, false_answer_rate=false_answer_rate)
     return FitResult(
         vector_weight=weight,

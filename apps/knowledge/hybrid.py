@@ -74,9 +74,12 @@ _VECTOR = (  # constant fragments only
 )
 _NO_VECTOR = " vec AS (SELECT NULL::bigint AS chunk_id, NULL::float8 AS distance, NULL::bigint AS rank WHERE false),"
 
-_NOMINATE_BUDGET = (  # constant fragments only
-    " nom AS (SELECT p.chunk_id, SUM(" + _CONTRIBUTION + ") AS partial FROM q CROSS JOIN LATERAL"  # noqa: S608
-    " (SELECT chunk_id, frequency, length FROM knowledge_posting WHERE term_id = q.term_id"
+# Nominating needs an order, not exact scores: a posting's stored impact (its saturation part under the
+# average length when written) times the term's IDF is a sum of index columns, no per-posting arithmetic;
+# the nominees are then scored exactly (`lex`).
+_NOMINATE_BUDGET = (
+    " nom AS (SELECT p.chunk_id, SUM(q.idf * p.impact) AS partial FROM q CROSS JOIN LATERAL"
+    " (SELECT chunk_id, impact FROM knowledge_posting WHERE term_id = q.term_id"
     " ORDER BY impact DESC LIMIT %(per_term)s) p GROUP BY p.chunk_id),"
 )
 # With a filter every posting of the query's terms among the filtered chunks (chunk -> document
@@ -109,22 +112,23 @@ _LEXICAL = (  # constant fragments only
     " WHERE d.is_active),"
     " ranked AS (SELECT info.*, CASE WHEN info.score > 0 THEN"
     " row_number() OVER (ORDER BY info.score DESC NULLS LAST, info.chunk_id) END AS text_rank FROM info),"
-    # Distances of BM25-only candidates are computed for the rows returned only.
-    " res AS (SELECT r.chunk_id, r.document_id, CASE WHEN r.comparable THEN coalesce(r.distance,"
+    # Distances of BM25-only candidates are computed for the rows returned only, once (MATERIALIZED:
+    # otherwise every later reference re-runs the subquery).
+    " res AS MATERIALIZED (SELECT r.chunk_id, r.document_id, CASE WHEN r.comparable THEN coalesce(r.distance,"
     " (SELECT " + DISTANCE + " FROM knowledge_chunk c WHERE c.id = r.chunk_id)) END AS distance,"
     " coalesce(r.score, 0) AS bm25, r.vector_rank, r.text_rank"
     " FROM ranked r WHERE r.vector_rank IS NOT NULL OR r.text_rank <= %(limit)s),"
-    " w AS (SELECT " + _WEIGHT + " AS weight, s.answer_threshold,"
+    " w AS MATERIALIZED (SELECT " + _WEIGHT + " AS weight, s.answer_threshold,"
     " (SELECT coalesce(sum(idf), 0) FROM q) * %(k1p)s AS max_bm25 FROM (SELECT 1) one LEFT JOIN s ON true),"
-    " fused AS (SELECT r.*, row_number() OVER (ORDER BY " + _FUSED + " DESC,"
-    " 1 - coalesce(r.distance, 2) DESC, r.chunk_id) AS position FROM res r CROSS JOIN w)"
+    " fused AS MATERIALIZED (SELECT r.*, row_number() OVER (ORDER BY " + _FUSED + " DESC,"
+    " 1 - coalesce(r.distance, 2) DESC, r.chunk_id) AS position FROM res r CROSS JOIN w),"
     # The best `top` chunks' text and citation: the only chunk rows read whole.
+    " best AS MATERIALIZED (SELECT f.chunk_id, c.text, c.heading_path, d.title, d.uri, ks.name AS source_name"
+    " FROM fused f JOIN knowledge_chunk c ON c.id = f.chunk_id JOIN knowledge_document d ON d.id = c.document_id"
+    " JOIN knowledge_knowledgesource ks ON ks.id = d.source_id WHERE f.position <= %(top)s)"
     " SELECT f.chunk_id, f.document_id, f.distance, f.bm25, f.vector_rank, f.text_rank, w.max_bm25, w.weight,"
-    " w.answer_threshold, t.text, t.heading_path, t.title, t.uri, t.source_name"
-    " FROM fused f CROSS JOIN w LEFT JOIN LATERAL (SELECT c.text, c.heading_path, d.title, d.uri,"
-    " ks.name AS source_name FROM knowledge_chunk c JOIN knowledge_document d ON d.id = c.document_id"
-    " JOIN knowledge_knowledgesource ks ON ks.id = d.source_id WHERE c.id = f.chunk_id AND f.position <= %(top)s"
-    ") t ON true ORDER BY f.position"
+    " w.answer_threshold, b.text, b.heading_path, b.title, b.uri, b.source_name"
+    " FROM fused f CROSS JOIN w LEFT JOIN best b ON b.chunk_id = f.chunk_id ORDER BY f.position"
 )
 
 

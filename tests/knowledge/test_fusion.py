@@ -121,6 +121,39 @@ def test_fit_reports_both_halves_and_the_choice():
     assert 0.5 * 0.3 + 0.5 * 0.1 < result.answer_threshold <= 0.5 * 0.8 + 0.5 * 0.4
 
 
+def test_the_answered_side_of_the_threshold_is_scored_on_the_answer_as_stored_not_the_masked_one():
+    # given a query whose answer, with the query's own words hidden, loses to another document (weight
+    # fitting sees that), while the answer as stored scores 0.5 * 0.9 + 0.5 * 0.7 = 0.8 and the best
+    # other document 0.5 * 0.3 + 0.5 * 0.1 = 0.2
+    query = FitQuery(
+        text="q",
+        document_id=1,
+        candidates=(_c(11, 0.2, 0.1, 1), _c(2, 0.3, 0.1, 2)),
+        present=(_c(12, 0.9, 0.7, 1),),
+    )
+
+    # when
+    result = fit([query], false_answer_rate=0.3)
+
+    # then the cut lies midway between the answer as stored and the left-out question's best score
+    assert result.vector_weight == 0.5
+    assert result.mrr_by_weight[0.5] == 0.5
+    assert result.answer_threshold == pytest.approx(0.5)
+    assert (result.answered_rate, result.refused_rate) == (1.0, 1.0)
+
+
+def test_without_the_stored_answer_the_masked_one_is_the_answered_side():
+    # given the same query with no stored chunk of its answer among the candidates
+    query = FitQuery(text="q", document_id=1, candidates=(_c(11, 0.8, 0.6, 1), _c(2, 0.3, 0.1, 2)))
+
+    # when
+    result = fit([query], false_answer_rate=0.3)
+
+    # then 0.5 * 0.8 + 0.5 * 0.6 = 0.7 against 0.2
+    assert result.answer_threshold == pytest.approx(0.45)
+    assert result.answered_rate == 1.0
+
+
 CORPUS = {
     "returns": md(
         "Returns",
