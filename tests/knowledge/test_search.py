@@ -4,11 +4,11 @@ from django.db import connection
 from apps.core.errors import ApplicationError
 from apps.knowledge.lexical import bm25_candidates, lexical_query
 from apps.knowledge.models import Chunk, Document
-from apps.knowledge.pages import page_sections
 from apps.knowledge.selectors import (
     RetrievedChunk,
     hybrid_candidates,
     knowledge_search,
+    search_embedded,
     vector_candidates,
 )
 
@@ -228,42 +228,66 @@ def test_the_one_statement_search_skips_inactive_documents_in_both_halves(fake_b
     assert gift_chunks.isdisjoint(c.chunk_id for c in candidates.scored)
 
 
-def test_page_sections_are_every_section_of_the_chunks_page_in_order(fake_backend):
-    # given a help page of two sections and another page
+def test_a_filtered_hybrid_search_is_one_round_trip_with_exact_bm25_inside_the_filter(
+    fake_backend, django_assert_num_queries
+):
+    # given (the pgvector version is read once per process)
     ingest("help", CORPUS)
-    fee = Chunk.objects.get(document__uri="https://shop.example/help/returns", text__contains="label fee")
+    ingest("blog", {"https://shop.example/blog/parcels": md("Parcels", ("Gift", "A gift card in every parcel."))})
+    vector = bag_of_words("gift card parcels")
+    hybrid_candidates(query="warm up", limit=3, query_vector=vector, model="test:bag-of-words")
+    policy = set(Chunk.objects.filter(document__tags__contains=["policy"]).values_list("pk", flat=True))
 
     # when
-    sections = page_sections(chunk_id=fee.pk)
+    with django_assert_num_queries(1):
+        candidates = hybrid_candidates(
+            query="gift card parcels",
+            limit=10,
+            query_vector=vector,
+            model="test:bag-of-words",
+            filters={"tags": ["policy"]},
+        )
 
-    # then: the whole page, in page order, and nothing from another page
-    assert [s.citation for s in sections] == [
-        s.citation for s in map(_as_retrieved, Chunk.objects.filter(document=fee.document).order_by("position"))
-    ]
-    assert {s.document_title for s in sections} == {"Returns"}
-    assert any("30 days" in s.text for s in sections)
-    assert any("label fee" in s.text for s in sections)
+    # then only the filtered documents' chunks, each half complete, BM25 as the reference over every posting
+    reference = dict(bm25_candidates(lexical=lexical_query("gift card parcels"), limit=10, chunk_ids=sorted(policy)))
+    assert {c.chunk_id for c in candidates.scored} == policy
+    assert set(candidates.vector_rank) == policy
+    assert {c.chunk_id: c.lexical * candidates.max_bm25 for c in candidates.scored} == pytest.approx(
+        {chunk_id: reference.get(chunk_id, 0.0) for chunk_id in policy}, rel=1e-9
+    )
+    assert set(candidates.text_rank) == {chunk_id for chunk_id, score in reference.items() if score > 0}
 
 
-def test_page_sections_of_an_inactive_page_or_unknown_chunk_are_empty(fake_backend):
+def test_a_search_with_a_ready_vector_is_one_round_trip_including_the_best_chunks_text(
+    fake_backend, django_assert_num_queries
+):
     # given
     ingest("help", CORPUS)
-    chunk = Chunk.objects.filter(document__uri="https://shop.example/help/returns").first()
-    Document.objects.filter(pk=chunk.document_id).update(is_active=False)
+    vector = bag_of_words("express parcels")
+    search_embedded(query="warm up", query_vector=vector, model="test:bag-of-words", k=2)
+
+    # when
+    with django_assert_num_queries(1):
+        results = search_embedded(query="express parcels", query_vector=vector, model="test:bag-of-words", k=2)
 
     # then
-    assert page_sections(chunk_id=chunk.pk) == []
-    assert page_sections(chunk_id=10**9) == []
-
-
-def _as_retrieved(chunk: Chunk) -> RetrievedChunk:
-    return RetrievedChunk(
-        chunk_id=chunk.pk,
-        text=chunk.text,
-        score=0.0,
-        document_id=chunk.document_id,
-        document_title=chunk.document.title,
-        source="",
-        source_name="",
-        heading_path=tuple(chunk.heading_path),
+    assert (results[0].text, results[0].citation, results[0].source_name) == (
+        "Express parcels arrive in one to two business days.",
+        "Shipping > Express",
+        "help",
     )
+    assert len(results) == 2
+    assert results[0].score >= results[1].score
+
+
+def test_a_chunk_pinned_by_an_exact_term_is_loaded_even_when_its_score_is_not_among_the_best(fake_backend):
+    # given a query vector pointing at the gift card chunk and a code only the carriers chunk holds
+    ingest("help", CORPUS)
+    vector = bag_of_words("gift card balance number page")
+
+    # when
+    results = search_embedded(query="balance KX-4471", query_vector=vector, model="test:bag-of-words", k=1)
+
+    # then
+    assert [r.text for r in results] == ["We hand parcels to the carrier Kestrel Freight, reference code KX-4471."]
+    assert results[0].answerable
