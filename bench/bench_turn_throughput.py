@@ -1,6 +1,7 @@
 """Turn throughput over the real path, with server CPU per turn from /proc (issue 14).
 
-WebSocket -> web (uvicorn, `config.asgi`) -> Celery worker (`run_turn`) -> channel layer -> socket,
+WebSocket -> web (uvicorn, `config.asgi`) -> turn stream (Redis) -> turn worker processes (`manage.py turn_worker`,
+apps.agents.turn_worker) -> channel layer -> socket,
 against the bench PostgreSQL and Redis, the agent answering with the local model (no network).
 For each concurrency level N, N guest conversations each send BENCH_TURNS_PER_CONVERSATION messages
 one after the other. Printed per level:
@@ -13,15 +14,15 @@ one after the other. Printed per level:
   reply span's `stream` data; the client stamps the delta's arrival; same machine, same clock);
 - worker RSS per process (and PSS where /proc has smaps_rollup), and `uptime`'s load average.
 
-Beside it, the floor: an empty Celery task round trip to the socket (`apps.agents.tasks.echo_event`,
-sent from this process, relayed by the web process to the socket), its CPU per round trip, and the
-ratio of a full turn to it.
+Beside it, the floor: an empty entry's round trip to the socket (`apps.agents.turn_queue.echo_enqueue`, added
+from this process, read by a turn worker, sent through the channel layer and relayed by the web process to the
+socket), its CPU per round trip, and the ratio of a full turn to it.
 
 Run: `.venv/bin/python -m config.devstack bench bench/bench_turn_throughput.py`
-Env: BENCH_CONCURRENCY (default "1,50,200"), BENCH_TURNS_PER_CONVERSATION (3), BENCH_WORKERS (worker
-processes, 1), BENCH_WORKER_CONCURRENCY (threads per worker, 4), BENCH_MODEL ("local"), BENCH_FLOOR (50),
-BENCH_EMBEDDING_SERVER (1: one `manage.py embedding_server` for the workers, its CPU counted as the kind
-"embedder"; 0: each worker loads the model itself).
+Env: BENCH_CONCURRENCY (default "1,50,200"), BENCH_TURNS_PER_CONVERSATION (3), BENCH_WORKERS (turn worker
+processes, one per core), BENCH_WORKER_THREADS (turns at once per worker process, 4), BENCH_MODEL ("local"),
+BENCH_FLOOR (50), BENCH_EMBEDDING_SERVER (1: one `manage.py embedding_server` for the workers, its CPU counted
+as the kind "embedder"; 0: each worker loads the model itself).
 """
 
 from __future__ import annotations
@@ -42,8 +43,8 @@ sys.path.insert(0, str(ROOT))
 
 LEVELS = [int(x) for x in os.environ.get("BENCH_CONCURRENCY", "1,50,200").split(",") if x]
 TURNS_PER_CONVERSATION = int(os.environ.get("BENCH_TURNS_PER_CONVERSATION", "3"))
-WORKERS = int(os.environ.get("BENCH_WORKERS", "1"))
-WORKER_CONCURRENCY = os.environ.get("BENCH_WORKER_CONCURRENCY", "4")
+WORKERS = int(os.environ.get("BENCH_WORKERS") or os.cpu_count() or 1)
+WORKER_THREADS = os.environ.get("BENCH_WORKER_THREADS", "4")
 MODEL = os.environ.get("BENCH_MODEL", "local")
 FLOOR_ROUND_TRIPS = int(os.environ.get("BENCH_FLOOR", "50"))
 EMBEDDING_SERVER = os.environ.get("BENCH_EMBEDDING_SERVER", "1") == "1"
@@ -181,14 +182,14 @@ async def _conversation(url: str, origin: str, res: dict[str, list], floor: int 
 
 
 async def _echo(ws, res: dict[str, list]) -> None:  # type: ignore[no-untyped-def]
-    from apps.agents.tasks import echo_event
+    from apps.agents.turn_queue import echo_enqueue
 
     group = res["groups"][-1] if res["groups"] else None
     if group is None:
         return
     token = uuid.uuid4().hex
     t0 = time.perf_counter()
-    echo_event.delay(f"conversation.{group}", token)
+    echo_enqueue(group=f"conversation.{group}", token=token)
     while True:
         event = await _recv(ws)
         if event["type"] == "echo" and event.get("token") == token:
@@ -197,7 +198,7 @@ async def _echo(ws, res: dict[str, list]) -> None:  # type: ignore[no-untyped-de
 
 
 async def _floor(url: str, origin: str, n: int) -> tuple[list, list[str]]:
-    """n sockets, each with a conversation, then FLOOR round trips each of an empty task to its socket."""
+    """n sockets, each with a conversation, then FLOOR round trips each of an empty entry to its socket."""
     import websockets
 
     sockets = []
@@ -317,16 +318,9 @@ def main() -> int:
         env=env,
     )
     workers = []
-    for i in range(WORKERS):
-        celery = ["-m", "celery", "-A", "config", "worker", "-l", "warning", "--pool", "threads", "-n", f"bench{i}@%h"]
-        workers.append(
-            subprocess.Popen(
-                [sys.executable, *celery, "--concurrency", WORKER_CONCURRENCY, "--without-gossip", "--without-mingle"],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-            )
-        )
+    for _ in range(WORKERS):
+        turn_worker = [sys.executable, "manage.py", "turn_worker", "--threads", WORKER_THREADS]
+        workers.append(subprocess.Popen(turn_worker, cwd=ROOT, env=env, stdout=subprocess.DEVNULL))
     procs = Processes(
         web.pid, [w.pid for w in workers], postgres_pid, redis_pid, embedding_server.pid if embedding_server else None
     )
@@ -339,9 +333,9 @@ def main() -> int:
         asyncio.run(_level(url, origin, 8))
         print(
             f"turn throughput over real sockets: model {MODEL!r}, {TURNS_PER_CONVERSATION} turns per conversation, "
-            f"{WORKERS} worker process(es) x {WORKER_CONCURRENCY} threads, 1 web process; load {_load()}"
+            f"{WORKERS} turn worker process(es) x {WORKER_THREADS} threads, 1 web process; load {_load()}"
         )
-        # the floor: an empty Celery task round trip to a socket
+        # the floor: an empty entry's round trip through the turn stream and a worker to a socket
         floor_sockets = min(50, max(LEVELS))
         per_socket = max(1, FLOOR_ROUND_TRIPS // floor_sockets) if FLOOR_ROUND_TRIPS else 0
         floor_ms = None
@@ -351,7 +345,7 @@ def main() -> int:
             wall = asyncio.run(_floor_on_new_loop(url, origin, floor_sockets, per_socket, procs, res))
             floor_ms = statistics.median(res["floor"])
             print(
-                f"  floor, empty task -> socket, {floor_sockets} sockets x {per_socket}: "
+                f"  floor, empty entry -> turn worker -> socket, {floor_sockets} sockets x {per_socket}: "
                 f"p50 {floor_ms:6.1f} ms p95 {_p(res['floor'], 0.95):6.1f} ms | "
                 f"{len(res['floor']) / wall:6.1f} round trips/s | load {_load()}"
             )

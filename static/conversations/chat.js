@@ -225,6 +225,7 @@
         renderMessage(ev.message);
         break;
       case "accepted":
+        if (notice.dataset.kind === "busy") showNotice("");
         state.outbox = state.outbox.filter(function (m) { return m.id !== ev.id; });
         save();
         var pending = log.querySelector('[data-client-id="' + cssId(ev.id) + '"]');
@@ -272,6 +273,13 @@
         compose.hidden = true;
         break;
       case "error":
+        if (ev.code === "busy" && ev.id) {
+          // The server's turn queue is full and stored nothing: the message stays in the outbox (still
+          // "pending" on screen) and goes again, same id, after the wait the server asked for.
+          showNotice(ev.message || "We are busy; retrying in a moment.", "busy");
+          retryBusy(ev.id, ev.retry_after);
+          break;
+        }
         if (ev.id) {
           state.outbox = state.outbox.filter(function (m) { return m.id !== ev.id; });
           photoQueue = photoQueue.filter(function (p) { return p.id !== ev.id; });
@@ -285,6 +293,14 @@
       default:
         break;
     }
+  }
+
+  function retryBusy(id, seconds) {
+    var wait = Math.max(1, Number(seconds) || 3) * 1000 * (1 + Math.random() / 2);
+    setTimeout(function () {
+      var m = state.outbox.filter(function (o) { return o.id === id; })[0];
+      if (m) send({ type: "message", id: m.id, text: m.text });
+    }, wait);
   }
 
   function cssId(id) { return String(id).replace(/["\\]/g, ""); }
