@@ -21,6 +21,7 @@ import logging
 import re
 import threading
 from collections.abc import Iterator
+from functools import cache
 from typing import Any
 
 from .pii import PiiSpan, find_pii, usps_suffixes
@@ -51,30 +52,39 @@ _UNIT_WORD = r"(?i:flat|apt|apartment|unit|suite|ste|floor|studio|room|building|
 _UNIT = rf"(?:{_UNIT_WORD}\s*#?\w{{1,5}},?\s+)?"
 _UNIT_AFTER = rf"(?:,?\s+(?:{_UNIT_WORD}|#)\s*\w{{1,5}}\b)?"
 _DIRECTION = r"(?:\s+(?:NW|NE|SW|SE|N|S|E|W)\b)?"
-_ADDRESS_RES = (
-    # 221B Baker Street, 1600 Pennsylvania Avenue NW, Flat 3, 18 Queen's Road, 80334 Kelsey Parkways Suite 801
-    # Case matters for the name words ("2 items on the way" is not an address); common street words in any case.
-    re.compile(rf"\b{_UNIT}\d{{1,5}}[A-Za-z]?,?\s+(?:{_CAP}\s+){{0,4}}(?i:{_STREET_WORDS})\b{_DIRECTION}{_UNIT_AFTER}"),
-    re.compile(
-        rf"\b{_UNIT}(?:\d{{1,4}}/)?\d{{1,5}}[A-Za-z]?,?\s+(?:{_CAP}\s+){{0,3}}{_NAME}\s+(?:{usps_suffixes()})\b{_DIRECTION}{_UNIT_AFTER}"
-    ),
-    # Flat 9\nFrancis Roads, Studio 7 Mohammed Mission (a unit, then the street without a number)
-    re.compile(rf"\b{_UNIT_WORD}\s*#?\w{{1,5}},?\s+(?:{_CAP}\s+){{0,3}}{_NAME}\s+(?:{usps_suffixes()})\b"),
-    # Hauptstraße 12, Lindenweg 3a, Kalverstraat 92, Hans-Werner-Pohl-Straße 50/80 (street word fused to the name)
-    re.compile(
-        r"\b[A-ZÄÖÜ][\wäöüß'-]*?(?i:straße|strasse|str\.|weg|gasse|allee|platz|ring|damm|ufer|chaussee|pfad|steig|markt"
-        r"|straat|laan|gracht|plein|kade|singel|dijk|steeg|hof|baan|dreef|pad|boulevard|vej|gatan|gade|vägen|veien)"
-        r"\s+\d{1,5}[a-z]?(?:\s?[/-]\s?\d{1,4}[a-z]?)?\b"
-    ),
-    # 7 rue de la Paix, 14 avenue Victor Hugo, Calle Mayor 5, Via Roma 10, Rua Augusta 100, Cuesta de Cruz Sastre 2
-    re.compile(
-        rf"\b(?:\d{{1,5}}[a-z]?,?\s+)?(?i:{_ROMANCE_STREET_WORDS})\s+(?:(?:de|la|du|des|del|di|da|do|dos|das|le|les|l'|d'|della|delle|dei)\s*)*"
-        r"[A-ZÁÉÍÓÚÀÈÌÒÙÂÊÎÔÛÇÑ][\w'’-]+"
-        r"(?:\s+(?:(?:de|la|du|des|del|di|da|do|dos|das|le|della|e|y)\s+)*[A-ZÁÉÍÓÚÀÈÌÒÙÂÊÎÔÛÇÑ][\w'’.-]+){0,4}"
-        r"(?:,?\s+(?:n[º°o.]\s*)?\d{1,5}[a-zA-Z]?\b)?"
-        r"(?:,?\s+(?i:piso|puerta|apt\.?|apto\.?|bloco|andar|int\.?|scala|casa|appartamento|piano)\s*\w{1,4}\b)?"
-    ),
-)
+
+
+@cache
+def _address_patterns() -> tuple[re.Pattern[str], ...]:
+    """Compiled on first use: the USPS suffix list comes from pyap2, whose import costs a third of a second."""
+    return (
+        # 221B Baker Street, 1600 Pennsylvania Avenue NW, Flat 3, 18 Queen's Road, 80334 Kelsey Parkways Suite 801
+        # Case matters for the name words ("2 items on the way" is not an address); common street words in any case.
+        re.compile(
+            rf"\b{_UNIT}\d{{1,5}}[A-Za-z]?,?\s+(?:{_CAP}\s+){{0,4}}(?i:{_STREET_WORDS})\b{_DIRECTION}{_UNIT_AFTER}"
+        ),
+        re.compile(
+            rf"\b{_UNIT}(?:\d{{1,4}}/)?\d{{1,5}}[A-Za-z]?,?\s+(?:{_CAP}\s+){{0,3}}{_NAME}\s+(?:{usps_suffixes()})\b{_DIRECTION}{_UNIT_AFTER}"
+        ),
+        # Flat 9\nFrancis Roads, Studio 7 Mohammed Mission (a unit, then the street without a number)
+        re.compile(rf"\b{_UNIT_WORD}\s*#?\w{{1,5}},?\s+(?:{_CAP}\s+){{0,3}}{_NAME}\s+(?:{usps_suffixes()})\b"),
+        # Hauptstraße 12, Lindenweg 3a, Kalverstraat 92, Hans-Werner-Pohl-Straße 50/80 (street word fused to the name)
+        re.compile(
+            r"\b[A-ZÄÖÜ][\wäöüß'-]*?(?i:straße|strasse|str\.|weg|gasse|allee|platz|ring|damm|ufer|chaussee|pfad|steig|markt"
+            r"|straat|laan|gracht|plein|kade|singel|dijk|steeg|hof|baan|dreef|pad|boulevard|vej|gatan|gade|vägen|veien)"
+            r"\s+\d{1,5}[a-z]?(?:\s?[/-]\s?\d{1,4}[a-z]?)?\b"
+        ),
+        # 7 rue de la Paix, 14 avenue Victor Hugo, Calle Mayor 5, Via Roma 10, Rua Augusta 100, Cuesta de Cruz Sastre 2
+        re.compile(
+            rf"\b(?:\d{{1,5}}[a-z]?,?\s+)?(?i:{_ROMANCE_STREET_WORDS})\s+(?:(?:de|la|du|des|del|di|da|do|dos|das|le|les|l'|d'|della|delle|dei)\s*)*"
+            r"[A-ZÁÉÍÓÚÀÈÌÒÙÂÊÎÔÛÇÑ][\w'’-]+"
+            r"(?:\s+(?:(?:de|la|du|des|del|di|da|do|dos|das|le|della|e|y)\s+)*[A-ZÁÉÍÓÚÀÈÌÒÙÂÊÎÔÛÇÑ][\w'’.-]+){0,4}"
+            r"(?:,?\s+(?:n[º°o.]\s*)?\d{1,5}[a-zA-Z]?\b)?"
+            r"(?:,?\s+(?i:piso|puerta|apt\.?|apto\.?|bloco|andar|int\.?|scala|casa|appartamento|piano)\s*\w{1,4}\b)?"
+        ),
+    )
+
+
 # A postcode right after the street ("..., London WC2B 6TA", "..., 75002 Paris") belongs to the address.
 _POSTCODE_AFTER = re.compile(
     r"^(?:,?\s+(?:[A-Z][\w'’.-]+\s+){0,3})?,?\s*(?:[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}|\d{4,5}(?:-\d{4})?)\b"
@@ -100,7 +110,7 @@ def _pipeline(name: str) -> Any:
 
 
 def _spans_addresses(text: str) -> Iterator[PiiSpan]:
-    for pattern in _ADDRESS_RES:
+    for pattern in _address_patterns():
         for match in pattern.finditer(text):
             end = match.end()
             tail = _POSTCODE_AFTER.match(text[end : end + 40])

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cache
 
 import phonenumbers
 from stdnum import iban, luhn
@@ -96,6 +97,7 @@ _STREET_AFTER = re.compile(
 )
 
 
+@cache
 def usps_suffixes() -> str:
     """Alternation of the USPS street suffixes with their abbreviations and plurals ("Parkways", "Xing",
     "Vlg") that pyap2 ships, plus a few British ones; read capitalised after a capitalised street name."""
@@ -106,8 +108,12 @@ def usps_suffixes() -> str:
     return "|".join(sorted(words, key=lambda w: (-len(w), w)))
 
 
-# "975 3968 Bay Street": digits before a capitalised street name and suffix are house numbers.
-_USPS_STREET_AFTER = re.compile(rf"^\s*,?\s*(?:[A-Z][\w'.-]*\s+){{1,4}}(?:{usps_suffixes()})\b")
+@cache
+def _usps_street_after() -> re.Pattern[str]:
+    """ "975 3968 Bay Street": digits before a capitalised street name and suffix are house numbers."""
+    return re.compile(rf"^\s*,?\s*(?:[A-Z][\w'.-]*\s+){{1,4}}(?:{usps_suffixes()})\b")
+
+
 _NUMBER_RUN = re.compile(r"(?<![\w+-])\+?\(?\d[\d ()./-]{5,22}\d(?![\w-])")
 
 
@@ -224,7 +230,7 @@ def _spans_phones(text: str, context: GuardrailContext) -> Iterator[PiiSpan]:
         ):
             continue
         after = text[end : end + 60]
-        if _STREET_AFTER.match(after) or _USPS_STREET_AFTER.match(after) or _own_phone(digits, context):
+        if _STREET_AFTER.match(after) or _usps_street_after().match(after) or _own_phone(digits, context):
             continue
         yield PiiSpan(PHONE, start, end, f"[PHONE ending {digits[-2:]}]")
 
