@@ -382,7 +382,7 @@ KNOWLEDGE_CHUNK_OVERLAP_TOKENS = env.int("KNOWLEDGE_CHUNK_OVERLAP_TOKENS", defau
 # postings per query term), queries generated to fit fusion, and an optional fixed answer
 # threshold (empty: the one fitted to the knowledge base).
 KNOWLEDGE_SEARCH_CANDIDATES = env.int("KNOWLEDGE_SEARCH_CANDIDATES", default=40)
-KNOWLEDGE_HNSW_EF_SEARCH = env.int("KNOWLEDGE_HNSW_EF_SEARCH", default=200)
+KNOWLEDGE_HNSW_EF_SEARCH = env.int("KNOWLEDGE_HNSW_EF_SEARCH", default=150)
 KNOWLEDGE_BM25_POSTINGS_PER_TERM = env.int("KNOWLEDGE_BM25_POSTINGS_PER_TERM", default=1000)
 KNOWLEDGE_FIT_MAX_QUERIES = env.int("KNOWLEDGE_FIT_MAX_QUERIES", default=300)
 KNOWLEDGE_ANSWER_THRESHOLD = env.float("KNOWLEDGE_ANSWER_THRESHOLD", default=None)
