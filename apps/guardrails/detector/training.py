@@ -68,7 +68,7 @@ def _view_matrix(texts: Sequence[str]):
 
 
 def text_scores(coef: np.ndarray, intercept: float, matrix, counts: list[int]) -> np.ndarray:
-    """Each text's score as served (model.score_views): the cheap part of every view, the full score of
+    """Each text's score as served (model.score_groups): the cheap part of every view, the full score of
     the views choose_views picks, the most suspicious of those."""
     cheap = np.asarray(matrix[:, EMBEDDING_DIMENSIONS:] @ coef[EMBEDDING_DIMENSIONS:]).ravel() + intercept
     chosen = choose_views(cheap, counts)
