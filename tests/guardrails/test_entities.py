@@ -25,6 +25,7 @@ from apps.guardrails.pii import PHONE
         ("Dirección: Cuesta de Cruz Sastre 2 Piso 7", "Dirección: [ADDRESS]"),
         ("Indirizzo: Via Giuseppe Verdi 14, grazie", "Indirizzo: [ADDRESS], grazie"),
         ("It should go to Tulpdreef 19 instead.", "It should go to [ADDRESS] instead."),
+        ("Ship to 55667 Jason Prairie,  Myersside, MD 16121 thanks", "Ship to [ADDRESS] thanks"),
     ],
 )
 def test_street_addresses_are_masked_for_operators(text: str, expected: str) -> None:
