@@ -22,7 +22,9 @@ socket), its CPU per round trip, and the ratio of a full turn to it.
 Run: `.venv/bin/python -m config.devstack bench bench/bench_turn_throughput.py`
 Env: BENCH_CONCURRENCY (default "1,50,200"), BENCH_TURNS_PER_CONVERSATION (3), BENCH_WORKERS (turn worker
 processes, one per core), BENCH_WORKER_THREADS (turns at once per worker process, 4), BENCH_MODEL ("local"),
-BENCH_FLOOR (50), BENCH_QUEUE_MAX (the turn queue's `busy` limit; clients resend after `retry_after`, 1 s here).
+BENCH_FLOOR (50), BENCH_EMBEDDING_SERVER (1: one `manage.py embedding_server` for the workers, its CPU counted
+as the kind "embedder"; 0: each worker loads the model itself), BENCH_QUEUE_MAX (the turn queue's `busy` limit;
+clients resend after `retry_after`, 1 s here).
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ WORKER_THREADS = os.environ.get("BENCH_WORKER_THREADS", "4")
 MODEL = os.environ.get("BENCH_MODEL", "local")
 FLOOR_ROUND_TRIPS = int(os.environ.get("BENCH_FLOOR", "50"))
 QUEUE_MAX = os.environ.get("BENCH_QUEUE_MAX", "")  # the turn queue's busy limit (default: the setting's)
+EMBEDDING_SERVER = os.environ.get("BENCH_EMBEDDING_SERVER", "1") == "1"
 QUESTIONS = ["Do you ship to Norway?", "What is your return policy?", "How long does delivery take?"]
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -118,8 +121,10 @@ def _memory(pid: int) -> tuple[float, float | None]:
 
 
 class Processes:
-    def __init__(self, web: int, workers: list[int], postgres: int, redis: int) -> None:
+    def __init__(self, web: int, workers: list[int], postgres: int, redis: int, embedder: int | None = None) -> None:
         self.kinds = {"web": [web], "worker": workers, "postgres": [postgres], "redis": [redis]}
+        if embedder is not None:
+            self.kinds["embedder"] = [embedder]
 
     def snapshot(self) -> dict[str, float]:
         return {kind: sum(_tree_cpu(pid) for pid in pids) for kind, pids in self.kinds.items()}
@@ -312,6 +317,12 @@ def main() -> int:
     if QUEUE_MAX:
         env["SWITCHBOARD_TURN_QUEUE_MAX_LENGTH"] = QUEUE_MAX
         env["SWITCHBOARD_TURN_BUSY_RETRY_SECONDS"] = "1"
+    embedding_server = None
+    if EMBEDDING_SERVER:
+        from config.devstack.cli import start_embedding_server
+
+        env["SWITCHBOARD_EMBEDDING_SERVER"] = str(ROOT / "var" / "bench" / f"embedder-{port}.sock")
+        embedding_server = start_embedding_server(env)
     uvicorn = ["-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
     web = subprocess.Popen(
         [sys.executable, *uvicorn, "--no-access-log", "--ws-max-size", "65536", "--log-level", "warning"],
@@ -322,7 +333,9 @@ def main() -> int:
     for _ in range(WORKERS):
         turn_worker = [sys.executable, "manage.py", "turn_worker", "--threads", WORKER_THREADS]
         workers.append(subprocess.Popen(turn_worker, cwd=ROOT, env=env, stdout=subprocess.DEVNULL))
-    procs = Processes(web.pid, [w.pid for w in workers], postgres_pid, redis_pid)
+    procs = Processes(
+        web.pid, [w.pid for w in workers], postgres_pid, redis_pid, embedding_server.pid if embedding_server else None
+    )
     try:
         from bench.bench_chat_load import _wait_http
 
@@ -380,16 +393,23 @@ def main() -> int:
                     f"    full turn / empty round trip: CPU {total / floor_cpu:5.1f}x"
                     + (f", p50 latency {statistics.median(final) / floor_ms:5.1f}x" if floor_ms else "")
                 )
-        for i, w in enumerate(workers):
-            rss, pss = _memory(w.pid)
-            print(f"  worker {i} RSS {rss:7.1f} MiB" + (f", PSS {pss:7.1f} MiB" if pss is not None else ""))
+        model_holders = [(f"worker {i}", w.pid) for i, w in enumerate(workers)]
+        if embedding_server is not None:
+            model_holders.append(("embedding server", embedding_server.pid))
+        total_rss = total_pss = 0.0
+        for name, pid in model_holders:
+            rss, pss = _memory(pid)
+            total_rss, total_pss = total_rss + rss, total_pss + (pss or 0.0)
+            print(f"  {name} RSS {rss:7.1f} MiB" + (f", PSS {pss:7.1f} MiB" if pss is not None else ""))
+        print(f"  workers + embedding server: RSS {total_rss:7.1f} MiB, PSS {total_pss:7.1f} MiB")
         rss, pss = _memory(web.pid)
         print(f"  web RSS {rss:7.1f} MiB" + (f", PSS {pss:7.1f} MiB" if pss is not None else ""))
         print(f"  load {_load()}")
     finally:
-        for proc in (*workers, web):
+        others = (embedding_server,) if embedding_server is not None else ()
+        for proc in (*workers, web, *others):
             proc.terminate()
-        for proc in (*workers, web):
+        for proc in (*workers, web, *others):
             try:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:

@@ -41,6 +41,7 @@ from apps.agents.registry import specialist_for
 from apps.agents.routes import HUMAN, OUT_OF_SCOPE, RouteDecision
 from apps.agents.routing import route_message
 from apps.agents.runner import TurnBudgetExhausted, specialist_run, static_instructions
+from apps.agents.understanding.prefetch import prefetch_turn_embeddings
 from apps.agents.understanding.turn_plan import TurnPlan, plan_for_turn
 from apps.conversations import events
 from apps.conversations.models import Message, MessageRole, MessageStatus
@@ -193,6 +194,7 @@ def _turn(deps: SupportDeps, message: Message) -> TurnOutcome:
     if spent:
         return _budget_handoff(deps, spent)
     events.push_now(conversation, "typing", reply_to=message.pk)
+    prefetch_turn_embeddings(message.text)
 
     resolution = pending_action_resolve(deps=deps)
     if resolution is not None and resolution.reply:

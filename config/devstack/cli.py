@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -101,6 +102,31 @@ def _wait_http(url: str, proc: subprocess.Popen, timeout: float = 60) -> bool:
     return False
 
 
+def _listening(address: str) -> bool:
+    if "/" in address:
+        family, target = socket.AF_UNIX, address
+    else:
+        host, _, port = address.rpartition(":")
+        family, target = socket.AF_INET, (host or "127.0.0.1", int(port))
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.settimeout(1.0)
+        return sock.connect_ex(target) == 0
+
+
+def start_embedding_server(env: dict[str, str], *, timeout: float = 180) -> subprocess.Popen:
+    """`manage.py embedding_server` at env's SWITCHBOARD_EMBEDDING_SERVER (default var/run/embedder.sock), once
+    it listens: the workers then share its one model copy instead of loading one each."""
+    address = env.setdefault("SWITCHBOARD_EMBEDDING_SERVER", str(VAR / "run" / "embedder.sock"))
+    proc = subprocess.Popen([PYTHON, "manage.py", "embedding_server"], cwd=ROOT, env=env)
+    deadline = time.monotonic() + timeout
+    while not _listening(address):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.terminate()
+            raise StackError(f"the embedding server did not start at {address} (see above)")
+        time.sleep(0.2)
+    return proc
+
+
 def turn_worker_count() -> int:
     """`SWITCHBOARD_TURN_WORKERS`, else one per core up to two."""
     asked = os.environ.get("SWITCHBOARD_TURN_WORKERS", "").strip()
@@ -131,6 +157,7 @@ def cmd_run() -> int:
             **stack_env,
             "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings.dev"),
         }
+        children.append(start_embedding_server(env))
         _say(f"PostgreSQL and Redis ready ({time.monotonic() - t0:.1f}s); migrating and loading demo data")
         if _run([PYTHON, "manage.py", "demo_setup"], env) != 0:
             raise StackError("migrations or demo data failed (see above)")

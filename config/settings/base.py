@@ -454,6 +454,10 @@ CHAT_WAIT_MINUTES_PER_CONVERSATION = env.int("CHAT_WAIT_MINUTES_PER_CONVERSATION
 SWITCHBOARD_ROUTER_THRESHOLD = env.float("SWITCHBOARD_ROUTER_THRESHOLD", default=0.6)
 # torch intra-op threads for the embedding model in each process (0 = torch's default).
 SWITCHBOARD_EMBEDDING_THREADS = env.int("SWITCHBOARD_EMBEDDING_THREADS", default=1)
+# The machine's embedding server (`manage.py embedding_server`): a Unix socket path or host:port. Empty:
+# each process loads the model itself. Fallback: embed in-process when the server is unreachable.
+SWITCHBOARD_EMBEDDING_SERVER = env("SWITCHBOARD_EMBEDDING_SERVER", default="")
+SWITCHBOARD_EMBEDDING_SERVER_FALLBACK = env.bool("SWITCHBOARD_EMBEDDING_SERVER_FALLBACK", default=True)
 
 # --- specialists and evaluation -------------------------------------------------
 # FAQ: an excerpt counts as relevant at or above this cosine similarity to the question
