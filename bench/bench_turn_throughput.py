@@ -9,7 +9,8 @@ one after the other. Printed per level:
 - server CPU per turn, per process kind (web, worker, PostgreSQL incl. its backends, Redis) and summed:
   utime+stime deltas from /proc/<pid>/stat (and reaped children), divided by the answered turns.
   CPU time is far less sensitive to the machine's load than wall time;
-- turns/s and the final answer's p50/p95 (send -> the assistant's stored message on the socket);
+- turns/s and the final answer's p50/p95 (send -> the assistant's stored message on the socket), and how
+  many `busy` answers the clients got (they send the same frame again after `retry_after`);
 - the model's first text -> the first delta on the socket (the worker stamps the first text in the
   reply span's `stream` data; the client stamps the delta's arrival; same machine, same clock);
 - worker RSS per process (and PSS where /proc has smaps_rollup), and `uptime`'s load average.
@@ -22,7 +23,8 @@ Run: `.venv/bin/python -m config.devstack bench bench/bench_turn_throughput.py`
 Env: BENCH_CONCURRENCY (default "1,50,200"), BENCH_TURNS_PER_CONVERSATION (3), BENCH_WORKERS (turn worker
 processes, one per core), BENCH_WORKER_THREADS (turns at once per worker process, 4), BENCH_MODEL ("local"),
 BENCH_FLOOR (50), BENCH_EMBEDDING_SERVER (1: one `manage.py embedding_server` for the workers, its CPU counted
-as the kind "embedder"; 0: each worker loads the model itself).
+as the kind "embedder"; 0: each worker loads the model itself), BENCH_QUEUE_MAX (the turn queue's `busy` limit;
+clients resend after `retry_after`, 1 s here).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ WORKERS = int(os.environ.get("BENCH_WORKERS") or os.cpu_count() or 1)
 WORKER_THREADS = os.environ.get("BENCH_WORKER_THREADS", "4")
 MODEL = os.environ.get("BENCH_MODEL", "local")
 FLOOR_ROUND_TRIPS = int(os.environ.get("BENCH_FLOOR", "50"))
+QUEUE_MAX = os.environ.get("BENCH_QUEUE_MAX", "")  # the turn queue's busy limit (default: the setting's)
 EMBEDDING_SERVER = os.environ.get("BENCH_EMBEDDING_SERVER", "1") == "1"
 QUESTIONS = ["Do you ship to Norway?", "What is your return policy?", "How long does delivery take?"]
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -159,7 +162,8 @@ async def _conversation(url: str, origin: str, res: dict[str, list], floor: int 
             t0 = time.perf_counter()
             # every text distinct, as in real traffic: no embedding or retrieval cache answers for free
             text = f"{QUESTIONS[i % len(QUESTIONS)]} Thanks! (ref {uuid.uuid4().hex[:6]})"
-            await ws.send(json.dumps({"type": "message", "id": uuid.uuid4().hex, "text": text}))
+            frame = json.dumps({"type": "message", "id": uuid.uuid4().hex, "text": text})
+            await ws.send(frame)
             first_delta_wall = None
             while True:
                 event = await _recv(ws)
@@ -169,6 +173,11 @@ async def _conversation(url: str, origin: str, res: dict[str, list], floor: int 
                     res["accepted"].append((time.perf_counter() - t0) * 1000)
                 elif event["type"] == "delta" and first_delta_wall is None:
                     first_delta_wall = time.time()
+                elif event["type"] == "error" and event.get("code") == "busy":
+                    # back-pressure: the turn queue is full; send the same frame again when told (as the page does)
+                    res["busy"].append(1)
+                    await asyncio.sleep(float(event.get("retry_after") or 1))
+                    await ws.send(frame)
                 elif event["type"] == "error":
                     res["errors"].append(event.get("code"))
                     break
@@ -242,7 +251,7 @@ async def _floor_run(sockets: list, groups: list[str], res: dict[str, list], per
 
 
 async def _level(url: str, origin: str, n: int) -> tuple[dict[str, list], float]:
-    res: dict[str, list] = {"accepted": [], "final": [], "errors": [], "groups": [], "delta_at": []}
+    res: dict[str, list] = {"accepted": [], "final": [], "errors": [], "groups": [], "delta_at": [], "busy": []}
     t0 = time.perf_counter()
     outcomes = await asyncio.gather(*(_conversation(url, origin, res) for _ in range(n)), return_exceptions=True)
     wall = time.perf_counter() - t0
@@ -305,6 +314,9 @@ def main() -> int:
         "LOG_LEVEL": "WARNING",
         "DATABASE_CONN_MAX_AGE": os.environ.get("DATABASE_CONN_MAX_AGE", "60"),
     }
+    if QUEUE_MAX:
+        env["SWITCHBOARD_TURN_QUEUE_MAX_LENGTH"] = QUEUE_MAX
+        env["SWITCHBOARD_TURN_BUSY_RETRY_SECONDS"] = "1"
     embedding_server = None
     if EMBEDDING_SERVER:
         from config.devstack.cli import start_embedding_server
@@ -357,7 +369,7 @@ def main() -> int:
             final = res["final"]
             print(
                 f"  {n:>4} conversations, {len(final)} turns in {wall:5.1f} s: {len(final) / wall:6.1f} turns/s, "
-                f"{len(res['errors'])} errors | load {_load()}"
+                f"{len(res['errors'])} errors, {len(res['busy'])} busy answers (resent) | load {_load()}"
             )
             if res["errors"]:
                 print(f"       errors: {sorted(set(map(str, res['errors'])))[:5]}")

@@ -150,7 +150,8 @@ class TurnWorker:
                 raise
 
     async def _read(self, count: int) -> int:
-        block = 100 if self.burst or self.inflight else 1000
+        # A read returns as soon as an entry arrives; blocking long only bounds how often an idle worker asks.
+        block = 100 if self.burst else 1000
         try:
             response = await self._redis.xreadgroup(GROUP, self.consumer, {self.stream: ">"}, count=count, block=block)
         except aioredis.ResponseError as exc:

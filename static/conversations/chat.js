@@ -225,6 +225,7 @@
         renderMessage(ev.message);
         break;
       case "accepted":
+        delete busyTries[ev.id];
         if (notice.dataset.kind === "busy") showNotice("");
         state.outbox = state.outbox.filter(function (m) { return m.id !== ev.id; });
         save();
@@ -295,8 +296,13 @@
     }
   }
 
+  var busyTries = {}; // client id -> "busy" answers so far
   function retryBusy(id, seconds) {
-    var wait = Math.max(1, Number(seconds) || 3) * 1000 * (1 + Math.random() / 2);
+    // Doubling waits from the server's retry_after (at most 30 s): a long busy spell does not run the
+    // message into the per-connection rate limit, which counts every attempt.
+    busyTries[id] = (busyTries[id] || 0) + 1;
+    var base = Math.max(1, Number(seconds) || 3) * Math.pow(2, busyTries[id] - 1);
+    var wait = Math.min(30, base) * 1000 * (1 + Math.random() / 2);
     setTimeout(function () {
       var m = state.outbox.filter(function (o) { return o.id === id; })[0];
       if (m) send({ type: "message", id: m.id, text: m.text });
