@@ -36,9 +36,11 @@ logger = logging.getLogger(__name__)
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 SPECIALISTS_DIR = Path(__file__).resolve().parent.parent / "specialists"
 # Bump when training, `normalise` or the cached object's shape changes.
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 _FOLDS = 5
 _REGRESSION = learned.Regression(c=8.0, max_iter=2000)
+# Character n-grams beside the embedding, scaled by this (0: the embedding alone).
+LEXICAL_WEIGHT = 0.5
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,15 @@ class RouteClassifier(learned.LearnedClassifier):
         texts = [learned.normalise(e.text) for e in examples]
         vectors = embedder.embed(texts)
         oos_index = classes.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in classes else -1
-        fit = learned.fit_calibrated(vectors, texts, labels, classes=len(classes), folds=_FOLDS, regression=_REGRESSION)
+        fit = learned.fit_calibrated(
+            vectors,
+            texts,
+            labels,
+            classes=len(classes),
+            folds=_FOLDS,
+            regression=_REGRESSION,
+            lexical_weight=LEXICAL_WEIGHT,
+        )
 
         # Nearest-in-scope similarities on the same folds, for the threshold.
         oof_similarity = np.zeros(len(examples))
@@ -184,11 +194,13 @@ class RouteClassifier(learned.LearnedClassifier):
         if not texts:
             return []
         # Routing texts of concurrent turns share one encode (embedder.embed_coalesced).
-        vectors = embedder.embed_coalesced([learned.normalise(t) for t in texts])
-        return self.predict_vectors(vectors)
+        normalised = [learned.normalise(t) for t in texts]
+        vectors = embedder.embed_coalesced(normalised)
+        return self.predict_vectors(vectors, normalised)
 
-    def predict_vectors(self, vectors: np.ndarray) -> list[Prediction]:
-        probabilities = self.probabilities(vectors)
+    def predict_vectors(self, vectors: np.ndarray, texts: list[str] | None = None) -> list[Prediction]:
+        """Predictions for embedded texts (`texts`, as `normalise` left them, only matter with n-gram features)."""
+        probabilities = self.probabilities(vectors, texts or [])
         similarities = (vectors @ self.in_scope_vectors.T).max(axis=1)
         predictions = []
         for probs, similarity in zip(probabilities, similarities, strict=True):
