@@ -55,7 +55,8 @@ def _own_heldout() -> None:
     refused = sum(t != OUT_OF_SCOPE for t in said_oos)
     precision = (len(said_oos) - refused) / len(said_oos) if said_oos else 1.0
     print(
-        f"own held-out fifth (apps/agents/routing/heldout.yaml): accuracy {right / len(pairs):.4f} ({right}/{len(pairs)}); "
+        f"own held-out fifth (apps/agents/routing/heldout.yaml): accuracy {right / len(pairs):.4f} "
+        f"({right}/{len(pairs)}); "
         f"{', '.join(by_route)}; out_of_scope precision {precision:.3f}, support questions refused {refused}"
     )
 
