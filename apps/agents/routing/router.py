@@ -349,17 +349,21 @@ def route_message(
 
     raw = get_classifier().predict([text])[0]
     [local] = settle_predictions([text], [raw])
+    unsure_of_switch = local.confidence < _SWITCH_CONFIDENCE
+    # An answer to the specialist's own question stays with it unless another route is clearly meant: an
+    # out_of_scope verdict below the ceiling, or another specialist below the switch confidence.
+    unclear_answer = (raw.route == OUT_OF_SCOPE and raw.confidence < _ANSWER_OUT_OF_SCOPE_CEILING) or (
+        local.route in SPECIALIST_ROUTES and unsure_of_switch
+    )
     if (
-        local.route != HUMAN
+        local.route not in (HUMAN, sticky_route)
         and sticky_route in SPECIALIST_ROUTES
-        and raw.route == OUT_OF_SCOPE
-        and raw.confidence < _ANSWER_OUT_OF_SCOPE_CEILING
+        and unclear_answer
         and _bot_just_asked(history)
     ):
         return RouteDecision(
-            sticky_route, round(1.0 - raw.confidence / 2, 4), "local", "sticky: answers the question the bot asked"
+            sticky_route, round(1.0 - local.confidence / 2, 4), "local", "sticky: answers the question the bot asked"
         )
-    unsure_of_switch = local.confidence < _SWITCH_CONFIDENCE
     if sticky_route and local.route != sticky_route and _is_short_anaphoric(text) and unsure_of_switch:
         return RouteDecision(
             sticky_route, round(1.0 - local.confidence / 2, 4), "local", "sticky: short follow-up on the topic"
