@@ -36,11 +36,14 @@ logger = logging.getLogger(__name__)
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 SPECIALISTS_DIR = Path(__file__).resolve().parent.parent / "specialists"
 # Bump when training, `normalise` or the cached object's shape changes.
-FORMAT_VERSION = 6
+FORMAT_VERSION = 7
 _FOLDS = 5
 _REGRESSION = learned.Regression(c=8.0, max_iter=2000)
 # Character n-grams beside the embedding, scaled by this (0: the embedding alone).
 LEXICAL_WEIGHT = 0.5
+# The `human` intents that tell a request for a person from a complaint (`Prediction.asks_for_person`).
+PERSON_INTENT = "contact_human_agent"
+COMPLAINT_INTENT = "complaint"
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,8 @@ class Prediction:
     probabilities: dict[str, float]
     similarity: float  # cosine similarity to the nearest in-scope example
     reason: str
+    # Nearer to an example asking for a person (`human` / `contact_human_agent`) than to a complaint (`complaint`).
+    asks_for_person: bool = False
 
 
 @dataclass
@@ -114,9 +119,13 @@ class RouteClassifier(learned.LearnedClassifier):
         similarity_threshold: float,
         far_confidence: float,
         report: RouteReport,
+        person_vectors: np.ndarray | None = None,
+        complaint_vectors: np.ndarray | None = None,
     ) -> None:
         super().__init__(fit=fit, classes=classes)
         self.in_scope_vectors = in_scope_vectors
+        self.person_vectors = person_vectors
+        self.complaint_vectors = complaint_vectors
         self.similarity_threshold = similarity_threshold
         self.far_confidence = far_confidence
         self.report = report
@@ -187,6 +196,8 @@ class RouteClassifier(learned.LearnedClassifier):
             similarity_threshold=threshold,
             far_confidence=far_precision,
             report=report,
+            person_vectors=vectors[[e.intent == PERSON_INTENT for e in examples]],
+            complaint_vectors=vectors[[e.intent == COMPLAINT_INTENT for e in examples]],
         )
 
     # -- prediction ----------------------------------------------------------
@@ -202,8 +213,9 @@ class RouteClassifier(learned.LearnedClassifier):
         """Predictions for embedded texts (`texts`, as `normalise` left them, only matter with n-gram features)."""
         probabilities = self.probabilities(vectors, texts or [])
         similarities = (vectors @ self.in_scope_vectors.T).max(axis=1)
+        person = self._nearer_to_person(vectors)
         predictions = []
-        for probs, similarity in zip(probabilities, similarities, strict=True):
+        for probs, similarity, asks_for_person in zip(probabilities, similarities, person, strict=True):
             by_route = {c: round(float(p), 4) for c, p in zip(self.classes, probs, strict=True)}
             best = int(probs.argmax())
             route, confidence = self.classes[best], float(probs[best])
@@ -219,9 +231,19 @@ class RouteClassifier(learned.LearnedClassifier):
                     probabilities=by_route,
                     similarity=round(float(similarity), 4),
                     reason=reason,
+                    asks_for_person=bool(asks_for_person),
                 )
             )
         return predictions
+
+    def _nearer_to_person(self, vectors: np.ndarray) -> np.ndarray:
+        """Per vector: is its nearest person-request example nearer than its nearest complaint?"""
+        if self.person_vectors is None or not len(self.person_vectors):
+            return np.zeros(len(vectors), dtype=bool)
+        person = (vectors @ self.person_vectors.T).max(axis=1)
+        if self.complaint_vectors is None or not len(self.complaint_vectors):
+            return np.ones(len(vectors), dtype=bool)
+        return person > (vectors @ self.complaint_vectors.T).max(axis=1)
 
 
 # --- the process-wide instance ---------------------------------------------

@@ -4,8 +4,10 @@
 message: the topic words outweigh the request. So the message is also read clause by clause (cut at
 sentence ends, commas and the words that join a request to its topic: "about", "regarding",
 "because", "but", "actually"...), and a clause the same learned classifier reads as `human` with high
-confidence decides the route. No list of person words: what asks for a person is what the `human`
-examples say.
+confidence, nearer to the examples that ask for a person than to the complaints
+(`Prediction.asks_for_person`), decides the route. A complaint clause ("worst service ever") does not:
+the specialist with the topic answers it and escalates on its own. No list of person words: what asks
+for a person is what the `human` examples say.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import replace
 from apps.agents.routes import HUMAN
 from apps.agents.routing.classifier import Prediction
 
-# A clause must be this surely a request for a person (or a complaint) to outweigh the whole message.
+# A clause must be this surely `human` (and ask for a person) to outweigh the whole message.
 PERSON_CLAUSE_CONFIDENCE = 0.95
 _MAX_CLAUSES = 6
 _CLAUSE_BREAK_RE = re.compile(
@@ -49,7 +51,12 @@ def person_requested(
         return list(predictions)
     result = list(predictions)
     for (index, clause), verdict in zip(pieces, predict([c for _, c in pieces]), strict=True):
-        if verdict.route == HUMAN and verdict.confidence >= PERSON_CLAUSE_CONFIDENCE and result[index].route != HUMAN:
+        if (
+            verdict.route == HUMAN
+            and verdict.asks_for_person
+            and verdict.confidence >= PERSON_CLAUSE_CONFIDENCE
+            and result[index].route != HUMAN
+        ):
             result[index] = replace(
                 result[index],
                 route=HUMAN,
