@@ -1,7 +1,7 @@
 """Chat under load over real sockets: time to first streamed token and to the final answer, and turns/s.
 
-A real uvicorn server (`config.asgi`) and a real Celery worker run as child processes against the bench
-PostgreSQL and Redis; the agent runtime answers with an OpenAI model served by the fake LLM server
+A real uvicorn server (`config.asgi`) and a real turn worker (`manage.py turn_worker`) run as child processes
+against the bench PostgreSQL and Redis; the agent runtime answers with an OpenAI model served by the fake LLM server
 (tests/fakes/llm_server.py) answering instantly, so the figures are the product's own overhead: the
 socket, the channel layer, the queue, the turn (routing, guardrails, pydantic-ai, trace) and the writes.
 
@@ -139,12 +139,8 @@ def main() -> int:
             cwd=ROOT,
             env=env,
         )
-        celery = ["-m", "celery", "-A", "config", "worker", "-l", "warning", "--pool", "threads"]
         worker = subprocess.Popen(
-            [sys.executable, *celery, "--concurrency", WORKER_CONCURRENCY, "--without-gossip", "--without-mingle"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,  # the start-up banner
+            [sys.executable, "manage.py", "turn_worker", "--threads", WORKER_CONCURRENCY], cwd=ROOT, env=env
         )
         try:
             _wait_http(f"http://127.0.0.1:{port}/healthz", server)
@@ -152,7 +148,7 @@ def main() -> int:
             asyncio.run(_level(url, origin, 1))  # warm-up: model loading, first connections
             print(
                 "chat over real sockets, fake LLM answering instantly, "
-                f"{TURNS_PER_CONVERSATION} turns per conversation, Celery threads x{WORKER_CONCURRENCY}"
+                f"{TURNS_PER_CONVERSATION} turns per conversation, turn worker threads x{WORKER_CONCURRENCY}"
             )
             for n in LEVELS:
                 results, wall = asyncio.run(_level(url, origin, n))

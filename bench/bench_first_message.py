@@ -1,10 +1,10 @@
 """The first customer message after the worker starts: with and without model warm-up (apps.core.warmup).
 
-For each mode a real uvicorn server and a real Celery worker (threads, as `make run` starts it) run as
-child processes against the bench PostgreSQL and Redis, with the default local model and local router.
-As soon as the worker says it is ready, a guest opens `/ws/chat/` and asks a shop question; we time
-from sending it to the final answer, then a second question for the steady state. "Ready" is the time
-from starting the worker to its `ready` line: warm-up moves the model loading there.
+For each mode a real uvicorn server and a real turn worker (`manage.py turn_worker`, as `make run` starts it)
+run as child processes against the bench PostgreSQL and Redis, with the default local model and local router.
+As soon as the worker is alive after its warm-up (`/readyz` reports it), a guest opens `/ws/chat/` and asks a shop
+question; we time from sending it to the final answer, then a second question for the steady state. "Ready"
+is the time from starting the worker to that: warm-up moves the model loading there.
 
 Run: `.venv/bin/python -m config.devstack bench bench/bench_first_message.py` (or `make bench`).
 """
@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-CELERY = [sys.executable, "-m", "celery", "-A", "config", "worker", "-l", "info", "--pool", "threads"]
+TURN_WORKER = [sys.executable, "manage.py", "turn_worker", "--threads", "2"]
 QUESTIONS = ["Do you ship to Norway?", "How long do I have to return an item?"]
 
 
@@ -51,10 +51,23 @@ def _wait_http(url: str, proc: subprocess.Popen, timeout: float = 90) -> None:
     raise SystemExit("the ASGI server did not come up")
 
 
-def _watch_ready(proc: subprocess.Popen, ready: threading.Event) -> None:
-    for line in proc.stderr:  # type: ignore[union-attr]
-        if " ready." in line:
+def _watch_ready(base_url: str, proc: subprocess.Popen, ready: threading.Event) -> None:
+    """Set once `/readyz` counts a live turn worker (it starts saying so after its warm-up)."""
+    import urllib.error
+    import urllib.request
+
+    while proc.poll() is None:
+        try:
+            with urllib.request.urlopen(f"{base_url}/readyz", timeout=2) as resp:  # noqa: S310 - loopback only
+                body = resp.read()
+        except urllib.error.HTTPError as exc:  # 503 while any component is down (no Celery worker here)
+            body = exc.read()
+        except OSError:
+            body = b"{}"
+        if json.loads(body or b"{}").get("components", {}).get("turn_workers", {}).get("ok"):
             ready.set()
+            return
+        time.sleep(0.2)
 
 
 async def _ask(url: str, origin: str) -> list[float]:
@@ -89,16 +102,10 @@ def _run(warm: bool) -> tuple[float, list[float]]:
         [sys.executable, *uvicorn, "--no-access-log", "--log-level", "warning"], cwd=ROOT, env=env
     )
     started = time.perf_counter()
-    worker = subprocess.Popen(
-        [*CELERY, "--concurrency", "2", "--without-gossip", "--without-mingle"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    worker = subprocess.Popen(TURN_WORKER, cwd=ROOT, env=env)
     ready = threading.Event()
-    threading.Thread(target=_watch_ready, args=(worker, ready), daemon=True).start()
+    base_url = f"http://127.0.0.1:{port}"
+    threading.Thread(target=_watch_ready, args=(base_url, worker, ready), daemon=True).start()
     try:
         _wait_http(f"http://127.0.0.1:{port}/healthz", server)
         if not ready.wait(timeout=300):
@@ -117,7 +124,7 @@ def _run(warm: bool) -> tuple[float, list[float]]:
 
 
 def main() -> int:
-    print("first message after the worker starts (local model and router, Celery threads x2)")
+    print("first message after the worker starts (local model and router, turn worker threads x2)")
     for warm in (False, True):
         ready_after, took = _run(warm)
         print(

@@ -46,11 +46,11 @@ from pgvector.psycopg import register_vector  # noqa: E402
 from apps.knowledge.embeddings import embed_texts, get_backend  # noqa: E402
 from apps.knowledge.hybrid import (  # noqa: E402
     HYBRID_SQL,
-    VECTOR_SQL,
     hnsw_settings_sql,
     search_params,
     vector_literal,
     vector_rows,
+    vector_statement,
 )
 from apps.knowledge.lexical import (  # noqa: E402
     BODY_WEIGHT,
@@ -63,9 +63,7 @@ from apps.knowledge.lexical import (  # noqa: E402
 )
 from apps.knowledge.models import Chunk, Document, KnowledgeSource, RetrievalProfile  # noqa: E402
 from apps.knowledge.selectors import (  # noqa: E402
-    answer_threshold,
-    hybrid_candidates,
-    load_results,
+    search_embedded,
     text_candidates,
     vector_candidates,
 )
@@ -212,19 +210,30 @@ def _bulk_postings() -> None:
         )
 
 
-def _server_ms(sql: str, params: object) -> float:
-    """PostgreSQL's own execution time for a statement (no client, no round trip)."""
+def _server_ms(sql: str, params: object) -> tuple[float, float]:
+    """PostgreSQL's own planning and execution time for a statement (no client, no round trip)."""
     with connection.cursor() as cur:
         cur.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)
-        return float(cur.fetchone()[0][0]["Execution Time"])
+        plan = cur.fetchone()[0][0]
+        return float(plan["Planning Time"]), float(plan["Execution Time"])
 
 
-def _server_ms_hybrid(q: str, v: np.ndarray, model: str, limit: int) -> float:
-    """Execution time of the one hybrid statement inside PostgreSQL, under its HNSW settings."""
+def _server_ms_hybrid(q: str, v: np.ndarray, model: str, limit: int) -> tuple[float, float]:
+    """Planning and execution time of the one hybrid statement inside PostgreSQL, under its HNSW settings."""
     settings_sql, settings_params = hnsw_settings_sql(limit=limit)
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute(settings_sql, settings_params)
-        return _server_ms(HYBRID_SQL, search_params(query=q, limit=limit, model=model, query_vector=v))
+        return _server_ms(HYBRID_SQL, search_params(query=q, limit=limit, model=model, query_vector=v, top=5))
+
+
+def _explain_hybrid(q: str, v: np.ndarray, model: str, limit: int) -> str:
+    """EXPLAIN (ANALYZE, BUFFERS) of the hybrid statement (BENCH_EXPLAIN=1 prints it for the first query)."""
+    settings_sql, settings_params = hnsw_settings_sql(limit=limit)
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(settings_sql, settings_params)
+        params = search_params(query=q, limit=limit, model=model, query_vector=v, top=5)
+        cur.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + HYBRID_SQL, params)
+        return "\n".join(row[0] for row in cur.fetchall())
 
 
 def _sizes() -> str:
@@ -259,7 +268,10 @@ def _plan(model: str, vector: np.ndarray, limit: int) -> str:
     settings_sql, settings_params = hnsw_settings_sql(limit=limit)
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute(settings_sql, settings_params)
-        cur.execute("EXPLAIN " + VECTOR_SQL, {"vector": vector_literal(vector), "model": model, "limit": limit})
+        cur.execute(
+            "EXPLAIN " + vector_statement(),
+            {"vector": vector_literal(vector), "model": model, "limit": limit},
+        )
         explain = "\n".join(row[0] for row in cur.fetchall())
     nodes = [
         line.strip().lstrip("-> ")
@@ -337,12 +349,14 @@ def main() -> int:
             print(f"growing to {size} chunks")
             _grow(size, have, real, rng, backend.name)
             have = size
-        profile = profile_get()
-        threshold = answer_threshold(profile)
         print(f"  load average before timing: {_loadavg()}")
+        if os.environ.get("BENCH_EXPLAIN") == "1":
+            print(_explain_hybrid(queries[0], query_vectors[0], backend.name, limit))
+        # A filter that allows 10 documents (1,000 chunks): the same statement, exact inside the filter.
+        narrow = {"document_ids": list(Document.objects.order_by("id").values_list("id", flat=True)[:10])}
         for label in ("first pass", "warm"):
-            vec_ms, txt_ms, hyb_ms, hyb_cpu = [], [], [], []
-            server_cpu = {"vector": 0.0, "BM25": 0.0, "hybrid": 0.0}
+            vec_ms, txt_ms, hyb_ms, hyb_cpu, flt_ms = [], [], [], [], []
+            server_cpu = {"vector": 0.0, "BM25": 0.0, "hybrid": 0.0, "filtered hybrid": 0.0}
             for q, v in zip(queries, query_vectors, strict=True):
                 c0 = _backend_cpu_ms()
                 _, ms = _timed(vector_candidates, query_vector=v, model=backend.name, limit=limit)
@@ -352,18 +366,22 @@ def main() -> int:
                 txt_ms.append(ms)
                 c2 = _backend_cpu_ms()
                 t0, p0 = time.perf_counter(), time.process_time()
-                cands = hybrid_candidates(query=q, limit=limit, query_vector=v, model=backend.name)
-                load_results(cands, k=5, vector_weight=profile_get().vector_weight, threshold=threshold)
+                search_embedded(query=q, query_vector=v, model=backend.name, k=5)
                 hyb_ms.append((time.perf_counter() - t0) * 1000)
                 hyb_cpu.append((time.process_time() - p0) * 1000)
                 c3 = _backend_cpu_ms()
-                if None not in (c0, c1, c2, c3):
+                _, ms = _timed(search_embedded, query=q, query_vector=v, model=backend.name, k=5, filters=narrow)
+                flt_ms.append(ms)
+                c4 = _backend_cpu_ms()
+                if None not in (c0, c1, c2, c3, c4):
                     server_cpu["vector"] += c1 - c0
                     server_cpu["BM25"] += c2 - c1
                     server_cpu["hybrid"] += c3 - c2
+                    server_cpu["filtered hybrid"] += c4 - c3
             print(
                 f"  {label}: vector {p50_p95(vec_ms)} | BM25 {p50_p95(txt_ms)} | hybrid {p50_p95(hyb_ms)} "
-                f"(client CPU {p50_p95(hyb_cpu)}); load {_loadavg()}",
+                f"(client CPU {p50_p95(hyb_cpu)}) | hybrid filtered to 10 documents {p50_p95(flt_ms)}; "
+                f"load {_loadavg()}",
                 flush=True,
             )
             n = len(queries)
@@ -372,7 +390,10 @@ def main() -> int:
                 + ", ".join(f"{name} {total / n:.2f} ms" for name, total in server_cpu.items())
             )
         server = [_server_ms_hybrid(q, v, backend.name, limit) for q, v in zip(queries, query_vectors, strict=True)]
-        print(f"  inside PostgreSQL (EXPLAIN ANALYZE of the hybrid statement): {p50_p95(server)}")
+        print(
+            f"  inside PostgreSQL (EXPLAIN ANALYZE of the hybrid statement): execution "
+            f"{p50_p95([e for _, e in server])}, planning {p50_p95([p for p, _ in server])}"
+        )
         recalls = []
         exact = [set(_top10(v, exact=True, ef_search=40)) for v in query_vectors]
         for ef in EF_VALUES:

@@ -147,8 +147,8 @@ def evaluate(path: Path) -> None:
     oracle = max(WEIGHT_GRID, key=lambda w: _metrics(by_weight[w], gold)[2])
     print(f"best weight in hindsight: {oracle:.2f} (MRR {_metrics(by_weight[oracle], gold)[2]:.3f})")
     print(
-        f"answer present: answered right {answered_right / n:.3f}, answered wrong {answered_wrong / n:.3f}, "
-        f"said it does not know {refused / n:.3f}"
+        f"answer present: answered {(answered_right + answered_wrong) / n:.3f} (right {answered_right / n:.3f}, "
+        f"wrong document {answered_wrong / n:.3f}), said it does not know {refused / n:.3f}"
     )
     if pos_scores and neg_scores:
         qs = [0.1, 0.25, 0.5, 0.75, 0.9]

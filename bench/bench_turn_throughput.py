@@ -1,6 +1,7 @@
 """Turn throughput over the real path, with server CPU per turn from /proc (issue 14).
 
-WebSocket -> web (uvicorn, `config.asgi`) -> Celery worker (`run_turn`) -> channel layer -> socket,
+WebSocket -> web (uvicorn, `config.asgi`) -> turn stream (Redis) -> turn worker processes (`manage.py turn_worker`,
+apps.agents.turn_worker) -> channel layer -> socket,
 against the bench PostgreSQL and Redis, the agent answering with the local model (no network).
 For each concurrency level N, N guest conversations each send BENCH_TURNS_PER_CONVERSATION messages
 one after the other. Printed per level:
@@ -8,18 +9,22 @@ one after the other. Printed per level:
 - server CPU per turn, per process kind (web, worker, PostgreSQL incl. its backends, Redis) and summed:
   utime+stime deltas from /proc/<pid>/stat (and reaped children), divided by the answered turns.
   CPU time is far less sensitive to the machine's load than wall time;
-- turns/s and the final answer's p50/p95 (send -> the assistant's stored message on the socket);
+- turns/s and the final answer's p50/p95 (send -> the assistant's stored message on the socket), and how
+  many `busy` answers the clients got (they send the same frame again after `retry_after`);
 - the model's first text -> the first delta on the socket (the worker stamps the first text in the
   reply span's `stream` data; the client stamps the delta's arrival; same machine, same clock);
 - worker RSS per process (and PSS where /proc has smaps_rollup), and `uptime`'s load average.
 
-Beside it, the floor: an empty Celery task round trip to the socket (`apps.agents.tasks.echo_event`,
-sent from this process, relayed by the web process to the socket), its CPU per round trip, and the
-ratio of a full turn to it.
+Beside it, the floor: an empty entry's round trip to the socket (`apps.agents.turn_queue.echo_enqueue`, added
+from this process, read by a turn worker, sent through the channel layer and relayed by the web process to the
+socket), its CPU per round trip, and the ratio of a full turn to it.
 
 Run: `.venv/bin/python -m config.devstack bench bench/bench_turn_throughput.py`
-Env: BENCH_CONCURRENCY (default "1,50,200"), BENCH_TURNS_PER_CONVERSATION (3), BENCH_WORKERS (worker
-processes, 1), BENCH_WORKER_CONCURRENCY (threads per worker, 4), BENCH_MODEL ("local"), BENCH_FLOOR (50).
+Env: BENCH_CONCURRENCY (default "1,50,200"), BENCH_TURNS_PER_CONVERSATION (3), BENCH_WORKERS (turn worker
+processes, one per core), BENCH_WORKER_THREADS (turns at once per worker process, 4), BENCH_MODEL ("local"),
+BENCH_FLOOR (50), BENCH_EMBEDDING_SERVER (1: one `manage.py embedding_server` for the workers, its CPU counted
+as the kind "embedder"; 0: each worker loads the model itself), BENCH_QUEUE_MAX (the turn queue's `busy` limit;
+clients resend after `retry_after`, 1 s here).
 """
 
 from __future__ import annotations
@@ -40,10 +45,12 @@ sys.path.insert(0, str(ROOT))
 
 LEVELS = [int(x) for x in os.environ.get("BENCH_CONCURRENCY", "1,50,200").split(",") if x]
 TURNS_PER_CONVERSATION = int(os.environ.get("BENCH_TURNS_PER_CONVERSATION", "3"))
-WORKERS = int(os.environ.get("BENCH_WORKERS", "1"))
-WORKER_CONCURRENCY = os.environ.get("BENCH_WORKER_CONCURRENCY", "4")
+WORKERS = int(os.environ.get("BENCH_WORKERS") or os.cpu_count() or 1)
+WORKER_THREADS = os.environ.get("BENCH_WORKER_THREADS", "4")
 MODEL = os.environ.get("BENCH_MODEL", "local")
 FLOOR_ROUND_TRIPS = int(os.environ.get("BENCH_FLOOR", "50"))
+QUEUE_MAX = os.environ.get("BENCH_QUEUE_MAX", "")  # the turn queue's busy limit (default: the setting's)
+EMBEDDING_SERVER = os.environ.get("BENCH_EMBEDDING_SERVER", "1") == "1"
 QUESTIONS = ["Do you ship to Norway?", "What is your return policy?", "How long does delivery take?"]
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -114,8 +121,10 @@ def _memory(pid: int) -> tuple[float, float | None]:
 
 
 class Processes:
-    def __init__(self, web: int, workers: list[int], postgres: int, redis: int) -> None:
+    def __init__(self, web: int, workers: list[int], postgres: int, redis: int, embedder: int | None = None) -> None:
         self.kinds = {"web": [web], "worker": workers, "postgres": [postgres], "redis": [redis]}
+        if embedder is not None:
+            self.kinds["embedder"] = [embedder]
 
     def snapshot(self) -> dict[str, float]:
         return {kind: sum(_tree_cpu(pid) for pid in pids) for kind, pids in self.kinds.items()}
@@ -153,7 +162,8 @@ async def _conversation(url: str, origin: str, res: dict[str, list], floor: int 
             t0 = time.perf_counter()
             # every text distinct, as in real traffic: no embedding or retrieval cache answers for free
             text = f"{QUESTIONS[i % len(QUESTIONS)]} Thanks! (ref {uuid.uuid4().hex[:6]})"
-            await ws.send(json.dumps({"type": "message", "id": uuid.uuid4().hex, "text": text}))
+            frame = json.dumps({"type": "message", "id": uuid.uuid4().hex, "text": text})
+            await ws.send(frame)
             first_delta_wall = None
             while True:
                 event = await _recv(ws)
@@ -163,6 +173,11 @@ async def _conversation(url: str, origin: str, res: dict[str, list], floor: int 
                     res["accepted"].append((time.perf_counter() - t0) * 1000)
                 elif event["type"] == "delta" and first_delta_wall is None:
                     first_delta_wall = time.time()
+                elif event["type"] == "error" and event.get("code") == "busy":
+                    # back-pressure: the turn queue is full; send the same frame again when told (as the page does)
+                    res["busy"].append(1)
+                    await asyncio.sleep(float(event.get("retry_after") or 1))
+                    await ws.send(frame)
                 elif event["type"] == "error":
                     res["errors"].append(event.get("code"))
                     break
@@ -176,14 +191,14 @@ async def _conversation(url: str, origin: str, res: dict[str, list], floor: int 
 
 
 async def _echo(ws, res: dict[str, list]) -> None:  # type: ignore[no-untyped-def]
-    from apps.agents.tasks import echo_event
+    from apps.agents.turn_queue import echo_enqueue
 
     group = res["groups"][-1] if res["groups"] else None
     if group is None:
         return
     token = uuid.uuid4().hex
     t0 = time.perf_counter()
-    echo_event.delay(f"conversation.{group}", token)
+    echo_enqueue(group=f"conversation.{group}", token=token)
     while True:
         event = await _recv(ws)
         if event["type"] == "echo" and event.get("token") == token:
@@ -192,7 +207,7 @@ async def _echo(ws, res: dict[str, list]) -> None:  # type: ignore[no-untyped-de
 
 
 async def _floor(url: str, origin: str, n: int) -> tuple[list, list[str]]:
-    """n sockets, each with a conversation, then FLOOR round trips each of an empty task to its socket."""
+    """n sockets, each with a conversation, then FLOOR round trips each of an empty entry to its socket."""
     import websockets
 
     sockets = []
@@ -236,7 +251,7 @@ async def _floor_run(sockets: list, groups: list[str], res: dict[str, list], per
 
 
 async def _level(url: str, origin: str, n: int) -> tuple[dict[str, list], float]:
-    res: dict[str, list] = {"accepted": [], "final": [], "errors": [], "groups": [], "delta_at": []}
+    res: dict[str, list] = {"accepted": [], "final": [], "errors": [], "groups": [], "delta_at": [], "busy": []}
     t0 = time.perf_counter()
     outcomes = await asyncio.gather(*(_conversation(url, origin, res) for _ in range(n)), return_exceptions=True)
     wall = time.perf_counter() - t0
@@ -299,6 +314,15 @@ def main() -> int:
         "LOG_LEVEL": "WARNING",
         "DATABASE_CONN_MAX_AGE": os.environ.get("DATABASE_CONN_MAX_AGE", "60"),
     }
+    if QUEUE_MAX:
+        env["SWITCHBOARD_TURN_QUEUE_MAX_LENGTH"] = QUEUE_MAX
+        env["SWITCHBOARD_TURN_BUSY_RETRY_SECONDS"] = "1"
+    embedding_server = None
+    if EMBEDDING_SERVER:
+        from config.devstack.cli import start_embedding_server
+
+        env["SWITCHBOARD_EMBEDDING_SERVER"] = str(ROOT / "var" / "bench" / f"embedder-{port}.sock")
+        embedding_server = start_embedding_server(env)
     uvicorn = ["-m", "uvicorn", "config.asgi:application", "--host", "127.0.0.1", "--port", str(port)]
     web = subprocess.Popen(
         [sys.executable, *uvicorn, "--no-access-log", "--ws-max-size", "65536", "--log-level", "warning"],
@@ -306,17 +330,12 @@ def main() -> int:
         env=env,
     )
     workers = []
-    for i in range(WORKERS):
-        celery = ["-m", "celery", "-A", "config", "worker", "-l", "warning", "--pool", "threads", "-n", f"bench{i}@%h"]
-        workers.append(
-            subprocess.Popen(
-                [sys.executable, *celery, "--concurrency", WORKER_CONCURRENCY, "--without-gossip", "--without-mingle"],
-                cwd=ROOT,
-                env=env,
-                stdout=subprocess.DEVNULL,
-            )
-        )
-    procs = Processes(web.pid, [w.pid for w in workers], postgres_pid, redis_pid)
+    for _ in range(WORKERS):
+        turn_worker = [sys.executable, "manage.py", "turn_worker", "--threads", WORKER_THREADS]
+        workers.append(subprocess.Popen(turn_worker, cwd=ROOT, env=env, stdout=subprocess.DEVNULL))
+    procs = Processes(
+        web.pid, [w.pid for w in workers], postgres_pid, redis_pid, embedding_server.pid if embedding_server else None
+    )
     try:
         from bench.bench_chat_load import _wait_http
 
@@ -326,9 +345,9 @@ def main() -> int:
         asyncio.run(_level(url, origin, 8))
         print(
             f"turn throughput over real sockets: model {MODEL!r}, {TURNS_PER_CONVERSATION} turns per conversation, "
-            f"{WORKERS} worker process(es) x {WORKER_CONCURRENCY} threads, 1 web process; load {_load()}"
+            f"{WORKERS} turn worker process(es) x {WORKER_THREADS} threads, 1 web process; load {_load()}"
         )
-        # the floor: an empty Celery task round trip to a socket
+        # the floor: an empty entry's round trip through the turn stream and a worker to a socket
         floor_sockets = min(50, max(LEVELS))
         per_socket = max(1, FLOOR_ROUND_TRIPS // floor_sockets) if FLOOR_ROUND_TRIPS else 0
         floor_ms = None
@@ -338,7 +357,7 @@ def main() -> int:
             wall = asyncio.run(_floor_on_new_loop(url, origin, floor_sockets, per_socket, procs, res))
             floor_ms = statistics.median(res["floor"])
             print(
-                f"  floor, empty task -> socket, {floor_sockets} sockets x {per_socket}: "
+                f"  floor, empty entry -> turn worker -> socket, {floor_sockets} sockets x {per_socket}: "
                 f"p50 {floor_ms:6.1f} ms p95 {_p(res['floor'], 0.95):6.1f} ms | "
                 f"{len(res['floor']) / wall:6.1f} round trips/s | load {_load()}"
             )
@@ -350,7 +369,7 @@ def main() -> int:
             final = res["final"]
             print(
                 f"  {n:>4} conversations, {len(final)} turns in {wall:5.1f} s: {len(final) / wall:6.1f} turns/s, "
-                f"{len(res['errors'])} errors | load {_load()}"
+                f"{len(res['errors'])} errors, {len(res['busy'])} busy answers (resent) | load {_load()}"
             )
             if res["errors"]:
                 print(f"       errors: {sorted(set(map(str, res['errors'])))[:5]}")
@@ -374,16 +393,23 @@ def main() -> int:
                     f"    full turn / empty round trip: CPU {total / floor_cpu:5.1f}x"
                     + (f", p50 latency {statistics.median(final) / floor_ms:5.1f}x" if floor_ms else "")
                 )
-        for i, w in enumerate(workers):
-            rss, pss = _memory(w.pid)
-            print(f"  worker {i} RSS {rss:7.1f} MiB" + (f", PSS {pss:7.1f} MiB" if pss is not None else ""))
+        model_holders = [(f"worker {i}", w.pid) for i, w in enumerate(workers)]
+        if embedding_server is not None:
+            model_holders.append(("embedding server", embedding_server.pid))
+        total_rss = total_pss = 0.0
+        for name, pid in model_holders:
+            rss, pss = _memory(pid)
+            total_rss, total_pss = total_rss + rss, total_pss + (pss or 0.0)
+            print(f"  {name} RSS {rss:7.1f} MiB" + (f", PSS {pss:7.1f} MiB" if pss is not None else ""))
+        print(f"  workers + embedding server: RSS {total_rss:7.1f} MiB, PSS {total_pss:7.1f} MiB")
         rss, pss = _memory(web.pid)
         print(f"  web RSS {rss:7.1f} MiB" + (f", PSS {pss:7.1f} MiB" if pss is not None else ""))
         print(f"  load {_load()}")
     finally:
-        for proc in (*workers, web):
+        others = (embedding_server,) if embedding_server is not None else ()
+        for proc in (*workers, web, *others):
             proc.terminate()
-        for proc in (*workers, web):
+        for proc in (*workers, web, *others):
             try:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:

@@ -4,21 +4,24 @@ The per-turn part is enforced while the turn runs: model requests, tool calls
 and tokens by pydantic-ai `UsageLimits`, wall-clock seconds by a deadline
 around the run. The per-conversation, per-customer-day and guest-day parts
 (per browser session, per starting address, all guests together) are checked
-before a turn starts, from the stored traces (no second counter to drift).
+before a turn starts, from the stored traces (no second counter to drift), in one statement.
 Exhausted means: no model call; hand off to a person and say so
 (`budget_exhausted`). A limit of 0 is off. See docs/security.md.
 """
 
 from __future__ import annotations
 
+import operator
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from datetime import time as dtime
 from decimal import Decimal
+from functools import reduce
+from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from pydantic_ai.usage import UsageLimits
@@ -69,12 +72,21 @@ def _day_start() -> datetime:
     return datetime.combine(timezone.now().astimezone(UTC).date(), dtime.min, tzinfo=UTC)
 
 
-def _usage(traces: QuerySet) -> dict:
-    return traces.aggregate(
-        turns=Count("id"),
-        tokens=Coalesce(Sum("input_tokens"), 0) + Coalesce(Sum("output_tokens"), 0),
-        cost=Coalesce(Sum("cost"), Decimal("0")),
-    )
+def _usage(scopes: dict[str, Q]) -> dict[str, dict]:
+    """Turns, tokens and cost of the traces in each scope, all read in one statement."""
+    sums: dict[str, Any] = {}
+    for name, scope in scopes.items():
+        sums[f"{name}__turns"] = Count("id", filter=scope)
+        sums[f"{name}__tokens"] = Coalesce(Sum("input_tokens", filter=scope), 0) + Coalesce(
+            Sum("output_tokens", filter=scope), 0
+        )
+        sums[f"{name}__cost"] = Coalesce(Sum("cost", filter=scope), Decimal("0"))
+    row = Trace.objects.filter(reduce(operator.or_, scopes.values())).aggregate(**sums)
+    usage: dict[str, dict] = {name: {} for name in scopes}
+    for key, value in row.items():
+        name, _, what = key.partition("__")
+        usage[name][what] = value
+    return usage
 
 
 def _over(label: str, used: int | Decimal, limit: int | Decimal | None) -> str:
@@ -89,30 +101,40 @@ def budget_exceeded_before_turn(*, conversation: object, customer: object | None
     conversations today (the per-conversation limits), the address that started the conversation
     (per-address daily limits) and all guests together (the total daily limits).
     """
-    totals = _usage(Trace.objects.filter(conversation=conversation))
+    day_start = _day_start()
+    scopes = {"conversation": Q(conversation=conversation)}
+    session_key = getattr(conversation, "session_key", "")
+    client_ip = getattr(conversation, "client_ip", None)
+    if customer is not None:
+        scopes["customer"] = Q(customer=customer, started_at__gte=day_start)
+    else:
+        guests_today = Q(customer__isnull=True, started_at__gte=day_start)
+        if session_key:
+            scopes["session"] = guests_today & Q(conversation__session_key=session_key)
+        if client_ip:
+            scopes["address"] = guests_today & Q(conversation__client_ip=client_ip)
+        scopes["guests"] = guests_today
+    usage = _usage(scopes)
+    totals = usage["conversation"]
     spent = _over("conversation turns", totals["turns"], _limit(settings.SWITCHBOARD_CONVERSATION_MAX_TURNS)) or _over(
         "conversation tokens", totals["tokens"], _limit(settings.SWITCHBOARD_CONVERSATION_MAX_TOKENS)
     )
     if spent:
         return spent
-    day_start = _day_start()
     if customer is not None:
-        daily = _usage(Trace.objects.filter(customer=customer, started_at__gte=day_start))
+        daily = usage["customer"]
         return _over(
             "customer tokens today", daily["tokens"], _limit(settings.SWITCHBOARD_CUSTOMER_DAILY_MAX_TOKENS)
         ) or _over("customer cost today", daily["cost"], settings.SWITCHBOARD_CUSTOMER_DAILY_MAX_COST)
-    guests_today = Trace.objects.filter(customer__isnull=True, started_at__gte=day_start)
-    session_key = getattr(conversation, "session_key", "")
     if session_key:
-        session = _usage(guests_today.filter(conversation__session_key=session_key))
+        session = usage["session"]
         spent = _over(
             "session turns today", session["turns"], _limit(settings.SWITCHBOARD_CONVERSATION_MAX_TURNS)
         ) or _over("session tokens today", session["tokens"], _limit(settings.SWITCHBOARD_CONVERSATION_MAX_TOKENS))
         if spent:
             return spent
-    client_ip = getattr(conversation, "client_ip", None)
     if client_ip:
-        by_ip = _usage(guests_today.filter(conversation__client_ip=client_ip))
+        by_ip = usage["address"]
         spent = (
             _over(
                 "guest turns today from this address",
@@ -130,7 +152,7 @@ def budget_exceeded_before_turn(*, conversation: object, customer: object | None
         )
         if spent:
             return spent
-    everyone = _usage(guests_today)
+    everyone = usage["guests"]
     return _over(
         "guest tokens today", everyone["tokens"], _limit(settings.SWITCHBOARD_GUEST_DAILY_MAX_TOKENS)
     ) or _over("guest cost today", everyone["cost"], settings.SWITCHBOARD_GUEST_DAILY_MAX_COST)

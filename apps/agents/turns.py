@@ -1,6 +1,6 @@
 """One bot turn: answer one customer message, exactly once.
 
-    turn_run(message_id=...)   # called by the Celery task `run_turn`
+    turn_run(message_id=...)   # called by a turn worker (apps.agents.turn_worker)
 
 Steps: lock the conversation and check the message still needs an answer ->
 budgets -> typing event -> the customer's answer to a pending write action ->
@@ -42,6 +42,7 @@ from apps.agents.routes import HUMAN, OUT_OF_SCOPE, RouteDecision
 from apps.agents.routing import route_message
 from apps.agents.routing.order_refs import resolve_order_lookalikes
 from apps.agents.runner import TurnBudgetExhausted, specialist_run, static_instructions
+from apps.agents.understanding.prefetch import prefetch_turn_embeddings
 from apps.agents.understanding.turn_plan import TurnPlan, plan_for_turn
 from apps.conversations import events
 from apps.conversations.models import Message, MessageRole, MessageStatus
@@ -118,50 +119,66 @@ def _needs_answer(message: Message) -> bool:
 
 
 # -- the turn ---------------------------------------------------------------------
+def _customer_messages() -> Any:
+    return Message.objects.select_related(
+        "conversation", "conversation__customer", "conversation__verified_order"
+    ).filter(role=MessageRole.CUSTOMER)
+
+
 def turn_run(*, message_id: int) -> Message | None:
-    """Answer the customer message `message_id` once. Returns the reply (None when nothing was to do)."""
-    message = (
-        Message.objects.select_related("conversation", "conversation__customer", "conversation__verified_order")
-        .filter(pk=message_id, role=MessageRole.CUSTOMER)
-        .first()
-    )
+    """Answer the customer message `message_id` once. Returns the reply (None when nothing was to do).
+
+    A conversation's messages are answered in the order they were written: under the lock, earlier messages
+    still waiting for the bot are answered first (their own deliveries then find them answered), whichever
+    worker took which delivery first."""
+    message = _customer_messages().filter(pk=message_id).first()
     if message is None:
         return None
     use_thread_loop()
-    conversation = message.conversation
-    with _conversation_lock(conversation.pk):
-        if not _needs_answer(message):
-            return None
-        if conversation.bot_paused:
-            Message.objects.filter(pk=message.pk, status=MessageStatus.RECEIVED).update(status=MessageStatus.SKIPPED)
-            return None
-        recorder = TraceRecorder(conversation=conversation, message=message, customer=conversation.customer)
-        deps = SupportDeps(
-            conversation=conversation,
-            customer=conversation.customer,
-            verified_order=conversation.verified_order,
-            trace=recorder,
-            message=message,
-            budget=TurnBudget.from_settings(),
+    with _conversation_lock(message.conversation_id):
+        earlier = _customer_messages().filter(
+            conversation_id=message.conversation_id, seq__lt=message.seq, status=MessageStatus.RECEIVED
         )
-        try:
-            outcome = _turn(deps, message)
-        except Exception as exc:  # noqa: BLE001 -- reported to Sentry, customer gets a plain message
-            capture_exception(exc, conversation=conversation.pk, message=message.pk)
-            recorder.fail(f"{type(exc).__name__}: {exc}"[:2000])
-            outcome = _all_failed(deps, reason=f"{type(exc).__name__}")
-        # One write transaction: the route, the reply, the answered mark and the trace (the trace in a
-        # savepoint: a lost trace must not undo the reply). A summary refresh runs a model, so when one
-        # is due the trace waits for it, outside.
-        summary_due = _summary_due(deps, outcome.text)
-        with transaction.atomic():
-            reply = _deliver(deps, message, outcome)
-            if not summary_due:
-                _persist_trace(recorder, conversation=conversation.pk, message=message.pk)
-        if summary_due:
-            _remember(deps, reply)
+        for waiting in earlier.order_by("seq"):
+            _answer_locked(waiting)
+        return _answer_locked(message)
+
+
+def _answer_locked(message: Message) -> Message | None:
+    """One message's turn, with the conversation's lock held."""
+    conversation = message.conversation
+    if not _needs_answer(message):
+        return None
+    if conversation.bot_paused:
+        Message.objects.filter(pk=message.pk, status=MessageStatus.RECEIVED).update(status=MessageStatus.SKIPPED)
+        return None
+    recorder = TraceRecorder(conversation=conversation, message=message, customer=conversation.customer)
+    deps = SupportDeps(
+        conversation=conversation,
+        customer=conversation.customer,
+        verified_order=conversation.verified_order,
+        trace=recorder,
+        message=message,
+        budget=TurnBudget.from_settings(),
+    )
+    try:
+        outcome = _turn(deps, message)
+    except Exception as exc:  # noqa: BLE001 -- reported to Sentry, customer gets a plain message
+        capture_exception(exc, conversation=conversation.pk, message=message.pk)
+        recorder.fail(f"{type(exc).__name__}: {exc}"[:2000])
+        outcome = _all_failed(deps, reason=f"{type(exc).__name__}")
+    # One write transaction: the route, the reply, the answered mark and the trace (the trace in a
+    # savepoint: a lost trace must not undo the reply). A summary refresh runs a model, so when one
+    # is due the trace waits for it, outside.
+    summary_due = _summary_due(deps, outcome.text)
+    with transaction.atomic():
+        reply = _deliver(deps, message, outcome)
+        if not summary_due:
             _persist_trace(recorder, conversation=conversation.pk, message=message.pk)
-        return reply
+    if summary_due:
+        _remember(deps, reply)
+        _persist_trace(recorder, conversation=conversation.pk, message=message.pk)
+    return reply
 
 
 def _persist_trace(recorder: TraceRecorder, **where: Any) -> None:
@@ -178,6 +195,7 @@ def _turn(deps: SupportDeps, message: Message) -> TurnOutcome:
     if spent:
         return _budget_handoff(deps, spent)
     events.push_now(conversation, "typing", reply_to=message.pk)
+    prefetch_turn_embeddings(message.text)
 
     resolution = pending_action_resolve(deps=deps)
     if resolution is not None and resolution.reply:

@@ -77,8 +77,13 @@ def error_response(exc: ApplicationError) -> Response:
         if isinstance(exc, PermissionDenied) or exc.code == "invalid_identity"
         else status.HTTP_429_TOO_MANY_REQUESTS
         if exc.code == "rate_limited"
+        else status.HTTP_503_SERVICE_UNAVAILABLE
+        if exc.code == "busy"
         else status.HTTP_400_BAD_REQUEST
     )
+    if "retry_after" in exc.extra:  # `busy`: the turn queue is full; send the same message again then
+        body = {"code": exc.code, "message": exc.message, "retry_after": exc.extra["retry_after"]}
+        return Response({"error": body}, status=code, headers={"Retry-After": str(exc.extra["retry_after"])})
     return Response({"error": {"code": exc.code, "message": exc.message}}, status=code)
 
 
@@ -193,9 +198,9 @@ class MessagePostAPI(ChatAPIView):
         operation_id="message_post",
         request=MessagePostInput,
         parameters=_HEADERS,
-        responses={201: MessageOut, 200: MessageOut, 400: ErrorOut, 404: ErrorOut, 429: ErrorOut},
+        responses={201: MessageOut, 200: MessageOut, 400: ErrorOut, 404: ErrorOut, 429: ErrorOut, 503: ErrorOut},
         description="Idempotent on client_message_id: a resend returns the stored message (200) and is not answered "
-        "twice.",
+        "twice. 503 `busy` (with Retry-After): the turn queue is full, nothing was stored; send it again then.",
     )
     def post(self, request: Request, public_id: str) -> Response:
         serializer = self.MessagePostInput(data=request.data)

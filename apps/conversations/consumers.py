@@ -268,7 +268,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
                 return
             await handler(content)
         except ApplicationError as exc:
-            await self.error(exc.code, exc.message, id=content.get("id"))
+            # `busy` (the turn queue is full) says when to send the same frame again: the page does so itself.
+            retry = {"retry_after": exc.extra["retry_after"]} if "retry_after" in exc.extra else {}
+            await self.error(exc.code, exc.message, id=content.get("id"), **retry)
         except Exception:
             logger.exception("chat frame failed")
             await self.error(

@@ -2,7 +2,7 @@
 
 `message_accept_customer` is the one way a customer message enters the system:
 idempotent on the client's message id, it stores the message and (after
-commit) enqueues the bot's turn unless a human has the conversation.
+commit) queues the bot's turn (`apps.agents.turn_queue`) unless a human has the conversation.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from apps.agents import turn_queue
 from apps.conversations import events
 from apps.conversations.models import (
     Channel,
@@ -86,7 +87,8 @@ def waiting_acknowledge(*, conversation: Conversation, message: Message, now: da
 def message_accept_customer(*, conversation: Conversation, text: str, client_message_id: str) -> tuple[Message, bool]:
     """Store a customer's message once; return (message, created).
 
-    A resent message (same client id) returns the stored one and enqueues nothing.
+    A resent message (same client id) returns the stored one and enqueues nothing. While the turn queue is
+    full a new message is refused with `busy` (`ApplicationError.extra["retry_after"]`) and nothing is stored.
     """
     text = (text or "").strip()
     if not text:
@@ -101,9 +103,12 @@ def message_accept_customer(*, conversation: Conversation, text: str, client_mes
     existing = conversation.messages.filter(client_message_id=client_message_id).first()
     if existing is not None:
         return existing, False
+    for_bot = not conversation.bot_paused
+    if for_bot:
+        # Back-pressure before anything is stored: a refused message is sent again by the client (same id).
+        turn_queue.turn_queue_admit()
     try:
         with transaction.atomic():
-            for_bot = not conversation.bot_paused
             message = message_create(
                 conversation=conversation,
                 role=MessageRole.CUSTOMER,
@@ -112,9 +117,7 @@ def message_accept_customer(*, conversation: Conversation, text: str, client_mes
                 status=MessageStatus.RECEIVED if for_bot else MessageStatus.SKIPPED,
             )
             if for_bot:
-                from apps.agents.tasks import run_turn
-
-                transaction.on_commit(lambda: run_turn.delay(message.pk))
+                transaction.on_commit(lambda: turn_queue.turn_enqueue(message_id=message.pk))
             else:
                 events.push_staff_on_commit("customer_message", conversation=str(conversation.public_id))
                 if conversation.status == ConversationStatus.WAITING_HUMAN:

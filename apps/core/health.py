@@ -60,10 +60,25 @@ def check_celery() -> str:
     return f"{len(replies)} worker(s) answered"
 
 
+TURN_WORKER_SEEN_SECONDS = 10
+
+
+def check_turn_workers() -> str:
+    """A turn worker said it was alive lately (a live one does every 2 s: apps.agents.turn_worker)."""
+    from apps.agents.turn_queue import live_workers
+
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+    live = live_workers(within_seconds=TURN_WORKER_SEEN_SECONDS, client=client)
+    if not live:
+        raise RuntimeError(f"no turn worker alive in the last {TURN_WORKER_SEEN_SECONDS} s")
+    return f"{live} turn worker(s) alive"
+
+
 READINESS_CHECKS: dict[str, Callable[[], str]] = {
     "postgres": check_postgres,
     "pgvector": check_pgvector,
     "redis": check_redis,
+    "turn_workers": check_turn_workers,
     "celery": check_celery,
 }
 
@@ -72,7 +87,7 @@ def readiness() -> tuple[bool, dict[str, dict]]:
     results: dict[str, ComponentStatus] = {}
     for name, check in READINESS_CHECKS.items():
         # Without Redis the broker is down too: skip the slow Celery ping.
-        if name == "celery" and not results["redis"].ok:
+        if name in ("celery", "turn_workers") and not results["redis"].ok:
             results[name] = ComponentStatus(ok=False, detail="skipped: Redis (the broker) is down", latency_ms=0.0)
             continue
         results[name] = _timed(check)

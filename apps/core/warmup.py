@@ -2,7 +2,7 @@
 
 Without this, the first message after `make run` (or a deploy) waited ~11 s while the worker imported
 sentence-transformers, loaded the embedding model and the route classifier. `warm_models()` runs once per
-worker process, from a Celery bootstep (config/celery_app.py) before the worker consumes; each step is
+turn worker process (`apps.agents.turn_worker.serve`) before it reads its first turn; each step is
 optional (an app that is not installed is skipped) and a failure is logged, never fatal: the model then
 loads on first use as before.
 """

@@ -36,6 +36,18 @@ def on_rule_scale(probability: float, *, learned_threshold: float, threshold: fl
     return probability / learned_threshold * threshold if learned_threshold > 0 else threshold
 
 
+def injection_embedding_texts(text: str, *, cfg: GuardrailSettings) -> list[str]:
+    """The texts the learned detector embeds when `check_input` reads this customer message (its views of the
+    cut and cleaned text), so a turn can embed them in one batch with its other texts. Empty when it is off."""
+    if not cfg.injection_learned:
+        return []
+    from .detector.model import views
+    from .text import clean
+
+    cleaned = clean(text[: cfg.max_input_chars])
+    return views(cleaned.text) + views(cleaned.hidden_text)
+
+
 # Documents and tool results read like instructions far more often than customer messages do
 # (privacy policies, help articles): there the learned detector alone needs near-certainty.
 UNTRUSTED_LEARNED_FLOOR = 0.99

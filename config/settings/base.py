@@ -357,6 +357,19 @@ SWITCHBOARD_HISTORY_MAX_TOKENS = env.int("SWITCHBOARD_HISTORY_MAX_TOKENS", defau
 # Prices per million tokens that override genai-prices, e.g. a self-hosted model:
 # SWITCHBOARD_MODEL_PRICES="openai:my-llama=0.10/0.20,anthropic:claude-x=3/15"
 SWITCHBOARD_MODEL_PRICES = env.dict("SWITCHBOARD_MODEL_PRICES", default={})
+# The turn queue (apps.agents.turn_queue, docs/scaling.md): a Redis stream read by the turn workers
+# (`manage.py turn_worker`, one process per core) as one consumer group.
+SWITCHBOARD_TURN_STREAM = env("SWITCHBOARD_TURN_STREAM", default="switchboard:turns")
+# Back-pressure: with this many turns waiting or running, a new message is refused with `busy` and the
+# client sends it again after SWITCHBOARD_TURN_BUSY_RETRY_SECONDS (0 disables the limit).
+SWITCHBOARD_TURN_QUEUE_MAX_LENGTH = env.int("SWITCHBOARD_TURN_QUEUE_MAX_LENGTH", default=2000)
+SWITCHBOARD_TURN_BUSY_RETRY_SECONDS = env.int("SWITCHBOARD_TURN_BUSY_RETRY_SECONDS", default=3)
+# Turns one worker process runs at once (threads; they overlap waits on remote models, not CPU).
+SWITCHBOARD_TURN_WORKER_THREADS = env.int("SWITCHBOARD_TURN_WORKER_THREADS", default=4)
+# A turn whose worker stopped touching it for this long (a killed process) is taken over by another worker.
+SWITCHBOARD_TURN_CLAIM_IDLE_SECONDS = env.float("SWITCHBOARD_TURN_CLAIM_IDLE_SECONDS", default=30.0)
+# A turn delivered more often than this (it kills every worker that takes it) is dropped and reported.
+SWITCHBOARD_TURN_MAX_DELIVERIES = env.int("SWITCHBOARD_TURN_MAX_DELIVERIES", default=5)
 CELERY_BEAT_SCHEDULE["agents-expire-pending-actions"] = {
     "task": "apps.agents.tasks.expire_pending_actions",
     "schedule": 300.0,
@@ -382,7 +395,7 @@ KNOWLEDGE_CHUNK_OVERLAP_TOKENS = env.int("KNOWLEDGE_CHUNK_OVERLAP_TOKENS", defau
 # postings per query term), queries generated to fit fusion, and an optional fixed answer
 # threshold (empty: the one fitted to the knowledge base).
 KNOWLEDGE_SEARCH_CANDIDATES = env.int("KNOWLEDGE_SEARCH_CANDIDATES", default=40)
-KNOWLEDGE_HNSW_EF_SEARCH = env.int("KNOWLEDGE_HNSW_EF_SEARCH", default=200)
+KNOWLEDGE_HNSW_EF_SEARCH = env.int("KNOWLEDGE_HNSW_EF_SEARCH", default=150)
 KNOWLEDGE_BM25_POSTINGS_PER_TERM = env.int("KNOWLEDGE_BM25_POSTINGS_PER_TERM", default=1000)
 KNOWLEDGE_FIT_MAX_QUERIES = env.int("KNOWLEDGE_FIT_MAX_QUERIES", default=300)
 KNOWLEDGE_ANSWER_THRESHOLD = env.float("KNOWLEDGE_ANSWER_THRESHOLD", default=None)
@@ -441,6 +454,10 @@ CHAT_WAIT_MINUTES_PER_CONVERSATION = env.int("CHAT_WAIT_MINUTES_PER_CONVERSATION
 SWITCHBOARD_ROUTER_THRESHOLD = env.float("SWITCHBOARD_ROUTER_THRESHOLD", default=0.6)
 # torch intra-op threads for the embedding model in each process (0 = torch's default).
 SWITCHBOARD_EMBEDDING_THREADS = env.int("SWITCHBOARD_EMBEDDING_THREADS", default=1)
+# The machine's embedding server (`manage.py embedding_server`): a Unix socket path or host:port. Empty:
+# each process loads the model itself. Fallback: embed in-process when the server is unreachable.
+SWITCHBOARD_EMBEDDING_SERVER = env("SWITCHBOARD_EMBEDDING_SERVER", default="")
+SWITCHBOARD_EMBEDDING_SERVER_FALLBACK = env.bool("SWITCHBOARD_EMBEDDING_SERVER_FALLBACK", default=True)
 
 # --- specialists and evaluation -------------------------------------------------
 # FAQ: an excerpt counts as relevant at or above this cosine similarity to the question

@@ -225,6 +225,8 @@
         renderMessage(ev.message);
         break;
       case "accepted":
+        delete busyTries[ev.id];
+        if (notice.dataset.kind === "busy") showNotice("");
         state.outbox = state.outbox.filter(function (m) { return m.id !== ev.id; });
         save();
         var pending = log.querySelector('[data-client-id="' + cssId(ev.id) + '"]');
@@ -272,6 +274,13 @@
         compose.hidden = true;
         break;
       case "error":
+        if (ev.code === "busy" && ev.id) {
+          // The server's turn queue is full and stored nothing: the message stays in the outbox (still
+          // "pending" on screen) and goes again, same id, after the wait the server asked for.
+          showNotice(ev.message || "We are busy; retrying in a moment.", "busy");
+          retryBusy(ev.id, ev.retry_after);
+          break;
+        }
         if (ev.id) {
           state.outbox = state.outbox.filter(function (m) { return m.id !== ev.id; });
           photoQueue = photoQueue.filter(function (p) { return p.id !== ev.id; });
@@ -285,6 +294,19 @@
       default:
         break;
     }
+  }
+
+  var busyTries = {}; // client id -> "busy" answers so far
+  function retryBusy(id, seconds) {
+    // Doubling waits from the server's retry_after (at most 30 s): a long busy spell does not run the
+    // message into the per-connection rate limit, which counts every attempt.
+    busyTries[id] = (busyTries[id] || 0) + 1;
+    var base = Math.max(1, Number(seconds) || 3) * Math.pow(2, busyTries[id] - 1);
+    var wait = Math.min(30, base) * 1000 * (1 + Math.random() / 2);
+    setTimeout(function () {
+      var m = state.outbox.filter(function (o) { return o.id === id; })[0];
+      if (m) send({ type: "message", id: m.id, text: m.text });
+    }, wait);
   }
 
   function cssId(id) { return String(id).replace(/["\\]/g, ""); }

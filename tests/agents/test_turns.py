@@ -248,20 +248,23 @@ def test_deltas_and_typing_reach_the_conversations_channel_group(
     assert received[-1]["message"]["in_reply_to"] == message.pk
 
 
-def test_the_contract_entry_point_runs_the_turn_after_commit(
-    conversation: Any, pushed: list, route_to: Any, django_capture_on_commit_callbacks: Any
+@pytest.mark.django_db(transaction=True)
+def test_the_contract_entry_point_queues_the_turn_and_a_worker_answers_it(
+    conversation: Any, pushed: list, route_to: Any
 ) -> None:
     # given
+    from apps.agents.turn_queue import turn_queue_length
     from apps.conversations.services import message_accept_customer
+    from tests.workers import turn_worker_burst
 
     route_to("order")
-    # when: the chat stores a message; run_turn is enqueued after commit (eager in tests)
-    with django_capture_on_commit_callbacks(execute=True):
-        message, created = message_accept_customer(
-            conversation=conversation, text="Where is it?", client_message_id="c1"
-        )
+    # when: the chat stores a message (its turn is queued after commit), then a turn worker serves the stream
+    message, created = message_accept_customer(conversation=conversation, text="Where is it?", client_message_id="c1")
+    queued = turn_queue_length()
+    done = turn_worker_burst(threads=1)
     # then
     assert created is True
+    assert (queued, done, turn_queue_length()) == (1, 1, 0)
     message.refresh_from_db()
     assert message.status == MessageStatus.ANSWERED
     assert Message.objects.get(in_reply_to=message).text == DEFAULT_REPLY

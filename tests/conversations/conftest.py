@@ -113,11 +113,11 @@ async def receive_until(comm: WebsocketCommunicator, event_type: str, wait: floa
 
 @pytest.fixture
 def turns(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """Record enqueued turns instead of running the agent (the runtime is tested in tests/agents)."""
-    from apps.agents.tasks import run_turn
+    """Record queued turns instead of running the agent (the runtime and its queue are tested in tests/agents)."""
+    from apps.agents import turn_queue
 
     enqueued: list[int] = []
-    monkeypatch.setattr(run_turn, "delay", lambda message_id: enqueued.append(message_id))
+    monkeypatch.setattr(turn_queue, "turn_enqueue", lambda *, message_id: enqueued.append(message_id))
     return enqueued
 
 

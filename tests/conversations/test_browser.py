@@ -1,8 +1,9 @@
-"""Real browser (Debian's Chromium through Playwright) against a live ASGI server and a real Celery worker.
+"""Real browser (Debian's Chromium through Playwright) against a live ASGI server and real workers.
 
 The server is uvicorn running `config.asgi` in a thread of the test process (same test database and
-Redis); the Celery worker is an embedded worker thread consuming from the test Redis, so the agent turn
-runs off the socket's path and its deltas stream to the page as they are pushed.
+Redis); a turn worker (apps.agents.turn_worker) and an embedded Celery worker run on threads, consuming
+from the test Redis, so the agent turn runs off the socket's path and its deltas stream to the page as
+they are pushed.
 
 When the agent runtime (`apps.agents.turns`) is installed the real turn runs (local model, no network);
 until then a stand-in that follows its contract (typing, deltas, stored reply) answers.
@@ -90,10 +91,12 @@ def _stand_in_turn(message_id: int) -> None:
 
 
 @pytest.fixture
-def celery_worker(live_server_url: str) -> Iterator[None]:
+def workers(live_server_url: str) -> Iterator[None]:
+    """A turn worker (customer turns) and an embedded Celery worker (refunds), threads of this process."""
     from celery.contrib.testing.worker import start_worker
 
     from config.celery_app import app
+    from tests.workers import turn_worker_thread
 
     stand_in = None
     if not RUNTIME_INSTALLED:
@@ -103,7 +106,10 @@ def celery_worker(live_server_url: str) -> Iterator[None]:
     eager = app.conf.task_always_eager
     app.conf.task_always_eager = False
     try:
-        with start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=120):
+        with (
+            turn_worker_thread(threads=1),
+            start_worker(app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=120),
+        ):
             yield
     finally:
         app.conf.task_always_eager = eager
@@ -164,7 +170,7 @@ def _record_frames(page: Any) -> list[dict[str, Any]]:
     return frames
 
 
-def test_guest_verifies_asks_about_an_order_and_sees_the_answer_stream(live_server_url, celery_worker, browser):
+def test_guest_verifies_asks_about_an_order_and_sees_the_answer_stream(live_server_url, workers, browser):
     # given a shop order and a guest on the chat page
     customer = make_customer(email="guest.buyer@example.com")
     order = make_order(customer=customer, number="TW-42001")
@@ -198,7 +204,7 @@ def test_guest_verifies_asks_about_an_order_and_sees_the_answer_stream(live_serv
     page.close()
 
 
-def test_staff_takes_over_and_the_customer_sees_the_reply_live(live_server_url, celery_worker, browser):
+def test_staff_takes_over_and_the_customer_sees_the_reply_live(live_server_url, workers, browser):
     # given a signed-in customer chatting with the bot
     user = make_user(username="casey")
     make_customer(user=user)
@@ -235,7 +241,7 @@ def test_staff_takes_over_and_the_customer_sees_the_reply_live(live_server_url, 
     assert console.locator(".transcript .msg-staff b").count() == 0
 
 
-def test_refund_request_approved_in_the_admin_reaches_the_open_chat(live_server_url, celery_worker, browser):
+def test_refund_request_approved_in_the_admin_reaches_the_open_chat(live_server_url, workers, browser):
     approvals = pytest.importorskip("apps.support.services.approvals", reason="needs the support desk (apps.support)")
     support_fixtures = pytest.importorskip("tests.support.conftest", reason="needs the support desk's test builders")
     from apps.accounts.roles import REFUND_APPROVER, sync_roles

@@ -1,4 +1,4 @@
-"""The customer chat as a person sees it (Debian's Chromium through Playwright, live server, real worker).
+"""The customer chat as a person sees it (Debian's Chromium through Playwright, live server, real workers).
 
 Replies either come from the real agent runtime (local model: quick replies, order cards, the guest told
 to verify) or, where the test is about how the page shows a reply, from a scripted turn that stores a
@@ -24,8 +24,8 @@ from tests.conversations.test_browser import (  # noqa: F401 -- fixtures
     FIRST_ANSWER_MS,
     _off_loop,
     browser,
-    celery_worker,
     live_server_url,
+    workers,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -101,7 +101,7 @@ def _style(locator: Any, *props: str) -> dict[str, str]:
 def test_greeting_markdown_reply_blocked_link_timestamps_and_icon_thumbs(
     live_server_url,  # noqa: F811
     scripted,
-    celery_worker,  # noqa: F811
+    workers,  # noqa: F811
     browser,  # noqa: F811
     settings,
 ):
@@ -168,7 +168,7 @@ def test_greeting_markdown_reply_blocked_link_timestamps_and_icon_thumbs(
 def test_a_guest_asking_about_my_order_is_told_how_to_verify_and_a_failed_verify_notice_clears(
     warmed,
     live_server_url,  # noqa: F811
-    celery_worker,  # noqa: F811
+    workers,  # noqa: F811
     browser,  # noqa: F811
 ):
     # given a shop order and a guest on the chat page
@@ -211,7 +211,7 @@ def test_a_guest_asking_about_my_order_is_told_how_to_verify_and_a_failed_verify
 def test_order_cards_and_quick_replies_confirm_a_cancellation(
     warmed,
     live_server_url,  # noqa: F811
-    celery_worker,  # noqa: F811
+    workers,  # noqa: F811
     browser,  # noqa: F811
 ):
     # given a signed-in customer with two pending orders
@@ -505,4 +505,42 @@ def test_outside_business_hours_the_customer_is_asked_for_an_email_that_becomes_
     )
     assert "tam.followup@example.com" in ticket.description
     _shot(page, "chat-out-of-hours.png")
+    page.close()
+
+
+def test_a_busy_turn_queue_is_shown_and_the_page_sends_the_message_again_until_it_is_taken(
+    live_server_url,  # noqa: F811
+    scripted,
+    browser,  # noqa: F811
+    settings,
+):
+    from apps.agents.turn_queue import BUSY_MESSAGE, turn_enqueue
+    from tests.workers import turn_worker_thread
+
+    # given: a turn queue of one, taken, and no worker serving it yet
+    settings.SWITCHBOARD_TURN_QUEUE_MAX_LENGTH = 1
+    settings.SWITCHBOARD_TURN_BUSY_RETRY_SECONDS = 1
+    scripted["text"] = "Your parcel is on its way."
+    elsewhere = _off_loop(services.conversation_start)
+    waiting = _off_loop(services.message_create, conversation=elsewhere, role=MessageRole.CUSTOMER, text="Hi")
+    turn_enqueue(message_id=waiting.pk)
+    page = _context(browser, live_server_url).new_page()
+    page.goto("/chat/")
+    page.wait_for_selector("#chat-conn:text('Connected')")
+    # when the customer writes
+    page.fill("#compose-text", "Where is my parcel?")
+    page.keyboard.press("Enter")
+    # then they are told the chat is busy, their message waits on screen (nothing stored yet)
+    page.wait_for_selector(f"#chat-notice:text('{BUSY_MESSAGE}')", timeout=15_000)
+    pending = page.locator(".msg-customer.pending").count()
+    stored_while_busy = Message.objects.filter(text="Where is my parcel?").count()
+    # and once a worker drains the queue the page's next attempt goes through and is answered
+    with turn_worker_thread(threads=1):
+        page.wait_for_selector(".msg-assistant:not(.streaming)[data-seq]", timeout=30_000)
+    assert (pending, stored_while_busy) == (1, 0)
+    assert page.locator(".msg-assistant .msg-text").all_inner_texts() == ["Your parcel is on its way."]
+    assert page.locator(".msg-customer .msg-text").all_inner_texts() == ["Where is my parcel?"]
+    assert page.locator(".msg-customer.pending, .msg-customer.failed").count() == 0
+    assert not page.locator("#chat-notice").is_visible()
+    assert Message.objects.filter(text="Where is my parcel?").count() == 1
     page.close()

@@ -103,9 +103,10 @@ async def test_message_is_accepted_once_and_a_resend_is_not_answered_twice(turns
 
 async def test_streamed_answer_reaches_the_socket(monkeypatch):
     # given an agent turn that streams three deltas and stores its reply
-    from apps.agents.tasks import run_turn
+    from apps.agents import turn_queue
 
-    monkeypatch.setattr(run_turn, "delay", scripted_turn("Your order ships today.", agent="order"))
+    run = scripted_turn("Your order ships today.", agent="order")
+    monkeypatch.setattr(turn_queue, "turn_enqueue", lambda *, message_id: run(message_id))
     comm = communicator()
     await comm.connect()
     await _hello(comm)

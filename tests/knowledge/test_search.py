@@ -4,7 +4,13 @@ from django.db import connection
 from apps.core.errors import ApplicationError
 from apps.knowledge.lexical import bm25_candidates, lexical_query
 from apps.knowledge.models import Chunk, Document
-from apps.knowledge.selectors import RetrievedChunk, hybrid_candidates, knowledge_search, vector_candidates
+from apps.knowledge.selectors import (
+    RetrievedChunk,
+    hybrid_candidates,
+    knowledge_search,
+    search_embedded,
+    vector_candidates,
+)
 
 from .conftest import ingest, md
 from .fakes import bag_of_words
@@ -220,3 +226,68 @@ def test_the_one_statement_search_skips_inactive_documents_in_both_halves(fake_b
     # then
     assert candidates.scored
     assert gift_chunks.isdisjoint(c.chunk_id for c in candidates.scored)
+
+
+def test_a_filtered_hybrid_search_is_one_round_trip_with_exact_bm25_inside_the_filter(
+    fake_backend, django_assert_num_queries
+):
+    # given (the pgvector version is read once per process)
+    ingest("help", CORPUS)
+    ingest("blog", {"https://shop.example/blog/parcels": md("Parcels", ("Gift", "A gift card in every parcel."))})
+    vector = bag_of_words("gift card parcels")
+    hybrid_candidates(query="warm up", limit=3, query_vector=vector, model="test:bag-of-words")
+    policy = set(Chunk.objects.filter(document__tags__contains=["policy"]).values_list("pk", flat=True))
+
+    # when
+    with django_assert_num_queries(1):
+        candidates = hybrid_candidates(
+            query="gift card parcels",
+            limit=10,
+            query_vector=vector,
+            model="test:bag-of-words",
+            filters={"tags": ["policy"]},
+        )
+
+    # then only the filtered documents' chunks, each half complete, BM25 as the reference over every posting
+    reference = dict(bm25_candidates(lexical=lexical_query("gift card parcels"), limit=10, chunk_ids=sorted(policy)))
+    assert {c.chunk_id for c in candidates.scored} == policy
+    assert set(candidates.vector_rank) == policy
+    assert {c.chunk_id: c.lexical * candidates.max_bm25 for c in candidates.scored} == pytest.approx(
+        {chunk_id: reference.get(chunk_id, 0.0) for chunk_id in policy}, rel=1e-9
+    )
+    assert set(candidates.text_rank) == {chunk_id for chunk_id, score in reference.items() if score > 0}
+
+
+def test_a_search_with_a_ready_vector_is_one_round_trip_including_the_best_chunks_text(
+    fake_backend, django_assert_num_queries
+):
+    # given
+    ingest("help", CORPUS)
+    vector = bag_of_words("express parcels")
+    search_embedded(query="warm up", query_vector=vector, model="test:bag-of-words", k=2)
+
+    # when
+    with django_assert_num_queries(1):
+        results = search_embedded(query="express parcels", query_vector=vector, model="test:bag-of-words", k=2)
+
+    # then
+    assert (results[0].text, results[0].citation, results[0].source_name) == (
+        "Express parcels arrive in one to two business days.",
+        "Shipping > Express",
+        "help",
+    )
+    assert len(results) == 2
+    assert results[0].score >= results[1].score
+
+
+def test_a_chunk_pinned_by_an_exact_term_is_loaded_even_when_its_score_is_not_among_the_best(fake_backend):
+    # given a query vector pointing at the gift card chunk and a code only the carriers chunk holds
+    ingest("help", CORPUS)
+    vector = bag_of_words("gift card balance number page")
+
+    # when
+    results = search_embedded(query="balance KX-4471", query_vector=vector, model="test:bag-of-words", k=1)
+
+    # then
+    assert [r.text for r in results] == ["We hand parcels to the carrier Kestrel Freight, reference code KX-4471."]
+    assert results[0].answerable

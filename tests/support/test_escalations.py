@@ -28,7 +28,7 @@ def test_escalation_pauses_the_bot_and_tells_everyone(
 ):
     # given
     turns: list[int] = []
-    monkeypatch.setattr("apps.agents.tasks.run_turn.delay", turns.append)
+    monkeypatch.setattr("apps.agents.turn_queue.turn_enqueue", lambda *, message_id: turns.append(message_id))
     # when
     with django_capture_on_commit_callbacks(execute=True):
         escalation = escalation_create(conversation=conversation, reason_code="customer_request", note="wants a human")
@@ -128,7 +128,7 @@ def test_take_over_hand_back_cycle(conversation, lead, pushed, monkeypatch, djan
     assert (current.status, current.assigned_to, current.bot_paused) == (ConversationStatus.OPEN, None, False)
     assert pushed.to_conversation(conversation, "handoff")[-1]["status"] == "open"
     turns: list[int] = []
-    monkeypatch.setattr("apps.agents.tasks.run_turn.delay", turns.append)
+    monkeypatch.setattr("apps.agents.turn_queue.turn_enqueue", lambda *, message_id: turns.append(message_id))
     with django_capture_on_commit_callbacks(execute=True):
         message, _ = message_accept_customer(conversation=current, text="thanks", client_message_id="c2")
     assert turns == [message.pk]

@@ -1,20 +1,31 @@
-"""The packaged all-MiniLM-L6-v2 sentence embedder, loaded once per process.
+"""The packaged all-MiniLM-L6-v2 sentence embedder, loaded once per process (or once per machine).
 
 Importing sentence-transformers costs seconds and the model about 0.5 GB, so
 nothing is loaded at import time: the first caller of `get_embedder()` pays,
 under a lock so concurrent threads never load it twice.
+
+With `SWITCHBOARD_EMBEDDING_SERVER` set, `embed` asks the machine's embedding server
+(`manage.py embedding_server`, apps.agents.offline.model_server) and this process never loads
+torch. When the server cannot be reached, `embed` loads the model here and goes on (logged),
+unless `SWITCHBOARD_EMBEDDING_SERVER_FALLBACK` is off: then it raises `EmbeddingServerUnavailable`.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from apps.agents.offline.model_server import EmbeddingClient, EmbeddingServerUnavailable
+
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
+
+logger = logging.getLogger(__name__)
 
 MODEL_ID = "all-MiniLM-L6-v2"
 DIMENSIONS = 384
@@ -74,10 +85,7 @@ def embed(texts: list[str], *, batch_size: int = 64) -> np.ndarray:
                 found[text] = vector
     missing = list(dict.fromkeys(t for t in texts if t not in found))
     if missing:
-        encoded = get_embedder().encode(
-            missing, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
-        )
-        vectors = np.asarray(encoded, dtype=np.float32)
+        vectors = _encode(missing, batch_size=batch_size)
         with _recent_lock:
             for text, vector in zip(missing, vectors, strict=True):
                 vector.setflags(write=False)
@@ -85,6 +93,53 @@ def embed(texts: list[str], *, batch_size: int = 64) -> np.ndarray:
             while len(_recent) > RECENT_TEXTS:
                 _recent.popitem(last=False)
     return np.stack([found[t] for t in texts])
+
+
+def _setting(name: str, default: object) -> object:
+    try:
+        from django.conf import settings
+
+        return getattr(settings, name, default)
+    except Exception:  # noqa: BLE001 - usable without Django (bench scripts, notebooks)
+        return default
+
+
+_serving = False  # true in the embedding server's own process: it runs the model itself
+_clients: dict[str, EmbeddingClient] = {}
+_last_fallback_warning = 0.0
+
+
+def serve_here() -> None:
+    """This process is the embedding server: `embed` runs the model here whatever the settings say."""
+    global _serving
+    _serving = True
+
+
+def _server_address() -> str:
+    return "" if _serving else str(_setting("SWITCHBOARD_EMBEDDING_SERVER", "") or "")
+
+
+def _encode(texts: list[str], *, batch_size: int) -> np.ndarray:
+    global _last_fallback_warning
+    address = _server_address()
+    if address:
+        client = _clients.get(address) or _clients.setdefault(address, EmbeddingClient(address))
+        try:
+            return client.embed(texts, batch_size=batch_size)
+        except EmbeddingServerUnavailable:
+            if not _setting("SWITCHBOARD_EMBEDDING_SERVER_FALLBACK", True):
+                raise
+            if time.monotonic() - _last_fallback_warning > 60:
+                _last_fallback_warning = time.monotonic()
+                logger.warning(
+                    "embedding server at %s unreachable: embedding in this process (loads the model here)",
+                    address,
+                    exc_info=True,
+                )
+    encoded = get_embedder().encode(
+        texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+    )
+    return np.asarray(encoded, dtype=np.float32)
 
 
 RECENT_TEXTS = 2048
@@ -147,3 +202,8 @@ def embed_coalesced(texts: list[str]) -> np.ndarray:
     if not texts:
         return np.zeros((0, DIMENSIONS), dtype=np.float32)
     return _coalescer.embed(list(texts))
+
+
+def embed_for_clients(texts: list[str], batch_size: int = 64) -> np.ndarray:
+    """The embedding server's answer: requests at the default batch size share encodes across processes."""
+    return embed_coalesced(texts) if batch_size == 64 else embed(texts, batch_size=batch_size)

@@ -1,0 +1,90 @@
+"""A turn's texts are embedded in one batch before its readers run (apps.agents.understanding.prefetch)."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.agents.offline import embedder
+from apps.agents.offline.learned_classifier import normalise
+from apps.agents.routing.classifier import get_classifier
+from apps.agents.understanding import intents
+from apps.agents.understanding.planner import plan_message
+from apps.agents.understanding.prefetch import prefetch_turn_embeddings, turn_texts
+from apps.guardrails import conf as guardrail_conf
+from apps.guardrails.detection import detect_injection
+from apps.guardrails.detector import model as detector
+from apps.guardrails.text import clean
+
+
+@pytest.fixture
+def encodes(monkeypatch, settings):  # type: ignore[no-untyped-def]
+    """The real model, loaded; every encode it runs from here on is recorded; no text remembered."""
+    settings.GUARDRAILS_INJECTION_DETECTOR = "learned"
+    get_classifier()
+    for name in intents.SPECIALISTS:
+        intents.get_intent_classifier(name)
+    calls: list[list[str]] = []
+    real = embedder._encode
+
+    def spy(texts: list[str], *, batch_size: int):  # type: ignore[no-untyped-def]
+        calls.append(list(texts))
+        return real(texts, batch_size=batch_size)
+
+    monkeypatch.setattr(embedder, "_encode", spy)
+    monkeypatch.setattr(embedder, "_recent", embedder.OrderedDict())
+    monkeypatch.setattr(intents, "_vectors", {})
+    detector.learned_score.cache_clear()
+    yield calls
+    detector.learned_score.cache_clear()
+
+
+def _read(text: str) -> None:
+    """What a turn's readers embed for a customer message: the detector, the router, the planner, the intents."""
+    cleaned = clean(text)
+    detect_injection(cleaned.text, hidden_text=cleaned.hidden_text, cfg=guardrail_conf.current())
+    get_classifier().predict([text])
+    plan_message(text)
+    intents.get_intent_classifier("order").predict_one(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Where is my order TW-100234?", "Where is my order TW-100234? Also can I return the jacket from it?"],
+)
+def test_after_the_prefetch_the_readers_of_a_message_encode_nothing_more(encodes, text):
+    # given a message nobody has embedded yet
+    # when the turn prefetches its texts and the readers then read it
+    prefetch_turn_embeddings(text)
+    _read(text)
+    # then the model ran once, on the prefetched texts
+    assert encodes == [turn_texts(text)]
+
+
+def test_without_the_prefetch_the_same_readers_encode_several_times(encodes):
+    # given a message nobody has embedded yet
+    text = "Where is my order TW-100234? Also can I return the jacket from it?"
+    # when the readers read it on their own
+    _read(text)
+    # then the model ran once per reader that had something new: the detector, the router, the planner
+    assert encodes == [
+        detector.views(text),
+        [normalise(text)],
+        [normalise("Where is my order TW-100234?"), normalise("Also can I return the jacket from it?")],
+    ]
+
+
+def test_a_failing_model_does_not_fail_the_prefetch(monkeypatch, caplog):
+    # given a model that fails
+    def broken(texts: list[str], *, batch_size: int):  # type: ignore[no-untyped-def]
+        raise RuntimeError("model gone")
+
+    monkeypatch.setattr(embedder, "_encode", broken)
+    monkeypatch.setattr(embedder, "_recent", embedder.OrderedDict())
+    # when the turn prefetches
+    with caplog.at_level("WARNING", logger="apps.agents.understanding.prefetch"):
+        prefetch_turn_embeddings("where is my order?")
+    # then it logged the failure, raised nothing, and remembered nothing
+    assert [r.getMessage() for r in caplog.records] == [
+        "embedding the turn's texts in one batch failed; each reader embeds its own"
+    ]
+    assert len(embedder._recent) == 0
