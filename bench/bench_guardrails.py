@@ -185,6 +185,84 @@ def bench_held_out() -> list[str]:
     return lines
 
 
+def bench_written_held_out() -> list[str]:
+    """The written held-out files (apps/guardrails/detector/data/written/*_heldout.txt: written by a
+    colleague who never read the rules, never trained or tuned on), through check_input as it runs,
+    recall by attack family. Needs no shared data."""
+    from apps.guardrails.detector.examples import ATTACK, written_held_out
+
+    examples = written_held_out()
+    if not examples:
+        return ["injection, written held-out: skipped, no data/written/*_heldout.txt"]
+    tripped: Counter[str] = Counter()
+    count: Counter[str] = Counter()
+    for example in examples:
+        group = "attack" if example.label == ATTACK else "benign"
+        hit = check_input(example.text).verdict(INPUT_INJECTION).tripped
+        for key in (group, f"{group}:{example.family}"):
+            count[key] += 1
+            tripped[key] += hit
+    lines = [f"injection, written held-out ({len(examples)} texts; rules + learned, as check_input runs)"]
+    lines.append(
+        f"  attacks recall {tripped['attack'] / count['attack']:.3f}  ({tripped['attack']} of {count['attack']})"
+    )
+    lines.append(
+        f"  benign false-positive rate {tripped['benign'] / count['benign']:.4f}  "
+        f"({tripped['benign']} of {count['benign']})"
+    )
+    families = sorted(k for k in count if k.startswith("attack:"))
+    lines.append(
+        "  recall by attack family: "
+        + ", ".join(f"{k[7:]} {tripped[k] / count[k]:.2f} ({tripped[k]}/{count[k]})" for k in families)
+    )
+    return lines
+
+
+def bench_long_messages(samples: int = 8) -> list[str]:
+    """CPU time of the injection check (rules + learned detector, embedder warm, no caches) on
+    4,000-character messages made of the team's routing examples joined at random. Needs no shared data."""
+    import random
+
+    from django.conf import settings
+
+    from apps.guardrails.detector import model
+    from apps.guardrails.detector.examples import routing_examples
+
+    if settings.GUARDRAILS_INJECTION_DETECTOR != "learned":
+        return ["long messages: skipped, the learned detector is off"]
+    pool = [e.text for e in routing_examples()]
+    rng = random.Random(12)
+    texts = []
+    for _ in range(samples):
+        parts: list[str] = []
+        while sum(len(p) + 1 for p in parts) < 4000:
+            parts.append(rng.choice(pool))
+        texts.append(" ".join(parts)[:4000])
+    if _CACHE is not None:
+        _CACHE.bypass = True
+    check_input("warm the embedder up", context=GuardrailContext())
+    whole: list[float] = []
+    injection: list[float] = []
+    for text in texts:
+        model.learned_score.cache_clear()
+        started = time.process_time()
+        check_input(text, context=GuardrailContext())
+        whole.append((time.process_time() - started) * 1000)
+        model.learned_score.cache_clear()
+        cleaned = clean(text)
+        started = time.process_time()
+        score_injection(cleaned.text, hidden_text=cleaned.hidden_text)
+        model.learned_score(cleaned.text, hidden_text=cleaned.hidden_text)
+        injection.append((time.process_time() - started) * 1000)
+    if _CACHE is not None:
+        _CACHE.bypass = False
+    return [
+        f"long messages ({samples} of 4,000 characters, CPU ms, embedder warm, load average {os.getloadavg()[0]:.1f}):",
+        f"  injection check (rules + learned) p50 {percentile(injection, 50):.0f}  max {max(injection):.0f}",
+        f"  whole check_input (unicode, size, injection, PII) p50 {percentile(whole, 50):.0f}  max {max(whole):.0f}",
+    ]
+
+
 def bench_support_messages(path: Path, latencies: dict[str, list[float]]) -> list[str]:
     """Real customer-support messages (the routing set) are all benign: the
     injection check's false-positive rate where it matters most."""
@@ -260,6 +338,8 @@ def main() -> int:
     if not injection_path.is_file() and not pii_path.is_file():
         with installed():
             print("\n".join(bench_held_out()))
+            print("\n".join(bench_written_held_out()))
+            print("\n".join(bench_long_messages()))
         print(f"skipped: no guardrail data sets under {base} (set SWITCHBOARD_SHARED_DIR)")
         return 0
     latencies: dict[str, list[float]] = defaultdict(list)
@@ -278,6 +358,9 @@ def main() -> int:
 def _run(injection_path: Path, pii_path: Path, latencies: dict[str, list[float]]) -> None:
     progress("team held-out split")
     print("\n".join(bench_held_out()))
+    progress("written held-out set")
+    print("\n".join(bench_written_held_out()))
+    print("\n".join(bench_long_messages()))
     if injection_path.is_file():
         progress("injection set")
         print("\n".join(bench_injection(injection_path, latencies)))

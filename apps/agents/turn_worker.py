@@ -13,7 +13,8 @@ deleted (`XACK`, `XDEL`) only after its turn returned, so:
   from it. Either way the turn answers once: the conversation's advisory lock and the "still unanswered"
   check after it (apps.agents.turns) make a second delivery a no-op;
 - an entry delivered more than `SWITCHBOARD_TURN_MAX_DELIVERIES` times (a message that kills every worker
-  that takes it) is dropped with an error report instead of killing workers forever;
+  that takes it) is not run again: it is reported, and `turns.turn_abandon` tells the customer and hands the
+  conversation to a person (once, under the same lock), instead of killing workers forever;
 - a turn that raised is not acknowledged either: it is retried after the idle timeout.
 
 Nothing coordinates the workers but Redis (the group hands each entry to one consumer) and PostgreSQL (the
@@ -50,6 +51,16 @@ def _run_turn(message_id: int) -> None:
     close_old_connections()
     try:
         turn_run(message_id=message_id)
+    finally:
+        close_old_connections()
+
+
+def _abandon_turn(message_id: int) -> None:
+    from apps.agents.turns import turn_abandon
+
+    close_old_connections()
+    try:
+        turn_abandon(message_id=message_id)
     finally:
         close_old_connections()
 
@@ -181,7 +192,7 @@ class TurnWorker:
             pending = await self._redis.xpending_range(self.stream, GROUP, entry_id, entry_id, 1)
             deliveries = pending[0]["times_delivered"] if pending else 1
             if deliveries > self.max_deliveries:
-                self._give_up(entry_id, fields, deliveries)
+                await self._give_up(entry_id, fields, deliveries)
                 await self._ack(entry_id)
                 continue
             logger.warning("turn worker %s: reclaimed %s (delivery %d)", self.consumer, entry_id, deliveries)
@@ -249,7 +260,8 @@ class TurnWorker:
             pipe.xdel(self.stream, entry_id)
             await pipe.execute()
 
-    def _give_up(self, entry_id: bytes, fields: dict[bytes, bytes], deliveries: int) -> None:
+    async def _give_up(self, entry_id: bytes, fields: dict[bytes, bytes], deliveries: int) -> None:
+        """Stop running a turn that keeps taking workers down; its customer still gets an answer: a person."""
         detail = {k.decode(): v.decode() for k, v in fields.items()}
         logger.error(
             "turn worker %s: entry %s %r was delivered %d times; dropped", self.consumer, entry_id, detail, deliveries
@@ -257,6 +269,13 @@ class TurnWorker:
         capture_exception(
             RuntimeError(f"turn entry dropped after {deliveries} deliveries"), stage="turn_worker", **detail
         )
+        if detail.get("kind") != "turn":
+            return
+        try:
+            loop = asyncio.get_running_loop()
+            await loop.run_in_executor(self._pool, _abandon_turn, int(detail["message"]))
+        except Exception as exc:  # noqa: BLE001 -- reported; the entry is dropped either way (it kills workers)
+            capture_exception(exc, stage="turn_worker_abandon", entry=entry_id.decode())
 
 
 async def _echo(group: str, token: str) -> None:

@@ -64,6 +64,10 @@ OUT_OF_SCOPE_REPLY = (
 )
 HUMAN_REPLY = "Of course. I am connecting you with a person from our team; they will reply here as soon as they can."
 POLICY_HANDOFF_REPLY = "I am handing this conversation to a person from our team, who will reply here."
+TURN_ABANDONED_REPLY = (
+    "Sorry, something went wrong while I was answering this message. I have passed the conversation to a person "
+    "from our team, who will reply here; you do not need to repeat anything."
+)
 
 
 @dataclass
@@ -142,6 +146,41 @@ def turn_run(*, message_id: int) -> Message | None:
         for waiting in earlier.order_by("seq"):
             _answer_locked(waiting)
         return _answer_locked(message)
+
+
+def turn_abandon(*, message_id: int) -> Message | None:
+    """Answer a message whose turn took its workers down too often (apps.agents.turn_worker gives it up).
+
+    Nothing of the turn runs again (no model, no tool, no guardrail: one of them is what keeps failing); the
+    customer is told and a person takes the conversation, exactly once like any turn. None when it was
+    answered after all (a slow first delivery finished) or has gone."""
+    message = _customer_messages().filter(pk=message_id).first()
+    if message is None:
+        return None
+    with _conversation_lock(message.conversation_id):
+        if not _needs_answer(message):
+            return None
+        conversation = message.conversation
+        recorder = TraceRecorder(conversation=conversation, message=message, customer=conversation.customer)
+        recorder.fail("turn abandoned: its workers stopped before answering, too many times")
+        deps = SupportDeps(
+            conversation=conversation,
+            customer=conversation.customer,
+            verified_order=conversation.verified_order,
+            trace=recorder,
+            message=message,
+            budget=TurnBudget.from_settings(),
+        )
+        outcome = TurnOutcome(
+            text=TURN_ABANDONED_REPLY,
+            agent="assistant",
+            status=TraceStatus.FAILED,
+            escalate_reason="repeated_failure",
+        )
+        with transaction.atomic():
+            reply = _deliver(deps, message, outcome)
+            _persist_trace(recorder, conversation=conversation.pk, message=message.pk)
+        return reply
 
 
 def _answer_locked(message: Message) -> Message | None:

@@ -37,15 +37,17 @@ def on_rule_scale(probability: float, *, learned_threshold: float, threshold: fl
 
 
 def injection_embedding_texts(text: str, *, cfg: GuardrailSettings) -> list[str]:
-    """The texts the learned detector embeds when `check_input` reads this customer message (its views of the
-    cut and cleaned text), so a turn can embed them in one batch with its other texts. Empty when it is off."""
+    """The texts the learned detector embeds when `check_input` reads this customer message, so a turn can
+    embed them in one batch with its other texts. Empty when the detector is off, and for a message with
+    more views than the detector embeds: which of those it embeds, only its own cheap scores decide."""
     if not cfg.injection_learned:
         return []
-    from .detector.model import views
+    from .detector.model import EMBED_VIEWS, views
     from .text import clean
 
     cleaned = clean(text[: cfg.max_input_chars])
-    return views(cleaned.text) + views(cleaned.hidden_text)
+    found = views(cleaned.text) + views(cleaned.hidden_text)
+    return found if len(found) <= EMBED_VIEWS else []
 
 
 # Documents and tool results read like instructions far more often than customer messages do

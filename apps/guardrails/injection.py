@@ -32,29 +32,30 @@ class InjectionScore:
     rules: tuple[str, ...]
 
 
-def score_injection(text: str, *, hidden_text: str = "") -> InjectionScore:
+def score_injection(text: str, *, hidden_text: str = "", only: frozenset[str] | None = None) -> InjectionScore:
     """Score `text` (already cleaned of invisible characters). `hidden_text` is
     whatever the cleaner decoded from Unicode tag characters: its mere presence is
-    evidence, and its content is scored like the rest."""
+    evidence, and its content is scored like the rest. `only`: read just these rules
+    (a window of a longer text that tripped them; the rest cannot match in a part)."""
     matched: dict[str, float] = {}
-    _collect(text, matched, depth=0)
+    _collect(text, matched, depth=0, only=only)
     if hidden_text.strip():
         matched["encoded.hidden_tags"] = _HIDDEN_WEIGHT
-        _collect(hidden_text, matched, depth=1)
+        _collect(hidden_text, matched, depth=1, only=only)
     remaining = 1.0
     for weight in matched.values():
         remaining *= 1.0 - weight
     return InjectionScore(score=1.0 - remaining, rules=tuple(sorted(matched)))
 
 
-def _collect(text: str, matched: dict[str, float], *, depth: int) -> None:
+def _collect(text: str, matched: dict[str, float], *, depth: int, only: frozenset[str] | None = None) -> None:
     folded = fold(text)
     variants = [folded]
     plain = deobfuscate(folded)
     if plain != folded:
         variants.append(plain)
     for rule in RULES:
-        if rule.id in matched:
+        if rule.id in matched or (only is not None and rule.id not in only):
             continue
         if rule.raw:
             hit = rule.pattern.search(text) is not None
@@ -66,4 +67,4 @@ def _collect(text: str, matched: dict[str, float], *, depth: int) -> None:
         return
     for decoded in decoded_payloads(text):
         matched.setdefault("encoded.payload", _ENCODED_WEIGHT)
-        _collect(decoded, matched, depth=depth + 1)
+        _collect(decoded, matched, depth=depth + 1, only=only)

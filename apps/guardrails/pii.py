@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cache
 
 import phonenumbers
 from stdnum import iban, luhn
@@ -94,6 +95,25 @@ _STREET_AFTER = re.compile(
     r"|calle|rua|laan|straat)\b",
     re.IGNORECASE,
 )
+
+
+@cache
+def usps_suffixes() -> str:
+    """Alternation of the USPS street suffixes with their abbreviations and plurals ("Parkways", "Xing",
+    "Vlg") that pyap2 ships, plus a few British ones; read capitalised after a capitalised street name."""
+    from pyap.source_US.data import street_type_list
+
+    words = {w for w in street_type_list if re.fullmatch(r"[A-Za-z]+", w) and len(w) > 1}
+    words |= {"Bay", "Green", "Quay", "Wynd", "Rise", "Chase", "Parade", "Esplanade", "Promenade", "Embankment"}
+    return "|".join(sorted(words, key=lambda w: (-len(w), w)))
+
+
+@cache
+def _usps_street_after() -> re.Pattern[str]:
+    """ "975 3968 Bay Street": digits before a capitalised street name and suffix are house numbers."""
+    return re.compile(rf"^\s*,?\s*(?:[A-Z][\w'.-]*\s+){{1,4}}(?:{usps_suffixes()})\b")
+
+
 _NUMBER_RUN = re.compile(r"(?<![\w+-])\+?\(?\d[\d ()./-]{5,22}\d(?![\w-])")
 
 
@@ -209,7 +229,8 @@ def _spans_phones(text: str, context: GuardrailContext) -> Iterator[PiiSpan]:
             end < len(text) and text[end].isalnum()
         ):
             continue
-        if _STREET_AFTER.match(text[end : end + 40]) or _own_phone(digits, context):
+        after = text[end : end + 60]
+        if _STREET_AFTER.match(after) or _usps_street_after().match(after) or _own_phone(digits, context):
             continue
         yield PiiSpan(PHONE, start, end, f"[PHONE ending {digits[-2:]}]")
 

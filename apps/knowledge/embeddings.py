@@ -98,6 +98,13 @@ class LocalBackend:
             self._model = SentenceTransformer(str(self.model_path), device="cpu")
         return self._model
 
+    @property
+    def remembers_recent(self) -> bool:
+        """True for the packaged model: its embedder (apps.agents.offline.embedder) keeps recent texts' vectors."""
+        with self._lock:
+            self._load()
+        return self._shared
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
@@ -265,4 +272,11 @@ def embed_texts(texts: Sequence[str], *, backend: EmbeddingBackend | None = None
 
 
 def embed_query(query: str, *, backend: EmbeddingBackend | None = None) -> np.ndarray:
+    """A search query's vector. A customer's question is new text nearly every time: with the packaged
+    model (in this process or the machine's embedding server, which remembers the turn's texts) the
+    database cache would cost a lookup and an insert per question and grow by a row per question, so it
+    is skipped there; a paid API's vectors still go through it."""
+    backend = backend or get_backend()
+    if getattr(backend, "remembers_recent", False):
+        return backend.embed([query])[0]
     return embed_texts([query], backend=backend)[0]

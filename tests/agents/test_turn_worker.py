@@ -18,8 +18,10 @@ from django.db import connection
 
 from apps.agents.local import DEFAULT_REPLY
 from apps.agents.turn_queue import GROUP, queue_client, stream_key, turn_enqueue, turn_queue_length
-from apps.agents.turns import _LOCK_NAMESPACE
+from apps.agents.turns import _LOCK_NAMESPACE, TURN_ABANDONED_REPLY, turn_abandon, turn_run
 from apps.conversations.models import Message, MessageRole, MessageStatus
+from apps.observability.models import Trace, TraceStatus
+from apps.support.models import Escalation
 from tests.fakes.llm_server import hang, text
 from tests.workers import turn_worker_burst, turn_worker_thread
 
@@ -122,7 +124,9 @@ def test_a_turn_left_by_a_dead_worker_is_reclaimed_and_answered_once(say: Any, p
     assert (turn_queue_length(), _pending()) == (0, 0)
 
 
-def test_a_turn_delivered_more_often_than_allowed_is_dropped_not_run(say: Any, pushed: list, route_to: Any) -> None:
+def test_a_turn_delivered_more_often_than_allowed_is_not_run_and_a_person_takes_it(
+    say: Any, pushed: list, route_to: Any
+) -> None:
     # given: a turn that already took one worker down, and at most one delivery allowed
     route_to("order")
     message = say("Where is my parcel?")
@@ -130,12 +134,33 @@ def test_a_turn_delivered_more_often_than_allowed_is_dropped_not_run(say: Any, p
     _taken_by_a_dead_consumer()
     # when
     done = turn_worker_burst(threads=1, claim_idle_seconds=0.2, max_deliveries=1)
-    # then: it left the stream without a turn (reported), and nothing was answered
+    # then: the turn did not run again (no route, no model reply); the customer is told once and a person takes it
     assert done == 0
-    assert _replies(message) == []
+    assert _replies(message) == [TURN_ABANDONED_REPLY]
     message.refresh_from_db()
-    assert message.status == MessageStatus.RECEIVED
+    assert message.status == MessageStatus.ANSWERED
+    conversation = message.conversation
+    conversation.refresh_from_db()
+    assert conversation.bot_paused is True
+    assert list(Escalation.objects.filter(conversation=conversation).values_list("reason_code", flat=True)) == [
+        "repeated_failure"
+    ]
+    trace = Trace.objects.get(message=message)
+    assert (trace.status, trace.route) == (TraceStatus.FAILED, "")
     assert (turn_queue_length(), _pending()) == (0, 0)
+
+
+def test_an_abandoned_turn_already_answered_is_left_alone(say: Any, pushed: list, route_to: Any) -> None:
+    # given: a message whose slow first delivery did answer it after all
+    route_to("order")
+    message = say("Where is my parcel?")
+    turn_run(message_id=message.pk)
+    # when
+    reply = turn_abandon(message_id=message.pk)
+    # then: no second reply, no escalation
+    assert reply is None
+    assert _replies(message) == [DEFAULT_REPLY]
+    assert not Escalation.objects.filter(conversation=message.conversation).exists()
 
 
 def _database_url() -> str:

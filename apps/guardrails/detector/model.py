@@ -14,8 +14,12 @@ model per process).
 A message is read in several views and scored by the most suspicious one: the
 text as written, its de-obfuscated form (leetspeak, spaced letters), payloads
 decoded from base64 or hex, and, for long texts, overlapping windows of words
-and each sentence, so an instruction buried in the middle of a document is not
-averaged away.
+and each short sentence instead of the whole, so an instruction buried in the
+middle of a document is not averaged away. The model is linear, so a view's
+score is a cheap part (hashed words and characters, rule hits) plus the
+embedding part: every view gets the cheap part, and only the EMBED_VIEWS views
+with the most suspicious cheap part are embedded and scored in full. A
+4,000-character message then costs three short MiniLM passes instead of forty.
 """
 
 from __future__ import annotations
@@ -37,8 +41,10 @@ EMBEDDING_DIMENSIONS = 384
 WEIGHTS_PATH = Path(__file__).resolve().parent / "weights.json"
 WINDOW_WORDS = 40
 WINDOW_STRIDE = 20
-LONG_TEXT_WORDS = 60  # longer texts are also read in windows
-MAX_VIEWS = 40
+LONG_TEXT_WORDS = 60  # longer texts are read in windows instead
+MAX_VIEWS = 96  # cheap features only; at most EMBED_VIEWS of them are embedded
+EMBED_VIEWS = 3
+SENTENCE_WORDS = (4, WINDOW_WORDS)  # a sentence of a long text is a view of its own within these lengths
 VIEW_BATCH = 8
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 
@@ -64,12 +70,15 @@ def hashed_words(texts: list[str]):
     return sparse.hstack([words.transform(folded), chars.transform(folded)]).tocsr()
 
 
-def rule_features(texts: list[str]) -> np.ndarray:
+Scope = frozenset[str] | None  # the rules a view is read for (None: all)
+
+
+def rule_features(texts: list[str], scopes: list[Scope] | None = None) -> np.ndarray:
     """(len(texts), len(RULE_IDS)): which rules each text trips, and the rule score."""
     index = {rule_id: i for i, rule_id in enumerate(RULE_IDS)}
     out = np.zeros((len(texts), len(RULE_IDS)), dtype=np.float32)
     for row, text in enumerate(texts):
-        scored = score_injection(text)
+        scored = score_injection(text, only=scopes[row] if scopes else None)
         for rule_id in scored.rules:
             if rule_id in index:
                 out[row, index[rule_id]] = 1.0
@@ -77,13 +86,18 @@ def rule_features(texts: list[str]) -> np.ndarray:
     return out
 
 
-def features(texts: list[str]):
+def cheap_features(texts: list[str], scopes: list[Scope] | None = None):
+    """Everything but the embedding: hashed words and characters, rule hits (sparse, CSR)."""
+    import scipy.sparse as sparse
+
+    return sparse.hstack([hashed_words(texts), sparse.csr_matrix(rule_features(texts, scopes))]).tocsr()
+
+
+def features(texts: list[str], scopes: list[Scope] | None = None):
     """The model's input: embeddings, hashed words and characters, rule hits side by side (sparse, CSR)."""
     import scipy.sparse as sparse
 
-    return sparse.hstack(
-        [sparse.csr_matrix(embed(texts)), hashed_words(texts), sparse.csr_matrix(rule_features(texts))]
-    ).tocsr()
+    return sparse.hstack([sparse.csr_matrix(embed(texts)), cheap_features(texts, scopes)]).tocsr()
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,44 +153,96 @@ def embed(texts: list[str]) -> np.ndarray:
     return embed_texts(texts, batch_size=VIEW_BATCH)
 
 
+def _windows(words: list[str]) -> list[str]:
+    return [
+        " ".join(words[start : start + WINDOW_WORDS]) for start in range(0, len(words) - WINDOW_STRIDE, WINDOW_STRIDE)
+    ]
+
+
 def views(text: str) -> list[str]:
-    """The readings of `text` the detector scores (see the module docstring), at most MAX_VIEWS."""
+    """The readings of `text` the detector scores (see the module docstring), at most MAX_VIEWS.
+
+    A reading of more than LONG_TEXT_WORDS words is replaced by its windows (and, for the text as
+    written, its sentences of SENTENCE_WORDS words): a long view would cost a full 256-token pass of
+    the embedder and dilute one bad sentence among many good ones."""
     base = " ".join(text.split())
     if not base:
         return []
-    out = [base]
+    readings = [base]
     plain = deobfuscate(fold(base))
     if plain != fold(base):
-        out.append(plain)
-    out.extend(" ".join(decoded.split()) for decoded in decoded_payloads(base))
-    words = base.split(" ")
-    if len(words) > LONG_TEXT_WORDS:
-        for start in range(0, len(words) - WINDOW_STRIDE, WINDOW_STRIDE):
-            out.append(" ".join(words[start : start + WINDOW_WORDS]))
-        # Sentences on their own too: one injected sentence inside a long document.
-        out.extend(s for s in _SENTENCE.split(text) if len(s.split()) >= 4)
+        readings.append(plain)
+    readings.extend(" ".join(decoded.split()) for decoded in decoded_payloads(base))
+    out: list[str] = []
+    for index, reading in enumerate(readings):
+        words = reading.split(" ")
+        if len(words) <= LONG_TEXT_WORDS:
+            out.append(reading)
+            continue
+        out.extend(_windows(words))
+        if index == 0:  # one injected sentence inside a long document
+            low, high = SENTENCE_WORDS
+            out.extend(" ".join(s.split()) for s in _SENTENCE.split(text) if low <= len(s.split()) <= high)
     seen: set[str] = set()
     unique = [v for v in out if v and not (v in seen or seen.add(v))]
     return unique[:MAX_VIEWS]
 
 
-def probabilities(matrix, weights: Weights) -> np.ndarray:
-    logits = np.asarray(matrix @ weights.coef).ravel() + weights.intercept
-    return 1.0 / (1.0 + np.exp(-logits))
+def view_table(groups: list[list[str]]) -> tuple[list[str], list[Scope], list[int]]:
+    """Every view of every group of texts (a message and what was hidden in it count as one), the rules
+    each view is read for, and each group's view count. A window of a long text is read only for the
+    rules the whole text trips: a rule that matches in a part matches in the whole, and a 4,000-character
+    message's 80 windows and sentences would otherwise each run the whole rule table."""
+    flat: list[str] = []
+    scopes: list[Scope] = []
+    counts: list[int] = []
+    for group in groups:
+        count = 0
+        for text in group:
+            vs = views(text)
+            scope = frozenset(score_injection(text).rules) if len(text.split()) > LONG_TEXT_WORDS else None
+            flat.extend(vs)
+            scopes.extend([scope] * len(vs))
+            count += len(vs)
+        counts.append(count)
+    return flat, scopes, counts
 
 
-def score_views(view_lists: list[list[str]], weights: Weights) -> np.ndarray:
-    """Max probability over each text's views, for many texts in one embedding batch."""
-    flat = [v for vs in view_lists for v in vs]
-    result = np.zeros(len(view_lists), dtype=np.float32)
+def choose_views(cheap_logits: np.ndarray, counts: list[int], *, limit: int = EMBED_VIEWS) -> np.ndarray:
+    """Flat indices of the views to embed: per text, the `limit` with the highest cheap logit (all of a
+    text's views when it has no more). Training's calibration and serving choose alike."""
+    chosen: list[int] = []
+    start = 0
+    for count in counts:
+        segment = cheap_logits[start : start + count]
+        if count <= limit:
+            chosen.extend(range(start, start + count))
+        else:
+            top = np.argsort(-segment, kind="stable")[:limit]
+            chosen.extend(start + int(i) for i in sorted(top))
+        start += count
+    return np.array(chosen, dtype=np.int64)
+
+
+def split_coef(weights: Weights) -> tuple[np.ndarray, np.ndarray]:
+    """(embedding coefficients, cheap coefficients)."""
+    return weights.coef[:EMBEDDING_DIMENSIONS], weights.coef[EMBEDDING_DIMENSIONS:]
+
+
+def score_groups(groups: list[list[str]], weights: Weights) -> np.ndarray:
+    """Max probability over each group's views, for many texts in one embedding batch: every view's cheap
+    part, then the full score of the EMBED_VIEWS most suspicious views of each group."""
+    flat, scopes, counts = view_table(groups)
+    result = np.zeros(len(groups), dtype=np.float32)
     if not flat:
         return result
-    probs = probabilities(features(flat), weights)
-    i = 0
-    for n, vs in enumerate(view_lists):
-        if vs:
-            result[n] = float(probs[i : i + len(vs)].max())
-        i += len(vs)
+    embedding_coef, cheap_coef = split_coef(weights)
+    cheap = np.asarray(cheap_features(flat, scopes) @ cheap_coef).ravel() + weights.intercept
+    chosen = choose_views(cheap, counts)
+    logits = cheap[chosen] + embed([flat[i] for i in chosen]) @ embedding_coef
+    probs = 1.0 / (1.0 + np.exp(-logits))
+    owner = np.repeat(np.arange(len(groups)), counts)[chosen]
+    np.maximum.at(result, owner, probs.astype(np.float32))
     return result
 
 
@@ -195,11 +261,11 @@ class LearnedScore:
 def learned_score(text: str, *, hidden_text: str = "") -> LearnedScore:
     """Cached per process: earlier customer messages are re-checked on every turn (history masking)."""
     weights = get_weights()
-    vs = views(text) + views(hidden_text)
-    probability = float(score_views([vs], weights)[0]) if vs else 0.0
-    return LearnedScore(probability=probability, threshold=weights.threshold, views=len(vs))
+    count = len(views(text)) + len(views(hidden_text))
+    probability = float(score_groups([[text, hidden_text]], weights)[0]) if count else 0.0
+    return LearnedScore(probability=probability, threshold=weights.threshold, views=count)
 
 
 def scores(texts: list[str]) -> list[float]:
     """Learned probabilities for many texts at once (benchmarks, training reports)."""
-    return [float(p) for p in score_views([views(t) for t in texts], get_weights())]
+    return [float(p) for p in score_groups([[t] for t in texts], get_weights())]

@@ -6,10 +6,12 @@
    best recall at the false-positive budget, then the threshold: the lowest that
    keeps out-of-fold false positives within CUSTOMER_FP_BUDGET (0.5%) on customer
    messages (the routing examples and the team's customer look-alikes: "ignore my
-   last message", "password reset", angry customers) and within LOOKALIKE_FP_BUDGET
-   on general-assistant requests, role-play prompts and documents.
-3. Fit on all of the development set and report the held-out figures, which
-   were never used for any choice above.
+   last message", "password reset", angry customers), within LOOKALIKE_FP_BUDGET
+   on general-assistant requests, role-play prompts and documents, and within
+   WRITTEN_FP_BUDGET on the written benign training examples.
+3. Fit on all of the development set and report the held-out figures (the team's
+   held-out quarter and the written held-out files), which were never used for any
+   choice above.
 """
 
 from __future__ import annotations
@@ -21,9 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import examples as ex
-from .model import EMBEDDING_DIMENSIONS, HASHED, RULE_IDS, Weights, features, probabilities, views
+from .model import EMBEDDING_DIMENSIONS, HASHED, RULE_IDS, Weights, choose_views, features, view_table
 
-C_GRID = (1.0, 4.0, 16.0)
+C_GRID = (1.0, 4.0, 16.0, 64.0)
 FOLDS = 5
 # Benign families that are customer messages (with the routing examples): false positives
 # there block a real customer, so their budget is tight. The rest (general-assistant
@@ -47,6 +49,9 @@ CUSTOMER_FAMILIES = frozenset(
 )
 CUSTOMER_FP_BUDGET = 0.005
 LOOKALIKE_FP_BUDGET = 0.05
+# The written benign examples (data/written/benign_train.txt) mix customer messages with trigger words,
+# other languages, creative requests and quoted documents: a budget between the two.
+WRITTEN_FP_BUDGET = 0.02
 SEED = 12
 
 
@@ -57,18 +62,22 @@ class TrainingResult:
 
 
 def _view_matrix(texts: Sequence[str]):
-    """Features of every view of every text, and each text's view count."""
-    view_lists = [views(t) or [" "] for t in texts]
-    flat = [v for vs in view_lists for v in vs]
-    return features(flat), [len(vs) for vs in view_lists]
+    """Features of every view of every text (as served: model.view_table), and each text's view count."""
+    flat, scopes, counts = view_table([[t if t.strip() else " "] for t in texts])
+    return features(flat, scopes), counts
 
 
-def _max_per_text(probs: np.ndarray, counts: list[int]) -> np.ndarray:
+def text_scores(coef: np.ndarray, intercept: float, matrix, counts: list[int]) -> np.ndarray:
+    """Each text's score as served (model.score_groups): the cheap part of every view, the full score of
+    the views choose_views picks, the most suspicious of those."""
+    cheap = np.asarray(matrix[:, EMBEDDING_DIMENSIONS:] @ coef[EMBEDDING_DIMENSIONS:]).ravel() + intercept
+    chosen = choose_views(cheap, counts)
+    dense = matrix[chosen][:, :EMBEDDING_DIMENSIONS]
+    logits = cheap[chosen] + np.asarray(dense @ coef[:EMBEDDING_DIMENSIONS]).ravel()
+    probs = 1.0 / (1.0 + np.exp(-logits))
     out = np.zeros(len(counts), dtype=np.float64)
-    i = 0
-    for n, c in enumerate(counts):
-        out[n] = probs[i : i + c].max()
-        i += c
+    owner = np.repeat(np.arange(len(counts)), counts)[chosen]
+    np.maximum.at(out, owner, probs)
     return out
 
 
@@ -110,10 +119,11 @@ def evaluate(scores: np.ndarray, labels: np.ndarray, families: list[str], thresh
     routing = np.array([_is_customer(f) for f in families])
     team_benign = ~attacks & ~routing
     by_family: dict[str, dict[str, float]] = {}
-    for family in sorted(set(families)):
-        mask = np.array([f == family for f in families])
-        key = "recall" if attacks[mask].all() else "false_positive_rate"
-        by_family[family] = {"n": int(mask.sum()), key: round(float(tripped[mask].mean()), 3)}
+    for label, family in sorted(set(zip(labels.tolist(), families, strict=True))):
+        mask = np.array([f == family for f in families]) & (labels == label)
+        key = "recall" if label == ex.ATTACK else "false_positive_rate"
+        name = family if family not in by_family else f"{family} ({'attacks' if label == ex.ATTACK else 'benign'})"
+        by_family[name] = {"n": int(mask.sum()), key: round(float(tripped[mask].mean()), 3)}
     return {
         "attacks": int(attacks.sum()),
         "recall": round(float(tripped[attacks].mean()), 3) if attacks.any() else 0.0,
@@ -137,11 +147,11 @@ def train() -> TrainingResult:
     y = np.array([e.label for e in development])
     families = [e.family for e in development]
     customer = np.array([_is_customer(f) for f in families])
+    written = np.array([f.startswith(ex.WRITTEN_PREFIX) for f in families])
 
     vectors, counts = _view_matrix(dev_texts)
-    # Fitting uses each example as written (its first view); views are for scoring.
-    offsets = np.cumsum([0, *counts[:-1]])
-    first = vectors[offsets]
+    # Fitting uses each example as written (a long one truncated by the embedder); views are for scoring.
+    first = features(dev_texts)
     view_owner = np.repeat(np.arange(len(counts)), counts)
 
     folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=SEED)
@@ -153,11 +163,14 @@ def train() -> TrainingResult:
         for train_idx, test_idx in folds.split(first, strata):
             model = _fit(first[train_idx], y[train_idx], c)
             in_test = np.isin(view_owner, test_idx)
-            probs = model.predict_proba(vectors[in_test])[:, 1]
-            oof[test_idx] = _max_per_text(probs, [counts[i] for i in test_idx])
+            oof[test_idx] = text_scores(
+                model.coef_[0], float(model.intercept_[0]), vectors[in_test], [counts[i] for i in test_idx]
+            )
+        benign = y == ex.BENIGN
         threshold = max(
-            _threshold_for(oof[(y == ex.BENIGN) & customer], CUSTOMER_FP_BUDGET),
-            _threshold_for(oof[(y == ex.BENIGN) & ~customer], LOOKALIKE_FP_BUDGET),
+            _threshold_for(oof[benign & customer], CUSTOMER_FP_BUDGET),
+            _threshold_for(oof[benign & ~customer & ~written], LOOKALIKE_FP_BUDGET),
+            _threshold_for(oof[benign & written], WRITTEN_FP_BUDGET),
         )
         recall = float((oof[y == ex.ATTACK] >= threshold).mean())
         grid_report[str(c)] = round(recall, 3)
@@ -173,6 +186,7 @@ def train() -> TrainingResult:
         "C": c,
         "customer_fp_budget": CUSTOMER_FP_BUDGET,
         "lookalike_fp_budget": LOOKALIKE_FP_BUDGET,
+        "written_fp_budget": WRITTEN_FP_BUDGET,
         "split_seed": ex.SPLIT_SEED,
         "development": len(development),
         "held_out": len(held_out),
@@ -183,10 +197,19 @@ def train() -> TrainingResult:
 
     ho_texts = [e.text for e in held_out]
     ho_vectors, ho_counts = _view_matrix(ho_texts)
-    ho_scores = _max_per_text(probabilities(ho_vectors, weights), ho_counts)
+    ho_scores = text_scores(weights.coef, weights.intercept, ho_vectors, ho_counts)
     meta["held_out_learned"] = evaluate(
         ho_scores, np.array([e.label for e in held_out]), [e.family for e in held_out], threshold
     )
+    written_held_out = ex.written_held_out()
+    if written_held_out:
+        w_vectors, w_counts = _view_matrix([e.text for e in written_held_out])
+        meta["written_held_out_learned"] = evaluate(
+            text_scores(weights.coef, weights.intercept, w_vectors, w_counts),
+            np.array([e.label for e in written_held_out]),
+            [e.family for e in written_held_out],
+            threshold,
+        )
     meta["seconds"] = round(time.perf_counter() - started, 1)
     return TrainingResult(weights=weights, report=meta)
 

@@ -11,7 +11,7 @@ from apps.agents.understanding import intents
 from apps.agents.understanding.planner import plan_message
 from apps.agents.understanding.prefetch import prefetch_turn_embeddings, turn_texts
 from apps.guardrails import conf as guardrail_conf
-from apps.guardrails.detection import detect_injection
+from apps.guardrails.detection import detect_injection, injection_embedding_texts
 from apps.guardrails.detector import model as detector
 from apps.guardrails.text import clean
 
@@ -88,3 +88,18 @@ def test_a_failing_model_does_not_fail_the_prefetch(monkeypatch, caplog):
         "embedding the turn's texts in one batch failed; each reader embeds its own"
     ]
     assert len(embedder._recent) == 0
+
+
+def test_a_long_message_leaves_the_choice_of_views_to_the_detector(settings):
+    # given the learned detector, a short message and a long one (more views than the detector embeds)
+    settings.GUARDRAILS_INJECTION_DETECTOR = "learned"
+    cfg = guardrail_conf.current()
+    short = "Where is my order TW-100234?"
+    long = " ".join(["I ordered a blue jacket last week and it still has not arrived at my house."] * 12)
+    # when the turn lists the detector's texts
+    short_texts = injection_embedding_texts(short, cfg=cfg)
+    long_texts = injection_embedding_texts(long, cfg=cfg)
+    # then the short message's views are prefetched and none of the long one's (the detector picks its three)
+    assert short_texts == detector.views(short)
+    assert len(detector.views(long)) > detector.EMBED_VIEWS
+    assert long_texts == []
