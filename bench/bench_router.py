@@ -5,7 +5,8 @@ benchmark only: it is never trained or tuned on. Skips with a message when absen
 Only the LOCAL router is measured (no LLM call).
 Quality: every message through the classifier in batches (for a message with no
 current route, `route_message(text, use_llm=False)` returns exactly the
-classifier's answer, settled by `settle_prediction`). Latency: `route_message` one message at a time,
+classifier's answer, settled by `settle_predictions`). The router's own held-out fifth
+(`apps/agents/routing/heldout.yaml`) is reported apart the same way. Latency: `route_message` one message at a time,
 as a turn calls it, on a fixed sample. The classifier is trained on the team's examples
 only, never on this file.
 """
@@ -27,7 +28,7 @@ import psutil  # noqa: E402
 from apps.agents.offline.learned_classifier import expected_calibration_error  # noqa: E402
 from apps.agents.routes import OUT_OF_SCOPE  # noqa: E402
 from apps.agents.routing import ROUTES, get_classifier, route_message  # noqa: E402
-from apps.agents.routing.router import settle_prediction  # noqa: E402
+from apps.agents.routing.router import classify_texts  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 LATENCY_SAMPLE = 500
@@ -35,6 +36,29 @@ LATENCY_SAMPLE = 500
 
 def _p(values: list[float], q: float) -> float:
     return sorted(values)[int(q * (len(values) - 1))]
+
+
+def _own_heldout() -> None:
+    """The router's own held-out fifth (never trained on): accuracy per route, out_of_scope precision."""
+    import yaml
+
+    data = yaml.safe_load((ROOT / "apps/agents/routing/heldout.yaml").read_text(encoding="utf-8"))["routes"]
+    pairs = [(str(text), route) for route, texts in data.items() for text in texts]
+    predicted = [p.route for p in classify_texts([text for text, _ in pairs])]
+    right = sum(p == t for p, (_, t) in zip(predicted, pairs, strict=True))
+    by_route = []
+    for route in ROUTES:
+        mine = [p == t for p, (_, t) in zip(predicted, pairs, strict=True) if t == route]
+        if mine:
+            by_route.append(f"{route} {sum(mine)}/{len(mine)}")
+    said_oos = [t for p, (_, t) in zip(predicted, pairs, strict=True) if p == OUT_OF_SCOPE]
+    refused = sum(t != OUT_OF_SCOPE for t in said_oos)
+    precision = (len(said_oos) - refused) / len(said_oos) if said_oos else 1.0
+    print(
+        f"own held-out fifth (apps/agents/routing/heldout.yaml): accuracy {right / len(pairs):.4f} "
+        f"({right}/{len(pairs)}); "
+        f"{', '.join(by_route)}; out_of_scope precision {precision:.3f}, support questions refused {refused}"
+    )
 
 
 def main() -> None:
@@ -64,7 +88,7 @@ def main() -> None:
         f"far-from-shop threshold {report.similarity_threshold:.2f}"
     )
 
-    predictions = [settle_prediction(p) for p in classifier.predict([text for text, _ in rows])]
+    predictions = classify_texts([text for text, _ in rows])
     predicted = [p.route for p in predictions]
     confidences = [p.confidence for p in predictions]
     latencies = []
@@ -120,6 +144,8 @@ def main() -> None:
     print(" " * width + "".join(f"{r[:8]:>9}" for r in ROUTES))
     for t in ROUTES:
         print(f"{t:<{width}}" + "".join(f"{counts[(t, p)]:>9}" for p in ROUTES))
+
+    _own_heldout()
 
     p50, p95 = statistics.median(latencies), _p(latencies, 0.95)
     print(f"latency per message ({len(latencies)} single calls): p50 {p50:.2f} ms  p95 {p95:.2f} ms")

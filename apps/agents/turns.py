@@ -40,6 +40,7 @@ from apps.agents.pending import pending_action_resolve
 from apps.agents.registry import specialist_for
 from apps.agents.routes import HUMAN, OUT_OF_SCOPE, RouteDecision
 from apps.agents.routing import route_message
+from apps.agents.routing.order_refs import resolve_order_lookalikes
 from apps.agents.runner import TurnBudgetExhausted, specialist_run, static_instructions
 from apps.agents.specialists.help_center import cited_sources
 from apps.agents.understanding.prefetch import prefetch_turn_embeddings
@@ -254,15 +255,17 @@ def _turn(deps: SupportDeps, message: Message) -> TurnOutcome:
     if checked.blocked:
         deps.trace.status = TraceStatus.BLOCKED
         return TurnOutcome(text=INPUT_BLOCKED_REPLY, agent="guardrails", status=TraceStatus.BLOCKED)
-    deps.facts["customer_text"] = checked.text
+    # "TW-1OOOO3" or "100003" in a sentence, when it is one of the customer's own orders, is read as that order.
+    text = resolve_order_lookalikes(checked.text, conversation)
+    deps.facts["customer_text"] = text
     context.history = mask_history(deps, context.history)
 
-    decision = _route(deps, checked.text, context.history)
+    decision = _route(deps, text, context.history)
     if decision.route == HUMAN:
         return TurnOutcome(
             text=HUMAN_REPLY, agent="router", status=TraceStatus.HANDOFF, escalate_reason="customer_request"
         )
-    planned = plan_for_turn(checked.text)
+    planned = plan_for_turn(text)
     if planned is not None:
         return _planned_turn(deps, planned, context)
     if decision.route == OUT_OF_SCOPE:
@@ -274,15 +277,15 @@ def _turn(deps: SupportDeps, message: Message) -> TurnOutcome:
     # Which prompt produced this reply: transcripts must say it (SpecialistSpec.version, e.g. "order.v1").
     deps.trace.add(SpanKind.ROUTING, "specialist", agent=spec.name, prompt_version=spec.version)
     try:
-        text = specialist_run(deps, spec, checked.text, context)
+        reply = specialist_run(deps, spec, text, context)
     except TurnBudgetExhausted as exc:
         return _budget_handoff(deps, str(exc))
     if deps.handed_back:
         deps.route_write = ("", None)
 
     system_prompts = (static_instructions(spec),)
-    text, citations = cited_sources(text, list(deps.citations))
-    output = guard_output(deps, text, system_prompts=system_prompts)
+    reply, citations = cited_sources(reply, list(deps.citations))
+    output = guard_output(deps, reply, system_prompts=system_prompts)
     outcome = TurnOutcome(text=output.text, agent=spec.name, citations=citations)
     if output.escalate:
         outcome.escalate_reason = "policy_exception"

@@ -36,9 +36,14 @@ logger = logging.getLogger(__name__)
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 SPECIALISTS_DIR = Path(__file__).resolve().parent.parent / "specialists"
 # Bump when training, `normalise` or the cached object's shape changes.
-FORMAT_VERSION = 5
+FORMAT_VERSION = 7
 _FOLDS = 5
 _REGRESSION = learned.Regression(c=8.0, max_iter=2000)
+# Character n-grams beside the embedding, scaled by this (0: the embedding alone).
+LEXICAL_WEIGHT = 0.5
+# The `human` intents that tell a request for a person from a complaint (`Prediction.asks_for_person`).
+PERSON_INTENT = "contact_human_agent"
+COMPLAINT_INTENT = "complaint"
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,8 @@ class Prediction:
     probabilities: dict[str, float]
     similarity: float  # cosine similarity to the nearest in-scope example
     reason: str
+    # Nearer to an example asking for a person (`human` / `contact_human_agent`) than to a complaint (`complaint`).
+    asks_for_person: bool = False
 
 
 @dataclass
@@ -112,9 +119,13 @@ class RouteClassifier(learned.LearnedClassifier):
         similarity_threshold: float,
         far_confidence: float,
         report: RouteReport,
+        person_vectors: np.ndarray | None = None,
+        complaint_vectors: np.ndarray | None = None,
     ) -> None:
         super().__init__(fit=fit, classes=classes)
         self.in_scope_vectors = in_scope_vectors
+        self.person_vectors = person_vectors
+        self.complaint_vectors = complaint_vectors
         self.similarity_threshold = similarity_threshold
         self.far_confidence = far_confidence
         self.report = report
@@ -130,7 +141,15 @@ class RouteClassifier(learned.LearnedClassifier):
         texts = [learned.normalise(e.text) for e in examples]
         vectors = embedder.embed(texts)
         oos_index = classes.index(OUT_OF_SCOPE) if OUT_OF_SCOPE in classes else -1
-        fit = learned.fit_calibrated(vectors, texts, labels, classes=len(classes), folds=_FOLDS, regression=_REGRESSION)
+        fit = learned.fit_calibrated(
+            vectors,
+            texts,
+            labels,
+            classes=len(classes),
+            folds=_FOLDS,
+            regression=_REGRESSION,
+            lexical_weight=LEXICAL_WEIGHT,
+        )
 
         # Nearest-in-scope similarities on the same folds, for the threshold.
         oof_similarity = np.zeros(len(examples))
@@ -177,6 +196,8 @@ class RouteClassifier(learned.LearnedClassifier):
             similarity_threshold=threshold,
             far_confidence=far_precision,
             report=report,
+            person_vectors=vectors[[e.intent == PERSON_INTENT for e in examples]],
+            complaint_vectors=vectors[[e.intent == COMPLAINT_INTENT for e in examples]],
         )
 
     # -- prediction ----------------------------------------------------------
@@ -184,14 +205,17 @@ class RouteClassifier(learned.LearnedClassifier):
         if not texts:
             return []
         # Routing texts of concurrent turns share one encode (embedder.embed_coalesced).
-        vectors = embedder.embed_coalesced([learned.normalise(t) for t in texts])
-        return self.predict_vectors(vectors)
+        normalised = [learned.normalise(t) for t in texts]
+        vectors = embedder.embed_coalesced(normalised)
+        return self.predict_vectors(vectors, normalised)
 
-    def predict_vectors(self, vectors: np.ndarray) -> list[Prediction]:
-        probabilities = self.probabilities(vectors)
+    def predict_vectors(self, vectors: np.ndarray, texts: list[str] | None = None) -> list[Prediction]:
+        """Predictions for embedded texts (`texts`, as `normalise` left them, only matter with n-gram features)."""
+        probabilities = self.probabilities(vectors, texts or [])
         similarities = (vectors @ self.in_scope_vectors.T).max(axis=1)
+        person = self._nearer_to_person(vectors)
         predictions = []
-        for probs, similarity in zip(probabilities, similarities, strict=True):
+        for probs, similarity, asks_for_person in zip(probabilities, similarities, person, strict=True):
             by_route = {c: round(float(p), 4) for c, p in zip(self.classes, probs, strict=True)}
             best = int(probs.argmax())
             route, confidence = self.classes[best], float(probs[best])
@@ -207,9 +231,19 @@ class RouteClassifier(learned.LearnedClassifier):
                     probabilities=by_route,
                     similarity=round(float(similarity), 4),
                     reason=reason,
+                    asks_for_person=bool(asks_for_person),
                 )
             )
         return predictions
+
+    def _nearer_to_person(self, vectors: np.ndarray) -> np.ndarray:
+        """Per vector: is its nearest person-request example nearer than its nearest complaint?"""
+        if self.person_vectors is None or not len(self.person_vectors):
+            return np.zeros(len(vectors), dtype=bool)
+        person = (vectors @ self.person_vectors.T).max(axis=1)
+        if self.complaint_vectors is None or not len(self.complaint_vectors):
+            return np.ones(len(vectors), dtype=bool)
+        return person > (vectors @ self.complaint_vectors.T).max(axis=1)
 
 
 # --- the process-wide instance ---------------------------------------------

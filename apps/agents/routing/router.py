@@ -28,6 +28,7 @@ from apps.agents.confirmation import extract_confirmation
 from apps.agents.offline.slots import extract_emails, extract_order_numbers, extract_quantity
 from apps.agents.routes import HUMAN, OUT_OF_SCOPE, ROUTES, SPECIALIST_ROUTES, HistoryTurn, RouteDecision, RouteName
 from apps.agents.routing.classifier import Prediction, get_classifier
+from apps.agents.routing.person import person_requested
 
 logger = logging.getLogger(__name__)
 
@@ -299,9 +300,21 @@ def settle_prediction(prediction: Prediction) -> Prediction:
     )
 
 
+def settle_predictions(texts: list[str], predictions: list[Prediction]) -> list[Prediction]:
+    """The local verdicts the router acts on: `settle_prediction` each, then a clause that surely asks for a
+    person makes the message `human` (`person.person_requested`)."""
+    settled = [settle_prediction(p) for p in predictions]
+    return person_requested(texts, settled, get_classifier().predict)
+
+
+def classify_texts(texts: list[str]) -> list[Prediction]:
+    """The local classifier's predictions, as the router acts on them for a message with no current topic."""
+    return settle_predictions(texts, get_classifier().predict(texts)) if texts else []
+
+
 def classify_text(text: str) -> Prediction:
-    """The local classifier's prediction for one message, as the router acts on it (`settle_prediction`)."""
-    return settle_prediction(get_classifier().predict([text])[0])
+    """The local classifier's prediction for one message, as the router acts on it (`settle_predictions`)."""
+    return classify_texts([text])[0]
 
 
 def route_message(
@@ -335,17 +348,22 @@ def route_message(
             return RouteDecision(sticky_route, 1.0, "local", f"sticky: {kind} continues the {sticky_route} topic")
 
     raw = get_classifier().predict([text])[0]
+    [local] = settle_predictions([text], [raw])
+    unsure_of_switch = local.confidence < _SWITCH_CONFIDENCE
+    # An answer to the specialist's own question stays with it unless another route is clearly meant: an
+    # out_of_scope verdict below the ceiling, or another specialist below the switch confidence.
+    unclear_answer = (raw.route == OUT_OF_SCOPE and raw.confidence < _ANSWER_OUT_OF_SCOPE_CEILING) or (
+        local.route in SPECIALIST_ROUTES and unsure_of_switch
+    )
     if (
-        sticky_route in SPECIALIST_ROUTES
-        and raw.route == OUT_OF_SCOPE
-        and raw.confidence < _ANSWER_OUT_OF_SCOPE_CEILING
+        local.route not in (HUMAN, sticky_route)
+        and sticky_route in SPECIALIST_ROUTES
+        and unclear_answer
         and _bot_just_asked(history)
     ):
         return RouteDecision(
-            sticky_route, round(1.0 - raw.confidence / 2, 4), "local", "sticky: answers the question the bot asked"
+            sticky_route, round(1.0 - local.confidence / 2, 4), "local", "sticky: answers the question the bot asked"
         )
-    local = settle_prediction(raw)
-    unsure_of_switch = local.confidence < _SWITCH_CONFIDENCE
     if sticky_route and local.route != sticky_route and _is_short_anaphoric(text) and unsure_of_switch:
         return RouteDecision(
             sticky_route, round(1.0 - local.confidence / 2, 4), "local", "sticky: short follow-up on the topic"

@@ -1,0 +1,66 @@
+"""A customer who asks for a person gets a person, whatever else the message says.
+
+"can i speak to a human about my refund" reads as a refund question to a classifier of the whole
+message: the topic words outweigh the request. So the message is also read clause by clause (cut at
+sentence ends, commas and the words that join a request to its topic: "about", "regarding",
+"because", "but", "actually"...), and a clause the same learned classifier reads as `human` with high
+confidence, nearer to the examples that ask for a person than to the complaints
+(`Prediction.asks_for_person`), decides the route. A complaint clause ("worst service ever") does not:
+the specialist with the topic answers it and escalates on its own. No list of person words: what asks
+for a person is what the `human` examples say.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from apps.agents.routes import HUMAN
+from apps.agents.routing.classifier import Prediction
+
+# A clause must be this surely `human` (and ask for a person) to outweigh the whole message.
+PERSON_CLAUSE_CONFIDENCE = 0.95
+_MAX_CLAUSES = 6
+_CLAUSE_BREAK_RE = re.compile(
+    r"[.!?;:]+(?:\s|$)|,|\s-\s|\b(?:about|regarding|concerning|because|since|but|actually|instead)\b",
+    re.IGNORECASE,
+)
+_WORD_RE = re.compile(r"[a-z]+", re.IGNORECASE)
+
+
+def clauses(text: str) -> list[str]:
+    """The parts of `text` between clause breaks that hold at least one word; [] for a single clause."""
+    parts = [p.strip() for p in _CLAUSE_BREAK_RE.split(text)]
+    parts = [p for p in parts if _WORD_RE.search(p)]
+    return parts if 1 < len(parts) <= _MAX_CLAUSES else []
+
+
+def person_requested(
+    texts: Sequence[str], predictions: Sequence[Prediction], predict: Callable[[list[str]], list[Prediction]]
+) -> list[Prediction]:
+    """`predictions` with each one not already `human` replaced by `human` when one of its clauses surely is.
+
+    `predict` classifies texts (the route classifier's raw predictions); all clauses go in one call.
+    """
+    pieces: list[tuple[int, str]] = []
+    for index, (text, prediction) in enumerate(zip(texts, predictions, strict=True)):
+        if prediction.route != HUMAN:
+            pieces.extend((index, clause) for clause in clauses(text))
+    if not pieces:
+        return list(predictions)
+    result = list(predictions)
+    for (index, clause), verdict in zip(pieces, predict([c for _, c in pieces]), strict=True):
+        if (
+            verdict.route == HUMAN
+            and verdict.asks_for_person
+            and verdict.confidence >= PERSON_CLAUSE_CONFIDENCE
+            and result[index].route != HUMAN
+        ):
+            result[index] = replace(
+                result[index],
+                route=HUMAN,
+                confidence=verdict.confidence,
+                reason=f"asks for a person: {clause[:60]!r} (human p={verdict.confidence:.2f})",
+            )
+    return result

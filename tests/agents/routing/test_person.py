@@ -1,0 +1,80 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from apps.agents.routes import ROUTES
+from apps.agents.routing import route_message
+from apps.agents.routing.classifier import load_examples
+from apps.agents.routing.person import clauses
+
+HELDOUT = Path(__file__).parents[3] / "apps/agents/routing/heldout.yaml"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("put me through to someone about the jacket", ["put me through to someone", "the jacket"]),
+        ("where is my order? actually, get me a person", ["where is my order", "get me a person"]),
+        ("need a human regarding TW-100004, thanks", ["need a human", "TW-100004", "thanks"]),
+        ("where is my order", []),
+        ("?!", []),
+    ],
+)
+def test_clauses_cut_at_sentence_ends_commas_and_topic_joiners(text, expected):
+    assert clauses(text) == expected
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("text", "sticky"),
+    [
+        ("could i talk to an actual person regarding the refund for my boots", None),
+        ("is my parcel lost? honestly just connect me to a human", None),
+        ("i'd like a real agent because the invoice you sent is wrong", "billing"),
+        ("this bot again. person please, about cancelling TW-100001", "order"),
+    ],
+)
+def test_a_request_for_a_person_beats_the_topic_words(text, sticky):
+    # when a message asks for a person and names a topic a specialist owns
+    decision = route_message(text, sticky_route=sticky, llm_router=None)
+
+    # then the customer gets a person
+    assert decision.route == "human"
+    assert decision.source == "local"
+
+
+@pytest.mark.slow
+def test_a_person_clause_decides_when_the_whole_message_reads_as_its_topic():
+    decision = route_message("could i talk to an actual person regarding the refund for my boots", llm_router=None)
+
+    assert decision.route == "human"
+    assert decision.reason == "asks for a person: 'could i talk to an actual person' (human p=1.00)"
+    assert decision.confidence >= 0.95
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("text", "route"),
+    [
+        ("i'd like to leave a review about your service", "faq"),
+        ("where is my refund? it has been two weeks, regarding the boots", "returns"),
+        ("cancel the order please, actually the one from yesterday", "order"),
+    ],
+)
+def test_a_topic_without_a_request_for_a_person_keeps_its_specialist(text, route):
+    decision = route_message(text, llm_router=None)
+
+    assert decision.route == route
+    assert not decision.reason.startswith("asks for a person")
+
+
+def test_the_routers_held_out_fifth_is_never_trained_on():
+    # given the router's training examples and its held-out fifth
+    training = {e.text.lower() for e in load_examples()}
+    heldout = yaml.safe_load(HELDOUT.read_text())["routes"]
+
+    # then no held-out message is in the training, and every route is held out
+    assert set(heldout) == set(ROUTES)
+    assert not {str(t).lower() for texts in heldout.values() for t in texts} & training
+    assert sum(len(texts) for texts in heldout.values()) >= 100
