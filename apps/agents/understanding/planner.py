@@ -189,7 +189,18 @@ def _intent(route: str, text: str) -> tuple[str | None, float]:
     return prediction.intent, prediction.confidence
 
 
+# Intents that are one request about an item when they come together: "can i return the other mug from
+# TW-100016? it's chipped too" is a return with its reason, not a return and a second request.
+_ONE_RETURN = frozenset({"start_return", "damaged_item", "eligibility", "refund_request"})
+
+
 def _same_request(a: Step, b: Step) -> bool:
+    if (
+        a.route == b.route == "returns"
+        and {a.intent, b.intent} <= _ONE_RETURN
+        and "damaged_item" in (a.intent, b.intent)
+    ):
+        return not (a.order_numbers and b.order_numbers and a.order_numbers != b.order_numbers)
     if a.route != b.route or (a.intent and b.intent and a.intent != b.intent):
         return False
     if _asks_policy(a) != _asks_policy(b):

@@ -76,3 +76,8 @@ def test_a_policy_question_and_a_request_about_an_order_are_two_steps():
 def test_a_policy_question_with_a_piece_asking_nothing_of_its_own_stays_one_step():
     plan = plan_message("Hi! What is your return policy? Thanks")
     assert [(s.route, s.intent) for s in plan.steps] == [("returns", "return_policy")]
+
+
+def test_what_is_wrong_with_an_item_joins_the_return_beside_it():
+    plan = plan_message("i want to return the lamp from TW-100008. the base is cracked")
+    assert [(s.route, s.order_numbers) for s in plan.steps] == [("returns", ("TW-100008",))]

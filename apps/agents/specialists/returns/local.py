@@ -147,13 +147,18 @@ def _choose_items(t: Turn, verdict: dict[str, Any]) -> tuple[list[dict[str, Any]
                 f"{i['quantity']} x {i['name']}" + (" (final sale)" if i["final_sale"] else "") for i in items
             )
             return None, f"Which item(s) from order {verdict['order_number']}?\n\n{listing}"
+    left = {v["order_item_id"]: v["returnable_quantity"] for v in verdict["items"]}
     chosen = []
     for item in wanted:
         quantity: Any = extract_quantity(named_text) if named_text else None
+        can_return = left.get(item["order_item_id"], item["quantity"])
+        if quantity is None and len(wanted) == 1 and item["quantity"] > 1 and can_return == 1:
+            quantity = 1  # "the other mug": one of them is left to return
         if quantity == ALL or quantity is None or len(wanted) > 1:
             if quantity is None and item["quantity"] > 1 and len(wanted) == 1:
+                still = f", and {can_return} of them can still be returned" if 0 < can_return < item["quantity"] else ""
                 return None, (
-                    f"You bought {item['quantity']} x {item['name']}. How many of them would you like to return?"
+                    f"You bought {item['quantity']} x {item['name']}{still}. How many of them would you like to return?"
                 )
             quantity = item["quantity"]
         chosen.append({"order_item_id": item["order_item_id"], "quantity": min(int(quantity), item["quantity"])})
@@ -361,9 +366,7 @@ def _reason_question(verdict: dict[str, Any], items: list[dict[str, Any]], *, re
     """The reason question, naming the items and order; for a return, also what the reason changes (the fee)."""
     by_id = {i["order_item_id"]: i for i in verdict["order_items"]}
     what = ", ".join(f"{i['quantity']} x {by_id[i['order_item_id']]['name']}" for i in items)
-    question = (
-        f"To return {what} from order {verdict['order_number']}: {REASON_QUESTION[0].lower()}{REASON_QUESTION[1:]}"
-    )
+    question = f"For {what} from order {verdict['order_number']}: {REASON_QUESTION[0].lower()}{REASON_QUESTION[1:]}"
     verdicts = {v["order_item_id"]: v for v in verdict["items"]}
     whole = [verdicts.get(i["order_item_id"]) for i in items]
     fee = Decimal(verdict.get("return_shipping_fee") or "0")
