@@ -274,6 +274,14 @@ def _dashboard_conversation(when: dt.datetime | None, route: str, status: str) -
     )
 
 
+def _earlier_on_the_day(days_ago: int) -> dt.datetime:
+    """A moment `days_ago` calendar days back, before now's time of day: "now minus an hour" lands on the day
+    before in the first hour after midnight."""
+    now = timezone.localtime()
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return midnight - dt.timedelta(days=days_ago) + (now - midnight) / 2
+
+
 def test_the_dashboard_draws_its_charts_from_seeded_conversations(live_server_url, browser):
     from apps.support.dashboard import outcomes_refresh
 
@@ -282,7 +290,7 @@ def test_the_dashboard_draws_its_charts_from_seeded_conversations(live_server_ur
     for days_ago, count in ((2, 3), (1, 5), (0, 1)):
         for n in range(count):
             _dashboard_conversation(
-                timezone.now() - dt.timedelta(days=days_ago, hours=1),
+                _earlier_on_the_day(days_ago),
                 "order" if n % 2 else "faq",
                 ConversationStatus.HUMAN if (days_ago, n) == (1, 0) else ConversationStatus.OPEN,
             )
