@@ -45,22 +45,24 @@ logger = logging.getLogger(__name__)
 
 
 def _run_turn(message_id: int) -> None:
-    """One turn on a worker thread; its database connection is checked and kept per DATABASE_CONN_MAX_AGE."""
+    """One turn on a worker thread."""
     from apps.agents.turns import turn_run
 
-    close_old_connections()
-    try:
-        turn_run(message_id=message_id)
-    finally:
-        close_old_connections()
+    _with_connection(turn_run, message_id)
 
 
 def _abandon_turn(message_id: int) -> None:
+    """A turn given up (see `_give_up`), answered on a worker thread."""
     from apps.agents.turns import turn_abandon
 
+    _with_connection(turn_abandon, message_id)
+
+
+def _with_connection(step: Any, message_id: int) -> None:
+    """The thread's database connection is checked before and after, and kept per DATABASE_CONN_MAX_AGE."""
     close_old_connections()
     try:
-        turn_abandon(message_id=message_id)
+        step(message_id=message_id)
     finally:
         close_old_connections()
 

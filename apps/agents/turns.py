@@ -149,6 +149,19 @@ def turn_run(*, message_id: int) -> Message | None:
         return _answer_locked(message)
 
 
+def _turn_deps(message: Message) -> SupportDeps:
+    """What a turn on `message` carries: the conversation's identity (never the model's), a fresh trace, budgets."""
+    conversation = message.conversation
+    return SupportDeps(
+        conversation=conversation,
+        customer=conversation.customer,
+        verified_order=conversation.verified_order,
+        trace=TraceRecorder(conversation=conversation, message=message, customer=conversation.customer),
+        message=message,
+        budget=TurnBudget.from_settings(),
+    )
+
+
 def turn_abandon(*, message_id: int) -> Message | None:
     """Answer a message whose turn took its workers down too often (apps.agents.turn_worker gives it up).
 
@@ -162,16 +175,9 @@ def turn_abandon(*, message_id: int) -> Message | None:
         if not _needs_answer(message):
             return None
         conversation = message.conversation
-        recorder = TraceRecorder(conversation=conversation, message=message, customer=conversation.customer)
+        deps = _turn_deps(message)
+        recorder = deps.trace
         recorder.fail("turn abandoned: its workers stopped before answering, too many times")
-        deps = SupportDeps(
-            conversation=conversation,
-            customer=conversation.customer,
-            verified_order=conversation.verified_order,
-            trace=recorder,
-            message=message,
-            budget=TurnBudget.from_settings(),
-        )
         outcome = TurnOutcome(
             text=TURN_ABANDONED_REPLY,
             agent="assistant",
@@ -192,15 +198,8 @@ def _answer_locked(message: Message) -> Message | None:
     if conversation.bot_paused:
         Message.objects.filter(pk=message.pk, status=MessageStatus.RECEIVED).update(status=MessageStatus.SKIPPED)
         return None
-    recorder = TraceRecorder(conversation=conversation, message=message, customer=conversation.customer)
-    deps = SupportDeps(
-        conversation=conversation,
-        customer=conversation.customer,
-        verified_order=conversation.verified_order,
-        trace=recorder,
-        message=message,
-        budget=TurnBudget.from_settings(),
-    )
+    deps = _turn_deps(message)
+    recorder = deps.trace
     try:
         outcome = _turn(deps, message)
     except Exception as exc:  # noqa: BLE001 -- reported to Sentry, customer gets a plain message
