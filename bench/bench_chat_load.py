@@ -19,7 +19,6 @@ import asyncio
 import importlib.util
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,38 +28,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from _server import free_port, percentile, wait_http  # noqa: E402
 
 LEVELS = [int(x) for x in os.environ.get("BENCH_CONCURRENCY", "1,50,200").split(",")]
 TURNS_PER_CONVERSATION = int(os.environ.get("BENCH_TURNS_PER_CONVERSATION", "2"))
 WORKER_CONCURRENCY = os.environ.get("BENCH_WORKER_CONCURRENCY", "8")
 REPLY = "Your order shipped yesterday and should arrive on Friday. Anything else I can help with?"
-
-
-def _p(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_http(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"the server exited ({proc.returncode})")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as resp:  # noqa: S310 - loopback only
-                if resp.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("the ASGI server did not come up")
 
 
 async def _conversation(url: str, origin: str, results: dict[str, list[float]]) -> None:
@@ -115,7 +88,7 @@ def main() -> int:
         return 0
     from tests.fakes.llm_server import FakeLLMServer, text
 
-    port = _free_port()
+    port = free_port()
     with FakeLLMServer(default=text(REPLY, input_tokens=300, output_tokens=20)) as llm:
         env = {
             **os.environ,
@@ -143,7 +116,7 @@ def main() -> int:
             [sys.executable, "manage.py", "turn_worker", "--threads", WORKER_CONCURRENCY], cwd=ROOT, env=env
         )
         try:
-            _wait_http(f"http://127.0.0.1:{port}/healthz", server)
+            wait_http(f"http://127.0.0.1:{port}/healthz", server)
             url, origin = f"ws://127.0.0.1:{port}/ws/chat/", f"http://127.0.0.1:{port}"
             asyncio.run(_level(url, origin, 1))  # warm-up: model loading, first connections
             print(
@@ -162,9 +135,10 @@ def main() -> int:
                 accepted = results["accepted"]
                 print(
                     f"{n:>4} conversations: accepted p50 {statistics.median(accepted):6.1f} ms "
-                    f"p95 {_p(accepted, 0.95):6.1f} ms | first token p50 {statistics.median(first):7.1f} ms "
-                    f"p95 {_p(first, 0.95):7.1f} ms | final p50 {statistics.median(final):7.1f} ms "
-                    f"p95 {_p(final, 0.95):7.1f} ms | {len(final) / wall:6.1f} turns/s | {len(results['errors'])} err"
+                    f"p95 {percentile(accepted, 0.95):6.1f} ms | first token p50 {statistics.median(first):7.1f} ms "
+                    f"p95 {percentile(first, 0.95):7.1f} ms | final p50 {statistics.median(final):7.1f} ms "
+                    f"p95 {percentile(final, 0.95):7.1f} ms | {len(final) / wall:6.1f} turns/s | "
+                    f"{len(results['errors'])} err"
                 )
         finally:
             for proc in (worker, server):

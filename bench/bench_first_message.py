@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -24,31 +23,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from _server import free_port, wait_http  # noqa: E402
 
 TURN_WORKER = [sys.executable, "manage.py", "turn_worker", "--threads", "2"]
 QUESTIONS = ["Do you ship to Norway?", "How long do I have to return an item?"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_http(url: str, proc: subprocess.Popen, timeout: float = 90) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"the server exited ({proc.returncode})")
-        try:
-            with urllib.request.urlopen(url, timeout=1) as resp:  # noqa: S310 - loopback only
-                if resp.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("the ASGI server did not come up")
 
 
 def _watch_ready(base_url: str, proc: subprocess.Popen, ready: threading.Event) -> None:
@@ -90,7 +68,7 @@ async def _ask(url: str, origin: str) -> list[float]:
 
 
 def _run(warm: bool) -> tuple[float, list[float]]:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "SWITCHBOARD_WARM_MODELS": "1" if warm else "0",
@@ -107,7 +85,7 @@ def _run(warm: bool) -> tuple[float, list[float]]:
     base_url = f"http://127.0.0.1:{port}"
     threading.Thread(target=_watch_ready, args=(base_url, worker, ready), daemon=True).start()
     try:
-        _wait_http(f"http://127.0.0.1:{port}/healthz", server)
+        wait_http(f"http://127.0.0.1:{port}/healthz", server)
         if not ready.wait(timeout=300):
             raise SystemExit("the worker did not get ready")
         ready_after = time.perf_counter() - started

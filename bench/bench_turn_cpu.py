@@ -26,6 +26,9 @@ from pathlib import Path
 import django
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _server import load_average
+
 django.setup()
 
 from django.conf import settings  # noqa: E402
@@ -41,10 +44,6 @@ PROFILE = os.environ.get("BENCH_PROFILE", "")
 WARMUP = 10
 QUESTIONS = ["Do you ship to Norway?", "What is your return policy?", "How long does delivery take?"]
 TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _load() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def _backend_cpu() -> float | None:
@@ -88,7 +87,7 @@ def main() -> None:
     cpu: list[float] = []
     profiler = cProfile.Profile(time.process_time) if PROFILE else None
     pg_before = _backend_cpu()
-    load_before = _load()
+    load_before = load_average()
     wall = time.perf_counter()
     counter = [0]
 
@@ -113,7 +112,8 @@ def main() -> None:
     if profiler is not None:
         profiler.dump_stats(PROFILE)
     print(
-        f"turns {TURNS} ({PER_CONVERSATION} per guest conversation), load average before {load_before}, after {_load()}"
+        f"turns {TURNS} ({PER_CONVERSATION} per guest conversation), "
+        f"load average before {load_before}, after {load_average()}"
     )
     print(
         f"process CPU per turn (all threads, incl. creating the customer's message): "

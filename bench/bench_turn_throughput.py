@@ -32,7 +32,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,6 +41,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from _server import free_port, load_average, percentile, wait_http  # noqa: E402
 
 LEVELS = [int(x) for x in os.environ.get("BENCH_CONCURRENCY", "1,50,200").split(",") if x]
 TURNS_PER_CONVERSATION = int(os.environ.get("BENCH_TURNS_PER_CONVERSATION", "3"))
@@ -53,21 +53,6 @@ QUEUE_MAX = os.environ.get("BENCH_QUEUE_MAX", "")  # the turn queue's busy limit
 EMBEDDING_SERVER = os.environ.get("BENCH_EMBEDDING_SERVER", "1") == "1"
 QUESTIONS = ["Do you ship to Norway?", "What is your return policy?", "How long does delivery take?"]
 TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _p(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _load() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 # --- CPU and memory from /proc ------------------------------------------------------------------------
@@ -291,7 +276,7 @@ def _print_cpu(label: str, before: dict[str, float], after: dict[str, float], co
 
 def main() -> int:
     postgres_pid, redis_pid = _server_pids()
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "SWITCHBOARD_AGENT_MODEL": MODEL,
@@ -337,15 +322,13 @@ def main() -> int:
         web.pid, [w.pid for w in workers], postgres_pid, redis_pid, embedding_server.pid if embedding_server else None
     )
     try:
-        from bench.bench_chat_load import _wait_http
-
-        _wait_http(f"http://127.0.0.1:{port}/healthz", web, timeout=120)
+        wait_http(f"http://127.0.0.1:{port}/healthz", web, timeout=120)
         url, origin = f"ws://127.0.0.1:{port}/ws/chat/", f"http://127.0.0.1:{port}"
         asyncio.run(_level(url, origin, 2))  # warm-up: models, connections, every worker thread's agent
         asyncio.run(_level(url, origin, 8))
         print(
             f"turn throughput over real sockets: model {MODEL!r}, {TURNS_PER_CONVERSATION} turns per conversation, "
-            f"{WORKERS} turn worker process(es) x {WORKER_THREADS} threads, 1 web process; load {_load()}"
+            f"{WORKERS} turn worker process(es) x {WORKER_THREADS} threads, 1 web process; load {load_average()}"
         )
         # the floor: an empty entry's round trip through the turn stream and a worker to a socket
         floor_sockets = min(50, max(LEVELS))
@@ -358,8 +341,8 @@ def main() -> int:
             floor_ms = statistics.median(res["floor"])
             print(
                 f"  floor, empty entry -> turn worker -> socket, {floor_sockets} sockets x {per_socket}: "
-                f"p50 {floor_ms:6.1f} ms p95 {_p(res['floor'], 0.95):6.1f} ms | "
-                f"{len(res['floor']) / wall:6.1f} round trips/s | load {_load()}"
+                f"p50 {floor_ms:6.1f} ms p95 {percentile(res['floor'], 0.95):6.1f} ms | "
+                f"{len(res['floor']) / wall:6.1f} round trips/s | load {load_average()}"
             )
             floor_cpu = _print_cpu("floor", res["cpu_before"], res["cpu_after"], len(res["floor"]))
         for n in LEVELS:
@@ -369,21 +352,21 @@ def main() -> int:
             final = res["final"]
             print(
                 f"  {n:>4} conversations, {len(final)} turns in {wall:5.1f} s: {len(final) / wall:6.1f} turns/s, "
-                f"{len(res['errors'])} errors, {len(res['busy'])} busy answers (resent) | load {_load()}"
+                f"{len(res['errors'])} errors, {len(res['busy'])} busy answers (resent) | load {load_average()}"
             )
             if res["errors"]:
                 print(f"       errors: {sorted(set(map(str, res['errors'])))[:5]}")
             if not final:
                 continue
             print(
-                f"    final answer p50 {statistics.median(final):7.1f} ms  p95 {_p(final, 0.95):7.1f} ms | "
+                f"    final answer p50 {statistics.median(final):7.1f} ms  p95 {percentile(final, 0.95):7.1f} ms | "
                 f"accepted p50 {statistics.median(res['accepted']):6.1f} ms"
             )
             lag = _first_text_to_delta(res["delta_at"])
             if lag:
                 print(
                     f"    model's first text -> first delta on the socket: p50 {statistics.median(lag):6.1f} ms  "
-                    f"p95 {_p(lag, 0.95):6.1f} ms ({len(lag)} turns)"
+                    f"p95 {percentile(lag, 0.95):6.1f} ms ({len(lag)} turns)"
                 )
             else:
                 print("    model's first text -> first delta: no stamped deltas seen")
@@ -404,7 +387,7 @@ def main() -> int:
         print(f"  workers + embedding server: RSS {total_rss:7.1f} MiB, PSS {total_pss:7.1f} MiB")
         rss, pss = _memory(web.pid)
         print(f"  web RSS {rss:7.1f} MiB" + (f", PSS {pss:7.1f} MiB" if pss is not None else ""))
-        print(f"  load {_load()}")
+        print(f"  load {load_average()}")
     finally:
         others = (embedding_server,) if embedding_server is not None else ()
         for proc in (*workers, web, *others):
