@@ -532,12 +532,24 @@ def test_a_busy_turn_queue_is_shown_and_the_page_sends_the_message_again_until_i
     page.keyboard.press("Enter")
     # then they are told the chat is busy, their message waits on screen (nothing stored yet)
     page.wait_for_selector(f"#chat-notice:text('{BUSY_MESSAGE}')", timeout=15_000)
+    notice = page.locator("#chat-notice")
+    notice_box = notice.bounding_box() or {"width": 0, "height": 0}
+    notice_style = _style(notice, "color", "fontSize", "visibility", "opacity")
     pending = page.locator(".msg-customer.pending").count()
+    pending_box = page.locator(".msg-customer.pending").bounding_box() or {"width": 0, "height": 0}
     stored_while_busy = Message.objects.filter(text="Where is my parcel?").count()
     # and once a worker drains the queue the page's next attempt goes through and is answered
     with turn_worker_thread(threads=1):
         page.wait_for_selector(".msg-assistant:not(.streaming)[data-seq]", timeout=30_000)
     assert (pending, stored_while_busy) == (1, 0)
+    # (what the customer saw while busy: a readable notice, and their message still on screen)
+    assert notice_box["width"] > 100
+    assert notice_box["height"] >= 12
+    assert float(notice_style["fontSize"].removesuffix("px")) >= 12
+    assert (notice_style["visibility"], notice_style["opacity"]) == ("visible", "1")
+    assert notice_style["color"] != RED  # busy is not an error of theirs
+    assert pending_box["width"] > 40
+    assert pending_box["height"] >= 16
     assert page.locator(".msg-assistant .msg-text").all_inner_texts() == ["Your parcel is on its way."]
     assert page.locator(".msg-customer .msg-text").all_inner_texts() == ["Where is my parcel?"]
     assert page.locator(".msg-customer.pending, .msg-customer.failed").count() == 0
