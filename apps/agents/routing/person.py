@@ -36,16 +36,23 @@ def clauses(text: str) -> list[str]:
     return parts if 1 < len(parts) <= _MAX_CLAUSES else []
 
 
+def _surely_human(prediction: Prediction) -> bool:
+    return prediction.route == HUMAN and prediction.confidence >= PERSON_CLAUSE_CONFIDENCE
+
+
 def person_requested(
     texts: Sequence[str], predictions: Sequence[Prediction], predict: Callable[[list[str]], list[Prediction]]
 ) -> list[Prediction]:
-    """`predictions` with each one not already `human` replaced by `human` when one of its clauses surely is.
+    """`predictions` with each one not already surely `human` replaced by `human` when one of its clauses surely is.
+
+    A message read as `human` below `PERSON_CLAUSE_CONFIDENCE` is read clause by clause too: unsure of the whole,
+    the router would keep the current topic, and the request for a person in one clause would be lost.
 
     `predict` classifies texts (the route classifier's raw predictions); all clauses go in one call.
     """
     pieces: list[tuple[int, str]] = []
     for index, (text, prediction) in enumerate(zip(texts, predictions, strict=True)):
-        if prediction.route != HUMAN:
+        if not _surely_human(prediction):
             pieces.extend((index, clause) for clause in clauses(text))
     if not pieces:
         return list(predictions)
@@ -55,7 +62,7 @@ def person_requested(
             verdict.route == HUMAN
             and verdict.asks_for_person
             and verdict.confidence >= PERSON_CLAUSE_CONFIDENCE
-            and result[index].route != HUMAN
+            and not _surely_human(result[index])
         ):
             result[index] = replace(
                 result[index],

@@ -5,8 +5,8 @@ import yaml
 
 from apps.agents.routes import ROUTES
 from apps.agents.routing import route_message
-from apps.agents.routing.classifier import load_examples
-from apps.agents.routing.person import clauses
+from apps.agents.routing.classifier import Prediction, load_examples
+from apps.agents.routing.person import clauses, person_requested
 
 HELDOUT = Path(__file__).parents[3] / "apps/agents/routing/heldout.yaml"
 
@@ -23,6 +23,54 @@ HELDOUT = Path(__file__).parents[3] / "apps/agents/routing/heldout.yaml"
 )
 def test_clauses_cut_at_sentence_ends_commas_and_topic_joiners(text, expected):
     assert clauses(text) == expected
+
+
+def _prediction(route: str, confidence: float, *, asks_for_person: bool = False) -> Prediction:
+    return Prediction(
+        route=route,
+        confidence=confidence,
+        probabilities={route: confidence},
+        similarity=0.9,
+        reason=f"classifier: {route} p={confidence:.2f}",
+        asks_for_person=asks_for_person,
+    )
+
+
+def test_an_unsure_human_verdict_is_read_clause_by_clause():
+    # given a message the classifier reads as human, but below the clause confidence
+    text = "wait can i talk to a real person about the payment"
+    unsure = _prediction("human", 0.55, asks_for_person=True)
+    verdicts = {
+        "wait can i talk to a real person": _prediction("human", 0.99, asks_for_person=True),
+        "the payment": _prediction("billing", 0.99),
+    }
+    asked: list[list[str]] = []
+
+    def predict(texts: list[str]) -> list[Prediction]:
+        asked.append(texts)
+        return [verdicts[t] for t in texts]
+
+    # when the clauses are read
+    [settled] = person_requested([text], [unsure], predict)
+
+    # then the clause asking for a person decides, with its confidence
+    assert asked == [["wait can i talk to a real person", "the payment"]]
+    assert settled.route == "human"
+    assert settled.confidence == 0.99
+    assert settled.reason == "asks for a person: 'wait can i talk to a real person' (human p=0.99)"
+
+
+def test_a_sure_human_verdict_is_not_read_again():
+    # given a message the classifier is sure asks for a person
+    sure = _prediction("human", 0.97, asks_for_person=True)
+    asked: list[list[str]] = []
+
+    # when the clauses would be read
+    result = person_requested(["get me a person, about my order"], [sure], lambda t: asked.append(t) or [])
+
+    # then no clause is classified and the verdict stands
+    assert asked == []
+    assert result == [sure]
 
 
 @pytest.mark.slow
