@@ -242,9 +242,42 @@ class LearnedClassifier:
         self.classes = classes
 
     def probabilities(self, vectors: np.ndarray, texts: Sequence[str] = ()) -> np.ndarray:
-        """Calibrated probabilities, one row per vector (`texts` only matter with n-gram features)."""
+        """Calibrated probabilities, one row per vector (`texts` only matter with n-gram features).
+
+        The rows of the last `RECENT_INPUTS` inputs are remembered: one turn asks about the same text several
+        times (the router, its check for a person in each clause, the planner's pieces, a specialist's reading),
+        and the n-gram features and the regression cost more than the lookup."""
+        vectors = np.asarray(vectors)
+        lexical = self.features.lexical is not None
+        keys = [(vector.tobytes(), texts[i] if lexical else "") for i, vector in enumerate(vectors)]
+        recent: dict[tuple[bytes, str], np.ndarray] = self.__dict__.setdefault("_recent", {})
+        rows = {key: row for key in keys if (row := recent.get(key)) is not None}
+        first: dict[tuple[bytes, str], int] = {}
+        for i, key in enumerate(keys):
+            if key not in rows:
+                first.setdefault(key, i)
+        missing = list(first.values())
+        if missing:
+            fresh = self._probabilities(vectors[missing], [texts[i] for i in missing] if lexical else ())
+            if len(recent) + len(missing) > RECENT_INPUTS:
+                recent.clear()
+            for i, row in zip(missing, fresh, strict=True):
+                row.setflags(write=False)
+                rows[keys[i]] = recent[keys[i]] = row
+        return np.stack([rows[key] for key in keys]) if keys else self._probabilities(vectors, texts)
+
+    def _probabilities(self, vectors: np.ndarray, texts: Sequence[str]) -> np.ndarray:
         decision = self.model.decision_function(self.features.transform(vectors, texts))
         return softmax(_as_logits(decision), self.temperature)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (the disk cache) without the memory of recent inputs."""
+        state = dict(self.__dict__)
+        state.pop("_recent", None)
+        return state
+
+
+RECENT_INPUTS = 512
 
 
 # --- the disk cache ---------------------------------------------------------------
