@@ -1,7 +1,6 @@
 """A fitted classifier remembers the rows of recent inputs, and they are the rows it would compute."""
 
-import pickle
-
+import joblib
 import numpy as np
 
 from apps.agents.offline.learned_classifier import LearnedClassifier, Regression, fit_calibrated
@@ -44,13 +43,14 @@ def test_a_repeated_input_gets_the_row_computed_the_first_time_without_computing
     assert np.allclose(other_text[0], real(vectors[:1], ["refund please"])[0])
 
 
-def test_the_memory_of_recent_inputs_is_not_pickled_with_the_classifier():
+def test_the_memory_of_recent_inputs_is_not_written_to_the_disk_cache(tmp_path):
     # given a classifier that has answered once
     classifier = _classifier()
     classifier.probabilities(np.ones((1, 8), dtype=np.float32), ["refund please"])
 
     # when
-    restored = pickle.loads(pickle.dumps(classifier))
+    joblib.dump(classifier, tmp_path / "classifier.joblib")
+    restored = joblib.load(tmp_path / "classifier.joblib")
 
     # then
     assert "_recent" not in restored.__dict__
