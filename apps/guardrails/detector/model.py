@@ -33,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
+from apps.core.ngrams import SparseRows, char_wb_ngrams, hashed_counts, word_ngrams
+
 from ..injection import RULES, score_injection
 from ..obfuscation import decoded_payloads, deobfuscate
 from ..text import fold
@@ -56,18 +58,14 @@ RULE_IDS: tuple[str, ...] = (*(rule.id for rule in RULES), "encoded.payload", "e
 HASHED = HASH_FEATURES + CHAR_FEATURES
 
 
-def hashed_words(texts: list[str]):
-    """Sparse (len(texts), HASH_FEATURES + CHAR_FEATURES) matrix: folded word unigrams and bigrams, and
-    character 3-5-grams, each block L2-normalised."""
-    import scipy.sparse as sparse
-    from sklearn.feature_extraction.text import HashingVectorizer
-
+def hashed_words(texts: list[str]) -> SparseRows:
+    """(len(texts), HASH_FEATURES + CHAR_FEATURES) rows: folded word unigrams and bigrams, and character
+    3-5-grams, each block L2-normalised (scikit-learn's HashingVectorizer, computed with numpy only:
+    apps.core.ngrams)."""
     folded = [fold(t) for t in texts]
-    words = HashingVectorizer(n_features=HASH_FEATURES, ngram_range=(1, 2), alternate_sign=False, norm="l2")
-    chars = HashingVectorizer(
-        n_features=CHAR_FEATURES, analyzer="char_wb", ngram_range=(3, 5), alternate_sign=False, norm="l2"
-    )
-    return sparse.hstack([words.transform(folded), chars.transform(folded)]).tocsr()
+    words = hashed_counts((word_ngrams(t, 1, 2) for t in folded), HASH_FEATURES)
+    chars = hashed_counts((char_wb_ngrams(t, 3, 5) for t in folded), CHAR_FEATURES)
+    return SparseRows.hstack([words, chars])
 
 
 Scope = frozenset[str] | None  # the rules a view is read for (None: all)
@@ -86,15 +84,23 @@ def rule_features(texts: list[str], scopes: list[Scope] | None = None) -> np.nda
     return out
 
 
+def cheap_logits(texts: list[str], scopes: list[Scope] | None, cheap_coef: np.ndarray) -> np.ndarray:
+    """Each text's linear score from everything but the embedding (hashed words and characters, rule hits),
+    without the intercept: what serving computes for every view, with numpy only."""
+    rules = rule_features(texts, scopes).astype(np.float64) @ cheap_coef[HASHED:].astype(np.float64)
+    return hashed_words(texts).dot(cheap_coef[:HASHED]) + rules
+
+
 def cheap_features(texts: list[str], scopes: list[Scope] | None = None):
-    """Everything but the embedding: hashed words and characters, rule hits (sparse, CSR)."""
+    """Everything but the embedding: hashed words and characters, rule hits (SciPy CSR, for training)."""
     import scipy.sparse as sparse
 
-    return sparse.hstack([hashed_words(texts), sparse.csr_matrix(rule_features(texts, scopes))]).tocsr()
+    return sparse.hstack([hashed_words(texts).to_scipy(), sparse.csr_matrix(rule_features(texts, scopes))]).tocsr()
 
 
 def features(texts: list[str], scopes: list[Scope] | None = None):
-    """The model's input: embeddings, hashed words and characters, rule hits side by side (sparse, CSR)."""
+    """The model's input: embeddings, hashed words and characters, rule hits side by side (SciPy CSR, for
+    training)."""
     import scipy.sparse as sparse
 
     return sparse.hstack([sparse.csr_matrix(embed(texts)), cheap_features(texts, scopes)]).tocsr()
@@ -237,7 +243,7 @@ def score_groups(groups: list[list[str]], weights: Weights) -> np.ndarray:
     if not flat:
         return result
     embedding_coef, cheap_coef = split_coef(weights)
-    cheap = np.asarray(cheap_features(flat, scopes) @ cheap_coef).ravel() + weights.intercept
+    cheap = cheap_logits(flat, scopes, cheap_coef) + weights.intercept
     chosen = choose_views(cheap, counts)
     logits = cheap[chosen] + embed([flat[i] for i in chosen]) @ embedding_coef
     probs = 1.0 / (1.0 + np.exp(-logits))
