@@ -36,6 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
+from apps.core.ngrams import SparseRows, char_wb_ngrams, hashed_counts, word_ngrams
+
 from ..injection import RULES, score_injection
 from ..obfuscation import decoded_payloads, deobfuscate
 from ..text import fold
@@ -62,18 +64,14 @@ RULE_IDS: tuple[str, ...] = (*(rule.id for rule in RULES), "encoded.payload", "e
 HASHED = HASH_FEATURES + CHAR_FEATURES
 
 
-def hashed_words(texts: list[str]):
-    """Sparse (len(texts), HASH_FEATURES + CHAR_FEATURES) matrix: folded word unigrams and bigrams, and
-    character 3-5-grams, each block L2-normalised."""
-    import scipy.sparse as sparse
-    from sklearn.feature_extraction.text import HashingVectorizer
-
+def hashed_words(texts: list[str]) -> SparseRows:
+    """(len(texts), HASH_FEATURES + CHAR_FEATURES) rows: folded word unigrams and bigrams, and character
+    3-5-grams, each block L2-normalised (scikit-learn's HashingVectorizer, computed with numpy only:
+    apps.core.ngrams)."""
     folded = [fold(t) for t in texts]
-    words = HashingVectorizer(n_features=HASH_FEATURES, ngram_range=(1, 2), alternate_sign=False, norm="l2")
-    chars = HashingVectorizer(
-        n_features=CHAR_FEATURES, analyzer="char_wb", ngram_range=(3, 5), alternate_sign=False, norm="l2"
-    )
-    return sparse.hstack([words.transform(folded), chars.transform(folded)]).tocsr()
+    words = hashed_counts((word_ngrams(t, 1, 2) for t in folded), HASH_FEATURES)
+    chars = hashed_counts((char_wb_ngrams(t, 3, 5) for t in folded), CHAR_FEATURES)
+    return SparseRows.hstack([words, chars])
 
 
 Scope = frozenset[str] | None  # the rules a view is read for (None: all)
@@ -92,11 +90,18 @@ def rule_features(texts: list[str], scopes: list[Scope] | None = None) -> np.nda
     return out
 
 
+def cheap_logits(texts: list[str], scopes: list[Scope] | None, cheap_coef: np.ndarray) -> np.ndarray:
+    """Each text's linear score from everything but the embedding (hashed words and characters, rule hits),
+    without the intercept: what serving computes for every view, with numpy only."""
+    rules = rule_features(texts, scopes).astype(np.float64) @ cheap_coef[HASHED:].astype(np.float64)
+    return hashed_words(texts).dot(cheap_coef[:HASHED]) + rules
+
+
 def cheap_features(texts: list[str], scopes: list[Scope] | None = None):
-    """Everything but the embedding: hashed words and characters, rule hits (sparse, CSR)."""
+    """Everything but the embedding: hashed words and characters, rule hits (SciPy CSR, for training)."""
     import scipy.sparse as sparse
 
-    return sparse.hstack([hashed_words(texts), sparse.csr_matrix(rule_features(texts, scopes))]).tocsr()
+    return sparse.hstack([hashed_words(texts).to_scipy(), sparse.csr_matrix(rule_features(texts, scopes))]).tocsr()
 
 
 def dense_features(vectors: np.ndarray, reference: Reference) -> np.ndarray:
@@ -232,17 +237,18 @@ def choose_views(cheap_logits: np.ndarray, counts: list[int], *, limit: int = EM
 
 
 def view_scores(
-    coef: np.ndarray, intercept: float, cheap, counts: list[int], vectors_of, reference: Reference
+    coef: np.ndarray, intercept: float, cheap: np.ndarray, counts: list[int], vectors_of, reference: Reference
 ) -> np.ndarray:
-    """Each group's score, the most suspicious of its views: the cheap part of every view (`cheap`, CSR,
-    one row per view), then the full score of the views choose_views picks, `vectors_of(indices)` giving
-    their embeddings. Serving (score_groups) and training's calibration both score this way."""
+    """Each group's score, the most suspicious of its views: the cheap part of every view (`cheap`, one
+    logit per view without the intercept), then the full score of the views choose_views picks,
+    `vectors_of(indices)` giving their embeddings. Serving (score_groups) and training's calibration
+    both score this way."""
     result = np.zeros(len(counts), dtype=np.float64)
     if not sum(counts):
         return result
-    cheap_logits = np.asarray(cheap @ coef[DENSE:]).ravel() + intercept
-    chosen = choose_views(cheap_logits, counts)
-    logits = cheap_logits[chosen] + dense_features(vectors_of(chosen), reference) @ coef[:DENSE]
+    partial = np.asarray(cheap, dtype=np.float64) + intercept
+    chosen = choose_views(partial, counts)
+    logits = partial[chosen] + dense_features(vectors_of(chosen), reference) @ coef[:DENSE]
     probs = 1.0 / (1.0 + np.exp(-logits))
     owner = np.repeat(np.arange(len(counts)), counts)[chosen]
     np.maximum.at(result, owner, probs)
@@ -258,7 +264,7 @@ def score_groups(groups: list[list[str]], weights: Weights) -> np.ndarray:
     return view_scores(
         weights.coef,
         weights.intercept,
-        cheap_features(flat, scopes),
+        cheap_logits(flat, scopes, weights.coef[DENSE:]),
         counts,
         lambda chosen: embed([flat[i] for i in chosen]),
         weights.reference,

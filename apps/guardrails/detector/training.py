@@ -92,7 +92,8 @@ class ViewMatrix:
 
 def text_scores(coef: np.ndarray, intercept: float, views: ViewMatrix, reference: Reference) -> np.ndarray:
     """Each text's score as served (model.view_scores)."""
-    return view_scores(coef, intercept, views.cheap, views.counts, lambda chosen: views.vectors[chosen], reference)
+    cheap = np.asarray(views.cheap @ coef[DENSE:]).ravel()
+    return view_scores(coef, intercept, cheap, views.counts, lambda chosen: views.vectors[chosen], reference)
 
 
 def _fitting_matrix(vectors: np.ndarray, cheap, reference: Reference):
