@@ -217,8 +217,10 @@ STATE_CUES: tuple[tuple[re.Pattern[str], frozenset[str], str], ...] = (
     ),
 )
 
+# "$68", "68 dollars", and a number with cents ("the 145.80 order", "700,92"): cents make it an amount.
 _AMOUNT_RE = re.compile(
-    r"(?:[$€£]\s?(\d+(?:[.,]\d{1,2})?))|(?:\b(\d+(?:[.,]\d{1,2})?)\s?(?:usd|dollars?|bucks|eur|euros?|pounds?)\b)",
+    r"(?:[$€£]\s?(\d+(?:[.,]\d{1,2})?))|(?:\b(\d+(?:[.,]\d{1,2})?)\s?(?:usd|dollars?|bucks|eur|euros?|pounds?)\b)"
+    r"|(?<![\w.,-])(\d{1,6}[.,]\d{2})(?![\w.,-]*\d)",
     re.I,
 )
 _ORDINALS = {
@@ -249,7 +251,7 @@ OLDEST_RE = re.compile(r"\b(?:my|the) (?:first|oldest|earliest) (?:order|purchas
 def amounts_in(text: str) -> list[Decimal]:
     found = []
     for m in _AMOUNT_RE.finditer(text):
-        raw = (m.group(1) or m.group(2)).replace(",", ".")
+        raw = (m.group(1) or m.group(2) or m.group(3)).replace(",", ".")
         try:
             found.append(Decimal(raw))
         except InvalidOperation:
