@@ -261,8 +261,13 @@ def _turn(deps: SupportDeps, message: Message) -> TurnOutcome:
 
     decision = _route(deps, text, context.history)
     if decision.route == HUMAN:
+        # A customer who asks for a person gets one, whatever else the message says.
+        escalated = handoff.person_handoff(deps, text)
         return TurnOutcome(
-            text=HUMAN_REPLY, agent="router", status=TraceStatus.HANDOFF, escalate_reason="customer_request"
+            text=HUMAN_REPLY,
+            agent="router",
+            status=TraceStatus.HANDOFF,
+            escalate_reason="" if escalated else "customer_request",
         )
     planned = plan_for_turn(text)
     if planned is not None:

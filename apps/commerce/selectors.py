@@ -133,7 +133,10 @@ def invoice_list_for_customer(
 ) -> list[Invoice]:
     orders = _orders_in_scope(customer=customer, only_order=only_order)
     return list(
-        Invoice.objects.filter(order__in=orders).select_related("order").order_by("-issued_at", "-id")[: _limit(limit)]
+        Invoice.objects.filter(order__in=orders)
+        .select_related("order")
+        .prefetch_related("order__items")
+        .order_by("-issued_at", "-id")[: _limit(limit)]
     )
 
 

@@ -10,6 +10,7 @@ from apps.agents.local import DEFAULT_REPLY
 from apps.agents.turns import ALL_MODELS_FAILED_REPLY, HUMAN_REPLY, OUT_OF_SCOPE_REPLY, turn_run
 from apps.conversations.models import ConversationStatus, Message, MessageRole, MessageStatus
 from apps.observability.models import Span, Trace, TraceStatus
+from apps.support.models import Escalation
 from tests.fakes.llm_server import cut_stream, text
 
 pytestmark = pytest.mark.django_db
@@ -152,8 +153,14 @@ def test_human_route_escalates(say: Any, pushed: list, route_to: Any) -> None:
     trace = Trace.objects.get()
     assert trace.status == TraceStatus.HANDOFF
     assert list(trace.spans.filter(kind="handoff").values_list("data", flat=True)) == [
-        {"reason_code": "customer_request"}
+        {"reason_code": "customer_request", "by": "tool"}
     ]
+    # the hand-over is the specialists' own tool, run by the runtime: the trace shows the same call
+    (tool_span,) = trace.spans.filter(kind="tool_call")
+    assert tool_span.name == "escalate_to_human"
+    assert tool_span.data["arguments"] == {"reason_code": "customer_request", "note": "I want to talk to a person"}
+    assert tool_span.data["by"] == "router"
+    assert Escalation.objects.filter(conversation=message.conversation, reason_code="customer_request").count() == 1
 
 
 def test_out_of_scope_is_declined_without_a_model_call(say: Any, pushed: list, route_to: Any, providers: Any) -> None:

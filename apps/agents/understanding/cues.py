@@ -218,7 +218,9 @@ STATE_CUES: tuple[tuple[re.Pattern[str], frozenset[str], str], ...] = (
 )
 
 _AMOUNT_RE = re.compile(
-    r"(?:[$€£]\s?(\d+(?:[.,]\d{1,2})?))|(?:\b(\d+(?:[.,]\d{1,2})?)\s?(?:usd|dollars?|bucks|eur|euros?|pounds?)\b)",
+    r"(?:[$€£]\s?(\d+(?:[.,]\d{1,2})?))|(?:\b(\d+(?:[.,]\d{1,2})?)\s?(?:usd|dollars?|bucks|eur|euros?|pounds?)\b)"
+    # A bare price with cents ("a charge of 145.80") is an amount too; a rate ("13.00%") is not.
+    r"|(?:(?<![\w.,-])(\d{1,5}\.\d{2})(?![\d%]|\.\d))",
     re.I,
 )
 _ORDINALS = {
@@ -246,10 +248,18 @@ LATEST_RE = re.compile(
 OLDEST_RE = re.compile(r"\b(?:my|the) (?:first|oldest|earliest) (?:order|purchase)\b", re.I)
 
 
+# "over $50", "more than 100 dollars": a threshold of a rule, not the amount of an order.
+_THRESHOLD_BEFORE_RE = re.compile(
+    r"\b(?:over|under|above|below|more than|less than|at least|up to|upwards of)\s*$", re.IGNORECASE
+)
+
+
 def amounts_in(text: str) -> list[Decimal]:
     found = []
     for m in _AMOUNT_RE.finditer(text):
-        raw = (m.group(1) or m.group(2)).replace(",", ".")
+        if _THRESHOLD_BEFORE_RE.search(text[max(0, m.start() - 14) : m.start()]):
+            continue
+        raw = (m.group(1) or m.group(2) or m.group(3)).replace(",", ".")
         try:
             found.append(Decimal(raw))
         except InvalidOperation:
