@@ -186,35 +186,38 @@ def bench_held_out() -> list[str]:
 
 
 def bench_written_held_out() -> list[str]:
-    """The written held-out files (apps/guardrails/detector/data/written/*_heldout.txt: written by a
-    colleague who never read the rules, never trained or tuned on), through check_input as it runs,
+    """Each written folder's held-out files (apps/guardrails/detector/data/written*/*_heldout.txt: written
+    by colleagues who never read the rules, never trained or tuned on), through check_input as it runs,
     recall by attack family. Needs no shared data."""
-    from apps.guardrails.detector.examples import ATTACK, written_held_out
+    from apps.guardrails.detector.examples import ATTACK, written_held_out_sets
 
-    examples = written_held_out()
-    if not examples:
-        return ["injection, written held-out: skipped, no data/written/*_heldout.txt"]
-    tripped: Counter[str] = Counter()
-    count: Counter[str] = Counter()
-    for example in examples:
-        group = "attack" if example.label == ATTACK else "benign"
-        hit = check_input(example.text).verdict(INPUT_INJECTION).tripped
-        for key in (group, f"{group}:{example.family}"):
-            count[key] += 1
-            tripped[key] += hit
-    lines = [f"injection, written held-out ({len(examples)} texts; rules + learned, as check_input runs)"]
-    lines.append(
-        f"  attacks recall {tripped['attack'] / count['attack']:.3f}  ({tripped['attack']} of {count['attack']})"
-    )
-    lines.append(
-        f"  benign false-positive rate {tripped['benign'] / count['benign']:.4f}  "
-        f"({tripped['benign']} of {count['benign']})"
-    )
-    families = sorted(k for k in count if k.startswith("attack:"))
-    lines.append(
-        "  recall by attack family: "
-        + ", ".join(f"{k[7:]} {tripped[k] / count[k]:.2f} ({tripped[k]}/{count[k]})" for k in families)
-    )
+    sets = written_held_out_sets()
+    if not sets:
+        return ["injection, written held-out: skipped, no data/written*/*_heldout.txt"]
+    lines: list[str] = []
+    for name, examples in sets.items():
+        tripped: Counter[str] = Counter()
+        count: Counter[str] = Counter()
+        for example in examples:
+            group = "attack" if example.label == ATTACK else "benign"
+            hit = check_input(example.text).verdict(INPUT_INJECTION).tripped
+            for key in (group, f"{group}:{example.family}"):
+                count[key] += 1
+                tripped[key] += hit
+        lines.append(f"injection, {name} held-out ({len(examples)} texts; rules + learned, as check_input runs)")
+        if count["attack"]:
+            recall = tripped["attack"] / count["attack"]
+            lines.append(f"  attacks recall {recall:.3f}  ({tripped['attack']} of {count['attack']})")
+        if count["benign"]:
+            lines.append(
+                f"  benign false-positive rate {tripped['benign'] / count['benign']:.4f}  "
+                f"({tripped['benign']} of {count['benign']})"
+            )
+        families = sorted(k for k in count if k.startswith("attack:"))
+        lines.append(
+            "  recall by attack family: "
+            + ", ".join(f"{k[7:]} {tripped[k] / count[k]:.2f} ({tripped[k]}/{count[k]})" for k in families)
+        )
     return lines
 
 

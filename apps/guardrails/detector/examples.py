@@ -8,10 +8,11 @@ its held-out folder) are real-looking support messages the team wrote, benign to
 and keep false positives on customer text near zero. None of this is copied from a
 public data set.
 
-`data/written/` holds examples written by a colleague who never read the rules:
-`*_train.txt` are training data (all of it in the development side of the split),
-`*_heldout.txt` a held-out set of its own (`written_held_out`), never used to fit,
-calibrate or choose anything.
+`data/written/`, `data/written2/`, ... (`written_dirs`) hold examples written by colleagues
+who never read the rules: `*_train.txt` are training data (all of it in the development
+side of the split, families prefixed with the folder's name, "written:override",
+"written2:multilingual"), `*_heldout.txt` a held-out set of each folder's own
+(`written_held_out`), never used to fit, calibrate or choose anything.
 
 The split is stratified by family and seeded per family: 25% of every team family is
 held out and never used for fitting or calibration, so the held-out figures are
@@ -27,8 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
-# Examples written by a colleague who never read the rules or the detector: `*_train.txt` are training
-# data like the rest, `*_heldout.txt` are never trained, calibrated or tuned on (written_held_out()).
+# Examples written by colleagues who never read the rules or the detector, one folder per writer
+# (written/, written2/, ...): `*_train.txt` are training data like the rest, `*_heldout.txt` are never
+# trained, calibrated or tuned on (written_held_out()).
 WRITTEN_DIR = DATA_DIR / "written"
 UNDERSTANDING_EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "agents" / "understanding" / "examples"
 SPLIT_SEED = 12
@@ -60,19 +62,31 @@ def parse(text: str, *, label: int) -> list[Example]:
     return examples
 
 
+def written_dirs(directory: Path = DATA_DIR) -> list[Path]:
+    """The written examples' folders (`written`, `written2`, ...), in name order."""
+    return sorted(p for p in directory.glob(f"{WRITTEN_DIR.name}*") if p.is_dir())
+
+
 def data_files(directory: Path = DATA_DIR) -> list[tuple[Path, int]]:
     """Every training file with its label: `attacks*.txt` are attacks, `benign*.txt` benign, in `directory`
-    and, from `written/`, `attacks_train.txt` (with `families_attacks_train.txt`) and `benign_train.txt`."""
-    written = directory / WRITTEN_DIR.name
-    return (
-        [(p, ATTACK) for p in sorted(directory.glob("attacks*.txt"))]
-        + [(p, BENIGN) for p in sorted(directory.glob("benign*.txt"))]
-        + [(p, ATTACK) for p in sorted(written.glob("*attacks_train.txt"))]
-        + [(p, BENIGN) for p in sorted(written.glob("benign_train.txt"))]
-    )
+    and, from each written folder, `attacks_train.txt` (with `families_attacks_train.txt`) and
+    `benign_train.txt`."""
+    files = [(p, ATTACK) for p in sorted(directory.glob("attacks*.txt"))] + [
+        (p, BENIGN) for p in sorted(directory.glob("benign*.txt"))
+    ]
+    for written in written_dirs(directory):
+        files += [(p, ATTACK) for p in sorted(written.glob("*attacks_train.txt"))]
+        files += [(p, BENIGN) for p in sorted(written.glob("benign_train.txt"))]
+    return files
 
 
-WRITTEN_PREFIX = "written:"  # family prefix of the examples from written/*_train.txt
+# Family prefix of the examples from a written folder's *_train.txt: the folder's name and a colon
+# ("written:override", "written2:benign"), so every written family starts with this.
+WRITTEN_PREFIX = WRITTEN_DIR.name
+
+
+def is_written(family: str) -> bool:
+    return family.startswith(WRITTEN_PREFIX)
 
 
 def _lines(path: Path) -> list[str]:
@@ -98,19 +112,27 @@ def written_examples(stem: str, directory: Path = WRITTEN_DIR) -> list[Example]:
 
 
 def team_examples(directory: Path = DATA_DIR) -> list[Example]:
-    """The team's files (`## family` sections) and the written training files (families prefixed "written:")."""
+    """The team's files (`## family` sections) and the written training files (families prefixed with their
+    folder's name, "written:", "written2:")."""
     examples: list[Example] = []
     for path, label in data_files(directory):
-        if path.parent.name != WRITTEN_DIR.name:
+        if path.parent == directory:
             examples.extend(parse(path.read_text(encoding="utf-8"), label=label))
-    for e in written_examples("train", directory / WRITTEN_DIR.name):
-        examples.append(Example(text=e.text, label=e.label, family=WRITTEN_PREFIX + e.family))
+    for written in written_dirs(directory):
+        for e in written_examples("train", written):
+            examples.append(Example(text=e.text, label=e.label, family=f"{written.name}:{e.family}"))
     return examples
 
 
+def written_held_out_sets(directory: Path = DATA_DIR) -> dict[str, list[Example]]:
+    """Each written folder's held-out examples (`attacks_heldout.txt` with `families_attacks_heldout.txt`,
+    `benign_heldout.txt`) by folder name: never trained, calibrated, tuned or chosen on."""
+    found = {written.name: written_examples("heldout", written) for written in written_dirs(directory)}
+    return {name: examples for name, examples in found.items() if examples}
+
+
 def written_held_out(directory: Path = WRITTEN_DIR) -> list[Example]:
-    """The written held-out examples (`attacks_heldout.txt` with `families_attacks_heldout.txt`,
-    `benign_heldout.txt`): never trained, calibrated, tuned or chosen on; empty when absent."""
+    """One written folder's held-out examples (by default the first writer's); empty when absent."""
     return written_examples("heldout", directory)
 
 
@@ -135,7 +157,8 @@ def understanding_examples(directory: Path = UNDERSTANDING_EXAMPLES_DIR) -> list
 
 
 def all_examples() -> list[Example]:
-    seen: set[str] = {e.text for e in written_held_out()}  # never train on a held-out text, whoever wrote it
+    # Never train on a held-out text, whoever wrote it.
+    seen: set[str] = {e.text for examples in written_held_out_sets().values() for e in examples}
     unique: list[Example] = []
     for example in team_examples() + routing_examples() + understanding_examples():
         if example.text not in seen:  # the same message in two files would sit on both sides of the split
@@ -155,7 +178,7 @@ def data_digest(directory: Path = DATA_DIR) -> str:
 
 def split(examples: list[Example], *, seed: int = SPLIT_SEED) -> tuple[list[Example], list[Example]]:
     """(development, held_out): a seeded HELD_OUT_FRACTION of every team family is held out (the written
-    examples have a held-out set of their own, so all of written/*_train.txt is development)."""
+    examples have held-out sets of their own, so all of written*/*_train.txt is development)."""
     by_family: dict[tuple[int, str], list[Example]] = {}
     for example in examples:
         by_family.setdefault((example.label, example.family), []).append(example)
@@ -163,7 +186,7 @@ def split(examples: list[Example], *, seed: int = SPLIT_SEED) -> tuple[list[Exam
     held_out: list[Example] = []
     for key in sorted(by_family):
         group = sorted(by_family[key], key=lambda e: e.text)
-        if key[1].startswith(WRITTEN_PREFIX):  # its held-out counterpart is written/*_heldout.txt
+        if is_written(key[1]):  # its held-out counterpart is the folder's *_heldout.txt
             development.extend(group)
             continue
         random.Random(f"{seed}:{key[0]}:{key[1]}").shuffle(group)

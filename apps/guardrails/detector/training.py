@@ -147,7 +147,7 @@ def train() -> TrainingResult:
     y = np.array([e.label for e in development])
     families = [e.family for e in development]
     customer = np.array([_is_customer(f) for f in families])
-    written = np.array([f.startswith(ex.WRITTEN_PREFIX) for f in families])
+    written = np.array([ex.is_written(f) for f in families])
 
     vectors, counts = _view_matrix(dev_texts)
     # Fitting uses each example as written (a long one truncated by the embedder); views are for scoring.
@@ -201,10 +201,9 @@ def train() -> TrainingResult:
     meta["held_out_learned"] = evaluate(
         ho_scores, np.array([e.label for e in held_out]), [e.family for e in held_out], threshold
     )
-    written_held_out = ex.written_held_out()
-    if written_held_out:
+    for name, written_held_out in ex.written_held_out_sets().items():
         w_vectors, w_counts = _view_matrix([e.text for e in written_held_out])
-        meta["written_held_out_learned"] = evaluate(
+        meta[f"{name}_held_out_learned"] = evaluate(
             text_scores(weights.coef, weights.intercept, w_vectors, w_counts),
             np.array([e.label for e in written_held_out]),
             [e.family for e in written_held_out],
