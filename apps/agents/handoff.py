@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from apps.agents.deps import SupportDeps
-from apps.agents.registry import SPECIALISTS, tool_get
+from apps.agents.registry import SPECIALISTS
+from apps.agents.specialists.shared_tools import escalate_to_human
 from apps.agents.tools import ToolContext
 from apps.conversations.models import Conversation
 from apps.core.errors import ApplicationError
@@ -21,8 +22,6 @@ from apps.observability.errors import capture_exception
 from apps.observability.models import SpanKind
 from apps.observability.recorder import summarize
 from apps.support import services
-
-PERSON_TOOL = "escalate_to_human"
 
 
 def escalate(*, conversation: Conversation, reason_code: str, note: str = "") -> None:
@@ -49,7 +48,7 @@ def ticket_open(
 def person_handoff(deps: SupportDeps, text: str) -> bool:
     """Hand the conversation to a person because the customer asked for one: the `escalate_to_human` tool, run
     by the runtime (traced like any tool call). False when it failed, so the turn escalates by itself instead."""
-    spec = tool_get(PERSON_TOOL)
+    spec = escalate_to_human  # the tool every specialist has (specialists.shared_tools)
     arguments = {"reason_code": "customer_request", "note": text[:500]}
     with deps.trace.span(
         SpanKind.TOOL_CALL, spec.name, tool=spec.name, tool_class=str(spec.tool_class), arguments=arguments, by="router"

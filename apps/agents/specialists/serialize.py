@@ -105,7 +105,11 @@ def invoice(inv: Invoice) -> dict[str, Any]:
         "order_status": order.status,
         "order_status_label": order.get_status_display(),
         "placed_on": order.placed_at.date().isoformat(),
-        "items": [f"{i.quantity} x {item_label(i)}" for i in order.items.all()],
+        # The category too ("the running shoes" are the Trail Runners): what the resolver reads an item by.
+        "items": [
+            {"quantity": i.quantity, "name": item_label(i), "category": i.variant.product.category}
+            for i in order.items.all()
+        ],
         "status": inv.status,
         "status_label": inv.get_status_display(),
         "issued_on": inv.issued_at.date().isoformat(),

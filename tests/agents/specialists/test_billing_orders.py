@@ -11,7 +11,7 @@ from apps.agents.understanding.cues import amounts_in
 from apps.agents.understanding.references import ResolutionKind, facts_from_data, resolve_order
 
 
-def invoice(order: str, status: str, placed: str, items: list[str], total: str) -> dict:
+def invoice(order: str, status: str, placed: str, items: list[tuple[str, str]], total: str) -> dict:
     return {
         "number": f"INV-2026-{order[3:]}",
         "order_number": order,
@@ -19,7 +19,7 @@ def invoice(order: str, status: str, placed: str, items: list[str], total: str) 
         "order_status_label": status.title(),
         "placed_on": placed,
         "issued_on": placed,
-        "items": items,
+        "items": [{"quantity": 1, "name": name, "category": category} for name, category in items],
         "status": "paid",
         "status_label": "Paid",
         "total": total,
@@ -28,10 +28,10 @@ def invoice(order: str, status: str, placed: str, items: list[str], total: str) 
 
 
 INVOICES = [
-    invoice("TW-300007", "pending", "2026-06-09", ["1 x Wool Throw Blanket (Grey Check)"], "129.60"),
-    invoice("TW-300005", "delivered", "2026-04-01", ["1 x Deck Shoes (US 9)"], "102.60"),
-    invoice("TW-300003", "shipped", "2026-06-06", ["1 x Trail Runners (US 8)"], "145.80"),
-    invoice("TW-300009", "returned", "2026-04-20", ["1 x French Press (8 cup)"], "48.11"),
+    invoice("TW-300007", "pending", "2026-06-09", [("Wool Throw Blanket (Grey Check)", "home")], "129.60"),
+    invoice("TW-300005", "delivered", "2026-04-01", [("Deck Shoes (US 9)", "footwear")], "102.60"),
+    invoice("TW-300003", "shipped", "2026-06-06", [("Trail Runners (US 8)", "footwear")], "145.80"),
+    invoice("TW-300009", "returned", "2026-04-20", [("French Press (8 cup)", "home")], "48.11"),
 ]
 
 
@@ -42,6 +42,7 @@ INVOICES = [
         ("i see a charge of 145.80 on my visa, what was that for?", "TW-300003"),
         ("theres a 48.11 credit on my card, what is it", "TW-300009"),
         ("can i pay the blanket order with paypal instead", "TW-300007"),
+        ("you charged me twice for the running shoes, i see 145.80 two times", "TW-300003"),
     ],
 )
 def test_an_order_named_by_item_or_amount_is_found_in_the_invoices(text: str, expected: str) -> None:
@@ -57,7 +58,7 @@ def test_an_order_named_by_item_or_amount_is_found_in_the_invoices(text: str, ex
 def test_a_product_the_customer_never_bought_is_no_order_of_theirs() -> None:
     orders = facts_from_data(invoice_orders(INVOICES))
 
-    resolution = resolve_order("the invoice for my espresso machine", orders)
+    resolution = resolve_order("the invoice for my tent", orders)
 
     assert resolution.kind is ResolutionKind.NONE
     assert resolution.numbers == []

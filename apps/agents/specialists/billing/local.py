@@ -9,7 +9,7 @@ from django.utils import timezone
 from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart
 from pydantic_ai.models.function import AgentInfo
 
-from apps.agents.specialists.billing.orders import invoice_line, names_an_order, order_meant
+from apps.agents.specialists.billing.orders import invoice_line, items_text, names_an_order, order_meant
 from apps.agents.specialists.help_center_local import behaviour_steps
 from apps.agents.specialists.local_common import (
     Turn,
@@ -25,6 +25,7 @@ from apps.agents.specialists.local_common import (
 from apps.agents.specialists.local_rules import open_turn
 from apps.agents.specialists.results import day, money
 from apps.agents.tool_results import ErrorCode
+from apps.agents.understanding.planner import plan_message, split_pieces
 
 INVOICE_RE = re.compile(r"\bINV[-\s]?(\d{4})[-\s]?(\d{6})\b", re.IGNORECASE)
 
@@ -48,6 +49,8 @@ def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     if opened is not None:
         return opened
     intent = intent or ("charges" if t.named_order_now() else "invoice")
+    if intent == "invoice" and _copy_asked_later(t.text):
+        intent = "send_invoice"
     return {
         "send_invoice": _send_invoice,
         "failed": _failed,
@@ -57,6 +60,15 @@ def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
         "payments": _payments,
         "card_expiry": _card_expiry,
     }[intent](t)
+
+
+def _copy_asked_later(text: str) -> bool:
+    """ "I need the invoice for my kettle for my expenses. Could you email it to me?": the plan of the message is
+    one request, the copy by email of what the first sentence asked for (`planner._WRITE_ON_READ`)."""
+    if len(split_pieces(text)) < 2:
+        return False
+    steps = plan_message(text).steps
+    return len(steps) == 1 and (steps[0].route, steps[0].intent) == ("billing", "send_invoice")
 
 
 def _refusal(t: Turn, tool: str, number: str | None) -> ModelResponse | None:
@@ -144,7 +156,7 @@ _INVOICE_STATE = {
 def _invoice(t: Turn) -> ModelResponse:
     number = invoice_number(t)
     if number is None:
-        number, response = order_meant(t, purpose="is the invoice for", required=False)
+        number, response = order_meant(t, purpose="is the invoice for", required=False, carry=False)
         if response is not None:
             return response
     if number:
@@ -152,7 +164,7 @@ def _invoice(t: Turn) -> ModelResponse:
         if isinstance(inv, ModelResponse):
             return inv
         cur = inv["currency"]
-        items = ", ".join(inv.get("items") or [])
+        items = items_text(inv)
         state = _INVOICE_STATE.get(inv["status"], inv["status_label"].lower())
         order_state = inv.get("order_status_label", "").lower()
         return say(
@@ -180,7 +192,7 @@ def _items(t: Turn, number: str) -> str:
     """ " (1 x Wool Throw Blanket)": the order's items, when this turn's invoices listed them."""
     for row in (t.result("list_invoices") or {}).get("invoices") or []:
         if row["order_number"] == number and row.get("items"):
-            return f" ({', '.join(row['items'])})"
+            return f" ({items_text(row)})"
     return ""
 
 

@@ -8,6 +8,7 @@ resolver the order and returns specialists use. A message with no such cue keeps
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from pydantic_ai.messages import ModelResponse
@@ -40,8 +41,13 @@ def invoice_orders(invoices: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
+def items_text(invoice: dict[str, Any]) -> str:
+    """ "1 x Trail Runners (US 8), 2 x Stoneware Mug (Ink)": the items an invoice bills."""
+    return ", ".join(f"{item['quantity']} x {item['name']}" for item in invoice.get("items") or [])
+
+
 def invoice_line(i: dict[str, Any]) -> str:
-    items = ", ".join(i.get("items") or [])
+    items = items_text(i)
     return (
         f"{i['number']} for order {i['order_number']}" + (f" ({items})" if items else "") + f": "
         f"{money(i['total'], i['currency'])}, issued {day(i['issued_on'])}, {i['status_label'].lower()}"
@@ -49,13 +55,15 @@ def invoice_line(i: dict[str, Any]) -> str:
 
 
 def order_meant(
-    t: Turn, *, purpose: str, action: str | None = None, required: bool = True
+    t: Turn, *, purpose: str, action: str | None = None, required: bool = True, carry: bool = True
 ) -> tuple[str | None, ModelResponse | None]:
     """The order number the message means, or the response that gets it (a list_invoices call, or a question).
 
     A number named now decides; a description ("the deck shoes", "the 48.11 credit") is resolved against the
     customer's invoices; otherwise the conversation's order, and an answer to our own list ("the skillet one")
-    is read against the invoices listed. Without `required`, no order is an answer (None, None).
+    is read against the invoices listed. Without `required`, no order is an answer (None, None); without
+    `carry`, the conversation's order counts only in an answer to our own question ("show me my invoices" after
+    a question about TW-100011 lists them all).
     """
     named = t.named_order_now()
     if named:
@@ -63,7 +71,7 @@ def order_meant(
     texts = t.recent_texts()[:3] if t.answering_us else [t.text]
     described = any(names_an_order(text) for text in texts)
     if not described:
-        carried = t.order_number()
+        carried = t.order_number() if carry or t.answering_us else None
         if carried or not required:
             return carried, None
     invoices = t.result("list_invoices")
@@ -74,6 +82,9 @@ def order_meant(
         return None, say("I don't see any orders with an invoice on your account yet.")
     if len(rows) == 1:
         return rows[0]["order_number"], None
+    exact = _exact_total(t.text, rows)
+    if exact is not None:
+        return exact, None  # "i see 145.80 two times": a price to the cent names the order whatever the item words
     found = resolve_in_context(texts, facts_from_data(invoice_orders(rows)), action=action)
     if found.kind is ResolutionKind.UNIQUE and found.order is not None:
         return found.order.number, None
@@ -89,3 +100,10 @@ def order_meant(
     else:
         lead = f"Which order {purpose}? Your recent invoices:"
     return None, say(lead, bullet(invoice_line(i) for i in shown[:5]))
+
+
+def _exact_total(text: str, invoices: list[dict[str, Any]]) -> str | None:
+    """The one order whose total is an amount with cents the message gives, else None."""
+    cents = [a for a in amounts_in(text) if a != a.to_integral_value()]
+    fits = {i["order_number"] for i in invoices for a in cents if abs(Decimal(str(i["total"])) - a) < Decimal("0.005")}
+    return fits.pop() if len(fits) == 1 else None
