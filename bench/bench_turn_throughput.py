@@ -13,7 +13,8 @@ one after the other. Printed per level:
   many `busy` answers the clients got (they send the same frame again after `retry_after`);
 - the model's first text -> the first delta on the socket (the worker stamps the first text in the
   reply span's `stream` data; the client stamps the delta's arrival; same machine, same clock);
-- worker RSS per process (and PSS where /proc has smaps_rollup), and `uptime`'s load average.
+- worker RSS per process (with its peak, VmHWM, and PSS where /proc has smaps_rollup), and `uptime`'s load
+  average.
 
 Beside it, the floor: an empty entry's round trip to the socket (`apps.agents.turn_queue.echo_enqueue`, added
 from this process, read by a turn worker, sent through the channel layer and relayed by the web process to the
@@ -90,19 +91,22 @@ def _tree_cpu(root: int) -> float:
     return total
 
 
-def _memory(pid: int) -> tuple[float, float | None]:
-    """(RSS MiB, PSS MiB or None)."""
+def _memory(pid: int) -> tuple[float, float | None, float]:
+    """(RSS MiB, PSS MiB or None, peak RSS MiB since the process started)."""
     rss = pss = None
+    peak = 0.0
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             rss = int(line.split()[1]) / 1024
+        elif line.startswith("VmHWM:"):
+            peak = int(line.split()[1]) / 1024
     try:
         for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
             if line.startswith("Pss:"):
                 pss = int(line.split()[1]) / 1024
     except OSError:
         pass
-    return rss or 0.0, pss
+    return rss or 0.0, pss, peak
 
 
 class Processes:
@@ -379,14 +383,19 @@ def main() -> int:
         model_holders = [(f"worker {i}", w.pid) for i, w in enumerate(workers)]
         if embedding_server is not None:
             model_holders.append(("embedding server", embedding_server.pid))
-        total_rss = total_pss = 0.0
+        total_rss = total_pss = total_peak = 0.0
         for name, pid in model_holders:
-            rss, pss = _memory(pid)
-            total_rss, total_pss = total_rss + rss, total_pss + (pss or 0.0)
-            print(f"  {name} RSS {rss:7.1f} MiB" + (f", PSS {pss:7.1f} MiB" if pss is not None else ""))
-        print(f"  workers + embedding server: RSS {total_rss:7.1f} MiB, PSS {total_pss:7.1f} MiB")
-        rss, pss = _memory(web.pid)
-        print(f"  web RSS {rss:7.1f} MiB" + (f", PSS {pss:7.1f} MiB" if pss is not None else ""))
+            rss, pss, peak = _memory(pid)
+            total_rss, total_pss, total_peak = total_rss + rss, total_pss + (pss or 0.0), total_peak + peak
+            print(
+                f"  {name} RSS {rss:7.1f} MiB (peak {peak:7.1f})" + (f", PSS {pss:7.1f} MiB" if pss is not None else "")
+            )
+        print(
+            f"  workers + embedding server: RSS {total_rss:7.1f} MiB (sum of peaks {total_peak:7.1f}), "
+            f"PSS {total_pss:7.1f} MiB"
+        )
+        rss, pss, peak = _memory(web.pid)
+        print(f"  web RSS {rss:7.1f} MiB (peak {peak:7.1f})" + (f", PSS {pss:7.1f} MiB" if pss is not None else ""))
         print(f"  load {load_average()}")
     finally:
         others = (embedding_server,) if embedding_server is not None else ()

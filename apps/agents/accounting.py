@@ -4,7 +4,9 @@ Providers report usage; the `local` model does not, so its tokens are
 estimated with tiktoken. tiktoken normally downloads its encodings: here the
 o200k encoding is built from the copy the pinned `bpe-openai` package ships,
 with the pattern and special tokens from `tiktoken_ext.openai_public`, so
-counting works offline. Prices come from `genai-prices`, overridden per model by
+counting works offline. Counting keeps only tiktoken's byte-pair encoder (`_counter`),
+not the Python copy of its 200k ranks that `tiktoken.Encoding` holds beside it.
+Prices come from `genai-prices`, overridden per model by
 `SWITCHBOARD_MODEL_PRICES`; `local` costs nothing.
 """
 
@@ -20,6 +22,7 @@ from pathlib import Path
 
 import tiktoken
 from django.conf import settings
+from tiktoken._tiktoken import CoreBPE
 
 logger = logging.getLogger(__name__)
 
@@ -27,9 +30,8 @@ ENCODING_NAME = "o200k_base"
 _MILLION = Decimal(1_000_000)
 
 
-@cache
-def encoding() -> tiktoken.Encoding:
-    """The o200k_base encoding, loaded from the packaged file (no network)."""
+def _definition() -> dict:
+    """o200k_base's name, pattern, special tokens and ranks, the ranks read from the packaged file (no network)."""
     from tiktoken_ext import openai_public
 
     # Locate the file without importing bpe_openai (its import loads tokenizers we do not need).
@@ -48,9 +50,15 @@ def encoding() -> tiktoken.Encoding:
     original = openai_public.load_tiktoken_bpe
     openai_public.load_tiktoken_bpe = lambda *args, **kwargs: ranks  # type: ignore[assignment]
     try:
-        definition = openai_public.o200k_base()
+        return openai_public.o200k_base()
     finally:
         openai_public.load_tiktoken_bpe = original  # type: ignore[assignment]
+
+
+@cache
+def encoding() -> tiktoken.Encoding:
+    """The o200k_base encoding (encode and decode), loaded from the packaged file."""
+    definition = _definition()
     return tiktoken.Encoding(
         name=definition["name"],
         pat_str=definition["pat_str"],
@@ -59,10 +67,25 @@ def encoding() -> tiktoken.Encoding:
     )
 
 
+@cache
+def _counter() -> CoreBPE:
+    """The o200k_base byte-pair encoder alone: what `tiktoken.Encoding.encode` runs. The Encoding also keeps the
+    200k ranks as a Python dict (about 28 MiB per process) that counting never reads; here they are dropped
+    once the encoder holds its own copy."""
+    definition = _definition()
+    return CoreBPE(definition["mergeable_ranks"], definition["special_tokens"], definition["pat_str"])
+
+
 def count_tokens(text: str) -> int:
+    """o200k_base tokens of `text`, special-token text counted as text: `len(encoding().encode(text,
+    disallowed_special=()))`."""
     if not text:
         return 0
-    return len(encoding().encode(text, disallowed_special=()))
+    try:
+        return len(_counter().encode(text, set()))
+    except UnicodeEncodeError:
+        # As tiktoken does: surrogates that are not valid UTF-8 are replaced before encoding.
+        return len(_counter().encode(text.encode("utf-16", "surrogatepass").decode("utf-16", "replace"), set()))
 
 
 def _override(model: str) -> tuple[Decimal, Decimal] | None:

@@ -74,12 +74,24 @@ def _yes_then_restated(clause: str, restated: re.Pattern[str]) -> bool:
     return any(_is_yes(" ".join(words[:i])) and restated.match(" ".join(words[i:])) for i in range(1, len(words)))
 
 
-def classify_confirmation(text: str, *, tool_name: str = "", verbs: Sequence[str] | None = None) -> Confirmation:
+# "yes to both", "both please", "do all of them": a yes to every action of a set held together.
+_ALL_OF_THEM = re.compile(
+    rf"^(?:(?:{_YES_PHRASES}) )?(?:to |do |for )?(?:both|all|all of them|both of them|them all|all three|"
+    r"everything|the lot)(?: of them)?(?: please| thanks)?$"
+)
+
+
+def classify_confirmation(
+    text: str, *, tool_name: str = "", verbs: Sequence[str] | None = None, together: bool = False
+) -> Confirmation:
     """A clear yes, a clear no, or unclear (see the module docstring).
 
-    `verbs`: the pending action's own verbs; by default those the write tool `tool_name` declares.
+    `verbs`: the pending action's own verbs; by default those the write tool `tool_name` declares. `together`:
+    several actions wait for this one answer, so "yes to both" / "both please" say yes to all of them.
     """
     clauses = _clauses(text)
+    if together:
+        clauses = ["yes" if _ALL_OF_THEM.match(c) else c for c in clauses]
     if not clauses or len(clauses) > _MAX_CLAUSES:
         return Confirmation.UNCLEAR
     if all(_is_yes(c) for c in clauses):
@@ -103,6 +115,26 @@ def classify_confirmation(text: str, *, tool_name: str = "", verbs: Sequence[str
 
     others = tuple(v for spec in write_tools.values() for v in spec.confirm_verbs)
     return Confirmation(confirm_pending(text, own_verbs=tuple(verbs or ()), other_verbs=others).value)
+
+
+# What a request after a no starts with: a question, or a verb asking for something ("no. where are my trail
+# runners instead?", "no, cancel the other one"); a reason for the no ("i'll be home after all") is not one.
+_REQUEST_START = re.compile(
+    r"^(?:where|what|whats|when|how|why|which|who|can|could|would|will|is|are|do|does|did|please|pls|send|show|"
+    r"track|check|tell|email|cancel|change|return|refund|give|list|update)\b"
+)
+
+
+def request_after_decline(text: str) -> str:
+    """The request that follows a leading no in `text` (the clauses after the first), or "" when there is none."""
+    parts = [p.strip() for p in re.split(r"(?<=[.,!?;:])\s+|\s+-\s+", text.strip()) if p.strip()]
+    if len(parts) < 2 or not _NO.match(_clauses(parts[0])[0] if _clauses(parts[0]) else ""):
+        return ""
+    rest = " ".join(parts[1:]).strip()
+    words = _clauses(rest)
+    if not words or all(_NO.match(c) or _is_yes(c) for c in words):
+        return ""
+    return rest if rest.endswith("?") or _REQUEST_START.match(words[0]) else ""
 
 
 def extract_confirmation(text: str) -> bool | None:

@@ -4,7 +4,7 @@ A behaviour is a deterministic function `(messages, info) -> ModelResponse`
 (`LocalBehaviour`): it reads the conversation (`messages`, including tool
 results) and the tools it may call (`info.function_tools`) and answers with
 text or tool calls, exactly as an LLM would. Streaming is derived from it (text
-is streamed word by word), so a behaviour only has to be written once; one that
+is streamed a sentence at a time), so a behaviour only has to be written once; one that
 wants to stream differently may also define `stream(messages, info)`.
 
 Behaviours are registered by name (`register_local_behaviour("router", fn)`)
@@ -124,7 +124,10 @@ def default_behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelRes
 
 
 # -- the model ----------------------------------------------------------------
-_WORD = re.compile(r"\S+\s*|\s+")
+# A sentence with the whitespace after it, or a run of line breaks, or what is left. The local model has its
+# whole answer at once: streamed word by word, each word paid pydantic-ai's per-event machinery and the
+# delta path only to wait in the stream guard, which releases whole sentences (apps.guardrails.streaming).
+_SENTENCE = re.compile(r"[^\n]*?(?:[.!?][\"')\]]*\s+|\n+)|.+", re.DOTALL)
 
 
 def _stream_from(behaviour: LocalBehaviour) -> StreamBehaviour:
@@ -137,7 +140,7 @@ def _stream_from(behaviour: LocalBehaviour) -> StreamBehaviour:
                 calls[index] = DeltaToolCall(name=part.tool_name, json_args=args, tool_call_id=part.tool_call_id)
         for part in response.parts:
             if isinstance(part, TextPart) and part.content:
-                for chunk in _WORD.findall(part.content):
+                for chunk in _SENTENCE.findall(part.content):
                     yield chunk
         if calls:
             yield calls

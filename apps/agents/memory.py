@@ -13,12 +13,14 @@ from __future__ import annotations
 import re
 
 from asgiref.sync import async_to_sync
+from django.conf import settings
 from django.db import transaction
 from pydantic_ai import Agent
 from pydantic_ai.messages import ModelMessage, ModelResponse
 from pydantic_ai.models.function import AgentInfo
 
 from apps.agents.accounting import count_tokens
+from apps.agents.context import window_start_seq
 from apps.agents.deps import SupportDeps
 from apps.agents.local import (
     last_user_text,
@@ -32,6 +34,7 @@ from apps.agents.models import ConversationMemory
 from apps.agents.providers import chain_close, model_chain
 from apps.conversations.models import Message, MessageRole
 from apps.conversations.services import conversation_summary_set
+from apps.observability.errors import capture_exception
 
 SUMMARY_MAX_TOKENS = 400
 SUMMARY_INSTRUCTIONS = (
@@ -108,3 +111,22 @@ def summary_refresh(*, deps: SupportDeps, keep_from_seq: int) -> str | None:
         conversation_summary_set(conversation=conversation, summary=summary)
         ConversationMemory.objects.filter(pk=memory.pk).update(summary_upto_seq=new[-1].seq)
     return summary
+
+
+def summary_due(deps: SupportDeps, reply_text: str) -> bool:
+    """Whether messages leave the history window with this reply (then `remember` folds them)."""
+    used = deps.facts.get("history_tokens")
+    return used is None or used + count_tokens(reply_text) + 4 > settings.SWITCHBOARD_HISTORY_MAX_TOKENS
+
+
+def remember(deps: SupportDeps, reply: Message) -> None:
+    """Fold messages that left the history window into the summary (for the next turns)."""
+    if not summary_due(deps, reply.text):
+        return  # everything still fits: nothing has left the window
+    keep_from = window_start_seq(conversation=deps.conversation, upto_seq=reply.seq)
+    if keep_from <= 1:
+        return
+    try:
+        summary_refresh(deps=deps, keep_from_seq=keep_from)
+    except Exception as exc:  # noqa: BLE001 -- the reply is out; a missing summary only costs context
+        capture_exception(exc, conversation=deps.conversation.pk, stage="summary")

@@ -43,13 +43,17 @@ class PendingAction(TimeStampedModel):
     expires_at = models.DateTimeField()
     decided_at = models.DateTimeField(null=True, blank=True)
     result = models.TextField(blank=True)
+    # Several writes asked for in one message wait together for one yes (0, 1, ...: the order they run in).
+    position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            # At most one action waits for a yes in a conversation: "yes" must be unambiguous.
+            # One set of actions waits for a yes in a conversation, each in its place: "yes" must be unambiguous.
             models.UniqueConstraint(
-                fields=["conversation"], condition=Q(status="pending"), name="pending_action_one_per_conversation"
+                fields=["conversation", "position"],
+                condition=Q(status="pending"),
+                name="pending_action_one_per_position",
             )
         ]
 

@@ -6,10 +6,12 @@ arguments and a plain summary). At the start of the customer's NEXT turn,
 classifier (`apps.agents.confirmation`, never the model's word):
 
 - yes: the action runs now, with the stored arguments and this turn's deps;
-- no: it is cancelled and nothing happens;
+- no: it is cancelled and nothing happens (a no followed by a new request,
+  "no. where are my trail runners instead?", lets the turn answer the request);
 - anything else, or too late (`PENDING_ACTION_TTL_MINUTES`): it expires.
 
-Exactly one decision per action: the row is locked while deciding.
+Exactly one decision per action: the row is locked while deciding. Actions a
+planned message held together (`pending_requests`) are decided by one answer.
 """
 
 from __future__ import annotations
@@ -19,11 +21,11 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from apps.agents.confirmation import Confirmation, classify_confirmation
+from apps.agents.confirmation import Confirmation, classify_confirmation, request_after_decline
 from apps.agents.deps import SupportDeps
 from apps.agents.models import PendingAction, PendingActionStatus
 from apps.agents.pending_requests import pending_action_request
-from apps.agents.registry import tool_get
+from apps.agents.registry import tool_get, write_tools
 from apps.agents.tools import ToolContext
 from apps.core.errors import ApplicationError
 from apps.observability.errors import capture_exception
@@ -33,57 +35,92 @@ from apps.observability.recorder import summarize
 
 @dataclass
 class Resolution:
-    action: PendingAction
+    action: PendingAction  # the first of the actions decided
     decision: Confirmation
     expired: bool
     reply: str  # what to tell the customer ("" when the turn should continue normally)
+    # A no followed by a new request ("no. where are my trail runners instead?"): the turn answers the request too.
+    asks_more: bool = False
+    actions: tuple[PendingAction, ...] = ()  # every action decided (several when they were asked for together)
 
 
 def pending_action_resolve(*, deps: SupportDeps) -> Resolution | None:
-    """Decide the conversation's pending action with this turn's customer message, if there is one."""
+    """Decide the conversation's pending action(s) with this turn's customer message, if there are any.
+
+    Actions held together (one message asked for several changes) are decided by one answer: a yes runs them all,
+    in order; a no cancels them all."""
     pending = PendingAction.objects.filter(conversation=deps.conversation, status=PendingActionStatus.PENDING)
     if not pending.exclude(requested_in=deps.message).exists():
         return None  # the common case, without opening a locking transaction
     now = timezone.now()
     with transaction.atomic():
-        action = (
+        actions = list(
             PendingAction.objects.select_for_update()
             .filter(conversation=deps.conversation, status=PendingActionStatus.PENDING)
             .exclude(requested_in=deps.message)
-            .first()
+            .order_by("position", "id")
         )
-        if action is None:
+        if not actions:
             return None
-        decision = classify_confirmation(deps.text, tool_name=action.tool_name)
-        action.decided_by = deps.message
-        action.decided_at = now
-        if action.expires_at <= now:
-            action.status = PendingActionStatus.EXPIRED
-            action.save(update_fields=["status", "decided_by", "decided_at", "updated_at"])
-            _trace(deps, action, decision, expired=True)
+        decision = _decide(deps.text, actions)
+        for action in actions:
+            action.decided_by = deps.message
+            action.decided_at = now
+        first = actions[0]
+        if first.expires_at <= now:
+            _close(actions, PendingActionStatus.EXPIRED)
+            _trace(deps, actions, decision, expired=True)
+            summaries = "; ".join(a.summary for a in actions)
             reply = (
-                f"Your earlier request ({action.summary}) expired before it was confirmed, so nothing was changed. "
+                f"Your earlier request ({summaries}) expired before it was confirmed, so nothing was changed. "
                 "Ask me again if you still want it."
                 if decision == Confirmation.YES
                 else ""
             )
-            return Resolution(action, decision, expired=True, reply=reply)
+            return Resolution(first, decision, expired=True, reply=reply, actions=tuple(actions))
         if decision == Confirmation.NO:
-            action.status = PendingActionStatus.CANCELLED
-            action.save(update_fields=["status", "decided_by", "decided_at", "updated_at"])
-            _trace(deps, action, decision, expired=False)
-            return Resolution(action, decision, expired=False, reply="Okay, I have not changed anything.")
+            _close(actions, PendingActionStatus.CANCELLED)
+            _trace(deps, actions, decision, expired=False)
+            return Resolution(
+                first,
+                decision,
+                expired=False,
+                reply="Okay, I have not changed anything.",
+                asks_more=bool(request_after_decline(deps.text)),
+                actions=tuple(actions),
+            )
         if decision == Confirmation.UNCLEAR:
             # Not a confirmation: the action lapses and the message is handled as a new request.
-            action.status = PendingActionStatus.EXPIRED
-            action.result = "not confirmed: the next message was not a yes"
-            action.save(update_fields=["status", "result", "decided_by", "decided_at", "updated_at"])
-            _trace(deps, action, decision, expired=False)
-            return Resolution(action, decision, expired=False, reply="")
-        action.status = PendingActionStatus.CONFIRMED
-        action.save(update_fields=["status", "decided_by", "decided_at", "updated_at"])
+            _close(actions, PendingActionStatus.EXPIRED, result="not confirmed: the next message was not a yes")
+            _trace(deps, actions, decision, expired=False)
+            return Resolution(first, decision, expired=False, reply="", actions=tuple(actions))
+        _close(actions, PendingActionStatus.CONFIRMED)
 
     # Run outside the deciding transaction: the tool's own services manage theirs.
+    replies = [_run(deps, action) for action in actions]
+    return Resolution(first, decision, expired=False, reply="\n\n".join(replies), actions=tuple(actions))
+
+
+def _decide(text: str, actions: list[PendingAction]) -> Confirmation:
+    if len(actions) == 1:
+        return classify_confirmation(text, tool_name=actions[0].tool_name)
+    tools = write_tools()
+    verbs = tuple(v for a in actions if a.tool_name in tools for v in tools[a.tool_name].confirm_verbs)
+    return classify_confirmation(text, verbs=verbs, together=True)
+
+
+def _close(actions: list[PendingAction], status: str, *, result: str = "") -> None:
+    for action in actions:
+        action.status = status
+        fields = ["status", "decided_by", "decided_at", "updated_at"]
+        if result:
+            action.result = result
+            fields.append("result")
+        action.save(update_fields=fields)
+
+
+def _run(deps: SupportDeps, action: PendingAction) -> str:
+    """Run one confirmed action with this turn's deps; the customer-facing text of what happened."""
     spec = tool_get(action.tool_name, specialist=action.agent)
     with deps.trace.span(
         SpanKind.TOOL_CALL, spec.name, tool=spec.name, tool_class="write", arguments=action.arguments
@@ -94,23 +131,19 @@ def pending_action_resolve(*, deps: SupportDeps) -> Resolution | None:
         except ApplicationError as exc:
             data["result"] = f"REFUSED ({exc.code}): {exc.message}"
             _finish(action, PendingActionStatus.FAILED, data["result"])
-            return Resolution(action, decision, expired=False, reply=f"I could not do that: {exc.message}")
+            return f"I could not do that: {exc.message}"
         except Exception as exc:  # noqa: BLE001 -- reported to Sentry, customer gets a plain message
             data["result"] = "failed"
             capture_exception(exc, tool=spec.name, pending_action=action.pk)
             _finish(action, PendingActionStatus.FAILED, f"{type(exc).__name__}")
             deps.facts["tool_failure"] = spec.name
-            return Resolution(
-                action,
-                decision,
-                expired=False,
-                reply="Something went wrong on our side and nothing was changed. I can open a ticket or connect you "
-                "with a person.",
+            return (
+                "Something went wrong on our side and nothing was changed. I can open a ticket or connect you "
+                "with a person."
             )
         data["result"] = summarize(result)
     _finish(action, PendingActionStatus.EXECUTED, summarize(result))
-    reply = spec.done_message(result, action.arguments) if spec.done_message else f"Done: {action.summary}."
-    return Resolution(action, decision, expired=False, reply=reply)
+    return spec.done_message(result, action.arguments) if spec.done_message else f"Done: {action.summary}."
 
 
 def _finish(action: PendingAction, status: str, result: str) -> None:
@@ -119,17 +152,18 @@ def _finish(action: PendingAction, status: str, result: str) -> None:
     action.save(update_fields=["status", "result", "updated_at"])
 
 
-def _trace(deps: SupportDeps, action: PendingAction, decision: Confirmation, *, expired: bool) -> None:
-    deps.trace.add(
-        SpanKind.TOOL_CALL,
-        action.tool_name,
-        tool=action.tool_name,
-        tool_class="write",
-        arguments=action.arguments,
-        result=f"not run: {'expired' if expired else decision}",
-        executed=False,
-        pending_action=action.pk,
-    )
+def _trace(deps: SupportDeps, actions: list[PendingAction], decision: Confirmation, *, expired: bool) -> None:
+    for action in actions:
+        deps.trace.add(
+            SpanKind.TOOL_CALL,
+            action.tool_name,
+            tool=action.tool_name,
+            tool_class="write",
+            arguments=action.arguments,
+            result=f"not run: {'expired' if expired else decision}",
+            executed=False,
+            pending_action=action.pk,
+        )
 
 
 def pending_actions_expire() -> int:

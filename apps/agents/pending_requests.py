@@ -2,10 +2,16 @@
 
 Separate from `pending` (which decides and runs held actions with the tools) so
 that the tools can hold a write without importing what runs it.
+
+A message that asks for several changes ("cancel my mug order and change the address on the rain jacket
+order") is planned (`apps.agents.turns._planned_turn`), which sets `deps.facts[WRITES_TOGETHER]`: its writes
+are then held side by side (`position` 0, 1, ...) and confirmed together by one yes, with one question that
+lists them all (`together_question`). Otherwise a newer request supersedes the one waiting.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -16,22 +22,44 @@ from django.utils import timezone
 from apps.agents.deps import SupportDeps
 from apps.agents.models import PendingAction, PendingActionStatus
 
+# deps.facts keys: the plan holds its writes together; the summaries held in this turn, in order.
+WRITES_TOGETHER = "writes_together"
+HELD_WRITES = "held_writes"
+
 
 def pending_action_request(
     *, deps: SupportDeps, tool_name: str, arguments: dict[str, Any], summary: str
 ) -> PendingAction:
-    """Hold a write for confirmation; an older pending action in the conversation is superseded (cancelled)."""
+    """Hold a write for confirmation; an older pending action in the conversation is superseded (cancelled),
+    except one held in this same message when the turn holds its writes together."""
     now = timezone.now()
+    together = bool(deps.facts.get(WRITES_TOGETHER)) and deps.message is not None
     with transaction.atomic():
-        PendingAction.objects.select_for_update().filter(
+        waiting = PendingAction.objects.select_for_update().filter(
             conversation=deps.conversation, status=PendingActionStatus.PENDING
-        ).update(status=PendingActionStatus.CANCELLED, decided_at=now, result="superseded by a newer request")
-        return PendingAction.objects.create(
+        )
+        stale = waiting.exclude(requested_in=deps.message) if together else waiting
+        stale.update(status=PendingActionStatus.CANCELLED, decided_at=now, result="superseded by a newer request")
+        position = waiting.filter(requested_in=deps.message).count() if together else 0
+        action = PendingAction.objects.create(
             conversation=deps.conversation,
             requested_in=deps.message,
             agent=deps.agent,
             tool_name=tool_name,
             arguments=arguments,
             summary=summary,
+            position=position,
             expires_at=now + timedelta(minutes=settings.PENDING_ACTION_TTL_MINUTES),
         )
+    deps.facts.setdefault(HELD_WRITES, []).append(summary)
+    return action
+
+
+def together_question(summaries: Sequence[str]) -> str:
+    """The one confirmation question for several changes asked for in one message."""
+    listed = "\n".join(f"{n}. {summary[:1].upper()}{summary[1:]}" for n, summary in enumerate(summaries, start=1))
+    return (
+        f"Just to confirm, I will make these {len(summaries)} changes:\n\n{listed}\n\n"
+        f"Reply **yes** to make all {len(summaries)}, or **no** to leave everything as it is "
+        "(to make only some of them, reply no and ask me for those again)."
+    )

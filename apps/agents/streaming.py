@@ -20,9 +20,11 @@ class DeltaPusher:
 
     Sent straight from the event loop through the channel layer (no thread hop
     per delta), in the envelope of `events.push_now`. The first delta goes out at
-    once (time to first token); later ones are coalesced until
-    `DELTA_MIN_CHARS` characters or `DELTA_MAX_WAIT` seconds have gathered, so a
-    long answer is a few dozen events, not one per token.
+    once (time to first token); later ones are coalesced until at least
+    `DELTA_MIN_CHARS` characters have gathered and `DELTA_MAX_WAIT` seconds have
+    passed since the last one, so a long answer is at most one event per
+    `DELTA_MAX_WAIT` (each costs the web process and Redis a relay), and text that
+    arrives at once (the local model's) goes out in two: the first sentence, the rest.
 
     With a `guard` (an `OutputStreamGuard`), model text reaches the customer only
     in whole sentences that already passed the output checks: a reply the checks
@@ -57,7 +59,7 @@ class DeltaPusher:
             return
         self.buffer += text
         now = time.monotonic()
-        if self.sent == 0 or len(self.buffer) >= DELTA_MIN_CHARS or now - self.last >= DELTA_MAX_WAIT:
+        if self.sent == 0 or (len(self.buffer) >= DELTA_MIN_CHARS and now - self.last >= DELTA_MAX_WAIT):
             await self.flush()
 
     async def end_of_stream(self) -> None:

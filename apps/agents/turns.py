@@ -24,19 +24,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
 
 from apps.agents import handoff
 from apps.agents.accounting import count_tokens
 from apps.agents.budgets import BUDGET_EXHAUSTED_REPLY, TurnBudget, budget_exceeded_before_turn
-from apps.agents.context import context_load, window_start_seq
+from apps.agents.confirmation import request_after_decline
+from apps.agents.context import context_load
 from apps.agents.deps import SupportDeps
 from apps.agents.guard import INPUT_BLOCKED_REPLY, guard_input, guard_output, mask_history
 from apps.agents.local import reset_current_deps, set_current_deps
-from apps.agents.memory import summary_refresh
+from apps.agents.memory import remember, summary_due
 from apps.agents.pending import pending_action_resolve
+from apps.agents.pending_requests import HELD_WRITES, WRITES_TOGETHER, together_question
 from apps.agents.registry import specialist_for
 from apps.agents.routes import HUMAN, OUT_OF_SCOPE, RouteDecision
 from apps.agents.routing import route_message
@@ -209,13 +210,13 @@ def _answer_locked(message: Message) -> Message | None:
     # One write transaction: the route, the reply, the answered mark and the trace (the trace in a
     # savepoint: a lost trace must not undo the reply). A summary refresh runs a model, so when one
     # is due the trace waits for it, outside.
-    summary_due = _summary_due(deps, outcome.text)
+    due = summary_due(deps, outcome.text)
     with transaction.atomic():
         reply = _deliver(deps, message, outcome)
-        if not summary_due:
+        if not due:
             _persist_trace(recorder, conversation=conversation.pk, message=message.pk)
-    if summary_due:
-        _remember(deps, reply)
+    if due:
+        remember(deps, reply)
         _persist_trace(recorder, conversation=conversation.pk, message=message.pk)
     return reply
 
@@ -238,8 +239,18 @@ def _turn(deps: SupportDeps, message: Message) -> TurnOutcome:
 
     resolution = pending_action_resolve(deps=deps)
     if resolution is not None and resolution.reply:
-        return TurnOutcome(text=resolution.reply, agent=resolution.action.agent or "assistant")
+        if not resolution.asks_more:
+            return TurnOutcome(text=resolution.reply, agent=resolution.action.agent or "assistant")
+        # "no. where are my trail runners instead?": the decline is said, then the request is answered.
+        outcome = _answer(deps, message, after_decline=True)
+        outcome.text = f"{resolution.reply}\n\n{outcome.text}"
+        return outcome
+    return _answer(deps, message)
 
+
+def _answer(deps: SupportDeps, message: Message, *, after_decline: bool = False) -> TurnOutcome:
+    """The turn from the context on: guardrails, route (or plan), the specialist, output guardrails."""
+    conversation = deps.conversation
     context = context_load(conversation=conversation, message=message)
     deps.facts["history_tokens"] = context.tokens + count_tokens(message.text) + 4
     checked = guard_input(deps, message.text)
@@ -256,12 +267,14 @@ def _turn(deps: SupportDeps, message: Message) -> TurnOutcome:
         return TurnOutcome(text=INPUT_BLOCKED_REPLY, agent="guardrails", status=TraceStatus.BLOCKED)
     # "TW-1OOOO3" or "100003" in a sentence, when it is one of the customer's own orders, is read as that order.
     text = resolve_order_lookalikes(checked.text, conversation)
+    text = (request_after_decline(text) or text) if after_decline else text
     deps.facts["customer_text"] = text
     context.history = mask_history(deps, context.history)
 
     decision = _route(deps, text, context.history)
-    if decision.route == HUMAN:
-        # A customer who asks for a person gets one, whatever else the message says.
+    planned = plan_for_turn(text) if decision.route != HUMAN else None
+    if decision.route == HUMAN or (planned is not None and planned.asks_for_person):
+        # A customer who asks for a person gets one, whatever else the message says (or a piece of it asks).
         escalated = handoff.person_handoff(deps, text)
         return TurnOutcome(
             text=HUMAN_REPLY,
@@ -269,7 +282,6 @@ def _turn(deps: SupportDeps, message: Message) -> TurnOutcome:
             status=TraceStatus.HANDOFF,
             escalate_reason="" if escalated else "customer_request",
         )
-    planned = plan_for_turn(text)
     if planned is not None:
         return _planned_turn(deps, planned, context)
     if decision.route == OUT_OF_SCOPE:
@@ -301,9 +313,11 @@ def _turn(deps: SupportDeps, message: Message) -> TurnOutcome:
 
 def _planned_turn(deps: SupportDeps, planned: TurnPlan, context: Any) -> TurnOutcome:
     """Plan-and-execute: each step's specialist answers its part of the message, then one reply is composed."""
-    deps.trace.add(SpanKind.ROUTING, "plan", steps=planned.plan.describe(), deferred=len(planned.deferred))
-    parts, specs = [], []
+    deps.trace.add(SpanKind.ROUTING, "plan", steps=planned.plan.describe(), writes=len(planned.plan.writes))
+    parts, specs, held = [], [], []  # held: (part index, summary) of the writes waiting for the customer's yes
+    deps.facts[WRITES_TOGETHER] = True  # what the steps hold waits side by side for one yes
     for index, step in enumerate(planned.run, start=1):
+        before = len(deps.facts.get(HELD_WRITES, []))
         spec = specialist_for(step.route)
         specs.append(spec)
         deps.agent = spec.name
@@ -316,9 +330,13 @@ def _planned_turn(deps: SupportDeps, planned: TurnPlan, context: Any) -> TurnOut
             return _budget_handoff(deps, str(exc))
         finally:
             deps.facts["customer_text"] = planned.plan.text
+        held.extend((len(parts) - 1, s) for s in deps.facts.get(HELD_WRITES, [])[before:])
         if deps.handoff_reason:
             break  # a person takes over: the rest of the plan is theirs
-    parts.append(planned.deferred_note())
+    if len(held) > 1:
+        # Several changes wait for one yes: one question lists them all instead of a question per step.
+        asked = {index for index, _ in held}
+        parts = [p for i, p in enumerate(parts) if i not in asked] + [together_question([s for _, s in held])]
     text = "\n\n".join(p.strip() for p in parts if p and p.strip())
     prompts = tuple(static_instructions(s) for s in specs)
     text, citations = cited_sources(text, list(deps.citations))
@@ -419,22 +437,3 @@ def _reply_extras(deps: SupportDeps, text: str) -> dict[str, Any]:
         conversation=deps.conversation, status=PendingActionStatus.PENDING, expires_at__gt=timezone.now()
     ).exists()
     return reply_data(conversation=deps.conversation, text=text, awaiting_confirmation=awaiting)
-
-
-def _summary_due(deps: SupportDeps, reply_text: str) -> bool:
-    """Whether messages leave the history window with this reply (then `_remember` folds them)."""
-    used = deps.facts.get("history_tokens")
-    return used is None or used + count_tokens(reply_text) + 4 > settings.SWITCHBOARD_HISTORY_MAX_TOKENS
-
-
-def _remember(deps: SupportDeps, reply: Message) -> None:
-    """Fold messages that left the history window into the summary (for the next turns)."""
-    if not _summary_due(deps, reply.text):
-        return  # everything still fits: nothing has left the window
-    keep_from = window_start_seq(conversation=deps.conversation, upto_seq=reply.seq)
-    if keep_from <= 1:
-        return
-    try:
-        summary_refresh(deps=deps, keep_from_seq=keep_from)
-    except Exception as exc:  # noqa: BLE001 -- the reply is out; a missing summary only costs context
-        capture_exception(exc, conversation=deps.conversation.pk, stage="summary")

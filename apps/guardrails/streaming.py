@@ -29,6 +29,9 @@ class OutputStreamGuard:
         self._check = check
         self._buffer = ""
         self._released = ""
+        # Where the last checked text ended: a delta without a new sentence end is not checked again
+        # (the checks are deterministic, so the same text would give the same release: nothing new).
+        self._checked_end = 0
         self.halted = False
 
     @property
@@ -41,11 +44,13 @@ class OutputStreamGuard:
         self._buffer += delta
         if self.halted:
             return ""
-        end = 0
-        for match in _BOUNDARY.finditer(self._buffer):
+        # Boundaries end in whitespace, so none spans the last checked end: scan only what came after it.
+        end = self._checked_end
+        for match in _BOUNDARY.finditer(self._buffer, self._checked_end):
             end = match.end()
-        if end == 0:
+        if end == self._checked_end:
             return ""
+        self._checked_end = end
         return self._release(self._check(self._buffer[:end], context=self._context))
 
     def finish(self) -> OutputResult:

@@ -6,6 +6,7 @@ writes the addresses of the PostgreSQL and Redis it started into
 `var/stack.env`, which is read here; variables set in the real environment win.
 """
 
+import os
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -454,6 +455,13 @@ CHAT_WAIT_MINUTES_PER_CONVERSATION = env.int("CHAT_WAIT_MINUTES_PER_CONVERSATION
 SWITCHBOARD_ROUTER_THRESHOLD = env.float("SWITCHBOARD_ROUTER_THRESHOLD", default=0.6)
 # torch intra-op threads for the embedding model in each process (0 = torch's default).
 SWITCHBOARD_EMBEDDING_THREADS = env.int("SWITCHBOARD_EMBEDDING_THREADS", default=1)
+# BLAS/OpenMP threads of numpy, SciPy and scikit-learn in each process (0 = the libraries' default: one per
+# core). The classifiers multiply one or a few vectors at a time: a second thread only adds hand-off cost
+# (docs/scaling.md). Exported here, before the libraries load; apps.core applies it to any already loaded.
+SWITCHBOARD_NUMERIC_THREADS = env.int("SWITCHBOARD_NUMERIC_THREADS", default=1)
+if SWITCHBOARD_NUMERIC_THREADS > 0:
+    for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_variable, str(SWITCHBOARD_NUMERIC_THREADS))
 # The machine's embedding server (`manage.py embedding_server`): a Unix socket path or host:port. Empty:
 # each process loads the model itself. Fallback: embed in-process when the server is unreachable.
 SWITCHBOARD_EMBEDDING_SERVER = env("SWITCHBOARD_EMBEDDING_SERVER", default="")

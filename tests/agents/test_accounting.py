@@ -30,3 +30,19 @@ def test_settings_override_prices(settings: Any) -> None:
     settings.SWITCHBOARD_MODEL_PRICES = {"openai:my-selfhosted-llama": "0.10/0.20", "openai:gpt-4.1-mini": "1/2"}
     assert cost_of(model="openai:my-selfhosted-llama", input_tokens=1_000_000, output_tokens=500_000) == Decimal("0.2")
     assert cost_of(model="openai:gpt-4.1-mini", input_tokens=1000, output_tokens=1000) == Decimal("0.003")
+
+
+def test_count_tokens_counts_as_the_full_encoding_does() -> None:
+    # given texts with special-token text, other scripts, emoji and a lone surrogate
+    texts = ["Where is order TW-10023?", "<|endoftext|> and <|endofprompt|>", "Größe 42 😀 中文", "bad \ud800 text"]
+
+    # when counted, and encoded by the full tiktoken encoding
+    counted = [count_tokens(t) for t in texts]
+    encoded = [
+        len(encoding().encode(t.encode("utf-16", "surrogatepass").decode("utf-16", "replace"), disallowed_special=()))
+        for t in texts
+    ]
+
+    # then the counts are the encoding's
+    assert counted == encoded
+    assert counted[0] == len(encoding().encode(texts[0], disallowed_special=()))

@@ -8,7 +8,7 @@ from django.test import override_settings
 from apps.guardrails import INPUT_INJECTION, Action, check_input, check_untrusted
 from apps.guardrails.detection import on_rule_scale
 from apps.guardrails.detector import examples as ex
-from apps.guardrails.detector.model import HASHED, RULE_IDS, get_weights, views
+from apps.guardrails.detector.model import DENSE, HASHED, RULE_IDS, get_weights, views
 
 
 @pytest.fixture(autouse=True)
@@ -39,8 +39,11 @@ def test_shipped_weights_were_trained_on_the_current_data_files() -> None:
 
     # then: retrain with `manage.py train_injection_detector` after editing the data files
     assert weights.digest == ex.data_digest()
-    assert weights.coef.shape == (384 + HASHED + len(RULE_IDS),)
+    assert weights.coef.shape == (DENSE + HASHED + len(RULE_IDS),)
     assert 0.5 < weights.threshold < 1.0
+    # the neighbours' reference is the development side of the split, attacks and benign
+    assert weights.reference.vectors.shape == (weights.meta["development"], 384)
+    assert set(weights.reference.labels.tolist()) == {ex.ATTACK, ex.BENIGN}
 
 
 def test_split_holds_out_a_quarter_of_every_family_and_is_stable() -> None:
@@ -98,9 +101,10 @@ def test_written_training_examples_are_all_development_and_held_out_ones_never_t
 
     # then
     assert len(held_out_texts) >= 500
+    assert not {e.text for e in ex.written_held_out_sets()["written2"]} & {e.text for e in development + held_out}
     assert not held_out_texts & {e.text for e in development + held_out}
     assert not [e for e in held_out if e.family.startswith(ex.WRITTEN_PREFIX)]
-    assert sum(e.family.startswith(ex.WRITTEN_PREFIX) for e in development) >= 1400
+    assert sum(e.family.startswith(ex.WRITTEN_PREFIX) for e in development) >= 2800
 
 
 def test_written_held_out_attacks_carry_their_families() -> None:

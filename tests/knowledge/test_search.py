@@ -2,6 +2,7 @@ import pytest
 from django.db import connection
 
 from apps.core.errors import ApplicationError
+from apps.knowledge import hybrid
 from apps.knowledge.lexical import bm25_candidates, lexical_query
 from apps.knowledge.models import Chunk, Document
 from apps.knowledge.selectors import (
@@ -291,3 +292,41 @@ def test_a_chunk_pinned_by_an_exact_term_is_loaded_even_when_its_score_is_not_am
     # then
     assert [r.text for r in results] == ["We hand parcels to the carrier Kestrel Freight, reference code KX-4471."]
     assert results[0].answerable
+
+
+def test_the_database_function_is_the_current_hybrid_statement():
+    # given the function migration 0006 created (a frozen copy of the statement)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT prosrc, pg_get_function_identity_arguments(oid), proconfig FROM pg_proc WHERE proname = %s",
+            [hybrid.FUNCTION_NAME],
+        )
+        rows = cursor.fetchall()
+
+    # then it runs exactly the statement `hybrid.py` builds now (else: a migration must replace it)
+    assert len(rows) == 1
+    source, arguments, config = rows[0]
+    assert source == hybrid.function_body()
+    assert arguments == ", ".join(f"p_{name} {kind}" for name, kind in hybrid.FUNCTION_ARGS)
+    assert config == ["plan_cache_mode=force_generic_plan"]
+
+
+def test_an_unfiltered_search_runs_the_function_and_a_filtered_one_the_statement(
+    fake_backend, django_assert_num_queries
+):
+    # given
+    ingest("help", CORPUS)
+    vector = bag_of_words("gift card balance")
+    hybrid_candidates(query="warm up", limit=3, query_vector=vector, model="test:bag-of-words")
+
+    # when
+    with django_assert_num_queries(1) as unfiltered:
+        hybrid_candidates(query="gift card", limit=3, query_vector=vector, model="test:bag-of-words")
+    with django_assert_num_queries(1) as filtered:
+        hybrid_candidates(
+            query="gift card", limit=3, query_vector=vector, model="test:bag-of-words", filters={"source": "help"}
+        )
+
+    # then
+    assert f"FROM {hybrid.FUNCTION_NAME}(" in unfiltered.captured_queries[0]["sql"]
+    assert hybrid.FUNCTION_NAME not in filtered.captured_queries[0]["sql"]

@@ -136,10 +136,39 @@ def _encode(texts: list[str], *, batch_size: int) -> np.ndarray:
                     address,
                     exc_info=True,
                 )
-    encoded = get_embedder().encode(
-        texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+    return _model_encode(get_embedder(), texts, batch_size=batch_size)
+
+
+def _model_encode(model: SentenceTransformer, texts: list[str], *, batch_size: int) -> np.ndarray:
+    """The model's vectors for `texts`, running it once per distinct token sequence.
+
+    The readers of one message embed forms of it that often differ only in case or spacing ("Do you ship?",
+    "do you ship?"); the tokenizer lowercases, so they are the same input to the model: the same vector.
+    """
+    index = _same_input(model, texts)
+    unique = [texts[i] for i in dict.fromkeys(index)]
+    encoded = model.encode(
+        unique, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
     )
-    return np.asarray(encoded, dtype=np.float32)
+    vectors = np.asarray(encoded, dtype=np.float32)
+    if len(unique) == len(texts):
+        return vectors
+    row = {first: position for position, first in enumerate(dict.fromkeys(index))}
+    return vectors[[row[first] for first in index]]
+
+
+def _same_input(model: SentenceTransformer, texts: list[str]) -> list[int]:
+    """For each text, the position of the first text the model sees as the same input (token ids)."""
+    if len(texts) < 2:
+        return list(range(len(texts)))
+    try:
+        features = model.preprocess(texts)
+        ids, mask = features["input_ids"], features["attention_mask"]
+        keys = [tuple(ids[i][mask[i] == 1].tolist()) for i in range(len(texts))]
+    except Exception:  # noqa: BLE001 - an API change of the library costs the saving, never an answer
+        return list(range(len(texts)))
+    first: dict[tuple[int, ...], int] = {}
+    return [first.setdefault(key, position) for position, key in enumerate(keys)]
 
 
 RECENT_TEXTS = 2048

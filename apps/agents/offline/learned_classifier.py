@@ -20,9 +20,11 @@ for text unlike any shop request, the intents' precision threshold for "unclear"
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import itertools
 import logging
 import os
+import pickle
 import re
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
@@ -34,6 +36,7 @@ import numpy as np
 
 from apps.agents.offline import embedder
 from apps.agents.offline.slots import order_number_spans
+from apps.core.ngrams import TfidfNgrams
 
 logger = logging.getLogger(__name__)
 
@@ -233,18 +236,67 @@ def fit_calibrated(
 
 
 class LearnedClassifier:
-    """A fitted classifier over `classes`: the regression, its features and its calibration temperature."""
+    """A fitted classifier over `classes`: the regression's coefficients, its n-gram vocabulary and its calibration
+    temperature, exported to numpy arrays (`apps.core.ngrams`), so that predicting (and loading a cached
+    classifier) never imports scikit-learn or SciPy."""
 
     def __init__(self, *, fit: CalibratedFit, classes: list[str]) -> None:
-        self.model = fit.model
-        self.features = fit.features
+        # As fitted (float32 when the regression was fitted on the embedding alone): the same arithmetic as
+        # scikit-learn's decision_function, so the probabilities are its own.
+        self.coef = np.array(fit.model.coef_)  # (1 or len(classes), embedding + n-grams)
+        self.intercept = np.array(fit.model.intercept_)
+        lexical = fit.features.lexical
+        self.lexical = TfidfNgrams.export(lexical) if lexical is not None else None
+        self.lexical_weight = fit.features.weight
         self.temperature = fit.temperature
         self.classes = classes
 
+    def decision(self, vectors: np.ndarray, texts: Sequence[str] = ()) -> np.ndarray:
+        """The regression's decision function (scikit-learn's `decision_function` on `Features.transform`)."""
+        if self.lexical is None:
+            out = vectors @ self.coef.T + self.intercept
+        else:  # scikit-learn stacks the embedding beside the float64 n-grams
+            dims = vectors.shape[1]
+            lexical = self.lexical.transform(list(texts)).dot(self.coef[:, dims:].T) * self.lexical_weight
+            out = np.asarray(vectors, dtype=np.float64) @ self.coef[:, :dims].T + lexical + self.intercept
+        return out.ravel() if self.coef.shape[0] == 1 else out
+
     def probabilities(self, vectors: np.ndarray, texts: Sequence[str] = ()) -> np.ndarray:
-        """Calibrated probabilities, one row per vector (`texts` only matter with n-gram features)."""
-        decision = self.model.decision_function(self.features.transform(vectors, texts))
-        return softmax(_as_logits(decision), self.temperature)
+        """Calibrated probabilities, one row per vector (`texts` only matter with n-gram features).
+
+        The rows of the last `RECENT_INPUTS` inputs are remembered: one turn asks about the same text several
+        times (the router, its check for a person in each clause, the planner's pieces, a specialist's reading),
+        and the n-gram features and the regression cost more than the lookup."""
+        vectors = np.asarray(vectors)
+        lexical = self.lexical is not None
+        keys = [(vector.tobytes(), texts[i] if lexical else "") for i, vector in enumerate(vectors)]
+        recent: dict[tuple[bytes, str], np.ndarray] = self.__dict__.setdefault("_recent", {})
+        rows = {key: row for key in keys if (row := recent.get(key)) is not None}
+        first: dict[tuple[bytes, str], int] = {}
+        for i, key in enumerate(keys):
+            if key not in rows:
+                first.setdefault(key, i)
+        missing = list(first.values())
+        if missing:
+            fresh = self._probabilities(vectors[missing], [texts[i] for i in missing] if lexical else ())
+            if len(recent) + len(missing) > RECENT_INPUTS:
+                recent.clear()
+            for i, row in zip(missing, fresh, strict=True):
+                row.setflags(write=False)
+                rows[keys[i]] = recent[keys[i]] = row
+        return np.stack([rows[key] for key in keys]) if keys else self._probabilities(vectors, texts)
+
+    def _probabilities(self, vectors: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        return softmax(_as_logits(self.decision(vectors, texts)), self.temperature)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (the disk cache) without the memory of recent inputs."""
+        state = dict(self.__dict__)
+        state.pop("_recent", None)
+        return state
+
+
+RECENT_INPUTS = 512
 
 
 # --- the disk cache ---------------------------------------------------------------
@@ -253,10 +305,10 @@ class LearnedClassifier:
 def training_digest(format_version: int, regression: Regression, parts: Iterable[bytes]) -> str:
     """The sha256 of what a cached classifier depends on: its format, the embedding model, scikit-learn's
     version, the regression, and the caller's `parts` (its example files)."""
-    import sklearn
-
+    # The installed version, read without importing scikit-learn (a loaded classifier never needs it).
+    sklearn_version = importlib.metadata.version("scikit-learn")
     digest = hashlib.sha256()
-    digest.update(f"{format_version}|{embedder.MODEL_ID}|{sklearn.__version__}|{regression.c}".encode())
+    digest.update(f"{format_version}|{embedder.MODEL_ID}|{sklearn_version}|{regression.c}".encode())
     for part in parts:
         digest.update(part)
     return digest.hexdigest()
@@ -284,11 +336,10 @@ def load_or_train_cached(path: Path, *, digest: str, kind: type[C], train: Calla
 
     An unreadable cache file is retrained, never fatal; a cache that cannot be written is only logged.
     """
-    import joblib
-
     if path.exists():
         try:
-            cached = joblib.load(path)
+            with path.open("rb") as cached_file:
+                cached = pickle.load(cached_file)  # noqa: S301 - our own cache directory, written below
             if isinstance(cached, kind) and cached.report.digest == digest:
                 return cached
         except Exception:
@@ -299,7 +350,8 @@ def load_or_train_cached(path: Path, *, digest: str, kind: type[C], train: Calla
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         os.close(fd)
-        joblib.dump(trained, tmp)
+        with open(tmp, "wb") as out:
+            pickle.dump(trained, out, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
     except OSError:
         logger.warning("could not cache the %s in %s", what, path.parent, exc_info=True)

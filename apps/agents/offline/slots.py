@@ -377,6 +377,24 @@ def extract_return_reason(text: str) -> str | None:
     """
     normalised = text.replace("’", "'")
     for reason, pattern in _REASON_RES:
-        if pattern.search(normalised):
+        if any(not _negated(normalised, m.start()) for m in pattern.finditer(normalised)):
             return reason
     return None
+
+
+# "no damage, i just don't love the colour", "it isn't broken": a reason denied is no reason.
+_DENIAL_RE = re.compile(
+    r"\b(?:no|not|nothing|none|without|never|isn'?t|wasn'?t|aren'?t|weren'?t|hasn'?t|nor)\b(?:\W+\w+)?\W*$",
+    re.IGNORECASE,
+)
+
+
+def denies_a_reason(text: str) -> bool:
+    """Whether the text denies a reason ("no damage", "it isn't broken"): its clause says why not, not why."""
+    normalised = text.replace("’", "'")
+    return any(_negated(normalised, m.start()) for _, pattern in _REASON_RES for m in pattern.finditer(normalised))
+
+
+def _negated(text: str, start: int) -> bool:
+    """Whether the reason phrase at `start` follows a denial or one word later ("no damage", "not really broken")."""
+    return bool(_DENIAL_RE.search(text[max(0, start - 40) : start]))

@@ -36,7 +36,7 @@ logger = logging.getLogger(__name__)
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 SPECIALISTS_DIR = Path(__file__).resolve().parent.parent / "specialists"
 # Bump when training, `normalise` or the cached object's shape changes.
-FORMAT_VERSION = 7
+FORMAT_VERSION = 8
 _FOLDS = 5
 _REGRESSION = learned.Regression(c=8.0, max_iter=2000)
 # Character n-grams beside the embedding, scaled by this (0: the embedding alone).
@@ -258,7 +258,7 @@ def _cache_dir() -> Path:
 
 def cache_path(directory: Path | None = None, cache_dir: Path | None = None) -> Path:
     """Where the classifier fitted on the current examples is (or will be) cached."""
-    return (cache_dir or _cache_dir()) / f"route-classifier-{examples_digest(directory)[:20]}.joblib"
+    return (cache_dir or _cache_dir()) / f"route-classifier-{examples_digest(directory)[:20]}.pickle"
 
 
 def _load_or_train(directory: Path | None, cache_dir: Path) -> RouteClassifier:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from pydantic_ai.messages import ModelResponse
+from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, ToolCallPart
+from pydantic_ai.models.function import AgentInfo
 
 from apps.agents.confirmation import extract_confirmation
 from apps.agents.specialists.help_center_local import behaviour_steps
@@ -20,12 +21,14 @@ from apps.agents.specialists.local_common import (
     confirm_question,
     failure_reply,
     hand_back_if_foreign,
+    read_turn,
     say,
     ticket_args,
 )
 from apps.agents.specialists.local_phrases import is_angry, is_general_question, is_thanks, wants_human, wants_ticket
 from apps.agents.understanding.local_intents import (
     GENERAL,
+    OWN_DATA_INTENTS,
     POLICY_INTENTS,
     is_policy_question,
     learned_intent,
@@ -91,11 +94,13 @@ def handle_common(t: Turn, *, topic: str, category: str) -> ModelResponse | None
         return None
     if wants_human(t.text) and "escalate_to_human" in t.tools:
         return call(("escalate_to_human", {"reason_code": "customer_request", "note": t.text[:500]}))
-    if is_angry(t.text) and "escalate_to_human" in t.tools:
+    if is_angry(t.text) and "escalate_to_human" in t.tools and t.intent(specialist_of(topic)) in (None, GENERAL):
+        # Anger with nothing else to answer goes to a person at once; anger with a request of ours ("WHERE IS
+        # IT") gets the answer first, then the person (`answer_then_escalate`).
         return call(("escalate_to_human", {"reason_code": "negative_sentiment", "note": t.text[:500]}))
     if wants_ticket(t.text) and "create_ticket" in t.tools:
         return call(("create_ticket", ticket_args(t, category=category)))
-    specialist = _SPECIALIST_OF_TOPIC.get(topic, topic)
+    specialist = specialist_of(topic)
     if extract_confirmation(t.text) is True:
         if t.answering_us and offered_intent(specialist, t.last_reply):
             # A yes ("ok yes") to an offer of ours ("Would you like to start a return?") is a request for what
@@ -112,6 +117,55 @@ def handle_common(t: Turn, *, topic: str, category: str) -> ModelResponse | None
 
 # handle_common's `topic` (as the replies name it) -> the specialist whose intent classifier reads the message
 _SPECIALIST_OF_TOPIC = {"orders": "order", "returns": "returns", "billing": "billing", "faq": "faq"}
+
+
+def specialist_of(topic: str) -> str:
+    return _SPECIALIST_OF_TOPIC.get(topic, topic)
+
+
+Behaviour = Callable[[list[ModelMessage], AgentInfo], ModelResponse]
+_ANGER_NOTE = (
+    "I'm sorry this has been so frustrating. I've also passed this conversation to a person from our team; they "
+    "will reply here as soon as they can, and you don't need to repeat anything."
+)
+
+
+def answer_then_escalate(behaviour: Behaviour) -> Behaviour:
+    """An angry customer with a request the specialist answers gets the answer and a person: the behaviour's
+    answer is held while `escalate_to_human(negative_sentiment)` runs, then both are said (the behaviour is a
+    pure function of the messages, so the answer is read again from the messages before the escalation)."""
+
+    def run(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        t = read_turn(messages, info)
+        held = (
+            t.called
+            and t.called[-1][0] == "escalate_to_human"
+            and t.called[-1][1].get("reason_code") == "negative_sentiment"
+            and len(t.outcomes) > 1
+        )
+        if held:
+            answer = _text(behaviour(messages[:-2], info))
+            esc = t.outcome("escalate_to_human")
+            if answer and esc is not None and esc.data and esc.data.get("escalated"):
+                return say(answer, _ANGER_NOTE)
+        response = behaviour(messages, info)
+        if (
+            _text(response)
+            and t.outcomes
+            and not t.was_called("escalate_to_human")
+            and "escalate_to_human" in t.tools
+            and is_angry(t.text)
+        ):
+            return call(("escalate_to_human", {"reason_code": "negative_sentiment", "note": t.text[:500]}))
+        return response
+
+    return run
+
+
+def _text(response: ModelResponse) -> str:
+    if any(isinstance(p, ToolCallPart) for p in response.parts):
+        return ""
+    return "".join(p.content for p in response.parts if isinstance(p, TextPart))
 
 
 def _policy_question(t: Turn, specialist: str) -> bool:
@@ -133,9 +187,12 @@ def _general_question(t: Turn, specialist: str) -> bool:
     one, and their orders answer it, not the help center."""
     if not is_general_question(t) or names_own_item(t.text):
         return False  # "why hasn't the mug shipped?" asks about their mug, not the shop
+    prediction = learned_intent(specialist, t.text)
+    intent = prediction.intent if prediction is not None else None
+    if (specialist, intent or "") in OWN_DATA_INTENTS and (t.signed_in or t.guest_order):
+        return False  # "what can i still return?": their own orders answer it
     if _HOW_TO_RE.match(t.text):
         return True  # "how do i send the return back?", "where do i drop it off?": instructions, not an action
-    prediction = learned_intent(specialist, t.text)
-    if prediction is None or prediction.intent is None:
+    if intent is None:
         return True
-    return (specialist, prediction.intent) in POLICY_INTENTS
+    return (specialist, intent) in POLICY_INTENTS

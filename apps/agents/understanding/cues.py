@@ -217,10 +217,10 @@ STATE_CUES: tuple[tuple[re.Pattern[str], frozenset[str], str], ...] = (
     ),
 )
 
+# "$68", "68 dollars", and a number with cents ("the 145.80 order", "700,92"): cents make it an amount.
 _AMOUNT_RE = re.compile(
     r"(?:[$€£]\s?(\d+(?:[.,]\d{1,2})?))|(?:\b(\d+(?:[.,]\d{1,2})?)\s?(?:usd|dollars?|bucks|eur|euros?|pounds?)\b)"
-    # A bare price with cents ("a charge of 145.80") is an amount too; a rate ("13.00%") is not.
-    r"|(?:(?<![\w.,-])(\d{1,5}\.\d{2})(?![\d%]|\.\d))",
+    r"|(?<![\w.,-])(\d{1,6}[.,]\d{2})(?![\w.,-]*\d)(?!\s?%)",
     re.I,
 )
 _ORDINALS = {

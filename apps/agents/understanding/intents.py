@@ -52,7 +52,7 @@ HELDOUT_DIR = Path(__file__).resolve().parent / "heldout"
 # The specialist routes that have an intent file (a new specialist reads intents once it adds one).
 SPECIALISTS: tuple[str, ...] = tuple(r for r in SPECIALIST_ROUTES if (EXAMPLES_DIR / f"{r}.yaml").exists())
 # Bump when training, `prepare` or the cached object's shape changes.
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 _FOLDS = 5
 _REGRESSION = Regression(c=8.0, max_iter=3000, solver="newton-cg")
 DEFAULT_MIN_PRECISION = 0.9
@@ -268,11 +268,16 @@ def train_file(path: Path, *, digest: str = "") -> IntentClassifier:
     )
 
 
+def cache_path(path: Path, cache_dir: Path | None = None) -> Path:
+    """Where the classifier fitted on the example file `path` is (or will be) cached."""
+    return (cache_dir or _cache_dir()) / f"intents-{path.stem}-{file_digest(path)[:20]}.pickle"
+
+
 def load_or_train(path: Path, *, cache_dir: Path) -> IntentClassifier:
     """The classifier for one example file: from the disk cache when it matches, else trained and cached."""
     digest = file_digest(path)
     return load_or_train_cached(
-        cache_dir / f"intents-{path.stem}-{digest[:20]}.joblib",
+        cache_path(path, cache_dir),
         digest=digest,
         kind=IntentClassifier,
         train=lambda: train_file(path, digest=digest),

@@ -38,6 +38,8 @@ LOCAL_NAMES: dict[str, dict[str, str]] = {
         "refund_request": "refund",
         "refund_status": "status",
         "return_status": "status",
+        # "what can i still return?": the customer's own returnable orders, not the policy page.
+        "returnable_items": "returnable",
         "return_policy": GENERAL,
         "warranty": GENERAL,
     },
@@ -131,8 +133,14 @@ def offered_intent(specialist: str, reply: str) -> str | None:
 
 # Policy intents that are about the customer's own order when they name it: "when is the wool blanket going to
 # ship?" asks where their blanket is, not how long delivery takes in general. (A warranty or return-policy
-# question stays a policy question whatever it names: the policy is the same for every item.)
+# question stays a policy question whatever it names: the policy is the same for every item; "how much would i
+# get back if i returned the canvas tote" is the `eligibility` intent, answered from their order.)
 _OWN_ITEM_INTENTS: dict[tuple[str, str], str] = {("order", "delivery_time"): "track"}
+# Intents whose answer is the customer's own data even when asked as a what/which question ("what can i still
+# return?"): never the help center's.
+OWN_DATA_INTENTS: frozenset[tuple[str, str]] = frozenset(
+    {("returns", "returnable_items"), ("returns", "refund_status"), ("returns", "return_status")}
+)
 _OWN_RE = re.compile(r"\b(?:the|my|our|this|that)\s+((?:[a-z0-9'-]+\s+){0,2}[a-z0-9'-]+)", re.IGNORECASE)
 
 

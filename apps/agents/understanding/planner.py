@@ -41,6 +41,7 @@ _MIN_ROUTE_CONFIDENCE = 0.5
 _SENTENCE_RE = re.compile(r"(?<=[.!?;])\s+|\n+")
 _CLAUSE_STARTERS = (
     r"can|could|would|will|please|pls|plz|i|i'd|i'm|i'll|id|im|also|what|where|when|how|why|is|are|do|does|did|"
+    r"what'?s|where'?s|when'?s|how'?s|wat|wats|wheres|whens|hows|"
     r"send|email|e-mail|cancel|change|return|refund|tell|show|give|check|track|update|let|resend|forward|list|"
     r"remove|explain|start|help"
 )
@@ -68,6 +69,7 @@ class Step:
     intent: str | None  # None: the specialist's classifier is unsure (or the route has none)
     intent_confidence: float
     order_numbers: tuple[str, ...] = ()
+    asks_for_person: bool = False  # the piece (or a clause of it) asks for a person (`routing.person`)
 
     @property
     def is_write(self) -> bool:
@@ -82,6 +84,7 @@ class Step:
             "intent_confidence": self.intent_confidence,
             "orders": list(self.order_numbers),
             "write": self.is_write,
+            "asks_for_person": self.asks_for_person,
         }
 
 
@@ -115,15 +118,28 @@ def split_pieces(text: str) -> list[str]:
     return [p.strip(" ,") for p in pieces if p and p.strip(" ,")]
 
 
-RouteFn = Callable[[Sequence[str]], list[tuple[str, float]]]
+# Each piece's (route, confidence), or (route, confidence, asks_for_person).
+RouteFn = Callable[[Sequence[str]], list[tuple[Any, ...]]]
 
 
-def _route_pieces(pieces: Sequence[str]) -> list[tuple[str, float]]:
-    """Each piece's route as the router would decide it alone (`settle_prediction`: refuse only what is clear)."""
+def _route_pieces(pieces: Sequence[str]) -> list[tuple[Any, ...]]:
+    """Each piece's route as the router would decide it alone (`settle_predictions`: refuse only what is clear, and
+    a clause that surely asks for a person makes its piece `human`)."""
     from apps.agents.routing.classifier import get_classifier
-    from apps.agents.routing.router import settle_prediction
+    from apps.agents.routing.person import PERSON_CLAUSE_CONFIDENCE
+    from apps.agents.routing.router import settle_predictions
 
-    return [(s.route, s.confidence) for s in map(settle_prediction, get_classifier().predict(list(pieces)))]
+    texts = list(pieces)
+    return [
+        (s.route, s.confidence, s.route == "human" and s.confidence >= PERSON_CLAUSE_CONFIDENCE and _asks_for_person(s))
+        for s in settle_predictions(texts, get_classifier().predict(texts))
+    ]
+
+
+def _asks_for_person(prediction: Any) -> bool:
+    """A `human` verdict that asks for a person (a clause the router's person check flipped, or a piece nearer
+    the person-request examples than the complaints), not a complaint."""
+    return prediction.asks_for_person or prediction.reason.startswith("asks for a person")
 
 
 def plan_message(text: str, *, route: RouteFn | None = None) -> Plan:
@@ -133,9 +149,14 @@ def plan_message(text: str, *, route: RouteFn | None = None) -> Plan:
         return Plan(text=text)
     routed = (route or _route_pieces)(pieces)
     drafts: list[dict[str, Any]] = []
-    for piece, (piece_route, confidence) in zip(pieces, routed, strict=True):
+    for piece, routing in zip(pieces, routed, strict=True):
+        piece_route, confidence = routing[0], routing[1]
         numbers = tuple(extract_order_numbers(piece))
-        carries_request = not _NO_REQUEST_RE.match(piece) and (confidence >= _MIN_ROUTE_CONFIDENCE or numbers)
+        carries_request = (
+            not _NO_REQUEST_RE.match(piece)
+            and (confidence >= _MIN_ROUTE_CONFIDENCE or numbers)
+            and not (drafts and piece_route == "faq" and not _asks_something(piece))
+        )
         if drafts and not carries_request:
             drafts[-1]["text"] += " " + piece
             continue
@@ -146,6 +167,7 @@ def plan_message(text: str, *, route: RouteFn | None = None) -> Plan:
                 "confidence": confidence,
                 "numbers": numbers,
                 "request": bool(carries_request),
+                "person": len(routing) > 2 and bool(routing[2]),
             }
         )
     # A leading piece with no request ("Hi there") joins the first real one.
@@ -163,6 +185,7 @@ def plan_message(text: str, *, route: RouteFn | None = None) -> Plan:
             intent=intent,
             intent_confidence=intent_confidence,
             order_numbers=draft["numbers"],
+            asks_for_person=draft["person"],
         )
         previous = steps[-1] if steps else None
         if previous and _acts_on_previous(previous, step):
@@ -183,17 +206,29 @@ def plan_message(text: str, *, route: RouteFn | None = None) -> Plan:
                 intent=previous.intent or step.intent,
                 intent_confidence=max(previous.intent_confidence, step.intent_confidence),
                 order_numbers=previous.order_numbers or step.order_numbers,
+                asks_for_person=previous.asks_for_person or step.asks_for_person,
             )
         else:
             steps.append(step)
     if len(steps) > MAX_STEPS:
         # More than a handful of requests is not a plan to run in one turn: keep it whole.
-        whole_route, whole_conf = (route or _route_pieces)([text])[0]
-        intent, intent_confidence = _intent(whole_route, text)
-        steps = [
-            Step(text, whole_route, round(whole_conf, 4), intent, intent_confidence, tuple(extract_order_numbers(text)))
-        ]
+        whole = (route or _route_pieces)([text])[0]
+        intent, intent_confidence = _intent(whole[0], text)
+        numbers = tuple(extract_order_numbers(text))
+        person = any(s.asks_for_person for s in steps)
+        steps = [Step(text, whole[0], round(whole[1], 4), intent, intent_confidence, numbers, person)]
     return Plan(text=text, steps=tuple(steps))
+
+
+# The help center answers questions: a piece it would take that neither asks nor requests anything ("keeping the
+# hoodie", "it's for my mum") is context for the request beside it, not a step of its own.
+_ASKS_RE = re.compile(
+    rf"\?\s*$|^\W*(?!(?:i|i'd|i'm|i'll|id|im)\b)(?:{_CLAUSE_STARTERS}|tell|show|explain|give)\b", re.I
+)
+
+
+def _asks_something(piece: str) -> bool:
+    return bool(_ASKS_RE.search(piece.strip()))
 
 
 def _intent(route: str, text: str) -> tuple[str | None, float]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from apps.agents.offline.slots import extract_return_reason
+from apps.agents.offline.slots import denies_a_reason, extract_return_reason
 from apps.agents.understanding.intents import get_intent_classifier
 
 NO_REASON = "none"
@@ -29,7 +29,13 @@ def return_reason(text: str) -> str | None:
     if found or not text.strip():
         return found
     clauses = [c.strip() for c in _CLAUSE_RE.split(text) if len(c.strip().split()) >= 2]
-    pieces = list(dict.fromkeys([text.strip(), *clauses]))
+    if denies_a_reason(text):
+        # "no damage, i just dont love the colour": the reason is in the clauses that deny nothing.
+        pieces = [c for c in clauses if not denies_a_reason(c)]
+    else:
+        pieces = list(dict.fromkeys([text.strip(), *clauses]))
+    if not pieces:
+        return None
     for prediction in get_intent_classifier("return_reason").predict(pieces):
         if prediction.intent is not None and prediction.intent != NO_REASON:
             return prediction.intent

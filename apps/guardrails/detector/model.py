@@ -1,14 +1,17 @@
-"""The learned injection detector: logistic regression over MiniLM sentence embeddings,
-hashed word unigrams and bigrams, hashed character n-grams and the rule scorer's hits.
+"""The learned injection detector: logistic regression over MiniLM sentence embeddings, their
+similarity to the nearest training attacks and benign texts, hashed word unigrams and bigrams,
+hashed character n-grams and the rule scorer's hits.
 
 The embedding carries the meaning (an override worded in a way no rule lists);
 the hashed words and character n-grams carry cues the English-only embedder reads
 poorly (other languages, inflections, "DAN", template tokens); the rule features
 let the model weigh the pattern scorer's weak evidence ("act as", "system prompt")
-together with the rest instead of beside it. The weights (`weights.json`, written
-by `manage.py train_injection_detector`) are 384 embedding coefficients, the
-non-zero hashed coefficients, one coefficient per rule id, an intercept and the
-calibrated threshold, loaded once per process. The embedder is the router's (one
+together with the rest instead of beside it; the neighbour features
+(`neighbours.py`) place a view among the training examples. The weights
+(`weights.json`, written by `manage.py train_injection_detector`) are 384 embedding
+coefficients, three neighbour coefficients, the non-zero hashed coefficients, one
+coefficient per rule id, an intercept and the calibrated threshold; the neighbours'
+reference vectors are in `reference.npz`; both are loaded once per process. The embedder is the router's (one
 model per process).
 
 A message is read in several views and scored by the most suspicious one: the
@@ -17,7 +20,7 @@ decoded from base64 or hex, and, for long texts, overlapping windows of words
 and each short sentence instead of the whole, so an instruction buried in the
 middle of a document is not averaged away. The model is linear, so a view's
 score is a cheap part (hashed words and characters, rule hits) plus the
-embedding part: every view gets the cheap part, and only the EMBED_VIEWS views
+dense part (embedding and neighbours): every view gets the cheap part, and only the EMBED_VIEWS views
 with the most suspicious cheap part are embedded and scored in full. A
 4,000-character message then costs three short MiniLM passes instead of forty.
 """
@@ -33,11 +36,16 @@ from pathlib import Path
 
 import numpy as np
 
+from apps.core.ngrams import SparseRows, char_wb_ngrams, hashed_counts, word_ngrams
+
 from ..injection import RULES, score_injection
 from ..obfuscation import decoded_payloads, deobfuscate
 from ..text import fold
+from .neighbours import FEATURES as NEIGHBOUR_FEATURES
+from .neighbours import REFERENCE_PATH, Reference, load_reference, neighbour_features
 
 EMBEDDING_DIMENSIONS = 384
+DENSE = EMBEDDING_DIMENSIONS + NEIGHBOUR_FEATURES  # what only an embedded view has
 WEIGHTS_PATH = Path(__file__).resolve().parent / "weights.json"
 WINDOW_WORDS = 40
 WINDOW_STRIDE = 20
@@ -56,18 +64,14 @@ RULE_IDS: tuple[str, ...] = (*(rule.id for rule in RULES), "encoded.payload", "e
 HASHED = HASH_FEATURES + CHAR_FEATURES
 
 
-def hashed_words(texts: list[str]):
-    """Sparse (len(texts), HASH_FEATURES + CHAR_FEATURES) matrix: folded word unigrams and bigrams, and
-    character 3-5-grams, each block L2-normalised."""
-    import scipy.sparse as sparse
-    from sklearn.feature_extraction.text import HashingVectorizer
-
+def hashed_words(texts: list[str]) -> SparseRows:
+    """(len(texts), HASH_FEATURES + CHAR_FEATURES) rows: folded word unigrams and bigrams, and character
+    3-5-grams, each block L2-normalised (scikit-learn's HashingVectorizer, computed with numpy only:
+    apps.core.ngrams)."""
     folded = [fold(t) for t in texts]
-    words = HashingVectorizer(n_features=HASH_FEATURES, ngram_range=(1, 2), alternate_sign=False, norm="l2")
-    chars = HashingVectorizer(
-        n_features=CHAR_FEATURES, analyzer="char_wb", ngram_range=(3, 5), alternate_sign=False, norm="l2"
-    )
-    return sparse.hstack([words.transform(folded), chars.transform(folded)]).tocsr()
+    words = hashed_counts((word_ngrams(t, 1, 2) for t in folded), HASH_FEATURES)
+    chars = hashed_counts((char_wb_ngrams(t, 3, 5) for t in folded), CHAR_FEATURES)
+    return SparseRows.hstack([words, chars])
 
 
 Scope = frozenset[str] | None  # the rules a view is read for (None: all)
@@ -86,46 +90,54 @@ def rule_features(texts: list[str], scopes: list[Scope] | None = None) -> np.nda
     return out
 
 
+def cheap_logits(texts: list[str], scopes: list[Scope] | None, cheap_coef: np.ndarray) -> np.ndarray:
+    """Each text's linear score from everything but the embedding (hashed words and characters, rule hits),
+    without the intercept: what serving computes for every view, with numpy only."""
+    rules = rule_features(texts, scopes).astype(np.float64) @ cheap_coef[HASHED:].astype(np.float64)
+    return hashed_words(texts).dot(cheap_coef[:HASHED]) + rules
+
+
 def cheap_features(texts: list[str], scopes: list[Scope] | None = None):
-    """Everything but the embedding: hashed words and characters, rule hits (sparse, CSR)."""
+    """Everything but the embedding: hashed words and characters, rule hits (SciPy CSR, for training)."""
     import scipy.sparse as sparse
 
-    return sparse.hstack([hashed_words(texts), sparse.csr_matrix(rule_features(texts, scopes))]).tocsr()
+    return sparse.hstack([hashed_words(texts).to_scipy(), sparse.csr_matrix(rule_features(texts, scopes))]).tocsr()
 
 
-def features(texts: list[str], scopes: list[Scope] | None = None):
-    """The model's input: embeddings, hashed words and characters, rule hits side by side (sparse, CSR)."""
-    import scipy.sparse as sparse
-
-    return sparse.hstack([sparse.csr_matrix(embed(texts)), cheap_features(texts, scopes)]).tocsr()
+def dense_features(vectors: np.ndarray, reference: Reference) -> np.ndarray:
+    """(len(vectors), DENSE): the embeddings and their neighbour features."""
+    return np.hstack([np.asarray(vectors, dtype=np.float32), neighbour_features(vectors, reference)])
 
 
 @dataclass(frozen=True, slots=True)
 class Weights:
-    coef: np.ndarray  # shape (384 + HASHED + len(RULE_IDS),)
+    coef: np.ndarray  # shape (DENSE + HASHED + len(RULE_IDS),)
     intercept: float
     threshold: float  # probability at which the learned detector alone trips
     digest: str  # data_digest() of the examples it was trained on
     meta: dict
+    reference: Reference  # the neighbour features' development examples
 
 
-def load_weights(path: Path = WEIGHTS_PATH) -> Weights:
+def load_weights(path: Path = WEIGHTS_PATH, reference_path: Path = REFERENCE_PATH) -> Weights:
     data = json.loads(path.read_text(encoding="utf-8"))
-    coef = np.zeros(EMBEDDING_DIMENSIONS + HASHED + len(RULE_IDS), dtype=np.float32)
+    coef = np.zeros(DENSE + HASHED + len(RULE_IDS), dtype=np.float32)
     coef[:EMBEDDING_DIMENSIONS] = data["embedding_coef"]
+    coef[EMBEDDING_DIMENSIONS:DENSE] = data["neighbour_coef"]
     for index, value in data["word_coef"].items():
-        coef[EMBEDDING_DIMENSIONS + int(index)] = value
+        coef[DENSE + int(index)] = value
     # By id: a rule added since training weighs 0, a rule removed is ignored.
     rule_index = {rule_id: i for i, rule_id in enumerate(RULE_IDS)}
     for rule_id, value in data.get("rule_coef", {}).items():
         if rule_id in rule_index:
-            coef[EMBEDDING_DIMENSIONS + HASHED + rule_index[rule_id]] = value
+            coef[DENSE + HASHED + rule_index[rule_id]] = value
     return Weights(
         coef=coef,
         intercept=float(data["intercept"]),
         threshold=float(data["threshold"]),
         digest=str(data["digest"]),
         meta=dict(data.get("meta", {})),
+        reference=load_reference(reference_path),
     )
 
 
@@ -224,26 +236,39 @@ def choose_views(cheap_logits: np.ndarray, counts: list[int], *, limit: int = EM
     return np.array(chosen, dtype=np.int64)
 
 
-def split_coef(weights: Weights) -> tuple[np.ndarray, np.ndarray]:
-    """(embedding coefficients, cheap coefficients)."""
-    return weights.coef[:EMBEDDING_DIMENSIONS], weights.coef[EMBEDDING_DIMENSIONS:]
+def view_scores(
+    coef: np.ndarray, intercept: float, cheap: np.ndarray, counts: list[int], vectors_of, reference: Reference
+) -> np.ndarray:
+    """Each group's score, the most suspicious of its views: the cheap part of every view (`cheap`, one
+    logit per view without the intercept), then the full score of the views choose_views picks,
+    `vectors_of(indices)` giving their embeddings. Serving (score_groups) and training's calibration
+    both score this way."""
+    result = np.zeros(len(counts), dtype=np.float64)
+    if not sum(counts):
+        return result
+    partial = np.asarray(cheap, dtype=np.float64) + intercept
+    chosen = choose_views(partial, counts)
+    logits = partial[chosen] + dense_features(vectors_of(chosen), reference) @ coef[:DENSE]
+    probs = 1.0 / (1.0 + np.exp(-logits))
+    owner = np.repeat(np.arange(len(counts)), counts)[chosen]
+    np.maximum.at(result, owner, probs)
+    return result
 
 
 def score_groups(groups: list[list[str]], weights: Weights) -> np.ndarray:
     """Max probability over each group's views, for many texts in one embedding batch: every view's cheap
     part, then the full score of the EMBED_VIEWS most suspicious views of each group."""
     flat, scopes, counts = view_table(groups)
-    result = np.zeros(len(groups), dtype=np.float32)
     if not flat:
-        return result
-    embedding_coef, cheap_coef = split_coef(weights)
-    cheap = np.asarray(cheap_features(flat, scopes) @ cheap_coef).ravel() + weights.intercept
-    chosen = choose_views(cheap, counts)
-    logits = cheap[chosen] + embed([flat[i] for i in chosen]) @ embedding_coef
-    probs = 1.0 / (1.0 + np.exp(-logits))
-    owner = np.repeat(np.arange(len(groups)), counts)[chosen]
-    np.maximum.at(result, owner, probs.astype(np.float32))
-    return result
+        return np.zeros(len(groups), dtype=np.float32)
+    return view_scores(
+        weights.coef,
+        weights.intercept,
+        cheap_logits(flat, scopes, weights.coef[DENSE:]),
+        counts,
+        lambda chosen: embed([flat[i] for i in chosen]),
+        weights.reference,
+    ).astype(np.float32)
 
 
 @dataclass(frozen=True, slots=True)

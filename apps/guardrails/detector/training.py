@@ -8,7 +8,8 @@
    messages (the routing examples and the team's customer look-alikes: "ignore my
    last message", "password reset", angry customers), within LOOKALIKE_FP_BUDGET
    on general-assistant requests, role-play prompts and documents, and within
-   WRITTEN_FP_BUDGET on the written benign training examples.
+   WRITTEN_FP_BUDGET on the written benign training examples. The neighbour features
+   (neighbours.py) of a fold's texts are read against that fold's training texts only.
 3. Fit on all of the development set and report the held-out figures (the team's
    held-out quarter and the written held-out files), which were never used for any
    choice above.
@@ -23,7 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import examples as ex
-from .model import EMBEDDING_DIMENSIONS, HASHED, RULE_IDS, Weights, choose_views, features, view_table
+from . import model as detector_model
+from .model import DENSE, EMBEDDING_DIMENSIONS, HASHED, RULE_IDS, Weights, cheap_features, view_scores, view_table
+from .neighbours import Reference, neighbour_features, save_reference
 
 C_GRID = (1.0, 4.0, 16.0, 64.0)
 FOLDS = 5
@@ -48,11 +51,16 @@ CUSTOMER_FAMILIES = frozenset(
     }
 )
 CUSTOMER_FP_BUDGET = 0.005
-LOOKALIKE_FP_BUDGET = 0.05
-# The written benign examples (data/written/benign_train.txt) mix customer messages with trigger words,
+# General-assistant requests, role-play and task prompts, documents: not what a shop's customers send
+# (documents and tool results have a floor of their own, detection.UNTRUSTED_LEARNED_FLOOR). At 5% this
+# budget set the threshold alone (out of fold 0.91-0.94 against 0.51-0.64 for customer messages) and
+# cost about 4 points of recall; at 10% the written look-alikes' budget below decides.
+LOOKALIKE_FP_BUDGET = 0.10
+# The written benign examples (data/written*/benign_train.txt) mix customer messages with trigger words,
 # other languages, creative requests and quoted documents: a budget between the two.
 WRITTEN_FP_BUDGET = 0.02
 SEED = 12
+PARALLEL_FITS = 4
 
 
 @dataclass(frozen=True)
@@ -61,24 +69,39 @@ class TrainingResult:
     report: dict
 
 
-def _view_matrix(texts: Sequence[str]):
-    """Features of every view of every text (as served: model.view_table), and each text's view count."""
-    flat, scopes, counts = view_table([[t if t.strip() else " "] for t in texts])
-    return features(flat, scopes), counts
+@dataclass(frozen=True)
+class ViewMatrix:
+    """Every view of every text (as served: model.view_table): embeddings, cheap features, view counts."""
+
+    vectors: np.ndarray
+    cheap: object  # CSR
+    counts: list[int]
+
+    @classmethod
+    def of(cls, texts: Sequence[str]) -> ViewMatrix:
+        flat, scopes, counts = view_table([[t if t.strip() else " "] for t in texts])
+        # Through the module: cache.installed() swaps model.embed for the disk cache.
+        return cls(vectors=detector_model.embed(flat), cheap=cheap_features(flat, scopes), counts=counts)
+
+    def texts(self, rows: np.ndarray) -> ViewMatrix:
+        """The views of these texts only."""
+        owner = np.repeat(np.arange(len(self.counts)), self.counts)
+        keep = np.isin(owner, rows)
+        return ViewMatrix(self.vectors[keep], self.cheap[keep], [self.counts[i] for i in rows])
 
 
-def text_scores(coef: np.ndarray, intercept: float, matrix, counts: list[int]) -> np.ndarray:
-    """Each text's score as served (model.score_groups): the cheap part of every view, the full score of
-    the views choose_views picks, the most suspicious of those."""
-    cheap = np.asarray(matrix[:, EMBEDDING_DIMENSIONS:] @ coef[EMBEDDING_DIMENSIONS:]).ravel() + intercept
-    chosen = choose_views(cheap, counts)
-    dense = matrix[chosen][:, :EMBEDDING_DIMENSIONS]
-    logits = cheap[chosen] + np.asarray(dense @ coef[:EMBEDDING_DIMENSIONS]).ravel()
-    probs = 1.0 / (1.0 + np.exp(-logits))
-    out = np.zeros(len(counts), dtype=np.float64)
-    owner = np.repeat(np.arange(len(counts)), counts)[chosen]
-    np.maximum.at(out, owner, probs)
-    return out
+def text_scores(coef: np.ndarray, intercept: float, views: ViewMatrix, reference: Reference) -> np.ndarray:
+    """Each text's score as served (model.view_scores)."""
+    cheap = np.asarray(views.cheap @ coef[DENSE:]).ravel()
+    return view_scores(coef, intercept, cheap, views.counts, lambda chosen: views.vectors[chosen], reference)
+
+
+def _fitting_matrix(vectors: np.ndarray, cheap, reference: Reference):
+    """Features of the texts as written; they are the reference's rows in order, none is its own neighbour."""
+    import scipy.sparse as sparse
+
+    near = neighbour_features(vectors, reference, exclude_self=np.arange(len(vectors)))
+    return sparse.hstack([sparse.csr_matrix(np.hstack([vectors, near])), cheap]).tocsr()
 
 
 def _threshold_for(scores: np.ndarray, budget: float) -> float:
@@ -94,19 +117,36 @@ def _threshold_for(scores: np.ndarray, budget: float) -> float:
 def _fit(x: np.ndarray, y: np.ndarray, c: float):
     from sklearn.linear_model import LogisticRegression
 
-    model = LogisticRegression(C=c, class_weight="balanced", max_iter=2000)
+    model = LogisticRegression(C=c, class_weight="balanced", max_iter=3000)
     model.fit(x, y)
     return model
 
 
-def _weights_of(model, *, threshold: float, digest: str, meta: dict) -> Weights:
+def _weights_of(model, *, threshold: float, digest: str, meta: dict, reference: Reference) -> Weights:
     return Weights(
         coef=model.coef_[0].astype(np.float32),
         intercept=float(model.intercept_[0]),
         threshold=threshold,
         digest=digest,
         meta=meta,
+        reference=reference,
     )
+
+
+def _fold_scores(
+    vectors: np.ndarray,
+    cheap_first,
+    y: np.ndarray,
+    views: ViewMatrix,
+    reference: Reference,
+    train_idx: np.ndarray,
+    test_idx: np.ndarray,
+    c: float,
+) -> np.ndarray:
+    """Out-of-fold scores of one fold's test texts, neighbours read among its training texts only."""
+    fold_reference = reference.subset(train_idx)
+    model = _fit(_fitting_matrix(vectors[train_idx], cheap_first[train_idx], fold_reference), y[train_idx], c)
+    return text_scores(model.coef_[0], float(model.intercept_[0]), views.texts(test_idx), fold_reference)
 
 
 def _is_customer(family: str) -> bool:
@@ -137,6 +177,7 @@ def evaluate(scores: np.ndarray, labels: np.ndarray, families: list[str], thresh
 
 def train() -> TrainingResult:
     import sklearn
+    from joblib import Parallel, delayed
     from sklearn.model_selection import StratifiedKFold
 
     from apps.agents.offline.embedder import MODEL_ID
@@ -149,23 +190,27 @@ def train() -> TrainingResult:
     customer = np.array([_is_customer(f) for f in families])
     written = np.array([ex.is_written(f) for f in families])
 
-    vectors, counts = _view_matrix(dev_texts)
+    views = ViewMatrix.of(dev_texts)
     # Fitting uses each example as written (a long one truncated by the embedder); views are for scoring.
-    first = features(dev_texts)
-    view_owner = np.repeat(np.arange(len(counts)), counts)
+    vectors = detector_model.embed(dev_texts)
+    reference = Reference.of(vectors, y)
+    cheap_first = cheap_features(dev_texts)
 
     folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=SEED)
     strata = [f"{e.label}:{e.family.split(':')[0]}" for e in development]
     best: tuple[float, float, float, np.ndarray] | None = None  # recall, c, threshold, oof
     grid_report: dict[str, float] = {}
-    for c in C_GRID:
+    splits = list(folds.split(dev_texts, strata))
+    # Every (C, fold) fit in parallel worker processes: on a shared host each gets its share of the CPU.
+    fitted = Parallel(n_jobs=PARALLEL_FITS)(
+        delayed(_fold_scores)(vectors, cheap_first, y, views, reference, train_idx, test_idx, c)
+        for c in C_GRID
+        for train_idx, test_idx in splits
+    )
+    for index, c in enumerate(C_GRID):
         oof = np.zeros(len(development))
-        for train_idx, test_idx in folds.split(first, strata):
-            model = _fit(first[train_idx], y[train_idx], c)
-            in_test = np.isin(view_owner, test_idx)
-            oof[test_idx] = text_scores(
-                model.coef_[0], float(model.intercept_[0]), vectors[in_test], [counts[i] for i in test_idx]
-            )
+        for (_, test_idx), scores in zip(splits, fitted[index * FOLDS : (index + 1) * FOLDS], strict=True):
+            oof[test_idx] = scores
         benign = y == ex.BENIGN
         threshold = max(
             _threshold_for(oof[benign & customer], CUSTOMER_FP_BUDGET),
@@ -179,7 +224,7 @@ def train() -> TrainingResult:
     assert best is not None
     _, c, threshold, oof = best
 
-    model = _fit(first, y, c)
+    model = _fit(_fitting_matrix(vectors, cheap_first, reference), y, c)
     meta = {
         "model": MODEL_ID,
         "sklearn": sklearn.__version__,
@@ -193,18 +238,15 @@ def train() -> TrainingResult:
         "oof_recall_by_C": grid_report,
         "oof": evaluate(oof, y, families, threshold),
     }
-    weights = _weights_of(model, threshold=threshold, digest=ex.data_digest(), meta=meta)
+    weights = _weights_of(model, threshold=threshold, digest=ex.data_digest(), meta=meta, reference=reference)
 
-    ho_texts = [e.text for e in held_out]
-    ho_vectors, ho_counts = _view_matrix(ho_texts)
-    ho_scores = text_scores(weights.coef, weights.intercept, ho_vectors, ho_counts)
+    ho_scores = text_scores(weights.coef, weights.intercept, ViewMatrix.of([e.text for e in held_out]), reference)
     meta["held_out_learned"] = evaluate(
         ho_scores, np.array([e.label for e in held_out]), [e.family for e in held_out], threshold
     )
     for name, written_held_out in ex.written_held_out_sets().items():
-        w_vectors, w_counts = _view_matrix([e.text for e in written_held_out])
         meta[f"{name}_held_out_learned"] = evaluate(
-            text_scores(weights.coef, weights.intercept, w_vectors, w_counts),
+            text_scores(weights.coef, weights.intercept, ViewMatrix.of([e.text for e in written_held_out]), reference),
             np.array([e.label for e in written_held_out]),
             [e.family for e in written_held_out],
             threshold,
@@ -213,15 +255,26 @@ def train() -> TrainingResult:
     return TrainingResult(weights=weights, report=meta)
 
 
+def save(weights: Weights, path) -> None:
+    """weights.json and, beside it, the neighbours' reference vectors (reference.npz)."""
+    import json
+
+    from .neighbours import REFERENCE_PATH
+
+    path.write_text(json.dumps(to_json(weights), indent=1) + "\n", encoding="utf-8")
+    save_reference(weights.reference, path.parent / REFERENCE_PATH.name)
+
+
 def to_json(weights: Weights) -> dict:
-    words = weights.coef[EMBEDDING_DIMENSIONS : EMBEDDING_DIMENSIONS + HASHED]
-    rules = weights.coef[EMBEDDING_DIMENSIONS + HASHED :]
+    words = weights.coef[DENSE : DENSE + HASHED]
+    rules = weights.coef[DENSE + HASHED :]
     return {
-        "format": 3,
+        "format": 4,
         "digest": weights.digest,
         "intercept": round(weights.intercept, 6),
         "threshold": round(weights.threshold, 6),
         "embedding_coef": [round(float(v), 6) for v in weights.coef[:EMBEDDING_DIMENSIONS]],
+        "neighbour_coef": [round(float(v), 6) for v in weights.coef[EMBEDDING_DIMENSIONS:DENSE]],
         # Rounded to 4 places and zeros dropped: the character n-grams are many, the file stays small.
         "word_coef": {str(i): round(float(words[i]), 4) for i in np.flatnonzero(np.round(words, 4))},
         "rule_coef": {rule_id: round(float(v), 6) for rule_id, v in zip(RULE_IDS, rules, strict=True)},

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.utils import timezone
 
 from apps.core.errors import ApplicationError
-from apps.knowledge.embeddings import embed_texts, get_backend
+from apps.knowledge.embeddings import embed_query, get_backend
 from apps.knowledge.models import UnansweredQuestion
 
 UNANSWERED_MAX_CHARS = 500
@@ -15,15 +15,15 @@ def unanswered_question_record(*, question: str, best_score: float | None) -> Un
     """Keep a question the knowledge base could not answer, for the gaps report.
 
     The question is what the FAQ specialist searched for (already through the input
-    guardrail). Its embedding comes from the cache (the search just embedded it), so
-    grouping similar questions later costs no model call.
+    guardrail). Its embedding is the search's own (`embed_query`: the embedder still holds
+    it), so grouping similar questions later costs no model call.
     """
     text = " ".join(question.split())[:UNANSWERED_MAX_CHARS]
     if not text:
         return None
     backend = get_backend()
     try:
-        vector = embed_texts([text], backend=backend)[0]
+        vector = embed_query(text, backend=backend)
     except ApplicationError:
         vector = None
     row = UnansweredQuestion(

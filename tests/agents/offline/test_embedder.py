@@ -70,3 +70,29 @@ def test_embed_returns_normalised_384_dimension_vectors():
     assert vectors.dtype == np.float32
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert embedder.embed([]).shape == (0, 384)
+
+
+@pytest.mark.slow
+def test_texts_the_tokenizer_reads_alike_run_the_model_once_and_get_the_same_vector(monkeypatch):
+    # given a model that records what it encodes (the tokenizer lowercases: these read alike)
+    model = embedder.get_embedder()
+    encoded: list[list[str]] = []
+    real_encode = model.encode
+
+    def recording_encode(texts, **kwargs):
+        encoded.append(list(texts))
+        return real_encode(texts, **kwargs)
+
+    monkeypatch.setattr(model, "encode", recording_encode)
+    texts = ["Do you ship to Norway?", "do you ship to norway?", "Thanks!", "DO YOU SHIP TO NORWAY?"]
+
+    # when
+    vectors = embedder._model_encode(model, texts, batch_size=64)
+
+    # then
+    assert encoded == [["Do you ship to Norway?", "Thanks!"]]
+    assert vectors.shape == (4, 384)
+    assert np.array_equal(vectors[0], vectors[1])
+    assert np.array_equal(vectors[0], vectors[3])
+    alone = real_encode(["Thanks!"], normalize_embeddings=True, convert_to_numpy=True)
+    assert np.allclose(vectors[2], alone[0], atol=1e-6)

@@ -186,6 +186,9 @@ def test_match_items_exact_name_scores_one():
         ("ordered it by mistake", "changed_mind"),
         ("for some other reason", "other"),
         ("too small and broken", "damaged"),  # damaged comes first
+        ("no damage, i just dont like it", "changed_mind"),  # a reason denied is no reason
+        ("it's not broken but it's too small", "size"),
+        ("not really damaged", None),
         ("I want to return it", None),
         ("", None),
     ],

@@ -1,6 +1,6 @@
+import pickle
 from pathlib import Path
 
-import joblib
 import numpy as np
 import pytest
 import yaml
@@ -123,9 +123,9 @@ def test_trained_classifier_is_cached_by_examples_hash_and_reused(tmp_path, monk
     second = classifier_module._load_or_train(examples, cache)
 
     # then it trained once, cached one file named by the digest, and the cache predicts the same
-    [cached] = list(cache.glob("route-classifier-*.joblib"))
-    assert cached.name == f"route-classifier-{classifier_module.examples_digest(examples)[:20]}.joblib"
-    assert isinstance(joblib.load(cached), RouteClassifier)
+    [cached] = list(cache.glob("route-classifier-*.pickle"))
+    assert cached.name == f"route-classifier-{classifier_module.examples_digest(examples)[:20]}.pickle"
+    assert isinstance(pickle.loads(cached.read_bytes()), RouteClassifier)  # noqa: S301 - written by the test
     assert second.report.digest == first.report.digest
     assert second.predict(["refund please"])[0].route == first.predict(["refund please"])[0].route
 
@@ -144,7 +144,7 @@ def test_changed_examples_retrain(tmp_path):
     retrained = classifier_module._load_or_train(examples, cache)
 
     # then a second cache file exists for the new digest
-    assert len(list(cache.glob("route-classifier-*.joblib"))) == 2
+    assert len(list(cache.glob("route-classifier-*.pickle"))) == 2
     assert retrained.report.examples == 31
 
 
@@ -153,10 +153,10 @@ def test_a_corrupt_cache_file_is_retrained(tmp_path):
     examples.mkdir()
     cache.mkdir()
     _tiny_examples(examples)
-    path = cache / f"route-classifier-{classifier_module.examples_digest(examples)[:20]}.joblib"
+    path = cache / f"route-classifier-{classifier_module.examples_digest(examples)[:20]}.pickle"
     path.write_bytes(b"not a pickle")
 
     classifier = classifier_module._load_or_train(examples, cache)
 
     assert classifier.report.examples == 30
-    assert isinstance(joblib.load(path), RouteClassifier)
+    assert isinstance(pickle.loads(path.read_bytes()), RouteClassifier)  # noqa: S301 - written by the test

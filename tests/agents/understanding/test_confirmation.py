@@ -85,3 +85,27 @@ def test_confirm_pending_is_unclear_for_mixed_answers_and_added_requests(text, o
 )
 def test_an_answer_opening_with_no_declines_unless_it_asks_for_something_else(text, expected):
     assert confirm_pending(text, own_verbs=("send",)) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("no. where are my trail runners instead?", "where are my trail runners instead?"),
+        ("no, cancel the other one", "cancel the other one"),
+        ("hmm no dont change it, i'll be home after all", ""),
+        ("no, wait, keep it", ""),
+        ("no thanks", ""),
+        ("yes. where is my order?", ""),
+    ],
+)
+def test_a_request_after_a_decline_is_kept(text, expected):
+    from apps.agents.confirmation import request_after_decline
+
+    assert request_after_decline(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [("both please", "yes"), ("yes to both", "yes"), ("no", "no")])
+def test_several_actions_held_together_take_one_answer(text, expected):
+    from apps.agents.confirmation import classify_confirmation as classify_held
+
+    assert classify_held(text, verbs=("cancel", "change"), together=True).value == expected

@@ -130,7 +130,7 @@ def test_load_or_train_caches_on_disk_and_retrains_a_corrupt_cache(tmp_path: Pat
     cache = tmp_path / "cache"
     # when trained once
     first = load_or_train(examples, cache_dir=cache)
-    files = list(cache.glob("intents-tiny-*.joblib"))
+    files = list(cache.glob("intents-tiny-*.pickle"))
     # then it is cached, and the next load does not train
     assert len(files) == 1
     monkeypatch.setattr(intents_module, "train_file", lambda *a, **k: pytest.fail("retrained"))

@@ -15,22 +15,24 @@ def test_a_read_and_a_write_both_run():
     turn = plan_for_turn("Where is TW-100003, and can you email me the invoice for TW-100004?")
     # then
     assert [(s.route, s.intent) for s in turn.run] == [("order", "track"), ("billing", "send_invoice")]
-    assert turn.deferred == ()
-    assert turn.deferred_note() == ""
+    assert turn.asks_for_person is False
 
 
-def test_of_two_writes_only_the_first_runs_and_the_second_is_named():
+def test_two_writes_both_run_to_be_confirmed_together():
     # when
     turn = plan_for_turn("please cancel TW-100001 and change the address on TW-100002 to 9 Ocean Drive, Miami")
     # then
-    assert [(s.intent, s.order_numbers) for s in turn.run] == [("cancel", ("TW-100001",))]
-    assert [(s.intent, s.order_numbers) for s in turn.deferred] == [("change_address", ("TW-100002",))]
-    assert turn.deferred_note() == (
-        "Changes need your confirmation one at a time, so I've started with the first one. Once it's settled, "
-        'send me the next one again: "change the address on TW-100002 to 9 Ocean Drive, Miami".'
-    )
+    assert [(s.intent, s.order_numbers) for s in turn.run] == [
+        ("cancel", ("TW-100001",)),
+        ("change_address", ("TW-100002",)),
+    ]
+    assert len(turn.plan.writes) == 2
 
 
-def test_a_request_for_a_person_is_not_planned():
-    # the router sends the whole message to a person, whatever else it asks
-    assert plan_for_turn("where is my order? and i want to talk to a real person") is None
+def test_a_piece_asking_for_a_person_hands_the_message_to_a_person():
+    # when
+    turn = plan_for_turn("where is my order? and i want to talk to a real person")
+    # then
+    assert turn is not None
+    assert turn.asks_for_person is True
+    assert turn.run == ()

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic_ai.messages import ModelMessage, ModelResponse
 from pydantic_ai.models.function import AgentInfo
 
+from apps.agents.offline.slots import extract_order_numbers
 from apps.agents.specialists.local_common import (
     Turn,
     bullet,
@@ -22,11 +23,11 @@ from apps.agents.specialists.local_common import (
     result_or_call,
     say,
 )
-from apps.agents.specialists.local_rules import open_turn
+from apps.agents.specialists.local_rules import answer_then_escalate, open_turn
 from apps.agents.specialists.order.addresses import parse_address
 from apps.agents.specialists.results import day, money
 from apps.agents.tool_results import ErrorCode
-from apps.agents.understanding.references import ResolutionKind, facts_from_data, resolve_in_context
+from apps.agents.understanding.references import ResolutionKind, facts_from_data, resolve_in_context, resolve_order
 
 # What clearly belongs to another specialist: handed back to the router when none of ours matches.
 FOREIGN = re.compile(
@@ -34,7 +35,7 @@ FOREIGN = re.compile(
 )
 
 
-def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+def _behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     t = read_turn(messages, info)
     opened, intent = open_turn(t, route="order", topic="orders", foreign=FOREIGN)
     if opened is not None:
@@ -42,6 +43,8 @@ def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     if intent != "cancel" and parse_address(t.text):
         intent = "address"  # "send TW-100003 to 9 Ocean Drive, Miami, FL 33139, US"
     intent = intent or ("details" if t.named_order_now() else "list")
+    if intent in ("details", "track", "list") and len(_numbers_now(t)) > 1:
+        return _several(t, "track_shipment" if intent == "track" else "get_order")
     if intent == "cancel":
         return _cancel(t)
     if intent == "address":
@@ -51,6 +54,43 @@ def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     if intent == "details":
         return _details(t)
     return _list(t)
+
+
+# -- several orders named at once -----------------------------------------------------------------
+_MAX_ORDERS = 4
+_NUMBER_RE = re.compile(r"\b(?:TW[-\s]?)?\d{5,7}\b", re.IGNORECASE)
+
+
+behaviour = answer_then_escalate(_behaviour)
+
+
+def _numbers_now(t: Turn) -> list[str]:
+    return list(dict.fromkeys(extract_order_numbers(t.text)))[:_MAX_ORDERS]
+
+
+def _several(t: Turn, tool: str) -> ModelResponse:
+    """ "status of TW-100002 and TW-100003?", "is TW-100003 or TW-100004 the one with the socks?": each order is
+    looked up; when the message names an item only one of them holds, that order is the answer."""
+    numbers = _numbers_now(t)
+    if not t.was_called(tool):
+        return call(*((tool, {"order_number": n}) for n in numbers))
+    found = [o.data for o in t.outcomes if o.tool == tool and o.data is not None]
+    missing = sum(1 for o in t.outcomes if o.tool == tool and o.data is None)
+    if not found:
+        return say(not_found_reply(None, t) if missing else failure_reply())
+    note = "I couldn't find one of those orders on your account." if missing else ""
+    if tool == "get_order" and len(found) > 1:
+        # What the message says besides the numbers ("the one with the socks") picks among the orders named.
+        words = _NUMBER_RE.sub(" ", t.text)
+        picked = resolve_order(words, facts_from_data(found))
+        if picked.kind is ResolutionKind.UNIQUE and picked.order is not None and "item" in picked.cues:
+            order = next(o for o in found if o["number"] == picked.order.number)
+            items = ", ".join(i.product for i in picked.items) or "item you mean"
+            others = ", ".join(o["number"] for o in found if o is not order)
+            return say(f"It's order {order['number']}: it has the {items} ({others} doesn't).", _describe(order), note)
+    if tool == "get_order":
+        return say(*(_describe(o) for o in found), note)
+    return say(*(_tracking_text(o) for o in found), note)
 
 
 # -- choosing the order ---------------------------------------------------------------------------
@@ -163,7 +203,22 @@ def _describe(order: dict[str, Any]) -> str:
 def _track(t: Turn) -> ModelResponse:
     number, response = _pick(t, prefer=("shipped", "processing", "pending"), purpose="me to track", action="track")
     data = response or _order_data(t, "track_shipment", str(number))
-    return data if isinstance(data, ModelResponse) else say(_tracking_text(data))
+    return data if isinstance(data, ModelResponse) else say(_tracking_text(data), _also_on_the_way(t, str(number)))
+
+
+def _also_on_the_way(t: Turn, tracked: str) -> str:
+    """ "where's my order?" naming nothing, with several orders not yet arrived: the one tracked is the most
+    advanced, and the others are named too, so the customer sees the one they meant."""
+    listed = t.result("list_orders")
+    if listed is None or t.order_to_act_on():
+        return ""
+    orders = listed.get("orders") or []
+    if resolve_in_context(t.recent_texts()[:1], facts_from_data(orders)).cues:
+        return ""  # the customer said which (an item, a date, a state)
+    others = [o for o in orders if o["number"] != tracked and o["status"] in ("pending", "processing", "shipped")]
+    if not others:
+        return ""
+    return "Your other orders that haven't arrived yet:\n" + bullet(order_line(o) for o in others[:4])
 
 
 def _tracking_text(data: dict[str, Any]) -> str:

@@ -28,10 +28,11 @@ from apps.agents.specialists.local_common import (
     read_turn,
     say,
 )
-from apps.agents.specialists.local_rules import open_turn
+from apps.agents.specialists.local_rules import answer_then_escalate, open_turn
 from apps.agents.specialists.results import day, money
 from apps.agents.specialists.returns.status import status_reply
 from apps.agents.tool_results import ErrorCode
+from apps.agents.understanding.exchanges import wanted_instead
 from apps.agents.understanding.reasons import return_reason
 from apps.agents.understanding.references import ResolutionKind, facts_from_data, resolve_in_context
 
@@ -49,7 +50,7 @@ REASON_QUESTION = (
 FOREIGN = re.compile(r"\b(?:cancel|track(?:ing)?|invoices?|receipts?|payment methods?|cards?)\b", re.I)
 
 
-def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+def _behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     t = read_turn(messages, info)
     # A general question ("is there a warranty?", "what is your return policy?") goes to the help center.
     opened, intent = open_turn(t, route="returns", topic="returns", foreign=FOREIGN, first=_exception_request)
@@ -58,7 +59,12 @@ def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     intent = intent or ("policy" if t.named_order_now() else "return")
     if intent == "status":
         return status_reply(t)
-    return _return_or_refund(t, intent)
+    if intent == "returnable" and not t.named_order_now():
+        return _returnable(t)
+    return _return_or_refund(t, "policy" if intent == "returnable" else intent)
+
+
+behaviour = answer_then_escalate(_behaviour)
 
 
 def _exception_request(t: Turn) -> ModelResponse | None:
@@ -108,6 +114,28 @@ def _pick(t: Turn, purpose: str, action: str = "return") -> tuple[str | None, Mo
     )
 
 
+def _returnable(t: Turn) -> ModelResponse:
+    """ "What can I still return?": the customer's orders that can go back, what they hold and until when."""
+    listed = t.result("list_returnable_orders")
+    if listed is None:
+        return say(failure_reply()) if t.outcome("list_returnable_orders") else call(("list_returnable_orders", {}))
+    orders = listed.get("orders") or []
+    if not orders:
+        return say(no_orders_reply(t, "I don't see any orders on your account, so there's nothing to return yet."))
+    returnable = [o for o in orders if o["returnable"]]
+    if not returnable:
+        return say(
+            "None of your recent orders can be returned right now:",
+            bullet(f"{order_line(o)}: {_why_not(o)}" for o in orders[:5]),
+            "If one of them needs an exception, I can connect you with a person from our team.",
+        )
+    return say(
+        "You can still return items from these orders:",
+        bullet(f"{order_line(o)}, returnable until {day(o['window_ends_on'])}" for o in returnable[:5]),
+        "Final-sale items can't be returned. Would you like to start a return for one of them?",
+    )
+
+
 def _why_not(order: dict[str, Any]) -> str:
     codes = order.get("refusals") or []
     if ErrorCode.WINDOW_CLOSED in codes:
@@ -129,7 +157,8 @@ def _choose_items(t: Turn, verdict: dict[str, Any]) -> tuple[list[dict[str, Any]
     wanted: list[dict[str, Any]] = []
     named_text = ""
     for text in texts:
-        wanted = named_items(text, items)
+        # "the socks from the hoodie order": the hoodie names the order, the socks the item to return.
+        wanted = named_items(_ORDER_NAMED_RE.sub(" ", text), items) or named_items(text, items)
         if wanted:
             named_text = text
             break
@@ -154,6 +183,8 @@ def _choose_items(t: Turn, verdict: dict[str, Any]) -> tuple[list[dict[str, Any]
         can_return = left.get(item["order_item_id"], item["quantity"])
         if quantity is None and len(wanted) == 1 and item["quantity"] > 1 and can_return == 1:
             quantity = 1  # "the other mug": one of them is left to return
+        if quantity is None and len(wanted) == 1 and _names_plural(named_text, item["product_name"]):
+            quantity = can_return  # "the socks", "the mugs": every one still returnable
         if quantity == ALL or quantity is None or len(wanted) > 1:
             if quantity is None and item["quantity"] > 1 and len(wanted) == 1:
                 still = f", and {can_return} of them can still be returned" if 0 < can_return < item["quantity"] else ""
@@ -163,6 +194,18 @@ def _choose_items(t: Turn, verdict: dict[str, Any]) -> tuple[list[dict[str, Any]
             quantity = item["quantity"]
         chosen.append({"order_item_id": item["order_item_id"], "quantity": min(int(quantity), item["quantity"])})
     return chosen, ""
+
+
+_ORDER_NAMED_RE = re.compile(r"\b(?:from|in|of|on)\s+(?:the|my|that)\s+(?:[a-z'-]+\s+){1,2}order\b", re.I)
+
+
+def _names_plural(text: str, product_name: str) -> bool:
+    """Whether the text names the product in the plural ("return the mugs", "the socks"), not one of them."""
+    product = set(re.findall(r"[a-z]+", product_name.lower().replace("-", "")))
+    said = re.findall(r"[a-z]+", text.lower().replace("-", ""))
+    return any(
+        len(w) > 3 and w.endswith("s") and (w in product or w[:-1] in product or w[:-2] in product) for w in said
+    )
 
 
 def _amount(t: Turn) -> str | None:
@@ -229,7 +272,11 @@ def _return_or_refund(t: Turn, intent: str) -> ModelResponse:
         if amount:
             args["amount"] = amount
         return call(("request_refund", args))
-    return call(("create_return", {"order_number": verdict["order_number"], "items": items, "reason": reason}))
+    args = {"order_number": verdict["order_number"], "items": items, "reason": reason}
+    wanted = next((w for w in map(wanted_instead, t.request_texts("returns")) if w), "")
+    if wanted:
+        args["exchange_for"] = wanted  # "can i swap it for a small": an exchange, not a refund
+    return call(("create_return", args))
 
 
 def _final_outcome(t: Turn, intent: str) -> ModelResponse | None:

@@ -18,6 +18,7 @@ from typing_extensions import TypedDict
 from apps.agents.deps import SupportDeps
 from apps.agents.specialists import serialize
 from apps.agents.specialists.results import money
+from apps.agents.specialists.returns.exchange import exchange_lines, exchange_names
 from apps.agents.specialists.scope import actor_label, order_in_scope, orders_in_scope, owner
 from apps.agents.tools import approval_tool, read_tool, write_tool
 from apps.commerce import selectors, services
@@ -36,8 +37,14 @@ class ItemArg(TypedDict):
 REASONS = ", ".join(ReturnReason.values)
 
 
-def _verdict(order: Order, items: list[dict[str, Any]] | None, reason: str) -> services.ReturnEligibility:
-    return services.return_check_eligibility(order=order, items=return_lines_parse(items), reason=reason)
+def _verdict(
+    order: Order, items: list[dict[str, Any]] | None, reason: str, *, exchange: tuple[SupportDeps, str] | None = None
+) -> services.ReturnEligibility:
+    """The policy's verdict; `exchange` (the session, what the customer wants instead) judges an exchange."""
+    if exchange is None:
+        return services.return_check_eligibility(order=order, items=return_lines_parse(items), reason=reason)
+    lines = exchange_lines(exchange[0], order, items or [], exchange[1])
+    return services.return_check_eligibility(order=order, items=lines, reason=reason, is_exchange=True)
 
 
 def _verdict_data(order: Order, verdict: services.ReturnEligibility) -> dict[str, Any]:
@@ -117,12 +124,14 @@ def _check_reason(reason: str) -> None:
         raise ApplicationError(f"A return needs a reason, one of: {REASONS}.", code="reason_required")
 
 
-def _return_precheck(ctx: Any, order_number: str, items: list[dict[str, Any]], reason: str, note: str = "") -> None:
+def _return_precheck(
+    ctx: Any, order_number: str, items: list[dict[str, Any]], reason: str, note: str = "", exchange_for: str = ""
+) -> None:
     _check_reason(reason)
     if not items:
         raise ApplicationError("Name the items to return (order_item_id and quantity).", code="items_required")
     order = order_in_scope(ctx.deps, order_number)
-    verdict = _verdict(order, items, reason)
+    verdict = _verdict(order, items, reason, exchange=(ctx.deps, exchange_for) if exchange_for.strip() else None)
     if not verdict.eligible:
         refusal = (verdict.reasons or next(v.reasons for v in verdict.items if not v.eligible))[0]
         raise ApplicationError(refusal.message, code=refusal.code, extra={"reasons": verdict.reason_codes})
@@ -133,6 +142,14 @@ def _return_summary(args: dict[str, Any], deps: SupportDeps) -> str:
     verdict = _verdict(order, args["items"], args["reason"])
     names = {i.pk: serialize.item_label(i) for i in order.items.all()}
     what = ", ".join(f"{v.requested_quantity} x {names[v.order_item_id]}" for v in verdict.items)
+    if args.get("exchange_for"):
+        lines = exchange_lines(deps, order, args["items"], args["exchange_for"])
+        wanted = ", ".join(exchange_names(deps, order, lines)) or args["exchange_for"][:80]
+        return (
+            f"exchange {what} from order {order.number} for {wanted} "
+            f"(reason: {ReturnReason(args['reason']).label.lower()}): you get a prepaid return label, and the "
+            "replacement is sent once your return arrives (no refund, as it is an exchange)"
+        )
     # The refundable amount is already net of the fee: say so rather than suggest a second deduction.
     fee = (
         f" (after the {money(verdict.return_shipping_fee, order.currency)} return shipping fee)"
@@ -147,8 +164,9 @@ def _return_summary(args: dict[str, Any], deps: SupportDeps) -> str:
 
 
 def _return_done(result: Any, args: dict[str, Any]) -> str:
+    kind = "exchange" if args.get("exchange_for") else "return"
     return (
-        f"Your return for order {result['order_number']} is open. Your prepaid label reference is "
+        f"Your {kind} for order {result['order_number']} is open. Your prepaid label reference is "
         f"{result['label_reference']}: print it, pack the item(s) and drop the parcel at the carrier. "
         "We will let you know when it arrives."
     )
@@ -161,14 +179,27 @@ def _return_done(result: Any, args: dict[str, Any]) -> str:
     confirm_verbs=("create", "open", "start", "book", "file", "make"),
 )
 def create_return(
-    ctx: RunContext[SupportDeps], order_number: str, items: list[ItemArg], reason: str, note: str = ""
+    ctx: RunContext[SupportDeps],
+    order_number: str,
+    items: list[ItemArg],
+    reason: str,
+    note: str = "",
+    exchange_for: str = "",
 ) -> dict[str, Any]:
     """Open a return for items of a delivered order and issue a prepaid label. `items` are
-    {order_item_id, quantity}; `reason` is one of the return reasons. Needs the customer's confirmation."""
+    {order_item_id, quantity}; `reason` is one of the return reasons; `exchange_for` (what the customer wants
+    instead, e.g. "size S", "King") makes it an exchange. Needs the customer's confirmation."""
     _check_reason(reason)
     order = order_in_scope(ctx.deps, order_number)
+    exchange_for = exchange_for.strip()[:80]
+    lines = exchange_lines(ctx.deps, order, items, exchange_for) if exchange_for else return_lines_parse(items)
     return_request = services.return_create(
-        order=order, items=return_lines_parse(items), reason=reason, note=note, actor_label=actor_label(ctx.deps, order)
+        order=order,
+        items=lines,
+        reason=reason,
+        note=(f"Exchange for: {exchange_for}. {note}" if exchange_for else note).strip(),
+        actor_label=actor_label(ctx.deps, order),
+        is_exchange=bool(exchange_for),
     )
     return {
         "order_number": order.number,

@@ -8,7 +8,10 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Fit and calibrate the learned injection detector; writes apps/guardrails/detector/weights.json."
+    help = (
+        "Fit and calibrate the learned injection detector; writes apps/guardrails/detector/weights.json "
+        "and reference.npz."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--dry-run", action="store_true", help="Report the figures without writing weights.")
@@ -16,12 +19,12 @@ class Command(BaseCommand):
     def handle(self, *args, dry_run: bool = False, **options) -> None:
         from apps.guardrails.detector.cache import installed
         from apps.guardrails.detector.model import WEIGHTS_PATH
-        from apps.guardrails.detector.training import to_json, train
+        from apps.guardrails.detector.training import save, train
 
         # Embeddings of the examples' views are kept in var/cache between runs (the embedder never changes).
         with installed():
             result = train()
         self.stdout.write(json.dumps(result.report, indent=2))
         if not dry_run:
-            WEIGHTS_PATH.write_text(json.dumps(to_json(result.weights), indent=1) + "\n", encoding="utf-8")
-            self.stdout.write(f"wrote {WEIGHTS_PATH}")
+            save(result.weights, WEIGHTS_PATH)
+            self.stdout.write(f"wrote {WEIGHTS_PATH} and the neighbours' reference beside it")

@@ -1,0 +1,73 @@
+"""Which variant a customer wants in exchange, resolved against the product's real variants.
+
+"swap it for a small" on a "Harbor Hoodie (M / Navy)" is the "S / Navy" variant: the parts of
+the variant the customer names (a size, a colour) change, the others stay as they were. Only
+the product's own other variants are candidates (`selectors.exchange_options_for_customer`,
+scoped to the session's order); when none or several fit equally, there is no variant and the
+policy asks which size or colour is wanted.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from apps.agents.deps import SupportDeps
+from apps.agents.understanding.vocabulary import SIZE_WORDS
+from apps.commerce import selectors
+from apps.commerce.models import Order
+from apps.commerce.refund_rules import ReturnLine, return_lines_parse
+
+
+def _tokens(text: str) -> set[str]:
+    lowered = text.lower()
+    words = re.findall(r"[a-z0-9]+", lowered)
+    tokens = set(words)
+    for phrase, size in SIZE_WORDS.items():  # "small" is S, "extra large" XL
+        if re.search(rf"(?<![a-z]){re.escape(phrase)}(?![a-z])", lowered):
+            tokens.add(size.lower())
+    return tokens
+
+
+def _parts(variant_name: str) -> list[str]:
+    return [p.strip().lower() for p in re.split(r"\s*/\s*", variant_name) if p.strip()]
+
+
+def _pick(current: str, options: list[Any], wanted: str) -> int | None:
+    """The variant id the wanted words name: most parts named, then most parts kept from the current variant."""
+    tokens = _tokens(wanted)
+    kept = set(_parts(current))
+    scored = []
+    for option in options:
+        parts = _parts(option.variant_name)
+        named = sum(1 for p in parts if p in tokens or (p.split() and set(p.split()) <= tokens))
+        scored.append((named, sum(1 for p in parts if p in kept), option.variant_id))
+    scored = [s for s in scored if s[0] > 0]
+    if not scored:
+        return None
+    best = max(scored)
+    return best[2] if sum(1 for s in scored if s[:2] == best[:2]) == 1 else None
+
+
+def exchange_lines(deps: SupportDeps, order: Order, items: list[dict[str, Any]], wanted: str) -> list[ReturnLine]:
+    """The return lines of `items`, each with the variant `wanted` names for it (None where nothing fits)."""
+    lines = return_lines_parse(items) or []
+    options = selectors.exchange_options_for_customer(
+        customer=deps.customer, number=order.number, only_order=deps.verified_order
+    )
+    resolved = []
+    for line in lines:
+        mine = [o for o in options if o.order_item_id == line.order_item_id]
+        current = mine[0].current_variant if mine else ""
+        variant = _pick(current, mine, wanted) if mine else None
+        resolved.append(ReturnLine(line.order_item_id, line.quantity, exchange_variant_id=variant))
+    return resolved
+
+
+def exchange_names(deps: SupportDeps, order: Order, lines: list[ReturnLine]) -> list[str]:
+    """What each line is exchanged for, as the customer reads it ("Harbor Hoodie (S / Navy)")."""
+    options = selectors.exchange_options_for_customer(
+        customer=deps.customer, number=order.number, only_order=deps.verified_order
+    )
+    names = {o.variant_id: f"{o.product_name} ({o.variant_name})" for o in options}
+    return [names[line.exchange_variant_id] for line in lines if line.exchange_variant_id in names]

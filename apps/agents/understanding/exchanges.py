@@ -1,0 +1,60 @@
+"""What a customer wants instead of the item they send back: an exchange, not a refund.
+
+"can i swap it for a small", "could i exchange it for the king size?", "i want it in large instead" ->
+"a small", "the king size", "large". The phrase after the exchange is taken only when it names a variant
+(a size or a colour: the shop's size words, bed sizes, "size 9", a colour): "swap it for a refund" or
+"exchange it for something else" is not an exchange of variant, and the return stays a return; nor is "a bigger
+size" (which size?): the specialist asks as for any return.
+"""
+
+from __future__ import annotations
+
+import re
+
+from apps.agents.understanding.vocabulary import SIZE_WORDS
+
+_WANTED_RE = re.compile(
+    r"\b(?:swap|exchange|switch|trade|replace)\b[^.?!]*?\b(?:for|to|into|with)\s+(?P<a>[^.?!,;]{1,40})"
+    r"|\b(?:in|as)\s+(?P<b>(?:an?\s+|the\s+)?[^.?!,;]{1,30}?)\s+instead\b",
+    re.IGNORECASE,
+)
+_VARIANT_WORDS = frozenset(
+    {*SIZE_WORDS, "queen", "king", "double", "single", "twin"}
+    | {
+        "black",
+        "white",
+        "navy",
+        "blue",
+        "red",
+        "green",
+        "yellow",
+        "grey",
+        "gray",
+        "pink",
+        "purple",
+        "orange",
+        "brown",
+        "beige",
+        "cream",
+        "olive",
+        "charcoal",
+        "ink",
+        "sand",
+        "khaki",
+    }
+)
+_TRAILING_RE = re.compile(r"\s+(?:instead|please|pls|thanks|thank you|if possible)$", re.IGNORECASE)
+
+
+def wanted_instead(text: str) -> str:
+    """The variant the customer wants in exchange ("a small", "the king size"), or "" when they name none."""
+    for match in _WANTED_RE.finditer(text):
+        phrase = (match.group("a") or match.group("b") or "").strip()
+        words = re.findall(r"[a-z0-9]+", phrase.lower())
+        if not words or len(words) > 5:
+            continue
+        named = set(words) | {" ".join(words[i : i + 2]) for i in range(len(words) - 1)}
+        if named & _VARIANT_WORDS:
+            cleaned = _TRAILING_RE.sub("", phrase) if len(words) > 1 else phrase
+            return cleaned.strip()
+    return ""
