@@ -133,7 +133,10 @@ def invoice_list_for_customer(
 ) -> list[Invoice]:
     orders = _orders_in_scope(customer=customer, only_order=only_order)
     return list(
-        Invoice.objects.filter(order__in=orders).select_related("order").order_by("-issued_at", "-id")[: _limit(limit)]
+        Invoice.objects.filter(order__in=orders)
+        .select_related("order")
+        .prefetch_related("order__items__variant__product")
+        .order_by("-issued_at", "-id")[: _limit(limit)]
     )
 
 
@@ -141,7 +144,11 @@ def invoice_get_for_customer(*, customer: Customer | None, number: str, only_ord
     """An invoice by its number (INV-...) or by its order's number (TW-...)."""
     number = (number or "").strip().upper()
     orders = _orders_in_scope(customer=customer, only_order=only_order)
-    qs = Invoice.objects.filter(order__in=orders).select_related("order__customer")
+    qs = (
+        Invoice.objects.filter(order__in=orders)
+        .select_related("order__customer")
+        .prefetch_related("order__items__variant__product")
+    )
     invoice = qs.filter(number=number).first() or qs.filter(order__number=normalise_order_number(number)).first()
     if invoice is None:
         raise NotFound(f"No invoice {number} here.")

@@ -337,6 +337,10 @@ def route_message(
         sticky_route = getattr(conversation, "current_route", None) or None
     if sticky_route is not None and sticky_route not in ROUTES:
         sticky_route = None
+    if sticky_route == HUMAN:
+        # The bot answers again only once staff handed the conversation back: the person's topic is over, and
+        # "ok then, where's my vest" is routed afresh rather than back to a person.
+        sticky_route = None
     threshold = router_threshold() if threshold is None else threshold
 
     if not text.strip():

@@ -197,7 +197,34 @@ def behaviour_steps(t: Turn) -> ModelResponse:
             return call(("search_knowledge", {"query": search_query(t.text)[:500], "page_of": page["chunk_id"]}))
     if searches[-1].data.get("page"):
         return _page_answer(t, searches[-1].data)
-    return _answer(t, searches[0].data)
+    if len(searches) == 1 and not searches[0].data.get("excerpts"):
+        clauses = focused_queries(t.text)
+        if clauses:
+            # A long message found nothing as a whole: its clauses are searched alone, the best one answers.
+            return call(*(("search_knowledge", {"query": c[:500]}) for c in clauses))
+    return _answer(t, _best_search([o.data for o in searches]))
+
+
+def _best_search(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """The first search, unless it found nothing and a clause's search did (the most similar excerpt wins)."""
+    found = [r for r in results if r.get("excerpts")]
+    if not found or results[0].get("excerpts"):
+        return results[0]
+    return max(found, key=lambda r: max(float(e.get("similarity") or 0.0) for e in r["excerpts"]))
+
+
+_FOCUS_SPLIT_RE = re.compile(
+    r"[.!?;]+\s*|,\s+|\s+(?:and|but|so)\s+(?=(?:will|can|could|do|does|is|are|how|what|when)\b)", re.IGNORECASE
+)
+MAX_CLAUSE_SEARCHES = 3
+
+
+def focused_queries(text: str) -> list[str]:
+    """The clauses of a question worth searching alone ("the reset link you sent says expired already?? how long
+    does it even last"): at least two, each naming two words of its own; none for a one-clause question."""
+    clauses = [c.strip(" ,") for c in _FOCUS_SPLIT_RE.split(search_query(text))]
+    kept = [c for c in clauses if len(_words(c)) >= 2 and not _NARRATIVE_RE.match(c)]
+    return kept[:MAX_CLAUSE_SEARCHES] if len(kept) >= 2 else []
 
 
 # Words that ask for a topic as a whole ("your return policy", "the warranty terms"), not one fact of it.

@@ -97,9 +97,19 @@ def order_detail(order: Order) -> dict[str, Any]:
 
 
 def invoice(inv: Invoice) -> dict[str, Any]:
+    order = inv.order
     return {
         "number": inv.number,
-        "order_number": inv.order.number,
+        "order_number": order.number,
+        # The order an invoice bills, as the customer names it: "the invoice for my lamp order".
+        "order_status": order.status,
+        "order_status_label": order.get_status_display(),
+        "placed_on": order.placed_at.date().isoformat(),
+        # The category too ("the running shoes" are the Trail Runners): what the resolver reads an item by.
+        "items": [
+            {"quantity": i.quantity, "name": item_label(i), "category": i.variant.product.category}
+            for i in order.items.all()
+        ],
         "status": inv.status,
         "status_label": inv.get_status_display(),
         "issued_on": inv.issued_at.date().isoformat(),

@@ -63,6 +63,8 @@ _NO_WORDS = frozenset({"no", "nope", "nah", "don't", "dont", "n"})
 # Verbs of a request of its own: a yes that adds one ("yes, cancel it and refund me") asks for more than the yes.
 _REQUEST_VERBS = frozenset({"refund", "return", "exchange", "track", "send", "email", "change", "update", "cancel"})
 _PERSON_WORDS = frozenset({"human", "person", "agent", "someone", "somebody", "manager", "representative", "staff"})
+# A question of its own ("ok thanks. whats the invoice number for my bedding order"): not an answer to ours.
+_QUESTION_RE = re.compile(r"\?|\b(?:what|whats|where|wheres|when|why|how|which|who)\b", re.IGNORECASE)
 _LEADING_NO_RE = re.compile(r"^\W*(?:no|nope|nah|no thanks|no thank you)\b(?!\s+(?:problem|worries)\b)", re.IGNORECASE)
 
 
@@ -83,4 +85,6 @@ def confirm_pending(text: str, *, own_verbs: Sequence[str] = (), other_verbs: Se
     value = classify_confirmation(text)
     if value is Confirmation.YES and words & ((set(other_verbs) | _REQUEST_VERBS) - set(own_verbs)):
         return Confirmation.UNCLEAR
+    if value is Confirmation.YES and _QUESTION_RE.search(text):
+        return Confirmation.UNCLEAR  # a yes never runs a write while the customer is still asking something
     return value

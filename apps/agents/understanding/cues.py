@@ -220,7 +220,7 @@ STATE_CUES: tuple[tuple[re.Pattern[str], frozenset[str], str], ...] = (
 # "$68", "68 dollars", and a number with cents ("the 145.80 order", "700,92"): cents make it an amount.
 _AMOUNT_RE = re.compile(
     r"(?:[$€£]\s?(\d+(?:[.,]\d{1,2})?))|(?:\b(\d+(?:[.,]\d{1,2})?)\s?(?:usd|dollars?|bucks|eur|euros?|pounds?)\b)"
-    r"|(?<![\w.,-])(\d{1,6}[.,]\d{2})(?![\w.,-]*\d)",
+    r"|(?<![\w.,-])(\d{1,6}[.,]\d{2})(?![\w.,-]*\d)(?!\s?%)",
     re.I,
 )
 _ORDINALS = {
@@ -248,9 +248,17 @@ LATEST_RE = re.compile(
 OLDEST_RE = re.compile(r"\b(?:my|the) (?:first|oldest|earliest) (?:order|purchase)\b", re.I)
 
 
+# "over $50", "more than 100 dollars": a threshold of a rule, not the amount of an order.
+_THRESHOLD_BEFORE_RE = re.compile(
+    r"\b(?:over|under|above|below|more than|less than|at least|up to|upwards of)\s*$", re.IGNORECASE
+)
+
+
 def amounts_in(text: str) -> list[Decimal]:
     found = []
     for m in _AMOUNT_RE.finditer(text):
+        if _THRESHOLD_BEFORE_RE.search(text[max(0, m.start() - 14) : m.start()]):
+            continue
         raw = (m.group(1) or m.group(2) or m.group(3)).replace(",", ".")
         try:
             found.append(Decimal(raw))

@@ -51,6 +51,8 @@ LOCAL_NAMES: dict[str, dict[str, str]] = {
         "payment_methods": "methods",
         "charges_explained": "charges",
         "payment_policy": GENERAL,
+        # "my card expires this month, will my order still go through?": their cards' dates, then the policy
+        "card_expiry": "card_expiry",
     },
     "faq": {
         "account": GENERAL,

@@ -50,9 +50,13 @@ _CONJUNCTION_RE = re.compile(
     rf"|,\s+(?=(?:(?:can|could|would|will) you|please|also)\b)",
     re.IGNORECASE,
 )
+_FILLER = (
+    r"(?:hi|hello|hey|good (?:morning|afternoon|evening)|thanks?(?: you)?(?: so much)?|thx|ty|cheers|please|pls|"
+    r"ok|okay|great|urgent|asap|it'?s urgent|that'?s all|regards|best)"
+)
+# "ok thanks.", "hi there", "great, thank you!": fillers in a row ask for nothing.
 _NO_REQUEST_RE = re.compile(
-    r"^\W*(?:hi|hello|hey|good (?:morning|afternoon|evening)|thanks?(?: you)?(?: so much)?|thx|ty|cheers|please|pls|"
-    r"ok|okay|great|urgent|asap|it'?s urgent|that'?s all|regards|best)\W*(?:there|team|guys|all)?\W*$",
+    rf"^\W*{_FILLER}(?:\W+{_FILLER})*\W*(?:there|team|guys|all)?\W*$",
     re.IGNORECASE,
 )
 
@@ -184,7 +188,17 @@ def plan_message(text: str, *, route: RouteFn | None = None) -> Plan:
             asks_for_person=draft["person"],
         )
         previous = steps[-1] if steps else None
-        if previous and _same_request(previous, step):
+        if previous and _acts_on_previous(previous, step):
+            # "I need the invoice for my kettle. Could you email it to me?": one request, the write on what was named.
+            steps[-1] = Step(
+                text=f"{previous.text} {step.text}",
+                route=previous.route,
+                route_confidence=max(previous.route_confidence, step.route_confidence),
+                intent=_WRITE_ON_READ[(previous.route, previous.intent or "")],
+                intent_confidence=step.intent_confidence,
+                order_numbers=previous.order_numbers,
+            )
+        elif previous and _same_request(previous, step):
             steps[-1] = Step(
                 text=f"{previous.text} {step.text}",
                 route=previous.route,
@@ -222,6 +236,23 @@ def _intent(route: str, text: str) -> tuple[str | None, float]:
         return None, 0.0
     prediction = get_intent_classifier(route).predict_one(text)
     return prediction.intent, prediction.confidence
+
+
+# A read, then the write that acts on what it named: "i need the invoice for my kettle. could you email it to me?"
+_WRITE_ON_READ: dict[tuple[str, str], str] = {("billing", "list_invoices"): "send_invoice"}
+_POINTS_BACK_RE = re.compile(r"\b(?:it|them|that|this|those)\b", re.IGNORECASE)
+
+
+def _acts_on_previous(a: Step, b: Step) -> bool:
+    """`b` asks for the write that acts on what `a` named, pointing back at it ("it") and naming no order of its own.
+
+    `b` may be routed elsewhere on its own ("Could you email it to me?" names no topic); its intent is read as the
+    earlier piece's specialist would read it."""
+    write = _WRITE_ON_READ.get((a.route, a.intent or ""))
+    if write is None or b.order_numbers or not _POINTS_BACK_RE.search(b.text):
+        return False
+    intent = b.intent if b.route == a.route else _intent(a.route, b.text)[0]
+    return intent == write
 
 
 # Intents that are one request about an item when they come together: "can i return the other mug from

@@ -260,5 +260,9 @@ EVERYDAY_NOUNS = frozenset(
         "sack",
         "shirt",
         "purse",
+        # Billing words one letter from a product ("charge" and the charger): what was paid, never what was bought.
+        "charge",
+        "charges",
+        "credit",
     ]
 )

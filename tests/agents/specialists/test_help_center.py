@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from apps.agents.specialists.help_center import cited_sources
-from apps.agents.specialists.help_center_local import whole_page_asked
+from apps.agents.specialists.help_center_local import _best_search, focused_queries, whole_page_asked
 
 CITATIONS = [
     {"id": 1, "title": "Refunds", "section": "Refunds > Timing", "chunk_id": 11},
@@ -50,3 +50,26 @@ def test_a_question_naming_only_a_pages_topic_asks_for_the_whole_page():
     assert whole_page_asked("Return policy", [refunds, opening]) == opening
     assert whole_page_asked("how long do refunds take to reach my card?", [refunds, opening]) is None
     assert whole_page_asked("what is your return policy?", []) is None
+
+
+def test_a_long_question_is_searched_again_clause_by_clause_and_a_short_one_is_not():
+    # given a message of several clauses, and questions of one
+    long = "my brother lives in france, can i send him a gift and will he pay import tax on it?"
+
+    # when / then: each clause that names something of its own, at most three
+    expected = ["my brother lives in france", "can i send him a gift", "will he pay import tax on it"]
+    assert focused_queries(long) == expected
+    assert focused_queries("do you have a store in lisbon?") == []
+    assert focused_queries("i bought a kettle from you, is there a warranty on it?") == []
+
+
+def test_the_clause_search_whose_excerpt_is_most_similar_answers_when_the_whole_found_nothing():
+    # given a first search with nothing relevant and two clause searches
+    nothing = {"excerpts": []}
+    weak = {"excerpts": [{"id": 1, "similarity": 0.51}]}
+    strong = {"excerpts": [{"id": 1, "similarity": 0.62}, {"id": 2, "similarity": 0.4}]}
+
+    # when / then
+    assert _best_search([nothing, weak, strong]) is strong
+    assert _best_search([nothing, {"excerpts": []}]) is nothing
+    assert _best_search([weak, strong]) is weak

@@ -66,6 +66,8 @@ def test_a_yes_naming_another_actions_verb_does_not_confirm_this_one():
         ("sure go ahead", ("cancel",), Confirmation.YES),
         ("yes please send it", ("send", "email"), Confirmation.YES),
         ("actually don't", ("cancel",), Confirmation.NO),
+        ("ok thanks. one more thing, whats the tracking number for my tent", (), Confirmation.UNCLEAR),
+        ("ok great, where is my other parcel?", (), Confirmation.UNCLEAR),
     ],
 )
 def test_confirm_pending_is_unclear_for_mixed_answers_and_added_requests(text, own, expected):

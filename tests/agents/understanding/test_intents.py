@@ -88,7 +88,7 @@ def test_a_classifier_needs_two_intents():
             "damaged_item",
         ),
         ("returns", "can I get a refund?", "refund_request"),
-        ("billing", "my card expires this month, will my order still go through?", "payment_policy"),
+        ("billing", "my card expires this month, will my order still go through?", "card_expiry"),
         ("billing", "can you email me the invoice for TW-100004?", "send_invoice"),
     ],
 )

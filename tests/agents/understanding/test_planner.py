@@ -81,3 +81,16 @@ def test_a_policy_question_with_a_piece_asking_nothing_of_its_own_stays_one_step
 def test_what_is_wrong_with_an_item_joins_the_return_beside_it():
     plan = plan_message("i want to return the lamp from TW-100008. the base is cracked")
     assert [(s.route, s.order_numbers) for s in plan.steps] == [("returns", ("TW-100008",))]
+
+
+def test_a_write_pointing_back_at_what_the_piece_before_named_is_one_request():
+    # given an invoice asked for, then "email it" in the next sentence
+    plan = plan_message("I need the invoice for my tent for an insurance claim. Can you email it to me please?")
+    # then one step: the copy by email of that invoice
+    assert [(s.route, s.intent) for s in plan.steps] == [("billing", "send_invoice")]
+    assert not plan.is_multi
+
+
+def test_a_second_request_about_its_own_order_stays_a_second_step():
+    plan = plan_message("show me the invoice for TW-100015. and can you email me the one for TW-100010?")
+    assert [s.order_numbers for s in plan.steps] == [("TW-100015",), ("TW-100010",)]

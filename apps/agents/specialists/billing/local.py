@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic_ai.messages import ModelMessage, ModelResponse
+from django.utils import timezone
+from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart
 from pydantic_ai.models.function import AgentInfo
 
+from apps.agents.specialists.billing.orders import invoice_line, items_text, names_an_order, order_meant
+from apps.agents.specialists.help_center_local import behaviour_steps
 from apps.agents.specialists.local_common import (
     Turn,
     bullet,
@@ -22,6 +25,7 @@ from apps.agents.specialists.local_common import (
 from apps.agents.specialists.local_rules import open_turn
 from apps.agents.specialists.results import day, money
 from apps.agents.tool_results import ErrorCode
+from apps.agents.understanding.planner import plan_message, split_pieces
 
 INVOICE_RE = re.compile(r"\bINV[-\s]?(\d{4})[-\s]?(\d{6})\b", re.IGNORECASE)
 
@@ -45,6 +49,8 @@ def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     if opened is not None:
         return opened
     intent = intent or ("charges" if t.named_order_now() else "invoice")
+    if intent == "invoice" and _copy_asked_later(t.text):
+        intent = "send_invoice"
     return {
         "send_invoice": _send_invoice,
         "failed": _failed,
@@ -52,7 +58,17 @@ def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
         "charges": _charges,
         "invoice": _invoice,
         "payments": _payments,
+        "card_expiry": _card_expiry,
     }[intent](t)
+
+
+def _copy_asked_later(text: str) -> bool:
+    """ "I need the invoice for my kettle for my expenses. Could you email it to me?": the plan of the message is
+    one request, the copy by email of what the first sentence asked for (`planner._WRITE_ON_READ`)."""
+    if len(split_pieces(text)) < 2:
+        return False
+    steps = plan_message(text).steps
+    return len(steps) == 1 and (steps[0].route, steps[0].intent) == ("billing", "send_invoice")
 
 
 def _refusal(t: Turn, tool: str, number: str | None) -> ModelResponse | None:
@@ -72,9 +88,7 @@ def _refusal(t: Turn, tool: str, number: str | None) -> ModelResponse | None:
 
 
 def _which_order(t: Turn, purpose: str) -> tuple[str | None, ModelResponse | None]:
-    number = t.order_number()
-    if number:
-        return number, None
+    """Without a description of the order: the only one with payments, or a question listing the payments."""
     payments = t.result("list_payments")
     if payments is None:
         return None, call(("list_payments", {}))
@@ -116,41 +130,49 @@ def _send_invoice(t: Turn) -> ModelResponse:
             return say(note, confirm_question(outcome.awaiting))
         refused = _refusal(t, "send_invoice_copy", invoice_number(t) or t.order_number())
         return refused or say(failure_reply())
-    number = invoice_number(t) or t.order_number()
+    number = invoice_number(t)
     if number is None:
-        invoices = t.result("list_invoices")
-        if invoices is None:
-            return call(("list_invoices", {}))
-        rows = invoices["invoices"]
-        if len(rows) == 1:
-            number = rows[0]["number"]
-        elif not rows:
-            return say("I don't see any invoices on your account yet.")
-        else:
-            return say(
-                note, "Which invoice should I send? Your recent invoices:", bullet(_invoice_line(i) for i in rows[:5])
-            )
+        number, response = order_meant(t, purpose="should I send the invoice for")
+        if response is not None:
+            return _with_note(note, response)
     return call(("send_invoice_copy", {"number": number}))
 
 
-def _invoice_line(i: dict[str, Any]) -> str:
-    return (
-        f"{i['number']} for order {i['order_number']}: {money(i['total'], i['currency'])}, issued "
-        f"{day(i['issued_on'])}, {i['status_label'].lower()}"
-    )
+def _with_note(note: str, response: ModelResponse) -> ModelResponse:
+    if not note or not all(isinstance(p, TextPart) for p in response.parts):
+        return response
+    return say(note, *(p.content for p in response.parts if isinstance(p, TextPart)))
+
+
+# What an invoice's state means for the customer.
+_INVOICE_STATE = {
+    "paid": "paid in full",
+    "issued": "issued and not paid yet",
+    "void": "void: the order was cancelled, so nothing is owed on it",
+    "credited": "credited: the amount was refunded",
+}
 
 
 def _invoice(t: Turn) -> ModelResponse:
-    number = invoice_number(t) or t.named_order_now() or (t.order_number() if t.answering_us else None)
+    number = invoice_number(t)
+    if number is None:
+        number, response = order_meant(t, purpose="is the invoice for", required=False, carry=False)
+        if response is not None:
+            return response
     if number:
         inv = result_or_call(t, "get_invoice", {"number": number}, _refusal(t, "get_invoice", number))
         if isinstance(inv, ModelResponse):
             return inv
         cur = inv["currency"]
+        items = items_text(inv)
+        state = _INVOICE_STATE.get(inv["status"], inv["status_label"].lower())
+        order_state = inv.get("order_status_label", "").lower()
         return say(
-            f"Invoice {inv['number']} for order {inv['order_number']}, issued {day(inv['issued_on'])}, is "
-            f"**{inv['status_label'].lower()}**: subtotal {money(inv['subtotal'], cur)}, shipping "
-            f"{money(inv['shipping_fee'], cur)}, tax {money(inv['tax'], cur)}, total **{money(inv['total'], cur)}**.",
+            f"Invoice {inv['number']} is for order {inv['order_number']}" + (f" ({items})" if items else "") + ", "
+            f"issued {day(inv['issued_on'])}. It is {state}."
+            + (f" The order is {order_state}." if order_state and order_state not in state else ""),
+            f"Subtotal {money(inv['subtotal'], cur)}, shipping {money(inv['shipping_fee'], cur)}, "
+            f"tax {money(inv['tax'], cur)}: total {money(inv['total'], cur)}.",
             "Would you like a copy by email (to the address on your account)?",
         )
     invoices = t.result("list_invoices")
@@ -161,13 +183,23 @@ def _invoice(t: Turn) -> ModelResponse:
         return say("I don't see any invoices on your account yet.")
     return say(
         "Here are your recent invoices:",
-        bullet(_invoice_line(i) for i in rows[:5]),
-        "I can email a copy of any of them to the address on your account.",
+        bullet(invoice_line(i) for i in rows[:5]),
+        "Which one would you like? I can show its details or email a copy to the address on your account.",
     )
 
 
+def _items(t: Turn, number: str) -> str:
+    """ " (1 x Wool Throw Blanket)": the order's items, when this turn's invoices listed them."""
+    for row in (t.result("list_invoices") or {}).get("invoices") or []:
+        if row["order_number"] == number and row.get("items"):
+            return f" ({items_text(row)})"
+    return ""
+
+
 def _failed(t: Turn) -> ModelResponse:
-    number = t.order_number()
+    number, response = order_meant(t, purpose="is it about", action="payment_failed", required=False)
+    if response is not None:
+        return response
     if number is None:
         payments = t.result("list_payments")
         if payments is None:
@@ -189,14 +221,24 @@ def _failed(t: Turn) -> ModelResponse:
     if not help_["failed"]:
         status = help_.get("latest_payment_status") or "no payment yet"
         return say(f"The latest payment on order {help_['order_number']} didn't fail: its status is {status}.")
+    methods = t.result("list_payment_methods")
+    if methods is None and t.signed_in and not t.outcome("list_payment_methods"):
+        return call(("list_payment_methods", {}))
+    saved = [m["label"] for m in (methods or {}).get("methods") or []]
     return say(
-        f"The payment for order {help_['order_number']} failed: {help_['explanation']}",
+        f"The payment for order {help_['order_number']}{_items(t, number)} failed: {help_['explanation']} "
+        "No money was taken for the failed attempt, and the order waits for payment.",
         "What you can do:\n" + bullet(help_["next_steps"]),
-        "No money was taken for the failed attempt.",
+        f"You can pay again from the order page with any of your saved methods: {', '.join(saved)}." if saved else "",
     )
 
 
 def _methods(t: Turn) -> ModelResponse:
+    number, response = order_meant(t, purpose="is it about", required=False)
+    if response is not None:
+        return response
+    if number is not None and (t.named_order_now() or names_an_order(t.text)):
+        return _paid_with(t, number)  # "which card did i use for the rain jacket?": that order's payments
     data = t.result("list_payment_methods")
     if data is None:
         if t.outcome("list_payment_methods"):
@@ -206,19 +248,70 @@ def _methods(t: Turn) -> ModelResponse:
         return say("Saved payment methods belong to an account: please sign in to see them.")
     if not data["methods"]:
         return say("You don't have any saved payment methods on your account.")
-    lines = [
-        m["label"] + (f", expires {m['expires']}" if m["expires"] else "") + (" (default)" if m["is_default"] else "")
-        for m in data["methods"]
-    ]
     return say(
         "These payment methods are saved on your account:",
-        bullet(lines),
+        bullet(_method_line(m) for m in data["methods"]),
         "You can add or remove them under Account > Payment methods; I never see full card numbers.",
     )
 
 
+def _method_line(m: dict[str, Any]) -> str:
+    expires = f", expires {m['expires']}" if m["expires"] else ""
+    return m["label"] + expires + (" (default)" if m["is_default"] else "")
+
+
+def _paid_with(t: Turn, number: str) -> ModelResponse:
+    outcome = t.outcome("list_payments")
+    if outcome is None:
+        return call(("list_payments", {"order_number": number}))
+    if outcome.refused:
+        return _refusal(t, "list_payments", number) or say(failure_reply())
+    payments = (outcome.data or {}).get("payments") or []
+    if not payments:
+        return say(f"There is no payment on order {number}{_items(t, number)} yet.")
+    if payments[0]["status"] == "failed":
+        return _failed(t)  # "can i pay with paypal instead for the blanket order?": its payment failed
+    latest = payments[0]
+    method = latest["method"] or "a method that is no longer saved"
+    return say(
+        f"Order {number}{_items(t, number)} was paid with {method}: "
+        f"{money(latest['amount'], latest['currency'])} on {day(latest['date'])}, {latest['status_label'].lower()}.",
+        "Earlier payments on it:\n" + bullet(_payment_line(p) for p in payments[1:4]) if len(payments) > 1 else "",
+    )
+
+
+def _card_expiry(t: Turn) -> ModelResponse:
+    """ "my card expires this month, will my order still go through?": their cards' dates, then the policy."""
+    data = t.result("list_payment_methods")
+    if data is None and not t.outcome("list_payment_methods"):
+        return call(("list_payment_methods", {}))
+    answer = behaviour_steps(t)
+    if any(not isinstance(p, TextPart) for p in answer.parts):
+        return answer
+    facts = _expiry_facts((data or {}).get("methods") or [])
+    return say(facts, "".join(p.content for p in answer.parts if isinstance(p, TextPart)))
+
+
+def _expiry_facts(methods: list[dict[str, Any]]) -> str:
+    today = timezone.localdate()
+    lines = []
+    for m in methods:
+        if not m["expires"]:
+            continue
+        month, year = (int(x) for x in m["expires"].split("/"))
+        if (year, month) < (today.year, today.month):
+            lines.append(f"Your {m['label']} expired at the end of {m['expires']}.")
+        elif (year, month) == (today.year, today.month):
+            lines.append(f"Your {m['label']} expires at the end of this month ({m['expires']}).")
+        else:
+            lines.append(f"Your {m['label']} is valid until {m['expires']}.")
+    return " ".join(lines)
+
+
 def _charges(t: Turn) -> ModelResponse:
-    number, response = _which_order(t, "should I explain")
+    number, response = order_meant(t, purpose="should I explain", required=False)
+    if response is None and number is None:
+        number, response = _which_order(t, "should I explain")
     if response is not None:
         return response
     d = result_or_call(t, "explain_charges", {"order_number": number}, _refusal(t, "explain_charges", number))

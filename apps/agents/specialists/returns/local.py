@@ -196,7 +196,13 @@ def _choose_items(t: Turn, verdict: dict[str, Any]) -> tuple[list[dict[str, Any]
     return chosen, ""
 
 
-_ORDER_NAMED_RE = re.compile(r"\b(?:from|in|of|on)\s+(?:the|my|that)\s+(?:[a-z'-]+\s+){1,2}order\b", re.I)
+# Words that name an item without asking to return it: "from the hoodie order" names the order, "keeping the
+# hoodie" / "not the hoodie" an item that stays.
+_ORDER_NAMED_RE = re.compile(
+    r"\b(?:from|in|of|on)\s+(?:the|my|that)\s+(?:[a-z'-]+\s+){1,2}order\b"
+    r"|\b(?:keep|keeping|except|not)\s+(?:the|my)\s+[^,.;!?]*",
+    re.I,
+)
 
 
 def _names_plural(text: str, product_name: str) -> bool:
