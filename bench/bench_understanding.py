@@ -90,14 +90,18 @@ def _latency() -> None:
 
     detect_intent("returns", "warm up")
     classify_confirmation("warm up")
+    # Each text once: the classifiers and the embedder remember recent inputs, so a repeated text
+    # would time a cache hit, not a prediction (the held-out texts were just embedded above: a suffix makes them new).
+    texts = [f"{e.text} thanks" for e in load_intent_examples(HELDOUT_DIR / "returns.yaml").examples]
     samples = []
-    for text in ["where is my order", "is there a warranty?", "what is your return policy?"] * 20:
+    for text in texts:
         started = time.perf_counter()
         detect_intent("returns", text)
         samples.append((time.perf_counter() - started) * 1000)
     samples.sort()
     p95 = samples[int(0.95 * len(samples)) - 1]
-    print(f"detect_intent latency: p50 {statistics.median(samples):.1f} ms, p95 {p95:.1f} ms")
+    p50 = statistics.median(samples)
+    print(f"detect_intent latency ({len(texts)} new texts, embedding included): p50 {p50:.1f} ms, p95 {p95:.1f} ms")
 
 
 def main() -> None:
