@@ -368,7 +368,14 @@ def route_message(
         return RouteDecision(
             sticky_route, round(1.0 - local.confidence / 2, 4), "local", "sticky: answers the question the bot asked"
         )
-    if sticky_route and local.route != sticky_route and _is_short_anaphoric(text) and unsure_of_switch:
+    # A short reference back ("and the other one?") stays on the topic when the classifier leans to it
+    # unsure, or away from it without the switch confidence: the words alone name no topic.
+    leans_to_topic = local.route == sticky_route and local.confidence < threshold
+    if (
+        sticky_route
+        and _is_short_anaphoric(text)
+        and (leans_to_topic or (local.route != sticky_route and unsure_of_switch))
+    ):
         return RouteDecision(
             sticky_route, round(1.0 - local.confidence / 2, 4), "local", "sticky: short follow-up on the topic"
         )
