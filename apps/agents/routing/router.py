@@ -28,6 +28,7 @@ from apps.agents.confirmation import extract_confirmation
 from apps.agents.offline.slots import extract_emails, extract_order_numbers, extract_quantity
 from apps.agents.routes import HUMAN, OUT_OF_SCOPE, ROUTES, SPECIALIST_ROUTES, HistoryTurn, RouteDecision, RouteName
 from apps.agents.routing.classifier import Prediction, get_classifier
+from apps.agents.routing.customer_items import named_customer_item
 from apps.agents.routing.person import person_requested
 
 logger = logging.getLogger(__name__)
@@ -125,7 +126,7 @@ _SLOT_FILLER = frozenset(
 )
 # Words and phrases that point back at what was just discussed.
 _ANAPHORA_RE = re.compile(
-    r"\b(?:it|its|it's|that|them|those|these|they|same|the other|another one|this one|that one|"
+    r"\b(?:it|that|them|those|these|they|same|the other|another one|this one|that one|"
     r"what about|how about|and the|ones?)\b"
 )
 
@@ -279,6 +280,15 @@ _FAR_OVERRIDE_PROBABILITY = 0.4
 _OUT_OF_SCOPE_MIN_PROBABILITY = 0.6
 
 
+def _best_in_scope(prediction: Prediction, *, why: str) -> Prediction:
+    """The likeliest specialist's verdict, for a message known to be about the shop."""
+    in_scope = {r: p for r, p in prediction.probabilities.items() if r != OUT_OF_SCOPE}
+    best = max(in_scope, key=in_scope.__getitem__)
+    return replace(
+        prediction, route=best, confidence=in_scope[best], reason=f"classifier: {best} p={in_scope[best]:.2f} ({why})"
+    )
+
+
 def settle_prediction(prediction: Prediction) -> Prediction:
     """The local verdict the router acts on: an out_of_scope verdict stands only when it is clear."""
     if prediction.route != OUT_OF_SCOPE:
@@ -353,6 +363,10 @@ def route_message(
 
     raw = get_classifier().predict([text])[0]
     [local] = settle_predictions([text], [raw])
+    if local.route == OUT_OF_SCOPE and conversation is not None:
+        item = named_customer_item(text, conversation)
+        if item:
+            local = raw = _best_in_scope(raw, why=f"names their {item}")
     unsure_of_switch = local.confidence < _SWITCH_CONFIDENCE
     # An answer to the specialist's own question stays with it unless another route is clearly meant: an
     # out_of_scope verdict below the ceiling, or another specialist below the switch confidence.
