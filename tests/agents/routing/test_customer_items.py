@@ -13,14 +13,14 @@ from tests.commerce.factories import make_customer, make_order, make_variant
 def test_a_message_naming_the_customers_own_item_is_not_refused_as_out_of_scope():
     # given a customer waiting for a backpack, and another customer who bought none
     bob, other = make_customer(), make_customer()
-    pack = make_variant(price="89.00", name="Summit Backpack")
+    pack = make_variant(price="99.00", name="Day Pack 22L")
     make_order(customer=bob, status=OrderStatus.SHIPPED, items=[(pack, 1)])
     make_order(customer=other, status=OrderStatus.SHIPPED)
     theirs = SimpleNamespace(customer=bob, current_route=None, verified_order=None)
     not_theirs = SimpleNamespace(customer=other, current_route=None, verified_order=None)
 
     # when / then: the same words route to a specialist only for the customer who bought one
-    assert named_customer_item("where is my backpack?", theirs) == "Summit Backpack"
+    assert named_customer_item("where is my backpack?", theirs) == "Day Pack 22L"
     assert named_customer_item("where is my backpack?", not_theirs) == ""
     assert named_customer_item("where are my keys?", theirs) == ""
     assert route_message("where is my backpack?", conversation=theirs, use_llm=False).route != OUT_OF_SCOPE
