@@ -281,8 +281,10 @@ _OUT_OF_SCOPE_MIN_PROBABILITY = 0.6
 
 
 def _best_in_scope(prediction: Prediction, *, why: str) -> Prediction:
-    """The likeliest specialist's verdict, for a message known to be about the shop."""
+    """The likeliest specialist's verdict, for a message known to be about the shop (unchanged without one)."""
     in_scope = {r: p for r, p in prediction.probabilities.items() if r != OUT_OF_SCOPE}
+    if not in_scope:
+        return prediction
     best = max(in_scope, key=in_scope.__getitem__)
     return replace(
         prediction, route=best, confidence=in_scope[best], reason=f"classifier: {best} p={in_scope[best]:.2f} ({why})"
@@ -302,12 +304,7 @@ def settle_prediction(prediction: Prediction) -> Prediction:
         return prediction
     if not far and prediction.probabilities.get(OUT_OF_SCOPE, 0.0) >= _OUT_OF_SCOPE_MIN_PROBABILITY:
         return prediction
-    return replace(
-        prediction,
-        route=best,
-        confidence=in_scope[best],
-        reason=f"classifier: {best} p={in_scope[best]:.2f} (out_of_scope unclear, sim {prediction.similarity:.2f})",
-    )
+    return _best_in_scope(prediction, why=f"out_of_scope unclear, sim {prediction.similarity:.2f}")
 
 
 def settle_predictions(texts: list[str], predictions: list[Prediction]) -> list[Prediction]:
