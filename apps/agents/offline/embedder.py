@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from apps.agents.offline import packed
 from apps.agents.offline.model_server import EmbeddingClient, EmbeddingServerUnavailable
 
 if TYPE_CHECKING:
@@ -144,7 +145,22 @@ def _model_encode(model: SentenceTransformer, texts: list[str], *, batch_size: i
 
     The readers of one message embed forms of it that often differ only in case or spacing ("Do you ship?",
     "do you ship?"); the tokenizer lowercases, so they are the same input to the model: the same vector.
+    The packaged model runs on the texts packed side by side, not padded to the longest (`packed`).
     """
+    if _packs(model):
+        try:
+            sequences = packed.token_sequences(model, texts)
+        except Exception:  # noqa: BLE001 - an API change of the library costs the saving, never an answer
+            sequences = None
+        if sequences is not None:
+            first: dict[tuple[int, ...], int] = {}
+            index = [first.setdefault(tuple(s), position) for position, s in enumerate(sequences)]
+            unique = list(first.values())
+            vectors = packed.packed_encode(model, [sequences[i] for i in unique])
+            if len(unique) == len(texts):
+                return vectors
+            row = {position: r for r, position in enumerate(unique)}
+            return vectors[[row[i] for i in index]]
     index = _same_input(model, texts)
     unique = [texts[i] for i in dict.fromkeys(index)]
     encoded = model.encode(
@@ -155,6 +171,16 @@ def _model_encode(model: SentenceTransformer, texts: list[str], *, batch_size: i
         return vectors
     row = {first: position for position, first in enumerate(dict.fromkeys(index))}
     return vectors[[row[first] for first in index]]
+
+
+_packable: dict[int, bool] = {}
+
+
+def _packs(model: SentenceTransformer) -> bool:
+    key = id(model)
+    if key not in _packable:
+        _packable[key] = packed.packable(model)
+    return _packable[key]
 
 
 def _same_input(model: SentenceTransformer, texts: list[str]) -> list[int]:

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import sentence_transformers
 
-from apps.agents.offline import embedder
+from apps.agents.offline import embedder, packed
 from apps.agents.routing import classifier as classifier_module
 
 
@@ -74,25 +74,25 @@ def test_embed_returns_normalised_384_dimension_vectors():
 
 @pytest.mark.slow
 def test_texts_the_tokenizer_reads_alike_run_the_model_once_and_get_the_same_vector(monkeypatch):
-    # given a model that records what it encodes (the tokenizer lowercases: these read alike)
+    # given a model whose packed runs are recorded (the tokenizer lowercases: these read alike)
     model = embedder.get_embedder()
-    encoded: list[list[str]] = []
-    real_encode = model.encode
+    encoded: list[int] = []
+    real_packed = packed.packed_encode
 
-    def recording_encode(texts, **kwargs):
-        encoded.append(list(texts))
-        return real_encode(texts, **kwargs)
+    def recording_packed(model, sequences):
+        encoded.append(len(sequences))
+        return real_packed(model, sequences)
 
-    monkeypatch.setattr(model, "encode", recording_encode)
+    monkeypatch.setattr(packed, "packed_encode", recording_packed)
     texts = ["Do you ship to Norway?", "do you ship to norway?", "Thanks!", "DO YOU SHIP TO NORWAY?"]
 
     # when
     vectors = embedder._model_encode(model, texts, batch_size=64)
 
     # then
-    assert encoded == [["Do you ship to Norway?", "Thanks!"]]
+    assert encoded == [2]
     assert vectors.shape == (4, 384)
     assert np.array_equal(vectors[0], vectors[1])
     assert np.array_equal(vectors[0], vectors[3])
-    alone = real_encode(["Thanks!"], normalize_embeddings=True, convert_to_numpy=True)
+    alone = model.encode(["Thanks!"], normalize_embeddings=True, convert_to_numpy=True)
     assert np.allclose(vectors[2], alone[0], atol=1e-6)

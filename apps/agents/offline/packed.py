@@ -1,0 +1,118 @@
+"""MiniLM's sentence vectors with the texts packed side by side instead of padded to the longest.
+
+`SentenceTransformer.encode` pads every text of a batch to the longest one, and the model's cost is its
+linear layers over every position, padding included: a turn's five texts (the message, its normalised
+form, its sentences: 18, 18, 8, 7 and 4 tokens) were 90 positions for 55 real tokens. Here the texts'
+tokens are laid end to end in rows of at most `ROW_TOKENS`, each text with its own positions (0, 1, ...)
+and an attention mask that lets a token see only its own text; the mean over each text's tokens and the
+normalisation are the model's own pooling (mean of the token vectors, L2 norm). A text's vector is the
+one it gets alone, within float rounding (1e-7; tests/agents/offline/test_packed.py compares them with
+`SentenceTransformer.encode`).
+
+Only for the packaged model's pipeline (Transformer -> mean Pooling -> Normalize): `packable` says whether
+a model is that; anything else goes through `SentenceTransformer.encode`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+# A row's attention is quadratic in its length and its linear layers are linear: at 256 tokens attention is
+# about a tenth of a row's work, and a text is at most the model's max_seq_length (256) tokens long.
+ROW_TOKENS = 256
+# Rows per forward pass: bounds the activations' memory for a long list (an ingestion batch).
+ROWS_PER_PASS = 16
+
+
+def packable(model: SentenceTransformer) -> bool:
+    """True when the model is a transformer, mean pooling and normalisation, and nothing else."""
+    try:
+        modules = list(model)
+        if len(modules) != 3:
+            return False
+        transformer, pooling, normalize = modules
+        names = (type(transformer).__name__, type(pooling).__name__, type(normalize).__name__)
+        if names != ("Transformer", "Pooling", "Normalize"):
+            return False
+        config = pooling.get_config_dict()
+        legacy = {k: v for k, v in config.items() if k.startswith("pooling_mode_") and v}
+        if config.get("pooling_mode", "") != "mean" and legacy != {"pooling_mode_mean_tokens": True}:
+            return False
+        return hasattr(transformer, "auto_model") and getattr(transformer.auto_model.config, "model_type", "") == "bert"
+    except Exception:  # noqa: BLE001 - an unknown layout is simply not packed
+        return False
+
+
+def token_sequences(model: SentenceTransformer, texts: list[str]) -> list[list[int]]:
+    """Each text's token ids as the model sees it alone (special tokens, truncation to max_seq_length)."""
+    features = model.preprocess(texts)
+    ids, mask = features["input_ids"], features["attention_mask"]
+    return [ids[i][mask[i] == 1].tolist() for i in range(len(texts))]
+
+
+def _rows(lengths: list[int]) -> list[list[int]]:
+    """Text indices per row, first-fit over the texts longest first (fewest, fullest rows)."""
+    rows: list[list[int]] = []
+    room: list[int] = []
+    for index in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
+        for r, left in enumerate(room):
+            if lengths[index] <= left:
+                rows[r].append(index)
+                room[r] -= lengths[index]
+                break
+        else:
+            rows.append([index])
+            room.append(max(ROW_TOKENS, lengths[index]) - lengths[index])
+    return rows
+
+
+def packed_encode(model: SentenceTransformer, sequences: list[list[int]]) -> np.ndarray:
+    """Unit-normalised float32 vectors, one per token sequence (from `token_sequences`)."""
+    vectors = np.zeros((len(sequences), model[0].auto_model.config.hidden_size), dtype=np.float32)
+    rows = _rows([len(s) for s in sequences])
+    for start in range(0, len(rows), ROWS_PER_PASS):
+        chunk = rows[start : start + ROWS_PER_PASS]
+        for index, vector in zip((i for row in chunk for i in row), _forward(model, sequences, chunk), strict=True):
+            vectors[index] = vector
+    return vectors
+
+
+def _forward(model: SentenceTransformer, sequences: list[list[int]], rows: list[list[int]]) -> np.ndarray:
+    """One forward pass over `rows`; the vectors in row order, each row's texts in its order."""
+    import torch
+
+    bert: Any = model[0].auto_model
+    width = max(sum(len(sequences[i]) for i in row) for row in rows)
+    ids = torch.zeros((len(rows), width), dtype=torch.long)
+    positions = torch.zeros((len(rows), width), dtype=torch.long)
+    # Each position's text: -1 for padding, which may see only itself (a row of only -inf would be NaN).
+    segment = torch.full((len(rows), width), -1, dtype=torch.long)
+    lengths: list[int] = []
+    for r, row in enumerate(rows):
+        at = 0
+        for index in row:
+            n = len(sequences[index])
+            ids[r, at : at + n] = torch.tensor(sequences[index], dtype=torch.long)
+            positions[r, at : at + n] = torch.arange(n)
+            segment[r, at : at + n] = len(lengths)
+            lengths.append(n)
+            at += n
+    allowed = (segment[:, :, None] == segment[:, None, :]) & (segment[:, None, :] >= 0)
+    allowed |= torch.eye(width, dtype=torch.bool)
+    mask = torch.zeros((len(rows), 1, width, width), dtype=torch.float32)
+    mask.masked_fill_(~allowed[:, None], torch.finfo(torch.float32).min)
+    with torch.inference_mode():
+        tokens = bert(input_ids=ids, attention_mask=mask, position_ids=positions, token_type_ids=torch.zeros_like(ids))[
+            0
+        ]
+        flat = segment.reshape(-1)
+        real = flat >= 0
+        sums = torch.zeros((len(lengths), tokens.shape[-1]), dtype=tokens.dtype)
+        sums.index_add_(0, flat[real], tokens.reshape(-1, tokens.shape[-1])[real])
+        means = sums / torch.tensor(lengths, dtype=tokens.dtype)[:, None]
+        return torch.nn.functional.normalize(means, p=2, dim=1).numpy()
