@@ -10,6 +10,10 @@ address, as a socket opens them), BENCH_PER_CONVERSATION turns each, the same th
 Run: `.venv/bin/python -m config.devstack bench bench/bench_turn_cpu.py`
 Env: BENCH_TURNS (200), BENCH_PER_CONVERSATION (2), BENCH_PROFILE=path writes a cProfile of the measured
 turns (CPU clock) to `path`.
+
+Beside the turn it prints a floor: the CPU of a bare pydantic-ai `Agent.run` (a `FunctionModel` answering one
+sentence, no tools, no history) on the same thread loop a turn uses, against which the specialist's run (its
+instructions, toolset, local behaviour, tool calls and streaming) can be read.
 """
 
 from __future__ import annotations
@@ -65,6 +69,26 @@ def _turn(conversation: Conversation, i: int) -> None:
         conversation=conversation, role=MessageRole.CUSTOMER, text=text, status=MessageStatus.RECEIVED
     )
     turn_run(message_id=message.pk)
+
+
+def _bare_run_cpu(runs: int = 200) -> float:
+    """CPU milliseconds of one bare `Agent.run` through `async_to_sync` on the thread's loop, as a turn calls it."""
+    from asgiref.sync import async_to_sync
+    from pydantic_ai import Agent
+    from pydantic_ai.messages import ModelResponse, TextPart
+    from pydantic_ai.models.function import FunctionModel
+
+    from apps.core.aio import use_thread_loop
+
+    use_thread_loop()
+    agent = Agent(FunctionModel(lambda messages, info: ModelResponse(parts=[TextPart("Yes, we ship to Norway.")])))
+    run = async_to_sync(agent.run)
+    for _ in range(WARMUP):
+        run("Do you ship to Norway?")
+    t0 = time.process_time()
+    for _ in range(runs):
+        run("Do you ship to Norway?")
+    return (time.process_time() - t0) * 1000 / runs
 
 
 def _conversation() -> Conversation:
@@ -126,6 +150,7 @@ def main() -> None:
     handed_off = Conversation.objects.filter(pk__in=[c.pk for c in conversations]).exclude(status="open").count()
     print(f"conversations handed to a person (a budget or a route): {handed_off} of {len(conversations)}")
     print(f"wall per turn: {wall * 1000 / TURNS:.1f} ms")
+    print(f"floor: a bare pydantic-ai Agent.run (FunctionModel, no tools), CPU per run: {_bare_run_cpu():.2f} ms")
 
 
 if __name__ == "__main__":

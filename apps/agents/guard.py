@@ -12,6 +12,9 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from django.db.models import Count, Subquery
+from django.db.models.functions import Coalesce
+
 from apps.agents.deps import SupportDeps
 from apps.guardrails import checks
 from apps.guardrails.streaming import OutputStreamGuard
@@ -57,10 +60,17 @@ def _base_context(deps: SupportDeps) -> dict[str, Any]:
     if order is not None:
         order_numbers.append(order.number)
         emails.append(order.customer.email)
-    customer_text = "\n".join(
-        deps.conversation.messages.filter(role="customer").order_by("-seq").values_list("text", flat=True)[:30]
+    # The recent customer texts and the injection strikes in one statement (the count rides on each row).
+    blocked = Trace.objects.filter(conversation=deps.conversation, status=TraceStatus.BLOCKED)
+    strikes_of = blocked.order_by().values("conversation").annotate(n=Count("pk")).values("n")
+    rows = list(
+        deps.conversation.messages.filter(role="customer")
+        .order_by("-seq")
+        .annotate(strikes=Coalesce(Subquery(strikes_of), 0))
+        .values_list("text", "strikes")[:30]
     )
-    strikes = Trace.objects.filter(conversation=deps.conversation, status=TraceStatus.BLOCKED).count()
+    customer_text = "\n".join(text for text, _ in rows)
+    strikes = rows[0][1] if rows else blocked.count()
     return {
         "emails": emails,
         "order_numbers": order_numbers,

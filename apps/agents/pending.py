@@ -19,12 +19,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from apps.agents.confirmation import Confirmation, classify_confirmation, request_after_decline
 from apps.agents.deps import SupportDeps
 from apps.agents.models import PendingAction, PendingActionStatus
-from apps.agents.pending_requests import pending_action_request
+from apps.agents.pending_requests import PENDING_AT_START, pending_action_request
 from apps.agents.registry import tool_get, write_tools
 from apps.agents.tools import ToolContext
 from apps.core.errors import ApplicationError
@@ -50,7 +51,10 @@ def pending_action_resolve(*, deps: SupportDeps) -> Resolution | None:
     Actions held together (one message asked for several changes) are decided by one answer: a yes runs them all,
     in order; a no cancels them all."""
     pending = PendingAction.objects.filter(conversation=deps.conversation, status=PendingActionStatus.PENDING)
-    if not pending.exclude(requested_in=deps.message).exists():
+    found = pending.aggregate(others=Count("pk", filter=~Q(requested_in=deps.message)), held=Count("pk"))
+    # Whether any action waits at all: when none does and the turn holds none, its reply needs no look (turns).
+    deps.facts[PENDING_AT_START] = bool(found["held"])
+    if not found["others"]:
         return None  # the common case, without opening a locking transaction
     now = timezone.now()
     with transaction.atomic():

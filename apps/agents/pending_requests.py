@@ -25,6 +25,8 @@ from apps.agents.models import PendingAction, PendingActionStatus
 # deps.facts keys: the plan holds its writes together; the summaries held in this turn, in order.
 WRITES_TOGETHER = "writes_together"
 HELD_WRITES = "held_writes"
+# deps.facts key: whether the conversation had a pending action when the turn began (`pending_action_resolve`).
+PENDING_AT_START = "pending_at_start"
 
 
 def pending_action_request(
@@ -53,6 +55,17 @@ def pending_action_request(
         )
     deps.facts.setdefault(HELD_WRITES, []).append(summary)
     return action
+
+
+def awaiting_confirmation(deps: SupportDeps) -> bool:
+    """Whether an unexpired action of the conversation waits for the customer's yes or no (after a turn's tools ran).
+
+    Only `pending_action_request` creates pending actions, and it notes them in HELD_WRITES: with none waiting when
+    the turn began (`PENDING_AT_START`, noted by `pending_action_resolve`) and none held since, none can wait now."""
+    if not deps.facts.get(PENDING_AT_START, True) and not deps.facts.get(HELD_WRITES):
+        return False
+    waiting = PendingAction.objects.filter(conversation=deps.conversation, status=PendingActionStatus.PENDING)
+    return waiting.filter(expires_at__gt=timezone.now()).exists()
 
 
 def together_question(summaries: Sequence[str]) -> str:

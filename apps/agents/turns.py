@@ -37,7 +37,7 @@ from apps.agents.guard import INPUT_BLOCKED_REPLY, guard_input, guard_output, ma
 from apps.agents.local import reset_current_deps, set_current_deps
 from apps.agents.memory import remember, summary_due
 from apps.agents.pending import pending_action_resolve
-from apps.agents.pending_requests import HELD_WRITES, WRITES_TOGETHER, together_question
+from apps.agents.pending_requests import HELD_WRITES, WRITES_TOGETHER, awaiting_confirmation, together_question
 from apps.agents.registry import specialist_for
 from apps.agents.routes import HUMAN, OUT_OF_SCOPE, RouteDecision
 from apps.agents.routing import route_message
@@ -99,13 +99,20 @@ _LOCK_NAMESPACE = 0x5B01  # "switchboard turns": keeps our keys apart from other
 
 
 def _fresh_state(message: Message) -> dict[str, Any] | None:
-    """After the lock, in one statement: the message's status, whether it has a reply, and what of the
-    conversation can change between turns (the customer and verified order are fixed by then)."""
+    """After the lock, in one statement: the message's status, whether it has a reply, whether an earlier customer
+    message of the conversation still waits for the bot, and what of the conversation can change between turns
+    (the customer and verified order are fixed by then)."""
     replied = Message.objects.filter(in_reply_to=OuterRef("pk"), role=MessageRole.ASSISTANT)
+    earlier = Message.objects.filter(
+        conversation_id=OuterRef("conversation_id"),
+        role=MessageRole.CUSTOMER,
+        seq__lt=OuterRef("seq"),
+        status=MessageStatus.RECEIVED,
+    )
     return (
         Message.objects.filter(pk=message.pk)
-        .annotate(replied=Exists(replied))
-        .values("status", "replied", *(f"conversation__{f}" for f in _FRESH_CONVERSATION_FIELDS))
+        .annotate(replied=Exists(replied), earlier_waiting=Exists(earlier))
+        .values("status", "replied", "earlier_waiting", *(f"conversation__{f}" for f in _FRESH_CONVERSATION_FIELDS))
         .first()
     )
 
@@ -113,9 +120,10 @@ def _fresh_state(message: Message) -> dict[str, Any] | None:
 _FRESH_CONVERSATION_FIELDS = ("status", "current_route", "route_confidence", "summary")
 
 
-def _needs_answer(message: Message) -> bool:
-    """Still unanswered (a redelivered message finds its reply); refreshes the message and its conversation."""
-    state = _fresh_state(message)
+def _needs_answer(message: Message, state: dict[str, Any] | None = None) -> bool:
+    """Still unanswered (a redelivered message finds its reply); refreshes the message and its conversation
+    (from `state` when the caller has just read it)."""
+    state = _fresh_state(message) if state is None else state
     if state is None:
         return False
     message.status = state["status"]
@@ -142,12 +150,15 @@ def turn_run(*, message_id: int) -> Message | None:
         return None
     use_thread_loop()
     with _conversation_lock(message.conversation_id):
-        earlier = _customer_messages().filter(
-            conversation_id=message.conversation_id, seq__lt=message.seq, status=MessageStatus.RECEIVED
-        )
-        for waiting in earlier.order_by("seq"):
-            _answer_locked(waiting)
-        return _answer_locked(message)
+        state = _fresh_state(message)
+        if state is not None and state["earlier_waiting"]:
+            earlier = _customer_messages().filter(
+                conversation_id=message.conversation_id, seq__lt=message.seq, status=MessageStatus.RECEIVED
+            )
+            for waiting in earlier.order_by("seq"):
+                _answer_locked(waiting)
+            state = None  # the earlier turns changed the conversation: read it again
+        return _answer_locked(message, state)
 
 
 def _turn_deps(message: Message) -> SupportDeps:
@@ -191,10 +202,10 @@ def turn_abandon(*, message_id: int) -> Message | None:
         return reply
 
 
-def _answer_locked(message: Message) -> Message | None:
-    """One message's turn, with the conversation's lock held."""
+def _answer_locked(message: Message, state: dict[str, Any] | None = None) -> Message | None:
+    """One message's turn, with the conversation's lock held (`state`: its `_fresh_state`, when just read)."""
     conversation = message.conversation
-    if not _needs_answer(message):
+    if not _needs_answer(message, state):
         return None
     if conversation.bot_paused:
         Message.objects.filter(pk=message.pk, status=MessageStatus.RECEIVED).update(status=MessageStatus.SKIPPED)
@@ -428,12 +439,6 @@ def _deliver(deps: SupportDeps, message: Message, outcome: TurnOutcome) -> Messa
 
 def _reply_extras(deps: SupportDeps, text: str) -> dict[str, Any]:
     """Quick replies and order cards for the chat (docs/chat-protocol.md, `message.data`)."""
-    from django.utils import timezone
-
-    from apps.agents.models import PendingAction, PendingActionStatus
     from apps.conversations.quick_replies import reply_data
 
-    awaiting = PendingAction.objects.filter(
-        conversation=deps.conversation, status=PendingActionStatus.PENDING, expires_at__gt=timezone.now()
-    ).exists()
-    return reply_data(conversation=deps.conversation, text=text, awaiting_confirmation=awaiting)
+    return reply_data(conversation=deps.conversation, text=text, awaiting_confirmation=awaiting_confirmation(deps))

@@ -139,11 +139,14 @@ class TraceRecorder:
 
     # -- persisting --------------------------------------------------------
     def persist(self) -> Trace:
-        """Write the trace and its spans in one transaction (bulk insert of spans)."""
+        """Write the trace and its spans in one transaction (bulk insert of spans).
+
+        Inside a transaction no savepoint of its own: the turn wraps this call in one (`turns._persist_trace`),
+        and a second would be two more statements per turn."""
         latency_ms = round(self.elapsed_seconds * 1000, 3)
         with self._lock:
             spans = list(self.spans)
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):
             trace = Trace.objects.create(
                 conversation=self.conversation,
                 message=self.message,

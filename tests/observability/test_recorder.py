@@ -28,7 +28,7 @@ def test_recorder_persists_one_trace_with_ordered_spans_and_totals(django_assert
         data["result"] = "3 orders"
     recorder.add(SpanKind.TOOL_CALL, "order_cancel", executed=False)
     # when: one transaction, two inserts
-    with django_assert_num_queries(4):  # savepoint/atomic + trace + bulk spans + release
+    with django_assert_num_queries(2):  # trace + bulk spans (inside a transaction: no savepoint of its own)
         trace = recorder.persist()
     # then
     trace = Trace.objects.get(pk=trace.pk)
