@@ -69,19 +69,21 @@ def _build_agent(spec: SpecialistSpec) -> Agent[SupportDeps, str]:
         name=spec.name,
     )
 
+    # Coroutines, though they only join strings: pydantic-ai runs a sync instructions function in a worker
+    # thread (anyio.to_thread), two thread hops per model request for nothing (issue 14).
     @agent.instructions
-    def profile(ctx: RunContext[SupportDeps]) -> str:
+    async def profile(ctx: RunContext[SupportDeps]) -> str:
         return PROFILE_HEADING + ctx.deps.profile
 
     @agent.instructions
-    def summary(ctx: RunContext[SupportDeps]) -> str:
+    async def summary(ctx: RunContext[SupportDeps]) -> str:
         text = ctx.deps.summary
         return SUMMARY_HEADING + text if text else ""
 
     if spec.dynamic_instructions is not None:
         dynamic = spec.dynamic_instructions
 
-        @agent.instructions
+        @agent.instructions  # sync: a spec's part may read the database, which needs a thread
         def specialist_part(ctx: RunContext[SupportDeps]) -> str:
             return dynamic(ctx.deps)
 

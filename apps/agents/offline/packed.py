@@ -15,12 +15,17 @@ a model is that; anything else goes through `SentenceTransformer.encode`.
 
 from __future__ import annotations
 
+import logging
+import threading
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
+
+logger = logging.getLogger(__name__)
 
 # A row's attention is quadratic in its length and its linear layers are linear: at 256 tokens attention is
 # about a tenth of a row's work, and a text is at most the model's max_seq_length (256) tokens long.
@@ -86,7 +91,21 @@ def _forward(model: SentenceTransformer, sequences: list[list[int]], rows: list[
     """One forward pass over `rows`; the vectors in row order, each row's texts in its order."""
     import torch
 
-    bert: Any = model[0].auto_model
+    ids, mask, positions, segment, lengths = _inputs(sequences, rows)
+    with torch.inference_mode():
+        tokens = _runner(model)(ids, mask, positions, torch.zeros_like(ids))
+        flat = segment.reshape(-1)
+        real = flat >= 0
+        sums = torch.zeros((len(lengths), tokens.shape[-1]), dtype=tokens.dtype)
+        sums.index_add_(0, flat[real], tokens.reshape(-1, tokens.shape[-1])[real])
+        means = sums / torch.tensor(lengths, dtype=tokens.dtype)[:, None]
+        return torch.nn.functional.normalize(means, p=2, dim=1).numpy()
+
+
+def _inputs(sequences: list[list[int]], rows: list[list[int]]) -> tuple[Any, Any, Any, Any, list[int]]:
+    """Token ids, the 4-D attention mask, positions and each position's text (-1: padding) for `rows`."""
+    import torch
+
     width = max(sum(len(sequences[i]) for i in row) for row in rows)
     ids = torch.zeros((len(rows), width), dtype=torch.long)
     positions = torch.zeros((len(rows), width), dtype=torch.long)
@@ -106,13 +125,72 @@ def _forward(model: SentenceTransformer, sequences: list[list[int]], rows: list[
     allowed |= torch.eye(width, dtype=torch.bool)
     mask = torch.zeros((len(rows), 1, width, width), dtype=torch.float32)
     mask.masked_fill_(~allowed[:, None], torch.finfo(torch.float32).min)
-    with torch.inference_mode():
-        tokens = bert(input_ids=ids, attention_mask=mask, position_ids=positions, token_type_ids=torch.zeros_like(ids))[
-            0
-        ]
-        flat = segment.reshape(-1)
-        real = flat >= 0
-        sums = torch.zeros((len(lengths), tokens.shape[-1]), dtype=tokens.dtype)
-        sums.index_add_(0, flat[real], tokens.reshape(-1, tokens.shape[-1])[real])
-        means = sums / torch.tensor(lengths, dtype=tokens.dtype)[:, None]
-        return torch.nn.functional.normalize(means, p=2, dim=1).numpy()
+    return ids, mask, positions, segment, lengths
+
+
+# -- the forward pass, traced once per process ----------------------------------------------------
+# A TorchScript trace of the encoder, frozen, runs the same operations without the Python of about 120 module
+# calls per pass: a turn's encode 22 -> 18-19 ms of CPU (load 12), about 20 MiB more per process that loads the
+# model. The trace is checked against the eager model on inputs of other shapes than it was traced with, and
+# not used if any vector differs by more than `TRACE_TOLERANCE` (or tracing fails): then the eager model runs.
+TRACE_TOLERANCE = 1e-5
+_runners: dict[int, Any] = {}
+_runners_lock = threading.Lock()
+
+
+def _runner(model: SentenceTransformer) -> Any:
+    """(ids, mask, positions, token types) -> token vectors: the traced encoder, or the eager one."""
+    key = id(model)
+    runner = _runners.get(key)
+    if runner is None:
+        with _runners_lock:
+            runner = _runners.get(key)
+            if runner is None:
+                runner = _runners[key] = _traced_or_eager(model[0].auto_model)
+    return runner
+
+
+def _traced_or_eager(bert: Any) -> Any:
+    import torch
+
+    def eager(ids: Any, mask: Any, positions: Any, token_types: Any) -> Any:
+        return bert(input_ids=ids, attention_mask=mask, position_ids=positions, token_type_ids=token_types)[0]
+
+    class _Encoder(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.bert = bert
+
+        def forward(self, ids: Any, mask: Any, positions: Any, token_types: Any) -> Any:
+            return eager(ids, mask, positions, token_types)
+
+    try:
+        with warnings.catch_warnings(), torch.inference_mode():
+            warnings.simplefilter("ignore")  # the tracer warns about shape checks that our masks never take
+            example = _example(bert, [[5, 9], [3]])
+            traced = torch.jit.freeze(torch.jit.trace(_Encoder().eval(), example, check_trace=False))
+            for lengths in ([[7]], [[23, 4, 11], [30], [2]]):
+                inputs = _example(bert, lengths)
+                if float((traced(*inputs) - eager(*inputs)).abs().max()) > TRACE_TOLERANCE:
+                    raise ValueError("the traced encoder's vectors differ from the model's")
+        return traced
+    except Exception:
+        logger.warning("the embedding model could not be traced: it runs eagerly", exc_info=True)
+        return eager
+
+
+def _example(bert: Any, rows_of_lengths: list[list[int]]) -> tuple[Any, Any, Any, Any]:
+    """Packed inputs of random token ids: rows of texts of the given lengths."""
+    import torch
+
+    generator = torch.Generator().manual_seed(sum(map(sum, rows_of_lengths)))
+    vocabulary = int(bert.config.vocab_size)
+    sequences: list[list[int]] = []
+    rows: list[list[int]] = []
+    for lengths in rows_of_lengths:
+        rows.append([])
+        for n in lengths:
+            rows[-1].append(len(sequences))
+            sequences.append(torch.randint(1000, vocabulary, (n,), generator=generator).tolist())
+    ids, mask, positions, _, _ = _inputs(sequences, rows)
+    return ids, mask, positions, torch.zeros_like(ids)

@@ -65,3 +65,27 @@ def test_a_model_of_another_layout_is_not_packed():
     # then
     assert packed.packable(model)
     assert not packed.packable(unnormalised)
+
+
+@pytest.mark.slow
+def test_the_packaged_model_runs_traced_and_a_failed_trace_runs_it_eagerly_with_the_same_vectors(monkeypatch):
+    # given the packaged model, traced once for the process
+    import torch
+
+    model = embedder.get_embedder()
+    texts = ["Do you ship to Norway?", "Thanks!", "where is my order"]
+    sequences = packed.token_sequences(model, texts)
+    traced = packed.packed_encode(model, sequences)
+    assert isinstance(packed._runner(model), torch.jit.ScriptModule)
+
+    # when tracing fails
+    def broken_trace(*args, **kwargs):
+        raise RuntimeError("cannot trace")
+
+    monkeypatch.setattr(torch.jit, "trace", broken_trace)
+    monkeypatch.setattr(packed, "_runners", {})
+    eager = packed.packed_encode(model, sequences)
+
+    # then the model runs eagerly and gives the same vectors
+    assert not isinstance(packed._runner(model), torch.jit.ScriptModule)
+    assert np.abs(eager - traced).max() < 1e-5
