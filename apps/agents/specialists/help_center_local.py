@@ -197,12 +197,50 @@ def behaviour_steps(t: Turn) -> ModelResponse:
             return call(("search_knowledge", {"query": search_query(t.text)[:500], "page_of": page["chunk_id"]}))
     if searches[-1].data.get("page"):
         return _page_answer(t, searches[-1].data)
-    if len(searches) == 1 and not searches[0].data.get("excerpts"):
-        clauses = focused_queries(t.text)
+    if len(searches) == 1:
+        asked = asked_questions(t.text)
+        clauses = asked if len(asked) >= 2 else [] if searches[0].data.get("excerpts") else focused_queries(t.text)
         if clauses:
-            # A long message found nothing as a whole: its clauses are searched alone, the best one answers.
+            # Two questions in one message ("whats your email, and are you open on saturdays?") are searched one by
+            # one; a long message that found nothing as a whole is searched clause by clause too.
             return call(*(("search_knowledge", {"query": c[:500]}) for c in clauses))
+    answers = _each_question(t, [o.data for o in searches[1:]])
+    if answers:
+        return say(*answers, "Is there anything else I can help with?")
     return _answer(t, _best_search([o.data for o in searches]))
+
+
+_QUESTION_START_RE = re.compile(
+    r"^\W*(?:(?:can|could|will|would|do|does|did|is|are|was|should|may|how|what|when|where|which|why|who)\b|"
+    r"what'?s\b|whats\b)",
+    re.IGNORECASE,
+)
+
+
+def asked_questions(text: str) -> list[str]:
+    """The questions of a message that asks more than one ("whats ur email address, and are there people working on
+    saturdays?"): its clauses that start as a question and name two words of their own; [] for one question."""
+    clauses = [c.strip(" ,") for c in _FOCUS_SPLIT_RE.split(search_query(text)) if c and c.strip(" ,")]
+    clauses = [re.sub(r"^(?:and|but|so|also)\s+", "", c, flags=re.IGNORECASE) for c in clauses]
+    asked = [c for c in clauses if _QUESTION_START_RE.match(c) and len(_words(c)) >= 2]
+    return asked[:MAX_CLAUSE_SEARCHES] if len(asked) >= 2 else []
+
+
+def _each_question(t: Turn, results: list[dict[str, Any]]) -> list[str]:
+    """One answer per question searched alone, when at least two found an excerpt of their own; else []."""
+    if len(results) < 2 or len(asked_questions(t.text)) < 2:
+        return []
+    answers: list[str] = []
+    quoted: set[int] = set()
+    for data in results:
+        excerpts = [e for e in data.get("excerpts") or [] if e["chunk_id"] not in quoted]
+        if not excerpts:
+            continue
+        question = str(data.get("query") or t.text)
+        top = max(excerpts, key=lambda e: excerpt_fit(question, e))
+        quoted.add(top["chunk_id"])
+        answers.append(" ".join(best_sentences(question, top["text"], limit=2)) + f" [{top['id']}]")
+    return answers if len(answers) >= 2 else []
 
 
 def _best_search(results: list[dict[str, Any]]) -> dict[str, Any]:
