@@ -26,7 +26,9 @@ from apps.agents.specialists.local_common import (
     ticket_args,
 )
 from apps.agents.specialists.local_phrases import is_angry, is_general_question, is_thanks, wants_human, wants_ticket
+from apps.agents.understanding.cues import amounts_in
 from apps.agents.understanding.local_intents import (
+    AMOUNT_INTENTS,
     GENERAL,
     OWN_DATA_INTENTS,
     POLICY_INTENTS,
@@ -191,6 +193,8 @@ def _general_question(t: Turn, specialist: str) -> bool:
     intent = prediction.intent if prediction is not None else None
     if (specialist, intent or "") in OWN_DATA_INTENTS and (t.signed_in or t.guest_order):
         return False  # "what can i still return?": their own orders answer it
+    if (specialist, intent or "") in AMOUNT_INTENTS and amounts_in(t.text) and (t.signed_in or t.guest_order):
+        return False  # "what was the $237.30 charge?": their invoices answer it
     if _HOW_TO_RE.match(t.text):
         return True  # "how do i send the return back?", "where do i drop it off?": instructions, not an action
     if intent is None:

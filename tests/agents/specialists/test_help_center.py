@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 from apps.agents.specialists.help_center import cited_sources, relevant_chunks
 from apps.agents.specialists.help_center_local import (
+    _answer,
     _best_search,
     _each_question,
     asked_questions,
@@ -160,3 +161,23 @@ def test_each_question_of_the_message_is_answered_from_its_own_search():
     ]
     assert _each_question(_turn(text), searches[:1]) == []
     assert _each_question(_turn(text), [searches[0], {"query": "are you open on saturdays", "excerpts": []}]) == []
+
+
+def test_another_section_of_the_page_that_the_question_names_adds_its_sentence():
+    # given the two shipping sections, the standard one fitting the question best
+    standard = _excerpt(
+        1,
+        "Shipping",
+        "Shipping > Standard shipping",
+        "Standard shipping costs $5.99. Standard shipping is free when your order is $50.00 or more.",
+    )
+    express = _excerpt(2, "Shipping", "Shipping > Express shipping", "Express shipping is never free: it costs $14.99.")
+    question = "is express shipping free too when my order is over $50, or only standard shipping?"
+
+    # when
+    reply = _answer(_turn(question), {"excerpts": [standard, express]})
+
+    # then: the express section, named by the question, is quoted too; a question naming only standard gets one
+    assert "Express shipping is never free: it costs $14.99. [2]" in reply.parts[0].content
+    only_standard = _answer(_turn("is standard shipping free over $50?"), {"excerpts": [standard, express]})
+    assert "[2]" not in only_standard.parts[0].content
