@@ -141,9 +141,6 @@ _OWN_ITEM_INTENTS: dict[tuple[str, str], str] = {("order", "delivery_time"): "tr
 OWN_DATA_INTENTS: frozenset[tuple[str, str]] = frozenset(
     {("returns", "returnable_items"), ("returns", "refund_status"), ("returns", "return_status")}
 )
-# Intents whose question names an amount of the customer's own ("what was the $237.30 charge?", "a 88,40 payment i
-# don't recognise"): their invoices and payments answer it, not the help center.
-AMOUNT_INTENTS: frozenset[tuple[str, str]] = frozenset({("billing", "charges_explained"), ("billing", "list_payments")})
 _OWN_RE = re.compile(r"\b(?:the|my|our|this|that)\s+((?:[a-z0-9'-]+\s+){0,2}[a-z0-9'-]+)", re.IGNORECASE)
 
 
