@@ -8,7 +8,7 @@ poorly (other languages, inflections, "DAN", template tokens); the rule features
 let the model weigh the pattern scorer's weak evidence ("act as", "system prompt")
 together with the rest instead of beside it; the neighbour features
 (`neighbours.py`) place a view among the training examples, by meaning and by spelling
-(`sketch.py`: the one reading of a view that is as good in German as in English). The weights
+(`sketch.py`: a reading of a view that does not depend on the language). The weights
 (`weights.json`, written by `manage.py train_injection_detector`) are 384 embedding
 coefficients, six neighbour coefficients, the non-zero hashed coefficients, one
 coefficient per rule id, an intercept and the calibrated threshold; the neighbours'
