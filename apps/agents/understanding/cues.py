@@ -94,12 +94,24 @@ def _sizes_in(text: str) -> set[str]:
     return found
 
 
+# A match this strong names the item itself: its head noun matched, itself (2.0) or through a compound or synonym
+# (0.8 of it: "backpack" names the Day Pack); a colour, a size or a category word alone names no item.
+HEAD_NOUN_SCORE = 1.6
+
+
+def product_words(product: str) -> list[str]:
+    """The words that name a product, its head noun last: sizes and numbers, and what is in brackets ("Merino Crew
+    Socks (3-pack)": the socks, not the pack), left out."""
+    name = re.sub(r"\([^()]*\)", " ", product)
+    return [w for w in text_words(name) if w not in STOPWORDS and not re.fullmatch(r"\d+\w{0,2}", w)]
+
+
 def match_item(text: str, words: list[str], item: ItemFacts) -> _ItemMatch:
     """How strongly the text names this item (0: not at all)."""
     match = _ItemMatch()
     lowered = text.lower()
     content = [w for w in words if w not in STOPWORDS and not w.isdigit()]
-    name_words = [w for w in text_words(item.product) if w not in STOPWORDS and not re.fullmatch(r"\d+\w{0,2}", w)]
+    name_words = product_words(item.product)
     head = name_words[-1] if name_words else ""
     for word in name_words:
         weight = 2.0 if word == head else 1.0
@@ -135,6 +147,27 @@ def match_item(text: str, words: list[str], item: ItemFacts) -> _ItemMatch:
         match.score += 0.5
         match.cues.append(f"size: {sorted(named_sizes)[0]}")
     return match
+
+
+def item_words(text: str, item: ItemFacts) -> set[str]:
+    """The words of the text that name this item: its product words (typos, compounds, synonyms) and colours.
+
+    "where's my puffer vest" -> {"puffer", "vest"}; what is left of the message is what it asks about the item.
+    """
+    content = [w for w in text_words(text) if w not in STOPWORDS and not w.isdigit()]
+    lowered = text.lower()
+    found: set[str] = set()
+    for word in product_words(item.product):
+        found.update(w for w in content if _similar(word, w) or (len(word) >= 4 and len(w) > len(word) and word in w))
+        for synonym in NOUN_SYNONYMS.get(word, ()):
+            if " " in synonym:
+                if _phrase_in(synonym, lowered):
+                    found.update(synonym.split())
+            else:
+                found.update(w for w in content if _similar(synonym, w))
+    _, colours = _variant_parts(item.variant)
+    found.update(c for c in colours if c in content)
+    return found
 
 
 _NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "a couple of": 2}
@@ -248,6 +281,39 @@ LATEST_RE = re.compile(
 OLDEST_RE = re.compile(r"\b(?:my|the) (?:first|oldest|earliest) (?:order|purchase)\b", re.I)
 
 
+# "the order before that one", "the shoes i ordered after that", "the one before the hoodie order", "the previous
+# one": an order placed just before or after another, the one the conversation is on (`that`) or the one the
+# phrase names. Group "dir" is the direction, "obj" what the phrase names ("" for the conversation's order).
+_RELATIVE_OBJECT = r"(?:that|this) (?:one|order)|the (?:[a-z0-9'$.-]+ ){1,3}(?:one|order)"
+_PHRASE_END = r"(?=\s*(?:[?.!,;]|$|\b(?:and|but|so|pls|please|then)\b))"
+_RELATIVE_ORDER_RE = re.compile(
+    rf"\b(?P<dir>before|after|prior to|earlier than|later than)\s+(?P<obj>{_RELATIVE_OBJECT}){_PHRASE_END}"
+    rf"|\b(?:ordered|bought|placed|purchased|got)\s+(?:(?:it|them)\s+)?(?P<verb>before|after)\s+(?:that|this){_PHRASE_END}"
+    r"|\b(?:the|my) (?P<adj>previous|prior|next) (?:one|order|purchase)\b"
+    rf"|\b(?:the|my) (?:one|order) (?P<tail>before|after){_PHRASE_END}",
+    re.IGNORECASE,
+)
+_EARLIER_WORDS = frozenset({"before", "prior to", "earlier than", "previous", "prior"})
+
+
+@dataclass(frozen=True)
+class RelativeOrder:
+    earlier: bool  # the order placed before the anchor (else after it)
+    anchor_text: str  # what the phrase names as the anchor ("the hoodie one"); "" for the conversation's order
+    span: tuple[int, int]  # where the phrase is in the text
+
+
+def relative_order(text: str) -> RelativeOrder | None:
+    """The "before / after that one" cue of the text, or None."""
+    m = _RELATIVE_ORDER_RE.search(text)
+    if m is None:
+        return None
+    direction = (m.group("dir") or m.group("verb") or m.group("adj") or m.group("tail") or "").lower()
+    obj = (m.group("obj") or "").strip()
+    anchor_text = "" if not obj or re.fullmatch(r"(?:that|this) (?:one|order)", obj, re.I) else obj
+    return RelativeOrder(earlier=direction in _EARLIER_WORDS, anchor_text=anchor_text, span=m.span())
+
+
 # "over $50", "more than 100 dollars": a threshold of a rule, not the amount of an order.
 _THRESHOLD_BEFORE_RE = re.compile(
     r"\b(?:over|under|above|below|more than|less than|at least|up to|upwards of)\s*$", re.IGNORECASE
@@ -287,6 +353,21 @@ def names_a_product(words: list[str]) -> bool:
     """Whether the words name a kind of product the shop sells (a noun of its vocabulary, not an everyday word)."""
     content = [w for w in words if w not in STOPWORDS and w not in EVERYDAY_NOUNS]
     return any(w in _PRODUCT_NOUNS or any(_similar(w, noun) for noun in _PRODUCT_NOUNS) for w in content)
+
+
+def without_products(text: str, noun: str = "item") -> str:
+    """The text with the shop's product nouns ("vest", "espreso machine"'s "espreso") replaced by `noun`: what it asks,
+    whatever product it names."""
+    stop = STOPWORDS | EVERYDAY_NOUNS
+
+    def neutral(m: re.Match[str]) -> str:
+        word = m.group(0).lower()
+        if word in stop or not (word in _PRODUCT_NOUNS or any(_similar(word, n) for n in _PRODUCT_NOUNS)):
+            return m.group(0)
+        return noun
+
+    out = _WORD_RE.sub(neutral, text)
+    return re.sub(rf"\b{noun}(?:\s+{noun})+\b", noun, out)
 
 
 def ordinal_pick(text: str, listed: list[OrderFacts]) -> OrderFacts | None:

@@ -25,15 +25,18 @@ from enum import StrEnum
 
 from apps.agents.offline.slots import extract_order_numbers
 from apps.agents.understanding.cues import (
+    HEAD_NOUN_SCORE,
     LATEST_RE,
     OLDEST_RE,
     STATE_CUES,
     amount_fits,
     amounts_in,
     date_window,
+    item_words,
     match_item,
     names_a_product,
     ordinal_pick,
+    relative_order,
     text_words,
 )
 from apps.agents.understanding.order_facts import ItemFacts, OrderFacts, facts_from_data, order_facts_for_customer
@@ -48,6 +51,7 @@ __all__ = [
     "facts_from_data",
     "named_items",
     "order_facts_for_customer",
+    "orders_named_apart",
     "resolve_in_context",
     "resolve_order",
 ]
@@ -102,11 +106,13 @@ def resolve_order(
     action: str | None = None,
     now: datetime | None = None,
     listed: Sequence[str] = (),
+    anchor: str | None = None,
 ) -> Resolution:
     """The order `text` means among the customer's own `orders` (see the module docstring).
 
     `action` is what the customer wants to do ("cancel", "return", ...: `ACTION_STATES`); `listed` the order
-    numbers the assistant just listed, in that order, for "the second one".
+    numbers the assistant just listed, in that order, for "the second one"; `anchor` the order the conversation is
+    on, for "the one before that".
     """
     if not orders:
         return Resolution(kind=ResolutionKind.NONE)
@@ -124,6 +130,20 @@ def resolve_order(
     now = now or _now()
     candidates = list(orders)
     cues: list[str] = []
+    relative = relative_order(text)
+    pivot: OrderFacts | None = None
+    earlier = False
+    if relative is not None:
+        earlier = relative.earlier
+        # "the shoes i ordered after that one": the rest of the text narrows, the phrase picks the nearest order.
+        if relative.anchor_text:
+            named_pivot = resolve_order(relative.anchor_text, orders, now=now)
+            pivot = named_pivot.order
+        else:
+            pivot = by_number.get(anchor or "")
+        if pivot is not None:
+            start, end = relative.span
+            text = f"{text[:start]} {text[end:]}"
 
     # Ordinal over what the assistant listed: the strongest cue, it answers our own question.
     if listed:
@@ -170,6 +190,13 @@ def resolve_order(
             cues.append(f"amount: {amount}")
             break
 
+    if pivot is not None:
+        at = pivot.placed_at
+        side = [o for o in candidates if o.number != pivot.number and (o.placed_at < at) == earlier]
+        if side:
+            candidates = [min(side, key=lambda o: abs(o.placed_at - at))]
+            cues.append(f"{'before' if earlier else 'after'}: {pivot.number}")
+
     # The action narrows to the orders it can apply to, when some can.
     if action in ACTION_STATES and len(candidates) > 1:
         fitting = [o for o in candidates if o.status in ACTION_STATES[action]]
@@ -200,6 +227,29 @@ def named_items(text: str, order: OrderFacts) -> tuple[ItemFacts, ...]:
     return tuple(item for item, s in scored if s == best)
 
 
+def orders_named_apart(text: str, orders: Sequence[OrderFacts]) -> list[OrderFacts]:
+    """The orders the text names each by an item of its own ("wheres my backpack and did the earbuds ship"): two or
+    more when one message asks about several orders; none otherwise, or when the same words name items of two orders
+    ("my jacket" and two jackets: one reference to ask about, not two orders)."""
+    words = text_words(text)
+    hits: list[tuple[OrderFacts, set[str]]] = []
+    for order in orders:
+        said = set()
+        for item in order.items:
+            if match_item(text, words, item).score >= HEAD_NOUN_SCORE:
+                said |= item_words(text, item)
+        if said:
+            hits.append((order, said))
+    if len(hits) < 2:
+        return []
+    seen: set[str] = set()
+    for _, said in hits:
+        if seen & said:
+            return []
+        seen |= said
+    return [order for order, _ in hits]
+
+
 def _unique(order: OrderFacts, text: str, cues: tuple[str, ...], not_theirs: tuple[str, ...]) -> Resolution:
     return Resolution(
         kind=ResolutionKind.UNIQUE, orders=(order,), items=named_items(text, order), cues=cues, not_theirs=not_theirs
@@ -219,6 +269,7 @@ def resolve_in_context(
     action: str | None = None,
     now: datetime | None = None,
     listed: Sequence[str] = (),
+    anchor: str | None = None,
 ) -> Resolution:
     """`resolve_order` over a conversation: the current message first (`texts[0]`), then earlier ones, newest first.
 
@@ -227,7 +278,7 @@ def resolve_in_context(
     """
     if not texts:
         return resolve_order("", orders, action=action, now=now, listed=listed)
-    resolution = resolve_order(texts[0], orders, action=action, now=now, listed=listed)
+    resolution = resolve_order(texts[0], orders, action=action, now=now, listed=listed, anchor=anchor)
     for text in texts[1:]:
         if resolution.kind is not ResolutionKind.AMBIGUOUS:
             break

@@ -84,7 +84,9 @@ def _pick(t: Turn, purpose: str, action: str = "return") -> tuple[str | None, Mo
     if listed is None:
         return None, call(("list_returnable_orders", {}))
     orders = listed.get("orders") or []
-    found = resolve_in_context(t.request_texts("returns"), facts_from_data(orders), action=action)
+    found = resolve_in_context(
+        t.request_texts("returns"), facts_from_data(orders), action=action, anchor=t.anchor_order()
+    )
     if found.kind is ResolutionKind.UNIQUE and found.order is not None:
         return found.order.number, None
     if found.kind is ResolutionKind.NONE and found.cues and orders:
