@@ -74,6 +74,9 @@ def _variant_parts(variant: str) -> tuple[set[str], set[str]]:
             continue
         if re.fullmatch(r"(?:XXS|XS|S|M|L|XL|XXL)", part, re.I) or re.search(r"\d", part) or part.lower() in _BED_SIZES:
             sizes.add(part.lower())
+            shoe = re.fullmatch(r"us\s*(\d{1,2}(?:\.5)?)", part.strip(), re.I)
+            if shoe:
+                sizes.add(shoe.group(1))  # "the size 8 ones" are the US 8
         else:
             colours.update(w for w in text_words(part))
     return sizes, colours
@@ -144,7 +147,8 @@ def match_item(text: str, words: list[str], item: ItemFacts) -> _ItemMatch:
         match.cues.append(f"colour: {named_colours[0]}")
     named_sizes = sizes & _sizes_in(text)
     if named_sizes:
-        match.score += 0.5
+        # A size is as telling as a colour among items of one kind ("the size 8 shoes": the US 8 pair).
+        match.score += 0.75
         match.cues.append(f"size: {sorted(named_sizes)[0]}")
     return match
 
@@ -195,14 +199,91 @@ _RELATIVE_DATES: tuple[tuple[str, Callable[[int], tuple[int, int]], str], ...] =
 )
 
 
-def date_window(text: str, now: datetime) -> tuple[datetime, datetime, str] | None:
-    """The span of time a relative date in the text names, in calendar days, widened by a few hours for time zones.
+_MONTHS = {
+    m: i
+    for i, names in enumerate(
+        (
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ),
+        start=1,
+    )
+    for m in names
+}
+_MONTH = (
+    r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?"
+    r"|nov(?:ember)?|dec(?:ember)?)"
+)
+_DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
+_CALENDAR_RES = (
+    re.compile(rf"\b{_MONTH}\.?\s+{_DAY}\b(?!\s*(?:%|dollars?|usd|items?|x\b))", re.I),  # "nov 28", "december 3rd"
+    re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH}\b", re.I),  # "28 november", "3rd of dec"
+)
+_ORDINAL_DAY_RE = re.compile(r"\bon the (\d{1,2})(?:st|nd|rd|th)\b", re.I)  # "the one i placed on the 5th"
+_WEEKDAYS = {"monday": 0, "tuesday": 1, "tues": 1, "wednesday": 2, "weds": 2, "thursday": 3, "thurs": 3}
+_WEEKDAYS |= {"friday": 4, "saturday": 5, "sunday": 6}
+# "by friday", "next monday": a deadline or a plan, not the day of an order.
+_WEEKDAY_RE = re.compile(r"(?<!by )(?<!until )(?<!till )(?<!next )(?<!before )\b(" + "|".join(_WEEKDAYS) + r")\b", re.I)
 
-    Vague counts are read loosely: "3 days ago" is 2 to 4 days ago, "last week" 3 to 14 days ago.
+
+def _calendar_day(text: str, today: datetime) -> tuple[datetime, str] | None:
+    """A date the text names on the calendar ("nov 28", "on the 5th", "last thursday"): the latest such day up to
+    today, and its label."""
+    for pattern in _CALENDAR_RES:
+        m = pattern.search(text)
+        if m:
+            month_word, day_word = (m.group(1), m.group(2)) if m.group(1).isalpha() else (m.group(2), m.group(1))
+            month, day = _MONTHS[month_word.lower()[:3] if month_word.lower()[:4] != "sept" else "sep"], int(day_word)
+            for year in (today.year, today.year - 1):
+                try:
+                    when = today.replace(year=year, month=month, day=day)
+                except ValueError:
+                    return None
+                if when <= today:
+                    return when, f"{month_word} {day}"
+            return None
+    m = _ORDINAL_DAY_RE.search(text)
+    if m:
+        day = int(m.group(1))
+        month_start = today.replace(day=1)
+        for first in (month_start, (month_start - timedelta(days=1)).replace(day=1)):
+            try:
+                when = first.replace(day=day)
+            except ValueError:
+                continue
+            if when <= today:
+                return when, f"the {day}th"
+        return None
+    m = _WEEKDAY_RE.search(text)
+    if m:
+        back = (today.weekday() - _WEEKDAYS[m.group(1).lower()]) % 7 or 7
+        return today - timedelta(days=back), m.group(1).lower()
+    return None
+
+
+def date_window(text: str, now: datetime) -> tuple[datetime, datetime, str] | None:
+    """The span of time a date in the text names, in calendar days, widened by a few hours for time zones.
+
+    Vague counts are read loosely: "3 days ago" is 2 to 4 days ago, "last week" 3 to 14 days ago. A date on the
+    calendar ("nov 28", "on the 5th", "last thursday") is that day.
     """
     lowered = text.lower()
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     slack = timedelta(hours=6)
+    calendar = _calendar_day(lowered, midnight)
+    if calendar is not None:
+        day, label = calendar
+        return day - slack, day + timedelta(days=1) + slack, label
     for pattern, window, label in _RELATIVE_DATES:
         m = re.search(pattern, lowered)
         if m:
@@ -216,6 +297,11 @@ def date_window(text: str, now: datetime) -> tuple[datetime, datetime, str] | No
             )
     return None
 
+
+# Which of an order's dates a date means: "the one i ordered on monday" the day it was placed, "the one that came
+# yesterday" the day it arrived; without such a verb, any of them.
+PLACED_RE = re.compile(r"\b(?:ordered|placed|bought|purchased|order(?:ed)? (?:from|on|of))\b", re.I)
+ARRIVED_RE = re.compile(r"\b(?:arrived|came|delivered|showed up|turned up|received)\b", re.I)
 
 STATE_CUES: tuple[tuple[re.Pattern[str], frozenset[str], str], ...] = (
     (
@@ -333,9 +419,14 @@ def amounts_in(text: str) -> list[Decimal]:
     return found
 
 
-def amount_fits(order: OrderFacts, amount: Decimal) -> bool:
+def amount_fits(order: OrderFacts, amount: Decimal, *, roughly: bool = False) -> bool:
+    """The amount is the order's total or an item's price (a whole number to the dollar; `roughly`, a round figure
+    within 3%, "the $100 order" for 101.52)."""
     values = [order.total, *(i.unit_price for i in order.items), *(i.unit_price * i.quantity for i in order.items)]
-    tolerance = Decimal("0.01") if amount != amount.to_integral_value() else Decimal("0.99")
+    whole = amount == amount.to_integral_value()
+    tolerance = Decimal("0.01") if not whole else Decimal("0.99")
+    if roughly and whole:
+        tolerance = max(tolerance, amount * Decimal("0.03"))
     return any(abs(v - amount) <= tolerance for v in values)
 
 

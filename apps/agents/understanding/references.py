@@ -22,12 +22,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from apps.agents.offline.slots import extract_order_numbers
 from apps.agents.understanding.cues import (
+    ARRIVED_RE,
     HEAD_NOUN_SCORE,
     LATEST_RE,
     OLDEST_RE,
+    PLACED_RE,
     STATE_CUES,
     amount_fits,
     amounts_in,
@@ -153,7 +156,8 @@ def resolve_order(
 
     # What the order holds.
     words = text_words(text)
-    scored = [(o, max((match_item(text, words, i).score for i in o.items), default=0.0)) for o in candidates]
+    matches = {o.number: [match_item(text, words, i) for i in o.items] for o in candidates}
+    scored = [(o, max((m.score for m in matches[o.number]), default=0.0)) for o in candidates]
     best = max(score for _, score in scored)
     if best > 0:
         candidates = [o for o, score in scored if score > 0]
@@ -161,6 +165,11 @@ def resolve_order(
         # A clearly better match (the colour or the exact name) wins over a looser one.
         if len(top) < len(candidates) and best >= min(score for o, score in scored if score > 0) + _CLEAR_MARGIN:
             candidates = top
+        # A colour or size the customer names narrows the items of one kind to those that have it ("the size 8
+        # shoes": the US 8 pair, not the US 9).
+        described = [o for o in candidates if any(_describes(m) for m in matches[o.number] if m.score > 0)]
+        if described and len(described) < len(candidates):
+            candidates = described
         cues.append("item")
     elif names_a_product(words):
         # The customer names a product none of their orders holds: say so rather than guess another order.
@@ -170,7 +179,7 @@ def resolve_order(
     window = date_window(text, now)
     if window is not None:
         lo, hi, label = window
-        dated = [o for o in candidates if any(d and lo <= d <= hi for d in (o.placed_at, o.delivered_at, o.shipped_at))]
+        dated = [o for o in candidates if any(d and lo <= d <= hi for d in _dates_meant(o, text))]
         if dated:
             candidates = dated
             cues.append(f"date: {label}")
@@ -184,7 +193,9 @@ def resolve_order(
             break
 
     for amount in amounts_in(text):
-        priced = [o for o in candidates if amount_fits(o, amount)]
+        priced = [o for o in candidates if amount_fits(o, amount)] or [
+            o for o in candidates if amount_fits(o, amount, roughly=True)
+        ]
         if priced:
             candidates = priced
             cues.append(f"amount: {amount}")
@@ -217,6 +228,18 @@ def resolve_order(
     return Resolution(kind=ResolutionKind.AMBIGUOUS, orders=tuple(candidates), cues=tuple(cues))
 
 
+def _describes(match: Any) -> bool:
+    return any(c.startswith(("colour:", "size:")) for c in match.cues)
+
+
+def _dates_meant(order: OrderFacts, text: str) -> tuple[datetime | None, ...]:
+    if PLACED_RE.search(text):
+        return (order.placed_at,)
+    if ARRIVED_RE.search(text):
+        return (order.delivered_at,)
+    return (order.placed_at, order.delivered_at, order.shipped_at)
+
+
 def named_items(text: str, order: OrderFacts) -> tuple[ItemFacts, ...]:
     """The items of `order` the text names, best first (empty when it names none in particular)."""
     words = text_words(text)
@@ -232,22 +255,21 @@ def orders_named_apart(text: str, orders: Sequence[OrderFacts]) -> list[OrderFac
     more when one message asks about several orders; none otherwise, or when the same words name items of two orders
     ("my jacket" and two jackets: one reference to ask about, not two orders)."""
     words = text_words(text)
-    hits: list[tuple[OrderFacts, set[str]]] = []
+    hits: list[tuple[OrderFacts, float, set[str]]] = []
     for order in orders:
-        said = set()
-        for item in order.items:
-            if match_item(text, words, item).score >= HEAD_NOUN_SCORE:
-                said |= item_words(text, item)
-        if said:
-            hits.append((order, said))
-    if len(hits) < 2:
-        return []
-    seen: set[str] = set()
-    for _, said in hits:
-        if seen & said:
-            return []
-        seen |= said
-    return [order for order, _ in hits]
+        scores = [(match_item(text, words, item).score, item) for item in order.items]
+        named = [(score, item) for score, item in scores if score >= HEAD_NOUN_SCORE]
+        if named:
+            said = set().union(*(item_words(text, item) for _, item in named))
+            hits.append((order, max(score for score, _ in named), said))
+    kept = []
+    for order, score, said in hits:
+        rivals = [s for o, s, w in hits if o is not order and w & said]
+        if any(s == score for s in rivals):
+            return []  # the same words name two orders as well: one reference, to ask about
+        if not any(s > score for s in rivals):  # "raincoat" names the rain jacket better than the denim one
+            kept.append(order)
+    return kept if len(kept) > 1 else []
 
 
 def _unique(order: OrderFacts, text: str, cues: tuple[str, ...], not_theirs: tuple[str, ...]) -> Resolution:
