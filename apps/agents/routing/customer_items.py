@@ -17,7 +17,14 @@ from typing import Any
 
 from apps.agents.routes import OUT_OF_SCOPE, SPECIALIST_ROUTES
 from apps.agents.routing.classifier import Prediction
-from apps.agents.understanding.cues import HEAD_NOUN_SCORE, item_words, match_item, text_words
+from apps.agents.understanding.cues import (
+    HEAD_NOUN_SCORE,
+    POINTING_WORDS,
+    item_words,
+    match_item,
+    points_only,
+    text_words,
+)
 from apps.agents.understanding.order_facts import ItemFacts, order_facts_for_session
 
 _NEUTRAL_NOUN = "item"
@@ -45,22 +52,9 @@ def named_customer_item(text: str, conversation: Any) -> str:
     return item.product if item is not None else ""
 
 
-# Words that only point at what is named ("the yellow rain jacket", "i mean my backpack pls").
-_POINTING_WORDS = frozenset(
-    (
-        *("the", "my", "a", "an", "this", "that", "these", "those", "one", "ones", "our", "your", "it", "its", "it's"),
-        *("is", "i", "mean", "ok", "okay", "oh", "um", "uh", "pls", "please", "just", "only", "both"),
-    )
-)
-
-
 def names_only(neutral: str) -> bool:
     """The message, its item made neutral, only points at it ("the item"): it asks nothing of its own."""
-    return all(w in _POINTING_WORDS or w == _NEUTRAL_NOUN for w in text_words(neutral))
-
-
-# Words that say which order something is in ("the socks from the hoodie order").
-_ORDER_WORDS = frozenset(("order", "orders", "from", "in", "of", "on", "with", "purchase", "package", "parcel"))
+    return all(w in POINTING_WORDS or w == _NEUTRAL_NOUN for w in text_words(neutral))
 
 
 def points_at_own_order(text: str, conversation: Any) -> bool:
@@ -72,7 +66,7 @@ def points_at_own_order(text: str, conversation: Any) -> bool:
         return False
     for item in named:
         text = without_item(text, item)
-    return all(w in _POINTING_WORDS or w in _ORDER_WORDS or w == _NEUTRAL_NOUN for w in text_words(text))
+    return points_only(text, _NEUTRAL_NOUN)
 
 
 def without_item(text: str, item: ItemFacts) -> str:

@@ -166,14 +166,15 @@ _LISTED_CHOICES_RE = re.compile(r"(?:\n\s*(?:[-*•]|\d+[.)])\s[^\n]*)+\s*$")
 
 
 def _bot_just_asked(history: Sequence[Any] | None) -> bool:
-    """The last reply is a question, or a question followed by the choices it lists ("Which order is it for? These
-    can still be returned:\n- TW-1...")."""
+    """The last reply's last paragraph asks something, before the choices it lists ("Which order is it for? These
+    can still be returned:\n- TW-1...") or how to answer it."""
     turns = _coerce_history(history)
     if not turns or turns[-1].role not in {"assistant", "staff"}:
         return False
     asked = _LISTED_CHOICES_RE.sub("", turns[-1].text.rstrip()).rstrip()
-    # "Which order is it for? These can still be returned:" introduces the choices of its question.
-    return asked.endswith("?") or (asked.endswith(":") and "?" in asked.rsplit("\n", 1)[-1])
+    # "Which order is it for? These can still be returned:" introduces the choices of its question; "What's the new
+    # address? Please write it as: ..." says how to answer it.
+    return "?" in asked.rsplit("\n", 1)[-1]
 
 
 def _is_short_anaphoric(text: str) -> bool:

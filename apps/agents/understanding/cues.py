@@ -102,11 +102,36 @@ def _sizes_in(text: str) -> set[str]:
 HEAD_NOUN_SCORE = 1.6
 
 
+# Words that end a product's name without being what it is ("Linen Bedding Set" is bedding).
+_GENERIC_HEADS = frozenset(("set", "kit", "bundle", "collection", "pair"))
+
+
 def product_words(product: str) -> list[str]:
     """The words that name a product, its head noun last: sizes and numbers, and what is in brackets ("Merino Crew
-    Socks (3-pack)": the socks, not the pack), left out."""
+    Socks (3-pack)": the socks, not the pack), left out; a generic last word ("set") is not the head."""
     name = re.sub(r"\([^()]*\)", " ", product)
-    return [w for w in text_words(name) if w not in STOPWORDS and not re.fullmatch(r"\d+\w{0,2}", w)]
+    words = [w for w in text_words(name) if w not in STOPWORDS and not re.fullmatch(r"\d+\w{0,2}", w)]
+    if len(words) > 1 and words[-1] in _GENERIC_HEADS:
+        words = [words[-1], *words[:-1]]
+    return words
+
+
+# Words that only point at something named ("the yellow rain jacket", "i mean my backpack pls"), and words that say
+# which order it is in ("the socks from the hoodie order"): a message of nothing else answers "which one?".
+POINTING_WORDS = frozenset(
+    (
+        *("the", "my", "a", "an", "this", "that", "these", "those", "one", "ones", "our", "your", "it", "its", "it's"),
+        *("is", "i", "mean", "ok", "okay", "oh", "um", "uh", "pls", "please", "just", "only", "both"),
+    )
+)
+ORDER_WORDS = frozenset(("order", "orders", "from", "in", "of", "on", "with", "purchase", "package", "parcel"))
+
+
+def points_only(text: str, noun: str = "item") -> bool:
+    """After its product words were made `noun`, the text only points at an item or an order ("the one with the
+    item in it", "the item from the item order")."""
+    words = text_words(text)
+    return bool(words) and all(w in POINTING_WORDS or w in ORDER_WORDS or w == noun for w in words)
 
 
 def match_item(text: str, words: list[str], item: ItemFacts) -> _ItemMatch:

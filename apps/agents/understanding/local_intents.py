@@ -256,8 +256,12 @@ def turn_intent(
 
     if classify_confirmation(text) is Confirmation.YES:
         return offered_intent(specialist, last_reply) or _earlier_intent(specialist, earlier, replies)
+    from apps.agents.understanding.cues import points_only, without_products
+
     short = len(text.split()) <= _ANSWER_WORDS
     slot_only = short and not (_REQUEST_WORDS & set(re.findall(r"[a-z']+", text.lower())))
+    # "the one with the mug in it": pointing at one of their orders, however many words it takes
+    slot_only = slot_only or points_only(without_products(text))
     unsure = prediction is None or prediction.confidence < _NEW_REQUEST_CONFIDENCE
     if found and not slot_only and not (short and unsure):
         return found
