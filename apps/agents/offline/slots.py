@@ -334,6 +334,7 @@ _REASON_PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "not_as_described",
         (
             r"not as described",
+            r"not (?:what|how) (?:was|it was|they were|it's|its) (?:described|advertised|pictured|shown)",
             r"not as (?:advertised|pictured|shown)",
             r"(?:different|differs) from (?:the )?(?:picture|photo|image|website|description|listing)",
             r"doesn'?t look like (?:the )?(?:picture|photo|image|website)",

@@ -178,6 +178,14 @@ def names_own_item(text: str) -> bool:
     return any(names_a_product(text_words(m.group(1))) for m in _OWN_RE.finditer(text))
 
 
+def names_own_order(text: str) -> bool:
+    """The message names one of the customer's orders: by a product ("the wool blanket"), an amount ("the order of
+    700,92 dollars") or another order ("the one before that")."""
+    from apps.agents.understanding.cues import amounts_in, relative_order
+
+    return names_own_item(text) or bool(amounts_in(text)) or relative_order(text) is not None
+
+
 def _personal_intent(specialist: str, intent: str | None, text: str) -> str | None:
     """The local name of a policy intent asked about the customer's own item, or None."""
     own = _OWN_ITEM_INTENTS.get((specialist, intent or ""))
