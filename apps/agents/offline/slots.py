@@ -290,6 +290,8 @@ _REASON_PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"scratch(?:ed|es)?",
             r"torn",
             r"ripped",
+            r"holes? in (?:the|it|them|my|one|both)",
+            r"(?:has|have|got|developed) (?:a )?holes?",
             r"stain(?:ed|s)?",
             r"leak(?:s|ing|ed)?",
             r"defective",

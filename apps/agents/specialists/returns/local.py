@@ -248,15 +248,6 @@ def _return_or_refund(t: Turn, intent: str) -> ModelResponse:
     if check.data is None:
         return say(failure_reply())
     verdict = check.data
-    if (
-        verdict["refusals"]
-        and verdict["refusals"][0]["code"] == ErrorCode.RETURN_IN_PROGRESS
-        and ("refund_status" in t.tools)
-    ):
-        # "did the chinos get back to you yet?": what a return in progress is waiting for answers it best.
-        return status_reply(
-            t, number=verdict["order_number"], lead=f"Order {verdict['order_number']} already has a return in progress."
-        )
     if verdict["refusals"]:
         return say(order_refusal(verdict, intent, _reason(t)))
     if intent == "policy" and _reason(t) is None:

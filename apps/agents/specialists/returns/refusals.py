@@ -74,13 +74,10 @@ def item_refusals(verdict: dict[str, Any], items: list[dict[str, Any]]) -> str:
             and line["quantity"] > eligible[line["order_item_id"]]["returnable_quantity"]
         ):
             left = eligible[line["order_item_id"]]["returnable_quantity"]
-            problems.append(f"Only {left} x {item['name']} can still be returned.")
+            # The order is named: "just the one then" goes on with it.
+            problems.append(f"Only {left} x {item['name']} from order {verdict['order_number']} can still be returned.")
         elif line["order_item_id"] not in eligible:
             problems.append(f"{item['name']} can no longer be returned (it is already in a return).")
     if problems:
-        return (
-            f"On order {verdict['order_number']}: "
-            + " ".join(problems)
-            + " If there's another item you'd like to return, tell me which one."
-        )
+        return " ".join(problems) + " If there's another item you'd like to return, tell me which one."
     return ""
