@@ -179,11 +179,11 @@ def names_own_item(text: str) -> bool:
 
 
 def names_own_order(text: str) -> bool:
-    """The message names one of the customer's orders: by a product ("the wool blanket"), an amount ("the order of
-    700,92 dollars") or another order ("the one before that")."""
-    from apps.agents.understanding.cues import amounts_in, relative_order
+    """The message names one of the customer's orders: by a product ("the wool blanket") or by another order ("what
+    about the one before that?"). (An amount is read with the intent: `local_rules._general_question`.)"""
+    from apps.agents.understanding.cues import relative_order
 
-    return names_own_item(text) or bool(amounts_in(text)) or relative_order(text) is not None
+    return names_own_item(text) or relative_order(text) is not None
 
 
 def _personal_intent(specialist: str, intent: str | None, text: str) -> str | None:
