@@ -83,6 +83,8 @@ def without_item(text: str, item: ItemFacts) -> str:
 # A verdict this sure is left alone even when the message names the customer's own item: the product word did not
 # decide it.
 _OWN_ITEM_SURE = 0.9
+# The help center's verdict stands: how to wash the wool throw is a question about that product, its word included.
+_PRODUCT_QUESTIONS = "faq"
 
 
 def reread_own_items(
@@ -102,7 +104,8 @@ def reread_own_items(
     todo = [
         i
         for i, p in enumerate(settled)
-        if p.route == OUT_OF_SCOPE or (p.route in SPECIALIST_ROUTES and p.confidence < _OWN_ITEM_SURE)
+        if OUT_OF_SCOPE in (p.route, raw[i].route)
+        or (p.route in SPECIALIST_ROUTES and p.route != _PRODUCT_QUESTIONS and p.confidence < _OWN_ITEM_SURE)
     ]
     if not todo or conversation is None:
         return out

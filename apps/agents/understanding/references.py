@@ -26,15 +26,12 @@ from typing import Any
 
 from apps.agents.offline.slots import extract_order_numbers
 from apps.agents.understanding.cues import (
-    ARRIVED_RE,
     HEAD_NOUN_SCORE,
     LATEST_RE,
     OLDEST_RE,
-    PLACED_RE,
     STATE_CUES,
     amount_fits,
     amounts_in,
-    date_window,
     item_words,
     match_item,
     names_a_product,
@@ -42,6 +39,7 @@ from apps.agents.understanding.cues import (
     relative_order,
     text_words,
 )
+from apps.agents.understanding.dates import ARRIVED_RE, PLACED_RE, date_window
 from apps.agents.understanding.order_facts import ItemFacts, OrderFacts, facts_from_data, order_facts_for_customer
 
 __all__ = [
