@@ -3,10 +3,14 @@ from types import SimpleNamespace
 import pytest
 
 from apps.agents.routes import OUT_OF_SCOPE
-from apps.agents.routing.customer_items import named_customer_item
+from apps.agents.routing.customer_items import named_customer_item, without_item
 from apps.agents.routing.router import route_message
+from apps.agents.understanding.order_facts import ItemFacts
+from apps.agents.understanding.turn_plan import plan_for_turn
 from apps.commerce.models import OrderStatus
 from tests.commerce.factories import make_customer, make_order, make_variant
+
+pytestmark = pytest.mark.slow  # loads the embedding model (once per process)
 
 
 @pytest.mark.django_db
@@ -29,5 +33,74 @@ def test_a_message_naming_the_customers_own_item_is_not_refused_as_out_of_scope(
     )
 
 
-def test_a_guest_without_a_signed_in_customer_names_no_item():
+def test_a_visitor_who_is_neither_signed_in_nor_verified_names_no_item():
     assert named_customer_item("where is my backpack?", SimpleNamespace(customer=None)) == ""
+    assert named_customer_item("where is my backpack?", SimpleNamespace(customer=None, verified_order=None)) == ""
+
+
+@pytest.mark.django_db
+def test_a_verified_guest_names_the_items_of_their_one_order_only():
+    # given a guest who verified the candle order; the same customer has another order, with a backpack
+    owner = make_customer()
+    candles = make_order(customer=owner, status=OrderStatus.SHIPPED, items=[(make_variant(name="Sea Salt Candle"), 2)])
+    make_order(customer=owner, status=OrderStatus.SHIPPED, items=[(make_variant(name="Day Pack 22L"), 1)])
+    guest = SimpleNamespace(customer=None, verified_order=candles, current_route=None)
+
+    # when / then: the verified order's candles are theirs, the other order's backpack is not this session's
+    assert named_customer_item("wheres my candles??", guest) == "Sea Salt Candle"
+    assert named_customer_item("where is my backpack?", guest) == ""
+    assert route_message("wheres my candles??", conversation=guest, use_llm=False).route == "order"
+
+
+@pytest.mark.django_db
+def test_a_product_word_does_not_pull_a_question_about_the_customers_own_item_to_another_route():
+    # given a customer whose puffer vest is on its way
+    carmen = make_customer()
+    make_order(customer=carmen, status=OrderStatus.SHIPPED, items=[(make_variant(name="Puffer Vest"), 1)])
+    theirs = SimpleNamespace(customer=carmen, current_route=None, verified_order=None)
+    anonymous = SimpleNamespace(customer=None, current_route=None, verified_order=None)
+
+    # when
+    decision = route_message("hey where's my vest", conversation=theirs, use_llm=False)
+
+    # then it is read as "hey where's my item": a tracking question; without their orders it is not
+    assert decision.route == "order"
+    assert 'read as "hey where\'s my item"' in decision.reason
+    assert route_message("hey where's my vest", conversation=anonymous, use_llm=False).route != "order"
+
+
+@pytest.mark.parametrize(
+    ("text", "product", "variant", "neutral"),
+    [
+        ("where is my puffer vest", "Puffer Vest", "L / Black", "where is my item"),
+        ("is the yellow rain jacket on its way", "Tidewater Rain Jacket", "M / Yellow", "is the item on its way"),
+        ("wheres my backpack??", "Day Pack 22L", "Moss", "wheres my item??"),
+        ("my espreso machine leaks", "Espresso Machine", "Steel", "my item leaks"),
+        ("where are my keys", "Day Pack 22L", "Moss", "where are my keys"),
+    ],
+)
+def test_without_item_leaves_what_the_message_asks_about_the_item(text, product, variant, neutral):
+    item = ItemFacts(product=product, variant=variant, category="")
+    assert without_item(text, item) == neutral
+
+
+@pytest.mark.django_db
+def test_the_planner_reads_a_piece_naming_the_customers_own_item_as_the_router_does():
+    # given a customer with trail runners on their way and a delivered hoodie order
+    alice = make_customer()
+    make_order(customer=alice, status=OrderStatus.SHIPPED, items=[(make_variant(name="Trail Runners"), 1)])
+    make_order(customer=alice, status=OrderStatus.DELIVERED, items=[(make_variant(name="Harbor Hoodie"), 1)])
+    theirs = SimpleNamespace(customer=alice, current_route=None, verified_order=None)
+    text = "where are my trail runners and can u also give me the invoice for the hoodie order"
+
+    # when
+    turn = plan_for_turn(text, conversation=theirs)
+
+    # then both requests run: the runners are tracked, the invoice is billing's
+    assert turn is not None
+    assert [s.route for s in turn.run] == ["order", "billing"]
+    assert [s.text for s in turn.run] == [
+        "where are my trail runners",
+        "can u give me the invoice for the hoodie order",
+    ]
+    assert turn.run[0].intent == "track"
