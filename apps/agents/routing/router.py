@@ -19,7 +19,7 @@ import functools
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -27,8 +27,8 @@ from pydantic import BaseModel, Field
 from apps.agents.confirmation import extract_confirmation
 from apps.agents.offline.slots import extract_emails, extract_order_numbers, extract_quantity
 from apps.agents.routes import HUMAN, OUT_OF_SCOPE, ROUTES, SPECIALIST_ROUTES, HistoryTurn, RouteDecision, RouteName
-from apps.agents.routing.classifier import Prediction, get_classifier
-from apps.agents.routing.customer_items import named_customer_item
+from apps.agents.routing.classifier import Prediction, best_in_scope, get_classifier
+from apps.agents.routing.customer_items import about_their_orders
 from apps.agents.routing.person import person_requested
 
 logger = logging.getLogger(__name__)
@@ -280,17 +280,6 @@ _FAR_OVERRIDE_PROBABILITY = 0.4
 _OUT_OF_SCOPE_MIN_PROBABILITY = 0.6
 
 
-def _best_in_scope(prediction: Prediction, *, why: str) -> Prediction:
-    """The likeliest specialist's verdict, for a message known to be about the shop (unchanged without one)."""
-    in_scope = {r: p for r, p in prediction.probabilities.items() if r != OUT_OF_SCOPE}
-    if not in_scope:
-        return prediction
-    best = max(in_scope, key=in_scope.__getitem__)
-    return replace(
-        prediction, route=best, confidence=in_scope[best], reason=f"classifier: {best} p={in_scope[best]:.2f} ({why})"
-    )
-
-
 def settle_prediction(prediction: Prediction) -> Prediction:
     """The local verdict the router acts on: an out_of_scope verdict stands only when it is clear."""
     if prediction.route != OUT_OF_SCOPE:
@@ -304,7 +293,7 @@ def settle_prediction(prediction: Prediction) -> Prediction:
         return prediction
     if not far and prediction.probabilities.get(OUT_OF_SCOPE, 0.0) >= _OUT_OF_SCOPE_MIN_PROBABILITY:
         return prediction
-    return _best_in_scope(prediction, why=f"out_of_scope unclear, sim {prediction.similarity:.2f}")
+    return best_in_scope(prediction, why=f"out_of_scope unclear, sim {prediction.similarity:.2f}")
 
 
 def settle_predictions(texts: list[str], predictions: list[Prediction]) -> list[Prediction]:
@@ -360,10 +349,8 @@ def route_message(
 
     raw = get_classifier().predict([text])[0]
     [local] = settle_predictions([text], [raw])
-    if local.route == OUT_OF_SCOPE and conversation is not None:
-        item = named_customer_item(text, conversation)
-        if item:
-            local = raw = _best_in_scope(raw, why=f"names their {item}")
+    if conversation is not None:
+        local, raw = about_their_orders(text, conversation, local, raw)
     unsure_of_switch = local.confidence < _SWITCH_CONFIDENCE
     # An answer to the specialist's own question stays with it unless another route is clearly meant: an
     # out_of_scope verdict below the ceiling, or another specialist below the switch confidence.
