@@ -248,20 +248,26 @@ async def _level(url: str, origin: str, n: int) -> tuple[dict[str, list], float]
     return res, wall
 
 
-def _first_text_to_delta(delta_at: list[tuple[int, float]]) -> list[float]:
-    """ms from the model's first text (worker's stamp in the reply span) to the first delta on the socket."""
+def _first_text_to_delta(delta_at: list[tuple[int, float]]) -> tuple[list[float], list[float], list[float]]:
+    """ms from the model's first text (worker's stamp in the reply span) to the first delta on the socket, and
+    its two parts: first text -> the worker's send returned (the stream guard's check and the channel-layer
+    send: `first_sent_at`), and that -> the socket (Redis and the web process's relay)."""
     from apps.observability.models import Span
 
     wanted = dict(delta_at)
     spans = Span.objects.filter(kind="reply", trace__message_id__in=list(wanted)).values_list(
         "trace__message_id", "data"
     )
-    out = []
+    total, worker, relay = [], [], []
     for message_id, data in spans:
-        stamp = (data or {}).get("stream", {}).get("first_text_at")
+        stream = (data or {}).get("stream", {})
+        stamp, sent = stream.get("first_text_at"), stream.get("first_sent_at")
         if stamp:
-            out.append((wanted[message_id] - stamp) * 1000)
-    return out
+            total.append((wanted[message_id] - stamp) * 1000)
+            if sent:
+                worker.append((sent - stamp) * 1000)
+                relay.append((wanted[message_id] - sent) * 1000)
+    return total, worker, relay
 
 
 def _print_cpu(label: str, before: dict[str, float], after: dict[str, float], count: int) -> float:
@@ -366,11 +372,17 @@ def main() -> int:
                 f"    final answer p50 {statistics.median(final):7.1f} ms  p95 {percentile(final, 0.95):7.1f} ms | "
                 f"accepted p50 {statistics.median(res['accepted']):6.1f} ms"
             )
-            lag = _first_text_to_delta(res["delta_at"])
+            lag, in_worker, relay = _first_text_to_delta(res["delta_at"])
             if lag:
                 print(
                     f"    model's first text -> first delta on the socket: p50 {statistics.median(lag):6.1f} ms  "
                     f"p95 {percentile(lag, 0.95):6.1f} ms ({len(lag)} turns)"
+                )
+            if in_worker:
+                print(
+                    f"      of which first text -> sent by the worker (stream guard + send): p50 "
+                    f"{statistics.median(in_worker):6.1f} ms p95 {percentile(in_worker, 0.95):6.1f} ms; sent -> socket "
+                    f"(Redis + web relay): p50 {statistics.median(relay):6.1f} ms p95 {percentile(relay, 0.95):6.1f} ms"
                 )
             else:
                 print("    model's first text -> first delta: no stamped deltas seen")

@@ -411,6 +411,15 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         body = {k: v for k, v in event.items() if k not in ("type", "event")}
         await self.send_json({"type": name, **body})
 
+    async def layer_reconnected(self, event: dict[str, Any]) -> None:
+        """This process's subscription to the channel layer was lost and is back (apps.core.channel_layer):
+        events published meanwhile are gone, so the stored messages after the last one sent come from the
+        database (once each, in order, as `send_message` keeps them)."""
+        if self.ident is None or self.conversation is None:
+            return
+        for payload in await _messages_after(self.conversation, self.last_seq):
+            await self.send_message(payload)
+
     async def session_ended(self, event: dict[str, Any]) -> None:
         """The browser session logged out (see views.logout)."""
         await self.end_session("You signed out. Sign in again to keep chatting.")

@@ -120,6 +120,11 @@ class ConsoleConsumer(AsyncJsonWebsocketConsumer):
             body["entry"] = await _message_entry(self.user_id, self.watching, event["message"].get("id"))
         await self.send_json({"type": "conversation", "conversation": self.watching, "event": event["event"], **body})
 
+    async def layer_reconnected(self, event: dict[str, Any]) -> None:
+        """Queue events published while this process's channel-layer subscription was down are gone: the page
+        reloads its queue (as on any `queue` event)."""
+        await self.send_json({"type": "queue", "event": "resync"})
+
     async def session_ended(self, event: dict[str, Any]) -> None:
         """The staff member signed out: the live queue stops at once."""
         await self.send_json({"type": "session_ended", "code": "session_ended", "message": "You signed out."})

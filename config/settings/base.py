@@ -10,7 +10,7 @@ import os
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import unquote, urlparse
 
 import environ
 
@@ -121,17 +121,27 @@ CACHES = {
 }
 RATELIMIT_USE_CACHE = "default"
 
-# The layer blocks on Redis for up to 5 s per receive (BZPOPMIN); redis-py 8's default 5 s socket
-# timeout races with that and kills idle consumers, so the read timeout must be longer.
+# "pubsub" (default): one PUBLISH per event, one subscribed connection per process and event loop, and a
+# `layer.reconnected` event to the process's channels after a lost subscription (apps.core.channel_layer).
+# "core": channels_redis's sorted sets. It blocks on Redis for up to 5 s per receive (BZPOPMIN); redis-py 8's
+# default 5 s socket timeout races with that and kills idle consumers, so the read timeout must be longer.
+# Pub/sub channels are shared by every database of a Redis server: the prefix names the database.
+CHANNEL_LAYER = env("CHANNEL_LAYER", default="pubsub")
+_CHANNEL_LAYER_CONFIG: dict = {
+    "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
+    "prefix": f"sb-asgi{urlparse(REDIS_URL).path.strip('/') or '0'}-",
+}
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {
-            "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
-            "prefix": "sb-asgi",
-            "capacity": 1000,
-            "expiry": 60,
-        },
+        "BACKEND": {
+            "core": "channels_redis.core.RedisChannelLayer",
+            "pubsub": "apps.core.channel_layer.PubSubChannelLayer",
+        }[CHANNEL_LAYER],
+        "CONFIG": (
+            _CHANNEL_LAYER_CONFIG
+            if CHANNEL_LAYER == "pubsub"
+            else {**_CHANNEL_LAYER_CONFIG, "capacity": 1000, "expiry": 60}
+        ),
     }
 }
 

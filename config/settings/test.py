@@ -32,6 +32,8 @@ CACHES = {
 CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [
     {**CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0], "address": REDIS_URL}
 ]
+# Pub/sub channels ignore the database index: each xdist worker's groups get a prefix of their own.
+CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"sbtest{_redis_db}-"
 CELERY_BROKER_URL = REDIS_URL
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True

@@ -446,3 +446,32 @@ async def test_start_counts_as_a_new_conversation_and_is_refused_over_the_limit(
     assert (event["type"], event["code"], event["id"]) == ("error", "rate_limited", "photo-2")
     assert await sync_to_async(Conversation.objects.count)() == 1
     await second.disconnect()
+
+
+async def test_messages_stored_while_the_layers_subscription_was_down_are_replayed_once_it_is_back(turns):
+    # given a guest socket that has seen its conversation's first message
+    _, cookie = await sync_to_async(session_cookie_for)(None)
+    comm = communicator(cookie=cookie)
+    await comm.connect()
+    await _hello(comm)
+    await comm.send_json_to({"type": "message", "id": "a", "text": "one"})
+    ready = (await drain(comm))[0]
+    conversation = await sync_to_async(Conversation.objects.get)(public_id=ready["conversation"])
+    # and an answer stored whose event never reached this process (published while its subscription was down)
+    await sync_to_async(Message.objects.create)(conversation=conversation, seq=2, role="assistant", text="two")
+    # when the process's subscription to the channel layer is lost and redis-py makes it again
+    shard = get_channel_layer()._get_layer()._shards[0]
+    await shard._pubsub.connection.disconnect()
+    # then the socket gets the stored answer from the database, once
+    replayed = await comm.receive_json_from(timeout=5)
+    assert (replayed["type"], replayed["message"]["seq"], replayed["message"]["text"]) == ("message", 2, "two")
+    assert await comm.receive_nothing(timeout=0.5)
+    # and live events arrive again on the renewed subscription
+    m3 = await sync_to_async(Message.objects.create)(conversation=conversation, seq=3, role="assistant", text="3")
+    group = events.conversation_group(conversation.public_id)
+    await get_channel_layer().group_send(
+        group, {"type": "chat.event", "event": "message", "message": await sync_to_async(events.message_payload)(m3)}
+    )
+    live = await comm.receive_json_from(timeout=3)
+    assert (live["type"], live["message"]["seq"]) == ("message", 3)
+    await comm.disconnect()

@@ -89,3 +89,20 @@ async def test_a_watched_conversation_receives_each_message_rendered_as_the_page
     assert 'alt="Photo from the customer: box.png"' in photo_entry
     assert "<strong>in transit</strong>" in reply_entry
     assert "**" not in reply_entry
+
+
+async def test_the_console_reloads_its_queue_when_the_layers_subscription_comes_back(turns):
+    # given a staff member on the console
+    from channels.layers import get_channel_layer
+
+    staff = await sync_to_async(make_user)(staff=True, perms=("conversations.takeover_conversation",))
+    _, cookie = await sync_to_async(session_cookie_for)(staff)
+    comm = communicator("/ws/console/", cookie=cookie)
+    connected, _ = await comm.connect()
+    assert connected is True
+    # when the process's subscription to the channel layer is lost and made again (queue events may be lost)
+    await get_channel_layer()._get_layer()._shards[0]._pubsub.connection.disconnect()
+    # then the page is told to reload its queue, once
+    assert (await comm.receive_json_from(timeout=5)) == {"type": "queue", "event": "resync"}
+    assert await comm.receive_nothing(timeout=0.5)
+    await comm.disconnect()
