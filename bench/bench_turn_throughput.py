@@ -12,7 +12,9 @@ one after the other. Printed per level:
 - turns/s and the final answer's p50/p95 (send -> the assistant's stored message on the socket), and how
   many `busy` answers the clients got (they send the same frame again after `retry_after`);
 - the model's first text -> the first delta on the socket (the worker stamps the first text in the
-  reply span's `stream` data; the client stamps the delta's arrival; same machine, same clock);
+  reply span's `stream` data; the client stamps the delta's arrival; same machine, same clock), split at the
+  worker's stamp after its send returned (a relay part under 0 means the delta was on the socket before the
+  worker's thread got the GIL back to stamp it);
 - worker RSS per process (with its peak, VmHWM, and PSS where /proc has smaps_rollup), and `uptime`'s load
   average.
 

@@ -43,6 +43,8 @@ def demo_context() -> dict[str, object]:
         "express_shipping_fee": money(settings.SHOP_EXPRESS_SHIPPING_FEE),
         "refund_processing_days": settings.SHOP_REFUND_PROCESSING_DAYS,
         "warranty_months": settings.SHOP_WARRANTY_MONTHS,
+        "login_failure_limit": settings.AXES_FAILURE_LIMIT,
+        "login_lockout_minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60),
     }
 
 

@@ -60,6 +60,7 @@ class RetrievedChunk:
     was embedded by another model. `lexical_score` is BM25 over the query's maximum.
     `answerable` says the score reached the knowledge base's calibrated threshold
     (or the chunk holds an exact term the query names): below it, say you do not know.
+    `threshold` is that threshold, so a caller can tell a near miss from a far one.
     `source` is the document's URL, else its path.
     """
 
@@ -76,6 +77,7 @@ class RetrievedChunk:
     text_rank: int | None = None
     lexical_score: float | None = None
     answerable: bool = True
+    threshold: float = 0.0
 
     @property
     def citation(self) -> str:
@@ -279,6 +281,7 @@ def load_results(candidates: Candidates, *, k: int, vector_weight: float, thresh
                 text_rank=candidates.text_rank.get(cand.chunk_id),
                 lexical_score=cand.lexical,
                 answerable=score >= threshold or cand.chunk_id in candidates.pinned,
+                threshold=threshold,
             )
         )
     return results

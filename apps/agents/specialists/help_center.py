@@ -37,7 +37,7 @@ def search_knowledge(ctx: RunContext[SupportDeps], query: str, page_of: int = 0)
     if page_of:
         return _whole_page(ctx, query, page_of)
     chunks = knowledge_search(query=query, k=settings.SPECIALISTS_FAQ_TOP_K)
-    relevant = [c for c in chunks if c.answerable]
+    relevant = relevant_chunks(chunks)
     if not relevant:
         unanswered_question_record(question=query, best_score=chunks[0].score if chunks else None)
     return {
@@ -47,6 +47,28 @@ def search_knowledge(ctx: RunContext[SupportDeps], query: str, page_of: int = 0)
         "excerpts": [_excerpt(ctx, chunk, number) for number, chunk in enumerate(relevant, start=1)],
         "best_similarity": round(max((c.similarity or 0.0 for c in chunks), default=0.0), 3),
     }
+
+
+# A customer's own words ("will she have to pay customs on it?") score lower than the help center's headings the
+# threshold was fitted on. When no excerpt reaches it, the best one still answers if it comes close and its page
+# holds another of the results too: the search agrees on the topic. On 30 support questions the help center
+# answers and 18 it does not (written for this, customer-side), this took the right page from 15 to 21 of 30,
+# with 3 instead of 2 of the 18 answered from a page that does not answer them.
+NEAR_THRESHOLD = 0.9
+SIBLING_THRESHOLD = 0.8
+
+
+def relevant_chunks(chunks: list[RetrievedChunk]) -> list[RetrievedChunk]:
+    """The excerpts an answer may stand on: the answerable ones, else the best one's page when the best comes near
+    the threshold and its page holds at least two of the results (then its sections not far below it)."""
+    relevant = [c for c in chunks if c.answerable]
+    if relevant or not chunks:
+        return relevant
+    top = chunks[0]
+    page = [c for c in chunks if c.document_id == top.document_id]
+    if top.threshold <= 0 or top.score < NEAR_THRESHOLD * top.threshold or len(page) < 2:
+        return []
+    return [c for c in page if c is top or c.score >= SIBLING_THRESHOLD * c.threshold]
 
 
 def _whole_page(ctx: RunContext[SupportDeps], query: str, chunk_id: int) -> dict[str, Any]:

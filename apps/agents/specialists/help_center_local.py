@@ -15,6 +15,7 @@ from typing import Any
 from pydantic_ai.messages import ModelResponse
 
 from apps.agents.specialists.local_common import Turn, bullet, call, failure_reply, say
+from apps.agents.understanding.vocabulary import MATERIAL_WORDS
 
 MAX_SENTENCES = 3
 _STOP = frozenset(
@@ -129,9 +130,14 @@ def _score(asked: set[str], sentence: str, *, wants_number: bool = False) -> flo
     return overlap + bonus - penalty - 0.02 * len(words)
 
 
+def _asked(question: str) -> set[str]:
+    """The question's words, stemmed, with the materials it names by another word."""
+    return {_stem(w) for w in _words(question) | set(materials_named(question))}
+
+
 def best_sentences(question: str, text: str, *, limit: int = MAX_SENTENCES) -> list[str]:
     """The excerpt's sentences that answer the question best, in their original order."""
-    asked = {_stem(w) for w in _words(question)}
+    asked = _asked(question)
     wants_number = bool(_QUANTITY_QUESTION_RE.search(question))
     sentences = [s for s in _units(text) if not _INSTRUCTION_RE.search(s)]
     # Earlier sentences of a passage state its point; later ones qualify it.
@@ -144,7 +150,7 @@ def best_sentences(question: str, text: str, *, limit: int = MAX_SENTENCES) -> l
 
 def excerpt_fit(question: str, excerpt: dict[str, Any]) -> float:
     """How well an excerpt answers: its best sentence's overlap, its title's, and the search's similarity."""
-    asked = {_stem(w) for w in _words(question)}
+    asked = _asked(question)
     wants_number = bool(_QUANTITY_QUESTION_RE.search(question))
     units = [s for s in _units(excerpt["text"]) if not _INSTRUCTION_RE.search(s)]
     best = max((_score(asked, s, wants_number=wants_number) for s in units), default=0.0)
@@ -166,10 +172,21 @@ _NARRATIVE_RE = re.compile(
 
 def search_query(text: str) -> str:
     """What to look up: the message without clauses that only tell what was bought ("i bought trail runners from
-    you, is there a warranty on them?" looks up "is there a warranty on them?")."""
+    you, is there a warranty on them?" looks up "is there a warranty on them?"), with the material a word names
+    ("merino" is wool: the care instructions are by material)."""
     clauses = [c.strip() for c in _CLAUSE_RE.split(text.strip()) if c.strip()]
     kept = [c for c in clauses if not _NARRATIVE_RE.match(c)]
-    return " ".join(kept) if kept else text
+    query = " ".join(kept) if kept else text
+    return " ".join([query, *materials_named(query)])
+
+
+_MATERIAL_OF = {word: material for material, words in MATERIAL_WORDS.items() for word in words}
+
+
+def materials_named(text: str) -> list[str]:
+    """The materials the text names by another word, not already named themselves."""
+    words = set(_WORD_RE.findall(text.lower()))
+    return sorted({_MATERIAL_OF[w] for w in words if w in _MATERIAL_OF} - words)
 
 
 def behaviour_steps(t: Turn) -> ModelResponse:
@@ -197,12 +214,50 @@ def behaviour_steps(t: Turn) -> ModelResponse:
             return call(("search_knowledge", {"query": search_query(t.text)[:500], "page_of": page["chunk_id"]}))
     if searches[-1].data.get("page"):
         return _page_answer(t, searches[-1].data)
-    if len(searches) == 1 and not searches[0].data.get("excerpts"):
-        clauses = focused_queries(t.text)
+    if len(searches) == 1:
+        asked = asked_questions(t.text)
+        clauses = asked if len(asked) >= 2 else [] if searches[0].data.get("excerpts") else focused_queries(t.text)
         if clauses:
-            # A long message found nothing as a whole: its clauses are searched alone, the best one answers.
+            # Two questions in one message ("whats your email, and are you open on saturdays?") are searched one by
+            # one; a long message that found nothing as a whole is searched clause by clause too.
             return call(*(("search_knowledge", {"query": c[:500]}) for c in clauses))
+    answers = _each_question(t, [o.data for o in searches[1:]])
+    if answers:
+        return say(*answers, "Is there anything else I can help with?")
     return _answer(t, _best_search([o.data for o in searches]))
+
+
+_QUESTION_START_RE = re.compile(
+    r"^\W*(?:(?:can|could|will|would|do|does|did|is|are|was|should|may|how|what|when|where|which|why|who)\b|"
+    r"what'?s\b|whats\b)",
+    re.IGNORECASE,
+)
+
+
+def asked_questions(text: str) -> list[str]:
+    """The questions of a message that asks more than one ("whats ur email address, and are there people working on
+    saturdays?"): its clauses that start as a question and name two words of their own; [] for one question."""
+    clauses = [c.strip(" ,") for c in _FOCUS_SPLIT_RE.split(search_query(text)) if c and c.strip(" ,")]
+    clauses = [re.sub(r"^(?:and|but|so|also)\s+", "", c, flags=re.IGNORECASE) for c in clauses]
+    asked = [c for c in clauses if _QUESTION_START_RE.match(c) and len(_words(c)) >= 2]
+    return asked[:MAX_CLAUSE_SEARCHES] if len(asked) >= 2 else []
+
+
+def _each_question(t: Turn, results: list[dict[str, Any]]) -> list[str]:
+    """One answer per question searched alone, when at least two found an excerpt of their own; else []."""
+    if len(results) < 2 or len(asked_questions(t.text)) < 2:
+        return []
+    answers: list[str] = []
+    quoted: set[int] = set()
+    for data in results:
+        excerpts = [e for e in data.get("excerpts") or [] if e["chunk_id"] not in quoted]
+        if not excerpts:
+            continue
+        question = str(data.get("query") or t.text)
+        top = max(excerpts, key=lambda e: excerpt_fit(question, e))
+        quoted.add(top["chunk_id"])
+        answers.append(" ".join(best_sentences(question, top["text"], limit=2)) + f" [{top['id']}]")
+    return answers if len(answers) >= 2 else []
 
 
 def _best_search(results: list[dict[str, Any]]) -> dict[str, Any]:
@@ -266,6 +321,16 @@ def _page_answer(t: Turn, data: dict[str, Any]) -> ModelResponse:
     return say(" ".join(lead) + f" [{opening['id']}]", bullet(lines), "Is there anything else I can help with?")
 
 
+def _names_section(question: str, section: dict[str, Any], top: dict[str, Any]) -> bool:
+    """The question names a word of the section's own heading that the top excerpt's heading does not have."""
+
+    def heading(excerpt: dict[str, Any]) -> set[str]:
+        return {_stem(w) for w in _words(str(excerpt.get("section") or "").split(" > ")[-1])}
+
+    own = heading(section) - heading(top) - {_stem(w) for w in _words(str(section.get("title") or ""))}
+    return bool(own & {_stem(w) for w in _words(question)})
+
+
 def _answer(t: Turn, data: dict[str, Any]) -> ModelResponse:
     excerpts = data.get("excerpts") or []
     if not excerpts:
@@ -285,9 +350,15 @@ def _answer(t: Turn, data: dict[str, Any]) -> ModelResponse:
     sentences = best_sentences(t.text, top["text"])
     # The numbers say which excerpts the answer quotes: the customer sees those listed as its sources.
     answer = " ".join(sentences) + f" [{top['id']}]"
-    # A second excerpt from another document adds what the first did not say.
+    # A second excerpt from another document adds what the first did not say; so does another section of the same
+    # page that the question names and the first does not ("is express free over $50 too, or just standard?").
     for other in ranked[1:2]:
-        if other["title"] != top["title"] and excerpt_fit(t.text, other) >= 0.8 * excerpt_fit(t.text, top):
+        fit = excerpt_fit(t.text, other)
+        if (other["title"] != top["title"] and fit >= 0.8 * excerpt_fit(t.text, top)) or (
+            other["title"] == top["title"]
+            and fit >= 0.6 * excerpt_fit(t.text, top)
+            and _names_section(t.text, other, top)
+        ):
             extra = [s for s in best_sentences(t.text, other["text"], limit=1) if s not in sentences]
             if extra:
                 answer += f" {extra[0]} [{other['id']}]"

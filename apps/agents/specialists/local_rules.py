@@ -26,6 +26,7 @@ from apps.agents.specialists.local_common import (
     ticket_args,
 )
 from apps.agents.specialists.local_phrases import is_angry, is_general_question, is_thanks, wants_human, wants_ticket
+from apps.agents.understanding.cues import amounts_in
 from apps.agents.understanding.local_intents import (
     GENERAL,
     OWN_DATA_INTENTS,
@@ -191,6 +192,10 @@ def _general_question(t: Turn, specialist: str) -> bool:
     intent = prediction.intent if prediction is not None else None
     if (specialist, intent or "") in OWN_DATA_INTENTS and (t.signed_in or t.guest_order):
         return False  # "what can i still return?": their own orders answer it
+    if intent is not None and (specialist, intent) not in POLICY_INTENTS and amounts_in(t.text):
+        # "what was the $237.30 charge?", "what happened with the order of 700,92 dollars?": a request of ours naming
+        # an amount is about the customer's own orders and invoices, found by that amount
+        return not (t.signed_in or t.guest_order)
     if _HOW_TO_RE.match(t.text):
         return True  # "how do i send the return back?", "where do i drop it off?": instructions, not an action
     if intent is None:

@@ -74,6 +74,16 @@ CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
     "accessories": ("accessory", "accessories"),
 }
 
+# A material, as care instructions name it -> the words product names and customers use for it ("merino socks"
+# are washed as wool).
+MATERIAL_WORDS: dict[str, tuple[str, ...]] = {
+    "wool": ("merino", "cashmere", "lambswool", "alpaca", "woollen", "woolen"),
+    "leather": ("suede", "nubuck"),
+    "linen": ("flax",),
+    "cotton": ("denim", "jersey", "flannel"),
+    "ceramics": ("stoneware", "porcelain", "ceramic", "earthenware"),
+}
+
 # Size words -> the size token used in variant names.
 SIZE_WORDS: dict[str, str] = {
     "extra small": "XS",

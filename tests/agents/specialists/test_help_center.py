@@ -1,9 +1,20 @@
-"""The help center's answers: which sources a reply lists, and when a question asks for a whole page."""
+"""The help center's answers: which sources a reply lists, when a question asks for a whole page, which excerpts
+are relevant, and a message of two questions."""
 
 from __future__ import annotations
 
-from apps.agents.specialists.help_center import cited_sources
-from apps.agents.specialists.help_center_local import _best_search, focused_queries, whole_page_asked
+from types import SimpleNamespace
+
+from apps.agents.specialists.help_center import cited_sources, relevant_chunks
+from apps.agents.specialists.help_center_local import (
+    _answer,
+    _best_search,
+    _each_question,
+    asked_questions,
+    focused_queries,
+    whole_page_asked,
+)
+from apps.knowledge.selectors import RetrievedChunk
 
 CITATIONS = [
     {"id": 1, "title": "Refunds", "section": "Refunds > Timing", "chunk_id": 11},
@@ -34,6 +45,10 @@ def test_a_reply_citing_nothing_keeps_its_text_and_every_source():
     # then
     assert shown == text
     assert sources == CITATIONS
+
+
+def _turn(text: str) -> SimpleNamespace:
+    return SimpleNamespace(text=text)
 
 
 def _excerpt(number: int, title: str, section: str, text: str) -> dict:
@@ -73,3 +88,96 @@ def test_the_clause_search_whose_excerpt_is_most_similar_answers_when_the_whole_
     assert _best_search([nothing, weak, strong]) is strong
     assert _best_search([nothing, {"excerpts": []}]) is nothing
     assert _best_search([weak, strong]) is weak
+
+
+def _chunk(chunk_id: int, document_id: int, score: float, *, threshold: float = 0.5) -> RetrievedChunk:
+    return RetrievedChunk(
+        chunk_id=chunk_id,
+        text="text",
+        score=score,
+        document_id=document_id,
+        document_title=f"Page {document_id}",
+        source=f"https://shop.example/help/{document_id}",
+        source_name="demo-kb",
+        heading_path=(),
+        answerable=score >= threshold,
+        threshold=threshold,
+    )
+
+
+def test_the_answerable_excerpts_are_relevant_and_nothing_else_is_added_to_them():
+    # given a search whose best excerpt reached the threshold
+    chunks = [_chunk(1, 10, 0.61), _chunk(2, 10, 0.44), _chunk(3, 20, 0.3)]
+
+    # when / then
+    assert [c.chunk_id for c in relevant_chunks(chunks)] == [1]
+
+
+def test_a_near_miss_answers_when_its_page_holds_another_result_and_alone_it_does_not():
+    # given best excerpts just under the threshold (0.5): one whose page has two results, one alone on its page
+    agreeing = [_chunk(1, 10, 0.46), _chunk(2, 20, 0.3), _chunk(3, 10, 0.41), _chunk(4, 10, 0.2)]
+    alone = [_chunk(1, 10, 0.46), _chunk(2, 20, 0.45), _chunk(3, 30, 0.44)]
+    far = [_chunk(1, 10, 0.40), _chunk(2, 10, 0.39)]
+
+    # when / then: the page's best excerpt and its sections not far below (0.8 of the threshold)
+    assert [c.chunk_id for c in relevant_chunks(agreeing)] == [1, 3]
+    assert relevant_chunks(alone) == []
+    assert relevant_chunks(far) == []
+    assert relevant_chunks([]) == []
+
+
+def test_a_message_asking_two_questions_is_cut_into_them_and_one_question_is_not():
+    # when / then
+    assert asked_questions("what's your phone number, and do you ship on sundays?") == [
+        "what's your phone number",
+        "do you ship on sundays",
+    ]
+    assert asked_questions("can i pay with paypal and is there a fee for express shipping") == [
+        "can i pay with paypal",
+        "is there a fee for express shipping",
+    ]
+    assert asked_questions("how long do refunds take to reach my card?") == []
+    assert asked_questions("i bought a kettle from you, is there a warranty on it?") == []
+    assert asked_questions("do you ship to canada and how long does it take?") == []  # the second leans on the first
+
+
+def test_each_question_of_the_message_is_answered_from_its_own_search():
+    # given a message of two questions and the search of each
+    email = _excerpt(1, "Contact us", "Contact us > Email", "Our email address is help@shop.example. We reply fast.")
+    hours = _excerpt(2, "Contact us", "Contact us > Opening hours", "We are open Saturday 10 am to 2 pm.")
+    text = "what's your email address, and are you open on saturdays?"
+    searches = [
+        {"query": "what's your email address", "excerpts": [email, hours]},
+        {"query": "are you open on saturdays", "excerpts": [email, hours]},
+    ]
+
+    # when
+    answers = _each_question(_turn(text), searches)
+
+    # then: one answer each, the second not repeating the first's excerpt
+    assert answers == [
+        "Our email address is help@shop.example. [1]",
+        "We are open Saturday 10 am to 2 pm. [2]",
+    ]
+    assert _each_question(_turn(text), searches[:1]) == []
+    assert _each_question(_turn(text), [searches[0], {"query": "are you open on saturdays", "excerpts": []}]) == []
+
+
+def test_another_section_of_the_page_that_the_question_names_adds_its_sentence():
+    # given the two shipping sections, the standard one fitting the question best
+    standard = _excerpt(
+        1,
+        "Shipping",
+        "Shipping > Standard shipping",
+        "Standard shipping costs $5.99. Standard shipping is free when your order is $50.00 or more.",
+    )
+    express = _excerpt(2, "Shipping", "Shipping > Express shipping", "Express shipping is never free: it costs $14.99.")
+    question = "is express shipping free too when my order is over $50, or only standard shipping?"
+
+    # when
+    reply = _answer(_turn(question), {"excerpts": [standard, express]})
+
+    # then: the express section, named by the question, is quoted too; a question naming only standard gets one
+    assert "Express shipping is never free: it costs $14.99. [2]" in reply.parts[0].content
+    only_standard = _answer(_turn("is standard shipping free over $50?"), {"excerpts": [standard, express]})
+    assert "[2]" not in only_standard.parts[0].content

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from django.utils import timezone
-from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart
+from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, ToolCallPart
 from pydantic_ai.models.function import AgentInfo
 
 from apps.agents.specialists.billing.orders import invoice_line, items_text, names_an_order, order_meant
@@ -286,9 +286,11 @@ def _card_expiry(t: Turn) -> ModelResponse:
     if data is None and not t.outcome("list_payment_methods"):
         return call(("list_payment_methods", {}))
     answer = behaviour_steps(t)
+    facts = _expiry_facts((data or {}).get("methods") or [])
+    if facts and any(isinstance(p, ToolCallPart) and p.tool_name == "create_ticket" for p in answer.parts):
+        return say(facts)  # the help center has nothing to add to the dates: no ticket for a question answered
     if any(not isinstance(p, TextPart) for p in answer.parts):
         return answer
-    facts = _expiry_facts((data or {}).get("methods") or [])
     return say(facts, "".join(p.content for p in answer.parts if isinstance(p, TextPart)))
 
 
