@@ -278,6 +278,12 @@ def _llm_router() -> LLMRouter | None:
 _FAR_OVERRIDE_PROBABILITY = 0.4
 # ...and the out_of_scope class needs at least this probability; below it the likeliest specialist answers.
 _OUT_OF_SCOPE_MIN_PROBABILITY = 0.6
+# A message as near one of the shop's own examples as this (cosine similarity) is refused only when out_of_scope is
+# this sure: the real support questions the classifier would refuse mostly sit there, unrelated requests mostly
+# well below. Chosen on the out-of-fold predictions of the team's examples so that refusals stay right 95% of the
+# time (there: precision 0.934 -> 0.950, recall 0.874 -> 0.863), never on an evaluation set.
+_NEAR_SHOP_SIMILARITY = 0.6
+_NEAR_SHOP_MIN_PROBABILITY = 0.8
 
 
 def settle_prediction(prediction: Prediction) -> Prediction:
@@ -291,7 +297,9 @@ def settle_prediction(prediction: Prediction) -> Prediction:
     far = prediction.reason.startswith("unlike")  # the classifier's far-from-shop verdict
     if far and in_scope[best] < _FAR_OVERRIDE_PROBABILITY:
         return prediction
-    if not far and prediction.probabilities.get(OUT_OF_SCOPE, 0.0) >= _OUT_OF_SCOPE_MIN_PROBABILITY:
+    near = prediction.similarity >= _NEAR_SHOP_SIMILARITY
+    needed = _NEAR_SHOP_MIN_PROBABILITY if near else _OUT_OF_SCOPE_MIN_PROBABILITY
+    if not far and prediction.probabilities.get(OUT_OF_SCOPE, 0.0) >= needed:
         return prediction
     return best_in_scope(prediction, why=f"out_of_scope unclear, sim {prediction.similarity:.2f}")
 
@@ -357,8 +365,10 @@ def route_message(
     unclear_answer = (raw.route == OUT_OF_SCOPE and raw.confidence < _ANSWER_OUT_OF_SCOPE_CEILING) or (
         local.route in SPECIALIST_ROUTES and unsure_of_switch
     )
+    # (Settled onto the topic itself below the threshold, as an unclear out_of_scope verdict may be, it is the same.)
     if (
-        local.route not in (HUMAN, sticky_route)
+        local.route != HUMAN
+        and (local.route != sticky_route or local.confidence < threshold)
         and sticky_route in SPECIALIST_ROUTES
         and unclear_answer
         and _bot_just_asked(history)
