@@ -266,6 +266,53 @@ def bench_long_messages(samples: int = 8) -> list[str]:
     ]
 
 
+def bench_short_messages(samples: int = 200) -> list[str]:
+    """CPU time the learned detector adds to a typical customer message (issue 14): the team's routing examples
+    one by one, its per-text cache cleared, (a) with the message's embedding already computed this turn (the
+    turn's prefetch embeds it once for every reader; here the embedder's memory of recent texts stands in) and
+    (b) embedding it itself. Needs no shared data."""
+    import random
+
+    from django.conf import settings
+
+    from apps.agents.offline import embedder
+    from apps.agents.offline.embedder import embed
+    from apps.guardrails.conf import current
+    from apps.guardrails.detection import injection_embedding_texts
+    from apps.guardrails.detector import model
+    from apps.guardrails.detector.examples import routing_examples
+
+    if settings.GUARDRAILS_INJECTION_DETECTOR != "learned":
+        return ["short messages: skipped, the learned detector is off"]
+    texts = [e.text for e in random.Random(14).sample(routing_examples(), samples)]
+    if _CACHE is not None:
+        _CACHE.bypass = True
+    model.learned_score("warm the embedder up")
+    timings: dict[str, list[float]] = {"prefetched": [], "own embedding": []}
+    for index, text in enumerate(texts):
+        cleaned = clean(text)
+        prefetched = index % 2 == 0
+        if prefetched:
+            embed(injection_embedding_texts(text, cfg=current()))
+        else:  # the embedder remembers recent texts (the held-out blocks above read many of these)
+            with embedder._recent_lock:
+                embedder._recent.clear()
+        model.learned_score.cache_clear()
+        started = time.process_time()
+        model.learned_score(cleaned.text, hidden_text=cleaned.hidden_text)
+        timings["prefetched" if prefetched else "own embedding"].append((time.process_time() - started) * 1000)
+    if _CACHE is not None:
+        _CACHE.bypass = False
+    return [
+        f"short messages ({samples} routing examples, learned detector alone, CPU ms, "
+        f"load average {os.getloadavg()[0]:.1f}):",
+        *(
+            f"  {name:<14} p50 {percentile(values, 50):.1f}  p95 {percentile(values, 95):.1f}  (n {len(values)})"
+            for name, values in timings.items()
+        ),
+    ]
+
+
 def bench_support_messages(path: Path, latencies: dict[str, list[float]]) -> list[str]:
     """Real customer-support messages (the routing set) are all benign: the
     injection check's false-positive rate where it matters most."""
@@ -343,6 +390,7 @@ def main() -> int:
             print("\n".join(bench_held_out()))
             print("\n".join(bench_written_held_out()))
             print("\n".join(bench_long_messages()))
+            print("\n".join(bench_short_messages()))
         print(f"skipped: no guardrail data sets under {base} (set SWITCHBOARD_SHARED_DIR)")
         return 0
     latencies: dict[str, list[float]] = defaultdict(list)
@@ -364,6 +412,7 @@ def _run(injection_path: Path, pii_path: Path, latencies: dict[str, list[float]]
     progress("written held-out set")
     print("\n".join(bench_written_held_out()))
     print("\n".join(bench_long_messages()))
+    print("\n".join(bench_short_messages()))
     if injection_path.is_file():
         progress("injection set")
         print("\n".join(bench_injection(injection_path, latencies)))

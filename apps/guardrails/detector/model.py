@@ -1,18 +1,19 @@
-"""The learned injection detector: logistic regression over MiniLM sentence embeddings, their
-similarity to the nearest training attacks and benign texts, hashed word unigrams and bigrams,
-hashed character n-grams and the rule scorer's hits.
+"""The learned injection detector: logistic regression over MiniLM sentence embeddings, the
+similarity of the embedding and of a character sketch to the nearest training attacks and benign
+texts, hashed word unigrams and bigrams, hashed character n-grams and the rule scorer's hits.
 
 The embedding carries the meaning (an override worded in a way no rule lists);
 the hashed words and character n-grams carry cues the English-only embedder reads
 poorly (other languages, inflections, "DAN", template tokens); the rule features
 let the model weigh the pattern scorer's weak evidence ("act as", "system prompt")
 together with the rest instead of beside it; the neighbour features
-(`neighbours.py`) place a view among the training examples. The weights
+(`neighbours.py`) place a view among the training examples, by meaning and by spelling
+(`sketch.py`: a reading of a view that does not depend on the language). The weights
 (`weights.json`, written by `manage.py train_injection_detector`) are 384 embedding
-coefficients, three neighbour coefficients, the non-zero hashed coefficients, one
+coefficients, six neighbour coefficients, the non-zero hashed coefficients, one
 coefficient per rule id, an intercept and the calibrated threshold; the neighbours'
-reference vectors are in `reference.npz`; both are loaded once per process. The embedder is the router's (one
-model per process).
+reference vectors and sketches are in `reference.npz`; both are loaded once per process. The
+embedder is the router's (one model per process).
 
 A message is read in several views and scored by the most suspicious one: the
 text as written, its de-obfuscated form (leetspeak, spaced letters), payloads
@@ -20,7 +21,7 @@ decoded from base64 or hex, and, for long texts, overlapping windows of words
 and each short sentence instead of the whole, so an instruction buried in the
 middle of a document is not averaged away. The model is linear, so a view's
 score is a cheap part (hashed words and characters, rule hits) plus the
-dense part (embedding and neighbours): every view gets the cheap part, and only the EMBED_VIEWS views
+dense part (embedding and both kinds of neighbours): every view gets the cheap part, and only the EMBED_VIEWS views
 with the most suspicious cheap part are embedded and scored in full. A
 4,000-character message then costs three short MiniLM passes instead of forty.
 """
@@ -43,6 +44,7 @@ from ..obfuscation import decoded_payloads, deobfuscate
 from ..text import fold
 from .neighbours import FEATURES as NEIGHBOUR_FEATURES
 from .neighbours import REFERENCE_PATH, Reference, load_reference, neighbour_features
+from .sketch import sketches
 
 EMBEDDING_DIMENSIONS = 384
 DENSE = EMBEDDING_DIMENSIONS + NEIGHBOUR_FEATURES  # what only an embedded view has
@@ -104,9 +106,9 @@ def cheap_features(texts: list[str], scopes: list[Scope] | None = None):
     return sparse.hstack([hashed_words(texts).to_scipy(), sparse.csr_matrix(rule_features(texts, scopes))]).tocsr()
 
 
-def dense_features(vectors: np.ndarray, reference: Reference) -> np.ndarray:
-    """(len(vectors), DENSE): the embeddings and their neighbour features."""
-    return np.hstack([np.asarray(vectors, dtype=np.float32), neighbour_features(vectors, reference)])
+def dense_features(vectors: np.ndarray, view_sketches: np.ndarray, reference: Reference) -> np.ndarray:
+    """(len(vectors), DENSE): the embeddings and the neighbour features of the embeddings and sketches."""
+    return np.hstack([np.asarray(vectors, dtype=np.float32), neighbour_features(vectors, view_sketches, reference)])
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,22 +239,26 @@ def choose_views(cheap_logits: np.ndarray, counts: list[int], *, limit: int = EM
 
 
 def view_scores(
-    coef: np.ndarray, intercept: float, cheap: np.ndarray, counts: list[int], vectors_of, reference: Reference
+    coef: np.ndarray, intercept: float, cheap: np.ndarray, counts: list[int], dense_of, reference: Reference
 ) -> np.ndarray:
     """Each group's score, the most suspicious of its views: the cheap part of every view (`cheap`, one
     logit per view without the intercept), then the full score of the views choose_views picks,
-    `vectors_of(indices)` giving their embeddings. Serving (score_groups) and training's calibration
-    both score this way."""
+    `dense_of(indices)` giving their embeddings and sketches. Serving (score_groups) and training's
+    calibration both score this way."""
     result = np.zeros(len(counts), dtype=np.float64)
     if not sum(counts):
         return result
     partial = np.asarray(cheap, dtype=np.float64) + intercept
     chosen = choose_views(partial, counts)
-    logits = partial[chosen] + dense_features(vectors_of(chosen), reference) @ coef[:DENSE]
+    logits = partial[chosen] + dense_features(*dense_of(chosen), reference) @ coef[:DENSE]
     probs = 1.0 / (1.0 + np.exp(-logits))
     owner = np.repeat(np.arange(len(counts)), counts)[chosen]
     np.maximum.at(result, owner, probs)
     return result
+
+
+def _embedded_and_sketched(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    return embed(texts), sketches(texts)
 
 
 def score_groups(groups: list[list[str]], weights: Weights) -> np.ndarray:
@@ -266,7 +272,7 @@ def score_groups(groups: list[list[str]], weights: Weights) -> np.ndarray:
         weights.intercept,
         cheap_logits(flat, scopes, weights.coef[DENSE:]),
         counts,
-        lambda chosen: embed([flat[i] for i in chosen]),
+        lambda chosen: _embedded_and_sketched([flat[i] for i in chosen]),
         weights.reference,
     ).astype(np.float32)
 

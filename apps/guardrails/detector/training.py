@@ -27,6 +27,7 @@ from . import examples as ex
 from . import model as detector_model
 from .model import DENSE, EMBEDDING_DIMENSIONS, HASHED, RULE_IDS, Weights, cheap_features, view_scores, view_table
 from .neighbours import Reference, neighbour_features, save_reference
+from .sketch import sketches
 
 C_GRID = (1.0, 4.0, 16.0, 64.0)
 FOLDS = 5
@@ -71,9 +72,11 @@ class TrainingResult:
 
 @dataclass(frozen=True)
 class ViewMatrix:
-    """Every view of every text (as served: model.view_table): embeddings, cheap features, view counts."""
+    """Every view of every text (as served: model.view_table): embeddings, sketches, cheap features, view
+    counts."""
 
     vectors: np.ndarray
+    sketches: np.ndarray
     cheap: object  # CSR
     counts: list[int]
 
@@ -81,26 +84,33 @@ class ViewMatrix:
     def of(cls, texts: Sequence[str]) -> ViewMatrix:
         flat, scopes, counts = view_table([[t if t.strip() else " "] for t in texts])
         # Through the module: cache.installed() swaps model.embed for the disk cache.
-        return cls(vectors=detector_model.embed(flat), cheap=cheap_features(flat, scopes), counts=counts)
+        return cls(
+            vectors=detector_model.embed(flat),
+            sketches=sketches(flat),
+            cheap=cheap_features(flat, scopes),
+            counts=counts,
+        )
 
     def texts(self, rows: np.ndarray) -> ViewMatrix:
         """The views of these texts only."""
         owner = np.repeat(np.arange(len(self.counts)), self.counts)
         keep = np.isin(owner, rows)
-        return ViewMatrix(self.vectors[keep], self.cheap[keep], [self.counts[i] for i in rows])
+        return ViewMatrix(self.vectors[keep], self.sketches[keep], self.cheap[keep], [self.counts[i] for i in rows])
 
 
 def text_scores(coef: np.ndarray, intercept: float, views: ViewMatrix, reference: Reference) -> np.ndarray:
     """Each text's score as served (model.view_scores)."""
     cheap = np.asarray(views.cheap @ coef[DENSE:]).ravel()
-    return view_scores(coef, intercept, cheap, views.counts, lambda chosen: views.vectors[chosen], reference)
+    return view_scores(
+        coef, intercept, cheap, views.counts, lambda chosen: (views.vectors[chosen], views.sketches[chosen]), reference
+    )
 
 
-def _fitting_matrix(vectors: np.ndarray, cheap, reference: Reference):
+def _fitting_matrix(vectors: np.ndarray, text_sketches: np.ndarray, cheap, reference: Reference):
     """Features of the texts as written; they are the reference's rows in order, none is its own neighbour."""
     import scipy.sparse as sparse
 
-    near = neighbour_features(vectors, reference, exclude_self=np.arange(len(vectors)))
+    near = neighbour_features(vectors, text_sketches, reference, exclude_self=np.arange(len(vectors)))
     return sparse.hstack([sparse.csr_matrix(np.hstack([vectors, near])), cheap]).tocsr()
 
 
@@ -135,6 +145,7 @@ def _weights_of(model, *, threshold: float, digest: str, meta: dict, reference: 
 
 def _fold_scores(
     vectors: np.ndarray,
+    text_sketches: np.ndarray,
     cheap_first,
     y: np.ndarray,
     views: ViewMatrix,
@@ -145,7 +156,8 @@ def _fold_scores(
 ) -> np.ndarray:
     """Out-of-fold scores of one fold's test texts, neighbours read among its training texts only."""
     fold_reference = reference.subset(train_idx)
-    model = _fit(_fitting_matrix(vectors[train_idx], cheap_first[train_idx], fold_reference), y[train_idx], c)
+    fitting = _fitting_matrix(vectors[train_idx], text_sketches[train_idx], cheap_first[train_idx], fold_reference)
+    model = _fit(fitting, y[train_idx], c)
     return text_scores(model.coef_[0], float(model.intercept_[0]), views.texts(test_idx), fold_reference)
 
 
@@ -193,7 +205,8 @@ def train() -> TrainingResult:
     views = ViewMatrix.of(dev_texts)
     # Fitting uses each example as written (a long one truncated by the embedder); views are for scoring.
     vectors = detector_model.embed(dev_texts)
-    reference = Reference.of(vectors, y)
+    text_sketches = sketches(dev_texts)
+    reference = Reference.of(vectors, y, text_sketches)
     cheap_first = cheap_features(dev_texts)
 
     folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=SEED)
@@ -203,7 +216,7 @@ def train() -> TrainingResult:
     splits = list(folds.split(dev_texts, strata))
     # Every (C, fold) fit in parallel worker processes: on a shared host each gets its share of the CPU.
     fitted = Parallel(n_jobs=PARALLEL_FITS)(
-        delayed(_fold_scores)(vectors, cheap_first, y, views, reference, train_idx, test_idx, c)
+        delayed(_fold_scores)(vectors, text_sketches, cheap_first, y, views, reference, train_idx, test_idx, c)
         for c in C_GRID
         for train_idx, test_idx in splits
     )
@@ -224,7 +237,7 @@ def train() -> TrainingResult:
     assert best is not None
     _, c, threshold, oof = best
 
-    model = _fit(_fitting_matrix(vectors, cheap_first, reference), y, c)
+    model = _fit(_fitting_matrix(vectors, text_sketches, cheap_first, reference), y, c)
     meta = {
         "model": MODEL_ID,
         "sklearn": sklearn.__version__,
@@ -269,7 +282,7 @@ def to_json(weights: Weights) -> dict:
     words = weights.coef[DENSE : DENSE + HASHED]
     rules = weights.coef[DENSE + HASHED :]
     return {
-        "format": 4,
+        "format": 5,
         "digest": weights.digest,
         "intercept": round(weights.intercept, 6),
         "threshold": round(weights.threshold, 6),
