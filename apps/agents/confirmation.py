@@ -60,7 +60,7 @@ def _restatement(verbs: Sequence[str]) -> re.Pattern[str] | None:
     if not verbs:
         return None
     alternatives = "|".join(re.escape(v) for v in verbs)
-    obj = r"(?: (?:it|that|this|them|(?:the|my) [a-z']+(?: [a-z']+)?))?"
+    obj = r"(?: (?:it|that(?: one)?|this(?: one)?|them|both|(?:the|my) [a-z']+(?: [a-z']+)?))?"
     return re.compile(rf"^(?:please )?(?:{alternatives}){obj}(?: (?:now|please|then))?$")
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import importlib
 
 from apps.agents.routes import SPECIALIST_ROUTES
-from apps.agents.specialists import help_center, shared_tools
 from apps.agents.specialists.base import SpecialistSpec
 from apps.agents.tools import ToolClass, ToolSpec
 
@@ -44,13 +43,6 @@ def tool_get(name: str, *, specialist: str = "") -> ToolSpec:
     return found
 
 
-def general_routes() -> frozenset[str]:
-    """The specialist routes with no tools of their own (only the help center and the shared ones): they answer
-    general questions about the shop, never about the customer's orders (faq)."""
-    shared = {tool.name for tool in [*help_center.TOOLS, *shared_tools.TOOLS]}
-    return frozenset(route for route, spec in SPECIALISTS.items() if {t.name for t in spec.tools} <= shared)
-
-
 def write_tools() -> dict[str, ToolSpec]:
     """Every write tool a specialist package declares or a specialist in service has, by name."""
     tools: dict[str, ToolSpec] = {}
@@ -61,12 +53,4 @@ def write_tools() -> dict[str, ToolSpec]:
     return tools
 
 
-__all__ = [
-    "SPECIALISTS",
-    "SPECIALIST_ROUTES",
-    "SpecialistSpec",
-    "general_routes",
-    "specialist_for",
-    "tool_get",
-    "write_tools",
-]
+__all__ = ["SPECIALISTS", "SPECIALIST_ROUTES", "SpecialistSpec", "specialist_for", "tool_get", "write_tools"]

@@ -272,7 +272,7 @@ def _answer(deps: SupportDeps, message: Message, *, after_decline: bool = False)
     context.history = mask_history(deps, context.history)
 
     decision = _route(deps, text, context.history)
-    planned = plan_for_turn(text) if decision.route != HUMAN else None
+    planned = plan_for_turn(text, conversation=conversation) if decision.route != HUMAN else None
     if decision.route == HUMAN or (planned is not None and planned.asks_for_person):
         # A customer who asks for a person gets one, whatever else the message says (or a piece of it asks).
         escalated = handoff.person_handoff(deps, text)

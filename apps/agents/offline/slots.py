@@ -290,6 +290,8 @@ _REASON_PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"scratch(?:ed|es)?",
             r"torn",
             r"ripped",
+            r"holes? in (?:the|it|them|my|one|both)",
+            r"(?:has|have|got|developed) (?:a )?holes?",
             r"stain(?:ed|s)?",
             r"leak(?:s|ing|ed)?",
             r"defective",
@@ -334,6 +336,7 @@ _REASON_PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "not_as_described",
         (
             r"not as described",
+            r"not (?:what|how) (?:was|it was|they were|it's|its) (?:described|advertised|pictured|shown)",
             r"not as (?:advertised|pictured|shown)",
             r"(?:different|differs) from (?:the )?(?:picture|photo|image|website|description|listing)",
             r"doesn'?t look like (?:the )?(?:picture|photo|image|website)",

@@ -1,73 +1,128 @@
-"""Whether a message names something the customer bought: such a message is about their orders.
+"""Messages that name something the customer bought: about their orders, whatever the product word suggests.
 
 "where is my backpack?" reads like a lost-property question to a classifier trained on words alone; against the
-customer's own orders it names the Day Pack they are waiting for. Likewise "can you deliver the puffer vest to my
-partner's place instead?" reads like the shop's delivery options, but the vest is on one of their orders. Read only
-when the classifier would refuse the message or send it to a specialist that answers general questions only.
+customer's own orders it names the Day Pack they are waiting for. The router's examples cannot hold every product
+the shop sells, so a product word can also pull a message towards whichever route its examples happened to use it
+in ("where's my vest" read as a return). When the verdict is unsure, or refuses, and the message names one of the
+session's own items (a signed-in customer's orders, or a verified guest's one order), the message is classified
+again with the item's words replaced by a neutral noun ("where's my item"): what it asks, not what it names.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
-from apps.agents.offline.slots import extract_order_numbers
-from apps.agents.routes import OUT_OF_SCOPE
-from apps.agents.routing.classifier import Prediction, best_in_scope
-from apps.agents.understanding.cues import match_item, text_words
-from apps.agents.understanding.order_facts import order_facts_for_customer
+from apps.agents.routes import OUT_OF_SCOPE, SPECIALIST_ROUTES
+from apps.agents.routing.classifier import Prediction
+from apps.agents.understanding.cues import (
+    HEAD_NOUN_SCORE,
+    POINTING_WORDS,
+    item_words,
+    match_item,
+    points_only,
+    text_words,
+)
+from apps.agents.understanding.order_facts import ItemFacts, order_facts_for_session
 
-# The item's head noun must match, itself (2.0) or through a compound or synonym (0.8 of it: "backpack" names the
-# Day Pack); a colour, a size or a category word alone names no item.
-_HEAD_NOUN_SCORE = 1.6
+_NEUTRAL_NOUN = "item"
+
+
+def session_items(conversation: Any) -> list[ItemFacts]:
+    """The items of the orders the conversation's session may see (none for an anonymous visitor)."""
+    customer = getattr(conversation, "customer", None)
+    verified = getattr(conversation, "verified_order", None)
+    if customer is None and verified is None:
+        return []
+    orders = order_facts_for_session(customer=customer, verified_order=verified)
+    return [item for order in orders for item in order.items]
+
+
+def named_item(text: str, items: Sequence[ItemFacts]) -> ItemFacts | None:
+    """The first of `items` whose head noun the text names (itself, a compound or a synonym), or None."""
+    words = text_words(text)
+    return next((item for item in items if match_item(text, words, item).score >= HEAD_NOUN_SCORE), None)
 
 
 def named_customer_item(text: str, conversation: Any) -> str:
-    """What of the signed-in customer's own the text names: one of their order numbers, else an item's product name
-    ("" when none, or no signed-in customer)."""
-    customer = getattr(conversation, "customer", None)
-    if customer is None:
-        return ""
-    orders = order_facts_for_customer(customer=customer)
-    numbers = {order.number for order in orders}
-    for number in extract_order_numbers(text):
-        if number in numbers:
-            return number
-    words = text_words(text)
-    for order in orders:
-        for item in order.items:
-            if match_item(text, words, item).score >= _HEAD_NOUN_SCORE:
-                return item.product
-    return ""
+    """The product name of the session's own item the text names ("" when none, or nobody is identified)."""
+    item = named_item(text, session_items(conversation))
+    return item.product if item is not None else ""
 
 
-# A general-questions verdict (faq) yields to the customer's own orders when the message names one of their items or
-# order numbers and the classifier is torn between the two: the general route below this...
-_GENERAL_YIELD_BELOW = 0.8
-# ...and a specialist that reads orders at least this likely. A clear general question ("do you deliver to Canada?")
-# stands whatever they bought, and so does one where no order route is in sight ("i bought the mugs, can they go in
-# the dishwasher?": the care question is the help center's).
-_ORDERS_AT_LEAST = 0.25
+def names_only(neutral: str) -> bool:
+    """The message, its item made neutral, only points at it ("the item"): it asks nothing of its own."""
+    return all(w in POINTING_WORDS or w == _NEUTRAL_NOUN for w in text_words(neutral))
 
 
-def about_their_orders(
-    text: str, conversation: Any, local: Prediction, raw: Prediction
-) -> tuple[Prediction, Prediction]:
-    """(local, raw) again, moved to the likeliest specialist (of those that read orders, for a general-questions
-    verdict) when the message names something of the signed-in customer's own and the verdict would refuse it or
-    answer it as a general question about the shop."""
-    from apps.agents.registry import general_routes
+def points_at_own_order(text: str, conversation: Any) -> bool:
+    """The message only points at the session's own items and orders ("the socks from the hoodie order", "the
+    yellow rain jacket"): an answer to "which order?", not a request of its own."""
+    items = session_items(conversation) if conversation is not None else []
+    named = [item for item in items if named_item(text, [item]) is not None]
+    if not named:
+        return False
+    for item in named:
+        text = without_item(text, item)
+    return points_only(text, _NEUTRAL_NOUN)
 
-    if local.route == OUT_OF_SCOPE:
-        passed_over: frozenset[str] = frozenset()
-    elif local.route in general_routes() and local.confidence < _GENERAL_YIELD_BELOW:
-        passed_over = general_routes()
-    else:
-        return local, raw
-    moved = best_in_scope(raw, why="", passed_over=passed_over)
-    if moved.route == local.route or (passed_over and moved.confidence < _ORDERS_AT_LEAST):
-        return local, raw
-    item = named_customer_item(text, conversation)
-    if not item:
-        return local, raw
-    moved = best_in_scope(raw, why=f"names their {item}", passed_over=passed_over)
-    return moved, moved
+
+def without_item(text: str, item: ItemFacts) -> str:
+    """The text with the words naming `item` replaced by one neutral noun ("where's my puffer vest" -> "where's my
+    item"): what the message asks about the item, whatever the product is."""
+    words = item_words(text, item)
+    if not words:
+        return text
+    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    out = re.sub(rf"(?<![\w'-])(?:{alternatives})(?![\w'-])", _NEUTRAL_NOUN, text, flags=re.IGNORECASE)
+    return re.sub(rf"\b{_NEUTRAL_NOUN}(?:\s+{_NEUTRAL_NOUN})+\b", _NEUTRAL_NOUN, out)
+
+
+# A verdict this sure is left alone even when the message names the customer's own item: the product word did not
+# decide it.
+_OWN_ITEM_SURE = 0.9
+# The help center's verdict stands: how to wash the wool throw is a question about that product, its word included.
+_PRODUCT_QUESTIONS = "faq"
+
+
+def reread_own_items(
+    texts: Sequence[str],
+    raw: Sequence[Prediction],
+    settled: Sequence[Prediction],
+    conversation: Any,
+    *,
+    reread: Callable[[list[str]], list[Prediction]],
+    in_scope: Callable[..., Prediction],
+) -> list[Prediction]:
+    """`settled` (the router's verdicts on `texts`), where an unsure or refusing one names the session's own item:
+    the verdict `reread` gives the text with the item's words made neutral ("where's my item") when that is a
+    specialist and surer; a refusal that names their item goes to the likeliest specialist (`in_scope`) in any case.
+    """
+    out = list(settled)
+    todo = [
+        i
+        for i, p in enumerate(settled)
+        if OUT_OF_SCOPE in (p.route, raw[i].route)
+        or (p.route in SPECIALIST_ROUTES and p.route != _PRODUCT_QUESTIONS and p.confidence < _OWN_ITEM_SURE)
+    ]
+    if not todo or conversation is None:
+        return out
+    items = session_items(conversation)
+    named = {i: item for i in todo if items and (item := named_item(texts[i], items)) is not None}
+    neutral = {i: without_item(texts[i], item) for i, item in named.items()}
+    # A message that only names the item ("the yellow rain jacket", answering our question) asks nothing to reread.
+    asks = [i for i in named if not names_only(neutral[i])]
+    again = dict(zip(asks, reread([neutral[i] for i in asks]), strict=True)) if asks else {}
+    for i, item in named.items():
+        before, verdict = settled[i], again.get(i)
+        if (
+            verdict is not None
+            and verdict.route in SPECIALIST_ROUTES
+            and (before.route == OUT_OF_SCOPE or verdict.confidence > before.confidence)
+        ):
+            out[i] = replace(verdict, reason=f"{verdict.reason} (names their {item.product}, read as {neutral[i]!r})")
+        elif before.route == OUT_OF_SCOPE:
+            out[i] = in_scope(raw[i], why=f"names their {item.product}")
+    return out

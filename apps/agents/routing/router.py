@@ -28,7 +28,7 @@ from apps.agents.confirmation import extract_confirmation
 from apps.agents.offline.slots import extract_emails, extract_order_numbers, extract_quantity
 from apps.agents.routes import HUMAN, OUT_OF_SCOPE, ROUTES, SPECIALIST_ROUTES, HistoryTurn, RouteDecision, RouteName
 from apps.agents.routing.classifier import Prediction, best_in_scope, get_classifier
-from apps.agents.routing.customer_items import about_their_orders
+from apps.agents.routing.customer_items import points_at_own_order, reread_own_items
 from apps.agents.routing.person import person_requested
 
 logger = logging.getLogger(__name__)
@@ -162,9 +162,19 @@ def follow_up_kind(text: str) -> str | None:
 _ANSWER_OUT_OF_SCOPE_CEILING = 0.97
 
 
+_LISTED_CHOICES_RE = re.compile(r"(?:\n\s*(?:[-*•]|\d+[.)])\s[^\n]*)+\s*$")
+
+
 def _bot_just_asked(history: Sequence[Any] | None) -> bool:
+    """The last reply's last paragraph asks something, before the choices it lists ("Which order is it for? These
+    can still be returned:\n- TW-1...") or how to answer it."""
     turns = _coerce_history(history)
-    return bool(turns) and turns[-1].role in {"assistant", "staff"} and turns[-1].text.rstrip().endswith("?")
+    if not turns or turns[-1].role not in {"assistant", "staff"}:
+        return False
+    asked = _LISTED_CHOICES_RE.sub("", turns[-1].text.rstrip()).rstrip()
+    # "Which order is it for? These can still be returned:" introduces the choices of its question; "What's the new
+    # address? Please write it as: ..." says how to answer it.
+    return "?" in asked.rsplit("\n", 1)[-1]
 
 
 def _is_short_anaphoric(text: str) -> bool:
@@ -311,6 +321,21 @@ def settle_predictions(texts: list[str], predictions: list[Prediction]) -> list[
     return person_requested(texts, settled, get_classifier().predict)
 
 
+def own_item_verdicts(
+    texts: Sequence[str], raw: Sequence[Prediction], settled: Sequence[Prediction], conversation: Any
+) -> list[Prediction]:
+    """`settled`, where an unsure or refusing verdict names the session's own item, read again without the product
+    word (`customer_items.reread_own_items`)."""
+    return reread_own_items(
+        texts,
+        raw,
+        settled,
+        conversation,
+        reread=lambda plain: settle_predictions(plain, get_classifier().predict(plain)),
+        in_scope=best_in_scope,
+    )
+
+
 def classify_texts(texts: list[str]) -> list[Prediction]:
     """The local classifier's predictions, as the router acts on them for a message with no current topic."""
     return settle_predictions(texts, get_classifier().predict(texts)) if texts else []
@@ -356,9 +381,10 @@ def route_message(
             return RouteDecision(sticky_route, 1.0, "local", f"sticky: {kind} continues the {sticky_route} topic")
 
     raw = get_classifier().predict([text])[0]
-    [local] = settle_predictions([text], [raw])
-    if conversation is not None:
-        local, raw = about_their_orders(text, conversation, local, raw)
+    [settled] = settle_predictions([text], [raw])
+    [local] = own_item_verdicts([text], [raw], [settled], conversation)
+    if local is not settled:
+        raw = local  # read as about their item: not an out-of-scope verdict any more
     unsure_of_switch = local.confidence < _SWITCH_CONFIDENCE
     # An answer to the specialist's own question stays with it unless another route is clearly meant: an
     # out_of_scope verdict below the ceiling, or another specialist below the switch confidence.
@@ -370,8 +396,10 @@ def route_message(
         local.route != HUMAN
         and (local.route != sticky_route or local.confidence < threshold)
         and sticky_route in SPECIALIST_ROUTES
-        and unclear_answer
         and _bot_just_asked(history)
+        # "the socks from the hoodie order": pointing at one of their orders asks for nothing new, whatever "order"
+        # says to the classifier
+        and (unclear_answer or points_at_own_order(text, conversation))
     ):
         return RouteDecision(
             sticky_route, round(1.0 - local.confidence / 2, 4), "local", "sticky: answers the question the bot asked"

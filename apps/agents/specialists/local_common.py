@@ -31,7 +31,7 @@ from apps.agents.offline.slots import extract_order_numbers
 from apps.agents.specialists.local_phrases import TICKET_RE
 from apps.agents.specialists.results import day, money
 from apps.agents.tool_results import ErrorCode, ToolResult, ToolStatus
-from apps.agents.understanding.cues import names_a_product, text_words
+from apps.agents.understanding.cues import names_a_product, relative_order, text_words
 
 # How far back earlier customer messages count for slots (order number, item, reason).
 SLOT_LOOKBACK = 4
@@ -124,7 +124,13 @@ class Turn:
         named = self.named_order_now()
         if named:
             return named
-        return None if names_a_product(text_words(self.text)) else self.order_number()
+        if names_a_product(text_words(self.text)) or relative_order(self.text) is not None:
+            return None  # "the order before that one": found from the conversation's order, `anchor_order`
+        return self.order_number()
+
+    def anchor_order(self) -> str | None:
+        """The order the conversation is on, for "the one before that" (`cues.relative_order`)."""
+        return self.order_number() if relative_order(self.text) is not None else None
 
     def named_order_now(self) -> str | None:
         numbers = extract_order_numbers(self.text)

@@ -33,7 +33,7 @@ from apps.agents.understanding.local_intents import (
     POLICY_INTENTS,
     is_policy_question,
     learned_intent,
-    names_own_item,
+    names_own_order,
     offered_intent,
 )
 
@@ -186,7 +186,7 @@ def _general_question(t: Turn, specialist: str) -> bool:
     """A question worded about no order of the customer's ("can I ...?", "how do ...?") that the specialist's
     classifier does not read as one of its own requests: "can I get a refund?" from a customer is a request for
     one, and their orders answer it, not the help center."""
-    if not is_general_question(t) or names_own_item(t.text):
+    if not is_general_question(t) or names_own_order(t.text):
         return False  # "why hasn't the mug shipped?" asks about their mug, not the shop
     prediction = learned_intent(specialist, t.text)
     intent = prediction.intent if prediction is not None else None

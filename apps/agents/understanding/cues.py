@@ -1,18 +1,16 @@
 """The cues a customer gives instead of an order number, read from one message.
 
 Product names, synonyms and typos ("my espreso machine"), categories ("the shoes"),
-colours and sizes ("the yellow one", "the medium hoodie"), relative dates ("last week",
-"3 days ago"), recency ("my last order"), states ("the one that hasn't shipped"),
-amounts ("the $68 one") and ordinals over a listed choice ("the second one").
+colours and sizes ("the yellow one", "the medium hoodie"), recency ("my last order"), states
+("the one that hasn't shipped"), amounts ("the $68 one"), ordinals over a listed choice ("the
+second one") and an order before or after another ("the one before that"); dates are `dates.py`'s.
 `references.resolve_order` combines them against the customer's own orders.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from rapidfuzz import fuzz
@@ -74,6 +72,9 @@ def _variant_parts(variant: str) -> tuple[set[str], set[str]]:
             continue
         if re.fullmatch(r"(?:XXS|XS|S|M|L|XL|XXL)", part, re.I) or re.search(r"\d", part) or part.lower() in _BED_SIZES:
             sizes.add(part.lower())
+            shoe = re.fullmatch(r"us\s*(\d{1,2}(?:\.5)?)", part.strip(), re.I)
+            if shoe:
+                sizes.add(shoe.group(1))  # "the size 8 ones" are the US 8
         else:
             colours.update(w for w in text_words(part))
     return sizes, colours
@@ -94,12 +95,49 @@ def _sizes_in(text: str) -> set[str]:
     return found
 
 
+# A match this strong names the item itself: its head noun matched, itself (2.0) or through a compound or synonym
+# (0.8 of it: "backpack" names the Day Pack); a colour, a size or a category word alone names no item.
+HEAD_NOUN_SCORE = 1.6
+
+
+# Words that end a product's name without being what it is ("Linen Bedding Set" is bedding).
+_GENERIC_HEADS = frozenset(("set", "kit", "bundle", "collection", "pair"))
+
+
+def product_words(product: str) -> list[str]:
+    """The words that name a product, its head noun last: sizes and numbers, and what is in brackets ("Merino Crew
+    Socks (3-pack)": the socks, not the pack), left out; a generic last word ("set") is not the head."""
+    name = re.sub(r"\([^()]*\)", " ", product)
+    words = [w for w in text_words(name) if w not in STOPWORDS and not re.fullmatch(r"\d+\w{0,2}", w)]
+    if len(words) > 1 and words[-1] in _GENERIC_HEADS:
+        words = [words[-1], *words[:-1]]
+    return words
+
+
+# Words that only point at something named ("the yellow rain jacket", "i mean my backpack pls"), and words that say
+# which order it is in ("the socks from the hoodie order"): a message of nothing else answers "which one?".
+POINTING_WORDS = frozenset(
+    (
+        *("the", "my", "a", "an", "this", "that", "these", "those", "one", "ones", "our", "your", "it", "its", "it's"),
+        *("is", "i", "mean", "ok", "okay", "oh", "um", "uh", "pls", "please", "just", "only", "both"),
+    )
+)
+ORDER_WORDS = frozenset(("order", "orders", "from", "in", "of", "on", "with", "purchase", "package", "parcel"))
+
+
+def points_only(text: str, noun: str = "item") -> bool:
+    """After its product words were made `noun`, the text only points at an item or an order ("the one with the
+    item in it", "the item from the item order")."""
+    words = text_words(text)
+    return bool(words) and all(w in POINTING_WORDS or w in ORDER_WORDS or w == noun for w in words)
+
+
 def match_item(text: str, words: list[str], item: ItemFacts) -> _ItemMatch:
     """How strongly the text names this item (0: not at all)."""
     match = _ItemMatch()
     lowered = text.lower()
     content = [w for w in words if w not in STOPWORDS and not w.isdigit()]
-    name_words = [w for w in text_words(item.product) if w not in STOPWORDS and not re.fullmatch(r"\d+\w{0,2}", w)]
+    name_words = product_words(item.product)
     head = name_words[-1] if name_words else ""
     for word in name_words:
         weight = 2.0 if word == head else 1.0
@@ -132,56 +170,31 @@ def match_item(text: str, words: list[str], item: ItemFacts) -> _ItemMatch:
         match.cues.append(f"colour: {named_colours[0]}")
     named_sizes = sizes & _sizes_in(text)
     if named_sizes:
-        match.score += 0.5
+        # A size is as telling as a colour among items of one kind ("the size 8 shoes": the US 8 pair).
+        match.score += 0.75
         match.cues.append(f"size: {sorted(named_sizes)[0]}")
     return match
 
 
-_NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "a couple of": 2}
-_NUM = r"(\d{1,3}|a|an|one|two|three|four|five|six|a couple of)"
+def item_words(text: str, item: ItemFacts) -> set[str]:
+    """The words of the text that name this item: its product words (typos, compounds, synonyms) and colours.
 
-
-def _count(token: str) -> int:
-    return int(token) if token.isdigit() else _NUMBER_WORDS[token]
-
-
-# Relative dates, first match wins (a counted "3 days ago" before the vague "a few days ago"): the pattern, the
-# window as (newest, oldest) days ago from the count it captured (0 when none), and the label.
-_RELATIVE_DATES: tuple[tuple[str, Callable[[int], tuple[int, int]], str], ...] = (
-    (r"\bday before yesterday\b", lambda n: (2, 2), "the day before yesterday"),
-    (r"\byesterday\b|\blast night\b", lambda n: (1, 1), "yesterday"),
-    (r"\btoday\b|\bthis morning\b", lambda n: (0, 0), "today"),
-    (rf"\b{_NUM} days? ago\b", lambda n: (max(1, n - 1), n + 1), "{n} days ago"),
-    (r"\b(?:a )?(?:few|couple(?: of)?) days ago\b", lambda n: (1, 5), "a few days ago"),
-    (rf"\b{_NUM} weeks? ago\b", lambda n: (7 * n - 4, 7 * n + 5), "{n} weeks ago"),
-    (r"\blast week\b", lambda n: (3, 14), "last week"),
-    (r"\bthis week\b", lambda n: (0, 7), "this week"),
-    (rf"\b{_NUM} months? ago\b", lambda n: (30 * n - 12, 30 * n + 15), "{n} months ago"),
-    (r"\blast month\b", lambda n: (20, 62), "last month"),
-    (r"\bthis month\b", lambda n: (0, 31), "this month"),
-)
-
-
-def date_window(text: str, now: datetime) -> tuple[datetime, datetime, str] | None:
-    """The span of time a relative date in the text names, in calendar days, widened by a few hours for time zones.
-
-    Vague counts are read loosely: "3 days ago" is 2 to 4 days ago, "last week" 3 to 14 days ago.
+    "where's my puffer vest" -> {"puffer", "vest"}; what is left of the message is what it asks about the item.
     """
+    content = [w for w in text_words(text) if w not in STOPWORDS and not w.isdigit()]
     lowered = text.lower()
-    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    slack = timedelta(hours=6)
-    for pattern, window, label in _RELATIVE_DATES:
-        m = re.search(pattern, lowered)
-        if m:
-            n = _count(m.group(1)) if m.groups() else 0
-            newest, oldest = window(n)
-            # Day 0 is today; day n runs from midnight n days ago to midnight n-1 days ago.
-            return (
-                midnight - timedelta(days=oldest) - slack,
-                midnight - timedelta(days=newest - 1) + slack,
-                label.format(n=n),
-            )
-    return None
+    found: set[str] = set()
+    for word in product_words(item.product):
+        found.update(w for w in content if _similar(word, w) or (len(word) >= 4 and len(w) > len(word) and word in w))
+        for synonym in NOUN_SYNONYMS.get(word, ()):
+            if " " in synonym:
+                if _phrase_in(synonym, lowered):
+                    found.update(synonym.split())
+            else:
+                found.update(w for w in content if _similar(synonym, w))
+    _, colours = _variant_parts(item.variant)
+    found.update(c for c in colours if c in content)
+    return found
 
 
 STATE_CUES: tuple[tuple[re.Pattern[str], frozenset[str], str], ...] = (
@@ -248,6 +261,39 @@ LATEST_RE = re.compile(
 OLDEST_RE = re.compile(r"\b(?:my|the) (?:first|oldest|earliest) (?:order|purchase)\b", re.I)
 
 
+# "the order before that one", "the shoes i ordered after that", "the one before the hoodie order", "the previous
+# one": an order placed just before or after another, the one the conversation is on (`that`) or the one the
+# phrase names. Group "dir" is the direction, "obj" what the phrase names ("" for the conversation's order).
+_RELATIVE_OBJECT = r"(?:that|this) (?:one|order)|the (?:[a-z0-9'$.-]+ ){1,3}(?:one|order)"
+_PHRASE_END = r"(?=\s*(?:[?.!,;]|$|\b(?:and|but|so|pls|please|then)\b))"
+_RELATIVE_ORDER_RE = re.compile(
+    rf"\b(?P<dir>before|after|prior to|earlier than|later than)\s+(?P<obj>{_RELATIVE_OBJECT}){_PHRASE_END}"
+    rf"|\b(?:ordered|bought|placed|purchased|got)\s+(?:(?:it|them)\s+)?(?P<verb>before|after)\s+(?:that|this){_PHRASE_END}"
+    r"|\b(?:the|my) (?P<adj>previous|prior|next) (?:one|order|purchase)\b"
+    rf"|\b(?:the|my) (?:one|order) (?P<tail>before|after){_PHRASE_END}",
+    re.IGNORECASE,
+)
+_EARLIER_WORDS = frozenset({"before", "prior to", "earlier than", "previous", "prior"})
+
+
+@dataclass(frozen=True)
+class RelativeOrder:
+    earlier: bool  # the order placed before the anchor (else after it)
+    anchor_text: str  # what the phrase names as the anchor ("the hoodie one"); "" for the conversation's order
+    span: tuple[int, int]  # where the phrase is in the text
+
+
+def relative_order(text: str) -> RelativeOrder | None:
+    """The "before / after that one" cue of the text, or None."""
+    m = _RELATIVE_ORDER_RE.search(text)
+    if m is None:
+        return None
+    direction = (m.group("dir") or m.group("verb") or m.group("adj") or m.group("tail") or "").lower()
+    obj = (m.group("obj") or "").strip()
+    anchor_text = "" if not obj or re.fullmatch(r"(?:that|this) (?:one|order)", obj, re.I) else obj
+    return RelativeOrder(earlier=direction in _EARLIER_WORDS, anchor_text=anchor_text, span=m.span())
+
+
 # "over $50", "more than 100 dollars": a threshold of a rule, not the amount of an order.
 _THRESHOLD_BEFORE_RE = re.compile(
     r"\b(?:over|under|above|below|more than|less than|at least|up to|upwards of)\s*$", re.IGNORECASE
@@ -267,9 +313,14 @@ def amounts_in(text: str) -> list[Decimal]:
     return found
 
 
-def amount_fits(order: OrderFacts, amount: Decimal) -> bool:
+def amount_fits(order: OrderFacts, amount: Decimal, *, roughly: bool = False) -> bool:
+    """The amount is the order's total or an item's price (a whole number to the dollar; `roughly`, a round figure
+    within 3%, "the $100 order" for 101.52)."""
     values = [order.total, *(i.unit_price for i in order.items), *(i.unit_price * i.quantity for i in order.items)]
-    tolerance = Decimal("0.01") if amount != amount.to_integral_value() else Decimal("0.99")
+    whole = amount == amount.to_integral_value()
+    tolerance = Decimal("0.01") if not whole else Decimal("0.99")
+    if roughly and whole:
+        tolerance = max(tolerance, amount * Decimal("0.03"))
     return any(abs(v - amount) <= tolerance for v in values)
 
 
@@ -287,6 +338,21 @@ def names_a_product(words: list[str]) -> bool:
     """Whether the words name a kind of product the shop sells (a noun of its vocabulary, not an everyday word)."""
     content = [w for w in words if w not in STOPWORDS and w not in EVERYDAY_NOUNS]
     return any(w in _PRODUCT_NOUNS or any(_similar(w, noun) for noun in _PRODUCT_NOUNS) for w in content)
+
+
+def without_products(text: str, noun: str = "item") -> str:
+    """The text with the shop's product nouns ("vest", "espreso machine"'s "espreso") replaced by `noun`: what it asks,
+    whatever product it names."""
+    stop = STOPWORDS | EVERYDAY_NOUNS
+
+    def neutral(m: re.Match[str]) -> str:
+        word = m.group(0).lower()
+        if word in stop or not (word in _PRODUCT_NOUNS or any(_similar(word, n) for n in _PRODUCT_NOUNS)):
+            return m.group(0)
+        return noun
+
+    out = _WORD_RE.sub(neutral, text)
+    return re.sub(rf"\b{noun}(?:\s+{noun})+\b", noun, out)
 
 
 def ordinal_pick(text: str, listed: list[OrderFacts]) -> OrderFacts | None:

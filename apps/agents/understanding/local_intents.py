@@ -75,6 +75,22 @@ def learned_intent(specialist: str, text: str) -> IntentPrediction | None:
     return detect_intent(specialist, text)
 
 
+def local_name(specialist: str, prediction: IntentPrediction | None) -> str | None:
+    """The behaviour's name for a clear prediction: the name its intents together make likeliest.
+
+    Several intents are one behaviour ("it leaks" is `damaged_item`, "i want to send it back" `start_return`: both
+    a return), so a message that is a bit of each is that behaviour even when a third intent is the single likeliest
+    ("my machine leaks, i want to send it back and get my money back": refund_request 0.46, start_return 0.44,
+    damaged_item 0.08 is a return)."""
+    if prediction is None or prediction.intent is None:
+        return None
+    names = LOCAL_NAMES[specialist]
+    totals: dict[str, float] = {}
+    for intent, probability in prediction.probabilities.items():
+        totals[names[intent]] = totals.get(names[intent], 0.0) + probability
+    return max(totals, key=lambda name: (totals[name], name == names[prediction.intent or ""]))
+
+
 # The router's classifier this sure that a message belongs to another specialist (and the behaviour's own
 # FOREIGN words agree): it is not ours to answer.
 FOREIGN_CONFIDENCE = 0.5
@@ -89,10 +105,22 @@ def _route_of(text: str) -> tuple[str, float]:
 
 
 def foreign_route(specialist: str, text: str) -> str | None:
-    """Another specialist's route when the router's classifier is sure the message is theirs, else None."""
+    """Another specialist's route when the router's classifier is sure the message is theirs, else None.
+
+    Sure of what the message asks, not of the product it names: the classifier must say so of the text with its
+    product nouns made neutral too ("ok then, where's my vest" leans to returns only through "vest")."""
+    from apps.agents.understanding.cues import without_products
+
     route, confidence = _route_of(text)
     theirs = route in SPECIALISTS and route not in (specialist, "faq")
-    return route if theirs and confidence >= FOREIGN_CONFIDENCE else None
+    if not (theirs and confidence >= FOREIGN_CONFIDENCE):
+        return None
+    neutral = without_products(text)
+    if neutral != text:
+        again, sure = _route_of(neutral)
+        if again != route or sure < FOREIGN_CONFIDENCE:
+            return None
+    return route
 
 
 def learned_detector(specialist: str, *, hand_back: bool = True) -> Callable[[str], str | None]:
@@ -101,7 +129,6 @@ def learned_detector(specialist: str, *, hand_back: bool = True) -> Callable[[st
     With `hand_back`, a message the router is sure belongs to another specialist has no intent here, so the
     behaviour's hand-back rule can return it to the router instead of answering it badly.
     """
-    names = LOCAL_NAMES[specialist]
 
     def detect(text: str) -> str | None:
         prediction = learned_intent(specialist, text)
@@ -109,7 +136,7 @@ def learned_detector(specialist: str, *, hand_back: bool = True) -> Callable[[st
             return None
         if hand_back and foreign_route(specialist, text):
             return None
-        return names[prediction.intent]
+        return local_name(specialist, prediction)
 
     return detect
 
@@ -149,6 +176,14 @@ def names_own_item(text: str) -> bool:
     from apps.agents.understanding.cues import names_a_product, text_words
 
     return any(names_a_product(text_words(m.group(1))) for m in _OWN_RE.finditer(text))
+
+
+def names_own_order(text: str) -> bool:
+    """The message names one of the customer's orders: by a product ("the wool blanket") or by another order ("what
+    about the one before that?"). (An amount is read with the intent: `local_rules._general_question`.)"""
+    from apps.agents.understanding.cues import relative_order
+
+    return names_own_item(text) or relative_order(text) is not None
 
 
 def _personal_intent(specialist: str, intent: str | None, text: str) -> str | None:
@@ -218,8 +253,7 @@ def turn_intent(
     """
     answering_us = "?" in (last_reply or "")
     prediction = learned_intent(specialist, text)
-    names = LOCAL_NAMES.get(specialist, {})
-    found = names.get(prediction.intent or "") if prediction is not None else None
+    found = local_name(specialist, prediction)
     if prediction is not None and found == GENERAL:
         found = _personal_intent(specialist, prediction.intent, text) or found
     if found and hand_back_wanted(specialist, text):
@@ -230,8 +264,12 @@ def turn_intent(
 
     if classify_confirmation(text) is Confirmation.YES:
         return offered_intent(specialist, last_reply) or _earlier_intent(specialist, earlier, replies)
+    from apps.agents.understanding.cues import points_only, without_products
+
     short = len(text.split()) <= _ANSWER_WORDS
     slot_only = short and not (_REQUEST_WORDS & set(re.findall(r"[a-z']+", text.lower())))
+    # "the one with the mug in it": pointing at one of their orders, however many words it takes
+    slot_only = slot_only or points_only(without_products(text))
     unsure = prediction is None or prediction.confidence < _NEW_REQUEST_CONFIDENCE
     if found and not slot_only and not (short and unsure):
         return found

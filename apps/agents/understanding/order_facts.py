@@ -43,11 +43,29 @@ class OrderFacts:
 
 def order_facts_for_customer(*, customer: Any, limit: int = 20) -> list[OrderFacts]:
     """The customer's own recent orders as `OrderFacts` (through the commerce selectors; none for no customer)."""
-    from django.db.models import prefetch_related_objects
-
     from apps.commerce.selectors import order_list_for_customer
 
-    orders = order_list_for_customer(customer=customer, limit=limit)
+    return _facts(order_list_for_customer(customer=customer, limit=limit))
+
+
+def order_facts_for_session(*, customer: Any, verified_order: Any, limit: int = 20) -> list[OrderFacts]:
+    """The orders a session may see: a verified guest's one order (through the scoped selector), else the
+    signed-in customer's (none for an anonymous visitor)."""
+    from apps.commerce.selectors import order_get_for_customer
+    from apps.core.errors import NotFound
+
+    if verified_order is None:
+        return order_facts_for_customer(customer=customer, limit=limit)
+    try:
+        order = order_get_for_customer(customer=customer, number=verified_order.number, only_order=verified_order)
+    except NotFound:
+        return []
+    return _facts([order])
+
+
+def _facts(orders: list[Any]) -> list[OrderFacts]:
+    from django.db.models import prefetch_related_objects
+
     prefetch_related_objects(orders, "items__variant__product", "shipments")
     return [
         OrderFacts(

@@ -106,6 +106,13 @@ class Plan:
         return [s.describe() for s in self.steps]
 
 
+# "can u" of "can u also give me the invoice": a modal and its pronoun alone are the start of the next request.
+_MODAL_ONLY_RE = re.compile(
+    r"^(?:(?:and|so|oh|also)\s+)?(?:can|could|would|will|pls|please)\s+(?:u|you|ya|ye|i|we)(?:\s+(?:please|pls|plz))?$",
+    re.IGNORECASE,
+)
+
+
 def split_pieces(text: str) -> list[str]:
     """The message cut at sentence ends and at conjunctions that start a new request (nothing is dropped)."""
     pieces: list[str] = []
@@ -115,24 +122,34 @@ def split_pieces(text: str) -> list[str]:
             pieces.append(sentence[start : m.start()])
             start = m.end()
         pieces.append(sentence[start:])
-    return [p.strip(" ,") for p in pieces if p and p.strip(" ,")]
+    cleaned = [p.strip(" ,") for p in pieces if p and p.strip(" ,")]
+    joined: list[str] = []
+    for piece in cleaned:
+        if joined and _MODAL_ONLY_RE.match(joined[-1]):
+            joined[-1] = f"{joined[-1]} {piece}"
+        else:
+            joined.append(piece)
+    return joined
 
 
 # Each piece's (route, confidence), or (route, confidence, asks_for_person).
 RouteFn = Callable[[Sequence[str]], list[tuple[Any, ...]]]
 
 
-def _route_pieces(pieces: Sequence[str]) -> list[tuple[Any, ...]]:
+def route_pieces(pieces: Sequence[str], *, conversation: Any = None) -> list[tuple[Any, ...]]:
     """Each piece's route as the router would decide it alone (`settle_predictions`: refuse only what is clear, and
-    a clause that surely asks for a person makes its piece `human`)."""
+    a clause that surely asks for a person makes its piece `human`; with the conversation, a piece naming the
+    session's own item is read as the router reads it, `own_item_verdicts`)."""
     from apps.agents.routing.classifier import get_classifier
     from apps.agents.routing.person import PERSON_CLAUSE_CONFIDENCE
-    from apps.agents.routing.router import settle_predictions
+    from apps.agents.routing.router import own_item_verdicts, settle_predictions
 
     texts = list(pieces)
+    raw = get_classifier().predict(texts)
+    settled = own_item_verdicts(texts, raw, settle_predictions(texts, raw), conversation)
     return [
         (s.route, s.confidence, s.route == "human" and s.confidence >= PERSON_CLAUSE_CONFIDENCE and _asks_for_person(s))
-        for s in settle_predictions(texts, get_classifier().predict(texts))
+        for s in settled
     ]
 
 
@@ -147,7 +164,7 @@ def plan_message(text: str, *, route: RouteFn | None = None) -> Plan:
     pieces = split_pieces(text)
     if not pieces:
         return Plan(text=text)
-    routed = (route or _route_pieces)(pieces)
+    routed = (route or route_pieces)(pieces)
     drafts: list[dict[str, Any]] = []
     for piece, routing in zip(pieces, routed, strict=True):
         piece_route, confidence = routing[0], routing[1]
@@ -212,7 +229,7 @@ def plan_message(text: str, *, route: RouteFn | None = None) -> Plan:
             steps.append(step)
     if len(steps) > MAX_STEPS:
         # More than a handful of requests is not a plan to run in one turn: keep it whole.
-        whole = (route or _route_pieces)([text])[0]
+        whole = (route or route_pieces)([text])[0]
         intent, intent_confidence = _intent(whole[0], text)
         numbers = tuple(extract_order_numbers(text))
         person = any(s.asks_for_person for s in steps)

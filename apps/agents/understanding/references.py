@@ -22,20 +22,24 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from apps.agents.offline.slots import extract_order_numbers
 from apps.agents.understanding.cues import (
+    HEAD_NOUN_SCORE,
     LATEST_RE,
     OLDEST_RE,
     STATE_CUES,
     amount_fits,
     amounts_in,
-    date_window,
+    item_words,
     match_item,
     names_a_product,
     ordinal_pick,
+    relative_order,
     text_words,
 )
+from apps.agents.understanding.dates import ARRIVED_RE, PLACED_RE, date_window
 from apps.agents.understanding.order_facts import ItemFacts, OrderFacts, facts_from_data, order_facts_for_customer
 
 __all__ = [
@@ -48,6 +52,7 @@ __all__ = [
     "facts_from_data",
     "named_items",
     "order_facts_for_customer",
+    "orders_named_apart",
     "resolve_in_context",
     "resolve_order",
 ]
@@ -102,11 +107,13 @@ def resolve_order(
     action: str | None = None,
     now: datetime | None = None,
     listed: Sequence[str] = (),
+    anchor: str | None = None,
 ) -> Resolution:
     """The order `text` means among the customer's own `orders` (see the module docstring).
 
     `action` is what the customer wants to do ("cancel", "return", ...: `ACTION_STATES`); `listed` the order
-    numbers the assistant just listed, in that order, for "the second one".
+    numbers the assistant just listed, in that order, for "the second one"; `anchor` the order the conversation is
+    on, for "the one before that".
     """
     if not orders:
         return Resolution(kind=ResolutionKind.NONE)
@@ -124,6 +131,20 @@ def resolve_order(
     now = now or _now()
     candidates = list(orders)
     cues: list[str] = []
+    relative = relative_order(text)
+    pivot: OrderFacts | None = None
+    earlier = False
+    if relative is not None:
+        earlier = relative.earlier
+        # "the shoes i ordered after that one": the rest of the text narrows, the phrase picks the nearest order.
+        if relative.anchor_text:
+            named_pivot = resolve_order(relative.anchor_text, orders, now=now)
+            pivot = named_pivot.order
+        else:
+            pivot = by_number.get(anchor or "")
+        if pivot is not None:
+            start, end = relative.span
+            text = f"{text[:start]} {text[end:]}"
 
     # Ordinal over what the assistant listed: the strongest cue, it answers our own question.
     if listed:
@@ -133,7 +154,8 @@ def resolve_order(
 
     # What the order holds.
     words = text_words(text)
-    scored = [(o, max((match_item(text, words, i).score for i in o.items), default=0.0)) for o in candidates]
+    matches = {o.number: [match_item(text, words, i) for i in o.items] for o in candidates}
+    scored = [(o, max((m.score for m in matches[o.number]), default=0.0)) for o in candidates]
     best = max(score for _, score in scored)
     if best > 0:
         candidates = [o for o, score in scored if score > 0]
@@ -141,6 +163,11 @@ def resolve_order(
         # A clearly better match (the colour or the exact name) wins over a looser one.
         if len(top) < len(candidates) and best >= min(score for o, score in scored if score > 0) + _CLEAR_MARGIN:
             candidates = top
+        # A colour or size the customer names narrows the items of one kind to those that have it ("the size 8
+        # shoes": the US 8 pair, not the US 9).
+        described = [o for o in candidates if any(_describes(m) for m in matches[o.number] if m.score > 0)]
+        if described and len(described) < len(candidates):
+            candidates = described
         cues.append("item")
     elif names_a_product(words):
         # The customer names a product none of their orders holds: say so rather than guess another order.
@@ -150,7 +177,7 @@ def resolve_order(
     window = date_window(text, now)
     if window is not None:
         lo, hi, label = window
-        dated = [o for o in candidates if any(d and lo <= d <= hi for d in (o.placed_at, o.delivered_at, o.shipped_at))]
+        dated = [o for o in candidates if any(d and lo <= d <= hi for d in _dates_meant(o, text))]
         if dated:
             candidates = dated
             cues.append(f"date: {label}")
@@ -164,11 +191,20 @@ def resolve_order(
             break
 
     for amount in amounts_in(text):
-        priced = [o for o in candidates if amount_fits(o, amount)]
+        priced = [o for o in candidates if amount_fits(o, amount)] or [
+            o for o in candidates if amount_fits(o, amount, roughly=True)
+        ]
         if priced:
             candidates = priced
             cues.append(f"amount: {amount}")
             break
+
+    if pivot is not None:
+        at = pivot.placed_at
+        side = [o for o in candidates if o.number != pivot.number and (o.placed_at < at) == earlier]
+        if side:
+            candidates = [min(side, key=lambda o: abs(o.placed_at - at))]
+            cues.append(f"{'before' if earlier else 'after'}: {pivot.number}")
 
     # The action narrows to the orders it can apply to, when some can.
     if action in ACTION_STATES and len(candidates) > 1:
@@ -190,6 +226,18 @@ def resolve_order(
     return Resolution(kind=ResolutionKind.AMBIGUOUS, orders=tuple(candidates), cues=tuple(cues))
 
 
+def _describes(match: Any) -> bool:
+    return any(c.startswith(("colour:", "size:")) for c in match.cues)
+
+
+def _dates_meant(order: OrderFacts, text: str) -> tuple[datetime | None, ...]:
+    if PLACED_RE.search(text):
+        return (order.placed_at,)
+    if ARRIVED_RE.search(text):
+        return (order.delivered_at,)
+    return (order.placed_at, order.delivered_at, order.shipped_at)
+
+
 def named_items(text: str, order: OrderFacts) -> tuple[ItemFacts, ...]:
     """The items of `order` the text names, best first (empty when it names none in particular)."""
     words = text_words(text)
@@ -198,6 +246,28 @@ def named_items(text: str, order: OrderFacts) -> tuple[ItemFacts, ...]:
     if best <= 0:
         return ()
     return tuple(item for item, s in scored if s == best)
+
+
+def orders_named_apart(text: str, orders: Sequence[OrderFacts]) -> list[OrderFacts]:
+    """The orders the text names each by an item of its own ("wheres my backpack and did the earbuds ship"): two or
+    more when one message asks about several orders; none otherwise, or when the same words name items of two orders
+    ("my jacket" and two jackets: one reference to ask about, not two orders)."""
+    words = text_words(text)
+    hits: list[tuple[OrderFacts, float, set[str]]] = []
+    for order in orders:
+        scores = [(match_item(text, words, item).score, item) for item in order.items]
+        named = [(score, item) for score, item in scores if score >= HEAD_NOUN_SCORE]
+        if named:
+            said = set().union(*(item_words(text, item) for _, item in named))
+            hits.append((order, max(score for score, _ in named), said))
+    kept = []
+    for order, score, said in hits:
+        rivals = [s for o, s, w in hits if o is not order and w & said]
+        if any(s == score for s in rivals):
+            return []  # the same words name two orders as well: one reference, to ask about
+        if not any(s > score for s in rivals):  # "raincoat" names the rain jacket better than the denim one
+            kept.append(order)
+    return kept if len(kept) > 1 else []
 
 
 def _unique(order: OrderFacts, text: str, cues: tuple[str, ...], not_theirs: tuple[str, ...]) -> Resolution:
@@ -219,6 +289,7 @@ def resolve_in_context(
     action: str | None = None,
     now: datetime | None = None,
     listed: Sequence[str] = (),
+    anchor: str | None = None,
 ) -> Resolution:
     """`resolve_order` over a conversation: the current message first (`texts[0]`), then earlier ones, newest first.
 
@@ -227,7 +298,7 @@ def resolve_in_context(
     """
     if not texts:
         return resolve_order("", orders, action=action, now=now, listed=listed)
-    resolution = resolve_order(texts[0], orders, action=action, now=now, listed=listed)
+    resolution = resolve_order(texts[0], orders, action=action, now=now, listed=listed, anchor=anchor)
     for text in texts[1:]:
         if resolution.kind is not ResolutionKind.AMBIGUOUS:
             break

@@ -11,10 +11,12 @@ side and confirmed together by one yes, with one question that lists them all
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import Any
 
 from apps.agents.understanding.intents import SPECIALISTS
-from apps.agents.understanding.planner import Plan, Step, plan_message, split_pieces
+from apps.agents.understanding.planner import Plan, Step, plan_message, route_pieces, split_pieces
 
 HUMAN = "human"
 
@@ -26,11 +28,13 @@ class TurnPlan:
     asks_for_person: bool = False  # a piece asks for a person: the turn hands over instead of running the plan
 
 
-def plan_for_turn(text: str) -> TurnPlan | None:
-    """The plan to run for this message, or None to answer it as one request."""
+def plan_for_turn(text: str, *, conversation: Any = None) -> TurnPlan | None:
+    """The plan to run for this message, or None to answer it as one request. With the conversation, a piece that
+    names the session's own item is routed as the router would route it ("wheres my backpack and did the earbuds
+    ship": two order steps, not a refusal)."""
     if len(split_pieces(text)) < 2:
         return None  # most messages: nothing to classify twice
-    plan = plan_message(text)
+    plan = plan_message(text, route=functools.partial(route_pieces, conversation=conversation))
     if not plan.is_multi:
         return None
     if any(s.asks_for_person for s in plan.steps):

@@ -3,11 +3,14 @@ from types import SimpleNamespace
 import pytest
 
 from apps.agents.routes import OUT_OF_SCOPE
-from apps.agents.routing.classifier import Prediction
-from apps.agents.routing.customer_items import about_their_orders, named_customer_item
+from apps.agents.routing.customer_items import named_customer_item, without_item
 from apps.agents.routing.router import route_message
+from apps.agents.understanding.order_facts import ItemFacts
+from apps.agents.understanding.turn_plan import plan_for_turn
 from apps.commerce.models import OrderStatus
 from tests.commerce.factories import make_customer, make_order, make_variant
+
+pytestmark = pytest.mark.slow  # loads the embedding model (once per process)
 
 
 @pytest.mark.django_db
@@ -30,38 +33,74 @@ def test_a_message_naming_the_customers_own_item_is_not_refused_as_out_of_scope(
     )
 
 
-def test_a_guest_without_a_signed_in_customer_names_no_item():
+def test_a_visitor_who_is_neither_signed_in_nor_verified_names_no_item():
     assert named_customer_item("where is my backpack?", SimpleNamespace(customer=None)) == ""
-
-
-def _verdict(route: str, probabilities: dict[str, float]) -> Prediction:
-    return Prediction(route, probabilities[route], probabilities, similarity=0.6, reason=f"classifier: {route}")
+    assert named_customer_item("where is my backpack?", SimpleNamespace(customer=None, verified_order=None)) == ""
 
 
 @pytest.mark.django_db
-def test_an_unsure_general_question_naming_the_customers_own_item_goes_to_their_orders():
-    # given carmen, whose puffer vest is on its way, and bob, who bought none
-    carmen, bob = make_customer(), make_customer()
-    vest = make_variant(price="120.00", name="Puffer Vest")
-    order = make_order(customer=carmen, status=OrderStatus.SHIPPED, items=[(vest, 1)])
-    make_order(customer=bob, status=OrderStatus.SHIPPED)
+def test_a_verified_guest_names_the_items_of_their_one_order_only():
+    # given a guest who verified the candle order; the same customer has another order, with a backpack
+    owner = make_customer()
+    candles = make_order(customer=owner, status=OrderStatus.SHIPPED, items=[(make_variant(name="Sea Salt Candle"), 2)])
+    make_order(customer=owner, status=OrderStatus.SHIPPED, items=[(make_variant(name="Day Pack 22L"), 1)])
+    guest = SimpleNamespace(customer=None, verified_order=candles, current_route=None)
+
+    # when / then: the verified order's candles are theirs, the other order's backpack is not this session's
+    assert named_customer_item("wheres my candles??", guest) == "Sea Salt Candle"
+    assert named_customer_item("where is my backpack?", guest) == ""
+    assert route_message("wheres my candles??", conversation=guest, use_llm=False).route == "order"
+
+
+@pytest.mark.django_db
+def test_a_product_word_does_not_pull_a_question_about_the_customers_own_item_to_another_route():
+    # given a customer whose puffer vest is on its way
+    carmen = make_customer()
+    make_order(customer=carmen, status=OrderStatus.SHIPPED, items=[(make_variant(name="Puffer Vest"), 1)])
     theirs = SimpleNamespace(customer=carmen, current_route=None, verified_order=None)
-    not_theirs = SimpleNamespace(customer=bob, current_route=None, verified_order=None)
-    unsure = _verdict("faq", {"faq": 0.7, "order": 0.25, "returns": 0.03, "billing": 0.01, "human": 0.01})
-    sure = _verdict("faq", {"faq": 0.9, "order": 0.08, "returns": 0.01, "billing": 0.005, "human": 0.005})
-    care = _verdict("faq", {"faq": 0.65, "returns": 0.13, "order": 0.1, "billing": 0.06, "human": 0.06})
-    text = "can you deliver the puffer vest to my partner's place instead?"
+    anonymous = SimpleNamespace(customer=None, current_route=None, verified_order=None)
 
-    # when the verdicts are settled against each customer's orders
-    moved, _ = about_their_orders(text, theirs, unsure, unsure)
-    kept, _ = about_their_orders(text, not_theirs, unsure, unsure)
-    clear, _ = about_their_orders(text, theirs, sure, sure)
-    by_number, _ = about_their_orders(f"can {order.number} go to my office?", theirs, unsure, unsure)
-    how_to, _ = about_their_orders("i bought the puffer vest, how do i wash it?", theirs, care, care)
+    # when
+    decision = route_message("hey where's my vest", conversation=theirs, use_llm=False)
 
-    # then only the unsure verdict naming their own vest (or order number) with the order route in sight goes to
-    # the order specialist; a care question about the vest stays with the help center
-    assert (moved.route, moved.confidence) == ("order", 0.25)
-    assert moved.reason == "classifier: order p=0.25 (names their Puffer Vest)"
-    assert (kept.route, clear.route, how_to.route) == ("faq", "faq", "faq")
-    assert by_number.reason == f"classifier: order p=0.25 (names their {order.number})"
+    # then it is read as "hey where's my item": a tracking question; without their orders it is not
+    assert decision.route == "order"
+    assert 'read as "hey where\'s my item"' in decision.reason
+    assert route_message("hey where's my vest", conversation=anonymous, use_llm=False).route != "order"
+
+
+@pytest.mark.parametrize(
+    ("text", "product", "variant", "neutral"),
+    [
+        ("where is my puffer vest", "Puffer Vest", "L / Black", "where is my item"),
+        ("is the yellow rain jacket on its way", "Tidewater Rain Jacket", "M / Yellow", "is the item on its way"),
+        ("wheres my backpack??", "Day Pack 22L", "Moss", "wheres my item??"),
+        ("my espreso machine leaks", "Espresso Machine", "Steel", "my item leaks"),
+        ("where are my keys", "Day Pack 22L", "Moss", "where are my keys"),
+    ],
+)
+def test_without_item_leaves_what_the_message_asks_about_the_item(text, product, variant, neutral):
+    item = ItemFacts(product=product, variant=variant, category="")
+    assert without_item(text, item) == neutral
+
+
+@pytest.mark.django_db
+def test_the_planner_reads_a_piece_naming_the_customers_own_item_as_the_router_does():
+    # given a customer with trail runners on their way and a delivered hoodie order
+    alice = make_customer()
+    make_order(customer=alice, status=OrderStatus.SHIPPED, items=[(make_variant(name="Trail Runners"), 1)])
+    make_order(customer=alice, status=OrderStatus.DELIVERED, items=[(make_variant(name="Harbor Hoodie"), 1)])
+    theirs = SimpleNamespace(customer=alice, current_route=None, verified_order=None)
+    text = "where are my trail runners and can u also give me the invoice for the hoodie order"
+
+    # when
+    turn = plan_for_turn(text, conversation=theirs)
+
+    # then both requests run: the runners are tracked, the invoice is billing's
+    assert turn is not None
+    assert [s.route for s in turn.run] == ["order", "billing"]
+    assert [s.text for s in turn.run] == [
+        "where are my trail runners",
+        "can u give me the invoice for the hoodie order",
+    ]
+    assert turn.run[0].intent == "track"

@@ -3,8 +3,11 @@ import pytest
 from apps.agents.understanding.intents import EXAMPLES_DIR, load_intent_examples
 from apps.agents.understanding.local_intents import (
     LOCAL_NAMES,
+    foreign_route,
     is_policy_question,
     learned_detector,
+    learned_intent,
+    local_name,
     offered_intent,
     turn_intent,
 )
@@ -95,3 +98,38 @@ def test_turn_intent_reads_a_yes_to_our_offer_as_the_request_offered():
     assert turn_intent("returns", "ok yes", earlier=earlier, last_reply=offer) == "return"
     # with nothing asked, the message is read alone
     assert turn_intent("returns", "where is my refund", earlier=earlier, last_reply="Done.") == "status"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("specialist", "text", "foreign"),
+    [
+        # "vest" alone leans the router to returns; "where's my item" is the order specialist's own question
+        ("order", "ok then, where's my vest", None),
+        ("returns", "where is my vest", None),
+        # what is asked is another specialist's, whatever the product
+        ("order", "i want a refund for the vest", "returns"),
+        ("returns", "has the blanket shipped", "order"),
+        ("order", "send me the invoice for the mug order", "billing"),
+    ],
+)
+def test_a_message_is_foreign_for_what_it_asks_not_for_the_product_it_names(specialist, text, foreign):
+    assert foreign_route(specialist, text) == foreign
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        # a bit of a damage report and a bit of "send it back": a return, though refund_request is likeliest alone
+        (
+            "my espresso machine leaks water all over the counter every time i use it. i want to send it back and get "
+            "my money back",
+            "return",
+        ),
+        ("my kettle is broken, i want to send it back and have my money refunded", "return"),
+        ("can i get a refund?", "refund"),
+    ],
+)
+def test_the_behaviour_is_the_one_its_intents_together_make_likeliest(text, name):
+    assert local_name("returns", learned_intent("returns", text)) == name

@@ -94,3 +94,15 @@ def test_a_write_pointing_back_at_what_the_piece_before_named_is_one_request():
 def test_a_second_request_about_its_own_order_stays_a_second_step():
     plan = plan_message("show me the invoice for TW-100015. and can you email me the one for TW-100010?")
     assert [s.order_numbers for s in plan.steps] == [("TW-100015",), ("TW-100010",)]
+
+
+def test_a_modal_and_its_pronoun_alone_start_the_next_request():
+    # "can u also give me...": "also" is not a cut between "can u" and what it asks
+    assert split_pieces("where are my trail runners and can u also give me the invoice for the hoodie order") == [
+        "where are my trail runners",
+        "can u give me the invoice for the hoodie order",
+    ]
+    assert split_pieces("cancel the blanket order, could you please also send me the receipt") == [
+        "cancel the blanket order",
+        "could you please send me the receipt",
+    ]

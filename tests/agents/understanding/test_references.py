@@ -10,6 +10,7 @@ from apps.agents.understanding.references import (
     date_window,
     facts_from_data,
     order_facts_for_customer,
+    orders_named_apart,
     resolve_in_context,
     resolve_order,
 )
@@ -307,3 +308,93 @@ def test_resolve_in_context_never_widens_and_a_number_decides_alone():
     # an earlier message that fits none of the candidates leaves them as they were
     resolution = resolve_in_context(["the shoes", "hello"], ORDERS, now=NOW)
     assert resolution.numbers == ["TW-200003", "TW-200005"]
+
+
+@pytest.mark.parametrize(
+    ("text", "anchor", "number"),
+    [
+        # the conversation is on the hoodie order (placed 9 days ago): shoes ordered after it are the trail runners
+        ("ok and the shoes i ordered after that one?", "TW-200004", "TW-200003"),
+        ("and what about the order before that one", "TW-200003", "TW-200004"),
+        ("whats the status of the next one", "TW-200004", "TW-200003"),
+        ("the one before?", "TW-200002", "TW-200003"),
+        # the phrase names its own anchor: the order placed just before the $129 one
+        ("where is the order before the 129 dollar one", None, "TW-200003"),
+        # two jackets: the denim one was ordered before the hoodie order, the rain jacket after it
+        ("the jacket i got after the hoodie order", None, "TW-200002"),
+    ],
+)
+def test_resolve_order_reads_an_order_placed_before_or_after_another(text, anchor, number):
+    # when
+    resolution = resolve_order(text, ORDERS, now=NOW, anchor=anchor)
+    # then
+    assert resolution.kind is ResolutionKind.UNIQUE
+    assert resolution.numbers == [number]
+
+
+def test_before_or_after_with_nothing_to_count_from_is_no_cue():
+    # given no order in the conversation, and a phrase that names no order
+    # when
+    resolution = resolve_order("the shoes i ordered after that one", ORDERS, now=NOW, anchor=None)
+    # then the shoes alone are left to choose from
+    assert resolution.kind is ResolutionKind.AMBIGUOUS
+    assert resolution.numbers == ["TW-200003", "TW-200005"]
+
+
+@pytest.mark.parametrize(
+    ("text", "numbers"),
+    [
+        ("wheres my trail runners and did the blanket ship yet", ["TW-200003", "TW-200007"]),
+        ("status of the raincoat and the lamp pls", ["TW-200002", "TW-200008"]),
+        ("where is my jacket", []),  # two jackets, one reference: a question, not two orders
+        ("the yellow jacket and the denim jacket", []),  # the same word names both: resolved as usual
+        ("the hoodie and the socks", []),  # one order
+        ("where is my order", []),
+    ],
+)
+def test_orders_named_apart_are_the_orders_named_each_by_an_item_of_its_own(text, numbers):
+    assert [o.number for o in orders_named_apart(text, ORDERS)] == numbers
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("the order from jun 8", datetime(2026, 6, 8, tzinfo=UTC)),
+        ("my order from 1st june", datetime(2026, 6, 1, tzinfo=UTC)),
+        ("the one i placed on the 3rd", datetime(2026, 6, 3, tzinfo=UTC)),
+        ("the thing i ordered last monday", datetime(2026, 6, 8, tzinfo=UTC)),  # NOW is a Wednesday
+        ("bought it dec 25", datetime(2025, 12, 25, tzinfo=UTC)),  # a day still ahead this year: last year's
+    ],
+)
+def test_date_window_reads_a_day_on_the_calendar(text, day):
+    # when
+    lo, hi, _ = date_window(text, NOW)
+    # then the day itself, with six hours of slack
+    assert (lo, hi) == (day - timedelta(hours=6), day + timedelta(days=1, hours=6))
+
+
+@pytest.mark.parametrize("text", ["may i return it?", "the 2 mugs", "order 3 of 4"])
+def test_words_that_only_look_like_dates_are_none(text):
+    assert date_window(text, NOW) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("the order i placed on june 6", "TW-200003"),  # placed ago(4): June 6
+        ("the one that came on the 5th", "TW-200004"),  # arrived ago(5): the day it was delivered, not placed
+        ("the $92 order", "TW-200004"),  # a round figure: 94.00, the only total within 3%
+        ("the size 8 shoes", "TW-200003"),  # US 8, not the US 9 deck shoes
+    ],
+)
+def test_resolve_order_reads_calendar_days_round_amounts_and_sizes(text, number):
+    # when
+    resolution = resolve_order(text, ORDERS, now=NOW)
+    # then
+    assert resolution.kind is ResolutionKind.UNIQUE
+    assert resolution.numbers == [number]
+
+
+def test_a_weekday_as_a_deadline_is_no_date():
+    assert date_window("i need it by friday", NOW) is None
+    assert date_window("will it come before monday?", NOW) is None

@@ -27,7 +27,13 @@ from apps.agents.specialists.local_rules import answer_then_escalate, open_turn
 from apps.agents.specialists.order.addresses import parse_address
 from apps.agents.specialists.results import day, money
 from apps.agents.tool_results import ErrorCode
-from apps.agents.understanding.references import ResolutionKind, facts_from_data, resolve_in_context, resolve_order
+from apps.agents.understanding.references import (
+    ResolutionKind,
+    facts_from_data,
+    orders_named_apart,
+    resolve_in_context,
+    resolve_order,
+)
 
 # What clearly belongs to another specialist: handed back to the router when none of ours matches.
 FOREIGN = re.compile(
@@ -68,10 +74,12 @@ def _numbers_now(t: Turn) -> list[str]:
     return list(dict.fromkeys(extract_order_numbers(t.text)))[:_MAX_ORDERS]
 
 
-def _several(t: Turn, tool: str) -> ModelResponse:
+def _several(t: Turn, tool: str, numbers: list[str] | None = None) -> ModelResponse:
     """ "status of TW-100002 and TW-100003?", "is TW-100003 or TW-100004 the one with the socks?": each order is
-    looked up; when the message names an item only one of them holds, that order is the answer."""
-    numbers = _numbers_now(t)
+    looked up; when the message names an item only one of them holds, that order is the answer. `numbers`: the
+    orders named by their items instead ("wheres my backpack and did the earbuds ship")."""
+    by_items = bool(numbers)
+    numbers = numbers or _numbers_now(t)
     if not t.was_called(tool):
         return call(*((tool, {"order_number": n}) for n in numbers))
     found = [o.data for o in t.outcomes if o.tool == tool and o.data is not None]
@@ -79,7 +87,7 @@ def _several(t: Turn, tool: str) -> ModelResponse:
     if not found:
         return say(not_found_reply(None, t) if missing else failure_reply())
     note = "I couldn't find one of those orders on your account." if missing else ""
-    if tool == "get_order" and len(found) > 1:
+    if tool == "get_order" and len(found) > 1 and not by_items:
         # What the message says besides the numbers ("the one with the socks") picks among the orders named.
         words = _NUMBER_RE.sub(" ", t.text)
         picked = resolve_order(words, facts_from_data(found))
@@ -115,7 +123,7 @@ def _pick(
         )
     if len(orders) == 1:
         return orders[0]["number"], None
-    found = resolve_in_context(t.recent_texts()[:3], facts_from_data(orders), action=action)
+    found = resolve_in_context(t.recent_texts()[:3], facts_from_data(orders), action=action, anchor=t.anchor_order())
     if found.kind is ResolutionKind.UNIQUE and found.order is not None:
         return found.order.number, None
     if found.kind is ResolutionKind.NONE and found.cues:
@@ -175,6 +183,9 @@ def _list(t: Turn) -> ModelResponse:
 
 
 def _details(t: Turn) -> ModelResponse:
+    apart = _named_apart(t)
+    if apart:
+        return _several(t, "get_order", apart)
     number, response = _pick(t, prefer=("pending", "processing", "shipped"), purpose="the details of")
     order = response or _order_data(t, "get_order", str(number))
     return order if isinstance(order, ModelResponse) else say(_describe(order))
@@ -200,7 +211,18 @@ def _describe(order: dict[str, Any]) -> str:
     )
 
 
+def _named_apart(t: Turn) -> list[str]:
+    """The orders this message names each by an item of its own, when it names several (after `list_orders`)."""
+    listed = t.result("list_orders")
+    if listed is None or t.named_order_now():
+        return []
+    return [o.number for o in orders_named_apart(t.text, facts_from_data(listed.get("orders") or []))][:_MAX_ORDERS]
+
+
 def _track(t: Turn) -> ModelResponse:
+    apart = _named_apart(t)
+    if apart:
+        return _several(t, "track_shipment", apart)
     number, response = _pick(t, prefer=("shipped", "processing", "pending"), purpose="me to track", action="track")
     data = response or _order_data(t, "track_shipment", str(number))
     return data if isinstance(data, ModelResponse) else say(_tracking_text(data), _also_on_the_way(t, str(number)))

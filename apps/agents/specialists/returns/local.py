@@ -30,6 +30,7 @@ from apps.agents.specialists.local_common import (
 )
 from apps.agents.specialists.local_rules import answer_then_escalate, open_turn
 from apps.agents.specialists.results import day, money
+from apps.agents.specialists.returns.refusals import exception_offer, item_refusals, order_refusal, why_not
 from apps.agents.specialists.returns.status import status_reply
 from apps.agents.tool_results import ErrorCode
 from apps.agents.understanding.exchanges import wanted_instead
@@ -84,7 +85,9 @@ def _pick(t: Turn, purpose: str, action: str = "return") -> tuple[str | None, Mo
     if listed is None:
         return None, call(("list_returnable_orders", {}))
     orders = listed.get("orders") or []
-    found = resolve_in_context(t.request_texts("returns"), facts_from_data(orders), action=action)
+    found = resolve_in_context(
+        t.request_texts("returns"), facts_from_data(orders), action=action, anchor=t.anchor_order()
+    )
     if found.kind is ResolutionKind.UNIQUE and found.order is not None:
         return found.order.number, None
     if found.kind is ResolutionKind.NONE and found.cues and orders:
@@ -105,7 +108,7 @@ def _pick(t: Turn, purpose: str, action: str = "return") -> tuple[str | None, Mo
     if not returnable:
         return None, say(
             "None of your recent orders can be returned right now:",
-            bullet(f"{order_line(o)}: {_why_not(o)}" for o in orders[:5]),
+            bullet(f"{order_line(o)}: {why_not(o)}" for o in orders[:5]),
             "If one of them needs an exception, I can connect you with a person from our team.",
         )
     return None, say(
@@ -126,7 +129,7 @@ def _returnable(t: Turn) -> ModelResponse:
     if not returnable:
         return say(
             "None of your recent orders can be returned right now:",
-            bullet(f"{order_line(o)}: {_why_not(o)}" for o in orders[:5]),
+            bullet(f"{order_line(o)}: {why_not(o)}" for o in orders[:5]),
             "If one of them needs an exception, I can connect you with a person from our team.",
         )
     return say(
@@ -134,19 +137,6 @@ def _returnable(t: Turn) -> ModelResponse:
         bullet(f"{order_line(o)}, returnable until {day(o['window_ends_on'])}" for o in returnable[:5]),
         "Final-sale items can't be returned. Would you like to start a return for one of them?",
     )
-
-
-def _why_not(order: dict[str, Any]) -> str:
-    codes = order.get("refusals") or []
-    if ErrorCode.WINDOW_CLOSED in codes:
-        return f"the return window closed on {day(order['window_ends_on'])}"
-    if ErrorCode.NOT_DELIVERED in codes:
-        return "not delivered yet"
-    if ErrorCode.RETURN_IN_PROGRESS in codes:
-        return "a return is already in progress"
-    if ErrorCode.ALREADY_RETURNED in codes:
-        return "already returned"
-    return "nothing on it can be returned"
 
 
 # -- which items ------------------------------------------------------------------------------
@@ -259,14 +249,14 @@ def _return_or_refund(t: Turn, intent: str) -> ModelResponse:
         return say(failure_reply())
     verdict = check.data
     if verdict["refusals"]:
-        return say(_order_refusal(verdict, intent, _reason(t)))
+        return say(order_refusal(verdict, intent, _reason(t)))
     if intent == "policy" and _reason(t) is None:
         # "can i return the tote?" is a question; "can i return the tote? changed my mind" asks for the return.
         return say(_policy_answer(verdict, _named(t, verdict)))
     items, question = _choose_items(t, verdict)
     if items is None:
         return ask(t, question)
-    blocked = _item_refusals(verdict, items)
+    blocked = item_refusals(verdict, items)
     if blocked:
         return say(blocked)
     reason = _reason(t)
@@ -296,7 +286,7 @@ def _final_outcome(t: Turn, intent: str) -> ModelResponse | None:
             code, message = outcome.refused
             if code == ErrorCode.NOT_FOUND:
                 return say(not_found_reply(t.order_number(), t))
-            return say(message, _exception_offer(code))
+            return say(message, exception_offer(code))
         if outcome.data and tool == "request_refund":
             d = outcome.data
             return say(
@@ -307,67 +297,6 @@ def _final_outcome(t: Turn, intent: str) -> ModelResponse | None:
             )
         return say(failure_reply())
     return None
-
-
-def _exception_offer(code: str) -> str:
-    if code in (
-        ErrorCode.WINDOW_CLOSED,
-        ErrorCode.FINAL_SALE,
-        ErrorCode.NOT_DELIVERED,
-        ErrorCode.ALREADY_RETURNED,
-        ErrorCode.RETURN_IN_PROGRESS,
-    ):
-        return "If you believe this needs an exception, I can connect you with a person from our team."
-    return ""
-
-
-def _order_refusal(verdict: dict[str, Any], intent: str, reason: str | None = None) -> str:
-    refusal = verdict["refusals"][0]
-    message = refusal["message"]
-    code = refusal["code"]
-    if code == ErrorCode.WINDOW_CLOSED and reason == "damaged" and verdict.get("warranty_ends_on"):
-        # A defect after the window is not a return, but the warranty may still cover it.
-        return (
-            f"{message} so order {verdict['order_number']} can't be returned any more. A defect is still covered "
-            f"by our {verdict['warranty_months']}-month warranty against manufacturing defects, which for this order "
-            f"runs until **{day(verdict['warranty_ends_on'])}**: if the claim is accepted, the item is repaired, "
-            "replaced or refunded, and you don't pay for shipping. I can connect you with a person from our team "
-            "to start the warranty claim; have a photo of the problem ready."
-        )
-    if code == ErrorCode.WINDOW_CLOSED:
-        return (
-            f"I'm sorry: {message} Our policy allows returns and refunds within {verdict['window_days']} days of "
-            f"delivery, so I can't start one for order {verdict['order_number']}. If there's a special reason, "
-            "I can connect you with a person from our team."
-        )
-    if code == ErrorCode.NOT_DELIVERED:
-        return f"{message} If you no longer want it, the order team can check whether it can still be cancelled."
-    if code == ErrorCode.RETURN_IN_PROGRESS:
-        return f"{message} Ask me for the status of your refund or return to see where it stands."
-    return message
-
-
-def _item_refusals(verdict: dict[str, Any], items: list[dict[str, Any]]) -> str:
-    by_id = {i["order_item_id"]: i for i in verdict["order_items"]}
-    eligible = {v["order_item_id"]: v for v in verdict["items"]}
-    problems = []
-    for line in items:
-        item = by_id[line["order_item_id"]]
-        if item["final_sale"]:
-            problems.append(
-                f"{item['name']} was a final-sale item, and final-sale items can't be returned or refunded."
-            )
-        elif (
-            line["order_item_id"] in eligible
-            and line["quantity"] > eligible[line["order_item_id"]]["returnable_quantity"]
-        ):
-            left = eligible[line["order_item_id"]]["returnable_quantity"]
-            problems.append(f"Only {left} x {item['name']} can still be returned.")
-        elif line["order_item_id"] not in eligible:
-            problems.append(f"{item['name']} can no longer be returned (it is already in a return).")
-    if problems:
-        return " ".join(problems) + " If there's another item you'd like to return, tell me which one."
-    return ""
 
 
 def _named(t: Turn, verdict: dict[str, Any]) -> list[dict[str, Any]]:

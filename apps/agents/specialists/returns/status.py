@@ -13,10 +13,12 @@ from apps.agents.understanding.references import ResolutionKind, facts_from_data
 
 
 # -- refund status ---------------------------------------------------------------------------------
-def status_reply(t: Turn) -> ModelResponse:
+def status_reply(t: Turn, *, number: str | None = None, lead: str = "") -> ModelResponse:
+    """The refunds, refund requests and returns of the customer (of order `number`, else the one the conversation
+    names), `lead` said first."""
     outcome = t.outcome("refund_status")
     if outcome is None:
-        number = t.order_number()
+        number = number or t.order_number()
         return call(("refund_status", {"order_number": number} if number else {}))
     if outcome.refused:
         code, message = outcome.refused
@@ -47,10 +49,11 @@ def status_reply(t: Turn) -> ModelResponse:
     where = f" for order {d['order_number']}" if d.get("order_number") else ""
     if not lines:
         return say(
+            lead,
             f"I don't see any refunds, refund requests or returns{where}. "
-            "Would you like to start a return or request a refund?"
+            "Would you like to start a return or request a refund?",
         )
-    return say(f"Here's where things stand{where}:", bullet(lines))
+    return say(lead, f"Here's where things stand{where}:", bullet(lines))
 
 
 def _received(r: dict[str, Any]) -> str:
