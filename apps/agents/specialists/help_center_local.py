@@ -113,8 +113,13 @@ def _units(text: str) -> list[str]:
     return units
 
 
-# A sentence that leans on the one before ("After that, ...", "This also ...") reads badly on its own.
-_ANAPHORIC_RE = re.compile(r"^(?:after that|before that|this|that|these|those|it|they|also|however|otherwise)\b", re.I)
+# A sentence that leans on the one before ("After that, ...", "This also ...", "You can also ...": another way than
+# the main one) reads badly on its own.
+_ANAPHORIC_RE = re.compile(
+    r"^(?:after that|before that|this|that|these|those|it|they|also|however|otherwise|"
+    r"(?:you|we) (?:can|may|could) also)\b",
+    re.I,
+)
 _QUANTITY_QUESTION_RE = re.compile(r"\b(?:how (?:long|many|much|soon|fast)|when|what does .* cost|price|fee)\b", re.I)
 
 

@@ -11,6 +11,7 @@ from apps.agents.specialists.help_center_local import (
     _best_search,
     _each_question,
     asked_questions,
+    best_sentences,
     focused_queries,
     whole_page_asked,
 )
@@ -181,3 +182,16 @@ def test_another_section_of_the_page_that_the_question_names_adds_its_sentence()
     assert "Express shipping is never free: it costs $14.99. [2]" in reply.parts[0].content
     only_standard = _answer(_turn("is standard shipping free over $50?"), {"excerpts": [standard, express]})
     assert "[2]" not in only_standard.parts[0].content
+
+
+def test_another_way_is_not_quoted_before_the_main_one():
+    # given a section whose second sentence offers another way ("You can also ...")
+    text = (
+        "Every newsletter has an Unsubscribe link at the bottom: one click and you are removed. "
+        "You can also switch it off in your account settings."
+    )
+
+    # when / then: a question sharing a word only with the other way gets the main one
+    assert best_sentences("how do i get off the newsletter", text) == [
+        "Every newsletter has an Unsubscribe link at the bottom: one click and you are removed."
+    ]
