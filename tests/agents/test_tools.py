@@ -278,6 +278,10 @@ def test_confirmation_classifier(text: str, expected: Confirmation) -> None:
         ("yes, update it", "change_shipping_address", Confirmation.YES),
         ("yes please send it", "send_invoice_copy", Confirmation.YES),
         ("yes, start the return", "create_return", Confirmation.YES),
+        ("yes please cancel that one", "cancel_order", Confirmation.YES),
+        ("ok sounds good, go ahead and send me the label", "create_return", Confirmation.YES),
+        ("yes, return it", "create_return", Confirmation.YES),
+        ("yes, send me the label", "cancel_order", Confirmation.UNCLEAR),
         # the verb of another action is not a restatement
         ("yes, cancel it", "change_shipping_address", Confirmation.UNCLEAR),
         ("yes, cancel it", "send_invoice_copy", Confirmation.UNCLEAR),

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +62,18 @@ class Prediction:
     reason: str
     # Nearer to an example asking for a person (`human` / `contact_human_agent`) than to a complaint (`complaint`).
     asks_for_person: bool = False
+
+
+def best_in_scope(prediction: Prediction, *, why: str, passed_over: frozenset[str] = frozenset()) -> Prediction:
+    """The likeliest specialist's verdict, for a message known to be about the shop (unchanged without one);
+    `passed_over`: routes known not to fit either."""
+    in_scope = {r: p for r, p in prediction.probabilities.items() if r != OUT_OF_SCOPE and r not in passed_over}
+    if not in_scope:
+        return prediction
+    best = max(in_scope, key=in_scope.__getitem__)
+    return replace(
+        prediction, route=best, confidence=in_scope[best], reason=f"classifier: {best} p={in_scope[best]:.2f} ({why})"
+    )
 
 
 @dataclass

@@ -19,7 +19,7 @@ import functools
 import logging
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field
 from apps.agents.confirmation import extract_confirmation
 from apps.agents.offline.slots import extract_emails, extract_order_numbers, extract_quantity
 from apps.agents.routes import HUMAN, OUT_OF_SCOPE, ROUTES, SPECIALIST_ROUTES, HistoryTurn, RouteDecision, RouteName
-from apps.agents.routing.classifier import Prediction, get_classifier
+from apps.agents.routing.classifier import Prediction, best_in_scope, get_classifier
 from apps.agents.routing.customer_items import points_at_own_order, reread_own_items
 from apps.agents.routing.person import person_requested
 
@@ -288,17 +288,12 @@ def _llm_router() -> LLMRouter | None:
 _FAR_OVERRIDE_PROBABILITY = 0.4
 # ...and the out_of_scope class needs at least this probability; below it the likeliest specialist answers.
 _OUT_OF_SCOPE_MIN_PROBABILITY = 0.6
-
-
-def _best_in_scope(prediction: Prediction, *, why: str) -> Prediction:
-    """The likeliest specialist's verdict, for a message known to be about the shop (unchanged without one)."""
-    in_scope = {r: p for r, p in prediction.probabilities.items() if r != OUT_OF_SCOPE}
-    if not in_scope:
-        return prediction
-    best = max(in_scope, key=in_scope.__getitem__)
-    return replace(
-        prediction, route=best, confidence=in_scope[best], reason=f"classifier: {best} p={in_scope[best]:.2f} ({why})"
-    )
+# A message as near one of the shop's own examples as this (cosine similarity) is refused only when out_of_scope is
+# this sure: the real support questions the classifier would refuse mostly sit there, unrelated requests mostly
+# well below. Chosen on the out-of-fold predictions of the team's examples so that refusals stay right 95% of the
+# time (there: precision 0.934 -> 0.950, recall 0.874 -> 0.863), never on an evaluation set.
+_NEAR_SHOP_SIMILARITY = 0.6
+_NEAR_SHOP_MIN_PROBABILITY = 0.8
 
 
 def settle_prediction(prediction: Prediction) -> Prediction:
@@ -312,9 +307,11 @@ def settle_prediction(prediction: Prediction) -> Prediction:
     far = prediction.reason.startswith("unlike")  # the classifier's far-from-shop verdict
     if far and in_scope[best] < _FAR_OVERRIDE_PROBABILITY:
         return prediction
-    if not far and prediction.probabilities.get(OUT_OF_SCOPE, 0.0) >= _OUT_OF_SCOPE_MIN_PROBABILITY:
+    near = prediction.similarity >= _NEAR_SHOP_SIMILARITY
+    needed = _NEAR_SHOP_MIN_PROBABILITY if near else _OUT_OF_SCOPE_MIN_PROBABILITY
+    if not far and prediction.probabilities.get(OUT_OF_SCOPE, 0.0) >= needed:
         return prediction
-    return _best_in_scope(prediction, why=f"out_of_scope unclear, sim {prediction.similarity:.2f}")
+    return best_in_scope(prediction, why=f"out_of_scope unclear, sim {prediction.similarity:.2f}")
 
 
 def settle_predictions(texts: list[str], predictions: list[Prediction]) -> list[Prediction]:
@@ -335,7 +332,7 @@ def own_item_verdicts(
         settled,
         conversation,
         reread=lambda plain: settle_predictions(plain, get_classifier().predict(plain)),
-        in_scope=_best_in_scope,
+        in_scope=best_in_scope,
     )
 
 
@@ -394,8 +391,10 @@ def route_message(
     unclear_answer = (raw.route == OUT_OF_SCOPE and raw.confidence < _ANSWER_OUT_OF_SCOPE_CEILING) or (
         local.route in SPECIALIST_ROUTES and unsure_of_switch
     )
+    # (Settled onto the topic itself below the threshold, as an unclear out_of_scope verdict may be, it is the same.)
     if (
-        local.route not in (HUMAN, sticky_route)
+        local.route != HUMAN
+        and (local.route != sticky_route or local.confidence < threshold)
         and sticky_route in SPECIALIST_ROUTES
         and _bot_just_asked(history)
         # "the socks from the hoodie order": pointing at one of their orders asks for nothing new, whatever "order"

@@ -131,6 +131,34 @@ def test_money_and_its_currency() -> None:
                 "country": "CA",
             },
         ),
+        (
+            "new address is 12 Elm St Apt 4, Portland ME 04101",
+            {"line1": "12 Elm St", "line2": "Apt 4", "city": "Portland", "region": "ME", "postal_code": "04101"}
+            | {"country": "US"},
+        ),
+        (
+            "22 Fore Street, Portland, Maine 04101",
+            {"line1": "22 Fore Street", "line2": "", "city": "Portland", "region": "ME", "postal_code": "04101"}
+            | {"country": "US"},
+        ),
+        (
+            "it should go to 9 Ocean Drive Miami FL 33139",
+            {"line1": "9 Ocean Drive", "line2": "", "city": "Miami", "region": "FL", "postal_code": "33139"}
+            | {"country": "US"},
+        ),
+        (
+            "12 harbor street portland or 97201 us",
+            {"line1": "12 harbor street", "line2": "", "city": "portland", "region": "OR", "postal_code": "97201"}
+            | {"country": "US"},
+        ),
+        (
+            "i moved, im at 300 King St W Toronto ON M5V 1J5 now",
+            {"line1": "300 King St W", "line2": "", "city": "Toronto", "region": "ON", "postal_code": "M5V 1J5"}
+            | {"country": "CA"},
+        ),
+        ("the order from nov 28 is for me and 3 others, ok ME 04101", None),  # no street named
+        ("9 Ocean Drive Miami ZZ 33139", None),
+        ("9 Ocean Drive Miami FL 33139, canada", None),
         ("to 12 Harbor Street, Portland, ZZ 97201", None),
         ("send it to my office please", None),
         ("12 Harbor Street, Portland", None),

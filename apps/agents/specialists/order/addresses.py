@@ -6,7 +6,9 @@ number, a city, a postal code, a country); anything less returns None and the
 specialist asks for the address in that form rather than guessing. The country
 may be left out only where the region and postal code name it unambiguously
 ("Chicago, IL 60606": a US state and a ZIP code; "Toronto, ON M5H 2M9": a
-Canadian province and postal code). The street line starts at its house number,
+Canadian province and postal code); such an address may also come with fewer commas or
+the state spelled out ("9 Ocean Drive Miami FL 33139", "22 Fore Street, Portland, Maine
+04101"), its street line then ending in a street word. The street line starts at its house number,
 so the words of the request before it ("...to my mom's, it's 18 Elm Street") stay out.
 """
 
@@ -84,7 +86,7 @@ def parse_address(text: str) -> dict[str, str] | None:
     body = body.strip().rstrip(".!")
     parts = [p.strip() for p in body.split(",") if p.strip()]
     if len(parts) < 3:
-        return None
+        return _us_or_canadian(body)
     tail = _FILLER_TAIL_RE.sub("", parts[-1]).strip(".!? ")
     country = COUNTRIES.get(tail.lower())
     if country is not None:
@@ -92,7 +94,7 @@ def parse_address(text: str) -> dict[str, str] | None:
     else:
         country = _implied_country(tail)
         if country is None:
-            return None
+            return _us_or_canadian(body)  # "22 Fore Street, Portland, Maine 04101"
         parts[-1] = tail
     line1 = _street_line(parts.pop(0))
     if not re.search(r"\d", line1) or len(line1) > 200:
@@ -129,3 +131,115 @@ def parse_address(text: str) -> dict[str, str] | None:
         "postal_code": postal,
         "country": country,
     }
+
+
+# A US or Canadian address written with fewer commas ("9 Ocean Drive Miami FL 33139", "12 Elm St Apt 4, Portland ME
+# 04101", "22 Fore Street, Portland Maine 04101"): the state and postal code end it and name the country.
+_STATE_NAMES = {
+    name: code
+    for code, names in {
+        "AL": "alabama",
+        "AK": "alaska",
+        "AZ": "arizona",
+        "AR": "arkansas",
+        "CA": "california",
+        "CO": "colorado",
+        "CT": "connecticut",
+        "DE": "delaware",
+        "FL": "florida",
+        "GA": "georgia",
+        "HI": "hawaii",
+        "ID": "idaho",
+        "IL": "illinois",
+        "IN": "indiana",
+        "IA": "iowa",
+        "KS": "kansas",
+        "KY": "kentucky",
+        "LA": "louisiana",
+        "ME": "maine",
+        "MD": "maryland",
+        "MA": "massachusetts",
+        "MI": "michigan",
+        "MN": "minnesota",
+        "MS": "mississippi",
+        "MO": "missouri",
+        "MT": "montana",
+        "NE": "nebraska",
+        "NV": "nevada",
+        "NH": "new hampshire",
+        "NJ": "new jersey",
+        "NM": "new mexico",
+        "NY": "new york",
+        "NC": "north carolina",
+        "ND": "north dakota",
+        "OH": "ohio",
+        "OK": "oklahoma",
+        "OR": "oregon",
+        "PA": "pennsylvania",
+        "RI": "rhode island",
+        "SC": "south carolina",
+        "SD": "south dakota",
+        "TN": "tennessee",
+        "TX": "texas",
+        "UT": "utah",
+        "VT": "vermont",
+        "VA": "virginia",
+        "WA": "washington",
+        "WV": "west virginia",
+        "WI": "wisconsin",
+        "WY": "wyoming",
+        "ON": "ontario",
+        "QC": "quebec",
+        "BC": "british columbia",
+        "AB": "alberta",
+        "MB": "manitoba",
+        "NS": "nova scotia",
+        "NB": "new brunswick",
+        "SK": "saskatchewan",
+    }.items()
+    for name in [names]
+}
+_REGION = "|".join(sorted((re.escape(n) for n in _STATE_NAMES), key=len, reverse=True))
+_LOOSE_TAIL_RE = re.compile(
+    rf"[,\s]+(?P<region>{_REGION}|[A-Za-z]{{2}})[,\s]+(?P<postal>\d{{5}}(?:-\d{{4}})?|[A-Za-z]\d[A-Za-z] ?\d[A-Za-z]\d)"
+    r"(?:[,\s]+(?P<country>us|usa|united states|canada))?\s*$",
+    re.IGNORECASE,
+)
+_STREET_END_RE = re.compile(
+    r"\b(?:street|st|avenue|ave|road|rd|drive|dr|lane|ln|boulevard|blvd|way|court|ct|place|pl|terrace|circle|"
+    r"parkway|pkwy|highway|hwy|square)\.?(?:\s+(?:n|s|e|w|ne|nw|se|sw))?(?:\s+(?:apt|apartment|unit|suite|ste|#)"
+    r"\s*\w+)?(?=\s)",
+    re.IGNORECASE,
+)
+_LINE2_TAIL_RE = re.compile(r"[,\s]+((?:apt|apartment|unit|suite|ste|flat|#)\s*\w+)$", re.IGNORECASE)
+
+
+def _us_or_canadian(body: str) -> dict[str, str] | None:
+    body = _FILLER_TAIL_RE.sub("", body).strip(".!? ")
+    tail = _LOOSE_TAIL_RE.search(body)
+    if tail is None:
+        return None
+    said = tail.group("region")
+    region = _STATE_NAMES.get(said.lower(), said.upper())
+    postal = tail.group("postal").upper()
+    country = "CA" if re.match(r"[A-Z]\d", postal) else "US"
+    if region not in (_CA_PROVINCES if country == "CA" else _US_STATES) or (
+        tail.group("country") and COUNTRIES.get(tail.group("country").lower()) != country
+    ):
+        return None
+    head = body[: tail.start()].strip(" ,")
+    if "," in head:
+        street, city = (p.strip() for p in head.rsplit(",", 1))
+    else:
+        ends = list(_STREET_END_RE.finditer(head))
+        if not ends:
+            return None
+        street, city = head[: ends[-1].end()].strip(), head[ends[-1].end() :].strip()
+    line2_match = _LINE2_TAIL_RE.search(street)
+    line2 = line2_match.group(1) if line2_match else ""
+    line1 = _street_line(street[: line2_match.start()] if line2_match else street)
+    if not re.search(r"\d", line1) or not _STREET_END_RE.search(f"{line1} ") or len(line1) > 200:
+        return None  # a street line names its street ("Fore Street", "Madison St")
+    if not city or re.search(r"\d", city):
+        return None
+    return {"line1": line1, "line2": line2, "city": city, "region": region, "postal_code": postal, "country": country}

@@ -176,7 +176,8 @@ def _return_done(result: Any, args: dict[str, Any]) -> str:
     summary=_return_summary,
     precheck=_return_precheck,
     done_message=_return_done,
-    confirm_verbs=("create", "open", "start", "book", "file", "make"),
+    # "ok go ahead and send me the label", "yes, return it": what a return is, said back
+    confirm_verbs=("create", "open", "start", "book", "file", "make", "return", "send", "exchange"),
 )
 def create_return(
     ctx: RunContext[SupportDeps],
