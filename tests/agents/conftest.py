@@ -107,3 +107,14 @@ def route_to(monkeypatch: pytest.MonkeyPatch) -> Any:
         monkeypatch.setattr(turns, "route_message", fixed)
 
     return _route_to
+
+
+@pytest.fixture
+def default_specialists(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every route gets the default, tool-less spec: for tests of the runtime, not of the specialists."""
+    from apps.agents import registry
+    from apps.agents.specialists.base import BASE_INSTRUCTIONS
+
+    for route in registry.SPECIALIST_ROUTES:
+        spec = registry.SpecialistSpec(name=route, instructions=BASE_INSTRUCTIONS, version="default")
+        monkeypatch.setitem(registry.SPECIALISTS, route, spec)

@@ -14,17 +14,7 @@ from apps.agents.turns import turn_run
 from apps.conversations.models import Conversation, Message, MessageRole, MessageStatus
 from apps.conversations.services import message_create
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def default_specialists(monkeypatch: pytest.MonkeyPatch) -> None:
-    from apps.agents import registry
-    from apps.agents.specialists.base import BASE_INSTRUCTIONS
-
-    for route in registry.SPECIALIST_ROUTES:
-        spec = registry.SpecialistSpec(name=route, instructions=BASE_INSTRUCTIONS, version="default")
-        monkeypatch.setitem(registry.SPECIALISTS, route, spec)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("default_specialists")]
 
 
 def _guest_message(text: str) -> Message:

@@ -25,20 +25,9 @@ from apps.support.models import Escalation
 from tests.fakes.llm_server import hang, text
 from tests.workers import turn_worker_burst, turn_worker_thread
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("default_specialists")]
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(autouse=True)
-def default_specialists(monkeypatch: pytest.MonkeyPatch) -> None:
-    """In this process every route gets the default, tool-less spec (the runtime is under test, not specialists)."""
-    from apps.agents import registry
-    from apps.agents.specialists.base import BASE_INSTRUCTIONS
-
-    for route in registry.SPECIALIST_ROUTES:
-        spec = registry.SpecialistSpec(name=route, instructions=BASE_INSTRUCTIONS, version="default")
-        monkeypatch.setitem(registry.SPECIALISTS, route, spec)
 
 
 def _replies(message: Message) -> list[str]:

@@ -13,18 +13,7 @@ from apps.observability.models import Span, Trace, TraceStatus
 from apps.support.models import Escalation
 from tests.fakes.llm_server import cut_stream, text
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def default_specialists(monkeypatch: pytest.MonkeyPatch) -> None:
-    """These tests exercise the runtime, not the specialists: every route gets the default, tool-less spec."""
-    from apps.agents import registry
-    from apps.agents.specialists.base import BASE_INSTRUCTIONS
-
-    for route in registry.SPECIALIST_ROUTES:
-        spec = registry.SpecialistSpec(name=route, instructions=BASE_INSTRUCTIONS, version="default")
-        monkeypatch.setitem(registry.SPECIALISTS, route, spec)
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("default_specialists")]
 
 
 def test_turn_answers_once_with_local_model_and_streams(say: Any, pushed: list, route_to: Any) -> None:
