@@ -122,6 +122,11 @@ class SparseRows:
         np.add.at(out, self.row_ids(), weighted)
         return out.ravel() if coef.ndim == 1 else out
 
+    def toarray(self, dtype: type = np.float64) -> np.ndarray:
+        out = np.zeros((self.rows, self.columns), dtype=dtype)
+        out[self.row_ids(), self.indices] = self.data
+        return out
+
     def scaled(self, factor: float) -> SparseRows:
         return SparseRows(self.indptr, self.indices, self.data * factor, self.columns)
 
@@ -142,10 +147,14 @@ class SparseRows:
         return sparse.csr_matrix((self.data, self.indices, self.indptr), shape=(self.rows, self.columns))
 
 
-def _counted(keys: np.ndarray, columns: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(row, column, count) of each distinct `row * columns + column` key, in row then column order."""
-    unique, counts = np.unique(keys, return_counts=True)
-    return unique // columns, unique % columns, counts.astype(np.float64)
+def _counted(
+    keys: np.ndarray, columns: int, weights: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, column, summed weight) of each distinct `row * columns + column` key, in row then column order; the
+    weight of a key is 1 without `weights`, so the sum is its count."""
+    unique, inverse = np.unique(keys, return_inverse=True)
+    sums = np.bincount(inverse, weights=weights, minlength=len(unique)).astype(np.float64)
+    return unique // columns, unique % columns, sums
 
 
 def _l2_rows(row_of: np.ndarray, column_of: np.ndarray, values: np.ndarray, rows: int, columns: int) -> SparseRows:
@@ -157,10 +166,11 @@ def _l2_rows(row_of: np.ndarray, column_of: np.ndarray, values: np.ndarray, rows
     return SparseRows(indptr, column_of.astype(np.int64), data.astype(np.float64), columns)
 
 
-def hashed_counts(documents: Iterable[list[str]], n_features: int) -> SparseRows:
-    """scikit-learn's `HashingVectorizer(n_features, alternate_sign=False, norm="l2")` over analysed documents:
-    each feature's count at `abs(murmurhash3_32(feature)) % n_features`, rows L2-normalised. One hash per
-    distinct feature of all the documents."""
+def hashed_counts(documents: Iterable[list[str]], n_features: int, *, alternate_sign: bool = False) -> SparseRows:
+    """scikit-learn's `HashingVectorizer(n_features, alternate_sign=..., norm="l2")` over analysed documents:
+    each feature's count at `abs(murmurhash3_32(feature)) % n_features` (with `alternate_sign`, counted with the
+    hash's sign, so collisions tend to cancel), rows L2-normalised. One hash per distinct feature of all the
+    documents."""
     distinct: dict[str, int] = {}
     owners: list[int] = []
     ids: list[int] = []
@@ -172,8 +182,10 @@ def hashed_counts(documents: Iterable[list[str]], n_features: int) -> SparseRows
             owners.append(row)
     hashes = murmurhash3_32([f.encode("utf-8") for f in distinct]).astype(np.int64)
     index = np.where(hashes == -(2**31), (2**31 - 1 - (n_features - 1)) % n_features, np.abs(hashes) % n_features)
-    keys = np.asarray(owners, dtype=np.int64) * n_features + index[np.asarray(ids, dtype=np.int64)]
-    row_of, column_of, counts = _counted(keys, n_features)
+    feature_of = np.asarray(ids, dtype=np.int64)
+    keys = np.asarray(owners, dtype=np.int64) * n_features + index[feature_of]
+    signs = np.where(hashes >= 0, 1.0, -1.0)[feature_of] if alternate_sign else None
+    row_of, column_of, counts = _counted(keys, n_features, signs)
     return _l2_rows(row_of, column_of, counts, rows, n_features)
 
 

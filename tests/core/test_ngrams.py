@@ -30,20 +30,22 @@ def test_murmurhash3_32_equals_scikit_learns_for_every_key_length():
 
 def test_hashed_counts_equal_scikit_learns_hashing_vectorizer():
     texts = _texts()
-    for analyzer, ngrams, size, analyse in (
-        ("word", (1, 2), 2**14, word_ngrams),
-        ("char_wb", (3, 5), 2**15, char_wb_ngrams),
+    for analyzer, ngrams, size, analyse, signed in (
+        ("word", (1, 2), 2**14, word_ngrams, False),
+        ("char_wb", (3, 5), 2**15, char_wb_ngrams, False),
+        ("char_wb", (3, 5), 2**9, char_wb_ngrams, True),  # the detector's character sketches
     ):
         # given scikit-learn's HashingVectorizer as the detector configures it
         vectorizer = HashingVectorizer(
-            n_features=size, analyzer=analyzer, ngram_range=ngrams, alternate_sign=False, norm="l2"
+            n_features=size, analyzer=analyzer, ngram_range=ngrams, alternate_sign=signed, norm="l2"
         )
 
         # when the same texts are hashed here
-        ours = hashed_counts((analyse(t, *ngrams) for t in texts), size)
+        ours = hashed_counts((analyse(t, *ngrams) for t in texts), size, alternate_sign=signed)
 
         # then the matrices are equal
         assert np.abs(ours.to_scipy().toarray() - vectorizer.transform(texts).toarray()).max() == 0.0
+        assert np.array_equal(ours.toarray(), ours.to_scipy().toarray())
 
 
 def test_exported_tfidf_transforms_and_multiplies_like_scikit_learn():
@@ -58,7 +60,7 @@ def test_exported_tfidf_transforms_and_multiplies_like_scikit_learn():
     rows = exported.transform(texts)
 
     # then the features and their products with coefficients agree to rounding
-    assert np.abs(rows.to_scipy().toarray() - vectorizer.transform(texts).toarray()).max() < 1e-12
+    assert np.abs(rows.to_scipy().toarray() - vectorizer.transform(texts).toarray()).max() == 0.0
     assert np.abs(rows.dot(coef) - vectorizer.transform(texts) @ coef).max() < 1e-12
     assert np.abs(rows.dot(coef[:, 0]) - vectorizer.transform(texts) @ coef[:, 0]).max() < 1e-12
 
