@@ -36,26 +36,9 @@ _RELATIVE_DATES: tuple[tuple[str, Callable[[int], tuple[int, int]], str], ...] =
 )
 
 
+# Keyed by a month word's first three letters: every spelling _MONTH matches ("sept", "june", "december") has them.
 _MONTHS = {
-    m: i
-    for i, names in enumerate(
-        (
-            ("jan", "january"),
-            ("feb", "february"),
-            ("mar", "march"),
-            ("apr", "april"),
-            ("may",),
-            ("jun", "june"),
-            ("jul", "july"),
-            ("aug", "august"),
-            ("sep", "sept", "september"),
-            ("oct", "october"),
-            ("nov", "november"),
-            ("dec", "december"),
-        ),
-        start=1,
-    )
-    for m in names
+    m: i for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)
 }
 _MONTH = (
     r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?"
@@ -80,7 +63,7 @@ def _calendar_day(text: str, today: datetime) -> tuple[datetime, str] | None:
         m = pattern.search(text)
         if m:
             month_word, day_word = (m.group(1), m.group(2)) if m.group(1).isalpha() else (m.group(2), m.group(1))
-            month, day = _MONTHS[month_word.lower()[:3] if month_word.lower()[:4] != "sept" else "sep"], int(day_word)
+            month, day = _MONTHS[month_word.lower()[:3]], int(day_word)
             for year in (today.year, today.year - 1):
                 try:
                     when = today.replace(year=year, month=month, day=day)
