@@ -30,6 +30,15 @@ async def _hello(comm, **fields):
     return await comm.receive_json_from(timeout=3)
 
 
+async def _open_with_first_message(comm, client_id: str, text: str) -> Conversation:
+    """Connects, says hello, sends the first message and drains what follows: the conversation it started."""
+    await comm.connect()
+    await _hello(comm)
+    await comm.send_json_to({"type": "message", "id": client_id, "text": text})
+    ready = (await drain(comm))[0]
+    return await sync_to_async(Conversation.objects.get)(public_id=ready["conversation"])
+
+
 async def test_origin_not_allowed_is_refused():
     # given a page on another site
     comm = communicator(origin=b"http://evil.example")
@@ -318,11 +327,7 @@ async def test_guest_verification_binds_the_order_only_when_email_matches(turns)
 async def test_staff_takeover_reply_reaches_the_customer_live(turns):
     # given a customer chatting and a staff member who may take over
     comm = communicator()
-    await comm.connect()
-    await _hello(comm)
-    await comm.send_json_to({"type": "message", "id": "h", "text": "I want a person"})
-    ready = (await drain(comm))[0]
-    conversation = await sync_to_async(Conversation.objects.get)(public_id=ready["conversation"])
+    conversation = await _open_with_first_message(comm, "h", "I want a person")
     staff = await sync_to_async(make_user)(username="dana", staff=True)
     # when they take over and reply
     await sync_to_async(services.conversation_takeover)(conversation=conversation, staff=staff)
@@ -363,11 +368,7 @@ async def test_approval_outcome_is_relayed(turns):
 
 async def test_feedback_and_csat_over_the_socket(turns):
     comm = communicator()
-    await comm.connect()
-    await _hello(comm)
-    await comm.send_json_to({"type": "message", "id": "f", "text": "hi"})
-    ready = (await drain(comm))[0]
-    conversation = await sync_to_async(Conversation.objects.get)(public_id=ready["conversation"])
+    conversation = await _open_with_first_message(comm, "f", "hi")
     answer = await sync_to_async(services.message_create)(conversation=conversation, role="assistant", text="Hello!")
     await receive_until(comm, "message")
     await comm.send_json_to({"type": "feedback", "message": answer.pk, "rating": "down"})
@@ -452,11 +453,7 @@ async def test_messages_stored_while_the_layers_subscription_was_down_are_replay
     # given a guest socket that has seen its conversation's first message
     _, cookie = await sync_to_async(session_cookie_for)(None)
     comm = communicator(cookie=cookie)
-    await comm.connect()
-    await _hello(comm)
-    await comm.send_json_to({"type": "message", "id": "a", "text": "one"})
-    ready = (await drain(comm))[0]
-    conversation = await sync_to_async(Conversation.objects.get)(public_id=ready["conversation"])
+    conversation = await _open_with_first_message(comm, "a", "one")
     # and an answer stored whose event never reached this process (published while its subscription was down)
     await sync_to_async(Message.objects.create)(conversation=conversation, seq=2, role="assistant", text="two")
     # when the process's subscription to the channel layer is lost and redis-py makes it again
