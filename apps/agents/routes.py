@@ -18,6 +18,8 @@ from apps.conversations.models import Route
 ROUTES: tuple[str, ...] = tuple(Route.values)
 HUMAN: str = Route.HUMAN.value
 OUT_OF_SCOPE: str = Route.OUT_OF_SCOPE.value
+# Where a message that only names one of the customer's items goes: the order that holds it.
+ORDER: str = Route.ORDER.value
 # Routes the turn answers itself (escalate / decline politely): every other route is a specialist.
 NON_SPECIALIST_ROUTES = frozenset({HUMAN, OUT_OF_SCOPE})
 SPECIALIST_ROUTES: tuple[str, ...] = tuple(r for r in ROUTES if r not in NON_SPECIALIST_ROUTES)

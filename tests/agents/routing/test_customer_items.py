@@ -104,3 +104,38 @@ def test_the_planner_reads_a_piece_naming_the_customers_own_item_as_the_router_d
         "can u give me the invoice for the hoodie order",
     ]
     assert turn.run[0].intent == "track"
+
+
+@pytest.mark.django_db
+def test_a_first_message_that_only_names_the_customers_own_item_asks_after_its_order():
+    # given a customer whose trail runners are in transit, and one who bought none
+    alice, other = make_customer(), make_customer()
+    make_order(customer=alice, status=OrderStatus.SHIPPED, items=[(make_variant(name="Trail Runners"), 1)])
+    make_order(customer=other, status=OrderStatus.SHIPPED)
+    theirs = SimpleNamespace(customer=alice, current_route=None, verified_order=None)
+    not_theirs = SimpleNamespace(customer=other, current_route=None, verified_order=None)
+
+    # when
+    decision = route_message("my trail runners", conversation=theirs, use_llm=False)
+
+    # then the order specialist looks it up; the same words from someone who bought none are not read that way
+    assert decision.route == "order"
+    assert decision.reason.startswith("names only their own item")
+    assert not route_message("my trail runners", conversation=not_theirs, use_llm=False).reason.startswith(
+        "names only their own item"
+    )
+
+
+@pytest.mark.django_db
+def test_an_item_named_alone_answering_the_bots_question_keeps_the_topic():
+    # given a returns conversation where the bot just asked which order
+    carmen = make_customer()
+    make_order(customer=carmen, status=OrderStatus.SHIPPED, items=[(make_variant(name="Puffer Vest"), 1)])
+    conversation = SimpleNamespace(customer=carmen, current_route="returns", verified_order=None)
+    history = [("customer", "i want to return something"), ("assistant", "Which order is it for?")]
+
+    # when
+    decision = route_message("the vest", conversation=conversation, history=history, use_llm=False)
+
+    # then it answers the question: the returns topic stays
+    assert decision.route == "returns"

@@ -30,7 +30,14 @@ from apps.agents.specialists.local_common import (
 )
 from apps.agents.specialists.local_rules import answer_then_escalate, open_turn
 from apps.agents.specialists.results import day, money
-from apps.agents.specialists.returns.refusals import exception_offer, item_refusals, order_refusal, why_not
+from apps.agents.specialists.returns.refusals import (
+    exception_offer,
+    item_refusals,
+    order_refusal,
+    other_candidates,
+    still_returnable,
+    why_not,
+)
 from apps.agents.specialists.returns.status import status_reply
 from apps.agents.tool_results import ErrorCode
 from apps.agents.understanding.exchanges import wanted_instead
@@ -249,14 +256,14 @@ def _return_or_refund(t: Turn, intent: str) -> ModelResponse:
         return say(failure_reply())
     verdict = check.data
     if verdict["refusals"]:
-        return say(order_refusal(verdict, intent, _reason(t)))
+        return say(order_refusal(verdict, intent, _reason(t)), *_alternatives(t, verdict, set()))
     if intent == "policy" and _reason(t) is None:
         # "can i return the tote?" is a question; "can i return the tote? changed my mind" asks for the return.
         return say(_policy_answer(verdict, _named(t, verdict)))
     items, question = _choose_items(t, verdict)
     if items is None:
         return ask(t, question)
-    blocked = item_refusals(verdict, items)
+    blocked = item_refusals(verdict, items, tuple(_alternatives(t, verdict, {i["order_item_id"] for i in items})))
     if blocked:
         return say(blocked)
     reason = _reason(t)
@@ -273,6 +280,20 @@ def _return_or_refund(t: Turn, intent: str) -> ModelResponse:
     if wanted:
         args["exchange_for"] = wanted  # "can i swap it for a small": an exchange, not a refund
     return call(("create_return", args))
+
+
+def _alternatives(t: Turn, verdict: dict[str, Any], chosen: set[int]) -> list[str]:
+    """What the customer can do instead when what they named cannot go back: the same words naming items of their
+    other orders (each with whether and when it can), and what else the order still lets them return."""
+    listed = t.result("list_returnable_orders")
+    others = (
+        other_candidates(
+            t.request_texts("returns"), listed.get("orders") or [], verdict["order_number"], verdict["window_days"]
+        )
+        if listed
+        else ""
+    )
+    return [part for part in (others, still_returnable(verdict, chosen) if chosen else "") if part]
 
 
 def _final_outcome(t: Turn, intent: str) -> ModelResponse | None:

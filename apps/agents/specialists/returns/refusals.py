@@ -6,6 +6,8 @@ from typing import Any
 
 from apps.agents.specialists.results import day
 from apps.agents.tool_results import ErrorCode
+from apps.agents.understanding.cues import HEAD_NOUN_SCORE, match_item, text_words
+from apps.agents.understanding.order_facts import facts_from_data
 
 
 def why_not(order: dict[str, Any]) -> str:
@@ -59,7 +61,8 @@ def order_refusal(verdict: dict[str, Any], intent: str, reason: str | None = Non
     return message
 
 
-def item_refusals(verdict: dict[str, Any], items: list[dict[str, Any]]) -> str:
+def item_refusals(verdict: dict[str, Any], items: list[dict[str, Any]], instead: tuple[str, ...] = ()) -> str:
+    """Why these items cannot go back, then `instead` (what can), then the question; "" when they all can."""
     by_id = {i["order_item_id"]: i for i in verdict["order_items"]}
     eligible = {v["order_item_id"]: v for v in verdict["items"]}
     problems = []
@@ -67,7 +70,8 @@ def item_refusals(verdict: dict[str, Any], items: list[dict[str, Any]]) -> str:
         item = by_id[line["order_item_id"]]
         if item["final_sale"]:
             problems.append(
-                f"{item['name']} was a final-sale item, and final-sale items can't be returned or refunded."
+                f"{item['name']} from order {verdict['order_number']} was a final-sale item, and final-sale items "
+                "can't be returned or refunded."
             )
         elif (
             line["order_item_id"] in eligible
@@ -79,5 +83,50 @@ def item_refusals(verdict: dict[str, Any], items: list[dict[str, Any]]) -> str:
         elif line["order_item_id"] not in eligible:
             problems.append(f"{item['name']} can no longer be returned (it is already in a return).")
     if problems:
-        return " ".join(problems) + " If there's another item you'd like to return, tell me which one."
+        said = "\n\n".join((" ".join(problems), *instead))
+        return said + " If there's another item you'd like to return, tell me which one."
     return ""
+
+
+def other_candidates(texts: list[str], listed: list[dict[str, Any]], picked: str, window_days: int) -> str:
+    """The customer's items in their other orders that the request names as well, each with whether it can go back:
+    "the jacket" is the final-sale denim jacket, and also the rain jacket that has not been delivered yet.
+
+    `listed` is what `list_returnable_orders` returned (their own orders); `picked` the order the answer is about.
+    """
+    rows = {o["number"]: o for o in listed}
+    lines: list[str] = []
+    for text in texts:
+        words = text_words(text)
+        for order in facts_from_data(listed):
+            if order.number == picked:
+                continue
+            for item in order.items:
+                if match_item(text, words, item).score < HEAD_NOUN_SCORE:
+                    continue
+                row = rows[order.number]
+                name = f"{item.product} ({item.variant})" if item.variant else item.product
+                if row.get("returnable"):
+                    until = day(row["window_ends_on"])
+                    lines.append(f"{name} from order {order.number} can be returned until {until}.")
+                elif ErrorCode.NOT_DELIVERED in (row.get("refusals") or []):
+                    lines.append(
+                        f"{name} from order {order.number} hasn't been delivered yet ({row['status_label'].lower()}): "
+                        f"once it arrives you can return it within {window_days} days."
+                    )
+                else:
+                    lines.append(f"{name} from order {order.number} can't be returned: {why_not(row)}.")
+        if lines:
+            break
+    return " ".join(lines)
+
+
+def still_returnable(verdict: dict[str, Any], chosen: set[int]) -> str:
+    """What else in the same order can still go back ("the tote"), when what was asked for cannot."""
+    names = [v["name"] for v in verdict["items"] if v["eligible"] and v["order_item_id"] not in chosen]
+    if not names or not verdict.get("window_ends_on"):
+        return ""
+    return (
+        f"From order {verdict['order_number']} you can still return {', '.join(names)}, until "
+        f"{day(verdict['window_ends_on'])}."
+    )
