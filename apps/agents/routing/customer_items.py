@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
-from apps.agents.routes import OUT_OF_SCOPE, SPECIALIST_ROUTES
+from apps.agents.routes import ORDER, OUT_OF_SCOPE, SPECIALIST_ROUTES, RouteDecision
 from apps.agents.routing.classifier import Prediction
 from apps.agents.understanding.cues import (
     HEAD_NOUN_SCORE,
@@ -67,6 +67,14 @@ def points_at_own_order(text: str, conversation: Any) -> bool:
     for item in named:
         text = without_item(text, item)
     return points_only(text, _NEUTRAL_NOUN)
+
+
+def item_named_alone(text: str, conversation: Any, verdict: Prediction) -> RouteDecision | None:
+    """A message that only names one of their own items ("my trail runners", "the vest?"), answering no question of
+    ours, asks after that item: the order it is in, which the order specialist finds from their orders."""
+    if not points_at_own_order(text, conversation):
+        return None
+    return RouteDecision(ORDER, 1.0, "local", f"names only their own item ({verdict.route} p={verdict.confidence:.2f})")
 
 
 def without_item(text: str, item: ItemFacts) -> str:

@@ -26,18 +26,9 @@ from pydantic import BaseModel, Field
 
 from apps.agents.confirmation import extract_confirmation
 from apps.agents.offline.slots import extract_emails, extract_order_numbers, extract_quantity
-from apps.agents.routes import (
-    HUMAN,
-    ORDER,
-    OUT_OF_SCOPE,
-    ROUTES,
-    SPECIALIST_ROUTES,
-    HistoryTurn,
-    RouteDecision,
-    RouteName,
-)
+from apps.agents.routes import HUMAN, OUT_OF_SCOPE, ROUTES, SPECIALIST_ROUTES, HistoryTurn, RouteDecision, RouteName
 from apps.agents.routing.classifier import Prediction, best_in_scope, get_classifier
-from apps.agents.routing.customer_items import points_at_own_order, reread_own_items
+from apps.agents.routing.customer_items import item_named_alone, points_at_own_order, reread_own_items
 from apps.agents.routing.person import person_requested
 
 logger = logging.getLogger(__name__)
@@ -424,10 +415,9 @@ def route_message(
         return RouteDecision(
             sticky_route, round(1.0 - local.confidence / 2, 4), "local", "sticky: short follow-up on the topic"
         )
-    # A message that only names one of their own items ("my trail runners", "the vest?") and answers no question
-    # of ours asks after that item: the order it is in, which the order specialist finds from their orders.
-    if local.route != HUMAN and not _bot_just_asked(history) and points_at_own_order(text, conversation):
-        return RouteDecision(ORDER, 1.0, "local", f"names only their own item ({local.route} p={local.confidence:.2f})")
+    alone = None if local.route == HUMAN or _bot_just_asked(history) else item_named_alone(text, conversation, local)
+    if alone is not None:
+        return alone
     if local.confidence >= threshold:
         return RouteDecision(local.route, local.confidence, "local", local.reason)
 

@@ -102,13 +102,17 @@ def handle_common(t: Turn, *, topic: str, category: str) -> ModelResponse | None
     if wants_ticket(t.text) and "create_ticket" in t.tools:
         return call(("create_ticket", ticket_args(t, category=category)))
     specialist = specialist_of(topic)
-    if extract_confirmation(t.text) is True:
+    confirmed = extract_confirmation(t.text)
+    if confirmed is True:
         if t.answering_us and offered_intent(specialist, t.last_reply):
             # A yes ("ok yes") to an offer of ours ("Would you like to start a return?") is a request for what
             # was offered: the specialist runs it (never "you're welcome").
             return None
         # A "yes" with nothing waiting for it (it expired, was refused, or was never asked).
         return say("There's nothing waiting for your confirmation right now. What would you like me to do?")
+    if confirmed is False and t.answering_us and offered_intent(specialist, t.last_reply):
+        # A no ("no thanks, keep it") to an offer of ours ("Would you like to start a return?"): nothing is started.
+        return say("All right, I won't start anything. Is there anything else I can help you with?")
     if is_thanks(t.text):
         return say("You're welcome! Is there anything else I can help you with?")
     if "search_knowledge" in t.tools and (_policy_question(t, specialist) or _general_question(t, specialist)):

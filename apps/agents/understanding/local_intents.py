@@ -33,6 +33,8 @@ LOCAL_NAMES: dict[str, dict[str, str]] = {
     },
     "returns": {
         "start_return": "return",
+        # Another size or colour of the same product: a return that ships the replacement, never a refund.
+        "exchange": "exchange",
         "damaged_item": "return",
         "eligibility": "policy",
         "refund_request": "refund",

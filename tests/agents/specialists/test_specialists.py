@@ -17,6 +17,7 @@ OWN_TOOLS = {
     "order": {"list_orders", "get_order", "track_shipment", "cancel_order", "change_shipping_address"},
     "returns": {
         "list_returnable_orders",
+        "list_exchange_options",
         "check_return_eligibility",
         "create_return",
         "request_refund",

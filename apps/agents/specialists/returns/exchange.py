@@ -33,20 +33,48 @@ def _parts(variant_name: str) -> list[str]:
     return [p.strip().lower() for p in re.split(r"\s*/\s*", variant_name) if p.strip()]
 
 
-def _pick(current: str, options: list[Any], wanted: str) -> int | None:
-    """The variant id the wanted words name: most parts named, then most parts kept from the current variant."""
+def pick_variant(current: str, names: list[str], wanted: str) -> int | None:
+    """The index in `names` (the product's other variants) the wanted words name: most parts named, then most parts
+    kept from the `current` variant; None when nothing is named or two fit equally."""
     tokens = _tokens(wanted)
     kept = set(_parts(current))
     scored = []
-    for option in options:
-        parts = _parts(option.variant_name)
+    for index, name in enumerate(names):
+        parts = _parts(name)
         named = sum(1 for p in parts if p in tokens or (p.split() and set(p.split()) <= tokens))
-        scored.append((named, sum(1 for p in parts if p in kept), option.variant_id))
+        scored.append((named, sum(1 for p in parts if p in kept), index))
     scored = [s for s in scored if s[0] > 0]
     if not scored:
         return None
     best = max(scored)
     return best[2] if sum(1 for s in scored if s[:2] == best[:2]) == 1 else None
+
+
+def _pick(current: str, options: list[Any], wanted: str) -> int | None:
+    """The variant id the wanted words name (`pick_variant` over the options' names)."""
+    index = pick_variant(current, [o.variant_name for o in options], wanted)
+    return None if index is None else options[index].variant_id
+
+
+def exchange_options(deps: SupportDeps, number: str) -> list[dict[str, Any]]:
+    """Each item of the order that is not final sale, with the product's other variants and whether each is in
+    stock: what the customer can exchange it for."""
+    options = selectors.exchange_options_for_customer(
+        customer=deps.customer, number=number, only_order=deps.verified_order
+    )
+    items: dict[int, dict[str, Any]] = {}
+    for option in options:
+        item = items.setdefault(
+            option.order_item_id,
+            {
+                "order_item_id": option.order_item_id,
+                "name": f"{option.product_name} ({option.current_variant})",
+                "current_variant": option.current_variant,
+                "options": [],
+            },
+        )
+        item["options"].append({"variant": option.variant_name, "in_stock": option.in_stock})
+    return list(items.values())
 
 
 def exchange_lines(deps: SupportDeps, order: Order, items: list[dict[str, Any]], wanted: str) -> list[ReturnLine]:

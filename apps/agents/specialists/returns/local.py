@@ -8,7 +8,6 @@ except the obvious (an order with a single returnable item is that item).
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from typing import Any
 
 from pydantic_ai.messages import ModelMessage, ModelResponse
@@ -30,6 +29,8 @@ from apps.agents.specialists.local_common import (
 )
 from apps.agents.specialists.local_rules import answer_then_escalate, open_turn
 from apps.agents.specialists.results import day, money
+from apps.agents.specialists.returns.answers import exchange_choice, policy_answer, reason_question
+from apps.agents.specialists.returns.exchange import pick_variant
 from apps.agents.specialists.returns.refusals import (
     exception_offer,
     item_refusals,
@@ -48,10 +49,6 @@ _AMOUNT_RE = re.compile(
     r"(?:[$€£]\s?(\d+(?:[.,]\d{1,2})?))|(?:(\d+(?:[.,]\d{1,2})?)\s?(?:usd|dollars?|eur|euros?))", re.I
 )
 _EXCEPTION_RE = re.compile(r"\b(?:make an exception|an exception|special case|exception for me|bend the rules)\b", re.I)
-REASON_QUESTION = (
-    "What's the reason? For example: it arrived damaged, it's the wrong item, it's not as described, "
-    "the size doesn't fit, or you changed your mind."
-)
 
 
 # What clearly belongs to another specialist: handed back to the router when none of ours matches.
@@ -69,6 +66,8 @@ def _behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
         return status_reply(t)
     if intent == "returnable" and not t.named_order_now():
         return _returnable(t)
+    if intent == "exchange":
+        return _exchange(t)
     return _return_or_refund(t, "policy" if intent == "returnable" else intent)
 
 
@@ -259,7 +258,7 @@ def _return_or_refund(t: Turn, intent: str) -> ModelResponse:
         return say(order_refusal(verdict, intent, _reason(t)), *_alternatives(t, verdict, set()))
     if intent == "policy" and _reason(t) is None:
         # "can i return the tote?" is a question; "can i return the tote? changed my mind" asks for the return.
-        return say(_policy_answer(verdict, _named(t, verdict)))
+        return say(policy_answer(verdict, _named(t, verdict)))
     items, question = _choose_items(t, verdict)
     if items is None:
         return ask(t, question)
@@ -268,7 +267,7 @@ def _return_or_refund(t: Turn, intent: str) -> ModelResponse:
         return say(blocked)
     reason = _reason(t)
     if reason is None:
-        return ask(t, _reason_question(verdict, items, refund=intent == "refund"))
+        return ask(t, reason_question(verdict, items, refund=intent == "refund"))
     if intent == "refund":
         args: dict[str, Any] = {"order_number": verdict["order_number"], "reason": reason, "items": items}
         amount = _amount(t)
@@ -329,60 +328,64 @@ def _named(t: Turn, verdict: dict[str, Any]) -> list[dict[str, Any]]:
     return []
 
 
-def _policy_answer(verdict: dict[str, Any], named: list[dict[str, Any]] | None = None) -> str:
-    """Can this order (or the items named) go back: until when, what it refunds, and the fee."""
-    cur = verdict["currency"]
-    fee = money(verdict["return_shipping_fee"] or "0", cur)
-    wanted = {i["order_item_id"] for i in named or []}
-    eligible = [v for v in verdict["items"] if v["eligible"] and (not wanted or v["order_item_id"] in wanted)]
-    final = [
-        i["name"] for i in verdict["order_items"] if i["final_sale"] and (not wanted or i["order_item_id"] in wanted)
-    ]
-    if not eligible:
-        names = ", ".join(final) or "that item"
-        return f"{names} can't be returned: final-sale items can't be returned or refunded."
-    returnable = ", ".join(
-        f"{v['returnable_quantity']} x {v['name']} ({money(v['refundable_amount'], cur)})" for v in eligible
-    )
-    text = (
-        f"Yes: order {verdict['order_number']} can be returned until **{day(verdict['window_ends_on'])}** "
-        f"({verdict['window_days']} days from delivery). Returnable: {returnable}."
-    )
-    if final:
-        text += f" Not returnable (final sale): {', '.join(final)}."
-    if len(eligible) == 1 and Decimal(verdict["return_shipping_fee"] or "0") > 0:
-        back = Decimal(eligible[0]["refundable_amount"]) - Decimal(verdict["return_shipping_fee"])
-        text += (
-            f" If you changed your mind or the size doesn't fit, the {fee} return shipping fee is deducted, so "
-            f"{money(max(back, Decimal('0')), cur)} comes back; if it arrived damaged, wrong or not as described, "
-            "there's no fee."
-        )
-    else:
-        text += (
-            f" Return shipping is free if the item arrived damaged, wrong or not as described; otherwise {fee} is "
-            "deducted from the refund."
-        )
-    return text + " Would you like to start a return?"
+# -- exchange ------------------------------------------------------------------------------------
+def _exchange(t: Turn) -> ModelResponse:
+    """Another size or colour of the same product (the exchanges policy): a return that ships the replacement, with
+    no fee and no refund. The variant wanted must be one the product has in stock; when the customer names none, or
+    one that is sold out, the options are listed and asked about. Never a refund request."""
+    final = _final_outcome(t, "exchange")
+    if final is not None:
+        return final
+    number, response = _pick(t, " for", "exchange")
+    if response is not None:
+        return response
+    check = t.outcome("check_return_eligibility")
+    if check is None:
+        return call(("check_return_eligibility", {"order_number": number}))
+    if check.refused:
+        code, message = check.refused
+        return say(not_found_reply(number, t) if code == ErrorCode.NOT_FOUND else message)
+    if check.data is None:
+        return say(failure_reply())
+    verdict = check.data
+    if verdict["refusals"]:
+        return say(order_refusal(verdict, "exchange"), "Exchanges follow the same rules as returns.")
+    items, question = _choose_items(t, verdict)
+    if items is None:
+        return ask(t, question.replace("Which item(s)", "Which item would you like to exchange"))
+    blocked = item_refusals(verdict, items, exchange=True)
+    if blocked:
+        return say(blocked)
+    options = t.result("list_exchange_options")
+    if options is None:
+        return call(("list_exchange_options", {"order_number": verdict["order_number"]}))
+    chosen = {i["order_item_id"] for i in items}
+    offered = [o for o in options.get("items") or [] if o["order_item_id"] in chosen]
+    wanted = _wanted_variant(t, offered)
+    if wanted is None or not wanted[1]["in_stock"]:
+        return ask(t, exchange_choice(verdict, offered, sold_out=wanted[1]["variant"] if wanted else ""))
+    reason = _reason(t) or ("size" if _size_changes(offered, wanted[1]["variant"]) else "changed_mind")
+    args = {"order_number": verdict["order_number"], "items": items, "reason": reason}
+    return call(("create_return", {**args, "exchange_for": wanted[1]["variant"]}))
 
 
-def _reason_question(verdict: dict[str, Any], items: list[dict[str, Any]], *, refund: bool = False) -> str:
-    """The reason question, naming the items and order; for a return, also what the reason changes (the fee)."""
-    by_id = {i["order_item_id"]: i for i in verdict["order_items"]}
-    what = ", ".join(f"{i['quantity']} x {by_id[i['order_item_id']]['name']}" for i in items)
-    question = f"For {what} from order {verdict['order_number']}: {REASON_QUESTION[0].lower()}{REASON_QUESTION[1:]}"
-    verdicts = {v["order_item_id"]: v for v in verdict["items"]}
-    whole = [verdicts.get(i["order_item_id"]) for i in items]
-    fee = Decimal(verdict.get("return_shipping_fee") or "0")
-    if (
-        refund
-        or fee <= 0
-        or any(v is None or v["returnable_quantity"] != i["quantity"] for v, i in zip(whole, items, strict=True))
-    ):
-        return question
-    back = sum((Decimal(v["refundable_amount"]) for v in whole if v), Decimal("0")) - fee
-    cur = verdict["currency"]
-    return (
-        f"{question} If it arrived damaged, wrong or not as described there's no return fee; if the size doesn't fit "
-        f"or you changed your mind, the {money(fee, cur)} return shipping fee is deducted and "
-        f"{money(max(back, Decimal('0')), cur)} comes back."
-    )
+def _wanted_variant(t: Turn, offered: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """(item, option) the customer wants instead: the variant their words name ("for a large", "in navy", or a bare
+    "L / Navy" answering our question), leaving out the words of the variant they have."""
+    if len(offered) != 1:
+        return None
+    item = offered[0]
+    names = [o["variant"] for o in item["options"]]
+    current = {p.strip().lower() for p in item["current_variant"].split("/")}
+    for text in t.request_texts("returns"):
+        phrase = wanted_instead(text) or " ".join(w for w in re.findall(r"[\w/]+", text) if w.lower() not in current)
+        index = pick_variant(item["current_variant"], names, phrase)
+        if index is not None:
+            return item, item["options"][index]
+    return None
+
+
+def _size_changes(offered: list[dict[str, Any]], variant: str) -> bool:
+    """Whether the variant wanted is another size (the first part of a variant name is its size, when it has two)."""
+    current = offered[0]["current_variant"].split("/")
+    return len(current) > 1 and current[0].strip() != variant.split("/")[0].strip()

@@ -61,7 +61,9 @@ def order_refusal(verdict: dict[str, Any], intent: str, reason: str | None = Non
     return message
 
 
-def item_refusals(verdict: dict[str, Any], items: list[dict[str, Any]], instead: tuple[str, ...] = ()) -> str:
+def item_refusals(
+    verdict: dict[str, Any], items: list[dict[str, Any]], instead: tuple[str, ...] = (), *, exchange: bool = False
+) -> str:
     """Why these items cannot go back, then `instead` (what can), then the question; "" when they all can."""
     by_id = {i["order_item_id"]: i for i in verdict["order_items"]}
     eligible = {v["order_item_id"]: v for v in verdict["items"]}
@@ -71,7 +73,7 @@ def item_refusals(verdict: dict[str, Any], items: list[dict[str, Any]], instead:
         if item["final_sale"]:
             problems.append(
                 f"{item['name']} from order {verdict['order_number']} was a final-sale item, and final-sale items "
-                "can't be returned or refunded."
+                + ("can't be exchanged or returned." if exchange else "can't be returned or refunded.")
             )
         elif (
             line["order_item_id"] in eligible
@@ -84,7 +86,9 @@ def item_refusals(verdict: dict[str, Any], items: list[dict[str, Any]], instead:
             problems.append(f"{item['name']} can no longer be returned (it is already in a return).")
     if problems:
         said = "\n\n".join((" ".join(problems), *instead))
-        return said + " If there's another item you'd like to return, tell me which one."
+        return (
+            said + f" If there's another item you'd like to {'exchange' if exchange else 'return'}, tell me which one."
+        )
     return ""
 
 

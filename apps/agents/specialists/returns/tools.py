@@ -18,7 +18,7 @@ from typing_extensions import TypedDict
 from apps.agents.deps import SupportDeps
 from apps.agents.specialists import serialize
 from apps.agents.specialists.results import money
-from apps.agents.specialists.returns.exchange import exchange_lines, exchange_names
+from apps.agents.specialists.returns.exchange import exchange_lines, exchange_names, exchange_options
 from apps.agents.specialists.scope import actor_label, order_in_scope, orders_in_scope, owner
 from apps.agents.tools import approval_tool, read_tool, write_tool
 from apps.commerce import selectors, services
@@ -116,6 +116,14 @@ def check_return_eligibility(
     order = order_in_scope(ctx.deps, order_number)
     verdict = _verdict(order, items, reason)
     return _verdict_data(order, verdict)
+
+
+@read_tool
+def list_exchange_options(ctx: RunContext[SupportDeps], order_number: str) -> dict[str, Any]:
+    """What each item of the order (final-sale items aside) can be exchanged for: the product's other sizes and
+    colours, and whether each is in stock. An exchange is `create_return` with `exchange_for`."""
+    order = order_in_scope(ctx.deps, order_number)
+    return {"order_number": order.number, "items": exchange_options(ctx.deps, order.number)}
 
 
 # -- create a return (write) ----------------------------------------------------------------------
@@ -307,4 +315,11 @@ def _return_status(rr: ReturnRequest) -> dict[str, Any]:
     return data
 
 
-TOOLS = [list_returnable_orders, check_return_eligibility, create_return, request_refund, refund_status]
+TOOLS = [
+    list_returnable_orders,
+    check_return_eligibility,
+    list_exchange_options,
+    create_return,
+    request_refund,
+    refund_status,
+]

@@ -1,0 +1,96 @@
+"""What the returns specialist answers from a verdict of the policy: can it go back, until when, for how much."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from apps.agents.specialists.results import day, money
+
+REASON_QUESTION = (
+    "What's the reason? For example: it arrived damaged, it's the wrong item, it's not as described, "
+    "the size doesn't fit, or you changed your mind."
+)
+
+
+def policy_answer(verdict: dict[str, Any], named: list[dict[str, Any]] | None = None) -> str:
+    """Can this order (or the items named) go back: until when, what it refunds, and the fee."""
+    cur = verdict["currency"]
+    fee = money(verdict["return_shipping_fee"] or "0", cur)
+    wanted = {i["order_item_id"] for i in named or []}
+    eligible = [v for v in verdict["items"] if v["eligible"] and (not wanted or v["order_item_id"] in wanted)]
+    final = [
+        i["name"] for i in verdict["order_items"] if i["final_sale"] and (not wanted or i["order_item_id"] in wanted)
+    ]
+    if not eligible:
+        names = ", ".join(final) or "that item"
+        return f"{names} can't be returned: final-sale items can't be returned or refunded."
+    returnable = ", ".join(
+        f"{v['returnable_quantity']} x {v['name']} ({money(v['refundable_amount'], cur)})" for v in eligible
+    )
+    text = (
+        f"Yes: order {verdict['order_number']} can be returned until **{day(verdict['window_ends_on'])}** "
+        f"({verdict['window_days']} days from delivery). Returnable: {returnable}."
+    )
+    if final:
+        text += f" Not returnable (final sale): {', '.join(final)}."
+    if len(eligible) == 1 and Decimal(verdict["return_shipping_fee"] or "0") > 0:
+        back = Decimal(eligible[0]["refundable_amount"]) - Decimal(verdict["return_shipping_fee"])
+        text += (
+            f" If you changed your mind or the size doesn't fit, the {fee} return shipping fee is deducted, so "
+            f"{money(max(back, Decimal('0')), cur)} comes back; if it arrived damaged, wrong or not as described, "
+            "there's no fee."
+        )
+    else:
+        text += (
+            f" Return shipping is free if the item arrived damaged, wrong or not as described; otherwise {fee} is "
+            "deducted from the refund."
+        )
+    return text + " Would you like to start a return?"
+
+
+def reason_question(verdict: dict[str, Any], items: list[dict[str, Any]], *, refund: bool = False) -> str:
+    """The reason question, naming the items and order; for a return, also what the reason changes (the fee)."""
+    by_id = {i["order_item_id"]: i for i in verdict["order_items"]}
+    what = ", ".join(f"{i['quantity']} x {by_id[i['order_item_id']]['name']}" for i in items)
+    question = f"For {what} from order {verdict['order_number']}: {REASON_QUESTION[0].lower()}{REASON_QUESTION[1:]}"
+    verdicts = {v["order_item_id"]: v for v in verdict["items"]}
+    whole = [verdicts.get(i["order_item_id"]) for i in items]
+    fee = Decimal(verdict.get("return_shipping_fee") or "0")
+    if (
+        refund
+        or fee <= 0
+        or any(v is None or v["returnable_quantity"] != i["quantity"] for v, i in zip(whole, items, strict=True))
+    ):
+        return question
+    back = sum((Decimal(v["refundable_amount"]) for v in whole if v), Decimal("0")) - fee
+    cur = verdict["currency"]
+    return (
+        f"{question} If it arrived damaged, wrong or not as described there's no return fee; if the size doesn't fit "
+        f"or you changed your mind, the {money(fee, cur)} return shipping fee is deducted and "
+        f"{money(max(back, Decimal('0')), cur)} comes back."
+    )
+
+
+def exchange_choice(verdict: dict[str, Any], offered: list[dict[str, Any]], *, sold_out: str = "") -> str:
+    """The exchanges policy for the item, and what it can be exchanged for: the sizes and colours in stock."""
+    rules = (
+        "An exchange is for another size or colour of the same product: there's no return shipping fee, and we ship "
+        "the replacement at no extra cost once your return is checked."
+    )
+    if len(offered) != 1:
+        return f"{rules} Which item from order {verdict['order_number']} would you like to exchange?"
+    item = offered[0]
+    in_stock = [o["variant"] for o in item["options"] if o["in_stock"]]
+    gone = f"{sold_out} is sold out at the moment. " if sold_out else ""
+    if not in_stock:
+        return (
+            f"{gone}{item['name']} from order {verdict['order_number']} has no other size or colour in stock, so it "
+            f"can't be exchanged right now. You can return it for a refund instead (the usual return rules and fee "
+            f"apply, until {day(verdict['window_ends_on'])}) and order again when it's back. Would you like to start "
+            "a return?"
+        )
+    return (
+        f"{gone}{rules} {item['name']} from order {verdict['order_number']} is in stock in: {', '.join(in_stock)}. "
+        "Which one would you like? (For a different product, return this one for a refund and place a new order.)"
+    )
