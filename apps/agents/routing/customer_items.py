@@ -70,8 +70,9 @@ def points_at_own_order(text: str, conversation: Any) -> bool:
 
 
 def item_named_alone(text: str, conversation: Any, verdict: Prediction) -> RouteDecision | None:
-    """A message that only names one of their own items ("my trail runners", "the vest?"), answering no question of
-    ours, asks after that item: the order it is in, which the order specialist finds from their orders."""
+    """A message that only names one of their own items ("my trail runners", "the vest?") with no topic open asks
+    after that item: the order it is in, which the order specialist finds from their orders. (On a topic, the
+    same words answer or continue it: "the tote", after the returns specialist's answer, is the tote to return.)"""
     if not points_at_own_order(text, conversation):
         return None
     return RouteDecision(ORDER, 1.0, "local", f"names only their own item ({verdict.route} p={verdict.confidence:.2f})")

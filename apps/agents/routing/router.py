@@ -415,7 +415,7 @@ def route_message(
         return RouteDecision(
             sticky_route, round(1.0 - local.confidence / 2, 4), "local", "sticky: short follow-up on the topic"
         )
-    alone = None if local.route == HUMAN or _bot_just_asked(history) else item_named_alone(text, conversation, local)
+    alone = None if local.route == HUMAN or sticky_route else item_named_alone(text, conversation, local)
     if alone is not None:
         return alone
     if local.confidence >= threshold:

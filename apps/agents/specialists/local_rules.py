@@ -26,6 +26,7 @@ from apps.agents.specialists.local_common import (
     ticket_args,
 )
 from apps.agents.specialists.local_phrases import is_angry, is_general_question, is_thanks, wants_human, wants_ticket
+from apps.agents.understanding.confirmation import Confirmation, classify_confirmation
 from apps.agents.understanding.cues import amounts_in
 from apps.agents.understanding.local_intents import (
     GENERAL,
@@ -110,8 +111,14 @@ def handle_common(t: Turn, *, topic: str, category: str) -> ModelResponse | None
             return None
         # A "yes" with nothing waiting for it (it expired, was refused, or was never asked).
         return say("There's nothing waiting for your confirmation right now. What would you like me to do?")
-    if confirmed is False and t.answering_us and offered_intent(specialist, t.last_reply):
-        # A no ("no thanks, keep it") to an offer of ours ("Would you like to start a return?"): nothing is started.
+    if (
+        confirmed is False
+        and t.answering_us
+        and classify_confirmation(t.text) is Confirmation.NO
+        and offered_intent(specialist, t.last_reply)
+    ):
+        # A plain no ("no thanks, keep it") to an offer of ours ("Would you like to start a return?"): nothing is
+        # started. ("no, i want an exchange instead" asks for something else: the specialist answers that.)
         return say("All right, I won't start anything. Is there anything else I can help you with?")
     if is_thanks(t.text):
         return say("You're welcome! Is there anything else I can help you with?")

@@ -118,12 +118,15 @@ def test_a_first_message_that_only_names_the_customers_own_item_asks_after_its_o
     # when
     decision = route_message("my trail runners", conversation=theirs, use_llm=False)
 
-    # then the order specialist looks it up; the same words from someone who bought none are not read that way
+    # then the order specialist looks it up; the same words from someone who bought none, or on an open topic, are
+    # not read that way
     assert decision.route == "order"
     assert decision.reason.startswith("names only their own item")
     assert not route_message("my trail runners", conversation=not_theirs, use_llm=False).reason.startswith(
         "names only their own item"
     )
+    on_returns = SimpleNamespace(customer=alice, current_route="returns", verified_order=None)
+    assert route_message("my trail runners", conversation=on_returns, use_llm=False).route == "returns"
 
 
 @pytest.mark.django_db

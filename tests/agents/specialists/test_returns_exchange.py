@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from apps.agents.specialists.returns.exchange import pick_variant
+from apps.agents.specialists.returns.exchange import pick_variant, step_variant
 from apps.agents.specialists.returns.refusals import other_candidates
 
 HOODIE_OPTIONS = ["S / Navy", "L / Navy", "XL / Navy", "M / Heather Grey", "L / Heather Grey"]
@@ -26,6 +26,28 @@ def test_the_variant_wanted_is_read_against_the_products_own_variants(wanted: st
 
     # then
     assert (HOODIE_OPTIONS[index] if index is not None else None) == expected
+
+
+@pytest.mark.parametrize(
+    ("current", "names", "text", "expected"),
+    [
+        ("M / Navy", HOODIE_OPTIONS, "can i exchange it for a bigger size?", "L / Navy"),
+        ("M / Navy", HOODIE_OPTIONS, "one size down please", "S / Navy"),
+        ("M / Navy", HOODIE_OPTIONS, "the hoodie is too small, can i exchange it?", "L / Navy"),
+        ("M / Navy", HOODIE_OPTIONS, "it's way too big on me, swap it please", "S / Navy"),
+        ("US 9", ["US 8", "US 10", "US 11"], "a size up", "US 10"),
+        ("XL / Navy", ["M / Navy", "L / Navy"], "bigger", None),  # none bigger
+        ("M / Navy", HOODIE_OPTIONS, "a different colour", None),
+    ],
+)
+def test_a_bigger_or_smaller_size_is_the_next_one_in_the_same_colour(
+    current: str, names: list[str], text: str, expected: str | None
+) -> None:
+    # when
+    index = step_variant(current, names, text)
+
+    # then
+    assert (names[index] if index is not None else None) == expected
 
 
 def test_other_orders_holding_what_the_request_names_are_each_explained() -> None:

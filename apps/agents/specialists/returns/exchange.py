@@ -21,7 +21,8 @@ from apps.commerce.refund_rules import ReturnLine, return_lines_parse
 
 def _tokens(text: str) -> set[str]:
     lowered = text.lower()
-    words = re.findall(r"[a-z0-9]+", lowered)
+    # "it's" is one word: its "s" is not size S
+    words = re.findall(r"[a-z0-9]+(?:'[a-z]+)?", lowered)
     tokens = set(words)
     for phrase, size in SIZE_WORDS.items():  # "small" is S, "extra large" XL
         if re.search(rf"(?<![a-z]){re.escape(phrase)}(?![a-z])", lowered):
@@ -48,6 +49,43 @@ def pick_variant(current: str, names: list[str], wanted: str) -> int | None:
         return None
     best = max(scored)
     return best[2] if sum(1 for s in scored if s[:2] == best[:2]) == 1 else None
+
+
+_LETTER_SIZES = ("XXS", "XS", "S", "M", "L", "XL", "XXL", "XXXL")
+# "a bigger size", or what is wrong with the one they have ("it's too small": the next size up)
+_BIGGER_RE = re.compile(
+    r"\b(?:bigger|larger|size up|looser|too (?:small|tight|short|snug)|(?:runs|came up|fits?) small)\b", re.IGNORECASE
+)
+_SMALLER_RE = re.compile(
+    r"\b(?:smaller|size down|tighter|too (?:big|large|loose|long|baggy)|(?:runs|came up|fits?) (?:big|large))\b",
+    re.IGNORECASE,
+)
+
+
+def _size_rank(part: str) -> float | None:
+    """Where a variant's size part stands among sizes ("M" < "L"; "US 9" < "US 10"), None when it is no size."""
+    upper = part.strip().upper()
+    if upper in _LETTER_SIZES:
+        return float(_LETTER_SIZES.index(upper))
+    number = re.search(r"\d+(?:\.\d+)?", upper)
+    return float(number.group()) if number else None
+
+
+def step_variant(current: str, names: list[str], text: str) -> int | None:
+    """The index in `names` of the next size up ("a bigger size") or down ("smaller") from `current`, the other parts
+    of the variant kept; None when the text asks for neither, or the product has no such size."""
+    bigger, smaller = bool(_BIGGER_RE.search(text)), bool(_SMALLER_RE.search(text))
+    parts = _parts(current)
+    rank = _size_rank(parts[0]) if parts else None
+    if bigger == smaller or rank is None:
+        return None
+    steps = []
+    for index, name in enumerate(names):
+        other = _parts(name)
+        theirs = _size_rank(other[0]) if other else None
+        if theirs is not None and other[1:] == parts[1:] and (theirs > rank if bigger else theirs < rank):
+            steps.append((abs(theirs - rank), index))
+    return min(steps)[1] if steps else None
 
 
 def _pick(current: str, options: list[Any], wanted: str) -> int | None:

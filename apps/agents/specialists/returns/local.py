@@ -30,7 +30,7 @@ from apps.agents.specialists.local_common import (
 from apps.agents.specialists.local_rules import answer_then_escalate, open_turn
 from apps.agents.specialists.results import day, money
 from apps.agents.specialists.returns.answers import exchange_choice, policy_answer, reason_question
-from apps.agents.specialists.returns.exchange import pick_variant
+from apps.agents.specialists.returns.exchange import pick_variant, step_variant
 from apps.agents.specialists.returns.refusals import (
     exception_offer,
     item_refusals,
@@ -42,6 +42,7 @@ from apps.agents.specialists.returns.refusals import (
 from apps.agents.specialists.returns.status import status_reply
 from apps.agents.tool_results import ErrorCode
 from apps.agents.understanding.exchanges import wanted_instead
+from apps.agents.understanding.local_intents import learned_intent
 from apps.agents.understanding.reasons import return_reason
 from apps.agents.understanding.references import ResolutionKind, facts_from_data, resolve_in_context
 
@@ -66,8 +67,10 @@ def _behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
         return status_reply(t)
     if intent == "returnable" and not t.named_order_now():
         return _returnable(t)
-    if intent == "exchange":
+    if intent == "exchange" and _asks_exchange(t):
         return _exchange(t)
+    if intent == "exchange":  # the variant is named ("swap it for a small"), or it leans to a return
+        intent = "return"
     return _return_or_refund(t, "policy" if intent == "returnable" else intent)
 
 
@@ -154,14 +157,18 @@ def _choose_items(t: Turn, verdict: dict[str, Any]) -> tuple[list[dict[str, Any]
     named_text = ""
     for text in texts:
         # "the socks from the hoodie order": the hoodie names the order, the socks the item to return.
-        wanted = named_items(_ORDER_NAMED_RE.sub(" ", text), items) or named_items(text, items)
+        # "everything that's left from the socks and mugs order": the items only name the order.
+        own = named_items(_ORDER_NAMED_RE.sub(" ", text), items)
+        wanted = own or ([] if _EVERYTHING_RE.search(text) else named_items(text, items))
         if wanted:
             named_text = text
             break
     if not wanted:
         for text in texts:
-            if re.search(r"\b(?:everything|all of (?:it|them)|the whole order|all items|both)\b", text, re.I):
-                wanted = [i for i in items if not i["final_sale"]]
+            if _EVERYTHING_RE.search(text):
+                # "everything that's left": what can still go back, not what was returned already
+                left_of = {v["order_item_id"]: v["returnable_quantity"] for v in verdict["items"]}
+                wanted = [i for i in items if not i["final_sale"] and left_of.get(i["order_item_id"], 1) > 0]
                 named_text = text
                 break
     if not wanted:
@@ -187,7 +194,7 @@ def _choose_items(t: Turn, verdict: dict[str, Any]) -> tuple[list[dict[str, Any]
                 return None, (
                     f"You bought {item['quantity']} x {item['name']}{still}. How many of them would you like to return?"
                 )
-            quantity = item["quantity"]
+            quantity = can_return if 0 < can_return < item["quantity"] else item["quantity"]
         chosen.append({"order_item_id": item["order_item_id"], "quantity": min(int(quantity), item["quantity"])})
     return chosen, ""
 
@@ -195,10 +202,13 @@ def _choose_items(t: Turn, verdict: dict[str, Any]) -> tuple[list[dict[str, Any]
 # Words that name an item without asking to return it: "from the hoodie order" names the order, "keeping the
 # hoodie" / "not the hoodie" an item that stays.
 _ORDER_NAMED_RE = re.compile(
-    r"\b(?:from|in|of|on)\s+(?:the|my|that)\s+(?:[a-z'-]+\s+){1,2}order\b"
+    r"\b(?:from|in|of|on)\s+(?:the|my|that)\s+(?:[a-z'-]+\s+){1,4}order\b"
     r"|\b(?:keep|keeping|except|not)\s+(?:the|my)\s+[^,.;!?]*",
     re.I,
 )
+
+
+_EVERYTHING_RE = re.compile(r"\b(?:everything|all of (?:it|them)|the whole order|all items|both)\b", re.I)
 
 
 def _names_plural(text: str, product_name: str) -> bool:
@@ -262,7 +272,11 @@ def _return_or_refund(t: Turn, intent: str) -> ModelResponse:
     items, question = _choose_items(t, verdict)
     if items is None:
         return ask(t, question)
-    blocked = item_refusals(verdict, items, tuple(_alternatives(t, verdict, {i["order_item_id"] for i in items})))
+    wanted = next((w for w in map(wanted_instead, t.request_texts("returns")) if w), "")
+    if wanted:  # "swap the denim jacket for a large": an exchange, refused as one
+        blocked = item_refusals(verdict, items, exchange=True)
+    else:
+        blocked = item_refusals(verdict, items, tuple(_alternatives(t, verdict, {i["order_item_id"] for i in items})))
     if blocked:
         return say(blocked)
     reason = _reason(t)
@@ -275,7 +289,6 @@ def _return_or_refund(t: Turn, intent: str) -> ModelResponse:
             args["amount"] = amount
         return call(("request_refund", args))
     args = {"order_number": verdict["order_number"], "items": items, "reason": reason}
-    wanted = next((w for w in map(wanted_instead, t.request_texts("returns")) if w), "")
     if wanted:
         args["exchange_for"] = wanted  # "can i swap it for a small": an exchange, not a refund
     return call(("create_return", args))
@@ -329,6 +342,23 @@ def _named(t: Turn, verdict: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 # -- exchange ------------------------------------------------------------------------------------
+# The exchange flow asks which size or colour; a message that is only likelier an exchange than a return (a fit
+# complaint, "it's too small") goes the way of a return, which names its own exchange when a variant is said.
+_SURE_EXCHANGE = 0.9
+
+
+def _asks_exchange(t: Turn) -> bool:
+    """The request surely asks for an exchange and names no variant the return flow could take ("exchange the
+    hoodie", "can i swap the tote for another colour")."""
+    texts = t.request_texts("returns")
+    if any(map(wanted_instead, texts)):
+        return False
+    return any(
+        (p := learned_intent("returns", text)) is not None and p.probabilities.get("exchange", 0.0) >= _SURE_EXCHANGE
+        for text in texts
+    )
+
+
 def _exchange(t: Turn) -> ModelResponse:
     """Another size or colour of the same product (the exchanges policy): a return that ships the replacement, with
     no fee and no refund. The variant wanted must be one the product has in stock; when the customer names none, or
@@ -369,17 +399,25 @@ def _exchange(t: Turn) -> ModelResponse:
     return call(("create_return", {**args, "exchange_for": wanted[1]["variant"]}))
 
 
+# An answer to our "which one would you like?" this short is the variant, whole ("L / Navy", "large please").
+_ANSWER_WORDS = 5
+
+
 def _wanted_variant(t: Turn, offered: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """(item, option) the customer wants instead: the variant their words name ("for a large", "in navy", or a bare
-    "L / Navy" answering our question), leaving out the words of the variant they have."""
+    """(item, option) the customer wants instead: the variant their words name ("for a large", "in navy"; a short
+    answer to our question, "L / Navy" or "large please", whole, leaving out the words of the variant they have)."""
     if len(offered) != 1:
         return None
     item = offered[0]
     names = [o["variant"] for o in item["options"]]
     current = {p.strip().lower() for p in item["current_variant"].split("/")}
     for text in t.request_texts("returns"):
-        phrase = wanted_instead(text) or " ".join(w for w in re.findall(r"[\w/]+", text) if w.lower() not in current)
+        phrase = wanted_instead(text)
+        if not phrase and text == t.text and t.answering_us and len(text.split()) <= _ANSWER_WORDS:
+            phrase = " ".join(w for w in re.findall(r"[\w/']+", text) if w.lower() not in current)
         index = pick_variant(item["current_variant"], names, phrase)
+        if index is None:  # "for a bigger size": the next size up, in the same colour
+            index = step_variant(item["current_variant"], names, text)
         if index is not None:
             return item, item["options"][index]
     return None
