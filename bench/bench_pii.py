@@ -39,7 +39,7 @@ from apps.guardrails.pii import PHONE, PiiSpan, find_pii  # noqa: E402
 
 EXAMPLES = ROOT / "apps" / "guardrails" / "entity_examples"
 TYPES = (PERSON, STREET_ADDRESS, PHONE)
-_MARK = re.compile(r"\[\[(?P<kind>[PAT]):(?P<value>.+?)\]\]")
+_MARK = re.compile(r"\[\[(?P<kind>[PAT]):(?P<value>.+?)\]\]", re.DOTALL)
 _KINDS = {"P": PERSON, "A": STREET_ADDRESS, "T": PHONE}
 
 

@@ -51,7 +51,7 @@ _POSTCODE = (
 )
 # A town: capitalised words in lower case after the capital, with the particles of place names ("Ciudad de
 # México", "Co. Cork", "Shibuya-ku"), so a postcode ("BS1 5TY") or a state ("VIC 3065") is not read as one.
-_TOWN_WORD = rf"[{_UPPER}](?:[a-zß-ÿā-ž'’]+(?:-[\w'’]+)*|[a-z]{{1,2}}\.)"
+_TOWN_WORD = rf"[{_UPPER}](?:[a-z]{{1,2}}\.(?=[ \t])|[a-zß-ÿā-ž'’]+(?:-[\w'’]+)*)"
 _PLACE = rf"{_TOWN_WORD}(?:\s+(?:(?:de|del|la|le|les|do|da|am|an|der|sur|upon|on)\s+)?{_TOWN_WORD}){{0,3}}"
 _SEPARATOR = r"(?:\s*,\s*|\s+[-–]\s+|\s*\n\s*)"
 _TOWN = re.compile(rf"{_SEPARATOR}(?P<place>{_PLACE})")
@@ -107,6 +107,11 @@ def _street_patterns() -> tuple[re.Pattern[str], ...]:
         # 1-2-3 Shibuya, Shibuya-ku (Japanese block numbers before the district and ward)
         re.compile(
             rf"\b\d{{1,4}}(?:-\d{{1,4}}){{1,2}},?\s+[{_UPPER}][a-z]+(?=,?\s+[{_UPPER}][a-z]+-(?:ku|shi|cho|machi|gun)\b)"
+        ),
+        # US military mail: PSC 4115, Box 7815 / Unit 2230 Box 4410 / USS Harmon, then APO|FPO|DPO AA|AE|AP 09123
+        re.compile(
+            r"\b(?:(?:PSC|CMR|Unit)\s+\d{3,5},?\s+Box\s+\d{3,5}|(?:USNS|USNV|USS|USCGC)\s+[A-Z][a-z]+(?:\s+[A-Z][a-z]+)?)"
+            r"(?:,?\s+(?:APO|FPO|DPO)\s+(?:AA|AE|AP)\s+\d{5})?\b"
         ),
         # PO Box 4412 / P.O. Box 12345-00100
         re.compile(

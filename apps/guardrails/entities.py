@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .addresses import STREET_ADDRESS, spans_addresses
-from .names import fold, is_common_word, is_first_name, name_runs, set_english_words
+from .names import fold, is_common_word, is_first_name, lone_first_names, name_runs, set_english_words
 from .pii import PiiSpan, find_pii
 from .types import GuardrailContext
 
@@ -39,6 +39,8 @@ __all__ = ["PERSON", "STREET_ADDRESS", "find_names_addresses", "redact_for_opera
 
 # Words spaCy tags as PERSON in support messages that are not anyone's name.
 _NOT_NAMES = frozenset({"dan", "hi", "hello", "thanks", "tidewater", "i'm", "i’m"})
+# Abbreviations written like a name ("Tel.", "Mob.", "Ref.").
+_ABBREVIATIONS = frozenset({"tel", "tél", "tlf", "fax", "mob", "ref", "nr", "attn", "encl"})
 
 _lock = threading.Lock()
 _nlp: Any = None
@@ -127,10 +129,11 @@ _LOWER_CUE = re.compile(
 def _kept_spacy_person(value: str) -> bool:
     """spaCy's PERSON spans that are not a greeting, a lone lower-case word, or lower-case words not
     starting with a first name ("ya help", "wanna list")."""
-    if not any(ch.isalpha() for ch in value) or value.lower() in _NOT_NAMES:
+    if not any(ch.isalpha() for ch in value) or value.lower().rstrip(".") in _NOT_NAMES | _ABBREVIATIONS:
         return False
-    if value == value.lower():
-        return " " in value and is_first_name(value.split()[0])
+    if value == value.lower():  # "john denver" may be a name; "ya help", "wanna list" are not
+        words = value.split()
+        return len(words) > 1 and is_first_name(words[0]) and not is_common_word(words[-1].rstrip("'s"))
     return True
 
 
@@ -196,9 +199,19 @@ def _spans_names(text: str, *, context: GuardrailContext) -> Iterator[PiiSpan]:
         if not strong and any(s <= start and end <= e for s, e in places):
             continue
         found.append((start, end))
-    not_names = _NOT_NAME_WORDS | _PLACE_WORDS | _NOT_NAMES
+    not_names = _NOT_NAME_WORDS | _PLACE_WORDS | _NOT_NAMES | _ABBREVIATIONS
     for start, end in [*name_runs(text, not_names=not_names), *_lower_case_names(text)]:
-        if any(start < e and s < end for s, e in found + others) or _names_a_thing(text, start):
+        if any(start < e and s < end for s, e in others) or _names_a_thing(text, start):
+            continue
+        # a run that covers more of a name spaCy found ("Ludwig van der Berg" for its "Berg") replaces it
+        inside = [(s, e) for s, e in found if start < e and s < end]
+        if all(start <= s and e <= end for s, e in inside):
+            found = [span for span in found if span not in inside]
+            found.append((start, end))
+    # A lone first name counts only where spaCy saw a person or nothing ("Zara" the shop, "Florence" the town).
+    labelled = [(ent.start_char, ent.end_char) for ent in doc.ents if ent.label_ != "PERSON"]
+    for start, end in lone_first_names(text, not_names=not_names):
+        if any(start < e and s < end for s, e in found + labelled) or _names_a_thing(text, start):
             continue
         found.append((start, end))
     for start, end in found:

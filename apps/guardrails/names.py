@@ -63,6 +63,12 @@ def set_english_words(words: frozenset[str]) -> None:
     _english = words
 
 
+def is_english_word(word: str) -> bool:
+    """In the English word lists at all, first names included ("rowan", "maria", "grace")."""
+    folded = fold(word)
+    return folded in _english or folded in STOP_WORDS
+
+
 def is_common_word(word: str) -> bool:
     """A lower-case English word or a stop word, and no first name ("wallet", "mug", "deliver"; not "maria")."""
     folded = fold(word)
@@ -109,6 +115,22 @@ def name_runs(text: str, *, not_names: frozenset[str]) -> Iterator[tuple[int, in
             run = []
     if run:
         yield from _accept(run)
+
+
+def lone_first_names(text: str, *, not_names: frozenset[str]) -> Iterator[tuple[int, int]]:
+    """A capitalised known first name standing alone that is no English word ("Priya", "Sven", "Giulia";
+    not "Rowan", "Grace", "Will")."""
+    for match in _TOKEN.finditer(text):
+        word = match.group(0).rstrip(".")
+        folded = fold(word)
+        if (
+            len(word) >= 3
+            and _name_like(word)
+            and folded not in not_names
+            and is_first_name(word)
+            and not is_english_word(word)
+        ):
+            yield match.start(), match.start() + len(word)
 
 
 def _accept(run: list[tuple[int, int, str]]) -> Iterator[tuple[int, int]]:
