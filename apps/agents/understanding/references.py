@@ -163,6 +163,9 @@ def resolve_order(
         # A clearly better match (the colour or the exact name) wins over a looser one.
         if len(top) < len(candidates) and best >= min(score for o, score in scored if score > 0) + _CLEAR_MARGIN:
             candidates = top
+        else:
+            # "the trail shoes": the trail runners fit every word that names them, the deck shoes only "shoes"
+            candidates = _fitting_every_word(text, candidates)
         # A colour or size the customer names narrows the items of one kind to those that have it ("the size 8
         # shoes": the US 8 pair, not the US 9).
         described = [o for o in candidates if any(_describes(m) for m in matches[o.number] if m.score > 0)]
@@ -224,6 +227,15 @@ def resolve_order(
         return _unique(candidates[0], text, tuple(cues), ())
     candidates.sort(key=lambda o: o.placed_at, reverse=True)
     return Resolution(kind=ResolutionKind.AMBIGUOUS, orders=tuple(candidates), cues=tuple(cues))
+
+
+def _fitting_every_word(text: str, candidates: list[OrderFacts]) -> list[OrderFacts]:
+    """The candidates one of whose items the text's naming words all fit, when the others' items fit only some of
+    those words; all of them otherwise (two jackets for "the jacket" stay two)."""
+    said = {o.number: [item_words(text, i) for i in o.items] for o in candidates}
+    every = set().union(*(w for words in said.values() for w in words))
+    whole = [o for o in candidates if any(words == every for words in said[o.number])]
+    return whole if whole and len(whole) < len(candidates) else candidates
 
 
 def _describes(match: Any) -> bool:

@@ -111,6 +111,8 @@ ORDERS = [
         ("I want to return the jacket from my last order", "return", "TW-200006", ["Sample Sale Denim Jacket"]),
         ("the yellow rain jacket", None, "TW-200002", ["Tidewater Rain Jacket"]),
         ("my trail runners", None, "TW-200003", ["Trail Runners"]),
+        # "shoes" fits both pairs; "trail" only the trail runners
+        ("a receipt for the trail shoes please", None, "TW-200003", ["Trail Runners"]),
         ("wheres my trial runers??", "track", "TW-200003", ["Trail Runners"]),  # typos
         ("the hoodie i got last week", None, "TW-200004", ["Harbor Hoodie"]),
         ("return the socks", "return", "TW-200004", ["Merino Crew Socks (3-pack)"]),
