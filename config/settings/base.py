@@ -106,6 +106,13 @@ DATABASES["default"]["HOST"] = unquote(DATABASES["default"].get("HOST", ""))
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+# Parameters bound by the server and statements a connection runs DATABASE_PREPARE_THRESHOLD times prepared:
+# PostgreSQL parses and plans each of a turn's repeated ORM statements once per connection instead of once per
+# execution (half its CPU per turn, docs/scaling.md). Needs session pooling, not a transaction-pooling PgBouncer.
+# Statements that must travel as one simple-protocol message (the knowledge search's settings, scan and restore)
+# take a client-binding cursor of their own (`apps.knowledge.hybrid`).
+DATABASES["default"]["OPTIONS"]["server_side_binding"] = env.bool("DATABASE_SERVER_SIDE_BINDING", default=True)
+DATABASES["default"]["OPTIONS"]["prepare_threshold"] = env.int("DATABASE_PREPARE_THRESHOLD", default=5) or None
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- redis: cache, rate limits, channel layer, Celery broker ----------------
