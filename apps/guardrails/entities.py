@@ -25,76 +25,22 @@ import logging
 import re
 import threading
 from collections.abc import Iterator
-from functools import cache
 from typing import Any
 
-from .pii import PiiSpan, find_pii, usps_suffixes
+from .addresses import STREET_ADDRESS, spans_addresses
+from .names import fold, is_common_word, is_first_name, lone_first_names, name_runs, set_english_words
+from .pii import PiiSpan, find_pii
 from .types import GuardrailContext
 
 logger = logging.getLogger(__name__)
 
 PERSON = "PERSON"
-STREET_ADDRESS = "STREET_ADDRESS"
+__all__ = ["PERSON", "STREET_ADDRESS", "find_names_addresses", "redact_for_operators"]
 
-# Street words in any case ("12 baker street").
-_STREET_WORDS = (
-    r"street|st|road|rd|avenue|ave|av|lane|ln|drive|dr|way|close|court|ct|place|pl|boulevard|blvd|terrace|crescent"
-    r"|square|sq|highway|hwy|parkway|pkwy|row|mews|grove|gardens|hill|park|walk|circle|cir|trail|alley"
-)
-
-
-# French, Spanish, Catalan, Italian and Portuguese street words: they come before the name.
-_ROMANCE_STREET_WORDS = (
-    r"rue|avenue|boulevard|bd|chemin|impasse|allée|place|quai|route|cours|passage|calle|c/|avenida|avda\.?|paseo"
-    r"|plaza|camino|carretera|ronda|travesía|travesia|cuesta|cañada|urbanización|urbanizacion|alameda|acceso|callejón"
-    r"|callejon|pasaje|pasadizo|glorieta|rambla|carrer|passeig|via|viale|piazza|piazzale|corso|largo|vicolo|contrada"
-    r"|strada|borgo|lungomare|rua|travessa|praça|praca|estrada|rodovia|ladeira|vereda|viela|vila|quadra|setor"
-)
-_CAP = r"(?:[A-Z][\w'’.-]*|\d{1,3}(?:st|nd|rd|th)|de|la|del|of|the|du|des|di)"
-_NAME = r"[A-Z][\w'’.-]*"
-_UNIT_WORD = r"(?i:flat|apt|apartment|unit|suite|ste|floor|studio|room|building|bldg)\.?"
-_UNIT = rf"(?:{_UNIT_WORD}\s*#?\w{{1,5}},?\s+)?"
-_UNIT_AFTER = rf"(?:,?\s+(?:{_UNIT_WORD}|#)\s*\w{{1,5}}\b)?"
-_DIRECTION = r"(?:\s+(?:NW|NE|SW|SE|N|S|E|W)\b)?"
-
-
-@cache
-def _address_patterns() -> tuple[re.Pattern[str], ...]:
-    """Compiled on first use: the USPS suffix list comes from pyap2, whose import costs a third of a second."""
-    return (
-        # 221B Baker Street, 1600 Pennsylvania Avenue NW, Flat 3, 18 Queen's Road, 80334 Kelsey Parkways Suite 801
-        # Case matters for the name words ("2 items on the way" is not an address); common street words in any case.
-        re.compile(
-            rf"\b{_UNIT}\d{{1,5}}[A-Za-z]?,?\s+(?:{_CAP}\s+){{0,4}}(?i:{_STREET_WORDS})\b{_DIRECTION}{_UNIT_AFTER}"
-        ),
-        re.compile(
-            rf"\b{_UNIT}(?:\d{{1,4}}/)?\d{{1,5}}[A-Za-z]?,?\s+(?:{_CAP}\s+){{0,3}}{_NAME}\s+(?:{usps_suffixes()})\b{_DIRECTION}{_UNIT_AFTER}"
-        ),
-        # Flat 9\nFrancis Roads, Studio 7 Mohammed Mission (a unit, then the street without a number)
-        re.compile(rf"\b{_UNIT_WORD}\s*#?\w{{1,5}},?\s+(?:{_CAP}\s+){{0,3}}{_NAME}\s+(?:{usps_suffixes()})\b"),
-        # Hauptstraße 12, Lindenweg 3a, Kalverstraat 92, Hans-Werner-Pohl-Straße 50/80 (street word fused to the name)
-        re.compile(
-            r"\b[A-ZÄÖÜ][\wäöüß'-]*?(?i:straße|strasse|str\.|weg|gasse|allee|platz|ring|damm|ufer|chaussee|pfad|steig|markt"
-            r"|straat|laan|gracht|plein|kade|singel|dijk|steeg|hof|baan|dreef|pad|boulevard|vej|gatan|gade|vägen|veien)"
-            r"\s+\d{1,5}[a-z]?(?:\s?[/-]\s?\d{1,4}[a-z]?)?\b"
-        ),
-        # 7 rue de la Paix, 14 avenue Victor Hugo, Calle Mayor 5, Via Roma 10, Rua Augusta 100, Cuesta de Cruz Sastre 2
-        re.compile(
-            rf"\b(?:\d{{1,5}}[a-z]?,?\s+)?(?i:{_ROMANCE_STREET_WORDS})\s+(?:(?:de|la|du|des|del|di|da|do|dos|das|le|les|l'|d'|della|delle|dei)\s*)*"
-            r"[A-ZÁÉÍÓÚÀÈÌÒÙÂÊÎÔÛÇÑ][\w'’-]+"
-            r"(?:\s+(?:(?:de|la|du|des|del|di|da|do|dos|das|le|della|e|y)\s+)*[A-ZÁÉÍÓÚÀÈÌÒÙÂÊÎÔÛÇÑ][\w'’.-]+){0,4}"
-            r"(?:,?\s+(?:n[º°o.]\s*)?\d{1,5}[a-zA-Z]?\b)?"
-            r"(?:,?\s+(?i:piso|puerta|apt\.?|apto\.?|bloco|andar|int\.?|scala|casa|appartamento|piano)\s*\w{1,4}\b)?"
-        ),
-    )
-
-
-# A postcode right after the street ("..., London WC2B 6TA", "..., 75002 Paris") belongs to the address.
-_POSTCODE_AFTER = re.compile(
-    r"^(?:,?\s+(?:[A-Z][\w'’.-]+\s+){0,3})?,?\s*(?:[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}|\d{4,5}(?:-\d{4})?)\b"
-)
 # Words spaCy tags as PERSON in support messages that are not anyone's name.
 _NOT_NAMES = frozenset({"dan", "hi", "hello", "thanks", "tidewater", "i'm", "i’m"})
+# Abbreviations written like a name ("Tel.", "Mob.", "Ref.").
+_ABBREVIATIONS = frozenset({"tel", "tél", "tlf", "fax", "mob", "ref", "nr", "attn", "encl"})
 
 _lock = threading.Lock()
 _nlp: Any = None
@@ -108,41 +54,13 @@ def _pipeline(name: str) -> Any:
             if _nlp is None or _nlp_name != name:
                 import spacy
 
-                _nlp = spacy.load(name, exclude=["parser", "lemmatizer", "attribute_ruler", "tagger", "senter"])
-                _nlp_name = name
+                nlp = spacy.load(name, exclude=["parser", "attribute_ruler", "tagger", "senter"])
+                if "lemmatizer" in nlp.pipe_names:  # kept for its word lists (names.is_common_word), never run
+                    index = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_index")
+                    set_english_words(frozenset(w for words in index.values() for w in words if w.isalpha()))
+                    nlp.disable_pipe("lemmatizer")
+                _nlp, _nlp_name = nlp, name
     return _nlp
-
-
-_PYAP_COUNTRIES = ("US", "CA", "GB")
-
-
-def _pyap_spans(text: str) -> Iterator[tuple[int, int]]:
-    """Whole postal addresses (street, city, state or county, postcode) that pyap2 finds in US, Canadian
-    and British formats. pyap2 reads a copy with spaces and commas evened out, so each match is found
-    again in the text as written."""
-    import pyap
-
-    for country in _PYAP_COUNTRIES:
-        for found in pyap.parse(text, country=country):
-            tokens = [t for t in re.split(r"[\s,]+", found.full_address) if t]
-            if not tokens:
-                continue
-            match = re.search(r"[\s,]+".join(map(re.escape, tokens)), text)
-            if match:
-                yield match.start(), match.end()
-
-
-def _spans_addresses(text: str) -> Iterator[PiiSpan]:
-    if any(ch.isdigit() for ch in text):  # every format pyap2 reads has a number
-        for start, end in _pyap_spans(text):
-            yield PiiSpan(STREET_ADDRESS, start, end, "[ADDRESS]")
-    for pattern in _address_patterns():
-        for match in pattern.finditer(text):
-            end = match.end()
-            tail = _POSTCODE_AFTER.match(text[end : end + 40])
-            if tail:
-                end += tail.end()
-            yield PiiSpan(STREET_ADDRESS, match.start(), end, "[ADDRESS]")
 
 
 _NAME_WORD = r"[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ'’]+(?:-[A-ZÀ-ÖØ-Þ][a-zß-öø-ÿ'’]+)*"
@@ -190,13 +108,67 @@ def _cued_names(text: str) -> Iterator[tuple[int, int, bool]]:
 
 
 _PLACE_LABELS = frozenset({"GPE", "LOC", "FAC"})
-_EXTEND = re.compile(rf"^(?:\s+(?:{_PARTICLE}\s+){{0,2}}{_NAME_WORD}|-{_NAME_WORD})")
+# spaCy's entities a run of name-like words must not overlap to count as a name ("San Francisco", "Black Friday").
+# spaCy often calls a lone name a place ("Nkechi", "Tamsin") or a people ("Marguerite Fontaine"): a one-word
+# place does not count against a run.
+_NOT_PERSON_LABELS = frozenset({"GPE", "LOC", "FAC", "EVENT", "DATE", "TIME", "MONEY", "LAW", "LANGUAGE"})
+_EXTEND = re.compile(rf"^(?:[ \t]+(?:{_PARTICLE}[ \t]+){{0,2}}{_NAME_WORD}|-{_NAME_WORD})")
+# Capitalised words that begin places, not names ("San Diego", "Port Talbot").
+_PLACE_WORDS = frozenset(
+    """
+    san santa santo sao saint st ste port fort mount mt lake new north south east west upper lower great little
+    """.split()  # noqa: SIM905
+)
+# "my name is sarah jones": a lower-case name after a strong cue, its first word a known first name.
+_LOWER_CUE = re.compile(
+    r"(?i:\b(?:my name is|my name's|name\s*:|signed for by|signed by|this is|i am|i'm|it's|its)\s+)"
+    r"(?P<name>[a-zà-ÿ'’-]+(?:\s+[a-zà-ÿ'’-]+){0,2})"
+)
+
+
+def _kept_spacy_person(value: str) -> bool:
+    """spaCy's PERSON spans that are not a greeting, a lone lower-case word, or lower-case words not
+    starting with a first name ("ya help", "wanna list")."""
+    if not any(ch.isalpha() for ch in value) or value.lower().rstrip(".") in _NOT_NAMES | _ABBREVIATIONS:
+        return False
+    if value == value.lower():  # "john denver" may be a name; "ya help", "wanna list" are not
+        words = value.split()
+        return len(words) > 1 and is_first_name(words[0]) and not is_common_word(words[-1].rstrip("'s"))
+    return True
+
+
+# "the Stoneware Mug", "my Leather Wallet", "a Canvas Tote Bag": capitalised words after a determiner name a
+# thing (a product), not a person ("my husband David" has a lower-case word between).
+_THING_BEFORE = re.compile(
+    r"(?i:\b(?:the|a|an|my|your|his|her|our|their|this|that|these|those|some|any|one|two|new|old)\s+)"
+    r"(?:[A-Z][\w'’-]*\s+)*$"
+)
+
+
+def _names_a_thing(text: str, start: int) -> bool:
+    return bool(_THING_BEFORE.search(text[max(0, start - 60) : start]))
+
+
+def _lower_case_names(text: str) -> Iterator[tuple[int, int]]:
+    for match in _LOWER_CUE.finditer(text):
+        words = match.group("name").split()
+        if not words or not is_first_name(words[0]) or words[0] != words[0].lower():
+            continue
+        kept = [words[0]]
+        for word in words[1:]:
+            if fold(word) in _NOT_NAME_WORDS or (is_common_word(word) and not is_first_name(word)):
+                break
+            kept.append(word)
+        start = match.start("name")
+        yield start, start + len(" ".join(kept))
 
 
 def _spans_names(text: str, *, context: GuardrailContext) -> Iterator[PiiSpan]:
-    """spaCy's PERSON entities (widened over a following surname, particle or hyphenated part it left out),
-    and capitalised names after a title ("Dr.", "Frau") or a cue ("my name is", "signed for by", "thanks,")
-    that spaCy missed, unless spaCy calls that span a place, an organisation or a product."""
+    """spaCy's PERSON entities (widened over a following surname, particle or hyphenated part it left out;
+    not ordinary English words), capitalised names after a title ("Dr.", "Frau") or a cue ("my name is",
+    "signed for by", "thanks,") that spaCy missed, unless spaCy calls that span a place, runs of words
+    written like a name with a known first name among them ("Giulia Romano", "Nguyễn Thị Mai"), and a
+    lower-case name after a cue ("my name is sarah jones")."""
     from django.conf import settings
 
     model = settings.GUARDRAILS_NAME_MODEL
@@ -208,14 +180,14 @@ def _spans_names(text: str, *, context: GuardrailContext) -> Iterator[PiiSpan]:
         logger.warning("name model %r unavailable; names are not masked", model)
         return
     places = [(ent.start_char, ent.end_char) for ent in doc.ents if ent.label_ in _PLACE_LABELS]
+    others = [
+        (ent.start_char, ent.end_char)
+        for ent in doc.ents
+        if ent.label_ in _NOT_PERSON_LABELS and (ent.label_ != "GPE" or " " in ent.text.strip())
+    ]
     found: list[tuple[int, int]] = []
     for ent in doc.ents:
-        if ent.label_ != "PERSON":
-            continue
-        value = ent.text.strip()
-        if not any(ch.isalpha() for ch in value) or value.lower() in _NOT_NAMES:
-            continue
-        if value == value.lower() and " " not in value:  # "mug", "hoodie": a lone lower-case word is rarely a name
+        if ent.label_ != "PERSON" or not _kept_spacy_person(ent.text.strip()) or _names_a_thing(text, ent.start_char):
             continue
         end = ent.end_char
         while tail := _EXTEND.match(text[end : end + 60]):
@@ -227,6 +199,21 @@ def _spans_names(text: str, *, context: GuardrailContext) -> Iterator[PiiSpan]:
         if not strong and any(s <= start and end <= e for s, e in places):
             continue
         found.append((start, end))
+    not_names = _NOT_NAME_WORDS | _PLACE_WORDS | _NOT_NAMES | _ABBREVIATIONS
+    for start, end in [*name_runs(text, not_names=not_names), *_lower_case_names(text)]:
+        if any(start < e and s < end for s, e in others) or _names_a_thing(text, start):
+            continue
+        # a run that covers more of a name spaCy found ("Ludwig van der Berg" for its "Berg") replaces it
+        inside = [(s, e) for s, e in found if start < e and s < end]
+        if all(start <= s and e <= end for s, e in inside):
+            found = [span for span in found if span not in inside]
+            found.append((start, end))
+    # A lone first name counts only where spaCy saw a person or nothing ("Zara" the shop, "Florence" the town).
+    labelled = [(ent.start_char, ent.end_char) for ent in doc.ents if ent.label_ != "PERSON"]
+    for start, end in lone_first_names(text, not_names=not_names):
+        if any(start < e and s < end for s, e in found + labelled) or _names_a_thing(text, start):
+            continue
+        found.append((start, end))
     for start, end in found:
         yield PiiSpan(PERSON, start, end, "[NAME]")
 
@@ -235,7 +222,7 @@ def find_names_addresses(text: str, *, context: GuardrailContext | None = None) 
     """Non-overlapping PERSON and STREET_ADDRESS spans (addresses win over names inside them)."""
     context = context or GuardrailContext()
     chosen: list[PiiSpan] = []
-    for span in sorted(_spans_addresses(text), key=lambda s: (-(s.end - s.start), s.start)):
+    for span in sorted(spans_addresses(text), key=lambda s: (-(s.end - s.start), s.start)):
         if all(span.end <= o.start or span.start >= o.end for o in chosen):
             chosen.append(span)
     for span in _spans_names(text, context=context):

@@ -80,12 +80,15 @@ _PHONE_CUE = re.compile(
     r"\b(?:phone|tel|telephone|mobile|cell|cellphone|call me|text me|whatsapp|reach me|contact me|fax|number)\b[^\n\d]{0,20}$",
     re.IGNORECASE,
 )
+_PHONE_WORD = re.compile(r"\b(?:phone|tel|telephone|mobile|cell|call|text|whatsapp|ring|fax)\b", re.IGNORECASE)
 # "Fone: ...", "Handy - ...": any short label right before the number counts as a cue...
 _LABEL_CUE = re.compile(r"\b[^\W\d_]{2,20}\.?\s*[:=-]\s*$")
 # ...unless the label says the number is something else.
 _NOT_PHONE_LABEL = re.compile(
     r"\b(?:order|tracking|track|invoice|ref|reference|postcode|post code|zip|postal|iban|account|acct|card|sort code"
-    r"|parcel|shipment|item|sku|ticket|case|code|pin|voucher|amount|total|price|id|customer|vat)\b[^\n\d]{0,20}$",
+    r"|parcel|shipment|item|sku|ticket|case|code|pin|voucher|amount|total|price|id|customer|vat|passport|licen[cs]e"
+    r"|driver'?s?|routing|aba|bank|nhs|insurance|policy|member(?:ship)?|loyalty|booking|reservation|confirmation"
+    r"|transaction|receipt|claim|serial|imei|isbn|tax|ein|itin|nino|social security|ssn|swift|bic|national id)\b[^\n\d]{0,20}$",
     re.IGNORECASE,
 )
 # A number followed by a street word is a house number, not a phone ("1600 Pennsylvania Avenue").
@@ -228,6 +231,11 @@ def _spans_phones(text: str, context: GuardrailContext) -> Iterator[PiiSpan]:
         if (start > 0 and (text[start - 1].isalnum() or text[start - 1] == "-")) or (
             end < len(text) and text[end].isalnum()
         ):
+            continue
+        # "passport number 533 380 006", "account number 0123456789": a label that names something else, with no
+        # phone word after it, wins over the number being dialable.
+        label = _NOT_PHONE_LABEL.search(text[max(0, start - 40) : start])
+        if label and not _PHONE_WORD.search(label.group(0)):
             continue
         after = text[end : end + 60]
         if _STREET_AFTER.match(after) or _usps_street_after().match(after) or _own_phone(digits, context):

@@ -16,7 +16,7 @@ from apps.guardrails.pii import PHONE
         ("Send it to 42 Harbour Road, Bristol BS1 5TY please.", "Send it to [ADDRESS] please."),
         ("My flat is Flat 3, 18 Queen's Road, Manchester M1 2AB.", "My flat is [ADDRESS]."),
         ("Lieferung an Lindenweg 3a bitte.", "Lieferung an [ADDRESS] bitte."),
-        ("Mon adresse est 7 rue de la Paix, 75002 Paris.", "Mon adresse est [ADDRESS] Paris."),
+        ("Mon adresse est 7 rue de la Paix, 75002 Paris.", "Mon adresse est [ADDRESS]."),
         ("It went to 1600 Pennsylvania Avenue NW by mistake.", "It went to [ADDRESS] by mistake."),
         ("New address: 80334 Kelsey Parkways Suite 801.", "New address: [ADDRESS]."),
         ("Ship to 462 Graves Crossing, Apt. 12 please", "Ship to [ADDRESS] please"),
