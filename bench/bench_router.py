@@ -6,7 +6,9 @@ Only the LOCAL router is measured (no LLM call).
 Quality: every message through the classifier in batches (for a message with no
 current route, `route_message(text, use_llm=False)` returns exactly the
 classifier's answer, settled by `settle_predictions`). The router's own held-out fifth
-(`apps/agents/routing/heldout.yaml`) is reported apart the same way. Latency: `route_message` one message at a time,
+(`apps/agents/routing/heldout.yaml`) is reported apart the same way, and so are its held-out messages in other
+languages (`heldout_languages.yaml`, read through `apps.agents.understanding.language`).
+Latency: `route_message` one message at a time,
 as a turn calls it, on a fixed sample. The classifier is trained on the team's examples
 only, never on this file.
 """
@@ -29,6 +31,7 @@ from apps.agents.offline.learned_classifier import expected_calibration_error  #
 from apps.agents.routes import OUT_OF_SCOPE  # noqa: E402
 from apps.agents.routing import ROUTES, get_classifier, route_message  # noqa: E402
 from apps.agents.routing.router import classify_texts  # noqa: E402
+from apps.agents.understanding.language import read_message  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 LATENCY_SAMPLE = 500
@@ -38,13 +41,16 @@ def _p(values: list[float], q: float) -> float:
     return sorted(values)[int(q * (len(values) - 1))]
 
 
-def _own_heldout() -> None:
-    """The router's own held-out fifth (never trained on): accuracy per route, out_of_scope precision."""
+def _own_heldout(name: str = "heldout.yaml", label: str = "own held-out fifth") -> None:
+    """A held-out file of the router's (never trained on): accuracy per route, out_of_scope precision."""
     import yaml
 
-    data = yaml.safe_load((ROOT / "apps/agents/routing/heldout.yaml").read_text(encoding="utf-8"))["routes"]
+    data = yaml.safe_load((ROOT / "apps/agents/routing" / name).read_text(encoding="utf-8"))["routes"]
     pairs = [(str(text), route) for route, texts in data.items() for text in texts]
     predicted = [p.route for p in classify_texts([text for text, _ in pairs])]
+    if name != "heldout.yaml":
+        read = sum(read_message(text).foreign for text, _ in pairs)
+        label += f", {read}/{len(pairs)} read as another language"
     right = sum(p == t for p, (_, t) in zip(predicted, pairs, strict=True))
     by_route = []
     for route in ROUTES:
@@ -55,7 +61,7 @@ def _own_heldout() -> None:
     refused = sum(t != OUT_OF_SCOPE for t in said_oos)
     precision = (len(said_oos) - refused) / len(said_oos) if said_oos else 1.0
     print(
-        f"own held-out fifth (apps/agents/routing/heldout.yaml): accuracy {right / len(pairs):.4f} "
+        f"{label} (apps/agents/routing/{name}): accuracy {right / len(pairs):.4f} "
         f"({right}/{len(pairs)}); "
         f"{', '.join(by_route)}; out_of_scope precision {precision:.3f}, support questions refused {refused}"
     )
@@ -146,6 +152,7 @@ def main() -> None:
         print(f"{t:<{width}}" + "".join(f"{counts[(t, p)]:>9}" for p in ROUTES))
 
     _own_heldout()
+    _own_heldout("heldout_languages.yaml", "other languages, never tuned on")
 
     p50, p95 = statistics.median(latencies), _p(latencies, 0.95)
     print(f"latency per message ({len(latencies)} single calls): p50 {p50:.2f} ms  p95 {p95:.2f} ms")

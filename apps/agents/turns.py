@@ -44,6 +44,7 @@ from apps.agents.routing import route_message
 from apps.agents.routing.order_refs import resolve_order_lookalikes
 from apps.agents.runner import TurnBudgetExhausted, specialist_run, static_instructions
 from apps.agents.specialists.help_center import cited_sources
+from apps.agents.understanding.language import read_message
 from apps.agents.understanding.prefetch import prefetch_turn_embeddings
 from apps.agents.understanding.turn_plan import TurnPlan, plan_for_turn
 from apps.conversations import events
@@ -279,11 +280,12 @@ def _answer(deps: SupportDeps, message: Message, *, after_decline: bool = False)
     # "TW-1OOOO3" or "100003" in a sentence, when it is one of the customer's own orders, is read as that order.
     text = resolve_order_lookalikes(checked.text, conversation)
     text = (request_after_decline(text) or text) if after_decline else text
-    deps.facts["customer_text"] = text
+    reading = read_message(text)  # another language: the local models read its English gloss, the reply says so
+    deps.facts["customer_text"] = reading.english
     context.history = mask_history(deps, context.history)
 
     decision = _route(deps, text, context.history)
-    planned = plan_for_turn(text, conversation=conversation) if decision.route != HUMAN else None
+    planned = plan_for_turn(reading.english, conversation=conversation) if decision.route != HUMAN else None
     if decision.route == HUMAN or (planned is not None and planned.asks_for_person):
         # A customer who asks for a person gets one, whatever else the message says (or a piece of it asks).
         escalated = handoff.person_handoff(deps, text)
@@ -313,7 +315,7 @@ def _answer(deps: SupportDeps, message: Message, *, after_decline: bool = False)
     system_prompts = (static_instructions(spec),)
     reply, citations = cited_sources(reply, list(deps.citations))
     output = guard_output(deps, reply, system_prompts=system_prompts)
-    outcome = TurnOutcome(text=output.text, agent=spec.name, citations=citations)
+    outcome = TurnOutcome(f"{reading.note(spec.role)}\n\n{output.text}".strip(), spec.name, citations=citations)
     if output.escalate:
         outcome.escalate_reason = "policy_exception"
         outcome.status = TraceStatus.HANDOFF

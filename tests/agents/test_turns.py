@@ -345,3 +345,35 @@ def test_a_trace_that_fails_to_store_never_undoes_the_reply_or_the_route(
     assert message.status == MessageStatus.ANSWERED
     assert conversation.current_route == "order"
     assert Trace.objects.count() == 0
+
+
+def test_a_message_in_another_language_reaches_the_local_model_as_its_english_gloss(
+    say: Any, pushed: list, route_to: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a Spanish message, and a local specialist that records what it reads
+    from apps.agents import local, registry
+    from apps.agents.specialists.base import BASE_INSTRUCTIONS
+
+    read: list[str] = []
+
+    def reads(messages: Any, info: Any) -> Any:
+        deps = local.current_deps()
+        read.append(deps.text if deps is not None else "")
+        return local.text_response("Your order is on its way.")
+
+    spec = registry.SpecialistSpec(
+        name="order", instructions=BASE_INSTRUCTIONS, version="default", local_behaviour=reads
+    )
+    monkeypatch.setitem(registry.SPECIALISTS, "order", spec)
+    route_to("order")
+    message = say("hola, ¿dónde está mi pedido?")
+
+    # when the turn runs
+    reply = turn_run(message_id=message.pk)
+
+    # then the local model read the English gloss, and the reply says in Spanish that it is in English
+    assert read == ["hello, where is my order?"]
+    assert reply is not None
+    assert reply.text == "(Te respondo en inglés.)\n\nYour order is on its way."
+    message.refresh_from_db()
+    assert message.text == "hola, ¿dónde está mi pedido?"

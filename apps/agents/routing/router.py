@@ -17,19 +17,24 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from apps.agents.confirmation import extract_confirmation
-from apps.agents.offline.slots import extract_emails, extract_order_numbers, extract_quantity
 from apps.agents.routes import HUMAN, OUT_OF_SCOPE, ROUTES, SPECIALIST_ROUTES, HistoryTurn, RouteDecision, RouteName
 from apps.agents.routing.classifier import Prediction, best_in_scope, get_classifier
 from apps.agents.routing.customer_items import points_at_own_order, reread_own_items
+from apps.agents.routing.follow_up import (
+    ANSWER_OUT_OF_SCOPE_CEILING,
+    bot_just_asked,
+    coerce_history,
+    follow_up_kind,
+    is_short_anaphoric,
+)
 from apps.agents.routing.person import person_requested
+from apps.agents.understanding.language import read_message
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +42,6 @@ DEFAULT_THRESHOLD = 0.6
 # A short anaphoric message ("and what did I pay for it?") leaves the current topic only when the classifier is
 # this sure: the specialist that has the topic knows what "it" is, and hands back what it cannot answer.
 _SWITCH_CONFIDENCE = 0.95
-_MAX_HISTORY_TURNS = 6
 
 
 class LLMRouteOutput(BaseModel):
@@ -57,147 +61,6 @@ class LLMRouteRequest:
 
 
 LLMRouter = Callable[[LLMRouteRequest], LLMRouteOutput | None]
-
-
-# --- follow-up detection ----------------------------------------------------
-
-_TOKEN_RE = re.compile(r"[a-z0-9']+")
-_ACK_WORDS = frozenset(
-    [
-        "ok",
-        "okay",
-        "k",
-        "kk",
-        "thanks",
-        "thank",
-        "you",
-        "thx",
-        "ty",
-        "cheers",
-        "great",
-        "cool",
-        "perfect",
-        "nice",
-        "awesome",
-        "got",
-        "it",
-        "alright",
-        "right",
-        "understood",
-        "noted",
-        "fine",
-        "good",
-        "sounds",
-        "lovely",
-        "brilliant",
-    ]
-)
-_SLOT_FILLER = frozenset(
-    [
-        "it's",
-        "its",
-        "it",
-        "is",
-        "my",
-        "the",
-        "order",
-        "number",
-        "no",
-        "nr",
-        "num",
-        "email",
-        "e-mail",
-        "mail",
-        "address",
-        "here",
-        "this",
-        "that",
-        "is",
-        "was",
-        "and",
-        "for",
-        "of",
-        "a",
-        "an",
-        "both",
-        "all",
-        "them",
-    ]
-)
-# Words and phrases that point back at what was just discussed.
-_ANAPHORA_RE = re.compile(
-    r"\b(?:it|that|them|those|these|they|same|the other|another one|this one|that one|"
-    r"what about|how about|and the|ones?)\b"
-)
-
-
-def _tokens(text: str) -> list[str]:
-    return _TOKEN_RE.findall(text.lower().replace("’", "'"))
-
-
-def follow_up_kind(text: str) -> str | None:
-    """Why `text` only continues the current topic ("confirmation", "acknowledgement", "slot"), or None."""
-    tokens = _tokens(text)
-    # "no, I want a person" is a new request, not an answer: only a short yes/no is a pure follow-up.
-    if len(tokens) <= 4 and extract_confirmation(text) is not None:
-        return "confirmation"
-    if tokens and len(tokens) <= 5 and all(t in _ACK_WORDS for t in tokens):
-        return "acknowledgement"
-    stripped = text
-    for number in extract_order_numbers(text):
-        stripped = re.sub(re.escape(number[3:]), " ", stripped)
-    for email in extract_emails(text):
-        stripped = re.sub(re.escape(email), " ", stripped, flags=re.IGNORECASE)
-    rest = [t for t in _tokens(stripped) if t not in _SLOT_FILLER and t != "tw"]
-    if (extract_order_numbers(text) or extract_emails(text)) and not rest:
-        return "slot"
-    if extract_quantity(text) is not None and len(tokens) <= 3:
-        return "slot"
-    return None
-
-
-# Below this, an out_of_scope verdict on a reply to the bot's own question is more likely an
-# answer the examples never saw ("I changed my mind", a bare street address) than a new topic;
-# genuinely unrelated requests ("play some jazz") score 0.99+.
-_ANSWER_OUT_OF_SCOPE_CEILING = 0.97
-
-
-_LISTED_CHOICES_RE = re.compile(r"(?:\n\s*(?:[-*•]|\d+[.)])\s[^\n]*)+\s*$")
-
-
-def _bot_just_asked(history: Sequence[Any] | None) -> bool:
-    """The last reply's last paragraph asks something, before the choices it lists ("Which order is it for? These
-    can still be returned:\n- TW-1...") or how to answer it."""
-    turns = _coerce_history(history)
-    if not turns or turns[-1].role not in {"assistant", "staff"}:
-        return False
-    asked = _LISTED_CHOICES_RE.sub("", turns[-1].text.rstrip()).rstrip()
-    # "Which order is it for? These can still be returned:" introduces the choices of its question; "What's the new
-    # address? Please write it as: ..." says how to answer it.
-    return "?" in asked.rsplit("\n", 1)[-1]
-
-
-def _is_short_anaphoric(text: str) -> bool:
-    tokens = _tokens(text)
-    return 0 < len(tokens) <= 7 and _ANAPHORA_RE.search(" ".join(tokens)) is not None
-
-
-# --- history ----------------------------------------------------------------
-
-
-def _coerce_history(history: Sequence[Any] | None) -> tuple[HistoryTurn, ...]:
-    """Accept HistoryTurn, mappings {role, text|content} or (role, text) pairs."""
-    turns: list[HistoryTurn] = []
-    for item in history or ():
-        if isinstance(item, HistoryTurn):
-            turns.append(item)
-        elif isinstance(item, Mapping):
-            turns.append(HistoryTurn(str(item.get("role", "")), str(item.get("text", item.get("content", "")))))
-        elif isinstance(item, tuple) and len(item) == 2:
-            turns.append(HistoryTurn(str(item[0]), str(item[1])))
-        else:
-            turns.append(HistoryTurn(str(getattr(item, "role", "")), str(getattr(item, "text", ""))))
-    return tuple(turns[-_MAX_HISTORY_TURNS:])
 
 
 # --- settings and the default LLM router -------------------------------------
@@ -337,8 +200,10 @@ def own_item_verdicts(
 
 
 def classify_texts(texts: list[str]) -> list[Prediction]:
-    """The local classifier's predictions, as the router acts on them for a message with no current topic."""
-    return settle_predictions(texts, get_classifier().predict(texts)) if texts else []
+    """The local classifier's predictions, as the router acts on them for a message with no current topic (one in
+    another language on its English gloss, `understanding.language`)."""
+    english = [read_message(t).english for t in texts]
+    return settle_predictions(english, get_classifier().predict(english)) if texts else []
 
 
 def classify_text(text: str) -> Prediction:
@@ -380,15 +245,18 @@ def route_message(
         if kind:
             return RouteDecision(sticky_route, 1.0, "local", f"sticky: {kind} continues the {sticky_route} topic")
 
-    raw = get_classifier().predict([text])[0]
-    [settled] = settle_predictions([text], [raw])
-    [local] = own_item_verdicts([text], [raw], [settled], conversation)
+    # A message in another language is classified on its English gloss: far from every example as written, it was
+    # refused whatever it asked.
+    reading = read_message(text)
+    raw = get_classifier().predict([reading.english])[0]
+    [settled] = settle_predictions([reading.english], [raw])
+    [local] = own_item_verdicts([reading.english], [raw], [settled], conversation)
     if local is not settled:
         raw = local  # read as about their item: not an out-of-scope verdict any more
     unsure_of_switch = local.confidence < _SWITCH_CONFIDENCE
     # An answer to the specialist's own question stays with it unless another route is clearly meant: an
     # out_of_scope verdict below the ceiling, or another specialist below the switch confidence.
-    unclear_answer = (raw.route == OUT_OF_SCOPE and raw.confidence < _ANSWER_OUT_OF_SCOPE_CEILING) or (
+    unclear_answer = (raw.route == OUT_OF_SCOPE and raw.confidence < ANSWER_OUT_OF_SCOPE_CEILING) or (
         local.route in SPECIALIST_ROUTES and unsure_of_switch
     )
     # (Settled onto the topic itself below the threshold, as an unclear out_of_scope verdict may be, it is the same.)
@@ -396,7 +264,7 @@ def route_message(
         local.route != HUMAN
         and (local.route != sticky_route or local.confidence < threshold)
         and sticky_route in SPECIALIST_ROUTES
-        and _bot_just_asked(history)
+        and bot_just_asked(history)
         # "the socks from the hoodie order": pointing at one of their orders asks for nothing new, whatever "order"
         # says to the classifier
         and (unclear_answer or points_at_own_order(text, conversation))
@@ -409,7 +277,7 @@ def route_message(
     leans_to_topic = local.route == sticky_route and local.confidence < threshold
     if (
         sticky_route
-        and _is_short_anaphoric(text)
+        and is_short_anaphoric(text)
         and (leans_to_topic or (local.route != sticky_route and unsure_of_switch))
     ):
         return RouteDecision(
@@ -420,7 +288,7 @@ def route_message(
 
     router = None if not use_llm else llm_router if llm_router is not None else _llm_router()
     if router is not None:
-        request = LLMRouteRequest(text=text, history=_coerce_history(history), current_route=sticky_route, local=local)
+        request = LLMRouteRequest(text=text, history=coerce_history(history), current_route=sticky_route, local=local)
         try:
             answer = router(request)
         except Exception:

@@ -331,3 +331,33 @@ def test_local_router_behaviour_answers_as_a_structured_output_model():
     assert output.route == "returns"
     assert output.reason.startswith("classifier: returns p=")
     assert 0.6 <= output.confidence <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("text", "route"),
+    [
+        ("hola, ¿dónde está mi chaleco? lo pedí hace unos días", "order"),
+        ("bonjour, l'adresse de livraison n'est pas bonne", "order"),
+        ("quero devolver a minha caneca, chegou quebrada", "returns"),
+        ("necesito la factura de mi pedido", "billing"),
+        ("wie kann ich mein Passwort ändern?", "faq"),
+    ],
+)
+def test_a_support_question_in_another_language_is_routed_on_its_english_gloss(text, route):
+    # given a support question in another language than English
+
+    # when it is routed with no current topic
+    decision = route_message(text, use_llm=False)
+
+    # then it reaches the route its English would, never refused for its language
+    assert decision.route == route
+
+
+def test_an_unrelated_request_in_another_language_is_still_out_of_scope():
+    # given a request no shop handles, in Spanish
+
+    # when it is routed
+    decision = route_message("escríbeme una canción sobre el verano", use_llm=False)
+
+    # then it is refused as out of scope
+    assert decision.route == "out_of_scope"
