@@ -33,6 +33,8 @@ import django  # noqa: E402
 
 django.setup()  # the held-out split reads the routing examples through the agents app
 
+from _spans import SpanTally, spans  # noqa: E402
+
 from apps.guardrails import GuardrailContext, check_input, check_output  # noqa: E402
 from apps.guardrails.checks import INPUT_INJECTION  # noqa: E402
 from apps.guardrails.detector.cache import CACHE_PATH, EmbeddingCache, installed  # noqa: E402
@@ -332,52 +334,25 @@ def bench_support_messages(path: Path, latencies: dict[str, list[float]]) -> lis
     ]
 
 
-def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
-    return a[0] < b[1] and b[0] < a[1]
-
-
 def bench_pii(path: Path, latencies: dict[str, list[float]]) -> list[str]:
     records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     context = GuardrailContext()
-    gold_count: Counter[str] = Counter()
-    gold_hit: Counter[str] = Counter()
-    exact_hit: Counter[str] = Counter()
-    pred_count: Counter[str] = Counter()
-    pred_hit: Counter[str] = Counter()
+    scored = COVERED_PII + OPERATOR_PII
+    tally = SpanTally()
     uncovered: Counter[str] = Counter()
     for record in records:
         text = record["text"]
         predicted = [s for s in find_pii(text, context=context) if s.type in COVERED_PII]
         predicted += find_names_addresses(text, context=context)
-        gold = [g for g in record["spans"] if g["type"] in COVERED_PII + OPERATOR_PII]
-        uncovered.update(g["type"] for g in record["spans"] if g["type"] not in COVERED_PII + OPERATOR_PII)
-        for g in gold:
-            gold_count[g["type"]] += 1
-            span = (g["start"], g["end"])
-            if any(p.type == g["type"] and _overlaps((p.start, p.end), span) for p in predicted):
-                gold_hit[g["type"]] += 1
-            if any(p.type == g["type"] and (p.start, p.end) == span for p in predicted):
-                exact_hit[g["type"]] += 1
-        for p in predicted:
-            pred_count[p.type] += 1
-            if any(g["type"] == p.type and _overlaps((p.start, p.end), (g["start"], g["end"])) for g in gold):
-                pred_hit[p.type] += 1
+        gold = [(g["type"], g["start"], g["end"]) for g in record["spans"] if g["type"] in scored]
+        uncovered.update(g["type"] for g in record["spans"] if g["type"] not in scored)
+        tally.add(text, gold, spans(predicted))
     lines = [f"pii ({len(records)} texts, {path.name}; a span counts when it overlaps a gold span of the same type)"]
-    for pii_type in COVERED_PII + OPERATOR_PII:
+    for pii_type in scored:
         if pii_type == PERSON:
             lines.append("  operator views only (redact_for_operators; the model still sees these):")
-        recall = gold_hit[pii_type] / gold_count[pii_type] if gold_count[pii_type] else 0.0
-        precision = pred_hit[pii_type] / pred_count[pii_type] if pred_count[pii_type] else 0.0
-        exact = exact_hit[pii_type] / gold_count[pii_type] if gold_count[pii_type] else 0.0
-        lines.append(
-            f"  {pii_type:<14} recall {recall:.3f}  precision {precision:.3f}  exact-boundary recall {exact:.3f}  "
-            f"(gold {gold_count[pii_type]}, predicted {pred_count[pii_type]})"
-        )
-    total_gold, total_pred = sum(gold_count.values()), sum(pred_count.values())
-    lines.append(
-        f"  {'all covered':<14} recall {sum(gold_hit.values()) / total_gold if total_gold else 0:.3f}  "
-        f"precision {sum(pred_hit.values()) / total_pred if total_pred else 0:.3f}"
-    )
+        lines.append(tally.line(pii_type))
+    lines.append(tally.total_line())
     lines.append("  not masked by design: " + ", ".join(f"{t} {n}" for t, n in uncovered.most_common()))
     return lines
 

@@ -33,6 +33,8 @@ import django  # noqa: E402
 
 django.setup()
 
+from _spans import SpanTally, spans  # noqa: E402
+
 from apps.guardrails import GuardrailContext  # noqa: E402
 from apps.guardrails.entities import PERSON, STREET_ADDRESS, find_names_addresses, redact_for_operators  # noqa: E402
 from apps.guardrails.pii import PHONE, PiiSpan, find_pii  # noqa: E402
@@ -87,52 +89,18 @@ def predict(text: str) -> list[PiiSpan]:
     return spans
 
 
-def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
-    return a[0] < b[1] and b[0] < a[1]
-
-
 def score(examples: list[Example], types: tuple[str, ...] = TYPES) -> tuple[list[str], list[str]]:
     """Lines by type (recall, precision, exact-boundary recall) and the errors (missed, boundary, false positive)."""
-    gold_count: Counter[str] = Counter()
-    gold_hit: Counter[str] = Counter()
-    exact_hit: Counter[str] = Counter()
-    pred_count: Counter[str] = Counter()
-    pred_hit: Counter[str] = Counter()
-    clean_lines = 0
-    clean_hit = 0
+    tally = SpanTally()
+    clean_lines = clean_hit = 0
     errors: list[str] = []
     for example in examples:
-        predicted = [p for p in predict(example.text) if p.type in types]
-        for kind, start, end in example.gold:
-            if kind not in types:
-                continue
-            gold_count[kind] += 1
-            found = [p for p in predicted if p.type == kind and _overlaps((p.start, p.end), (start, end))]
-            gold_hit[kind] += bool(found)
-            exact_hit[kind] += any((p.start, p.end) == (start, end) for p in found)
-            if not found:
-                errors.append(f"missed {kind}: {example.text[start:end]!r}")
-            elif not any((p.start, p.end) == (start, end) for p in found):
-                as_found = [example.text[p.start : p.end] for p in found]
-                errors.append(f"boundary {kind}: {example.text[start:end]!r} as {as_found}")
-        for p in predicted:
-            pred_count[p.type] += 1
-            hit = any(k == p.type and _overlaps((p.start, p.end), (s, e)) for k, s, e in example.gold)
-            pred_hit[p.type] += hit
-            if not hit:
-                errors.append(f"false positive {p.type}: {example.text[p.start : p.end]!r} in {example.text[:80]!r}")
+        predicted = [span for span in spans(predict(example.text)) if span[0] in types]
+        errors += tally.add(example.text, [g for g in example.gold if g[0] in types], predicted)
         if not example.gold:
             clean_lines += 1
             clean_hit += bool(predicted)
-    lines = []
-    for kind in types:
-        recall = gold_hit[kind] / gold_count[kind] if gold_count[kind] else 0.0
-        precision = pred_hit[kind] / pred_count[kind] if pred_count[kind] else 0.0
-        exact = exact_hit[kind] / gold_count[kind] if gold_count[kind] else 0.0
-        lines.append(
-            f"  {kind:<14} recall {recall:.3f}  precision {precision:.3f}  exact-boundary recall {exact:.3f}  "
-            f"(gold {gold_count[kind]}, predicted {pred_count[kind]})"
-        )
+    lines = [tally.line(kind) for kind in types]
     if clean_lines:
         lines.append(f"  messages with none of these types masked: {clean_hit} of {clean_lines}")
     return lines, errors

@@ -19,8 +19,6 @@ from collections.abc import Iterator
 from functools import cache
 from importlib import resources
 
-from spacy.lang.en.stop_words import STOP_WORDS
-
 _MIN_FREQUENCY = 4
 _HEX = "123456789ABCD"
 
@@ -29,6 +27,15 @@ def fold(word: str) -> str:
     """Lower case without accents ("Siobhán" -> "siobhan", "Thị" -> "thi")."""
     decomposed = unicodedata.normalize("NFKD", word.lower())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).replace("’", "'")
+
+
+@cache
+def stop_words() -> frozenset[str]:
+    """spaCy's English stop words. Imported on first use: importing spaCy takes about 5 s and 250 MiB,
+    and this module is imported wherever operator views are (the turn workers included)."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return frozenset(STOP_WORDS)
 
 
 @cache
@@ -51,7 +58,7 @@ def first_names() -> frozenset[str]:
 
 def is_first_name(word: str) -> bool:
     folded = fold(word.rstrip("."))
-    return folded in first_names() and folded not in STOP_WORDS
+    return folded in first_names() and folded not in stop_words()
 
 
 _english: frozenset[str] = frozenset()
@@ -66,13 +73,13 @@ def set_english_words(words: frozenset[str]) -> None:
 def is_english_word(word: str) -> bool:
     """In the English word lists at all, first names included ("rowan", "maria", "grace")."""
     folded = fold(word)
-    return folded in _english or folded in STOP_WORDS
+    return folded in _english or folded in stop_words()
 
 
 def is_common_word(word: str) -> bool:
     """A lower-case English word or a stop word, and no first name ("wallet", "mug", "deliver"; not "maria")."""
     folded = fold(word)
-    return (folded in _english or folded in STOP_WORDS) and folded not in first_names()
+    return (folded in _english or folded in stop_words()) and folded not in first_names()
 
 
 # A word written like a name: a capital then lower case, maybe hyphenated or with an apostrophe
@@ -101,7 +108,7 @@ def name_runs(text: str, *, not_names: frozenset[str]) -> Iterator[tuple[int, in
         usable = (
             (_name_like(word) or initial or (bool(run) and folded in _PARTICLES))
             and folded not in not_names
-            and folded not in STOP_WORDS
+            and folded not in stop_words()
         )
         contiguous = previous_end is not None and text[previous_end:start] in (" ", "\t")
         if run and not (usable and contiguous and len(run) < 5):

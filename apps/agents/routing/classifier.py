@@ -36,14 +36,20 @@ logger = logging.getLogger(__name__)
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 SPECIALISTS_DIR = Path(__file__).resolve().parent.parent / "specialists"
 # Bump when training, `normalise` or the cached object's shape changes.
-FORMAT_VERSION = 8
+FORMAT_VERSION = 9
 _FOLDS = 5
 _REGRESSION = learned.Regression(c=8.0, max_iter=2000)
 # Character n-grams beside the embedding, scaled by this (0: the embedding alone).
 LEXICAL_WEIGHT = 0.5
-# The `human` intents that tell a request for a person from a complaint (`Prediction.asks_for_person`).
+# The `human` intents that tell a request for a person from a complaint and from a question about how to reach the
+# shop (`Prediction.asks_for_person`, `Prediction.asks_how_to_reach`).
 PERSON_INTENT = "contact_human_agent"
 COMPLAINT_INTENT = "complaint"
+CONTACT_INTENT = "contact_customer_service"
+# "Could I please speak with a member of your support team?" sits as near the how-to-reach-us examples as the
+# person requests (+0.07 cosine); "is there a phone number" (+0.33) and "whats ur email, are people working on
+# saturdays" (+0.13) are clearly nearer. A question about reaching the shop must be this much nearer.
+CONTACT_MARGIN = 0.1
 
 
 @dataclass(frozen=True)
@@ -60,8 +66,11 @@ class Prediction:
     probabilities: dict[str, float]
     similarity: float  # cosine similarity to the nearest in-scope example
     reason: str
-    # Nearer to an example asking for a person (`human` / `contact_human_agent`) than to a complaint (`complaint`).
+    # Nearer to an example asking for a person (`human` / `contact_human_agent`) than to a complaint (`complaint`) or
+    # a question about how to reach the shop (`contact_customer_service`).
     asks_for_person: bool = False
+    # Nearer to a question about how to reach the shop (its phone, email, hours) than to the other two.
+    asks_how_to_reach: bool = False
 
 
 def best_in_scope(prediction: Prediction, *, why: str, passed_over: frozenset[str] = frozenset()) -> Prediction:
@@ -133,11 +142,13 @@ class RouteClassifier(learned.LearnedClassifier):
         report: RouteReport,
         person_vectors: np.ndarray | None = None,
         complaint_vectors: np.ndarray | None = None,
+        contact_vectors: np.ndarray | None = None,
     ) -> None:
         super().__init__(fit=fit, classes=classes)
         self.in_scope_vectors = in_scope_vectors
         self.person_vectors = person_vectors
         self.complaint_vectors = complaint_vectors
+        self.contact_vectors = contact_vectors
         self.similarity_threshold = similarity_threshold
         self.far_confidence = far_confidence
         self.report = report
@@ -210,6 +221,7 @@ class RouteClassifier(learned.LearnedClassifier):
             report=report,
             person_vectors=vectors[[e.intent == PERSON_INTENT for e in examples]],
             complaint_vectors=vectors[[e.intent == COMPLAINT_INTENT for e in examples]],
+            contact_vectors=vectors[[e.intent == CONTACT_INTENT for e in examples]],
         )
 
     # -- prediction ----------------------------------------------------------
@@ -225,9 +237,9 @@ class RouteClassifier(learned.LearnedClassifier):
         """Predictions for embedded texts (`texts`, as `normalise` left them, only matter with n-gram features)."""
         probabilities = self.probabilities(vectors, texts or [])
         similarities = (vectors @ self.in_scope_vectors.T).max(axis=1)
-        person = self._nearer_to_person(vectors)
+        nearest = self._nearest_human_intent(vectors)
         predictions = []
-        for probs, similarity, asks_for_person in zip(probabilities, similarities, person, strict=True):
+        for probs, similarity, kind in zip(probabilities, similarities, nearest, strict=True):
             by_route = {c: round(float(p), 4) for c, p in zip(self.classes, probs, strict=True)}
             best = int(probs.argmax())
             route, confidence = self.classes[best], float(probs[best])
@@ -243,19 +255,26 @@ class RouteClassifier(learned.LearnedClassifier):
                     probabilities=by_route,
                     similarity=round(float(similarity), 4),
                     reason=reason,
-                    asks_for_person=bool(asks_for_person),
+                    asks_for_person=kind == PERSON_INTENT,
+                    asks_how_to_reach=kind == CONTACT_INTENT,
                 )
             )
         return predictions
 
-    def _nearer_to_person(self, vectors: np.ndarray) -> np.ndarray:
-        """Per vector: is its nearest person-request example nearer than its nearest complaint?"""
+    def _nearest_human_intent(self, vectors: np.ndarray) -> list[str]:
+        """Per vector: the person-request or the complaint examples, whichever is nearer, unless a question about how
+        to reach the shop is clearly nearer than both (`CONTACT_MARGIN`); "" without person-request examples."""
         if self.person_vectors is None or not len(self.person_vectors):
-            return np.zeros(len(vectors), dtype=bool)
+            return [""] * len(vectors)
         person = (vectors @ self.person_vectors.T).max(axis=1)
-        if self.complaint_vectors is None or not len(self.complaint_vectors):
-            return np.ones(len(vectors), dtype=bool)
-        return person > (vectors @ self.complaint_vectors.T).max(axis=1)
+        complaint = np.full(len(vectors), -1.0)
+        if self.complaint_vectors is not None and len(self.complaint_vectors):
+            complaint = (vectors @ self.complaint_vectors.T).max(axis=1)
+        contact = np.full(len(vectors), -1.0)
+        if self.contact_vectors is not None and len(self.contact_vectors):
+            contact = (vectors @ self.contact_vectors.T).max(axis=1)
+        kinds = np.where(person > complaint, PERSON_INTENT, COMPLAINT_INTENT)
+        return list(np.where(contact >= np.maximum(person, complaint) + CONTACT_MARGIN, CONTACT_INTENT, kinds))
 
 
 # --- the process-wide instance ---------------------------------------------

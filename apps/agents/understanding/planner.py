@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from apps.agents.offline.slots import extract_order_numbers
@@ -205,7 +205,10 @@ def plan_message(text: str, *, route: RouteFn | None = None) -> Plan:
             asks_for_person=draft["person"],
         )
         previous = steps[-1] if steps else None
-        if previous and _acts_on_previous(previous, step):
+        if previous and _asks_more_of_the_shop(previous, step):
+            # "do you ship to australia and how long does it take": the help center answers both of one topic.
+            steps[-1] = replace(previous, text=f"{previous.text} {step.text}")
+        elif previous and _acts_on_previous(previous, step):
             # "I need the invoice for my kettle. Could you email it to me?": one request, the write on what was named.
             steps[-1] = Step(
                 text=f"{previous.text} {step.text}",
@@ -253,6 +256,14 @@ def _intent(route: str, text: str) -> tuple[str | None, float]:
         return None, 0.0
     prediction = get_intent_classifier(route).predict_one(text)
     return prediction.intent, prediction.confidence
+
+
+def _asks_more_of_the_shop(a: Step, b: Step) -> bool:
+    """`b` asks more about the shop question `a` asked, pointing back at it ("..., and how long does it take", "is it
+    free over 50 dollars?") with no order of its own: one help-center question, whatever route its words alone get."""
+    if a.route != "faq" or b.order_numbers or b.is_write:
+        return False
+    return bool(_POINTS_BACK_RE.search(b.text)) and _asks_something(b.text)
 
 
 # A read, then the write that acts on what it named: "i need the invoice for my kettle. could you email it to me?"

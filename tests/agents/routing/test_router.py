@@ -361,3 +361,37 @@ def test_an_unrelated_request_in_another_language_is_still_out_of_scope():
 
     # then it is refused as out of scope
     assert decision.route == "out_of_scope"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["is there a phone number", "what's your phone number", "how do I contact customer service", "can i call you"],
+)
+def test_a_question_about_how_to_reach_the_shop_is_answered_by_the_help_center(text):
+    # given a question about the shop's phone, email or contact channels
+
+    # when it is routed
+    decision = route_message(text, use_llm=False)
+
+    # then the help center answers it (the contact page says how to get a person), no handoff nobody asked for
+    assert decision.route == "faq"
+    assert decision.reason.startswith("asks how to reach us")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Could I please speak with a member of your support team regarding a billing issue?",
+        "I need customer service",
+        "Hello? Is anyone there?",
+        "how do i reach a real person at your company",
+    ],
+)
+def test_asking_to_speak_with_someone_still_gets_a_person(text):
+    # given a request for a person, even worded near a contact question
+
+    # when it is routed
+    decision = route_message(text, use_llm=False)
+
+    # then it is the human route
+    assert decision.route == "human"

@@ -106,3 +106,26 @@ def test_a_modal_and_its_pronoun_alone_start_the_next_request():
         "cancel the blanket order",
         "could you please send me the receipt",
     ]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["do you ship to australia and how long does it take", "do you ship to canada and is it free over 50 dollars?"],
+)
+def test_a_question_pointing_back_at_a_shop_question_is_the_same_help_center_question(text):
+    # given a question about the shop, then one that asks more of it ("it") with no order of its own
+
+    # when it is planned
+    plan = plan_message(text)
+
+    # then it is one help-center step
+    assert [s.route for s in plan.steps] == ["faq"]
+
+
+def test_a_write_after_a_shop_question_is_still_its_own_step():
+    # given a shop question and then a request to cancel an order that points back with "that"
+    plan = plan_message("what are your opening hours, and can you cancel that order TW-100001")
+
+    # then the cancellation is a step of its own
+    assert len(plan.steps) == 2
+    assert plan.steps[1].route == "order"
