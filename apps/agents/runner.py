@@ -32,6 +32,7 @@ from apps.agents.context import as_model_messages
 from apps.agents.deps import SupportDeps
 from apps.agents.guard import output_stream_guard
 from apps.agents.local import reset_current_deps, set_current_deps
+from apps.agents.local_run import TurnTimedOut, direct_run_allowed, local_run
 from apps.agents.providers import chain_close, model_chain
 from apps.agents.specialists.base import SpecialistSpec
 from apps.agents.streaming import DeltaPusher
@@ -120,7 +121,7 @@ def specialist_run(deps: SupportDeps, spec: SpecialistSpec, text: str, context: 
     history = as_model_messages(context.history)
     try:
         stream_guard = output_stream_guard(deps, system_prompts=(instructions,))
-        return async_to_sync(_run_chain)(deps, spec, text, history, None, stream_guard)
+        return _run(deps, spec, text, history, None, stream_guard)
     except (AllModelsFailed, TurnBudgetExhausted):
         raise
     except Exception as exc:  # noqa: BLE001 -- reported to Sentry, customer gets a plain message
@@ -132,11 +133,24 @@ def specialist_run(deps: SupportDeps, spec: SpecialistSpec, text: str, context: 
         events.push_now(deps.conversation, "delta_reset", reply_to=getattr(deps.message, "pk", None))
         try:
             stream_guard = output_stream_guard(deps, system_prompts=(instructions,))
-            return async_to_sync(_run_chain)(deps, spec, text, history, ["local"], stream_guard)
+            return _run(deps, spec, text, history, ["local"], stream_guard)
         except TurnBudgetExhausted:
             raise
         except Exception as again:
             raise AllModelsFailed(str(again)) from again
+
+
+def _run(
+    deps: SupportDeps, spec: SpecialistSpec, text: str, history: list[Any], names: list[str] | None, stream_guard: Any
+) -> str:
+    """The chain's answer: the local model alone runs directly on this thread (`apps.agents.local_run`), any other
+    chain as a pydantic-ai agent run on the thread's loop."""
+    if settings.SWITCHBOARD_LOCAL_DIRECT_RUN and direct_run_allowed(spec, names):
+        try:
+            return local_run(deps, spec, text, history, stream_guard)
+        except (TurnTimedOut, UsageLimitExceeded) as exc:
+            raise TurnBudgetExhausted(str(exc)) from exc
+    return async_to_sync(_run_chain)(deps, spec, text, history, names, stream_guard)
 
 
 async def _run_chain(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from apps.conversations import events
@@ -42,6 +43,8 @@ class DeltaPusher:
         # Wall-clock stamps for the trace (bench/bench_turn_throughput.py: model's first text -> socket).
         self.first_text_at: float | None = None
         self.first_sent_at: float | None = None
+        self.fed = 0  # characters of model text taken so far
+        self._finished_at = -1  # `fed` at the guard's last whole-reply check
 
     def stamps(self) -> dict[str, float]:
         return {
@@ -51,32 +54,67 @@ class DeltaPusher:
         }
 
     async def add(self, text: str) -> None:
-        if self.first_text_at is None and text:
-            self.first_text_at = time.time()
-        if self.guard is not None:
-            text = self.guard.feed(text)
-        if not text:
-            return
-        self.buffer += text
-        now = time.monotonic()
-        if self.sent == 0 or (len(self.buffer) >= DELTA_MIN_CHARS and now - self.last >= DELTA_MAX_WAIT):
+        if self._take(text):
             await self.flush()
 
     async def end_of_stream(self) -> None:
         """A model response ended: its last sentence has no boundary after it, so check and release it now."""
-        if self.guard is not None and not self.guard.halted:
-            before = len(self.guard.released)
-            self.guard.finish()
-            self.buffer += self.guard.released[before:]
+        self._finish()
         await self.flush()
 
     async def flush(self) -> None:
+        payload = self._payload()
+        if payload is not None:
+            await send_delta(self.conversation, self.group, payload)
+            self._sent_now()
+
+    # The same steps for a caller outside the event loop (the local model's direct run, apps.agents.local_run):
+    # only the send goes to the thread's loop.
+    def add_now(self, text: str) -> None:
+        if self._take(text):
+            self.flush_now()
+
+    def end_of_stream_now(self) -> None:
+        self._finish()
+        self.flush_now()
+
+    def flush_now(self) -> None:
+        payload = self._payload()
+        if payload is not None:
+            async_to_sync(send_delta)(self.conversation, self.group, payload)
+            self._sent_now()
+
+    def _take(self, text: str) -> bool:
+        """Take a delta; whether to send what has gathered now."""
+        if self.first_text_at is None and text:
+            self.first_text_at = time.time()
+        self.fed += len(text)
+        if self.guard is not None:
+            text = self.guard.feed(text)
+        if not text:
+            return False
+        self.buffer += text
+        waited = time.monotonic() - self.last
+        return self.sent == 0 or (len(self.buffer) >= DELTA_MIN_CHARS and waited >= DELTA_MAX_WAIT)
+
+    def _finish(self) -> None:
+        # The guard's whole-reply check is deterministic: with nothing fed since the last one (a run ends each
+        # model response and each round of tool calls with this) it would release nothing new, so it is skipped.
+        if self.guard is not None and not self.guard.halted and self.fed != self._finished_at:
+            self._finished_at = self.fed
+            before = len(self.guard.released)
+            self.guard.finish()
+            self.buffer += self.guard.released[before:]
+
+    def _payload(self) -> dict[str, Any] | None:
         if not self.buffer:
-            return
+            return None
         text, self.buffer = self.buffer, ""
         self.sent += 1
         self.last = time.monotonic()
-        await send_delta(self.conversation, self.group, {"reply_to": self.reply_to, "text": text})
+        return {"reply_to": self.reply_to, "text": text}
+
+    def _sent_now(self) -> None:
         if self.first_sent_at is None:
             self.first_sent_at = time.time()
 

@@ -124,45 +124,54 @@ def _jsonable_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(arguments, cls=DjangoJSONEncoder))
 
 
+def traced_call(spec: ToolSpec, deps: SupportDeps, ctx: Any, kwargs: dict[str, Any]) -> ToolResult:
+    """Run one call of `spec` with the model's (validated) arguments, on the calling thread, and trace it.
+
+    What the model is given is the result's `for_model()`; `ModelRetry` is re-raised (the run asks the model again).
+    The agent's tool entry (`_traced_entry`) and the local model's direct run (`apps.agents.local_run`) both call this.
+    """
+    function = spec.function
+    arguments = _jsonable_arguments(_arguments(function, (), kwargs))
+    started = time.perf_counter()
+    error = ""
+    result: ToolResult | None = None
+    try:
+        if spec.tool_class == ToolClass.WRITE:
+            result = ToolResult.awaiting(spec.name, _request_write(spec, ctx, arguments))
+        else:
+            result = ToolResult.ok(spec.name, function(ctx, **kwargs))
+    except ModelRetry:
+        error = "model retry requested"
+        raise
+    except ApplicationError as exc:
+        error = f"{exc.code}: {exc.message}"
+        result = ToolResult.refused(spec.name, exc.code, exc.message, exc.extra or None)
+    except Exception as exc:  # noqa: BLE001 -- reported to Sentry, customer gets a plain message
+        error = f"{type(exc).__name__}: {summarize(str(exc), 300)}"
+        capture_exception(exc, tool=spec.name, conversation=getattr(deps.conversation, "pk", None))
+        deps.facts["tool_failure"] = spec.name
+        result = ToolResult.failed(spec.name)
+    finally:
+        deps.trace.add(
+            SpanKind.TOOL_CALL,
+            spec.name,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            error=error,
+            tool=spec.name,
+            tool_class=str(spec.tool_class),
+            arguments=arguments,
+            result=summarize(result.for_model() if result is not None else ""),
+        )
+    return result
+
+
 def _traced_entry(spec: ToolSpec) -> Callable[..., Any]:
     function = spec.function
 
     @functools.wraps(function)
     async def entry(ctx: RunContext[SupportDeps], *args: Any, **kwargs: Any) -> ToolReturn:
-        deps = ctx.deps
-        arguments = _jsonable_arguments(_arguments(function, args, kwargs))
-        started = time.perf_counter()
-        error = ""
-        result: ToolResult | None = None
-        try:
-            if spec.tool_class == ToolClass.WRITE:
-                summary = await sync_to_async(_request_write, thread_sensitive=True)(spec, ctx, arguments)
-                result = ToolResult.awaiting(spec.name, summary)
-            else:
-                value = await sync_to_async(function, thread_sensitive=True)(ctx, *args, **kwargs)
-                result = ToolResult.ok(spec.name, value)
-        except ModelRetry:
-            error = "model retry requested"
-            raise
-        except ApplicationError as exc:
-            error = f"{exc.code}: {exc.message}"
-            result = ToolResult.refused(spec.name, exc.code, exc.message, exc.extra or None)
-        except Exception as exc:  # noqa: BLE001 -- reported to Sentry, customer gets a plain message
-            error = f"{type(exc).__name__}: {summarize(str(exc), 300)}"
-            capture_exception(exc, tool=spec.name, conversation=getattr(deps.conversation, "pk", None))
-            deps.facts["tool_failure"] = spec.name
-            result = ToolResult.failed(spec.name)
-        finally:
-            deps.trace.add(
-                SpanKind.TOOL_CALL,
-                spec.name,
-                latency_ms=(time.perf_counter() - started) * 1000,
-                error=error,
-                tool=spec.name,
-                tool_class=str(spec.tool_class),
-                arguments=arguments,
-                result=summarize(result.for_model() if result is not None else ""),
-            )
+        kwargs = _arguments(function, args, kwargs)
+        result = await sync_to_async(traced_call, thread_sensitive=True)(spec, ctx.deps, ctx, kwargs)
         # The model gets the one serialisation; the local model reads the typed result from the metadata.
         return ToolReturn(return_value=result.for_model(), metadata=result)
 

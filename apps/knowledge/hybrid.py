@@ -28,19 +28,22 @@ term has more than `per_term` postings (always, with a filter); above that a chu
 no term's top list can be missed (the latency bench prints recall against the reference).
 
 The settings, the statement and a restore of the previous settings travel as one
-simple-protocol message (Django's psycopg backend binds parameters client-side): in
-autocommit they run as one implicit transaction, and inside a caller's transaction its
-settings are left as they were.
+simple-protocol message, through a cursor that binds parameters client-side (`client_bound_cursor`: the
+connection's own cursors bind on the server, DATABASE_SERVER_SIDE_BINDING, and the extended protocol takes
+one statement per message): in autocommit they run as one implicit transaction, and inside a caller's
+transaction its settings are left as they were.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.db import connection
+from django.db.backends.postgresql.base import Cursor as ClientBindingCursor
 
 from .lexical import K1, POOL_FACTOR, B
 from .models import EMBEDDING_DIMENSIONS
@@ -288,10 +291,19 @@ def hnsw_restore_sql() -> str:
     )
 
 
+@contextmanager
+def client_bound_cursor() -> Iterator[Any]:
+    """A cursor of the default connection that binds parameters client-side, so several statements can travel in
+    one simple-protocol message; wrapped as Django wraps its own (execute wrappers and query logging apply)."""
+    connection.ensure_connection()
+    with connection._prepare_cursor(ClientBindingCursor(connection.connection)) as cursor:
+        yield cursor
+
+
 def _execute_with_hnsw_settings(
     cursor: Any, sql: str, params: dict[str, Any], *, limit: int, ef_search: int | None, filtered: bool = False
 ) -> list:
-    """Settings, the statement and the restore in one simple-protocol message (client-side binding);
+    """Settings, the statement and the restore in one simple-protocol message (`cursor` from `client_bound_cursor`);
     inside a caller's transaction its settings are left as they were."""
     settings_sql, settings_params = hnsw_settings_sql(limit=limit, ef_search=ef_search, filtered=filtered)
     prefix = connection.ops.compose_sql(settings_sql, settings_params).replace("%", "%%")
@@ -350,7 +362,7 @@ def search_rows(
         sql = FUNCTION_CALL
     else:
         sql = statement(vector=query_vector is not None, document_filter=docs)
-    with connection.cursor() as cursor:
+    with client_bound_cursor() as cursor:
         if query_vector is None:
             cursor.execute(sql, params)
             fetched = cursor.fetchall()
@@ -413,7 +425,7 @@ def vector_rows(
     returned it."""
     params = {"vector": vector_literal(query_vector), "model": model, "limit": limit}
     sql = vector_statement(document_filter=compose(*document_filter) if document_filter is not None else None)
-    with connection.cursor() as cursor:
+    with client_bound_cursor() as cursor:
         fetched = _execute_with_hnsw_settings(
             cursor, sql, params, limit=limit, ef_search=ef_search, filtered=document_filter is not None
         )

@@ -106,6 +106,13 @@ DATABASES["default"]["HOST"] = unquote(DATABASES["default"].get("HOST", ""))
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env.int("DATABASE_CONNECT_TIMEOUT", default=5)
+# Parameters bound by the server and statements a connection runs DATABASE_PREPARE_THRESHOLD times prepared:
+# PostgreSQL parses and plans each of a turn's repeated ORM statements once per connection instead of once per
+# execution (half its CPU per turn, docs/scaling.md). Needs session pooling, not a transaction-pooling PgBouncer.
+# Statements that must travel as one simple-protocol message (the knowledge search's settings, scan and restore)
+# take a client-binding cursor of their own (`apps.knowledge.hybrid`).
+DATABASES["default"]["OPTIONS"]["server_side_binding"] = env.bool("DATABASE_SERVER_SIDE_BINDING", default=True)
+DATABASES["default"]["OPTIONS"]["prepare_threshold"] = env.int("DATABASE_PREPARE_THRESHOLD", default=5) or None
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- redis: cache, rate limits, channel layer, Celery broker ----------------
@@ -353,6 +360,9 @@ SWITCHBOARD_TURN_MAX_MODEL_REQUESTS = env.int("SWITCHBOARD_TURN_MAX_MODEL_REQUES
 SWITCHBOARD_TURN_MAX_TOOL_CALLS = env.int("SWITCHBOARD_TURN_MAX_TOOL_CALLS", default=8)
 SWITCHBOARD_TURN_MAX_TOKENS = env.int("SWITCHBOARD_TURN_MAX_TOKENS", default=40000)
 SWITCHBOARD_TURN_MAX_SECONDS = env.float("SWITCHBOARD_TURN_MAX_SECONDS", default=90.0)
+# The local model alone answers without a pydantic-ai agent run: the same messages, tools, spans and limits,
+# a fifth less CPU per turn (apps.agents.local_run). False: every chain runs as an agent run.
+SWITCHBOARD_LOCAL_DIRECT_RUN = env.bool("SWITCHBOARD_LOCAL_DIRECT_RUN", default=True)
 SWITCHBOARD_CONVERSATION_MAX_TOKENS = env.int("SWITCHBOARD_CONVERSATION_MAX_TOKENS", default=400000)
 SWITCHBOARD_CONVERSATION_MAX_TURNS = env.int("SWITCHBOARD_CONVERSATION_MAX_TURNS", default=100)
 SWITCHBOARD_CUSTOMER_DAILY_MAX_TOKENS = env.int("SWITCHBOARD_CUSTOMER_DAILY_MAX_TOKENS", default=1000000)

@@ -58,8 +58,11 @@ CUSTOMER_FP_BUDGET = 0.005
 # cost about 4 points of recall; at 10% the written look-alikes' budget below decides.
 LOOKALIKE_FP_BUDGET = 0.10
 # The written benign examples (data/written*/benign_train.txt) mix customer messages with trigger words,
-# other languages, creative requests and quoted documents: a budget between the two.
-WRITTEN_FP_BUDGET = 0.02
+# other languages, creative requests and quoted documents: a budget between the two. Chosen by training
+# without one writer's examples and scoring that writer's (four writers, thresholds set out of fold on the
+# other three): from 2% to 3% the left-out writers' recall rose 0.812 -> 0.826 on average for 0.3 points of
+# false positives on their benign examples; to 5% only 0.004 more for 0.4 points more (docs/guardrails.md).
+WRITTEN_FP_BUDGET = 0.03
 SEED = 12
 PARALLEL_FITS = 4
 

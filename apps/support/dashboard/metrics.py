@@ -325,7 +325,8 @@ def _run(sql: str, params: dict[str, Any], timings: dict[str, float], name: str)
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cursor:
         # The year's hash aggregates fit in memory instead of spilling to disk (this statement only).
-        cursor.execute("SET LOCAL work_mem = %s", [settings.SUPPORT_DASHBOARD_WORK_MEM])
+        # set_config(..., true) is SET LOCAL with a bound value (SET takes no parameters bound by the server).
+        cursor.execute("SELECT set_config('work_mem', %s, true)", [str(settings.SUPPORT_DASHBOARD_WORK_MEM)])
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     timings[name] = round((time.perf_counter() - started) * 1000, 1)

@@ -79,7 +79,8 @@ def outcome_days_rebuild() -> int:
         "resolved_codes": list(settings.SUPPORT_DASHBOARD_RESOLVED_CODES),
     }
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL work_mem = %s", [settings.SUPPORT_DASHBOARD_WORK_MEM])
+        # set_config(..., true) is SET LOCAL with a bound value (SET takes no parameters bound by the server).
+        cursor.execute("SELECT set_config('work_mem', %s, true)", [str(settings.SUPPORT_DASHBOARD_WORK_MEM)])
         # DELETE, not TRUNCATE: readers keep the old rows until this commits instead of waiting on a lock.
         cursor.execute(f"DELETE FROM {TABLE}")  # noqa: S608 - a model's table name
         cursor.execute(_BUILD, params)
