@@ -85,6 +85,19 @@ def _exception_request(t: Turn) -> ModelResponse | None:
 
 
 # -- which order -------------------------------------------------------------------------------
+def _eligibility(t: Turn, number: str) -> tuple[dict[str, Any], None] | tuple[None, ModelResponse]:
+    """The order's return eligibility; else the call that fetches it or the reply saying why it can't."""
+    check = t.outcome("check_return_eligibility")
+    if check is None:
+        return None, call(("check_return_eligibility", {"order_number": number}))
+    if check.refused:
+        code, message = check.refused
+        return None, say(not_found_reply(number, t) if code == ErrorCode.NOT_FOUND else message)
+    if check.data is None:
+        return None, say(failure_reply())
+    return check.data, None
+
+
 def _pick(t: Turn, purpose: str, action: str = "return") -> tuple[str | None, ModelResponse | None]:
     """The order to act on, found by number or by what the customer says about it; else a question."""
     number = t.order_to_act_on()
@@ -255,15 +268,9 @@ def _return_or_refund(t: Turn, intent: str) -> ModelResponse:
     number, response = _pick(t, " for", "refund" if intent == "refund" else "return")
     if response is not None:
         return response
-    check = t.outcome("check_return_eligibility")
-    if check is None:
-        return call(("check_return_eligibility", {"order_number": number}))
-    if check.refused:
-        code, message = check.refused
-        return say(not_found_reply(number, t) if code == ErrorCode.NOT_FOUND else message)
-    if check.data is None:
-        return say(failure_reply())
-    verdict = check.data
+    verdict, response = _eligibility(t, number)
+    if response is not None:
+        return response
     if verdict["refusals"]:
         return say(order_refusal(verdict, intent, _reason(t)), *_alternatives(t, verdict, set()))
     if intent == "policy" and _reason(t) is None:
@@ -369,15 +376,9 @@ def _exchange(t: Turn) -> ModelResponse:
     number, response = _pick(t, " for", "exchange")
     if response is not None:
         return response
-    check = t.outcome("check_return_eligibility")
-    if check is None:
-        return call(("check_return_eligibility", {"order_number": number}))
-    if check.refused:
-        code, message = check.refused
-        return say(not_found_reply(number, t) if code == ErrorCode.NOT_FOUND else message)
-    if check.data is None:
-        return say(failure_reply())
-    verdict = check.data
+    verdict, response = _eligibility(t, number)
+    if response is not None:
+        return response
     if verdict["refusals"]:
         return say(order_refusal(verdict, "exchange"), "Exchanges follow the same rules as returns.")
     items, question = _choose_items(t, verdict)
