@@ -118,3 +118,21 @@ def default_specialists(monkeypatch: pytest.MonkeyPatch) -> None:
     for route in registry.SPECIALIST_ROUTES:
         spec = registry.SpecialistSpec(name=route, instructions=BASE_INSTRUCTIONS, version="default")
         monkeypatch.setitem(registry.SPECIALISTS, route, spec)
+
+
+@pytest.fixture
+def scripted_order_specialist(monkeypatch: pytest.MonkeyPatch, route_to: Any, pushed: list) -> Any:
+    """Every turn goes to an order specialist with the scripted tools of tests/agents/scripted_order.py."""
+    from apps.agents import registry
+    from tests.agents.scripted_order import CALLS, fake_order_cancel, fake_order_status, fake_refund_request, scripted
+
+    spec = registry.SpecialistSpec(
+        name="order",
+        instructions="test",
+        tools=[fake_order_status, fake_order_cancel, fake_refund_request],
+        local_behaviour=scripted,
+    )
+    monkeypatch.setitem(registry.SPECIALISTS, "order", spec)
+    route_to("order")
+    CALLS.clear()
+    return spec

@@ -15,26 +15,12 @@ from apps.agents.local import text_response, tool_call_response
 from apps.agents.turns import turn_run
 from apps.conversations.models import Conversation, Message
 from apps.observability.models import Trace
-from tests.agents.test_tools import CALLS, fake_order_cancel, fake_order_status, fake_refund_request, scripted
+from tests.agents.scripted_order import CALLS
 from tests.fakes.llm_server import text as llm_text
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("scripted_order_specialist")]
 
 _VARYING = {"latency_ms", "stream", "message"}  # timings, and the reply span's message id
-
-
-@pytest.fixture(autouse=True)
-def order_specialist(monkeypatch: pytest.MonkeyPatch, route_to: Any) -> registry.SpecialistSpec:
-    spec = registry.SpecialistSpec(
-        name="order",
-        instructions="test",
-        tools=[fake_order_status, fake_order_cancel, fake_refund_request],
-        local_behaviour=scripted,
-    )
-    monkeypatch.setitem(registry.SPECIALISTS, "order", spec)
-    route_to("order")
-    CALLS.clear()
-    return spec
 
 
 @pytest.fixture
