@@ -85,8 +85,15 @@ def _exception_request(t: Turn) -> ModelResponse | None:
 
 
 # -- which order -------------------------------------------------------------------------------
-def _eligibility(t: Turn, number: str) -> tuple[dict[str, Any], None] | tuple[None, ModelResponse]:
-    """The order's return eligibility; else the call that fetches it or the reply saying why it can't."""
+def _eligible_order(t: Turn, intent: str, action: str) -> tuple[dict[str, Any], None] | tuple[None, ModelResponse]:
+    """The return eligibility of the order the customer means; else what to answer first: the outcome of an action
+    already taken, the question which order, the call that checks it, or why it cannot be checked."""
+    final = _final_outcome(t, intent)
+    if final is not None:
+        return None, final
+    number, response = _pick(t, " for", action)
+    if response is not None:
+        return None, response
     check = t.outcome("check_return_eligibility")
     if check is None:
         return None, call(("check_return_eligibility", {"order_number": number}))
@@ -262,13 +269,7 @@ def _reason(t: Turn) -> str | None:
 
 # -- return / refund -------------------------------------------------------------------------------
 def _return_or_refund(t: Turn, intent: str) -> ModelResponse:
-    final = _final_outcome(t, intent)
-    if final is not None:
-        return final
-    number, response = _pick(t, " for", "refund" if intent == "refund" else "return")
-    if response is not None:
-        return response
-    verdict, response = _eligibility(t, number)
+    verdict, response = _eligible_order(t, intent, "refund" if intent == "refund" else "return")
     if response is not None:
         return response
     if verdict["refusals"]:
@@ -370,13 +371,7 @@ def _exchange(t: Turn) -> ModelResponse:
     """Another size or colour of the same product (the exchanges policy): a return that ships the replacement, with
     no fee and no refund. The variant wanted must be one the product has in stock; when the customer names none, or
     one that is sold out, the options are listed and asked about. Never a refund request."""
-    final = _final_outcome(t, "exchange")
-    if final is not None:
-        return final
-    number, response = _pick(t, " for", "exchange")
-    if response is not None:
-        return response
-    verdict, response = _eligibility(t, number)
+    verdict, response = _eligible_order(t, "exchange", "exchange")
     if response is not None:
         return response
     if verdict["refusals"]:
