@@ -46,7 +46,7 @@ from apps.agents.runner import TurnBudgetExhausted, specialist_run, static_instr
 from apps.agents.specialists.help_center import cited_sources
 from apps.agents.understanding.language import read_message
 from apps.agents.understanding.prefetch import prefetch_turn_embeddings
-from apps.agents.understanding.turn_plan import TurnPlan, plan_for_turn
+from apps.agents.understanding.turn_plan import PLAN_EARLIER, TurnPlan, plan_for_turn, refers_back
 from apps.conversations import events
 from apps.conversations.models import Message, MessageRole, MessageStatus
 from apps.conversations.services import conversation_route_set, message_create
@@ -337,12 +337,16 @@ def _planned_turn(deps: SupportDeps, planned: TurnPlan, context: Any) -> TurnOut
         deps.trace.agent = specs[0].name
         deps.trace.add(SpanKind.ROUTING, "specialist", agent=spec.name, prompt_version=spec.version, step=index)
         deps.facts["customer_text"] = step.text  # the local model reads this step's part of the message
+        # "..., can you send it to ...": the step pointing back reads the one before as said just before it
+        previous = planned.run[index - 2] if index > 1 else None
+        deps.facts[PLAN_EARLIER] = [previous.text] if previous is not None and refers_back(previous, step) else []
         try:
             parts.append(specialist_run(deps, spec, step.text, context))
         except TurnBudgetExhausted as exc:
             return _budget_handoff(deps, str(exc))
         finally:
             deps.facts["customer_text"] = planned.plan.text
+            deps.facts[PLAN_EARLIER] = []
         held.extend((len(parts) - 1, s) for s in deps.facts.get(HELD_WRITES, [])[before:])
         if deps.handoff_reason:
             break  # a person takes over: the rest of the plan is theirs

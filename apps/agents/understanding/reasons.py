@@ -14,6 +14,10 @@ from apps.agents.offline.slots import denies_a_reason, extract_return_reason
 from apps.agents.understanding.intents import get_intent_classifier
 
 NO_REASON = "none"
+# What `return_obstacle` answers (examples/return_obstacle.yaml): the item cannot go back as the customer describes
+# it. `customer_damage`: washed, worn, used or damaged after delivery (returns must be unused and unwashed);
+# `packaging_only`: the box is damaged and the item fine (nothing to return: the damaged-items page's transit section).
+OBSTACLES = ("customer_damage", "packaging_only")
 
 
 # A reason usually comes in a clause of its own: "the hoodie has a hole in the seam, can i just get refunded".
@@ -40,3 +44,17 @@ def return_reason(text: str) -> str | None:
         if prediction.intent is not None and prediction.intent != NO_REASON:
             return prediction.intent
     return None
+
+
+def return_obstacle(text: str) -> str | None:
+    """`customer_damage` or `packaging_only` when the message says why the item cannot go back as a return ("i put
+    the hoodie in the dryer and now it's tiny", "the box was crushed but the machine works"), else None.
+
+    Read on the whole message (its clauses alone say less: "the box showed up crushed" is a damage report until "the
+    machine works" follows), by its own classifier (`examples/return_obstacle.yaml`, whose `none` is every other
+    return situation, defects after normal use included): the reason patterns would take "now it's tiny" for a size.
+    """
+    if not text.strip():
+        return None
+    prediction = get_intent_classifier("return_obstacle").predict_one(text)
+    return prediction.intent if prediction.intent in OBSTACLES else None

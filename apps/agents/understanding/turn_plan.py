@@ -15,10 +15,15 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
+__all__ = ["PLAN_EARLIER", "TurnPlan", "plan_for_turn", "refers_back"]
+
 from apps.agents.understanding.intents import SPECIALISTS
-from apps.agents.understanding.planner import Plan, Step, plan_message, route_pieces, split_pieces
+from apps.agents.understanding.planner import Plan, Step, plan_message, refers_back, route_pieces, split_pieces
 
 HUMAN = "human"
+# deps.facts key: the texts of the plan's earlier steps a step points back at (`planner.refers_back`), read by the local
+# model as said just before the step.
+PLAN_EARLIER = "plan_earlier"
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 import pytest
 
-from apps.agents.understanding.planner import plan_message, split_pieces
+from apps.agents.understanding.planner import plan_message, refers_back, split_pieces
 
 pytestmark = pytest.mark.slow
 
@@ -129,3 +129,21 @@ def test_a_write_after_a_shop_question_is_still_its_own_step():
     # then the cancellation is a step of its own
     assert len(plan.steps) == 2
     assert plan.steps[1].route == "order"
+
+
+def test_a_step_pointing_back_with_nothing_of_its_own_refers_to_the_step_before():
+    # given a question about an item, then a request about "it" with an address
+    plan = plan_message(
+        "my rain jacket hasnt shipped yet right? can you send it to my new place, 9 Ocean Drive, Miami, FL 33139"
+    )
+    first, second = plan.steps
+    # then the second step reads the first (its specialist finds the order there)
+    assert (second.route, second.intent) == ("order", "change_address")
+    assert refers_back(first, second)
+
+
+def test_a_step_naming_its_own_order_or_item_does_not_refer_back():
+    plan = plan_message("where is TW-100003, and can you email me the invoice for TW-100004?")
+    assert not refers_back(*plan.steps)
+    plan = plan_message("where is my rain jacket? and can you cancel the blanket order")
+    assert not refers_back(*plan.steps)

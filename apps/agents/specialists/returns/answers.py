@@ -94,3 +94,47 @@ def exchange_choice(verdict: dict[str, Any], offered: list[dict[str, Any]], *, s
         f"{gone}{rules} {item['name']} from order {verdict['order_number']} is in stock in: {', '.join(in_stock)}. "
         "Which one would you like? (For a different product, return this one for a refund and place a new order.)"
     )
+
+
+def obstacle_answer(obstacle: str, verdict: dict[str, Any], named: list[dict[str, Any]]) -> str:
+    """Why what the customer describes is no return (`reasons.return_obstacle`), and what they can do instead.
+
+    `packaging_only`: the box is damaged, the item fine: nothing to send back (the damaged-items page: note it with the
+    carrier, keep the packaging), and a fault found later is a damaged item within the window. `customer_damage`: the
+    policy takes back unused, unwashed items; a defect rather than wear is the warranty's, which a person looks at."""
+    what = ", ".join(i["name"] for i in (named or verdict["order_items"]))
+    order = verdict["order_number"]
+    until = f" by {day(verdict['window_ends_on'])}" if verdict.get("window_ends_on") else ""
+    if obstacle == "packaging_only":
+        return (
+            f"Sorry the box arrived damaged. As the {what} from order {order} itself is fine, there's nothing you need "
+            "to send back: please keep the packaging until you're sure, and note the damage with the carrier if you "
+            f"can. If you find any damage or fault later, tell us{until} with a photo of the item and the packaging, "
+            "and we'll offer a replacement or a refund with no return fee."
+        )
+    return (
+        f"I'm sorry about the {what} from order {order}. Our return policy only takes back items that are unused, "
+        "unwashed and in their original condition, so I can't start a return for an item that was washed, worn or "
+        "damaged after it arrived. If you think it's a manufacturing defect rather than wear or washing, it's covered "
+        f'by our {verdict.get("warranty_months") or 12}-month warranty: say "open a ticket" and our team will look '
+        "at it, or ask for a person."
+    )
+
+
+def another_product_answer(verdict: dict[str, Any], items: list[dict[str, Any]], wanted: str) -> str:
+    """An exchange asked for another product: the policy (another size or colour of the same product only), then what
+    is possible: a return of the item for a refund (until when, and for how much) and a new order for the product."""
+    cur = verdict["currency"]
+    by_id = {v["order_item_id"]: v for v in verdict["items"]}
+    chosen = [by_id[i["order_item_id"]] for i in items if i["order_item_id"] in by_id]
+    what = ", ".join(v["name"] for v in chosen) or "the item"
+    refund = sum((Decimal(v["refundable_amount"]) for v in chosen), Decimal("0"))
+    fee = Decimal(verdict.get("return_shipping_fee") or "0")
+    back = money(max(refund - fee, Decimal("0")), cur)
+    return (
+        f"An exchange is only for another size or colour of the same product, so I can't swap the {what} from order "
+        f"{verdict['order_number']} for {wanted}. What you can do instead: return it for a refund (possible until "
+        f"**{day(verdict['window_ends_on'])}**; {money(refund, cur)} back if it arrived damaged, wrong or not as "
+        f"described, or {back} after the {money(fee, cur)} return shipping fee otherwise) and place a new order for "
+        f"{wanted}. Would you like to start a return?"
+    )
