@@ -368,32 +368,27 @@ def _modify(t: Turn) -> ModelResponse:
     names_one = t.order_to_act_on() or names_own_order(t.text) or names_a_product(text_words(t.text))
     if not names_one and "search_knowledge" in t.tools:
         return behaviour_steps(t)
-    number, response = _pick(t, prefer=("pending", "processing"), purpose="to change")
+    number, response = _pick(t, prefer=("pending", "processing", "shipped"), purpose="to change")
     order = response or _order_data(t, "get_order", str(number))
     if isinstance(order, ModelResponse):
         return order
     num, status = order["number"], order["status"]
     if status == "pending":
-        return say(
-            f"Order {num} is pending, so it can still change, but I can't edit the items of an order: the way is to "
-            f"cancel order {num} and place a new one with just the items you want. Nothing has been changed yet.",
-            bullet(f"{i['quantity']} x {i['name']}" for i in order["items"]),
-            f"Would you like me to cancel order {num}?",
+        way = (
+            f"It's still pending, so it can change, but I can't edit the items of an order: the way is to cancel order "
+            f"{num} and place a new one with just the items you want. Nothing has been changed yet. Would you like me "
+            f"to cancel order {num}?"
         )
-    if status == "cancelled":
-        return say(f"Order {num} was cancelled, so there's nothing left to change on it.")
-    after = (
-        "It has arrived, so you can exchange an item for another size or colour of the same product, or return it "
-        "within our return window."
-        if status == "delivered"
-        else "Once it arrives you can exchange an item for another size or colour of the same product, or return it "
-        "within our return window."
-    )
-    return say(
-        f"Order {num} is {order['status_label'].lower()}, so its items can no longer be changed: that's only "
-        f"possible while an order is pending.",
-        after,
-    )
+    elif status == "cancelled":
+        way = "There's nothing left to change on it."
+    else:
+        after = "It has arrived, so" if status == "delivered" else "Once it arrives"
+        way = (
+            "Its items can no longer be changed: that's only possible while an order is pending. "
+            f"{after} you can exchange an item for another size or colour of the same product, or return it within our "
+            "return window."
+        )
+    return say(_describe(order), way)
 
 
 def _corrects_address(t: Turn) -> bool:

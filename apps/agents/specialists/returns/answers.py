@@ -96,28 +96,16 @@ def exchange_choice(verdict: dict[str, Any], offered: list[dict[str, Any]], *, s
     )
 
 
-def obstacle_answer(obstacle: str, verdict: dict[str, Any], named: list[dict[str, Any]]) -> str:
-    """Why what the customer describes is no return (`reasons.return_obstacle`), and what they can do instead.
-
-    `packaging_only`: the box is damaged, the item fine: nothing to send back (the damaged-items page: note it with the
-    carrier, keep the packaging), and a fault found later is a damaged item within the window. `customer_damage`: the
-    policy takes back unused, unwashed items; a defect rather than wear is the warranty's, which a person looks at."""
+def packaging_answer(verdict: dict[str, Any], named: list[dict[str, Any]]) -> str:
+    """Only the box is damaged, the item fine (`reasons.return_obstacle`): nothing to send back (the damaged-items page:
+    keep the packaging, note it with the carrier), and a fault found later is a damaged item within the window."""
     what = ", ".join(i["name"] for i in (named or verdict["order_items"]))
-    order = verdict["order_number"]
     until = f" by {day(verdict['window_ends_on'])}" if verdict.get("window_ends_on") else ""
-    if obstacle == "packaging_only":
-        return (
-            f"Sorry the box arrived damaged. As the {what} from order {order} itself is fine, there's nothing you need "
-            "to send back: please keep the packaging until you're sure, and note the damage with the carrier if you "
-            f"can. If you find any damage or fault later, tell us{until} with a photo of the item and the packaging, "
-            "and we'll offer a replacement or a refund with no return fee."
-        )
     return (
-        f"I'm sorry about the {what} from order {order}. Our return policy only takes back items that are unused, "
-        "unwashed and in their original condition, so I can't start a return for an item that was washed, worn or "
-        "damaged after it arrived. If you think it's a manufacturing defect rather than wear or washing, it's covered "
-        f'by our {verdict.get("warranty_months") or 12}-month warranty: say "open a ticket" and our team will look '
-        "at it, or ask for a person."
+        f"Sorry the box arrived damaged. As the {what} from order {verdict['order_number']} itself is fine, there's "
+        "nothing you need to send back: please keep the packaging until you're sure, and note the damage with the "
+        f"carrier if you can. If you find any damage or fault later, tell us{until} with a photo of the item and the "
+        "packaging, and we'll offer a replacement or a refund with no return fee."
     )
 
 
