@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from apps.agents.offline.slots import extract_order_numbers
-from apps.agents.understanding.cues import names_a_product, text_words
+from apps.agents.understanding.cues import names_a_product, points_only, text_words, without_products
 from apps.agents.understanding.intents import SPECIALISTS, get_intent_classifier
 from apps.agents.understanding.local_intents import POLICY_INTENTS
 
@@ -38,6 +38,8 @@ WRITE_INTENTS: frozenset[tuple[str, str]] = frozenset(
 MAX_STEPS = 4
 # A piece whose best route is this unsure carries no request of its own.
 _MIN_ROUTE_CONFIDENCE = 0.5
+# A piece that asks nothing ("its been 10 days") is a request of its own only when its route is this sure.
+_SURE_STATEMENT = 0.7
 
 _SENTENCE_RE = re.compile(r"(?<=[.!?;])\s+|\n+")
 _CLAUSE_STARTERS = (
@@ -174,6 +176,10 @@ def plan_message(text: str, *, route: RouteFn | None = None) -> Plan:
             not _NO_REQUEST_RE.match(piece)
             and (confidence >= _MIN_ROUTE_CONFIDENCE or numbers)
             and not (drafts and piece_route == "faq" and not _asks_something(piece))
+            # "..., the one w the 2 shirts and the mug": which order the piece before means, not a request
+            and not (drafts and points_only(without_products(piece)))
+            # "WHERE IS MY REFUND ... ITS BEEN 10 DAYS": a statement no route is sure of is context of the piece before
+            and not (drafts and not numbers and not _asks_something(piece) and confidence < _SURE_STATEMENT)
         )
         if drafts and not carries_request:
             drafts[-1]["text"] += " " + piece
@@ -269,7 +275,7 @@ def _asks_more_of_the_shop(a: Step, b: Step) -> bool:
 
 # A read, then the write that acts on what it named: "i need the invoice for my kettle. could you email it to me?"
 _WRITE_ON_READ: dict[tuple[str, str], str] = {("billing", "list_invoices"): "send_invoice"}
-_POINTS_BACK_RE = re.compile(r"\b(?:it|them|that|this|those)\b", re.IGNORECASE)
+_POINTS_BACK_RE = re.compile(r"\b(?:it|them|that|this|those|mine)\b", re.IGNORECASE)
 
 
 def _acts_on_previous(a: Step, b: Step) -> bool:

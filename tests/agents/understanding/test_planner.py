@@ -147,3 +147,22 @@ def test_a_step_naming_its_own_order_or_item_does_not_refer_back():
     assert not refers_back(*plan.steps)
     plan = plan_message("where is my rain jacket? and can you cancel the blanket order")
     assert not refers_back(*plan.steps)
+
+
+def test_a_piece_that_only_points_at_an_order_says_which_order_the_request_before_means():
+    plan = plan_message("please cancel the order i placed yesterday, the one w the 3 candles and the lamp")
+    assert [(s.route, s.intent) for s in plan.steps] == [("order", "cancel")]
+    assert not plan.is_multi
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "WHERE IS THE REFUND FOR MY LAMP. ITS BEEN TWO WEEKS",
+        "what's happening with my refund for the tote. i sent it last month",
+    ],
+)
+def test_a_statement_no_route_is_sure_of_is_context_of_the_piece_before(text):
+    plan = plan_message(text)
+    assert [s.route for s in plan.steps] == ["returns"]
+    assert not plan.is_multi
