@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from apps.agents.offline.model_server import EmbeddingClient, EmbeddingServerUnavailable
+from apps.core.allocator import limit_heap_retention
 
 if TYPE_CHECKING:
     from apps.agents.offline.minilm import MiniLM
@@ -45,22 +46,6 @@ def _limit_torch_threads() -> None:
         torch.set_num_threads(threads)
 
 
-# glibc serves a freed block over its mmap threshold back to the system at once, and raises that threshold to the
-# largest such block freed (up to 32 MiB): after one batch of long texts (an ingestion's chunks), every later batch's
-# activations came from the heap arenas of whichever thread ran it and stayed there. A fixed threshold stops the
-# raise: the embedding server held 437 MiB after 64 long texts on four threads and 800 turns' texts, against
-# 473-511 MiB (up to 610 right after the long texts), for the same CPU per encode (1 MiB: 64 KiB cost 1 ms more).
-MMAP_THRESHOLD = 1 << 20
-
-
-def _limit_allocator_retention() -> None:
-    import contextlib
-    import ctypes
-
-    with contextlib.suppress(AttributeError, OSError):  # not glibc: its allocator has its own policy
-        ctypes.CDLL(None).mallopt(-3, MMAP_THRESHOLD)  # M_MMAP_THRESHOLD
-
-
 def get_embedder() -> MiniLM:
     """The process-wide model (CPU, offline)."""
     global _model
@@ -70,7 +55,7 @@ def get_embedder() -> MiniLM:
                 from apps.agents.offline.minilm import MiniLM
 
                 _limit_torch_threads()
-                _limit_allocator_retention()
+                limit_heap_retention()  # each batch's activations are given back, not kept in the threads' arenas
                 _model = MiniLM()
     return _model
 
