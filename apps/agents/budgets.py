@@ -24,11 +24,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 from pydantic_ai.usage import UsageLimits
 
 from apps.agents.turn_queue import queue_client
+from apps.observability.errors import capture_exception
 from apps.observability.models import Trace
 
 BUDGET_EXHAUSTED_REPLY = (
@@ -147,6 +148,19 @@ def guest_spend_count(trace: Trace) -> None:
         pipe.hincrby(key, "cost", micros)
         pipe.expire(key, _GUEST_TTL_SECONDS)
     pipe.execute()
+
+
+def count_guest_spend(trace: Trace, **where: Any) -> None:
+    """`guest_spend_count(trace)` once the current transaction commits (at once outside one); a failure is reported,
+    never raised: the reply and its trace are stored by then."""
+
+    def count() -> None:
+        try:
+            guest_spend_count(trace)
+        except Exception as exc:  # noqa: BLE001 -- a lost count must not fail the turn
+            capture_exception(exc, stage="budget count", **where)
+
+    transaction.on_commit(count)
 
 
 def _guest_usage(keys: dict[str, str]) -> dict[str, dict]:

@@ -29,7 +29,7 @@ from django.db.models import Exists, OuterRef
 
 from apps.agents import handoff
 from apps.agents.accounting import count_tokens
-from apps.agents.budgets import BUDGET_EXHAUSTED_REPLY, TurnBudget, budget_exceeded_before_turn, guest_spend_count
+from apps.agents.budgets import BUDGET_EXHAUSTED_REPLY, TurnBudget, budget_exceeded_before_turn, count_guest_spend
 from apps.agents.confirmation import request_after_decline
 from apps.agents.context import context_load
 from apps.agents.deps import SupportDeps
@@ -240,14 +240,7 @@ def _persist_trace(recorder: TraceRecorder, **where: Any) -> None:
     except Exception as exc:  # noqa: BLE001 -- the reply is out; a lost trace must not undo it
         capture_exception(exc, stage="trace", **where)
         return
-    transaction.on_commit(lambda: _count_guest_spend(trace, where))
-
-
-def _count_guest_spend(trace: Any, where: dict[str, Any]) -> None:
-    try:
-        guest_spend_count(trace)
-    except Exception as exc:  # noqa: BLE001 -- the reply and its trace are stored; a lost count must not fail the turn
-        capture_exception(exc, stage="budget count", **where)
+    count_guest_spend(trace, **where)
 
 
 def _turn(deps: SupportDeps, message: Message) -> TurnOutcome:
