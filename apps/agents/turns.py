@@ -46,7 +46,7 @@ from apps.agents.runner import TurnBudgetExhausted, specialist_run, static_instr
 from apps.agents.specialists.help_center import cited_sources
 from apps.agents.understanding.language import read_message
 from apps.agents.understanding.prefetch import prefetch_turn_embeddings
-from apps.agents.understanding.turn_plan import PLAN_EARLIER, TurnPlan, plan_for_turn, refers_back
+from apps.agents.understanding.turn_plan import PLAN_EARLIER, TurnPlan, earlier_steps, plan_for_turn
 from apps.conversations import events
 from apps.conversations.models import Message, MessageRole, MessageStatus
 from apps.conversations.services import conversation_route_set, message_create
@@ -339,9 +339,7 @@ def _planned_turn(deps: SupportDeps, planned: TurnPlan, context: Any) -> TurnOut
         deps.trace.agent = specs[0].name
         deps.trace.add(SpanKind.ROUTING, "specialist", agent=spec.name, prompt_version=spec.version, step=index)
         deps.facts["customer_text"] = step.text  # the local model reads this step's part of the message
-        # "..., can you send it to ...": the step pointing back reads the one before as said just before it
-        previous = planned.run[index - 2] if index > 1 else None
-        deps.facts[PLAN_EARLIER] = [previous.text] if previous is not None and refers_back(previous, step) else []
+        deps.facts[PLAN_EARLIER] = earlier_steps(planned.run, index - 1)  # "..., can you send it to": the step before
         try:
             parts.append(specialist_run(deps, spec, step.text, context))
         except TurnBudgetExhausted as exc:
