@@ -18,6 +18,8 @@ from apps.agents.specialists.local_common import Turn, bullet, call, failure_rep
 from apps.agents.understanding.vocabulary import MATERIAL_WORDS
 
 MAX_SENTENCES = 3
+# A help-center section of at most this many sentences is quoted whole when it answers.
+SHORT_SECTION = 3
 _STOP = frozenset(
     {
         "a",
@@ -175,6 +177,31 @@ _NARRATIVE_RE = re.compile(
 )
 
 
+# The help page a learned intent asks about: searched again by name when the customer's own words found nothing.
+# Only intents whose answer is one page of the help center; the keys are (classifier, intent).
+_HELP_TOPICS: dict[tuple[str, str], str] = {
+    ("human", "contact_question"): "Contact us and support hours",
+    ("returns", "return_policy"): "Return policy",
+    ("returns", "warranty"): "Warranty",
+    ("order", "delivery_time"): "Delivery times",
+    ("faq", "privacy_security"): "Privacy and your data",
+}
+
+
+def help_topic(text: str) -> str | None:
+    """The help page the message's learned intent is about (under the route the router's classifier gives it), or
+    None when the intent is unclear or is no one page's."""
+    from apps.agents.routing.classifier import HUMAN_INTENTS, get_classifier
+    from apps.agents.understanding.intents import SPECIALISTS, detect_intent
+
+    route = get_classifier().predict([text])[0].route
+    name = HUMAN_INTENTS if route == "human" else route
+    if name != HUMAN_INTENTS and name not in SPECIALISTS:
+        return None
+    intent = detect_intent(name, text).intent
+    return _HELP_TOPICS.get((name, intent or ""))
+
+
 def search_query(text: str) -> str:
     """What to look up: the message without clauses that only tell what was bought ("i bought trail runners from
     you, is there a warranty on them?" looks up "is there a warranty on them?"), with the material a word names
@@ -221,7 +248,13 @@ def behaviour_steps(t: Turn) -> ModelResponse:
         return _page_answer(t, searches[-1].data)
     if len(searches) == 1:
         asked = asked_questions(t.text)
-        clauses = asked if len(asked) >= 2 else [] if searches[0].data.get("excerpts") else focused_queries(t.text)
+        found = bool(searches[0].data.get("excerpts"))
+        clauses = asked if len(asked) >= 2 else [] if found else focused_queries(t.text)
+        topic = None if found else help_topic(t.text)
+        if topic:
+            # Nothing found in the customer's own words: search again naming the help page their learned intent is
+            # about ("if i end up not liking them can i send them back?" is a return-policy question).
+            clauses = [f"{topic}: {c}" for c in clauses] or [f"{topic}: {search_query(t.text)}"]
         if clauses:
             # Two questions in one message ("whats your email, and are you open on saturdays?") are searched one by
             # one; a long message that found nothing as a whole is searched clause by clause too.
@@ -353,6 +386,11 @@ def _answer(t: Turn, data: dict[str, Any]) -> ModelResponse:
     ranked = sorted(excerpts, key=lambda e: -excerpt_fit(t.text, e))
     top = ranked[0]
     sentences = best_sentences(t.text, top["text"])
+    units = [u for u in _units(top["text"]) if not _INSTRUCTION_RE.search(u)]
+    if len(units) <= SHORT_SECTION and any(s in units for s in sentences):
+        # A section this short is one answer: "write to us from your account's address" goes with "we answer
+        # within 30 days" even though only the first shares a word with the question.
+        sentences = units
     # The numbers say which excerpts the answer quotes: the customer sees those listed as its sources.
     answer = " ".join(sentences) + f" [{top['id']}]"
     # A second excerpt from another document adds what the first did not say; so does another section of the same
