@@ -42,7 +42,7 @@ from apps.agents.registry import specialist_for
 from apps.agents.routes import HUMAN, OUT_OF_SCOPE, RouteDecision
 from apps.agents.routing import route_message
 from apps.agents.routing.order_refs import resolve_order_lookalikes
-from apps.agents.routing.person import help_center_or_person
+from apps.agents.routing.person import asks_how_to_reach, help_center_or_person
 from apps.agents.runner import TurnBudgetExhausted, specialist_run, static_instructions
 from apps.agents.specialists.help_center import cited_sources
 from apps.agents.understanding.language import read_message
@@ -287,8 +287,10 @@ def _answer(deps: SupportDeps, message: Message, *, after_decline: bool = False)
 
     decision = _route(deps, text, context.history)
     planned = plan_for_turn(reading.english, conversation=conversation) if decision.route != HUMAN else None
-    if decision.route == HUMAN or (planned is not None and planned.asks_for_person):
-        # A customer who asks for a person gets one, whatever else the message says (or a piece of it asks).
+    person = planned is not None and planned.asks_for_person and not asks_how_to_reach(reading.english)
+    if decision.route == HUMAN or person:
+        # A customer who asks for a person gets one, whatever else the message says (or a piece of it asks), unless
+        # the message as a whole asks when people are there ("open on sundays? i might need to talk to someone").
         escalated = handoff.person_handoff(deps, text)
         return TurnOutcome(
             text=HUMAN_REPLY,

@@ -18,8 +18,10 @@ from apps.agents.specialists.local_common import Turn, bullet, call, failure_rep
 from apps.agents.understanding.vocabulary import MATERIAL_WORDS
 
 MAX_SENTENCES = 3
-# A help-center section of at most this many sentences is quoted whole when it answers.
+# In a help-center section of at most this many sentences, a sentence of at most `SHORT_FOLLOWER_WORDS` words right
+# after a quoted one completes it ("... by writing to us from your account's address." "We answer within 30 days.").
 SHORT_SECTION = 3
+SHORT_FOLLOWER_WORDS = 8
 _STOP = frozenset(
     {
         "a",
@@ -153,6 +155,19 @@ def best_sentences(question: str, text: str, *, limit: int = MAX_SENTENCES) -> l
     if not chosen and sentences:
         chosen = [(0.0, 0, sentences[0])]
     return [s for _, _, s in sorted(chosen, key=lambda s: s[1])]
+
+
+def _with_short_followers(sentences: list[str], text: str) -> list[str]:
+    """`sentences`, with the short sentence that follows a quoted one in a short section (it finishes the point)."""
+    units = [u for u in _units(text) if not _INSTRUCTION_RE.search(u)]
+    if len(units) > SHORT_SECTION:
+        return sentences
+    kept = []
+    for i, unit in enumerate(units):
+        previous_quoted = i > 0 and units[i - 1] in sentences
+        if unit in sentences or (previous_quoted and len(unit.split()) <= SHORT_FOLLOWER_WORDS):
+            kept.append(unit)
+    return kept if kept else sentences
 
 
 def excerpt_fit(question: str, excerpt: dict[str, Any]) -> float:
@@ -386,11 +401,7 @@ def _answer(t: Turn, data: dict[str, Any]) -> ModelResponse:
     ranked = sorted(excerpts, key=lambda e: -excerpt_fit(t.text, e))
     top = ranked[0]
     sentences = best_sentences(t.text, top["text"])
-    units = [u for u in _units(top["text"]) if not _INSTRUCTION_RE.search(u)]
-    if len(units) <= SHORT_SECTION and any(s in units for s in sentences):
-        # A section this short is one answer: "write to us from your account's address" goes with "we answer
-        # within 30 days" even though only the first shares a word with the question.
-        sentences = units
+    sentences = _with_short_followers(sentences, top["text"])
     # The numbers say which excerpts the answer quotes: the customer sees those listed as its sources.
     answer = " ".join(sentences) + f" [{top['id']}]"
     # A second excerpt from another document adds what the first did not say; so does another section of the same
