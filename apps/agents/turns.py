@@ -287,10 +287,10 @@ def _answer(deps: SupportDeps, message: Message, *, after_decline: bool = False)
 
     decision = _route(deps, text, context.history)
     planned = plan_for_turn(reading.english, conversation=conversation) if decision.route != HUMAN else None
-    person = planned is not None and planned.asks_for_person and not asks_how_to_reach(reading.english)
-    if decision.route == HUMAN or person:
-        # A customer who asks for a person gets one, whatever else the message says (or a piece of it asks), unless
-        # the message as a whole asks when people are there ("open on sundays? i might need to talk to someone").
+    if planned is not None and planned.asks_for_person and asks_how_to_reach(reading.english):
+        planned = None  # "open on sundays? i might need to talk to someone then": when people are there, as a whole
+    if decision.route == HUMAN or (planned is not None and planned.asks_for_person):
+        # A customer who asks for a person gets one, whatever else the message says (or a piece of it asks).
         escalated = handoff.person_handoff(deps, text)
         return TurnOutcome(
             text=HUMAN_REPLY,
