@@ -42,7 +42,7 @@ from apps.agents.registry import specialist_for
 from apps.agents.routes import HUMAN, OUT_OF_SCOPE, RouteDecision
 from apps.agents.routing import route_message
 from apps.agents.routing.order_refs import resolve_order_lookalikes
-from apps.agents.routing.person import asks_how_to_reach, help_center_or_person
+from apps.agents.routing.person import help_center_or_person
 from apps.agents.runner import TurnBudgetExhausted, specialist_run, static_instructions
 from apps.agents.specialists.help_center import cited_sources
 from apps.agents.understanding.language import read_message
@@ -289,8 +289,6 @@ def _answer(deps: SupportDeps, message: Message, *, after_decline: bool = False)
 
     decision = _route(deps, text, context.history)
     planned = plan_for_turn(reading.english, conversation=conversation) if decision.route != HUMAN else None
-    if planned is not None and planned.asks_for_person and asks_how_to_reach(reading.english):
-        planned = None  # "open on sundays? i might need to talk to someone then": when people are there, as a whole
     if decision.route == HUMAN or (planned is not None and planned.asks_for_person):
         # A customer who asks for a person gets one, whatever else the message says (or a piece of it asks).
         escalated = handoff.person_handoff(deps, text)
@@ -371,7 +369,6 @@ def _route(deps: SupportDeps, text: str, history: list[Any]) -> RouteDecision:
     token = set_current_deps(deps)  # an LLM router's model calls land in this trace
     try:
         with deps.trace.span(SpanKind.ROUTING, "route") as data:
-            # "is there a phone number?" is routed `human`; the contact page answers it (routing.person)
             decision = help_center_or_person(route_message(text, conversation=deps.conversation, history=history), text)
             data.update(
                 route=decision.route, confidence=decision.confidence, source=decision.source, reason=decision.reason
