@@ -57,6 +57,11 @@ EMBED_VIEWS = 3
 SENTENCE_WORDS = (4, WINDOW_WORDS)  # a sentence of a long text is a view of its own within these lengths
 VIEW_BATCH = 8
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+import os  # noqa: E402  (experiment switch, removed before landing)
+
+_VARIANT = os.environ.get("SWITCHBOARD_DETECTOR_VARIANT", "")
+CHUNKS = "chunks" in _VARIANT
+SHORT_SENTENCES = "shortsent" in _VARIANT
 
 
 HASH_FEATURES = 2**14  # word unigrams and bigrams
@@ -173,6 +178,29 @@ def _windows(words: list[str]) -> list[str]:
     ]
 
 
+def _sentences(text: str) -> list[str]:
+    return [" ".join(s.split()) for s in _SENTENCE.split(text) if s.strip()]
+
+
+def _chunks(text: str) -> list[str]:
+    """Runs of whole sentences of up to WINDOW_WORDS words, one starting at each sentence (a sentence longer
+    than that is read in word windows): a window that starts mid-sentence reads as a fragment no example
+    resembles."""
+    pieces: list[str] = []
+    for sentence in _sentences(text):
+        words = sentence.split(" ")
+        pieces.extend(_windows(words) if len(words) > WINDOW_WORDS else [sentence])
+    sizes = [len(p.split(" ")) for p in pieces]
+    chunks: list[str] = []
+    for start in range(len(pieces)):
+        end, total = start + 1, sizes[start]
+        while end < len(pieces) and total + sizes[end] <= WINDOW_WORDS:
+            total += sizes[end]
+            end += 1
+        chunks.append(" ".join(pieces[start:end]))
+    return chunks
+
+
 def views(text: str) -> list[str]:
     """The readings of `text` the detector scores (see the module docstring), at most MAX_VIEWS.
 
@@ -188,15 +216,22 @@ def views(text: str) -> list[str]:
         readings.append(plain)
     readings.extend(" ".join(decoded.split()) for decoded in decoded_payloads(base))
     out: list[str] = []
+    low, high = SENTENCE_WORDS
     for index, reading in enumerate(readings):
         words = reading.split(" ")
         if len(words) <= LONG_TEXT_WORDS:
             out.append(reading)
+            if index == 0 and SHORT_SENTENCES:
+                sentences = [s for s in _sentences(text) if len(s.split()) >= low]
+                if len(sentences) > 1:
+                    out.extend(sentences)
             continue
-        out.extend(_windows(words))
+        if index == 0 and CHUNKS:
+            out.extend(_chunks(text))
+        else:
+            out.extend(_windows(words))
         if index == 0:  # one injected sentence inside a long document
-            low, high = SENTENCE_WORDS
-            out.extend(" ".join(s.split()) for s in _SENTENCE.split(text) if low <= len(s.split()) <= high)
+            out.extend(s for s in _sentences(text) if low <= len(s.split()) <= high)
     seen: set[str] = set()
     unique = [v for v in out if v and not (v in seen or seen.add(v))]
     return unique[:MAX_VIEWS]
