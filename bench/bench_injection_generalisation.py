@@ -19,6 +19,9 @@ shared host (the load average is printed). `--c 64` fixes C (the grid's usual ch
 quicker comparisons; by default the training grid is searched as training does.
 
     .venv/bin/python bench/bench_injection_generalisation.py [--c 64] [--only written3]
+
+`--weights path/to/weights.json` instead scores trained weights (and the reference.npz beside them) on every
+line of each written folder, e.g. the shipped detector on a new writer's folder before any training on it.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import argparse
 import os
 import sys
 import time
+from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,7 +45,16 @@ import numpy as np  # noqa: E402
 
 from apps.guardrails.detector import examples as ex  # noqa: E402
 from apps.guardrails.detector.cache import installed  # noqa: E402
-from apps.guardrails.detector.training import C_GRID, FOLDS, Features, ViewMatrix, fit_and_calibrate  # noqa: E402
+from apps.guardrails.detector.training import (  # noqa: E402
+    C_GRID,
+    CUSTOMER_FP_BUDGET,
+    FOLDS,
+    Features,
+    ViewMatrix,
+    _is_customer,
+    _threshold_for,
+    fit_and_calibrate,
+)
 
 FIXED_FP = (0.02, 0.05)
 
@@ -82,12 +95,17 @@ def main() -> int:
     parser.add_argument("--c", type=float, action="append", help="C to try (repeatable); default the training grid")
     parser.add_argument("--folds", type=int, default=FOLDS)
     parser.add_argument("--only", action="append", help="left-out folder name(s); default every written folder")
+    parser.add_argument("--weights", type=Path, help="score these trained weights instead of leaving sets out")
     args = parser.parse_args()
+    if args.weights:
+        return score_weights(args.weights, [d for d in ex.written_dirs() if not args.only or d.name in args.only])
     c_grid = tuple(args.c) if args.c else C_GRID
     folders = [d for d in ex.written_dirs() if not args.only or d.name in args.only]
     started = time.perf_counter()
     loads = [os.getloadavg()[0]]
-    progress(f"design: {os.environ.get('SWITCHBOARD_DETECTOR_VARIANT', 'shipped')}; C grid {c_grid}, {args.folds} folds")
+    progress(
+        f"design: {os.environ.get('SWITCHBOARD_DETECTOR_VARIANT', 'shipped')}; C grid {c_grid}, {args.folds} folds"
+    )
 
     development, _ = ex.split(ex.all_examples())
     rows: list[str] = []
@@ -121,6 +139,20 @@ def main() -> int:
                 f"| C {fitted.c:g} threshold {fitted.threshold:.3f}"
             )
             rows.append(row)
+            # The same fit with the threshold set by the customer budget alone (no look-alike or written budget).
+            y = np.array([e.label for e in kept])
+            customer = np.array([_is_customer(e.family) for e in kept])
+            loose = _threshold_for(fitted.oof[(y == ex.BENIGN) & customer], CUSTOMER_FP_BUDGET)
+            loose_served = rules_trip(eval_texts) | (learned >= loose)
+            by_family = defaultdict(list)
+            for e, hit in zip(left_out, served, strict=True):
+                if e.label == ex.ATTACK:
+                    by_family[e.family].append(hit)
+            row += (
+                f"\n           customer budget alone: threshold {loose:.3f} recall {loose_served[attacks].mean():.3f}"
+                f"  FP {loose_served[~attacks].mean():.3f}\n           by family: "
+                + ", ".join(f"{f} {np.mean(h):.2f} ({len(h)})" for f, h in sorted(by_family.items()))
+            )
             results.append(
                 (
                     served[attacks].mean(),
@@ -143,6 +175,34 @@ def main() -> int:
 
 
 results: list[tuple[float, ...]] = []
+
+
+def score_weights(path: Path, folders: list[Path]) -> int:
+    """Trained weights on all of each folder's lines, as `input.injection` decides (rules or learned)."""
+    from apps.guardrails.detector.model import load_weights, score_groups
+    from apps.guardrails.detector.neighbours import REFERENCE_PATH
+
+    weights = load_weights(path, path.parent / REFERENCE_PATH.name)
+    trained_on = sorted(k.removesuffix("_held_out_learned") for k in weights.meta if k.endswith("_held_out_learned"))
+    progress(f"weights {path} (threshold {weights.threshold:.3f}; held-out sets it reported: {trained_on})")
+    with installed():
+        for folder in folders:
+            for stem in ("train", "heldout", "all"):
+                lines = left_out_examples(folder) if stem == "all" else ex.written_examples(stem, folder)
+                if not lines:
+                    continue
+                texts = [e.text for e in lines]
+                learned = score_groups([[t] for t in texts], weights)
+                attacks = np.array([e.label == ex.ATTACK for e in lines])
+                served = rules_trip(texts) | (learned >= weights.threshold)
+                print(
+                    f"{folder.name:<10} {stem:<8} attacks {attacks.sum():>4} benign {(~attacks).sum():>4}  "
+                    f"recall {served[attacks].mean():.3f}  FP {served[~attacks].mean():.3f} ({served[~attacks].sum()})",
+                    flush=True,
+                )
+    print(f"load average {os.getloadavg()[0]:.1f}")
+    return 0
+
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -62,6 +62,7 @@ import os  # noqa: E402  (experiment switch, removed before landing)
 _VARIANT = os.environ.get("SWITCHBOARD_DETECTOR_VARIANT", "")
 CHUNKS = "chunks" in _VARIANT
 SHORT_SENTENCES = "shortsent" in _VARIANT
+GLOSS = "gloss" in _VARIANT
 
 
 HASH_FEATURES = 2**14  # word unigrams and bigrams
@@ -201,12 +202,45 @@ def _chunks(text: str) -> list[str]:
     return chunks
 
 
-def views(text: str) -> list[str]:
-    """The readings of `text` the detector scores (see the module docstring), at most MAX_VIEWS.
+GLOSSARY_DIR = Path(__file__).resolve().parent / "glossary"
 
-    A reading of more than LONG_TEXT_WORDS words is replaced by its windows (and, for the text as
-    written, its sentences of SENTENCE_WORDS words): a long view would cost a full 256-token pass of
-    the embedder and dilute one bad sentence among many good ones."""
+
+@lru_cache(maxsize=1)
+def _glossaries() -> dict:
+    """The understanding layer's glossaries with the detector's words on top (glossary/<code>.yaml: what one
+    says to an assistant about its instructions and what to do; the shop's words stay the understanding's)."""
+    import yaml
+
+    from apps.agents.understanding.language import Glossary, _words, glossaries
+    from apps.agents.understanding.language import fold as fold_word
+
+    merged = {}
+    for code, glossary in glossaries().items():
+        path = GLOSSARY_DIR / f"{code}.yaml"
+        extra: dict = {}
+        if path.is_file():
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.BaseLoader)  # noqa: S506 -- strings only
+            extra = {tuple(fold_word(w) for _, w, _ in _words(str(k))): str(v or "") for k, v in data["terms"].items()}
+        merged[code] = Glossary(glossary.language, glossary.name, glossary.note, {**glossary.terms, **extra})
+    return merged
+
+
+def english_reading(text: str) -> str | None:
+    """The message read into English, word by word, when it is surely in a language the understanding layer
+    has a glossary for (apps.agents.understanding.language.read_message tells which, cached per text), else
+    None."""
+    from apps.agents.understanding.language import gloss, read_message
+
+    reading = read_message(text)
+    if not reading.foreign:
+        return None
+    english = gloss(text, _glossaries()[reading.language])
+    return english if english != text else None
+
+
+def labelled_views(text: str) -> list[tuple[str, bool]]:
+    """views(text), each with whether it says what the whole text says (the text itself, its de-obfuscated,
+    decoded or English reading) rather than a part of it (a window, a sentence)."""
     base = " ".join(text.split())
     if not base:
         return []
@@ -215,26 +249,39 @@ def views(text: str) -> list[str]:
     if plain != fold(base):
         readings.append(plain)
     readings.extend(" ".join(decoded.split()) for decoded in decoded_payloads(base))
-    out: list[str] = []
+    if GLOSS:
+        english = english_reading(text)
+        if english:
+            readings.append(" ".join(english.split()))
+    out: list[tuple[str, bool]] = []
     low, high = SENTENCE_WORDS
     for index, reading in enumerate(readings):
         words = reading.split(" ")
         if len(words) <= LONG_TEXT_WORDS:
-            out.append(reading)
+            out.append((reading, True))
             if index == 0 and SHORT_SENTENCES:
                 sentences = [s for s in _sentences(text) if len(s.split()) >= low]
                 if len(sentences) > 1:
-                    out.extend(sentences)
+                    out.extend((s, False) for s in sentences)
             continue
         if index == 0 and CHUNKS:
-            out.extend(_chunks(text))
+            out.extend((c, False) for c in _chunks(text))
         else:
-            out.extend(_windows(words))
+            out.extend((w, False) for w in _windows(words))
         if index == 0:  # one injected sentence inside a long document
-            out.extend(s for s in _sentences(text) if low <= len(s.split()) <= high)
+            out.extend((s, False) for s in _sentences(text) if low <= len(s.split()) <= high)
     seen: set[str] = set()
-    unique = [v for v in out if v and not (v in seen or seen.add(v))]
+    unique = [(v, whole) for v, whole in out if v and not (v in seen or seen.add(v))]
     return unique[:MAX_VIEWS]
+
+
+def views(text: str) -> list[str]:
+    """The readings of `text` the detector scores (see the module docstring), at most MAX_VIEWS.
+
+    A reading of more than LONG_TEXT_WORDS words is replaced by its windows (and, for the text as
+    written, its sentences of SENTENCE_WORDS words): a long view would cost a full 256-token pass of
+    the embedder and dilute one bad sentence among many good ones."""
+    return [v for v, _ in labelled_views(text)]
 
 
 def view_table(groups: list[list[str]]) -> tuple[list[str], list[Scope], list[int]]:

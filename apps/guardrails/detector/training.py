@@ -29,10 +29,10 @@ from .model import (
     DENSE,
     EMBEDDING_DIMENSIONS,
     HASHED,
-    LONG_TEXT_WORDS,
     RULE_IDS,
     Weights,
     cheap_features,
+    labelled_views,
     view_scores,
     view_table,
 )
@@ -78,6 +78,7 @@ PARALLEL_FITS = 4
 import os  # noqa: E402  (experiment switch, removed before landing)
 
 VIEW_NEGATIVES = "negviews" in os.environ.get("SWITCHBOARD_DETECTOR_VARIANT", "")
+READINGS = "readings" in os.environ.get("SWITCHBOARD_DETECTOR_VARIANT", "")
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ class ViewMatrix:
     sketches: np.ndarray
     cheap: object  # CSR
     counts: list[int]
-    long: np.ndarray  # per text: read in windows (its first view is not the text as written)
+    whole: np.ndarray  # per view: says what its whole text says (not a window or sentence of it)
 
     @classmethod
     def of(cls, texts: Sequence[str]) -> ViewMatrix:
@@ -106,7 +107,7 @@ class ViewMatrix:
             sketches=sketches(flat),
             cheap=cheap_features(flat, scopes),
             counts=counts,
-            long=np.array([len(t.split()) > LONG_TEXT_WORDS for t in texts], dtype=bool),
+            whole=np.array([w for t in texts for _, w in labelled_views(t if t.strip() else " ")], dtype=bool),
         )
 
     def texts(self, rows: np.ndarray) -> ViewMatrix:
@@ -114,7 +115,7 @@ class ViewMatrix:
         owner = np.repeat(np.arange(len(self.counts)), self.counts)
         keep = np.isin(owner, rows)
         return ViewMatrix(
-            self.vectors[keep], self.sketches[keep], self.cheap[keep], [self.counts[i] for i in rows], self.long[rows]
+            self.vectors[keep], self.sketches[keep], self.cheap[keep], [self.counts[i] for i in rows], self.whole[keep]
         )
 
 
@@ -134,17 +135,22 @@ def _fitting_matrix(vectors: np.ndarray, text_sketches: np.ndarray, cheap, refer
     return sparse.hstack([sparse.csr_matrix(np.hstack([vectors, near])), cheap]).tocsr()
 
 
-def _benign_view_rows(views: ViewMatrix, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(view rows, owner text) of the benign texts' views other than the text as written: the windows and
-    sentences a long customer message is scored by, its de-obfuscated reading. Served, a message scores as
-    its most suspicious view, so every view of a benign text is a benign example of its own."""
+def _extra_view_rows(views: ViewMatrix, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(view rows, owner text) of the views fitted beside the texts as written: every view of a benign text
+    other than the text itself (the windows and sentences a long customer message is scored by; served, a
+    message scores as its most suspicious view, so each is a benign example of its own), and an attack's
+    readings that say what it says (de-obfuscated, decoded, read into English), not its parts."""
     counts = np.asarray(views.counts)
     owner = np.repeat(np.arange(len(counts)), counts)
-    first = np.concatenate([[0], np.cumsum(counts)[:-1]]) if len(counts) else np.zeros(0, dtype=np.int64)
-    whole = np.zeros(len(owner), dtype=bool)
-    whole[first[counts > 0]] = True  # a text's first view is the text itself unless it is read in windows
-    whole &= np.isin(owner, np.flatnonzero(~views.long))
-    keep = (y[owner] == ex.BENIGN) & ~whole
+    first = np.zeros(len(owner), dtype=bool)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64) if len(counts) else np.zeros(0, int)
+    first[starts[counts > 0]] = True
+    first &= views.whole  # the text itself, unless it is read in windows
+    readings = ~first & views.whole
+    parts = ~views.whole
+    keep = (readings if READINGS else np.zeros_like(first)) | (
+        parts & (y[owner] == ex.BENIGN) if VIEW_NEGATIVES else np.zeros_like(first)
+    )
     return np.flatnonzero(keep), owner[keep]
 
 
@@ -156,12 +162,12 @@ def _fitting_with_views(
     import scipy.sparse as sparse
 
     fitting = _fitting_matrix(vectors, text_sketches, cheap, reference)
-    if not VIEW_NEGATIVES:
+    if not (VIEW_NEGATIVES or READINGS):
         return fitting, y
-    rows, owners = _benign_view_rows(views, y)
+    rows, owners = _extra_view_rows(views, y)
     near = neighbour_features(views.vectors[rows], views.sketches[rows], reference, exclude_self=owners)
     extra = sparse.hstack([sparse.csr_matrix(np.hstack([views.vectors[rows], near])), views.cheap[rows]]).tocsr()
-    return sparse.vstack([fitting, extra]).tocsr(), np.concatenate([y, np.full(len(rows), ex.BENIGN)])
+    return sparse.vstack([fitting, extra]).tocsr(), np.concatenate([y, y[owners]])
 
 
 def _threshold_for(scores: np.ndarray, budget: float) -> float:
