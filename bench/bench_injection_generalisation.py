@@ -103,12 +103,9 @@ def main() -> int:
     folders = [d for d in ex.written_dirs() if not args.only or d.name in args.only]
     started = time.perf_counter()
     loads = [os.getloadavg()[0]]
-    progress(
-        f"design: {os.environ.get('SWITCHBOARD_DETECTOR_VARIANT', 'shipped')}; C grid {c_grid}, {args.folds} folds"
-    )
+    progress(f"C grid {c_grid}, {args.folds} folds")
 
     development, _ = ex.split(ex.all_examples())
-    rows: list[str] = []
     with installed():
         progress(f"features of {len(development)} development texts")
         features = Features.of([e.text for e in development])
@@ -138,7 +135,6 @@ def main() -> int:
                 f"| learned alone {alone[attacks].mean():.3f} / {alone[~attacks].mean():.3f}  {fixed}  "
                 f"| C {fitted.c:g} threshold {fitted.threshold:.3f}"
             )
-            rows.append(row)
             # The same fit with the threshold set by the customer budget alone (no look-alike or written budget).
             y = np.array([e.label for e in kept])
             customer = np.array([_is_customer(e.family) for e in kept])
@@ -167,10 +163,7 @@ def main() -> int:
         f"mean over {len(results)} left-out writers: recall {means[0]:.3f}  FP {means[1]:.3f}  "
         + "  ".join(f"at {fp:.0%} FP {m:.3f}" for fp, m in zip(FIXED_FP, means[2:], strict=True))
     )
-    print(
-        f"{time.perf_counter() - started:.0f} s wall, load average {min(loads):.1f}-{max(loads):.1f} "
-        f"(design {os.environ.get('SWITCHBOARD_DETECTOR_VARIANT', 'shipped')})"
-    )
+    print(f"{time.perf_counter() - started:.0f} s wall, load average {min(loads):.1f}-{max(loads):.1f}")
     return 0
 
 

@@ -17,9 +17,14 @@ embedder is the router's (one model per process).
 
 A message is read in several views and scored by the most suspicious one: the
 text as written, its de-obfuscated form (leetspeak, spaced letters), payloads
-decoded from base64 or hex, and, for long texts, overlapping windows of words
-and each short sentence instead of the whole, so an instruction buried in the
-middle of a document is not averaged away. The model is linear, so a view's
+decoded from base64 or hex, its English reading when it is surely in another
+language a glossary covers (`english_reading`: the understanding layer's
+glossaries with the detector's own words on top, `glossary/`), each sentence of a
+short message of several sentences (an attack appended to a genuine question),
+and, for long texts, runs of whole sentences (`_chunks`) and each short sentence
+instead of the whole, so an instruction buried in the middle of a document is
+not averaged away. Training fits these views too (training._extra_view_rows):
+every view of a benign text as benign, an attack's readings as attacks. The model is linear, so a view's
 score is a cheap part (hashed words and characters, rule hits) plus the
 dense part (embedding and both kinds of neighbours): every view gets the cheap part, and only the EMBED_VIEWS views
 with the most suspicious cheap part are embedded and scored in full. A
@@ -57,12 +62,6 @@ EMBED_VIEWS = 3
 SENTENCE_WORDS = (4, WINDOW_WORDS)  # a sentence of a long text is a view of its own within these lengths
 VIEW_BATCH = 8
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
-import os  # noqa: E402  (experiment switch, removed before landing)
-
-_VARIANT = os.environ.get("SWITCHBOARD_DETECTOR_VARIANT", "")
-CHUNKS = "chunks" in _VARIANT
-SHORT_SENTENCES = "shortsent" in _VARIANT
-GLOSS = "gloss" in _VARIANT
 
 
 HASH_FEATURES = 2**14  # word unigrams and bigrams
@@ -249,22 +248,21 @@ def labelled_views(text: str) -> list[tuple[str, bool]]:
     if plain != fold(base):
         readings.append(plain)
     readings.extend(" ".join(decoded.split()) for decoded in decoded_payloads(base))
-    if GLOSS:
-        english = english_reading(text)
-        if english:
-            readings.append(" ".join(english.split()))
+    english = english_reading(text)
+    if english:
+        readings.append(" ".join(english.split()))
     out: list[tuple[str, bool]] = []
     low, high = SENTENCE_WORDS
     for index, reading in enumerate(readings):
         words = reading.split(" ")
         if len(words) <= LONG_TEXT_WORDS:
             out.append((reading, True))
-            if index == 0 and SHORT_SENTENCES:
+            if index == 0:  # an attack appended to a genuine question
                 sentences = [s for s in _sentences(text) if len(s.split()) >= low]
                 if len(sentences) > 1:
                     out.extend((s, False) for s in sentences)
             continue
-        if index == 0 and CHUNKS:
+        if index == 0:
             out.extend((c, False) for c in _chunks(text))
         else:
             out.extend((w, False) for w in _windows(words))

@@ -9,7 +9,12 @@
    last message", "password reset", angry customers), within LOOKALIKE_FP_BUDGET
    on general-assistant requests, role-play prompts and documents, and within
    WRITTEN_FP_BUDGET on the written benign training examples. The neighbour features
-   (neighbours.py) of a fold's texts are read against that fold's training texts only.
+   (neighbours.py) of a fold's texts are read against that fold's training texts only. Each fit reads
+   the texts as written and, beside them, the views serving scores (_extra_view_rows): every view of a
+   benign text (a long message's sentences and chunks, a short one's sentences, its English reading) as
+   benign, and an attack's readings that say all it says (de-obfuscated, decoded, read into English) as
+   attacks; an attack's sentences are not known to be attacks and are left out. Chosen by leaving one
+   writer's set out (bench/bench_injection_generalisation.py; docs/guardrails.md, "Measuring").
 3. Fit on all of the development set and report the held-out figures (the team's
    held-out quarter and the written held-out files), which were never used for any
    choice above.
@@ -75,10 +80,6 @@ LOOKALIKE_FP_BUDGET = 0.10
 WRITTEN_FP_BUDGET = 0.03
 SEED = 12
 PARALLEL_FITS = 4
-import os  # noqa: E402  (experiment switch, removed before landing)
-
-VIEW_NEGATIVES = "negviews" in os.environ.get("SWITCHBOARD_DETECTOR_VARIANT", "")
-READINGS = "readings" in os.environ.get("SWITCHBOARD_DETECTOR_VARIANT", "")
 
 
 @dataclass(frozen=True)
@@ -148,22 +149,18 @@ def _extra_view_rows(views: ViewMatrix, y: np.ndarray) -> tuple[np.ndarray, np.n
     first &= views.whole  # the text itself, unless it is read in windows
     readings = ~first & views.whole
     parts = ~views.whole
-    keep = (readings if READINGS else np.zeros_like(first)) | (
-        parts & (y[owner] == ex.BENIGN) if VIEW_NEGATIVES else np.zeros_like(first)
-    )
+    keep = readings | (parts & (y[owner] == ex.BENIGN))
     return np.flatnonzero(keep), owner[keep]
 
 
 def _fitting_with_views(
     vectors: np.ndarray, text_sketches: np.ndarray, cheap, y: np.ndarray, views: ViewMatrix, reference: Reference
 ):
-    """(matrix, labels): the texts as written, then, when VIEW_NEGATIVES, their benign views (none its own
-    text's neighbour)."""
+    """(matrix, labels): the texts as written, then the views _extra_view_rows picks, with their text's label
+    (none is its own text's neighbour)."""
     import scipy.sparse as sparse
 
     fitting = _fitting_matrix(vectors, text_sketches, cheap, reference)
-    if not (VIEW_NEGATIVES or READINGS):
-        return fitting, y
     rows, owners = _extra_view_rows(views, y)
     near = neighbour_features(views.vectors[rows], views.sketches[rows], reference, exclude_self=owners)
     extra = sparse.hstack([sparse.csr_matrix(np.hstack([views.vectors[rows], near])), views.cheap[rows]]).tocsr()
