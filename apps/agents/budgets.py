@@ -2,9 +2,14 @@
 
 The per-turn part is enforced while the turn runs: model requests, tool calls
 and tokens by pydantic-ai `UsageLimits`, wall-clock seconds by a deadline
-around the run. The per-conversation, per-customer-day and guest-day parts
-(per browser session, per starting address, all guests together) are checked
-before a turn starts, from the stored traces (no second counter to drift), in one statement.
+around the run. The rest is checked before a turn starts:
+
+- per conversation and per customer per UTC day: from the stored traces, in one statement over the
+  conversation's and the customer's own traces (indexed, bounded by what one of them spends);
+- guests per UTC day (per browser session, per starting address, all guests together): from Redis counters
+  (`guest_spend_count`, added once each guest trace is committed; one hash per scope and day, with a TTL).
+  Summing those from the traces read every guest trace of the day on every guest turn (issue 14).
+
 Exhausted means: no model call; hand off to a person and say so
 (`budget_exhausted`). A limit of 0 is off. See docs/security.md.
 """
@@ -13,17 +18,18 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from datetime import time as dtime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 from pydantic_ai.usage import UsageLimits
 
-from apps.conversations.models import Conversation
+from apps.agents.turn_queue import queue_client
+from apps.observability.errors import capture_exception
 from apps.observability.models import Trace
 
 BUDGET_EXHAUSTED_REPLY = (
@@ -91,10 +97,7 @@ def _usage(scopes: dict[str, Scope]) -> dict[str, dict]:
     where = " OR ".join(f"({condition})" for condition, _ in scopes.values())
     for _, values in scopes.values():
         params.extend(values)
-    sql = (
-        f"SELECT {', '.join(columns)} FROM {Trace._meta.db_table} t "  # noqa: S608 - constant conditions, bound values
-        f"LEFT JOIN {Conversation._meta.db_table} c ON c.id = t.conversation_id WHERE {where}"
-    )
+    sql = f"SELECT {', '.join(columns)} FROM {Trace._meta.db_table} t WHERE {where}"  # noqa: S608 - constant conditions
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
@@ -102,6 +105,73 @@ def _usage(scopes: dict[str, Scope]) -> dict[str, dict]:
     for position, name in enumerate(scopes):
         turns, tokens, cost = row[3 * position : 3 * position + 3]
         usage[name] = {"turns": turns, "tokens": int(tokens), "cost": Decimal(cost)}
+    return usage
+
+
+# --- guests: counters in Redis -----------------------------------------------------------------------
+_GUEST_PREFIX = "switchboard:budget:guest:"
+_GUEST_TTL_SECONDS = 2 * 24 * 3600  # a day's counters outlive the day they count
+_MICROS = Decimal(1_000_000)  # cost is counted in millionths (the trace's precision), so sums stay exact
+
+
+def _guest_keys(day: date, *, session_key: str, client_ip: str | None) -> dict[str, str]:
+    """The counters a guest turn on `day` (UTC) counts in: its browser session's, its address's, all guests'."""
+    prefix = f"{_GUEST_PREFIX}{day.isoformat()}:"
+    keys: dict[str, str] = {}
+    if session_key:
+        keys["session"] = f"{prefix}session:{session_key}"
+    if client_ip:
+        keys["address"] = f"{prefix}ip:{client_ip}"
+    keys["guests"] = f"{prefix}all"
+    return keys
+
+
+def guest_spend_count(trace: Trace) -> None:
+    """Count a stored guest turn (a trace without a customer) in today's guest counters; others count nothing.
+
+    Called after the trace's transaction commits (`turns._persist_trace`): a turn rolled back counts nothing,
+    and a worker that dies between the commit and this call leaves one turn uncounted."""
+    if trace.customer_id is not None:
+        return
+    conversation = trace.conversation
+    keys = _guest_keys(
+        trace.started_at.astimezone(UTC).date(),
+        session_key=getattr(conversation, "session_key", "") or "",
+        client_ip=getattr(conversation, "client_ip", None),
+    )
+    tokens = int(trace.input_tokens or 0) + int(trace.output_tokens or 0)
+    micros = int((Decimal(trace.cost or 0) * _MICROS).to_integral_value(rounding=ROUND_HALF_UP))
+    pipe = queue_client().pipeline(transaction=False)
+    for key in keys.values():
+        pipe.hincrby(key, "turns", 1)
+        pipe.hincrby(key, "tokens", tokens)
+        pipe.hincrby(key, "cost", micros)
+        pipe.expire(key, _GUEST_TTL_SECONDS)
+    pipe.execute()
+
+
+def count_guest_spend(trace: Trace, **where: Any) -> None:
+    """`guest_spend_count(trace)` once the current transaction commits (at once outside one); a failure is reported,
+    never raised: the reply and its trace are stored by then."""
+
+    def count() -> None:
+        try:
+            guest_spend_count(trace)
+        except Exception as exc:  # noqa: BLE001 -- a lost count must not fail the turn
+            capture_exception(exc, stage="budget count", **where)
+
+    transaction.on_commit(count)
+
+
+def _guest_usage(keys: dict[str, str]) -> dict[str, dict]:
+    """Turns, tokens and cost in each of `keys`' counters, in one round trip."""
+    pipe = queue_client().pipeline(transaction=False)
+    for key in keys.values():
+        pipe.hmget(key, "turns", "tokens", "cost")
+    usage: dict[str, dict] = {}
+    for name, (turns, tokens, micros) in zip(keys, pipe.execute(), strict=True):
+        cost = Decimal(int(micros or 0)).scaleb(-6)
+        usage[name] = {"turns": int(turns or 0), "tokens": int(tokens or 0), "cost": cost}
     return usage
 
 
@@ -123,14 +193,9 @@ def budget_exceeded_before_turn(*, conversation: object, customer: object | None
     client_ip = getattr(conversation, "client_ip", None)
     if customer is not None:
         scopes["customer"] = ("t.customer_id = %s AND t.started_at >= %s", [customer.pk, day_start])
-    else:
-        guests_today = "t.customer_id IS NULL AND t.started_at >= %s"
-        if session_key:
-            scopes["session"] = (f"{guests_today} AND c.session_key = %s", [day_start, session_key])
-        if client_ip:
-            scopes["address"] = (f"{guests_today} AND c.client_ip = %s", [day_start, client_ip])
-        scopes["guests"] = (guests_today, [day_start])
     usage = _usage(scopes)
+    if customer is None:
+        usage.update(_guest_usage(_guest_keys(day_start.date(), session_key=session_key, client_ip=client_ip)))
     totals = usage["conversation"]
     spent = _over("conversation turns", totals["turns"], _limit(settings.SWITCHBOARD_CONVERSATION_MAX_TURNS)) or _over(
         "conversation tokens", totals["tokens"], _limit(settings.SWITCHBOARD_CONVERSATION_MAX_TOKENS)

@@ -119,7 +119,7 @@ def output_stream_guard(deps: SupportDeps, *, system_prompts: tuple[str, ...] = 
 def mask_history(deps: SupportDeps, history: list[Any]) -> list[Any]:
     """Earlier customer messages pass the input checks' masking too (PII never reaches a model).
 
-    Only the text is taken: an earlier message was already judged on its own turn.
+    Only the text is taken (`checks.masked_input`): an earlier message was already judged on its own turn.
     """
     if not history:
         return history
@@ -128,7 +128,7 @@ def mask_history(deps: SupportDeps, history: list[Any]) -> list[Any]:
     changed = 0
     for item in history:
         if item.role == "customer":
-            text = checks.check_input(item.text, context=context).text
+            text = checks.masked_input(item.text, context=context)
             if text != item.text:
                 changed += 1
                 item = replace(item, text=text)

@@ -29,7 +29,7 @@ from django.db.models import Exists, OuterRef
 
 from apps.agents import handoff
 from apps.agents.accounting import count_tokens
-from apps.agents.budgets import BUDGET_EXHAUSTED_REPLY, TurnBudget, budget_exceeded_before_turn
+from apps.agents.budgets import BUDGET_EXHAUSTED_REPLY, TurnBudget, budget_exceeded_before_turn, count_guest_spend
 from apps.agents.confirmation import request_after_decline
 from apps.agents.context import context_load
 from apps.agents.deps import SupportDeps
@@ -236,9 +236,11 @@ def _answer_locked(message: Message, state: dict[str, Any] | None = None) -> Mes
 def _persist_trace(recorder: TraceRecorder, **where: Any) -> None:
     try:
         with transaction.atomic():  # a savepoint inside the turn's transaction: a failed trace rolls back alone
-            recorder.persist()
+            trace = recorder.persist()
     except Exception as exc:  # noqa: BLE001 -- the reply is out; a lost trace must not undo it
         capture_exception(exc, stage="trace", **where)
+        return
+    count_guest_spend(trace, **where)
 
 
 def _turn(deps: SupportDeps, message: Message) -> TurnOutcome:

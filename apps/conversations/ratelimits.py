@@ -6,7 +6,8 @@ sockets, processes and the API still meets one limit:
 - message and event rates go through django-ratelimit's counters in the Redis
   cache (fixed windows, one group per limit). The socket has no request
   object: it passes a minimal stand-in that carries only what django-ratelimit
-  reads (the method);
+  reads (the method). A customer message's three limits are counted on the
+  same keys by one Lua script (`hits`), one round trip instead of up to nine;
 - open sockets per client address are a sorted set of socket names scored by
   the time they were last seen, so a process that dies without closing its
   sockets stops counting them after `SOCKET_SLOT_TTL_SECONDS`.
@@ -27,8 +28,9 @@ from functools import cache
 
 import redis
 from django.conf import settings
+from django.core.cache import caches
 from django.http import HttpRequest
-from django_ratelimit.core import get_usage
+from django_ratelimit.core import EXPIRATION_FUDGE, _get_window, _make_cache_key, _split_rate, get_usage
 
 from apps.core.errors import ApplicationError
 
@@ -65,6 +67,44 @@ def hit(*, group: str, subject: str, rate: str, increment: bool = True) -> bool:
         _SocketRequest(), group=group, key=lambda _g, _r: subject, rate=rate, method="POST", increment=increment
     )
     return bool(usage and usage["should_limit"])
+
+
+# Each counter in turn, as django-ratelimit's `get_usage(increment=True)` counts it (SET NX with the window's
+# expiry, else INCR); stops at the first one over its limit, whose position (1-based) it returns, else 0.
+_HITS_LUA = """
+for i, key in ipairs(KEYS) do
+  local count = 1
+  if not redis.call('SET', key, 1, 'NX', 'EX', tonumber(ARGV[2 * i - 1])) then
+    count = redis.call('INCR', key)
+  end
+  if count > tonumber(ARGV[2 * i]) then
+    return i
+  end
+end
+return 0
+"""
+
+
+@cache
+def _hits_script(url: str) -> redis.commands.core.Script:
+    return _client(url).register_script(_HITS_LUA)
+
+
+def hits(limits: list[tuple[str, str, str]]) -> bool:
+    """Count one event against each (group, subject, rate) in order, on django-ratelimit's own keys, stopping at
+    the first limit that is over (the later ones are not spent, as with `hit(...) or hit(...)`); True when one was.
+    One round trip: django-ratelimit's `get_usage` is an add and an exists-then-incr, three per limit."""
+    if not limits or not getattr(settings, "RATELIMIT_ENABLE", True):
+        return False
+    cache_name = getattr(settings, "RATELIMIT_USE_CACHE", "default")
+    keys: list[str] = []
+    args: list[int] = []
+    for group, subject, rate in limits:
+        limit, period = _split_rate(rate)
+        key = _make_cache_key(group, _get_window(subject, period), rate, subject, "POST")
+        keys.append(caches[cache_name].make_and_validate_key(key))
+        args.extend((period + EXPIRATION_FUDGE, limit))
+    return bool(_hits_script(settings.CACHES[cache_name]["LOCATION"])(keys=keys, args=args))
 
 
 # --- the client's address ------------------------------------------------------
@@ -125,12 +165,12 @@ def forwarded_proto_from_scope(scope: dict) -> str:
 # --- limits one call each -------------------------------------------------------
 def check_message(*, ip: str, actor: str, connection: str = "") -> None:
     """A customer message (socket or API): per socket, per customer/session/conversation and per address."""
-    limited = (
-        (connection and hit(group=GROUP_CONNECTION, subject=connection, rate=settings.CHAT_RATE_PER_CONNECTION))
-        or hit(group=GROUP_CUSTOMER, subject=actor, rate=settings.CHAT_RATE_PER_CUSTOMER)
-        or (ip and hit(group=GROUP_IP, subject=ip, rate=settings.CHAT_RATE_PER_IP))
-    )
-    if limited:
+    limits = [(GROUP_CUSTOMER, actor, settings.CHAT_RATE_PER_CUSTOMER)]
+    if connection:
+        limits.insert(0, (GROUP_CONNECTION, connection, settings.CHAT_RATE_PER_CONNECTION))
+    if ip:
+        limits.append((GROUP_IP, ip, settings.CHAT_RATE_PER_IP))
+    if hits(limits):
         raise ApplicationError(TOO_FAST, code="rate_limited")
 
 

@@ -11,8 +11,7 @@ import ipaddress
 from datetime import datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from apps.agents import turn_queue
@@ -36,11 +35,23 @@ from apps.core.errors import ApplicationError, NotFound
 MAX_MESSAGE_CHARS = 4000
 
 
-def _next_seq(conversation: Conversation) -> int:
-    # The row lock serialises writers of one conversation so seq never repeats.
-    Conversation.objects.select_for_update().filter(pk=conversation.pk).first()
-    last = conversation.messages.aggregate(m=Max("seq"))["m"] or 0
-    return last + 1
+_NEXT_SEQ_SQL = (
+    f"UPDATE {Conversation._meta.db_table} SET last_message_at = %s, last_seq = GREATEST(last_seq, "  # noqa: S608
+    f"(SELECT coalesce(max(m.seq), 0) FROM {Message._meta.db_table} m WHERE m.conversation_id = %s)) + 1 "
+    "WHERE id = %s RETURNING last_seq"
+)
+
+
+def _next_seq(conversation: Conversation, *, at: datetime) -> int:
+    """The conversation's next seq, counted on its row, which also records `at` as its last message's time (taken
+    just before the message's own `created_at`).
+
+    One statement: the UPDATE's row lock serialises writers of one conversation until commit, so seq never
+    repeats (was a SELECT ... FOR UPDATE, a MAX(seq) and an UPDATE of last_message_at). The max over the
+    conversation's messages (the unique index's last entry) covers rows stored without the counter."""
+    with connection.cursor() as cursor:
+        cursor.execute(_NEXT_SEQ_SQL, [at, conversation.pk, conversation.pk])
+        return cursor.fetchone()[0]
 
 
 @transaction.atomic
@@ -58,9 +69,10 @@ def message_create(
     status: str = "",
 ) -> Message:
     """Store a message with the next seq and push it to open sockets after commit."""
+    now = timezone.now()
     message = Message.objects.create(
         conversation=conversation,
-        seq=_next_seq(conversation),
+        seq=_next_seq(conversation, at=now),
         role=role,
         text=text,
         html="" if role == MessageRole.CUSTOMER else render_markdown(text),
@@ -72,7 +84,6 @@ def message_create(
         client_message_id=client_message_id,
         status=status,
     )
-    Conversation.objects.filter(pk=conversation.pk).update(last_message_at=message.created_at)
     events.push_message_on_commit(message)
     return message
 

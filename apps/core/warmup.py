@@ -44,12 +44,43 @@ def _knowledge_embedder() -> None:
     embed_query("warm up")
 
 
+def _language_identifier() -> None:
+    from apps.agents.understanding.language import detect_language
+
+    detect_language("warm up")  # py3langid's model (an LZMA file) and the glossaries (YAML): ~0.8 s of CPU
+
+
+def _injection_detector() -> None:
+    from apps.guardrails.detector.model import get_weights
+
+    get_weights()
+
+
+def _intent_classifiers() -> None:
+    from apps.agents.understanding import intents
+
+    for examples in sorted(intents.EXAMPLES_DIR.glob("*.yaml")):
+        intents.get_intent_classifier(examples.stem)
+
+
+def _specialist_tools() -> None:
+    from apps.agents.local_run import _agent_tools
+    from apps.agents.registry import SPECIALISTS
+
+    for spec in SPECIALISTS.values():
+        _agent_tools(spec)  # each tool's pydantic-ai schema and validator
+
+
 WARMERS = (
     ("agent runtime", _import_runtime),
     ("route classifier", _route_classifier),
     ("agent embedder", _agent_embedder),
     ("knowledge embedder", _knowledge_embedder),
     ("token counter", _token_counter),
+    ("language identifier", _language_identifier),
+    ("injection detector", _injection_detector),
+    ("intent classifiers", _intent_classifiers),
+    ("specialist tools", _specialist_tools),
 )
 
 

@@ -19,6 +19,7 @@ from .checks import (
     check_input,
     check_output,
     check_untrusted,
+    masked_input,
 )
 from .streaming import OutputStreamGuard
 from .types import Action, GuardrailContext, GuardrailVerdict, InputResult, OutputResult
@@ -49,5 +50,6 @@ __all__ = [
     "check_input",
     "check_output",
     "check_untrusted",
+    "masked_input",
     "wrap_untrusted",
 ]

@@ -54,6 +54,15 @@ def _timed(fn: Callable[[], tuple[Any, GuardrailVerdict]]) -> tuple[Any, Guardra
     )
 
 
+def masked_input(text: str, *, context: GuardrailContext | None = None) -> str:
+    """`check_input(text, context=context).text` without judging the text: the size cut, the invisible characters
+    stripped and the personal data masked. For text already judged on its own turn (earlier customer messages in
+    a model's history), where the verdicts would be thrown away; the injection detector was most of their cost."""
+    cfg = conf.current()
+    current = clean(text[: cfg.max_input_chars]).text
+    return mask_pii(current, context=context or _EMPTY, shop_emails=cfg.shop_emails)[0]
+
+
 def check_input(text: str, *, context: GuardrailContext | None = None) -> InputResult:
     """Size, invisible characters, injection, personal data, in that order. The
     returned `text` is the only form of the message that may reach a model or a log."""

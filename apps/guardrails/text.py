@@ -21,6 +21,10 @@ class CleanText:
     hidden_text: str  # ASCII smuggled as Unicode tag characters, decoded for inspection
 
 
+# Printable ASCII, newline and tab are never removed: only the other characters are looked at, one by one.
+_SUSPECT = re.compile(r"[^\x20-\x7e\n\t]")
+
+
 def clean(text: str) -> CleanText:
     """Remove control characters, invisible formatting (zero-width, bidi overrides,
     tag characters), private-use and unassigned code points, and runs of variation
@@ -30,7 +34,15 @@ def clean(text: str) -> CleanText:
     removed: dict[str, int] = {}
     hidden: list[str] = []
     n = len(text)
-    for i, ch in enumerate(text):
+    kept = False  # whether any character before the current one was kept
+    last = 0  # end of the text already copied or dropped
+    for match in _SUSPECT.finditer(text):
+        i = match.start()
+        if i > last:
+            out.append(text[last:i])
+            kept = True
+        last = i + 1
+        ch = text[i]
         cp = ord(ch)
         if _TAG_START <= cp <= _TAG_END:
             if 0xE0020 <= cp <= 0xE007E:
@@ -39,10 +51,11 @@ def clean(text: str) -> CleanText:
             continue
         if 0xFE00 <= cp <= 0xFE0F:
             # One presentation selector after an emoji is normal; a second in a row is not.
-            if out and 0xFE00 <= ord(text[i - 1]) <= 0xFE0F:
+            if kept and 0xFE00 <= ord(text[i - 1]) <= 0xFE0F:
                 _count(removed, "variation_selector")
                 continue
             out.append(ch)
+            kept = True
             continue
         if 0xE0100 <= cp <= 0xE01EF:
             _count(removed, "variation_selector")
@@ -54,6 +67,7 @@ def clean(text: str) -> CleanText:
         if category == "Cf":
             if ch in _JOINERS and 0 < i < n - 1 and ord(text[i - 1]) > 127 and ord(text[i + 1]) > 127:
                 out.append(ch)
+                kept = True
                 continue
             _count(removed, "bidi" if 0x202A <= cp <= 0x202E or 0x2066 <= cp <= 0x2069 else "invisible")
             continue
@@ -61,6 +75,10 @@ def clean(text: str) -> CleanText:
             _count(removed, "unassigned_or_private")
             continue
         out.append(ch)
+        kept = True
+    if last == 0:
+        return CleanText(text=text, removed=removed, hidden_text="")  # nothing looked suspect
+    out.append(text[last:])
     return CleanText(text="".join(out), removed=removed, hidden_text="".join(hidden))
 
 

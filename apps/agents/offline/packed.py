@@ -9,8 +9,8 @@ normalisation are the model's own pooling (mean of the token vectors, L2 norm). 
 one it gets alone, within float rounding (1e-7; tests/agents/offline/test_packed.py compares them with
 `SentenceTransformer.encode`).
 
-Only for the packaged model's pipeline (Transformer -> mean Pooling -> Normalize): `packable` says whether
-a model is that; anything else goes through `SentenceTransformer.encode`.
+The model is the packaged all-MiniLM-L6-v2 as `apps.agents.offline.minilm` runs it (its tokenizer and BERT
+layers in torch, without sentence-transformers).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from sentence_transformers import SentenceTransformer
+    from apps.agents.offline.minilm import MiniLM
 
 logger = logging.getLogger(__name__)
 
@@ -34,30 +34,9 @@ ROW_TOKENS = 256
 ROWS_PER_PASS = 16
 
 
-def packable(model: SentenceTransformer) -> bool:
-    """True when the model is a transformer, mean pooling and normalisation, and nothing else."""
-    try:
-        modules = list(model)
-        if len(modules) != 3:
-            return False
-        transformer, pooling, normalize = modules
-        names = (type(transformer).__name__, type(pooling).__name__, type(normalize).__name__)
-        if names != ("Transformer", "Pooling", "Normalize"):
-            return False
-        config = pooling.get_config_dict()
-        legacy = {k: v for k, v in config.items() if k.startswith("pooling_mode_") and v}
-        if config.get("pooling_mode", "") != "mean" and legacy != {"pooling_mode_mean_tokens": True}:
-            return False
-        return hasattr(transformer, "auto_model") and getattr(transformer.auto_model.config, "model_type", "") == "bert"
-    except Exception:  # noqa: BLE001 - an unknown layout is simply not packed
-        return False
-
-
-def token_sequences(model: SentenceTransformer, texts: list[str]) -> list[list[int]]:
+def token_sequences(model: MiniLM, texts: list[str]) -> list[list[int]]:
     """Each text's token ids as the model sees it alone (special tokens, truncation to max_seq_length)."""
-    features = model.preprocess(texts)
-    ids, mask = features["input_ids"], features["attention_mask"]
-    return [ids[i][mask[i] == 1].tolist() for i in range(len(texts))]
+    return model.token_sequences(texts)
 
 
 def _rows(lengths: list[int]) -> list[list[int]]:
@@ -76,9 +55,9 @@ def _rows(lengths: list[int]) -> list[list[int]]:
     return rows
 
 
-def packed_encode(model: SentenceTransformer, sequences: list[list[int]]) -> np.ndarray:
+def packed_encode(model: MiniLM, sequences: list[list[int]]) -> np.ndarray:
     """Unit-normalised float32 vectors, one per token sequence (from `token_sequences`)."""
-    vectors = np.zeros((len(sequences), model[0].auto_model.config.hidden_size), dtype=np.float32)
+    vectors = np.zeros((len(sequences), model.hidden), dtype=np.float32)
     rows = _rows([len(s) for s in sequences])
     for start in range(0, len(rows), ROWS_PER_PASS):
         chunk = rows[start : start + ROWS_PER_PASS]
@@ -87,7 +66,7 @@ def packed_encode(model: SentenceTransformer, sequences: list[list[int]]) -> np.
     return vectors
 
 
-def _forward(model: SentenceTransformer, sequences: list[list[int]], rows: list[list[int]]) -> np.ndarray:
+def _forward(model: MiniLM, sequences: list[list[int]], rows: list[list[int]]) -> np.ndarray:
     """One forward pass over `rows`; the vectors in row order, each row's texts in its order."""
     import torch
 
@@ -129,16 +108,17 @@ def _inputs(sequences: list[list[int]], rows: list[list[int]]) -> tuple[Any, Any
 
 
 # -- the forward pass, traced once per process ----------------------------------------------------
-# A TorchScript trace of the encoder, frozen, runs the same operations without the Python of about 120 module
-# calls per pass: a turn's encode 22 -> 18-19 ms of CPU (load 12), about 20 MiB more per process that loads the
-# model. The trace is checked against the eager model on inputs of other shapes than it was traced with, and
-# not used if any vector differs by more than `TRACE_TOLERANCE` (or tracing fails): then the eager model runs.
+# A TorchScript trace of the encoder runs the same operations without the Python of its module calls: a turn's
+# encode 11 -> 10 ms of CPU (load 10). It is not frozen: `torch.jit.freeze` gave no less CPU and held about
+# 27 MiB more (its optimised graph, and more of libtorch's code touched). The trace is checked against the eager
+# model on inputs of other shapes than it was traced with, and not used if any vector differs by more than
+# `TRACE_TOLERANCE` (or tracing fails): then the eager model runs.
 TRACE_TOLERANCE = 1e-5
 _runners: dict[int, Any] = {}
 _runners_lock = threading.Lock()
 
 
-def _runner(model: SentenceTransformer) -> Any:
+def _runner(model: MiniLM) -> Any:
     """(ids, mask, positions, token types) -> token vectors: the traced encoder, or the eager one."""
     key = id(model)
     runner = _runners.get(key)
@@ -146,45 +126,33 @@ def _runner(model: SentenceTransformer) -> Any:
         with _runners_lock:
             runner = _runners.get(key)
             if runner is None:
-                runner = _runners[key] = _traced_or_eager(model[0].auto_model)
+                runner = _runners[key] = _traced_or_eager(model.bert, model.vocab_size)
     return runner
 
 
-def _traced_or_eager(bert: Any) -> Any:
+def _traced_or_eager(bert: Any, vocabulary: int) -> Any:
     import torch
-
-    def eager(ids: Any, mask: Any, positions: Any, token_types: Any) -> Any:
-        return bert(input_ids=ids, attention_mask=mask, position_ids=positions, token_type_ids=token_types)[0]
-
-    class _Encoder(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.bert = bert
-
-        def forward(self, ids: Any, mask: Any, positions: Any, token_types: Any) -> Any:
-            return eager(ids, mask, positions, token_types)
 
     try:
         with warnings.catch_warnings(), torch.inference_mode():
             warnings.simplefilter("ignore")  # the tracer warns about shape checks that our masks never take
-            example = _example(bert, [[5, 9], [3]])
-            traced = torch.jit.freeze(torch.jit.trace(_Encoder().eval(), example, check_trace=False))
+            example = _example(vocabulary, [[5, 9], [3]])
+            traced = torch.jit.trace(bert, example, check_trace=False)
             for lengths in ([[7]], [[23, 4, 11], [30], [2]]):
-                inputs = _example(bert, lengths)
-                if float((traced(*inputs) - eager(*inputs)).abs().max()) > TRACE_TOLERANCE:
+                inputs = _example(vocabulary, lengths)
+                if float((traced(*inputs) - bert(*inputs)).abs().max()) > TRACE_TOLERANCE:
                     raise ValueError("the traced encoder's vectors differ from the model's")
         return traced
     except Exception:
         logger.warning("the embedding model could not be traced: it runs eagerly", exc_info=True)
-        return eager
+        return bert
 
 
-def _example(bert: Any, rows_of_lengths: list[list[int]]) -> tuple[Any, Any, Any, Any]:
+def _example(vocabulary: int, rows_of_lengths: list[list[int]]) -> tuple[Any, Any, Any, Any]:
     """Packed inputs of random token ids: rows of texts of the given lengths."""
     import torch
 
     generator = torch.Generator().manual_seed(sum(map(sum, rows_of_lengths)))
-    vocabulary = int(bert.config.vocab_size)
     sequences: list[list[int]] = []
     rows: list[list[int]] = []
     for lengths in rows_of_lengths:

@@ -85,11 +85,18 @@ def glossaries() -> dict[str, Glossary]:
 
 @functools.cache
 def _identifier():  # py3langid has no type hints
+    """py3langid's identifier restricted to English and the glossaries' languages, holding only their columns.
+
+    `set_languages` keeps the full model beside the restricted one (`_full_model`: 100k features x 142 languages,
+    27 MiB per process) so it can be reset; an identifier built from the restricted arrays alone classifies the
+    same (the same columns, the same arithmetic) without it."""
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-    identifier.set_languages([ENGLISH, *glossaries()])
-    return identifier
+    full = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    full.set_languages([ENGLISH, *glossaries()])
+    return LanguageIdentifier(
+        full.nb_ptc, full.nb_pc, full.nb_classes, full.tk_nextmove, full.tk_output, norm_probs=True, tk_row=full.tk_row
+    )
 
 
 def detect_language(text: str) -> tuple[str, float]:

@@ -6,6 +6,8 @@ classifiers (the prepared message). One at a time that was three to four encodes
 each; one batch of the same texts costs about 60% of that (issue 14). The vectors land in the embedder's
 memory of recent texts (`embedder.embed`), where each reader finds its own; a text this list misses is
 encoded when its reader asks, as before, so a reader changing its form costs time, never an answer.
+The router's clauses (`routing.person`) are in the list: without them each turn made a second encode (a second
+round trip to the embedding server) for two or three short texts.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import logging
 
 from apps.agents.offline import embedder
 from apps.agents.offline.learned_classifier import normalise
+from apps.agents.routing.person import clauses
 from apps.agents.understanding.intents import prepare
 from apps.agents.understanding.planner import split_pieces
 from apps.guardrails import conf as guardrail_conf
@@ -30,6 +33,7 @@ def turn_texts(text: str) -> list[str]:
     """The distinct texts the readers of this customer message will embed, in first-use order."""
     texts = injection_embedding_texts(text, cfg=guardrail_conf.current())
     texts.append(normalise(text))
+    texts.extend(normalise(clause) for clause in clauses(text))  # the router's look for a person, clause by clause
     pieces = split_pieces(text)
     if len(pieces) > 1:
         texts.extend(normalise(piece) for piece in pieces)

@@ -1,5 +1,6 @@
 import pytest
 
+from apps.agents.understanding import language
 from apps.agents.understanding.language import detect_language, gloss, glossaries, read_message
 
 
@@ -107,3 +108,19 @@ def test_a_message_close_to_several_languages_is_read_by_the_glossary_that_knows
 
     # then the Spanish glossary, which knows every word, reads it
     assert (reading.language, reading.english) == ("es", "i need the invoice of my order")
+
+
+def test_the_identifier_holds_only_its_languages_and_reads_as_the_library_restricted_to_them():
+    # given the library's identifier restricted the library's way (it keeps the 142-language model beside)
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    reference = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    reference.set_languages([language.ENGLISH, *language.glossaries()])
+    texts = ["hola, ¿dónde está mi mochila?", "Wo ist meine Bestellung?", "where is my order", "", "TW-100003"]
+
+    # when
+    identifier = language._identifier()
+
+    # then it keeps the restricted columns only, and ranks every text the same
+    assert identifier._full_model[0].shape == (reference.nb_ptc.shape[0], 1 + len(language.glossaries()))
+    assert [identifier.rank(t) for t in texts] == [reference.rank(t) for t in texts]

@@ -7,6 +7,7 @@ import pytest
 from apps.agents.offline import embedder
 from apps.agents.offline.learned_classifier import normalise
 from apps.agents.routing.classifier import get_classifier
+from apps.agents.routing.router import settle_predictions
 from apps.agents.understanding import intents
 from apps.agents.understanding.planner import plan_message
 from apps.agents.understanding.prefetch import prefetch_turn_embeddings, turn_texts
@@ -39,17 +40,22 @@ def encodes(monkeypatch, settings):  # type: ignore[no-untyped-def]
 
 
 def _read(text: str) -> None:
-    """What a turn's readers embed for a customer message: the detector, the router, the planner, the intents."""
+    """What a turn's readers embed for a customer message: the detector, the router (the message, then each
+    clause, looking for a request for a person), the planner, the intents."""
     cleaned = clean(text)
     detect_injection(cleaned.text, hidden_text=cleaned.hidden_text, cfg=guardrail_conf.current())
-    get_classifier().predict([text])
+    settle_predictions([text], get_classifier().predict([text]))  # the router, with its look at each clause
     plan_message(text)
     intents.get_intent_classifier("order").predict_one(text)
 
 
 @pytest.mark.parametrize(
     "text",
-    ["Where is my order TW-100234?", "Where is my order TW-100234? Also can I return the jacket from it?"],
+    [
+        "Where is my order TW-100234?",
+        "Where is my order TW-100234? Also can I return the jacket from it?",
+        "Hi, could someone look at my order TW-100234, it never came",
+    ],
 )
 def test_after_the_prefetch_the_readers_of_a_message_encode_nothing_more(encodes, text):
     # given a message nobody has embedded yet
@@ -65,10 +71,11 @@ def test_without_the_prefetch_the_same_readers_encode_several_times(encodes):
     text = "Where is my order TW-100234? Also can I return the jacket from it?"
     # when the readers read it on their own
     _read(text)
-    # then the model ran once per reader that had something new: the detector, the router, the planner
+    # then the model ran once per reader that had something new: the detector, the router, its clauses, the planner
     assert encodes == [
         detector.views(text),
         [normalise(text)],
+        [normalise("Where is my order TW-100234"), normalise("Also can I return the jacket from it")],
         [normalise("Where is my order TW-100234?"), normalise("Also can I return the jacket from it?")],
     ]
 
