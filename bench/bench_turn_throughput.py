@@ -15,8 +15,9 @@ one after the other. Printed per level:
   reply span's `stream` data; the client stamps the delta's arrival; same machine, same clock), split at the
   worker's stamp after its send returned (a relay part under 0 means the delta was on the socket before the
   worker's thread got the GIL back to stamp it);
-- worker RSS per process (with its peak, VmHWM, and PSS where /proc has smaps_rollup), and `uptime`'s load
-  average.
+- RSS per process (with its peak, VmHWM, and PSS where /proc has smaps_rollup) of each turn worker and the
+  embedding server, and their sum: issue 14's memory figure ("the total with 2 processes", the model server
+  counted because the workers need it); the web process's apart, and `uptime`'s load average.
 
 Beside it, the floor: an empty entry's round trip to the socket (`apps.agents.turn_queue.echo_enqueue`, added
 from this process, read by a turn worker, sent through the channel layer and relayed by the web process to the
@@ -25,9 +26,9 @@ socket), its CPU per round trip, and the ratio of a full turn to it.
 Run: `.venv/bin/python -m config.devstack bench bench/bench_turn_throughput.py`
 Env: BENCH_CONCURRENCY (default "1,50,200"), BENCH_TURNS_PER_CONVERSATION (3), BENCH_WORKERS (turn worker
 processes, one per core), BENCH_WORKER_THREADS (turns at once per worker process, 4), BENCH_MODEL ("local"),
-BENCH_FLOOR (50), BENCH_EMBEDDING_SERVER (1: one `manage.py embedding_server` for the workers, its CPU counted
-as the kind "embedder"; 0: each worker loads the model itself), BENCH_QUEUE_MAX (the turn queue's `busy` limit;
-clients resend after `retry_after`, 1 s here).
+BENCH_FLOOR (50), BENCH_EMBEDDING_SERVER (1: one embedding server, `python -m apps.agents.offline.serve`, for the
+workers, its CPU counted as the kind "embedder"; 0: each worker loads the model itself), BENCH_QUEUE_MAX (the turn
+queue's `busy` limit; clients resend after `retry_after`, 1 s here).
 """
 
 from __future__ import annotations
@@ -405,8 +406,8 @@ def main() -> int:
                 f"  {name} RSS {rss:7.1f} MiB (peak {peak:7.1f})" + (f", PSS {pss:7.1f} MiB" if pss is not None else "")
             )
         print(
-            f"  workers + embedding server: RSS {total_rss:7.1f} MiB (sum of peaks {total_peak:7.1f}), "
-            f"PSS {total_pss:7.1f} MiB"
+            f"  workers + embedding server: RSS {total_rss:7.1f} MiB = {total_rss / 1024:4.2f} GiB (sum of peaks "
+            f"{total_peak:7.1f}), PSS {total_pss:7.1f} MiB (web process not counted)"
         )
         rss, pss, peak = _memory(web.pid)
         print(f"  web RSS {rss:7.1f} MiB (peak {peak:7.1f})" + (f", PSS {pss:7.1f} MiB" if pss is not None else ""))

@@ -39,6 +39,7 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from apps.agents.turn_queue import ALIVE_EVERY_SECONDS, GROUP, stream_key, workers_key
+from apps.core.allocator import limit_heap_retention
 from apps.observability.errors import capture_exception
 
 logger = logging.getLogger(__name__)
@@ -290,6 +291,7 @@ async def _echo(group: str, token: str) -> None:
 
 def serve(*, threads: int | None = None, burst: bool = False) -> int:
     """The process's life: warm the models, then consume until SIGTERM/SIGINT (or, with `burst`, until idle)."""
+    limit_heap_retention()  # loading the models' arrays left 35 MiB of freed heap behind (apps.core.allocator)
     if getattr(settings, "SWITCHBOARD_WARM_MODELS", True):
         from apps.core.warmup import warm_models
 

@@ -114,10 +114,11 @@ def _listening(address: str) -> bool:
 
 
 def start_embedding_server(env: dict[str, str], *, timeout: float = 180) -> subprocess.Popen:
-    """`manage.py embedding_server` at env's SWITCHBOARD_EMBEDDING_SERVER (default var/run/embedder.sock), once
-    it listens: the workers then share its one model copy instead of loading one each."""
+    """The embedding server (`python -m apps.agents.offline.serve`, without Django) at env's
+    SWITCHBOARD_EMBEDDING_SERVER (default var/run/embedder.sock), once it listens: the workers then share its one
+    model copy instead of loading one each."""
     address = env.setdefault("SWITCHBOARD_EMBEDDING_SERVER", str(VAR / "run" / "embedder.sock"))
-    proc = subprocess.Popen([PYTHON, "manage.py", "embedding_server"], cwd=ROOT, env=env)
+    proc = subprocess.Popen([PYTHON, "-m", "apps.agents.offline.serve"], cwd=ROOT, env=env)
     deadline = time.monotonic() + timeout
     while not _listening(address):
         if proc.poll() is not None or time.monotonic() > deadline:

@@ -482,7 +482,8 @@ SWITCHBOARD_NUMERIC_THREADS = env.int("SWITCHBOARD_NUMERIC_THREADS", default=1)
 if SWITCHBOARD_NUMERIC_THREADS > 0:
     for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(_variable, str(SWITCHBOARD_NUMERIC_THREADS))
-# The machine's embedding server (`manage.py embedding_server`): a Unix socket path or host:port. Empty:
+# The machine's embedding server (`python -m apps.agents.offline.serve`, which reads this variable and
+# SWITCHBOARD_EMBEDDING_THREADS from the environment itself): a Unix socket path or host:port. Empty:
 # each process loads the model itself. Fallback: embed in-process when the server is unreachable.
 SWITCHBOARD_EMBEDDING_SERVER = env("SWITCHBOARD_EMBEDDING_SERVER", default="")
 SWITCHBOARD_EMBEDDING_SERVER_FALLBACK = env.bool("SWITCHBOARD_EMBEDDING_SERVER_FALLBACK", default=True)

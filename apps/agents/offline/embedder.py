@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from apps.agents.offline.model_server import EmbeddingClient, EmbeddingServerUnavailable
+from apps.core.allocator import limit_heap_retention
 
 if TYPE_CHECKING:
     from apps.agents.offline.minilm import MiniLM
@@ -38,13 +39,7 @@ _model: MiniLM | None = None
 def _limit_torch_threads() -> None:
     """One intra-op thread per process by default: workers scale by processes, and on a shared
     2-core host single-message encoding went from 106/476 ms (p50/p95, 2 threads) to 28/44 ms."""
-    threads = 1
-    try:
-        from django.conf import settings
-
-        threads = int(getattr(settings, "SWITCHBOARD_EMBEDDING_THREADS", 1))
-    except Exception:  # noqa: BLE001 - usable without Django (bench scripts, notebooks)
-        threads = 1
+    threads = _threads if _threads is not None else int(str(_setting("SWITCHBOARD_EMBEDDING_THREADS", 1)))
     if threads > 0:
         import torch
 
@@ -60,6 +55,7 @@ def get_embedder() -> MiniLM:
                 from apps.agents.offline.minilm import MiniLM
 
                 _limit_torch_threads()
+                limit_heap_retention()  # each batch's activations are given back, not kept in the threads' arenas
                 _model = MiniLM()
     return _model
 
@@ -101,14 +97,17 @@ def _setting(name: str, default: object) -> object:
 
 
 _serving = False  # true in the embedding server's own process: it runs the model itself
+_threads: int | None = None  # the server's torch threads, given without Django settings
 _clients: dict[str, EmbeddingClient] = {}
 _last_fallback_warning = 0.0
 
 
-def serve_here() -> None:
-    """This process is the embedding server: `embed` runs the model here whatever the settings say."""
-    global _serving
+def serve_here(*, threads: int | None = None) -> None:
+    """This process is the embedding server: `embed` runs the model here whatever the settings say, with
+    `threads` torch threads when given (else `SWITCHBOARD_EMBEDDING_THREADS` from the settings)."""
+    global _serving, _threads
     _serving = True
+    _threads = threads
 
 
 def _server_address() -> str:

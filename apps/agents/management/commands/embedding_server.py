@@ -5,18 +5,16 @@
 
 Workers with `SWITCHBOARD_EMBEDDING_SERVER` set send their texts here (apps.agents.offline.model_server)
 and never load torch. Requests that arrive while the model is busy are embedded in one batch.
+The same server as `python -m apps.agents.offline.serve`, which the devstack, compose and the benchmarks start:
+that one runs without Django (about 50 MiB less).
 """
 
 from __future__ import annotations
 
-import signal
-import threading
-
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from apps.agents.offline import embedder
-from apps.agents.offline.model_server import make_server
+from apps.agents.offline.serve import serve
 
 
 class Command(BaseCommand):
@@ -31,19 +29,4 @@ class Command(BaseCommand):
         address = address or settings.SWITCHBOARD_EMBEDDING_SERVER
         if not address:
             raise CommandError("no address: pass --address or set SWITCHBOARD_EMBEDDING_SERVER")
-        embedder.serve_here()
-        server = make_server(address, embedder.embed_for_clients)
-        # Listening before the model loads: a worker starting at the same time waits for its first answer
-        # instead of finding no server and loading a model of its own.
-        threading.Thread(target=server.serve_forever, name="embedding-server", daemon=True).start()
-        stop = threading.Event()
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        embedder.embed(["warm up"])
-        self.stdout.write(f"embedding server listening at {address}")
-        try:
-            stop.wait()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.shutdown()
-            server.server_close()
+        serve(address, threads=settings.SWITCHBOARD_EMBEDDING_THREADS, ready=self.stdout.write)
