@@ -42,6 +42,7 @@ from apps.agents.registry import specialist_for
 from apps.agents.routes import HUMAN, OUT_OF_SCOPE, RouteDecision
 from apps.agents.routing import route_message
 from apps.agents.routing.order_refs import resolve_order_lookalikes
+from apps.agents.routing.person import help_center_or_person
 from apps.agents.runner import TurnBudgetExhausted, specialist_run, static_instructions
 from apps.agents.specialists.help_center import cited_sources
 from apps.agents.understanding.language import read_message
@@ -368,7 +369,7 @@ def _route(deps: SupportDeps, text: str, history: list[Any]) -> RouteDecision:
     token = set_current_deps(deps)  # an LLM router's model calls land in this trace
     try:
         with deps.trace.span(SpanKind.ROUTING, "route") as data:
-            decision = route_message(text, conversation=deps.conversation, history=history)
+            decision = help_center_or_person(route_message(text, conversation=deps.conversation, history=history), text)
             data.update(
                 route=decision.route, confidence=decision.confidence, source=decision.source, reason=decision.reason
             )

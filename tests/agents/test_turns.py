@@ -152,6 +152,45 @@ def test_human_route_escalates(say: Any, pushed: list, route_to: Any) -> None:
     assert Escalation.objects.filter(conversation=message.conversation, reason_code="customer_request").count() == 1
 
 
+def test_a_question_about_how_to_reach_the_shop_routed_human_is_answered_not_handed_over(
+    say: Any, pushed: list, route_to: Any
+) -> None:
+    # given a question about the shop's phone line that the router sends to `human`
+    route_to("human")
+    message = say("is there a phone number i can call?")
+    # when
+    reply = turn_run(message_id=message.pk)
+    # then the help center's specialist answers it: no hand-over, no escalation
+    assert reply is not None
+    assert reply.text != HUMAN_REPLY
+    message.conversation.refresh_from_db()
+    assert message.conversation.status != ConversationStatus.WAITING_HUMAN
+    assert message.conversation.current_route == "faq"
+    trace = Trace.objects.get()
+    assert trace.route == "faq"
+    assert trace.status != TraceStatus.HANDOFF
+    assert not trace.spans.filter(kind="tool_call", name="escalate_to_human").exists()
+    assert Escalation.objects.filter(conversation=message.conversation).count() == 0
+
+
+def test_a_question_about_support_hours_that_mentions_needing_someone_later_is_answered_not_handed_over(
+    say: Any, pushed: list, route_to: Any
+) -> None:
+    # given a question about when people work, whose second clause reads alone like a request for a person
+    route_to("faq")
+    message = say("are you guys open on sundays? i might need to talk to someone about an order then")
+    # when
+    reply = turn_run(message_id=message.pk)
+    # then the specialist answers it: no hand-over, no escalation, the turn did not fail
+    assert reply is not None
+    assert reply.text != HUMAN_REPLY
+    message.conversation.refresh_from_db()
+    assert message.conversation.status != ConversationStatus.WAITING_HUMAN
+    trace = Trace.objects.get()
+    assert trace.status == TraceStatus.OK
+    assert Escalation.objects.filter(conversation=message.conversation).count() == 0
+
+
 def test_out_of_scope_is_declined_without_a_model_call(say: Any, pushed: list, route_to: Any, providers: Any) -> None:
     # given
     route_to("out_of_scope")

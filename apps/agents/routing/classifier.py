@@ -28,7 +28,7 @@ import yaml
 
 from apps.agents.offline import embedder
 from apps.agents.offline import learned_classifier as learned
-from apps.agents.routes import OUT_OF_SCOPE, ROUTES, SPECIALIST_ROUTES
+from apps.agents.routes import HUMAN, OUT_OF_SCOPE, ROUTES, SPECIALIST_ROUTES
 
 logger = logging.getLogger(__name__)
 
@@ -36,20 +36,15 @@ logger = logging.getLogger(__name__)
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 SPECIALISTS_DIR = Path(__file__).resolve().parent.parent / "specialists"
 # Bump when training, `normalise` or the cached object's shape changes.
-FORMAT_VERSION = 9
+FORMAT_VERSION = 10
 _FOLDS = 5
 _REGRESSION = learned.Regression(c=8.0, max_iter=2000)
 # Character n-grams beside the embedding, scaled by this (0: the embedding alone).
 LEXICAL_WEIGHT = 0.5
-# The `human` intents that tell a request for a person from a complaint and from a question about how to reach the
-# shop (`Prediction.asks_for_person`, `Prediction.asks_how_to_reach`).
-PERSON_INTENT = "contact_human_agent"
-COMPLAINT_INTENT = "complaint"
-CONTACT_INTENT = "contact_customer_service"
-# "Could I please speak with a member of your support team?" sits as near the how-to-reach-us examples as the
-# person requests (+0.07 cosine); "is there a phone number" (+0.33) and "whats ur email, are people working on
-# saturdays" (+0.13) are clearly nearer. A question about reaching the shop must be this much nearer.
-CONTACT_MARGIN = 0.1
+# A message routed `human` asks for a person, complains, or asks how to reach the shop: the learned `human` intents
+# (`apps/agents/understanding/examples/human.yaml`) tell which (`Prediction.asks_for_person`).
+HUMAN_INTENTS = "human"
+PERSON_INTENT = "person"
 
 
 @dataclass(frozen=True)
@@ -66,11 +61,9 @@ class Prediction:
     probabilities: dict[str, float]
     similarity: float  # cosine similarity to the nearest in-scope example
     reason: str
-    # Nearer to an example asking for a person (`human` / `contact_human_agent`) than to a complaint (`complaint`) or
-    # a question about how to reach the shop (`contact_customer_service`).
+    # Routed `human`, and the learned `human` intents read a request for a person (not a complaint, not a question
+    # about how to reach the shop).
     asks_for_person: bool = False
-    # Nearer to a question about how to reach the shop (its phone, email, hours) than to the other two.
-    asks_how_to_reach: bool = False
 
 
 def best_in_scope(prediction: Prediction, *, why: str, passed_over: frozenset[str] = frozenset()) -> Prediction:
@@ -140,15 +133,9 @@ class RouteClassifier(learned.LearnedClassifier):
         similarity_threshold: float,
         far_confidence: float,
         report: RouteReport,
-        person_vectors: np.ndarray | None = None,
-        complaint_vectors: np.ndarray | None = None,
-        contact_vectors: np.ndarray | None = None,
     ) -> None:
         super().__init__(fit=fit, classes=classes)
         self.in_scope_vectors = in_scope_vectors
-        self.person_vectors = person_vectors
-        self.complaint_vectors = complaint_vectors
-        self.contact_vectors = contact_vectors
         self.similarity_threshold = similarity_threshold
         self.far_confidence = far_confidence
         self.report = report
@@ -219,9 +206,6 @@ class RouteClassifier(learned.LearnedClassifier):
             similarity_threshold=threshold,
             far_confidence=far_precision,
             report=report,
-            person_vectors=vectors[[e.intent == PERSON_INTENT for e in examples]],
-            complaint_vectors=vectors[[e.intent == COMPLAINT_INTENT for e in examples]],
-            contact_vectors=vectors[[e.intent == CONTACT_INTENT for e in examples]],
         )
 
     # -- prediction ----------------------------------------------------------
@@ -231,15 +215,14 @@ class RouteClassifier(learned.LearnedClassifier):
         # Routing texts of concurrent turns share one encode (embedder.embed_coalesced).
         normalised = [learned.normalise(t) for t in texts]
         vectors = embedder.embed_coalesced(normalised)
-        return self.predict_vectors(vectors, normalised)
+        return _with_person_requests(texts, self.predict_vectors(vectors, normalised))
 
     def predict_vectors(self, vectors: np.ndarray, texts: list[str] | None = None) -> list[Prediction]:
         """Predictions for embedded texts (`texts`, as `normalise` left them, only matter with n-gram features)."""
         probabilities = self.probabilities(vectors, texts or [])
         similarities = (vectors @ self.in_scope_vectors.T).max(axis=1)
-        nearest = self._nearest_human_intent(vectors)
         predictions = []
-        for probs, similarity, kind in zip(probabilities, similarities, nearest, strict=True):
+        for probs, similarity in zip(probabilities, similarities, strict=True):
             by_route = {c: round(float(p), 4) for c, p in zip(self.classes, probs, strict=True)}
             best = int(probs.argmax())
             route, confidence = self.classes[best], float(probs[best])
@@ -255,26 +238,23 @@ class RouteClassifier(learned.LearnedClassifier):
                     probabilities=by_route,
                     similarity=round(float(similarity), 4),
                     reason=reason,
-                    asks_for_person=kind == PERSON_INTENT,
-                    asks_how_to_reach=kind == CONTACT_INTENT,
                 )
             )
         return predictions
 
-    def _nearest_human_intent(self, vectors: np.ndarray) -> list[str]:
-        """Per vector: the person-request or the complaint examples, whichever is nearer, unless a question about how
-        to reach the shop is clearly nearer than both (`CONTACT_MARGIN`); "" without person-request examples."""
-        if self.person_vectors is None or not len(self.person_vectors):
-            return [""] * len(vectors)
-        person = (vectors @ self.person_vectors.T).max(axis=1)
-        complaint = np.full(len(vectors), -1.0)
-        if self.complaint_vectors is not None and len(self.complaint_vectors):
-            complaint = (vectors @ self.complaint_vectors.T).max(axis=1)
-        contact = np.full(len(vectors), -1.0)
-        if self.contact_vectors is not None and len(self.contact_vectors):
-            contact = (vectors @ self.contact_vectors.T).max(axis=1)
-        kinds = np.where(person > complaint, PERSON_INTENT, COMPLAINT_INTENT)
-        return list(np.where(contact >= np.maximum(person, complaint) + CONTACT_MARGIN, CONTACT_INTENT, kinds))
+
+def _with_person_requests(texts: list[str], predictions: list[Prediction]) -> list[Prediction]:
+    """`predictions`, those routed `human` marked when the learned `human` intents read a request for a person."""
+    from apps.agents.understanding.intents import get_intent_classifier
+
+    human = [i for i, p in enumerate(predictions) if p.route == HUMAN]
+    if not human:
+        return predictions
+    intents = get_intent_classifier(HUMAN_INTENTS).predict([texts[i] for i in human])
+    result = list(predictions)
+    for i, intent in zip(human, intents, strict=True):
+        result[i] = replace(result[i], asks_for_person=intent.best == PERSON_INTENT)
+    return result
 
 
 # --- the process-wide instance ---------------------------------------------

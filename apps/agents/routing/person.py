@@ -4,10 +4,17 @@
 message: the topic words outweigh the request. So the message is also read clause by clause (cut at
 sentence ends, commas and the words that join a request to its topic: "about", "regarding",
 "because", "but", "actually"...), and a clause the same learned classifier reads as `human` with high
-confidence, nearer to the examples that ask for a person than to the complaints
-(`Prediction.asks_for_person`), decides the route. A complaint clause ("worst service ever") does not:
-the specialist with the topic answers it and escalates on its own. No list of person words: what asks
-for a person is what the `human` examples say.
+confidence, that the learned `human` intents read as a request for a person rather than a complaint or a
+question about how to reach the shop (`Prediction.asks_for_person`), decides the route. A complaint clause
+("worst service ever") does not: the specialist with the topic answers it and escalates on its own. No list
+of person words: what asks for a person is what the examples say.
+
+A message routed `human` that asks how to reach the shop ("is there a phone number?", "whats ur email, are
+people working on saturdays?", "who deals with complaints?") is the help center's to answer: the contact page
+says how to write, when people work and how to get one (`help_center_or_person`, applied by the turn). The
+router leaves such questions `human` (the public routing data counts them so); the learned `human` intent
+`contact_question` (`understanding/examples/human.yaml`) tells them from a request for a person, and an
+unclear reading hands over to a person as before.
 """
 
 from __future__ import annotations
@@ -16,8 +23,14 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from apps.agents.routes import HUMAN
-from apps.agents.routing.classifier import Prediction
+from apps.agents.routes import HUMAN, RouteDecision
+from apps.agents.routing.classifier import HUMAN_INTENTS, Prediction
+from apps.agents.understanding.intents import detect_intent
+from apps.agents.understanding.language import read_message
+
+CONTACT_INTENT = "contact_question"
+# The route that answers a question about how to reach the shop: the help center's contact page.
+_CONTACT_ROUTE = "faq"
 
 # A clause must be this surely `human` (and ask for a person) to outweigh the whole message.
 PERSON_CLAUSE_CONFIDENCE = 0.95
@@ -71,3 +84,20 @@ def person_requested(
                 reason=f"asks for a person: {clause[:60]!r} (human p={verdict.confidence:.2f})",
             )
     return result
+
+
+def asks_how_to_reach(text: str) -> bool:
+    """The learned `human` intents read the message as a question about how to reach the shop (sure of it)."""
+    return detect_intent(HUMAN_INTENTS, read_message(text).english).intent == CONTACT_INTENT
+
+
+def help_center_or_person(decision: RouteDecision, text: str) -> RouteDecision:
+    """The turn's route for a message the router sent to `human`: the help center when it asks how to reach us."""
+    if decision.route != HUMAN or not asks_how_to_reach(text):
+        return decision
+    return RouteDecision(
+        _CONTACT_ROUTE,
+        decision.confidence,
+        decision.source,
+        f"asks how to reach us: the help center answers ({decision.reason})",
+    )

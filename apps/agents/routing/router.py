@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -200,21 +199,6 @@ def own_item_verdicts(
     )
 
 
-_QUESTION_RE = re.compile(r"\?\s*$|^\W*(?:how|what|what'?s|where|when|which|is|are|do|does|can|could|any)\b", re.I)
-
-
-def _how_to_reach_us(text: str, prediction: Prediction) -> Prediction:
-    """A question about how to reach the shop ("is there a phone number?", "whats ur email, are people working on
-    saturdays?") is the help center's to answer (the contact page: email, chat, hours, no phone line, how to get a
-    person) rather than a handoff nobody asked for; a customer who then asks for a person gets one. The `human`
-    route's examples keep such questions (the public routing data counts them as `human`): the turn serves them."""
-    if prediction.route != HUMAN or not prediction.asks_how_to_reach or not _QUESTION_RE.search(text.strip()):
-        return prediction
-    return replace(
-        prediction, route="faq", reason=f"asks how to reach us: the help center answers ({prediction.reason})"
-    )
-
-
 def classify_texts(texts: list[str]) -> list[Prediction]:
     """The local classifier's predictions, as the router acts on them for a message with no current topic (one in
     another language on its English gloss, `understanding.language`)."""
@@ -267,7 +251,6 @@ def route_message(
     raw = get_classifier().predict([reading.english])[0]
     [settled] = settle_predictions([reading.english], [raw])
     [local] = own_item_verdicts([reading.english], [raw], [settled], conversation)
-    local = _how_to_reach_us(reading.english, local)
     if local is not settled:
         raw = local  # read as about their item: not an out-of-scope verdict any more
     unsure_of_switch = local.confidence < _SWITCH_CONFIDENCE

@@ -18,6 +18,10 @@ from apps.agents.specialists.local_common import Turn, bullet, call, failure_rep
 from apps.agents.understanding.vocabulary import MATERIAL_WORDS
 
 MAX_SENTENCES = 3
+# In a help-center section of at most this many sentences, a sentence of at most `SHORT_FOLLOWER_WORDS` words right
+# after a quoted one completes it ("... by writing to us from your account's address." "We answer within 30 days.").
+SHORT_SECTION = 3
+SHORT_FOLLOWER_WORDS = 8
 _STOP = frozenset(
     {
         "a",
@@ -153,6 +157,19 @@ def best_sentences(question: str, text: str, *, limit: int = MAX_SENTENCES) -> l
     return [s for _, _, s in sorted(chosen, key=lambda s: s[1])]
 
 
+def _with_short_followers(sentences: list[str], text: str) -> list[str]:
+    """`sentences`, with the short sentence that follows a quoted one in a short section (it finishes the point)."""
+    units = [u for u in _units(text) if not _INSTRUCTION_RE.search(u)]
+    if len(units) > SHORT_SECTION:
+        return sentences
+    kept = []
+    for i, unit in enumerate(units):
+        previous_quoted = i > 0 and units[i - 1] in sentences
+        if unit in sentences or (previous_quoted and len(unit.split()) <= SHORT_FOLLOWER_WORDS):
+            kept.append(unit)
+    return kept if kept else sentences
+
+
 def excerpt_fit(question: str, excerpt: dict[str, Any]) -> float:
     """How well an excerpt answers: its best sentence's overlap, its title's, and the search's similarity."""
     asked = _asked(question)
@@ -175,6 +192,32 @@ _NARRATIVE_RE = re.compile(
 )
 
 
+# The help page a learned intent asks about: searched again by name when the customer's own words found nothing.
+# Only intents whose answer is one page of the help center; the keys are (classifier, intent). (`return_policy` is
+# not: its questions spread over the return, exchange, final-sale, wrong-item and price pages, and the Return policy
+# page named answered "the blanket went on sale, can i get the difference?" with the return window.)
+_HELP_TOPICS: dict[tuple[str, str], str] = {
+    ("human", "contact_question"): "Contact us and support hours",
+    ("returns", "warranty"): "Warranty",
+    ("order", "delivery_time"): "Delivery times",
+    ("faq", "privacy_security"): "Privacy and your data",
+}
+
+
+def help_topic(text: str) -> str | None:
+    """The help page the message's learned intent is about (under the route the router's classifier gives it), or
+    None when the intent is unclear or is no one page's."""
+    from apps.agents.routing.classifier import HUMAN_INTENTS, get_classifier
+    from apps.agents.understanding.intents import SPECIALISTS, detect_intent
+
+    route = get_classifier().predict([text])[0].route
+    name = HUMAN_INTENTS if route == "human" else route
+    if name != HUMAN_INTENTS and name not in SPECIALISTS:
+        return None
+    intent = detect_intent(name, text).intent
+    return _HELP_TOPICS.get((name, intent or ""))
+
+
 def search_query(text: str) -> str:
     """What to look up: the message without clauses that only tell what was bought ("i bought trail runners from
     you, is there a warranty on them?" looks up "is there a warranty on them?"), with the material a word names
@@ -182,10 +225,20 @@ def search_query(text: str) -> str:
     clauses = [c.strip() for c in _CLAUSE_RE.split(text.strip()) if c.strip()]
     kept = [c for c in clauses if not _NARRATIVE_RE.match(c)]
     query = " ".join(kept) if kept else text
-    return " ".join([query, *materials_named(query)])
+    # What the thing bought is made of still decides how to care for it ("i bought your linen bedding set, is it ok
+    # in the tumble dryer?"): the materials of the clauses left out stay in the query.
+    dropped = " ".join(c for c in clauses if c not in kept)
+    bought = [m for m in _materials_in(dropped) if m not in query.lower()]
+    return " ".join([query, *materials_named(query), *bought])
 
 
 _MATERIAL_OF = {word: material for material, words in MATERIAL_WORDS.items() for word in words}
+
+
+def _materials_in(text: str) -> list[str]:
+    """The materials the text names, by their own name or another word."""
+    words = set(_WORD_RE.findall(text.lower()))
+    return sorted({w for w in words if w in MATERIAL_WORDS} | {_MATERIAL_OF[w] for w in words if w in _MATERIAL_OF})
 
 
 def materials_named(text: str) -> list[str]:
@@ -221,7 +274,13 @@ def behaviour_steps(t: Turn) -> ModelResponse:
         return _page_answer(t, searches[-1].data)
     if len(searches) == 1:
         asked = asked_questions(t.text)
-        clauses = asked if len(asked) >= 2 else [] if searches[0].data.get("excerpts") else focused_queries(t.text)
+        found = bool(searches[0].data.get("excerpts"))
+        clauses = asked if len(asked) >= 2 else [] if found else focused_queries(t.text)
+        topic = None if found else help_topic(t.text)
+        if topic:
+            # Nothing found in the customer's own words: search again naming the help page their learned intent is
+            # about ("whats ur email, and are there people working on saturdays?" asks how to reach us).
+            clauses = [f"{topic}: {c}" for c in clauses] or [f"{topic}: {search_query(t.text)}"]
         if clauses:
             # Two questions in one message ("whats your email, and are you open on saturdays?") are searched one by
             # one; a long message that found nothing as a whole is searched clause by clause too.
@@ -353,6 +412,7 @@ def _answer(t: Turn, data: dict[str, Any]) -> ModelResponse:
     ranked = sorted(excerpts, key=lambda e: -excerpt_fit(t.text, e))
     top = ranked[0]
     sentences = best_sentences(t.text, top["text"])
+    sentences = _with_short_followers(sentences, top["text"])
     # The numbers say which excerpts the answer quotes: the customer sees those listed as its sources.
     answer = " ".join(sentences) + f" [{top['id']}]"
     # A second excerpt from another document adds what the first did not say; so does another section of the same

@@ -14,6 +14,7 @@ from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, ToolCall
 from pydantic_ai.models.function import AgentInfo
 
 from apps.agents.confirmation import extract_confirmation
+from apps.agents.routing.person import asks_how_to_reach
 from apps.agents.specialists.help_center_local import behaviour_steps
 from apps.agents.specialists.local_common import (
     Turn,
@@ -94,7 +95,8 @@ def handle_common(t: Turn, *, topic: str, category: str) -> ModelResponse | None
         )
     if t.outcomes:
         return None
-    if wants_human(t.text) and "escalate_to_human" in t.tools:
+    if wants_human(t.text) and "escalate_to_human" in t.tools and not asks_how_to_reach(t.text):
+        # ("are you open on sundays? i might need to talk to someone then" asks when people work, not for one now)
         return call(("escalate_to_human", {"reason_code": "customer_request", "note": t.text[:500]}))
     if is_angry(t.text) and "escalate_to_human" in t.tools and t.intent(specialist_of(topic)) in (None, GENERAL):
         # Anger with nothing else to answer goes to a person at once; anger with a request of ours ("WHERE IS

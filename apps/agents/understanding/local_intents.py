@@ -55,6 +55,8 @@ LOCAL_NAMES: dict[str, dict[str, str]] = {
         "payment_policy": GENERAL,
         # "my card expires this month, will my order still go through?": their cards' dates, then the policy
         "card_expiry": "card_expiry",
+        # "if i send the tote back does the money go to my paypal or my visa?": the order's payment, then the rule
+        "refund_method": "refund_method",
     },
     "faq": {
         "account": GENERAL,

@@ -4,8 +4,9 @@ A message is planned only when it asks two or more things that specialists
 answer; a piece no specialist answers sends the whole message through the
 router as before, and a piece that asks for a person gets the customer a person
 (the same clause check as the router's, `routing.person`), whatever the rest
-asks. Every step runs, in the message's order; several writes are held side by
-side and confirmed together by one yes, with one question that lists them all
+asks, unless the message as a whole asks how to reach the shop. Every step runs,
+in the message's order; several writes are held side by side and confirmed
+together by one yes, with one question that lists them all
 (`apps.agents.pending_requests`).
 """
 
@@ -38,6 +39,12 @@ def plan_for_turn(text: str, *, conversation: Any = None) -> TurnPlan | None:
     if not plan.is_multi:
         return None
     if any(s.asks_for_person for s in plan.steps):
+        from apps.agents.routing.person import asks_how_to_reach
+
+        if asks_how_to_reach(text):
+            # "are you open on sundays? i might need to talk to someone then": as a whole, it asks when people are
+            # there (the learned `human` intents), so the help center answers it as one request
+            return None
         return TurnPlan(plan=plan, run=(), asks_for_person=True)
     if any(s.route not in SPECIALISTS for s in plan.steps):
         return None

@@ -17,6 +17,7 @@ from apps.agents.routing import (
     route_message,
     set_llm_router,
 )
+from apps.agents.routing.person import help_center_or_person
 
 pytestmark = pytest.mark.slow  # loads the embedding model (once per process)
 
@@ -368,12 +369,14 @@ def test_an_unrelated_request_in_another_language_is_still_out_of_scope():
     ["is there a phone number", "what's your phone number", "how do I contact customer service", "can i call you"],
 )
 def test_a_question_about_how_to_reach_the_shop_is_answered_by_the_help_center(text):
-    # given a question about the shop's phone, email or contact channels
+    # given a question about the shop's phone, email or contact channels, which the router sends to `human`
+    routed = route_message(text, use_llm=False)
 
-    # when it is routed
-    decision = route_message(text, use_llm=False)
+    # when the turn settles the human route
+    decision = help_center_or_person(routed, text)
 
     # then the help center answers it (the contact page says how to get a person), no handoff nobody asked for
+    assert routed.route == "human"
     assert decision.route == "faq"
     assert decision.reason.startswith("asks how to reach us")
 
@@ -385,13 +388,14 @@ def test_a_question_about_how_to_reach_the_shop_is_answered_by_the_help_center(t
         "I need customer service",
         "Hello? Is anyone there?",
         "how do i reach a real person at your company",
+        "I want to make a formal complaint",
     ],
 )
 def test_asking_to_speak_with_someone_still_gets_a_person(text):
-    # given a request for a person, even worded near a contact question
+    # given a request for a person (or a complaint), even worded near a contact question
 
-    # when it is routed
-    decision = route_message(text, use_llm=False)
+    # when it is routed and the turn settles the human route
+    decision = help_center_or_person(route_message(text, use_llm=False), text)
 
     # then it is the human route
     assert decision.route == "human"

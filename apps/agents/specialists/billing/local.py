@@ -59,6 +59,7 @@ def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
         "invoice": _invoice,
         "payments": _payments,
         "card_expiry": _card_expiry,
+        "refund_method": _refund_method,
     }[intent](t)
 
 
@@ -290,6 +291,31 @@ def _card_expiry(t: Turn) -> ModelResponse:
     if facts and any(isinstance(p, ToolCallPart) and p.tool_name == "create_ticket" for p in answer.parts):
         return say(facts)  # the help center has nothing to add to the dates: no ticket for a question answered
     if any(not isinstance(p, TextPart) for p in answer.parts):
+        return answer
+    return say(facts, "".join(p.content for p in answer.parts if isinstance(p, TextPart)))
+
+
+def _refund_method(t: Turn) -> ModelResponse:
+    """ "if i send the tote back does the money go to my paypal or my visa?": what the order named was paid with,
+    then the help center's rule (refunds go to the payment method used for the order)."""
+    number, response = order_meant(t, purpose="is it about", required=False, carry=False)
+    if response is not None and any(isinstance(p, ToolCallPart) for p in response.parts):
+        return response
+    facts = ""
+    if number is not None:
+        outcome = t.outcome("list_payments")
+        if outcome is None:
+            return call(("list_payments", {"order_number": number}))
+        paid = [p for p in (outcome.data or {}).get("payments") or [] if p["status"] != "failed" and p["method"]]
+        if paid:
+            facts = (
+                f"Order {number}{_items(t, number)} was paid with {paid[0]['method']}, so a refund on it goes back "
+                f"to {paid[0]['method']}."
+            )
+    answer = behaviour_steps(t)
+    if any(not isinstance(p, TextPart) for p in answer.parts):
+        if facts and any(isinstance(p, ToolCallPart) and p.tool_name == "create_ticket" for p in answer.parts):
+            return say(facts)  # the order's payment answers it: no ticket for a question answered
         return answer
     return say(facts, "".join(p.content for p in answer.parts if isinstance(p, TextPart)))
 

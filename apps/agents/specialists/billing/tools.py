@@ -56,9 +56,12 @@ def _recipient(deps: SupportDeps, invoice: Any) -> str:
 def _send_summary(args: dict[str, Any], deps: SupportDeps) -> str:
     invoice = _invoice(deps, args["number"])
     _recipient(deps, invoice)
-    # The address itself is not repeated in the chat: "the one on your account" is what the customer needs.
+    # The address itself is not repeated in the chat: "the one on your account" is what the customer needs. The
+    # invoice's total is: it tells them this is the invoice they mean before anything is sent.
+    total = money(str(invoice.total), invoice.currency)
     return (
-        f"email a copy of invoice {invoice.number} (order {invoice.order.number}) to the email address on your account"
+        f"email a copy of invoice {invoice.number} (order {invoice.order.number}, {total}) to the email address on "
+        "your account"
     )
 
 
