@@ -17,9 +17,14 @@ embedder is the router's (one model per process).
 
 A message is read in several views and scored by the most suspicious one: the
 text as written, its de-obfuscated form (leetspeak, spaced letters), payloads
-decoded from base64 or hex, and, for long texts, overlapping windows of words
-and each short sentence instead of the whole, so an instruction buried in the
-middle of a document is not averaged away. The model is linear, so a view's
+decoded from base64 or hex, its English reading when it is surely in another
+language a glossary covers (`english_reading`: the understanding layer's
+glossaries with the detector's own words on top, `glossary/`), each sentence of a
+short message of several sentences (an attack appended to a genuine question),
+and, for long texts, runs of whole sentences (`_chunks`) and each short sentence
+instead of the whole, so an instruction buried in the middle of a document is
+not averaged away. Training fits these views too (training._extra_view_rows):
+every view of a benign text as benign, an attack's readings as attacks. The model is linear, so a view's
 score is a cheap part (hashed words and characters, rule hits) plus the
 dense part (embedding and both kinds of neighbours): every view gets the cheap part, and only the EMBED_VIEWS views
 with the most suspicious cheap part are embedded and scored in full. A
@@ -173,12 +178,68 @@ def _windows(words: list[str]) -> list[str]:
     ]
 
 
-def views(text: str) -> list[str]:
-    """The readings of `text` the detector scores (see the module docstring), at most MAX_VIEWS.
+def _sentences(text: str) -> list[str]:
+    return [" ".join(s.split()) for s in _SENTENCE.split(text) if s.strip()]
 
-    A reading of more than LONG_TEXT_WORDS words is replaced by its windows (and, for the text as
-    written, its sentences of SENTENCE_WORDS words): a long view would cost a full 256-token pass of
-    the embedder and dilute one bad sentence among many good ones."""
+
+def _chunks(text: str) -> list[str]:
+    """Runs of whole sentences of up to WINDOW_WORDS words, one starting at each sentence (a sentence longer
+    than that is read in word windows): a window that starts mid-sentence reads as a fragment no example
+    resembles."""
+    pieces: list[str] = []
+    for sentence in _sentences(text):
+        words = sentence.split(" ")
+        pieces.extend(_windows(words) if len(words) > WINDOW_WORDS else [sentence])
+    sizes = [len(p.split(" ")) for p in pieces]
+    chunks: list[str] = []
+    for start in range(len(pieces)):
+        end, total = start + 1, sizes[start]
+        while end < len(pieces) and total + sizes[end] <= WINDOW_WORDS:
+            total += sizes[end]
+            end += 1
+        chunks.append(" ".join(pieces[start:end]))
+    return chunks
+
+
+GLOSSARY_DIR = Path(__file__).resolve().parent / "glossary"
+
+
+@lru_cache(maxsize=1)
+def _glossaries() -> dict:
+    """The understanding layer's glossaries with the detector's words on top (glossary/<code>.yaml: what one
+    says to an assistant about its instructions and what to do; the shop's words stay the understanding's)."""
+    import yaml
+
+    from apps.agents.understanding.language import Glossary, _words, glossaries
+    from apps.agents.understanding.language import fold as fold_word
+
+    merged = {}
+    for code, glossary in glossaries().items():
+        path = GLOSSARY_DIR / f"{code}.yaml"
+        extra: dict = {}
+        if path.is_file():
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.BaseLoader)  # noqa: S506 -- strings only
+            extra = {tuple(fold_word(w) for _, w, _ in _words(str(k))): str(v or "") for k, v in data["terms"].items()}
+        merged[code] = Glossary(glossary.language, glossary.name, glossary.note, {**glossary.terms, **extra})
+    return merged
+
+
+def english_reading(text: str) -> str | None:
+    """The message read into English, word by word, when it is surely in a language the understanding layer
+    has a glossary for (apps.agents.understanding.language.read_message tells which, cached per text), else
+    None."""
+    from apps.agents.understanding.language import gloss, read_message
+
+    reading = read_message(text)
+    if not reading.foreign:
+        return None
+    english = gloss(text, _glossaries()[reading.language])
+    return english if english != text else None
+
+
+def labelled_views(text: str) -> list[tuple[str, bool]]:
+    """views(text), each with whether it says what the whole text says (the text itself, its de-obfuscated,
+    decoded or English reading) rather than a part of it (a window, a sentence)."""
     base = " ".join(text.split())
     if not base:
         return []
@@ -187,19 +248,38 @@ def views(text: str) -> list[str]:
     if plain != fold(base):
         readings.append(plain)
     readings.extend(" ".join(decoded.split()) for decoded in decoded_payloads(base))
-    out: list[str] = []
+    english = english_reading(text)
+    if english:
+        readings.append(" ".join(english.split()))
+    out: list[tuple[str, bool]] = []
+    low, high = SENTENCE_WORDS
     for index, reading in enumerate(readings):
         words = reading.split(" ")
         if len(words) <= LONG_TEXT_WORDS:
-            out.append(reading)
+            out.append((reading, True))
+            if index == 0:  # an attack appended to a genuine question
+                sentences = [s for s in _sentences(text) if len(s.split()) >= low]
+                if len(sentences) > 1:
+                    out.extend((s, False) for s in sentences)
             continue
-        out.extend(_windows(words))
+        if index == 0:
+            out.extend((c, False) for c in _chunks(text))
+        else:
+            out.extend((w, False) for w in _windows(words))
         if index == 0:  # one injected sentence inside a long document
-            low, high = SENTENCE_WORDS
-            out.extend(" ".join(s.split()) for s in _SENTENCE.split(text) if low <= len(s.split()) <= high)
+            out.extend((s, False) for s in _sentences(text) if low <= len(s.split()) <= high)
     seen: set[str] = set()
-    unique = [v for v in out if v and not (v in seen or seen.add(v))]
+    unique = [(v, whole) for v, whole in out if v and not (v in seen or seen.add(v))]
     return unique[:MAX_VIEWS]
+
+
+def views(text: str) -> list[str]:
+    """The readings of `text` the detector scores (see the module docstring), at most MAX_VIEWS.
+
+    A reading of more than LONG_TEXT_WORDS words is replaced by its windows (and, for the text as
+    written, its sentences of SENTENCE_WORDS words): a long view would cost a full 256-token pass of
+    the embedder and dilute one bad sentence among many good ones."""
+    return [v for v, _ in labelled_views(text)]
 
 
 def view_table(groups: list[list[str]]) -> tuple[list[str], list[Scope], list[int]]:

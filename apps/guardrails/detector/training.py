@@ -9,7 +9,12 @@
    last message", "password reset", angry customers), within LOOKALIKE_FP_BUDGET
    on general-assistant requests, role-play prompts and documents, and within
    WRITTEN_FP_BUDGET on the written benign training examples. The neighbour features
-   (neighbours.py) of a fold's texts are read against that fold's training texts only.
+   (neighbours.py) of a fold's texts are read against that fold's training texts only. Each fit reads
+   the texts as written and, beside them, the views serving scores (_extra_view_rows): every view of a
+   benign text (a long message's sentences and chunks, a short one's sentences, its English reading) as
+   benign, and an attack's readings that say all it says (de-obfuscated, decoded, read into English) as
+   attacks; an attack's sentences are not known to be attacks and are left out. Chosen by leaving one
+   writer's set out (bench/bench_injection_generalisation.py; docs/guardrails.md, "Measuring").
 3. Fit on all of the development set and report the held-out figures (the team's
    held-out quarter and the written held-out files), which were never used for any
    choice above.
@@ -25,7 +30,17 @@ import numpy as np
 
 from . import examples as ex
 from . import model as detector_model
-from .model import DENSE, EMBEDDING_DIMENSIONS, HASHED, RULE_IDS, Weights, cheap_features, view_scores, view_table
+from .model import (
+    DENSE,
+    EMBEDDING_DIMENSIONS,
+    HASHED,
+    RULE_IDS,
+    Weights,
+    cheap_features,
+    labelled_views,
+    view_scores,
+    view_table,
+)
 from .neighbours import Reference, neighbour_features, save_reference
 from .sketch import sketches
 
@@ -82,6 +97,7 @@ class ViewMatrix:
     sketches: np.ndarray
     cheap: object  # CSR
     counts: list[int]
+    whole: np.ndarray  # per view: says what its whole text says (not a window or sentence of it)
 
     @classmethod
     def of(cls, texts: Sequence[str]) -> ViewMatrix:
@@ -92,13 +108,16 @@ class ViewMatrix:
             sketches=sketches(flat),
             cheap=cheap_features(flat, scopes),
             counts=counts,
+            whole=np.array([w for t in texts for _, w in labelled_views(t if t.strip() else " ")], dtype=bool),
         )
 
     def texts(self, rows: np.ndarray) -> ViewMatrix:
-        """The views of these texts only."""
+        """The views of these texts only, in the order of `rows` (sorted)."""
         owner = np.repeat(np.arange(len(self.counts)), self.counts)
         keep = np.isin(owner, rows)
-        return ViewMatrix(self.vectors[keep], self.sketches[keep], self.cheap[keep], [self.counts[i] for i in rows])
+        return ViewMatrix(
+            self.vectors[keep], self.sketches[keep], self.cheap[keep], [self.counts[i] for i in rows], self.whole[keep]
+        )
 
 
 def text_scores(coef: np.ndarray, intercept: float, views: ViewMatrix, reference: Reference) -> np.ndarray:
@@ -115,6 +134,37 @@ def _fitting_matrix(vectors: np.ndarray, text_sketches: np.ndarray, cheap, refer
 
     near = neighbour_features(vectors, text_sketches, reference, exclude_self=np.arange(len(vectors)))
     return sparse.hstack([sparse.csr_matrix(np.hstack([vectors, near])), cheap]).tocsr()
+
+
+def _extra_view_rows(views: ViewMatrix, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(view rows, owner text) of the views fitted beside the texts as written: every view of a benign text
+    other than the text itself (the windows and sentences a long customer message is scored by; served, a
+    message scores as its most suspicious view, so each is a benign example of its own), and an attack's
+    readings that say what it says (de-obfuscated, decoded, read into English), not its parts."""
+    counts = np.asarray(views.counts)
+    owner = np.repeat(np.arange(len(counts)), counts)
+    first = np.zeros(len(owner), dtype=bool)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64) if len(counts) else np.zeros(0, int)
+    first[starts[counts > 0]] = True
+    first &= views.whole  # the text itself, unless it is read in windows
+    readings = ~first & views.whole
+    parts = ~views.whole
+    keep = readings | (parts & (y[owner] == ex.BENIGN))
+    return np.flatnonzero(keep), owner[keep]
+
+
+def _fitting_with_views(
+    vectors: np.ndarray, text_sketches: np.ndarray, cheap, y: np.ndarray, views: ViewMatrix, reference: Reference
+):
+    """(matrix, labels): the texts as written, then the views _extra_view_rows picks, with their text's label
+    (none is its own text's neighbour)."""
+    import scipy.sparse as sparse
+
+    fitting = _fitting_matrix(vectors, text_sketches, cheap, reference)
+    rows, owners = _extra_view_rows(views, y)
+    near = neighbour_features(views.vectors[rows], views.sketches[rows], reference, exclude_self=owners)
+    extra = sparse.hstack([sparse.csr_matrix(np.hstack([views.vectors[rows], near])), views.cheap[rows]]).tocsr()
+    return sparse.vstack([fitting, extra]).tocsr(), np.concatenate([y, y[owners]])
 
 
 def _threshold_for(scores: np.ndarray, budget: float) -> float:
@@ -135,17 +185,6 @@ def _fit(x: np.ndarray, y: np.ndarray, c: float):
     return model
 
 
-def _weights_of(model, *, threshold: float, digest: str, meta: dict, reference: Reference) -> Weights:
-    return Weights(
-        coef=model.coef_[0].astype(np.float32),
-        intercept=float(model.intercept_[0]),
-        threshold=threshold,
-        digest=digest,
-        meta=meta,
-        reference=reference,
-    )
-
-
 def _fold_scores(
     vectors: np.ndarray,
     text_sketches: np.ndarray,
@@ -159,8 +198,15 @@ def _fold_scores(
 ) -> np.ndarray:
     """Out-of-fold scores of one fold's test texts, neighbours read among its training texts only."""
     fold_reference = reference.subset(train_idx)
-    fitting = _fitting_matrix(vectors[train_idx], text_sketches[train_idx], cheap_first[train_idx], fold_reference)
-    model = _fit(fitting, y[train_idx], c)
+    fitting, labels = _fitting_with_views(
+        vectors[train_idx],
+        text_sketches[train_idx],
+        cheap_first[train_idx],
+        y[train_idx],
+        views.texts(train_idx),
+        fold_reference,
+    )
+    model = _fit(fitting, labels, c)
     return text_scores(model.coef_[0], float(model.intercept_[0]), views.texts(test_idx), fold_reference)
 
 
@@ -190,42 +236,73 @@ def evaluate(scores: np.ndarray, labels: np.ndarray, families: list[str], thresh
     }
 
 
-def train() -> TrainingResult:
-    import sklearn
+@dataclass(frozen=True)
+class Features:
+    """What fitting and calibration read of a list of texts, computed once: every view as served (embedded,
+    sketched, cheap features) and each text as written (its embedding, sketch and cheap features)."""
+
+    views: ViewMatrix
+    vectors: np.ndarray
+    sketches: np.ndarray
+    cheap: object  # CSR
+
+    @classmethod
+    def of(cls, texts: Sequence[str]) -> Features:
+        # Through the module: cache.installed() swaps model.embed for the disk cache.
+        return cls(
+            views=ViewMatrix.of(texts),
+            vectors=detector_model.embed(list(texts)),
+            sketches=sketches(texts),
+            cheap=cheap_features(list(texts)),
+        )
+
+    def rows(self, rows: np.ndarray) -> Features:
+        return Features(self.views.texts(rows), self.vectors[rows], self.sketches[rows], self.cheap[rows])
+
+
+@dataclass(frozen=True)
+class Fitted:
+    coef: np.ndarray
+    intercept: float
+    threshold: float
+    c: float
+    reference: Reference
+    oof: np.ndarray
+    grid_report: dict[str, float]
+
+    def scores(self, views: ViewMatrix) -> np.ndarray:
+        return text_scores(self.coef, self.intercept, views, self.reference)
+
+
+def fit_and_calibrate(
+    development: list[ex.Example], features: Features, *, c_grid: Sequence[float] = C_GRID, folds: int = FOLDS
+) -> Fitted:
+    """Steps 2 and 3 of the module docstring on these development examples (features: theirs, in order)."""
     from joblib import Parallel, delayed
     from sklearn.model_selection import StratifiedKFold
 
-    from apps.agents.offline.embedder import MODEL_ID
-
-    started = time.perf_counter()
-    development, held_out = ex.split(ex.all_examples())
-    dev_texts = [e.text for e in development]
     y = np.array([e.label for e in development])
     families = [e.family for e in development]
     customer = np.array([_is_customer(f) for f in families])
     written = np.array([ex.is_written(f) for f in families])
-
-    views = ViewMatrix.of(dev_texts)
+    vectors, text_sketches, cheap_first, views = features.vectors, features.sketches, features.cheap, features.views
     # Fitting uses each example as written (a long one truncated by the embedder); views are for scoring.
-    vectors = detector_model.embed(dev_texts)
-    text_sketches = sketches(dev_texts)
     reference = Reference.of(vectors, y, text_sketches)
-    cheap_first = cheap_features(dev_texts)
 
-    folds = StratifiedKFold(n_splits=FOLDS, shuffle=True, random_state=SEED)
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=SEED)
     strata = [f"{e.label}:{e.family.split(':')[0]}" for e in development]
     best: tuple[float, float, float, np.ndarray] | None = None  # recall, c, threshold, oof
     grid_report: dict[str, float] = {}
-    splits = list(folds.split(dev_texts, strata))
+    splits = list(splitter.split(np.zeros(len(development)), strata))
     # Every (C, fold) fit in parallel worker processes: on a shared host each gets its share of the CPU.
     fitted = Parallel(n_jobs=PARALLEL_FITS)(
         delayed(_fold_scores)(vectors, text_sketches, cheap_first, y, views, reference, train_idx, test_idx, c)
-        for c in C_GRID
+        for c in c_grid
         for train_idx, test_idx in splits
     )
-    for index, c in enumerate(C_GRID):
+    for index, c in enumerate(c_grid):
         oof = np.zeros(len(development))
-        for (_, test_idx), scores in zip(splits, fitted[index * FOLDS : (index + 1) * FOLDS], strict=True):
+        for (_, test_idx), scores in zip(splits, fitted[index * folds : (index + 1) * folds], strict=True):
             oof[test_idx] = scores
         benign = y == ex.BENIGN
         threshold = max(
@@ -239,22 +316,50 @@ def train() -> TrainingResult:
             best = (recall, c, threshold, oof)
     assert best is not None
     _, c, threshold, oof = best
+    model = _fit(*_fitting_with_views(vectors, text_sketches, cheap_first, y, views, reference), c)
+    return Fitted(
+        coef=model.coef_[0].astype(np.float32),
+        intercept=float(model.intercept_[0]),
+        threshold=threshold,
+        c=c,
+        reference=reference,
+        oof=oof,
+        grid_report=grid_report,
+    )
 
-    model = _fit(_fitting_matrix(vectors, text_sketches, cheap_first, reference), y, c)
+
+def train() -> TrainingResult:
+    import sklearn
+
+    from apps.agents.offline.embedder import MODEL_ID
+
+    started = time.perf_counter()
+    development, held_out = ex.split(ex.all_examples())
+    y = np.array([e.label for e in development])
+    families = [e.family for e in development]
+    fitted = fit_and_calibrate(development, Features.of([e.text for e in development]))
+    threshold, reference = fitted.threshold, fitted.reference
     meta = {
         "model": MODEL_ID,
         "sklearn": sklearn.__version__,
-        "C": c,
+        "C": fitted.c,
         "customer_fp_budget": CUSTOMER_FP_BUDGET,
         "lookalike_fp_budget": LOOKALIKE_FP_BUDGET,
         "written_fp_budget": WRITTEN_FP_BUDGET,
         "split_seed": ex.SPLIT_SEED,
         "development": len(development),
         "held_out": len(held_out),
-        "oof_recall_by_C": grid_report,
-        "oof": evaluate(oof, y, families, threshold),
+        "oof_recall_by_C": fitted.grid_report,
+        "oof": evaluate(fitted.oof, y, families, threshold),
     }
-    weights = _weights_of(model, threshold=threshold, digest=ex.data_digest(), meta=meta, reference=reference)
+    weights = Weights(
+        coef=fitted.coef,
+        intercept=fitted.intercept,
+        threshold=threshold,
+        digest=ex.data_digest(),
+        meta=meta,
+        reference=reference,
+    )
 
     ho_scores = text_scores(weights.coef, weights.intercept, ViewMatrix.of([e.text for e in held_out]), reference)
     meta["held_out_learned"] = evaluate(

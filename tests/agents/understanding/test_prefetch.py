@@ -71,13 +71,15 @@ def test_without_the_prefetch_the_same_readers_encode_several_times(encodes):
     text = "Where is my order TW-100234? Also can I return the jacket from it?"
     # when the readers read it on their own
     _read(text)
-    # then the model ran once per reader that had something new: the detector, the router, its clauses, the planner
+    # then the model ran once per reader that had something new: the detector (the message and each of its
+    # sentences), the router, its clauses, the planner (its second step is the detector's second sentence)
     assert encodes == [
         detector.views(text),
         [normalise(text)],
         [normalise("Where is my order TW-100234"), normalise("Also can I return the jacket from it")],
-        [normalise("Where is my order TW-100234?"), normalise("Also can I return the jacket from it?")],
+        [normalise("Where is my order TW-100234?")],
     ]
+    assert normalise("Also can I return the jacket from it?") in detector.views(text)
 
 
 def test_a_failing_model_does_not_fail_the_prefetch(monkeypatch, caplog):
@@ -102,7 +104,7 @@ def test_a_long_message_leaves_the_choice_of_views_to_the_detector(settings):
     settings.GUARDRAILS_INJECTION_DETECTOR = "learned"
     cfg = guardrail_conf.current()
     short = "Where is my order TW-100234?"
-    long = " ".join(["I ordered a blue jacket last week and it still has not arrived at my house."] * 12)
+    long = " ".join(f"I ordered a blue jacket on day {i} and it still has not arrived at my house." for i in range(12))
     # when the turn lists the detector's texts
     short_texts = injection_embedding_texts(short, cfg=cfg)
     long_texts = injection_embedding_texts(long, cfg=cfg)
