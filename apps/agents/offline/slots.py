@@ -296,9 +296,10 @@ _REASON_PATTERNS: tuple[tuple[str, tuple[str, ...]], ...] = (
             r"leak(?:s|ing|ed)?",
             r"defective",
             r"faulty",
-            r"doesn'?t work",
-            r"does not work",
-            r"not working",
+            # "the sheets just aren't working for me" / "it's not working out": they don't suit, nothing is broken
+            r"doesn'?t work(?! (?:for me|for us|out))",
+            r"does not work(?! (?:for me|for us|out))",
+            r"not working(?! (?:for me|for us|out))",
             r"stopped working",
             r"won'?t turn on",
             r"dead on arrival",

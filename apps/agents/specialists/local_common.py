@@ -32,6 +32,7 @@ from apps.agents.specialists.local_phrases import TICKET_RE
 from apps.agents.specialists.results import day, money
 from apps.agents.tool_results import ErrorCode, ToolResult, ToolStatus
 from apps.agents.understanding.cues import names_a_product, relative_order, text_words
+from apps.agents.understanding.turn_plan import PLAN_EARLIER
 
 # How far back earlier customer messages count for slots (order number, item, reason).
 SLOT_LOOKBACK = 4
@@ -252,6 +253,7 @@ def read_turn(messages: list[ModelMessage], info: AgentInfo) -> Turn:
             guest_order = deps.verified_order.number
         facts = deps.facts
         text = deps.text or text
+        earlier = [*earlier, *facts.get(PLAN_EARLIER, ())]  # a plan's step pointing back at the one before
     return Turn(
         text=text,
         earlier=earlier,

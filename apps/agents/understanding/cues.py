@@ -119,17 +119,20 @@ def product_words(product: str) -> list[str]:
 POINTING_WORDS = frozenset(
     (
         *("the", "my", "a", "an", "this", "that", "these", "those", "one", "ones", "our", "your", "it", "its", "it's"),
-        *("is", "i", "mean", "ok", "okay", "oh", "um", "uh", "pls", "please", "just", "only", "both"),
+        *("is", "i", "mean", "ok", "okay", "oh", "um", "uh", "pls", "please", "just", "only", "both", "and", "plus"),
     )
 )
-ORDER_WORDS = frozenset(("order", "orders", "from", "in", "of", "on", "with", "purchase", "package", "parcel"))
+ORDER_WORDS = frozenset(
+    ("order", "orders", "from", "in", "of", "on", "with", "w", "purchase", "package", "parcel", "containing")
+)
 
 
 def points_only(text: str, noun: str = "item") -> bool:
     """After its product words were made `noun`, the text only points at an item or an order ("the one with the
     item in it", "the item from the item order")."""
     words = text_words(text)
-    return bool(words) and all(w in POINTING_WORDS or w in ORDER_WORDS or w == noun for w in words)
+    # a quantity counts with its item: "the one w the 2 shirts and the mug"
+    return bool(words) and all(w in POINTING_WORDS or w in ORDER_WORDS or w == noun or w.isdigit() for w in words)
 
 
 def match_item(text: str, words: list[str], item: ItemFacts) -> _ItemMatch:

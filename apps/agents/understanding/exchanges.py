@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from apps.agents.understanding.cues import names_a_product, text_words
 from apps.agents.understanding.vocabulary import SIZE_WORDS
 
 _WANTED_RE = re.compile(
@@ -58,3 +59,30 @@ def wanted_instead(text: str) -> str:
             cleaned = _TRAILING_RE.sub("", phrase) if len(words) > 1 else phrase
             return cleaned.strip()
     return ""
+
+
+_PRODUCT_WANTED_RE = re.compile(
+    r"\b(?:swap|exchange|switch|trade|replace|change)\b[^.?!]*?\b(?:for|to|into|with)\s+(?P<a>[^.?!,;]{1,50})",
+    re.IGNORECASE,
+)
+
+
+def product_instead(text: str) -> str:
+    """Another product the customer wants in exchange ("could i exchange the bedding set for the wool throw
+    instead?" -> "the wool throw"), or "": an exchange is another size or colour of the same product only (the
+    exchanges page), so such a request is a return for a refund and a new order. A variant named ("for a large") is
+    `wanted_instead`'s, not another product."""
+    if wanted_instead(text):
+        return ""
+    for match in _PRODUCT_WANTED_RE.finditer(text):
+        phrase = _TRAILING_RE.sub("", match.group("a").strip()).strip()
+        phrase = re.sub(r"\s+(?:instead|please|pls|thanks)\b.*$", "", phrase, flags=re.IGNORECASE)
+        if names_a_product(text_words(phrase)):
+            return phrase
+    return ""
+
+
+def without_wanted(text: str) -> str:
+    """The text without the product wanted instead, so that it names only the item going back."""
+    wanted = product_instead(text)
+    return text.replace(wanted, " ") if wanted else text

@@ -22,8 +22,8 @@ GENERAL = "general"  # the local name of every policy intent: the help-center fl
 # learned intent -> the local behaviour's intent name
 LOCAL_NAMES: dict[str, dict[str, str]] = {
     "order": {
-        # Items cannot be changed on a placed order: the order and its state answer it (cancel while pending).
-        "modify_items": "details",
+        # Items cannot be edited on a placed order: its state says the way (cancel and order again while pending).
+        "modify_items": "modify",
         "track": "track",
         "cancel": "cancel",
         "change_address": "address",

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from apps.agents.offline.slots import extract_order_numbers
+from apps.agents.understanding.cues import names_a_product, points_only, text_words, without_products
 from apps.agents.understanding.intents import SPECIALISTS, get_intent_classifier
 from apps.agents.understanding.local_intents import POLICY_INTENTS
 
@@ -37,6 +38,8 @@ WRITE_INTENTS: frozenset[tuple[str, str]] = frozenset(
 MAX_STEPS = 4
 # A piece whose best route is this unsure carries no request of its own.
 _MIN_ROUTE_CONFIDENCE = 0.5
+# A piece that asks nothing ("its been 10 days") is a request of its own only when its route is this sure.
+_SURE_STATEMENT = 0.7
 
 _SENTENCE_RE = re.compile(r"(?<=[.!?;])\s+|\n+")
 _CLAUSE_STARTERS = (
@@ -173,6 +176,10 @@ def plan_message(text: str, *, route: RouteFn | None = None) -> Plan:
             not _NO_REQUEST_RE.match(piece)
             and (confidence >= _MIN_ROUTE_CONFIDENCE or numbers)
             and not (drafts and piece_route == "faq" and not _asks_something(piece))
+            # "..., the one w the 2 shirts and the mug": which order the piece before means, not a request
+            and not (drafts and points_only(without_products(piece)))
+            # "WHERE IS MY REFUND ... ITS BEEN 10 DAYS": a statement no route is sure of is context of the piece before
+            and not (drafts and not numbers and not _asks_something(piece) and confidence < _SURE_STATEMENT)
         )
         if drafts and not carries_request:
             drafts[-1]["text"] += " " + piece
@@ -268,7 +275,7 @@ def _asks_more_of_the_shop(a: Step, b: Step) -> bool:
 
 # A read, then the write that acts on what it named: "i need the invoice for my kettle. could you email it to me?"
 _WRITE_ON_READ: dict[tuple[str, str], str] = {("billing", "list_invoices"): "send_invoice"}
-_POINTS_BACK_RE = re.compile(r"\b(?:it|them|that|this|those)\b", re.IGNORECASE)
+_POINTS_BACK_RE = re.compile(r"\b(?:it|them|that|this|those|mine)\b", re.IGNORECASE)
 
 
 def _acts_on_previous(a: Step, b: Step) -> bool:
@@ -286,6 +293,7 @@ def _acts_on_previous(a: Step, b: Step) -> bool:
 # Intents that are one request about an item when they come together: "can i return the other mug from
 # TW-100016? it's chipped too" is a return with its reason, not a return and a second request.
 _ONE_RETURN = frozenset({"start_return", "damaged_item", "eligibility", "refund_request"})
+_RETURN_REQUESTS = frozenset({*_ONE_RETURN, "exchange", None})
 
 
 def _same_request(a: Step, b: Step) -> bool:
@@ -295,6 +303,16 @@ def _same_request(a: Step, b: Step) -> bool:
         and "damaged_item" in (a.intent, b.intent)
     ):
         return not (a.order_numbers and b.order_numbers and a.order_numbers != b.order_numbers)
+    if a.route == b.route == "returns" and {a.intent, b.intent} <= _RETURN_REQUESTS and not (_asks_policy(a)):
+        # "could i exchange the bedding set for the wool throw? the sheets just aren't working for me": a piece that
+        # asks nothing, only says how the item is, is the reason of the request beside it
+        said = a if not _asks_something(a.text) else b if not _asks_something(b.text) else None
+        if said is not None and said.intent in (None, "damaged_item") and not said.order_numbers:
+            return True
+    if a.route == b.route == "returns" and b.intent in _ONE_RETURN and refers_back(a, b) and not _asks_policy(a):
+        # "i put the hoodie in the dryer and now it's tiny. can i still return it?": what happened, then the request
+        # about "it": one request, read whole (what happened decides whether it can go back at all)
+        return True
     if a.route != b.route or (a.intent and b.intent and a.intent != b.intent):
         return False
     if _asks_policy(a) != _asks_policy(b):
@@ -308,3 +326,16 @@ def _same_request(a: Step, b: Step) -> bool:
 
 def _asks_policy(step: Step) -> bool:
     return (step.route, step.intent or "") in POLICY_INTENTS
+
+
+def refers_back(previous: Step, step: Step) -> bool:
+    """`step` acts on what the step before it named, pointing back at it ("my rain jacket hasnt shipped yet right? can
+    you send it to my new place instead, ..."): it says "it"/"them" and names no order or product of its own. Its
+    specialist then reads the step before as said just before it (what that names is resolved against the customer's
+    orders there: the planner does not know them)."""
+    return bool(
+        previous.text
+        and not step.order_numbers
+        and _POINTS_BACK_RE.search(step.text)
+        and not names_a_product(text_words(step.text))
+    )

@@ -229,6 +229,11 @@ def resolve_order(
     return Resolution(kind=ResolutionKind.AMBIGUOUS, orders=tuple(candidates), cues=tuple(cues))
 
 
+def _by_action_alone(resolution: Resolution) -> bool:
+    """Whether nothing but the action (or nothing at all) decided the resolution: the text named no order itself."""
+    return all(c.startswith("action:") for c in resolution.cues)
+
+
 def _fitting_every_word(text: str, candidates: list[OrderFacts]) -> list[OrderFacts]:
     """The candidates one of whose items the text's naming words all fit, when the others' items fit only some of
     those words; all of them otherwise (two jackets for "the jacket" stay two)."""
@@ -311,6 +316,15 @@ def resolve_in_context(
     if not texts:
         return resolve_order("", orders, action=action, now=now, listed=listed)
     resolution = resolve_order(texts[0], orders, action=action, now=now, listed=listed, anchor=anchor)
+    if len(texts) > 1 and _by_action_alone(resolution):
+        # "can you ship it to ..." after "the day pack order": what the customer said names the order, and the action
+        # narrows only what that leaves open (else the only order the action fits would win over the one they named)
+        named = resolve_in_context(texts[1:], orders, now=now)
+        if named.kind is not ResolutionKind.NONE and not _by_action_alone(named) and named.cues:
+            if named.kind is ResolutionKind.UNIQUE:
+                return named
+            resolution = resolve_order(texts[0], named.orders, action=action, now=now)
+            return resolution if resolution.kind is not ResolutionKind.NONE else named
     for text in texts[1:]:
         if resolution.kind is not ResolutionKind.AMBIGUOUS:
             break

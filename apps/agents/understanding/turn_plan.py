@@ -16,10 +16,15 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
+__all__ = ["PLAN_EARLIER", "TurnPlan", "earlier_steps", "plan_for_turn"]
+
 from apps.agents.understanding.intents import SPECIALISTS
-from apps.agents.understanding.planner import Plan, Step, plan_message, route_pieces, split_pieces
+from apps.agents.understanding.planner import Plan, Step, plan_message, refers_back, route_pieces, split_pieces
 
 HUMAN = "human"
+# deps.facts key: the texts of the plan's earlier steps a step points back at (`planner.refers_back`), read by the local
+# model as said just before the step.
+PLAN_EARLIER = "plan_earlier"
 
 
 @dataclass(frozen=True)
@@ -49,3 +54,11 @@ def plan_for_turn(text: str, *, conversation: Any = None) -> TurnPlan | None:
     if any(s.route not in SPECIALISTS for s in plan.steps):
         return None
     return TurnPlan(plan=plan, run=plan.steps)
+
+
+def earlier_steps(run: tuple[Step, ...], position: int) -> list[str]:
+    """The texts of the steps before `run[position]` that it points back at (`planner.refers_back`): the one before,
+    when the step says "it" and names nothing of its own; the local model reads them as said just before the step."""
+    if position < 1 or not refers_back(run[position - 1], run[position]):
+        return []
+    return [run[position - 1].text]

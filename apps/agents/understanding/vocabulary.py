@@ -14,7 +14,7 @@ NOUN_SYNONYMS: dict[str, tuple[str, ...]] = {
     "t-shirt": ("tee", "tshirt", "t shirt", "shirt", "top"),
     "shirt": ("top", "button down", "button-down"),
     "polo": ("shirt", "top"),
-    "chinos": ("trousers", "pants", "chino"),
+    "chinos": ("trousers", "pants", "chino", "khakis", "slacks"),
     "sweater": ("jumper", "knit", "pullover"),
     "vest": ("gilet", "puffer", "bodywarmer"),
     "beanie": ("hat", "cap"),

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from apps.agents.registry import SPECIALIST_ROUTES, specialist_for
-from apps.agents.specialists.order.addresses import parse_address
+from apps.agents.specialists.order.addresses import amend_address, parse_address, without_address
 from apps.agents.specialists.prompts import load_prompt
 from apps.agents.specialists.results import money, unwrap_result, wrap_result
 from tests.agents.specialists.conftest import Shop
@@ -157,6 +157,12 @@ def test_money_and_its_currency() -> None:
             {"line1": "300 King St W", "line2": "", "city": "Toronto", "region": "ON", "postal_code": "M5V 1J5"}
             | {"country": "CA"},
         ),
+        (
+            # the request's own words before the street stay out of the address
+            "can you send it to my new place instead, 48 Fore Street, Portland ME 04101",
+            {"line1": "48 Fore Street", "line2": "", "city": "Portland", "region": "ME", "postal_code": "04101"}
+            | {"country": "US"},
+        ),
         ("the order from nov 28 is for me and 3 others, ok ME 04101", None),  # no street named
         ("9 Ocean Drive Miami ZZ 33139", None),
         ("9 Ocean Drive Miami FL 33139, canada", None),
@@ -168,6 +174,50 @@ def test_money_and_its_currency() -> None:
 )
 def test_addresses_are_taken_only_when_complete(text: str, expected: dict[str, str] | None) -> None:
     assert parse_address(text) == expected
+
+
+OLD_ADDRESS = {"line1": "48 Fore Street", "line2": "", "city": "Portland", "region": "ME", "postal_code": "04101"} | {
+    "country": "US"
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "postal_code"),
+    [
+        ("oh wait sorry the zip is 04111 not 04101", "04111"),
+        ("actually it's 04111, not 04101", "04111"),
+        ("not 04101, the right one is 04111", "04111"),
+        ("zip should be 04111", "04111"),
+    ],
+)
+def test_a_correction_replaces_the_postal_code_it_names(text: str, postal_code: str) -> None:
+    assert amend_address(OLD_ADDRESS, text) == OLD_ADDRESS | {"postal_code": postal_code}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "yes thats right",
+        "the zip is 04101",  # the same code: nothing corrected
+        "is it 04111 or 04112?",  # two new codes: which one is not said
+        "the postcode is M5H 2M9",  # another country's form: not a correction of this address
+        "TW-100002",
+    ],
+)
+def test_what_corrects_nothing_is_no_correction(text: str) -> None:
+    assert amend_address(OLD_ADDRESS, text) in (None, OLD_ADDRESS)
+
+
+def test_an_address_said_again_in_full_replaces_the_old_one() -> None:
+    assert amend_address(OLD_ADDRESS, "sorry, it's 50 Fore Street, Portland, ME 04101") == OLD_ADDRESS | {
+        "line1": "50 Fore Street"
+    }
+
+
+def test_the_words_of_an_address_are_left_out_of_the_request() -> None:
+    # "12 Harbor Street" must not name the Harbor Crew T-Shirt when the order is looked for
+    assert without_address("can you ship it to 12 Harbor Street, Portland, OR 97201 instead?") == "can you ship it to "
+    assert without_address("where is my harbor hoodie") == "where is my harbor hoodie"
 
 
 @pytest.mark.django_db

@@ -1,6 +1,6 @@
 import pytest
 
-from apps.agents.understanding.planner import plan_message, split_pieces
+from apps.agents.understanding.planner import Step, plan_message, refers_back, split_pieces
 
 pytestmark = pytest.mark.slow
 
@@ -129,3 +129,43 @@ def test_a_write_after_a_shop_question_is_still_its_own_step():
     # then the cancellation is a step of its own
     assert len(plan.steps) == 2
     assert plan.steps[1].route == "order"
+
+
+def test_a_step_pointing_back_with_nothing_of_its_own_refers_to_the_step_before():
+    # given a question about an item, then a request about "it" with an address
+    plan = plan_message(
+        "my rain jacket hasnt shipped yet right? can you send it to my new place, 9 Ocean Drive, Miami, FL 33139"
+    )
+    first, second = plan.steps
+    # then the second step reads the first (its specialist finds the order there)
+    assert (second.route, second.intent) == ("order", "change_address")
+    assert refers_back(first, second)
+
+
+def test_a_step_naming_its_own_order_or_item_does_not_refer_back():
+    before = Step("where is my rain jacket?", "order", 0.99, "track", 0.9)
+    # its own order number, its own product, or no pointing word: not a reference to the step before
+    assert not refers_back(before, Step("and cancel TW-100007 too", "order", 0.99, "cancel", 0.9, ("TW-100007",)))
+    assert not refers_back(before, Step("can you cancel it, the blanket order", "order", 0.99, "cancel", 0.9))
+    assert not refers_back(before, Step("can you cancel my order", "order", 0.99, "cancel", 0.9))
+    # "it" and nothing of its own: it is
+    assert refers_back(before, Step("can you cancel it", "order", 0.99, "cancel", 0.9))
+
+
+def test_a_piece_that_only_points_at_an_order_says_which_order_the_request_before_means():
+    plan = plan_message("please cancel the order i placed yesterday, the one w the 3 candles and the lamp")
+    assert [(s.route, s.intent) for s in plan.steps] == [("order", "cancel")]
+    assert not plan.is_multi
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "WHERE IS THE REFUND FOR MY LAMP. ITS BEEN TWO WEEKS",
+        "what's happening with my refund for the tote. i sent it last month",
+    ],
+)
+def test_a_statement_no_route_is_sure_of_is_context_of_the_piece_before(text):
+    plan = plan_message(text)
+    assert [s.route for s in plan.steps] == ["returns"]
+    assert not plan.is_multi

@@ -1,6 +1,6 @@
 import pytest
 
-from apps.agents.understanding.reasons import return_reason
+from apps.agents.understanding.reasons import return_obstacle, return_reason
 
 pytestmark = pytest.mark.slow
 
@@ -19,3 +19,20 @@ pytestmark = pytest.mark.slow
 )
 def test_the_reason_comes_from_the_customers_words_or_is_asked(text, reason):
     assert return_reason(text) == reason
+
+
+@pytest.mark.parametrize(
+    ("text", "obstacle"),
+    [
+        ("the parcel turned up squashed but the lamp works fine", "packaging_only"),
+        # every other return situation: damage to the item, a defect, washing (not acted on), a size, a change of mind
+        ("the lamp arrived with a crack in it", None),
+        ("the box was crushed and the vase inside is in pieces", None),
+        ("i shrank the wool jumper in a hot wash, can i still send it back?", None),
+        ("too small, can i return it", None),
+        ("i want to return the tote, changed my mind", None),
+        ("", None),
+    ],
+)
+def test_a_damaged_box_around_a_working_item_is_read_from_the_customers_words(text, obstacle):
+    assert return_obstacle(text) == obstacle

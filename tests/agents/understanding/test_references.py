@@ -400,3 +400,35 @@ def test_resolve_order_reads_calendar_days_round_amounts_and_sizes(text, number)
 def test_a_weekday_as_a_deadline_is_no_date():
     assert date_window("i need it by friday", NOW) is None
     assert date_window("will it come before monday?", NOW) is None
+
+
+def test_resolve_in_context_takes_the_order_named_before_over_the_only_one_the_action_fits():
+    # given "the trail runners" earlier, and now a request that names nothing ("can you ship it to ...")
+    texts = ["can you ship it to ", "my trail runners"]
+    # when the action (an address change) fits only the pending and processing orders
+    resolution = resolve_in_context(texts, ORDERS, action="change_address", now=NOW)
+    # then the order named is the answer (its tool refuses a shipped order), not another order the action fits
+    assert resolution.numbers == ["TW-200003"]
+    # and with nothing named before, the action still narrows as it did (orders not yet shipped, newest first)
+    resolution = resolve_in_context(["cancel it", "hello"], ORDERS, action="cancel", now=NOW)
+    assert resolution.numbers == ["TW-200001", "TW-200007", "TW-200002"]
+
+
+def test_the_action_narrows_what_the_order_named_before_leaves_open():
+    # given two orders holding shoes, and "the shoes" said before "cancel it"
+    facts = [
+        OrderFacts("TW-400001", "pending", ago(1), (item("Trail Runners", "US 8", "footwear", "135"),), Decimal("135")),
+        OrderFacts(
+            "TW-400002",
+            "delivered",
+            ago(20),
+            (item("Deck Shoes", "US 9", "footwear", "95"),),
+            Decimal("95"),
+            delivered_at=ago(15),
+        ),
+        OrderFacts("TW-400003", "pending", ago(2), (item("Stoneware Mug", "Ink", "home", "18"),), Decimal("18")),
+    ]
+    # when
+    resolution = resolve_in_context(["cancel it", "about the shoes"], facts, action="cancel", now=NOW)
+    # then the pending order of the two holding shoes, not the mug order
+    assert resolution.numbers == ["TW-400001"]

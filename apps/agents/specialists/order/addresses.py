@@ -85,6 +85,11 @@ def parse_address(text: str) -> dict[str, str] | None:
     body = text[match.end() :] if match else text
     body = body.strip().rstrip(".!")
     parts = [p.strip() for p in body.split(",") if p.strip()]
+    street_at = next((i for i, p in enumerate(parts) if _HOUSE_NUMBER_RE.search(p)), 0)
+    if street_at:
+        # "can you send it to my new place instead, 48 Fore Street, ...": the request's words before the street stay out
+        parts = parts[street_at:]
+        body = ", ".join(parts)
     if len(parts) < 3:
         return _us_or_canadian(body)
     tail = _FILLER_TAIL_RE.sub("", parts[-1]).strip(".!? ")
@@ -240,3 +245,36 @@ def _us_or_canadian(body: str) -> dict[str, str] | None:
     if not city or re.search(r"\d", city):
         return None
     return {"line1": line1, "line2": line2, "city": city, "region": region, "postal_code": postal, "country": country}
+
+
+# A postal code said alone, as a correction ("the zip is 04111 not 04101", "postcode should be M5H 2N2").
+_POSTAL_CODE_RE = re.compile(r"(?<![\w-])(\d{5}(?:-\d{4})?|[A-Za-z]\d[A-Za-z] ?\d[A-Za-z]\d)(?![\w-])")
+_NOT_RE = re.compile(r"\b(?:not|instead of|rather than)\s+(?:the\s+)?$", re.IGNORECASE)
+
+
+def amend_address(address: dict[str, str], text: str) -> dict[str, str] | None:
+    """`address` with the correction `text` makes to it, or None when it corrects nothing.
+
+    The whole address said again wins; otherwise a postal code of the address's own form that differs from the one
+    given ("the zip is 04111 not 04101": the code after "not" is the old one) replaces it.
+    """
+    whole = parse_address(text)
+    if whole:
+        return whole
+    said = [m for m in _POSTAL_CODE_RE.finditer(text) if not _NOT_RE.search(text[: m.start()])]
+    old = address["postal_code"].replace(" ", "").upper()
+    new = [m.group(1).upper() for m in said if m.group(1).replace(" ", "").upper() != old]
+    same_form = [code for code in new if code[0].isdigit() == old[:1].isdigit()]
+    if len(set(same_form)) != 1:
+        return None
+    return {**address, "postal_code": same_form[0]}
+
+
+def without_address(text: str) -> str:
+    """The text with the address it gives left out, so its street and city are not read as anything else ("12 Harbor
+    Street" names no Harbor Crew T-Shirt)."""
+    address = parse_address(text)
+    if address is None:
+        return text
+    start = text.find(address["line1"])
+    return text[:start] if start >= 0 else text

@@ -9,6 +9,7 @@ from pydantic_ai.messages import ModelMessage, ModelResponse
 from pydantic_ai.models.function import AgentInfo
 
 from apps.agents.offline.slots import extract_order_numbers
+from apps.agents.specialists.help_center_local import behaviour_steps
 from apps.agents.specialists.local_common import (
     Turn,
     bullet,
@@ -24,9 +25,11 @@ from apps.agents.specialists.local_common import (
     say,
 )
 from apps.agents.specialists.local_rules import answer_then_escalate, open_turn
-from apps.agents.specialists.order.addresses import parse_address
+from apps.agents.specialists.order.addresses import amend_address, parse_address, without_address
 from apps.agents.specialists.results import day, money
 from apps.agents.tool_results import ErrorCode
+from apps.agents.understanding.cues import names_a_product, text_words
+from apps.agents.understanding.local_intents import names_own_order
 from apps.agents.understanding.references import (
     ResolutionKind,
     facts_from_data,
@@ -46,8 +49,8 @@ def _behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     opened, intent = open_turn(t, route="order", topic="orders", foreign=FOREIGN)
     if opened is not None:
         return opened
-    if intent != "cancel" and parse_address(t.text):
-        intent = "address"  # "send TW-100003 to 9 Ocean Drive, Miami, FL 33139, US"
+    if intent != "cancel" and (parse_address(t.text) or _corrects_address(t)):
+        intent = "address"  # "send TW-100003 to 9 Ocean Drive, Miami, FL 33139, US", "sorry, the zip is 04111"
     intent = intent or ("details" if t.named_order_now() else "list")
     if intent in ("details", "track", "list") and len(_numbers_now(t)) > 1:
         return _several(t, "track_shipment" if intent == "track" else "get_order")
@@ -55,6 +58,8 @@ def _behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
         return _cancel(t)
     if intent == "address":
         return _address(t)
+    if intent == "modify":
+        return _modify(t)
     if intent == "track":
         return _track(t)
     if intent == "details":
@@ -103,7 +108,7 @@ def _several(t: Turn, tool: str, numbers: list[str] | None = None) -> ModelRespo
 
 # -- choosing the order ---------------------------------------------------------------------------
 def _pick(
-    t: Turn, *, prefer: tuple[str, ...], purpose: str, action: str | None = None
+    t: Turn, *, prefer: tuple[str, ...], purpose: str, action: str | None = None, texts: list[str] | None = None
 ) -> tuple[str | None, ModelResponse | None]:
     """The order number to act on, or a response (a list_orders call, or a question) to get it.
 
@@ -123,7 +128,8 @@ def _pick(
         )
     if len(orders) == 1:
         return orders[0]["number"], None
-    found = resolve_in_context(t.recent_texts()[:3], facts_from_data(orders), action=action, anchor=t.anchor_order())
+    texts = texts or t.recent_texts()[:3]
+    found = resolve_in_context(texts, facts_from_data(orders), action=action, anchor=t.anchor_order())
     if found.kind is ResolutionKind.UNIQUE and found.order is not None:
         return found.order.number, None
     if found.kind is ResolutionKind.NONE and found.cues:
@@ -329,15 +335,15 @@ def _address(t: Turn) -> ModelResponse:
             )
         return say(failure_reply())
     number, response = _pick(
-        t, prefer=("pending", "processing"), purpose="to change the address of", action="change_address"
+        t,
+        prefer=("pending", "processing"),
+        purpose="to change the address of",
+        action="change_address",
+        texts=[without_address(text) for text in t.recent_texts()[:3]],
     )
     if response is not None:
         return response
-    address = None
-    for text in t.recent_texts()[:2]:
-        address = parse_address(text)
-        if address:
-            break
+    address = _address_said(t)
     if address is None:
         order = _order_data(t, "get_order", str(number))
         if isinstance(order, ModelResponse):
@@ -352,3 +358,54 @@ def _address(t: Turn) -> ModelResponse:
             "Please write it as: street, city, postal code, country (e.g. 12 Harbor Street, Portland, OR 97201, US)."
         )
     return call(("change_shipping_address", {"order_number": number, **address}))
+
+
+def _modify(t: Turn) -> ModelResponse:
+    """ "take the mug off my order", "can i change the size?": items of a placed order are not edited (the changing-an-
+    order page). The order the customer names gets its state and the way that fits it: while pending, cancel and
+    order again (the cancel offered, never done without their yes); after that, an exchange or a return once it has
+    arrived. A question naming no order of theirs is the help center's."""
+    names_one = t.order_to_act_on() or names_own_order(t.text) or names_a_product(text_words(t.text))
+    if not names_one and "search_knowledge" in t.tools:
+        return behaviour_steps(t)
+    number, response = _pick(t, prefer=("pending", "processing", "shipped"), purpose="to change")
+    order = response or _order_data(t, "get_order", str(number))
+    if isinstance(order, ModelResponse):
+        return order
+    num, status = order["number"], order["status"]
+    if status == "pending":
+        way = (
+            f"It's still pending, so it can change, but I can't edit the items of an order: the way is to cancel order "
+            f"{num} and place a new one with just the items you want. Nothing has been changed yet. Would you like me "
+            f"to cancel order {num}?"
+        )
+    elif status == "cancelled":
+        way = "There's nothing left to change on it."
+    else:
+        after = "It has arrived, so" if status == "delivered" else "Once it arrives"
+        way = (
+            "Its items can no longer be changed: that's only possible while an order is pending. "
+            f"{after} you can exchange an item for another size or colour of the same product, or return it within our "
+            "return window."
+        )
+    return say(_describe(order), way)
+
+
+def _corrects_address(t: Turn) -> bool:
+    """The message corrects the address the customer's message before gave ("actually it's 02111 not 02110")."""
+    before = parse_address(t.earlier[-1]) if t.earlier else None
+    return before is not None and amend_address(before, t.text) not in (None, before)
+
+
+def _address_said(t: Turn) -> dict[str, str] | None:
+    """The new address the customer gave in this request: the latest one written out, with the corrections their
+    later messages make to it ("oh wait, the zip is 04111 not 04101")."""
+    texts = t.recent_texts()[:2]
+    for index, text in enumerate(texts):
+        address = parse_address(text)
+        if address is None:
+            continue
+        for newer in reversed(texts[:index]):
+            address = amend_address(address, newer) or address
+        return address
+    return None

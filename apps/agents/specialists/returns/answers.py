@@ -94,3 +94,35 @@ def exchange_choice(verdict: dict[str, Any], offered: list[dict[str, Any]], *, s
         f"{gone}{rules} {item['name']} from order {verdict['order_number']} is in stock in: {', '.join(in_stock)}. "
         "Which one would you like? (For a different product, return this one for a refund and place a new order.)"
     )
+
+
+def packaging_answer(verdict: dict[str, Any], named: list[dict[str, Any]]) -> str:
+    """Only the box is damaged, the item fine (`reasons.return_obstacle`): nothing to send back (the damaged-items page:
+    keep the packaging, note it with the carrier), and a fault found later is a damaged item within the window."""
+    what = ", ".join(i["name"] for i in (named or verdict["order_items"]))
+    until = f" by {day(verdict['window_ends_on'])}" if verdict.get("window_ends_on") else ""
+    return (
+        f"Sorry the box arrived damaged. As the {what} from order {verdict['order_number']} itself is fine, there's "
+        "nothing you need to send back: please keep the packaging until you're sure, and note the damage with the "
+        f"carrier if you can. If you find any damage or fault later, tell us{until} with a photo of the item and the "
+        "packaging, and we'll offer a replacement or a refund with no return fee."
+    )
+
+
+def another_product_answer(verdict: dict[str, Any], items: list[dict[str, Any]], wanted: str) -> str:
+    """An exchange asked for another product: the policy (another size or colour of the same product only), then what
+    is possible: a return of the item for a refund (until when, and for how much) and a new order for the product."""
+    cur = verdict["currency"]
+    by_id = {v["order_item_id"]: v for v in verdict["items"]}
+    chosen = [by_id[i["order_item_id"]] for i in items if i["order_item_id"] in by_id]
+    what = ", ".join(v["name"] for v in chosen) or "the item"
+    refund = sum((Decimal(v["refundable_amount"]) for v in chosen), Decimal("0"))
+    fee = Decimal(verdict.get("return_shipping_fee") or "0")
+    back = money(max(refund - fee, Decimal("0")), cur)
+    return (
+        f"An exchange is only for another size or colour of the same product, so I can't swap the {what} from order "
+        f"{verdict['order_number']} for {wanted}. What you can do instead: return it for a refund (possible until "
+        f"**{day(verdict['window_ends_on'])}**; {money(refund, cur)} back if it arrived damaged, wrong or not as "
+        f"described, or {back} after the {money(fee, cur)} return shipping fee otherwise) and place a new order for "
+        f"{wanted}. Would you like to start a return?"
+    )

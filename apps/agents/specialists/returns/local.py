@@ -13,6 +13,7 @@ from typing import Any
 from pydantic_ai.messages import ModelMessage, ModelResponse
 from pydantic_ai.models.function import AgentInfo
 
+from apps.agents.confirmation import extract_confirmation
 from apps.agents.offline.slots import ALL, extract_quantity, match_items
 from apps.agents.specialists.local_common import (
     Turn,
@@ -29,7 +30,13 @@ from apps.agents.specialists.local_common import (
 )
 from apps.agents.specialists.local_rules import answer_then_escalate, open_turn
 from apps.agents.specialists.results import day, money
-from apps.agents.specialists.returns.answers import exchange_choice, policy_answer, reason_question
+from apps.agents.specialists.returns.answers import (
+    another_product_answer,
+    exchange_choice,
+    packaging_answer,
+    policy_answer,
+    reason_question,
+)
 from apps.agents.specialists.returns.exchange import pick_variant, step_variant
 from apps.agents.specialists.returns.refusals import (
     exception_offer,
@@ -39,11 +46,11 @@ from apps.agents.specialists.returns.refusals import (
     still_returnable,
     why_not,
 )
-from apps.agents.specialists.returns.status import status_reply
+from apps.agents.specialists.returns.status import returnable_reply, status_reply
 from apps.agents.tool_results import ErrorCode
-from apps.agents.understanding.exchanges import wanted_instead
+from apps.agents.understanding.exchanges import product_instead, wanted_instead, without_wanted
 from apps.agents.understanding.local_intents import learned_intent
-from apps.agents.understanding.reasons import return_reason
+from apps.agents.understanding.reasons import return_obstacle, return_reason
 from apps.agents.understanding.references import ResolutionKind, facts_from_data, resolve_in_context
 
 _AMOUNT_RE = re.compile(
@@ -66,7 +73,13 @@ def _behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     if intent == "status":
         return status_reply(t)
     if intent == "returnable" and not t.named_order_now():
-        return _returnable(t)
+        return returnable_reply(t)
+    if (
+        intent in ("exchange", "return", "policy")
+        and extract_confirmation(t.text) is not True  # a yes to our offer is the return offered, not the swap again
+        and any(map(product_instead, t.request_texts("returns")))
+    ):
+        return _another_product(t)
     if intent == "exchange" and _asks_exchange(t):
         return _exchange(t)
     if intent == "exchange":  # the variant is named ("swap it for a small"), or it leans to a return
@@ -85,13 +98,15 @@ def _exception_request(t: Turn) -> ModelResponse | None:
 
 
 # -- which order -------------------------------------------------------------------------------
-def _eligible_order(t: Turn, intent: str, action: str) -> tuple[dict[str, Any], None] | tuple[None, ModelResponse]:
+def _eligible_order(
+    t: Turn, intent: str, action: str, texts: list[str] | None = None
+) -> tuple[dict[str, Any], None] | tuple[None, ModelResponse]:
     """The return eligibility of the order the customer means; else what to answer first: the outcome of an action
     already taken, the question which order, the call that checks it, or why it cannot be checked."""
     final = _final_outcome(t, intent)
     if final is not None:
         return None, final
-    number, response = _pick(t, " for", action)
+    number, response = _pick(t, " for", action, texts)
     if response is not None:
         return None, response
     check = t.outcome("check_return_eligibility")
@@ -105,7 +120,9 @@ def _eligible_order(t: Turn, intent: str, action: str) -> tuple[dict[str, Any], 
     return check.data, None
 
 
-def _pick(t: Turn, purpose: str, action: str = "return") -> tuple[str | None, ModelResponse | None]:
+def _pick(
+    t: Turn, purpose: str, action: str = "return", texts: list[str] | None = None
+) -> tuple[str | None, ModelResponse | None]:
     """The order to act on, found by number or by what the customer says about it; else a question."""
     number = t.order_to_act_on()
     if number:
@@ -115,7 +132,7 @@ def _pick(t: Turn, purpose: str, action: str = "return") -> tuple[str | None, Mo
         return None, call(("list_returnable_orders", {}))
     orders = listed.get("orders") or []
     found = resolve_in_context(
-        t.request_texts("returns"), facts_from_data(orders), action=action, anchor=t.anchor_order()
+        texts or t.request_texts("returns"), facts_from_data(orders), action=action, anchor=t.anchor_order()
     )
     if found.kind is ResolutionKind.UNIQUE and found.order is not None:
         return found.order.number, None
@@ -143,28 +160,6 @@ def _pick(t: Turn, purpose: str, action: str = "return") -> tuple[str | None, Mo
     return None, say(
         f"Which order is it{purpose}? These can still be returned:",
         bullet(f"{order_line(o)}, returnable until {day(o['window_ends_on'])}" for o in returnable[:5]),
-    )
-
-
-def _returnable(t: Turn) -> ModelResponse:
-    """ "What can I still return?": the customer's orders that can go back, what they hold and until when."""
-    listed = t.result("list_returnable_orders")
-    if listed is None:
-        return say(failure_reply()) if t.outcome("list_returnable_orders") else call(("list_returnable_orders", {}))
-    orders = listed.get("orders") or []
-    if not orders:
-        return say(no_orders_reply(t, "I don't see any orders on your account, so there's nothing to return yet."))
-    returnable = [o for o in orders if o["returnable"]]
-    if not returnable:
-        return say(
-            "None of your recent orders can be returned right now:",
-            bullet(f"{order_line(o)}: {why_not(o)}" for o in orders[:5]),
-            "If one of them needs an exception, I can connect you with a person from our team.",
-        )
-    return say(
-        "You can still return items from these orders:",
-        bullet(f"{order_line(o)}, returnable until {day(o['window_ends_on'])}" for o in returnable[:5]),
-        "Final-sale items can't be returned. Would you like to start a return for one of them?",
     )
 
 
@@ -259,6 +254,10 @@ def named_items(text: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [i for i in items if i["product_name"] in chosen]
 
 
+def _box_only(t: Turn) -> bool:
+    return any(map(return_obstacle, t.request_texts("returns")))
+
+
 def _reason(t: Turn) -> str | None:
     for text in t.request_texts("returns"):
         reason = return_reason(text)
@@ -272,6 +271,12 @@ def _return_or_refund(t: Turn, intent: str) -> ModelResponse:
     verdict, response = _eligible_order(t, intent, "refund" if intent == "refund" else "return")
     if response is not None:
         return response
+    if _box_only(t):  # only the box is damaged: no return to start, whatever the reason words say
+        return say(packaging_answer(verdict, _named(t, verdict)))
+    if any(r["code"] == "return_in_progress" for r in verdict["refusals"]):
+        # "when you get the khakis back how much do i get?": the return open on the order answers, with its refund due
+        lead = f"Order {verdict['order_number']} already has a return open, so there's no second one to start."
+        return status_reply(t, number=verdict["order_number"], lead=lead, labels=False)
     if verdict["refusals"]:
         return say(order_refusal(verdict, intent, _reason(t)), *_alternatives(t, verdict, set()))
     if intent == "policy" and _reason(t) is None:
@@ -374,6 +379,8 @@ def _exchange(t: Turn) -> ModelResponse:
     verdict, response = _eligible_order(t, "exchange", "exchange")
     if response is not None:
         return response
+    if _box_only(t):
+        return say(packaging_answer(verdict, _named(t, verdict)))
     if verdict["refusals"]:
         return say(order_refusal(verdict, "exchange"), "Exchanges follow the same rules as returns.")
     items, question = _choose_items(t, verdict)
@@ -393,6 +400,21 @@ def _exchange(t: Turn) -> ModelResponse:
     reason = _reason(t) or ("size" if _size_changes(offered, wanted[1]["variant"]) else "changed_mind")
     args = {"order_number": verdict["order_number"], "items": items, "reason": reason}
     return call(("create_return", {**args, "exchange_for": wanted[1]["variant"]}))
+
+
+def _another_product(t: Turn) -> ModelResponse:
+    """ "exchange the bedding set for the wool throw": another product is no exchange (the exchanges page), so the item
+    named is looked up without the product wanted, and the answer is the return for a refund and a new order."""
+    texts = [without_wanted(text) for text in t.request_texts("returns")]
+    verdict, response = _eligible_order(t, "exchange", "exchange", texts)
+    if response is not None:
+        return response
+    if verdict["refusals"]:
+        return say(order_refusal(verdict, "exchange"), "Exchanges follow the same rules as returns.")
+    named = next((found for found in (named_items(text, verdict["order_items"]) for text in texts) if found), [])
+    items = [i for i in named or verdict["order_items"] if not i["final_sale"]] or named or verdict["order_items"]
+    wanted = next(w for w in map(product_instead, t.request_texts("returns")) if w)
+    return say(another_product_answer(verdict, items, wanted))
 
 
 # An answer to our "which one would you like?" this short is the variant, whole ("L / Navy", "large please").

@@ -6,16 +6,49 @@ from typing import Any
 
 from pydantic_ai.messages import ModelResponse
 
-from apps.agents.specialists.local_common import Turn, bullet, call, failure_reply, not_found_reply, say
+from apps.agents.specialists.local_common import (
+    Turn,
+    bullet,
+    call,
+    failure_reply,
+    no_orders_reply,
+    not_found_reply,
+    order_line,
+    say,
+)
 from apps.agents.specialists.results import day, money
+from apps.agents.specialists.returns.refusals import why_not
 from apps.agents.tool_results import ErrorCode
 from apps.agents.understanding.references import ResolutionKind, facts_from_data, resolve_order
 
 
+# -- what can still go back ---
+def returnable_reply(t: Turn) -> ModelResponse:
+    """ "What can I still return?": the customer's orders that can go back, what they hold and until when."""
+    listed = t.result("list_returnable_orders")
+    if listed is None:
+        return say(failure_reply()) if t.outcome("list_returnable_orders") else call(("list_returnable_orders", {}))
+    orders = listed.get("orders") or []
+    if not orders:
+        return say(no_orders_reply(t, "I don't see any orders on your account, so there's nothing to return yet."))
+    returnable = [o for o in orders if o["returnable"]]
+    if not returnable:
+        return say(
+            "None of your recent orders can be returned right now:",
+            bullet(f"{order_line(o)}: {why_not(o)}" for o in orders[:5]),
+            "If one of them needs an exception, I can connect you with a person from our team.",
+        )
+    return say(
+        "You can still return items from these orders:",
+        bullet(f"{order_line(o)}, returnable until {day(o['window_ends_on'])}" for o in returnable[:5]),
+        "Final-sale items can't be returned. Would you like to start a return for one of them?",
+    )
+
+
 # -- refund status ---------------------------------------------------------------------------------
-def status_reply(t: Turn, *, number: str | None = None, lead: str = "") -> ModelResponse:
+def status_reply(t: Turn, *, number: str | None = None, lead: str = "", labels: bool = True) -> ModelResponse:
     """The refunds, refund requests and returns of the customer (of order `number`, else the one the conversation
-    names), `lead` said first."""
+    names), `lead` said first; `labels`: with each return's label reference."""
     outcome = t.outcome("refund_status")
     if outcome is None:
         number = number or t.order_number()
@@ -42,8 +75,9 @@ def status_reply(t: Turn, *, number: str | None = None, lead: str = "") -> Model
     for r in d["returns"]:
         if r["order_number"] in request_orders:
             continue
+        label = f", label {r['label_reference']}" if labels else ""
         lines.append(
-            f"Return for order {r['order_number']} ({', '.join(r['items'])}), label {r['label_reference']}: "
+            f"Return for order {r['order_number']} ({', '.join(r['items'])}){label}: "
             f"**{r['status_label'].lower()}**{_received(r)}.{_still_due(r)}"
         )
     where = f" for order {d['order_number']}" if d.get("order_number") else ""
