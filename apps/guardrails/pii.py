@@ -221,6 +221,8 @@ def _own_phone(digits: str, context: GuardrailContext) -> bool:
 
 
 def _spans_phones(text: str, context: GuardrailContext) -> Iterator[PiiSpan]:
+    if len(_digits(text)) < 7:
+        return  # a phone span needs 7 of the text's digits: most texts have fewer, and the matcher is costly
     seen: set[tuple[int, int]] = set()
     for start, end in _phone_candidates(text):
         digits = _digits(text[start:end])

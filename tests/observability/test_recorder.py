@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -62,3 +63,22 @@ def test_traces_are_read_only_in_the_admin(admin_user: Any) -> None:
     assert trace_admin.has_change_permission(request) is False
     assert trace_admin.has_delete_permission(request) is False
     assert trace_admin.has_view_permission(request) is True
+
+
+def test_spans_keep_their_times_latency_and_data_exactly() -> None:
+    # given: data with quotes, backslashes, braces, commas, newlines, non-ASCII and nesting (what array text escapes)
+    recorder = TraceRecorder()
+    tricky = {"text": 'say "hi", {ok}\\n\nnaïve ✓ \\"', "nested": [1, 2.5, None, True, {"a": "b,c"}], "empty": ""}
+    recorder.add(SpanKind.REPLY, 'assistant "quoted", {braced}', latency_ms=12.345678, error='a "b"\\c', **tricky)
+    recorder.add(SpanKind.ROUTING, "route")
+    # when
+    trace = recorder.persist()
+    # then
+    first, second = trace.spans.order_by("position")
+    recorded = recorder.spans[0]
+    assert (first.kind, first.name, first.error) == ("reply", 'assistant "quoted", {braced}', 'a "b"\\c')
+    assert first.data == tricky
+    assert first.latency_ms == recorded.latency_ms == 12.346
+    assert first.started_at == recorded.started_at
+    assert first.ended_at == recorded.started_at + timedelta(milliseconds=12.346)
+    assert (second.position, second.kind, second.data, second.error) == (1, "routing", {}, "")
