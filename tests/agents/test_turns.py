@@ -152,6 +152,18 @@ def test_human_route_escalates(say: Any, pushed: list, route_to: Any) -> None:
     assert Escalation.objects.filter(conversation=message.conversation, reason_code="customer_request").count() == 1
 
 
+def _answered_without_hand_over(message: Message, reply: Message | None) -> Trace:
+    """The turn's reply is not the hand-over's, the conversation waits for no one, nothing escalated."""
+    assert reply is not None
+    assert reply.text != HUMAN_REPLY
+    message.conversation.refresh_from_db()
+    assert message.conversation.status != ConversationStatus.WAITING_HUMAN
+    assert Escalation.objects.filter(conversation=message.conversation).count() == 0
+    trace = Trace.objects.get()
+    assert trace.status != TraceStatus.HANDOFF
+    return trace
+
+
 def test_a_question_about_how_to_reach_the_shop_routed_human_is_answered_not_handed_over(
     say: Any, pushed: list, route_to: Any
 ) -> None:
@@ -161,16 +173,10 @@ def test_a_question_about_how_to_reach_the_shop_routed_human_is_answered_not_han
     # when
     reply = turn_run(message_id=message.pk)
     # then the help center's specialist answers it: no hand-over, no escalation
-    assert reply is not None
-    assert reply.text != HUMAN_REPLY
-    message.conversation.refresh_from_db()
-    assert message.conversation.status != ConversationStatus.WAITING_HUMAN
+    trace = _answered_without_hand_over(message, reply)
     assert message.conversation.current_route == "faq"
-    trace = Trace.objects.get()
     assert trace.route == "faq"
-    assert trace.status != TraceStatus.HANDOFF
     assert not trace.spans.filter(kind="tool_call", name="escalate_to_human").exists()
-    assert Escalation.objects.filter(conversation=message.conversation).count() == 0
 
 
 def test_a_question_about_support_hours_that_mentions_needing_someone_later_is_answered_not_handed_over(
@@ -182,13 +188,8 @@ def test_a_question_about_support_hours_that_mentions_needing_someone_later_is_a
     # when
     reply = turn_run(message_id=message.pk)
     # then the specialist answers it: no hand-over, no escalation, the turn did not fail
-    assert reply is not None
-    assert reply.text != HUMAN_REPLY
-    message.conversation.refresh_from_db()
-    assert message.conversation.status != ConversationStatus.WAITING_HUMAN
-    trace = Trace.objects.get()
+    trace = _answered_without_hand_over(message, reply)
     assert trace.status == TraceStatus.OK
-    assert Escalation.objects.filter(conversation=message.conversation).count() == 0
 
 
 def test_out_of_scope_is_declined_without_a_model_call(say: Any, pushed: list, route_to: Any, providers: Any) -> None:
