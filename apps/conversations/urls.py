@@ -1,10 +1,13 @@
 from django.urls import path
+from django.views.generic import RedirectView
 
 from apps.conversations import review_views, views
 
 app_name = "conversations"
 
 urlpatterns = [
+    # The address `make run` prints lands customers on the chat, not a 404.
+    path("", RedirectView.as_view(pattern_name="conversations:chat"), name="home"),
     path("chat/", views.chat_page, name="chat"),
     path("chat/embed/", views.chat_embed, name="chat-embed"),
     path("chat/widget-demo/", views.widget_demo, name="widget-demo"),

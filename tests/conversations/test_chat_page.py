@@ -32,6 +32,11 @@ def test_signing_in_lands_on_the_chat_page_not_a_missing_profile_page():
     assert "Signed in as Ada" in body
 
 
+def test_the_site_root_sends_people_to_the_chat_page():
+    response = Client().get("/")
+    assert (response.status_code, response["Location"]) == (302, "/chat/")
+
+
 def test_the_widget_frame_has_no_sign_in_link():
     assert 'id="chat-signin"' not in Client().get("/chat/embed/").content.decode()
 
