@@ -19,6 +19,14 @@ one after the other. Printed per level:
   embedding server, and their sum: issue 14's memory figure ("the total with 2 processes", the model server
   counted because the workers need it); the web process's apart, and `uptime`'s load average.
 
+What the turns ask (BENCH_KNOWLEDGE): 1 (default) loads the demo shop's help centre (apps/knowledge/demo_kb/,
+`manage.py ingest_demo_kb`, what `make run` seeds) into the bench database first and drives a guest's realistic mix
+(MIX below: mostly policy questions the help centre answers, some out of scope, some it cannot answer); 0 empties the
+knowledge tables and asks the three old questions, every turn taking the FAQ's unanswered path (three searches, an
+unanswered-question row, a ticket offer): the figures docs/scaling.md quoted before the knowledge mode, kept for
+comparison. The mode and the unanswered-question rows the measured turns left are printed. Guests cannot ask about
+their orders (that needs verification), so the mix has no order questions.
+
 Beside it, the floor: an empty entry's round trip to the socket (`apps.agents.turn_queue.echo_enqueue`, added
 from this process, read by a turn worker, sent through the channel layer and relayed by the web process to the
 socket), its CPU per round trip, and the ratio of a full turn to it.
@@ -26,7 +34,8 @@ socket), its CPU per round trip, and the ratio of a full turn to it.
 Run: `.venv/bin/python -m config.devstack bench bench/bench_turn_throughput.py`
 Env: BENCH_CONCURRENCY (default "1,50,200"), BENCH_TURNS_PER_CONVERSATION (3), BENCH_WORKERS (turn worker
 processes, one per core), BENCH_WORKER_THREADS (turns at once per worker process, 4), BENCH_MODEL ("local"),
-BENCH_FLOOR (50), BENCH_EMBEDDING_SERVER (1: one embedding server, `python -m apps.agents.offline.serve`, for the
+BENCH_FLOOR (50), BENCH_KNOWLEDGE (1: the demo help centre and the mix; 0: no documents, the old three questions),
+BENCH_EMBEDDING_SERVER (1: one embedding server, `python -m apps.agents.offline.serve`, for the
 workers, its CPU counted as the kind "embedder"; 0: each worker loads the model itself), BENCH_QUEUE_MAX (the turn
 queue's `busy` limit; clients resend after `retry_after`, 1 s here).
 """
@@ -55,7 +64,23 @@ MODEL = os.environ.get("BENCH_MODEL", "local")
 FLOOR_ROUND_TRIPS = int(os.environ.get("BENCH_FLOOR", "50"))
 QUEUE_MAX = os.environ.get("BENCH_QUEUE_MAX", "")  # the turn queue's busy limit (default: the setting's)
 EMBEDDING_SERVER = os.environ.get("BENCH_EMBEDDING_SERVER", "1") == "1"
+KNOWLEDGE = os.environ.get("BENCH_KNOWLEDGE", "1") != "0"
+# BENCH_KNOWLEDGE=0: the old questions, against no documents (comparable with the figures before the mix)
 QUESTIONS = ["Do you ship to Norway?", "What is your return policy?", "How long does delivery take?"]
+# BENCH_KNOWLEDGE=1: what a guest asks, against the demo help centre. 7 of 10 answered from it, 2 out of scope,
+# 1 it has no answer for; conversation k starts at MIX[k % 10] so the turns in flight are a mix at every moment.
+MIX = [
+    "How many days do I have to return something?",
+    "Can I pay with PayPal?",
+    "Do you ship to Canada, and how long does it take?",
+    "Can you write me a poem about the sea?",
+    "How much does express shipping cost?",
+    "Do gift cards expire?",
+    "Do you have a physical store in Lisbon where I can try things on?",
+    "What does the warranty cover?",
+    "What's the weather like in Paris tomorrow?",
+    "How do I use a promo code?",
+]
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -143,7 +168,39 @@ async def _recv(ws) -> dict:  # type: ignore[no-untyped-def]
     return json.loads(await asyncio.wait_for(ws.recv(), timeout=300))
 
 
-async def _conversation(url: str, origin: str, res: dict[str, list], floor: int = 0) -> None:
+def _question(conversation: int, turn: int) -> str:
+    # every text distinct, as in real traffic: no embedding or retrieval cache answers for free
+    ref = uuid.uuid4().hex[:6]
+    if KNOWLEDGE:
+        return f"{MIX[(conversation + turn) % len(MIX)]} (ref {ref})"
+    return f"{QUESTIONS[turn % len(QUESTIONS)]} Thanks! (ref {ref})"
+
+
+def _prepare_knowledge() -> str:
+    """The bench database's knowledge tables for the mode: the demo help centre, or empty. Returns the mode's line."""
+    from _knowledge import reset_knowledge
+
+    from apps.knowledge.models import Chunk, Document
+
+    reset_knowledge(keep_cache=True)
+    if not KNOWLEDGE:
+        return "knowledge: none (BENCH_KNOWLEDGE=0): the old three questions, every turn the FAQ's unanswered path"
+    t0 = time.perf_counter()
+    # in a process of its own, so this client does not hold the embedding model through the measurement
+    subprocess.run([sys.executable, "manage.py", "ingest_demo_kb"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    return (
+        f"knowledge: the demo help centre ({Document.objects.count()} documents, {Chunk.objects.count()} chunks, "
+        f"ingested in {time.perf_counter() - t0:.1f} s); a guest's mix of {len(MIX)} questions (BENCH_KNOWLEDGE=1)"
+    )
+
+
+def _unanswered() -> int:
+    from apps.knowledge.models import UnansweredQuestion
+
+    return UnansweredQuestion.objects.count()
+
+
+async def _conversation(url: str, origin: str, res: dict[str, list], floor: int = 0, index: int = 0) -> None:
     import websockets
 
     async with websockets.connect(url, origin=origin, max_size=2**20, open_timeout=120) as ws:
@@ -152,8 +209,7 @@ async def _conversation(url: str, origin: str, res: dict[str, list], floor: int 
             pass
         for i in range(TURNS_PER_CONVERSATION):
             t0 = time.perf_counter()
-            # every text distinct, as in real traffic: no embedding or retrieval cache answers for free
-            text = f"{QUESTIONS[i % len(QUESTIONS)]} Thanks! (ref {uuid.uuid4().hex[:6]})"
+            text = _question(index, i)
             frame = json.dumps({"type": "message", "id": uuid.uuid4().hex, "text": text})
             await ws.send(frame)
             first_delta_wall = None
@@ -245,7 +301,9 @@ async def _floor_run(sockets: list, groups: list[str], res: dict[str, list], per
 async def _level(url: str, origin: str, n: int) -> tuple[dict[str, list], float]:
     res: dict[str, list] = {"accepted": [], "final": [], "errors": [], "groups": [], "delta_at": [], "busy": []}
     t0 = time.perf_counter()
-    outcomes = await asyncio.gather(*(_conversation(url, origin, res) for _ in range(n)), return_exceptions=True)
+    outcomes = await asyncio.gather(
+        *(_conversation(url, origin, res, index=k) for k in range(n)), return_exceptions=True
+    )
     wall = time.perf_counter() - t0
     res["errors"].extend(repr(o)[:80] for o in outcomes if isinstance(o, BaseException))
     return res, wall
@@ -289,6 +347,8 @@ def _print_cpu(label: str, before: dict[str, float], after: dict[str, float], co
 
 def main() -> int:
     postgres_pid, redis_pid = _server_pids()
+    mode = _prepare_knowledge()
+    print(mode)
     port = free_port()
     env = {
         **os.environ,
@@ -359,13 +419,15 @@ def main() -> int:
             )
             floor_cpu = _print_cpu("floor", res["cpu_before"], res["cpu_after"], len(res["floor"]))
         for n in LEVELS:
+            unanswered = _unanswered()
             before = procs.snapshot()
             res, wall = asyncio.run(_level(url, origin, n))
             after = procs.snapshot()
             final = res["final"]
             print(
                 f"  {n:>4} conversations, {len(final)} turns in {wall:5.1f} s: {len(final) / wall:6.1f} turns/s, "
-                f"{len(res['errors'])} errors, {len(res['busy'])} busy answers (resent) | load {load_average()}"
+                f"{len(res['errors'])} errors, {len(res['busy'])} busy answers (resent), "
+                f"{_unanswered() - unanswered} unanswered-question rows | load {load_average()}"
             )
             if res["errors"]:
                 print(f"       errors: {sorted(set(map(str, res['errors'])))[:5]}")
@@ -411,6 +473,7 @@ def main() -> int:
         )
         rss, pss, peak = _memory(web.pid)
         print(f"  web RSS {rss:7.1f} MiB (peak {peak:7.1f})" + (f", PSS {pss:7.1f} MiB" if pss is not None else ""))
+        print(f"  {mode}")
         print(f"  load {load_average()}")
     finally:
         others = (embedding_server,) if embedding_server is not None else ()
