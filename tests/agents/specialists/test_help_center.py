@@ -127,6 +127,19 @@ def test_a_near_miss_answers_when_its_page_holds_another_result_and_alone_it_doe
     assert relevant_chunks([]) == []
 
 
+def test_a_best_excerpt_clear_of_the_next_answers_alone_and_one_tied_or_too_low_does_not():
+    # given best excerpts under 0.9 of the threshold (0.5), each alone on its page
+    clear = [_chunk(1, 10, 0.41), _chunk(2, 20, 0.35), _chunk(3, 30, 0.3)]
+    tied = [_chunk(1, 10, 0.41), _chunk(2, 20, 0.37), _chunk(3, 30, 0.3)]
+    low = [_chunk(1, 10, 0.39), _chunk(2, 20, 0.2)]
+
+    # when / then: only the one at 0.8 of the threshold or more that leads the next by a tenth of it, and alone
+    assert [c.chunk_id for c in relevant_chunks(clear)] == [1]
+    assert relevant_chunks(tied) == []
+    assert relevant_chunks(low) == []
+    assert [c.chunk_id for c in relevant_chunks(clear[:1])] == [1]
+
+
 def test_a_message_asking_two_questions_is_cut_into_them_and_one_question_is_not():
     # when / then
     assert asked_questions("what's your phone number, and do you ship on sundays?") == [
