@@ -16,10 +16,11 @@ import functools
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["PLAN_EARLIER", "TurnPlan", "earlier_steps", "plan_for_turn"]
-
+from apps.agents.routing.person import asks_how_to_reach
 from apps.agents.understanding.intents import SPECIALISTS
 from apps.agents.understanding.planner import Plan, Step, plan_message, refers_back, route_pieces, split_pieces
+
+__all__ = ["PLAN_EARLIER", "TurnPlan", "earlier_steps", "plan_for_turn"]
 
 HUMAN = "human"
 # deps.facts key: the texts of the plan's earlier steps a step points back at (`planner.refers_back`), read by the local
@@ -44,8 +45,6 @@ def plan_for_turn(text: str, *, conversation: Any = None) -> TurnPlan | None:
     if not plan.is_multi:
         return None
     if any(s.asks_for_person for s in plan.steps):
-        from apps.agents.routing.person import asks_how_to_reach
-
         if asks_how_to_reach(text):
             # "are you open on sundays? i might need to talk to someone then": as a whole, it asks when people are
             # there (the learned `human` intents), so the help center answers it as one request
