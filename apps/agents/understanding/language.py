@@ -72,13 +72,19 @@ def fold(word: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+def read_glossary_file(path: Path) -> tuple[dict[str, str], dict[tuple[str, ...], str]]:
+    """A glossary file's header fields and its terms, each key as the folded words `gloss` matches on."""
+    # Every key and value is a string: "no", "si" and "on" are words here, not YAML's booleans.
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.BaseLoader)  # noqa: S506 -- strings only
+    terms = {tuple(fold(w) for _, w, _ in _words(str(k))): str(v or "") for k, v in data["terms"].items()}
+    return data, terms
+
+
 @functools.cache
 def glossaries() -> dict[str, Glossary]:
     out: dict[str, Glossary] = {}
     for path in sorted(GLOSSARY_DIR.glob("*.yaml")):
-        # Every key and value is a string: "no", "si" and "on" are words here, not YAML's booleans.
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.BaseLoader)  # noqa: S506 -- strings only
-        terms = {tuple(fold(w) for _, w, _ in _words(str(k))): str(v or "") for k, v in data["terms"].items()}
+        data, terms = read_glossary_file(path)
         out[data["language"]] = Glossary(data["language"], data["name"], data["note"], terms)
     return out
 

@@ -208,18 +208,12 @@ GLOSSARY_DIR = Path(__file__).resolve().parent / "glossary"
 def _glossaries() -> dict:
     """The understanding layer's glossaries with the detector's words on top (glossary/<code>.yaml: what one
     says to an assistant about its instructions and what to do; the shop's words stay the understanding's)."""
-    import yaml
-
-    from apps.agents.understanding.language import Glossary, _words, glossaries
-    from apps.agents.understanding.language import fold as fold_word
+    from apps.agents.understanding.language import Glossary, glossaries, read_glossary_file
 
     merged = {}
     for code, glossary in glossaries().items():
         path = GLOSSARY_DIR / f"{code}.yaml"
-        extra: dict = {}
-        if path.is_file():
-            data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.BaseLoader)  # noqa: S506 -- strings only
-            extra = {tuple(fold_word(w) for _, w, _ in _words(str(k))): str(v or "") for k, v in data["terms"].items()}
+        extra = read_glossary_file(path)[1] if path.is_file() else {}
         merged[code] = Glossary(glossary.language, glossary.name, glossary.note, {**glossary.terms, **extra})
     return merged
 
