@@ -108,8 +108,13 @@ def _messages_between(conversation: Conversation, after: int, upto: int) -> list
 
 
 @database_sync_to_async
-def _accept(conversation: Conversation, text: str, client_id: str) -> tuple[dict[str, Any], bool]:
-    conversation.refresh_from_db()
+def _accept(
+    conversation: Conversation, text: str, client_id: str, limits: dict[str, str] | None = None
+) -> tuple[dict[str, Any], bool]:
+    """The message stored (`message_accept_customer` re-reads the conversation), after its rate limits when given:
+    one thread hop for both."""
+    if limits is not None:
+        ratelimits.check_message(**limits)
     message, created = services.message_accept_customer(
         conversation=conversation, text=text, client_message_id=client_id
     )
@@ -331,9 +336,13 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         subject = self.ident.actor_key or (
             f"conversation:{self.conversation.public_id}" if self.conversation else f"connection:{self.channel_name}"
         )
-        await _check_message(ip=self.client_ip, actor=subject, connection=self.channel_name)
-        conversation = await self.ensure_conversation()
-        stored, created = await _accept(conversation, text, client_id)
+        limits = {"ip": self.client_ip, "actor": subject, "connection": self.channel_name}
+        if self.conversation is None:
+            # counted before the conversation starts: a refused first message starts nothing
+            await _check_message(**limits)
+            stored, created = await _accept(await self.ensure_conversation(), text, client_id)
+        else:
+            stored, created = await _accept(self.conversation, text, client_id, limits)
         await self.send_json({"type": "accepted", "id": client_id, "duplicate": not created, "message": stored})
 
     async def on_start(self, content: dict[str, Any]) -> None:
