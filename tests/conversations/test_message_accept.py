@@ -10,7 +10,7 @@ from asgiref.sync import sync_to_async
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from apps.conversations import events, selectors, services
+from apps.conversations import events, ratelimits, selectors, services
 from apps.conversations.models import Conversation, ConversationStatus, Message, MessageStatus
 from tests.conversations.conftest import communicator
 
@@ -132,4 +132,42 @@ async def test_a_message_over_the_limit_on_an_open_conversation_is_refused_and_n
     assert (frame["type"], frame["code"], frame["id"]) == ("error", "rate_limited", "m-2")
     stored = await sync_to_async(list)(Message.objects.values_list("client_message_id", flat=True))
     assert stored == ["m-1"]
+    assert len(turns) == 1
+
+
+@pytest.mark.asyncio
+async def test_a_first_message_starts_the_conversation_with_its_ready_frame_and_a_refused_one_starts_none(
+    settings, turns
+) -> None:
+    # given one customer message per address per hour
+    settings.CHAT_RATE_PER_IP = "1/h"
+    frames = []
+    for client_id in ("f-1", "f-2"):  # two cookieless sockets from one address, each without a conversation
+        comm = communicator(client_ip="203.0.113.70")
+        await comm.connect()
+        await comm.send_json_to({"type": "hello", "last_seq": 0})
+        await comm.receive_json_from(timeout=3)
+        # when each sends its first message
+        await comm.send_json_to({"type": "message", "id": client_id, "text": "hello"})
+        frames.append([await comm.receive_json_from(timeout=5)])
+        while frames[-1][-1]["type"] not in ("accepted", "error"):
+            frames[-1].append(await comm.receive_json_from(timeout=5))
+        await comm.disconnect()
+    # then the first starts a conversation whose ready frame says nothing is stored yet, then is accepted
+    conversation = await sync_to_async(Conversation.objects.get)()
+    ready, accepted = frames[0]
+    assert ready == {
+        "type": "ready",
+        "conversation": str(conversation.public_id),
+        "access": ready["access"],
+        "status": "open",
+        "identity": {"kind": "guest", "name": "", "verified_order": None},
+        "last_seq": 0,
+        "csat_pending": False,
+        "feedback": {},
+    }
+    assert (accepted["type"], accepted["id"], accepted["message"]["seq"]) == ("accepted", "f-1", 1)
+    # and the second is refused before any conversation is started for it
+    assert frames[1] == [{"type": "error", "code": "rate_limited", "message": ratelimits.TOO_FAST, "id": "f-2"}]
+    assert await sync_to_async(Conversation.objects.count)() == 1
     assert len(turns) == 1
