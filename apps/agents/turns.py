@@ -22,7 +22,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from apps.agents import handoff
 from apps.agents.accounting import count_tokens
@@ -380,8 +380,12 @@ def _deliver(deps: SupportDeps, message: Message, outcome: TurnOutcome) -> Messa
         data.update(message=reply.pk, chars=len(outcome.text), citations=len(outcome.citations))
         if "stream" in deps.facts:
             data["stream"] = deps.facts["stream"]
-    Message.objects.filter(pk=message.pk).update(status=MessageStatus.ANSWERED)
+    with connection.cursor() as cursor:  # `.update()` as written by the ORM, without its compile on every turn
+        cursor.execute(_ANSWERED_SQL, [MessageStatus.ANSWERED, message.pk])
     return reply
+
+
+_ANSWERED_SQL = f"UPDATE {Message._meta.db_table} SET status = %s WHERE id = %s"  # noqa: S608 - constant name
 
 
 def _reply_extras(deps: SupportDeps, text: str) -> dict[str, Any]:

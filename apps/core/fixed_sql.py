@@ -7,6 +7,7 @@ list is built once per model from its `_meta`, and a row becomes an instance exa
 
     columns = model_columns(Message, "m")          # 'm."id", m."conversation_id", ...'
     message, rest = model_from_row(Message, row)   # the instance, and the row's remaining values
+    model_insert(PendingAction(...))               # a new row, as `save()` inserts it
 """
 
 from __future__ import annotations
@@ -57,3 +58,25 @@ def model_from_row(model: type[M], row: Sequence[Any]) -> tuple[M | None, Sequen
         for converter in converters:
             values[position] = converter(values[position], expression, connection)
     return model.from_db(DEFAULT_DB_ALIAS, list(attnames), values), rest
+
+
+@cache
+def _insert_sql(model: type[Model]) -> tuple[str, tuple[Any, ...]]:
+    fields = tuple(f for f in model._meta.concrete_fields if not f.primary_key)
+    columns = ", ".join(f'"{f.column}"' for f in fields)
+    placeholders = ", ".join("%s" for _ in fields)
+    table = model._meta.db_table
+    pk = model._meta.pk.column
+    return f'INSERT INTO "{table}" ({columns}) VALUES ({placeholders}) RETURNING "{pk}"', fields  # noqa: S608
+
+
+def model_insert(instance: Model) -> None:
+    """`instance.save()` of a new row (`save(force_insert=True)`) in one statement written once per model: the
+    fields' `pre_save` (auto_now) and `get_db_prep_save`, as the ORM's INSERT prepares them; sets the primary key."""
+    sql, fields = _insert_sql(type(instance))
+    values = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        instance.pk = cursor.fetchone()[0]
+    instance._state.adding = False
+    instance._state.db = DEFAULT_DB_ALIAS
