@@ -48,10 +48,11 @@ from apps.agents.specialists.returns.refusals import (
 )
 from apps.agents.specialists.returns.status import returnable_reply, status_reply
 from apps.agents.tool_results import ErrorCode
+from apps.agents.understanding.choice import choose_order
 from apps.agents.understanding.exchanges import product_instead, wanted_instead, without_wanted
 from apps.agents.understanding.local_intents import learned_intent
 from apps.agents.understanding.reasons import return_obstacle, return_reason
-from apps.agents.understanding.references import ResolutionKind, facts_from_data, resolve_in_context
+from apps.agents.understanding.references import ResolutionKind
 
 _AMOUNT_RE = re.compile(
     r"(?:[$€£]\s?(\d+(?:[.,]\d{1,2})?))|(?:(\d+(?:[.,]\d{1,2})?)\s?(?:usd|dollars?|eur|euros?))", re.I
@@ -131,36 +132,34 @@ def _pick(
     if listed is None:
         return None, call(("list_returnable_orders", {}))
     orders = listed.get("orders") or []
-    found = resolve_in_context(
-        texts or t.request_texts("returns"), facts_from_data(orders), action=action, anchor=t.anchor_order()
-    )
-    if found.kind is ResolutionKind.UNIQUE and found.order is not None:
-        return found.order.number, None
-    if found.kind is ResolutionKind.NONE and found.cues and orders:
-        return None, say(
-            "I couldn't find that item in your recent orders. Which order is it? Your recent orders:",
-            bullet(order_line(o) for o in orders[:5]),
-        )
-    if found.kind is ResolutionKind.AMBIGUOUS and len(found.orders) < len(orders):
-        narrowed = set(found.numbers)
-        orders = [o for o in orders if o["number"] in narrowed]
-    returnable = [o for o in orders if o["returnable"]]
-    if len(returnable) == 1:
-        return returnable[0]["number"], None
     if not orders:
         return None, say(
             no_orders_reply(t, "I don't see any orders on your account, so there's nothing to return yet.")
         )
-    if not returnable:
+    choice = choose_order(
+        texts or t.request_texts("returns"), orders, action=action, tiers=(_returnable,), anchor=t.anchor_order()
+    )
+    if choice.kind is ResolutionKind.UNIQUE:
+        return choice.number, None
+    if choice.kind is ResolutionKind.NONE:
+        return None, say(
+            "I couldn't find that item in your recent orders. Which order is it? Your recent orders:",
+            bullet(order_line(o) for o in orders[:5]),
+        )
+    if not choice.fitting:
         return None, say(
             "None of your recent orders can be returned right now:",
-            bullet(f"{order_line(o)}: {why_not(o)}" for o in orders[:5]),
+            bullet(f"{order_line(o)}: {why_not(o)}" for o in choice.candidates[:5]),
             "If one of them needs an exception, I can connect you with a person from our team.",
         )
     return None, say(
         f"Which order is it{purpose}? These can still be returned:",
-        bullet(f"{order_line(o)}, returnable until {day(o['window_ends_on'])}" for o in returnable[:5]),
+        bullet(f"{order_line(o)}, returnable until {day(o['window_ends_on'])}" for o in choice.candidates[:5]),
     )
+
+
+def _returnable(row: Any) -> bool:
+    return bool(row.get("returnable"))
 
 
 # -- which items ------------------------------------------------------------------------------
