@@ -12,12 +12,13 @@ that portion is measured, not read). Reads nothing from ../shared.
 
 import argparse
 import time
+from pathlib import Path
 
 import django
 
 django.setup()
 
-from apps.evaluation.reference_cases import PORTIONS, load_cases, report_lines, run_cases, tallies  # noqa: E402
+from apps.evaluation.reference_cases import CASES_DIR, PORTIONS, load_cases, report_lines, run_cases, tallies  # noqa: E402
 from apps.evaluation.runner import DEMO_CUSTOMERS, DEMO_ORDERS  # noqa: E402
 
 
@@ -25,6 +26,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--portion", default=",".join(PORTIONS), help="tuning, heldout or both (comma-separated)")
     parser.add_argument("--by", choices=("action", "tags"), default=None)
+    parser.add_argument("--cases", type=Path, default=CASES_DIR, help="the folder of tuning.yaml / heldout.yaml")
     parser.add_argument("--failures", action="store_true", help="list the tuning portion's wrong cases")
     args = parser.parse_args()
 
@@ -34,7 +36,7 @@ def main() -> None:
 
     seed_demo(base_date=timezone.localdate(), customers=DEMO_CUSTOMERS, orders=DEMO_ORDERS)
     portions = [p.strip() for p in args.portion.split(",") if p.strip()]
-    cases = load_cases(portions)
+    cases = load_cases(portions, directory=args.cases)
     if not cases:
         print("no reference cases found (apps/agents/understanding/reference_cases/{tuning,heldout}.yaml)")
         return

@@ -76,13 +76,14 @@ def _order_detail_qs(qs: QuerySet[Order]) -> QuerySet[Order]:
 def order_list_for_customer(
     *, customer: Customer | None, limit: int = 10, status: str | Iterable[str] | None = None
 ) -> list[Order]:
-    """The customer's most recent orders, newest first (items prefetched)."""
+    """The customer's most recent orders, newest first (items and their products, shipments and payments prefetched)."""
     if customer is None:
         return []
     qs = Order.objects.filter(customer=customer)
     if status:
         qs = qs.filter(status__in=[status] if isinstance(status, str) else list(status))
-    return list(qs.prefetch_related("items").order_by("-placed_at", "-id")[: _limit(limit)])
+    related = ("items__variant__product", "shipments", "payments__method")
+    return list(qs.prefetch_related(*related).order_by("-placed_at", "-id")[: _limit(limit)])
 
 
 def order_get_for_customer(*, customer: Customer | None, number: str, only_order: Order | None = None) -> Order:

@@ -5,15 +5,19 @@ read the resolver. Each names a demo customer (`alice`, `bob`, `carmen`; or a ve
 earlier customer messages of the conversation), the action the customer wants, and what should happen:
 
     - customer: alice
-      message: "can you cancel the one with the mug"
-      action: cancel
+      say: "can you cancel the one with the mug"
+      action: cancel         # track | cancel | return | invoice | change | any
       expect: one            # one | ask | none
       orders: [TW-100001]    # one: the order; ask: the candidates the question should list; none: []
       items: [Stoneware Mug] # one: the items the message names (optional)
 
+(`earlier: [...]` adds earlier customer messages, oldest first; `guest: {order: ...}` plays a verified guest.)
+
 A case is played as the specialist plays the turn: the specialist's own tool lists the customer's orders from the
 database (`list_orders`, `list_returnable_orders`, or billing's `list_invoices`), and
-`understanding.choice.choose_order` decides, with the tiers the specialist gives that action. `one` is right when
+`understanding.choice.choose_order` decides, with the tiers the specialist gives that action (`track`, `cancel`,
+`change` (the address) and `any` (the details of an order) as the order specialist; `return` as the returns
+specialist; `invoice` over the invoices, without tiers). `one` is right when
 the order (and, when the case lists them, the items) match; `ask` when the question lists exactly the expected
 candidates (`ask_kind_right` counts a question of any candidates); `none` when nothing of theirs is said to fit.
 
@@ -60,9 +64,10 @@ _ACTION_ALIASES = {
     "detail": "details",
     "info": "details",
     "order_details": "details",
+    "any": "details",
     "address": "change_address",
     "change_shipping_address": "change_address",
-    "change": "modify",
+    "change": "change_address",
     "modify_items": "modify",
     "start_return": "return",
     "returns": "return",
@@ -191,7 +196,8 @@ def _deps(case: ReferenceCase) -> Any:
 
 
 def _rows(case: ReferenceCase, ctx: Any) -> tuple[list[dict[str, Any]], Sequence[Tier], bool]:
-    """The orders the specialist's own tool lists for this action, its tiers, and whether a single order decides."""
+    """The orders the specialist's own tool lists for this action, its tiers, and whether it is the order specialist
+    (a single order decides; its tiers only guess when nothing was described) or the returns one."""
     from apps.agents.specialists.billing.orders import INVOICE_LIMIT, invoice_orders
     from apps.agents.specialists.billing.tools import list_invoices
     from apps.agents.specialists.order.tools import list_orders
@@ -219,7 +225,14 @@ def play_case(case: ReferenceCase) -> CaseResult:
     if not rows:
         choice = OrderChoice(ResolutionKind.NONE, resolution=None)  # type: ignore[arg-type]
     else:
-        choice = choose_order(texts, rows, action=_resolver_action(case.action), tiers=tiers, single_decides=single)
+        choice = choose_order(
+            texts,
+            rows,
+            action=_resolver_action(case.action),
+            tiers=tiers,
+            single_decides=single,
+            described_too=not single,
+        )
     return score(case, choice)
 
 
@@ -228,7 +241,7 @@ def score(case: ReferenceCase, choice: OrderChoice) -> CaseResult:
     if got == "one":
         orders: tuple[str, ...] = (str(choice.number),)
     elif got == "ask":
-        orders = tuple(str(row["number"]) for row in choice.candidates[:5])
+        orders = tuple(str(row["number"]) for row in choice.candidates)
     else:
         orders = ()
     items = tuple(i.product for i in choice.items)

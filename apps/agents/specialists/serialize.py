@@ -27,15 +27,28 @@ def item_label(item: OrderItem) -> str:
 
 
 def order_summary(order: Order) -> dict[str, Any]:
+    """An order as a list shows it. Besides its items, what customers name an order by instead of its number (the
+    reference resolver reads them back, `understanding.order_facts.facts_from_data`): each item's category ("my
+    kitchen stuff"), when it shipped and arrived ("the one delivered 3 days ago"), the shipping method ("the express
+    one") and how it was paid ("the one on my amex", "the order where my payment failed")."""
     items = list(order.items.all())
+    shipped = [s.shipped_at for s in order.shipments.all() if s.shipped_at]
+    payments = list(order.payments.all())
+    payment = payments[-1] if payments else None
     return {
         "number": order.number,
         "status": order.status,
         "status_label": order.get_status_display(),
         "placed_on": order.placed_at.date().isoformat(),
+        "shipped_on": min(shipped).date().isoformat() if shipped else None,
+        "delivered_on": order.delivered_at.date().isoformat() if order.delivered_at else None,
         "total": str(order.total),
         "currency": order.currency,
         "items": [f"{i.quantity} x {item_label(i)}" for i in items],
+        "categories": [i.variant.product.category for i in items],
+        "shipping_method": order.get_shipping_method_display(),
+        "paid_with": payment.method.masked if payment is not None and payment.method else "",
+        "payment_status": payment.status if payment is not None else "",
     }
 
 

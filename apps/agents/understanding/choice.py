@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from apps.agents.understanding.references import (
@@ -49,19 +50,24 @@ def choose_order(
     tiers: Sequence[Tier] = (),
     anchor: str | None = None,
     single_decides: bool = False,
+    described_too: bool = False,
+    now: datetime | None = None,
 ) -> OrderChoice:
     """The order `texts` (the current message first, then earlier ones) mean among the tool's `rows`.
 
     `single_decides`: a customer with one order means that one whatever they said (the order specialist; the returns
     specialist still says when the item named is not in it). The first tier that holds exactly one of the orders left
-    decides; a tier holding several stops there, and the question lists the orders any tier holds.
+    decides; a tier holding several stops there, and the question lists the orders any tier holds. The tiers are a
+    guess for a request that describes no order ("where's my order?"); when the customer described one and several
+    fit ("my shoes", "the one that hasn't arrived"), the question lists those, unless `described_too` (the returns
+    specialist's returnable orders are what the action fits, not a guess).
     """
     facts = facts_from_data(rows)
     if single_decides and len(rows) == 1:
         only = facts[0] if facts else None
         items = tuple(_items(texts, only)) if only else ()
         return OrderChoice(ResolutionKind.UNIQUE, Resolution(ResolutionKind.NONE), str(rows[0]["number"]), items)
-    found = resolve_in_context(texts, facts, action=action, anchor=anchor)
+    found = resolve_in_context(texts, facts, action=action, anchor=anchor, now=now)
     if found.kind is ResolutionKind.UNIQUE and found.order is not None:
         return OrderChoice(ResolutionKind.UNIQUE, found, found.order.number, found.items)
     if found.kind is ResolutionKind.NONE and found.cues and rows:
@@ -70,6 +76,8 @@ def choose_order(
     if found.kind is ResolutionKind.AMBIGUOUS and len(found.orders) < len(rows):
         narrowed = set(found.numbers)
         left = [row for row in rows if row["number"] in narrowed]
+    if not described_too and any(not cue.startswith("action:") for cue in found.cues):
+        tiers = ()
     for fits in tiers:
         same = [row for row in left if fits(row)]
         if len(same) == 1:

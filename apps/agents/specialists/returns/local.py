@@ -137,7 +137,12 @@ def _pick(
             no_orders_reply(t, "I don't see any orders on your account, so there's nothing to return yet.")
         )
     choice = choose_order(
-        texts or t.request_texts("returns"), orders, action=action, tiers=(_returnable,), anchor=t.anchor_order()
+        texts or t.request_texts("returns"),
+        orders,
+        action=action,
+        tiers=(lambda row: bool(row["returnable"]),),
+        anchor=t.anchor_order(),
+        described_too=True,
     )
     if choice.kind is ResolutionKind.UNIQUE:
         return choice.number, None
@@ -156,10 +161,6 @@ def _pick(
         f"Which order is it{purpose}? These can still be returned:",
         bullet(f"{order_line(o)}, returnable until {day(o['window_ends_on'])}" for o in choice.candidates[:5]),
     )
-
-
-def _returnable(row: Any) -> bool:
-    return bool(row.get("returnable"))
 
 
 # -- which items ------------------------------------------------------------------------------
