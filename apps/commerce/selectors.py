@@ -232,6 +232,14 @@ _FAILURE_HELP: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
+def payment_failure_reason(payment: Payment) -> tuple[str, tuple[str, ...]]:
+    """Why a failed payment failed, in the customer's words, and what they can do about it."""
+    return _FAILURE_HELP.get(
+        payment.failure_code,
+        (payment.failure_message or "The payment did not go through.", ("Try again or use another method.",)),
+    )
+
+
 def payment_failure_help_for_customer(
     *, customer: Customer | None, number: str, only_order: Order | None = None
 ) -> PaymentFailureHelp | None:
@@ -243,10 +251,7 @@ def payment_failure_help_for_customer(
     payment = order.payments.order_by("-created_at", "-id").first()
     if payment is None or payment.status != PaymentStatus.FAILED:
         return None
-    explanation, steps = _FAILURE_HELP.get(
-        payment.failure_code,
-        (payment.failure_message or "The payment did not go through.", ("Try again or use another method.",)),
-    )
+    explanation, steps = payment_failure_reason(payment)
     return PaymentFailureHelp(
         order_number=order.number,
         payment_id=payment.pk,

@@ -14,10 +14,12 @@ from apps.commerce.models import (
     OrderItem,
     OrderStatus,
     Payment,
+    PaymentStatus,
     Refund,
     ReturnRequest,
     Shipment,
 )
+from apps.commerce.selectors import payment_failure_reason
 
 NOT_SHIPPED = frozenset({OrderStatus.PENDING, OrderStatus.PROCESSING})
 
@@ -104,9 +106,19 @@ def order_detail(order: Order) -> dict[str, Any]:
             "can_cancel": order.status == OrderStatus.PENDING,
             "can_change_address": order.status in NOT_SHIPPED,
             "shipments": [shipment(s) for s in order.shipments.all()],
+            # "why is my order still pending": its payment failed, and what to do about it
+            "payment_problem": _payment_problem(order),
         }
     )
     return data
+
+
+def _payment_problem(order: Order) -> dict[str, Any] | None:
+    payments = list(order.payments.all())
+    if not payments or payments[-1].status != PaymentStatus.FAILED:
+        return None
+    explanation, steps = payment_failure_reason(payments[-1])
+    return {"explanation": explanation, "next_steps": list(steps)}
 
 
 def invoice(inv: Invoice) -> dict[str, Any]:

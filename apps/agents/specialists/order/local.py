@@ -202,6 +202,9 @@ def _describe(order: dict[str, Any]) -> str:
         f"tax {money(order['tax'], cur)}: total {money(order['total'], cur)}."
     )
     status = f"Order {order['number']}, placed {day(order['placed_on'])}, is **{order['status_label'].lower()}**."
+    problem = order.get("payment_problem")
+    if problem:  # why it is still pending
+        status += f" Its payment didn't go through: {problem['explanation']} {' '.join(problem['next_steps'])}"
     if order.get("delivered_on"):
         status += f" It was delivered on {day(order['delivered_on'])}."
     elif order.get("cancelled_on"):

@@ -33,7 +33,7 @@ from apps.agents.specialists.results import day, money
 from apps.agents.specialists.returns.answers import (
     another_product_answer,
     exchange_choice,
-    packaging_answer,
+    obstacle_answer,
     policy_answer,
     reason_question,
 )
@@ -254,8 +254,8 @@ def named_items(text: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [i for i in items if i["product_name"] in chosen]
 
 
-def _box_only(t: Turn) -> bool:
-    return any(map(return_obstacle, t.request_texts("returns")))
+def _obstacle(t: Turn) -> str | None:
+    return next(filter(None, map(return_obstacle, t.request_texts("returns"))), None)
 
 
 def _reason(t: Turn) -> str | None:
@@ -271,8 +271,8 @@ def _return_or_refund(t: Turn, intent: str) -> ModelResponse:
     verdict, response = _eligible_order(t, intent, "refund" if intent == "refund" else "return")
     if response is not None:
         return response
-    if _box_only(t):  # only the box is damaged: no return to start, whatever the reason words say
-        return say(packaging_answer(verdict, _named(t, verdict)))
+    if _obstacle(t):  # only the box is damaged, or the customer damaged the item: no return to start
+        return say(obstacle_answer(_obstacle(t), verdict, _named(t, verdict)))
     if any(r["code"] == "return_in_progress" for r in verdict["refusals"]):
         # "when you get the khakis back how much do i get?": the return open on the order answers, with its refund due
         lead = f"Order {verdict['order_number']} already has a return open, so there's no second one to start."
@@ -379,8 +379,8 @@ def _exchange(t: Turn) -> ModelResponse:
     verdict, response = _eligible_order(t, "exchange", "exchange")
     if response is not None:
         return response
-    if _box_only(t):
-        return say(packaging_answer(verdict, _named(t, verdict)))
+    if _obstacle(t):
+        return say(obstacle_answer(_obstacle(t), verdict, _named(t, verdict)))
     if verdict["refusals"]:
         return say(order_refusal(verdict, "exchange"), "Exchanges follow the same rules as returns.")
     items, question = _choose_items(t, verdict)
