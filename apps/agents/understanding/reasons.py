@@ -30,7 +30,8 @@ _CLAUSE_RE = re.compile(r"[,;.!?]+\s*|\s+(?:but|because|since|as|so)\s+", re.IGN
 def return_reason(text: str) -> str | None:
     """The ReturnReason value the text gives, or None when it gives none (or the classifier is unsure).
 
-    The whole message is read first, then each of its clauses: the first confident reason wins.
+    The whole message is read first; when it gives no confident reason, the surest of its clauses' reasons wins ("my
+    partner got me the same hoodie lol so i dont need the one i ordered": the second clause says why, surely).
     """
     found = extract_return_reason(text)
     if found or not text.strip():
@@ -43,10 +44,13 @@ def return_reason(text: str) -> str | None:
         pieces = list(dict.fromkeys([text.strip(), *clauses]))
     if not pieces:
         return None
-    for prediction in get_intent_classifier("return_reason").predict(pieces):
-        if prediction.intent is not None and prediction.intent != NO_REASON:
-            return prediction.intent
-    return None
+    predictions = get_intent_classifier("return_reason").predict(pieces)
+    given = [p for p in predictions if p.intent is not None and p.intent != NO_REASON]
+    if not given:
+        return None
+    if pieces[0] == text.strip() and predictions[0] in given:
+        return predictions[0].intent
+    return max(given, key=lambda p: p.confidence).intent
 
 
 def return_obstacle(text: str) -> str | None:

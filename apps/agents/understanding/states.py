@@ -49,8 +49,11 @@ STATE_CUES: tuple[StateCue, ...] = (
     ),
     StateCue(
         re.compile(
-            rf"\b{_NOT} (?:been )?(?:yet )?(?:arrived|come|delivered|shown up|turned up|got here|gotten here)\b|"
-            r"\bnot (?:arrived|delivered|here) yet\b",
+            # said of an order ("the one that hasn't arrived yet"), not of "it" ("where is my package? it still hasn't
+            # arrived" is what a tracking question says anyway)
+            rf"\b(?:that|which|one|ones|order|orders|stuff|things?) (?:still )?{_NOT} (?:been )?(?:yet )?"
+            r"(?:arrived|come|delivered|shown up|turned up|got here|gotten here)\b|"
+            r"\b(?:one|ones|order|orders|stuff|things?) not (?:arrived|delivered|here) yet\b",
             re.I,
         ),
         "not arrived yet",

@@ -51,7 +51,7 @@ from apps.agents.tool_results import ErrorCode
 from apps.agents.understanding.choice import choose_order
 from apps.agents.understanding.exchanges import product_instead, wanted_instead, without_wanted
 from apps.agents.understanding.local_intents import learned_intent
-from apps.agents.understanding.reasons import return_obstacle, return_reason
+from apps.agents.understanding.reasons import PACKAGING_ONLY, return_obstacle, return_reason
 from apps.agents.understanding.references import ResolutionKind
 
 _AMOUNT_RE = re.compile(
@@ -271,14 +271,16 @@ def _return_or_refund(t: Turn, intent: str) -> ModelResponse:
     verdict, response = _eligible_order(t, intent, "refund" if intent == "refund" else "return")
     if response is not None:
         return response
-    if _obstacle(t):  # only the box is damaged, or the customer damaged the item: no return to start
-        return say(obstacle_answer(_obstacle(t), verdict, _named(t, verdict)))
+    if _obstacle(t) == PACKAGING_ONLY:  # only the box is damaged: no return to start, whatever the reason words say
+        return say(obstacle_answer(PACKAGING_ONLY, verdict, _named(t, verdict)))
     if any(r["code"] == "return_in_progress" for r in verdict["refusals"]):
         # "when you get the khakis back how much do i get?": the return open on the order answers, with its refund due
         lead = f"Order {verdict['order_number']} already has a return open, so there's no second one to start."
         return status_reply(t, number=verdict["order_number"], lead=lead, labels=False)
     if verdict["refusals"]:
         return say(order_refusal(verdict, intent, _reason(t)), *_alternatives(t, verdict, set()))
+    if _obstacle(t):  # washed, worn or damaged by the customer: the policy, after the order's own refusals
+        return say(obstacle_answer(_obstacle(t), verdict, _named(t, verdict)))
     if intent == "policy" and _reason(t) is None:
         # "can i return the tote?" is a question; "can i return the tote? changed my mind" asks for the return.
         return say(policy_answer(verdict, _named(t, verdict)))
