@@ -32,9 +32,11 @@ def order_summary(order: Order) -> dict[str, Any]:
     """An order as a list shows it. Besides its items, what customers name an order by instead of its number (the
     reference resolver reads them back, `understanding.order_facts.facts_from_data`): each item's category ("my
     kitchen stuff"), when it shipped and arrived ("the one delivered 3 days ago"), the shipping method ("the express
-    one") and how it was paid ("the one on my amex", "the order where my payment failed")."""
+    one"), how it was paid ("the one on my amex", "the order where my payment failed") and its parcel's state ("the
+    package the courier couldn't deliver")."""
     items = list(order.items.all())
-    shipped = [s.shipped_at for s in order.shipments.all() if s.shipped_at]
+    shipments = list(order.shipments.all())
+    shipped = [s.shipped_at for s in shipments if s.shipped_at]
     payments = list(order.payments.all())
     payment = payments[-1] if payments else None
     return {
@@ -51,6 +53,8 @@ def order_summary(order: Order) -> dict[str, Any]:
         "shipping_method": order.get_shipping_method_display(),
         "paid_with": payment.method.masked if payment is not None and payment.method else "",
         "payment_status": payment.status if payment is not None else "",
+        # "the courier says the address on my package is incomplete": the parcel the carrier has a problem with
+        "shipment_status": shipments[-1].status if shipments else "",
     }
 
 
@@ -135,6 +139,7 @@ def invoice(inv: Invoice) -> dict[str, Any]:
             {"quantity": i.quantity, "name": item_label(i), "category": i.variant.product.category}
             for i in order.items.all()
         ],
+        "shipping_method": order.get_shipping_method_display(),
         "status": inv.status,
         "status_label": inv.get_status_display(),
         "issued_on": inv.issued_at.date().isoformat(),

@@ -42,6 +42,7 @@ class OrderFacts:
     shipping_method: str = ""  # "Express (1-2 business days)"
     paid_with: str = ""  # the latest payment's method, masked: "Amex •••• 0005", "PayPal"
     payment_status: str = ""  # the latest payment's status: "authorized", "failed", "refunded"...
+    shipment_status: str = ""  # the latest parcel's status: "in_transit", "exception"...
 
 
 def order_facts_for_customer(*, customer: Any, limit: int = 20) -> list[OrderFacts]:
@@ -81,6 +82,7 @@ def _facts(orders: list[Any]) -> list[OrderFacts]:
             shipping_method=o.get_shipping_method_display(),
             paid_with=next((p.method.masked for p in reversed(o.payments.all()) if p.method), ""),
             payment_status=next((p.status for p in reversed(o.payments.all())), ""),
+            shipment_status=next((s.status for s in reversed(o.shipments.all())), ""),
             items=tuple(
                 ItemFacts(
                     product=i.product_name,
@@ -165,6 +167,7 @@ def facts_from_data(orders: Iterable[Mapping[str, Any]]) -> list[OrderFacts]:
                 shipping_method=str(order.get("shipping_method") or ""),
                 paid_with=str(order.get("paid_with") or ""),
                 payment_status=str(order.get("payment_status") or ""),
+                shipment_status=str(order.get("shipment_status") or ""),
             )
         )
     return facts

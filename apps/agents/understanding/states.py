@@ -1,6 +1,7 @@
 """States a customer names an order by instead of its number: "the one that hasn't shipped", "the cancelled one",
-"the stuff i sent back", "the order where my payment failed" (`references.resolve_order`). Each cue names the order
-states it means, or the states of the order's latest payment.
+"the stuff i sent back", "the order where my payment failed", "the package the courier couldn't deliver"
+(`references.resolve_order`). Each cue names the order states it means, or the states of the order's latest payment
+or parcel.
 """
 
 from __future__ import annotations
@@ -19,9 +20,14 @@ class StateCue:
     label: str
     states: frozenset[str] = frozenset()
     payment_states: frozenset[str] = frozenset()
+    shipment_states: frozenset[str] = frozenset()
 
     def fits(self, order: OrderFacts) -> bool:
-        return order.status in self.states or order.payment_status in self.payment_states
+        return (
+            order.status in self.states
+            or order.payment_status in self.payment_states
+            or order.shipment_status in self.shipment_states
+        )
 
 
 # Every state an order reaches once it was delivered (a return or an exchange asked for since included).
@@ -67,6 +73,16 @@ STATE_CUES: tuple[StateCue, ...] = (
         ),
         "payment failed",
         payment_states=frozenset({"failed"}),
+    ),
+    StateCue(
+        re.compile(
+            r"\bdelivery (?:exception|problem|failed)\b|\b(?:failed|missed) delivery\b|\bheld at (?:the |a )?depot\b|"
+            # not "my address is wrong": that is a change of address, of any order not shipped yet
+            r"\b(?:courier|carrier|driver|ups|fedex|usps|dhl) (?:says|said|couldn'?t|could not|can'?t|cannot)\b",
+            re.I,
+        ),
+        "delivery problem",
+        shipment_states=frozenset({"exception"}),
     ),
     StateCue(
         re.compile(

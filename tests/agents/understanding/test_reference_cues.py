@@ -175,3 +175,26 @@ def test_delivered_dates_in_the_rows_name_an_order():
     # then
     assert choice.number == "TW-200006"
     assert ago(10).date().isoformat() == rows[2]["delivered_on"]
+
+
+def test_a_parcel_the_carrier_has_a_problem_with_names_its_order():
+    # given the trail runners' parcel held at the depot
+    orders = [replace(o, shipment_status="exception" if o.number == "TW-200003" else "") for o in ORDERS_PAID]
+    # when
+    resolution = resolve_order("the courier says they couldn't deliver my package", orders, now=NOW)
+    # then
+    assert resolution.numbers == ["TW-200003"]
+
+
+def test_an_invoice_row_says_how_its_order_was_sent():
+    # given the rows billing's list_invoices gives, in the resolver's shape
+    from apps.agents.specialists.billing.orders import invoice_orders
+
+    invoices = [
+        {"order_number": "TW-1", "issued_on": "2026-06-01", "total": "10.00", "shipping_method": "Express (1-2 days)"},
+        {"order_number": "TW-2", "issued_on": "2026-06-02", "total": "12.00", "shipping_method": "Standard (3-5 days)"},
+    ]
+    # when
+    choice = choose_order(["invoice for the order with express shipping"], invoice_orders(invoices), now=NOW)
+    # then
+    assert (choice.kind, choice.number) == (ResolutionKind.UNIQUE, "TW-1")

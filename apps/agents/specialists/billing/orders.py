@@ -37,6 +37,7 @@ def invoice_orders(invoices: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "placed_on": i.get("placed_on") or i["issued_on"],
             "items": i.get("items") or [],
             "total": i["total"],
+            "shipping_method": i.get("shipping_method") or "",
         }
         for i in invoices
     ]
