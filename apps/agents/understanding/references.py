@@ -207,6 +207,19 @@ def resolve_order(
             candidates = [min(side, key=lambda o: abs(o.placed_at - at))]
             cues.append(f"{'before' if earlier else 'after'}: {pivot.number}")
 
+    # Descriptions over all their orders come before the action ("did the most expensive thing i ordered arrive?" is
+    # the dearest order, delivered or not; the tool then says where it is).
+    place = chronological_index(text)
+    if len(candidates) > 1 and place is not None:
+        ordered = sorted(orders, key=lambda o: o.placed_at)
+        if -len(ordered) <= place < len(ordered) and ordered[place] in candidates:
+            candidates = [ordered[place]]
+            cues.append(f"ordinal: {place}")
+    extreme = superlative_amount(text)
+    if len(candidates) > 1 and extreme is not None:
+        candidates = [(max if extreme == "max" else min)(candidates, key=lambda o: o.total)]
+        cues.append(f"amount: {extreme}")
+
     # The action narrows to the orders it can apply to, when some can; else to the ones it could be meant for (to
     # cancel with nothing pending: the order not delivered yet, whose cancel the tool then refuses with the reason).
     if action in ACTION_STATES and len(candidates) > 1:
@@ -217,23 +230,12 @@ def resolve_order(
                 cues.append(f"action: {action}")
                 break
 
-    place = chronological_index(text)
-    if len(candidates) > 1 and place is not None:
-        ordered = sorted(orders, key=lambda o: o.placed_at)
-        if -len(ordered) <= place < len(ordered) and ordered[place] in candidates:
-            candidates = [ordered[place]]
-            cues.append(f"ordinal: {place}")
-    elif len(candidates) > 1 and LATEST_RE.search(text):
+    if len(candidates) > 1 and LATEST_RE.search(text):
         candidates = [max(candidates, key=lambda o: o.placed_at)]
         cues.append("recency: latest")
     elif len(candidates) > 1 and OLDEST_RE.search(text):
         candidates = [min(candidates, key=lambda o: o.placed_at)]
         cues.append("recency: oldest")
-    extreme = superlative_amount(text)
-    if len(candidates) > 1 and extreme is not None:
-        candidates = [(max if extreme == "max" else min)(candidates, key=lambda o: o.total)]
-        cues.append(f"amount: {extreme}")
-
     if len(candidates) == 1:
         return _unique(candidates[0], text, tuple(cues), ())
     candidates.sort(key=lambda o: o.placed_at, reverse=True)
