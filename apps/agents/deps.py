@@ -18,6 +18,16 @@ if TYPE_CHECKING:
     from apps.observability.recorder import TraceRecorder
 
 
+@dataclass(frozen=True)
+class KnowledgeSearch:
+    """One help-center search of the turn, for the gaps report (`help_center.record_unanswered`)."""
+
+    asked: str  # the question being served: the customer's message, or a planned step's part of it
+    query: str
+    answered: bool
+    best_score: float | None
+
+
 @dataclass
 class SupportDeps:
     conversation: Conversation
@@ -32,6 +42,8 @@ class SupportDeps:
     agent: str = ""
     # Citations the FAQ tools collect; stored with the reply.
     citations: list[dict[str, Any]] = field(default_factory=list)
+    # The help-center searches of the turn; the questions none of them answered go to the gaps report.
+    searches: list[KnowledgeSearch] = field(default_factory=list)
     # Set by tools that hand the conversation to a person (escalation reason code).
     handoff_reason: str = ""
     # Set by a tool that asks the router to take the next message afresh.

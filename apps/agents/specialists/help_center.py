@@ -4,7 +4,8 @@ Answers come only from what this returns. An excerpt counts as relevant only
 when the knowledge base marks it `answerable` (its fused score reaches the
 threshold calibrated for this knowledge base, docs/knowledge.md); otherwise the
 specialist says it does not know and offers a ticket instead of stretching a
-loosely related page into an answer, and the question goes to the gaps report.
+loosely related page into an answer, and the question goes to the gaps report once the turn is answered (one row
+per question of the turn that no search answered, not one per search: `record_unanswered`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from pydantic_ai import RunContext
 
-from apps.agents.deps import SupportDeps
+from apps.agents.deps import KnowledgeSearch, SupportDeps
 from apps.agents.tool_results import ErrorCode
 from apps.agents.tools import read_tool
 from apps.core.errors import ApplicationError
@@ -38,8 +39,9 @@ def search_knowledge(ctx: RunContext[SupportDeps], query: str, page_of: int = 0)
         return _whole_page(ctx, query, page_of)
     chunks = knowledge_search(query=query, k=settings.SPECIALISTS_FAQ_TOP_K)
     relevant = relevant_chunks(chunks)
-    if not relevant:
-        unanswered_question_record(question=query, best_score=chunks[0].score if chunks else None)
+    ctx.deps.searches.append(
+        KnowledgeSearch(asked=ctx.deps.text, query=query, answered=bool(relevant), best_score=_best_score(chunks))
+    )
     return {
         "query": query,
         "relevant": bool(relevant),
@@ -47,6 +49,35 @@ def search_knowledge(ctx: RunContext[SupportDeps], query: str, page_of: int = 0)
         "excerpts": [_excerpt(ctx, chunk, number) for number, chunk in enumerate(relevant, start=1)],
         "best_similarity": round(max((c.similarity or 0.0 for c in chunks), default=0.0), 3),
     }
+
+
+def _best_score(chunks: list[RetrievedChunk]) -> float | None:
+    return chunks[0].score if chunks else None
+
+
+def record_unanswered(deps: SupportDeps) -> list[str]:
+    """Keep for the gaps report, once the turn is answered, each question of it the help center could not answer:
+    the first query searched for a question (the customer's message, or a planned step's part of it) none of whose
+    searches found a relevant excerpt. The searches run again on parts of a message ("thanks so much for the help",
+    the tail of a message whose question was answered) are no questions of their own. Returns the queries kept."""
+    by_question: dict[str, list[KnowledgeSearch]] = {}
+    for search in deps.searches:
+        by_question.setdefault(search.asked, []).append(search)
+    kept = []
+    for searches in by_question.values():
+        if not any(s.answered for s in searches):
+            first = searches[0]
+            unanswered_question_record(question=first.query, best_score=first.best_score)
+            kept.append(first.query)
+    deps.searches.clear()
+    return kept
+
+
+def turn_sources(deps: SupportDeps, reply: str) -> tuple[str, list[dict[str, Any]]]:
+    """The reply without its `[n]` markers and the sources it cites (`cited_sources`); the turn's unanswered
+    questions go to the gaps report (`record_unanswered`)."""
+    record_unanswered(deps)
+    return cited_sources(reply, list(deps.citations))
 
 
 # A customer's own words ("will she have to pay customs on it?") score lower than the help center's headings the

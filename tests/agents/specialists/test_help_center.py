@@ -4,8 +4,12 @@ are relevant, and a message of two questions."""
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import Any
 
-from apps.agents.specialists.help_center import cited_sources, relevant_chunks
+import pytest
+
+from apps.agents.deps import KnowledgeSearch
+from apps.agents.specialists.help_center import cited_sources, record_unanswered, relevant_chunks
 from apps.agents.specialists.help_center_local import (
     _answer,
     _best_search,
@@ -15,6 +19,7 @@ from apps.agents.specialists.help_center_local import (
     focused_queries,
     whole_page_asked,
 )
+from apps.knowledge.models import UnansweredQuestion
 from apps.knowledge.selectors import RetrievedChunk
 
 CITATIONS = [
@@ -208,3 +213,71 @@ def test_another_way_is_not_quoted_before_the_main_one():
     assert best_sentences("how do i get off the newsletter", text) == [
         "Every newsletter has an Unsubscribe link at the bottom: one click and you are removed."
     ]
+
+
+@pytest.fixture
+def gaps(db: Any, settings: Any) -> None:
+    """Unanswered questions embedded by the instant bag-of-words backend."""
+    settings.KNOWLEDGE_EMBEDDING_BACKEND = "tests.knowledge.fakes.BagOfWordsBackend"
+
+
+def test_the_tail_of_a_message_whose_question_was_answered_is_no_unanswered_question(gaps: None):
+    # given a turn that searched the whole message (nothing), then its clauses: the question found an answer, the
+    # tail ("thanks so much for the help") did not
+    asked = "do they have a warranty? thanks so much for the help"
+    deps = SimpleNamespace(
+        searches=[
+            KnowledgeSearch(asked=asked, query=asked, answered=False, best_score=0.2),
+            KnowledgeSearch(asked=asked, query="do they have a warranty?", answered=True, best_score=0.6),
+            KnowledgeSearch(asked=asked, query="thanks so much for the help", answered=False, best_score=0.1),
+        ]
+    )
+
+    # when
+    kept = record_unanswered(deps)
+
+    # then nothing goes to the gaps report, and the turn's searches are spent
+    assert kept == []
+    assert not UnansweredQuestion.objects.exists()
+    assert deps.searches == []
+
+
+def test_a_question_no_search_answered_is_recorded_once_as_first_searched(gaps: None):
+    # given a message searched whole, then clause by clause, and never answered
+    asked = "my brother lives in france, can i send him a gift and will he pay import tax on it?"
+    deps = SimpleNamespace(
+        searches=[
+            KnowledgeSearch(asked=asked, query=asked, answered=False, best_score=0.3),
+            KnowledgeSearch(asked=asked, query="can i send him a gift", answered=False, best_score=0.2),
+            KnowledgeSearch(asked=asked, query="will he pay import tax on it", answered=False, best_score=0.25),
+        ]
+    )
+
+    # when
+    kept = record_unanswered(deps)
+
+    # then one row: the question as the customer asked it
+    assert kept == [asked]
+    row = UnansweredQuestion.objects.get()
+    assert (row.question, row.best_score) == (asked, 0.3)
+
+
+def test_each_step_of_a_planned_message_is_its_own_question_for_the_gaps_report(gaps: None):
+    # given two steps of one message: the first step's search answered, the second step's did not
+    deps = SimpleNamespace(
+        searches=[
+            KnowledgeSearch(
+                asked="whats your return policy", query="whats your return policy", answered=True, best_score=0.7
+            ),
+            KnowledgeSearch(
+                asked="do you sell surfboards", query="do you sell surfboards", answered=False, best_score=0.1
+            ),
+        ]
+    )
+
+    # when
+    kept = record_unanswered(deps)
+
+    # then only the unanswered step is kept
+    assert kept == ["do you sell surfboards"]
+    assert list(UnansweredQuestion.objects.values_list("question", flat=True)) == ["do you sell surfboards"]
