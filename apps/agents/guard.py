@@ -12,10 +12,11 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from django.db.models import Count, Subquery
-from django.db.models.functions import Coalesce
+from django.db import connection
 
 from apps.agents.deps import SupportDeps
+from apps.commerce.models import Order
+from apps.conversations.models import Message, MessageRole
 from apps.guardrails import checks
 from apps.guardrails.streaming import OutputStreamGuard
 from apps.guardrails.types import GuardrailContext
@@ -49,36 +50,50 @@ def _context(deps: SupportDeps, *, system_prompts: tuple[str, ...] = ()) -> Guar
 def _base_context(deps: SupportDeps) -> dict[str, Any]:
     customer, order = deps.customer, deps.verified_order
     emails: list[str] = []
-    order_numbers: list[str] = []
     names: list[str] = []
     phones: list[str] = []
     if customer is not None:
         emails.append(customer.email)
         names.append(f"{customer.first_name} {customer.last_name}")
         phones.append(customer.phone)
-        order_numbers.extend(customer.orders.values_list("number", flat=True)[:200])
+    # The customer's order numbers, the recent customer texts and the injection strikes in one statement, written
+    # as SQL: the ORM's compile of it took longer than PostgreSQL took to run it, on every turn (issue 14).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _BASE_CONTEXT_SQL,
+            [
+                getattr(customer, "pk", None),
+                deps.conversation.pk,
+                MessageRole.CUSTOMER,
+                deps.conversation.pk,
+                TraceStatus.BLOCKED,
+            ],
+        )
+        order_numbers, customer_text, strikes = cursor.fetchone()
+    order_numbers = list(order_numbers)
     if order is not None:
         order_numbers.append(order.number)
         emails.append(order.customer.email)
-    # The recent customer texts and the injection strikes in one statement (the count rides on each row).
-    blocked = Trace.objects.filter(conversation=deps.conversation, status=TraceStatus.BLOCKED)
-    strikes_of = blocked.order_by().values("conversation").annotate(n=Count("pk")).values("n")
-    rows = list(
-        deps.conversation.messages.filter(role="customer")
-        .order_by("-seq")
-        .annotate(strikes=Coalesce(Subquery(strikes_of), 0))
-        .values_list("text", "strikes")[:30]
-    )
-    customer_text = "\n".join(text for text, _ in rows)
-    strikes = rows[0][1] if rows else blocked.count()
     return {
         "emails": emails,
         "order_numbers": order_numbers,
         "phones": phones,
         "names": names,
-        "customer_text": customer_text,
+        "customer_text": customer_text or "",
         "injection_strikes": strikes,
     }
+
+
+_ORDERS = Order._meta.db_table
+_BASE_CONTEXT_SQL = (
+    # the customer's orders newest first, as Order's default ordering lists them
+    f"SELECT ARRAY(SELECT o.number FROM {_ORDERS} o WHERE o.customer_id = %s "  # noqa: S608 - constant names
+    f"ORDER BY o.placed_at DESC, o.id DESC LIMIT 200), "
+    # the last 30 customer texts, newest first, one a line
+    f"(SELECT string_agg(x.text, E'\\n' ORDER BY x.seq DESC) FROM (SELECT m.text, m.seq FROM "
+    f"{Message._meta.db_table} m WHERE m.conversation_id = %s AND m.role = %s ORDER BY m.seq DESC LIMIT 30) x), "
+    f"(SELECT count(*) FROM {Trace._meta.db_table} t WHERE t.conversation_id = %s AND t.status = %s)"
+)
 
 
 def _record(deps: SupportDeps, name: str, result: Any, latency_ms: float) -> GuardOutcome:

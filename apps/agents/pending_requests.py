@@ -16,11 +16,12 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.agents.deps import SupportDeps
 from apps.agents.models import PendingAction, PendingActionStatus
+from apps.core.fixed_sql import model_insert
 
 # deps.facts keys: the plan holds its writes together; the summaries held in this turn, in order.
 WRITES_TOGETHER = "writes_together"
@@ -37,13 +38,25 @@ def pending_action_request(
     now = timezone.now()
     together = bool(deps.facts.get(WRITES_TOGETHER)) and deps.message is not None
     with transaction.atomic():
+        # The older pending actions superseded (all of them, or those of earlier messages when held together): the
+        # ORM's `.update()` as SQL, without its compile (a help-center turn that finds nothing offers a ticket).
+        with connection.cursor() as cursor:
+            cursor.execute(
+                _SUPERSEDE_SQL + (" AND requested_in_id IS DISTINCT FROM %s" if together else ""),
+                [
+                    PendingActionStatus.CANCELLED,
+                    now,
+                    "superseded by a newer request",
+                    deps.conversation.pk,
+                    PendingActionStatus.PENDING,
+                    *([deps.message.pk] if together else []),
+                ],
+            )
         waiting = PendingAction.objects.select_for_update().filter(
             conversation=deps.conversation, status=PendingActionStatus.PENDING
         )
-        stale = waiting.exclude(requested_in=deps.message) if together else waiting
-        stale.update(status=PendingActionStatus.CANCELLED, decided_at=now, result="superseded by a newer request")
         position = waiting.filter(requested_in=deps.message).count() if together else 0
-        action = PendingAction.objects.create(
+        action = PendingAction(
             conversation=deps.conversation,
             requested_in=deps.message,
             agent=deps.agent,
@@ -53,8 +66,15 @@ def pending_action_request(
             position=position,
             expires_at=now + timedelta(minutes=settings.PENDING_ACTION_TTL_MINUTES),
         )
+        model_insert(action)
     deps.facts.setdefault(HELD_WRITES, []).append(summary)
     return action
+
+
+_SUPERSEDE_SQL = (
+    f"UPDATE {PendingAction._meta.db_table} SET status = %s, decided_at = %s, result = %s "  # noqa: S608 - constant
+    "WHERE conversation_id = %s AND status = %s"
+)
 
 
 def awaiting_confirmation(deps: SupportDeps) -> bool:
@@ -64,8 +84,16 @@ def awaiting_confirmation(deps: SupportDeps) -> bool:
     the turn began (`PENDING_AT_START`, noted by `pending_action_resolve`) and none held since, none can wait now."""
     if not deps.facts.get(PENDING_AT_START, True) and not deps.facts.get(HELD_WRITES):
         return False
-    waiting = PendingAction.objects.filter(conversation=deps.conversation, status=PendingActionStatus.PENDING)
-    return waiting.filter(expires_at__gt=timezone.now()).exists()
+    with connection.cursor() as cursor:
+        cursor.execute(_AWAITING_SQL, [deps.conversation.pk, PendingActionStatus.PENDING, timezone.now()])
+        return cursor.fetchone()[0]
+
+
+# Asked after most turns' tools: written as SQL, the ORM's compile cost more CPU than the statement (issue 14).
+_AWAITING_SQL = (
+    f"SELECT EXISTS (SELECT 1 FROM {PendingAction._meta.db_table} "  # noqa: S608 - constant name, bound values
+    "WHERE conversation_id = %s AND status = %s AND expires_at > %s)"
+)
 
 
 def together_question(summaries: Sequence[str]) -> str:

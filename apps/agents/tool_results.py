@@ -25,6 +25,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -144,6 +145,11 @@ class ToolResult:
 
     def for_model(self) -> str:
         """The one text form the model (any provider, or the test's scripted model) is given."""
+        return self._model_text
+
+    @cached_property
+    def _model_text(self) -> str:
+        # Made once: the model's part and the trace's summary of the call both read it.
         if self.status == ToolStatus.OK:
             return self.text if self.data is None else wrap_untrusted(KIND, self.payload, tool=self.tool)
         if self.status == ToolStatus.REFUSED:

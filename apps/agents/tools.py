@@ -110,8 +110,13 @@ def specialist_toolset(name: str, specs: Sequence[ToolSpec]) -> FunctionToolset[
     return FunctionToolset([spec.as_tool() for spec in specs], id=name)
 
 
+@functools.cache
+def _signature(function: Callable[..., Any]) -> inspect.Signature:
+    return inspect.signature(function)
+
+
 def _arguments(function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
-    bound = inspect.signature(function).bind(None, *args, **kwargs)
+    bound = _signature(function).bind(None, *args, **kwargs)
     bound.apply_defaults()
     return {k: v for k, v in list(bound.arguments.items())[1:]}
 

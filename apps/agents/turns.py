@@ -19,13 +19,10 @@ ORM behaves as everywhere else.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
 
 from apps.agents import handoff
 from apps.agents.accounting import count_tokens
@@ -45,6 +42,7 @@ from apps.agents.routing.order_refs import resolve_order_lookalikes
 from apps.agents.routing.person import help_center_or_person
 from apps.agents.runner import TurnBudgetExhausted, specialist_run, static_instructions
 from apps.agents.specialists.help_center import cited_sources
+from apps.agents.turn_state import conversation_lock, customer_message, customer_messages, fresh_state, needs_answer
 from apps.agents.understanding.language import read_message
 from apps.agents.understanding.prefetch import prefetch_turn_embeddings
 from apps.agents.understanding.turn_plan import PLAN_EARLIER, TurnPlan, earlier_steps, plan_for_turn
@@ -83,78 +81,21 @@ class TurnOutcome:
     escalate_reason: str = ""
 
 
-# -- locking --------------------------------------------------------------------
-@contextmanager
-def _conversation_lock(conversation_id: int) -> Iterator[None]:
-    """A session-level PostgreSQL advisory lock: turns of one conversation run one at a time,
-    and a redelivered message waits for the first delivery, then finds it answered."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s, %s)", [_LOCK_NAMESPACE, conversation_id])
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_LOCK_NAMESPACE, conversation_id])
-
-
-_LOCK_NAMESPACE = 0x5B01  # "switchboard turns": keeps our keys apart from other advisory locks
-
-
-def _fresh_state(message: Message) -> dict[str, Any] | None:
-    """After the lock, in one statement: the message's status, whether it has a reply, whether an earlier customer
-    message of the conversation still waits for the bot, and what of the conversation can change between turns
-    (the customer and verified order are fixed by then)."""
-    replied = Message.objects.filter(in_reply_to=OuterRef("pk"), role=MessageRole.ASSISTANT)
-    earlier = Message.objects.filter(
-        conversation_id=OuterRef("conversation_id"),
-        role=MessageRole.CUSTOMER,
-        seq__lt=OuterRef("seq"),
-        status=MessageStatus.RECEIVED,
-    )
-    return (
-        Message.objects.filter(pk=message.pk)
-        .annotate(replied=Exists(replied), earlier_waiting=Exists(earlier))
-        .values("status", "replied", "earlier_waiting", *(f"conversation__{f}" for f in _FRESH_CONVERSATION_FIELDS))
-        .first()
-    )
-
-
-_FRESH_CONVERSATION_FIELDS = ("status", "current_route", "route_confidence", "summary")
-
-
-def _needs_answer(message: Message, state: dict[str, Any] | None = None) -> bool:
-    """Still unanswered (a redelivered message finds its reply); refreshes the message and its conversation
-    (from `state` when the caller has just read it)."""
-    state = _fresh_state(message) if state is None else state
-    if state is None:
-        return False
-    message.status = state["status"]
-    for name in _FRESH_CONVERSATION_FIELDS:
-        setattr(message.conversation, name, state[f"conversation__{name}"])
-    return state["status"] == MessageStatus.RECEIVED and not state["replied"]
-
-
 # -- the turn ---------------------------------------------------------------------
-def _customer_messages() -> Any:
-    return Message.objects.select_related(
-        "conversation", "conversation__customer", "conversation__verified_order"
-    ).filter(role=MessageRole.CUSTOMER)
-
-
 def turn_run(*, message_id: int) -> Message | None:
     """Answer the customer message `message_id` once. Returns the reply (None when nothing was to do).
 
     A conversation's messages are answered in the order they were written: under the lock, earlier messages
     still waiting for the bot are answered first (their own deliveries then find them answered), whichever
     worker took which delivery first."""
-    message = _customer_messages().filter(pk=message_id).first()
+    message = customer_message(message_id)
     if message is None:
         return None
     use_thread_loop()
-    with _conversation_lock(message.conversation_id):
-        state = _fresh_state(message)
+    with conversation_lock(message.conversation_id):
+        state = fresh_state(message)
         if state is not None and state["earlier_waiting"]:
-            earlier = _customer_messages().filter(
+            earlier = customer_messages().filter(
                 conversation_id=message.conversation_id, seq__lt=message.seq, status=MessageStatus.RECEIVED
             )
             for waiting in earlier.order_by("seq"):
@@ -182,11 +123,11 @@ def turn_abandon(*, message_id: int) -> Message | None:
     Nothing of the turn runs again (no model, no tool, no guardrail: one of them is what keeps failing); the
     customer is told and a person takes the conversation, exactly once like any turn. None when it was
     answered after all (a slow first delivery finished) or has gone."""
-    message = _customer_messages().filter(pk=message_id).first()
+    message = customer_message(message_id)
     if message is None:
         return None
-    with _conversation_lock(message.conversation_id):
-        if not _needs_answer(message):
+    with conversation_lock(message.conversation_id):
+        if not needs_answer(message):
             return None
         conversation = message.conversation
         deps = _turn_deps(message)
@@ -207,7 +148,7 @@ def turn_abandon(*, message_id: int) -> Message | None:
 def _answer_locked(message: Message, state: dict[str, Any] | None = None) -> Message | None:
     """One message's turn, with the conversation's lock held (`state`: its `_fresh_state`, when just read)."""
     conversation = message.conversation
-    if not _needs_answer(message, state):
+    if not needs_answer(message, state):
         return None
     if conversation.bot_paused:
         Message.objects.filter(pk=message.pk, status=MessageStatus.RECEIVED).update(status=MessageStatus.SKIPPED)
@@ -439,8 +380,12 @@ def _deliver(deps: SupportDeps, message: Message, outcome: TurnOutcome) -> Messa
         data.update(message=reply.pk, chars=len(outcome.text), citations=len(outcome.citations))
         if "stream" in deps.facts:
             data["stream"] = deps.facts["stream"]
-    Message.objects.filter(pk=message.pk).update(status=MessageStatus.ANSWERED)
+    with connection.cursor() as cursor:  # `.update()` as written by the ORM, without its compile on every turn
+        cursor.execute(_ANSWERED_SQL, [MessageStatus.ANSWERED, message.pk])
     return reply
+
+
+_ANSWERED_SQL = f"UPDATE {Message._meta.db_table} SET status = %s WHERE id = %s"  # noqa: S608 - constant name
 
 
 def _reply_extras(deps: SupportDeps, text: str) -> dict[str, Any]:

@@ -170,8 +170,14 @@ def conversation_state_set(
 
 
 def conversation_route_set(*, conversation: Conversation, route: str, confidence: float | None) -> None:
-    """The conversation's current topic (sticky routing); `route=""` hands it back to the router."""
-    Conversation.objects.filter(pk=conversation.pk).update(current_route=route, route_confidence=confidence)
+    """The conversation's current topic (sticky routing); `route=""` hands it back to the router.
+
+    Every bot turn writes it: the ORM's `.update()` as SQL, without its compile (issue 14)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_ROUTE_SET_SQL, [route, confidence, conversation.pk])
+
+
+_ROUTE_SET_SQL = f"UPDATE {Conversation._meta.db_table} SET current_route = %s, route_confidence = %s WHERE id = %s"  # noqa: S608
 
 
 def conversation_summary_set(*, conversation: Conversation, summary: str) -> None:

@@ -101,6 +101,10 @@ _SPACES = re.compile(r"\s+")
 def fold(text: str) -> str:
     """Lower-case, compatibility-normalised, accents and look-alikes mapped to Latin, whitespace
     collapsed. For detection only: never shown or sent anywhere."""
+    if text.isascii():
+        # The same result without the per-character pass: ASCII has no compatibility forms, accents or look-alikes,
+        # and its case fold is `lower()`. Most replies and grounding texts are ASCII (issue 14).
+        return _SPACES.sub(" ", text.lower()).strip()
     text = unicodedata.normalize("NFKC", text).casefold().translate(_CONFUSABLES)
     # Accents dropped so one pattern covers "précédentes" and "precedentes".
     text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))

@@ -1,4 +1,4 @@
-"""Collect a turn's trace in memory and write it once, at the end, in one transaction.
+"""Collect a turn's trace in memory and write it once, at the end, in one statement.
 
 A turn runs partly in the worker's main thread (database work) and partly on an
 event loop (model calls, streaming), so appends are guarded by a lock. Nothing
@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from apps.observability.models import Span, SpanKind, Trace, TraceStatus
@@ -140,55 +140,58 @@ class TraceRecorder:
 
     # -- persisting --------------------------------------------------------
     def persist(self) -> Trace:
-        """Write the trace and its spans in one transaction (bulk insert of spans).
+        """Write the trace and its spans in one statement (`_trace_insert`).
 
         Inside a transaction no savepoint of its own: the turn wraps this call in one (`turns._persist_trace`),
         and a second would be two more statements per turn."""
         latency_ms = round(self.elapsed_seconds * 1000, 3)
         with self._lock:
             spans = list(self.spans)
-        with transaction.atomic(savepoint=False):
-            trace = Trace.objects.create(
-                conversation=self.conversation,
-                message=self.message,
-                customer=self.customer,
-                route=self.route,
-                route_confidence=self.route_confidence,
-                route_source=self.route_source[:16],
-                agent=self.agent[:20],
-                status=self.status,
-                model_requests=self.model_requests,
-                tool_calls=self.tool_calls,
-                input_tokens=self.input_tokens,
-                output_tokens=self.output_tokens,
-                cost=self.cost.quantize(Decimal("0.000001")),
-                latency_ms=latency_ms,
-                error=self.error,
-                started_at=self.started_at,
-                ended_at=timezone.now(),
-            )
-            _spans_insert(trace, spans)
+        trace = Trace(
+            conversation=self.conversation,
+            message=self.message,
+            customer=self.customer,
+            route=self.route,
+            route_confidence=self.route_confidence,
+            route_source=self.route_source[:16],
+            agent=self.agent[:20],
+            status=self.status,
+            model_requests=self.model_requests,
+            tool_calls=self.tool_calls,
+            input_tokens=self.input_tokens,
+            output_tokens=self.output_tokens,
+            cost=self.cost.quantize(Decimal("0.000001")),
+            latency_ms=latency_ms,
+            error=self.error,
+            started_at=self.started_at,
+            ended_at=timezone.now(),
+        )
+        _trace_insert(trace, spans)
         self.trace = trace
         return trace
 
 
-_SPANS_INSERT = (
-    f"INSERT INTO {Span._meta.db_table} "  # noqa: S608 - constant table name, bound values
+_TRACE_FIELDS = [f for f in Trace._meta.concrete_fields if not f.primary_key]
+_TRACE_INSERT = (
+    f"WITH t AS (INSERT INTO {Trace._meta.db_table} "  # noqa: S608 - constant names, bound values
+    f"({', '.join(f.column for f in _TRACE_FIELDS)}) VALUES ({', '.join('%s' for _ in _TRACE_FIELDS)}) RETURNING id), "
+    f"s AS (INSERT INTO {Span._meta.db_table} "
     "(trace_id, position, kind, name, started_at, ended_at, latency_ms, error, data) "
-    "SELECT %s, x.position, x.kind, x.name, x.started_at, x.ended_at, x.latency_ms, x.error, x.data "
-    "FROM jsonb_to_recordset(%s::jsonb) AS x(position integer, kind text, name text, started_at timestamptz, "
-    "ended_at timestamptz, latency_ms double precision, error text, data jsonb)"
+    "SELECT t.id, x.position, x.kind, x.name, x.started_at, x.ended_at, x.latency_ms, x.error, x.data "
+    "FROM t, jsonb_to_recordset(%s::jsonb) AS x(position integer, kind text, name text, started_at timestamptz, "
+    "ended_at timestamptz, latency_ms double precision, error text, data jsonb)) "
+    "SELECT id FROM t"
 )
 
 
-def _spans_insert(trace: Trace, spans: list[SpanRecord]) -> None:
-    """The trace's spans in one statement, as one JSON document of rows.
+def _trace_insert(trace: Trace, spans: list[SpanRecord]) -> None:
+    """The trace row and its spans in one statement: the trace's values as the ORM's INSERT prepares them
+    (`get_db_prep_save`), the spans as one JSON document of rows; sets `trace.pk`.
 
-    `bulk_create` sent them as one PostgreSQL array per column (UNNEST), and psycopg escapes each element of a
-    text array with a regular expression in Python: the spans' data made that most of the trace's CPU (issue 14).
-    Same rows: the columns are typed by the record, and the text columns still meet their length limits."""
-    if not spans:
-        return
+    The ORM's INSERT of the trace compiled for longer than PostgreSQL took to run it, and `bulk_create` of the spans
+    sent them as one PostgreSQL array per column (UNNEST), which psycopg escapes element by element with a regular
+    expression in Python: the spans' data made that most of the trace's CPU (issue 14). Same rows: the columns are
+    typed by the record, and the text columns still meet their length limits."""
     rows = [
         {
             "position": i,
@@ -202,8 +205,12 @@ def _spans_insert(trace: Trace, spans: list[SpanRecord]) -> None:
         }
         for i, s in enumerate(spans)
     ]
+    values = [f.get_db_prep_save(getattr(trace, f.attname), connection) for f in _TRACE_FIELDS]
     with connection.cursor() as cursor:
-        cursor.execute(_SPANS_INSERT, [trace.pk, json.dumps(rows)])
+        cursor.execute(_TRACE_INSERT, [*values, json.dumps(rows)])
+        trace.pk = cursor.fetchone()[0]
+    trace._state.adding = False
+    trace._state.db = connection.alias
 
 
 def _jsonable(value: Any) -> Any:

@@ -18,7 +18,8 @@ from django.db import connection
 
 from apps.agents.local import DEFAULT_REPLY
 from apps.agents.turn_queue import GROUP, queue_client, stream_key, turn_enqueue, turn_queue_length
-from apps.agents.turns import _LOCK_NAMESPACE, TURN_ABANDONED_REPLY, turn_abandon, turn_run
+from apps.agents.turn_state import LOCK_NAMESPACE
+from apps.agents.turns import TURN_ABANDONED_REPLY, turn_abandon, turn_run
 from apps.conversations.models import Message, MessageRole, MessageStatus
 from apps.observability.models import Trace, TraceStatus
 from apps.support.models import Escalation
@@ -50,7 +51,7 @@ def _advisory_locks(conversation_id: int) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = %s AND objid = %s",
-            [_LOCK_NAMESPACE, conversation_id],
+            [LOCK_NAMESPACE, conversation_id],
         )
         return cursor.fetchone()[0]
 

@@ -8,8 +8,11 @@ import pytest
 from django.contrib.admin.sites import site
 from django.test import RequestFactory
 
+from apps.conversations.models import Conversation, MessageRole
+from apps.conversations.services import message_create
 from apps.observability.models import Span, SpanKind, Trace, TraceStatus
 from apps.observability.recorder import TraceRecorder
+from tests.commerce.factories import make_customer
 
 pytestmark = pytest.mark.django_db
 
@@ -28,8 +31,8 @@ def test_recorder_persists_one_trace_with_ordered_spans_and_totals(django_assert
     with recorder.span(SpanKind.TOOL_CALL, "order_list", arguments={"limit": 3}) as data:
         data["result"] = "3 orders"
     recorder.add(SpanKind.TOOL_CALL, "order_cancel", executed=False)
-    # when: one transaction, two inserts
-    with django_assert_num_queries(2):  # trace + bulk spans (inside a transaction: no savepoint of its own)
+    # when: one statement inserts the trace and its spans (no savepoint of its own)
+    with django_assert_num_queries(1):
         trace = recorder.persist()
     # then
     trace = Trace.objects.get(pk=trace.pk)
@@ -82,3 +85,29 @@ def test_spans_keep_their_times_latency_and_data_exactly() -> None:
     assert first.started_at == recorded.started_at
     assert first.ended_at == recorded.started_at + timedelta(milliseconds=12.346)
     assert (second.position, second.kind, second.data, second.error) == (1, "routing", {}, "")
+
+
+def test_the_stored_trace_row_is_the_one_persist_returns() -> None:
+    # given a customer's turn with a route, totals and an error, and no spans
+    customer = make_customer()
+    conversation = Conversation.objects.create(customer=customer)
+    message = message_create(conversation=conversation, role=MessageRole.CUSTOMER, text="Where is my parcel?")
+    recorder = TraceRecorder(conversation=conversation, message=message, customer=customer)
+    recorder.set_route(route="order", confidence=0.5, source="sticky")
+    recorder.agent = "order"
+    recorder.fail("ModelServerError: 500")
+    recorder.add(SpanKind.MODEL_CALL, "openai:x", latency_ms=3, input_tokens=7, output_tokens=2, cost="0.0000015")
+    recorder.spans.clear()
+    # when
+    trace = recorder.persist()
+    # then: every column as read back, and no span
+    stored = Trace.objects.get(pk=trace.pk)
+    for field in Trace._meta.concrete_fields:
+        assert getattr(stored, field.attname) == getattr(trace, field.attname), field.name
+    assert (stored.conversation_id, stored.message_id, stored.customer_id) == (conversation.pk, message.pk, customer.pk)
+    assert (stored.status, stored.error, stored.cost) == (
+        TraceStatus.FAILED,
+        "ModelServerError: 500",
+        Decimal("0.000002"),
+    )
+    assert trace.spans.count() == 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
@@ -337,10 +338,17 @@ def _product_nouns() -> frozenset[str]:
 _PRODUCT_NOUNS = _product_nouns()
 
 
+@lru_cache(maxsize=8192)
+def _product_noun(word: str) -> bool:
+    """Whether `word` (lower case) is one of the shop's product nouns or a near spelling of one. Kept per word: the
+    fuzzy scan over the vocabulary was most of the planner's CPU, for the same everyday words turn after turn."""
+    return word in _PRODUCT_NOUNS or any(_similar(word, noun) for noun in _PRODUCT_NOUNS)
+
+
 def names_a_product(words: list[str]) -> bool:
     """Whether the words name a kind of product the shop sells (a noun of its vocabulary, not an everyday word)."""
     content = [w for w in words if w not in STOPWORDS and w not in EVERYDAY_NOUNS]
-    return any(w in _PRODUCT_NOUNS or any(_similar(w, noun) for noun in _PRODUCT_NOUNS) for w in content)
+    return any(_product_noun(w) for w in content)
 
 
 def without_products(text: str, noun: str = "item") -> str:
@@ -350,7 +358,7 @@ def without_products(text: str, noun: str = "item") -> str:
 
     def neutral(m: re.Match[str]) -> str:
         word = m.group(0).lower()
-        if word in stop or not (word in _PRODUCT_NOUNS or any(_similar(word, n) for n in _PRODUCT_NOUNS)):
+        if word in stop or not _product_noun(word):
             return m.group(0)
         return noun
 

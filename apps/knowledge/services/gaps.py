@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.utils import timezone
 
 from apps.core.errors import ApplicationError
+from apps.core.fixed_sql import model_insert
 from apps.knowledge.embeddings import embed_query, get_backend
 from apps.knowledge.models import UnansweredQuestion
 
@@ -33,5 +34,5 @@ def unanswered_question_record(*, question: str, best_score: float | None) -> Un
         embedding_model=backend.name if vector is not None else "",
         asked_at=timezone.now(),
     )
-    row.save()
+    model_insert(row)  # `row.save()` without the ORM's compile: a help-center turn that finds nothing writes one
     return row
