@@ -76,13 +76,14 @@ def _order_detail_qs(qs: QuerySet[Order]) -> QuerySet[Order]:
 def order_list_for_customer(
     *, customer: Customer | None, limit: int = 10, status: str | Iterable[str] | None = None
 ) -> list[Order]:
-    """The customer's most recent orders, newest first (items prefetched)."""
+    """The customer's most recent orders, newest first (items and their products, shipments and payments prefetched)."""
     if customer is None:
         return []
     qs = Order.objects.filter(customer=customer)
     if status:
         qs = qs.filter(status__in=[status] if isinstance(status, str) else list(status))
-    return list(qs.prefetch_related("items").order_by("-placed_at", "-id")[: _limit(limit)])
+    related = ("items__variant__product", "shipments", "payments__method")
+    return list(qs.prefetch_related(*related).order_by("-placed_at", "-id")[: _limit(limit)])
 
 
 def order_get_for_customer(*, customer: Customer | None, number: str, only_order: Order | None = None) -> Order:
@@ -231,6 +232,14 @@ _FAILURE_HELP: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
+def payment_failure_reason(payment: Payment) -> tuple[str, tuple[str, ...]]:
+    """Why a failed payment failed, in the customer's words, and what they can do about it."""
+    return _FAILURE_HELP.get(
+        payment.failure_code,
+        (payment.failure_message or "The payment did not go through.", ("Try again or use another method.",)),
+    )
+
+
 def payment_failure_help_for_customer(
     *, customer: Customer | None, number: str, only_order: Order | None = None
 ) -> PaymentFailureHelp | None:
@@ -242,10 +251,7 @@ def payment_failure_help_for_customer(
     payment = order.payments.order_by("-created_at", "-id").first()
     if payment is None or payment.status != PaymentStatus.FAILED:
         return None
-    explanation, steps = _FAILURE_HELP.get(
-        payment.failure_code,
-        (payment.failure_message or "The payment did not go through.", ("Try again or use another method.",)),
-    )
+    explanation, steps = payment_failure_reason(payment)
     return PaymentFailureHelp(
         order_number=order.number,
         payment_id=payment.pk,

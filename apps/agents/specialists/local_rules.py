@@ -27,8 +27,8 @@ from apps.agents.specialists.local_common import (
     ticket_args,
 )
 from apps.agents.specialists.local_phrases import is_angry, is_general_question, is_thanks, wants_human, wants_ticket
+from apps.agents.understanding.amounts import amounts_in
 from apps.agents.understanding.confirmation import Confirmation, classify_confirmation
-from apps.agents.understanding.cues import amounts_in
 from apps.agents.understanding.local_intents import (
     GENERAL,
     OWN_DATA_INTENTS,

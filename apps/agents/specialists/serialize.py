@@ -14,10 +14,12 @@ from apps.commerce.models import (
     OrderItem,
     OrderStatus,
     Payment,
+    PaymentStatus,
     Refund,
     ReturnRequest,
     Shipment,
 )
+from apps.commerce.selectors import payment_failure_reason
 
 NOT_SHIPPED = frozenset({OrderStatus.PENDING, OrderStatus.PROCESSING})
 
@@ -27,15 +29,32 @@ def item_label(item: OrderItem) -> str:
 
 
 def order_summary(order: Order) -> dict[str, Any]:
+    """An order as a list shows it. Besides its items, what customers name an order by instead of its number (the
+    reference resolver reads them back, `understanding.order_facts.facts_from_data`): each item's category ("my
+    kitchen stuff"), when it shipped and arrived ("the one delivered 3 days ago"), the shipping method ("the express
+    one"), how it was paid ("the one on my amex", "the order where my payment failed") and its parcel's state ("the
+    package the courier couldn't deliver")."""
     items = list(order.items.all())
+    shipments = list(order.shipments.all())
+    shipped = [s.shipped_at for s in shipments if s.shipped_at]
+    payments = list(order.payments.all())
+    payment = payments[-1] if payments else None
     return {
         "number": order.number,
         "status": order.status,
         "status_label": order.get_status_display(),
         "placed_on": order.placed_at.date().isoformat(),
+        "shipped_on": min(shipped).date().isoformat() if shipped else None,
+        "delivered_on": order.delivered_at.date().isoformat() if order.delivered_at else None,
         "total": str(order.total),
         "currency": order.currency,
         "items": [f"{i.quantity} x {item_label(i)}" for i in items],
+        "categories": [i.variant.product.category for i in items],
+        "shipping_method": order.get_shipping_method_display(),
+        "paid_with": payment.method.masked if payment is not None and payment.method else "",
+        "payment_status": payment.status if payment is not None else "",
+        # "the courier says the address on my package is incomplete": the parcel the carrier has a problem with
+        "shipment_status": shipments[-1].status if shipments else "",
     }
 
 
@@ -91,9 +110,19 @@ def order_detail(order: Order) -> dict[str, Any]:
             "can_cancel": order.status == OrderStatus.PENDING,
             "can_change_address": order.status in NOT_SHIPPED,
             "shipments": [shipment(s) for s in order.shipments.all()],
+            # "why is my order still pending": its payment failed, and what to do about it
+            "payment_problem": _payment_problem(order),
         }
     )
     return data
+
+
+def _payment_problem(order: Order) -> dict[str, Any] | None:
+    payments = list(order.payments.all())
+    if not payments or payments[-1].status != PaymentStatus.FAILED:
+        return None
+    explanation, steps = payment_failure_reason(payments[-1])
+    return {"explanation": explanation, "next_steps": list(steps)}
 
 
 def invoice(inv: Invoice) -> dict[str, Any]:
@@ -110,6 +139,7 @@ def invoice(inv: Invoice) -> dict[str, Any]:
             {"quantity": i.quantity, "name": item_label(i), "category": i.variant.product.category}
             for i in order.items.all()
         ],
+        "shipping_method": order.get_shipping_method_display(),
         "status": inv.status,
         "status_label": inv.get_status_display(),
         "issued_on": inv.issued_at.date().isoformat(),

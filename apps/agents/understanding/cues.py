@@ -1,9 +1,10 @@
 """The cues a customer gives instead of an order number, read from one message.
 
 Product names, synonyms and typos ("my espreso machine"), categories ("the shoes"),
-colours and sizes ("the yellow one", "the medium hoodie"), recency ("my last order"), states
-("the one that hasn't shipped"), amounts ("the $68 one"), ordinals over a listed choice ("the
-second one") and an order before or after another ("the one before that"); dates are `dates.py`'s.
+colours and sizes ("the yellow one", "the medium hoodie"), recency ("my last order"), ordinals over a
+listed choice ("the second one") or over time ("the second order i ever placed") and an order before
+or after another ("the one before that", "the order before the earbuds"); dates are `dates.py`'s,
+states `states.py`'s, amounts `amounts.py`'s.
 `references.resolve_order` combines them against the customer's own orders.
 """
 
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
 from rapidfuzz import fuzz
@@ -45,9 +45,17 @@ def _similar(a: str, b: str) -> bool:
     a, b = _singular(a), _singular(b)
     if a == b:
         return True
-    if min(len(a), len(b)) < 5:  # short words: exact only ("cap" is not "cup")
+    if min(len(a), len(b)) < 4 or max(len(a), len(b)) < 5:  # short words: exact only ("cap" is not "cup")
         return False
     return fuzz.ratio(a, b) >= _FUZZY_CUTOFF
+
+
+def _compound(word: str, longer: str) -> bool:
+    """ "raincoat" holds "coat", "backpack" and "daypack" hold "pack": the product word at one end of a longer word,
+    the rest a word of at least three letters ("express" does not hold "press", nor "espresso")."""
+    if len(word) < 4 or len(longer) < len(word) + 3:
+        return False
+    return longer.startswith(word) or longer.endswith(word)
 
 
 def _phrase_in(phrase: str, text: str) -> bool:
@@ -149,7 +157,7 @@ def match_item(text: str, words: list[str], item: ItemFacts) -> _ItemMatch:
             match.score += weight
             match.cues.append(f"item: {word}")
             continue
-        compound = next((w for w in content if len(word) >= 4 and len(w) > len(word) and word in w), None)
+        compound = next((w for w in content if _compound(word, w)), None)
         if compound:  # "raincoat" names the rain jacket, "backpack" the day pack
             match.score += weight * 0.8
             match.cues.append(f"item: {compound}~{word}")
@@ -163,7 +171,7 @@ def match_item(text: str, words: list[str], item: ItemFacts) -> _ItemMatch:
                 break
     if match.score == 0:
         for phrase in CATEGORY_WORDS.get(item.category, ()):
-            if _phrase_in(phrase, lowered):
+            if _phrase_in(phrase, lowered) or (" " not in phrase and any(_similar(phrase, w) for w in content)):
                 match.score += 1.0
                 match.cues.append(f"category: {phrase}")
                 break
@@ -189,7 +197,7 @@ def item_words(text: str, item: ItemFacts) -> set[str]:
     lowered = text.lower()
     found: set[str] = set()
     for word in product_words(item.product):
-        found.update(w for w in content if _similar(word, w) or (len(word) >= 4 and len(w) > len(word) and word in w))
+        found.update(w for w in content if _similar(word, w) or _compound(word, w))
         for synonym in NOUN_SYNONYMS.get(word, ()):
             if " " in synonym:
                 if _phrase_in(synonym, lowered):
@@ -201,45 +209,6 @@ def item_words(text: str, item: ItemFacts) -> set[str]:
     return found
 
 
-STATE_CUES: tuple[tuple[re.Pattern[str], frozenset[str], str], ...] = (
-    (
-        re.compile(
-            r"\b(?:has ?n[o']?t|have ?n[o']?t|not(?: yet)?|never|isn'?t|wasn'?t) (?:been )?(?:yet )?"
-            r"(?:shipped|sent|dispatched|gone out|left)\b|\bnot (?:shipped|sent) yet\b|"
-            r"\bstill (?:pending|processing)\b|\b(?:pending|processing) one\b|\bunshipped\b",
-            re.I,
-        ),
-        frozenset({"pending", "processing"}),
-        "not shipped yet",
-    ),
-    (
-        re.compile(
-            r"\b(?:on (?:its|the) way|in transit|out for delivery|(?:that|which|one) (?:has |was )?shipped)\b", re.I
-        ),
-        frozenset({"shipped"}),
-        "on its way",
-    ),
-    (
-        re.compile(
-            r"\b(?:that|which|one) (?:was |got |has been )?(?:delivered|arrived|came)\b|\bthe delivered\b", re.I
-        ),
-        frozenset({"delivered", "partially_returned"}),
-        "delivered",
-    ),
-    (re.compile(r"\bcancel+ed (?:one|order)\b|\bthe cancel+ed\b", re.I), frozenset({"cancelled"}), "cancelled"),
-    (
-        re.compile(r"\b(?:the )?(?:one|order) i (?:sent back|returned)\b|\breturned (?:one|order)\b", re.I),
-        frozenset({"returned", "partially_returned", "return_requested"}),
-        "returned",
-    ),
-)
-
-# "$68", "68 dollars", and a number with cents ("the 145.80 order", "700,92"): cents make it an amount.
-_AMOUNT_RE = re.compile(
-    r"(?:[$€£]\s?(\d+(?:[.,]\d{1,2})?))|(?:\b(\d+(?:[.,]\d{1,2})?)\s?(?:usd|dollars?|bucks|eur|euros?|pounds?)\b)"
-    r"|(?<![\w.,-])(\d{1,6}[.,]\d{2})(?![\w.,-]*\d)(?!\s?%)",
-    re.I,
-)
 _ORDINALS = {
     "first": 0,
     "1st": 0,
@@ -268,8 +237,11 @@ OLDEST_RE = re.compile(r"\b(?:my|the) (?:first|oldest|earliest) (?:order|purchas
 # "the order before that one", "the shoes i ordered after that", "the one before the hoodie order", "the previous
 # one": an order placed just before or after another, the one the conversation is on (`that`) or the one the
 # phrase names. Group "dir" is the direction, "obj" what the phrase names ("" for the conversation's order).
-_RELATIVE_OBJECT = r"(?:that|this) (?:one|order)|the (?:[a-z0-9'$.-]+ ){1,3}(?:one|order)"
-_PHRASE_END = r"(?=\s*(?:[?.!,;]|$|\b(?:and|but|so|pls|please|then)\b))"
+_RELATIVE_OBJECT = (
+    r"(?:that|this) (?:one|order)|the (?:[a-z0-9'$.-]+ ){1,3}(?:one|order)|my (?:[a-z0-9'$.-]+ ){0,2}(?:one|order)"
+    r"|(?:the|my) [a-z0-9'-]+(?: [a-z0-9'-]+){0,2}"
+)
+_PHRASE_END = r"(?=\s*(?:[?.!,;]|\s-\s|$|\b(?:and|but|so|pls|please|then|was|is|did|does)\b))"
 _RELATIVE_ORDER_RE = re.compile(
     rf"\b(?P<dir>before|after|prior to|earlier than|later than)\s+(?P<obj>{_RELATIVE_OBJECT}){_PHRASE_END}"
     rf"|\b(?:ordered|bought|placed|purchased|got)\s+(?:(?:it|them)\s+)?(?P<verb>before|after)\s+(?:that|this){_PHRASE_END}"
@@ -289,7 +261,7 @@ class RelativeOrder:
 
 def relative_order(text: str) -> RelativeOrder | None:
     """The "before / after that one" cue of the text, or None."""
-    m = _RELATIVE_ORDER_RE.search(text)
+    m = next((m for m in _RELATIVE_ORDER_RE.finditer(text) if _names_an_order(m.group("obj") or "that one")), None)
     if m is None:
         return None
     direction = (m.group("dir") or m.group("verb") or m.group("adj") or m.group("tail") or "").lower()
@@ -298,34 +270,35 @@ def relative_order(text: str) -> RelativeOrder | None:
     return RelativeOrder(earlier=direction in _EARLIER_WORDS, anchor_text=anchor_text, span=m.span())
 
 
-# "over $50", "more than 100 dollars": a threshold of a rule, not the amount of an order.
-_THRESHOLD_BEFORE_RE = re.compile(
-    r"\b(?:over|under|above|below|more than|less than|at least|up to|upwards of)\s*$", re.IGNORECASE
+def _names_an_order(obj: str) -> bool:
+    """ "that one", "the hoodie order", "the trail runners": an order; "the weekend", "my trip": not one."""
+    return bool(re.search(r"\b(?:one|order)$", obj, re.I)) or names_a_product(text_words(obj))
+
+
+# "the second order i ever placed", "my third order": counted from the oldest; "the second most recent one" from the
+# newest. An ordinal without "ever" / "i placed" / "my" ("the second one") answers a list we showed instead.
+_CHRONO_INDEX = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3}
+_CHRONO_WORD = r"(first|1st|second|2nd|third|3rd|fourth|4th)"
+_FROM_OLDEST_RE = re.compile(
+    rf"\b{_CHRONO_WORD} (?:order|purchase|one)s? (?:that )?(?:i|we) (?:have |had |'ve )?(?:ever )?"
+    r"(?:placed|made|ordered|did|bought|put in)\b|"
+    rf"\bmy {_CHRONO_WORD} (?:ever )?(?:order|purchase)\b|\b{_CHRONO_WORD} (?:ever )?(?:order|purchase) (?:i )?ever\b",
+    re.I,
+)
+_FROM_NEWEST_RE = re.compile(
+    rf"\b{_CHRONO_WORD} (?:most recent|to last|latest|newest|last)(?: (?:order|purchase|one))?\b", re.I
 )
 
 
-def amounts_in(text: str) -> list[Decimal]:
-    found = []
-    for m in _AMOUNT_RE.finditer(text):
-        if _THRESHOLD_BEFORE_RE.search(text[max(0, m.start() - 14) : m.start()]):
-            continue
-        raw = (m.group(1) or m.group(2) or m.group(3)).replace(",", ".")
-        try:
-            found.append(Decimal(raw))
-        except InvalidOperation:
-            continue
-    return found
-
-
-def amount_fits(order: OrderFacts, amount: Decimal, *, roughly: bool = False) -> bool:
-    """The amount is the order's total or an item's price (a whole number to the dollar; `roughly`, a round figure
-    within 3%, "the $100 order" for 101.52)."""
-    values = [order.total, *(i.unit_price for i in order.items), *(i.unit_price * i.quantity for i in order.items)]
-    whole = amount == amount.to_integral_value()
-    tolerance = Decimal("0.01") if not whole else Decimal("0.99")
-    if roughly and whole:
-        tolerance = max(tolerance, amount * Decimal("0.03"))
-    return any(abs(v - amount) <= tolerance for v in values)
+def chronological_index(text: str) -> int | None:
+    """The place of the order the text counts to: 0, 1, ... from the oldest, -1, -2, ... from the newest."""
+    m = _FROM_OLDEST_RE.search(text)
+    if m:
+        return _CHRONO_INDEX[next(g for g in m.groups() if g).lower()]
+    m = _FROM_NEWEST_RE.search(text)
+    if m:
+        return -1 - _CHRONO_INDEX[m.group(1).lower()]
+    return None
 
 
 def _product_nouns() -> frozenset[str]:
@@ -336,6 +309,7 @@ def _product_nouns() -> frozenset[str]:
 
 
 _PRODUCT_NOUNS = _product_nouns()
+_PRODUCT_PHRASES = frozenset(s for synonyms in NOUN_SYNONYMS.values() for s in synonyms if " " in s)
 
 
 @lru_cache(maxsize=8192)
@@ -346,9 +320,13 @@ def _product_noun(word: str) -> bool:
 
 
 def names_a_product(words: list[str]) -> bool:
-    """Whether the words name a kind of product the shop sells (a noun of its vocabulary, not an everyday word)."""
+    """Whether the words name a kind of product the shop sells (a noun of its vocabulary, not an everyday word, or a
+    phrase of it: "french press" although "press" alone is everyday)."""
     content = [w for w in words if w not in STOPWORDS and w not in EVERYDAY_NOUNS]
-    return any(_product_noun(w) for w in content)
+    if any(_product_noun(w) for w in content):
+        return True
+    joined = " ".join(words)
+    return any(_phrase_in(phrase, joined) for phrase in _PRODUCT_PHRASES)
 
 
 def without_products(text: str, noun: str = "item") -> str:

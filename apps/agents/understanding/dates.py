@@ -12,7 +12,9 @@ __all__ = ["ARRIVED_RE", "PLACED_RE", "date_window"]
 
 
 _NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "a couple of": 2}
-_NUM = r"(\d{1,3}|a|an|one|two|three|four|five|six|a couple of)"
+_NUMBER_WORDS |= {"seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "fourteen": 14}
+_NUMBER_WORDS |= {"a couple": 2, "fifteen": 15, "twenty": 20, "thirty": 30}
+_NUM = r"(\d{1,3}|" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + ")"
 
 
 def _count(token: str) -> int:
@@ -25,14 +27,20 @@ _RELATIVE_DATES: tuple[tuple[str, Callable[[int], tuple[int, int]], str], ...] =
     (r"\bday before yesterday\b", lambda n: (2, 2), "the day before yesterday"),
     (r"\byesterday\b|\blast night\b", lambda n: (1, 1), "yesterday"),
     (r"\btoday\b|\bthis morning\b", lambda n: (0, 0), "today"),
+    # "in the last ten days", "within the past month": from then until today
+    (rf"\b(?:in|within|during|over) the (?:last|past) {_NUM} days?\b", lambda n: (0, n), "in the last {n} days"),
+    (rf"\b(?:in|within|during|over) the (?:last|past) {_NUM} weeks?\b", lambda n: (0, 7 * n), "in the last {n} weeks"),
+    (r"\b(?:in|within|during|over) the (?:last|past) week\b", lambda n: (0, 7), "in the last week"),
+    (r"\b(?:in|within|during|over) the (?:last|past) month\b", lambda n: (0, 31), "in the last month"),
     (rf"\b{_NUM} days? ago\b", lambda n: (max(1, n - 1), n + 1), "{n} days ago"),
     (r"\b(?:a )?(?:few|couple(?: of)?) days ago\b", lambda n: (1, 5), "a few days ago"),
-    (rf"\b{_NUM} weeks? ago\b", lambda n: (7 * n - 4, 7 * n + 5), "{n} weeks ago"),
+    (rf"\b{_NUM} weeks? ago\b", lambda n: (7 * n - 3, 7 * n + 3), "{n} weeks ago"),
     (r"\blast week\b", lambda n: (3, 14), "last week"),
     (r"\bthis week\b", lambda n: (0, 7), "this week"),
-    (rf"\b{_NUM} months? ago\b", lambda n: (30 * n - 12, 30 * n + 15), "{n} months ago"),
+    (rf"\b{_NUM} months? ago\b", lambda n: (30 * n - 8, 30 * n + 8 * n), "{n} months ago"),
     (r"\blast month\b", lambda n: (20, 62), "last month"),
     (r"\bthis month\b", lambda n: (0, 31), "this month"),
+    (rf"\b{_NUM} years? ago\b", lambda n: (365 * n - 60, 365 * n + 120), "{n} years ago"),
 )
 
 

@@ -8,8 +8,8 @@ only from its own tool calls.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -39,6 +39,10 @@ class OrderFacts:
     total: Decimal = Decimal("0")
     delivered_at: datetime | None = None
     shipped_at: datetime | None = None
+    shipping_method: str = ""  # "Express (1-2 business days)"
+    paid_with: str = ""  # the latest payment's method, masked: "Amex •••• 0005", "PayPal"
+    payment_status: str = ""  # the latest payment's status: "authorized", "failed", "refunded"...
+    shipment_status: str = ""  # the latest parcel's status: "in_transit", "exception"...
 
 
 def order_facts_for_customer(*, customer: Any, limit: int = 20) -> list[OrderFacts]:
@@ -66,7 +70,7 @@ def order_facts_for_session(*, customer: Any, verified_order: Any, limit: int = 
 def _facts(orders: list[Any]) -> list[OrderFacts]:
     from django.db.models import prefetch_related_objects
 
-    prefetch_related_objects(orders, "items__variant__product", "shipments")
+    prefetch_related_objects(orders, "items__variant__product", "shipments", "payments__method")
     return [
         OrderFacts(
             number=o.number,
@@ -75,6 +79,10 @@ def _facts(orders: list[Any]) -> list[OrderFacts]:
             delivered_at=o.delivered_at,
             shipped_at=min((s.shipped_at for s in o.shipments.all() if s.shipped_at), default=None),
             total=o.total,
+            shipping_method=o.get_shipping_method_display(),
+            paid_with=next((p.method.masked for p in reversed(o.payments.all()) if p.method), ""),
+            payment_status=next((p.status for p in reversed(o.payments.all())), ""),
+            shipment_status=next((s.status for s in reversed(o.shipments.all())), ""),
             items=tuple(
                 ItemFacts(
                     product=i.product_name,
@@ -128,6 +136,14 @@ def _item_from_data(raw: Any) -> ItemFacts:
     )
 
 
+def _items_from_data(raw: Iterable[Any], categories: Sequence[Any]) -> tuple[ItemFacts, ...]:
+    """The items of a tool's order; a summary's `categories` list each item's category, in the items' order."""
+    items = [_item_from_data(i) for i in raw]
+    if len(categories) == len(items):
+        items = [i if i.category else replace(i, category=str(c or "")) for i, c in zip(items, categories, strict=True)]
+    return tuple(items)
+
+
 def facts_from_data(orders: Iterable[Mapping[str, Any]]) -> list[OrderFacts]:
     """`OrderFacts` from the orders a tool returned (`number`, `status`, `placed_on`, `items`, `total`, ...).
 
@@ -144,10 +160,14 @@ def facts_from_data(orders: Iterable[Mapping[str, Any]]) -> list[OrderFacts]:
                 number=str(order["number"]),
                 status=str(order.get("status") or ""),
                 placed_at=placed,
-                items=tuple(_item_from_data(i) for i in order.get("items") or ()),
+                items=_items_from_data(order.get("items") or (), order.get("categories") or ()),
                 total=Decimal(str(order.get("total") or "0")),
                 delivered_at=_day(order.get("delivered_at") or order.get("delivered_on")),
                 shipped_at=_day(order.get("shipped_at") or order.get("shipped_on")),
+                shipping_method=str(order.get("shipping_method") or ""),
+                paid_with=str(order.get("paid_with") or ""),
+                payment_status=str(order.get("payment_status") or ""),
+                shipment_status=str(order.get("shipment_status") or ""),
             )
         )
     return facts

@@ -116,6 +116,9 @@ _MODAL_ONLY_RE = re.compile(
 )
 
 
+_LEADING_CONJUNCTION_RE = re.compile(r"^(?:and also|and then|and|also|plus)\s+(?=\S)", re.IGNORECASE)
+
+
 def split_pieces(text: str) -> list[str]:
     """The message cut at sentence ends and at conjunctions that start a new request (nothing is dropped)."""
     pieces: list[str] = []
@@ -125,7 +128,9 @@ def split_pieces(text: str) -> list[str]:
             pieces.append(sentence[start : m.start()])
             start = m.end()
         pieces.append(sentence[start:])
-    cleaned = [p.strip(" ,") for p in pieces if p and p.strip(" ,")]
+    # "? and how long is the warranty...": a sentence that opens with a conjunction is a request of its own
+    cleaned = [_LEADING_CONJUNCTION_RE.sub("", p.strip(" ,")) for p in pieces if p and p.strip(" ,")]
+    cleaned = [p for p in cleaned if p]
     joined: list[str] = []
     for piece in cleaned:
         if joined and _MODAL_ONLY_RE.match(joined[-1]):
@@ -225,6 +230,10 @@ def plan_message(text: str, *, route: RouteFn | None = None) -> Plan:
                 intent_confidence=step.intent_confidence,
                 order_numbers=previous.order_numbers,
             )
+        elif previous and _context_of(previous, step):
+            # "my partner got me the same hoodie so i dont need mine. can i send it back?": what happened,
+            # then the request about it: one request, the second piece's, read whole
+            steps[-1] = replace(step, text=f"{previous.text} {step.text}", asks_for_person=previous.asks_for_person)
         elif previous and _same_request(previous, step):
             steps[-1] = Step(
                 text=f"{previous.text} {step.text}",
@@ -322,6 +331,12 @@ def _same_request(a: Step, b: Step) -> bool:
         if other.intent or other.order_numbers:
             return False
     return not (a.order_numbers and b.order_numbers and a.order_numbers != b.order_numbers)
+
+
+def _context_of(a: Step, b: Step) -> bool:
+    """`a` only says something (asks nothing, names no order number, holds no write) and `b` is a request about it
+    ("mine", "it"): `a` is the context of `b`, whatever route its words alone get."""
+    return not _asks_something(a.text) and not a.order_numbers and not a.is_write and refers_back(a, b)
 
 
 def _asks_policy(step: Step) -> bool:

@@ -16,10 +16,12 @@ from apps.agents.understanding.intents import get_intent_classifier
 NO_REASON = "none"
 # What `return_obstacle` reads (examples/return_obstacle.yaml): `packaging_only` (the box is damaged and the item fine:
 # nothing to return, the damaged-items page's transit section) and `customer_damage` (washed, worn, used or damaged
-# after delivery). Only the first is acted on: answering `customer_damage` with the policy (returns must be unused and
-# unwashed) instead of a return cost one held-out return scenario on 2026-12-07, even when a defect reason came with
-# it, so such a message still goes the way of a return; its examples keep the two kinds apart.
+# after delivery). Both are acted on: `customer_damage` is answered with the policy (returns must be unused and
+# unwashed; a fault is a person's call) unless the message also gives a defect reason the phrase patterns read ("it
+# arrived torn, and then i washed it"), which goes the way of a return.
 PACKAGING_ONLY = "packaging_only"
+CUSTOMER_DAMAGE = "customer_damage"
+_DEFECTS = frozenset(("damaged", "wrong_item", "not_as_described"))
 
 # A reason usually comes in a clause of its own: "the hoodie has a hole in the seam, can i just get refunded".
 _CLAUSE_RE = re.compile(r"[,;.!?]+\s*|\s+(?:but|because|since|as|so)\s+", re.IGNORECASE)
@@ -28,7 +30,8 @@ _CLAUSE_RE = re.compile(r"[,;.!?]+\s*|\s+(?:but|because|since|as|so)\s+", re.IGN
 def return_reason(text: str) -> str | None:
     """The ReturnReason value the text gives, or None when it gives none (or the classifier is unsure).
 
-    The whole message is read first, then each of its clauses: the first confident reason wins.
+    The whole message is read first; when it gives no confident reason, the surest of its clauses' reasons wins ("my
+    partner got me the same hoodie lol so i dont need the one i ordered": the second clause says why, surely).
     """
     found = extract_return_reason(text)
     if found or not text.strip():
@@ -41,15 +44,19 @@ def return_reason(text: str) -> str | None:
         pieces = list(dict.fromkeys([text.strip(), *clauses]))
     if not pieces:
         return None
-    for prediction in get_intent_classifier("return_reason").predict(pieces):
-        if prediction.intent is not None and prediction.intent != NO_REASON:
-            return prediction.intent
-    return None
+    predictions = get_intent_classifier("return_reason").predict(pieces)
+    given = [p for p in predictions if p.intent is not None and p.intent != NO_REASON]
+    if not given:
+        return None
+    if pieces[0] == text.strip() and predictions[0] in given:
+        return predictions[0].intent
+    return max(given, key=lambda p: p.confidence).intent
 
 
 def return_obstacle(text: str) -> str | None:
     """`packaging_only` when the message says only the box is damaged and the item is fine ("the box showed up crushed,
-    the machine works"), else None: there is nothing to send back.
+    the machine works"): there is nothing to send back; `customer_damage` when the customer washed, wore or damaged it
+    ("i put the hoodie in the dryer and now it's tiny"): the policy takes back only unused, unwashed items; else None.
 
     Read on the whole message (its clauses alone say less: "the box showed up crushed" is a damage report until "the
     machine works" follows), by its own classifier (`examples/return_obstacle.yaml`, whose `none` is every other
@@ -58,4 +65,6 @@ def return_obstacle(text: str) -> str | None:
     if not text.strip():
         return None
     prediction = get_intent_classifier("return_obstacle").predict_one(text)
-    return PACKAGING_ONLY if prediction.intent == PACKAGING_ONLY else None
+    if prediction.intent == CUSTOMER_DAMAGE and extract_return_reason(text) in _DEFECTS:
+        return None
+    return prediction.intent if prediction.intent in (PACKAGING_ONLY, CUSTOMER_DAMAGE) else None

@@ -18,20 +18,20 @@ candidates, to ask one short question), or `none` (nothing of theirs fits).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from apps.agents.offline.slots import extract_order_numbers
+from apps.agents.understanding.amounts import amount_bounds, amount_fits, amounts_in, superlative_amount
 from apps.agents.understanding.cues import (
     HEAD_NOUN_SCORE,
     LATEST_RE,
     OLDEST_RE,
-    STATE_CUES,
-    amount_fits,
-    amounts_in,
+    chronological_index,
     item_words,
     match_item,
     names_a_product,
@@ -41,6 +41,8 @@ from apps.agents.understanding.cues import (
 )
 from apps.agents.understanding.dates import ARRIVED_RE, PLACED_RE, date_window
 from apps.agents.understanding.order_facts import ItemFacts, OrderFacts, facts_from_data, order_facts_for_customer
+from apps.agents.understanding.states import STATE_CUES
+from apps.agents.understanding.vocabulary import PAYMENT_WORDS, SHIPPING_WORDS
 
 __all__ = [
     "ACTION_STATES",
@@ -68,6 +70,13 @@ ACTION_STATES: dict[str, frozenset[str]] = {
     "refund_status": frozenset({"return_requested", "returned", "partially_returned", "exchange_requested"}),
     "return_status": frozenset({"return_requested", "exchange_requested", "partially_returned", "exchanged"}),
     "payment_failed": frozenset({"pending"}),
+}
+
+# When no order fits the action, the ones it could still be meant for: "cancel my order" with nothing pending is the
+# order not delivered yet (the tool then says why it can no longer be cancelled).
+ACTION_FALLBACK_STATES: dict[str, frozenset[str]] = {
+    "cancel": frozenset({"shipped"}),
+    "change_address": frozenset({"shipped"}),
 }
 
 # How much better one order must match than the others to be the one meant (a colour, or a second name word).
@@ -157,6 +166,9 @@ def resolve_order(
     matches = {o.number: [match_item(text, words, i) for i in o.items] for o in candidates}
     scored = [(o, max((m.score for m in matches[o.number]), default=0.0)) for o in candidates]
     best = max(score for _, score in scored)
+    # Whether the text named a product or a category: then a state, date or amount that fits none of those orders is
+    # the customer misremembering it, not a reason to say none of their orders fits.
+    named_thing = any(_names_thing(m) for ms in matches.values() for m in ms if m.score > 0)
     if best > 0:
         candidates = [o for o, score in scored if score > 0]
         top = [o for o, score in scored if score == best]
@@ -171,36 +183,22 @@ def resolve_order(
         described = [o for o in candidates if any(_describes(m) for m in matches[o.number] if m.score > 0)]
         if described and len(described) < len(candidates):
             candidates = described
+        elif not described and named_thing and _asked_size(text):
+            return Resolution(kind=ResolutionKind.NONE, cues=("size: not in any order",))
         cues.append("item")
     elif names_a_product(words):
         # The customer names a product none of their orders holds: say so rather than guess another order.
         return Resolution(kind=ResolutionKind.NONE, cues=("item: not in any order",))
 
-    # When: relative dates narrow, but a date that fits nothing is vague speech, not a refusal.
-    window = date_window(text, now)
-    if window is not None:
-        lo, hi, label = window
-        dated = [o for o in candidates if any(d and lo <= d <= hi for d in _dates_meant(o, text))]
-        if dated:
-            candidates = dated
-            cues.append(f"date: {label}")
-
-    for pattern, states, label in STATE_CUES:
-        if pattern.search(text):
-            in_state = [o for o in candidates if o.status in states]
-            if in_state:
-                candidates = in_state
-                cues.append(f"state: {label}")
-            break
-
-    for amount in amounts_in(text):
-        priced = [o for o in candidates if amount_fits(o, amount)] or [
-            o for o in candidates if amount_fits(o, amount, roughly=True)
-        ]
-        if priced:
-            candidates = priced
-            cues.append(f"amount: {amount}")
-            break
+    # What else the customer says about the order narrows; said of no order of theirs at all (no product named),
+    # nothing of theirs fits: "the $500 order", "the cancelled one", "the one i paid with paypal".
+    for label, fits in _other_cues(text, now, candidates):
+        kept = [o for o in candidates if fits(o)]
+        if kept:
+            candidates = kept
+            cues.append(label)
+        elif not named_thing and not any(fits(o) for o in orders):
+            return Resolution(kind=ResolutionKind.NONE, cues=(f"{label}: not in any order",))
 
     if pivot is not None:
         at = pivot.placed_at
@@ -209,12 +207,28 @@ def resolve_order(
             candidates = [min(side, key=lambda o: abs(o.placed_at - at))]
             cues.append(f"{'before' if earlier else 'after'}: {pivot.number}")
 
-    # The action narrows to the orders it can apply to, when some can.
+    # Descriptions over all their orders come before the action ("did the most expensive thing i ordered arrive?" is
+    # the dearest order, delivered or not; the tool then says where it is).
+    place = chronological_index(text)
+    if len(candidates) > 1 and place is not None:
+        ordered = sorted(orders, key=lambda o: o.placed_at)
+        if -len(ordered) <= place < len(ordered) and ordered[place] in candidates:
+            candidates = [ordered[place]]
+            cues.append(f"ordinal: {place}")
+    extreme = superlative_amount(text)
+    if len(candidates) > 1 and extreme is not None:
+        candidates = [(max if extreme == "max" else min)(candidates, key=lambda o: o.total)]
+        cues.append(f"amount: {extreme}")
+
+    # The action narrows to the orders it can apply to, when some can; else to the ones it could be meant for (to
+    # cancel with nothing pending: the order not delivered yet, whose cancel the tool then refuses with the reason).
     if action in ACTION_STATES and len(candidates) > 1:
-        fitting = [o for o in candidates if o.status in ACTION_STATES[action]]
-        if fitting:
-            candidates = fitting
-            cues.append(f"action: {action}")
+        for states in (ACTION_STATES[action], ACTION_FALLBACK_STATES.get(action, frozenset())):
+            fitting = [o for o in candidates if o.status in states]
+            if fitting:
+                candidates = fitting
+                cues.append(f"action: {action}")
+                break
 
     if len(candidates) > 1 and LATEST_RE.search(text):
         candidates = [max(candidates, key=lambda o: o.placed_at)]
@@ -222,11 +236,78 @@ def resolve_order(
     elif len(candidates) > 1 and OLDEST_RE.search(text):
         candidates = [min(candidates, key=lambda o: o.placed_at)]
         cues.append("recency: oldest")
-
     if len(candidates) == 1:
         return _unique(candidates[0], text, tuple(cues), ())
     candidates.sort(key=lambda o: o.placed_at, reverse=True)
     return Resolution(kind=ResolutionKind.AMBIGUOUS, orders=tuple(candidates), cues=tuple(cues))
+
+
+def _other_cues(
+    text: str, now: datetime, candidates: Sequence[OrderFacts]
+) -> list[tuple[str, Callable[[OrderFacts], bool]]]:
+    """The cues besides the items, each as (label, whether an order fits it): the date, the state, the amount or a
+    bound on it, the payment method and the shipping method."""
+    found: list[tuple[str, Callable[[OrderFacts], bool]]] = []
+    window = date_window(text, now)
+    if window is not None:
+        lo, hi, label = window
+        found.append((f"date: {label}", lambda o: any(d and lo <= d <= hi for d in _dates_meant(o, text))))
+    state = next((cue for cue in STATE_CUES if cue.pattern.search(text)), None)
+    if state is not None:
+        found.append((f"state: {state.label}", state.fits))
+    for amount in amounts_in(text):
+        # to the cent (or the dollar) when an order has it; else a round figure within 3% ("the $100 order")
+        exact = any(amount_fits(o, amount) for o in candidates)
+        found.append((f"amount: {amount}", lambda o, a=amount, r=not exact: amount_fits(o, a, roughly=r)))
+        break
+    for amount, above in amount_bounds(text):
+        found.append(
+            (f"amount: {'over' if above else 'under'} {amount}", lambda o, a=amount, up=above: (o.total > a) == up)
+        )
+    # Only when the orders say how they were paid and sent (a tool's rows may not: then the cue is not read).
+    for label, fits, known in (
+        ("paid with", _paid_with, any(o.paid_with for o in candidates)),
+        ("shipping", _shipped_by, any(o.shipping_method for o in candidates)),
+    ):
+        said = fits(text) if known else None
+        if said is not None:
+            found.append((f"{label}: {said[0]}", said[1]))
+    return found
+
+
+def _paid_with(text: str) -> tuple[str, Callable[[OrderFacts], bool]] | None:
+    """ "the one on my amex", "the order i paid with paypal": the payment method's word, and whether an order's latest
+    payment used it."""
+    lowered = text.lower()
+    word = next((w for w in PAYMENT_WORDS if _said(w, lowered)), None)
+    if word is None:
+        return None
+    return word, lambda o: any(_said(w, o.paid_with.lower()) for w in PAYMENT_WORDS[word])
+
+
+def _shipped_by(text: str) -> tuple[str, Callable[[OrderFacts], bool]] | None:
+    """ "the express one": the shipping method's word, and whether an order was sent that way."""
+    lowered = text.lower()
+    word = next((w for w in SHIPPING_WORDS if _said(w, lowered)), None)
+    if word is None:
+        return None
+    return word, lambda o: any(_said(w, o.shipping_method.lower()) for w in SHIPPING_WORDS[word])
+
+
+def _said(phrase: str, lowered: str) -> bool:
+    return re.search(rf"(?<![a-z]){re.escape(phrase)}(?![a-z])", lowered) is not None
+
+
+def _names_thing(match: Any) -> bool:
+    return any(c.startswith(("item:", "category:")) for c in match.cues)
+
+
+_SIZE_ASKED_RE = re.compile(r"\bsize\s+(?:us\s*)?(?:[a-z]{1,3}|\d{1,2}(?:\.5)?)\b", re.I)
+
+
+def _asked_size(text: str) -> bool:
+    """ "the size 11 shoes": the text names a size outright."""
+    return _SIZE_ASKED_RE.search(text) is not None
 
 
 def _by_action_alone(resolution: Resolution) -> bool:

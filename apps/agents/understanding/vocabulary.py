@@ -64,10 +64,31 @@ NOUN_SYNONYMS: dict[str, tuple[str, ...]] = {
     "card": ("gift card", "voucher"),
 }
 
+# A payment method as customers name it -> the words of a method's masked name it fits ("Amex •••• 0005", "PayPal").
+PAYMENT_WORDS: dict[str, tuple[str, ...]] = {
+    "paypal": ("paypal",),
+    "american express": ("amex", "american express"),
+    "amex": ("amex", "american express"),
+    "mastercard": ("mastercard",),
+    "master card": ("mastercard",),
+    "visa": ("visa",),
+    "gift card": ("gift card",),
+}
+
+# A shipping method as customers name it -> the words of the method's label it fits ("Express (1-2 business days)").
+SHIPPING_WORDS: dict[str, tuple[str, ...]] = {
+    "express": ("express",),
+    "expedited": ("express",),
+    "next day": ("express",),
+    "overnight": ("express",),
+    "standard shipping": ("standard",),
+    "standard delivery": ("standard",),
+}
+
 # A catalogue category -> words that name the whole category.
 CATEGORY_WORDS: dict[str, tuple[str, ...]] = {
     "apparel": ("clothes", "clothing", "apparel", "garment", "outfit"),
-    "footwear": ("shoes", "footwear", "sneakers", "trainers", "boots"),
+    "footwear": ("shoes", "footwear", "sneakers", "trainers", "boots", "kicks"),
     "home": ("homeware", "home decor", "decor", "home stuff"),
     "kitchen": ("kitchen", "kitchenware", "cookware", "kitchen stuff"),
     "outdoors": ("outdoor gear", "camping gear", "hiking gear", "camping stuff", "outdoor stuff"),

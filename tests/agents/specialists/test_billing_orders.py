@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from apps.agents.specialists.billing.orders import invoice_orders, names_an_order
-from apps.agents.understanding.cues import amounts_in
+from apps.agents.understanding.amounts import amounts_in
 from apps.agents.understanding.references import ResolutionKind, facts_from_data, resolve_order
 
 

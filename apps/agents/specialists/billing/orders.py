@@ -15,7 +15,8 @@ from pydantic_ai.messages import ModelResponse
 
 from apps.agents.specialists.local_common import Turn, bullet, call, say
 from apps.agents.specialists.results import day, money
-from apps.agents.understanding.cues import LATEST_RE, OLDEST_RE, amounts_in, names_a_product, text_words
+from apps.agents.understanding.amounts import amounts_in
+from apps.agents.understanding.cues import LATEST_RE, OLDEST_RE, names_a_product, text_words
 from apps.agents.understanding.references import ResolutionKind, facts_from_data, resolve_in_context
 
 INVOICE_LIMIT = 20
@@ -36,6 +37,7 @@ def invoice_orders(invoices: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "placed_on": i.get("placed_on") or i["issued_on"],
             "items": i.get("items") or [],
             "total": i["total"],
+            "shipping_method": i.get("shipping_method") or "",
         }
         for i in invoices
     ]

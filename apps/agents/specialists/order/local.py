@@ -28,6 +28,7 @@ from apps.agents.specialists.local_rules import answer_then_escalate, open_turn
 from apps.agents.specialists.order.addresses import amend_address, parse_address, without_address
 from apps.agents.specialists.results import day, money
 from apps.agents.tool_results import ErrorCode
+from apps.agents.understanding.choice import choose_order, state_tiers
 from apps.agents.understanding.cues import names_a_product, text_words
 from apps.agents.understanding.local_intents import names_own_order
 from apps.agents.understanding.references import (
@@ -112,8 +113,8 @@ def _pick(
 ) -> tuple[str | None, ModelResponse | None]:
     """The order number to act on, or a response (a list_orders call, or a question) to get it.
 
-    Without a number, the order is found by what the customer says about it (understanding.resolve_in_context:
-    items, dates, states, amounts, and the action itself), then by the state the request prefers.
+    Without a number, the order is found by what the customer says about it, then by the state the request prefers
+    (understanding.choose_order: items, dates, states, amounts, the action itself).
     """
     number = t.order_to_act_on()
     if number:
@@ -126,31 +127,24 @@ def _pick(
         return None, say(
             no_orders_reply(t, "I don't see any orders on your account yet. Is there anything else I can help with?")
         )
-    if len(orders) == 1:
-        return orders[0]["number"], None
-    texts = texts or t.recent_texts()[:3]
-    found = resolve_in_context(texts, facts_from_data(orders), action=action, anchor=t.anchor_order())
-    if found.kind is ResolutionKind.UNIQUE and found.order is not None:
-        return found.order.number, None
-    if found.kind is ResolutionKind.NONE and found.cues:
+    choice = choose_order(
+        texts or t.recent_texts()[:3],
+        orders,
+        action=action,
+        tiers=state_tiers(*prefer),
+        anchor=t.anchor_order(),
+        single_decides=True,
+    )
+    if choice.kind is ResolutionKind.UNIQUE:
+        return choice.number, None
+    if choice.kind is ResolutionKind.NONE:
         return None, say(
             "I couldn't find that in your recent orders. Which order do you mean?",
             bullet(order_line(o) for o in orders[:5]),
         )
-    if found.kind is ResolutionKind.AMBIGUOUS and len(found.orders) < len(orders):
-        narrowed = set(found.numbers)
-        orders = [o for o in orders if o["number"] in narrowed]
-    for status in prefer:
-        # The most advanced matching state decides: "where is my package" means the shipped one.
-        same = [o for o in orders if o["status"] == status]
-        if len(same) == 1:
-            return same[0]["number"], None
-        if same:
-            break
-    candidates = [o for o in orders if o["status"] in prefer]
-    shown = candidates or orders
     return None, say(
-        f"Which order would you like {purpose}? Your recent orders:", bullet(order_line(o) for o in shown[:5])
+        f"Which order would you like {purpose}? Your recent orders:",
+        bullet(order_line(o) for o in choice.candidates[:5]),
     )
 
 
@@ -208,6 +202,9 @@ def _describe(order: dict[str, Any]) -> str:
         f"tax {money(order['tax'], cur)}: total {money(order['total'], cur)}."
     )
     status = f"Order {order['number']}, placed {day(order['placed_on'])}, is **{order['status_label'].lower()}**."
+    problem = order.get("payment_problem")
+    if problem:  # why it is still pending
+        status += f" Its payment didn't go through: {problem['explanation']} {' '.join(problem['next_steps'])}"
     if order.get("delivered_on"):
         status += f" It was delivered on {day(order['delivered_on'])}."
     elif order.get("cancelled_on"):

@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from apps.agents.specialists.results import day, money
+from apps.agents.understanding.reasons import CUSTOMER_DAMAGE
 
 REASON_QUESTION = (
     "What's the reason? For example: it arrived damaged, it's the wrong item, it's not as described, "
@@ -93,6 +94,25 @@ def exchange_choice(verdict: dict[str, Any], offered: list[dict[str, Any]], *, s
     return (
         f"{gone}{rules} {item['name']} from order {verdict['order_number']} is in stock in: {', '.join(in_stock)}. "
         "Which one would you like? (For a different product, return this one for a refund and place a new order.)"
+    )
+
+
+def obstacle_answer(obstacle: str | None, verdict: dict[str, Any], named: list[dict[str, Any]]) -> str:
+    """Why no return is started (`reasons.return_obstacle`): only the box is damaged, or the customer damaged it."""
+    if obstacle == CUSTOMER_DAMAGE:
+        return customer_damage_answer(verdict, named)
+    return packaging_answer(verdict, named)
+
+
+def customer_damage_answer(verdict: dict[str, Any], named: list[dict[str, Any]]) -> str:
+    """Washed, worn or damaged after it arrived (the returns policy: items must be unused, unwashed and in their
+    original condition): no return to start; a fault the customer sees in it is a person's call, offered."""
+    what = ", ".join(i["name"] for i in (named or verdict["order_items"]))
+    return (
+        f"I'm sorry about the {what} from order {verdict['order_number']}. Our return policy only takes back items "
+        "that are unused, unwashed and in their original condition, so I can't start a return for it. If you think "
+        "it's a fault rather than wear or washing (for example it shrank although you followed the care label), a "
+        "person from our team can take a look: just ask and I'll connect you."
     )
 
 

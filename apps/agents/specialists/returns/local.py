@@ -33,7 +33,7 @@ from apps.agents.specialists.results import day, money
 from apps.agents.specialists.returns.answers import (
     another_product_answer,
     exchange_choice,
-    packaging_answer,
+    obstacle_answer,
     policy_answer,
     reason_question,
 )
@@ -48,10 +48,11 @@ from apps.agents.specialists.returns.refusals import (
 )
 from apps.agents.specialists.returns.status import returnable_reply, status_reply
 from apps.agents.tool_results import ErrorCode
+from apps.agents.understanding.choice import choose_order
 from apps.agents.understanding.exchanges import product_instead, wanted_instead, without_wanted
 from apps.agents.understanding.local_intents import learned_intent
-from apps.agents.understanding.reasons import return_obstacle, return_reason
-from apps.agents.understanding.references import ResolutionKind, facts_from_data, resolve_in_context
+from apps.agents.understanding.reasons import PACKAGING_ONLY, return_obstacle, return_reason
+from apps.agents.understanding.references import ResolutionKind
 
 _AMOUNT_RE = re.compile(
     r"(?:[$€£]\s?(\d+(?:[.,]\d{1,2})?))|(?:(\d+(?:[.,]\d{1,2})?)\s?(?:usd|dollars?|eur|euros?))", re.I
@@ -131,35 +132,34 @@ def _pick(
     if listed is None:
         return None, call(("list_returnable_orders", {}))
     orders = listed.get("orders") or []
-    found = resolve_in_context(
-        texts or t.request_texts("returns"), facts_from_data(orders), action=action, anchor=t.anchor_order()
-    )
-    if found.kind is ResolutionKind.UNIQUE and found.order is not None:
-        return found.order.number, None
-    if found.kind is ResolutionKind.NONE and found.cues and orders:
-        return None, say(
-            "I couldn't find that item in your recent orders. Which order is it? Your recent orders:",
-            bullet(order_line(o) for o in orders[:5]),
-        )
-    if found.kind is ResolutionKind.AMBIGUOUS and len(found.orders) < len(orders):
-        narrowed = set(found.numbers)
-        orders = [o for o in orders if o["number"] in narrowed]
-    returnable = [o for o in orders if o["returnable"]]
-    if len(returnable) == 1:
-        return returnable[0]["number"], None
     if not orders:
         return None, say(
             no_orders_reply(t, "I don't see any orders on your account, so there's nothing to return yet.")
         )
-    if not returnable:
+    choice = choose_order(
+        texts or t.request_texts("returns"),
+        orders,
+        action=action,
+        tiers=(lambda row: bool(row["returnable"]),),
+        anchor=t.anchor_order(),
+        described_too=True,
+    )
+    if choice.kind is ResolutionKind.UNIQUE:
+        return choice.number, None
+    if choice.kind is ResolutionKind.NONE:
+        return None, say(
+            "I couldn't find that item in your recent orders. Which order is it? Your recent orders:",
+            bullet(order_line(o) for o in orders[:5]),
+        )
+    if not choice.fitting:
         return None, say(
             "None of your recent orders can be returned right now:",
-            bullet(f"{order_line(o)}: {why_not(o)}" for o in orders[:5]),
+            bullet(f"{order_line(o)}: {why_not(o)}" for o in choice.candidates[:5]),
             "If one of them needs an exception, I can connect you with a person from our team.",
         )
     return None, say(
         f"Which order is it{purpose}? These can still be returned:",
-        bullet(f"{order_line(o)}, returnable until {day(o['window_ends_on'])}" for o in returnable[:5]),
+        bullet(f"{order_line(o)}, returnable until {day(o['window_ends_on'])}" for o in choice.candidates[:5]),
     )
 
 
@@ -254,8 +254,8 @@ def named_items(text: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [i for i in items if i["product_name"] in chosen]
 
 
-def _box_only(t: Turn) -> bool:
-    return any(map(return_obstacle, t.request_texts("returns")))
+def _obstacle(t: Turn) -> str | None:
+    return next(filter(None, map(return_obstacle, t.request_texts("returns"))), None)
 
 
 def _reason(t: Turn) -> str | None:
@@ -271,14 +271,16 @@ def _return_or_refund(t: Turn, intent: str) -> ModelResponse:
     verdict, response = _eligible_order(t, intent, "refund" if intent == "refund" else "return")
     if response is not None:
         return response
-    if _box_only(t):  # only the box is damaged: no return to start, whatever the reason words say
-        return say(packaging_answer(verdict, _named(t, verdict)))
+    if _obstacle(t) == PACKAGING_ONLY:  # only the box is damaged: no return to start, whatever the reason words say
+        return say(obstacle_answer(PACKAGING_ONLY, verdict, _named(t, verdict)))
     if any(r["code"] == "return_in_progress" for r in verdict["refusals"]):
         # "when you get the khakis back how much do i get?": the return open on the order answers, with its refund due
         lead = f"Order {verdict['order_number']} already has a return open, so there's no second one to start."
         return status_reply(t, number=verdict["order_number"], lead=lead, labels=False)
     if verdict["refusals"]:
         return say(order_refusal(verdict, intent, _reason(t)), *_alternatives(t, verdict, set()))
+    if _obstacle(t):  # washed, worn or damaged by the customer: the policy, after the order's own refusals
+        return say(obstacle_answer(_obstacle(t), verdict, _named(t, verdict)))
     if intent == "policy" and _reason(t) is None:
         # "can i return the tote?" is a question; "can i return the tote? changed my mind" asks for the return.
         return say(policy_answer(verdict, _named(t, verdict)))
@@ -379,8 +381,8 @@ def _exchange(t: Turn) -> ModelResponse:
     verdict, response = _eligible_order(t, "exchange", "exchange")
     if response is not None:
         return response
-    if _box_only(t):
-        return say(packaging_answer(verdict, _named(t, verdict)))
+    if _obstacle(t):
+        return say(obstacle_answer(_obstacle(t), verdict, _named(t, verdict)))
     if verdict["refusals"]:
         return say(order_refusal(verdict, "exchange"), "Exchanges follow the same rules as returns.")
     items, question = _choose_items(t, verdict)

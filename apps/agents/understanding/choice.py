@@ -1,0 +1,98 @@
+"""Which of the orders a specialist's tool listed a request acts on: one, a short question, or none of theirs.
+
+`choose_order` is the whole decision the order and returns specialists make when the customer gives no order
+number (their `_pick`): the resolver (`references.resolve_in_context`) over the orders the tool listed, then,
+when that leaves several or nothing was said, the orders the request fits (`tiers`: the order specialist's
+preferred states, most advanced first; the returns specialist's returnable orders). The reference cases
+(`apps.evaluation.reference_cases`, `bench/bench_references.py`) measure this same function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from apps.agents.understanding.references import (
+    ItemFacts,
+    Resolution,
+    ResolutionKind,
+    facts_from_data,
+    named_items,
+    resolve_in_context,
+)
+
+Row = Mapping[str, Any]
+Tier = Callable[[Row], bool]
+
+
+@dataclass(frozen=True)
+class OrderChoice:
+    kind: ResolutionKind  # UNIQUE: act on `number`; AMBIGUOUS: ask among `candidates`; NONE: nothing of theirs fits
+    resolution: Resolution
+    number: str | None = None
+    items: tuple[ItemFacts, ...] = ()  # UNIQUE: the items the customer named in that order
+    candidates: tuple[Row, ...] = ()  # AMBIGUOUS: the orders to list; NONE: the recent orders to offer
+    fitting: bool = True  # AMBIGUOUS: whether the candidates fit the request (else none does: they are every order)
+
+
+def state_tiers(*states: str) -> tuple[Tier, ...]:
+    """One tier per state, in order: "where is my package" means the shipped order, then a processing one..."""
+    return tuple((lambda row, s=state: row.get("status") == s) for state in states)
+
+
+def choose_order(
+    texts: Sequence[str],
+    rows: Sequence[Row],
+    *,
+    action: str | None = None,
+    tiers: Sequence[Tier] = (),
+    anchor: str | None = None,
+    single_decides: bool = False,
+    described_too: bool = False,
+    now: datetime | None = None,
+) -> OrderChoice:
+    """The order `texts` (the current message first, then earlier ones) mean among the tool's `rows`.
+
+    `single_decides`: a customer with one order means that one whatever they said (the order specialist; the returns
+    specialist still says when the item named is not in it). The first tier that holds exactly one of the orders left
+    decides; a tier holding several stops there, and the question lists the orders any tier holds. The tiers are a
+    guess for a request that describes no order ("where's my order?"); when the customer described one and several
+    fit ("my shoes", "the one that hasn't arrived"), the question lists those, unless `described_too` (the returns
+    specialist's returnable orders are what the action fits, not a guess).
+    """
+    facts = facts_from_data(rows)
+    if single_decides and len(rows) == 1:
+        only = facts[0] if facts else None
+        items = tuple(_items(texts, only)) if only else ()
+        return OrderChoice(ResolutionKind.UNIQUE, Resolution(ResolutionKind.NONE), str(rows[0]["number"]), items)
+    found = resolve_in_context(texts, facts, action=action, anchor=anchor, now=now)
+    if found.kind is ResolutionKind.UNIQUE and found.order is not None:
+        return OrderChoice(ResolutionKind.UNIQUE, found, found.order.number, found.items)
+    if found.kind is ResolutionKind.NONE and found.cues and rows:
+        return OrderChoice(ResolutionKind.NONE, found, candidates=tuple(rows))
+    left = list(rows)
+    if found.kind is ResolutionKind.AMBIGUOUS and len(found.orders) < len(rows):
+        narrowed = set(found.numbers)
+        left = [row for row in rows if row["number"] in narrowed]
+    if not described_too and any(not cue.startswith("action:") for cue in found.cues):
+        tiers = ()
+    for fits in tiers:
+        same = [row for row in left if fits(row)]
+        if len(same) == 1:
+            number = str(same[0]["number"])
+            order = next((f for f in facts if f.number == number), None)
+            return OrderChoice(ResolutionKind.UNIQUE, found, number, tuple(_items(texts, order)) if order else ())
+        if same:
+            break
+    fitting = [row for row in left if any(fits(row) for fits in tiers)]
+    return OrderChoice(ResolutionKind.AMBIGUOUS, found, candidates=tuple(fitting or left), fitting=bool(fitting))
+
+
+def _items(texts: Sequence[str], order: Any) -> tuple[ItemFacts, ...]:
+    for text in texts:
+        items = named_items(text, order)
+        if items:
+            return items
+    return ()
