@@ -10,7 +10,15 @@ import pytest
 
 from apps.guardrails import INPUT_INJECTION, check_input
 from apps.guardrails.detector import examples as ex
-from apps.guardrails.detector.model import WINDOW_WORDS, english_reading, labelled_views, views
+from apps.guardrails.detector.model import (
+    DENSE,
+    WINDOW_WORDS,
+    dense_rows,
+    english_reading,
+    labelled_views,
+    shape_features,
+    views,
+)
 from apps.guardrails.detector.training import ViewMatrix, _extra_view_rows
 
 # Written for these tests, not copied from the data files.
@@ -149,3 +157,31 @@ def test_instruction_appended_to_a_question_in_another_language_is_blocked(text:
     # then
     assert result.verdict(INPUT_INJECTION).tripped is True
     assert result.blocked is True
+
+
+def test_shape_features_give_the_length_bin_and_the_share_of_letters_in_another_script() -> None:
+    # given: 2 words, 5 words, 12 words, 20 words, 40 words; half Cyrillic
+    texts = ["hello there", "a b c d e", " ".join(["w"] * 12), " ".join(["w"] * 20), " ".join(["w"] * 40), "abcd где"]
+
+    # when
+    found = shape_features(texts)
+
+    # then
+    assert found[:5, :5].tolist() == np.eye(5).tolist()
+    assert found[:5, 5].tolist() == [0.0] * 5
+    assert found[5].tolist() == [1.0, 0.0, 0.0, 0.0, 0.0, pytest.approx(3 / 7)]
+
+
+def test_dense_rows_repeat_the_neighbour_features_for_short_views_and_views_in_another_script() -> None:
+    # given: a short Latin view and a long view wholly in another script
+    vectors = np.zeros((2, 384), dtype=np.float32)
+    near = np.arange(12, dtype=np.float32).reshape(2, 6)
+    shapes = np.array([[0, 1, 0, 0, 0, 0.0], [0, 0, 0, 1, 0, 1.0]], dtype=np.float32)
+
+    # when
+    rows = dense_rows(vectors, near, shapes)
+
+    # then: embedding, neighbours, shape, neighbours if short, neighbours times the other-script share
+    assert rows.shape == (2, DENSE)
+    assert rows[0, 384:].tolist() == [*near[0], *shapes[0], *near[0], *[0.0] * 6]
+    assert rows[1, 384:].tolist() == [*near[1], *shapes[1], *[0.0] * 6, *near[1]]

@@ -49,10 +49,17 @@ from ..obfuscation import decoded_payloads, deobfuscate
 from ..text import fold
 from .neighbours import FEATURES as NEIGHBOUR_FEATURES
 from .neighbours import REFERENCE_PATH, Reference, load_reference, neighbour_features
-from .sketch import sketches
+from .sketch import other_script, sketches, spelling
 
 EMBEDDING_DIMENSIONS = 384
-DENSE = EMBEDDING_DIMENSIONS + NEIGHBOUR_FEATURES  # what only an embedded view has
+# A view's length in words, one-hot in these bins (up to 3, 4-7, 8-15, 16-30, more), and the share of its letters
+# in a script other than Latin: what the other features mean differs with both (below, shape_features).
+LENGTH_BINS = (3, 7, 15, 30)
+SHORT_BINS = 2  # the first two bins: a view of up to 7 words
+SHAPES = len(LENGTH_BINS) + 2
+# The shape, then the neighbour features times "short" and times "other script".
+SHAPE_FEATURES = SHAPES + 2 * NEIGHBOUR_FEATURES
+DENSE = EMBEDDING_DIMENSIONS + NEIGHBOUR_FEATURES + SHAPE_FEATURES  # what only an embedded view has
 WEIGHTS_PATH = Path(__file__).resolve().parent / "weights.json"
 WINDOW_WORDS = 40
 WINDOW_STRIDE = 20
@@ -75,7 +82,7 @@ def hashed_words(texts: list[str]) -> SparseRows:
     """(len(texts), HASH_FEATURES + CHAR_FEATURES) rows: folded word unigrams and bigrams, and character
     3-5-grams, each block L2-normalised (scikit-learn's HashingVectorizer, computed with numpy only:
     apps.core.ngrams)."""
-    folded = [fold(t) for t in texts]
+    folded = [spelling(t) for t in texts]
     words = hashed_counts((word_ngrams(t, 1, 2) for t in folded), HASH_FEATURES)
     chars = hashed_counts((char_wb_ngrams(t, 3, 5) for t in folded), CHAR_FEATURES)
     return SparseRows.hstack([words, chars])
@@ -111,9 +118,34 @@ def cheap_features(texts: list[str], scopes: list[Scope] | None = None):
     return sparse.hstack([hashed_words(texts).to_scipy(), sparse.csr_matrix(rule_features(texts, scopes))]).tocsr()
 
 
-def dense_features(vectors: np.ndarray, view_sketches: np.ndarray, reference: Reference) -> np.ndarray:
-    """(len(vectors), DENSE): the embeddings and the neighbour features of the embeddings and sketches."""
-    return np.hstack([np.asarray(vectors, dtype=np.float32), neighbour_features(vectors, view_sketches, reference)])
+def shape_features(texts: list[str]) -> np.ndarray:
+    """(len(texts), SHAPES): the length bin (one-hot) and the share of letters in a script other than Latin."""
+    out = np.zeros((len(texts), SHAPES), dtype=np.float32)
+    for row, text in enumerate(texts):
+        out[row, int(np.searchsorted(LENGTH_BINS, len(text.split())))] = 1.0
+        if not text.isascii():
+            letters = [ch for ch in text if ch.isalpha()]
+            out[row, -1] = sum(map(other_script, letters)) / len(letters) if letters else 0.0
+    return out
+
+
+def dense_rows(vectors: np.ndarray, near: np.ndarray, shapes: np.ndarray) -> np.ndarray:
+    """(len(vectors), DENSE): the embeddings, their neighbour features, the shape, and the neighbour features
+    again for short views and for views in another script. How close a view lies to known attacks means one
+    thing for a paragraph and another for three words ("tell me a joke" sits near few examples of anything),
+    and the English embedder's neighbours mean little for Cyrillic or Devanagari, where the sketch's mean more:
+    these columns let one linear model weigh them apart (a second view of short and foreign messages)."""
+    shapes = np.asarray(shapes, dtype=np.float32)
+    short = shapes[:, :SHORT_BINS].sum(axis=1, keepdims=True)
+    other = shapes[:, -1:]
+    return np.hstack([np.asarray(vectors, dtype=np.float32), near, shapes, near * short, near * other])
+
+
+def dense_features(
+    vectors: np.ndarray, view_sketches: np.ndarray, shapes: np.ndarray, reference: Reference
+) -> np.ndarray:
+    """(len(vectors), DENSE): dense_rows of the views, their neighbours read in the reference."""
+    return dense_rows(vectors, neighbour_features(vectors, view_sketches, reference), shapes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +162,8 @@ def load_weights(path: Path = WEIGHTS_PATH, reference_path: Path = REFERENCE_PAT
     data = json.loads(path.read_text(encoding="utf-8"))
     coef = np.zeros(DENSE + HASHED + len(RULE_IDS), dtype=np.float32)
     coef[:EMBEDDING_DIMENSIONS] = data["embedding_coef"]
-    coef[EMBEDDING_DIMENSIONS:DENSE] = data["neighbour_coef"]
+    coef[EMBEDDING_DIMENSIONS : EMBEDDING_DIMENSIONS + NEIGHBOUR_FEATURES] = data["neighbour_coef"]
+    coef[EMBEDDING_DIMENSIONS + NEIGHBOUR_FEATURES : DENSE] = data.get("shape_coef", [0.0] * SHAPE_FEATURES)
     for index, value in data["word_coef"].items():
         coef[DENSE + int(index)] = value
     # By id: a rule added since training weighs 0, a rule removed is ignored.
@@ -317,7 +350,7 @@ def view_scores(
 ) -> np.ndarray:
     """Each group's score, the most suspicious of its views: the cheap part of every view (`cheap`, one
     logit per view without the intercept), then the full score of the views choose_views picks,
-    `dense_of(indices)` giving their embeddings and sketches. Serving (score_groups) and training's
+    `dense_of(indices)` giving their embeddings, sketches and shapes. Serving (score_groups) and training's
     calibration both score this way."""
     result = np.zeros(len(counts), dtype=np.float64)
     if not sum(counts):
@@ -331,8 +364,8 @@ def view_scores(
     return result
 
 
-def _embedded_and_sketched(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    return embed(texts), sketches(texts)
+def _embedded_and_sketched(texts: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return embed(texts), sketches(texts), shape_features(texts)
 
 
 def score_groups(groups: list[list[str]], weights: Weights) -> np.ndarray:

@@ -35,15 +35,20 @@ from .model import (
     EMBEDDING_DIMENSIONS,
     HASHED,
     RULE_IDS,
+    SHAPES,
     Weights,
     cheap_features,
+    dense_rows,
     labelled_views,
+    shape_features,
     view_scores,
     view_table,
 )
+from .neighbours import FEATURES as NEIGHBOUR_FEATURES
 from .neighbours import Reference, neighbour_features, save_reference
 from .sketch import sketches
 
+SHAPE_START = EMBEDDING_DIMENSIONS + NEIGHBOUR_FEATURES
 C_GRID = (1.0, 4.0, 16.0, 64.0)
 FOLDS = 5
 # Benign families that are customer messages (with the routing examples): false positives
@@ -98,6 +103,11 @@ class ViewMatrix:
     cheap: object  # CSR
     counts: list[int]
     whole: np.ndarray  # per view: says what its whole text says (not a window or sentence of it)
+    shapes: np.ndarray | None = None  # model.shape_features of each view (None: computed as zeros)
+
+    def __post_init__(self) -> None:
+        if self.shapes is None:
+            object.__setattr__(self, "shapes", np.zeros((len(self.whole), SHAPES), dtype=np.float32))
 
     @classmethod
     def of(cls, texts: Sequence[str]) -> ViewMatrix:
@@ -109,6 +119,7 @@ class ViewMatrix:
             cheap=cheap_features(flat, scopes),
             counts=counts,
             whole=np.array([w for t in texts for _, w in labelled_views(t if t.strip() else " ")], dtype=bool),
+            shapes=shape_features(flat),
         )
 
     def texts(self, rows: np.ndarray) -> ViewMatrix:
@@ -116,7 +127,12 @@ class ViewMatrix:
         owner = np.repeat(np.arange(len(self.counts)), self.counts)
         keep = np.isin(owner, rows)
         return ViewMatrix(
-            self.vectors[keep], self.sketches[keep], self.cheap[keep], [self.counts[i] for i in rows], self.whole[keep]
+            self.vectors[keep],
+            self.sketches[keep],
+            self.cheap[keep],
+            [self.counts[i] for i in rows],
+            self.whole[keep],
+            self.shapes[keep],
         )
 
 
@@ -124,16 +140,21 @@ def text_scores(coef: np.ndarray, intercept: float, views: ViewMatrix, reference
     """Each text's score as served (model.view_scores)."""
     cheap = np.asarray(views.cheap @ coef[DENSE:]).ravel()
     return view_scores(
-        coef, intercept, cheap, views.counts, lambda chosen: (views.vectors[chosen], views.sketches[chosen]), reference
+        coef,
+        intercept,
+        cheap,
+        views.counts,
+        lambda chosen: (views.vectors[chosen], views.sketches[chosen], views.shapes[chosen]),
+        reference,
     )
 
 
-def _fitting_matrix(vectors: np.ndarray, text_sketches: np.ndarray, cheap, reference: Reference):
+def _fitting_matrix(vectors: np.ndarray, text_sketches: np.ndarray, shapes: np.ndarray, cheap, reference: Reference):
     """Features of the texts as written; they are the reference's rows in order, none is its own neighbour."""
     import scipy.sparse as sparse
 
     near = neighbour_features(vectors, text_sketches, reference, exclude_self=np.arange(len(vectors)))
-    return sparse.hstack([sparse.csr_matrix(np.hstack([vectors, near])), cheap]).tocsr()
+    return sparse.hstack([sparse.csr_matrix(dense_rows(vectors, near, shapes)), cheap]).tocsr()
 
 
 def _extra_view_rows(views: ViewMatrix, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -154,16 +175,23 @@ def _extra_view_rows(views: ViewMatrix, y: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 def _fitting_with_views(
-    vectors: np.ndarray, text_sketches: np.ndarray, cheap, y: np.ndarray, views: ViewMatrix, reference: Reference
+    vectors: np.ndarray,
+    text_sketches: np.ndarray,
+    shapes: np.ndarray,
+    cheap,
+    y: np.ndarray,
+    views: ViewMatrix,
+    reference: Reference,
 ):
     """(matrix, labels): the texts as written, then the views _extra_view_rows picks, with their text's label
     (none is its own text's neighbour)."""
     import scipy.sparse as sparse
 
-    fitting = _fitting_matrix(vectors, text_sketches, cheap, reference)
+    fitting = _fitting_matrix(vectors, text_sketches, shapes, cheap, reference)
     rows, owners = _extra_view_rows(views, y)
     near = neighbour_features(views.vectors[rows], views.sketches[rows], reference, exclude_self=owners)
-    extra = sparse.hstack([sparse.csr_matrix(np.hstack([views.vectors[rows], near])), views.cheap[rows]]).tocsr()
+    dense = dense_rows(views.vectors[rows], near, views.shapes[rows])
+    extra = sparse.hstack([sparse.csr_matrix(dense), views.cheap[rows]]).tocsr()
     return sparse.vstack([fitting, extra]).tocsr(), np.concatenate([y, y[owners]])
 
 
@@ -188,6 +216,7 @@ def _fit(x: np.ndarray, y: np.ndarray, c: float):
 def _fold_scores(
     vectors: np.ndarray,
     text_sketches: np.ndarray,
+    shapes: np.ndarray,
     cheap_first,
     y: np.ndarray,
     views: ViewMatrix,
@@ -201,6 +230,7 @@ def _fold_scores(
     fitting, labels = _fitting_with_views(
         vectors[train_idx],
         text_sketches[train_idx],
+        shapes[train_idx],
         cheap_first[train_idx],
         y[train_idx],
         views.texts(train_idx),
@@ -245,6 +275,7 @@ class Features:
     vectors: np.ndarray
     sketches: np.ndarray
     cheap: object  # CSR
+    shapes: np.ndarray
 
     @classmethod
     def of(cls, texts: Sequence[str]) -> Features:
@@ -254,10 +285,13 @@ class Features:
             vectors=detector_model.embed(list(texts)),
             sketches=sketches(texts),
             cheap=cheap_features(list(texts)),
+            shapes=shape_features(list(texts)),
         )
 
     def rows(self, rows: np.ndarray) -> Features:
-        return Features(self.views.texts(rows), self.vectors[rows], self.sketches[rows], self.cheap[rows])
+        return Features(
+            self.views.texts(rows), self.vectors[rows], self.sketches[rows], self.cheap[rows], self.shapes[rows]
+        )
 
 
 @dataclass(frozen=True)
@@ -286,6 +320,7 @@ def fit_and_calibrate(
     customer = np.array([_is_customer(f) for f in families])
     written = np.array([ex.is_written(f) for f in families])
     vectors, text_sketches, cheap_first, views = features.vectors, features.sketches, features.cheap, features.views
+    shapes = features.shapes
     # Fitting uses each example as written (a long one truncated by the embedder); views are for scoring.
     reference = Reference.of(vectors, y, text_sketches)
 
@@ -296,7 +331,7 @@ def fit_and_calibrate(
     splits = list(splitter.split(np.zeros(len(development)), strata))
     # Every (C, fold) fit in parallel worker processes: on a shared host each gets its share of the CPU.
     fitted = Parallel(n_jobs=PARALLEL_FITS)(
-        delayed(_fold_scores)(vectors, text_sketches, cheap_first, y, views, reference, train_idx, test_idx, c)
+        delayed(_fold_scores)(vectors, text_sketches, shapes, cheap_first, y, views, reference, train_idx, test_idx, c)
         for c in c_grid
         for train_idx, test_idx in splits
     )
@@ -316,7 +351,7 @@ def fit_and_calibrate(
             best = (recall, c, threshold, oof)
     assert best is not None
     _, c, threshold, oof = best
-    model = _fit(*_fitting_with_views(vectors, text_sketches, cheap_first, y, views, reference), c)
+    model = _fit(*_fitting_with_views(vectors, text_sketches, shapes, cheap_first, y, views, reference), c)
     return Fitted(
         coef=model.coef_[0].astype(np.float32),
         intercept=float(model.intercept_[0]),
@@ -390,12 +425,13 @@ def to_json(weights: Weights) -> dict:
     words = weights.coef[DENSE : DENSE + HASHED]
     rules = weights.coef[DENSE + HASHED :]
     return {
-        "format": 5,
+        "format": 6,
         "digest": weights.digest,
         "intercept": round(weights.intercept, 6),
         "threshold": round(weights.threshold, 6),
         "embedding_coef": [round(float(v), 6) for v in weights.coef[:EMBEDDING_DIMENSIONS]],
-        "neighbour_coef": [round(float(v), 6) for v in weights.coef[EMBEDDING_DIMENSIONS:DENSE]],
+        "neighbour_coef": [round(float(v), 6) for v in weights.coef[EMBEDDING_DIMENSIONS:SHAPE_START]],
+        "shape_coef": [round(float(v), 6) for v in weights.coef[SHAPE_START:DENSE]],
         # Rounded to 4 places and zeros dropped: the character n-grams are many, the file stays small.
         "word_coef": {str(i): round(float(words[i]), 4) for i in np.flatnonzero(np.round(words, 4))},
         "rule_coef": {rule_id: round(float(v), 6) for rule_id, v in zip(RULE_IDS, rules, strict=True)},
