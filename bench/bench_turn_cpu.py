@@ -11,6 +11,9 @@ Run: `.venv/bin/python -m config.devstack bench bench/bench_turn_cpu.py`
 Env: BENCH_TURNS (200), BENCH_PER_CONVERSATION (2), BENCH_PROFILE=path writes a cProfile of the measured
 turns (CPU clock) to `path`.
 
+It also prints what the turn's readers ask the embedder and what of it reaches the model (texts asked, encodes,
+the texts they carry, the distinct token sequences run and their tokens), per turn.
+
 Beside the turn it prints a floor: the CPU of a bare pydantic-ai `Agent.run` (a `FunctionModel` answering one
 sentence, no tools, no history) on the same thread loop a turn uses, against which the specialist's run (its
 instructions, toolset, local behaviour, tool calls and streaming) can be read.
@@ -91,6 +94,44 @@ def _bare_run_cpu(runs: int = 200) -> float:
     return (time.process_time() - t0) * 1000 / runs
 
 
+class _EmbeddingCounts:
+    """What a turn's readers ask the embedder, and what of it reaches the model: texts asked (`embedder.embed`),
+    encodes (`embedder._encode`: round trips to the model, or to the embedding server on the real path), the texts
+    they carry, and the distinct token sequences the model runs (`packed.packed_encode`) with their tokens."""
+
+    def __init__(self) -> None:
+        from apps.agents.offline import embedder, packed
+
+        self.asked = self.encodes = self.encoded = self.sequences = self.tokens = 0
+        embed, encode, packed_encode = embedder.embed, embedder._encode, packed.packed_encode
+
+        def counted_embed(texts: list[str], **kwargs: object) -> object:
+            self.asked += len(texts)
+            return embed(texts, **kwargs)
+
+        def counted_encode(texts: list[str], **kwargs: object) -> object:
+            self.encodes += 1
+            self.encoded += len(texts)
+            return encode(texts, **kwargs)
+
+        def counted_packed(model: object, sequences: list[list[int]]) -> object:
+            self.sequences += len(sequences)
+            self.tokens += sum(map(len, sequences))
+            return packed_encode(model, sequences)
+
+        embedder.embed, embedder._encode, packed.packed_encode = counted_embed, counted_encode, counted_packed
+
+    def reset(self) -> None:
+        self.asked = self.encodes = self.encoded = self.sequences = self.tokens = 0
+
+    def line(self, turns: int) -> str:
+        return (
+            f"embedding per turn: {self.asked / turns:.1f} texts asked by the readers, {self.encodes / turns:.2f} "
+            f"encodes carrying {self.encoded / turns:.2f} texts, {self.sequences / turns:.2f} distinct token sequences "
+            f"run by the model ({self.tokens / turns:.1f} tokens)"
+        )
+
+
 def _conversation() -> Conversation:
     # an address of its own: the per-address guest budget must not hand the bench's turns to a person
     address = f"10.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(1, 255)}"
@@ -105,9 +146,11 @@ def main() -> None:
     settings.SWITCHBOARD_TURN_MAX_SECONDS = 60
     settings.SWITCHBOARD_AGENT_MODEL = "local"
     settings.SWITCHBOARD_AGENT_FALLBACKS = []
+    embedding = _EmbeddingCounts()
     conversation = _conversation()
     for i in range(WARMUP):
         _turn(conversation, i)
+    embedding.reset()
     cpu: list[float] = []
     profiler = cProfile.Profile(time.process_time) if PROFILE else None
     pg_before = _backend_cpu()
@@ -147,6 +190,7 @@ def main() -> None:
     if pg_before is not None and pg_after is not None:
         print(f"PostgreSQL backend CPU per turn: {(pg_after - pg_before) * 1000 / TURNS:.1f} ms")
     print(f"SQL statements per turn: {statements / TURNS:.1f}")
+    print(embedding.line(TURNS))
     handed_off = Conversation.objects.filter(pk__in=[c.pk for c in conversations]).exclude(status="open").count()
     print(f"conversations handed to a person (a budget or a route): {handed_off} of {len(conversations)}")
     print(f"wall per turn: {wall * 1000 / TURNS:.1f} ms")

@@ -69,7 +69,9 @@ def _open_conversation(ident: ChatIdentity, public_id: str | None, access: str) 
 
 
 @database_sync_to_async
-def _start(ident: ChatIdentity, channel: str, client_ip: str) -> Conversation:
+def _start(ident: ChatIdentity, channel: str, client_ip: str, limits: dict[str, str] | None = None) -> Conversation:
+    if limits is not None:  # a first message's own limits count first: refused, it starts nothing
+        ratelimits.check_message(**limits)
     ratelimits.check_conversation_start(ip=client_ip)
     return services.conversation_start(
         customer=ident.customer,
@@ -80,20 +82,25 @@ def _start(ident: ChatIdentity, channel: str, client_ip: str) -> Conversation:
     )
 
 
-@database_sync_to_async
-def _ready_payload(conversation: Conversation, ident: ChatIdentity) -> dict[str, Any]:
-    conversation.refresh_from_db()
-    last = conversation.messages.order_by("-seq").values_list("seq", flat=True).first() or 0
+def _ready(conversation: Conversation, ident: ChatIdentity, last_seq: int = 0, feedback: Any = None) -> dict[str, Any]:
+    """The ready frame; without `last_seq` and `feedback`, that of a conversation with nothing stored yet."""
     return {
         "type": "ready",
         "conversation": str(conversation.public_id),
         "access": identity.access_key_for(conversation),
         "status": conversation.status,
         "identity": ident.describe(),
-        "last_seq": last,
+        "last_seq": last_seq,
         "csat_pending": conversation.status == ConversationStatus.CLOSED and conversation.csat_score is None,
-        "feedback": {str(k): v for k, v in selectors.feedback_by_message(conversation=conversation).items()},
+        "feedback": {str(k): v for k, v in (feedback or {}).items()},
     }
+
+
+@database_sync_to_async
+def _ready_payload(conversation: Conversation, ident: ChatIdentity) -> dict[str, Any]:
+    conversation.refresh_from_db()
+    last = conversation.messages.order_by("-seq").values_list("seq", flat=True).first() or 0
+    return _ready(conversation, ident, last, selectors.feedback_by_message(conversation=conversation))
 
 
 @database_sync_to_async
@@ -108,8 +115,13 @@ def _messages_between(conversation: Conversation, after: int, upto: int) -> list
 
 
 @database_sync_to_async
-def _accept(conversation: Conversation, text: str, client_id: str) -> tuple[dict[str, Any], bool]:
-    conversation.refresh_from_db()
+def _accept(
+    conversation: Conversation, text: str, client_id: str, limits: dict[str, str] | None = None
+) -> tuple[dict[str, Any], bool]:
+    """The message stored (`message_accept_customer` re-reads the conversation), after its rate limits when given:
+    one thread hop for both."""
+    if limits is not None:
+        ratelimits.check_message(**limits)
     message, created = services.message_accept_customer(
         conversation=conversation, text=text, client_message_id=client_id
     )
@@ -135,7 +147,6 @@ def _csat(conversation: Conversation, score: Any, comment: str) -> None:
 
 
 # Redis only (no database): a plain worker thread each.
-_check_message = sync_to_async(ratelimits.check_message, thread_sensitive=False)
 _check_verify = sync_to_async(ratelimits.check_verify, thread_sensitive=False)
 _socket_open = sync_to_async(ratelimits.socket_open, thread_sensitive=False)
 _socket_seen = sync_to_async(ratelimits.socket_seen, thread_sensitive=False)
@@ -310,17 +321,21 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             return
         await self.attach(conversation)
 
-    async def attach(self, conversation: Conversation) -> None:
-        """Subscribe, say ready, then replay what the client has not seen (in order, once)."""
+    async def attach(self, conversation: Conversation, *, started: bool = False) -> None:
+        """Subscribe, say ready, then replay what the client has not seen (in order, once). One this socket has just
+        `started` has nothing stored: no read, nothing to replay (`send_message` fills any gap from the database)."""
         self.conversation = conversation
         await self._join(events.conversation_group(conversation.public_id))
+        if started:
+            await self.send_json(_ready(conversation, self.ident))
+            return
         await self.send_json(await _ready_payload(conversation, self.ident))
         for payload in await _messages_after(conversation, self.last_seq):
             await self.send_message(payload)
 
-    async def ensure_conversation(self) -> Conversation:
+    async def ensure_conversation(self, limits: dict[str, str] | None = None) -> Conversation:
         if self.conversation is None:
-            await self.attach(await _start(self.ident, self.channel_kind, self.client_ip))
+            await self.attach(await _start(self.ident, self.channel_kind, self.client_ip, limits), started=True)
         return self.conversation
 
     async def on_message(self, content: dict[str, Any]) -> None:
@@ -331,9 +346,11 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         subject = self.ident.actor_key or (
             f"conversation:{self.conversation.public_id}" if self.conversation else f"connection:{self.channel_name}"
         )
-        await _check_message(ip=self.client_ip, actor=subject, connection=self.channel_name)
-        conversation = await self.ensure_conversation()
-        stored, created = await _accept(conversation, text, client_id)
+        limits = {"ip": self.client_ip, "actor": subject, "connection": self.channel_name}
+        if self.conversation is None:  # the limits counted as it starts
+            stored, created = await _accept(await self.ensure_conversation(limits), text, client_id)
+        else:
+            stored, created = await _accept(self.conversation, text, client_id, limits)
         await self.send_json({"type": "accepted", "id": client_id, "duplicate": not created, "message": stored})
 
     async def on_start(self, content: dict[str, Any]) -> None:

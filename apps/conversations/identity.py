@@ -161,10 +161,10 @@ def session_reload(session_key: str) -> SessionBase | None:
 
     engine = import_module(settings.SESSION_ENGINE)
     store = engine.SessionStore(session_key=session_key)
-    if not store.exists(session_key):
-        return None
-    store.load()
-    return store
+    # One read (every frame of a socket with a session): a missing or expired session loads empty and drops its
+    # key in every Django session engine, so no `exists` before it.
+    store.keys()
+    return store if store.session_key else None
 
 
 def identity_recheck(*, bound: ChatIdentity, identity_token: str = "") -> ChatIdentity | None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
+from django.db import connection
 from django.db.models import BooleanField, Count, Exists, ExpressionWrapper, OuterRef, Q, QuerySet
 
 from apps.conversations import traces
@@ -34,6 +36,38 @@ def conversation_get_for_identity(*, identity: ChatIdentity, public_id: Any, acc
     if conversation is None or not can_access(identity=identity, conversation=conversation, access_key=access_key):
         raise NotFound("No such conversation.")
     return conversation
+
+
+@cache
+def _reread_sql() -> str:
+    fields = ", ".join(f"c.{connection.ops.quote_name(f.column)}" for f in Conversation._meta.concrete_fields)
+    return (
+        f"SELECT {fields}, (SELECT m.id FROM {Message._meta.db_table} m "  # noqa: S608 - names from the models
+        f"WHERE m.conversation_id = c.id AND m.client_message_id = %s) "
+        f"FROM {Conversation._meta.db_table} c WHERE c.id = %s"
+    )
+
+
+def conversation_reread(*, conversation: Conversation, client_message_id: str) -> int | None:
+    """Re-read the conversation's row into `conversation` (as `refresh_from_db` does) and return the id of its
+    message stored under `client_message_id`, if any: one statement instead of two, every customer message."""
+    if conversation.get_deferred_fields():
+        conversation.refresh_from_db()
+        return conversation.messages.filter(client_message_id=client_message_id).values_list("pk", flat=True).first()
+    with connection.cursor() as cursor:
+        cursor.execute(_reread_sql(), [client_message_id, conversation.pk])
+        row = cursor.fetchone()
+    if row is None:
+        raise Conversation.DoesNotExist("Conversation matching query does not exist.")
+    conversation._prefetched_objects_cache = {}
+    for field, value in zip(Conversation._meta.concrete_fields, row, strict=False):
+        setattr(conversation, field.attname, value)
+        if field.is_relation and field.is_cached(conversation):
+            field.delete_cached_value(conversation)
+    for rel in Conversation._meta.related_objects:
+        if rel.is_cached(conversation):
+            rel.delete_cached_value(conversation)
+    return row[-1]
 
 
 def conversation_latest_for_identity(*, identity: ChatIdentity) -> Conversation | None:

@@ -15,8 +15,9 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from apps.agents import turn_queue
-from apps.conversations import events
+from apps.conversations import events, selectors
 from apps.conversations.models import (
+    Attachment,
     Channel,
     Conversation,
     ConversationEvent,
@@ -54,8 +55,7 @@ def _next_seq(conversation: Conversation, *, at: datetime) -> int:
         return cursor.fetchone()[0]
 
 
-@transaction.atomic
-def message_create(
+def message_store(
     *,
     conversation: Conversation,
     role: str,
@@ -68,7 +68,9 @@ def message_create(
     client_message_id: str = "",
     status: str = "",
 ) -> Message:
-    """Store a message with the next seq and push it to open sockets after commit."""
+    """Store a message with the next seq and push it to open sockets after commit. The caller holds a transaction
+    (`message_create` opens one): its seq UPDATE holds the conversation's row until commit, and in a caller's own
+    transaction `message_create`'s savepoint is two round trips for nothing."""
     now = timezone.now()
     message = Message.objects.create(
         conversation=conversation,
@@ -86,6 +88,9 @@ def message_create(
     )
     events.push_message_on_commit(message)
     return message
+
+
+message_create = transaction.atomic(message_store)  # in a transaction of its own, or a savepoint in the caller's
 
 
 @transaction.atomic
@@ -108,25 +113,29 @@ def message_accept_customer(*, conversation: Conversation, text: str, client_mes
         raise ApplicationError(f"Message is longer than {MAX_MESSAGE_CHARS} characters.", code="message_too_long")
     if not client_message_id or len(client_message_id) > 64:
         raise ApplicationError("A client message id (1-64 characters) is required.", code="invalid_client_id")
+    existing_id = selectors.conversation_reread(conversation=conversation, client_message_id=client_message_id)
     if conversation.status == ConversationStatus.CLOSED:
         raise ApplicationError("This conversation is closed; start a new one.", code="conversation_closed")
-
-    existing = conversation.messages.filter(client_message_id=client_message_id).first()
-    if existing is not None:
-        return existing, False
+    if existing_id is not None:
+        return Message.objects.get(pk=existing_id), False
     for_bot = not conversation.bot_paused
     if for_bot:
         # Back-pressure before anything is stored: a refused message is sent again by the client (same id).
         turn_queue.turn_queue_admit()
+    # Nothing can attach a photo to the message unless a caller's transaction is around this one
+    # (`attachment_create`): then the message pushed at commit needs no query for its attachments.
+    alone = not transaction.get_connection().in_atomic_block
     try:
         with transaction.atomic():
-            message = message_create(
+            message = message_store(
                 conversation=conversation,
                 role=MessageRole.CUSTOMER,
                 text=text,
                 client_message_id=client_message_id,
                 status=MessageStatus.RECEIVED if for_bot else MessageStatus.SKIPPED,
             )
+            if alone:
+                message._prefetched_objects_cache = {"attachments": Attachment.objects.none()}
             if for_bot:
                 transaction.on_commit(lambda: turn_queue.turn_enqueue(message_id=message.pk))
             else:

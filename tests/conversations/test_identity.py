@@ -8,6 +8,11 @@ import time
 
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
+from django.contrib.sessions.models import Session
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from apps.conversations import identity, services
 from apps.conversations.identity import ChatIdentity
@@ -155,3 +160,29 @@ def test_recheck_ends_the_chat_when_the_password_changes():
     user.set_password("a-new-password-123")
     user.save()
     assert identity.identity_recheck(bound=bound) is None
+
+
+def test_a_recheck_reads_the_session_once_and_a_deleted_or_expired_one_ends_a_signed_in_chat():
+    # given a signed-in customer's chat and a guest's, each bound to its session
+    user = make_user()
+    make_customer(user=user)
+    client = Client()
+    client.force_login(user)
+    signed_in = identity.identity_resolve(session=SessionStore(session_key=client.session.session_key))
+    guest_session = SessionStore()
+    guest_session["chat"] = True
+    guest_session.save()
+    guest = identity.identity_resolve(session=guest_session)
+    # when each is checked again
+    with CaptureQueriesContext(connection) as queries:
+        again = identity.identity_recheck(bound=guest)
+    # then the guest's session is read in one statement and the identity stays
+    assert (again.kind, again.session_key) == ("guest", guest_session.session_key)
+    assert len(queries.captured_queries) == 1
+    assert identity.identity_recheck(bound=signed_in).same_as(signed_in)
+    # and once the signed-in session expires, or is deleted, the chat has no identity any more
+    Session.objects.filter(session_key=signed_in.session_key).update(expire_date=timezone.now())
+    assert identity.identity_recheck(bound=signed_in) is None
+    Session.objects.filter(session_key=signed_in.session_key).delete()
+    assert identity.identity_recheck(bound=signed_in) is None
+    assert identity.session_reload(signed_in.session_key) is None
