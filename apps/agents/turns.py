@@ -41,7 +41,7 @@ from apps.agents.routing import route_message
 from apps.agents.routing.order_refs import resolve_order_lookalikes
 from apps.agents.routing.person import help_center_or_person
 from apps.agents.runner import TurnBudgetExhausted, specialist_run, static_instructions
-from apps.agents.specialists.help_center import turn_sources
+from apps.agents.specialists.help_center import cited_sources, record_unanswered
 from apps.agents.turn_state import conversation_lock, customer_message, customer_messages, fresh_state, needs_answer
 from apps.agents.understanding.language import read_message
 from apps.agents.understanding.prefetch import prefetch_turn_embeddings
@@ -257,7 +257,7 @@ def _answer(deps: SupportDeps, message: Message, *, after_decline: bool = False)
         deps.route_write = ("", None)
 
     system_prompts = (static_instructions(spec),)
-    reply, citations = turn_sources(deps, reply)
+    reply, citations = cited_sources(reply, list(deps.citations))
     output = guard_output(deps, reply, system_prompts=system_prompts)
     outcome = TurnOutcome(f"{reading.note(spec.role)}\n\n{output.text}".strip(), spec.name, citations=citations)
     if output.escalate:
@@ -297,7 +297,7 @@ def _planned_turn(deps: SupportDeps, planned: TurnPlan, context: Any) -> TurnOut
         parts = [p for i, p in enumerate(parts) if i not in asked] + [together_question([s for _, s in held])]
     text = "\n\n".join(p.strip() for p in parts if p and p.strip())
     prompts = tuple(static_instructions(s) for s in specs)
-    text, citations = turn_sources(deps, text)
+    text, citations = cited_sources(text, list(deps.citations))
     output = guard_output(deps, text, system_prompts=prompts)
     outcome = TurnOutcome(text=output.text, agent=specs[0].name, citations=citations)
     if output.escalate:
@@ -350,7 +350,10 @@ def _all_failed(deps: SupportDeps, *, reason: str) -> TurnOutcome:
 def _deliver(deps: SupportDeps, message: Message, outcome: TurnOutcome) -> Message:
     """Store the reply, mark the customer's message answered, and hand off if the turn asked to.
 
-    Runs inside the turn's write transaction, with the route the router chose (sticky routing)."""
+    Runs inside the turn's write transaction, with the route the router chose (sticky routing), whatever path the
+    turn took (a budget hand-off or a failure after a search included): the gaps report gets the turn's unanswered
+    questions here, once."""
+    record_unanswered(deps)
     if deps.route_write is not None:
         route, confidence = deps.route_write
         conversation_route_set(conversation=deps.conversation, route=route, confidence=confidence)

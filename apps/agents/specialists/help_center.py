@@ -73,13 +73,6 @@ def record_unanswered(deps: SupportDeps) -> list[str]:
     return kept
 
 
-def turn_sources(deps: SupportDeps, reply: str) -> tuple[str, list[dict[str, Any]]]:
-    """The reply without its `[n]` markers and the sources it cites (`cited_sources`); the turn's unanswered
-    questions go to the gaps report (`record_unanswered`)."""
-    record_unanswered(deps)
-    return cited_sources(reply, list(deps.citations))
-
-
 # A customer's own words ("will she have to pay customs on it?") score lower than the help center's headings the
 # threshold was fitted on. When no excerpt reaches it, the best one still answers if it comes close and its page
 # holds another of the results too: the search agrees on the topic. On 30 support questions the help center
