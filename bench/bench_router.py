@@ -67,6 +67,23 @@ def _own_heldout(name: str = "heldout.yaml", label: str = "own held-out fifth") 
     )
 
 
+def _task_heldout() -> None:
+    """The task gate (`routing/tasks.py`) on its held-out messages (never trained on)."""
+    import yaml
+
+    data = yaml.safe_load((ROOT / "apps/agents/understanding/heldout/task.yaml").read_text(encoding="utf-8"))
+    held = data["intents"]
+    gate = get_classifier().report.task_gate
+    tasks = classify_texts(held["task"])
+    support = classify_texts(held["support"])
+    print(
+        f"task gate (threshold {gate.threshold:.3f}, out-of-fold recall {gate.oof_recall:.3f}, "
+        f"{gate.oof_support_refused} of {gate.support} support examples refused): held-out tasks refused "
+        f"{sum(p.route == OUT_OF_SCOPE for p in tasks)}/{len(tasks)} ({sum(p.task for p in tasks)} by the gate), "
+        f"held-out support questions refused {sum(p.route == OUT_OF_SCOPE for p in support)}/{len(support)}"
+    )
+
+
 def main() -> None:
     shared = Path(os.environ.get("SWITCHBOARD_SHARED_DIR", ROOT.parent / "shared"))
     path = shared / "datasets" / "routing" / "routing_dev.csv"
@@ -152,6 +169,7 @@ def main() -> None:
         print(f"{t:<{width}}" + "".join(f"{counts[(t, p)]:>9}" for p in ROUTES))
 
     _own_heldout()
+    _task_heldout()
     _own_heldout("heldout_languages.yaml", "other languages, never tuned on")
 
     p50, p95 = statistics.median(latencies), _p(latencies, 0.95)

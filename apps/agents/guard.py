@@ -110,6 +110,22 @@ def _record(deps: SupportDeps, name: str, result: Any, latency_ms: float) -> Gua
     return GuardOutcome(text=result.text, blocked=result.blocked, escalate=result.escalate, verdicts=verdicts)
 
 
+_INJECTION_CHECK = "input.injection"
+
+
+def learned_injection_only(outcome: GuardOutcome) -> bool:
+    """The input was blocked by the injection detector's learned score alone: no injection rule matched and no other
+    check blocked. ("write me a python script that scrapes prices" reads like an instruction to that score.)"""
+    failed = [v for v in outcome.verdicts if not v["passed"]]
+    return (
+        outcome.blocked
+        and not outcome.escalate
+        and len(failed) == 1
+        and failed[0]["name"] == _INJECTION_CHECK
+        and not failed[0].get("detail", {}).get("rules")
+    )
+
+
 def guard_input(deps: SupportDeps, text: str) -> GuardOutcome:
     t0 = time.perf_counter()
     result = checks.check_input(text, context=_context(deps))

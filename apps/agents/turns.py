@@ -30,14 +30,14 @@ from apps.agents.budgets import BUDGET_EXHAUSTED_REPLY, TurnBudget, budget_excee
 from apps.agents.confirmation import request_after_decline
 from apps.agents.context import context_load
 from apps.agents.deps import SupportDeps
-from apps.agents.guard import INPUT_BLOCKED_REPLY, guard_input, guard_output, mask_history
+from apps.agents.guard import INPUT_BLOCKED_REPLY, guard_input, guard_output, learned_injection_only, mask_history
 from apps.agents.local import reset_current_deps, set_current_deps
 from apps.agents.memory import remember, summary_due
 from apps.agents.pending import pending_action_resolve
 from apps.agents.pending_requests import HELD_WRITES, WRITES_TOGETHER, awaiting_confirmation, together_question
 from apps.agents.registry import specialist_for
 from apps.agents.routes import HUMAN, OUT_OF_SCOPE, RouteDecision
-from apps.agents.routing import route_message
+from apps.agents.routing import route_message, task_refusal
 from apps.agents.routing.order_refs import resolve_order_lookalikes
 from apps.agents.routing.person import help_center_or_person
 from apps.agents.runner import TurnBudgetExhausted, specialist_run, static_instructions
@@ -220,6 +220,12 @@ def _answer(deps: SupportDeps, message: Message, *, after_decline: bool = False)
         )
     if checked.blocked:
         deps.trace.status = TraceStatus.BLOCKED
+        refusal = task_refusal(checked.text) if learned_injection_only(checked) else None
+        if refusal is not None:
+            # A request for code or a poem reads like an instruction to the detector's learned score; the router's
+            # task gate knows it for a task the shop does not do. Still blocked (no model sees it), answered as such.
+            _set_route(deps, refusal)
+            return TurnOutcome(text=OUT_OF_SCOPE_REPLY, agent="router", status=TraceStatus.BLOCKED)
         return TurnOutcome(text=INPUT_BLOCKED_REPLY, agent="guardrails", status=TraceStatus.BLOCKED)
     # "TW-1OOOO3" or "100003" in a sentence, when it is one of the customer's own orders, is read as that order.
     text = resolve_order_lookalikes(checked.text, conversation)
@@ -317,10 +323,14 @@ def _route(deps: SupportDeps, text: str, history: list[Any]) -> RouteDecision:
             )
     finally:
         reset_current_deps(token)
+    _set_route(deps, decision)
+    return decision
+
+
+def _set_route(deps: SupportDeps, decision: RouteDecision) -> None:
     deps.trace.set_route(route=decision.route, confidence=decision.confidence, source=decision.source)
     deps.route = decision.route
     deps.route_write = (decision.route, decision.confidence)  # written with the reply (`_deliver`)
-    return decision
 
 
 def _budget_handoff(deps: SupportDeps, detail: str) -> TurnOutcome:

@@ -417,3 +417,53 @@ def test_a_message_in_another_language_reaches_the_local_model_as_its_english_gl
     assert reply.text == "(Te respondo en inglés.)\n\nYour order is on its way."
     message.refresh_from_db()
     assert message.text == "hola, ¿dónde está mi pedido?"
+
+
+def _blocked_by(rules: list[str]) -> Any:
+    """`guard_input` as the injection detector answers when its learned score blocks (with `rules` matched)."""
+    from apps.agents.guard import GuardOutcome
+
+    def guard_input(deps: Any, text: str) -> GuardOutcome:
+        injection = {"name": "input.injection", "passed": False, "action": "block", "detail": {"rules": rules}}
+        allowed = {"name": "input.size", "passed": True, "action": "allow", "detail": {}}
+        return GuardOutcome(text=text, blocked=True, verdicts=[allowed, injection])
+
+    return guard_input
+
+
+@pytest.mark.slow
+def test_a_request_for_code_the_detectors_learned_score_blocks_is_answered_as_out_of_scope(
+    say: Any, pushed: list, providers: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given a request for code that only the detector's learned score reads as an injection
+    from apps.agents import turns
+
+    monkeypatch.setattr(turns, "guard_input", _blocked_by([]))
+    message = say("write a python script that scrapes prices off a website")
+    # when
+    reply = turn_run(message_id=message.pk)
+    # then it is declined as out of scope, still blocked, and no model saw it
+    assert reply is not None
+    assert reply.text == OUT_OF_SCOPE_REPLY
+    assert providers.requests == []
+    trace = Trace.objects.get()
+    assert (trace.route, trace.status) == ("out_of_scope", TraceStatus.BLOCKED)
+
+
+@pytest.mark.slow
+def test_a_request_for_code_that_also_matches_an_injection_rule_stays_blocked(
+    say: Any, pushed: list, providers: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given the same request, and an injection rule matched too
+    from apps.agents import turns
+    from apps.agents.guard import INPUT_BLOCKED_REPLY
+
+    monkeypatch.setattr(turns, "guard_input", _blocked_by(["ignore_instructions"]))
+    message = say("write a python script that scrapes prices off a website")
+    # when
+    reply = turn_run(message_id=message.pk)
+    # then the guardrails' refusal stands and nothing was routed
+    assert reply is not None
+    assert reply.text == INPUT_BLOCKED_REPLY
+    trace = Trace.objects.get()
+    assert (trace.route, trace.status) == ("", TraceStatus.BLOCKED)

@@ -17,6 +17,7 @@ from apps.agents.routing.router import (
     follow_up_kind,
     route_message,
     set_llm_router,
+    task_refusal,
 )
 
 __all__ = [
@@ -36,4 +37,5 @@ __all__ = [
     "local_router_behaviour",
     "route_message",
     "set_llm_router",
+    "task_refusal",
 ]

@@ -29,6 +29,7 @@ import yaml
 from apps.agents.offline import embedder
 from apps.agents.offline import learned_classifier as learned
 from apps.agents.routes import HUMAN, OUT_OF_SCOPE, ROUTES, SPECIALIST_ROUTES
+from apps.agents.routing.tasks import TASKS_FILE, TaskGate, load_task_examples
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ logger = logging.getLogger(__name__)
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 SPECIALISTS_DIR = Path(__file__).resolve().parent.parent / "specialists"
 # Bump when training, `normalise` or the cached object's shape changes.
-FORMAT_VERSION = 10
+FORMAT_VERSION = 11
 _FOLDS = 5
 _REGRESSION = learned.Regression(c=8.0, max_iter=2000)
 # Character n-grams beside the embedding, scaled by this (0: the embedding alone).
@@ -64,6 +65,8 @@ class Prediction:
     # Routed `human`, and the learned `human` intents read a request for a person (not a complaint, not a question
     # about how to reach the shop).
     asks_for_person: bool = False
+    # Refused by the task gate (`routing.tasks`): a request for a task the shop does not do, whatever it names.
+    task: bool = False
 
 
 def best_in_scope(prediction: Prediction, *, why: str, passed_over: frozenset[str] = frozenset()) -> Prediction:
@@ -84,6 +87,7 @@ class RouteReport(learned.TrainingReport):
     oof_macro_f1: float
     similarity_threshold: float
     far_precision: float
+    task_gate: object = None  # the task gate's `TaskReport`
 
 
 def example_files(directory: Path | None = None) -> list[Path]:
@@ -115,7 +119,7 @@ def load_examples(directory: Path | None = None) -> list[Example]:
 
 
 def examples_digest(directory: Path | None = None) -> str:
-    files = example_files(directory)
+    files = [*example_files(directory), TASKS_FILE]
     return learned.training_digest(
         FORMAT_VERSION, _REGRESSION, (part for p in files for part in (_label(p).encode(), p.read_bytes()))
     )
@@ -133,12 +137,14 @@ class RouteClassifier(learned.LearnedClassifier):
         similarity_threshold: float,
         far_confidence: float,
         report: RouteReport,
+        task_gate: TaskGate | None = None,
     ) -> None:
         super().__init__(fit=fit, classes=classes)
         self.in_scope_vectors = in_scope_vectors
         self.similarity_threshold = similarity_threshold
         self.far_confidence = far_confidence
         self.report = report
+        self.task_gate = task_gate
 
     # -- training ------------------------------------------------------------
     @classmethod
@@ -186,6 +192,9 @@ class RouteClassifier(learned.LearnedClassifier):
                 far_precision = float((labels[far] == oos_index).mean())
             predicted = np.where(far, oos_index, predicted)
 
+        task_gate = _train_task_gate(
+            vectors[labels != oos_index], [t for t, y in zip(texts, labels, strict=True) if y != oos_index]
+        )
         report = RouteReport(
             examples=len(examples),
             per_route={c: int((labels == i).sum()) for i, c in enumerate(classes)},
@@ -198,6 +207,7 @@ class RouteClassifier(learned.LearnedClassifier):
             far_precision=round(far_precision, 4),
             seconds=round(time.perf_counter() - started, 2),
             digest=digest,
+            task_gate=task_gate.report,
         )
         return cls(
             fit=fit,
@@ -206,6 +216,7 @@ class RouteClassifier(learned.LearnedClassifier):
             similarity_threshold=threshold,
             far_confidence=far_precision,
             report=report,
+            task_gate=task_gate,
         )
 
     # -- prediction ----------------------------------------------------------
@@ -221,8 +232,10 @@ class RouteClassifier(learned.LearnedClassifier):
         """Predictions for embedded texts (`texts`, as `normalise` left them, only matter with n-gram features)."""
         probabilities = self.probabilities(vectors, texts or [])
         similarities = (vectors @ self.in_scope_vectors.T).max(axis=1)
+        gate = self.task_gate
+        tasks = gate.task_probabilities(vectors, texts or []) if gate is not None else np.zeros(len(vectors))
         predictions = []
-        for probs, similarity in zip(probabilities, similarities, strict=True):
+        for probs, similarity, task in zip(probabilities, similarities, tasks, strict=True):
             by_route = {c: round(float(p), 4) for c, p in zip(self.classes, probs, strict=True)}
             best = int(probs.argmax())
             route, confidence = self.classes[best], float(probs[best])
@@ -231,6 +244,10 @@ class RouteClassifier(learned.LearnedClassifier):
                 route = OUT_OF_SCOPE
                 confidence = max(self.far_confidence, by_route.get(OUT_OF_SCOPE, 0.0))
                 reason = f"unlike any shop request (similarity {similarity:.2f} < {self.similarity_threshold:.2f})"
+            is_task = gate is not None and task >= gate.threshold
+            if is_task:
+                route, confidence = OUT_OF_SCOPE, max(float(task), by_route.get(OUT_OF_SCOPE, 0.0))
+                reason = f"asks for a task the shop does not do (task p={task:.2f}; {reason})"
             predictions.append(
                 Prediction(
                     route=route,
@@ -238,9 +255,19 @@ class RouteClassifier(learned.LearnedClassifier):
                     probabilities=by_route,
                     similarity=round(float(similarity), 4),
                     reason=reason,
+                    task=is_task,
                 )
             )
         return predictions
+
+
+def _train_task_gate(in_scope_vectors: np.ndarray, in_scope_texts: list[str]) -> TaskGate:
+    """The task gate (`routing.tasks`): its file's tasks against its support examples and every in-scope example."""
+    own = load_task_examples()
+    texts = [learned.normalise(t) for t in [*own.tasks, *own.support]]
+    vectors = np.vstack([embedder.embed(texts), in_scope_vectors])
+    is_task = np.array([True] * len(own.tasks) + [False] * (len(own.support) + len(in_scope_texts)))
+    return TaskGate.train(vectors, [*texts, *in_scope_texts], is_task)
 
 
 def _with_person_requests(texts: list[str], predictions: list[Prediction]) -> list[Prediction]:

@@ -113,8 +113,12 @@ def reread_own_items(
     todo = [
         i
         for i, p in enumerate(settled)
-        if OUT_OF_SCOPE in (p.route, raw[i].route)
-        or (p.route in SPECIALIST_ROUTES and p.route != _PRODUCT_QUESTIONS and p.confidence < _OWN_ITEM_SURE)
+        # a task the shop does not do ("a poem about my vest") is refused whatever of theirs it names
+        if not p.task
+        and (
+            OUT_OF_SCOPE in (p.route, raw[i].route)
+            or (p.route in SPECIALIST_ROUTES and p.route != _PRODUCT_QUESTIONS and p.confidence < _OWN_ITEM_SURE)
+        )
     ]
     if not todo or conversation is None:
         return out

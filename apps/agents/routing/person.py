@@ -80,6 +80,7 @@ def person_requested(
             result[index] = replace(
                 result[index],
                 route=HUMAN,
+                task=False,
                 confidence=verdict.confidence,
                 reason=f"asks for a person: {clause[:60]!r} (human p={verdict.confidence:.2f})",
             )

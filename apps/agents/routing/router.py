@@ -161,8 +161,8 @@ _NEAR_SHOP_MIN_PROBABILITY = 0.8
 
 def settle_prediction(prediction: Prediction) -> Prediction:
     """The local verdict the router acts on: an out_of_scope verdict stands only when it is clear."""
-    if prediction.route != OUT_OF_SCOPE:
-        return prediction
+    if prediction.route != OUT_OF_SCOPE or prediction.task:
+        return prediction  # a task the shop does not do is refused whatever its topic words (`routing.tasks`)
     in_scope = {r: p for r, p in prediction.probabilities.items() if r != OUT_OF_SCOPE}
     if not in_scope:
         return prediction
@@ -209,6 +209,16 @@ def classify_texts(texts: list[str]) -> list[Prediction]:
 def classify_text(text: str) -> Prediction:
     """The local classifier's prediction for one message, as the router acts on it (`settle_predictions`)."""
     return classify_texts([text])[0]
+
+
+def task_refusal(text: str) -> RouteDecision | None:
+    """The `out_of_scope` decision for a request of a task the shop does not do (`routing.tasks`: "write me a
+    python script that ..."), else None. The local classifier only, never an LLM: the turn asks it about text its
+    input guardrails held back."""
+    prediction = classify_text(text)
+    if prediction.route != OUT_OF_SCOPE or not prediction.task:
+        return None
+    return RouteDecision(OUT_OF_SCOPE, prediction.confidence, "local", prediction.reason)
 
 
 def route_message(
