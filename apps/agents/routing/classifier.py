@@ -29,7 +29,7 @@ import yaml
 from apps.agents.offline import embedder
 from apps.agents.offline import learned_classifier as learned
 from apps.agents.routes import HUMAN, OUT_OF_SCOPE, ROUTES, SPECIALIST_ROUTES
-from apps.agents.routing.tasks import TASKS_FILE, TaskGate, load_task_examples
+from apps.agents.routing.tasks import TASKS_FILE, TaskGate, load_task_examples, neutral_views
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 SPECIALISTS_DIR = Path(__file__).resolve().parent.parent / "specialists"
 # Bump when training, `normalise` or the cached object's shape changes.
-FORMAT_VERSION = 11
+FORMAT_VERSION = 12
 _FOLDS = 5
 _REGRESSION = learned.Regression(c=8.0, max_iter=2000)
 # Character n-grams beside the embedding, scaled by this (0: the embedding alone).
@@ -226,14 +226,23 @@ class RouteClassifier(learned.LearnedClassifier):
         # Routing texts of concurrent turns share one encode (embedder.embed_coalesced).
         normalised = [learned.normalise(t) for t in texts]
         vectors = embedder.embed_coalesced(normalised)
-        return _with_person_requests(texts, self.predict_vectors(vectors, normalised))
+        gate = self.task_gate
+        tasks = np.zeros(len(texts))
+        if gate is not None:
+            # The task gate reads the message with its product nouns made neutral (`routing.tasks`).
+            neutral, neutral_vectors = neutral_views(normalised, vectors, embedder.embed_coalesced)
+            tasks = gate.task_probabilities(neutral_vectors, neutral)
+        return _with_person_requests(texts, self.predict_vectors(vectors, normalised, tasks))
 
-    def predict_vectors(self, vectors: np.ndarray, texts: list[str] | None = None) -> list[Prediction]:
-        """Predictions for embedded texts (`texts`, as `normalise` left them, only matter with n-gram features)."""
+    def predict_vectors(
+        self, vectors: np.ndarray, texts: list[str] | None = None, tasks: np.ndarray | None = None
+    ) -> list[Prediction]:
+        """Predictions for embedded texts (`texts`, as `normalise` left them, only matter with n-gram features);
+        `tasks`: the task gate's probability for each (none: no task refused)."""
         probabilities = self.probabilities(vectors, texts or [])
         similarities = (vectors @ self.in_scope_vectors.T).max(axis=1)
         gate = self.task_gate
-        tasks = gate.task_probabilities(vectors, texts or []) if gate is not None else np.zeros(len(vectors))
+        tasks = np.zeros(len(vectors)) if tasks is None else tasks
         predictions = []
         for probs, similarity, task in zip(probabilities, similarities, tasks, strict=True):
             by_route = {c: round(float(p), 4) for c, p in zip(self.classes, probs, strict=True)}
@@ -267,7 +276,8 @@ def _train_task_gate(in_scope_vectors: np.ndarray, in_scope_texts: list[str]) ->
     texts = [learned.normalise(t) for t in [*own.tasks, *own.support]]
     vectors = np.vstack([embedder.embed(texts), in_scope_vectors])
     is_task = np.array([True] * len(own.tasks) + [False] * (len(own.support) + len(in_scope_texts)))
-    return TaskGate.train(vectors, [*texts, *in_scope_texts], is_task)
+    neutral, neutral_vectors = neutral_views([*texts, *in_scope_texts], vectors, embedder.embed)
+    return TaskGate.train(neutral_vectors, neutral, is_task)
 
 
 def _with_person_requests(texts: list[str], predictions: list[Prediction]) -> list[Prediction]:

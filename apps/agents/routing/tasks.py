@@ -15,13 +15,17 @@ settling of unclear refusals nor the reading of the customer's own items takes i
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import yaml
 
 from apps.agents.offline import learned_classifier as learned
+from apps.agents.understanding.vocabulary import EVERYDAY_NOUNS, NOUN_SYNONYMS
 
 TASKS_FILE = Path(__file__).resolve().parent / "tasks.yaml"
 SUPPORT, TASK = "support", "task"
@@ -31,6 +35,45 @@ MIN_PRECISION = 0.98
 _FOLDS = 5
 _REGRESSION = learned.Regression(c=4.0, max_iter=3000)
 _LEXICAL_WEIGHT = 0.5
+
+
+_NEUTRAL_NOUN = "item"
+_WORD_RE = re.compile(r"[A-Za-z]+")
+
+
+@lru_cache(maxsize=1)
+def _product_words() -> tuple[frozenset[str], re.Pattern[str]]:
+    nouns = {noun for noun in NOUN_SYNONYMS if " " not in noun}
+    nouns.update(s for synonyms in NOUN_SYNONYMS.values() for s in synonyms if " " not in s)
+    phrases = sorted({s for synonyms in NOUN_SYNONYMS.values() for s in synonyms if " " in s}, key=len, reverse=True)
+    pattern = re.compile(r"\b(?:" + "|".join(re.escape(p) for p in phrases) + r")\b", re.IGNORECASE)
+    return frozenset(nouns - EVERYDAY_NOUNS), pattern
+
+
+def without_product_nouns(text: str) -> str:
+    """The text with the shop's product nouns, as spelled in its vocabulary (plurals too), made one neutral noun:
+    what the gate reads, so that "raincoat" says nothing about the task ("and what about the raincoat" and "draw a
+    dog in a raincoat" differ only in what is asked). No fuzzy spellings: "wedding" is not "bedding"."""
+    nouns, phrases = _product_words()
+
+    def neutral(m: re.Match[str]) -> str:
+        word = m.group(0).lower()
+        singular = word[:-2] if word.endswith("es") and word[:-2] in nouns else word.rstrip("s")
+        return _NEUTRAL_NOUN if word in nouns or singular in nouns else m.group(0)
+
+    out = _WORD_RE.sub(neutral, phrases.sub(_NEUTRAL_NOUN, text))
+    return re.sub(rf"\b{_NEUTRAL_NOUN}(?:\s+{_NEUTRAL_NOUN})+\b", _NEUTRAL_NOUN, out)
+
+
+def neutral_views(texts: list[str], vectors: np.ndarray, embed: Callable[[list[str]], np.ndarray]) -> tuple:
+    """`texts` (normalised) with their product nouns made neutral, and their vectors: those of `vectors` where
+    nothing changed, `embed`'s for the others."""
+    neutral = [without_product_nouns(t) for t in texts]
+    changed = [i for i, (a, b) in enumerate(zip(texts, neutral, strict=True)) if a != b]
+    out = np.array(vectors, copy=True)
+    if changed:
+        out[changed] = embed([neutral[i] for i in changed])
+    return neutral, out
 
 
 @dataclass(frozen=True)
