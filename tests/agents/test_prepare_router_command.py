@@ -28,7 +28,9 @@ def test_prepare_router_skips_when_the_caches_match_the_examples(tmp_path: Path,
         f"route classifier up to date ({path.name})",
         *(f"intent classifier up to date ({p.name})" for p in intent_paths),
     ]
-    assert len(intent_paths) == 8  # four specialists, confirmation, return reasons, return obstacles, the human route
+    assert (
+        len(intent_paths) == 9
+    )  # four specialists, confirmation, return reasons, return obstacles, the human route, help topics
     assert trained == []
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic_ai.messages import ModelResponse
 
+from apps.agents.specialists.help_sections import help_section, help_topic
 from apps.agents.specialists.local_common import Turn, bullet, call, failure_reply, say
 from apps.agents.understanding.vocabulary import MATERIAL_WORDS
 
@@ -192,32 +193,6 @@ _NARRATIVE_RE = re.compile(
 )
 
 
-# The help page a learned intent asks about: searched again by name when the customer's own words found nothing.
-# Only intents whose answer is one page of the help center; the keys are (classifier, intent). (`return_policy` is
-# not: its questions spread over the return, exchange, final-sale, wrong-item and price pages, and the Return policy
-# page named answered "the blanket went on sale, can i get the difference?" with the return window.)
-_HELP_TOPICS: dict[tuple[str, str], str] = {
-    ("human", "contact_question"): "Contact us and support hours",
-    ("returns", "warranty"): "Warranty",
-    ("order", "delivery_time"): "Delivery times",
-    ("faq", "privacy_security"): "Privacy and your data",
-}
-
-
-def help_topic(text: str) -> str | None:
-    """The help page the message's learned intent is about (under the route the router's classifier gives it), or
-    None when the intent is unclear or is no one page's."""
-    from apps.agents.routing.classifier import HUMAN_INTENTS, get_classifier
-    from apps.agents.understanding.intents import SPECIALISTS, detect_intent
-
-    route = get_classifier().predict([text])[0].route
-    name = HUMAN_INTENTS if route == "human" else route
-    if name != HUMAN_INTENTS and name not in SPECIALISTS:
-        return None
-    intent = detect_intent(name, text).intent
-    return _HELP_TOPICS.get((name, intent or ""))
-
-
 def search_query(text: str) -> str:
     """What to look up: the message without clauses that only tell what was bought ("i bought trail runners from
     you, is there a warranty on them?" looks up "is there a warranty on them?"), with the material a word names
@@ -270,11 +245,24 @@ def behaviour_steps(t: Turn) -> ModelResponse:
         if page is not None:
             # "what is your return policy?": the page's every section answers it, not only the best-ranked few.
             return call(("search_knowledge", {"query": search_query(t.text)[:500], "page_of": page["chunk_id"]}))
+    found = bool(searches[0].data.get("excerpts"))
+    section = None if found else help_section(search_query(t.text))
     if searches[-1].data.get("page"):
-        return _page_answer(t, searches[-1].data)
+        return _page_answer(t, searches[-1].data, question=_with_section(t.text, section))
+    if section is not None and len(searches) >= 2 and searches[-1].data.get("query") == section.query:
+        # The section the question is about, found by its own name: answered for the question, or its page whole.
+        data = searches[-1].data
+        page = next((e for e in data.get("excerpts") or [] if e["title"] == section.page), None)
+        if page is not None:
+            return call(("search_knowledge", {"query": section.query, "page_of": page["chunk_id"]}))
+        if data.get("excerpts"):
+            return _answer(t, data, question=_with_section(t.text, section))
     if len(searches) == 1:
         asked = asked_questions(t.text)
-        found = bool(searches[0].data.get("excerpts"))
+        if section is not None and len(asked) < 2:
+            # Nothing found in the customer's words, and the help-topic reader is sure which section they mean
+            # ("it went on sale the day after, can i get the difference?": Price dropped after I ordered).
+            return call(("search_knowledge", {"query": section.query}))
         clauses = asked if len(asked) >= 2 else [] if found else focused_queries(t.text)
         topic = None if found else help_topic(t.text)
         if topic:
@@ -367,21 +355,27 @@ def whole_page_asked(question: str, excerpts: list[dict[str, Any]]) -> dict[str,
     return top if topic and topic <= title else None
 
 
-def _page_answer(t: Turn, data: dict[str, Any]) -> ModelResponse:
+def _with_section(text: str, section: Any) -> str:
+    """The question, with the words the help center names its section by (sentences are chosen for both)."""
+    return f"{text} {section.query}" if section is not None else text
+
+
+def _page_answer(t: Turn, data: dict[str, Any], *, question: str = "") -> ModelResponse:
     """The page in brief: its opening's most relevant sentence, then one line per section under its heading."""
+    question = question or t.text
     sections = data.get("excerpts") or []
     if not sections:
-        return _answer(t, data)
+        return _answer(t, data, question=question)
     opening = sections[0]
-    lead = best_sentences(t.text, opening["text"], limit=1)
+    lead = best_sentences(question, opening["text"], limit=1)
     lines = []
     for section in sections[1:PAGE_SECTIONS]:
-        best = best_sentences(t.text, section["text"], limit=1)
+        best = best_sentences(question, section["text"], limit=1)
         heading = str(section.get("section") or "").split(" > ")[-1].strip()
         if best and best[0] not in lead and heading and heading != opening["title"]:
             lines.append(f"{heading}: {best[0]}")
     if not lead:
-        return _answer(t, data)
+        return _answer(t, data, question=question)
     return say(" ".join(lead) + f" [{opening['id']}]", bullet(lines), "Is there anything else I can help with?")
 
 
@@ -395,7 +389,8 @@ def _names_section(question: str, section: dict[str, Any], top: dict[str, Any]) 
     return bool(own & {_stem(w) for w in _words(question)})
 
 
-def _answer(t: Turn, data: dict[str, Any]) -> ModelResponse:
+def _answer(t: Turn, data: dict[str, Any], *, question: str = "") -> ModelResponse:
+    question = question or t.text
     excerpts = data.get("excerpts") or []
     if not excerpts:
         return call(
@@ -409,22 +404,22 @@ def _answer(t: Turn, data: dict[str, Any]) -> ModelResponse:
                 },
             )
         )
-    ranked = sorted(excerpts, key=lambda e: -excerpt_fit(t.text, e))
+    ranked = sorted(excerpts, key=lambda e: -excerpt_fit(question, e))
     top = ranked[0]
-    sentences = best_sentences(t.text, top["text"])
+    sentences = best_sentences(question, top["text"])
     sentences = _with_short_followers(sentences, top["text"])
     # The numbers say which excerpts the answer quotes: the customer sees those listed as its sources.
     answer = " ".join(sentences) + f" [{top['id']}]"
     # A second excerpt from another document adds what the first did not say; so does another section of the same
     # page that the question names and the first does not ("is express free over $50 too, or just standard?").
     for other in ranked[1:2]:
-        fit = excerpt_fit(t.text, other)
-        if (other["title"] != top["title"] and fit >= 0.8 * excerpt_fit(t.text, top)) or (
+        fit = excerpt_fit(question, other)
+        if (other["title"] != top["title"] and fit >= 0.8 * excerpt_fit(question, top)) or (
             other["title"] == top["title"]
-            and fit >= 0.6 * excerpt_fit(t.text, top)
-            and _names_section(t.text, other, top)
+            and fit >= 0.6 * excerpt_fit(question, top)
+            and _names_section(question, other, top)
         ):
-            extra = [s for s in best_sentences(t.text, other["text"], limit=1) if s not in sentences]
+            extra = [s for s in best_sentences(question, other["text"], limit=1) if s not in sentences]
             if extra:
                 answer += f" {extra[0]} [{other['id']}]"
     return say(answer, "Is there anything else I can help with?")

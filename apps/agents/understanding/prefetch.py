@@ -17,6 +17,7 @@ import logging
 from apps.agents.offline import embedder
 from apps.agents.offline.learned_classifier import normalise
 from apps.agents.routing.person import clauses
+from apps.agents.routing.tasks import without_product_nouns
 from apps.agents.understanding.intents import prepare
 from apps.agents.understanding.planner import split_pieces
 from apps.guardrails import conf as guardrail_conf
@@ -32,11 +33,14 @@ _SMALL = 8
 def turn_texts(text: str) -> list[str]:
     """The distinct texts the readers of this customer message will embed, in first-use order."""
     texts = injection_embedding_texts(text, cfg=guardrail_conf.current())
+    routed = len(texts)
     texts.append(normalise(text))
     texts.extend(normalise(clause) for clause in clauses(text))  # the router's look for a person, clause by clause
     pieces = split_pieces(text)
     if len(pieces) > 1:
         texts.extend(normalise(piece) for piece in pieces)
+    # the router's task gate reads each of its texts with the product nouns made neutral (`routing.tasks`)
+    texts.extend([without_product_nouns(t) for t in texts[routed:]])
     texts.append(prepare(text) or " ")
     return list(dict.fromkeys(t for t in texts if t))
 

@@ -281,3 +281,17 @@ def test_each_step_of_a_planned_message_is_its_own_question_for_the_gaps_report(
     # then only the unanswered step is kept
     assert kept == ["do you sell surfboards"]
     assert list(UnansweredQuestion.objects.values_list("question", flat=True)) == ["do you sell surfboards"]
+
+
+@pytest.mark.slow
+def test_the_help_topic_reader_names_the_section_a_question_asks_about_in_other_words():
+    from apps.agents.specialists.help_sections import help_section
+
+    # when / then: a price drop, a return fee and a warranty question in the customer's words; a question of
+    # another topic names no section (the search's own answer stands)
+    assert help_section("my lamp went on sale three days after i got it, can you give me the difference?").query == (
+        "Price dropped after I ordered"
+    )
+    assert help_section("do i pay anything for the label if i send it back?").query == "Return shipping fee"
+    assert help_section("if the kettle breaks in a year am i covered?").page == "Warranty"
+    assert help_section("how do i reset my password?") is None
