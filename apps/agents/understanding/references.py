@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -35,11 +35,13 @@ from apps.agents.understanding.cues import (
     item_words,
     match_item,
     names_a_product,
+    negated_phrase,
     ordinal_pick,
     relative_order,
     text_words,
 )
 from apps.agents.understanding.dates import ARRIVED_RE, PLACED_RE, date_window
+from apps.agents.understanding.meaning import MeaningMatch, match_by_meaning
 from apps.agents.understanding.order_facts import ItemFacts, OrderFacts, facts_from_data, order_facts_for_customer
 from apps.agents.understanding.states import STATE_CUES
 from apps.agents.understanding.vocabulary import PAYMENT_WORDS, SHIPPING_WORDS
@@ -61,7 +63,7 @@ __all__ = [
 
 # Order states an action can apply to (the tools still decide; this only narrows the candidates).
 ACTION_STATES: dict[str, frozenset[str]] = {
-    "cancel": frozenset({"pending", "processing"}),
+    "cancel": frozenset({"pending"}),  # as `commerce.services.order_cancel`: only a pending order can be cancelled
     "change_address": frozenset({"pending", "processing"}),
     "track": frozenset({"pending", "processing", "shipped"}),
     "return": frozenset({"delivered", "partially_returned"}),
@@ -74,9 +76,9 @@ ACTION_STATES: dict[str, frozenset[str]] = {
 
 # When no order fits the action, the ones it could still be meant for: "cancel my order" with nothing pending is the
 # order not delivered yet (the tool then says why it can no longer be cancelled).
-ACTION_FALLBACK_STATES: dict[str, frozenset[str]] = {
-    "cancel": frozenset({"shipped"}),
-    "change_address": frozenset({"shipped"}),
+ACTION_FALLBACK_STATES: dict[str, tuple[frozenset[str], ...]] = {
+    "cancel": (frozenset({"processing"}), frozenset({"shipped"})),  # the one least far along first
+    "change_address": (frozenset({"shipped"}),),
 }
 
 # How much better one order must match than the others to be the one meant (a colour, or a second name word).
@@ -140,6 +142,15 @@ def resolve_order(
     now = now or _now()
     candidates = list(orders)
     cues: list[str] = []
+    # "not the old shoes": the orders the customer leaves out are no candidates, and their words name nothing else.
+    negated = negated_phrase(text)
+    if negated is not None:
+        left_out = [o for o in orders if any(m.score >= HEAD_NOUN_SCORE for m in _matches(negated[0], o))]
+        if left_out and len(left_out) < len(orders):
+            start, end = negated[1]
+            text = f"{text[:start]} {text[end:]}"
+            candidates = [o for o in orders if o not in left_out]
+            cues.append(f"not: {', '.join(o.number for o in left_out)}")
     relative = relative_order(text)
     pivot: OrderFacts | None = None
     earlier = False
@@ -166,6 +177,7 @@ def resolve_order(
     matches = {o.number: [match_item(text, words, i) for i in o.items] for o in candidates}
     scored = [(o, max((m.score for m in matches[o.number]), default=0.0)) for o in candidates]
     best = max(score for _, score in scored)
+    meant: MeaningMatch | None = None
     # Whether the text named a product or a category: then a state, date or amount that fits none of those orders is
     # the customer misremembering it, not a reason to say none of their orders fits.
     named_thing = any(_names_thing(m) for ms in matches.values() for m in ms if m.score > 0)
@@ -189,6 +201,10 @@ def resolve_order(
     elif names_a_product(words):
         # The customer names a product none of their orders holds: say so rather than guess another order.
         return Resolution(kind=ResolutionKind.NONE, cues=("item: not in any order",))
+    else:
+        # Words no list knows ("my cafetiere", "the cotton stuff"): the items they mean, by the catalogue's words. The
+        # weakest cue: it narrows last, what the date, state or amount left (a stray word is no product).
+        meant = match_by_meaning(text, candidates)
 
     # What else the customer says about the order narrows; said of no order of theirs at all (no product named),
     # nothing of theirs fits: "the $500 order", "the cancelled one", "the one i paid with paypal".
@@ -199,6 +215,12 @@ def resolve_order(
             cues.append(label)
         elif not named_thing and not any(fits(o) for o in orders):
             return Resolution(kind=ResolutionKind.NONE, cues=(f"{label}: not in any order",))
+
+    if meant is not None:
+        kept = [o for o in candidates if o.number in meant.items]
+        if kept:
+            candidates = kept
+            cues.extend(meant.cues)
 
     if pivot is not None:
         at = pivot.placed_at
@@ -223,7 +245,7 @@ def resolve_order(
     # The action narrows to the orders it can apply to, when some can; else to the ones it could be meant for (to
     # cancel with nothing pending: the order not delivered yet, whose cancel the tool then refuses with the reason).
     if action in ACTION_STATES and len(candidates) > 1:
-        for states in (ACTION_STATES[action], ACTION_FALLBACK_STATES.get(action, frozenset())):
+        for states in (ACTION_STATES[action], *ACTION_FALLBACK_STATES.get(action, ())):
             fitting = [o for o in candidates if o.status in states]
             if fitting:
                 candidates = fitting
@@ -237,7 +259,9 @@ def resolve_order(
         candidates = [min(candidates, key=lambda o: o.placed_at)]
         cues.append("recency: oldest")
     if len(candidates) == 1:
-        return _unique(candidates[0], text, tuple(cues), ())
+        found = _unique(candidates[0], text, tuple(cues), ())
+        items = meant.items.get(candidates[0].number, ()) if meant is not None else ()
+        return replace(found, items=items) if items and not found.items else found
     candidates.sort(key=lambda o: o.placed_at, reverse=True)
     return Resolution(kind=ResolutionKind.AMBIGUOUS, orders=tuple(candidates), cues=tuple(cues))
 
@@ -334,6 +358,11 @@ def _dates_meant(order: OrderFacts, text: str) -> tuple[datetime | None, ...]:
     if ARRIVED_RE.search(text):
         return (order.delivered_at,)
     return (order.placed_at, order.delivered_at, order.shipped_at)
+
+
+def _matches(text: str, order: OrderFacts) -> list[Any]:
+    words = text_words(text)
+    return [match_item(text, words, item) for item in order.items]
 
 
 def named_items(text: str, order: OrderFacts) -> tuple[ItemFacts, ...]:
