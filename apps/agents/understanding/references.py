@@ -142,13 +142,20 @@ def resolve_order(
     now = now or _now()
     candidates = list(orders)
     cues: list[str] = []
-    # "not the old shoes": the orders the customer leaves out are no candidates, and their words name nothing else.
+    # "not the old shoes": the orders the customer leaves out are no candidates, and their words name nothing else;
+    # an order the rest of the message names too stays ("still want the 2 shirts just not the mug": one order).
     negated = negated_phrase(text)
     if negated is not None:
-        left_out = [o for o in orders if any(m.score >= HEAD_NOUN_SCORE for m in _matches(negated[0], o))]
+        start, end = negated[1]
+        rest = f"{text[:start]} {text[end:]}"
+        left_out = [
+            o
+            for o in orders
+            if any(m.score >= HEAD_NOUN_SCORE for m in _matches(negated[0], o))
+            and not any(m.score > 0 for m in _matches(rest, o))
+        ]
         if left_out and len(left_out) < len(orders):
-            start, end = negated[1]
-            text = f"{text[:start]} {text[end:]}"
+            text = rest
             candidates = [o for o in orders if o not in left_out]
             cues.append(f"not: {', '.join(o.number for o in left_out)}")
     relative = relative_order(text)
@@ -190,6 +197,7 @@ def resolve_order(
         else:
             # "the trail shoes": the trail runners fit every word that names them, the deck shoes only "shoes"
             candidates = _fitting_every_word(text, candidates)
+        candidates = _holding_every_thing(text, candidates)
         # A colour or size the customer names narrows the items of one kind to those that have it ("the size 8
         # shoes": the US 8 pair, not the US 9).
         described = [o for o in candidates if any(_describes(m) for m in matches[o.number] if m.score > 0)]
@@ -346,6 +354,17 @@ def _fitting_every_word(text: str, candidates: list[OrderFacts]) -> list[OrderFa
     every = set().union(*(w for words in said.values() for w in words))
     whole = [o for o in candidates if any(words == every for words in said[o.number])]
     return whole if whole and len(whole) < len(candidates) else candidates
+
+
+def _holding_every_thing(text: str, candidates: list[OrderFacts]) -> list[OrderFacts]:
+    """Of orders named by one item each, the one holding every item the text names ("the shirts and the mug": the
+    order with both, not another with a mug alone); all of them when none holds more than the others."""
+    said = {o.number: set().union(*(item_words(text, i) for i in o.items)) for o in candidates}
+    most = max((len(words) for words in said.values()), default=0)
+    whole = [o for o in candidates if len(said[o.number]) == most]
+    if len(whole) < len(candidates) and all(said[o.number] <= said[whole[0].number] for o in candidates):
+        return whole
+    return candidates
 
 
 def _describes(match: Any) -> bool:

@@ -127,3 +127,14 @@ def test_something_that_came_up_is_no_delivery():
     # then "this month" is any of its dates, and the action keeps the pending order
     assert resolution.kind is ResolutionKind.UNIQUE
     assert resolution.numbers == ["TW-300010"]
+
+
+def test_an_item_left_out_of_an_order_the_message_names_keeps_the_order():
+    # given one order holding the shirts and the mug, another the mug alone
+    shirts_and_mug = order("TW-300011", 1, "pending", TEE, MUG)
+    orders = [shirts_and_mug, order("TW-300012", 30, "delivered", MUG)]
+    # when
+    resolution = resolve_order("take the mug off? still want the shirt just not the mug", orders, now=NOW)
+    # then the order the shirt names is still the one meant
+    assert resolution.kind is ResolutionKind.UNIQUE
+    assert resolution.numbers == ["TW-300011"]
