@@ -23,7 +23,9 @@ def char_wb_ngrams(text: str, low: int, high: int) -> list[str]:
     """scikit-learn's `analyzer="char_wb"` with `lowercase=True`: character n-grams inside space-padded words.
 
     A message's views are read twice with the same n-grams (the injection detector's hashed characters and its
-    sketch): the last texts' n-grams are kept, and each caller gets a list of its own."""
+    sketch): the last short texts' n-grams are kept, and each caller gets a list of its own."""
+    if len(text) > _RECENT_NGRAMS_CHARS:
+        return list(_char_wb_ngrams(text, low, high))
     key = (text, low, high)
     found = _RECENT_NGRAMS.get(key)
     if found is None:
@@ -34,8 +36,11 @@ def char_wb_ngrams(text: str, low: int, high: int) -> list[str]:
     return list(found)
 
 
+# A turn's views are read twice within milliseconds: a few dozen texts of at most 1,000 characters (about 0.2 MiB of
+# n-grams each at worst) are enough, and bound the memory to a few MiB.
 _RECENT_NGRAMS: dict[tuple[str, int, int], tuple[str, ...]] = {}
-_RECENT_NGRAMS_MAX = 256
+_RECENT_NGRAMS_MAX = 32
+_RECENT_NGRAMS_CHARS = 1000
 
 
 def _char_wb_ngrams(text: str, low: int, high: int) -> tuple[str, ...]:

@@ -100,3 +100,14 @@ def test_char_wb_ngrams_gives_each_caller_a_list_of_its_own():
     first.append("changed")
     # then
     assert char_wb_ngrams("where is my parcel", 3, 5) == first[:-1]
+
+
+def test_char_wb_ngrams_of_a_long_text_are_not_kept(monkeypatch):
+    # given
+    monkeypatch.setattr(ngrams_module, "_RECENT_NGRAMS", {})
+    long_text = "where is my parcel " * 100
+    # when
+    grams = char_wb_ngrams(long_text, 3, 5)
+    # then
+    assert grams == list(ngrams_module._char_wb_ngrams(long_text, 3, 5))
+    assert ngrams_module._RECENT_NGRAMS == {}
