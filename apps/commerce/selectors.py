@@ -22,6 +22,7 @@ from apps.commerce.models import (
     Payment,
     PaymentMethod,
     PaymentStatus,
+    Product,
     ProductVariant,
     Refund,
     ReturnRequest,
@@ -317,3 +318,11 @@ def exchange_options_for_customer(
         for variant in by_product.get(item.variant.product_id, [])
         if variant.pk != item.variant_id
     ]
+
+
+def product_descriptions(*, names: Iterable[str]) -> dict[str, str]:
+    """The catalogue's description of each product named: public catalogue text, no customer's data, so no scope."""
+    wanted = {n for n in names if n}
+    if not wanted:
+        return {}
+    return dict(Product.objects.filter(name__in=wanted).exclude(description="").values_list("name", "description"))

@@ -176,6 +176,8 @@ def refund(r: Refund) -> dict[str, Any]:
         "method": r.get_method_display(),
         "requested_on": r.created_at.date().isoformat(),
         "processed_on": r.processed_at.date().isoformat() if r.processed_at else None,
+        # why money came back without a return ("Goodwill credit: delivered three days late"); a return says it itself
+        "reason": r.reason if r.return_request_id is None else "",
     }
 
 

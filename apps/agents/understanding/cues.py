@@ -41,6 +41,11 @@ def _singular(word: str) -> str:
     return word
 
 
+def singular(word: str) -> str:
+    """ "shoes" -> "shoe", "boxes" -> "box": good enough to compare a customer's word with a catalogue's."""
+    return _singular(word)
+
+
 def _similar(a: str, b: str) -> bool:
     a, b = _singular(a), _singular(b)
     if a == b:
@@ -273,6 +278,23 @@ def relative_order(text: str) -> RelativeOrder | None:
 def _names_an_order(obj: str) -> bool:
     """ "that one", "the hoodie order", "the trail runners": an order; "the weekend", "my trip": not one."""
     return bool(re.search(r"\b(?:one|order)$", obj, re.I)) or names_a_product(text_words(obj))
+
+
+# "the stuff i got recently, not the old shoes", "everything except the mug", "apart from the hoodie": what the customer
+# says they do not mean. Group "what" is the thing left out.
+_NEGATED_RE = re.compile(
+    r"(?:^|[,;:(-]\s*|\b(?:but|and)\s+|\s)(?:not|except(?: for)?|other than|apart from|besides|excluding|minus)\s+"
+    r"(?P<what>(?:the|my|that|those|these)\s+[a-z0-9' -]+?)(?=\s*(?:[.!?,;)]|$|\b(?:but|and|pls|please|thanks)\b))",
+    re.IGNORECASE,
+)
+
+
+def negated_phrase(text: str) -> tuple[str, tuple[int, int]] | None:
+    """What the text says it does not mean ("not the old shoes" -> "the old shoes") and where that is, or None."""
+    m = _NEGATED_RE.search(text)
+    if m is None:
+        return None
+    return m.group("what"), m.span()
 
 
 # "the second order i ever placed", "my third order": counted from the oldest; "the second most recent one" from the

@@ -129,4 +129,5 @@ def date_window(text: str, now: datetime) -> tuple[datetime, datetime, str] | No
 # Which of an order's dates a date means: "the one i ordered on monday" the day it was placed, "the one that came
 # yesterday" the day it arrived; without such a verb, any of them.
 PLACED_RE = re.compile(r"\b(?:ordered|placed|bought|purchased|order(?:ed)? (?:from|on|of))\b", re.I)
-ARRIVED_RE = re.compile(r"\b(?:arrived|came|delivered|showed up|turned up|received)\b", re.I)
+# "something came up" is no delivery.
+ARRIVED_RE = re.compile(r"\b(?:arrived|came(?! up\b)|delivered|showed up|turned up|received)\b", re.I)

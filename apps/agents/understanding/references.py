@@ -19,14 +19,14 @@ candidates, to ask one short question), or `none` (nothing of theirs fits).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from apps.agents.offline.slots import extract_order_numbers
-from apps.agents.understanding.amounts import amount_bounds, amount_fits, amounts_in, superlative_amount
+from apps.agents.understanding.amounts import superlative_amount
 from apps.agents.understanding.cues import (
     HEAD_NOUN_SCORE,
     LATEST_RE,
@@ -35,14 +35,15 @@ from apps.agents.understanding.cues import (
     item_words,
     match_item,
     names_a_product,
+    negated_phrase,
     ordinal_pick,
     relative_order,
     text_words,
 )
-from apps.agents.understanding.dates import ARRIVED_RE, PLACED_RE, date_window
+from apps.agents.understanding.dates import date_window
+from apps.agents.understanding.described import other_cues
+from apps.agents.understanding.meaning import MeaningMatch, match_by_meaning
 from apps.agents.understanding.order_facts import ItemFacts, OrderFacts, facts_from_data, order_facts_for_customer
-from apps.agents.understanding.states import STATE_CUES
-from apps.agents.understanding.vocabulary import PAYMENT_WORDS, SHIPPING_WORDS
 
 __all__ = [
     "ACTION_STATES",
@@ -61,7 +62,7 @@ __all__ = [
 
 # Order states an action can apply to (the tools still decide; this only narrows the candidates).
 ACTION_STATES: dict[str, frozenset[str]] = {
-    "cancel": frozenset({"pending", "processing"}),
+    "cancel": frozenset({"pending"}),  # as `commerce.services.order_cancel`: only a pending order can be cancelled
     "change_address": frozenset({"pending", "processing"}),
     "track": frozenset({"pending", "processing", "shipped"}),
     "return": frozenset({"delivered", "partially_returned"}),
@@ -74,9 +75,9 @@ ACTION_STATES: dict[str, frozenset[str]] = {
 
 # When no order fits the action, the ones it could still be meant for: "cancel my order" with nothing pending is the
 # order not delivered yet (the tool then says why it can no longer be cancelled).
-ACTION_FALLBACK_STATES: dict[str, frozenset[str]] = {
-    "cancel": frozenset({"shipped"}),
-    "change_address": frozenset({"shipped"}),
+ACTION_FALLBACK_STATES: dict[str, tuple[frozenset[str], ...]] = {
+    "cancel": (frozenset({"processing"}), frozenset({"shipped"})),  # the one least far along first
+    "change_address": (frozenset({"shipped"}),),
 }
 
 # How much better one order must match than the others to be the one meant (a colour, or a second name word).
@@ -140,6 +141,22 @@ def resolve_order(
     now = now or _now()
     candidates = list(orders)
     cues: list[str] = []
+    # "not the old shoes": the orders the customer leaves out are no candidates, and their words name nothing else;
+    # an order the rest of the message names too stays ("still want the 2 shirts just not the mug": one order).
+    negated = negated_phrase(text)
+    if negated is not None:
+        start, end = negated[1]
+        rest = f"{text[:start]} {text[end:]}"
+        left_out = [
+            o
+            for o in orders
+            if any(m.score >= HEAD_NOUN_SCORE for m in _matches(negated[0], o))
+            and not any(m.score > 0 for m in _matches(rest, o))
+        ]
+        if left_out and len(left_out) < len(orders):
+            text = rest
+            candidates = [o for o in orders if o not in left_out]
+            cues.append(f"not: {', '.join(o.number for o in left_out)}")
     relative = relative_order(text)
     pivot: OrderFacts | None = None
     earlier = False
@@ -166,6 +183,7 @@ def resolve_order(
     matches = {o.number: [match_item(text, words, i) for i in o.items] for o in candidates}
     scored = [(o, max((m.score for m in matches[o.number]), default=0.0)) for o in candidates]
     best = max(score for _, score in scored)
+    meant: MeaningMatch | None = None
     # Whether the text named a product or a category: then a state, date or amount that fits none of those orders is
     # the customer misremembering it, not a reason to say none of their orders fits.
     named_thing = any(_names_thing(m) for ms in matches.values() for m in ms if m.score > 0)
@@ -178,6 +196,7 @@ def resolve_order(
         else:
             # "the trail shoes": the trail runners fit every word that names them, the deck shoes only "shoes"
             candidates = _fitting_every_word(text, candidates)
+        candidates = _holding_every_thing(text, candidates)
         # A colour or size the customer names narrows the items of one kind to those that have it ("the size 8
         # shoes": the US 8 pair, not the US 9).
         described = [o for o in candidates if any(_describes(m) for m in matches[o.number] if m.score > 0)]
@@ -189,16 +208,26 @@ def resolve_order(
     elif names_a_product(words):
         # The customer names a product none of their orders holds: say so rather than guess another order.
         return Resolution(kind=ResolutionKind.NONE, cues=("item: not in any order",))
+    else:
+        # Words no list knows ("my cafetiere", "the cotton stuff"): the items they mean, by the catalogue's words. The
+        # weakest cue: it narrows last, what the date, state or amount left (a stray word is no product).
+        meant = match_by_meaning(text, candidates)
 
     # What else the customer says about the order narrows; said of no order of theirs at all (no product named),
     # nothing of theirs fits: "the $500 order", "the cancelled one", "the one i paid with paypal".
-    for label, fits in _other_cues(text, now, candidates):
+    for label, fits in other_cues(text, now, candidates):
         kept = [o for o in candidates if fits(o)]
         if kept:
             candidates = kept
             cues.append(label)
         elif not named_thing and not any(fits(o) for o in orders):
             return Resolution(kind=ResolutionKind.NONE, cues=(f"{label}: not in any order",))
+
+    if meant is not None:
+        kept = [o for o in candidates if o.number in meant.items]
+        if kept:
+            candidates = kept
+            cues.extend(meant.cues)
 
     if pivot is not None:
         at = pivot.placed_at
@@ -223,7 +252,7 @@ def resolve_order(
     # The action narrows to the orders it can apply to, when some can; else to the ones it could be meant for (to
     # cancel with nothing pending: the order not delivered yet, whose cancel the tool then refuses with the reason).
     if action in ACTION_STATES and len(candidates) > 1:
-        for states in (ACTION_STATES[action], ACTION_FALLBACK_STATES.get(action, frozenset())):
+        for states in (ACTION_STATES[action], *ACTION_FALLBACK_STATES.get(action, ())):
             fitting = [o for o in candidates if o.status in states]
             if fitting:
                 candidates = fitting
@@ -237,65 +266,11 @@ def resolve_order(
         candidates = [min(candidates, key=lambda o: o.placed_at)]
         cues.append("recency: oldest")
     if len(candidates) == 1:
-        return _unique(candidates[0], text, tuple(cues), ())
+        found = _unique(candidates[0], text, tuple(cues), ())
+        items = meant.items.get(candidates[0].number, ()) if meant is not None else ()
+        return replace(found, items=items) if items and not found.items else found
     candidates.sort(key=lambda o: o.placed_at, reverse=True)
     return Resolution(kind=ResolutionKind.AMBIGUOUS, orders=tuple(candidates), cues=tuple(cues))
-
-
-def _other_cues(
-    text: str, now: datetime, candidates: Sequence[OrderFacts]
-) -> list[tuple[str, Callable[[OrderFacts], bool]]]:
-    """The cues besides the items, each as (label, whether an order fits it): the date, the state, the amount or a
-    bound on it, the payment method and the shipping method."""
-    found: list[tuple[str, Callable[[OrderFacts], bool]]] = []
-    window = date_window(text, now)
-    if window is not None:
-        lo, hi, label = window
-        found.append((f"date: {label}", lambda o: any(d and lo <= d <= hi for d in _dates_meant(o, text))))
-    state = next((cue for cue in STATE_CUES if cue.pattern.search(text)), None)
-    if state is not None:
-        found.append((f"state: {state.label}", state.fits))
-    for amount in amounts_in(text):
-        # to the cent (or the dollar) when an order has it; else a round figure within 3% ("the $100 order")
-        exact = any(amount_fits(o, amount) for o in candidates)
-        found.append((f"amount: {amount}", lambda o, a=amount, r=not exact: amount_fits(o, a, roughly=r)))
-        break
-    for amount, above in amount_bounds(text):
-        found.append(
-            (f"amount: {'over' if above else 'under'} {amount}", lambda o, a=amount, up=above: (o.total > a) == up)
-        )
-    # Only when the orders say how they were paid and sent (a tool's rows may not: then the cue is not read).
-    for label, fits, known in (
-        ("paid with", _paid_with, any(o.paid_with for o in candidates)),
-        ("shipping", _shipped_by, any(o.shipping_method for o in candidates)),
-    ):
-        said = fits(text) if known else None
-        if said is not None:
-            found.append((f"{label}: {said[0]}", said[1]))
-    return found
-
-
-def _paid_with(text: str) -> tuple[str, Callable[[OrderFacts], bool]] | None:
-    """ "the one on my amex", "the order i paid with paypal": the payment method's word, and whether an order's latest
-    payment used it."""
-    lowered = text.lower()
-    word = next((w for w in PAYMENT_WORDS if _said(w, lowered)), None)
-    if word is None:
-        return None
-    return word, lambda o: any(_said(w, o.paid_with.lower()) for w in PAYMENT_WORDS[word])
-
-
-def _shipped_by(text: str) -> tuple[str, Callable[[OrderFacts], bool]] | None:
-    """ "the express one": the shipping method's word, and whether an order was sent that way."""
-    lowered = text.lower()
-    word = next((w for w in SHIPPING_WORDS if _said(w, lowered)), None)
-    if word is None:
-        return None
-    return word, lambda o: any(_said(w, o.shipping_method.lower()) for w in SHIPPING_WORDS[word])
-
-
-def _said(phrase: str, lowered: str) -> bool:
-    return re.search(rf"(?<![a-z]){re.escape(phrase)}(?![a-z])", lowered) is not None
 
 
 def _names_thing(match: Any) -> bool:
@@ -324,16 +299,24 @@ def _fitting_every_word(text: str, candidates: list[OrderFacts]) -> list[OrderFa
     return whole if whole and len(whole) < len(candidates) else candidates
 
 
+def _holding_every_thing(text: str, candidates: list[OrderFacts]) -> list[OrderFacts]:
+    """Of orders named by one item each, the one holding every item the text names ("the shirts and the mug": the
+    order with both, not another with a mug alone); all of them when none holds more than the others."""
+    said = {o.number: set().union(*(item_words(text, i) for i in o.items)) for o in candidates}
+    most = max((len(words) for words in said.values()), default=0)
+    whole = [o for o in candidates if len(said[o.number]) == most]
+    if len(whole) < len(candidates) and all(said[o.number] <= said[whole[0].number] for o in candidates):
+        return whole
+    return candidates
+
+
 def _describes(match: Any) -> bool:
     return any(c.startswith(("colour:", "size:")) for c in match.cues)
 
 
-def _dates_meant(order: OrderFacts, text: str) -> tuple[datetime | None, ...]:
-    if PLACED_RE.search(text):
-        return (order.placed_at,)
-    if ARRIVED_RE.search(text):
-        return (order.delivered_at,)
-    return (order.placed_at, order.delivered_at, order.shipped_at)
+def _matches(text: str, order: OrderFacts) -> list[Any]:
+    words = text_words(text)
+    return [match_item(text, words, item) for item in order.items]
 
 
 def named_items(text: str, order: OrderFacts) -> tuple[ItemFacts, ...]:

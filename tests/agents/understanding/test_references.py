@@ -141,8 +141,9 @@ def test_resolve_order_finds_the_one_order_the_cues_fit(text, action, number, it
     ("text", "action", "numbers"),
     [
         # newest first, so the question lists them as the customer remembers them
-        ("cancel my order", "cancel", ["TW-200001", "TW-200007", "TW-200002"]),
-        ("cancel the one that hasnt shipped", "cancel", ["TW-200001", "TW-200007", "TW-200002"]),
+        # only a pending order can be cancelled (commerce.services.order_cancel)
+        ("cancel my order", "cancel", ["TW-200001", "TW-200007"]),
+        ("cancel the one that hasnt shipped", "cancel", ["TW-200001", "TW-200007"]),
         ("the shoes", None, ["TW-200003", "TW-200005"]),
         ("the navy one", None, ["TW-200001", "TW-200004"]),
         ("what did i order yesterday", None, ["TW-200001", "TW-200007"]),
@@ -409,9 +410,9 @@ def test_resolve_in_context_takes_the_order_named_before_over_the_only_one_the_a
     resolution = resolve_in_context(texts, ORDERS, action="change_address", now=NOW)
     # then the order named is the answer (its tool refuses a shipped order), not another order the action fits
     assert resolution.numbers == ["TW-200003"]
-    # and with nothing named before, the action still narrows as it did (orders not yet shipped, newest first)
+    # and with nothing named before, the action still narrows as it did (the pending orders, newest first)
     resolution = resolve_in_context(["cancel it", "hello"], ORDERS, action="cancel", now=NOW)
-    assert resolution.numbers == ["TW-200001", "TW-200007", "TW-200002"]
+    assert resolution.numbers == ["TW-200001", "TW-200007"]
 
 
 def test_the_action_narrows_what_the_order_named_before_leaves_open():

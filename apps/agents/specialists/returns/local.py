@@ -48,15 +48,13 @@ from apps.agents.specialists.returns.refusals import (
 )
 from apps.agents.specialists.returns.status import returnable_reply, status_reply
 from apps.agents.tool_results import ErrorCode
+from apps.agents.understanding.amounts import amounts_in
 from apps.agents.understanding.choice import choose_order
 from apps.agents.understanding.exchanges import product_instead, wanted_instead, without_wanted
 from apps.agents.understanding.local_intents import learned_intent
 from apps.agents.understanding.reasons import PACKAGING_ONLY, return_obstacle, return_reason
 from apps.agents.understanding.references import ResolutionKind
 
-_AMOUNT_RE = re.compile(
-    r"(?:[$€£]\s?(\d+(?:[.,]\d{1,2})?))|(?:(\d+(?:[.,]\d{1,2})?)\s?(?:usd|dollars?|eur|euros?))", re.I
-)
 _EXCEPTION_RE = re.compile(r"\b(?:make an exception|an exception|special case|exception for me|bend the rules)\b", re.I)
 
 
@@ -237,10 +235,8 @@ def _names_plural(text: str, product_name: str) -> bool:
 
 def _amount(t: Turn) -> str | None:
     """An amount the customer names ("$40", "40 dollars"); the tool refuses one above the policy's."""
-    match = _AMOUNT_RE.search(t.text)
-    if match is None:
-        return None
-    return (match.group(1) or match.group(2)).replace(",", ".")
+    amounts = amounts_in(t.text)
+    return str(amounts[0]) if amounts else None
 
 
 def named_items(text: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -68,9 +68,10 @@ def status_reply(t: Turn, *, number: str | None = None, lead: str = "", labels: 
     request_orders = {r["order_number"] for r in d["requests"]}
     for r in d["refunds"]:
         when = f" on {day(r['processed_on'])}" if r.get("processed_on") else ""
+        why = f" ({r['reason'].rstrip('.')})" if r.get("reason") else ""
         lines.append(
             f"Refund of {money(r['amount'], r['currency'])} on order {r['order_number']} to your "
-            f"{r['method'].lower()}: **{r['status_label'].lower()}**{when}."
+            f"{r['method'].lower()}: **{r['status_label'].lower()}**{when}{why}."
         )
     for r in d["returns"]:
         if r["order_number"] in request_orders:
@@ -105,27 +106,21 @@ def _still_due(r: dict[str, Any]) -> str:
 
 
 def _named_order_only(t: Turn, data: dict[str, Any]) -> dict[str, Any]:
-    """The status of the one order the customer names by what it holds ("my skillet refund"), when it is clear.
-
-    Only orders that appear in the status are candidates; those without a return list no items, so only a
-    return's items can be named. Anything unclear keeps the whole status.
+    """The status of the one order the customer names by what it holds, its amount or its date ("my skillet refund",
+    "the $70.2 pan"), when it is clear. Only orders that appear in the status are candidates (`orders`: each as a list
+    shows it). Anything unclear keeps the whole status.
     """
     if data.get("order_number"):
         return data
     numbers = {r["order_number"] for key in ("requests", "refunds", "returns") for r in data[key]}
     if len(numbers) < 2:
         return data
-    items: dict[str, list[Any]] = {}
-    opened: dict[str, str] = {}
-    for r in data["returns"]:
-        items.setdefault(r["order_number"], []).extend(r.get("items") or [])
-        opened.setdefault(r["order_number"], r.get("opened_on") or "")
-    facts = facts_from_data(
-        {"number": n, "placed_on": opened.get(n) or "2000-01-01", "items": items.get(n, [])} for n in sorted(numbers)
-    )
+    facts = facts_from_data(o for o in data.get("orders") or () if o.get("number") in numbers)
     found = resolve_order(t.text, facts, action="refund_status")
-    if found.kind is not ResolutionKind.UNIQUE or found.order is None or not found.items:
+    if found.kind is not ResolutionKind.UNIQUE or found.order is None:
         return data
+    if not found.items and all(c.startswith("action:") for c in found.cues):
+        return data  # nothing the customer said named it
     number = found.order.number
     return {
         **data,

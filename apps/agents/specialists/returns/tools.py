@@ -281,8 +281,11 @@ def refund_status(ctx: RunContext[SupportDeps], order_number: str = "") -> dict[
     returns = selectors.return_list_for_customer(customer=deps.customer, only_order=deps.verified_order, limit=20)
     approvals = RefundApproval.objects.filter(order__in=orders).select_related("order").order_by("-created_at")[:20]
     numbers = {o.number for o in orders}
+    named = {r.order.number for r in refunds} | {r.order.number for r in returns} | {a.order.number for a in approvals}
     return {
         "order_number": order_number and orders[0].number,
+        # the orders the status is about, as a list shows them: the customer names one by its item, amount or date
+        "orders": [serialize.order_summary(o) for o in orders if o.number in named],
         "requests": [
             {
                 "request_reference": f"R-{a.pk:06d}",
