@@ -96,6 +96,7 @@ def main() -> int:
     parser.add_argument("--folds", type=int, default=FOLDS)
     parser.add_argument("--only", action="append", help="left-out folder name(s); default every written folder")
     parser.add_argument("--weights", type=Path, help="score these trained weights instead of leaving sets out")
+    parser.add_argument("--dump", type=Path, help="append every scored line (writer, file, family, scores) as JSON")
     args = parser.parse_args()
     if args.weights:
         return score_weights(args.weights, [d for d in ex.written_dirs() if not args.only or d.name in args.only])
@@ -158,6 +159,9 @@ def main() -> int:
             )
             loads.append(os.getloadavg()[0])
             print(row, flush=True)
+            if args.dump:
+                stems = ["train"] * len(ex.written_examples("train", folder))
+                dump(args.dump, name, left_out, stems, learned, served, fitted.threshold)
     means = np.mean(np.array(results), axis=0)
     print(
         f"mean over {len(results)} left-out writers: recall {means[0]:.3f}  FP {means[1]:.3f}  "
@@ -168,6 +172,19 @@ def main() -> int:
 
 
 results: list[tuple[float, ...]] = []
+
+
+def dump(path: Path, writer: str, lines: list[ex.Example], stems: list[str], learned, served, threshold: float):
+    """Append each scored line for error analysis (by family, by language); `stems` says which lines came from the
+    train file (the rest are held-out lines: read their figures, not their text)."""
+    import json
+
+    stems = stems + ["heldout"] * (len(lines) - len(stems))
+    with path.open("a", encoding="utf-8") as out:
+        for e, stem, p, hit in zip(lines, stems, learned, served, strict=True):
+            row = {"writer": writer, "file": stem, "label": e.label, "family": e.family, "learned": round(float(p), 4)}
+            row |= {"threshold": round(threshold, 4), "served": bool(hit), "text": e.text}
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 def score_weights(path: Path, folders: list[Path]) -> int:

@@ -49,6 +49,8 @@ class EmbeddingCache:
                 sys.stderr.write(f"  {time.process_time() - started:.0f} s CPU\n")
             self.vectors.update(zip((k for k, _ in missing), vectors, strict=True))
             self.dirty = True
+            if loud:  # a long run's other processes (training beside a benchmark) can read them now
+                self.save()
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
         return np.stack([self.vectors[k] for k in keys])

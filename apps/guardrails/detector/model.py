@@ -18,8 +18,8 @@ embedder is the router's (one model per process).
 A message is read in several views and scored by the most suspicious one: the
 text as written, its de-obfuscated form (leetspeak, spaced letters), payloads
 decoded from base64 or hex, its English reading when it is surely in another
-language a glossary covers (`english_reading`: the understanding layer's
-glossaries with the detector's own words on top, `glossary/`), each sentence of a
+language a glossary covers (`reading.english_reading`: the detector's glossaries, `glossary/`, with the
+understanding layer's words beneath for the languages it reads), each sentence of a
 short message of several sentences (an attack appended to a genuine question),
 and, for long texts, runs of whole sentences (`_chunks`) and each short sentence
 instead of the whole, so an instruction buried in the middle of a document is
@@ -49,6 +49,7 @@ from ..obfuscation import decoded_payloads, deobfuscate
 from ..text import fold
 from .neighbours import FEATURES as NEIGHBOUR_FEATURES
 from .neighbours import REFERENCE_PATH, Reference, load_reference, neighbour_features
+from .reading import english_reading
 from .sketch import other_script, sketches, spelling
 
 EMBEDDING_DIMENSIONS = 384
@@ -232,36 +233,6 @@ def _chunks(text: str) -> list[str]:
             end += 1
         chunks.append(" ".join(pieces[start:end]))
     return chunks
-
-
-GLOSSARY_DIR = Path(__file__).resolve().parent / "glossary"
-
-
-@lru_cache(maxsize=1)
-def _glossaries() -> dict:
-    """The understanding layer's glossaries with the detector's words on top (glossary/<code>.yaml: what one
-    says to an assistant about its instructions and what to do; the shop's words stay the understanding's)."""
-    from apps.agents.understanding.language import Glossary, glossaries, read_glossary_file
-
-    merged = {}
-    for code, glossary in glossaries().items():
-        path = GLOSSARY_DIR / f"{code}.yaml"
-        extra = read_glossary_file(path)[1] if path.is_file() else {}
-        merged[code] = Glossary(glossary.language, glossary.name, glossary.note, {**glossary.terms, **extra})
-    return merged
-
-
-def english_reading(text: str) -> str | None:
-    """The message read into English, word by word, when it is surely in a language the understanding layer
-    has a glossary for (apps.agents.understanding.language.read_message tells which, cached per text), else
-    None."""
-    from apps.agents.understanding.language import gloss, read_message
-
-    reading = read_message(text)
-    if not reading.foreign:
-        return None
-    english = gloss(text, _glossaries()[reading.language])
-    return english if english != text else None
 
 
 def labelled_views(text: str) -> list[tuple[str, bool]]:

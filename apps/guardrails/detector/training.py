@@ -47,6 +47,7 @@ from .model import (
 from .neighbours import FEATURES as NEIGHBOUR_FEATURES
 from .neighbours import Reference, neighbour_features, save_reference
 from .sketch import sketches
+from .weighting import text_weights
 
 SHAPE_START = EMBEDDING_DIMENSIONS + NEIGHBOUR_FEATURES
 C_GRID = (1.0, 4.0, 16.0, 64.0)
@@ -183,8 +184,8 @@ def _fitting_with_views(
     views: ViewMatrix,
     reference: Reference,
 ):
-    """(matrix, labels): the texts as written, then the views _extra_view_rows picks, with their text's label
-    (none is its own text's neighbour)."""
+    """(matrix, labels, owners): the texts as written, then the views _extra_view_rows picks, with their text's
+    label and index (none is its own text's neighbour)."""
     import scipy.sparse as sparse
 
     fitting = _fitting_matrix(vectors, text_sketches, shapes, cheap, reference)
@@ -192,7 +193,8 @@ def _fitting_with_views(
     near = neighbour_features(views.vectors[rows], views.sketches[rows], reference, exclude_self=owners)
     dense = dense_rows(views.vectors[rows], near, views.shapes[rows])
     extra = sparse.hstack([sparse.csr_matrix(dense), views.cheap[rows]]).tocsr()
-    return sparse.vstack([fitting, extra]).tocsr(), np.concatenate([y, y[owners]])
+    matrix = sparse.vstack([fitting, extra]).tocsr()
+    return matrix, np.concatenate([y, y[owners]]), np.concatenate([np.arange(len(y)), owners])
 
 
 def _threshold_for(scores: np.ndarray, budget: float) -> float:
@@ -205,11 +207,11 @@ def _threshold_for(scores: np.ndarray, budget: float) -> float:
     return float(np.nextafter(ordered[allowed], 1.0)) if allowed < len(ordered) else 0.0
 
 
-def _fit(x: np.ndarray, y: np.ndarray, c: float):
+def _fit(x: np.ndarray, y: np.ndarray, c: float, sample_weight: np.ndarray | None = None):
     from sklearn.linear_model import LogisticRegression
 
     model = LogisticRegression(C=c, class_weight="balanced", max_iter=3000)
-    model.fit(x, y)
+    model.fit(x, y, sample_weight=sample_weight)
     return model
 
 
@@ -224,10 +226,11 @@ def _fold_scores(
     train_idx: np.ndarray,
     test_idx: np.ndarray,
     c: float,
+    weights: np.ndarray,
 ) -> np.ndarray:
     """Out-of-fold scores of one fold's test texts, neighbours read among its training texts only."""
     fold_reference = reference.subset(train_idx)
-    fitting, labels = _fitting_with_views(
+    fitting, labels, owners = _fitting_with_views(
         vectors[train_idx],
         text_sketches[train_idx],
         shapes[train_idx],
@@ -236,7 +239,7 @@ def _fold_scores(
         views.texts(train_idx),
         fold_reference,
     )
-    model = _fit(fitting, labels, c)
+    model = _fit(fitting, labels, c, weights[train_idx][owners])
     return text_scores(model.coef_[0], float(model.intercept_[0]), views.texts(test_idx), fold_reference)
 
 
@@ -319,6 +322,7 @@ def fit_and_calibrate(
     families = [e.family for e in development]
     customer = np.array([_is_customer(f) for f in families])
     written = np.array([ex.is_written(f) for f in families])
+    weights = text_weights(development)
     vectors, text_sketches, cheap_first, views = features.vectors, features.sketches, features.cheap, features.views
     shapes = features.shapes
     # Fitting uses each example as written (a long one truncated by the embedder); views are for scoring.
@@ -331,7 +335,9 @@ def fit_and_calibrate(
     splits = list(splitter.split(np.zeros(len(development)), strata))
     # Every (C, fold) fit in parallel worker processes: on a shared host each gets its share of the CPU.
     fitted = Parallel(n_jobs=PARALLEL_FITS)(
-        delayed(_fold_scores)(vectors, text_sketches, shapes, cheap_first, y, views, reference, train_idx, test_idx, c)
+        delayed(_fold_scores)(
+            vectors, text_sketches, shapes, cheap_first, y, views, reference, train_idx, test_idx, c, weights
+        )
         for c in c_grid
         for train_idx, test_idx in splits
     )
@@ -351,7 +357,8 @@ def fit_and_calibrate(
             best = (recall, c, threshold, oof)
     assert best is not None
     _, c, threshold, oof = best
-    model = _fit(*_fitting_with_views(vectors, text_sketches, shapes, cheap_first, y, views, reference), c)
+    fitting, labels, owners = _fitting_with_views(vectors, text_sketches, shapes, cheap_first, y, views, reference)
+    model = _fit(fitting, labels, c, weights[owners])
     return Fitted(
         coef=model.coef_[0].astype(np.float32),
         intercept=float(model.intercept_[0]),
