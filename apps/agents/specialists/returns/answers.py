@@ -105,12 +105,14 @@ def obstacle_answer(obstacle: str | None, verdict: dict[str, Any], named: list[d
 
 
 def customer_damage_answer(verdict: dict[str, Any], named: list[dict[str, Any]]) -> str:
-    """Washed, worn or damaged after it arrived (the returns policy: items must be unused, unwashed and in their
-    original condition): no return to start; a fault the customer sees in it is a person's call, offered."""
+    """Washed, worn, damaged after it arrived or its packaging gone (the returns policy, as it says it: items must be
+    unused, unwashed and in their original condition, with tags and original packaging): no return to start; a fault
+    the customer sees in it is a person's call, offered."""
     what = ", ".join(i["name"] for i in (named or verdict["order_items"]))
     return (
         f"I'm sorry about the {what} from order {verdict['order_number']}. Our return policy only takes back items "
-        "that are unused, unwashed and in their original condition, so I can't start a return for it. If you think "
+        "that are unused, unwashed and in their original condition, with tags and original packaging, so I can't "
+        "start a return for it. If you think "
         "it's a fault rather than wear or washing (for example it shrank although you followed the care label), a "
         "person from our team can take a look: just ask and I'll connect you."
     )
