@@ -321,7 +321,8 @@ def _best_search(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 _FOCUS_SPLIT_RE = re.compile(
-    r"[.!?;]+\s*|,\s+|\s+(?:and|but|so)\s+(?=(?:will|would|can|could|do|does|did|is|are|how|what|when)\b)", re.IGNORECASE
+    r"[.!?;]+\s*|,\s+|\s+(?:and|but|so)\s+(?=(?:will|would|can|could|do|does|did|is|are|how|what|when)\b)",
+    re.IGNORECASE,
 )
 MAX_CLAUSE_SEARCHES = 3
 
