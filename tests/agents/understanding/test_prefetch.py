@@ -8,6 +8,7 @@ from apps.agents.offline import embedder
 from apps.agents.offline.learned_classifier import normalise
 from apps.agents.routing.classifier import get_classifier
 from apps.agents.routing.router import settle_predictions
+from apps.agents.routing.tasks import without_product_nouns
 from apps.agents.understanding import intents
 from apps.agents.understanding.planner import plan_message
 from apps.agents.understanding.prefetch import prefetch_turn_embeddings, turn_texts
@@ -72,12 +73,16 @@ def test_without_the_prefetch_the_same_readers_encode_several_times(encodes):
     # when the readers read it on their own
     _read(text)
     # then the model ran once per reader that had something new: the detector (the message and each of its
-    # sentences), the router, its clauses, the planner (its steps: the second without its opening "Also")
+    # sentences), the router, its clauses, the planner (its steps: the second without its opening "Also"), and the
+    # router's task gate after each, on those of its texts that name a product (made neutral)
     assert encodes == [
         detector.views(text),
         [normalise(text)],
+        [without_product_nouns(normalise(text))],
         [normalise("Where is my order TW-100234"), normalise("Also can I return the jacket from it")],
+        [normalise("Also can I return the item from it")],
         [normalise("Where is my order TW-100234?"), normalise("can I return the jacket from it?")],
+        [normalise("can I return the item from it?")],
     ]
     assert normalise("Also can I return the jacket from it?") in detector.views(text)
 
