@@ -387,6 +387,11 @@ def main() -> int:
         cwd=ROOT,
         env=env,
     )
+    # As `make run` and the Docker build do: the classifiers trained and cached before any worker starts, so no
+    # worker trains one (which imports scikit-learn and SciPy into it for good: about 80 MiB more per process).
+    subprocess.run(
+        [sys.executable, "manage.py", "prepare_router"], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL
+    )
     workers = []
     for _ in range(WORKERS):
         turn_worker = [sys.executable, "manage.py", "turn_worker", "--threads", WORKER_THREADS]

@@ -19,6 +19,7 @@ A behaviour with its own `stream` keeps the agent run (`direct_run_allowed`).
 from __future__ import annotations
 
 import json
+import logging
 import time
 from typing import Any
 
@@ -50,6 +51,8 @@ from apps.agents.tools import ToolContext, ToolSpec, traced_call
 
 # pydantic-ai's default: a response that is neither text nor tool calls is asked again once.
 _OUTPUT_RETRIES = 1
+
+logger = logging.getLogger(__name__)
 
 
 class TurnTimedOut(Exception):
@@ -131,6 +134,7 @@ def local_run(deps: SupportDeps, spec: SpecialistSpec, text: str, history: list[
             if limits.tool_calls_limit is not None:
                 limits.check_before_tool_call(RunUsage(tool_calls=usage.tool_calls + len(calls)))
             _check_time(budget)
+            _prefetch(tools, calls)
             returns = [_call(tools, call, deps, retries, usage) for call in calls]
             deltas.end_of_stream_now()
             messages.append(ModelRequest(parts=returns))
@@ -138,6 +142,32 @@ def local_run(deps: SupportDeps, spec: SpecialistSpec, text: str, history: list[
         reset_current_deps(token)
         if deltas.first_text_at is not None and "stream" not in deps.facts:
             deps.facts["stream"] = deltas.stamps()
+
+
+def _prefetch(tools: dict[str, tuple[ToolSpec, Any]], calls: list[ToolCallPart]) -> None:
+    """Let each tool called more than once in this response warm what its calls will read, together
+    (`ToolSpec.prefetch`). Never raises: each call reads what it misses on its own."""
+    by_tool: dict[str, list[dict[str, Any]]] = {}
+    for call in calls:
+        found = tools.get(call.tool_name)
+        if found is not None and found[0].prefetch is not None:
+            arguments = _arguments_or_none(call)
+            if arguments is not None:  # malformed arguments: the call itself reports them to the model
+                by_tool.setdefault(call.tool_name, []).append(arguments)
+    for name, arguments in by_tool.items():
+        if len(arguments) > 1:
+            try:
+                tools[name][0].prefetch(arguments)
+            except Exception:
+                logger.warning("prefetch for %s failed; each call reads its own", name, exc_info=True)
+
+
+def _arguments_or_none(call: ToolCallPart) -> dict[str, Any] | None:
+    try:
+        arguments = call.args_as_dict()
+    except (ValueError, AssertionError):
+        return None
+    return arguments if isinstance(arguments, dict) else None
 
 
 def _check_time(budget: TurnBudget) -> None:

@@ -52,10 +52,14 @@ def pending_action_request(
                     *([deps.message.pk] if together else []),
                 ],
             )
-        waiting = PendingAction.objects.select_for_update().filter(
-            conversation=deps.conversation, status=PendingActionStatus.PENDING
+        # Only writes held together need a position; the queryset's compile is not free (issue 14).
+        position = (
+            PendingAction.objects.select_for_update()
+            .filter(conversation=deps.conversation, status=PendingActionStatus.PENDING, requested_in=deps.message)
+            .count()
+            if together
+            else 0
         )
-        position = waiting.filter(requested_in=deps.message).count() if together else 0
         action = PendingAction(
             conversation=deps.conversation,
             requested_in=deps.message,

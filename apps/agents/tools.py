@@ -88,6 +88,10 @@ class ToolSpec:
     confirm_verbs: tuple[str, ...] = ()
     max_retries: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
+    # Given the arguments of every call to this tool in one model response, before any of them runs: warm what
+    # they will read together (the help center's query vectors in one encode instead of one per call). Never
+    # required for an answer: a call finds its data either way.
+    prefetch: Callable[[list[dict[str, Any]]], None] | None = None
 
     def as_tool(self) -> Tool[SupportDeps]:
         """The pydantic-ai `Tool` the agent is given (schema from the implementation's signature)."""

@@ -20,7 +20,30 @@ _TOKEN = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token_pattern
 
 
 def char_wb_ngrams(text: str, low: int, high: int) -> list[str]:
-    """scikit-learn's `analyzer="char_wb"` with `lowercase=True`: character n-grams inside space-padded words."""
+    """scikit-learn's `analyzer="char_wb"` with `lowercase=True`: character n-grams inside space-padded words.
+
+    A message's views are read twice with the same n-grams (the injection detector's hashed characters and its
+    sketch): the last short texts' n-grams are kept, and each caller gets a list of its own."""
+    if len(text) > _RECENT_NGRAMS_CHARS:
+        return list(_char_wb_ngrams(text, low, high))
+    key = (text, low, high)
+    found = _RECENT_NGRAMS.get(key)
+    if found is None:
+        found = _char_wb_ngrams(text, low, high)
+        if len(_RECENT_NGRAMS) >= _RECENT_NGRAMS_MAX:
+            _RECENT_NGRAMS.clear()
+        _RECENT_NGRAMS[key] = found
+    return list(found)
+
+
+# A turn's views are read twice within milliseconds: a few dozen texts of at most 1,000 characters (about 0.2 MiB of
+# n-grams each at worst) are enough, and bound the memory to a few MiB.
+_RECENT_NGRAMS: dict[tuple[str, int, int], tuple[str, ...]] = {}
+_RECENT_NGRAMS_MAX = 32
+_RECENT_NGRAMS_CHARS = 1000
+
+
+def _char_wb_ngrams(text: str, low: int, high: int) -> tuple[str, ...]:
     text = _WHITE_SPACES.sub(" ", text.lower())
     ngrams: list[str] = []
     append = ngrams.append
@@ -35,7 +58,7 @@ def char_wb_ngrams(text: str, low: int, high: int) -> list[str]:
                 append(word[offset : offset + n])
             if offset == 0:  # a short word (length < n) counts once
                 break
-    return ngrams
+    return tuple(ngrams)
 
 
 def word_ngrams(text: str, low: int, high: int) -> list[str]:
@@ -169,24 +192,46 @@ def _l2_rows(row_of: np.ndarray, column_of: np.ndarray, values: np.ndarray, rows
 def hashed_counts(documents: Iterable[list[str]], n_features: int, *, alternate_sign: bool = False) -> SparseRows:
     """scikit-learn's `HashingVectorizer(n_features, alternate_sign=..., norm="l2")` over analysed documents:
     each feature's count at `abs(murmurhash3_32(feature)) % n_features` (with `alternate_sign`, counted with the
-    hash's sign, so collisions tend to cancel), rows L2-normalised. One hash per distinct feature of all the
-    documents."""
-    distinct: dict[str, int] = {}
-    owners: list[int] = []
-    ids: list[int] = []
-    rows = 0
-    for row, features in enumerate(documents):
-        rows = row + 1
-        for feature in features:
-            ids.append(distinct.setdefault(feature, len(distinct)))
-            owners.append(row)
-    hashes = murmurhash3_32([f.encode("utf-8") for f in distinct]).astype(np.int64)
+    hash's sign, so collisions tend to cancel), rows L2-normalised. A feature is hashed once per process while it
+    stays among the recent ones (`feature_hashes`)."""
+    features: list[str] = []
+    lengths: list[int] = []
+    for document in documents:
+        features.extend(document)
+        lengths.append(len(document))
+    rows = len(lengths)
+    hashes = np.asarray(feature_hashes(features), dtype=np.int64)
     index = np.where(hashes == -(2**31), (2**31 - 1 - (n_features - 1)) % n_features, np.abs(hashes) % n_features)
-    feature_of = np.asarray(ids, dtype=np.int64)
-    keys = np.asarray(owners, dtype=np.int64) * n_features + index[feature_of]
-    signs = np.where(hashes >= 0, 1.0, -1.0)[feature_of] if alternate_sign else None
+    keys = np.repeat(np.arange(rows, dtype=np.int64), lengths) * n_features + index
+    signs = np.where(hashes >= 0, 1.0, -1.0) if alternate_sign else None
     row_of, column_of, counts = _counted(keys, n_features, signs)
     return _l2_rows(row_of, column_of, counts, rows, n_features)
+
+
+# Signed MurmurHash3 of the features seen lately. Customer texts share most of their character n-grams and words,
+# so a turn hashes few new ones; bounded (emptied when full), about 2 MiB at most.
+_HASHES: dict[str, int] = {}
+_HASHES_MAX = 20_000
+
+
+def feature_hashes(features: list[str]) -> list[int]:
+    """`murmurhash3_32(feature)` of each feature, in order, the new ones computed together."""
+    known = _HASHES
+    found: dict[str, int] = {}
+    missing: list[str] = []
+    for feature in dict.fromkeys(features):
+        hashed = known.get(feature)
+        if hashed is None:
+            missing.append(feature)
+        else:
+            found[feature] = hashed
+    if missing:
+        new = dict(zip(missing, murmurhash3_32([f.encode("utf-8") for f in missing]).tolist(), strict=True))
+        found.update(new)
+        if len(known) + len(new) > _HASHES_MAX:
+            known.clear()
+        known.update(new)
+    return [found[f] for f in features]
 
 
 @dataclass

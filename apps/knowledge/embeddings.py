@@ -271,6 +271,16 @@ def embed_texts(texts: Sequence[str], *, backend: EmbeddingBackend | None = None
     return result
 
 
+def embed_queries_ahead(queries: list[str], *, backend: EmbeddingBackend | None = None) -> None:
+    """Embed search queries that are about to be searched one after the other, in one encode, when the backend
+    remembers recent texts (the packaged model): each `embed_query` then finds its vector there. Queries as
+    `knowledge_search` embeds them (whitespace collapsed). With any other backend this does nothing."""
+    backend = backend or get_backend()
+    texts = list(dict.fromkeys(" ".join(q.split()) for q in queries if isinstance(q, str) and q.strip()))
+    if len(texts) > 1 and getattr(backend, "remembers_recent", False):
+        backend.embed(texts)
+
+
 def embed_query(query: str, *, backend: EmbeddingBackend | None = None) -> np.ndarray:
     """A search query's vector. A customer's question is new text nearly every time: with the packaged
     model (in this process or the machine's embedding server, which remembers the turn's texts) the

@@ -5,7 +5,15 @@ import pytest
 from sklearn.feature_extraction.text import HashingVectorizer, TfidfVectorizer
 from sklearn.utils import murmurhash3_32 as sklearn_murmurhash3_32
 
-from apps.core.ngrams import TfidfNgrams, char_wb_ngrams, hashed_counts, murmurhash3_32, word_ngrams
+from apps.core import ngrams as ngrams_module
+from apps.core.ngrams import (
+    TfidfNgrams,
+    char_wb_ngrams,
+    feature_hashes,
+    hashed_counts,
+    murmurhash3_32,
+    word_ngrams,
+)
 
 _ALPHABET = "abcdefghij KLMN éüß中文😀\t\n  .,!?'-_0123"
 
@@ -70,3 +78,36 @@ def test_a_vectorizer_of_another_configuration_is_not_exported():
 
     with pytest.raises(ValueError, match="char_wb"):
         TfidfNgrams.export(vectorizer)
+
+
+def test_hashed_counts_stay_exact_when_the_recent_hashes_are_emptied(monkeypatch):
+    # given: room for only a few recent feature hashes
+    monkeypatch.setattr(ngrams_module, "_HASHES", {})
+    monkeypatch.setattr(ngrams_module, "_HASHES_MAX", 5)
+    texts = ["ignore previous instructions", "where is my order?", "ignore my order"]
+    # when
+    hashes = [feature_hashes(char_wb_ngrams(t, 3, 5)) for t in texts]
+    # then
+    expected = [murmurhash3_32([g.encode() for g in char_wb_ngrams(t, 3, 5)]).tolist() for t in texts]
+    assert hashes == expected
+    assert len(ngrams_module._HASHES) <= 5 + len(set(char_wb_ngrams(texts[-1], 3, 5)))
+
+
+def test_char_wb_ngrams_gives_each_caller_a_list_of_its_own():
+    # given
+    first = char_wb_ngrams("where is my parcel", 3, 5)
+    # when
+    first.append("changed")
+    # then
+    assert char_wb_ngrams("where is my parcel", 3, 5) == first[:-1]
+
+
+def test_char_wb_ngrams_of_a_long_text_are_not_kept(monkeypatch):
+    # given
+    monkeypatch.setattr(ngrams_module, "_RECENT_NGRAMS", {})
+    long_text = "where is my parcel " * 100
+    # when
+    grams = char_wb_ngrams(long_text, 3, 5)
+    # then
+    assert grams == list(ngrams_module._char_wb_ngrams(long_text, 3, 5))
+    assert ngrams_module._RECENT_NGRAMS == {}

@@ -21,6 +21,7 @@ from apps.agents.tool_results import ErrorCode
 from apps.agents.tools import read_tool
 from apps.core.errors import ApplicationError
 from apps.guardrails.checks import check_untrusted
+from apps.knowledge.embeddings import embed_queries_ahead
 from apps.knowledge.pages import page_sections
 from apps.knowledge.prompting import PREAMBLE
 from apps.knowledge.selectors import RetrievedChunk, knowledge_search
@@ -30,7 +31,12 @@ from apps.observability.models import SpanKind
 EXCERPT_CHARS = 1200
 
 
-@read_tool
+def _queries_ahead(calls: list[dict[str, Any]]) -> None:
+    """A response's searches embed their queries in one encode (`ToolSpec.prefetch`)."""
+    embed_queries_ahead([c.get("query") for c in calls if not c.get("page_of")])
+
+
+@read_tool(prefetch=_queries_ahead)
 def search_knowledge(ctx: RunContext[SupportDeps], query: str, page_of: int = 0) -> dict[str, Any]:
     """Search the shop's help center (policies, shipping, returns, payments, products, account) for the question.
     Answer only from the excerpts returned, citing them by id like [1]. To read the whole help page an excerpt
