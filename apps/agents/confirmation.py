@@ -44,6 +44,20 @@ _NEGATION = re.compile(r"\b(?:no|not|don'?t|do not|never|cancel|stop|wait)\b")
 _FILLER = {"thanks", "thank you", "thx", "please", "pls", "ty"}
 _EMOJI = {"👍": " yes ", "👎": " no "}
 _MAX_CLAUSES = 4
+# Answer words with two adjacent letters typed in the wrong order ("yse", "yaeh", "suer", "npoe") are
+# still that word: the commonest slip of a fast thumb. Only words of three letters or more, so "on" stays "on".
+_TRANSPOSABLE = ("yes", "yeah", "yep", "yup", "sure", "okay", "nope", "confirm", "proceed")
+
+
+def _transpositions(word: str) -> set[str]:
+    return {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(len(word) - 1) if word[i] != word[i + 1]}
+
+
+_UNTRANSPOSED = {typo: word for word in _TRANSPOSABLE for typo in _transpositions(word)}
+
+
+def _untranspose(clause: str) -> str:
+    return " ".join(_UNTRANSPOSED.get(word, word) for word in clause.split(" "))
 
 
 def _clauses(text: str) -> list[str]:
@@ -51,7 +65,7 @@ def _clauses(text: str) -> list[str]:
     for emoji, word in _EMOJI.items():
         cleaned = cleaned.replace(emoji, word)
     clauses = [re.sub(r"[^a-z' ]+", " ", c) for c in re.split(r"[.,!?;:\n]+|\s+-\s+", cleaned)]
-    clauses = [re.sub(r"\s+", " ", c).strip() for c in clauses]
+    clauses = [_untranspose(re.sub(r"\s+", " ", c).strip()) for c in clauses]
     clauses = [re.sub(r"(?: (?:thanks|thank you|thx|ty))+$", "", c) for c in clauses]
     return [c for c in clauses if c and c not in _FILLER]
 

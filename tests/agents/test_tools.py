@@ -209,6 +209,23 @@ def test_confirmation_classifier(text: str, expected: Confirmation) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("yse", Confirmation.YES),
+        ("yaeh go ahead", Confirmation.YES),
+        ("suer", Confirmation.YES),
+        ("oaky thanks", Confirmation.YES),
+        ("npoe", Confirmation.NO),
+        # a two-letter word is never read as a swapped one, and a condition still makes a yes unclear
+        ("on", Confirmation.UNCLEAR),
+        ("yse but only the mug", Confirmation.UNCLEAR),
+    ],
+)
+def test_an_answer_word_with_two_letters_swapped_reads_as_the_word(text: str, expected: Confirmation) -> None:
+    assert classify_confirmation(text) == expected
+
+
+@pytest.mark.parametrize(
     ("text", "tool_name", "expected"),
     [
         ("yes, cancel it", "cancel_order", Confirmation.YES),
