@@ -68,3 +68,16 @@ def return_obstacle(text: str) -> str | None:
     if prediction.intent == CUSTOMER_DAMAGE and extract_return_reason(text) in _DEFECTS:
         return None
     return prediction.intent if prediction.intent in (PACKAGING_ONLY, CUSTOMER_DAMAGE) else None
+
+
+WHAT_IF = "what_if"
+
+
+def asks_what_if(text: str) -> bool:
+    """Whether the message only asks what WOULD happen if the customer sent their item back (the fee, the label, what
+    they'd get back: "if i send the hoodie back what do i get back?", "would i pay the return fee if the runners dont
+    fit?"), not for the return now. Read by its own classifier (`examples/return_question.yaml`), surely: a reason in
+    a what-if ("if the runners dont fit") is not a request, so the answer is the facts and the return only offered."""
+    if not text.strip():
+        return False
+    return get_intent_classifier("return_question").predict_one(text).intent == WHAT_IF

@@ -1,6 +1,6 @@
 import pytest
 
-from apps.agents.understanding.reasons import return_obstacle, return_reason
+from apps.agents.understanding.reasons import asks_what_if, return_obstacle, return_reason
 
 pytestmark = pytest.mark.slow
 
@@ -40,3 +40,23 @@ def test_the_reason_comes_from_the_customers_words_or_is_asked(text, reason):
 )
 def test_a_damaged_box_around_a_working_item_is_read_from_the_customers_words(text, obstacle):
     assert return_obstacle(text) == obstacle
+
+
+@pytest.mark.parametrize(
+    ("text", "what_if"),
+    [
+        # what WOULD happen if the customer sent their item back: answered with the facts, the return only offered
+        ("if i send the hoodie back what do i get back?", True),
+        ("would i pay the return fee if the runners dont fit?", True),  # a reason inside a what-if asks nothing
+        ("ok thanks. if i do send it back, is the label free?", True),
+        ("hi, i got the throw last week. what would it cost me to send it back if it doesnt match", True),
+        # a request, or an answer to the specialist's own question
+        ("can i return the chinos, they dont fit", False),
+        ("the shoes are too small, i'd like to return them for a refund", False),
+        ("yes", False),
+        ("the second one", False),
+        ("", False),
+    ],
+)
+def test_a_question_about_what_a_return_would_cost_is_told_from_a_request(text, what_if):
+    assert asks_what_if(text) is what_if

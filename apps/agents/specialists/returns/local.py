@@ -52,7 +52,7 @@ from apps.agents.understanding.amounts import amounts_in
 from apps.agents.understanding.choice import choose_order
 from apps.agents.understanding.exchanges import product_instead, wanted_instead, without_wanted
 from apps.agents.understanding.local_intents import learned_intent
-from apps.agents.understanding.reasons import PACKAGING_ONLY, return_obstacle, return_reason
+from apps.agents.understanding.reasons import PACKAGING_ONLY, asks_what_if, return_obstacle, return_reason
 from apps.agents.understanding.references import ResolutionKind
 
 _EXCEPTION_RE = re.compile(r"\b(?:make an exception|an exception|special case|exception for me|bend the rules)\b", re.I)
@@ -277,8 +277,11 @@ def _return_or_refund(t: Turn, intent: str) -> ModelResponse:
         return say(order_refusal(verdict, intent, _reason(t)), *_alternatives(t, verdict, set()))
     if _obstacle(t):  # washed, worn or damaged by the customer: the policy, after the order's own refusals
         return say(obstacle_answer(_obstacle(t), verdict, _named(t, verdict)))
-    if intent == "policy" and _reason(t) is None:
-        # "can i return the tote?" is a question; "can i return the tote? changed my mind" asks for the return.
+    if (intent == "policy" and _reason(t) is None) or (
+        extract_confirmation(t.text) is not True and asks_what_if(t.text)
+    ):
+        # "can i return the tote?" is a question; "can i return the tote? changed my mind" asks for the return; "would
+        # i pay the fee if the tote doesnt suit me?" asks what would happen: the facts, the return only offered.
         return say(policy_answer(verdict, _named(t, verdict)))
     items, question = _choose_items(t, verdict)
     if items is None:
