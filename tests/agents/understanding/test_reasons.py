@@ -48,11 +48,12 @@ def test_a_damaged_box_around_a_working_item_is_read_from_the_customers_words(te
         # what WOULD happen if the customer sent their item back: answered with the facts, the return only offered
         ("if i send the hoodie back what do i get back?", True),
         ("would i pay the return fee if the runners dont fit?", True),  # a reason inside a what-if asks nothing
-        ("ok thanks. if i do send it back, is the label free?", True),
+        ("ok thanks for sorting that. last q, if i send the bottle back do i have to pay for the label", True),
         ("hi, i got the throw last week. what would it cost me to send it back if it doesnt match", True),
         # a request, or an answer to the specialist's own question
         ("can i return the chinos, they dont fit", False),
         ("the shoes are too small, i'd like to return them for a refund", False),
+        ("i'd like to return the jacket, how much will i get back?", False),  # a request, asking what it brings
         ("yes", False),
         ("the second one", False),
         ("", False),
