@@ -22,10 +22,13 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+
+from apps.core.phrases import read_phrases
 
 ENGLISH = "en"
 GLOSSARY_DIR = Path(__file__).resolve().parent / "glossary"
@@ -90,19 +93,34 @@ def glossaries() -> dict[str, Glossary]:
 
 
 @functools.cache
-def _identifier():  # py3langid has no type hints
-    """py3langid's identifier restricted to English and the glossaries' languages, holding only their columns.
-
-    `set_languages` keeps the full model beside the restricted one (`_full_model`: 100k features x 142 languages,
-    27 MiB per process) so it can be reset; an identifier built from the restricted arrays alone classifies the
-    same (the same columns, the same arithmetic) without it."""
+def _tokeniser() -> tuple:
+    """py3langid's tokeniser (its automaton: 9.8M 4-byte states, 39 MiB): the same for every restriction of the
+    model, so every identifier of the process shares this one."""
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
     full = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-    full.set_languages([ENGLISH, *glossaries()])
-    return LanguageIdentifier(
-        full.nb_ptc, full.nb_pc, full.nb_classes, full.tk_nextmove, full.tk_output, norm_probs=True, tk_row=full.tk_row
-    )
+    return full.tk_nextmove, full.tk_output, full.tk_row
+
+
+def restricted_identifier(languages: Sequence[str]):  # py3langid has no type hints
+    """py3langid's identifier restricted to `languages`, holding only their columns and the shared tokeniser.
+
+    `set_languages` keeps the full model beside the restricted one (`_full_model`: 100k features x 142 languages,
+    27 MiB per process) so it can be reset; an identifier built from the restricted arrays alone classifies the
+    same (the same columns, the same arithmetic) without it. The injection detector restricts to its own
+    languages (`apps.guardrails.detector.reading`); a second tokeniser would be 39 MiB more per worker."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    nextmove, output, row = _tokeniser()
+    full = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    full.set_languages(list(languages))
+    return LanguageIdentifier(full.nb_ptc, full.nb_pc, full.nb_classes, nextmove, output, norm_probs=True, tk_row=row)
+
+
+@functools.cache
+def _identifier():  # py3langid has no type hints
+    """py3langid's identifier restricted to English and the glossaries' languages."""
+    return restricted_identifier([ENGLISH, *glossaries()])
 
 
 def detect_language(text: str) -> tuple[str, float]:
@@ -130,24 +148,7 @@ def _words(text: str) -> list[tuple[str, str, str]]:
 def gloss(text: str, glossary: Glossary) -> str:
     """The text read through the glossary, longest phrase first; unknown words (names, numbers) kept as written."""
     words = _words(text)
-    folded = [fold(w) for _, w, _ in words]
-    out: list[str] = []
-    i = 0
-    while i < len(words):
-        for size in range(min(_MAX_PHRASE, len(words) - i), 0, -1):
-            english = glossary.terms.get(tuple(folded[i : i + size]))
-            # a phrase is read whole only when no punctuation cuts it ("pedido, la" is not one phrase)
-            inner_cut = any(words[j][2] or words[j + 1][0] for j in range(i, i + size - 1))
-            if english is not None and not inner_cut:
-                lead, trail = words[i][0], words[i + size - 1][2]
-                out.append(f"{lead}{english}{trail}" if english else f"{lead}{trail}")
-                i += size
-                break
-        else:
-            lead, word, trail = words[i]
-            out.append(f"{lead}{word}{trail}")
-            i += 1
-    return re.sub(r"\s+([,.!?;:])", r"\1", " ".join(p for p in out if p)).strip()
+    return read_phrases(words, [fold(w) for _, w, _ in words], glossary.terms.get, max_phrase=_MAX_PHRASE)
 
 
 def _known_words(words: list[str], glossary: Glossary) -> int:
