@@ -28,9 +28,8 @@ def test_prepare_router_skips_when_the_caches_match_the_examples(tmp_path: Path,
         f"route classifier up to date ({path.name})",
         *(f"intent classifier up to date ({p.name})" for p in intent_paths),
     ]
-    assert (
-        len(intent_paths) == 9
-    )  # four specialists, confirmation, return reasons, return obstacles, the human route, help topics
+    # four specialists, confirmation, return reasons, return obstacles, return what-ifs, the human route, help topics
+    assert len(intent_paths) == 10
     assert trained == []
 
 
