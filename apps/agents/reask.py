@@ -36,7 +36,10 @@ _DIGIT_RE = re.compile(r"\d")
 
 def carries_nothing_of_its_own(text: str, *, conversation: Any) -> bool:
     """Whether an answer the yes/no reader could not read holds nothing to act on: asked again, not answered anew."""
-    if len(_WORD_RE.findall(text)) > SHORT_ANSWER_WORDS:
+    words = _WORD_RE.findall(text)
+    if not words:
+        return True  # "🤔", "...": nothing to read at all
+    if len(words) > SHORT_ANSWER_WORDS:
         return False
     if asks_something(text) or request_after_decline(text) or _DIGIT_RE.search(text):
         return False
