@@ -27,6 +27,8 @@ from pathlib import Path
 
 import yaml
 
+from apps.core.phrases import read_phrases
+
 ENGLISH = "en"
 GLOSSARY_DIR = Path(__file__).resolve().parent / "glossary"
 # Measured on the English routing dev set (5,864 messages, typos and all): none is below 0.1 English (7 are
@@ -130,24 +132,7 @@ def _words(text: str) -> list[tuple[str, str, str]]:
 def gloss(text: str, glossary: Glossary) -> str:
     """The text read through the glossary, longest phrase first; unknown words (names, numbers) kept as written."""
     words = _words(text)
-    folded = [fold(w) for _, w, _ in words]
-    out: list[str] = []
-    i = 0
-    while i < len(words):
-        for size in range(min(_MAX_PHRASE, len(words) - i), 0, -1):
-            english = glossary.terms.get(tuple(folded[i : i + size]))
-            # a phrase is read whole only when no punctuation cuts it ("pedido, la" is not one phrase)
-            inner_cut = any(words[j][2] or words[j + 1][0] for j in range(i, i + size - 1))
-            if english is not None and not inner_cut:
-                lead, trail = words[i][0], words[i + size - 1][2]
-                out.append(f"{lead}{english}{trail}" if english else f"{lead}{trail}")
-                i += size
-                break
-        else:
-            lead, word, trail = words[i]
-            out.append(f"{lead}{word}{trail}")
-            i += 1
-    return re.sub(r"\s+([,.!?;:])", r"\1", " ".join(p for p in out if p)).strip()
+    return read_phrases(words, [fold(w) for _, w, _ in words], glossary.terms.get, max_phrase=_MAX_PHRASE)
 
 
 def _known_words(words: list[str], glossary: Glossary) -> int:

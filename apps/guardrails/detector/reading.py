@@ -28,6 +28,8 @@ from pathlib import Path
 
 import yaml
 
+from apps.core.phrases import read_phrases
+
 GLOSSARY_DIR = Path(__file__).resolve().parent / "glossary"
 _LIKELY = 0.05
 _MAX_PHRASE = 4
@@ -136,27 +138,12 @@ def gloss(text: str, lexicon: Lexicon) -> str:
                 out = out.replace(key, f" {english} ")
         return _SPACES.sub(" ", out).strip()
     words = _words(text)
-    folded = [fold(w) for _, w, _ in words]
-    parts: list[str] = []
-    i = 0
-    while i < len(words):
-        for size in range(min(_MAX_PHRASE, len(words) - i), 0, -1):
-            span = tuple(folded[i : i + size])
-            if any(words[j][2] or words[j + 1][0] for j in range(i, i + size - 1)):
-                continue  # punctuation cuts it: not one phrase
-            english = lexicon.exact.get(span)
-            if english is None:
-                english = next((e for p, e in lexicon.prefixes if _matches(p, span)), None)
-            if english is not None:
-                lead, trail = words[i][0], words[i + size - 1][2]
-                parts.append(f"{lead}{english}{trail}" if english else f"{lead}{trail}")
-                i += size
-                break
-        else:
-            lead, word, trail = words[i]
-            parts.append(f"{lead}{word}{trail}")
-            i += 1
-    return re.sub(r"\s+([,.!?;:])", r"\1", " ".join(p for p in parts if p)).strip()
+
+    def lookup(span: tuple[str, ...]) -> str | None:
+        english = lexicon.exact.get(span)
+        return english if english is not None else next((e for p, e in lexicon.prefixes if _matches(p, span)), None)
+
+    return read_phrases(words, [fold(w) for _, w, _ in words], lookup, max_phrase=_MAX_PHRASE)
 
 
 def language_of(text: str) -> str:
