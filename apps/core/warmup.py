@@ -52,8 +52,10 @@ def _language_identifier() -> None:
 
 def _injection_detector() -> None:
     from apps.guardrails.detector.model import get_weights
+    from apps.guardrails.detector.reading import language_of
 
     get_weights()
+    language_of("warm up")  # its language identifier: the model file is read once at start, not during a turn
 
 
 def _intent_classifiers() -> None:

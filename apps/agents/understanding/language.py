@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,19 +93,34 @@ def glossaries() -> dict[str, Glossary]:
 
 
 @functools.cache
-def _identifier():  # py3langid has no type hints
-    """py3langid's identifier restricted to English and the glossaries' languages, holding only their columns.
-
-    `set_languages` keeps the full model beside the restricted one (`_full_model`: 100k features x 142 languages,
-    27 MiB per process) so it can be reset; an identifier built from the restricted arrays alone classifies the
-    same (the same columns, the same arithmetic) without it."""
+def _tokeniser() -> tuple:
+    """py3langid's tokeniser (its automaton: 9.8M 4-byte states, 39 MiB): the same for every restriction of the
+    model, so every identifier of the process shares this one."""
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
     full = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-    full.set_languages([ENGLISH, *glossaries()])
-    return LanguageIdentifier(
-        full.nb_ptc, full.nb_pc, full.nb_classes, full.tk_nextmove, full.tk_output, norm_probs=True, tk_row=full.tk_row
-    )
+    return full.tk_nextmove, full.tk_output, full.tk_row
+
+
+def restricted_identifier(languages: Sequence[str]):  # py3langid has no type hints
+    """py3langid's identifier restricted to `languages`, holding only their columns and the shared tokeniser.
+
+    `set_languages` keeps the full model beside the restricted one (`_full_model`: 100k features x 142 languages,
+    27 MiB per process) so it can be reset; an identifier built from the restricted arrays alone classifies the
+    same (the same columns, the same arithmetic) without it. The injection detector restricts to its own
+    languages (`apps.guardrails.detector.reading`); a second tokeniser would be 39 MiB more per worker."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    nextmove, output, row = _tokeniser()
+    full = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    full.set_languages(list(languages))
+    return LanguageIdentifier(full.nb_ptc, full.nb_pc, full.nb_classes, nextmove, output, norm_probs=True, tk_row=row)
+
+
+@functools.cache
+def _identifier():  # py3langid has no type hints
+    """py3langid's identifier restricted to English and the glossaries' languages."""
+    return restricted_identifier([ENGLISH, *glossaries()])
 
 
 def detect_language(text: str) -> tuple[str, float]:

@@ -118,15 +118,8 @@ def lexicons() -> dict[str, Lexicon]:
 
 @functools.cache
 def _identifier():  # py3langid has no type hints
-    """py3langid restricted to English and the lexicons' languages, holding only their columns (as the
-    understanding layer's: the full model is not kept)."""
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-    full = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-    full.set_languages([_language().ENGLISH, *sorted(lexicons())])
-    return LanguageIdentifier(
-        full.nb_ptc, full.nb_pc, full.nb_classes, full.tk_nextmove, full.tk_output, norm_probs=True, tk_row=full.tk_row
-    )
+    """py3langid restricted to English and the lexicons' languages, sharing the understanding layer's tokeniser."""
+    return _language().restricted_identifier([_language().ENGLISH, *sorted(lexicons())])
 
 
 def gloss(text: str, lexicon: Lexicon) -> str:
