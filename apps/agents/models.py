@@ -21,7 +21,8 @@ class PendingAction(TimeStampedModel):
     """A `write` tool call the model asked for, held until the customer says yes.
 
     Only the customer's next message can confirm it (a deterministic yes/no
-    classifier on their text, never the model's word); anything else expires it.
+    classifier on their text, never the model's word); anything else expires it, except an answer that says
+    nothing of its own, which is asked again once.
     """
 
     conversation = models.ForeignKey(
@@ -45,6 +46,8 @@ class PendingAction(TimeStampedModel):
     result = models.TextField(blank=True)
     # Several writes asked for in one message wait together for one yes (0, 1, ...: the order they run in).
     position = models.PositiveSmallIntegerField(default=0)
+    # An answer that was neither yes nor no was asked again once (apps.agents.reask); a second one lapses the action.
+    reasked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

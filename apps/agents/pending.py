@@ -8,7 +8,10 @@ classifier (`apps.agents.confirmation`, never the model's word):
 - yes: the action runs now, with the stored arguments and this turn's deps;
 - no: it is cancelled and nothing happens (a no followed by a new request,
   "no. where are my trail runners instead?", lets the turn answer the request);
-- anything else, or too late (`PENDING_ACTION_TTL_MINUTES`): it expires.
+- neither, with nothing of its own ("y e s", "hmm ok?": `apps.agents.reask`): it keeps waiting and the customer
+  is asked again, once, naming the action; a second such answer lapses it and says so (nothing changed);
+- anything else (a question, another request), or too late (`PENDING_ACTION_TTL_MINUTES`): it expires, and the
+  message is answered as a new one.
 
 Exactly one decision per action: the row is locked while deciding. Actions a
 planned message held together (`pending_requests`) are decided by one answer.
@@ -17,6 +20,7 @@ planned message held together (`pending_requests`) are decided by one answer.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -25,6 +29,7 @@ from apps.agents.confirmation import Confirmation, classify_confirmation, reques
 from apps.agents.deps import SupportDeps
 from apps.agents.models import PendingAction, PendingActionStatus
 from apps.agents.pending_requests import PENDING_AT_START, pending_action_request
+from apps.agents.reask import carries_nothing_of_its_own, lapsed_reply, reask_question
 from apps.agents.registry import tool_get, write_tools
 from apps.agents.tools import ToolContext
 from apps.core.errors import ApplicationError
@@ -96,15 +101,33 @@ def pending_action_resolve(*, deps: SupportDeps) -> Resolution | None:
                 actions=tuple(actions),
             )
         if decision == Confirmation.UNCLEAR:
-            # Not a confirmation: the action lapses and the message is handled as a new request.
-            _close(actions, PendingActionStatus.EXPIRED, result="not confirmed: the next message was not a yes")
-            _trace(deps, actions, decision, expired=False)
-            return Resolution(first, decision, expired=False, reply="", actions=tuple(actions))
+            return _unclear(deps, actions, now)
         _close(actions, PendingActionStatus.CONFIRMED)
 
     # Run outside the deciding transaction: the tool's own services manage theirs.
     replies = [_run(deps, action) for action in actions]
     return Resolution(first, decision, expired=False, reply="\n\n".join(replies), actions=tuple(actions))
+
+
+def _unclear(deps: SupportDeps, actions: list[PendingAction], now: datetime) -> Resolution:
+    """Neither yes nor no. An answer with nothing of its own is asked again once (the action keeps waiting), and a
+    second such answer lapses it with a word; anything else lapses it and the message is answered as a new one."""
+    first = actions[0]
+    if not carries_nothing_of_its_own(deps.text, conversation=deps.conversation):
+        _close(actions, PendingActionStatus.EXPIRED, result="not confirmed: the next message was not a yes")
+        _trace(deps, actions, Confirmation.UNCLEAR, expired=False)
+        return Resolution(first, Confirmation.UNCLEAR, expired=False, reply="", actions=tuple(actions))
+    if first.reasked_at is not None:
+        _close(actions, PendingActionStatus.EXPIRED, result="not confirmed: asked again, still neither yes nor no")
+        _trace(deps, actions, Confirmation.UNCLEAR, expired=False)
+        return Resolution(
+            first, Confirmation.UNCLEAR, expired=False, reply=lapsed_reply(actions), actions=tuple(actions)
+        )
+    for action in actions:  # still waiting: this message decided nothing
+        action.decided_by, action.decided_at, action.reasked_at = None, None, now
+        action.save(update_fields=["reasked_at", "updated_at"])
+    _trace(deps, actions, Confirmation.UNCLEAR, expired=False, reasked=True)
+    return Resolution(first, Confirmation.UNCLEAR, expired=False, reply=reask_question(actions), actions=tuple(actions))
 
 
 # The conversation's pending actions not held in this message, and all of them: every turn asks, so written as SQL
@@ -166,7 +189,10 @@ def _finish(action: PendingAction, status: str, result: str) -> None:
     action.save(update_fields=["status", "result", "updated_at"])
 
 
-def _trace(deps: SupportDeps, actions: list[PendingAction], decision: Confirmation, *, expired: bool) -> None:
+def _trace(
+    deps: SupportDeps, actions: list[PendingAction], decision: Confirmation, *, expired: bool, reasked: bool = False
+) -> None:
+    outcome = "expired" if expired else f"{decision}, asked again" if reasked else decision
     for action in actions:
         deps.trace.add(
             SpanKind.TOOL_CALL,
@@ -174,9 +200,10 @@ def _trace(deps: SupportDeps, actions: list[PendingAction], decision: Confirmati
             tool=action.tool_name,
             tool_class="write",
             arguments=action.arguments,
-            result=f"not run: {'expired' if expired else decision}",
+            result=f"not run: {outcome}",
             executed=False,
             pending_action=action.pk,
+            reasked=reasked,
         )
 
 

@@ -65,6 +65,16 @@ _REQUEST_VERBS = frozenset({"refund", "return", "exchange", "track", "send", "em
 _PERSON_WORDS = frozenset({"human", "person", "agent", "someone", "somebody", "manager", "representative", "staff"})
 # A question of its own ("ok thanks. whats the invoice number for my bedding order"): not an answer to ours.
 _QUESTION_RE = re.compile(r"\?|\b(?:what|whats|where|wheres|when|why|how|which|who)\b", re.IGNORECASE)
+
+
+def asks_something(text: str) -> bool:
+    """A question of its own: a question word, or a question mark on more than a two-word answer ("ok?", "hmm ok?"
+    and "huh?" check an answer rather than ask one)."""
+    if _QUESTION_RE.search(text.replace("?", " ")):
+        return True
+    return "?" in text and len(_WORD_RE.findall(text.lower())) > 2
+
+
 _LEADING_NO_RE = re.compile(r"^\W*(?:no|nope|nah|no thanks|no thank you)\b(?!\s+(?:problem|worries)\b)", re.IGNORECASE)
 
 
