@@ -92,14 +92,9 @@ def glossaries() -> dict[str, Glossary]:
     return out
 
 
-@functools.cache
-def _tokeniser() -> tuple:
-    """py3langid's tokeniser (its automaton: 9.8M 4-byte states, 39 MiB): the same for every restriction of the
-    model, so every identifier of the process shares this one."""
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-    full = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-    return full.tk_nextmove, full.tk_output, full.tk_row
+# py3langid's tokeniser (its automaton: 9.8M 4-byte states, 39 MiB) is the same for every restriction of the model:
+# the first identifier built in the process keeps it here and every later one shares it.
+_SHARED_TOKENISER: list[tuple] = []
 
 
 def restricted_identifier(languages: Sequence[str]):  # py3langid has no type hints
@@ -111,8 +106,10 @@ def restricted_identifier(languages: Sequence[str]):  # py3langid has no type hi
     languages (`apps.guardrails.detector.reading`); a second tokeniser would be 39 MiB more per worker."""
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-    nextmove, output, row = _tokeniser()
     full = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    if not _SHARED_TOKENISER:
+        _SHARED_TOKENISER.append((full.tk_nextmove, full.tk_output, full.tk_row))
+    nextmove, output, row = _SHARED_TOKENISER[0]
     full.set_languages(list(languages))
     return LanguageIdentifier(full.nb_ptc, full.nb_pc, full.nb_classes, nextmove, output, norm_probs=True, tk_row=row)
 
