@@ -73,6 +73,14 @@ def main() -> None:
         "gap between the best (right) item and the first wrong one: "
         + " ".join(f"p{q}={np.percentile(gaps, q):.3f}" for q in (10, 25, 50, 75, 90))
     )
+    # `kinds.kinds_not_bought`: a customer who owns the product a phrase means, told it is none of theirs because the
+    # catalogue holds another product nearer the phrase by more than TIE (the rival check), how often?
+    rivals = 0
+    for k, text in enumerate(texts):
+        right_best = max(similarity[k][j] for j in phrases[text])
+        wrong_best = max((similarity[k][j] for j in range(len(CATALOG)) if j not in phrases[text]), default=0.0)
+        rivals += bool(wrong_best >= SIMILARITY and wrong_best > right_best + TIE)
+    print(f"rival check (kinds.py): the product a phrase means outranked by more than TIE: {rivals}/{len(texts)}")
 
 
 if __name__ == "__main__":

@@ -326,3 +326,9 @@ def product_descriptions(*, names: Iterable[str]) -> dict[str, str]:
     if not wanted:
         return {}
     return dict(Product.objects.filter(name__in=wanted).exclude(description="").values_list("name", "description"))
+
+
+def product_catalogue() -> list[tuple[str, str, str]]:
+    """(name, category, description) of every active product: public catalogue text, no customer's data, so no scope.
+    What a customer may name a product by when it is none of theirs ("my parka": the shop's products are the rivals)."""
+    return list(Product.objects.filter(is_active=True).order_by("id").values_list("name", "category", "description"))

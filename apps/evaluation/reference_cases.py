@@ -1,8 +1,9 @@
 """Order-reference cases: which of their own orders a customer means, scored on the specialists' real decision.
 
 The cases live in `apps/agents/understanding/reference_cases/{tuning,heldout}.yaml`, written by someone who never
-read the resolver. Each names a demo customer (`alice`, `bob`, `carmen`; or a verified guest), the message (and any
-earlier customer messages of the conversation), the action the customer wants, and what should happen:
+read the resolver, and a second batch in `{tuning2,heldout2}.yaml`. Each names a demo customer (`alice`, `bob`,
+`carmen`; or a verified guest), the message (and any earlier customer messages of the conversation), the action the
+customer wants, and what should happen:
 
     - customer: alice
       say: "can you cancel the one with the mug"
@@ -40,7 +41,10 @@ from apps.agents.understanding.choice import OrderChoice, Tier, choose_order, st
 from apps.agents.understanding.references import ResolutionKind
 
 CASES_DIR = Path(understanding.__file__).parent / "reference_cases"
-PORTIONS = ("tuning", "heldout")
+# `tuning` / `heldout`: written blind by `writerref`; `tuning2` / `heldout2`: a second batch of new phrasings (amounts
+# in words, colours and sizes by other names, ranks, products never bought), written by `ref10k` before its change.
+PORTIONS = ("tuning", "heldout", "tuning2", "heldout2")
+TUNING_PORTIONS = frozenset(("tuning", "tuning2"))
 EXPECT_KINDS = ("one", "ask", "none")
 
 # The order specialist's states per action, most preferred first (`specialists/order/local.py`, each intent's

@@ -28,8 +28,9 @@ def test_prepare_router_skips_when_the_caches_match_the_examples(tmp_path: Path,
         f"route classifier up to date ({path.name})",
         *(f"intent classifier up to date ({p.name})" for p in intent_paths),
     ]
-    # four specialists, confirmation, return reasons, return obstacles, return what-ifs, the human route, help topics
-    assert len(intent_paths) == 10
+    # four specialists, confirmation, return reasons, return obstacles, return what-ifs, the human route, help topics,
+    # product kinds
+    assert len(intent_paths) == 11
     assert trained == []
 
 

@@ -1,5 +1,6 @@
 """Amounts a customer names an order by: "the $68 one", "the 145.80 order", "the order over $140", "my most
-expensive order" (`cues`, `references.resolve_order`). Amounts are order totals or item prices.
+expensive order", and in words: "the forty eight dollar one", "about a hundred and seventy five bucks"
+(`numbers.spelled_numbers`) (`cues`, `references.resolve_order`). Amounts are order totals or item prices.
 """
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
+from apps.agents.understanding.numbers import spelled_numbers
 from apps.agents.understanding.order_facts import OrderFacts
 
 # "$68", "68 dollars", and a number with cents ("the 145.80 order", "700,92"): cents make it an amount.
@@ -21,27 +23,54 @@ _THRESHOLD_BEFORE_RE = re.compile(
 )
 
 
+# "about $120", "around a hundred bucks", "something like 70 dollars", "120-ish", "80 or so": a figure the customer
+# says is not exact.
+_HEDGE_BEFORE_RE = re.compile(
+    r"\b(?:about|around|roughly|approximately|approx\.?|circa|nearly|almost|close to|something like|like)\s*$", re.I
+)
+_HEDGE_AFTER_RE = re.compile(r"^\s*(?:dollars?|bucks|usd)?\s*(?:-?ish\b|or so\b|give or take\b)", re.I)
+
+
 def amounts_in(text: str) -> list[Decimal]:
+    return [amount for amount, _ in amounts_hedged(text)]
+
+
+def amounts_hedged(text: str) -> list[tuple[Decimal, bool]]:
+    """Each amount the text names, digits or words, with whether the customer says it is not exact ("about")."""
+    text = spelled_numbers(text)
     found = []
     for m in _AMOUNT_RE.finditer(text):
         if _THRESHOLD_BEFORE_RE.search(text[max(0, m.start() - 14) : m.start()]):
             continue
         raw = (m.group(1) or m.group(2) or m.group(3)).replace(",", ".")
         try:
-            found.append(Decimal(raw))
+            amount = Decimal(raw)
         except InvalidOperation:
             continue
+        hedged = bool(
+            _HEDGE_BEFORE_RE.search(text[max(0, m.start() - 20) : m.start()]) or _HEDGE_AFTER_RE.match(text[m.end() :])
+        )
+        found.append((amount, hedged))
     return found
 
 
-def amount_fits(order: OrderFacts, amount: Decimal, *, roughly: bool = False) -> bool:
+# How far off a figure may be: to the cent, to the dollar for a whole figure, a round figure within 3% ("the $100
+# order" for 101.52), and a figure the customer says is approximate within 10% ("about 120 bucks" for 129.60: a
+# rounded figure is off by up to half its last digit's step, and people round totals down more than up).
+ROUGHLY = Decimal("0.03")
+HEDGED = Decimal("0.10")
+
+
+def amount_fits(order: OrderFacts, amount: Decimal, *, roughly: bool = False, hedged: bool = False) -> bool:
     """The amount is the order's total or an item's price (a whole number to the dollar; `roughly`, a round figure
-    within 3%, "the $100 order" for 101.52)."""
+    within 3%, "the $100 order" for 101.52; `hedged`, a figure said to be approximate, within 10%)."""
     values = [order.total, *(i.unit_price for i in order.items), *(i.unit_price * i.quantity for i in order.items)]
     whole = amount == amount.to_integral_value()
     tolerance = Decimal("0.01") if not whole else Decimal("0.99")
     if roughly and whole:
-        tolerance = max(tolerance, amount * Decimal("0.03"))
+        tolerance = max(tolerance, amount * ROUGHLY)
+    if hedged:
+        tolerance = max(tolerance, amount * HEDGED)
     return any(abs(v - amount) <= tolerance for v in values)
 
 
@@ -59,7 +88,7 @@ def amount_bounds(text: str) -> list[tuple[Decimal, bool]]:
     an order's total (`above` False: under it). A rule's threshold followed by anything else ("over $50 ships free")
     is not read."""
     bounds = []
-    for m in _THRESHOLD_RE.finditer(text):
+    for m in _THRESHOLD_RE.finditer(spelled_numbers(text)):
         try:
             amount = Decimal(m.group("amount").replace(",", "."))
         except InvalidOperation:
@@ -68,15 +97,27 @@ def amount_bounds(text: str) -> list[tuple[Decimal, bool]]:
     return bounds
 
 
-# "my most expensive order", "the cheapest thing i bought": the order with the highest or lowest total.
-_DEAREST_RE = re.compile(r"\b(?:most expensive|priciest|biggest|largest|highest|dearest)\b", re.I)
-_CHEAPEST_RE = re.compile(r"\b(?:cheapest|least expensive|smallest|lowest)\b", re.I)
+# "my most expensive order", "the cheapest thing i bought", "my second most expensive order", "the 2nd cheapest": the
+# order at that place when their orders are ranked by total.
+_DEAREST = r"(?:most expensive|priciest|biggest|largest|highest|dearest)"
+_CHEAPEST = r"(?:cheapest|least expensive|smallest|lowest)"
+_RANK_WORDS = {"second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3}
+_RANK_RE = re.compile(
+    rf"\b(?:(?P<rank>second|2nd|third|3rd|fourth|4th)[\s-]+)?(?:(?P<dear>{_DEAREST})|(?P<cheap>{_CHEAPEST}))\b", re.I
+)
 
 
 def superlative_amount(text: str) -> str | None:
     """ "max" for the dearest order, "min" for the cheapest, None when the text names neither."""
-    if _DEAREST_RE.search(text):
-        return "max"
-    if _CHEAPEST_RE.search(text):
-        return "min"
-    return None
+    rank = amount_rank(text)
+    return None if rank is None else rank[0]
+
+
+def amount_rank(text: str) -> tuple[str, int] | None:
+    """("max", 0) for "my most expensive order", ("max", 1) for "my second most expensive", ("min", 0) for "the
+    cheapest"; None when the text ranks nothing by amount."""
+    m = _RANK_RE.search(text)
+    if m is None:
+        return None
+    place = _RANK_WORDS[m.group("rank").lower()] if m.group("rank") else 0
+    return ("max" if m.group("dear") else "min"), place

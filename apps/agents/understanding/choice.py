@@ -37,6 +37,17 @@ class OrderChoice:
     fitting: bool = True  # AMBIGUOUS: whether the candidates fit the request (else none does: they are every order)
 
 
+def not_bought_lead(choice: OrderChoice, fallback: str) -> str:
+    """How a "none of theirs" answer starts: the kind of product they named that none of their orders holds ("None of
+    your orders holds a teapot."), else `fallback`."""
+    for cue in choice.resolution.cues if choice.resolution is not None else ():
+        if cue.startswith("item: not in any order (") and cue.endswith(")"):
+            kind = cue[len("item: not in any order (") : -1]
+            a = "" if kind.endswith("s") else "an " if kind[:1] in "aeiou" else "a "
+            return f"None of your recent orders has {a}{kind} in it. Which order do you mean? Your recent orders:"
+    return fallback
+
+
 def state_tiers(*states: str) -> tuple[Tier, ...]:
     """One tier per state, in order: "where is my package" means the shipped order, then a processing one..."""
     return tuple((lambda row, s=state: row.get("status") == s) for state in states)

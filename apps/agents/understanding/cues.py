@@ -16,11 +16,13 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 
+from apps.agents.understanding.numbers import spelled_numbers
 from apps.agents.understanding.order_facts import ItemFacts, OrderFacts
 from apps.agents.understanding.vocabulary import (
     CATEGORY_WORDS,
     EVERYDAY_NOUNS,
     NOUN_SYNONYMS,
+    REQUEST_WORDS,
     SIZE_WORDS,
     STOPWORDS,
 )
@@ -94,16 +96,22 @@ def _variant_parts(variant: str) -> tuple[set[str], set[str]]:
     return sizes, colours
 
 
+# What follows "size" when it is one: a letter size, a number, or a bed's size ("size set" is not one).
+SIZE_PATTERN = r"(?:x{0,3}[sml]|xl|\d{1,2}(?:\.5)?|queen|king|twin|double|single)"
+
+
 def _sizes_in(text: str) -> set[str]:
-    lowered = text.lower()
+    lowered = spelled_numbers(text).lower()  # "the size nine shoes" are the US 9
     found: set[str] = set()
     for phrase, token in sorted(SIZE_WORDS.items(), key=lambda kv: -len(kv[0])):
         if _phrase_in(phrase, lowered):
             found.add(token.lower())
             lowered = lowered.replace(phrase, " ")
-    for m in re.finditer(r"\bsize\s+(us\s*)?([a-z]{1,3}|\d{1,2}(?:\.5)?)\b", lowered):
+    for m in re.finditer(rf"\bsize\s+(us\s*)?({SIZE_PATTERN})\b", lowered):
         found.add(("us " if m.group(1) else "") + m.group(2))
         found.add(m.group(2))
+    for m in re.finditer(r"\b(queen|king|twin|double|single)(?:[\s-]+size)?\b", lowered):
+        found.add(m.group(1))  # "the queen size set", "the king one"
     for m in re.finditer(r"\bus\s*(\d{1,2}(?:\.5)?)\b", lowered):
         found.add(f"us {m.group(1)}")
     return found
@@ -181,7 +189,7 @@ def match_item(text: str, words: list[str], item: ItemFacts) -> _ItemMatch:
                 match.cues.append(f"category: {phrase}")
                 break
     sizes, colours = _variant_parts(item.variant)
-    named_colours = [c for c in colours if c in content]
+    named_colours = [c for c in colours if c in content and c not in REQUEST_WORDS]  # "can you check": no colour
     if named_colours:
         match.score += 1.0
         match.cues.append(f"colour: {named_colours[0]}")
@@ -302,13 +310,15 @@ def negated_phrase(text: str) -> tuple[str, tuple[int, int]] | None:
 _CHRONO_INDEX = {"first": 0, "1st": 0, "second": 1, "2nd": 1, "third": 2, "3rd": 2, "fourth": 3, "4th": 3}
 _CHRONO_WORD = r"(first|1st|second|2nd|third|3rd|fourth|4th)"
 _FROM_OLDEST_RE = re.compile(
-    rf"\b{_CHRONO_WORD} (?:order|purchase|one)s? (?:that )?(?:i|we) (?:have |had |'ve )?(?:ever )?"
+    rf"\b{_CHRONO_WORD} (?:order|purchase|one|thing|item)s? (?:that )?(?:i|we) (?:have |had |'ve )?(?:ever )?"
     r"(?:placed|made|ordered|did|bought|put in)\b|"
     rf"\bmy {_CHRONO_WORD} (?:ever )?(?:order|purchase)\b|\b{_CHRONO_WORD} (?:ever )?(?:order|purchase) (?:i )?ever\b",
     re.I,
 )
 _FROM_NEWEST_RE = re.compile(
-    rf"\b{_CHRONO_WORD} (?:most recent|to last|latest|newest|last)(?: (?:order|purchase|one))?\b", re.I
+    rf"\b{_CHRONO_WORD} (?:most recent|to last|latest|newest|last)(?: (?:order|purchase|one))?\b"
+    r"|\b(?P<next>next[ -]to[ -]last|penultimate)\b",
+    re.I,
 )
 
 
@@ -319,7 +329,7 @@ def chronological_index(text: str) -> int | None:
         return _CHRONO_INDEX[next(g for g in m.groups() if g).lower()]
     m = _FROM_NEWEST_RE.search(text)
     if m:
-        return -1 - _CHRONO_INDEX[m.group(1).lower()]
+        return -2 if m.group("next") else -1 - _CHRONO_INDEX[m.group(1).lower()]
     return None
 
 

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from apps.agents.understanding.amounts import amount_bounds, amount_fits, amounts_in
+from apps.agents.understanding.amounts import amount_bounds, amount_fits, amounts_hedged
 from apps.agents.understanding.dates import ARRIVED_RE, PLACED_RE, date_window
 from apps.agents.understanding.order_facts import OrderFacts
 from apps.agents.understanding.states import STATE_CUES
@@ -27,10 +27,16 @@ def other_cues(
     state = next((cue for cue in STATE_CUES if cue.pattern.search(text)), None)
     if state is not None:
         found.append((f"state: {state.label}", state.fits))
-    for amount in amounts_in(text):
-        # to the cent (or the dollar) when an order has it; else a round figure within 3% ("the $100 order")
-        exact = any(amount_fits(o, amount) for o in candidates)
-        found.append((f"amount: {amount}", lambda o, a=amount, r=not exact: amount_fits(o, a, roughly=r)))
+    for amount, hedged in amounts_hedged(text):
+        # to the cent (or the dollar) when an order has it; else a round figure within 3% ("the $100 order"); else,
+        # when the customer says it is approximate ("about 120 bucks"), within 10%
+        if any(amount_fits(o, amount) for o in candidates):
+            fits = {}
+        elif hedged and not any(amount_fits(o, amount, roughly=True) for o in candidates):
+            fits = {"hedged": True}
+        else:
+            fits = {"roughly": True}
+        found.append((f"amount: {amount}", lambda o, a=amount, f=fits: amount_fits(o, a, **f)))
         break
     for amount, above in amount_bounds(text):
         found.append(
@@ -50,11 +56,21 @@ def other_cues(
 def _paid_with(text: str) -> tuple[str, Callable[[OrderFacts], bool]] | None:
     """ "the one on my amex", "the order i paid with paypal": the payment method's word, and whether an order's latest
     payment used it."""
+    named = payment_method_named(text)
+    if named is None:
+        return None
+    word, fits = named
+    return word, lambda o: fits(o.paid_with)
+
+
+def payment_method_named(text: str) -> tuple[str, Callable[[str], bool]] | None:
+    """The payment method the text names ("my mastercard", "paypal") and whether a masked method's label ("Visa ••••
+    4242", "PayPal") is that method; None when it names none."""
     lowered = text.lower()
     word = next((w for w in PAYMENT_WORDS if _said(w, lowered)), None)
     if word is None:
         return None
-    return word, lambda o: any(_said(w, o.paid_with.lower()) for w in PAYMENT_WORDS[word])
+    return word, lambda label: any(_said(w, label.lower()) for w in PAYMENT_WORDS[word])
 
 
 def _shipped_by(text: str) -> tuple[str, Callable[[OrderFacts], bool]] | None:

@@ -30,30 +30,11 @@ import numpy as np
 
 from apps.agents.understanding.cues import ORDER_WORDS, POINTING_WORDS, product_words, singular, text_words
 from apps.agents.understanding.order_facts import ItemFacts, OrderFacts
-from apps.agents.understanding.vocabulary import SIZE_WORDS, STOPWORDS
+from apps.agents.understanding.vocabulary import REQUEST_WORDS, SIZE_WORDS, STOPWORDS
 
 SIMILARITY = 0.50
 TIE = 0.05
 
-# Words of support requests and of how customers speak: they say what is asked, never what was bought.
-_SUPPORT_WORDS = frozenset(
-    (
-        *("tracking", "track", "refund", "charge", "charged", "payment", "paid", "pay", "card", "bill", "invoice"),
-        *("label", "courier", "pickup", "warehouse", "statement", "hold", "exchange", "swap", "fix", "update"),
-        *("placed", "moving", "moved", "received", "happened", "going", "coming", "help", "check", "sure", "really"),
-        *("anything", "something", "everything", "some", "all", "any", "few", "bit", "lot", "much", "many", "more"),
-        *("recently", "ever", "earlier", "later", "soon", "asap", "now", "then", "again", "yet", "already", "too"),
-        *("weekend", "morning", "afternoon", "evening", "tonight", "year", "ten", "two", "three", "four", "couple"),
-        *("wrong", "broken", "damaged", "cracked", "leaking", "leaks", "worn", "fit", "fits", "big", "small"),
-        *("cheap", "cheapest", "expensive", "biggest", "smallest", "whole", "part", "rest", "left", "set"),
-        *("hasnt", "hasn't", "havent", "haven't", "didnt", "didn't", "dont", "don't", "isnt", "isn't", "wont", "won't"),
-        *("ok", "okay", "hey", "hiya", "hola", "sorry", "guys", "kind", "think", "know", "said", "says", "say", "see"),
-        *("tell", "let", "make", "made", "keep", "kept", "take", "took", "give", "gave", "going", "went", "try"),
-        *("pending", "processing", "cancelled", "canceled", "delivered", "shipped", "arrived", "return", "returns"),
-        *("window", "days", "policy", "email", "account", "number", "total", "price", "dollars", "bucks", "amount"),
-        *("there", "here", "if", "so", "as", "up", "out", "off", "over", "under", "than", "only", "also", "very"),
-    )
-)
 _DIGITS_RE = re.compile(r"\d")
 
 
@@ -69,7 +50,7 @@ def content_phrases(text: str) -> list[str]:
         and w not in STOPWORDS
         and w not in POINTING_WORDS
         and w not in ORDER_WORDS
-        and w not in _SUPPORT_WORDS
+        and w not in REQUEST_WORDS
         and w not in SIZE_WORDS
     ]
     phrases = list(dict.fromkeys(keep))
@@ -169,7 +150,7 @@ _support: dict[Embed, np.ndarray] = {}
 def _support_vectors(embed: Embed) -> np.ndarray:
     """The words of support requests (`vocabulary.STOPWORDS` and the words above), embedded once per process."""
     if embed not in _support:
-        _support[embed] = embed(sorted(STOPWORDS | _SUPPORT_WORDS))
+        _support[embed] = embed(sorted(STOPWORDS | REQUEST_WORDS))
     return _support[embed]
 
 

@@ -26,11 +26,12 @@ from enum import StrEnum
 from typing import Any
 
 from apps.agents.offline.slots import extract_order_numbers
-from apps.agents.understanding.amounts import superlative_amount
+from apps.agents.understanding.amounts import amount_rank
 from apps.agents.understanding.cues import (
     HEAD_NOUN_SCORE,
     LATEST_RE,
     OLDEST_RE,
+    SIZE_PATTERN,
     chronological_index,
     item_words,
     match_item,
@@ -42,6 +43,7 @@ from apps.agents.understanding.cues import (
 )
 from apps.agents.understanding.dates import date_window
 from apps.agents.understanding.described import other_cues
+from apps.agents.understanding.kinds import kinds_not_bought
 from apps.agents.understanding.meaning import MeaningMatch, match_by_meaning
 from apps.agents.understanding.order_facts import ItemFacts, OrderFacts, facts_from_data, order_facts_for_customer
 
@@ -210,8 +212,12 @@ def resolve_order(
         return Resolution(kind=ResolutionKind.NONE, cues=("item: not in any order",))
     else:
         # Words no list knows ("my cafetiere", "the cotton stuff"): the items they mean, by the catalogue's words. The
-        # weakest cue: it narrows last, what the date, state or amount left (a stray word is no product).
+        # weakest cue: it narrows last, what the date, state or amount left (a stray word is no product). A kind of
+        # product they point at that none of their items is ("my parka") is not theirs, not the nearest kind they have.
         meant = match_by_meaning(text, candidates)
+        unbought = kinds_not_bought(text, orders, meant)
+        if unbought:
+            return Resolution(kind=ResolutionKind.NONE, cues=(f"item: not in any order ({unbought[0]})",))
 
     # What else the customer says about the order narrows; said of no order of theirs at all (no product named),
     # nothing of theirs fits: "the $500 order", "the cancelled one", "the one i paid with paypal".
@@ -244,10 +250,10 @@ def resolve_order(
         if -len(ordered) <= place < len(ordered) and ordered[place] in candidates:
             candidates = [ordered[place]]
             cues.append(f"ordinal: {place}")
-    extreme = superlative_amount(text)
-    if len(candidates) > 1 and extreme is not None:
-        candidates = [(max if extreme == "max" else min)(candidates, key=lambda o: o.total)]
-        cues.append(f"amount: {extreme}")
+    rank = amount_rank(text)
+    if len(candidates) > 1 and rank is not None and rank[1] < len(candidates):
+        candidates = [sorted(candidates, key=lambda o: o.total, reverse=rank[0] == "max")[rank[1]]]
+        cues.append(f"amount: {rank[0]}" + (f" {rank[1] + 1}" if rank[1] else ""))
 
     # The action narrows to the orders it can apply to, when some can; else to the ones it could be meant for (to
     # cancel with nothing pending: the order not delivered yet, whose cancel the tool then refuses with the reason).
@@ -274,10 +280,11 @@ def resolve_order(
 
 
 def _names_thing(match: Any) -> bool:
-    return any(c.startswith(("item:", "category:")) for c in match.cues)
+    """The match names a thing of theirs: a product, a category, or the colour or size of an item ("the black one")."""
+    return any(c.startswith(("item:", "category:", "colour:", "size:")) for c in match.cues)
 
 
-_SIZE_ASKED_RE = re.compile(r"\bsize\s+(?:us\s*)?(?:[a-z]{1,3}|\d{1,2}(?:\.5)?)\b", re.I)
+_SIZE_ASKED_RE = re.compile(rf"\bsize\s+(?:us\s*)?{SIZE_PATTERN}\b", re.I)
 
 
 def _asked_size(text: str) -> bool:

@@ -108,7 +108,9 @@ STATE_CUES: tuple[StateCue, ...] = (
     StateCue(
         re.compile(
             r"\b(?:my|the|an|that) exchange\b(?! (?:for|it|them|this|that|policy))|\bexchanged (?:one|order)\b|"
-            r"\b(?:one|order) i exchanged\b",
+            r"\b(?:one|order) i exchanged\b|"
+            # "the one i'm swapping for a bigger size": an exchange said with its verb
+            r"\b(?:one|order|thing)s? (?:that )?(?:i'?m|i am|i was|we'?re) (?:swapping|exchanging)\b",
             re.I,
         ),
         "exchange",
@@ -130,7 +132,9 @@ STATE_CUES: tuple[StateCue, ...] = (
     StateCue(
         re.compile(
             r"\b(?:one|order|stuff|thing|purchase)s? (?:that )?(?:you|you've|you have|was|were|got|that got|has been) "
-            r"(?:already )?refunded\b|\brefunded (?:one|order)\b",
+            r"(?:already )?refunded\b|\brefunded (?:one|order)\b|"
+            # "the order you already gave me money back for": a refund said in other words
+            r"\b(?:gave|given|paid|sent) me (?:my |the |some )?money back\b|\b(?:got|had) (?:my |some )?money back\b",
             re.I,
         ),
         "refunded",

@@ -294,6 +294,28 @@ EVERYDAY_NOUNS = frozenset(
         # Billing words one letter from a product ("charge" and the charger): what was paid, never what was bought.
         "charge",
         "charges",
+        "charged",
         "credit",
     ]
+)
+
+# Words of support requests and of how customers speak: they say what is asked, never what was bought (the meaning
+# matcher leaves them out; a variant's colour word among them, "Grey Check", is not read as its colour).
+REQUEST_WORDS = frozenset(
+    (
+        *("tracking", "track", "refund", "charge", "charged", "payment", "paid", "pay", "card", "bill", "invoice"),
+        *("label", "courier", "pickup", "warehouse", "statement", "hold", "exchange", "swap", "fix", "update"),
+        *("placed", "moving", "moved", "received", "happened", "going", "coming", "help", "check", "sure", "really"),
+        *("anything", "something", "everything", "some", "all", "any", "few", "bit", "lot", "much", "many", "more"),
+        *("recently", "ever", "earlier", "later", "soon", "asap", "now", "then", "again", "yet", "already", "too"),
+        *("weekend", "morning", "afternoon", "evening", "tonight", "year", "ten", "two", "three", "four", "couple"),
+        *("wrong", "broken", "damaged", "cracked", "leaking", "leaks", "worn", "fit", "fits", "big", "small"),
+        *("cheap", "cheapest", "expensive", "biggest", "smallest", "whole", "part", "rest", "left", "set"),
+        *("hasnt", "hasn't", "havent", "haven't", "didnt", "didn't", "dont", "don't", "isnt", "isn't", "wont", "won't"),
+        *("ok", "okay", "hey", "hiya", "hola", "sorry", "guys", "kind", "think", "know", "said", "says", "say", "see"),
+        *("tell", "let", "make", "made", "keep", "kept", "take", "took", "give", "gave", "going", "went", "try"),
+        *("pending", "processing", "cancelled", "canceled", "delivered", "shipped", "arrived", "return", "returns"),
+        *("window", "days", "policy", "email", "account", "number", "total", "price", "dollars", "bucks", "amount"),
+        *("there", "here", "if", "so", "as", "up", "out", "off", "over", "under", "than", "only", "also", "very"),
+    )
 )

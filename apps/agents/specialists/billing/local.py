@@ -9,6 +9,7 @@ from django.utils import timezone
 from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, ToolCallPart
 from pydantic_ai.models.function import AgentInfo
 
+from apps.agents.specialists.billing.methods import asks_by_method, payments_by_method
 from apps.agents.specialists.billing.orders import invoice_line, items_text, names_an_order, order_meant
 from apps.agents.specialists.help_center_local import behaviour_steps
 from apps.agents.specialists.local_common import (
@@ -48,6 +49,9 @@ def behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     opened, intent = open_turn(t, route="billing", topic="billing", foreign=FOREIGN)
     if opened is not None:
         return opened
+    by_method = asks_by_method(t) if intent in (None, "payments", "methods", "charges") else None
+    if by_method is not None:
+        return payments_by_method(t, by_method)  # "show me everything charged to my mastercard"
     intent = intent or ("charges" if t.named_order_now() else "invoice")
     if intent == "invoice" and _copy_asked_later(t.text):
         intent = "send_invoice"

@@ -28,7 +28,7 @@ from apps.agents.specialists.local_rules import answer_then_escalate, open_turn
 from apps.agents.specialists.order.addresses import amend_address, parse_address, without_address
 from apps.agents.specialists.results import day, money
 from apps.agents.tool_results import ErrorCode
-from apps.agents.understanding.choice import choose_order, state_tiers
+from apps.agents.understanding.choice import choose_order, not_bought_lead, state_tiers
 from apps.agents.understanding.cues import names_a_product, text_words
 from apps.agents.understanding.local_intents import names_own_order
 from apps.agents.understanding.references import (
@@ -139,7 +139,7 @@ def _pick(
         return choice.number, None
     if choice.kind is ResolutionKind.NONE:
         return None, say(
-            "I couldn't find that in your recent orders. Which order do you mean?",
+            not_bought_lead(choice, "I couldn't find that in your recent orders. Which order do you mean?"),
             bullet(order_line(o) for o in orders[:5]),
         )
     return None, say(

@@ -49,12 +49,13 @@ from apps.agents.specialists.returns.refusals import (
 from apps.agents.specialists.returns.status import returnable_reply, status_reply
 from apps.agents.tool_results import ErrorCode
 from apps.agents.understanding.amounts import amounts_in
-from apps.agents.understanding.choice import choose_order
+from apps.agents.understanding.choice import choose_order, not_bought_lead
 from apps.agents.understanding.exchanges import product_instead, wanted_instead, without_wanted
 from apps.agents.understanding.local_intents import learned_intent
 from apps.agents.understanding.reasons import PACKAGING_ONLY, asks_what_if, return_obstacle, return_reason
 from apps.agents.understanding.references import ResolutionKind
 
+_NOT_FOUND = "I couldn't find that item in your recent orders. Which order is it? Your recent orders:"
 _EXCEPTION_RE = re.compile(r"\b(?:make an exception|an exception|special case|exception for me|bend the rules)\b", re.I)
 
 
@@ -146,7 +147,7 @@ def _pick(
         return choice.number, None
     if choice.kind is ResolutionKind.NONE:
         return None, say(
-            "I couldn't find that item in your recent orders. Which order is it? Your recent orders:",
+            not_bought_lead(choice, _NOT_FOUND),
             bullet(order_line(o) for o in orders[:5]),
         )
     if not choice.fitting:
