@@ -115,3 +115,21 @@ def test_the_tuning_reference_cases_keep_their_figure() -> None:
     wrong = "\n".join(r.line() for r in results if not r.right)
     assert len(cases) == 150
     assert sum(r.right for r in results) >= TUNING_FLOOR, wrong
+
+
+# The second batch's tuning portion (ref10k, 2026-12-07: 43 of 48), less nothing.
+TUNING2_FLOOR = 43
+
+
+def test_the_second_tuning_reference_cases_keep_their_figure() -> None:
+    # given the demo shop dated today
+    seed_demo(base_date=timezone.localdate(), customers=4, orders=0)
+    cases = load_cases(["tuning2"])
+
+    # when every case of the second batch's tuning portion is played
+    results = run_cases(cases)
+
+    # then no fewer are right than when the floor was set
+    wrong = "\n".join(r.line() for r in results if not r.right)
+    assert len(cases) == 48
+    assert sum(r.right for r in results) >= TUNING2_FLOOR, wrong
