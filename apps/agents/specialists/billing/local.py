@@ -9,7 +9,7 @@ from django.utils import timezone
 from pydantic_ai.messages import ModelMessage, ModelResponse, TextPart, ToolCallPart
 from pydantic_ai.models.function import AgentInfo
 
-from apps.agents.specialists.billing.methods import asks_by_method, payments_by_method
+from apps.agents.specialists.billing.methods import asks_by_method, payment_line, payments_by_method
 from apps.agents.specialists.billing.orders import invoice_line, items_text, names_an_order, order_meant
 from apps.agents.specialists.help_center_local import behaviour_steps
 from apps.agents.specialists.local_common import (
@@ -112,12 +112,7 @@ def _which_order(t: Turn, purpose: str) -> tuple[str | None, ModelResponse | Non
 
 
 def _payment_line(p: dict[str, Any]) -> str:
-    method = f" with {p['method']}" if p["method"] else ""
-    amount = money(p["amount"], p["currency"])
-    line = f"{p['order_number']}: {amount}{method} on {day(p['date'])}, **{p['status_label'].lower()}**"
-    if p["refunded_amount"] not in ("0", "0.00"):
-        line += f" ({money(p['refunded_amount'], p['currency'])} refunded)"
-    return line
+    return payment_line(p, spelled=False)
 
 
 # -- intents --------------------------------------------------------------------------------------

@@ -26,8 +26,10 @@ def method_label(masked: str) -> str:
     return _LAST_FOUR_RE.sub(r" ending \1", masked).strip()
 
 
-def payment_line(p: dict[str, Any]) -> str:
-    method = f" with {method_label(p['method'])}" if p["method"] else ""
+def payment_line(p: dict[str, Any], *, spelled: bool = True) -> str:
+    """One payment as a list line; `spelled` says "Visa ending 4242", else the masked "Visa •••• 4242" as stored."""
+    label = method_label(p["method"]) if spelled else p["method"]
+    method = f" with {label}" if p["method"] else ""
     amount = money(p["amount"], p["currency"])
     line = f"{p['order_number']}: {amount}{method} on {day(p['date'])}, **{p['status_label'].lower()}**"
     if p["refunded_amount"] not in ("0", "0.00"):
