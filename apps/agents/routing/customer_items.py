@@ -17,6 +17,7 @@ from typing import Any
 
 from apps.agents.routes import ORDER, OUT_OF_SCOPE, SPECIALIST_ROUTES, RouteDecision
 from apps.agents.routing.classifier import Prediction
+from apps.agents.understanding.amounts import without_order_amounts
 from apps.agents.understanding.cues import (
     HEAD_NOUN_SCORE,
     POINTING_WORDS,
@@ -108,6 +109,8 @@ def reread_own_items(
     """`settled` (the router's verdicts on `texts`), where an unsure or refusing one names the session's own item:
     the verdict `reread` gives the text with the item's words made neutral ("where's my item") when that is a
     specialist and surer; a refusal that names their item goes to the likeliest specialist (`in_scope`) in any case.
+    An unsure specialist verdict on a message naming an order by its amount is read again without the amount
+    (`amounts.without_order_amounts`: "whats going on with my $145 order" -> "whats going on with my order").
     """
     out = list(settled)
     todo = [
@@ -120,22 +123,30 @@ def reread_own_items(
             or (p.route in SPECIALIST_ROUTES and p.route != _PRODUCT_QUESTIONS and p.confidence < _OWN_ITEM_SURE)
         )
     ]
-    if not todo or conversation is None:
+    if not todo:
         return out
-    items = session_items(conversation)
+    items = session_items(conversation) if conversation is not None else []
     named = {i: item for i in todo if items and (item := named_item(texts[i], items)) is not None}
-    neutral = {i: without_item(texts[i], item) for i, item in named.items()}
+    # An amount naming an order ("the $145 order", "my order for seventy one dollars") says which order, not what is
+    # asked: a figure pulls a message towards billing as a product word pulls it towards its route.
+    neutral = {i: without_order_amounts(without_item(texts[i], named[i]) if i in named else texts[i]) for i in todo}
+    neutral = {i: plain for i, plain in neutral.items() if i in named or plain != texts[i]}
     # A message that only names the item ("the yellow rain jacket", answering our question) asks nothing to reread.
-    asks = [i for i in named if not names_only(neutral[i])]
+    asks = [i for i in neutral if not names_only(neutral[i])]
     again = dict(zip(asks, reread([neutral[i] for i in asks]), strict=True)) if asks else {}
-    for i, item in named.items():
+    for i in neutral:
+        item = named.get(i)
+        what = f"names their {item.product}" if item is not None else "names an order by its amount"
         before, verdict = settled[i], again.get(i)
         if (
             verdict is not None
             and verdict.route in SPECIALIST_ROUTES
-            and (before.route == OUT_OF_SCOPE or verdict.confidence > before.confidence)
+            and (
+                (before.route == OUT_OF_SCOPE and item is not None)
+                or (before.route in SPECIALIST_ROUTES and verdict.confidence > before.confidence)
+            )
         ):
-            out[i] = replace(verdict, reason=f"{verdict.reason} (names their {item.product}, read as {neutral[i]!r})")
-        elif before.route == OUT_OF_SCOPE:
-            out[i] = in_scope(raw[i], why=f"names their {item.product}")
+            out[i] = replace(verdict, reason=f"{verdict.reason} ({what}, read as {neutral[i]!r})")
+        elif before.route == OUT_OF_SCOPE and item is not None:
+            out[i] = in_scope(raw[i], why=what)
     return out

@@ -121,3 +121,26 @@ def amount_rank(text: str) -> tuple[str, int] | None:
         return None
     place = _RANK_WORDS[m.group("rank").lower()] if m.group("rank") else 0
     return ("max" if m.group("dear") else "min"), place
+
+
+# An amount that says which order is meant: "the $145 order", "the forty dollar one", "my order for $71.28", "the order
+# that came to 145.80". The figure picks an order; it says nothing of what is asked about it.
+_ORDER_NOUN_AFTER_RE = re.compile(r"^\s*(?:dollars?|bucks|usd)?\s*(?:order|one|purchase|thing)\b", re.I)
+_ORDER_PHRASE_BEFORE_RE = re.compile(
+    r"\b(?:order|purchase|one)\s+(?:for|of|at|worth|totall?ing|that\s+(?:came\s+to|was|cost))\s*(?:about\s+)?$", re.I
+)
+
+
+def without_order_amounts(text: str) -> str:
+    """The text with each amount that names an order left out ("whats going on with my $145 order" -> "whats going on
+    with my order"); an amount that is what the message asks about ("is the 71.28 already taken out?") stays."""
+    spelled = spelled_numbers(text)
+    out, last = [], 0
+    for m in _AMOUNT_RE.finditer(spelled):
+        if _ORDER_NOUN_AFTER_RE.match(spelled[m.end() :]) or _ORDER_PHRASE_BEFORE_RE.search(spelled[: m.start()]):
+            out.append(spelled[last : m.start()].rstrip())
+            last = m.end()
+    if not out:
+        return text
+    out.append(spelled[last:])
+    return re.sub(r"\s{2,}", " ", "".join(out)).strip()

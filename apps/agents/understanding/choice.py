@@ -38,14 +38,64 @@ class OrderChoice:
 
 
 def not_bought_lead(choice: OrderChoice, fallback: str) -> str:
-    """How a "none of theirs" answer starts: the kind of product they named that none of their orders holds ("None of
-    your orders holds a teapot."), else `fallback`."""
+    """How a "none of theirs" answer starts: what they said that none of their orders fits ("None of your recent
+    orders has a teapot in it.", "None of your recent orders comes to about $40."), else `fallback`."""
     for cue in choice.resolution.cues if choice.resolution is not None else ():
         if cue.startswith("item: not in any order (") and cue.endswith(")"):
             kind = cue[len("item: not in any order (") : -1]
-            a = "" if kind.endswith("s") else "an " if kind[:1] in "aeiou" else "a "
-            return f"None of your recent orders has {a}{kind} in it. Which order do you mean? Your recent orders:"
+            return (
+                f"None of your recent orders has {_a(kind)}{kind} in it. Which order do you mean? Your recent orders:"
+            )
+        if cue.endswith(": not in any order") and (said := fits_nothing(cue.removesuffix(": not in any order"), "")):
+            return f"{said} Which order do you mean?"
     return fallback
+
+
+def unmet_lead(resolution: Resolution | None) -> str:
+    """What the customer said that the orders holding what they named do not fit, said before the answer ("Your last
+    order, TW-100007, has no jacket in it."): the answer then offers the orders that do hold it, never a guess
+    passed off as the one they described. "" when everything they said fits."""
+    said = [fits_nothing(label, thing) for label, thing in resolution.unmet] if resolution is not None else []
+    return " ".join(s for s in said if s)
+
+
+def fits_nothing(label: str, thing: str) -> str:
+    """One sentence saying that no order of theirs (`thing`: holding that product) fits a cue's `label`."""
+    kind, _, value = label.partition(": ")
+    if kind == "latest":
+        return f"Your last order, {value}, has no {thing} in it." if thing else ""
+    whose = f"None of your recent orders with {_a(thing)}{thing}" if thing else "None of your recent orders"
+    if kind == "amount" and value[:1].isdigit():
+        about = "about " if "." not in value else ""
+        return f"{whose} comes to {about}${value}."
+    if kind == "amount":
+        return f"{whose} is {value.replace('over', 'over $').replace('under', 'under $')}."
+    if kind == "date":
+        return f"{whose} is from {value}."
+    if kind == "state" and value.startswith("not "):
+        return f"Every one of your recent orders{whose[len('None of your recent orders') :]} has {value[4:]}.".replace(
+            " yet.", "."
+        )
+    if kind == "state":
+        return f"{whose} {_STATE_PHRASES.get(value, f'is {value}')}."
+    if kind == "paid with":
+        return f"{whose} was paid with {value}."
+    if kind == "shipping":
+        return f"{whose} was sent {value}."
+    return ""
+
+
+_STATE_PHRASES = {
+    "payment failed": "has a failed payment",
+    "delivery problem": "has a delivery problem",
+    "exchange": "has an exchange open",
+    "return label": "has a return label",
+    "sent back": "was sent back",
+}
+
+
+def _a(kind: str) -> str:
+    return "" if kind.endswith("s") or not kind else "an " if kind[:1] in "aeiou" else "a "
 
 
 def state_tiers(*states: str) -> tuple[Tier, ...]:

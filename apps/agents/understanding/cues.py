@@ -244,6 +244,9 @@ LATEST_RE = re.compile(
     r"\b(?:last|latest|most recent) (?:order|purchase)\b|\bi (?:just|recently) (?:ordered|bought|placed)\b",
     re.I,
 )
+# "my last order", "the most recent order i placed": the newest of all their orders, not the newest one holding the
+# thing named ("the jacket from my last order" is in that order or in none).
+LAST_ORDER_RE = re.compile(r"\b(?:my|the) (?:last|latest|newest|most recent) (?:order|purchase)\b", re.I)
 OLDEST_RE = re.compile(r"\b(?:my|the) (?:first|oldest|earliest) (?:order|purchase)\b", re.I)
 
 

@@ -29,6 +29,7 @@ from apps.agents.offline.slots import extract_order_numbers
 from apps.agents.understanding.amounts import amount_rank
 from apps.agents.understanding.cues import (
     HEAD_NOUN_SCORE,
+    LAST_ORDER_RE,
     LATEST_RE,
     OLDEST_RE,
     SIZE_PATTERN,
@@ -99,6 +100,9 @@ class Resolution:
     items: tuple[ItemFacts, ...] = ()  # for a unique order: the items the text named (empty: none named)
     cues: tuple[str, ...] = ()  # what decided, for the trace: "item: jacket", "date: last week", ...
     not_theirs: tuple[str, ...] = ()  # order numbers named that are not among the customer's orders
+    # What the customer said that none of the orders holding what they named fits, said back rather than replaced by
+    # a nearby guess: ("amount: 40", "jacket"), ("latest: TW-100007", "jacket") (`choice.unmet_lead`).
+    unmet: tuple[tuple[str, str], ...] = ()
 
     @property
     def order(self) -> OrderFacts | None:
@@ -143,6 +147,7 @@ def resolve_order(
     now = now or _now()
     candidates = list(orders)
     cues: list[str] = []
+    unmet: list[tuple[str, str]] = []
     # "not the old shoes": the orders the customer leaves out are no candidates, and their words name nothing else;
     # an order the rest of the message names too stays ("still want the 2 shirts just not the mug": one order).
     negated = negated_phrase(text)
@@ -228,6 +233,8 @@ def resolve_order(
             cues.append(label)
         elif not named_thing and not any(fits(o) for o in orders):
             return Resolution(kind=ResolutionKind.NONE, cues=(f"{label}: not in any order",))
+        elif named_thing:
+            unmet.append((label, _thing_word(text, matches)))
 
     if meant is not None:
         kept = [o for o in candidates if o.number in meant.items]
@@ -265,18 +272,30 @@ def resolve_order(
                 cues.append(f"action: {action}")
                 break
 
-    if len(candidates) > 1 and LATEST_RE.search(text):
+    held = matches.get(max(orders, key=lambda o: o.placed_at).number)
+    if named_thing and LAST_ORDER_RE.search(text) and held is not None and not any(m.score > 0 for m in held):
+        # "the jacket from my last order" when their last order holds no jacket: said so, the jackets offered
+        unmet.append((f"latest: {max(orders, key=lambda o: o.placed_at).number}", _thing_word(text, matches)))
+    elif len(candidates) > 1 and LATEST_RE.search(text):
         candidates = [max(candidates, key=lambda o: o.placed_at)]
         cues.append("recency: latest")
     elif len(candidates) > 1 and OLDEST_RE.search(text):
         candidates = [min(candidates, key=lambda o: o.placed_at)]
         cues.append("recency: oldest")
     if len(candidates) == 1:
-        found = _unique(candidates[0], text, tuple(cues), ())
+        found = replace(_unique(candidates[0], text, tuple(cues), ()), unmet=tuple(unmet))
         items = meant.items.get(candidates[0].number, ()) if meant is not None else ()
         return replace(found, items=items) if items and not found.items else found
     candidates.sort(key=lambda o: o.placed_at, reverse=True)
-    return Resolution(kind=ResolutionKind.AMBIGUOUS, orders=tuple(candidates), cues=tuple(cues))
+    return Resolution(kind=ResolutionKind.AMBIGUOUS, orders=tuple(candidates), cues=tuple(cues), unmet=tuple(unmet))
+
+
+def _thing_word(text: str, matches: dict[str, list[Any]]) -> str:
+    """The customer's own word for the product they named ("jacket" of "the jacket from my last order")."""
+    for cue in (c for ms in matches.values() for m in ms for c in m.cues):
+        if cue.startswith(("item: ", "category: ")):
+            return cue.split(": ", 1)[1].split("~")[0]
+    return ""
 
 
 def _names_thing(match: Any) -> bool:
@@ -403,22 +422,16 @@ def resolve_in_context(
         if narrower.kind is ResolutionKind.UNIQUE or (
             narrower.kind is ResolutionKind.AMBIGUOUS and len(narrower.orders) < len(resolution.orders)
         ):
-            resolution = Resolution(
+            resolution = replace(
+                resolution,
                 kind=narrower.kind,
                 orders=narrower.orders,
                 items=narrower.items or resolution.items,
                 cues=resolution.cues + narrower.cues,
-                not_theirs=resolution.not_theirs,
             )
     if resolution.kind is ResolutionKind.UNIQUE and not resolution.items:
         for text in texts:
             items = named_items(text, resolution.orders[0])
             if items:
-                return Resolution(
-                    kind=resolution.kind,
-                    orders=resolution.orders,
-                    items=items,
-                    cues=resolution.cues,
-                    not_theirs=resolution.not_theirs,
-                )
+                return replace(resolution, items=items)
     return resolution

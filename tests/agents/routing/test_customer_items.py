@@ -142,3 +142,19 @@ def test_an_item_named_alone_answering_the_bots_question_keeps_the_topic():
 
     # then it answers the question: the returns topic stays
     assert decision.route == "returns"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "text",
+    [
+        "can i get the forty dollar order cancelled",
+        "whats going on with my $145 order",
+        "please cancel my order for seventy one dollars and twenty eight cents",
+    ],
+)
+def test_an_order_named_by_its_amount_is_routed_by_what_is_asked_about_it(text):
+    # given a signed-in customer
+    conversation = SimpleNamespace(customer=make_customer(), current_route=None, verified_order=None)
+    # when / then: the figure says which order, not that it is a billing question
+    assert route_message(text, conversation=conversation, use_llm=False).route == "order"

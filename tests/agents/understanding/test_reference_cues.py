@@ -198,3 +198,13 @@ def test_an_invoice_row_says_how_its_order_was_sent():
     choice = choose_order(["invoice for the order with express shipping"], invoice_orders(invoices), now=NOW)
     # then
     assert (choice.kind, choice.number) == (ResolutionKind.UNIQUE, "TW-1")
+
+
+def test_amounts_that_name_an_order_are_left_out_and_amounts_asked_about_stay():
+    from apps.agents.understanding.amounts import without_order_amounts
+
+    assert without_order_amounts("whats going on with my $145 order") == "whats going on with my order"
+    assert without_order_amounts("can i get the forty dollar order cancelled") == "can i get the order cancelled"
+    assert without_order_amounts("the 145.80 one please") == "the one please"
+    assert without_order_amounts("is the 71.28 already taken out?") == "is the 71.28 already taken out?"
+    assert without_order_amounts("what was the $237.30 charge") == "what was the $237.30 charge"

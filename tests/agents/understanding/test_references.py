@@ -433,3 +433,26 @@ def test_the_action_narrows_what_the_order_named_before_leaves_open():
     resolution = resolve_in_context(["cancel it", "about the shoes"], facts, action="cancel", now=NOW)
     # then the pending order of the two holding shoes, not the mug order
     assert resolution.numbers == ["TW-400001"]
+
+
+def test_an_item_the_last_order_does_not_hold_is_said_not_to_be_in_it():
+    # given "my last order" (TW-200001: tees and a mug) and a jacket, which only older orders hold
+    # when
+    resolution = resolve_order("I want to return the jacket from my last order", ORDERS, action="return", now=NOW)
+    # then the description's misfit is kept to be said, and the last order is not guessed away to another jacket order
+    assert resolution.unmet == (("latest: TW-200001", "jacket"),)
+    assert "recency: latest" not in resolution.cues
+
+
+def test_an_item_the_last_order_holds_is_found_there_with_nothing_unmet():
+    # when
+    resolution = resolve_order("the mug from my last order", ORDERS, now=NOW)
+    # then
+    assert (resolution.kind, resolution.numbers, resolution.unmet) == (ResolutionKind.UNIQUE, ["TW-200001"], ())
+
+
+def test_an_amount_no_order_comes_near_is_none_of_theirs():
+    # when alice names a $60 order (her orders and items cost 18 to 145, none within 3% of 60)
+    resolution = resolve_order("can i get the sixty dollar order cancelled", ORDERS, action="cancel", now=NOW)
+    # then nothing of hers is guessed
+    assert (resolution.kind, resolution.cues) == (ResolutionKind.NONE, ("amount: 60: not in any order",))

@@ -27,6 +27,7 @@ from apps.agents.specialists.local_common import (
 from apps.agents.specialists.local_rules import answer_then_escalate, open_turn
 from apps.agents.specialists.order.addresses import amend_address, parse_address, without_address
 from apps.agents.specialists.results import day, money
+from apps.agents.specialists.said_back import said_back
 from apps.agents.tool_results import ErrorCode
 from apps.agents.understanding.choice import choose_order, not_bought_lead, state_tiers
 from apps.agents.understanding.cues import names_a_product, text_words
@@ -73,7 +74,7 @@ _MAX_ORDERS = 4
 _NUMBER_RE = re.compile(r"\b(?:TW[-\s]?)?\d{5,7}\b", re.IGNORECASE)
 
 
-behaviour = answer_then_escalate(_behaviour)
+behaviour = answer_then_escalate(said_back(_behaviour, listing="list_orders"))
 
 
 def _numbers_now(t: Turn) -> list[str]:
@@ -108,6 +109,14 @@ def _several(t: Turn, tool: str, numbers: list[str] | None = None) -> ModelRespo
 
 
 # -- choosing the order ---------------------------------------------------------------------------
+# What the orders a request can apply to are, said before listing them.
+_FITTING = {
+    "cancel": "These can still be cancelled:",
+    "change_address": "These can still be sent to another address:",
+    "track": "These are on their way:",
+}
+
+
 def _pick(
     t: Turn, *, prefer: tuple[str, ...], purpose: str, action: str | None = None, texts: list[str] | None = None
 ) -> tuple[str | None, ModelResponse | None]:
@@ -138,9 +147,13 @@ def _pick(
     if choice.kind is ResolutionKind.UNIQUE:
         return choice.number, None
     if choice.kind is ResolutionKind.NONE:
+        # what they said fits nothing of theirs: said so, then the orders the request can apply to ("cancel the $40
+        # order": the ones still pending), else their recent orders
+        fitting = [o for o in orders if action and any(fits(o) for fits in state_tiers(*prefer))]
         return None, say(
             not_bought_lead(choice, "I couldn't find that in your recent orders. Which order do you mean?"),
-            bullet(order_line(o) for o in orders[:5]),
+            _FITTING.get(action or "", "") if fitting else "",
+            bullet(order_line(o) for o in (fitting or orders)[:5]),
         )
     return None, say(
         f"Which order would you like {purpose}? Your recent orders:",

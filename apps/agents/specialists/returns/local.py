@@ -47,6 +47,7 @@ from apps.agents.specialists.returns.refusals import (
     why_not,
 )
 from apps.agents.specialists.returns.status import returnable_reply, status_reply
+from apps.agents.specialists.said_back import said_back
 from apps.agents.tool_results import ErrorCode
 from apps.agents.understanding.amounts import amounts_in
 from apps.agents.understanding.choice import choose_order, not_bought_lead
@@ -87,7 +88,7 @@ def _behaviour(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
     return _return_or_refund(t, "policy" if intent == "returnable" else intent)
 
 
-behaviour = answer_then_escalate(_behaviour)
+behaviour = answer_then_escalate(said_back(_behaviour, listing="list_returnable_orders"))
 
 
 def _exception_request(t: Turn) -> ModelResponse | None:
