@@ -280,7 +280,7 @@ def refund_list_for_customer(
     orders = _orders_in_scope(customer=customer, only_order=only_order)
     return list(
         Refund.objects.filter(order__in=orders)
-        .select_related("order", "return_request")
+        .select_related("order", "return_request", "payment__method")
         .order_by("-created_at", "-id")[: _limit(limit)]
     )
 

@@ -17,7 +17,6 @@ from typing import Any
 
 from apps.agents.routes import ORDER, OUT_OF_SCOPE, SPECIALIST_ROUTES, RouteDecision
 from apps.agents.routing.classifier import Prediction
-from apps.agents.understanding.amounts import without_order_amounts
 from apps.agents.understanding.cues import (
     HEAD_NOUN_SCORE,
     POINTING_WORDS,
@@ -26,6 +25,7 @@ from apps.agents.understanding.cues import (
     points_only,
     text_words,
 )
+from apps.agents.understanding.described import without_order_descriptions
 from apps.agents.understanding.order_facts import ItemFacts, order_facts_for_session
 
 _NEUTRAL_NOUN = "item"
@@ -109,8 +109,9 @@ def reread_own_items(
     """`settled` (the router's verdicts on `texts`), where an unsure or refusing one names the session's own item:
     the verdict `reread` gives the text with the item's words made neutral ("where's my item") when that is a
     specialist and surer; a refusal that names their item goes to the likeliest specialist (`in_scope`) in any case.
-    An unsure specialist verdict on a message naming an order by its amount is read again without the amount
-    (`amounts.without_order_amounts`: "whats going on with my $145 order" -> "whats going on with my order").
+    An unsure specialist verdict on a message naming an order by its amount or how it was paid is read again without
+    them (`described.without_order_descriptions`: "whats going on with my $145 order" -> "whats going on with my
+    order").
     """
     out = list(settled)
     todo = [
@@ -127,16 +128,18 @@ def reread_own_items(
         return out
     items = session_items(conversation) if conversation is not None else []
     named = {i: item for i in todo if items and (item := named_item(texts[i], items)) is not None}
-    # An amount naming an order ("the $145 order", "my order for seventy one dollars") says which order, not what is
-    # asked: a figure pulls a message towards billing as a product word pulls it towards its route.
-    neutral = {i: without_order_amounts(without_item(texts[i], named[i]) if i in named else texts[i]) for i in todo}
+    # An amount or a payment naming an order ("the $145 order", "the thing i paid for w paypal") says which order, not
+    # what is asked: a figure or a card pulls a message towards billing as a product word pulls it towards its route.
+    neutral = {
+        i: without_order_descriptions(without_item(texts[i], named[i]) if i in named else texts[i]) for i in todo
+    }
     neutral = {i: plain for i, plain in neutral.items() if i in named or plain != texts[i]}
     # A message that only names the item ("the yellow rain jacket", answering our question) asks nothing to reread.
     asks = [i for i in neutral if not names_only(neutral[i])]
     again = dict(zip(asks, reread([neutral[i] for i in asks]), strict=True)) if asks else {}
     for i in neutral:
         item = named.get(i)
-        what = f"names their {item.product}" if item is not None else "names an order by its amount"
+        what = f"names their {item.product}" if item is not None else "names an order by its amount or payment"
         before, verdict = settled[i], again.get(i)
         if (
             verdict is not None

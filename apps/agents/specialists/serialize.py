@@ -174,6 +174,8 @@ def refund(r: Refund) -> dict[str, Any]:
         "status": r.status,
         "status_label": r.get_status_display(),
         "method": r.get_method_display(),
+        # the card or account the money went back to ("Mastercard •••• 5454"): the customer asks which one
+        "paid_to": r.payment.method.masked if r.payment.method is not None else "",
         "requested_on": r.created_at.date().isoformat(),
         "processed_on": r.processed_at.date().isoformat() if r.processed_at else None,
         # why money came back without a return ("Goodwill credit: delivered three days late"); a return says it itself

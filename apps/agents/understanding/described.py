@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from apps.agents.understanding.amounts import amount_bounds, amount_fits, amounts_hedged
+from apps.agents.understanding.amounts import amount_bounds, amount_fits, amounts_hedged, without_order_amounts
 from apps.agents.understanding.dates import ARRIVED_RE, PLACED_RE, date_window
 from apps.agents.understanding.order_facts import OrderFacts
 from apps.agents.understanding.states import STATE_CUES
@@ -92,3 +92,21 @@ def _dates_meant(order: OrderFacts, text: str) -> tuple[datetime | None, ...]:
     if ARRIVED_RE.search(text):
         return (order.delivered_at,)
     return (order.placed_at, order.delivered_at, order.shipped_at)
+
+
+# "the thing i paid for w paypal", "the one on my mastercard", "the order i put on my amex": how an order was paid,
+# naming that order. A question about paying ("can i pay with paypal?") names no order and is left alone.
+_PAID_WITH_RE = re.compile(
+    r"(?:\b(?:i\s+)?(?:paid(?:\s+for)?|put(?:\s+it)?|bought(?:\s+it)?|ordered(?:\s+it)?|got(?:\s+it)?)\s+"
+    r"|(?<=\bone\s)|(?<=\border\s)|(?<=\bthing\s))(?:with|w/|w|on|using|via|by|through)\s+(?:my\s+|the\s+|a\s+)?(?:"
+    + "|".join(re.escape(w) for w in sorted(PAYMENT_WORDS, key=len, reverse=True))
+    + r")\b(?:\s+card)?",
+    re.I,
+)
+
+
+def without_order_descriptions(text: str) -> str:
+    """The text without what only says which order is meant: its amount ("my $145 order") and how it was paid ("the
+    thing i paid for w paypal"). What is left is what the message asks about that order."""
+    plain = _PAID_WITH_RE.sub("", without_order_amounts(text))
+    return re.sub(r"\s{2,}", " ", re.sub(r"\s+([,.?!])", r"\1", plain)).strip()

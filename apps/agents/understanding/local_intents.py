@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from apps.agents.offline.slots import extract_order_numbers
-from apps.agents.understanding.amounts import without_order_amounts
+from apps.agents.understanding.described import without_order_descriptions
 from apps.agents.understanding.intents import SPECIALISTS, IntentPrediction, detect_intent
 
 GENERAL = "general"  # the local name of every policy intent: the help-center flow answers it
@@ -75,11 +75,11 @@ POLICY_INTENTS: frozenset[tuple[str, str]] = frozenset(
 
 
 def learned_intent(specialist: str, text: str) -> IntentPrediction | None:
-    """The specialist's learned intent of `text`, read without the amounts that only say which order is meant ("can
-    i get the forty dollar order cancelled" asks to cancel, whatever a figure suggests: `without_order_amounts`)."""
+    """The specialist's learned intent of `text`, read without what only says which order is meant ("can i get the
+    forty dollar order cancelled" asks to cancel, whatever a figure suggests: `without_order_descriptions`)."""
     if specialist not in SPECIALISTS or not text.strip():
         return None
-    return detect_intent(specialist, without_order_amounts(text) or text)
+    return detect_intent(specialist, without_order_descriptions(text) or text)
 
 
 def local_name(specialist: str, prediction: IntentPrediction | None) -> str | None:
@@ -118,7 +118,7 @@ def foreign_route(specialist: str, text: str) -> str | None:
     product nouns made neutral too ("ok then, where's my vest" leans to returns only through "vest")."""
     from apps.agents.understanding.cues import without_products
 
-    text = without_order_amounts(text) or text  # "cancel the $40 order" is not billing's for its figure
+    text = without_order_descriptions(text) or text  # "cancel the $40 order" is not billing's for its figure
     route, confidence = _route_of(text)
     theirs = route in SPECIALISTS and route not in (specialist, "faq")
     if not (theirs and confidence >= FOREIGN_CONFIDENCE):

@@ -158,3 +158,12 @@ def test_an_order_named_by_its_amount_is_routed_by_what_is_asked_about_it(text):
     conversation = SimpleNamespace(customer=make_customer(), current_route=None, verified_order=None)
     # when / then: the figure says which order, not that it is a billing question
     assert route_message(text, conversation=conversation, use_llm=False).route == "order"
+
+
+@pytest.mark.django_db
+def test_an_order_named_by_how_it_was_paid_is_routed_by_what_is_asked_about_it():
+    # given a signed-in customer
+    conversation = SimpleNamespace(customer=make_customer(), current_route=None, verified_order=None)
+    # when / then: "paid for w paypal" says which order; "hasnt come" is what is asked
+    text = "hey so the thing i paid for w paypal, the one that still hasnt come, whats going on with it"
+    assert route_message(text, conversation=conversation, use_llm=False).route == "order"

@@ -57,3 +57,12 @@ def test_the_status_narrows_to_the_order_named_by_its_item_or_its_amount(shop: S
     assert [r["order_number"] for r in by_item["refunds"]] == ["TW-200002"]
     assert [r["order_number"] for r in by_amount["refunds"]] == ["TW-200002"]
     assert sorted(r["order_number"] for r in unnamed["refunds"]) == ["TW-200002", "TW-200003"]
+
+
+def test_a_refund_says_which_card_the_money_went_back_to(shop: Shop) -> None:
+    # given a goodwill credit on alice's delivered order, paid with her Visa ending 4242
+    _goodwill(shop.alice_delivered, "10.00", "Goodwill credit: delivered three days late")
+    # when
+    data = _status(shop)
+    # then the refund names the card, masked as stored
+    assert [r["paid_to"] for r in data["refunds"]] == ["Visa •••• 4242"]

@@ -208,3 +208,16 @@ def test_amounts_that_name_an_order_are_left_out_and_amounts_asked_about_stay():
     assert without_order_amounts("the 145.80 one please") == "the one please"
     assert without_order_amounts("is the 71.28 already taken out?") == "is the 71.28 already taken out?"
     assert without_order_amounts("what was the $237.30 charge") == "what was the $237.30 charge"
+
+
+def test_how_an_order_was_paid_is_left_out_when_it_names_the_order_and_kept_in_a_question_about_paying():
+    from apps.agents.understanding.described import without_order_descriptions
+
+    assert without_order_descriptions("the thing i paid for w paypal, the one that still hasnt come") == (
+        "the thing, the one that still hasnt come"
+    )
+    assert without_order_descriptions("the one on my amex, where is it?") == "the one, where is it?"
+    assert without_order_descriptions("can i pay with paypal?") == "can i pay with paypal?"
+    assert without_order_descriptions("show me everything charged to my mastercard") == (
+        "show me everything charged to my mastercard"
+    )

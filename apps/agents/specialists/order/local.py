@@ -113,7 +113,6 @@ def _several(t: Turn, tool: str, numbers: list[str] | None = None) -> ModelRespo
 _FITTING = {
     "cancel": "These can still be cancelled:",
     "change_address": "These can still be sent to another address:",
-    "track": "These are on their way:",
 }
 
 
@@ -149,10 +148,10 @@ def _pick(
     if choice.kind is ResolutionKind.NONE:
         # what they said fits nothing of theirs: said so, then the orders the request can apply to ("cancel the $40
         # order": the ones still pending), else their recent orders
-        fitting = [o for o in orders if action and any(fits(o) for fits in state_tiers(*prefer))]
+        fitting = [o for o in orders if action in _FITTING and any(fits(o) for fits in state_tiers(*prefer))]
         return None, say(
             not_bought_lead(choice, "I couldn't find that in your recent orders. Which order do you mean?"),
-            _FITTING.get(action or "", "") if fitting else "",
+            _FITTING[action] if fitting and action else "",
             bullet(order_line(o) for o in (fitting or orders)[:5]),
         )
     return None, say(

@@ -69,9 +69,10 @@ def status_reply(t: Turn, *, number: str | None = None, lead: str = "", labels: 
     for r in d["refunds"]:
         when = f" on {day(r['processed_on'])}" if r.get("processed_on") else ""
         why = f" ({r['reason'].rstrip('.')})" if r.get("reason") else ""
+        to = f" ({r['paid_to']})" if r.get("paid_to") else ""
         lines.append(
             f"Refund of {money(r['amount'], r['currency'])} on order {r['order_number']} to your "
-            f"{r['method'].lower()}: **{r['status_label'].lower()}**{when}{why}."
+            f"{r['method'].lower()}{to}: **{r['status_label'].lower()}**{when}{why}."
         )
     for r in d["returns"]:
         if r["order_number"] in request_orders:
@@ -100,9 +101,13 @@ def _still_due(r: dict[str, Any]) -> str:
     if not r.get("refund_due"):
         return ""
     due = money(r["refund_due"], r["currency"])
+    to = f", {r['refund_to']}" if r.get("refund_to") else ""
     if r.get("received_on"):
-        return f" The refund of {due} still due is waiting for a staff member's approval; no money has moved yet."
-    return f" Once the parcel arrives and is checked, {due} will be refunded to your original payment method."
+        return (
+            f" The refund of {due} still due is waiting for a staff member's approval; no money has moved yet. It "
+            f"goes back to the payment method the order was paid with{to}."
+        )
+    return f" Once the parcel arrives and is checked, {due} will be refunded to your original payment method{to}."
 
 
 def _named_order_only(t: Turn, data: dict[str, Any]) -> dict[str, Any]:

@@ -315,6 +315,9 @@ def _return_status(rr: ReturnRequest) -> dict[str, Any]:
         data["refund_due"] = str(verdict.refundable_amount)
         data["currency"] = verdict.currency
         data["received_on"] = rr.received_at.date().isoformat() if rr.received_at else None
+        # where it will go: the payment method the order was paid with (refunds go back the way the money came)
+        paid = [p for p in rr.order.payments.all() if p.method is not None]
+        data["refund_to"] = paid[-1].method.masked if paid else ""
     return data
 
 
