@@ -127,7 +127,8 @@ def amount_rank(text: str) -> tuple[str, int] | None:
 # that came to 145.80". The figure picks an order; it says nothing of what is asked about it.
 _ORDER_NOUN_AFTER_RE = re.compile(r"^\s*(?:dollars?|bucks|usd)?\s*(?:order|one|purchase|thing)\b", re.I)
 _ORDER_PHRASE_BEFORE_RE = re.compile(
-    r"\b(?:order|purchase|one)\s+(?:for|of|at|worth|totall?ing|that\s+(?:came\s+to|was|cost))\s*(?:about\s+)?$", re.I
+    r"\b(?:order|purchase|one)(?P<link>\s+(?:for|of|at|worth|totall?ing|that\s+(?:came\s+to|was|cost))\s*(?:about\s+)?)$",
+    re.I,
 )
 
 
@@ -137,8 +138,10 @@ def without_order_amounts(text: str) -> str:
     spelled = spelled_numbers(text)
     out, last = [], 0
     for m in _AMOUNT_RE.finditer(spelled):
-        if _ORDER_NOUN_AFTER_RE.match(spelled[m.end() :]) or _ORDER_PHRASE_BEFORE_RE.search(spelled[: m.start()]):
-            out.append(spelled[last : m.start()].rstrip())
+        before = _ORDER_PHRASE_BEFORE_RE.search(spelled[: m.start()])
+        if _ORDER_NOUN_AFTER_RE.match(spelled[m.end() :]) or before:
+            # "the order that came to $145.80" -> "the order": its verb is about the amount, not a delivery
+            out.append(spelled[last : before.start("link") if before else m.start()].rstrip())
             last = m.end()
     if not out:
         return text

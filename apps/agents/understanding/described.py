@@ -24,7 +24,9 @@ def other_cues(
     if window is not None:
         lo, hi, label = window
         found.append((f"date: {label}", lambda o: any(d and lo <= d <= hi for d in _dates_meant(o, text))))
-    state = next((cue for cue in STATE_CUES if cue.pattern.search(text)), None)
+    # "the order that came to $145.80" names no delivery: the state is read without the order's amount
+    plain = without_order_amounts(text)
+    state = next((cue for cue in STATE_CUES if cue.pattern.search(plain)), None)
     if state is not None:
         found.append((f"state: {state.label}", state.fits))
     for amount, hedged in amounts_hedged(text):

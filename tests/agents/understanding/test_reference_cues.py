@@ -206,6 +206,7 @@ def test_amounts_that_name_an_order_are_left_out_and_amounts_asked_about_stay():
     assert without_order_amounts("whats going on with my $145 order") == "whats going on with my order"
     assert without_order_amounts("can i get the forty dollar order cancelled") == "can i get the order cancelled"
     assert without_order_amounts("the 145.80 one please") == "the one please"
+    assert without_order_amounts("where is the order that came to $145.80") == "where is the order"
     assert without_order_amounts("is the 71.28 already taken out?") == "is the 71.28 already taken out?"
     assert without_order_amounts("what was the $237.30 charge") == "what was the $237.30 charge"
 
