@@ -135,7 +135,8 @@ def local_run(deps: SupportDeps, spec: SpecialistSpec, text: str, history: list[
                 limits.check_before_tool_call(RunUsage(tool_calls=usage.tool_calls + len(calls)))
             _check_time(budget)
             _prefetch(tools, calls)
-            returns = [_call(tools, call, deps, retries, usage) for call in calls]
+            asked_in = (id(messages), usage.requests)  # this response: writes it asks for wait together
+            returns = [_call(tools, call, deps, retries, usage, asked_in) for call in calls]
             deltas.end_of_stream_now()
             messages.append(ModelRequest(parts=returns))
     finally:
@@ -197,6 +198,7 @@ def _call(
     deps: SupportDeps,
     retries: dict[str, int],
     usage: RunUsage,
+    asked_in: tuple[int, int] | None = None,
 ) -> ToolReturnPart | RetryPromptPart:
     found = tools.get(call.tool_name)
     if found is None:
@@ -211,7 +213,7 @@ def _call(
         return _retry(call.tool_name, errors, retries, call=call, max_retries=spec.max_retries)
     usage.tool_calls += 1
     try:
-        result = traced_call(spec, deps, ToolContext(deps=deps), dict(kwargs))
+        result = traced_call(spec, deps, ToolContext(deps=deps, response=asked_in), dict(kwargs))
     except ModelRetry as exc:
         return _retry(call.tool_name, exc.message, retries, call=call, max_retries=spec.max_retries)
     return ToolReturnPart(

@@ -31,12 +31,13 @@ PENDING_AT_START = "pending_at_start"
 
 
 def pending_action_request(
-    *, deps: SupportDeps, tool_name: str, arguments: dict[str, Any], summary: str
+    *, deps: SupportDeps, tool_name: str, arguments: dict[str, Any], summary: str, together: bool = False
 ) -> PendingAction:
     """Hold a write for confirmation; an older pending action in the conversation is superseded (cancelled),
-    except one held in this same message when the turn holds its writes together."""
+    except one held in this same message when the turn holds its writes together (a plan's steps, or `together`:
+    the model asked for several writes in one response, "cancel both of my pending orders")."""
     now = timezone.now()
-    together = bool(deps.facts.get(WRITES_TOGETHER)) and deps.message is not None
+    together = (together or bool(deps.facts.get(WRITES_TOGETHER))) and deps.message is not None
     with transaction.atomic():
         # The older pending actions superseded (all of them, or those of earlier messages when held together): the
         # ORM's `.update()` as SQL, without its compile (a help-center turn that finds nothing offers a ticket).

@@ -70,6 +70,8 @@ class ToolContext:
     """What a tool implementation receives when it runs outside a model run (a confirmed `write`)."""
 
     deps: SupportDeps
+    # which model response asked for the call (the local run's own loop): writes asked for in one response wait together
+    response: tuple[int, int] | None = None
 
 
 @dataclass
@@ -191,8 +193,17 @@ def _request_write(spec: ToolSpec, ctx: Any, arguments: dict[str, Any]) -> str:
     if spec.precheck is not None:
         spec.precheck(ctx, **arguments)
     summary = spec.summary(arguments, ctx.deps) if spec.summary else f"{spec.name}({arguments})"
-    pending_action_request(deps=ctx.deps, tool_name=spec.name, arguments=arguments, summary=summary)
+    # Writes the model asks for in one response ("cancel both": two calls side by side) wait together for one yes; a
+    # write asked for in a later response supersedes the one before, as always.
+    step = getattr(ctx, "response", None) or (getattr(ctx, "run_id", None), getattr(ctx, "run_step", None))
+    together = step[1] is not None and ctx.deps.facts.get(_HELD_AT_STEP) == step
+    pending_action_request(deps=ctx.deps, tool_name=spec.name, arguments=arguments, summary=summary, together=together)
+    ctx.deps.facts[_HELD_AT_STEP] = step
     return summary
+
+
+# deps.facts key: the run and run step (model response) of the last write held in this turn.
+_HELD_AT_STEP = "held_write_at_step"
 
 
 def _declare(tool_class: ToolClass, function: Callable[..., Any], **options: Any) -> ToolSpec:

@@ -9,11 +9,13 @@ preferred states, most advanced first; the returns specialist's returnable order
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from apps.agents.understanding.numbers import spelled_numbers
 from apps.agents.understanding.references import (
     ItemFacts,
     Resolution,
@@ -96,6 +98,28 @@ _STATE_PHRASES = {
 
 def _a(kind: str) -> str:
     return "" if kind.endswith("s") or not kind else "an " if kind[:1] in "aeiou" else "a "
+
+
+# "both", "all my pending orders", "the 2 orders i have that are still pending": every order that fits, not one of them.
+_EVERY_RE = re.compile(
+    r"\bboth\b|\ball (?:of )?(?:my |the |those |these )?(?:\w+ )?(?:orders|ones|of them)\b|\bevery (?:\w+ )?order\b"
+    r"|\b(?:the|my|those|these) (?P<n>\d) (?:\w+ )?(?:orders|ones)\b",
+    re.I,
+)
+_EVERY_AT_MOST = 4
+
+
+def every_one_meant(text: str, choice: OrderChoice) -> tuple[str, ...]:
+    """The orders of a "which order?" choice when the customer asks for all of them ("cancel both", "the 2 orders that
+    are still pending": a count must be the number of orders that fit); () when they mean one."""
+    described = choice.resolution is not None and len(choice.resolution.orders) == len(choice.candidates)
+    if choice.kind is not ResolutionKind.AMBIGUOUS or not (choice.fitting or described):
+        return ()  # the orders listed are every order of theirs, not those the request fits or they described
+    found = _EVERY_RE.search(spelled_numbers(text))
+    n = len(choice.candidates)
+    if found is None or not 2 <= n <= _EVERY_AT_MOST or (found.group("n") and int(found.group("n")) != n):
+        return ()
+    return tuple(str(row["number"]) for row in choice.candidates)
 
 
 def state_tiers(*states: str) -> tuple[Tier, ...]:

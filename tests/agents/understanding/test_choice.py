@@ -29,3 +29,19 @@ def test_each_kind_of_cue_that_fits_nothing_is_one_sentence():
     paid = "None of your recent orders with a hoodie was paid with paypal."
     assert fits_nothing("paid with: paypal", "hoodie") == paid
     assert fits_nothing("latest: TW-1", "") == ""
+
+
+def test_every_order_that_fits_is_meant_only_when_the_customer_asks_for_all_of_them():
+    from apps.agents.understanding.choice import every_one_meant
+
+    # given a question listing the two pending orders a cancel fits
+    rows = ({"number": "TW-1"}, {"number": "TW-2"})
+    choice = OrderChoice(ResolutionKind.AMBIGUOUS, Resolution(ResolutionKind.AMBIGUOUS), candidates=rows)
+    # when / then
+    assert every_one_meant("yes both", choice) == ("TW-1", "TW-2")
+    assert every_one_meant("cancel the 2 orders that are still pending", choice) == ("TW-1", "TW-2")
+    assert every_one_meant("cancel all my pending orders", choice) == ("TW-1", "TW-2")
+    assert every_one_meant("cancel the three orders", choice) == ()  # a count that is not theirs asks again
+    assert every_one_meant("cancel my order, that's all", choice) == ()
+    listed_all = OrderChoice(ResolutionKind.AMBIGUOUS, Resolution(ResolutionKind.NONE), candidates=rows, fitting=False)
+    assert every_one_meant("both", listed_all) == ()  # the orders listed were every order, none fitting

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from pydantic_ai.messages import ModelMessage, ModelResponse
 from pydantic_ai.models.function import AgentInfo
 
 from apps.agents.offline.slots import extract_order_numbers
+from apps.agents.pending_requests import together_question
 from apps.agents.specialists.help_center_local import behaviour_steps
 from apps.agents.specialists.local_common import (
     Turn,
@@ -29,7 +31,7 @@ from apps.agents.specialists.order.addresses import amend_address, parse_address
 from apps.agents.specialists.results import day, money
 from apps.agents.specialists.said_back import said_back
 from apps.agents.tool_results import ErrorCode
-from apps.agents.understanding.choice import choose_order, not_bought_lead, state_tiers
+from apps.agents.understanding.choice import choose_order, every_one_meant, not_bought_lead, state_tiers
 from apps.agents.understanding.cues import names_a_product, text_words
 from apps.agents.understanding.local_intents import names_own_order
 from apps.agents.understanding.references import (
@@ -117,12 +119,19 @@ _FITTING = {
 
 
 def _pick(
-    t: Turn, *, prefer: tuple[str, ...], purpose: str, action: str | None = None, texts: list[str] | None = None
+    t: Turn,
+    *,
+    prefer: tuple[str, ...],
+    purpose: str,
+    action: str | None = None,
+    texts: list[str] | None = None,
+    every: Callable[[list[str]], ModelResponse] | None = None,
 ) -> tuple[str | None, ModelResponse | None]:
     """The order number to act on, or a response (a list_orders call, or a question) to get it.
 
     Without a number, the order is found by what the customer says about it, then by the state the request prefers
-    (understanding.choose_order: items, dates, states, amounts, the action itself).
+    (understanding.choose_order: items, dates, states, amounts, the action itself). `every`: the response when the
+    customer asks for all the orders that fit ("cancel both", `choice.every_one_meant`).
     """
     number = t.order_to_act_on()
     if number:
@@ -154,6 +163,9 @@ def _pick(
             _FITTING[action] if fitting and action else "",
             bullet(order_line(o) for o in (fitting or orders)[:5]),
         )
+    meant = every_one_meant(t.text, choice) if every is not None else ()
+    if every is not None and meant:
+        return None, every(list(meant))
     return None, say(
         f"Which order would you like {purpose}? Your recent orders:",
         bullet(order_line(o) for o in choice.candidates[:5]),
@@ -299,8 +311,9 @@ def _tracking_text(data: dict[str, Any]) -> str:
 def _cancel(t: Turn) -> ModelResponse:
     outcome = t.outcome("cancel_order")
     if outcome is not None:
-        if outcome.awaiting:
-            return say(confirm_question(outcome.awaiting))
+        held = [o.awaiting for o in t.outcomes if o.tool == "cancel_order" and o.awaiting]
+        if held:  # several, when the customer asked for every order that fits: one question for all of them
+            return say(together_question(held) if len(held) > 1 else confirm_question(held[0]))
         if outcome.refused:
             code, message = outcome.refused
             number = t.called[-1][1].get("order_number") if t.called else t.order_number()
@@ -316,7 +329,14 @@ def _cancel(t: Turn) -> ModelResponse:
                 return say(message, "I can open a ticket for our team to look at it, if you like.")
             return say(message)
         return say(failure_reply())
-    number, response = _pick(t, prefer=("pending",), purpose="to cancel", action="cancel")
+    reason = t.text[:300]
+    number, response = _pick(
+        t,
+        prefer=("pending",),
+        purpose="to cancel",
+        action="cancel",
+        every=lambda numbers: call(*(("cancel_order", {"order_number": n, "reason": reason}) for n in numbers)),
+    )
     if response is not None:
         return response
     return call(("cancel_order", {"order_number": number, "reason": t.text[:300]}))
