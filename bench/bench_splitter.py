@@ -67,7 +67,11 @@ def main() -> None:
             ("pieces: learned", planner.learned_pieces),
             ("pieces: learned or regex", planner.learned_or_regex_pieces),
             ("plan: regex", lambda t: [s.text for s in planner.plan_message(t, split=planner.regex_pieces).steps]),
-            ("plan: learned", lambda t: [s.text for s in planner.plan_message(t).steps]),
+            ("plan: learned", lambda t: [s.text for s in planner.plan_message(t, split=planner.learned_pieces).steps]),
+            (
+                "plan: regex then learned",
+                lambda t: [s.text for s in planner.plan_message(t, split=planner.regex_then_learned_pieces).steps],
+            ),
         ):
             _, wrong = _score(name, messages, cut)
             if verbose and label == "held-out":
