@@ -151,14 +151,11 @@ def request_after_decline(text: str) -> str:
     return rest if rest.endswith("?") or _REQUEST_START.match(words[0]) else ""
 
 
-def answer_and_request(text: str) -> tuple[str, str]:
-    """A message that answers and then asks something new, cut where the request splitter reads the new request
-    starting ("yes. and where are my trail runners at?" -> ("yes.", "where are my trail runners at?")); ("", "") when
-    it does not cut or its first piece is not an answer alone (the caller reads the first piece with its pending
-    action's verbs)."""
-    from apps.agents.understanding.planner import split_pieces
-
-    pieces = split_pieces(text)
+def answer_and_request(text: str, pieces: Sequence[str]) -> tuple[str, str]:
+    """A message that answers and then asks something new, cut where the request splitter cut it (`pieces`:
+    `planner.split_pieces(text)`): "yes. and where are my trail runners at?" -> ("yes.", "where are my trail runners
+    at?"); ("", "") when it is not cut or what follows is no request (the caller reads the first piece with its
+    pending action's verbs)."""
     if len(pieces) < 2:
         return "", ""
     answer = pieces[0]

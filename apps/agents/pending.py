@@ -37,6 +37,7 @@ from apps.agents.pending_requests import PENDING_AT_START, pending_action_reques
 from apps.agents.reask import carries_nothing_of_its_own, lapsed_reply, reask_question
 from apps.agents.registry import tool_get, write_tools
 from apps.agents.tools import ToolContext
+from apps.agents.understanding.planner import split_pieces
 from apps.core.errors import ApplicationError
 from apps.observability.errors import capture_exception
 from apps.observability.models import SpanKind
@@ -84,7 +85,7 @@ def pending_action_resolve(*, deps: SupportDeps) -> Resolution | None:
         request = ""
         if decision == Confirmation.UNCLEAR:
             # "yes. and where are my trail runners at?": the answer decides the action, the rest is a new request
-            answer, request = answer_and_request(deps.text)
+            answer, request = answer_and_request(deps.text, split_pieces(deps.text))
             decision = _decide(answer, actions) if request else decision
             request = request if decision != Confirmation.UNCLEAR else ""
         for action in actions:

@@ -44,6 +44,7 @@ from apps.agents.runner import TurnBudgetExhausted, specialist_run, static_instr
 from apps.agents.specialists.help_center import cited_sources, record_unanswered
 from apps.agents.turn_state import conversation_lock, customer_message, customer_messages, fresh_state, needs_answer
 from apps.agents.understanding.language import read_message
+from apps.agents.understanding.planner import split_pieces
 from apps.agents.understanding.prefetch import prefetch_turn_embeddings
 from apps.agents.understanding.turn_plan import PLAN_EARLIER, TurnPlan, earlier_steps, plan_for_turn
 from apps.conversations import events
@@ -230,7 +231,8 @@ def _answer(deps: SupportDeps, message: Message, *, after_answer: bool = False) 
         return TurnOutcome(text=INPUT_BLOCKED_REPLY, agent="guardrails", status=TraceStatus.BLOCKED)
     # "TW-1OOOO3" or "100003" in a sentence, when it is one of the customer's own orders, is read as that order.
     text = resolve_order_lookalikes(checked.text, conversation)
-    text = (request_after_decline(text) or answer_and_request(text)[1] or text) if after_answer else text
+    if after_answer:
+        text = request_after_decline(text) or answer_and_request(text, split_pieces(text))[1] or text
     reading = read_message(text)  # another language: the local models read its English gloss, the reply says so
     deps.facts["customer_text"] = reading.english
     context.history = mask_history(deps, context.history)

@@ -43,7 +43,15 @@ from apps.agents.offline.learned_classifier import (
 )
 from apps.agents.understanding.intents import prepare
 
-__all__ = ["SPLITS_DIR", "SplitClassifier", "candidates", "get_splitter", "load_split_messages", "split_points"]
+__all__ = [
+    "SPLITS_DIR",
+    "SplitClassifier",
+    "candidates",
+    "feature_texts",
+    "get_splitter",
+    "load_split_messages",
+    "split_points",
+]
 
 SPLITS_DIR = Path(__file__).resolve().parent / "splits"
 TRAINING_FILE = SPLITS_DIR / "training.yaml"
@@ -126,6 +134,15 @@ def _windows(text: str, points: list[int]) -> tuple[list[str], list[str], list[s
         edge_right = ["_" + w.lower() for w in words[k : k + _EDGE]]
         edges.append(" ".join(edge_left + edge_right))
     return lefts, rights, boths, edges
+
+
+def feature_texts(text: str) -> list[str]:
+    """The texts the splitter embeds to read `text` (its candidates' windows, as the classifier sees them): what a
+    turn's prefetch embeds in its one batch (`understanding.prefetch`)."""
+    if len(_tokens(text)) < 2:
+        return []
+    left, right, both, _ = _windows(text, candidates(text))
+    return [prepare(t) or " " for t in [*left, *right, *both]]
 
 
 def _features(texts: list[str], points: list[list[int]]) -> tuple[np.ndarray, list[str]]:
