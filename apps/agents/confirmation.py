@@ -151,6 +151,29 @@ def request_after_decline(text: str) -> str:
     return rest if rest.endswith("?") or _REQUEST_START.match(words[0]) else ""
 
 
+def answer_and_request(text: str, pieces: Sequence[str]) -> tuple[str, str]:
+    """A message that answers and then asks something new, cut where the request splitter cut it (`pieces`:
+    `planner.split_pieces(text)`): "yes. and where are my trail runners at?" -> ("yes.", "where are my trail runners
+    at?"); ("", "") when it is not cut or what follows is no request (the caller reads the first piece with its
+    pending action's verbs)."""
+    if len(pieces) < 2:
+        return "", ""
+    answer = pieces[0]
+    start = text.find(pieces[1], text.find(answer) + len(answer))
+    rest = text[start:].strip() if start >= 0 else " ".join(pieces[1:])
+    rest = _LEADING_AND.sub("", rest)
+    clauses = _clauses(rest)
+    if not clauses or all(_NO.match(c) or _is_yes(c) for c in clauses):
+        return "", ""
+    # a condition on the answer ("yes, but only the hoodie") is no new request: the answer stays unclear
+    if not (rest.endswith("?") or _REQUEST_START.match(clauses[0])):
+        return "", ""
+    return answer, rest
+
+
+_LEADING_AND = re.compile(r"^(?:and also|and then|and|also|plus|then|but|so)\s+", re.IGNORECASE)
+
+
 def extract_confirmation(text: str) -> bool | None:
     """True for a plain yes, False for a no (or a message that starts with one), None otherwise."""
     decision = classify_confirmation(text)

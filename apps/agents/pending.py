@@ -25,13 +25,19 @@ from datetime import datetime
 from django.db import connection, transaction
 from django.utils import timezone
 
-from apps.agents.confirmation import Confirmation, classify_confirmation, request_after_decline
+from apps.agents.confirmation import (
+    Confirmation,
+    answer_and_request,
+    classify_confirmation,
+    request_after_decline,
+)
 from apps.agents.deps import SupportDeps
 from apps.agents.models import PendingAction, PendingActionStatus
 from apps.agents.pending_requests import PENDING_AT_START, pending_action_request
 from apps.agents.reask import carries_nothing_of_its_own, lapsed_reply, reask_question
 from apps.agents.registry import tool_get, write_tools
 from apps.agents.tools import ToolContext
+from apps.agents.understanding.planner import split_pieces
 from apps.core.errors import ApplicationError
 from apps.observability.errors import capture_exception
 from apps.observability.models import SpanKind
@@ -46,6 +52,8 @@ class Resolution:
     reply: str  # what to tell the customer ("" when the turn should continue normally)
     # A no followed by a new request ("no. where are my trail runners instead?"): the turn answers the request too.
     asks_more: bool = False
+    # What the message asks after its answer ("yes. and where are my trail runners at?"), answered by the turn.
+    request: str = ""
     actions: tuple[PendingAction, ...] = ()  # every action decided (several when they were asked for together)
 
 
@@ -74,6 +82,12 @@ def pending_action_resolve(*, deps: SupportDeps) -> Resolution | None:
         if not actions:
             return None
         decision = _decide(deps.text, actions)
+        request = ""
+        if decision == Confirmation.UNCLEAR:
+            # "yes. and where are my trail runners at?": the answer decides the action, the rest is a new request
+            answer, request = answer_and_request(deps.text, split_pieces(deps.text))
+            decision = _decide(answer, actions) if request else decision
+            request = request if decision != Confirmation.UNCLEAR else ""
         for action in actions:
             action.decided_by = deps.message
             action.decided_at = now
@@ -97,8 +111,9 @@ def pending_action_resolve(*, deps: SupportDeps) -> Resolution | None:
                 decision,
                 expired=False,
                 reply="Okay, I have not changed anything.",
-                asks_more=bool(request_after_decline(deps.text)),
+                asks_more=bool(request or request_after_decline(deps.text)),
                 actions=tuple(actions),
+                request=request or request_after_decline(deps.text),
             )
         if decision == Confirmation.UNCLEAR:
             return _unclear(deps, actions, now)
@@ -106,7 +121,15 @@ def pending_action_resolve(*, deps: SupportDeps) -> Resolution | None:
 
     # Run outside the deciding transaction: the tool's own services manage theirs.
     replies = [_run(deps, action) for action in actions]
-    return Resolution(first, decision, expired=False, reply="\n\n".join(replies), actions=tuple(actions))
+    return Resolution(
+        first,
+        decision,
+        expired=False,
+        reply="\n\n".join(replies),
+        asks_more=bool(request),
+        actions=tuple(actions),
+        request=request,
+    )
 
 
 def _unclear(deps: SupportDeps, actions: list[PendingAction], now: datetime) -> Resolution:

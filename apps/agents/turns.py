@@ -27,7 +27,7 @@ from django.db import connection, transaction
 from apps.agents import handoff
 from apps.agents.accounting import count_tokens
 from apps.agents.budgets import BUDGET_EXHAUSTED_REPLY, TurnBudget, budget_exceeded_before_turn, count_guest_spend
-from apps.agents.confirmation import request_after_decline
+from apps.agents.confirmation import answer_and_request, request_after_decline
 from apps.agents.context import context_load
 from apps.agents.deps import SupportDeps
 from apps.agents.guard import INPUT_BLOCKED_REPLY, guard_input, guard_output, learned_injection_only, mask_history
@@ -44,6 +44,7 @@ from apps.agents.runner import TurnBudgetExhausted, specialist_run, static_instr
 from apps.agents.specialists.help_center import cited_sources, record_unanswered
 from apps.agents.turn_state import conversation_lock, customer_message, customer_messages, fresh_state, needs_answer
 from apps.agents.understanding.language import read_message
+from apps.agents.understanding.planner import split_pieces
 from apps.agents.understanding.prefetch import prefetch_turn_embeddings
 from apps.agents.understanding.turn_plan import PLAN_EARLIER, TurnPlan, earlier_steps, plan_for_turn
 from apps.conversations import events
@@ -197,14 +198,15 @@ def _turn(deps: SupportDeps, message: Message) -> TurnOutcome:
     if resolution is not None and resolution.reply:
         if not resolution.asks_more:
             return TurnOutcome(text=resolution.reply, agent=resolution.action.agent or "assistant")
-        # "no. where are my trail runners instead?": the decline is said, then the request is answered.
-        outcome = _answer(deps, message, after_decline=True)
+        # "no. where are my trail runners instead?", "yes. and where are my trail runners at?": what the answer did is
+        # said, then the request is answered.
+        outcome = _answer(deps, message, after_answer=True)
         outcome.text = f"{resolution.reply}\n\n{outcome.text}"
         return outcome
     return _answer(deps, message)
 
 
-def _answer(deps: SupportDeps, message: Message, *, after_decline: bool = False) -> TurnOutcome:
+def _answer(deps: SupportDeps, message: Message, *, after_answer: bool = False) -> TurnOutcome:
     """The turn from the context on: guardrails, route (or plan), the specialist, output guardrails."""
     conversation = deps.conversation
     context = context_load(conversation=conversation, message=message)
@@ -229,7 +231,8 @@ def _answer(deps: SupportDeps, message: Message, *, after_decline: bool = False)
         return TurnOutcome(text=INPUT_BLOCKED_REPLY, agent="guardrails", status=TraceStatus.BLOCKED)
     # "TW-1OOOO3" or "100003" in a sentence, when it is one of the customer's own orders, is read as that order.
     text = resolve_order_lookalikes(checked.text, conversation)
-    text = (request_after_decline(text) or text) if after_decline else text
+    if after_answer:
+        text = request_after_decline(text) or answer_and_request(text, split_pieces(text))[1] or text
     reading = read_message(text)  # another language: the local models read its English gloss, the reply says so
     deps.facts["customer_text"] = reading.english
     context.history = mask_history(deps, context.history)

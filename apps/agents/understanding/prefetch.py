@@ -19,7 +19,8 @@ from apps.agents.offline.learned_classifier import normalise
 from apps.agents.routing.person import clauses
 from apps.agents.routing.tasks import without_product_nouns
 from apps.agents.understanding.intents import prepare
-from apps.agents.understanding.planner import split_pieces
+from apps.agents.understanding.planner import regex_pieces, split_pieces
+from apps.agents.understanding.splitter import feature_texts
 from apps.guardrails import conf as guardrail_conf
 from apps.guardrails.detection import injection_embedding_texts
 
@@ -36,7 +37,10 @@ def turn_texts(text: str) -> list[str]:
     routed = len(texts)
     texts.append(normalise(text))
     texts.extend(normalise(clause) for clause in clauses(text))  # the router's look for a person, clause by clause
-    pieces = split_pieces(text)
+    # the request splitter reads each of the regex's pieces by the windows around its candidate places
+    pieces = regex_pieces(text)
+    for piece in pieces:
+        texts.extend(feature_texts(piece.strip()))
     if len(pieces) > 1:
         texts.extend(normalise(piece) for piece in pieces)
     # the router's task gate reads each of its texts with the product nouns made neutral (`routing.tasks`)
@@ -56,5 +60,11 @@ def prefetch_turn_embeddings(text: str) -> None:
             embedder.embed_coalesced(texts)
         else:
             embedder.embed(texts, batch_size=_SMALL)
+        # pieces only the learned splitter cut (no cue word between them): the planner routes them; a second, small
+        # encode, for the few messages that have such pieces
+        pieces = split_pieces(text)
+        if len(pieces) > 1 and pieces != regex_pieces(text):
+            fresh = [normalise(piece) for piece in pieces]
+            embedder.embed_coalesced(list(dict.fromkeys([*fresh, *(without_product_nouns(t) for t in fresh)])))
     except Exception:
         logger.warning("embedding the turn's texts in one batch failed; each reader embeds its own", exc_info=True)

@@ -12,6 +12,7 @@ from apps.agents.routing.tasks import without_product_nouns
 from apps.agents.understanding import intents
 from apps.agents.understanding.planner import plan_message
 from apps.agents.understanding.prefetch import prefetch_turn_embeddings, turn_texts
+from apps.agents.understanding.splitter import feature_texts, get_splitter
 from apps.guardrails import conf as guardrail_conf
 from apps.guardrails.detection import detect_injection, injection_embedding_texts
 from apps.guardrails.detector import model as detector
@@ -25,6 +26,7 @@ def encodes(monkeypatch, settings):  # type: ignore[no-untyped-def]
     get_classifier()
     for name in intents.SPECIALISTS:
         intents.get_intent_classifier(name)
+    get_splitter()
     calls: list[list[str]] = []
     real = embedder._encode
 
@@ -74,14 +76,19 @@ def test_without_the_prefetch_the_same_readers_encode_several_times(encodes):
     _read(text)
     # then the model ran once per reader that had something new: the detector (the message and each of its
     # sentences), the router, its clauses, the planner (its steps: the second without its opening "Also"), and the
-    # router's task gate after each, on those of its texts that name a product (made neutral)
+    # router's task gate after each, on those of its texts that name a product (made neutral); the request splitter
+    # reads each of the regex's pieces by the windows around its candidate places (whole pieces among them: the
+    # planner's steps then encode nothing new)
+    pieces = ["Where is my order TW-100234?", "can I return the jacket from it?"]
     assert encodes == [
         detector.views(text),
         [normalise(text)],
         [without_product_nouns(normalise(text))],
         [normalise("Where is my order TW-100234"), normalise("Also can I return the jacket from it")],
         [normalise("Also can I return the item from it")],
-        [normalise("Where is my order TW-100234?"), normalise("can I return the jacket from it?")],
+        feature_texts("Where is my order TW-100234?"),
+        # the second piece's windows, those not read already
+        ["can", "can I", "I return the jacket from it?", "return the jacket from it?", normalise(pieces[1])],
         [normalise("can I return the item from it?")],
     ]
     assert normalise("Also can I return the jacket from it?") in detector.views(text)
