@@ -37,13 +37,36 @@ def test_shipped_weights_were_trained_on_the_current_data_files() -> None:
     # when
     weights = get_weights()
 
-    # then: retrain with `manage.py train_injection_detector` after editing the data files
+    # then: retrain with `manage.py train_injection_detector` after editing the data files or an intent file
     assert weights.digest == ex.data_digest()
     assert weights.coef.shape == (DENSE + HASHED + len(RULE_IDS),)
     assert 0.5 < weights.threshold < 1.0
     # the neighbours' reference is the development side of the split, attacks and benign
     assert weights.reference.vectors.shape == (weights.meta["development"], 384)
     assert set(weights.reference.labels.tolist()) == {ex.ATTACK, ex.BENIGN}
+
+
+def test_the_data_digest_covers_the_intent_examples_read_as_benign(monkeypatch) -> None:
+    # given: an intent example added outside the detector's own data folder
+    before = ex.data_digest()
+    added = ex.Example(text="can u check where my parcel is", label=ex.BENIGN, family="routing:understanding_order")
+    read = ex.understanding_examples()
+    monkeypatch.setattr(ex, "understanding_examples", lambda: [*read, added])
+
+    # when
+    after = ex.data_digest()
+
+    # then: the shipped weights' digest no longer matches, so the test above asks for a retrain
+    assert after != before
+
+
+def test_the_product_kind_words_are_not_read_as_customer_messages() -> None:
+    # when
+    families = {e.family for e in ex.understanding_examples()}
+
+    # then: the intent files of messages are read, the product-kind classifier's words and phrases are not
+    assert "routing:understanding_order" in families
+    assert "routing:understanding_product_kind" not in families
 
 
 def test_split_holds_out_a_quarter_of_every_family_and_is_stable() -> None:

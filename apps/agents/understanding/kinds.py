@@ -42,6 +42,11 @@ __all__ = ["kinds_not_bought", "pointed_phrases"]
 _POINTER_RE = re.compile(r"\b(?:my|the|your|this|that|these|those|our)\s+([a-z][a-z'-]*)(?:\s+([a-z][a-z'-]*))?")
 _DIGITS_RE = re.compile(r"\d")
 
+# The classifier's name and its examples' file stem. Its examples are words and short phrases ("parka",
+# "my sister"), not customer messages: the injection detector, which reads the intent files as benign
+# customer text, leaves this one out (apps.guardrails.detector.examples.understanding_examples).
+CLASSIFIER = "product_kind"
+
 
 def pointed_phrases(text: str) -> list[str]:
     """What the message points at with "my" / "the" / "this"..., up to the first word of the request or of pointing
@@ -70,7 +75,7 @@ def product_kinds(phrases: Sequence[str]) -> list[str]:
     """The phrases the classifier surely reads as kinds of products."""
     if not phrases:
         return []
-    predictions = get_intent_classifier("product_kind").predict(list(phrases))
+    predictions = get_intent_classifier(CLASSIFIER).predict(list(phrases))
     return [p for p, pred in zip(phrases, predictions, strict=True) if pred.intent == "product"]
 
 

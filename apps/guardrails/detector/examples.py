@@ -144,11 +144,16 @@ def routing_examples() -> list[Example]:
 
 
 def understanding_examples(directory: Path = UNDERSTANDING_EXAMPLES_DIR) -> list[Example]:
-    """The intent classifiers' training examples (never their held-out folder) as benign customer text."""
+    """The intent classifiers' training examples (never their held-out folder) as benign customer text;
+    not the product-kind classifier's, which are words and short phrases, not messages."""
     import yaml
+
+    from apps.agents.understanding.kinds import CLASSIFIER as PRODUCT_KIND
 
     examples: list[Example] = []
     for path in sorted(directory.glob("*.yaml")):
+        if path.stem == PRODUCT_KIND:
+            continue
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         for messages in (data.get("intents") or {}).values():
             for message in messages or ():
@@ -167,12 +172,13 @@ def all_examples() -> list[Example]:
     return unique
 
 
-def data_digest(directory: Path = DATA_DIR) -> str:
-    """Hash of the team's data files: the shipped weights record it, a test compares."""
+def data_digest() -> str:
+    """Hash of every example training reads (the team's files, the routing and intent examples, less the
+    held-out texts), with its label and family: the shipped weights record it, a test compares. Hashing
+    only the detector's own files let an intent file added elsewhere change the training data unseen."""
     digest = hashlib.sha256()
-    for path, _label in data_files(directory):
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
+    for example in all_examples():
+        digest.update(f"{example.label}\t{example.family}\t{example.text}\n".encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
 
 
