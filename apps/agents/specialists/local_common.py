@@ -32,6 +32,7 @@ from apps.agents.specialists.local_phrases import TICKET_RE
 from apps.agents.specialists.results import day, money
 from apps.agents.tool_results import ErrorCode, ToolResult, ToolStatus
 from apps.agents.understanding.cues import names_a_product, relative_order, text_words
+from apps.agents.understanding.described import describes_order
 from apps.agents.understanding.turn_plan import PLAN_EARLIER
 
 # How far back earlier customer messages count for slots (order number, item, reason).
@@ -121,11 +122,16 @@ class Turn:
     def order_to_act_on(self) -> str | None:
         """The order a request acts on without asking: named now, else the conversation's order unless this
         message names a product ("the jacket from my last order" after a reply about the trail runners' order is
-        about a jacket, to be found in the customer's orders)."""
+        about a jacket, to be found in the customer's orders) or describes an order by its amount or payment ("the
+        forty dollar order", `described.describes_order`)."""
         named = self.named_order_now()
         if named:
             return named
-        if names_a_product(text_words(self.text)) or relative_order(self.text) is not None:
+        if (
+            names_a_product(text_words(self.text))
+            or relative_order(self.text) is not None
+            or describes_order(self.text)
+        ):
             return None  # "the order before that one": found from the conversation's order, `anchor_order`
         return self.order_number()
 

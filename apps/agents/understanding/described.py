@@ -107,6 +107,14 @@ _PAID_WITH_RE = re.compile(
 )
 
 
+def describes_order(text: str) -> bool:
+    """Whether the message says which order it means by what the order is: an amount that names it ("the forty dollar
+    order") or how it was paid ("the one on my amex"). Such a description is resolved against the customer's orders,
+    never replaced by the order the conversation was on."""
+    plain = without_order_amounts(text)
+    return plain != text or _PAID_WITH_RE.search(plain) is not None
+
+
 def without_order_descriptions(text: str) -> str:
     """The text without what only says which order is meant: its amount ("my $145 order") and how it was paid ("the
     thing i paid for w paypal"). What is left is what the message asks about that order."""

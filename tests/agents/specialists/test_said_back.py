@@ -41,3 +41,21 @@ def test_an_item_their_last_order_does_not_hold_is_said_not_to_be_in_it(shop: Sh
     assert reply.startswith(f"Your last order, {shop.alice_shipped.number}, has no socks in it.")
     assert shop.alice_delivered.number in reply
     assert not ReturnRequest.objects.exists()
+
+
+def test_an_amount_near_none_of_their_orders_is_not_taken_as_the_order_the_conversation_is_on(
+    shop: Shop, use_model: Any, chat: Any
+) -> None:
+    from apps.agents.specialists.order.local import behaviour
+
+    # given the conversation is on alice's shipped order (68.00), then she describes an order by an amount
+    use_model("order", behaviour)
+    conversation = Conversation.objects.create(customer=shop.alice)
+    chat(conversation, f"where is {shop.alice_shipped.number}?")
+    # when
+    reply, _ = chat(conversation, "can i get the forty dollar order cancelled")
+    # then the amount fits none of her orders: said so, not answered about the order the conversation was on
+    assert reply.startswith("None of your recent orders comes to about $40.")
+    assert f"Order {shop.alice_shipped.number} is shipped" not in reply
+    shop.alice_pending.refresh_from_db()
+    assert shop.alice_pending.status == OrderStatus.PENDING
