@@ -144,7 +144,8 @@ def _score(asked: set[str], sentence: str, *, wants_number: bool = False) -> flo
 def _sentence_score(question: str, asked: set[str], unmatched: set[str], sentence: str, *, extra: float = 0.0) -> float:
     """`_score`, with the question's misspelt or shortened words and the kind of answer it asks for."""
     words = _words(sentence)
-    score = len(asked & {_stem(w) for w in words}) + loose_score(question, unmatched, words, sentence) + extra
+    stems = {_stem(w) for w in words}
+    score = len(asked & stems) + loose_score(question, unmatched, words | stems, sentence) + extra
     if not score:
         return 0.0
     return score - (1.0 if _ANAPHORIC_RE.match(sentence) else 0.0) - 0.02 * len(words)
@@ -161,7 +162,7 @@ def best_sentences(question: str, text: str, *, heading: str = "", limit: int = 
     sentences = [s for s in _units(text) if not _INSTRUCTION_RE.search(s)]
     # The question's words the section has nowhere: misspelt or shortened ("20 min", "adress"), matched loosely.
     in_section = {_stem(w) for s in sentences for w in _words(s)}
-    unmatched = {w for w in _words(question) if _stem(w) not in in_section}
+    unmatched = {_stem(w) for w in _words(question)} - in_section
     # Earlier sentences of a passage state its point; later ones qualify it. A section's first sentence answers
     # what its heading names: a question that names the heading ("what info do you keep" and "What we keep") asks it.
     named = HEADING_BONUS if asked & {_stem(w) for w in _words(heading)} else 0.0
