@@ -15,6 +15,7 @@ from typing import Any
 from pydantic_ai.messages import ModelResponse
 
 from apps.agents.specialists.help_sections import help_section, help_topic
+from apps.agents.specialists.help_sentences import HEADING_BONUS, excerpt_heading, loose_score
 from apps.agents.specialists.local_common import Turn, bullet, call, failure_reply, say
 from apps.agents.understanding.vocabulary import MATERIAL_WORDS
 
@@ -140,22 +141,43 @@ def _score(asked: set[str], sentence: str, *, wants_number: bool = False) -> flo
     return overlap + bonus - penalty - 0.02 * len(words)
 
 
+def _sentence_score(question: str, asked: set[str], unmatched: set[str], sentence: str, *, extra: float = 0.0) -> float:
+    """`_score`, with the question's misspelt or shortened words and the kind of answer it asks for."""
+    words = _words(sentence)
+    stems = {_stem(w) for w in words}
+    score = len(asked & stems) + loose_score(question, unmatched, words | stems, sentence) + extra
+    if not score:
+        return 0.0
+    return score - (1.0 if _ANAPHORIC_RE.match(sentence) else 0.0) - 0.02 * len(words)
+
+
 def _asked(question: str) -> set[str]:
     """The question's words, stemmed, with the materials it names by another word."""
     return {_stem(w) for w in _words(question) | set(materials_named(question))}
 
 
-def best_sentences(question: str, text: str, *, limit: int = MAX_SENTENCES) -> list[str]:
-    """The excerpt's sentences that answer the question best, in their original order."""
+def best_sentences(question: str, text: str, *, heading: str = "", limit: int = MAX_SENTENCES) -> list[str]:
+    """The excerpt's sentences that answer the question best, in their original order. `heading`: the section's."""
     asked = _asked(question)
-    wants_number = bool(_QUANTITY_QUESTION_RE.search(question))
     sentences = [s for s in _units(text) if not _INSTRUCTION_RE.search(s)]
-    # Earlier sentences of a passage state its point; later ones qualify it.
-    scored = [(_score(asked, s, wants_number=wants_number) - 0.05 * i, i, s) for i, s in enumerate(sentences)]
+    # The question's words the section has nowhere: misspelt or shortened ("20 min", "adress"), matched loosely.
+    in_section = {_stem(w) for s in sentences for w in _words(s)}
+    unmatched = {_stem(w) for w in _words(question)} - in_section
+    # Earlier sentences of a passage state its point; later ones qualify it. A section's first sentence answers
+    # what its heading names: a question that names the heading ("what info do you keep" and "What we keep") asks it.
+    named = HEADING_BONUS if asked & {_stem(w) for w in _words(heading)} else 0.0
+    scored = [
+        (_sentence_score(question, asked, unmatched, s, extra=named if i == 0 else 0.0) - 0.05 * i, i, s)
+        for i, s in enumerate(sentences)
+    ]
     chosen = sorted((s for s in scored if s[0] > 0), key=lambda s: (-s[0], s[1]))[:limit]
     if not chosen and sentences:
         chosen = [(0.0, 0, sentences[0])]
     return [s for _, _, s in sorted(chosen, key=lambda s: s[1])]
+
+
+def _excerpt_sentences(question: str, excerpt: dict[str, Any], *, limit: int = MAX_SENTENCES) -> list[str]:
+    return best_sentences(question, excerpt["text"], heading=excerpt_heading(excerpt), limit=limit)
 
 
 def _with_short_followers(sentences: list[str], text: str) -> list[str]:
@@ -308,7 +330,7 @@ def _each_question(t: Turn, results: list[dict[str, Any]]) -> list[str]:
         question = str(data.get("query") or t.text)
         top = max(excerpts, key=lambda e: excerpt_fit(question, e))
         quoted.add(top["chunk_id"])
-        answers.append(" ".join(best_sentences(question, top["text"], limit=2)) + f" [{top['id']}]")
+        answers.append(" ".join(_excerpt_sentences(question, top, limit=2)) + f" [{top['id']}]")
     return answers if len(answers) >= 2 else []
 
 
@@ -407,7 +429,7 @@ def _answer(t: Turn, data: dict[str, Any], *, question: str = "") -> ModelRespon
         )
     ranked = sorted(excerpts, key=lambda e: -excerpt_fit(question, e))
     top = ranked[0]
-    sentences = best_sentences(question, top["text"])
+    sentences = _excerpt_sentences(question, top)
     sentences = _with_short_followers(sentences, top["text"])
     # The numbers say which excerpts the answer quotes: the customer sees those listed as its sources.
     answer = " ".join(sentences) + f" [{top['id']}]"
@@ -420,7 +442,7 @@ def _answer(t: Turn, data: dict[str, Any], *, question: str = "") -> ModelRespon
             and fit >= 0.6 * excerpt_fit(question, top)
             and _names_section(question, other, top)
         ):
-            extra = [s for s in best_sentences(question, other["text"], limit=1) if s not in sentences]
+            extra = [s for s in _excerpt_sentences(question, other, limit=1) if s not in sentences]
             if extra:
                 answer += f" {extra[0]} [{other['id']}]"
     return say(answer, "Is there anything else I can help with?")

@@ -19,6 +19,7 @@ from apps.agents.specialists.help_center_local import (
     focused_queries,
     whole_page_asked,
 )
+from apps.agents.specialists.help_sentences import fuzzy_matches
 from apps.knowledge.models import UnansweredQuestion
 from apps.knowledge.selectors import RetrievedChunk
 
@@ -213,6 +214,54 @@ def test_another_way_is_not_quoted_before_the_main_one():
     assert best_sentences("how do i get off the newsletter", text) == [
         "Every newsletter has an Unsubscribe link at the bottom: one click and you are removed."
     ]
+
+
+def test_a_frequency_is_quoted_for_a_how_often_question_that_shares_no_word_with_it():
+    # given a section whose frequency sentence shares no word with the question
+    text = (
+        "Join the club from the footer of the site. "
+        "Members get early access to sales, at most twice a month. "
+        "The club is free to join."
+    )
+
+    # when / then
+    assert "twice a month" in " ".join(best_sentences("if i join the club how often do u message me", text))
+
+
+def test_a_shortened_or_misspelt_word_of_the_question_matches_the_sections_word():
+    # given a section whose last sentence is reached only through "mins"
+    text = (
+        "Open the settings page and choose Devices. "
+        "Pair the scale with the app using the code on its base. "
+        "Wait up to 15 minutes for the first reading to appear."
+    )
+
+    # when
+    chosen = best_sentences("i paired it 20 mins ago, the screen is still blank", text)
+
+    # then: "mins" begins "minutes"; "adress" is one letter from "address"; "adres" is too short to be a misspelling
+    assert chosen == [
+        "Pair the scale with the app using the code on its base.",
+        "Wait up to 15 minutes for the first reading to appear.",
+    ]
+    assert fuzzy_matches({"adress"}, {"address"}) == 1
+    assert fuzzy_matches({"adres"}, {"dress"}) == 0
+
+
+def test_the_first_sentence_answers_a_question_that_names_the_sections_heading():
+    # given a section that opens on a list sharing no word with the question, which its heading names
+    text = "Your loyalty points, your wish list and your saved sizes. We keep card details only as the last digits."
+
+    # when
+    with_heading = best_sentences("what info do you keep about me", text, heading="What we keep")
+    without = best_sentences("what info do you keep about me", text)
+
+    # then
+    assert with_heading == [
+        "Your loyalty points, your wish list and your saved sizes.",
+        "We keep card details only as the last digits.",
+    ]
+    assert without == ["We keep card details only as the last digits."]
 
 
 @pytest.fixture
