@@ -30,7 +30,7 @@ from apps.agents.understanding.language import read_message
 
 CONTACT_INTENT = "contact_question"
 # The route that answers a question about how to reach the shop: the help center's contact page.
-_CONTACT_ROUTE = "faq"
+CONTACT_ROUTE = "faq"
 
 # A clause must be this surely `human` (and ask for a person) to outweigh the whole message.
 PERSON_CLAUSE_CONFIDENCE = 0.95
@@ -97,7 +97,7 @@ def help_center_or_person(decision: RouteDecision, text: str) -> RouteDecision:
     if decision.route != HUMAN or not asks_how_to_reach(text):
         return decision
     return RouteDecision(
-        _CONTACT_ROUTE,
+        CONTACT_ROUTE,
         decision.confidence,
         decision.source,
         f"asks how to reach us: the help center answers ({decision.reason})",

@@ -36,3 +36,12 @@ def test_a_piece_asking_for_a_person_hands_the_message_to_a_person():
     assert turn is not None
     assert turn.asks_for_person is True
     assert turn.run == ()
+
+
+def test_a_piece_asking_how_to_reach_the_shop_is_the_help_centers_step_not_a_person():
+    # when
+    turn = plan_for_turn("where is TW-100003? and whats your support email")
+    # then: the tracking runs and the help center answers the contact question; nobody is asked for
+    assert turn is not None
+    assert turn.asks_for_person is False
+    assert [s.route for s in turn.run] == ["order", "faq"]
