@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from rapidfuzz.distance import OSA
+
 FUZZY_WEIGHT = 0.5
 ANSWER_TYPE_BONUS = 0.5
 HEADING_BONUS = 1.0
@@ -38,15 +40,7 @@ QUANTITY_RE = re.compile(
 
 def _one_edit(a: str, b: str) -> bool:
     """a and b differ by one inserted, deleted or replaced letter, or two swapped neighbours."""
-    if a == b or abs(len(a) - len(b)) > 1:
-        return False
-    if len(a) == len(b):
-        diff = [i for i in range(len(a)) if a[i] != b[i]]
-        return len(diff) == 1 or (
-            len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]
-        )
-    short, long = (a, b) if len(a) < len(b) else (b, a)
-    return any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+    return a != b and OSA.distance(a, b, score_cutoff=1) <= 1
 
 
 def fuzzy_matches(unmatched: set[str], words: set[str]) -> int:
