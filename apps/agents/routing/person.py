@@ -92,9 +92,14 @@ def asks_how_to_reach(text: str) -> bool:
     return detect_intent(HUMAN_INTENTS, read_message(text).english).intent == CONTACT_INTENT
 
 
+def reaches_help_center(route: str, text: str) -> bool:
+    """A message (or a piece of one) the router sent to `human` that asks how to reach us: the help center answers."""
+    return route == HUMAN and asks_how_to_reach(text)
+
+
 def help_center_or_person(decision: RouteDecision, text: str) -> RouteDecision:
     """The turn's route for a message the router sent to `human`: the help center when it asks how to reach us."""
-    if decision.route != HUMAN or not asks_how_to_reach(text):
+    if not reaches_help_center(decision.route, text):
         return decision
     return RouteDecision(
         CONTACT_ROUTE,

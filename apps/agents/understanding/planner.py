@@ -196,7 +196,7 @@ def route_pieces(pieces: Sequence[str], *, conversation: Any = None) -> list[tup
     a clause that surely asks for a person makes its piece `human`; with the conversation, a piece naming the
     session's own item is read as the router reads it, `own_item_verdicts`)."""
     from apps.agents.routing.classifier import get_classifier
-    from apps.agents.routing.person import CONTACT_ROUTE, PERSON_CLAUSE_CONFIDENCE, asks_how_to_reach
+    from apps.agents.routing.person import CONTACT_ROUTE, PERSON_CLAUSE_CONFIDENCE, reaches_help_center
     from apps.agents.routing.router import own_item_verdicts, settle_predictions
 
     texts = list(pieces)
@@ -205,7 +205,7 @@ def route_pieces(pieces: Sequence[str], *, conversation: Any = None) -> list[tup
     routed: list[tuple[Any, ...]] = []
     for text, s in zip(texts, settled, strict=True):
         asks_for_person = s.route == "human" and s.confidence >= PERSON_CLAUSE_CONFIDENCE and _asks_for_person(s)
-        if s.route == "human" and not asks_for_person and asks_how_to_reach(text):
+        if not asks_for_person and reaches_help_center(s.route, text):
             # "..., and whats your support email": the help center answers it, as the turn does for a whole
             # message (`person.help_center_or_person`); a person is not what the piece asks for
             routed.append((CONTACT_ROUTE, s.confidence, False))
