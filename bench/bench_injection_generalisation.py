@@ -1,20 +1,19 @@
 """Injection detector: recall on a writer it was never trained on (leave one written set out).
 
-Every written folder (`apps/guardrails/detector/data/written*/`, one per colleague who wrote
-attacks and look-alikes without reading the detector) is left out in turn: the detector is
-fitted and calibrated exactly as `manage.py train_injection_detector` does
-(`training.fit_and_calibrate`: the team's development split and every other writer's train
-files, thresholds set out of fold at the training budgets), then scored on all of the left-out
-writer's lines, train and held-out files alike. Printed per writer: attack recall and the
-false-positive rate on that writer's benign lines, as `input.injection` decides (rules, or the
-learned probability at its threshold), the learned detector alone, and the learned detector's
-recall at 2% and 5% false positives on the left-out benign lines (a threshold no training run
-could choose; it compares designs without the calibration's noise); then the mean over writers.
+Every written folder (`apps/guardrails/detector/data/written*/`, one per colleague who wrote attacks and
+look-alikes without reading the detector) is left out in turn: the detector is fitted and calibrated exactly
+as `manage.py train_injection_detector` does (`training.fit_and_calibrate`: the team's development split and
+every other writer's train files, C and threshold chosen by leaving each of the other writers out,
+operating_point.py), then scored on all of the left-out writer's lines, train and held-out files alike.
+Printed per writer: attack recall and the false-positive rate on that writer's benign lines, as
+`input.injection` decides (rules, or the learned probability at its threshold), the learned detector alone,
+and the learned detector's recall at 2% and 5% false positives on the left-out benign lines (a threshold no
+training run could choose; it compares designs without the calibration's noise); then the mean over writers.
 
 This is the figure "data the detector was not tuned on" means for the team: the held-out files
 of a writer whose train files were learned from share that writer's habits. Needs no shared
 data and no database. Embeddings are cached in var/cache (detector/cache.py); with a warm cache
-one writer left out costs about 4-5 fits (5 folds per C, then the final fit): minutes on the
+one writer left out costs one fit per other writer and C, then the final fit: tens of minutes on the
 shared host (the load average is printed). `--c 64` fixes C (the grid's usual choice) for
 quicker comparisons; by default the training grid is searched as training does.
 
@@ -48,7 +47,6 @@ from apps.guardrails.detector.cache import installed  # noqa: E402
 from apps.guardrails.detector.training import (  # noqa: E402
     C_GRID,
     CUSTOMER_FP_BUDGET,
-    FOLDS,
     Features,
     ViewMatrix,
     _is_customer,
@@ -93,7 +91,6 @@ def left_out_examples(folder: Path) -> list[ex.Example]:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--c", type=float, action="append", help="C to try (repeatable); default the training grid")
-    parser.add_argument("--folds", type=int, default=FOLDS)
     parser.add_argument("--only", action="append", help="left-out folder name(s); default every written folder")
     parser.add_argument("--weights", type=Path, help="score these trained weights instead of leaving sets out")
     parser.add_argument("--dump", type=Path, help="append every scored line (writer, file, family, scores) as JSON")
@@ -104,7 +101,7 @@ def main() -> int:
     folders = [d for d in ex.written_dirs() if not args.only or d.name in args.only]
     started = time.perf_counter()
     loads = [os.getloadavg()[0]]
-    progress(f"C grid {c_grid}, {args.folds} folds")
+    progress(f"C grid {c_grid}, one fold per other writer")
 
     development, _ = ex.split(ex.all_examples())
     with installed():
@@ -123,7 +120,7 @@ def main() -> int:
             )
             kept = [development[i] for i in keep]
             progress(f"{name}: fitting on {len(kept)} texts, scoring its {len(left_out)} lines")
-            fitted = fit_and_calibrate(kept, features.rows(keep), c_grid=c_grid, folds=args.folds)
+            fitted = fit_and_calibrate(kept, features.rows(keep), c_grid=c_grid)
             eval_texts = [e.text for e in left_out]
             learned = fitted.scores(ViewMatrix.of(eval_texts))
             attacks = np.array([e.label == ex.ATTACK for e in left_out])

@@ -1,20 +1,18 @@
 """Fitting and calibrating the learned detector (`manage.py train_injection_detector`).
 
 1. Split the examples (`examples.split`): 25% of every family is held out.
-2. On the development 75%, stratified 5-fold out-of-fold scores (each text scored
-   by its most suspicious view, as at run time) pick the regularisation C with the
-   best recall at the false-positive budget, then the threshold: the lowest that
-   keeps out-of-fold false positives within CUSTOMER_FP_BUDGET (0.5%) on customer
-   messages (the routing examples and the team's customer look-alikes: "ignore my
-   last message", "password reset", angry customers), within LOOKALIKE_FP_BUDGET
-   on general-assistant requests, role-play prompts and documents, and within
-   WRITTEN_FP_BUDGET on the written benign training examples. The neighbour features
-   (neighbours.py) of a fold's texts are read against that fold's training texts only. Each fit reads
-   the texts as written and, beside them, the views serving scores (_extra_view_rows): every view of a
-   benign text (a long message's sentences and chunks, a short one's sentences, its English reading) as
-   benign, and an attack's readings that say all it says (de-obfuscated, decoded, read into English) as
-   attacks; an attack's sentences are not known to be attacks and are left out. Chosen by leaving one
-   writer's set out (bench/bench_injection_generalisation.py; docs/guardrails.md, "Measuring").
+2. On the development 75%, leave-one-writer-out out-of-fold scores (operating_point.writer_folds: one fold
+   per writer of data/written*/, each with a stratified share of the team's texts; each text scored by its
+   most suspicious view, as at run time) for every C of the grid; operating_point.choose picks C and the
+   threshold: the lowest threshold that keeps out-of-fold false positives on customer messages (the routing
+   and intent examples and the team's customer look-alikes: "ignore my last message", "password reset",
+   angry customers) within 0.5% and the left-out writers' false positives on their benign look-alikes within
+   5% on average, and the C whose threshold gives the best mean recall on the left-out writers' attacks.
+   The neighbour features (neighbours.py) of a fold's texts are read against that fold's training texts only.
+   Each fit reads the texts as written and, beside them, the views serving scores (_extra_view_rows): every
+   view of a benign text (a long message's sentences and chunks, a short one's sentences, its English reading)
+   as benign, and an attack's readings that say all it says (de-obfuscated, decoded, read into English) as
+   attacks; an attack's sentences are not known to be attacks and are left out.
 3. Fit on all of the development set and report the held-out figures (the team's
    held-out quarter and the written held-out files), which were never used for any
    choice above.
@@ -30,6 +28,7 @@ import numpy as np
 
 from . import examples as ex
 from . import model as detector_model
+from . import operating_point
 from .model import (
     DENSE,
     EMBEDDING_DIMENSIONS,
@@ -46,12 +45,12 @@ from .model import (
 )
 from .neighbours import FEATURES as NEIGHBOUR_FEATURES
 from .neighbours import Reference, neighbour_features, save_reference
+from .operating_point import CUSTOMER_FP_BUDGET, WRITER_FP_BUDGET, Scored
 from .sketch import sketches
 from .weighting import text_weights
 
 SHAPE_START = EMBEDDING_DIMENSIONS + NEIGHBOUR_FEATURES
 C_GRID = (1.0, 4.0, 16.0, 64.0)
-FOLDS = 5
 # Benign families that are customer messages (with the routing examples): false positives
 # there block a real customer, so their budget is tight. The rest (general-assistant
 # requests, role-play prompts, documents) are deliberately hard look-alikes.
@@ -72,18 +71,6 @@ CUSTOMER_FAMILIES = frozenset(
         "customer_short_more",
     }
 )
-CUSTOMER_FP_BUDGET = 0.005
-# General-assistant requests, role-play and task prompts, documents: not what a shop's customers send
-# (documents and tool results have a floor of their own, detection.UNTRUSTED_LEARNED_FLOOR). At 5% this
-# budget set the threshold alone (out of fold 0.91-0.94 against 0.51-0.64 for customer messages) and
-# cost about 4 points of recall; at 10% the written look-alikes' budget below decides.
-LOOKALIKE_FP_BUDGET = 0.10
-# The written benign examples (data/written*/benign_train.txt) mix customer messages with trigger words,
-# other languages, creative requests and quoted documents: a budget between the two. Chosen by training
-# without one writer's examples and scoring that writer's (four writers, thresholds set out of fold on the
-# other three): from 2% to 3% the left-out writers' recall rose 0.812 -> 0.826 on average for 0.3 points of
-# false positives on their benign examples; to 5% only 0.004 more for 0.4 points more (docs/guardrails.md).
-WRITTEN_FP_BUDGET = 0.03
 SEED = 12
 PARALLEL_FITS = 4
 
@@ -92,6 +79,7 @@ PARALLEL_FITS = 4
 class TrainingResult:
     weights: Weights
     report: dict
+    scored: Scored | None = None  # the selection's out-of-fold scores (train_injection_detector --dump-scores)
 
 
 @dataclass(frozen=True)
@@ -305,34 +293,27 @@ class Fitted:
     c: float
     reference: Reference
     oof: np.ndarray
-    grid_report: dict[str, float]
+    grid_report: dict[str, float]  # mean left-out-writer recall at each C's threshold
+    scored: Scored | None = None  # every C's out-of-fold scores (operating_point)
+    selection: dict | None = None  # operating_point.report: the choice, every C's point, the nested check
 
     def scores(self, views: ViewMatrix) -> np.ndarray:
         return text_scores(self.coef, self.intercept, views, self.reference)
 
 
-def fit_and_calibrate(
-    development: list[ex.Example], features: Features, *, c_grid: Sequence[float] = C_GRID, folds: int = FOLDS
-) -> Fitted:
+def fit_and_calibrate(development: list[ex.Example], features: Features, *, c_grid: Sequence[float] = C_GRID) -> Fitted:
     """Steps 2 and 3 of the module docstring on these development examples (features: theirs, in order)."""
     from joblib import Parallel, delayed
-    from sklearn.model_selection import StratifiedKFold
 
     y = np.array([e.label for e in development])
-    families = [e.family for e in development]
-    customer = np.array([_is_customer(f) for f in families])
-    written = np.array([ex.is_written(f) for f in families])
     weights = text_weights(development)
     vectors, text_sketches, cheap_first, views = features.vectors, features.sketches, features.cheap, features.views
     shapes = features.shapes
     # Fitting uses each example as written (a long one truncated by the embedder); views are for scoring.
     reference = Reference.of(vectors, y, text_sketches)
 
-    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=SEED)
-    strata = [f"{e.label}:{e.family.split(':')[0]}" for e in development]
-    best: tuple[float, float, float, np.ndarray] | None = None  # recall, c, threshold, oof
-    grid_report: dict[str, float] = {}
-    splits = list(splitter.split(np.zeros(len(development)), strata))
+    _, splits = operating_point.writer_folds(development, seed=SEED)
+    folds = len(splits)
     # Every (C, fold) fit in parallel worker processes: on a shared host each gets its share of the CPU.
     fitted = Parallel(n_jobs=PARALLEL_FITS)(
         delayed(_fold_scores)(
@@ -341,22 +322,21 @@ def fit_and_calibrate(
         for c in c_grid
         for train_idx, test_idx in splits
     )
+    by_c: dict[float, np.ndarray] = {}
     for index, c in enumerate(c_grid):
         oof = np.zeros(len(development))
         for (_, test_idx), scores in zip(splits, fitted[index * folds : (index + 1) * folds], strict=True):
             oof[test_idx] = scores
-        benign = y == ex.BENIGN
-        threshold = max(
-            _threshold_for(oof[benign & customer], CUSTOMER_FP_BUDGET),
-            _threshold_for(oof[benign & ~customer & ~written], LOOKALIKE_FP_BUDGET),
-            _threshold_for(oof[benign & written], WRITTEN_FP_BUDGET),
-        )
-        recall = float((oof[y == ex.ATTACK] >= threshold).mean())
-        grid_report[str(c)] = round(recall, 3)
-        if best is None or recall > best[0]:
-            best = (recall, c, threshold, oof)
-    assert best is not None
-    _, c, threshold, oof = best
+        by_c[c] = oof
+    scored = Scored(
+        by_c=by_c,
+        labels=y,
+        customer=np.array([_is_customer(e.family) for e in development]),
+        writer=np.array([operating_point.writer_of(e.family) for e in development]),
+    )
+    chosen = operating_point.choose(scored)
+    selection = operating_point.report(scored, chosen)
+    c, threshold = chosen["C"], chosen["threshold"]
     fitting, labels, owners = _fitting_with_views(vectors, text_sketches, shapes, cheap_first, y, views, reference)
     model = _fit(fitting, labels, c, weights[owners])
     return Fitted(
@@ -365,8 +345,10 @@ def fit_and_calibrate(
         threshold=threshold,
         c=c,
         reference=reference,
-        oof=oof,
-        grid_report=grid_report,
+        oof=by_c[c],
+        grid_report={k: v["mean_writer_recall"] for k, v in selection["by_C"].items()},
+        scored=scored,
+        selection=selection,
     )
 
 
@@ -386,12 +368,12 @@ def train() -> TrainingResult:
         "sklearn": sklearn.__version__,
         "C": fitted.c,
         "customer_fp_budget": CUSTOMER_FP_BUDGET,
-        "lookalike_fp_budget": LOOKALIKE_FP_BUDGET,
-        "written_fp_budget": WRITTEN_FP_BUDGET,
+        "writer_fp_budget": WRITER_FP_BUDGET,
         "split_seed": ex.SPLIT_SEED,
         "development": len(development),
         "held_out": len(held_out),
-        "oof_recall_by_C": fitted.grid_report,
+        "lowo_recall_by_C": fitted.grid_report,
+        "operating_point": fitted.selection,
         "oof": evaluate(fitted.oof, y, families, threshold),
     }
     weights = Weights(
@@ -415,7 +397,7 @@ def train() -> TrainingResult:
             threshold,
         )
     meta["seconds"] = round(time.perf_counter() - started, 1)
-    return TrainingResult(weights=weights, report=meta)
+    return TrainingResult(weights=weights, report=meta, scored=fitted.scored)
 
 
 def save(weights: Weights, path) -> None:

@@ -15,8 +15,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--dry-run", action="store_true", help="Report the figures without writing weights.")
+        parser.add_argument(
+            "--dump-scores",
+            metavar="PATH",
+            help="Also write every C's leave-one-writer-out scores, labels and writers (npz) for analysis.",
+        )
 
-    def handle(self, *args, dry_run: bool = False, **options) -> None:
+    def handle(self, *args, dry_run: bool = False, dump_scores: str | None = None, **options) -> None:
         from apps.guardrails.detector.cache import installed
         from apps.guardrails.detector.model import WEIGHTS_PATH
         from apps.guardrails.detector.training import save, train
@@ -25,6 +30,17 @@ class Command(BaseCommand):
         with installed():
             result = train()
         self.stdout.write(json.dumps(result.report, indent=2))
+        if dump_scores:
+            import numpy as np
+
+            scored = result.scored
+            np.savez(
+                dump_scores,
+                **{f"c_{c:g}": scores for c, scores in scored.by_c.items()},
+                labels=scored.labels,
+                customer=scored.customer,
+                writer=scored.writer,
+            )
         if not dry_run:
             save(result.weights, WEIGHTS_PATH)
             self.stdout.write(f"wrote {WEIGHTS_PATH} and the neighbours' reference beside it")
