@@ -46,7 +46,7 @@ from apps.agents.turn_state import conversation_lock, customer_message, customer
 from apps.agents.understanding.language import read_message
 from apps.agents.understanding.planner import split_pieces
 from apps.agents.understanding.prefetch import prefetch_turn_embeddings
-from apps.agents.understanding.turn_plan import PLAN_EARLIER, TurnPlan, earlier_steps, plan_for_turn
+from apps.agents.understanding.turn_plan import PLAN_EARLIER, PLAN_MESSAGE, TurnPlan, earlier_steps, plan_for_turn
 from apps.conversations import events
 from apps.conversations.models import Message, MessageRole, MessageStatus
 from apps.conversations.services import conversation_route_set, message_create
@@ -291,12 +291,14 @@ def _planned_turn(deps: SupportDeps, planned: TurnPlan, context: Any) -> TurnOut
         deps.trace.add(SpanKind.ROUTING, "specialist", agent=spec.name, prompt_version=spec.version, step=index)
         deps.facts["customer_text"] = step.text  # the local model reads this step's part of the message
         deps.facts[PLAN_EARLIER] = earlier_steps(planned.run, index - 1)  # "..., can you send it to": the step before
+        deps.facts[PLAN_MESSAGE] = planned.plan.text
         try:
             parts.append(specialist_run(deps, spec, step.text, context))
         except TurnBudgetExhausted as exc:
             return _budget_handoff(deps, str(exc))
         finally:
             deps.facts["customer_text"], deps.facts[PLAN_EARLIER] = planned.plan.text, []
+            deps.facts.pop(PLAN_MESSAGE, None)
         held.extend((len(parts) - 1, s) for s in deps.facts.get(HELD_WRITES, [])[before:])
         if deps.handoff_reason:
             break  # a person takes over: the rest of the plan is theirs

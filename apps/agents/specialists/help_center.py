@@ -17,6 +17,7 @@ from django.conf import settings
 from pydantic_ai import RunContext
 
 from apps.agents.deps import KnowledgeSearch, SupportDeps
+from apps.agents.specialists.help_sentences import stems
 from apps.agents.tool_results import ErrorCode
 from apps.agents.tools import read_tool
 from apps.core.errors import ApplicationError
@@ -44,7 +45,7 @@ def search_knowledge(ctx: RunContext[SupportDeps], query: str, page_of: int = 0)
     if page_of:
         return _whole_page(ctx, query, page_of)
     chunks = knowledge_search(query=query, k=settings.SPECIALISTS_FAQ_TOP_K)
-    relevant = relevant_chunks(chunks)
+    relevant = relevant_chunks(chunks, query)
     ctx.deps.searches.append(
         KnowledgeSearch(asked=ctx.deps.text, query=query, answered=bool(relevant), best_score=_best_score(chunks))
     )
@@ -96,14 +97,19 @@ CLEAR_THRESHOLD = 0.8
 CLEAR_MARGIN = 0.1
 
 
-def relevant_chunks(chunks: list[RetrievedChunk]) -> list[RetrievedChunk]:
+def relevant_chunks(chunks: list[RetrievedChunk], query: str = "") -> list[RetrievedChunk]:
     """The excerpts an answer may stand on: the answerable ones, else the best one's page when the best comes near
     the threshold and its page holds at least two of the results (then its sections not far below it), else the
     best one alone when it comes within 0.8 of the threshold and leads the next by a tenth of the threshold."""
     relevant = [c for c in chunks if c.answerable]
-    if relevant or not chunks:
+    if not chunks:
         return relevant
     top = chunks[0]
+    if relevant:
+        # A section of the best page that the question names by its heading, found not far below the threshold, stays
+        # in the choice: its text may share fewer words with the question than a neighbour's ("whats your support
+        # email": the Email section, which gives the address, scores below Phone's "write to us ... by email").
+        return [c for c in chunks if c.answerable or _named_sibling(c, top, query)]
     if top.threshold <= 0:
         return []
     page = [c for c in chunks if c.document_id == top.document_id]
@@ -113,6 +119,14 @@ def relevant_chunks(chunks: list[RetrievedChunk]) -> list[RetrievedChunk]:
     if top.score >= CLEAR_THRESHOLD * top.threshold and top.score - runner_up >= CLEAR_MARGIN * top.threshold:
         return [top]
     return []
+
+
+def _named_sibling(chunk: RetrievedChunk, top: RetrievedChunk, query: str) -> bool:
+    """A section of the top excerpt's page, not far below the threshold, whose own heading the query names."""
+    if chunk.document_id != top.document_id or chunk.score < SIBLING_THRESHOLD * chunk.threshold:
+        return False
+    heading = chunk.heading_path[-1] if len(chunk.heading_path) > 1 else ""
+    return bool(stems(heading) & stems(query))
 
 
 def _whole_page(ctx: RunContext[SupportDeps], query: str, chunk_id: int) -> dict[str, Any]:
@@ -161,6 +175,8 @@ def _excerpt(ctx: RunContext[SupportDeps], chunk: RetrievedChunk, number: int) -
     return {
         **citation,
         "similarity": round(chunk.similarity or 0.0, 3),
+        # The search's fused score against the answer threshold (1.0: at it; 0 for a section read by `page_of`).
+        "relevance": round(chunk.score / chunk.threshold, 3) if chunk.threshold > 0 else 0.0,
         "flagged_as_injection": verdict.tripped,
         "text": chunk.text[:EXCERPT_CHARS],
     }

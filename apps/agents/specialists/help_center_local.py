@@ -14,9 +14,13 @@ from typing import Any
 
 from pydantic_ai.messages import ModelResponse
 
-from apps.agents.specialists.help_sections import help_section, help_topic
+from apps.agents.specialists.help_sections import HelpSection, help_section, help_topic
 from apps.agents.specialists.help_sentences import HEADING_BONUS, excerpt_heading, loose_score
+from apps.agents.specialists.help_sentences import WORD_RE as _WORD_RE
+from apps.agents.specialists.help_sentences import stem as _stem
+from apps.agents.specialists.help_sentences import words as _words
 from apps.agents.specialists.local_common import Turn, bullet, call, failure_reply, say
+from apps.agents.understanding.turn_plan import PLAN_MESSAGE
 from apps.agents.understanding.vocabulary import MATERIAL_WORDS
 
 MAX_SENTENCES = 3
@@ -24,59 +28,6 @@ MAX_SENTENCES = 3
 # after a quoted one completes it ("... by writing to us from your account's address." "We answer within 30 days.").
 SHORT_SECTION = 3
 SHORT_FOLLOWER_WORDS = 8
-_STOP = frozenset(
-    {
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "can",
-        "do",
-        "does",
-        "for",
-        "from",
-        "have",
-        "how",
-        "i",
-        "if",
-        "in",
-        "is",
-        "it",
-        "my",
-        "of",
-        "on",
-        "or",
-        "the",
-        "to",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "why",
-        "will",
-        "with",
-        "you",
-        "your",
-        "me",
-        "we",
-        "our",
-        "us",
-        "this",
-        "that",
-        "there",
-        "any",
-        "about",
-        "get",
-        "much",
-        "many",
-        "long",
-    }
-)
-_WORD_RE = re.compile(r"[a-z0-9]+")
 _SENTENCE_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])|\n+")
 _INSTRUCTION_RE = re.compile(
     r"\b(?:ignore|disregard|forget)\b.{0,40}\b(?:instructions?|rules?|prompt|previous|above)\b|"
@@ -85,17 +36,6 @@ _INSTRUCTION_RE = re.compile(
     r"\b(?:issue|grant|approve|process)\b.{0,30}\brefunds?\b.{0,40}\b(?:immediately|automatically|without)\b",
     re.IGNORECASE,
 )
-
-
-def _words(text: str) -> set[str]:
-    return {w for w in _WORD_RE.findall(text.lower()) if w not in _STOP and len(w) > 1}
-
-
-def _stem(word: str) -> str:
-    for suffix in ("ing", "ed", "es", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
 
 
 def _units(text: str) -> list[str]:
@@ -193,8 +133,14 @@ def _with_short_followers(sentences: list[str], text: str) -> list[str]:
     return kept if kept else sentences
 
 
+# How much the search's own score (its fused similarity and BM25, against the answer threshold) weighs in the choice
+# of the excerpt that answers, beside the words shared: 2 answered 2 more of the 61 tuning questions of
+# bench/bench_faq_answers.py from the right section than 0 (the same as 4 and 6).
+RELEVANCE_WEIGHT = 2.0
+
+
 def excerpt_fit(question: str, excerpt: dict[str, Any]) -> float:
-    """How well an excerpt answers: its best sentence's overlap, its title's, and the search's similarity."""
+    """How well an excerpt answers: its best sentence's overlap, its title's, and the search's similarity and score."""
     asked = _asked(question)
     wants_number = bool(_QUANTITY_QUESTION_RE.search(question))
     units = [s for s in _units(excerpt["text"]) if not _INSTRUCTION_RE.search(s)]
@@ -202,7 +148,8 @@ def excerpt_fit(question: str, excerpt: dict[str, Any]) -> float:
     title = len(asked & {_stem(w) for w in _words(excerpt.get("section") or excerpt["title"])})
     # A document's opening section (its section is the title itself) says what the topic is.
     opening = 0.5 if excerpt.get("section") == excerpt["title"] else 0.0
-    return best + 1.5 * title + opening + 2.0 * float(excerpt.get("similarity") or 0.0)
+    searched = 2.0 * float(excerpt.get("similarity") or 0.0) + RELEVANCE_WEIGHT * float(excerpt.get("relevance") or 0.0)
+    return best + 1.5 * title + opening + searched
 
 
 _CLAUSE_RE = re.compile(r"(?<=[,;.!?])\s+")
@@ -268,7 +215,11 @@ def behaviour_steps(t: Turn) -> ModelResponse:
             # "what is your return policy?": the page's every section answers it, not only the best-ranked few.
             return call(("search_knowledge", {"query": search_query(t.text)[:500], "page_of": page["chunk_id"]}))
     found = bool(searches[0].data.get("excerpts"))
-    section = None if found else help_section(search_query(t.text))
+    # The help-topic reader (precision 0.95) is asked unless the customer's words reached the answer threshold: a near
+    # miss kept for want of better ("do you deliver to germany": "Tracking says delivered") yields to the section it
+    # is sure of.
+    answered = any(float(e.get("relevance") or 0.0) >= 1.0 for e in searches[0].data.get("excerpts") or [])
+    section = None if answered else _section_asked(t)
     if searches[-1].data.get("page"):
         return _page_answer(t, searches[-1].data, question=_with_section(t.text, section))
     if section is not None and len(searches) >= 2 and searches[-1].data.get("query") == section.query:
@@ -376,6 +327,17 @@ def whole_page_asked(question: str, excerpts: list[dict[str, Any]]) -> dict[str,
     title = {_stem(w) for w in _words(top["title"])}
     topic = asked - {_stem(w) for w in _WHOLE_TOPIC}
     return top if topic and topic <= title else None
+
+
+def _section_asked(t: Turn) -> HelpSection | None:
+    """The section the help-topic reader is sure the message asks about; for a planned step's part of a message, read
+    with the rest of it when the part alone is unclear ("can i get the difference back?" after "the blanket i ordered
+    went on sale literally the day after")."""
+    section = help_section(search_query(t.text))
+    whole = str(t.facts.get(PLAN_MESSAGE) or "")
+    if section is None and whole and whole != t.text:
+        section = help_section(search_query(whole))
+    return section
 
 
 def _with_section(text: str, section: Any) -> str:

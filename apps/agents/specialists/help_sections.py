@@ -45,6 +45,8 @@ HELP_SECTIONS: dict[str, HelpSection] = {
     "return_fee": HelpSection("Return shipping fee"),
     "return_window": HelpSection("Return policy: return window", page="Return policy"),
     "warranty": HelpSection("Warranty against manufacturing defects", page="Warranty"),
+    "shipping_abroad": HelpSection("International shipping: countries we ship to"),
+    "payment_methods": HelpSection("Payment methods we accept", page="Payment methods"),
 }
 
 

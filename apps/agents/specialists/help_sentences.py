@@ -71,3 +71,77 @@ def loose_score(question: str, unmatched: set[str], words: set[str], sentence: s
 def excerpt_heading(excerpt: dict[str, Any]) -> str:
     """The excerpt's own section heading (its page's title for the page's opening)."""
     return str(excerpt.get("section") or excerpt.get("title") or "").split(" > ")[-1].strip()
+
+
+# -- the words a question and a section share ---------------------------------------------------------------
+STOP = frozenset(
+    {
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "can",
+        "do",
+        "does",
+        "for",
+        "from",
+        "have",
+        "how",
+        "i",
+        "if",
+        "in",
+        "is",
+        "it",
+        "my",
+        "of",
+        "on",
+        "or",
+        "the",
+        "to",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+        "me",
+        "we",
+        "our",
+        "us",
+        "this",
+        "that",
+        "there",
+        "any",
+        "about",
+        "get",
+        "much",
+        "many",
+        "long",
+    }
+)
+WORD_RE = re.compile(r"[a-z0-9]+")
+
+
+def words(text: str) -> set[str]:
+    return {w for w in WORD_RE.findall(text.lower()) if w not in STOP and len(w) > 1}
+
+
+def stem(word: str) -> str:
+    """The word without its ending, the same for "change", "changes", "changed" and "changing" ("chang")."""
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            word = word[: -len(suffix)]
+            break
+    return word[:-1] if word.endswith("e") and len(word) > 3 else word
+
+
+def stems(text: str) -> set[str]:
+    """The text's words (stop words left out), stemmed."""
+    return {stem(w) for w in words(text)}

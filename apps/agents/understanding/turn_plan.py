@@ -20,12 +20,15 @@ from apps.agents.routing.person import asks_how_to_reach
 from apps.agents.understanding.intents import SPECIALISTS
 from apps.agents.understanding.planner import Plan, Step, plan_message, refers_back, route_pieces, split_pieces
 
-__all__ = ["PLAN_EARLIER", "TurnPlan", "earlier_steps", "plan_for_turn"]
+__all__ = ["PLAN_EARLIER", "PLAN_MESSAGE", "TurnPlan", "earlier_steps", "plan_for_turn"]
 
 HUMAN = "human"
 # deps.facts key: the texts of the plan's earlier steps a step points back at (`planner.refers_back`), read by the local
 # model as said just before the step.
 PLAN_EARLIER = "plan_earlier"
+# deps.facts key: the whole message while one of its steps runs (the help center reads what a step's part of it is
+# about in the light of the rest: "the blanket went on sale the day after" + "can i get the difference back?").
+PLAN_MESSAGE = "plan_message"
 
 
 @dataclass(frozen=True)

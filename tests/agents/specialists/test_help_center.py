@@ -9,17 +9,21 @@ from typing import Any
 import pytest
 
 from apps.agents.deps import KnowledgeSearch
+from apps.agents.specialists import help_center_local
 from apps.agents.specialists.help_center import cited_sources, record_unanswered, relevant_chunks
 from apps.agents.specialists.help_center_local import (
     _answer,
     _best_search,
     _each_question,
     asked_questions,
+    behaviour_steps,
     best_sentences,
     focused_queries,
     whole_page_asked,
 )
-from apps.agents.specialists.help_sentences import fuzzy_matches
+from apps.agents.specialists.help_sections import HelpSection
+from apps.agents.specialists.help_sentences import fuzzy_matches, stem
+from apps.agents.specialists.local_common import ToolOutcome, Turn
 from apps.knowledge.models import UnansweredQuestion
 from apps.knowledge.selectors import RetrievedChunk
 
@@ -97,7 +101,9 @@ def test_the_clause_search_whose_excerpt_is_most_similar_answers_when_the_whole_
     assert _best_search([weak, strong]) is weak
 
 
-def _chunk(chunk_id: int, document_id: int, score: float, *, threshold: float = 0.5) -> RetrievedChunk:
+def _chunk(
+    chunk_id: int, document_id: int, score: float, *, threshold: float = 0.5, heading: str = ""
+) -> RetrievedChunk:
     return RetrievedChunk(
         chunk_id=chunk_id,
         text="text",
@@ -106,7 +112,7 @@ def _chunk(chunk_id: int, document_id: int, score: float, *, threshold: float = 
         document_title=f"Page {document_id}",
         source=f"https://shop.example/help/{document_id}",
         source_name="demo-kb",
-        heading_path=(),
+        heading_path=(f"Page {document_id}", heading) if heading else (),
         answerable=score >= threshold,
         threshold=threshold,
     )
@@ -118,6 +124,22 @@ def test_the_answerable_excerpts_are_relevant_and_nothing_else_is_added_to_them(
 
     # when / then
     assert [c.chunk_id for c in relevant_chunks(chunks)] == [1]
+
+
+def test_a_section_of_the_best_page_that_the_question_names_joins_the_answerable_ones_near_the_threshold():
+    # given the contact page: Phone reached the threshold (0.5), Email and Complaints came close, Hours too low
+    chunks = [
+        _chunk(1, 10, 0.57, heading="Phone"),
+        _chunk(2, 20, 0.52, heading="By email"),
+        _chunk(3, 10, 0.42, heading="Email"),
+        _chunk(4, 10, 0.41, heading="Complaints"),
+        _chunk(5, 10, 0.35, heading="Email addresses"),
+    ]
+
+    # when / then: the Email section, which the question names, is in the choice; another page's is not added
+    assert [c.chunk_id for c in relevant_chunks(chunks, "whats your support email")] == [1, 2, 3]
+    assert [c.chunk_id for c in relevant_chunks(chunks, "do you take complaints by phone")] == [1, 2, 4]
+    assert [c.chunk_id for c in relevant_chunks(chunks)] == [1, 2]
 
 
 def test_a_near_miss_answers_when_its_page_holds_another_result_and_alone_it_does_not():
@@ -144,6 +166,28 @@ def test_a_best_excerpt_clear_of_the_next_answers_alone_and_one_tied_or_too_low_
     assert relevant_chunks(tied) == []
     assert relevant_chunks(low) == []
     assert [c.chunk_id for c in relevant_chunks(clear[:1])] == [1]
+
+
+def test_the_search_score_and_the_words_choose_the_section_and_one_ending_of_a_word_matches_another():
+    # given the two sections of "Changing an order": the search ranks the items section far above the address one,
+    # which shares more words with the question
+    items = _excerpt(1, "Changing an order", "Changing an order > Items, sizes and quantities", "")
+    items["text"] = "Items can be changed only while the order is pending. Cancel the pending order and order again."
+    address = _excerpt(2, "Changing an order", "Changing an order > Delivery address", "")
+    address["text"] = (
+        "You can change the delivery address before it ships. Changing the address book in your account does not "
+        "change orders you have already placed: each order keeps the address it was placed with."
+    )
+    items["similarity"], items["relevance"] = 0.68, 1.41
+    address["similarity"], address["relevance"] = 0.5, 1.02
+    question = "can i change the size on an order i just placed"
+
+    # when
+    reply = _answer(_turn(question), {"excerpts": [address, items]})
+
+    # then
+    assert reply.parts[0].content.startswith("Items can be changed only while the order is pending.")
+    assert stem("change") == stem("changed") == stem("changing") == stem("changes") == "chang"
 
 
 def test_a_message_asking_two_questions_is_cut_into_them_and_one_question_is_not():
@@ -344,3 +388,53 @@ def test_the_help_topic_reader_names_the_section_a_question_asks_about_in_other_
     assert help_section("do i pay anything for the label if i send it back?").query == "Return shipping fee"
     assert help_section("if the kettle breaks in a year am i covered?").page == "Warranty"
     assert help_section("how do i reset my password?") is None
+    assert help_section("can you send the lamp to my sister in madrid?").query == (
+        "International shipping: countries we ship to"
+    )
+    assert help_section("is afterpay an option at checkout?").page == "Payment methods"
+
+
+def _searched(text: str, excerpts: list[dict], **facts: Any) -> Turn:
+    outcome = ToolOutcome(tool="search_knowledge", data={"query": text, "excerpts": excerpts})
+    return Turn(
+        text=text,
+        earlier=[],
+        last_reply="",
+        replies=[],
+        outcomes=[outcome],
+        called=[("search_knowledge", {"query": text})],
+        tools={"search_knowledge", "create_ticket"},
+        facts=facts,
+    )
+
+
+def test_a_near_miss_yields_to_the_section_the_reader_is_sure_of_and_a_step_is_read_with_its_message(monkeypatch):
+    # given a help-topic reader sure of two questions only: one about shipping abroad, one about a price drop
+    abroad = HelpSection("International shipping: countries we ship to")
+    dropped = HelpSection("Price dropped after I ordered")
+    sure = {
+        "do you deliver to germany": abroad,
+        "the blanket went on sale the day after. can i get the difference": dropped,
+    }
+    monkeypatch.setattr(help_center_local, "help_section", lambda text: sure.get(text.strip(" ?")))
+    near_miss = _excerpt(
+        1, "Tracking your order", "Tracking your order > Tracking says delivered", "Check with neighbours."
+    )
+    near_miss["relevance"] = 0.93
+    answered = {**near_miss, "relevance": 1.2}
+
+    # when: a near miss of the customer's words; the same excerpt reaching the threshold; a planned step's part
+    yielding = behaviour_steps(_searched("do you deliver to germany", [near_miss]))
+    standing = behaviour_steps(_searched("do you deliver to germany", [answered]))
+    step = behaviour_steps(
+        _searched(
+            "can i get the difference?",
+            [],
+            plan_message="the blanket went on sale the day after. can i get the difference?",
+        )
+    )
+
+    # then: the reader's section is searched by its name, unless the customer's words reached the threshold
+    assert [(p.tool_name, p.args_as_dict()) for p in yielding.parts] == [("search_knowledge", {"query": abroad.query})]
+    assert standing.parts[0].content.startswith("Check with neighbours.")
+    assert [(p.tool_name, p.args_as_dict()) for p in step.parts] == [("search_knowledge", {"query": dropped.query})]
