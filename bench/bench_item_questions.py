@@ -1,12 +1,14 @@
-"""A question about the customer's own item's size, colour or variant, end to end: share of replies naming it.
+"""Questions about the customer's own items, end to end: their size, colour or variant; a refund for an item whose
+return is already waiting.
 
 Plays `bench/item_questions/<portion>.yaml` (`heldout`: written before the code, never tuned on; `tuning`: the cases
 the code was read against), each case a one-turn scenario through the real turn (router, specialists, tools) on the
 benchmark database seeded with the demo shop dated today, in a transaction rolled back. A case passes when the reply
-contains every `contains` string (the item's variant) and nothing moved. `--failures` lists the tuning portion's
-wrong replies (never the held-out ones: those are measured, not read). Reads nothing from ../shared.
+contains every `contains` string (the item's variant, the waiting return's order), none of its `no_tools` ran and
+nothing moved. `--failures` lists the tuning portions' wrong replies (never the held-out ones: those are measured, not
+read). Reads nothing from ../shared.
 
-    python -m config.devstack bench bench/bench_item_questions.py [--portion heldout,tuning] [--failures]
+    python -m config.devstack bench bench/bench_item_questions.py [--portion heldout,waiting_return_tuning] [--failures]
 """
 
 import argparse
@@ -33,14 +35,15 @@ def _scenarios(portion: str) -> list:
     scenarios = []
     for index, case in enumerate(cases, start=1):
         who = {"guest": case["guest"]} if "guest" in case else {"customer": case["customer"]}
-        data = {**who, "turns": [{"say": case["say"], "reply_contains": case["contains"]}], "expect": {}}
+        turn = {"say": case["say"], "reply_contains": case["contains"], "no_tools": case.get("no_tools") or []}
+        data = {**who, "turns": [turn], "expect": {}}
         scenarios.append(parse(data, default_name=f"{portion}-{index}", portion=portion))
     return scenarios
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--portion", default="heldout,tuning")
+    parser.add_argument("--portion", default="heldout,tuning,waiting_return_heldout,waiting_return_tuning")
     parser.add_argument("--failures", action="store_true", help="list the tuning portion's wrong replies")
     args = parser.parse_args()
     prepare_demo_data()
@@ -52,11 +55,8 @@ def main() -> None:
         outcomes = run_suite(scenarios)
         seconds = time.perf_counter() - started
         passed = sum(o.passed for o in outcomes)
-        print(
-            f"{portion:8} {passed}/{len(outcomes)} replies name the item's variant "
-            f"({seconds:.1f}s, load {os.getloadavg()[0]:.1f})"
-        )
-        if args.failures and portion != "heldout":
+        print(f"{portion:8} {passed}/{len(outcomes)} replies right ({seconds:.1f}s, load {os.getloadavg()[0]:.1f})")
+        if args.failures and "heldout" not in portion:
             for o in outcomes:
                 if not o.passed:
                     turn = o.transcript[0] if o.transcript else None

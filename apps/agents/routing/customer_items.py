@@ -86,8 +86,9 @@ def own_item_question(text: str, conversation: Any, verdict: Prediction) -> Rout
     exchange, the size guide): the order specialist reads it from the order's lines."""
     if verdict.route == ORDER or conversation is None:
         return None
-    item = named_item(text, session_items(conversation))
-    if item is None or not asks_own_attribute(text):
+    items = session_items(conversation)
+    item = named_item(text, items)
+    if item is None or not asks_own_attribute(text, items):
         return None
     why = f"asks which variant of their {item.product} they ordered ({verdict.route} p={verdict.confidence:.2f})"
     return RouteDecision(ORDER, 1.0, "local", why)

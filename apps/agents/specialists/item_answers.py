@@ -42,8 +42,9 @@ def own_item_answer(t: Turn, listing: str, args: dict[str, Any]) -> ModelRespons
     if listed is None:
         return None if t.outcomes else call((listing, args))
     rows = {str(o.get("number")): o for o in listed.get("orders") or []}
-    asked = items_asked_about(t.text, facts_from_data(rows.values()))
-    if not asked:
+    orders = facts_from_data(rows.values())
+    asked = items_asked_about(t.text, orders)
+    if not asked or not asks_own_attribute(t.text, [item for order in orders for item in order.items]):
         return None
     lines = [_line(item, rows[order.number]) for order, item in asked]
     if len(lines) == 1:

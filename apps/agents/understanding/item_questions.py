@@ -11,16 +11,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from apps.agents.understanding.cues import HEAD_NOUN_SCORE, match_item, text_words
+from apps.agents.understanding.cues import (
+    HEAD_NOUN_SCORE,
+    ORDER_WORDS,
+    POINTING_WORDS,
+    item_words,
+    match_item,
+    text_words,
+)
 from apps.agents.understanding.intents import get_intent_classifier
 from apps.agents.understanding.order_facts import ItemFacts, OrderFacts
 
 OWN_ATTRIBUTE = "own_attribute"
 
 
-def asks_own_attribute(text: str) -> bool:
-    """Whether the message surely asks which size, colour or variant of an item the customer themselves ordered."""
-    if not text.strip():
+def asks_own_attribute(text: str, items: Sequence[ItemFacts] = ()) -> bool:
+    """Whether the message surely asks which size, colour or variant of an item the customer themselves ordered. A
+    message that only points at one of their `items` ("the blanket one", answering "which order?") asks nothing."""
+    if not text.strip() or _points_only(text, items):
         return False
     return get_intent_classifier("item_question").predict_one(text).intent == OWN_ATTRIBUTE
 
@@ -39,3 +47,9 @@ def items_asked_about(text: str, orders: Sequence[OrderFacts]) -> list[tuple[Ord
         return []
     best = max(score for score, _, _ in named)
     return [(order, item) for score, order, item in named if score == best]
+
+
+def _points_only(text: str, items: Sequence[ItemFacts]) -> bool:
+    naming = {word for item in items for word in item_words(text, item)}
+    rest = [w for w in text_words(text) if w not in naming]
+    return all(w in POINTING_WORDS or w in ORDER_WORDS or w.isdigit() for w in rest)

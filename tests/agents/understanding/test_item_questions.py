@@ -45,3 +45,10 @@ def test_nothing_of_theirs_named_is_no_item():
 )
 def test_whether_a_message_asks_which_variant_they_ordered(text, asks):
     assert asks_own_attribute(text) is asks
+
+
+def test_an_answer_that_only_points_at_their_item_asks_nothing():
+    # "the blanket one", answering "which order would you like to cancel?"
+    blanket = ItemFacts("Wool Throw Blanket", "Grey Check", "home")
+    assert asks_own_attribute("the blanket one", [blanket]) is False
+    assert asks_own_attribute("what colour was the blanket i ordered", [blanket]) is True
