@@ -35,15 +35,21 @@ def _scenarios(portion: str) -> list:
     scenarios = []
     for index, case in enumerate(cases, start=1):
         who = {"guest": case["guest"]} if "guest" in case else {"customer": case["customer"]}
-        turn = {"say": case["say"], "reply_contains": case["contains"], "no_tools": case.get("no_tools") or []}
-        data = {**who, "turns": [turn], "expect": {}}
+        if "turns" in case:  # a conversation, in the scenarios' own format
+            data = {**who, "turns": case["turns"], "expect": case.get("expect") or {}}
+        else:
+            turn = {"say": case["say"], "reply_contains": case["contains"], "no_tools": case.get("no_tools") or []}
+            data = {**who, "turns": [turn], "expect": {}}
         scenarios.append(parse(data, default_name=f"{portion}-{index}", portion=portion))
     return scenarios
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--portion", default="heldout,tuning,waiting_return_heldout,waiting_return_tuning")
+    parser.add_argument(
+        "--portion",
+        default="heldout,tuning,waiting_return_heldout,waiting_return_tuning,two_returns_heldout,two_returns_tuning",
+    )
     parser.add_argument("--failures", action="store_true", help="list the tuning portion's wrong replies")
     args = parser.parse_args()
     prepare_demo_data()
@@ -61,7 +67,7 @@ def main() -> None:
                 if not o.passed:
                     turn = o.transcript[0] if o.transcript else None
                     route, reply = (turn.route, turn.reply or "") if turn else ("-", o.error)
-                    print(f"  x {o.scenario.turns[0].say}\n    < [{route}] {reply[:300]}")
+                    print(f"  x {o.scenario.turns[0].say}\n    < [{route}] {reply[:300]}\n    {o.failures}")
 
 
 if __name__ == "__main__":
