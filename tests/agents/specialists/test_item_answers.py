@@ -14,18 +14,19 @@ from tests.agents.specialists.conftest import Shop
 def test_the_returns_specialist_answers_what_size_of_their_item_they_ordered_from_the_orders(
     shop: Shop, use_model: Any, chat: Any
 ) -> None:
-    # given bob's espresso machine (variant "M") was delivered; the router sent his question to returns
+    # given alice's hoodie (variant "M") is in a delivered order and a shipped one; the router sent her question to
+    # returns
     use_model("returns", registry.specialist_for("returns").local_behaviour)
-    conversation = Conversation.objects.create(customer=shop.bob)
+    conversation = Conversation.objects.create(customer=shop.alice)
     # when
-    reply, spans = chat(conversation, "which size did i get the espresso machine in? my wife says the big one")
-    # then the answer is read from his orders' lines, newest first; no eligibility check, no return
-    placed = {o.number: day(o.placed_at.date().isoformat()) for o in (shop.bob_pending, shop.bob_delivered)}
+    reply, spans = chat(conversation, "what size did i order the hoodie in? my wife says the big one")
+    # then the answer is read from her orders' lines, newest first; no eligibility check, no return
+    placed = {o.number: day(o.placed_at.date().isoformat()) for o in (shop.alice_shipped, shop.alice_delivered)}
     assert [s.name for s in spans] == ["list_returnable_orders"]
     assert reply == (
         "You ordered these:\n\n"
-        f"- the Espresso Machine in **M**: order TW-300002, placed {placed['TW-300002']}, pending\n"
-        f"- the Espresso Machine in **M**: order TW-300001, placed {placed['TW-300001']}, delivered"
+        f"- the Harbor Hoodie in **M**: order TW-200003, placed {placed['TW-200003']}, shipped\n"
+        f"- the Harbor Hoodie in **M**: order TW-200002, placed {placed['TW-200002']}, delivered"
     )
     assert not ReturnRequest.objects.exists()
 
