@@ -29,8 +29,8 @@ def test_prepare_router_skips_when_the_caches_match_the_examples(tmp_path: Path,
         *(f"intent classifier up to date ({p.name})" for p in intent_paths),
     ]
     # four specialists, confirmation, return reasons, return obstacles, return what-ifs, the human route, help topics,
-    # product kinds
-    assert len(intent_paths) == 11
+    # product kinds, item questions
+    assert len(intent_paths) == 12
     assert trained == []
 
 

@@ -26,6 +26,7 @@ from apps.agents.understanding.cues import (
     text_words,
 )
 from apps.agents.understanding.described import without_order_descriptions
+from apps.agents.understanding.item_questions import asks_own_attribute
 from apps.agents.understanding.order_facts import ItemFacts, order_facts_for_session
 
 _NEUTRAL_NOUN = "item"
@@ -77,6 +78,20 @@ def item_named_alone(text: str, conversation: Any, verdict: Prediction) -> Route
     if not points_at_own_order(text, conversation):
         return None
     return RouteDecision(ORDER, 1.0, "local", f"names only their own item ({verdict.route} p={verdict.confidence:.2f})")
+
+
+def own_item_question(text: str, conversation: Any, verdict: Prediction) -> RouteDecision | None:
+    """A question about which size, colour or variant of one of their own items the customer ordered ("what colour
+    did i choose for the apron?") is about their order, whatever the product or "choose" pulls it towards (an
+    exchange, the size guide): the order specialist reads it from the order's lines."""
+    if verdict.route == ORDER or conversation is None or not asks_own_attribute(text):
+        return None  # (the learned reader first: most messages ask something else, and their orders need a query)
+    items = session_items(conversation)
+    item = named_item(text, items)
+    if item is None or not asks_own_attribute(text, items):
+        return None
+    why = f"asks which variant of their {item.product} they ordered ({verdict.route} p={verdict.confidence:.2f})"
+    return RouteDecision(ORDER, 1.0, "local", why)
 
 
 def without_item(text: str, item: ItemFacts) -> str:

@@ -25,7 +25,12 @@ from pydantic import BaseModel, Field
 
 from apps.agents.routes import HUMAN, OUT_OF_SCOPE, ROUTES, SPECIALIST_ROUTES, HistoryTurn, RouteDecision, RouteName
 from apps.agents.routing.classifier import Prediction, best_in_scope, get_classifier
-from apps.agents.routing.customer_items import item_named_alone, points_at_own_order, reread_own_items
+from apps.agents.routing.customer_items import (
+    item_named_alone,
+    own_item_question,
+    points_at_own_order,
+    reread_own_items,
+)
 from apps.agents.routing.follow_up import (
     ANSWER_OUT_OF_SCOPE_CEILING,
     bot_just_asked,
@@ -296,6 +301,9 @@ def route_message(
     alone = None if local.route == HUMAN or sticky_route else item_named_alone(text, conversation, local)
     if alone is not None:
         return alone
+    attribute = None if local.route == HUMAN else own_item_question(reading.english, conversation, local)
+    if attribute is not None:
+        return attribute
     if local.confidence >= threshold:
         return RouteDecision(local.route, local.confidence, "local", local.reason)
 

@@ -167,3 +167,25 @@ def test_an_order_named_by_how_it_was_paid_is_routed_by_what_is_asked_about_it()
     # when / then: "paid for w paypal" says which order; "hasnt come" is what is asked
     text = "hey so the thing i paid for w paypal, the one that still hasnt come, whats going on with it"
     assert route_message(text, conversation=conversation, use_llm=False).route == "order"
+
+
+@pytest.mark.django_db
+def test_a_question_about_which_size_of_their_own_item_they_ordered_goes_to_the_order_specialist():
+    # given a customer whose trail runners are on their way, and a customer who bought none
+    alice, other = make_customer(), make_customer()
+    make_order(customer=alice, status=OrderStatus.SHIPPED, items=[(make_variant(name="Trail Runners"), 1)])
+    theirs = SimpleNamespace(customer=alice, current_route=None, verified_order=None)
+    not_theirs = SimpleNamespace(customer=other, current_route=None, verified_order=None)
+    text = "settle an argument for me: what size did i order the trail runners in? my husband swears i got a 9"
+
+    # when
+    decision = route_message(text, conversation=theirs, use_llm=False)
+
+    # then it is about her order (read from its lines), not an exchange; for someone who bought none it is not
+    assert decision.route == "order"
+    assert decision.reason.startswith("asks which variant of their Trail Runners they ordered (")
+    assert "asks which variant" not in route_message(text, conversation=not_theirs, use_llm=False).reason
+    assert (
+        "asks which variant"
+        not in route_message("can i swap the trail runners for a size 9?", conversation=theirs, use_llm=False).reason
+    )
