@@ -39,6 +39,7 @@ from apps.agents.registry import tool_get, write_tools
 from apps.agents.tools import ToolContext
 from apps.agents.understanding.planner import split_pieces
 from apps.core.errors import ApplicationError
+from apps.core.fixed_sql import model_columns, model_from_row
 from apps.observability.errors import capture_exception
 from apps.observability.models import SpanKind
 from apps.observability.recorder import summarize
@@ -73,12 +74,7 @@ def pending_action_resolve(*, deps: SupportDeps) -> Resolution | None:
         return None  # the common case, without opening a locking transaction
     now = timezone.now()
     with transaction.atomic():
-        actions = list(
-            PendingAction.objects.select_for_update()
-            .filter(conversation=deps.conversation, status=PendingActionStatus.PENDING)
-            .exclude(requested_in=deps.message)
-            .order_by("position", "id")
-        )
+        actions = _waiting_locked(deps)
         if not actions:
             return None
         decision = _decide(deps.text, actions)
@@ -161,6 +157,24 @@ _WAITING_SQL = (
 )
 
 
+# `PendingAction.objects.select_for_update().filter(conversation=..., status=PENDING).exclude(requested_in=message)
+# .order_by("position", "id")`, written once (`IS DISTINCT FROM` is the exclude's NULL handling, with or without a
+# message): the ORM's compile of it and of a save per decided action cost more CPU than the statements (issue 14).
+_LOCKED_SQL = (
+    f"SELECT {model_columns(PendingAction, 'p')} FROM {PendingAction._meta.db_table} p "  # noqa: S608 - constants
+    "WHERE p.conversation_id = %s AND p.status = %s AND p.requested_in_id IS DISTINCT FROM %s "
+    "ORDER BY p.position, p.id FOR UPDATE"
+)
+
+
+def _waiting_locked(deps: SupportDeps) -> list[PendingAction]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _LOCKED_SQL, [deps.conversation.pk, PendingActionStatus.PENDING, getattr(deps.message, "pk", None)]
+        )
+        return [model_from_row(PendingAction, row)[0] for row in cursor.fetchall()]
+
+
 def _decide(text: str, actions: list[PendingAction]) -> Confirmation:
     if len(actions) == 1:
         return classify_confirmation(text, tool_name=actions[0].tool_name)
@@ -170,13 +184,25 @@ def _decide(text: str, actions: list[PendingAction]) -> Confirmation:
 
 
 def _close(actions: list[PendingAction], status: str, *, result: str = "") -> None:
+    """`action.save(update_fields=[status, decided_by, decided_at, updated_at (, result)])` for every action, in one
+    UPDATE (the deciding turn set the same `decided_by` and `decided_at` on each)."""
+    if not actions:
+        return
+    now = timezone.now()
     for action in actions:
-        action.status = status
-        fields = ["status", "decided_by", "decided_at", "updated_at"]
-        if result:
-            action.result = result
-            fields.append("result")
-        action.save(update_fields=fields)
+        action.status, action.updated_at = status, now
+        action.result = result or action.result
+    first = actions[0]
+    values = [status, first.decided_by_id, first.decided_at, now]
+    sql = _CLOSE_SQL.format(result=", result = %s" if result else "")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*values, *([result] if result else []), [a.pk for a in actions]])
+
+
+_CLOSE_SQL = (
+    f"UPDATE {PendingAction._meta.db_table} SET status = %s, decided_by_id = %s, decided_at = %s, "  # noqa: S608
+    "updated_at = %s{result} WHERE id = ANY(%s)"
+)
 
 
 def _run(deps: SupportDeps, action: PendingAction) -> str:

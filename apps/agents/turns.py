@@ -49,7 +49,7 @@ from apps.agents.understanding.prefetch import prefetch_turn_embeddings
 from apps.agents.understanding.turn_plan import PLAN_EARLIER, PLAN_MESSAGE, TurnPlan, earlier_steps, plan_for_turn
 from apps.conversations import events
 from apps.conversations.models import Message, MessageRole, MessageStatus
-from apps.conversations.services import conversation_route_set, message_create
+from apps.conversations.services import conversation_route_set, message_store
 from apps.core.aio import use_thread_loop
 from apps.observability.errors import capture_exception
 from apps.observability.models import SpanKind, TraceStatus
@@ -386,7 +386,8 @@ def _deliver(deps: SupportDeps, message: Message, outcome: TurnOutcome) -> Messa
     if deps.trace.status == TraceStatus.OK:
         deps.trace.status = status
     with deps.trace.span(SpanKind.REPLY, outcome.agent or "assistant") as data:
-        reply = message_create(
+        # In the turn's write transaction (both callers hold it): no savepoint of its own, as `message_create` makes.
+        reply = message_store(
             conversation=deps.conversation,
             role=MessageRole.ASSISTANT,
             text=outcome.text,

@@ -64,7 +64,7 @@ class Conversation(TimeStampedModel):
     resolution_code = models.CharField(max_length=40, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     last_message_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    # The seq of its last message: the next one is counted here, under the row's lock (services._next_seq).
+    # The seq of its last message: the next one is counted here, under the row's lock (services.message_store).
     last_seq = models.PositiveIntegerField(default=0, editable=False)
     csat_score = models.PositiveSmallIntegerField(null=True, blank=True)
     csat_comment = models.TextField(blank=True)

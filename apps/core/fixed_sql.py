@@ -61,22 +61,36 @@ def model_from_row(model: type[M], row: Sequence[Any]) -> tuple[M | None, Sequen
 
 
 @cache
-def _insert_sql(model: type[Model]) -> tuple[str, tuple[Any, ...]]:
+def _insert_sql(
+    model: type[Model], with_sql: str = "", computed: tuple[tuple[str, str], ...] = ()
+) -> tuple[str, tuple[Any, ...]]:
+    expressions = dict(computed)
     fields = tuple(f for f in model._meta.concrete_fields if not f.primary_key)
     columns = ", ".join(f'"{f.column}"' for f in fields)
-    placeholders = ", ".join("%s" for _ in fields)
+    placeholders = ", ".join(expressions.get(f.attname, "%s") for f in fields)
     table = model._meta.db_table
-    pk = model._meta.pk.column
-    return f'INSERT INTO "{table}" ({columns}) VALUES ({placeholders}) RETURNING "{pk}"', fields  # noqa: S608
+    by_attname = {f.attname: f.column for f in fields}
+    returning = ", ".join(f'"{c}"' for c in (model._meta.pk.column, *(by_attname[a] for a in expressions)))
+    prefix = f"WITH {with_sql} " if with_sql else ""
+    bound = tuple(f for f in fields if f.attname not in expressions)
+    return f'{prefix}INSERT INTO "{table}" ({columns}) VALUES ({placeholders}) RETURNING {returning}', bound  # noqa: S608
 
 
-def model_insert(instance: Model) -> None:
+def model_insert(
+    instance: Model, *, with_sql: str = "", with_params: Sequence[Any] = (), computed: tuple[tuple[str, str], ...] = ()
+) -> None:
     """`instance.save()` of a new row (`save(force_insert=True)`) in one statement written once per model: the
-    fields' `pre_save` (auto_now) and `get_db_prep_save`, as the ORM's INSERT prepares them; sets the primary key."""
-    sql, fields = _insert_sql(type(instance))
+    fields' `pre_save` (auto_now) and `get_db_prep_save`, as the ORM's INSERT prepares them; sets the primary key.
+
+    `computed`: (attname, SQL expression) for columns whose value the statement computes (e.g. from `with_sql`, a
+    `WITH` clause run in the same statement with `with_params`); each is set on the instance from `RETURNING`."""
+    sql, fields = _insert_sql(type(instance), with_sql, computed)
     values = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
     with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        instance.pk = cursor.fetchone()[0]
+        cursor.execute(sql, [*with_params, *values])
+        row = cursor.fetchone()
+    instance.pk = row[0]
+    for (attname, _), value in zip(computed, row[1:], strict=True):
+        setattr(instance, attname, value)
     instance._state.adding = False
     instance._state.db = DEFAULT_DB_ALIAS

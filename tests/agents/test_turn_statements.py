@@ -30,7 +30,7 @@ def _statements(message: Message) -> list[str]:
     return [q["sql"][:100] for q in captured.captured_queries]
 
 
-def test_a_guest_turn_runs_seventeen_statements_plus_the_tests_savepoint(pushed: list, route_to: Any) -> None:
+def test_a_guest_turn_runs_fourteen_statements_plus_the_tests_savepoint(pushed: list, route_to: Any) -> None:
     # given a guest's question, a conversation without pending actions
     route_to("order")
     message = _guest_message("Where is my parcel?")
@@ -39,11 +39,12 @@ def test_a_guest_turn_runs_seventeen_statements_plus_the_tests_savepoint(pushed:
     statements = _statements(message)
 
     # then: message, lock, fresh state (with earlier waiting), budgets, pending, history, guardrail context;
-    # in the write transaction the route, the reply (savepoint, the seq counted with the last message time,
-    # insert, release), the answered mark, the trace (savepoint, the trace with its spans in one statement, release);
-    # unlock. The write transaction's BEGIN/COMMIT are not statements; inside the test's own transaction they are a
-    # SAVEPOINT and a RELEASE (+2). The guests' daily budgets are Redis counters, not statements.
-    assert len(statements) == 17 + 2, "\n".join(statements)
+    # in the write transaction the route, the reply (the seq counted with the last message time and the insert in
+    # one statement, no savepoint of its own), the answered mark, the trace (savepoint, the trace with its spans in
+    # one statement, release); unlock. The write transaction's BEGIN/COMMIT are not statements; inside the test's
+    # own transaction they are a SAVEPOINT and a RELEASE (+2). The guests' daily budgets are Redis counters, not
+    # statements.
+    assert len(statements) == 14 + 2, "\n".join(statements)
     assert Message.objects.get(in_reply_to=message).role == MessageRole.ASSISTANT
 
 

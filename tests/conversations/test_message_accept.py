@@ -32,11 +32,12 @@ def test_a_message_is_stored_in_one_transaction_and_pushed_without_an_attachment
         message, created = services.message_accept_customer(
             conversation=conversation, text="Do you ship to Norway?", client_message_id="c-1"
         )
-    # then: the conversation's row with the client-id lookup, then the seq and the insert in one transaction
-    # (no savepoint), and no attachment query at commit
+    # then: the conversation's row with the client-id lookup, then the seq and the insert in one statement (a
+    # transaction, no savepoint), and no attachment query at commit
     assert created is True
     statements = [q["sql"].split()[0] for q in queries.captured_queries]
-    assert statements == ["SELECT", "BEGIN", "UPDATE", "INSERT", "COMMIT"]
+    assert statements == ["SELECT", "BEGIN", "WITH", "COMMIT"]
+    assert "UPDATE conversations_conversation" in queries.captured_queries[2]["sql"]
     assert "attachment" not in " ".join(q["sql"] for q in queries.captured_queries)
     [(group, event)] = pushed
     assert group == events.conversation_group(conversation.public_id)

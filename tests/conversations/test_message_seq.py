@@ -1,4 +1,4 @@
-"""A conversation's messages are numbered 1, 2, 3... by a counter on its row (`services._next_seq`)."""
+"""A conversation's messages are numbered 1, 2, 3... by a counter on its row (`services.message_store`)."""
 
 from __future__ import annotations
 
