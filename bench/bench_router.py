@@ -7,7 +7,8 @@ Quality: every message through the classifier in batches (for a message with no
 current route, `route_message(text, use_llm=False)` returns exactly the
 classifier's answer, settled by `settle_predictions`). The router's own held-out fifth
 (`apps/agents/routing/heldout.yaml`) is reported apart the same way, and so are its held-out messages in other
-languages (`heldout_languages.yaml`, read through `apps.agents.understanding.language`).
+languages (`heldout_languages.yaml`, read through `apps.agents.understanding.language`), and its held-out
+boundaries (`heldout_boundaries.yaml`: other languages, capitals and anger, tasks that name the shop).
 Latency: `route_message` one message at a time,
 as a turn calls it, on a fixed sample. The classifier is trained on the team's examples
 only, never on this file.
@@ -171,6 +172,7 @@ def main() -> None:
     _own_heldout()
     _task_heldout()
     _own_heldout("heldout_languages.yaml", "other languages, never tuned on")
+    _own_heldout("heldout_boundaries.yaml", "boundaries (languages, capitals and anger, tasks naming the shop)")
 
     p50, p95 = statistics.median(latencies), _p(latencies, 0.95)
     print(f"latency per message ({len(latencies)} single calls): p50 {p50:.2f} ms  p95 {p95:.2f} ms")

@@ -123,7 +123,9 @@ def reread_own_items(
 ) -> list[Prediction]:
     """`settled` (the router's verdicts on `texts`), where an unsure or refusing one names the session's own item:
     the verdict `reread` gives the text with the item's words made neutral ("where's my item") when that is a
-    specialist and surer; a refusal that names their item goes to the likeliest specialist (`in_scope`) in any case.
+    specialist and surer; a refusal that names their item goes to the likeliest specialist (`in_scope`) unless the
+    message read without it is refused too: then the item was not what made it look foreign ("any good hiking
+    trails near savannah? wanna take my new item out" asks about trails, whatever it names).
     An unsure specialist verdict on a message naming an order by its amount or how it was paid is read again without
     them (`described.without_order_descriptions`: "whats going on with my $145 order" -> "whats going on with my
     order").
@@ -165,6 +167,6 @@ def reread_own_items(
             )
         ):
             out[i] = replace(verdict, reason=f"{verdict.reason} ({what}, read as {neutral[i]!r})")
-        elif before.route == OUT_OF_SCOPE and item is not None:
+        elif before.route == OUT_OF_SCOPE and item is not None and not (verdict and verdict.route == OUT_OF_SCOPE):
             out[i] = in_scope(raw[i], why=what)
     return out

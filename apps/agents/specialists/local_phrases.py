@@ -62,7 +62,9 @@ def wants_ticket(text: str) -> bool:
 
 
 def is_angry(text: str) -> bool:
-    return bool(_ANGER_RE.search(text)) or (sum(1 for c in text if c.isupper()) > 20 and text.upper() == text)
+    """Words of anger ("ridiculous", "fed up"). Capitals alone are not: "WHERE DO I CHANGE MY PASSWORD" asks a
+    question to answer, and a request for a person is an explicit one (`wants_human`), never an emotion."""
+    return bool(_ANGER_RE.search(text))
 
 
 # What may follow a thanks in a closing message ("thanks, that's all", "ok great thank you so much"): anything

@@ -189,3 +189,33 @@ def test_a_question_about_which_size_of_their_own_item_they_ordered_goes_to_the_
         "asks which variant"
         not in route_message("can i swap the trail runners for a size 9?", conversation=theirs, use_llm=False).reason
     )
+
+
+@pytest.mark.django_db
+def test_a_question_about_a_pastime_that_names_the_customers_own_item_is_still_declined():
+    # given a verified guest whose one order holds a water bottle
+    owner = make_customer()
+    order = make_order(customer=owner, status=OrderStatus.DELIVERED, items=[(make_variant(name="Insulated Bottle"), 1)])
+    guest = SimpleNamespace(customer=None, verified_order=order, current_route=None)
+
+    # when they ask about a place to take it, and where it is
+    pastime = route_message(
+        "any good kayaking spots near tampa? want to bring my new bottle along", conversation=guest, use_llm=False
+    )
+    parcel = route_message("wheres my bottle?? its been forever", conversation=guest, use_llm=False)
+
+    # then the question about places is declined (read without the bottle it is still no question for the shop),
+    # and the question about the bottle is not
+    assert pastime.route == OUT_OF_SCOPE
+    assert parcel.route == "order"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "could you help me write a complaint to my landlord, the roof has been leaking for weeks",
+        "any good kayaking spots near tampa? want to bring my new water bottle along",
+    ],
+)
+def test_a_complaint_to_someone_else_or_a_pastime_naming_a_product_is_out_of_scope(text):
+    assert route_message(text, use_llm=False).route == OUT_OF_SCOPE

@@ -9,6 +9,7 @@ from apps.agents.routing.classifier import Prediction, load_examples
 from apps.agents.routing.person import clauses, person_requested
 
 HELDOUT = Path(__file__).parents[3] / "apps/agents/routing/heldout.yaml"
+BOUNDARIES = HELDOUT.with_name("heldout_boundaries.yaml")
 
 
 @pytest.mark.parametrize(
@@ -126,3 +127,14 @@ def test_the_routers_held_out_fifth_is_never_trained_on():
     assert set(heldout) == set(ROUTES)
     assert not {str(t).lower() for texts in heldout.values() for t in texts} & training
     assert sum(len(texts) for texts in heldout.values()) >= 100
+
+
+def test_the_routers_held_out_boundaries_are_never_trained_on():
+    # given the router's training examples and its held-out boundary messages (languages, capitals, tasks)
+    training = {e.text.lower() for e in load_examples()}
+    heldout = yaml.safe_load(BOUNDARIES.read_text())["routes"]
+
+    # then none is trained on, and every route is held out
+    assert set(heldout) == set(ROUTES)
+    assert not {str(t).lower() for texts in heldout.values() for t in texts} & training
+    assert sum(len(texts) for texts in heldout.values()) >= 60

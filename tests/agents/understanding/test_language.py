@@ -16,10 +16,12 @@ from apps.agents.understanding.language import detect_language, gloss, glossarie
         ("wo ist meine Bestellung? ich brauche die Rechnung", "de", "where is my order? i need the invoice"),
         ("dov'è il mio zaino?", "it", "where is my backpack?"),
         ("quero devolver a minha caneca, chegou quebrada", "pt", "i want return my mug, arrived broken"),
+        ("gdzie jest moja paczka? zamówiłam ją tydzień temu", "pl", "where is my package? i ordered it week ago"),
+        ("chcę zwrócić kubek, przyszedł pęknięty", "pl", "i want return mug, arrived cracked"),
     ],
 )
 def test_a_message_in_another_language_is_read_through_its_glossary(text, language, english):
-    # given a message in Spanish, French, German, Italian or Portuguese
+    # given a message in Spanish, French, German, Italian, Portuguese or Polish
 
     # when the message is read
     reading = read_message(text)
@@ -82,7 +84,7 @@ def test_language_is_told_with_its_probability():
     assert spanish[0] == "es"
     assert spanish[1] > 0.98
     assert english[0] == "en"
-    assert english[1] > 0.99
+    assert english[1] > 0.97
 
 
 def test_every_glossary_says_in_its_language_that_the_reply_is_in_english(settings):
@@ -96,7 +98,7 @@ def test_every_glossary_says_in_its_language_that_the_reply_is_in_english(settin
     # then the note is French, and English messages have none
     assert note == "(Je vous réponds en anglais.)"
     assert read_message("where is my order?").note("agent") == ""
-    assert {g.language for g in glossaries().values()} == {"de", "es", "fr", "it", "pt"}
+    assert {g.language for g in glossaries().values()} == {"de", "es", "fr", "it", "pl", "pt"}
 
 
 def test_a_message_close_to_several_languages_is_read_by_the_glossary_that_knows_its_words():
