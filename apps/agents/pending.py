@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -176,11 +177,16 @@ def _waiting_locked(deps: SupportDeps) -> list[PendingAction]:
 
 
 def _decide(text: str, actions: list[PendingAction]) -> Confirmation:
-    if len(actions) == 1:
-        return classify_confirmation(text, tool_name=actions[0].tool_name)
     tools = write_tools()
-    verbs = tuple(v for a in actions if a.tool_name in tools for v in tools[a.tool_name].confirm_verbs)
+    verbs = tuple(v for a in actions if a.tool_name in tools for v in _verbs(tools[a.tool_name], a))
+    if len(actions) == 1:
+        return classify_confirmation(text, verbs=verbs)
     return classify_confirmation(text, verbs=verbs, together=True)
+
+
+def _verbs(spec: Any, action: PendingAction) -> tuple[str, ...]:
+    """The verbs a yes may restate for this call: its tool's, and those its arguments add (its outcome)."""
+    return spec.confirm_verbs + (spec.outcome_verbs(action.arguments or {}) if spec.outcome_verbs else ())
 
 
 def _close(actions: list[PendingAction], status: str, *, result: str = "") -> None:

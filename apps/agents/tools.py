@@ -88,6 +88,9 @@ class ToolSpec:
     done_message: Callable[[Any, dict[str, Any]], str] | None = None
     # write tools: the verbs a customer may restate in a yes ("yes, cancel it" confirms cancel_order).
     confirm_verbs: tuple[str, ...] = ()
+    # write tools: more verbs from the arguments, what this call's outcome is called ("refund" for a return that
+    # refunds, not for an exchange): "refund please, yes go ahead" confirms that call only.
+    outcome_verbs: Callable[[dict[str, Any]], tuple[str, ...]] | None = None
     max_retries: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
     # Given the arguments of every call to this tool in one model response, before any of them runs: warm what
@@ -226,11 +229,13 @@ def write_tool(
     precheck: Callable[..., Any] | None = None,
     done_message: Callable[[Any, dict[str, Any]], str] | None = None,
     confirm_verbs: tuple[str, ...] = (),
+    outcome_verbs: Callable[[dict[str, Any]], tuple[str, ...]] | None = None,
     **options: Any,
 ) -> Any:
     """Declare a tool that changes something: it runs only after the customer confirms on their next message.
 
-    `confirm_verbs`: the verbs of this action a customer may restate in their yes ("yes, cancel it").
+    `confirm_verbs`: the verbs of this action a customer may restate in their yes ("yes, cancel it");
+    `outcome_verbs`: more of them from a call's arguments (its outcome: "refund" for a return that refunds).
     """
 
     def declare(f: Callable[..., Any]) -> ToolSpec:
@@ -241,6 +246,7 @@ def write_tool(
             precheck=precheck,
             done_message=done_message,
             confirm_verbs=confirm_verbs,
+            outcome_verbs=outcome_verbs,
             **options,
         )
 

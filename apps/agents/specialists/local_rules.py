@@ -29,6 +29,7 @@ from apps.agents.specialists.local_common import (
 from apps.agents.specialists.local_phrases import is_angry, is_general_question, is_thanks, wants_human, wants_ticket
 from apps.agents.understanding.amounts import amounts_in
 from apps.agents.understanding.confirmation import Confirmation, classify_confirmation
+from apps.agents.understanding.cues import names_a_product, text_words
 from apps.agents.understanding.local_intents import (
     GENERAL,
     OWN_DATA_INTENTS,
@@ -192,6 +193,9 @@ def _policy_question(t: Turn, specialist: str) -> bool:
     return is_policy_question(specialist, t.text)
 
 
+# A question asked in the past ("how much was", "what did i pay", "what did it cost me"): about something that
+# happened, a purchase of the customer's, not the shop's rules.
+_PAST_RE = re.compile(r"\b(?:was|were|did|paid|cost me|charged)\b", re.IGNORECASE)
 _HOW_TO_RE = re.compile(r"^\W*(?:how|what|when|where|which|why|who)\b", re.IGNORECASE)
 
 
@@ -209,6 +213,16 @@ def _general_question(t: Turn, specialist: str) -> bool:
         # "what was the $237.30 charge?", "what happened with the order of 700,92 dollars?": a request of ours naming
         # an amount is about the customer's own orders and invoices, found by that amount
         return not (t.signed_in or t.guest_order)
+    if (
+        intent is not None
+        and (specialist, intent) not in POLICY_INTENTS
+        and _PAST_RE.search(t.text)
+        and names_a_product(text_words(t.text))
+        and (t.signed_in or t.guest_order)
+    ):
+        # "how much was each pack of socks before tax?": a request of ours asked in the past about a product is about
+        # the one the customer bought, and their orders answer it
+        return False
     if _HOW_TO_RE.match(t.text):
         return True  # "how do i send the return back?", "where do i drop it off?": instructions, not an action
     if intent is None:

@@ -132,6 +132,26 @@ _ORDER_PHRASE_BEFORE_RE = re.compile(
 )
 
 
+# "the 129.6 one", "that $71.28 charge": a figure the customer points at, after naming several. One decimal counts here
+# ("$129.6"): the "the ... one" around it makes it an amount, not a size or a version.
+_POINTED_RE = re.compile(
+    r"\b(?:the|that|this)\s+[$€£]?\s?(\d{1,6}(?:[.,]\d{1,2})?)\s?(?:dollars?|bucks|usd)?\s*"
+    r"(?:one|order|charge|payment|purchase|amount|transaction)\b",
+    re.I,
+)
+
+
+def amounts_pointed_at(text: str) -> list[Decimal]:
+    """The amounts the text points at as "the X one" / "that X charge" ("..., and the 129.6 one says declined")."""
+    found = []
+    for m in _POINTED_RE.finditer(spelled_numbers(text)):
+        try:
+            found.append(Decimal(m.group(1).replace(",", ".")))
+        except InvalidOperation:
+            continue
+    return found
+
+
 def without_order_amounts(text: str) -> str:
     """The text with each amount that names an order left out ("whats going on with my $145 order" -> "whats going on
     with my order"); an amount that is what the message asks about ("is the 71.28 already taken out?") stays."""

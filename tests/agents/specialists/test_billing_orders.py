@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from apps.agents.specialists.billing.methods import payment_line
 from apps.agents.specialists.billing.orders import invoice_orders, names_an_order
 from apps.agents.understanding.amounts import amounts_in
 from apps.agents.understanding.references import ResolutionKind, facts_from_data, resolve_order
@@ -93,3 +94,21 @@ def test_names_an_order_is_a_description_without_a_number(text: str, described: 
 )
 def test_a_bare_price_with_cents_is_an_amount_and_a_rate_is_not(text: str, amounts: list[Decimal]) -> None:
     assert amounts_in(text) == amounts
+
+
+def test_a_failed_payment_listed_says_why():
+    # given a payment that failed for insufficient funds
+    p = {
+        "order_number": "TW-100007",
+        "amount": "129.60",
+        "currency": "USD",
+        "status_label": "Failed",
+        "refunded_amount": "0.00",
+        "method": "Visa •••• 4242",
+        "date": "2026-12-07",
+        "failure_code": "insufficient_funds",
+    }
+    # when
+    line = payment_line(p)
+    # then
+    assert line == "TW-100007: $129.60 with Visa ending 4242 on December 7, 2026, **failed** (insufficient funds)"

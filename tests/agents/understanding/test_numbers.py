@@ -5,7 +5,13 @@ from decimal import Decimal
 
 import pytest
 
-from apps.agents.understanding.amounts import amount_bounds, amount_fits, amounts_hedged, amounts_in
+from apps.agents.understanding.amounts import (
+    amount_bounds,
+    amount_fits,
+    amounts_hedged,
+    amounts_in,
+    amounts_pointed_at,
+)
 from apps.agents.understanding.numbers import spelled_numbers
 from apps.agents.understanding.references import ItemFacts, OrderFacts, ResolutionKind, resolve_order
 
@@ -70,3 +76,12 @@ def test_an_amount_in_words_names_the_order_with_that_total():
     assert resolution.kind is ResolutionKind.UNIQUE
     assert resolution.numbers == ["TW-400002"]
     assert resolution.cues == ("amount: 48",)
+
+
+def test_the_amount_a_message_points_at_after_naming_several():
+    # given two figures, then "the 129.6 one" (one decimal: the "the ... one" makes it an amount)
+    text = "i see $71.28 and $129.6 on my visa, and the 129.6 one says declined?? what happened"
+    # when / then
+    assert amounts_pointed_at(text) == [Decimal("129.6")]
+    assert amounts_pointed_at("that $71.28 charge, what is it") == [Decimal("71.28")]
+    assert amounts_pointed_at("i paid 71.28 and 129.60 yesterday") == []

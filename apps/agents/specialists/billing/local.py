@@ -345,7 +345,7 @@ def _charges(t: Turn) -> ModelResponse:
     if isinstance(d, ModelResponse):
         return d
     cur = d["currency"]
-    lines = [f"{line['quantity']} x {line['name']}: {money(line['amount'], cur)}" for line in d["lines"]]
+    lines = [_charge_line(line, cur) for line in d["lines"]]
     lines.append(f"Shipping, {d['shipping_method']}: {money(d['shipping_fee'], cur)}")
     lines.append(f"Tax: {money(d['tax'], cur)}")
     paid = [_payment_line(p) for p in d["payments"]]
@@ -362,6 +362,14 @@ def _charges(t: Turn) -> ModelResponse:
     if len(captured) > 1:
         parts.append("There is more than one captured payment on this order; I can open a ticket to have it checked.")
     return say(*parts)
+
+
+def _charge_line(line: dict[str, Any], currency: str) -> str:
+    """ "2 x Merino Crew Socks (L/XL): $52.00 ($26.00 each, before tax)": a line of several gives the price of one."""
+    text = f"{line['quantity']} x {line['name']}: {money(line['amount'], currency)}"
+    if line["quantity"] > 1 and line.get("unit_price"):
+        text += f" ({money(line['unit_price'], currency)} each, before tax)"
+    return text
 
 
 def _payments(t: Turn) -> ModelResponse:

@@ -32,6 +32,8 @@ def payment_line(p: dict[str, Any], *, spelled: bool = True) -> str:
     method = f" with {label}" if p["method"] else ""
     amount = money(p["amount"], p["currency"])
     line = f"{p['order_number']}: {amount}{method} on {day(p['date'])}, **{p['status_label'].lower()}**"
+    if p.get("failure_code"):
+        line += f" ({p['failure_code'].replace('_', ' ')})"  # "failed (insufficient funds)": why, where it is listed
     if p["refunded_amount"] not in ("0", "0.00"):
         line += f" ({money(p['refunded_amount'], p['currency'])} refunded)"
     return line

@@ -15,7 +15,7 @@ from pydantic_ai.messages import ModelResponse
 
 from apps.agents.specialists.local_common import Turn, bullet, call, say
 from apps.agents.specialists.results import day, money
-from apps.agents.understanding.amounts import amounts_in
+from apps.agents.understanding.amounts import amounts_in, amounts_pointed_at
 from apps.agents.understanding.cues import LATEST_RE, OLDEST_RE, names_a_product, text_words
 from apps.agents.understanding.references import ResolutionKind, facts_from_data, resolve_in_context
 
@@ -107,5 +107,14 @@ def order_meant(
 def _exact_total(text: str, invoices: list[dict[str, Any]]) -> str | None:
     """The one order whose total is an amount with cents the message gives, else None."""
     cents = [a for a in amounts_in(text) if a != a.to_integral_value()]
-    fits = {i["order_number"] for i in invoices for a in cents if abs(Decimal(str(i["total"])) - a) < Decimal("0.005")}
+    fits = _totals_fitting(cents, invoices)
+    if len(fits) > 1:
+        # "$71.28 and $129.6, and the 129.6 one says declined": of several figures, the one the question points at
+        fits = _totals_fitting([a for a in amounts_pointed_at(text) if a in cents], invoices)
     return fits.pop() if len(fits) == 1 else None
+
+
+def _totals_fitting(amounts: list[Decimal], invoices: list[dict[str, Any]]) -> set[str]:
+    return {
+        i["order_number"] for i in invoices for a in amounts if abs(Decimal(str(i["total"])) - a) < Decimal("0.005")
+    }

@@ -159,7 +159,12 @@ def explain_charges(ctx: RunContext[SupportDeps], order_number: str) -> dict[str
         "order_number": order.number,
         "currency": order.currency,
         "lines": [
-            {"name": serialize.item_label(i), "quantity": i.quantity, "amount": str(i.line_total)}
+            {
+                "name": serialize.item_label(i),
+                "quantity": i.quantity,
+                "unit_price": str(i.unit_price),
+                "amount": str(i.line_total),
+            }
             for i in order.items.all()
         ],
         "subtotal": str(order.subtotal),

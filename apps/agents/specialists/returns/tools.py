@@ -180,12 +180,18 @@ def _return_done(result: Any, args: dict[str, Any]) -> str:
     )
 
 
+def _return_outcome(args: dict[str, Any]) -> tuple[str, ...]:
+    """A return refunds unless it is an exchange: "refund please, not another one. yes go ahead" confirms it."""
+    return () if args.get("exchange_for") else ("refund",)
+
+
 @write_tool(
     summary=_return_summary,
     precheck=_return_precheck,
     done_message=_return_done,
     # "ok go ahead and send me the label", "yes, return it": what a return is, said back
     confirm_verbs=("create", "open", "start", "book", "file", "make", "return", "send", "exchange"),
+    outcome_verbs=_return_outcome,
 )
 def create_return(
     ctx: RunContext[SupportDeps],
