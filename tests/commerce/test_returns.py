@@ -483,3 +483,21 @@ def test_eligibility_for_a_closed_or_foreign_return_is_refused():
     # then
     assert (closed.eligible, closed.reasons[0].code, closed.refundable_amount) == (False, "return_closed", Decimal("0"))
     assert (elsewhere.eligible, elsewhere.reasons[0].code) == (False, "return_not_for_order")
+
+
+@pytest.mark.parametrize(
+    ("status", "window"),
+    [(OrderStatus.PENDING, True), (OrderStatus.SHIPPED, True), (OrderStatus.CANCELLED, False)],
+)
+def test_an_order_not_delivered_yet_says_how_long_returns_last_once_it_arrives(status, window, settings):
+    # given an order that has not been delivered, in a shop with a 30-day window
+    settings.SHOP_RETURN_WINDOW_DAYS = 30
+    order = make_order(status=status)
+
+    # when
+    result = return_check_eligibility(order=order)
+
+    # then an order on its way states the window from delivery; a cancelled one, which will not arrive, does not
+    [refusal] = result.reasons
+    assert refusal.code == "not_delivered"
+    assert ("you then have 30 days from delivery to send it back" in refusal.message) is window

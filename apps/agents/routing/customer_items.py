@@ -23,11 +23,13 @@ from apps.agents.understanding.cues import (
     item_words,
     match_item,
     points_only,
+    sizes_as_nouns,
     text_words,
 )
 from apps.agents.understanding.described import without_order_descriptions
 from apps.agents.understanding.item_questions import asks_own_attribute
 from apps.agents.understanding.order_facts import ItemFacts, order_facts_for_session
+from apps.agents.understanding.vocabulary import DESCRIBING_WORDS
 
 _NEUTRAL_NOUN = "item"
 
@@ -55,20 +57,24 @@ def named_customer_item(text: str, conversation: Any) -> str:
 
 
 def names_only(neutral: str) -> bool:
-    """The message, its item made neutral, only points at it ("the item"): it asks nothing of its own."""
-    return all(w in POINTING_WORDS or w == _NEUTRAL_NOUN for w in text_words(neutral))
+    """The message, its item made neutral, only points at it ("the item", "the green item"): it asks nothing of its
+    own."""
+    return all(w in POINTING_WORDS or w in DESCRIBING_WORDS or w == _NEUTRAL_NOUN for w in text_words(neutral))
 
 
 def points_at_own_order(text: str, conversation: Any) -> bool:
     """The message only points at the session's own items and orders ("the socks from the hoodie order", "the
-    yellow rain jacket"): an answer to "which order?", not a request of its own."""
+    yellow rain jacket", "the green bag" for the Moss day pack): an answer to "which order?", or which item the open
+    topic is about, not a request of its own. A colour or size word describes the item, whether or not it is the
+    variant's own word ("green" for Moss): the resolver weighs it against their items."""
     items = session_items(conversation) if conversation is not None else []
     named = [item for item in items if named_item(text, [item]) is not None]
     if not named:
         return False
     for item in named:
         text = without_item(text, item)
-    return points_only(text, _NEUTRAL_NOUN)
+    described = " ".join(w for w in text_words(text) if w not in DESCRIBING_WORDS)
+    return points_only(described, _NEUTRAL_NOUN)
 
 
 def item_named_alone(text: str, conversation: Any, verdict: Prediction) -> RouteDecision | None:
@@ -138,7 +144,12 @@ def reread_own_items(
         if not p.task
         and (
             OUT_OF_SCOPE in (p.route, raw[i].route)
-            or (p.route in SPECIALIST_ROUTES and p.route != _PRODUCT_QUESTIONS and p.confidence < _OWN_ITEM_SURE)
+            or (
+                p.route in SPECIALIST_ROUTES
+                # (unless "size" named it: "my size 8s" are their shoes, not a size-guide question)
+                and (p.route != _PRODUCT_QUESTIONS or sizes_as_nouns(texts[i]))
+                and p.confidence < _OWN_ITEM_SURE
+            )
         )
     ]
     if not todo:

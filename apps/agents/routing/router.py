@@ -275,14 +275,13 @@ def route_message(
         local.route in SPECIALIST_ROUTES and unsure_of_switch
     )
     # (Settled onto the topic itself below the threshold, as an unclear out_of_scope verdict may be, it is the same.)
+    # "the socks from the hoodie order", "the green bag": pointing at one of their orders or items asks for nothing
+    # new, whatever "order" or the product says to the classifier, and whether or not the bot's last reply asked.
     if (
         local.route != HUMAN
         and (local.route != sticky_route or local.confidence < threshold)
         and sticky_route in SPECIALIST_ROUTES
-        and bot_just_asked(history)
-        # "the socks from the hoodie order": pointing at one of their orders asks for nothing new, whatever "order"
-        # says to the classifier
-        and (unclear_answer or points_at_own_order(text, conversation))
+        and ((bot_just_asked(history) and unclear_answer) or points_at_own_order(text, conversation))
     ):
         return RouteDecision(
             sticky_route, round(1.0 - local.confidence / 2, 4), "local", "sticky: answers the question the bot asked"

@@ -100,9 +100,18 @@ def _variant_parts(variant: str) -> tuple[set[str], set[str]]:
 SIZE_PATTERN = r"(?:x{0,3}[sml]|xl|\d{1,2}(?:\.5)?|queen|king|twin|double|single)"
 
 
+# A size said as a noun names the item of that size: "my size 8s" are the US 8 shoes.
+_SIZE_NOUN_RE = re.compile(r"\bsize\s+(?:us\s*)?(\d{1,2}(?:\.5)?)'?s\b")
+
+
+def sizes_as_nouns(text: str) -> set[str]:
+    """The sizes the text uses as nouns ("are my size 8s here yet?" -> {"8"})."""
+    return set(_SIZE_NOUN_RE.findall(spelled_numbers(text).lower()))
+
+
 def _sizes_in(text: str) -> set[str]:
     lowered = spelled_numbers(text).lower()  # "the size nine shoes" are the US 9
-    found: set[str] = set()
+    found: set[str] = sizes_as_nouns(text)
     for phrase, token in sorted(SIZE_WORDS.items(), key=lambda kv: -len(kv[0])):
         if _phrase_in(phrase, lowered):
             found.add(token.lower())
@@ -194,7 +203,11 @@ def match_item(text: str, words: list[str], item: ItemFacts) -> _ItemMatch:
         match.score += 1.0
         match.cues.append(f"colour: {named_colours[0]}")
     named_sizes = sizes & _sizes_in(text)
-    if named_sizes:
+    if named_sizes & sizes_as_nouns(text):
+        # Said as a noun, the size stands for the item itself ("my size 8s": the US 8 pair).
+        match.score += HEAD_NOUN_SCORE
+        match.cues.append(f"size as its name: {sorted(named_sizes)[0]}")
+    elif named_sizes:
         # A size is as telling as a colour among items of one kind ("the size 8 shoes": the US 8 pair).
         match.score += 0.75
         match.cues.append(f"size: {sorted(named_sizes)[0]}")
@@ -217,8 +230,10 @@ def item_words(text: str, item: ItemFacts) -> set[str]:
                     found.update(synonym.split())
             else:
                 found.update(w for w in content if _similar(synonym, w))
-    _, colours = _variant_parts(item.variant)
+    sizes, colours = _variant_parts(item.variant)
     found.update(c for c in colours if c in content)
+    for size in sizes & sizes_as_nouns(text):  # "my size 8s" -> {"size", "8s"}
+        found.update(w for w in text_words(text) if w == "size" or re.fullmatch(rf"{re.escape(size)}'?s", w))
     return found
 
 

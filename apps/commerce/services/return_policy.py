@@ -128,11 +128,18 @@ def return_check_eligibility(
         elif order.status == OrderStatus.RETURNED:
             order_reasons.append(Refusal("already_returned", f"Order {order.number} has been returned in full."))
         else:
+            # An order on its way says how long they will have once it arrives ("how long will i have to send them
+            # back?" is asked before delivery); a cancelled one will never arrive.
+            then = (
+                f", and you then have {settings.SHOP_RETURN_WINDOW_DAYS} days from delivery to send it back"
+                if order.status != OrderStatus.CANCELLED
+                else ""
+            )
             order_reasons.append(
                 Refusal(
                     "not_delivered",
-                    f"Order {order.number} is {order.get_status_display().lower()}; "
-                    "returns start once it is delivered.",
+                    f"Order {order.number} is {order.get_status_display().lower()}; returns start once it is "
+                    f"delivered{then}.",
                 )
             )
     window_end = return_window_end(order)

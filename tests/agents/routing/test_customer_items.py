@@ -219,3 +219,65 @@ def test_a_question_about_a_pastime_that_names_the_customers_own_item_is_still_d
 )
 def test_a_complaint_to_someone_else_or_a_pastime_naming_a_product_is_out_of_scope(text):
     assert route_message(text, use_llm=False).route == OUT_OF_SCOPE
+
+
+# Held out (order11b, written before the change): messages that only point at the customer's own item, on an open
+# topic whose last reply asked nothing. They keep the topic as an answer to a question does.
+POINTING_HELD_OUT = [
+    ("order", "Day Pack 22L", "Moss", "the backpack"),
+    ("order", "Day Pack 22L", "Moss", "the moss green backpack"),
+    ("order", "Day Pack 22L", "Moss", "that backpack of mine"),
+    ("order", "Linen Sheet Set", "Queen / White", "the white sheets"),
+    ("order", "Ceramic Mug", "Sand", "um the mug"),
+    ("returns", "Trail Runners", "US 8", "the trail runners"),
+    ("returns", "Trail Runners", "US 8", "my size 8 runners"),
+    ("billing", "Puffer Vest", "M / Black", "the black puffer vest"),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("topic", "product", "variant", "text"), POINTING_HELD_OUT)
+def test_a_message_only_pointing_at_their_own_item_keeps_the_open_topic_when_the_bot_asked_nothing(
+    topic, product, variant, text
+):
+    # given an open topic whose last reply was a statement, and a customer who bought the item (among others)
+    customer = make_customer()
+    item = make_variant(name=product)
+    item.name = variant
+    item.save(update_fields=["name"])
+    make_order(customer=customer, status=OrderStatus.SHIPPED, items=[(item, 1)])
+    make_order(customer=customer, status=OrderStatus.PROCESSING, items=[(make_variant(name="Wireless Earbuds"), 1)])
+    conversation = SimpleNamespace(customer=customer, current_route=topic, verified_order=None)
+    history = [("customer", "hi"), ("assistant", "Order TW-1 is with USPS. I can open a ticket for you.")]
+
+    # when
+    decision = route_message(text, conversation=conversation, history=history, use_llm=False)
+
+    # then it points at the item within the topic: the topic stays
+    assert decision.route == topic
+
+
+# Held out (order11b, written before the change): an item named by its size used as a noun ("my size 8s").
+SIZE_AS_NOUN_HELD_OUT = [
+    "have my size 8s shipped yet?",
+    "any news on the size 8s",
+    "when will the size 8s get here",
+    "i need my size 8s by friday, are they coming?",
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("text", SIZE_AS_NOUN_HELD_OUT)
+def test_an_item_named_by_its_size_as_a_noun_is_their_own_item(text):
+    # given a customer whose US 8 trail runners are in transit, and who has a hoodie on another order
+    customer = make_customer()
+    runners = make_variant(name="Trail Runners")
+    runners.name = "US 8"
+    runners.save(update_fields=["name"])
+    make_order(customer=customer, status=OrderStatus.SHIPPED, items=[(runners, 1)])
+    make_order(customer=customer, status=OrderStatus.PROCESSING, items=[(make_variant(name="Hoodie"), 1)])
+    conversation = SimpleNamespace(customer=customer, current_route=None, verified_order=None)
+
+    # when / then: the size 8s are the runners, and asking after them is about the order
+    assert named_customer_item(text, conversation) == "Trail Runners"
+    assert route_message(text, conversation=conversation, use_llm=False).route == "order"
