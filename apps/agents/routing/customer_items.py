@@ -90,7 +90,9 @@ def own_item_question(text: str, conversation: Any, verdict: Prediction) -> Rout
     """A question about which size, colour or variant of one of their own items the customer ordered ("what colour
     did i choose for the apron?") is about their order, whatever the product or "choose" pulls it towards (an
     exchange, the size guide): the order specialist reads it from the order's lines."""
-    if verdict.route == ORDER or conversation is None or not asks_own_attribute(text):
+    # Not skipped when the verdict is already `order`: below the threshold an unsure `order` loses to the topic the
+    # conversation is on (after a refused joke, "what size did i order the trail runners in?" stayed out of scope).
+    if conversation is None or not asks_own_attribute(text):
         return None  # (the learned reader first: most messages ask something else, and their orders need a query)
     items = session_items(conversation)
     item = named_item(text, items)

@@ -281,3 +281,18 @@ def test_an_item_named_by_its_size_as_a_noun_is_their_own_item(text):
     # when / then: the size 8s are the runners, and asking after them is about the order
     assert named_customer_item(text, conversation) == "Trail Runners"
     assert route_message(text, conversation=conversation, use_llm=False).route == "order"
+
+
+@pytest.mark.django_db
+def test_a_question_about_their_own_items_size_leaves_an_out_of_scope_topic_even_when_the_classifier_leans_order():
+    # given a customer whose trail runners are on their way, whose last message was refused as out of scope
+    alice = make_customer()
+    make_order(customer=alice, status=OrderStatus.SHIPPED, items=[(make_variant(name="Trail Runners"), 1)])
+    conversation = SimpleNamespace(customer=alice, current_route=OUT_OF_SCOPE, verified_order=None)
+
+    # when she asks which size she ordered (the classifier leans order, below the threshold)
+    decision = route_message("what size did i order the trail runners in?", conversation=conversation, use_llm=False)
+
+    # then it is about her order, not kept on the refused topic
+    assert decision.route == "order"
+    assert decision.reason.startswith("asks which variant of their Trail Runners they ordered (")
