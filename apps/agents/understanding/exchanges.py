@@ -12,38 +12,14 @@ from __future__ import annotations
 import re
 
 from apps.agents.understanding.cues import names_a_product, text_words
-from apps.agents.understanding.vocabulary import SIZE_WORDS
+from apps.agents.understanding.vocabulary import COLOUR_WORDS, SIZE_WORDS
 
 _WANTED_RE = re.compile(
     r"\b(?:swap|exchange|switch|trade|replace)\b[^.?!]*?\b(?:for|to|into|with)\s+(?P<a>[^.?!,;]{1,40})"
     r"|\b(?:in|as)\s+(?P<b>(?:an?\s+|the\s+)?[^.?!,;]{1,30}?)\s+instead\b",
     re.IGNORECASE,
 )
-_VARIANT_WORDS = frozenset(
-    {*SIZE_WORDS, "queen", "king", "double", "single", "twin"}
-    | {
-        "black",
-        "white",
-        "navy",
-        "blue",
-        "red",
-        "green",
-        "yellow",
-        "grey",
-        "gray",
-        "pink",
-        "purple",
-        "orange",
-        "brown",
-        "beige",
-        "cream",
-        "olive",
-        "charcoal",
-        "ink",
-        "sand",
-        "khaki",
-    }
-)
+_VARIANT_WORDS = frozenset({*SIZE_WORDS, "queen", "king", "double", "single", "twin"} | COLOUR_WORDS)
 _TRAILING_RE = re.compile(r"\s+(?:instead|please|pls|thanks|thank you|if possible)$", re.IGNORECASE)
 
 

@@ -119,12 +119,20 @@ SIZE_WORDS: dict[str, str] = {
 
 # Words that describe which of an item is meant, not what is asked about it: "the green bag", "my size 8s", "the big
 # one". A message of these and its item only points at it (`routing.customer_items.points_at_own_order`).
+# Colour words a customer names a variant by ("the navy one", "swap it for the moss"): one list for the readers of
+# exchanges and of items described.
+COLOUR_WORDS = frozenset(
+    {
+        *("black", "white", "navy", "blue", "red", "green", "yellow", "grey", "gray", "pink", "purple", "orange"),
+        *("brown", "beige", "cream", "olive", "charcoal", "ink", "sand", "khaki", "tan", "teal", "moss", "clay"),
+    }
+)
+
 DESCRIBING_WORDS = frozenset(
     {
         *(w for phrase in SIZE_WORDS for w in phrase.split()),
         *("size", "sized", "big", "little", "new", "old", "light", "dark", "pale", "bright"),
-        *("black", "white", "navy", "blue", "red", "green", "yellow", "grey", "gray", "pink", "purple", "orange"),
-        *("brown", "beige", "cream", "olive", "charcoal", "ink", "sand", "khaki", "tan", "teal", "moss", "clay"),
+        *COLOUR_WORDS,
     }
 )
 
