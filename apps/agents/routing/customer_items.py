@@ -27,7 +27,7 @@ from apps.agents.understanding.cues import (
     text_words,
 )
 from apps.agents.understanding.described import without_order_descriptions
-from apps.agents.understanding.item_questions import asks_own_attribute
+from apps.agents.understanding.item_questions import asks_own_attribute, points_only_at
 from apps.agents.understanding.order_facts import ItemFacts, order_facts_for_session
 from apps.agents.understanding.vocabulary import DESCRIBING_WORDS
 
@@ -96,7 +96,7 @@ def own_item_question(text: str, conversation: Any, verdict: Prediction) -> Rout
         return None  # (the learned reader first: most messages ask something else, and their orders need a query)
     items = session_items(conversation)
     item = named_item(text, items)
-    if item is None or not asks_own_attribute(text, items):
+    if item is None or points_only_at(text, items):  # (the reader already said yes above)
         return None
     why = f"asks which variant of their {item.product} they ordered ({verdict.route} p={verdict.confidence:.2f})"
     return RouteDecision(ORDER, 1.0, "local", why)

@@ -15,7 +15,7 @@ from pydantic_ai.models.function import AgentInfo
 
 from apps.agents.specialists.local_common import Turn, bullet, call, read_turn, say
 from apps.agents.specialists.results import day
-from apps.agents.understanding.item_questions import asks_own_attribute, items_asked_about
+from apps.agents.understanding.item_questions import asks_own_attribute, items_asked_about, points_only_at
 from apps.agents.understanding.order_facts import ItemFacts, facts_from_data
 
 Behaviour = Callable[[list[ModelMessage], AgentInfo], ModelResponse]
@@ -44,7 +44,7 @@ def own_item_answer(t: Turn, listing: str, args: dict[str, Any]) -> ModelRespons
     rows = {str(o.get("number")): o for o in listed.get("orders") or []}
     orders = facts_from_data(rows.values())
     asked = items_asked_about(t.text, orders)
-    if not asked or not asks_own_attribute(t.text, [item for order in orders for item in order.items]):
+    if not asked or points_only_at(t.text, [item for order in orders for item in order.items]):
         return None
     lines = [_line(item, rows[order.number]) for order, item in asked]
     if len(lines) == 1:

@@ -13,10 +13,9 @@ from collections.abc import Sequence
 
 from apps.agents.understanding.cues import (
     HEAD_NOUN_SCORE,
-    ORDER_WORDS,
-    POINTING_WORDS,
     item_words,
     match_item,
+    points_only,
     text_words,
 )
 from apps.agents.understanding.intents import get_intent_classifier
@@ -28,7 +27,7 @@ OWN_ATTRIBUTE = "own_attribute"
 def asks_own_attribute(text: str, items: Sequence[ItemFacts] = ()) -> bool:
     """Whether the message surely asks which size, colour or variant of an item the customer themselves ordered. A
     message that only points at one of their `items` ("the blanket one", answering "which order?") asks nothing."""
-    if not text.strip() or _points_only(text, items):
+    if not text.strip() or points_only_at(text, items):
         return False
     return get_intent_classifier("item_question").predict_one(text).intent == OWN_ATTRIBUTE
 
@@ -49,7 +48,8 @@ def items_asked_about(text: str, orders: Sequence[OrderFacts]) -> list[tuple[Ord
     return [(order, item) for score, order, item in named if score == best]
 
 
-def _points_only(text: str, items: Sequence[ItemFacts]) -> bool:
+def points_only_at(text: str, items: Sequence[ItemFacts]) -> bool:
+    """Whether the text, less the words naming one of `items`, only points ("the blanket one"): `cues.points_only`."""
     naming = {word for item in items for word in item_words(text, item)}
     rest = [w for w in text_words(text) if w not in naming]
-    return all(w in POINTING_WORDS or w in ORDER_WORDS or w.isdigit() for w in rest)
+    return not rest or points_only(" ".join(rest), noun="")
